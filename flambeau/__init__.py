@@ -1,0 +1,99 @@
+"""flambeau: a readable deep-learning framework with PyTorch's API, on NumPy (CPU) and CuPy (GPU).
+
+``import flambeau as torch`` runs course code written for PyTorch.
+"""
+__version__ = "0.1.0"
+
+from ._dtype import (dtype, float16, half, float32, float, float64, double, uint8, int8, int16, short, int32,
+                     int, int64, long, bool, complex64, cfloat, complex128, cdouble, get_default_dtype,
+                     set_default_dtype, promote_types, result_type, can_cast, finfo, iinfo)
+from ._device import device
+from ._tensor import Tensor, Size
+from ._storage import TypedStorage, UntypedStorage
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled)
+from . import _ops
+from ._ops.views import *          # noqa: F401,F403
+from ._ops.pointwise import *      # noqa: F401,F403
+from ._ops.creation import *       # noqa: F401,F403
+from ._ops.reduction import *      # noqa: F401,F403
+from ._ops.indexing import *       # noqa: F401,F403
+from ._ops.blas import *           # noqa: F401,F403
+for _name in _ops.FAMILIES:           # further op families export their public names too
+    globals().update({k: getattr(_name, k) for k in getattr(_name, "__all__", ())})
+from ._tensor_str import set_printoptions, get_printoptions
+from . import autograd, linalg, nn, optim, utils, cuda, random, testing, backends   # noqa: F401
+
+from ._ops.views import view_as_real, view_as_complex  # noqa: F401
+
+from ._legacy_types import (FloatTensor, DoubleTensor, HalfTensor, ByteTensor, CharTensor, ShortTensor,  # noqa
+                            IntTensor, LongTensor, BoolTensor)
+
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
+inf = __import__("math").inf
+nan = __import__("math").nan
+pi = __import__("math").pi
+e = __import__("math").e
+newaxis = None
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_storage(obj):
+    return isinstance(obj, (TypedStorage, UntypedStorage))
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return input.item() != 0
+
+
+def numel(input):
+    return input.numel()
+
+
+def typename(obj):
+    if isinstance(obj, Tensor):
+        return obj.type()
+    return type(obj).__module__ + "." + type(obj).__qualname__
+
+
+def set_default_device(device):
+    if device is not None and str(device) != "cpu":
+        raise NotImplementedError("flambeau creates tensors on the CPU by default; pass device= instead")
+
+
+def compile(model=None, **kwargs):
+    """No compiler: returns the model unchanged (flambeau runs eagerly)."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    pass
+
+
+def are_deterministic_algorithms_enabled():
+    return True
+
+
+def get_num_threads():
+    import os
+    return os.cpu_count() or 1
+
+
+def set_num_threads(n):
+    pass

@@ -1,0 +1,184 @@
+"""dtypes, and PyTorch's type-promotion rules.
+
+A flambeau dtype wraps a NumPy dtype (CuPy uses the same ones). Its repr is
+PyTorch's (``torch.float32``) so that printed output matches course transcripts.
+"""
+import numpy as np
+
+__all__ = [
+    "dtype", "float16", "half", "float32", "float", "float64", "double", "uint8", "int8",
+    "int16", "short", "int32", "int", "int64", "long", "bool", "complex64", "cfloat",
+    "complex128", "cdouble", "get_default_dtype", "set_default_dtype", "promote_types",
+    "result_type", "can_cast", "finfo", "iinfo",
+]
+
+
+class dtype:
+    """A tensor element type (``flambeau.float32`` ...)."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed",
+                 "_legacy", "_category")
+
+    def __init__(self, name, np_dtype, legacy):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = self.np.kind == "f"
+        self.is_complex = self.np.kind == "c"
+        self.is_signed = self.np.kind in "fic"
+        self._legacy = legacy          # the old tensor type name, e.g. FloatTensor
+        # 0 bool, 1 integral, 2 floating, 3 complex: the order promotion works by.
+        self._category = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[self.np.kind]
+
+    def __repr__(self):
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+    def to_real(self):
+        return {complex64: float32, complex128: float64}.get(self, self)
+
+    def to_complex(self):
+        return {float16: complex64, float32: complex64, float64: complex128}.get(self, self)
+
+
+float16 = half = dtype("float16", np.float16, "HalfTensor")
+float32 = float = dtype("float32", np.float32, "FloatTensor")
+float64 = double = dtype("float64", np.float64, "DoubleTensor")
+uint8 = dtype("uint8", np.uint8, "ByteTensor")
+int8 = dtype("int8", np.int8, "CharTensor")
+int16 = short = dtype("int16", np.int16, "ShortTensor")
+int32 = int = dtype("int32", np.int32, "IntTensor")
+int64 = long = dtype("int64", np.int64, "LongTensor")
+bool = dtype("bool", np.bool_, "BoolTensor")
+complex64 = cfloat = dtype("complex64", np.complex64, "ComplexFloatTensor")
+complex128 = cdouble = dtype("complex128", np.complex128, "ComplexDoubleTensor")
+
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
+_BY_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_LEGACY = {d._legacy: d for d in ALL}
+
+
+def _dtype_by_name(name):
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype):
+    """The flambeau dtype of a NumPy dtype; TypeError for the ones PyTorch lacks."""
+    try:
+        return _BY_NP[np.dtype(np_dtype)]
+    except (KeyError, TypeError):
+        raise TypeError(
+            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types are: "
+            "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
+            "and bool.") from None
+
+
+def from_legacy_name(name):
+    """'torch.FloatTensor' or 'FloatTensor' -> float32."""
+    return _BY_LEGACY.get(name.rsplit(".", 1)[-1])
+
+
+_default = [float32]
+
+
+def get_default_dtype():
+    return _default[0]
+
+
+def set_default_dtype(d):
+    if not isinstance(d, dtype) or not (d.is_floating_point):
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default[0] = d
+
+
+def default_complex():
+    return complex128 if _default[0] is float64 else complex64
+
+
+def promote_types(a, b):
+    """The smallest dtype both a and b convert to safely (torch.promote_types)."""
+    if a is b:
+        return a
+    ca, cb = a._category, b._category
+    if ca != cb:
+        hi, lo = (a, b) if ca > cb else (b, a)
+        if hi.is_complex and lo.is_floating_point and lo.itemsize > hi.itemsize // 2:
+            return complex128
+        if hi._category >= 2 or lo is bool:
+            return hi
+    return _BY_NP[np.promote_types(a.np, b.np)]
+
+
+def _combine_categories(higher, lower):
+    # Port of the rule by which 0-dim tensors and Python scalars take part in promotion:
+    # they only matter when they belong to a higher category than the dimensioned operands.
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.is_complex:
+        return higher
+    if lower.is_complex:
+        return higher.to_complex() if higher.is_floating_point else lower
+    if higher.is_floating_point:
+        return higher
+    if higher is bool or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
+def scalar_dtype(value):
+    """dtype a Python number takes part in promotion with."""
+    if isinstance(value, _pybool) or isinstance(value, np.bool_):
+        return bool
+    if isinstance(value, (_pyint, np.integer)):
+        return int64
+    if isinstance(value, (_pyfloat, np.floating)):
+        return _default[0]
+    if isinstance(value, (complex, np.complexfloating)):
+        return default_complex()
+    raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")
+
+
+_pybool, _pyint, _pyfloat = type(True), type(1), type(1.0)
+
+
+def result_type(*operands):
+    """torch.result_type over Tensors and Python scalars."""
+    dim = zero = wrapped = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.ndim > 0:
+                dim = d if dim is None else promote_types(dim, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        else:
+            d = scalar_dtype(x)
+            wrapped = d if wrapped is None else promote_types(wrapped, d)
+    return _combine_categories(dim, _combine_categories(zero, wrapped))
+
+
+def can_cast(from_, to):
+    """Whether an in-place op may write a from_ result into a to tensor (torch.can_cast)."""
+    if from_._category > to._category:
+        return False
+    return True
+
+
+class finfo:
+    def __init__(self, type=None):
+        type = type or _default[0]
+        info = np.finfo(type.np)
+        self.bits, self.eps, self.max, self.min = info.bits, _pyfloat(info.eps), _pyfloat(info.max), _pyfloat(info.min)
+        self.tiny = self.smallest_normal = _pyfloat(info.tiny)
+        self.resolution, self.dtype = _pyfloat(info.resolution), type.name
+
+
+class iinfo:
+    def __init__(self, type):
+        info = np.iinfo(type.np)
+        self.bits, self.max, self.min, self.dtype = info.bits, _pyint(info.max), _pyint(info.min), type.name

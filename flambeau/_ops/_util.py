@@ -1,0 +1,209 @@
+"""Shared machinery of the built-in ops: operands, promotion, method registration, in-place.
+
+Every op module builds on these few helpers so that the rules (PyTorch's type promotion,
+device checks, in-place semantics with autograd) are written once.
+"""
+import numbers
+
+import numpy as np
+
+from .. import _dtype, _xp
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd import grad_mode
+
+_ndarray = np.ndarray
+_BY_NP = _dtype._BY_NP
+_enabled = grad_mode._enabled
+
+
+def register(*names):
+    """Decorator: also expose the function as Tensor methods ``names`` (first arg is self)."""
+    def deco(fn):
+        for n in names:
+            setattr(Tensor, n, fn)
+        return fn
+    return deco
+
+
+def recording(*tensors):
+    """Whether an op over these operands must record a backward node."""
+    if not _enabled[0]:
+        return False
+    for t in tensors:
+        if type(t) is not int and type(t) is not float and isinstance(t, Tensor) and t._requires_grad:
+            return True
+    return False
+
+
+def is_scalar(x):
+    return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
+
+
+def xp_of(t):
+    return np if type(t._data) is _ndarray else _xp.array_module(t._data)
+
+
+def check_same_device(op, *tensors):
+    dev = None
+    for t in tensors:
+        if isinstance(t, Tensor):
+            d = t.device
+            if dev is None:
+                dev = d
+            elif d != dev and t._data.ndim != 0 or (d != dev and dev.type == "cpu" and t._data.ndim != 0):
+                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                                   f"devices, {dev} and {d}! ({op}(): move one with .to())")
+    return dev
+
+
+def result_dtype(a, b):
+    """PyTorch's promotion for a Tensor and a Tensor-or-scalar (fast paths first)."""
+    if isinstance(b, Tensor):
+        da, db = _BY_NP[a._data.dtype], _BY_NP[b._data.dtype]
+        if da is db:
+            return da
+        return _dtype.result_type(a, b)
+    da = _BY_NP[a._data.dtype]
+    t = type(b)
+    if t is float:
+        return da if da._category >= 2 else _dtype.get_default_dtype()
+    if t is int:
+        return da if da._category >= 1 else _dtype.int64
+    if t is bool:
+        return da
+    return _dtype.result_type(a, b)
+
+
+def operand(x, dt, dev_like=None):
+    """x (Tensor or Python scalar) as an array or scalar of dtype ``dt``."""
+    if isinstance(x, Tensor):
+        d = x._data
+        if d.dtype != dt.np:
+            d = d.astype(dt.np)
+        if dev_like is not None and type(d) is not type(dev_like):
+            d = _move_scalar_tensor(d, dev_like)
+        return d
+    return scalar_as(x, dt)
+
+
+def _move_scalar_tensor(d, like):
+    # A 0-dim CPU tensor may take part in a CUDA op (PyTorch allows it, as a scalar).
+    if d.ndim == 0:
+        return _xp.array_module(like).asarray(_xp.to_host(d))
+    raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                       f"{_xp.device_of(like)} and {_xp.device_of(d)}!")
+
+
+def scalar_as(x, dt):
+    """A Python number as a NumPy scalar of dtype dt (wrapping out-of-range ints as PyTorch does)."""
+    if isinstance(x, Tensor):
+        return x._data.astype(dt.np)
+    try:
+        return dt.np.type(x)
+    except OverflowError:
+        return np.array(x).astype(dt.np)
+    except TypeError:
+        if dt.is_complex or not isinstance(x, complex):
+            raise
+        raise TypeError(f"cannot convert complex {x} to {dt}") from None
+
+
+def unwrap(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def wrap_dims(dims, ndim):
+    if dims is None:
+        return None
+    if isinstance(dims, (int, np.integer)):
+        return (_wrap_dim(int(dims), ndim),)
+    out = tuple(_wrap_dim(int(d), ndim) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+    return out
+
+
+def check_inplace_dtype(op, self, dt):
+    if dt is not _BY_NP[self._data.dtype] and not _dtype.can_cast(dt, _BY_NP[self._data.dtype]):
+        raise RuntimeError(f"result type {_type_word(dt)} can't be cast to the desired output type "
+                           f"{_type_word(_BY_NP[self._data.dtype])}")
+
+
+def _type_word(dt):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}[dt.name]
+
+
+def check_inplace_autograd(self):
+    """PyTorch's rules for in-place ops on tensors in a graph."""
+    if not _enabled[0]:
+        return
+    if self._requires_grad and self._grad_fn is None and self._base is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if self._base is not None and self._base._requires_grad and self._base._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def apply_inplace(self, fn_cls, *args):
+    """Run ``fn_cls`` out of place and write the result into self, rebasing self's history.
+
+    Note [In-place ops and autograd]: the recorded node sees a snapshot of self's old value
+    (needed by backwards such as mul's), then self takes the node as its grad_fn. When self
+    is a view, its base's history is rebased through CopySlices (see views.py).
+    """
+    check_inplace_autograd(self)
+    if recording(self, *args):
+        old = snapshot(self)
+        result = fn_cls.apply(old, *args)
+        write_inplace(self, result._data, fn_cls.__name__.lower())
+        from .views import rebase_history
+        rebase_history(self, result)
+        return self
+    result = fn_cls.apply(self, *args)
+    write_inplace(self, result._data, fn_cls.__name__.lower())
+    return self
+
+
+def snapshot(t):
+    """A tensor with a copy of t's data and t's place in the graph (for in-place backward)."""
+    s = _make(t._data.copy(), t._requires_grad)
+    if t._requires_grad:
+        s._grad_fn = t.grad_fn
+        s._output_nr = t._output_nr
+    return s
+
+
+def write_inplace(self, array, op="op"):
+    dt = _BY_NP[array.dtype]
+    check_inplace_dtype(op, self, dt)
+    if array.shape != self._data.shape:
+        try:
+            array = _xp.array_module(array).broadcast_to(array, self._data.shape)
+        except ValueError:
+            raise RuntimeError(f"{op}_(): output with shape {list(self._data.shape)} doesn't match the "
+                               f"broadcast shape {list(array.shape)}") from None
+    if self._data.ndim == 0 and type(self._data) is _ndarray:
+        self._data[...] = array
+    else:
+        self._data[...] = array
+    self._version[0] += 1
+    return self
+
+
+def broadcast_shapes(*shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(_broadcast_error(shapes)) from None
+
+
+def _broadcast_error(shapes):
+    a, b = shapes[0], shapes[1] if len(shapes) > 1 else ()
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x != y and x != 1 and y != 1:
+            return (f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                    f"dimension {max(len(a), len(b)) - i}")
+    return f"shapes {[list(s) for s in shapes]} cannot be broadcast together"

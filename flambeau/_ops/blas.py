@@ -1,0 +1,432 @@
+"""Matrix products (BLAS): mm, mv, bmm, matmul, dot, outer, addmm and friends, einsum."""
+import numpy as np
+
+from .. import _dtype, _xp
+from .._tensor import Tensor, _make
+from ..autograd.function import Function
+from ._util import register, recording
+from .pointwise import _out
+
+__all__ = ["mm", "mv", "bmm", "matmul", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
+           "baddbmm", "addr", "einsum", "tensordot", "kron", "chain_matmul"]
+
+
+def _same_dtype(name, a, b):
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_w(a.dtype)} != {_w(b.dtype)}"
+                           if name in ("mm", "addmm", "matmul", "bmm") else
+                           f"{name}: expected both vectors to have same dtype, but found {_w(a.dtype)} and "
+                           f"{_w(b.dtype)}")
+    if a.device != b.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a.device} and {b.device}! ({name})")
+
+
+def _w(dt):
+    from ._util import _type_word
+    return _type_word(dt)
+
+
+def _conj(t):
+    return t.conj() if t.is_complex() else t
+
+
+class Mm(Function):
+    """out = a @ b for matrices (and batched, broadcast matrices)"""
+    _node_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+        return _xp.array_module(a._data).matmul(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, grad):                     # dA = grad B^T, dB = A^T grad
+        a, b = ctx.saved_tensors
+        ga = grad.matmul(_conj(b).mT) if ctx.needs_input_grad[0] else None
+        gb = _conj(a).mT.matmul(grad) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Bmm(Mm):
+    _node_name = "BmmBackward0"
+
+
+class Mv(Function):
+    """out = M @ v"""
+    _node_name = "MvBackward0"
+
+    @staticmethod
+    def forward(ctx, m, v):
+        ctx.save_for_backward(m, v)
+        return _xp.array_module(m._data).matmul(m._data, v._data)
+
+    @staticmethod
+    def backward(ctx, grad):                     # dM = grad v^T, dv = M^T grad
+        m, v = ctx.saved_tensors
+        gm = outer(grad, _conj(v)) if ctx.needs_input_grad[0] else None
+        gv = _conj(m).mT.mv(grad) if ctx.needs_input_grad[1] else None
+        return gm, gv
+
+
+class Dot(Function):
+    """out = sum(a * b) for vectors"""
+    _node_name = "DotBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _xp.array_module(a._data).asarray(_xp.array_module(a._data).dot(a._data, b._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * _conj(b), grad * _conj(a)
+
+
+@register("mm")
+def mm(input, mat2, *, out=None):
+    if input.ndim != 2:
+        raise RuntimeError(f"self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix")
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _same_dtype("mm", input, mat2)
+    if recording(input, mat2):
+        return _out(Mm.apply(input, mat2), out)
+    return _out(_make(_xp.array_module(input._data).matmul(input._data, mat2._data)), out)
+
+
+@register("mv")
+def mv(input, vec, *, out=None):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}),"
+                           f" vec ({vec.shape[0]})")
+    _same_dtype("mv", input, vec)
+    return _out(Mv.apply(input, vec), out)
+
+
+@register("bmm")
+def bmm(input, mat2, *, out=None):
+    if input.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    _same_dtype("bmm", input, mat2)
+    return _out(Bmm.apply(input, mat2), out)
+
+
+@register("dot")
+def dot(input, other, *, out=None):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
+                           f"{other.shape[0]} elements respectively")
+    _same_dtype("dot", input, other)
+    return _out(Dot.apply(input, other), out)
+
+
+@register("vdot")
+def vdot(input, other, *, out=None):
+    return dot(_conj(input), other, out=out)
+
+
+@register("inner")
+def inner(input, other, *, out=None):
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return matmul(input, other.movedim(-1, 0) if other.ndim > 1 else other) if other.ndim <= 2 else \
+        tensordot(input, other, dims=([-1], [-1]))
+
+
+@register("matmul")
+def matmul(input, other, *, out=None):
+    """Matrix product with NumPy/PyTorch broadcasting rules for 1-D and batched operands."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
+    da, db = input.ndim, other.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    _same_dtype("matmul", input, other)
+    if da == 1 and db == 1:
+        return dot(input, other, out=out)
+    if da == 2 and db == 1:
+        return mv(input, other, out=out)
+    if da == 1 and db == 2:
+        if input.shape[0] != other.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({other.shape[1]}), mat ({other.shape[1]}x"
+                               f"{other.shape[0]}), vec ({input.shape[0]})")
+        return _out(mv(other.t(), input), out)
+    if da == 2 and db == 2:
+        return mm(input, other, out=out)
+    a = input.unsqueeze(0) if da == 1 else input
+    b = other.unsqueeze(-1) if db == 1 else other
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{a.shape[-1]}] but got: [{b.shape[-2]}].")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b "
+                           f"({b.shape[-3]}) at non-singleton dimension 0") from None
+    if recording(a, b):
+        r = Bmm.apply(a, b) if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] else Mm.apply(a, b)
+    else:
+        r = _make(_xp.array_module(a._data).matmul(a._data, b._data))
+    if da == 1:
+        r = r.squeeze(-2)
+    if db == 1:
+        r = r.squeeze(-1)
+    return _out(r, out)
+
+
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+
+
+@register("outer", "ger")
+def outer(input, vec2, *, out=None):
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError("outer: expected 1-D tensors")
+    return _out(input.unsqueeze(1) * vec2.unsqueeze(0), out)
+
+
+ger = outer
+
+
+class Addmm(Function):
+    """out = beta * input + alpha * (m1 @ m2)"""
+    _node_name = "AddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, input, m1, m2, beta, alpha):
+        ctx.save_for_backward(m1 if ctx.needs_input_grad[2] else None, m2 if ctx.needs_input_grad[1] else None)
+        ctx.beta, ctx.alpha = beta, alpha
+        xp = _xp.array_module(m1._data)
+        prod = xp.matmul(m1._data, m2._data)
+        if alpha != 1:
+            prod *= alpha
+        if beta == 0:
+            return xp.broadcast_to(prod, np.broadcast_shapes(prod.shape, input.shape)).copy() \
+                if prod.shape != np.broadcast_shapes(prod.shape, input.shape) else prod
+        prod += input._data if beta == 1 else input._data * beta
+        return prod
+
+    @staticmethod
+    def backward(ctx, grad):
+        m1, m2 = ctx.saved_tensors
+        gi = (grad if ctx.beta == 1 else grad * ctx.beta) if ctx.needs_input_grad[0] else None
+        g1 = g2 = None
+        if ctx.needs_input_grad[1]:
+            g1 = grad.mm(_conj(m2).t())
+            if ctx.alpha != 1:
+                g1 = g1 * ctx.alpha
+        if ctx.needs_input_grad[2]:
+            g2 = _conj(m1).t().mm(grad)
+            if ctx.alpha != 1:
+                g2 = g2 * ctx.alpha
+        return gi, g1, g2, None, None
+
+
+@register("addmm")
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got {}-D tensor".format(mat1.ndim) if mat1.ndim != 2 else
+                           "mat2 must be a matrix, got {}-D tensor".format(mat2.ndim))
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _same_dtype("addmm", mat1, mat2)
+    try:
+        np.broadcast_shapes(input.shape, (mat1.shape[0], mat2.shape[1]))
+    except ValueError:
+        raise RuntimeError(f"The expanded size of the tensor ({mat2.shape[1]}) must match the existing size "
+                           f"({input.shape[-1]}) at non-singleton dimension 1.") from None
+    if input.dtype is not mat1.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_w(input.dtype)} and {_w(mat1.dtype)}")
+    return _out(Addmm.apply(input, mat1, mat2, beta, alpha), out)
+
+
+Tensor.addmm_ = lambda self, mat1, mat2, *, beta=1, alpha=1: self.copy_(addmm(self, mat1, mat2, beta=beta,
+                                                                                alpha=alpha))
+
+
+@register("addmv")
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    r = mv(mat, vec)
+    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+
+
+@register("addr")
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    r = outer(vec1, vec2)
+    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+
+
+@register("baddbmm")
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    r = bmm(batch1, batch2)
+    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+
+
+@register("addbmm")
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    r = bmm(batch1, batch2).sum(0)
+    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+
+
+def chain_matmul(*matrices):
+    from ..linalg import multi_dot
+    return multi_dot(list(matrices))
+
+
+# -- einsum and tensordot: built from permute/reshape/matmul, so autograd comes for free --------
+def einsum(equation, *operands):
+    """Einstein summation, computed by pairwise contraction into matmuls (differentiable)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    if "->" in eq:
+        lhs, rhs = eq.split("->")
+    else:
+        lhs, rhs = eq, None
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+                           if len(operands) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the equation")
+    # expand ellipses into fresh letters
+    used = set(c for c in eq if c.isalpha())
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    ell_len = 0
+    for t, op in zip(terms, operands):
+        if "..." in t:
+            ell_len = max(ell_len, op.ndim - (len(t) - 3))
+    ell = "".join(free[:ell_len])
+    terms = [t.replace("...", ell[ell_len - (op.ndim - (len(t) - 3)):] if "..." in t else "")
+             for t, op in zip(terms, operands)]
+    if rhs is None:
+        counts = {}
+        for t in terms:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        rhs = rhs.replace("...", ell)
+    for t, op in zip(terms, operands):
+        if len(t) != op.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) does not match the "
+                               f"number of dimensions ({op.ndim}) for operand {operands.index(op)}"
+                               " and no ellipsis was given")
+    sizes = {}
+    for t, op in zip(terms, operands):
+        for c, n in zip(t, op.shape):
+            if c in sizes and sizes[c] != n and n != 1 and sizes[c] != 1:
+                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (original->remapped)")
+            sizes[c] = max(sizes.get(c, 1), n)
+    ops = [_einsum_diag(op, t) for op, t in zip(operands, terms)]
+    terms = ["".join(dict.fromkeys(t)) for t in terms]
+    cur, cur_t = ops[0], terms[0]
+    for op, t in zip(ops[1:], terms[1:]):
+        keep = set(rhs)
+        for later in terms[terms.index(t) + 1:]:
+            keep |= set(later)
+        cur, cur_t = _contract(cur, cur_t, op, t, keep)
+    # sum out letters not in the output
+    extra = [i for i, c in enumerate(cur_t) if c not in rhs]
+    if extra:
+        cur = cur.sum(dim=extra)
+        cur_t = "".join(c for c in cur_t if c in rhs)
+    if cur_t != rhs:
+        cur = cur.permute(*[cur_t.index(c) for c in rhs])
+    return cur
+
+
+def _einsum_diag(op, t):
+    """Repeated letters within one operand take the diagonal."""
+    while len(set(t)) != len(t):
+        for i, c in enumerate(t):
+            j = t.find(c, i + 1)
+            if j > 0:
+                op = op.diagonal(0, i, j)
+                t = t[:i] + t[i + 1:j] + t[j + 1:] + c
+                break
+    return op
+
+
+def _contract(a, ta, b, tb, keep):
+    """Contract two operands over the letters they share that are not kept."""
+    shared = [c for c in ta if c in tb]
+    summed = [c for c in shared if c not in keep]
+    batch = [c for c in shared if c in keep]
+    a_only = [c for c in ta if c not in tb]
+    b_only = [c for c in tb if c not in ta]
+    # sum letters that appear in only one operand and nowhere else
+    a_sum = [c for c in a_only if c not in keep]
+    b_sum = [c for c in b_only if c not in keep]
+    if a_sum:
+        a = a.sum(dim=[ta.index(c) for c in a_sum])
+        ta = "".join(c for c in ta if c not in a_sum)
+        a_only = [c for c in a_only if c not in a_sum]
+    if b_sum:
+        b = b.sum(dim=[tb.index(c) for c in b_sum])
+        tb = "".join(c for c in tb if c not in b_sum)
+        b_only = [c for c in b_only if c not in b_sum]
+    a = a.permute(*[ta.index(c) for c in batch + a_only + summed])
+    b = b.permute(*[tb.index(c) for c in batch + summed + b_only])
+    bs = [max(a.shape[i], b.shape[i]) for i in range(len(batch))]
+    na = a.shape[len(batch):len(batch) + len(a_only)]
+    nb = b.shape[len(batch) + len(summed):]
+    ks = a.shape[len(batch) + len(a_only):]
+    import math
+    A = a.expand(*bs, *a.shape[len(batch):]).reshape(*bs, math.prod(na), math.prod(ks))
+    B = b.expand(*bs, *b.shape[len(batch):]).reshape(*bs, math.prod(ks), math.prod(nb))
+    out = A.matmul(B).reshape(*bs, *na, *nb)
+    return out, "".join(batch + a_only + b_only)
+
+
+def tensordot(a, b, dims=2, out=None):
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+        if isinstance(dims, Tensor):
+            da, db = dims[0].tolist(), dims[1].tolist()
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} "
+                               f"and second has size {b.shape[y]} in dim {y}")
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    import math
+    A = a.permute(*(fa + da)).reshape(math.prod(a.shape[d] for d in fa), -1 if da else 1)
+    B = b.permute(*(db + fb)).reshape(-1 if db else 1, math.prod(b.shape[d] for d in fb))
+    r = A.mm(B).reshape(*[a.shape[d] for d in fa], *[b.shape[d] for d in fb])
+    return _out(r, out)
+
+
+@register("kron")
+def kron(input, other):
+    nd = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))
+    inter_a, inter_b = [], []
+    for n, m in zip(a.shape, b.shape):
+        inter_a += [n, 1]
+        inter_b += [1, m]
+    r = a.reshape(inter_a) * b.reshape(inter_b)
+    return r.reshape([n * m for n, m in zip(a.shape, b.shape)])

@@ -1,0 +1,1074 @@
+"""Tensor creation, joining (cat/stack), copying and filling, random numbers."""
+import numbers
+import pickle
+
+import numpy as np
+
+from .. import _dtype, _xp
+from .._device import canonical as _canonical, xp_of, CPU
+from .._tensor import Tensor, _make, Size, _contiguous_strides
+from ..autograd.function import Function
+from ._util import register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as
+from .views import _sizes
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
+           "full", "eye", "arange", "range", "linspace", "logspace", "empty_like", "zeros_like", "ones_like",
+           "full_like", "rand_like", "randn_like", "randint_like", "empty_strided", "rand", "randn", "randint",
+           "randperm", "normal", "bernoulli", "multinomial", "poisson", "cat", "concat", "concatenate", "stack",
+           "hstack", "vstack", "dstack", "column_stack", "row_stack", "meshgrid", "tril", "triu", "diag",
+           "diag_embed", "diagflat", "clone", "Generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "default_generator", "scalar_tensor", "complex", "polar", "tril_indices",
+           "triu_indices", "cartesian_prod", "combinations", "block_diag", "atleast_1d"]
+
+
+def _resolve(dtype, device):
+    dev = _canonical(device) if device is not None else CPU
+    return dtype, dev, xp_of(dev)
+
+
+def _finish(arr, requires_grad):
+    t = _make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+# -- from data --------------------------------------------------------------------------------
+def _infer_dtype(np_arr, data):
+    kind = np_arr.dtype.kind
+    if kind == "f":
+        return _dtype.get_default_dtype()
+    if kind == "c":
+        return _dtype.default_complex()
+    if kind in "iu":
+        return _dtype.int64 if kind == "i" or np_arr.dtype.itemsize == 8 else _dtype.int64
+    if kind == "b":
+        return _dtype.bool
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _check_ragged(data, depth=0):
+    if isinstance(data, (list, tuple)) and data:
+        lens = None
+        for item in data:
+            if isinstance(item, (list, tuple)):
+                if lens is None:
+                    lens = len(item)
+                elif len(item) != lens:
+                    raise ValueError(f"expected sequence of length {lens} at dim {depth + 1} (got {len(item)})")
+                _check_ragged(item, depth + 1)
+
+
+def _data_to_numpy(data):
+    """Nested sequences of numbers/0-d tensors to a NumPy array, and the inferred dtype."""
+    if isinstance(data, Tensor):
+        return _xp.to_host(data._data), data.dtype
+    if _xp.is_array(data) and not isinstance(data, np.ndarray):
+        return _xp.to_host(data), _dtype.from_numpy_dtype(data.dtype)
+    if isinstance(data, np.ndarray):
+        return data, _dtype.from_numpy_dtype(data.dtype)
+    if isinstance(data, np.generic):
+        arr = np.asarray(data)
+        return arr, _dtype.from_numpy_dtype(arr.dtype)
+    if isinstance(data, (list, tuple)):
+        _check_ragged(data)
+        flat = _flatten_tensors(data)
+        arr = np.array(flat)
+        if arr.dtype == object:
+            raise TypeError("tensor(): could not convert the data to a tensor: found elements that are not numbers")
+        if arr.dtype.kind == "U":
+            raise TypeError(f"new(): invalid data type 'str'")
+        return arr, (_infer_dtype(arr, data) if not _has_tensor(data) else _seq_dtype(data, arr))
+    if isinstance(data, bool):
+        return np.array(data), _dtype.bool
+    if isinstance(data, numbers.Integral):
+        return np.array(int(data), dtype=np.int64), _dtype.int64
+    if isinstance(data, numbers.Real):
+        return np.array(float(data)), _dtype.get_default_dtype()
+    if isinstance(data, numbers.Complex):
+        return np.array(data), _dtype.default_complex()
+    if hasattr(data, "__array__"):
+        arr = np.asarray(data)
+        return arr, _dtype.from_numpy_dtype(arr.dtype)
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    try:
+        return _data_to_numpy(list(data))
+    except TypeError:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}") from None
+
+
+def _has_tensor(seq):
+    for x in seq:
+        if isinstance(x, Tensor):
+            return True
+        if isinstance(x, (list, tuple)) and _has_tensor(x):
+            return True
+    return False
+
+
+def _seq_dtype(seq, arr):
+    dts = []
+
+    def walk(x):
+        for y in x:
+            if isinstance(y, Tensor):
+                dts.append(y.dtype)
+            elif isinstance(y, (list, tuple)):
+                walk(y)
+            else:
+                dts.append(_dtype.scalar_dtype(y))
+    walk(seq)
+    out = dts[0]
+    for d in dts[1:]:
+        out = _dtype.promote_types(out, d)
+    return out
+
+
+def _flatten_tensors(data):
+    if isinstance(data, Tensor):
+        if data.numel() != 1 and data.ndim == 0:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return _xp.to_host(data._data)
+    if isinstance(data, (list, tuple)):
+        return [_flatten_tensors(x) for x in data]
+    return data
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors)."""
+    arr, inferred = _data_to_numpy(data)
+    dt = dtype or inferred
+    dev = _canonical(device) if device is not None else (data.device if isinstance(data, Tensor) else CPU)
+    arr = np.array(arr, dtype=dt.np, copy=True) if not arr.dtype == dt.np else arr.copy()
+    if dev.type != "cpu":
+        arr = xp_of(dev).asarray(arr)
+    return _finish(arr, requires_grad)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    return tensor(s, dtype=dtype or _dtype.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like tensor(), but shares memory with a Tensor or NumPy array when it can."""
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype) and \
+            (device is None or _canonical(device).type == "cpu"):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    if copy:
+        return tensor(obj, dtype=dtype, device=device, requires_grad=requires_grad)
+    t = as_tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_numpy(ndarray):
+    """A tensor sharing ndarray's memory (writes through both ways)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    _dtype.from_numpy_dtype(ndarray.dtype)
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making "
+                         "a copy of your array  with array.copy().) ")
+    if any(s % ndarray.itemsize for s in ndarray.strides):
+        raise ValueError("given numpy array strides not a multiple of the element byte size. "
+                         "Copy the numpy array to reallocate the memory.")
+    if not ndarray.dtype.isnative:
+        ndarray = ndarray.astype(ndarray.dtype.newbyteorder("="))
+    if not ndarray.flags.writeable:
+        import warnings
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable "
+                      "tensors. This means writing to this tensor will result in undefined behavior.",
+                      UserWarning, stacklevel=2)
+        ndarray = ndarray.view()
+        try:
+            ndarray.flags.writeable = True
+        except ValueError:
+            ndarray = ndarray.copy()
+    return _make(ndarray)
+
+
+def from_dlpack(ext):
+    if isinstance(ext, Tensor):
+        return ext
+    if hasattr(ext, "__dlpack_device__") and ext.__dlpack_device__()[0] == 1:
+        return _make(np.from_dlpack(ext))
+    if hasattr(ext, "__dlpack__"):
+        xp = _xp.require_cuda()
+        return _make(xp.from_dlpack(ext))
+    raise TypeError("from_dlpack(): expected an object with __dlpack__")
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    arr = np.frombuffer(buffer, dtype=dtype.np, count=count, offset=offset)
+    return _finish(arr, requires_grad) if arr.flags.writeable else from_numpy(arr)
+
+
+# -- filled -----------------------------------------------------------------------------------
+def _shape_args(size):
+    return _sizes(size)
+
+
+def _check_shape(shape):
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+          memory_format=None):
+    """An uninitialized tensor (flambeau fills it with zeros: reading it is still a bug)."""
+    shape = _shape_args(size)
+    _check_shape(shape)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    return _finish(xp.zeros(shape, dt.np), requires_grad)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    shape = _shape_args(size)
+    _check_shape(shape)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    return _finish(xp.zeros(shape, dt.np), requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    shape = _shape_args(size)
+    _check_shape(shape)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    return _finish(xp.ones(shape, dt.np), requires_grad)
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    shape = _shape_args((size,) if isinstance(size, int) else size)
+    _check_shape(shape)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    dt = dtype or _dtype.scalar_dtype(fill_value)
+    dt, dev, xp = _resolve(dt, device)
+    return _finish(xp.full(shape, fill_value, dt.np), requires_grad)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    return _finish(xp.eye(n, m if m is not None else n, dtype=dt.np), requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    size, stride = tuple(size), tuple(stride)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    span = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if 0 not in size else 0
+    base = xp.zeros(span, dt.np)
+    t = _make(base)
+    return t.as_strided(size, stride, 0).detach() if not requires_grad else \
+        t.as_strided(size, stride, 0).detach().requires_grad_()
+
+
+def _like(input, dtype, device):
+    return dtype or input.dtype, device if device is not None else input.device
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    if dev == input.device:
+        xp = _xp.array_module(input._data)
+        return _finish(xp.zeros(input._data.shape, dt.np), requires_grad)
+    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    if dev == input.device:
+        xp = _xp.array_module(input._data)
+        return _finish(xp.ones(input._data.shape, dt.np), requires_grad)
+    return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return rand(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return randn(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
+                 memory_format=None):
+    if high is None:
+        low, high = 0, low
+    dt, dev = _like(input, dtype, device)
+    return randint(low, high, input.shape, dtype=dt, device=dev)
+
+
+# -- ranges -----------------------------------------------------------------------------------
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = _dtype.int64 if all(isinstance(v, (int, np.integer)) for v in vals) else _dtype.get_default_dtype()
+    dt, dev, xp = _resolve(dtype, device)
+    import math
+    n = max(0, math.ceil((end - start) / step))
+    if dt._category >= 2:
+        arr = (np.arange(n, dtype=np.float64) * step + start).astype(dt.np)
+    else:
+        arr = np.arange(start, start + n * step, step, dtype=np.int64)[:n].astype(dt.np)
+    if dev.type != "cpu":
+        arr = xp.asarray(arr)
+    return _finish(arr, requires_grad)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    import warnings
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    dt = dtype or _dtype.get_default_dtype()
+    n = int((end - start) // step) + 1
+    return arange(0, n, dtype=_dtype.float64, device=device).mul_(step).add_(start).to(dt).requires_grad_(requires_grad)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    s = start.item() if isinstance(start, Tensor) else start
+    e = end.item() if isinstance(end, Tensor) else end
+    # PyTorch fills the first half from start and the second from end (symmetric rounding)
+    idx = np.arange(steps, dtype=np.float64)
+    if steps > 1:
+        step = (e - s) / (steps - 1)
+        half = steps // 2
+        arr = np.where(idx < half, s + step * idx, e - step * (steps - 1 - idx))
+    else:
+        arr = np.full(steps, s, dtype=np.float64)
+    if dt._category < 2:
+        arr = np.trunc(arr) if dt._category == 1 else arr
+    arr = arr.astype(dt.np)
+    return _finish(xp.asarray(arr) if dev.type != "cpu" else arr, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    dt = dtype or _dtype.get_default_dtype()
+    lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
+    return _finish(((base ** lin._data).astype(dt.np)), requires_grad)
+
+
+# -- joining ----------------------------------------------------------------------------------
+class Cat(Function):
+    """out = tensors joined along dim"""
+    _node_name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        ctx.sizes = [t.shape[dim] if t.ndim else 0 for t in tensors]
+        dt = tensors[0].dtype
+        for t in tensors[1:]:
+            dt = _dtype.promote_types(dt, t.dtype)
+        arrays = [t._data.astype(dt.np, copy=False) for t in tensors if not _legacy_empty(t)]
+        if not arrays:
+            return _xp.array_module(tensors[0]._data).zeros((0,), dt.np)
+        return _xp.array_module(arrays[0]).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):                         # each input gets its slice of grad
+        out, start = [None], 0
+        for n in ctx.sizes:
+            out.append(grad.narrow(ctx.dim, start, n) if n or grad.ndim else None)
+            start += n
+        return tuple(out)
+
+
+def _legacy_empty(t):
+    return t.ndim == 1 and t.shape[0] == 0
+
+
+def cat(tensors, dim=0, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    ref = next((t for t in tensors if not _legacy_empty(t)), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    from .._tensor import _wrap_dim
+    d = _wrap_dim(dim, ref.ndim)
+    for i, t in enumerate(tensors):
+        if _legacy_empty(t):
+            continue
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
+        for k in _pyrange(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref.shape[k]} but got size {t.shape[k]} for tensor number {i} in the list.")
+        if t.device != ref.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{ref.device} and {t.device}!")
+    r = Cat.apply(d, *tensors)
+    if out is not None:
+        from .pointwise import _out
+        return _out(r, out)
+    return r
+
+
+import builtins as _builtins  # noqa: E402
+_pyrange = _builtins.range
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
+                               f"and {list(t.shape)} at entry {i}")
+    from .._tensor import _wrap_dim
+    d = _wrap_dim(dim, len(shape) + 1)
+    return cat([t.unsqueeze(d) for t in tensors], d, out=out)
+
+
+def hstack(tensors, *, out=None):
+    ts = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    return cat(ts, 0, out=out)
+
+
+row_stack = vstack
+
+
+def dstack(tensors, *, out=None):
+    from .views import atleast_3d
+    ts = [atleast_3d(t) for t in tensors]
+    return cat(ts, 2, out=out)
+
+
+def column_stack(tensors, *, out=None):
+    ts = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors]
+    return cat(ts, 1, out=out)
+
+
+def meshgrid(*tensors, indexing=None):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    n = len(tensors)
+    shape = [t.numel() for t in tensors]
+    if indexing == "xy" and n >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, t in enumerate(tensors):
+        view = [1] * n
+        pos = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            pos = 1 - i
+        view[pos] = -1
+        out.append(t.reshape(view).expand(shape))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors):
+    grids = meshgrid(*tensors, indexing="ij")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    import itertools
+    n = input.shape[0]
+    combos = list((itertools.combinations_with_replacement if with_replacement else itertools.combinations)(
+        _pyrange(n), r))
+    if not combos:
+        return empty(0, r, dtype=input.dtype) if r else empty(0, dtype=input.dtype)
+    idx = tensor(combos, dtype=_dtype.int64, device=input.device)
+    return input[idx]
+
+
+# -- triangles and diagonals ------------------------------------------------------------------
+class _TriMask(Function):
+    @staticmethod
+    def forward(ctx, x, k, upper):
+        ctx.k, ctx.upper = k, upper
+        xp = _xp.array_module(x._data)
+        return (xp.triu if upper else xp.tril)(x._data, k)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (triu if ctx.upper else tril)(grad, ctx.k), None, None
+
+
+@register("tril")
+def tril(input, diagonal=0, *, out=None):
+    if input.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return _TriMask.apply(input, diagonal, False)
+
+
+@register("triu")
+def triu(input, diagonal=0, *, out=None):
+    if input.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return _TriMask.apply(input, diagonal, True)
+
+
+Tensor.tril_ = lambda self, diagonal=0: write_inplace(self, tril(self, diagonal)._data, "tril")
+Tensor.triu_ = lambda self, diagonal=0: write_inplace(self, triu(self, diagonal)._data, "triu")
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+    r, c = np.tril_indices(row, offset, col)
+    return tensor(np.stack([r, c]), dtype=dtype or _dtype.int64, device=device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+    r, c = np.triu_indices(row, offset, col)
+    return tensor(np.stack([r, c]), dtype=dtype or _dtype.int64, device=device)
+
+
+@register("diag")
+def diag(input, diagonal=0, *, out=None):
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return input.diagonal(diagonal).clone() if not recording(input) else input.diagonal(diagonal) * 1
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+class DiagEmbed(Function):
+    _node_name = "DiagEmbedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        a = x._data
+        xp = _xp.array_module(a)
+        n = a.shape[-1] + abs(offset)
+        out_nd = a.ndim + 1
+        d1, d2 = dim1 % out_nd, dim2 % out_nd
+        out = xp.zeros(a.shape[:-1] + (n, n), a.dtype)
+        idx = xp.arange(a.shape[-1])
+        r, c = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
+        out[..., r, c] = a
+        # move the two new dims into place
+        rest = [i for i in _pyrange(out_nd) if i not in (d1, d2)]
+        order = [0] * out_nd
+        src = list(_pyrange(out_nd - 2))
+        for pos, s in zip(rest, src):
+            order[pos] = s
+        order[d1], order[d2] = out_nd - 2, out_nd - 1
+        return xp.ascontiguousarray(out.transpose(order))
+
+    @staticmethod
+    def backward(ctx, grad):
+        offset, d1, d2 = ctx.args
+        return grad.diagonal(offset, d1, d2), None, None, None
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    return DiagEmbed.apply(input, offset, dim1, dim2)
+
+
+Tensor.diag_embed = diag_embed
+
+
+def diagflat(input, offset=0):
+    return diag(input.reshape(-1), offset)
+
+
+Tensor.diagflat = diagflat
+
+
+def block_diag(*tensors):
+    ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    rows = sum(t.shape[0] for t in ts)
+    cols = sum(t.shape[1] for t in ts)
+    dt = ts[0].dtype
+    for t in ts[1:]:
+        dt = _dtype.promote_types(dt, t.dtype)
+    out = zeros(rows, cols, dtype=dt, device=ts[0].device)
+    r = c = 0
+    for t in ts:
+        out[r:r + t.shape[0], c:c + t.shape[1]] = t
+        r += t.shape[0]
+        c += t.shape[1]
+    return out
+
+
+def complex(real, imag):
+    return _make(real._data + 1j * imag._data)
+
+
+def polar(abs, angle):
+    xp = _xp.array_module(abs._data)
+    return _make(abs._data * xp.exp(1j * angle._data))
+
+
+def atleast_1d(*tensors):
+    from .views import atleast_1d as f
+    return f(*tensors)
+
+
+# -- clone, copy, fill ------------------------------------------------------------------------
+class Clone(Function):
+    _node_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+@register("clone")
+def clone(input, *, memory_format=None):
+    if recording(input):
+        return Clone.apply(input)
+    return _make(input._data.copy())
+
+
+class CopyFrom(Function):
+    """self.copy_(src): the new value is src, cast and broadcast to self's shape."""
+    _node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, old, src):
+        ctx.src_meta = (src.dtype, src.device)
+        xp = _xp.array_module(old._data)
+        s = src._data
+        if type(s) is not type(old._data):
+            s = xp.asarray(_xp.to_host(s))
+        return xp.broadcast_to(s.astype(old._data.dtype, copy=False), old._data.shape).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        dt, dev = ctx.src_meta
+        return grad * 0, grad.to(dtype=dt, device=dev)
+
+
+@register("copy_")
+def copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        src = tensor(src)
+    try:
+        np.broadcast_shapes(src.shape, self.shape)
+        if len(np.broadcast_shapes(src.shape, self.shape)) > self.ndim or \
+                np.broadcast_shapes(src.shape, self.shape) != tuple(self.shape):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                           f"{list(np.broadcast_shapes(src.shape, self.shape)) if _bcast_ok(src, self) else list(src.shape)}"
+                           if _bcast_ok(src, self) else
+                           f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of "
+                           f"tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
+                           f"{max(self.ndim - 1, 0)}") from None
+    if recording(self, src) or (self._base is not None and recording(self._base)):
+        return apply_inplace_copy(self, src)
+    check_inplace_autograd(self)
+    s = src._data
+    if type(s) is not type(self._data):
+        s = _xp.array_module(self._data).asarray(_xp.to_host(s)) if type(self._data) is not np.ndarray \
+            else _xp.to_host(s)
+    if self._data.ndim == 0:
+        self._data[...] = s
+    else:
+        self._data[...] = s
+    self._version[0] += 1
+    return self
+
+
+def _bcast_ok(a, b):
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+        return True
+    except ValueError:
+        return False
+
+
+def apply_inplace_copy(self, src):
+    from ._util import check_inplace_autograd, snapshot
+    from .views import rebase_history
+    check_inplace_autograd(self)
+    old = snapshot(self)
+    result = CopyFrom.apply(old, src)
+    self._data[...] = result._data
+    self._version[0] += 1
+    rebase_history(self, result)
+    return self
+
+
+class Fill(Function):
+    _node_name = "FillBackward0"
+
+    @staticmethod
+    def forward(ctx, old, value):
+        xp = _xp.array_module(old._data)
+        v = value._data if isinstance(value, Tensor) else value
+        return xp.full(old._data.shape, v, old._data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, (grad.sum() if ctx.needs_input_grad[1] else None)
+
+
+@register("fill_")
+def fill_(self, value):
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+    if recording(self, value) or (self._base is not None and recording(self._base)):
+        from ._util import apply_inplace
+        return apply_inplace(self, Fill, value)
+    check_inplace_autograd(self)
+    v = value.item() if isinstance(value, Tensor) else value
+    self._data[...] = v if self._data.dtype.kind != "b" else bool(v)
+    self._version[0] += 1
+    return self
+
+
+@register("zero_")
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill(input, value):
+    return clone(input).fill_(value)
+
+
+# -- random -----------------------------------------------------------------------------------
+class Generator:
+    """A random number generator (``generator=`` of the random ops); seeded by manual_seed."""
+
+    def __init__(self, device="cpu"):
+        from .._device import device as _dev
+        self.device = _dev(device)
+        self._seed = 67280421310721
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        if seed < 0:
+            seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64(seed))
+        return self
+
+    def seed(self):
+        import secrets
+        s = secrets.randbits(63)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
+        return tensor(list(blob), dtype=_dtype.uint8)
+
+    def set_state(self, state):
+        if not isinstance(state, Tensor) or state.dtype is not _dtype.uint8:
+            raise TypeError("set_state(): expected a torch.ByteTensor state from get_state()")
+        seed, st = _load_state(bytes(_xp.to_host(state._data).tolist()))
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64())
+        self._rng.bit_generator.state = st
+        return self
+
+
+def _load_state(blob):
+    class _Restricted(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise pickle.UnpicklingError(f"invalid RNG state: unexpected global {module}.{name}")
+    try:
+        seed, st = _Restricted(__import__("io").BytesIO(blob)).load()
+        if not isinstance(st, dict):
+            raise ValueError
+        return seed, st
+    except Exception:
+        raise RuntimeError("set_rng_state(): the given state is not one returned by get_rng_state()") from None
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    """Seed the default generator (and CUDA's, when present). Same seed, same numbers."""
+    default_generator.manual_seed(seed)
+    if _xp.cupy is not None:
+        _xp.cupy.random.seed(int(seed) & 0xFFFFFFFF)
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    default_generator.set_state(new_state)
+
+
+def _rng(generator):
+    return (generator or default_generator)._rng
+
+
+def _random_array(sample, shape, dt, dev):
+    """Draw on the host with the flambeau generator, then move: the same seed gives the same
+    numbers on every device."""
+    arr = sample(shape)
+    arr = np.asarray(arr).astype(dt.np, copy=False)
+    if dev.type != "cpu":
+        arr = xp_of(dev).asarray(arr)
+    return arr
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    shape = _shape_args(size)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    _float_only("rand", dt)
+    g = _rng(generator)
+    return _finish(_random_array(lambda s: g.random(s, dtype=np.float32 if dt is _dtype.float32 else np.float64),
+                                 shape, dt, dev), requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    shape = _shape_args(size)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    _float_only("randn", dt)
+    g = _rng(generator)
+    return _finish(_random_array(lambda s: g.standard_normal(s, dtype=np.float32 if dt is _dtype.float32
+                                                              else np.float64), shape, dt, dev), requires_grad)
+
+
+def _float_only(name, dt):
+    if dt._category < 2:
+        raise RuntimeError(f"\"{name}\" not implemented for '{_type(dt)}'")
+
+
+def _type(dt):
+    from ._util import _type_word
+    return _type_word(dt)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad=False):
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list, Size)):
+            raise TypeError("randint() missing 1 required positional argument: 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    dt, dev, _ = _resolve(dtype or _dtype.int64, device)
+    g = _rng(generator)
+    return _finish(_random_array(lambda s: g.integers(low, high, s), tuple(size), dt, dev), requires_grad)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    dt, dev, _ = _resolve(dtype or _dtype.int64, device)
+    g = _rng(generator)
+    return _finish(_random_array(lambda s: g.permutation(n), (n,), dt, dev), requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    g = _rng(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        if isinstance(std, Tensor) and bool((std._data < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = np.broadcast_shapes(np.shape(_xp.to_host(m) if hasattr(m, "shape") else m),
+                                    np.shape(_xp.to_host(s) if hasattr(s, "shape") else s))
+        z = g.standard_normal(shape)
+        xp = _xp.array_module(ref._data)
+        out_arr = (xp.asarray(z) * s + m).astype(ref._data.dtype)
+        return _make(out_arr)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    if size is None:
+        raise TypeError("normal() with float mean and std needs a size")
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    return _finish(_random_array(lambda sh: g.normal(mean, std, sh), tuple(size), dt, dev), requires_grad)
+
+
+@register("bernoulli")
+def bernoulli(input, p=None, *, generator=None, out=None):
+    g = _rng(generator)
+    probs = _xp.to_host(input._data) if p is None else p
+    if p is None and (np.any(probs < 0) or np.any(probs > 1)):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    arr = (g.random(input.shape) < probs).astype(input._data.dtype)
+    return _make(_xp.array_module(input._data).asarray(arr) if not input.is_cpu else arr)
+
+
+@register("multinomial")
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    g = _rng(generator)
+    probs = _xp.to_host(input._data).astype(np.float64)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if (probs < 0).any() or not np.isfinite(probs).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, probs.shape[-1])
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    out_rows = []
+    for row in rows:
+        s = row.sum()
+        if s <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and (row > 0).sum() < num_samples:
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
+                               "category to sample)")
+        out_rows.append(g.choice(len(row), size=num_samples, replace=replacement, p=row / s))
+    res = np.array(out_rows, dtype=np.int64).reshape(probs.shape[:-1] + (num_samples,))
+    return tensor(res, device=input.device)
+
+
+@register("poisson")
+def poisson(input, generator=None):
+    g = _rng(generator)
+    return _make(g.poisson(_xp.to_host(input._data)).astype(input._data.dtype))
+
+
+def _fill_random(self, sample):
+    check_inplace_autograd(self)
+    arr = np.asarray(sample(self.shape))
+    xp = _xp.array_module(self._data)
+    self._data[...] = xp.asarray(arr.astype(self._data.dtype, copy=False)) if xp is not np else \
+        arr.astype(self._data.dtype, copy=False)
+    self._version[0] += 1
+    return self
+
+
+@register("uniform_")
+def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
+    a, b = kw.get("from", a), kw.get("to", b)
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    g = _rng(generator)
+    return _fill_random(self, lambda s: g.random(s) * (b - a) + a)
+
+
+@register("normal_")
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    g = _rng(generator)
+    return _fill_random(self, lambda s: g.normal(mean, std, s))
+
+
+@register("bernoulli_")
+def bernoulli_(self, p=0.5, *, generator=None):
+    g = _rng(generator)
+    pv = _xp.to_host(p._data) if isinstance(p, Tensor) else p
+    return _fill_random(self, lambda s: g.random(s) < pv)
+
+
+@register("random_")
+def random_(self, from_=0, to=None, *, generator=None, **kw):
+    """Integers uniform in [from, to); with one argument, [0, to)."""
+    if "from" in kw:
+        from_ = kw.pop("from")
+    if to is None and from_ != 0 and "to" not in kw:
+        from_, to = 0, from_
+    to = kw.get("to", to)
+    g = _rng(generator)
+    if to is None:
+        dt = self.dtype
+        if dt.is_floating_point:
+            to = 2 ** {np.float16: 11, np.float32: 24, np.float64: 53}[dt.np.type] + 1
+        elif dt is _dtype.bool:
+            to = 2
+        else:
+            to = int(np.iinfo(dt.np).max) + 1
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+    return _fill_random(self, lambda s: g.integers(from_, to, s))
+
+
+@register("exponential_")
+def exponential_(self, lambd=1.0, *, generator=None):
+    g = _rng(generator)
+    return _fill_random(self, lambda s: g.exponential(1.0 / lambd, s))
+
+
+@register("geometric_")
+def geometric_(self, p, *, generator=None):
+    g = _rng(generator)
+    return _fill_random(self, lambda s: g.geometric(p, s))
+
+
+@register("cauchy_")
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    g = _rng(generator)
+    return _fill_random(self, lambda s: median + sigma * g.standard_cauchy(s))
+
+
+@register("log_normal_")
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    g = _rng(generator)
+    return _fill_random(self, lambda s: g.lognormal(mean, std, s))

@@ -1,0 +1,784 @@
+"""Indexing: ``x[key]``, ``x[key] = v``, gather/scatter, masks, index_* ops.
+
+Out-of-range indices raise IndexError before any data is touched (CuPy would wrap
+around silently, so flambeau checks on every device).
+"""
+import numpy as np
+
+from .. import _dtype, _xp
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.function import Function
+from ._util import register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as
+from .views import BasicIndex
+
+__all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
+           "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim", "index_add", "index_copy",
+           "index_fill", "index_put", "select_scatter", "slice_scatter", "diagonal_scatter", "flip", "fliplr",
+           "flipud", "roll", "rot90", "repeat_interleave", "narrow_copy"]
+
+
+# -- keys -------------------------------------------------------------------------------------
+def _normalize_key(self, key):
+    """Turn a user key into (numpy-style key tuple, is_basic)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    xp = _xp.array_module(self._data)
+    out, basic = [], True
+    for k in key:
+        if isinstance(k, Tensor):
+            if k.dtype is _dtype.bool or k.dtype is _dtype.uint8:
+                out.append(_as_device(k._data.astype(bool), xp))
+                basic = False
+            elif k.dtype._category == 1:
+                out.append(_as_device(k._data, xp))
+                basic = False
+            else:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(k, slice):
+            for v in (k.start, k.stop, k.step):
+                if v is not None and not isinstance(v, (int, np.integer)):
+                    if isinstance(v, Tensor) and v.numel() == 1:
+                        continue
+                    raise TypeError(f"slice indices must be integers or None, got {type(v).__name__}")
+            k = slice(*(int(v) if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step)))
+            if k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")
+            out.append(k)
+        elif k is None or k is Ellipsis:
+            out.append(k)
+        elif isinstance(k, bool):
+            out.append(k)
+            basic = False
+        elif isinstance(k, (int, np.integer)):
+            out.append(int(k))
+        elif isinstance(k, (list, tuple)) or _xp.is_array(k):
+            arr = np.asarray(_xp.to_host(k) if _xp.is_array(k) else _list_to_array(k))
+            if arr.dtype == object or arr.dtype.kind not in "biu":
+                if arr.size == 0:
+                    arr = arr.astype(np.int64)
+                else:
+                    raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            out.append(_as_device(arr, xp))
+            basic = False
+        else:
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+                             f"valid indices (got {type(k).__name__})")
+    key = tuple(out)
+    _check_bounds(self, key)
+    return key, basic
+
+
+def _list_to_array(k):
+    flat = [_xp.to_host(v._data) if isinstance(v, Tensor) else v for v in k]
+    return np.array(flat)
+
+
+def _as_device(a, xp):
+    if xp is np:
+        return _xp.to_host(a)
+    return xp.asarray(a)
+
+
+def _check_bounds(self, key):
+    shape = self._data.shape
+    n_specified = sum(1 for k in key if k is not None and k is not Ellipsis and not isinstance(k, bool)
+                      for _ in range(k.ndim if _xp.is_array(k) and k.dtype == bool else 1))
+    if n_specified > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    # walk dims left to right (after an Ellipsis, right to left)
+    dims = []
+    pos = 0
+    ell = next((i for i, k in enumerate(key) if k is Ellipsis), None)
+    for i, k in enumerate(key):
+        if i == ell:
+            pos = len(shape) - sum(
+                (k2.ndim if _xp.is_array(k2) and k2.dtype == bool else 1)
+                for k2 in key[i + 1:] if k2 is not None and not isinstance(k2, bool))
+            continue
+        if k is None or isinstance(k, bool):
+            continue
+        if _xp.is_array(k) and k.dtype == bool:
+            want = shape[pos:pos + k.ndim]
+            if tuple(k.shape) != tuple(want):
+                raise IndexError(f"The shape of the mask {list(k.shape)} at index {pos} does not match the shape "
+                                 f"of the indexed tensor {list(want)} at index {pos}")
+            pos += k.ndim
+            continue
+        size = shape[pos]
+        if isinstance(k, int):
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {pos} with size {size}")
+        elif _xp.is_array(k) and k.size:
+            lo, hi = int(k.min()), int(k.max())
+            if lo < -size or hi >= size:
+                bad = hi if hi >= size else lo
+                raise IndexError(f"index {bad} is out of bounds for dimension {pos} with size {size}")
+        pos += 1
+
+
+# -- getitem ----------------------------------------------------------------------------------
+class AdvancedIndex(Function):
+    """out = x[key] with integer/bool arrays in key (a copy)."""
+    _node_name = "IndexBackward0"
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.key, ctx.in_shape = key, x.shape
+        return x._data[key]
+
+    @staticmethod
+    def backward(ctx, grad):                     # scatter-add: repeated indices accumulate
+        return IndexPutAccumulate.apply(grad, ctx.in_shape, ctx.key), None
+
+
+class IndexPutAccumulate(Function):
+    """out = zeros(shape); out[key] += grad (backward of advanced indexing)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, key):
+        ctx.key = key
+        g = grad._data
+        out = _xp.array_module(g).zeros(shape, g.dtype)
+        _xp.scatter_add(out, key, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.key], None, None
+
+
+def getitem(self, key):
+    if type(key) is int and self._data.ndim:
+        n = self._data.shape[0]
+        if not -n <= key < n:
+            raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
+        return BasicIndex.apply(self, key)
+    if self._data.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis), Tensor, slice, list)):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
+                         "C++ to convert a 0-dim tensor to a number")
+    k, basic = _normalize_key(self, key)
+    if basic:
+        return BasicIndex.apply(self, k)
+    return AdvancedIndex.apply(self, k)
+
+
+Tensor.__getitem__ = getitem
+
+
+# -- setitem ----------------------------------------------------------------------------------
+class IndexPut(Function):
+    """out = old with out[key] = value"""
+    _node_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, old, value, key):
+        ctx.key = key
+        out = old._data.copy()
+        out[key] = value._data.astype(out.dtype, copy=False) if isinstance(value, Tensor) else value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                    # old: grad outside key; value: grad at key
+        g_old = grad.clone()
+        g_old[ctx.key] = 0
+        g_val = grad[ctx.key] if ctx.needs_input_grad[1] else None
+        return g_old, g_val, None
+
+
+def setitem(self, key, value):
+    k, basic = _normalize_key(self, key)
+    if isinstance(value, Tensor):
+        if value.device != self.device and value.ndim:
+            raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on {self.device}")
+    elif isinstance(value, (list, tuple)) or _xp.is_array(value):
+        from .creation import tensor
+        value = tensor(value, dtype=self.dtype, device=self.device)
+    if recording(self, value) or (self._base is not None and recording(self._base)):
+        apply_inplace(self, IndexPut, value, k)
+        return
+    check_inplace_autograd(self)
+    if isinstance(value, Tensor):
+        v = value._data
+        if type(v) is not type(self._data):
+            v = _xp.array_module(self._data).asarray(_xp.to_host(v))
+        if v.dtype != self._data.dtype:
+            v = v.astype(self._data.dtype)
+    else:
+        v = value
+    try:
+        self._data[k] = v
+    except ValueError as e:
+        target = self._data[k].shape
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
+                           f"indexing result of shape {list(target)}") from None
+    self._version[0] += 1
+
+
+Tensor.__setitem__ = setitem
+
+
+# -- gather / scatter along a dim ---------------------------------------------------------------
+def _along(idx, dim, xp):
+    """Full index tuple addressing, along dim, the positions idx names (others by position)."""
+    grids = xp.indices(idx.shape, sparse=True)
+    key = list(grids)
+    key[dim] = idx
+    return tuple(key)
+
+
+def _check_index_tensor(name, index, input, dim):
+    if index.dtype is not _dtype.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+    for d in range(index.ndim):
+        if d != dim and index.shape[d] > (input.shape[d] if input.ndim else 1):
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                               f"smaller than self {list(input.shape)} apart from dimension {dim}")
+    if index.numel():
+        n = input.shape[dim] if input.ndim else 1
+        lo, hi = int(index._data.min()), int(index._data.max())
+        if lo < -n or hi >= n:
+            raise RuntimeError(f"index {hi if hi >= n else lo} is out of bounds for dimension {dim} with size {n}")
+
+
+class Gather(Function):
+    """out[..., i, ...] = x[..., index[..., i, ...], ...] along dim"""
+    _node_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim, ctx.in_shape = dim, x.shape
+        ctx.index = index
+        a = x._data
+        xp = _xp.array_module(a)
+        idx = index._data
+        if a.ndim == 0:
+            return a.reshape(idx.shape).copy() if idx.size else xp.zeros(idx.shape, a.dtype)
+        key = _along(idx % a.shape[dim] if idx.size else idx, dim, xp)
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, grad):                     # scatter-add into zeros
+        return scatter_along(grad, ctx.index._data, ctx.dim, ctx.in_shape), None, None
+
+
+@register("gather")
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    dim = _wrap_dim(dim, input.ndim)
+    _check_index_tensor("gather", index, input, dim)
+    return Gather.apply(input, dim, index)
+
+
+class ScatterAlong(Function):
+    """out = zeros(shape); out.scatter_add_(dim, idx, grad)"""
+
+    @staticmethod
+    def forward(ctx, grad, idx, dim, shape):
+        ctx.idx, ctx.dim = idx, dim
+        g = grad._data
+        xp = _xp.array_module(g)
+        out = xp.zeros(shape, g.dtype)
+        if out.ndim == 0:
+            return g.sum().astype(g.dtype).reshape(())
+        _xp.scatter_add(out, _along(idx, dim, xp), g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        xp = _xp.array_module(gg._data)
+        if gg.ndim == 0:
+            return gg.expand(ctx.idx.shape), None, None, None
+        return GatherByKey.apply(gg, _along(ctx.idx, ctx.dim, xp)), None, None, None
+
+
+class GatherByKey(Function):
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.key, ctx.shape = key, x.shape
+        return x._data[key]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexPutAccumulate.apply(grad, ctx.shape, ctx.key), None
+
+
+def scatter_along(grad, idx, dim, shape):
+    """Tensor of ``shape``: zeros, plus grad added at idx along dim (differentiable)."""
+    if isinstance(idx, Tensor):
+        idx = idx._data
+    return ScatterAlong.apply(grad, idx, dim, tuple(shape))
+
+
+class Scatter(Function):
+    """out = x with out[index[i]] = src[i] along dim (reduce: 'add'/'multiply'/None)"""
+    _node_name = "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce):
+        a = x._data.copy()
+        xp = _xp.array_module(a)
+        idx = index._data
+        key = _along(idx, dim, xp)
+        if isinstance(src, Tensor):
+            s = src._data[tuple(slice(0, n) for n in idx.shape)].astype(a.dtype, copy=False)
+        else:
+            s = scalar_as(src, _BY_NP[a.dtype])
+        ctx.dim, ctx.key, ctx.reduce = dim, key, reduce
+        ctx.src_shape = src.shape if isinstance(src, Tensor) else None
+        if reduce is None:
+            a[key] = s
+        elif reduce == "add":
+            _xp.scatter_add(a, key, xp.broadcast_to(s, idx.shape))
+        elif reduce == "multiply":
+            np.multiply.at(a, key, xp.broadcast_to(s, idx.shape)) if xp is np else _unsupported("multiply")
+        else:
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        return a
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.reduce == "multiply":
+            raise RuntimeError("the derivative of scatter with reduce='multiply' is not implemented")
+        g_self = grad.clone() if ctx.reduce == "add" else _zero_at(grad, ctx.key)
+        g_src = None
+        if ctx.src_shape is not None and ctx.needs_input_grad[3]:
+            picked = GatherByKey.apply(grad, ctx.key)
+            from .creation import zeros
+            g_src = zeros(ctx.src_shape, dtype=grad.dtype, device=grad.device)
+            g_src = _pad_to(picked, ctx.src_shape)
+        return g_self, None, None, g_src, None
+
+
+def _zero_at(grad, key):
+    out = grad.clone()
+    out[key] = 0
+    return out
+
+
+def _pad_to(t, shape):
+    if tuple(t.shape) == tuple(shape):
+        return t
+    from .creation import zeros
+    out = zeros(shape, dtype=t.dtype, device=t.device)
+    out = out.clone()
+    out[tuple(slice(0, n) for n in t.shape)] = t
+    return out
+
+
+def _unsupported(what):
+    raise NotImplementedError(f"scatter reduce={what!r} is not implemented on this device")
+
+
+@register("scatter")
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    if src is None:
+        src = value
+    dim = _wrap_dim(dim, input.ndim)
+    _check_index_tensor("scatter", index, input, dim)
+    return Scatter.apply(input, dim, index, src, reduce)
+
+
+@register("scatter_add")
+def scatter_add(input, dim, index, src):
+    return scatter(input, dim, index, src, reduce="add")
+
+
+def _scatter_inplace(self, dim, index, src=None, value=None, *, reduce=None):
+    r = scatter(self, dim, index, src if src is not None else value, reduce=reduce)
+    if recording(self, src):
+        from .views import rebase_history
+        check_inplace_autograd(self)
+        write_inplace(self, r._data, "scatter")
+        rebase_history(self, r)
+        return self
+    return write_inplace(self, r._data, "scatter")
+
+
+Tensor.scatter_ = _scatter_inplace
+Tensor.scatter_add_ = lambda self, dim, index, src: _scatter_inplace(self, dim, index, src, reduce="add")
+
+
+@register("scatter_reduce")
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    dim = _wrap_dim(dim, input.ndim)
+    _check_index_tensor("scatter_reduce", index, input, dim)
+    a = input._data.copy()
+    xp = _xp.array_module(a)
+    key = _along(index._data, dim, xp)
+    s = src._data[tuple(slice(0, n) for n in index.shape)].astype(a.dtype)
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    touched = np.zeros(a.shape, bool)
+    touched[tuple(_xp.to_host(k) for k in key)] = True
+    if not include_self:
+        init = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min,
+                "amin": np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max}[reduce]
+        a[touched] = init
+    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+    ufunc.at(a, key, s)
+    if reduce == "mean":
+        count = np.zeros(a.shape, np.int64) + (1 if include_self else 0)
+        np.add.at(count, key, 1)
+        count = np.maximum(count, 1)
+        a = (a / count).astype(a.dtype) if a.dtype.kind == "f" else a // count
+    return _make(a)
+
+
+Tensor.scatter_reduce_ = lambda self, dim, index, src, reduce, *, include_self=True: write_inplace(
+    self, scatter_reduce(self, dim, index, src, reduce, include_self=include_self)._data, "scatter_reduce")
+
+
+# -- index_* ----------------------------------------------------------------------------------
+def _index_vector(index, name, size, dim):
+    if not isinstance(index, Tensor):
+        from .creation import tensor
+        index = tensor(index)
+    if index.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    if index.dtype not in (_dtype.int64, _dtype.int32):
+        raise IndexError(f"{name}(): Expected dtype int32/int64 for index")
+    idx = index._data.reshape(-1)
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < -size or hi >= size:
+            raise IndexError(f"index out of range in self")
+    return idx
+
+
+@register("index_select")
+def index_select(input, dim, index, *, out=None):
+    dim = _wrap_dim(dim, input.ndim) if input.ndim else 0
+    idx = _index_vector(index, "index_select", input.shape[dim] if input.ndim else 1, dim)
+    if input.ndim == 0:
+        return input.reshape(1)[idx].reshape(index.shape)
+    key = (slice(None),) * dim + (idx,)
+    return AdvancedIndex.apply(input, key)
+
+
+@register("index_add")
+def index_add(input, dim, index, source, *, alpha=1):
+    dim = _wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_add", input.shape[dim], dim)
+    key = (slice(None),) * dim + (idx,)
+    src = source if alpha == 1 else source * alpha
+    return input + IndexPutAccumulate.apply(src, input.shape, key)
+
+
+@register("index_copy")
+def index_copy(input, dim, index, source):
+    dim = _wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_copy", input.shape[dim], dim)
+    out = input.clone()
+    out[(slice(None),) * dim + (_make(idx),)] = source
+    return out
+
+
+@register("index_fill")
+def index_fill(input, dim, index, value):
+    dim = _wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_fill", input.shape[dim], dim)
+    out = input.clone()
+    out[(slice(None),) * dim + (_make(idx),)] = value
+    return out
+
+
+def _inplace_from(fn, name):
+    def method(self, *args, **kwargs):
+        r = fn(self, *args, **kwargs)
+        if recording(self, *[a for a in args if isinstance(a, Tensor)]):
+            from .views import rebase_history
+            check_inplace_autograd(self)
+            write_inplace(self, r._data, name)
+            rebase_history(self, r)
+            return self
+        check_inplace_autograd(self)
+        return write_inplace(self, r._data, name)
+    method.__name__ = name + "_"
+    return method
+
+
+Tensor.index_add_ = _inplace_from(index_add, "index_add")
+Tensor.index_copy_ = _inplace_from(index_copy, "index_copy")
+Tensor.index_fill_ = _inplace_from(index_fill, "index_fill")
+
+
+def index_put(input, indices, values, accumulate=False):
+    out = input.clone()
+    key = tuple(indices)
+    if accumulate:
+        k, _ = _normalize_key(input, key)
+        return input + IndexPutAccumulate.apply(values.expand(input._data[k].shape), input.shape, k)
+    out[key] = values
+    return out
+
+
+Tensor.index_put = index_put
+Tensor.index_put_ = _inplace_from(index_put, "index_put")
+
+
+# -- masks ------------------------------------------------------------------------------------
+class MaskedFill(Function):
+    _node_name = "MaskedFillBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        a = x._data
+        xp = _xp.array_module(a)
+        v = value._data if isinstance(value, Tensor) else value
+        ctx.save_for_backward(mask)
+        return xp.where(mask._data, xp.asarray(v).astype(a.dtype), a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        from .pointwise import where
+        zero = grad.new_zeros(())
+        gv = where(mask, grad, zero).sum() if ctx.needs_input_grad[2] else None
+        return where(mask, zero, grad), None, gv
+
+
+def _check_mask(mask, name):
+    if not isinstance(mask, Tensor) or mask.dtype is not _dtype.bool:
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+
+
+@register("masked_fill")
+def masked_fill(input, mask, value):
+    _check_mask(mask, "masked_fill_")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value.ndim} dimension(s).")
+    return MaskedFill.apply(input, mask, value)
+
+
+Tensor.masked_fill_ = _inplace_from(masked_fill, "masked_fill")
+
+
+@register("masked_select")
+def masked_select(input, mask):
+    _check_mask(mask, "masked_select:")
+    from .views import broadcast_tensors
+    x, m = broadcast_tensors(input, mask)
+    return AdvancedIndex.apply(x, (m._data,))
+
+
+@register("masked_scatter")
+def masked_scatter(input, mask, source):
+    _check_mask(mask, "masked_scatter_")
+    x = input.clone() if mask.shape == input.shape else input.expand(
+        np.broadcast_shapes(input.shape, mask.shape)).clone()
+    m = mask.expand(x.shape)
+    n = int(m._data.sum())
+    if source.numel() < n:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements as ones in mask")
+    x[m] = source.reshape(-1)[:n]
+    return x
+
+
+Tensor.masked_scatter_ = _inplace_from(masked_scatter, "masked_scatter")
+
+
+@register("nonzero")
+def nonzero(input, *, as_tuple=False, out=None):
+    a = input._data
+    xp = _xp.array_module(a)
+    if as_tuple:
+        if a.ndim == 0:
+            return (_make(xp.zeros(int(bool(a)), np.int64)),)
+        return tuple(_make(i.astype(np.int64)) for i in xp.nonzero(a))
+    if a.ndim == 0:
+        return _make(xp.zeros((int(bool(a)), 0), np.int64))
+    return _make(xp.argwhere(a).astype(np.int64))
+
+
+@register("argwhere")
+def argwhere(input):
+    return nonzero(input)
+
+
+@register("take")
+def take(input, index):
+    idx = index._data
+    n = input.numel()
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
+    return AdvancedIndex.apply(input.reshape(-1), (idx,))
+
+
+@register("take_along_dim")
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return take(input, indices.reshape(-1))
+    dim = _wrap_dim(dim, input.ndim)
+    from .views import broadcast_to
+    shape = list(np.broadcast_shapes(tuple(s if i != dim else 1 for i, s in enumerate(input.shape)),
+                                     tuple(s if i != dim else 1 for i, s in enumerate(indices.shape))))
+    ishape = list(shape)
+    ishape[dim] = indices.shape[dim]
+    xshape = list(shape)
+    xshape[dim] = input.shape[dim]
+    return gather(input.expand(xshape), dim, indices.expand(ishape))
+
+
+@register("put_")
+def put_(self, index, source, accumulate=False):
+    idx = index._data.reshape(-1)
+    n = self.numel()
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
+    check_inplace_autograd(self)
+    flat = self._data.reshape(-1) if self.is_contiguous() else None
+    if flat is None:
+        raise RuntimeError("put_(): only contiguous tensors are supported")
+    src = source._data.reshape(-1).astype(self._data.dtype)
+    if accumulate:
+        _xp.scatter_add(flat, idx, src)
+    else:
+        flat[idx] = src
+    self._version[0] += 1
+    return self
+
+
+@register("put")
+def put(input, index, source, accumulate=False):
+    return put_(input.clone(), index, source, accumulate)
+
+
+# -- scatter-style view writes ------------------------------------------------------------------
+def select_scatter(input, src, dim, index):
+    out = input.clone()
+    out.select(dim, index).copy_(src)
+    return out
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    out = input.clone()
+    key = (slice(None),) * _wrap_dim(dim, input.ndim) + (slice(start, end, step),)
+    out[key] = src
+    return out
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    out = input.clone()
+    out.diagonal(offset, dim1, dim2).copy_(src)
+    return out
+
+
+# -- reordering -------------------------------------------------------------------------------
+class Flip(Function):
+    _node_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return _xp.array_module(x._data).flip(x._data, dims).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.flip(ctx.dims), None
+
+
+@register("flip")
+def flip(input, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = tuple(dims[0])
+    from ._util import wrap_dims
+    d = wrap_dims(dims, input.ndim) if input.ndim else ()
+    return Flip.apply(input, d)
+
+
+@register("fliplr")
+def fliplr(input):
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+@register("flipud")
+def flipud(input):
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+class Roll(Function):
+    _node_name = "RollBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return _xp.array_module(x._data).roll(x._data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return Roll.apply(grad, neg, ctx.dims), None, None
+
+
+@register("roll")
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return Roll.apply(input.reshape(-1), shifts, None).reshape(input.shape)
+    shifts = tuple(shifts) if isinstance(shifts, (list, tuple)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    return Roll.apply(input, shifts, tuple(_wrap_dim(d, input.ndim) for d in dims))
+
+
+@register("rot90")
+def rot90(input, k=1, dims=(0, 1)):
+    d0, d1 = (_wrap_dim(d, input.ndim) for d in dims)
+    k %= 4
+    if k == 0:
+        return input.clone()
+    if k == 1:
+        return input.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return input.flip(d0, d1)
+    return input.transpose(d0, d1).flip(d1)
+
+
+@register("repeat_interleave")
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    if repeats is None:      # repeat_interleave(repeats_tensor)
+        reps = input._data
+        return _make(np.repeat(np.arange(reps.shape[0]), _xp.to_host(reps)).astype(np.int64))
+    x = input
+    if dim is None:
+        x, dim = input.reshape(-1), 0
+    dim = _wrap_dim(dim, x.ndim)
+    reps = _xp.to_host(repeats._data) if isinstance(repeats, Tensor) else repeats
+    idx = np.repeat(np.arange(x.shape[dim]), reps)
+    return index_select(x, dim, _make(idx.astype(np.int64)))
+
+
+@register("narrow_copy")
+def narrow_copy(input, dim, start, length):
+    return input.narrow(dim, start, length).clone()
+
+
+@register("repeat")
+def repeat(self, *sizes):
+    from .views import _sizes
+    sizes = _sizes(sizes)
+    if len(sizes) < self.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                           "tensor")
+    x = self.reshape((1,) * (len(sizes) - self.ndim) + tuple(self.shape))
+    # expand a new axis before each dim, then merge: (r0, n0, r1, n1, ...) -> (r0*n0, ...)
+    inter = []
+    for r, n in zip(sizes, x.shape):
+        inter += [r, n]
+    y = x.reshape([v for n in x.shape for v in (1, n)]).expand(inter)
+    return y.reshape([r * n for r, n in zip(sizes, x.shape)])
+
+
+@register("tile")
+def tile(input, dims):
+    dims = tuple(dims)
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)

@@ -1,0 +1,1307 @@
+"""Pointwise ops: arithmetic, unary math, comparisons; each forward beside its backward.
+
+Binary ops follow PyTorch's type promotion (``_util.result_dtype``) and broadcasting;
+the engine sums gradients back to each input's shape, so backwards here are written
+for the broadcast shape. Each op has a no-graph fast path that skips node creation.
+"""
+import math
+
+import numpy as np
+
+from .. import _dtype, _xp
+from .._tensor import Tensor, _make
+from ..autograd.function import Function
+from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
+                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as)
+
+np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
+
+__all__ = []     # filled by _export
+
+
+def _export(*names):
+    __all__.extend(names)
+
+
+def _as_tensor_like(x, like):
+    from .creation import tensor
+    if isinstance(x, Tensor):
+        return x
+    return tensor(x, device=like.device)
+
+
+# -- binary arithmetic ------------------------------------------------------------------------
+def _prep(a, b):
+    """Arrays for a binary op, promoted to the result dtype (PyTorch's rules)."""
+    dt = result_dtype(a, b)
+    ad = a._data
+    if ad.dtype != dt.np:
+        ad = ad.astype(dt.np)
+    return ad, operand(b, dt, ad), dt
+
+
+def _check_shapes(ad, bd):
+    if hasattr(bd, "shape") and bd.shape != ad.shape and bd.ndim and ad.ndim:
+        from ._util import broadcast_shapes
+        broadcast_shapes(ad.shape, bd.shape)
+
+
+class Add(Function):
+    """out = a + alpha * b"""
+    _node_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return _add_arrays(a, b, alpha)
+
+    @staticmethod
+    def backward(ctx, grad):                     # d/da = 1, d/db = alpha
+        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha), None
+
+
+def _add_arrays(a, b, alpha=1):
+    ad, bd, dt = _prep(a, b)
+    if alpha != 1:
+        if dt is _dtype.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.") if not isinstance(alpha, bool) else None
+        if not dt.is_floating_point and not dt.is_complex and isinstance(alpha, float):
+            raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating point number.")
+        bd = bd * scalar_as(alpha, dt)
+    try:
+        return ad + bd
+    except ValueError:
+        _check_shapes(ad, bd)
+        raise
+
+
+class Sub(Function):
+    """out = a - alpha * b"""
+    _node_name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return _sub_arrays(a, b, alpha)
+
+    @staticmethod
+    def backward(ctx, grad):                     # d/da = 1, d/db = -alpha
+        return grad, (-grad if ctx.alpha == 1 else grad * (-ctx.alpha)), None
+
+
+def _sub_arrays(a, b, alpha=1):
+    if a.dtype is _dtype.bool and (not isinstance(b, Tensor) and isinstance(b, bool) or
+                                   isinstance(b, Tensor) and b.dtype is _dtype.bool):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    ad, bd, dt = _prep(a, b)
+    if alpha != 1:
+        bd = bd * scalar_as(alpha, dt)
+    try:
+        return ad - bd
+    except ValueError:
+        _check_shapes(ad, bd)
+        raise
+
+
+class Rsub(Function):
+    """out = other - alpha * a (Python scalar on the left)"""
+    _node_name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, a, other, alpha=1):
+        ctx.alpha = alpha
+        ad, od, dt = _prep(a, other)
+        return od - (ad if alpha == 1 else ad * scalar_as(alpha, dt))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad if ctx.alpha == 1 else grad * (-ctx.alpha), None, None
+
+
+class Mul(Function):
+    """out = a * b"""
+    _node_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(b, Tensor) and b._requires_grad else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.b_scalar = None if isinstance(b, Tensor) else b
+        return _mul_arrays(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):                     # d(ab)/da = b, d(ab)/db = a
+        a, b = ctx.saved_tensors
+        if b is None:
+            return grad * ctx.b_scalar, None
+        ga = grad * (b.conj() if b.is_complex() else b) if ctx.needs_input_grad[0] else None
+        gb = grad * (a.conj() if a.is_complex() else a) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _mul_arrays(a, b):
+    ad, bd, dt = _prep(a, b)
+    try:
+        return ad * bd
+    except ValueError:
+        _check_shapes(ad, bd)
+        raise
+
+
+def _div_dtype(a, b, rounding_mode):
+    dt = result_dtype(a, b)
+    if rounding_mode is None and dt._category < 2:
+        dt = _dtype.get_default_dtype()
+    return dt
+
+
+def _div_arrays(a, b, rounding_mode=None):
+    dt = _div_dtype(a, b, rounding_mode)
+    ad = a._data if a._data.dtype == dt.np else a._data.astype(dt.np)
+    bd = operand(b, dt, ad)
+    try:
+        if rounding_mode is None:
+            return ad / bd
+        if rounding_mode == "trunc":
+            if dt._category < 2:
+                _check_int_zero(bd)
+                q = np.trunc(ad / bd) if False else _xp.array_module(ad).fix(ad.astype(np.float64) / bd)
+                return q.astype(dt.np)
+            return _xp.array_module(ad).trunc(ad / bd)
+        if rounding_mode == "floor":
+            if dt._category < 2:
+                _check_int_zero(bd)
+            return ad // bd if dt._category < 2 else _xp.array_module(ad).floor(ad / bd)
+    except ValueError:
+        _check_shapes(ad, bd)
+        raise
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+
+def _check_int_zero(bd):
+    if (np.asarray(_xp.to_host(np.asarray(bd) if not hasattr(bd, "shape") else bd)) == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+
+
+class Div(Function):
+    """out = a / b"""
+    _node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode=None):
+        ctx.rounding = rounding_mode
+        ctx.save_for_backward(a if isinstance(b, Tensor) and b._requires_grad else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.b_scalar = None if isinstance(b, Tensor) else b
+        return _div_arrays(a, b, rounding_mode)
+
+    @staticmethod
+    def backward(ctx, grad):                     # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        if ctx.rounding is not None:
+            return grad * 0, None, None
+        a, b = ctx.saved_tensors
+        if b is None:
+            return grad / ctx.b_scalar, None, None
+        ga = grad / b if ctx.needs_input_grad[0] else None
+        gb = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+class Rdiv(Function):
+    """out = other / a (Python scalar on the left)"""
+    _node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, other):
+        dt = _div_dtype(a, other, None)
+        ad = a._data if a._data.dtype == dt.np else a._data.astype(dt.np)
+        out = scalar_as(other, dt) / ad
+        ctx.save_for_backward(a)
+        ctx.other = other
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # d(c/a)/da = -c/a^2
+        (a,) = ctx.saved_tensors
+        return -grad * ctx.other / (a * a), None
+
+
+class Pow(Function):
+    """out = a ** b"""
+    _node_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd, dt = _prep(a, b)
+        if dt._category == 1 and _any_negative(bd):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        out = ad ** bd
+        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        ctx.b_scalar = None if isinstance(b, Tensor) else b
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # d/da = b a^(b-1), d/db = a^b log(a)
+        a, b = ctx.saved_tensors
+        if b is None:
+            e = ctx.b_scalar
+            if e == 0:
+                return grad * 0, None
+            return grad * (a ** (e - 1)) * e, None
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = grad * b * where(b == 0, _zeros_like(a), a ** (b - 1))
+        if ctx.needs_input_grad[1]:
+            out = a ** b
+            gb = grad * where((a == 0) & (b >= 0), _zeros_like(out), out * log(a))
+        return ga, gb
+
+
+class RPow(Function):
+    """out = other ** a (Python scalar base)"""
+    _node_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, a, other):
+        ad, od, dt = _prep(a, other)
+        out = od ** ad
+        ctx.save_for_backward(a)
+        ctx.other = other
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # d(c^a)/da = c^a log(c)
+        (a,) = ctx.saved_tensors
+        c = ctx.other
+        return grad * (c ** a) * (math.log(c) if c > 0 else float("nan") if c < 0 else 0.0), None
+
+
+def _any_negative(bd):
+    if hasattr(bd, "shape"):
+        return bool((bd < 0).any())
+    return bd < 0
+
+
+def _zeros_like(t):
+    from .creation import zeros_like
+    return zeros_like(t)
+
+
+def _binary_method(fn_cls, array_fn):
+    """Tensor method for a binary op with a fast path when no graph is needed."""
+    def method(self, other, *args):
+        if isinstance(other, Tensor):
+            if recording(self, other):
+                return fn_cls.apply(self, other, *args)
+        elif not is_scalar(other):
+            other = _coerce(other, self)
+            if other is NotImplemented:
+                return NotImplemented
+            if recording(self, other):
+                return fn_cls.apply(self, other, *args)
+        elif recording(self):
+            return fn_cls.apply(self, other, *args)
+        return _make(array_fn(self, other, *args))
+    return method
+
+
+def _coerce(other, like):
+    if isinstance(other, (list, tuple)) or _xp.is_array(other):
+        from .creation import tensor
+        return tensor(other, device=like.device)
+    return NotImplemented
+
+
+_add_m = _binary_method(Add, _add_arrays)
+_sub_m = _binary_method(Sub, _sub_arrays)
+_mul_m = _binary_method(Mul, _mul_arrays)
+_div_m = _binary_method(Div, _div_arrays)
+
+
+@register("add")
+def add(input, other, *, alpha=1, out=None):
+    r = _add_m(input, other, alpha) if alpha != 1 else _add_m(input, other)
+    return _out(r, out)
+
+
+@register("sub", "subtract")
+def sub(input, other, *, alpha=1, out=None):
+    r = _sub_m(input, other, alpha) if alpha != 1 else _sub_m(input, other)
+    return _out(r, out)
+
+
+subtract = sub
+
+
+@register("mul", "multiply")
+def mul(input, other, *, out=None):
+    return _out(_mul_m(input, other), out)
+
+
+multiply = mul
+
+
+@register("div", "divide", "true_divide")
+def div(input, other, *, rounding_mode=None, out=None):
+    if not isinstance(input, Tensor):
+        input = _as_tensor_like(input, other)
+    r = _div_m(input, other, rounding_mode) if rounding_mode is not None else _div_m(input, other)
+    return _out(r, out)
+
+
+divide = true_divide = div
+
+
+@register("floor_divide")
+def floor_divide(input, other, *, out=None):
+    return div(input, other, rounding_mode="floor", out=out)
+
+
+@register("pow")
+def pow(input, exponent, *, out=None):
+    if not isinstance(input, Tensor):
+        return _out(RPow.apply(exponent, input) if recording(exponent) else _make(_rpow_arrays(exponent, input)), out)
+    if not isinstance(exponent, Tensor) and not is_scalar(exponent):
+        exponent = _coerce(exponent, input)
+    if recording(input, exponent):
+        return _out(Pow.apply(input, exponent), out)
+    ad, bd, dt = _prep(input, exponent)
+    if dt._category == 1 and _any_negative(bd):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _out(_make(ad ** bd), out)
+
+
+def _rpow_arrays(a, other):
+    ad, od, dt = _prep(a, other)
+    return od ** ad
+
+
+def float_power(input, exponent):
+    return pow(input.double() if isinstance(input, Tensor) else input,
+               exponent.double() if isinstance(exponent, Tensor) else exponent)
+
+
+Tensor.float_power = float_power
+
+
+def _out(result, out):
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= expects a Tensor, got {type(out).__name__}")
+    if recording(result) and out._requires_grad:
+        raise RuntimeError("functions with out=... arguments don't support automatic differentiation, but one "
+                           "of the arguments requires grad.")
+    if out.shape != result.shape:
+        out._data = _xp.array_module(result._data).empty(result._data.shape, out._data.dtype)
+        out._base = None
+        out._storage_obj = None
+    check_inplace_dtype("out", out, result.dtype)
+    out._data[...] = result._data
+    out._version[0] += 1
+    return out
+
+
+# -- operators --------------------------------------------------------------------------------
+def _radd(self, other):
+    return _add_m(self, other)
+
+
+def _rsub(self, other):
+    if not isinstance(other, Tensor) and not is_scalar(other):
+        other = _coerce(other, self)
+        if other is NotImplemented:
+            return NotImplemented
+        return sub(other, self)
+    if self.dtype is _dtype.bool and isinstance(other, bool):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    if recording(self):
+        return Rsub.apply(self, other)
+    ad, od, dt = _prep(self, other)
+    return _make(od - ad)
+
+
+def _rtruediv(self, other):
+    if not isinstance(other, Tensor) and not is_scalar(other):
+        other = _coerce(other, self)
+        if other is NotImplemented:
+            return NotImplemented
+        return div(other, self)
+    if recording(self):
+        return Rdiv.apply(self, other)
+    dt = _div_dtype(self, other, None)
+    ad = self._data if self._data.dtype == dt.np else self._data.astype(dt.np)
+    return _make(scalar_as(other, dt) / ad)
+
+
+def _rfloordiv(self, other):
+    from .creation import tensor
+    return floor_divide(tensor(other, device=self.device), self)
+
+
+def _rpow(self, other):
+    if recording(self):
+        return RPow.apply(self, other)
+    return _make(_rpow_arrays(self, other))
+
+
+def _rmul(self, other):
+    return _mul_m(self, other)
+
+
+Tensor.__add__ = _add_m
+Tensor.__radd__ = _radd
+Tensor.__sub__ = _sub_m
+Tensor.__rsub__ = _rsub
+Tensor.__mul__ = _mul_m
+Tensor.__rmul__ = _rmul
+Tensor.__truediv__ = _div_m
+Tensor.__rtruediv__ = _rtruediv
+Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
+Tensor.__rfloordiv__ = _rfloordiv
+Tensor.__pow__ = lambda self, other: pow(self, other)
+Tensor.__rpow__ = _rpow
+Tensor.__neg__ = lambda self: neg(self)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: abs(self)
+Tensor.__mod__ = lambda self, other: remainder(self, other)
+Tensor.__rmod__ = lambda self, other: remainder(_as_tensor_like(other, self), self)
+
+
+def _inplace_binary(fn_cls, array_fn, name):
+    def method(self, other, *args, **kwargs):
+        if kwargs:
+            args = args + tuple(kwargs.values())
+        if not isinstance(other, Tensor) and not is_scalar(other):
+            other = _coerce(other, self)
+        if recording(self, other) or (self._base is not None and recording(self._base)):
+            return apply_inplace(self, fn_cls, other, *args)
+        check_inplace_autograd(self)
+        r = array_fn(self, other, *args)
+        dt = _BY_NP[r.dtype]
+        if dt is not _BY_NP[self._data.dtype]:
+            check_inplace_dtype(name, self, dt)
+        if r.shape != self._data.shape:
+            write_inplace(self, r, name)
+            return self
+        self._data[...] = r
+        self._version[0] += 1
+        return self
+    method.__name__ = name + "_"
+    return method
+
+
+def _add_(self, other, *, alpha=1):
+    if isinstance(other, Tensor) and not recording(self, other) and self._base is None \
+            and other._data.dtype == self._data.dtype and not (self._requires_grad and _enabled_grad()):
+        # the optimizer's hot path: one fused NumPy call, no temporaries for alpha == 1
+        if alpha == 1:
+            self._data += other._data
+        else:
+            self._data += other._data * scalar_as(alpha, _BY_NP[self._data.dtype])
+        self._version[0] += 1
+        return self
+    return _iadd(self, other, alpha) if alpha != 1 else _iadd(self, other)
+
+
+def _enabled_grad():
+    from ..autograd import grad_mode
+    return grad_mode._enabled[0]
+
+
+_iadd = _inplace_binary(Add, _add_arrays, "add")
+_isub = _inplace_binary(Sub, _sub_arrays, "sub")
+_imul = _inplace_binary(Mul, _mul_arrays, "mul")
+_idiv = _inplace_binary(Div, _div_arrays, "div")
+Tensor.add_ = _add_
+Tensor.sub_ = lambda self, other, *, alpha=1: _isub(self, other, alpha) if alpha != 1 else _isub(self, other)
+Tensor.subtract_ = Tensor.sub_
+Tensor.mul_ = _imul
+Tensor.multiply_ = _imul
+Tensor.div_ = lambda self, other, *, rounding_mode=None: (_idiv(self, other, rounding_mode) if rounding_mode
+                                                          else _idiv(self, other))
+Tensor.divide_ = Tensor.true_divide_ = Tensor.div_
+Tensor.floor_divide_ = lambda self, other: _idiv(self, other, "floor")
+Tensor.__iadd__ = _add_
+Tensor.__isub__ = lambda self, other: Tensor.sub_(self, other)
+Tensor.__imul__ = _imul
+Tensor.__itruediv__ = Tensor.div_
+Tensor.__ifloordiv__ = Tensor.floor_divide_
+
+
+def _ipow(self, other):
+    if recording(self, other):
+        return apply_inplace(self, Pow, other)
+    check_inplace_autograd(self)
+    return write_inplace(self, pow(self, other)._data, "pow")
+
+
+Tensor.pow_ = _ipow
+Tensor.__ipow__ = _ipow
+_export("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "pow",
+        "float_power")
+
+
+# -- unary math -------------------------------------------------------------------------------
+def _float_input(x):
+    """Array of x promoted to a floating dtype, as PyTorch's float ops do for integers."""
+    a = x._data
+    if a.dtype.kind in "biu":
+        return a.astype(_dtype.get_default_dtype().np)
+    return a
+
+
+def _unary(name, compute, derivative=None, *, save="input", floating=True, node=None, methods=True,
+           inplace=True):
+    """Define a unary op: compute(xp, a) on arrays; derivative(x, out, grad) with flambeau ops."""
+    node_name = node or (name.capitalize() + "Backward0")
+
+    def forward(ctx, x):
+        a = _float_input(x) if floating else x._data
+        out = compute(_xp.array_module(a), a)
+        if derivative is not None:
+            ctx.save_for_backward(x if save in ("input", "both") else None,
+                                  None)
+        return out
+
+    def backward(ctx, grad):
+        x, _ = ctx.saved_tensors
+        return derivative(x, ctx, grad)
+
+    cls = type(name.capitalize(), (Function,), {
+        "_node_name": node_name, "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+    def fn(input, *, out=None):
+        if recording(input):
+            if derivative is None:
+                raise RuntimeError(f"the derivative for '{name}' is not implemented.")
+            r = cls.apply(input)
+        else:
+            a = _float_input(input) if floating else input._data
+            r = _make(compute(_xp.array_module(a), a))
+        return _out(r, out)
+    fn.__name__ = name
+    globals()[name] = fn
+    _export(name)
+    if methods:
+        setattr(Tensor, name, fn)
+    if inplace:
+        def fn_(self):
+            if recording(self) or (self._base is not None and recording(self._base)):
+                return apply_inplace(self, cls)
+            check_inplace_autograd(self)
+            a = _float_input(self) if floating else self._data
+            return write_inplace(self, compute(_xp.array_module(a), a), name)
+        fn_.__name__ = name + "_"
+        globals()[name + "_"] = fn_
+        setattr(Tensor, name + "_", fn_)
+        _export(name + "_")
+    return cls
+
+
+# The derivatives are written with flambeau ops so that they differentiate again.
+_unary("neg", lambda xp, a: -a if a.dtype != np.bool_ else _bool_neg(),
+       lambda x, ctx, g: -g, floating=False, node="NegBackward0")
+_unary("abs", lambda xp, a: xp.abs(a), lambda x, ctx, g: g * sgn(x), floating=False)
+_unary("exp", lambda xp, a: xp.exp(a), lambda x, ctx, g: g * exp(x))
+_unary("exp2", lambda xp, a: xp.exp2(a), lambda x, ctx, g: g * exp2(x) * math.log(2.0))
+_unary("expm1", lambda xp, a: xp.expm1(a), lambda x, ctx, g: g * exp(x))
+_unary("log", lambda xp, a: xp.log(a), lambda x, ctx, g: g / x)
+_unary("log2", lambda xp, a: xp.log2(a), lambda x, ctx, g: g / (x * math.log(2.0)))
+_unary("log10", lambda xp, a: xp.log10(a), lambda x, ctx, g: g / (x * math.log(10.0)))
+_unary("log1p", lambda xp, a: xp.log1p(a), lambda x, ctx, g: g / (x + 1))
+_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda x, ctx, g: g / (sqrt(x) * 2))
+_unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda x, ctx, g: g * (rsqrt(x) ** 3) * -0.5)
+_unary("square", lambda xp, a: a * a if a.dtype != np.bool_ else a.astype(np.int64),
+       lambda x, ctx, g: g * x * 2, floating=False, node="PowBackward0")
+_unary("sin", lambda xp, a: xp.sin(a), lambda x, ctx, g: g * cos(x))
+_unary("cos", lambda xp, a: xp.cos(a), lambda x, ctx, g: -g * sin(x))
+_unary("tan", lambda xp, a: xp.tan(a), lambda x, ctx, g: g * (tan(x) ** 2 + 1))
+_unary("asin", lambda xp, a: xp.arcsin(a), lambda x, ctx, g: g * rsqrt(-x * x + 1))
+_unary("acos", lambda xp, a: xp.arccos(a), lambda x, ctx, g: -g * rsqrt(-x * x + 1))
+_unary("atan", lambda xp, a: xp.arctan(a), lambda x, ctx, g: g / (x * x + 1))
+_unary("sinh", lambda xp, a: xp.sinh(a), lambda x, ctx, g: g * cosh(x))
+_unary("cosh", lambda xp, a: xp.cosh(a), lambda x, ctx, g: g * sinh(x))
+_unary("tanh", lambda xp, a: xp.tanh(a), lambda x, ctx, g: g * (1 - tanh(x) ** 2))
+_unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x + 1))
+_unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x * x - 1))
+_unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
+_unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda x, ctx, g: g * sigmoid(x) * (1 - sigmoid(x)))
+_unary("relu", lambda xp, a: xp.maximum(a, 0).astype(a.dtype, copy=False),
+       lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False)
+_unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)))
+_unary("erfc", lambda xp, a: 1 - _erf(xp, a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)))
+_unary("erfinv", lambda xp, a: _erfinv(xp, a),
+       lambda x, ctx, g: g * exp(erfinv(x) ** 2) * (math.sqrt(math.pi) / 2))
+_unary("reciprocal", lambda xp, a: 1 / a, lambda x, ctx, g: -g / (x * x))
+_unary("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fc" else a.copy(),
+       lambda x, ctx, g: g * 0, floating=False)
+_unary("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fc" else a.copy(),
+       lambda x, ctx, g: g * 0, floating=False)
+_unary("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fc" else a.copy(),
+       lambda x, ctx, g: g * 0, floating=False)
+_unary("frac", lambda xp, a: a - xp.trunc(a), lambda x, ctx, g: g, floating=False)
+_unary("sign", lambda xp, a: xp.sign(a) if a.dtype != np.bool_ else a.copy(),
+       lambda x, ctx, g: g * 0, floating=False)
+_unary("sgn", lambda xp, a: _sgn(xp, a), lambda x, ctx, g: g * 0, floating=False)
+_unary("logit_", lambda xp, a: xp.log(a / (1 - a)), lambda x, ctx, g: g / (x * (1 - x)), methods=False,
+       inplace=False)
+_unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ else xp.invert(a),
+       None, floating=False)
+_unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x))
+_unary("digamma", lambda xp, a: _special(xp, "digamma", a), lambda x, ctx, g: g * polygamma(1, x))
+_unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a), None)
+_unary("sinc", lambda xp, a: xp.sinc(a),
+       lambda x, ctx, g: g * where(x == 0, _zeros_like(x),
+                                   (cos(x * math.pi) * math.pi * x - sin(x * math.pi)) / (x * x * math.pi)))
+_unary("deg2rad", lambda xp, a: xp.deg2rad(a), lambda x, ctx, g: g * (math.pi / 180))
+_unary("rad2deg", lambda xp, a: xp.rad2deg(a), lambda x, ctx, g: g * (180 / math.pi))
+_unary("angle", lambda xp, a: xp.angle(a).astype(a.real.dtype) if a.dtype.kind == "c" else
+       xp.where(a < 0, np.pi, 0).astype(a.dtype), lambda x, ctx, g: g * 0, inplace=False)
+Tensor.__invert__ = lambda self: bitwise_not(self)
+Tensor.negative = neg
+Tensor.absolute = abs
+Tensor.arcsin, Tensor.arccos, Tensor.arctan = asin, acos, atan
+Tensor.arcsinh, Tensor.arccosh, Tensor.arctanh = asinh, acosh, atanh
+negative, absolute, arcsin, arccos, arctan = neg, abs, asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+fix = trunc
+Tensor.fix = trunc
+_export("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix")
+
+
+def _bool_neg():
+    raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                       "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _sigmoid(xp, a):
+    # stable for large |a|: exp only of non-positive numbers
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+def _special(xp, name, a):
+    if xp is np:
+        import scipy.special as sp
+    else:
+        import cupyx.scipy.special as sp
+    return getattr(sp, name)(a).astype(a.dtype, copy=False)
+
+
+def _erf(xp, a):
+    try:
+        return _special(xp, "erf", a)
+    except ImportError:
+        v = np.vectorize(math.erf, otypes=[a.dtype])
+        return v(a)
+
+
+def _erfinv(xp, a):
+    return _special(xp, "erfinv", a)
+
+
+def _sgn(xp, a):
+    if a.dtype.kind == "c":
+        m = xp.abs(a)
+        return xp.where(m == 0, 0, a / xp.where(m == 0, 1, m)).astype(a.dtype)
+    return xp.sign(a) if a.dtype != np.bool_ else a.copy()
+
+
+@register("polygamma")
+def polygamma(n, input):
+    if isinstance(n, Tensor):       # Tensor.polygamma(n) method order
+        n, input = input, n
+    from scipy import special
+    a = _float_input(input)
+    return _make(special.polygamma(n, _xp.to_host(a)).astype(a.dtype))
+
+
+def logit(input, eps=None):
+    x = input if eps is None else clamp(input, eps, 1 - eps)
+    return log(x / (1 - x))
+
+
+Tensor.logit = logit
+_export("polygamma", "logit")
+
+
+# -- clamp, where, lerp and friends -----------------------------------------------------------
+class Clamp(Function):
+    """out = min(max(x, lo), hi)"""
+    _node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        a = x._data
+        xp = _xp.array_module(a)
+        dt = _dtype.result_type(x, *[v for v in (lo, hi) if v is not None])
+        a = a.astype(dt.np, copy=False)
+        out = a
+        if lo is not None:
+            out = xp.maximum(out, operand(lo, dt, a))
+        if hi is not None:
+            out = xp.minimum(out, operand(hi, dt, a))
+        if out is a:
+            out = a.copy()
+        ctx.save_for_backward(x, lo if isinstance(lo, Tensor) else None, hi if isinstance(hi, Tensor) else None)
+        ctx.lo, ctx.hi = (None if isinstance(lo, Tensor) else lo), (None if isinstance(hi, Tensor) else hi)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # 1 inside [lo, hi], 0 outside
+        x, lo_t, hi_t = ctx.saved_tensors
+        lo = lo_t if lo_t is not None else ctx.lo
+        hi = hi_t if hi_t is not None else ctx.hi
+        mask = _ones_bool(x)
+        if lo is not None:
+            mask = mask & (x >= lo)
+        if hi is not None:
+            mask = mask & (x <= hi)
+        gx = grad * mask.to(grad.dtype)
+        glo = grad * (x < lo).to(grad.dtype) if lo_t is not None and ctx.needs_input_grad[1] else None
+        ghi = grad * (x > hi).to(grad.dtype) if hi_t is not None and ctx.needs_input_grad[2] else None
+        return gx, glo, ghi
+
+
+def _ones_bool(x):
+    from .creation import ones_like
+    return ones_like(x, dtype=_dtype.bool)
+
+
+@register("clamp", "clip")
+def clamp(input, min=None, max=None, *, out=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return _out(Clamp.apply(input, min, max), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max
+
+
+def _clamp_(self, min=None, max=None):
+    if recording(self, min, max) or (self._base is not None and recording(self._base)):
+        return apply_inplace(self, Clamp, min, max)
+    check_inplace_autograd(self)
+    return write_inplace(self, clamp(self, min, max)._data, "clamp")
+
+
+Tensor.clamp_ = Tensor.clip_ = _clamp_
+Tensor.clamp_min_ = lambda self, min: _clamp_(self, min=min)
+Tensor.clamp_max_ = lambda self, max: _clamp_(self, max=max)
+_export("clamp", "clip", "clamp_min", "clamp_max")
+
+
+class Where(Function):
+    """out = cond ? a : b"""
+    _node_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        if isinstance(a, Tensor):
+            dt = result_dtype(a, b)
+            ad = operand(a, dt)
+        else:
+            dt = result_dtype(b, a) if isinstance(b, Tensor) else _dtype.result_type(a, b)
+            ad = scalar_as(a, dt)
+        bd = operand(b, dt, cond._data) if isinstance(b, Tensor) else scalar_as(b, dt)
+        xp = _xp.array_module(cond._data)
+        return xp.where(cond._data, ad, bd).astype(dt.np, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        zero = _zeros_like(grad)
+        return (None, where(cond, grad, zero) if ctx.needs_input_grad[1] else None,
+                where(cond, zero, grad) if ctx.needs_input_grad[2] else None)
+
+
+@register("where")
+def where(condition, input=None, other=None, *, out=None):
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if condition.dtype is not _dtype.bool:
+        if condition.dtype is _dtype.uint8:
+            condition = condition.bool()
+        else:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{_type_name(condition.dtype)}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        from .creation import tensor
+        input = tensor(input, device=condition.device)
+    return _out(Where.apply(condition, input, other), out)
+
+
+def _type_name(dt):
+    from ._util import _type_word
+    return _type_word(dt)
+
+
+class Lerp(Function):
+    """out = start + weight * (end - start)"""
+    _node_name = "LerpBackward0"
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        ctx.save_for_backward(start, end, weight if isinstance(weight, Tensor) else None)
+        ctx.w = None if isinstance(weight, Tensor) else weight
+        s, e = start._data, end._data
+        w = weight._data if isinstance(weight, Tensor) else weight
+        return (s + w * (e - s)).astype(s.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        start, end, w_t = ctx.saved_tensors
+        w = w_t if w_t is not None else ctx.w
+        return grad * (1 - w), grad * w, (grad * (end - start) if w_t is not None else None)
+
+
+@register("lerp")
+def lerp(input, end, weight, *, out=None):
+    return _out(Lerp.apply(input, end, weight), out)
+
+
+Tensor.lerp_ = lambda self, end, weight: write_inplace(self, lerp(self, end, weight)._data, "lerp") \
+    if not recording(self, end, weight) else apply_inplace(self, Lerp, end, weight)
+_export("where", "lerp")
+
+
+def _binary_float(name, compute, grads):
+    """A differentiable binary op on floats: compute(xp, a, b); grads(a, b, grad) -> (ga, gb)."""
+    node_name = name.capitalize() + "Backward0"
+
+    def forward(ctx, a, b):
+        if not isinstance(a, Tensor):
+            a, b = _as_tensor_like(a, b), b
+        dt = result_dtype(a, b)
+        if dt._category < 2:
+            dt = _dtype.get_default_dtype()
+        ad = operand(a, dt)
+        bd = operand(b, dt, ad)
+        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        ctx.b_scalar = None if isinstance(b, Tensor) else b
+        return compute(_xp.array_module(ad), ad, bd)
+
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grads(a, b if b is not None else ctx.b_scalar, grad)
+
+    cls = type(name.capitalize(), (Function,), {"_node_name": node_name, "forward": staticmethod(forward),
+                                                "backward": staticmethod(backward)})
+
+    def fn(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input = _as_tensor_like(input, other)
+        return _out(cls.apply(input, other), out)
+    fn.__name__ = name
+    globals()[name] = fn
+    setattr(Tensor, name, fn)
+    setattr(Tensor, name + "_", lambda self, other: write_inplace(self, fn(self, other)._data, name)
+            if not recording(self, other) else apply_inplace(self, cls, other))
+    _export(name)
+    return cls
+
+
+_binary_float("atan2", lambda xp, a, b: xp.arctan2(a, b),
+              lambda a, b, g: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
+_binary_float("hypot", lambda xp, a, b: xp.hypot(a, b),
+              lambda a, b, g: (g * a / hypot(a, b), g * b / hypot(a, b)))
+Tensor.arctan2 = atan2
+arctan2 = atan2
+_export("arctan2")
+
+
+def _minmax_binary(name, pick_a):
+    def compute(a, b):
+        ad, bd, dt = _prep(a, b)
+        xp = _xp.array_module(ad)
+        return getattr(xp, "maximum" if name == "maximum" else "minimum")(ad, bd)
+
+    class Op(Function):
+        _node_name = name.capitalize() + "Backward0"
+
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return compute(a, b)
+
+        @staticmethod
+        def backward(ctx, grad):              # ties split the gradient equally, as PyTorch
+            a, b = ctx.saved_tensors
+            sel = (a > b) if pick_a else (a < b)
+            tie = (a == b).to(grad.dtype) * 0.5
+            wa = sel.to(grad.dtype) + tie
+            return grad * wa, grad * (1 - wa)
+
+    def fn(input, other, *, out=None):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(other).__name__}")
+        if recording(input, other):
+            return _out(Op.apply(input, other), out)
+        return _out(_make(compute(input, other)), out)
+    fn.__name__ = name
+    globals()[name] = fn
+    setattr(Tensor, name, fn)
+    _export(name)
+
+
+_minmax_binary("maximum", True)
+_minmax_binary("minimum", False)
+
+
+def fmax(input, other):
+    xp = _xp.array_module(input._data)
+    ad, bd, dt = _prep(input, other)
+    return _make(xp.fmax(ad, bd))
+
+
+def fmin(input, other):
+    xp = _xp.array_module(input._data)
+    ad, bd, dt = _prep(input, other)
+    return _make(xp.fmin(ad, bd))
+
+
+Tensor.fmax, Tensor.fmin = fmax, fmin
+
+
+class Remainder(Function):
+    """out = a - floor(a / b) * b (Python's modulo sign convention)"""
+    _node_name = "RemainderBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd, dt = _prep(a, b)
+        if dt._category < 2:
+            _check_int_zero(bd)
+        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        ctx.b = None if isinstance(b, Tensor) else b
+        return _xp.array_module(ad).remainder(ad, bd)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        gb = -grad * floor_divide(a, b) if b is not None and ctx.needs_input_grad[1] else None
+        return grad, gb
+
+
+class Fmod(Function):
+    """out = a - trunc(a / b) * b (C's sign convention)"""
+    _node_name = "FmodBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd, dt = _prep(a, b)
+        if dt._category < 2:
+            _check_int_zero(bd)
+        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        return _xp.array_module(ad).fmod(ad, bd)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        gb = -grad * div(a, b, rounding_mode="trunc") if b is not None and ctx.needs_input_grad[1] else None
+        return grad, gb
+
+
+@register("remainder")
+def remainder(input, other, *, out=None):
+    if not isinstance(input, Tensor):
+        input = _as_tensor_like(input, other)
+    return _out(Remainder.apply(input, other), out)
+
+
+@register("fmod")
+def fmod(input, other, *, out=None):
+    return _out(Fmod.apply(input, other), out)
+
+
+Tensor.remainder_ = lambda self, other: write_inplace(self, remainder(self, other)._data, "remainder")
+Tensor.fmod_ = lambda self, other: write_inplace(self, fmod(self, other)._data, "fmod")
+Tensor.__imod__ = Tensor.remainder_
+_export("maximum", "minimum", "fmax", "fmin", "remainder", "fmod")
+
+
+class Round(Function):
+    _node_name = "RoundBackward0"
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        a = x._data
+        if a.dtype.kind not in "fc":
+            return a.copy()
+        return _xp.array_module(a).round(a, decimals)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, None
+
+
+@register("round")
+def round(input, *, decimals=0, out=None):
+    return _out(Round.apply(input, decimals), out)
+
+
+Tensor.round_ = lambda self, *, decimals=0: write_inplace(self, round(self, decimals=decimals)._data, "round")
+_export("round")
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    a = input._data
+    xp = _xp.array_module(a)
+    if a.dtype.kind not in "fc":
+        return _out(_make(a.copy()), out)
+    info = np.finfo(a.dtype)
+    r = xp.nan_to_num(a, nan=nan, posinf=info.max if posinf is None else posinf,
+                      neginf=info.min if neginf is None else neginf)
+    if recording(input):
+        mask = _make(xp.isfinite(a))
+        return input * mask.to(input.dtype) + _make((r * ~xp.isfinite(a)).astype(a.dtype))
+    return _out(_make(r), out)
+
+
+Tensor.nan_to_num = nan_to_num
+Tensor.nan_to_num_ = lambda self, nan=0.0, posinf=None, neginf=None: write_inplace(
+    self, nan_to_num(self, nan, posinf, neginf)._data, "nan_to_num")
+_export("nan_to_num")
+
+
+# -- addcmul / addcdiv (the optimizers' workhorses) ---------------------------------------------
+@register("addcmul")
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    return _out(input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2, out)
+
+
+@register("addcdiv")
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    return _out(input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2, out)
+
+
+def _addcmul_(self, tensor1, tensor2, *, value=1):
+    if recording(self, tensor1, tensor2):
+        return write_inplace(self, addcmul(self, tensor1, tensor2, value=value)._data)
+    check_inplace_autograd(self)
+    t = tensor1._data * tensor2._data
+    if value != 1:
+        t *= value
+    self._data += t.astype(self._data.dtype, copy=False)
+    self._version[0] += 1
+    return self
+
+
+def _addcdiv_(self, tensor1, tensor2, *, value=1):
+    if recording(self, tensor1, tensor2):
+        return write_inplace(self, addcdiv(self, tensor1, tensor2, value=value)._data)
+    check_inplace_autograd(self)
+    t = tensor1._data / tensor2._data
+    if value != 1:
+        t *= value
+    self._data += t.astype(self._data.dtype, copy=False)
+    self._version[0] += 1
+    return self
+
+
+Tensor.addcmul_ = _addcmul_
+Tensor.addcdiv_ = _addcdiv_
+_export("addcmul", "addcdiv")
+
+
+# -- comparisons and logic (no gradients) -----------------------------------------------------
+def _compare(name, ufunc_name, dunder=None):
+    def fn(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input = _as_tensor_like(input, other)
+        if not isinstance(other, Tensor) and not is_scalar(other):
+            other = _coerce(other, input)
+            if other is NotImplemented:
+                return NotImplemented if dunder else _raise_type(name, other)
+        ad, bd, dt = _prep(input, other)
+        try:
+            r = getattr(_xp.array_module(ad), ufunc_name)(ad, bd)
+        except ValueError:
+            _check_shapes(ad, bd)
+            raise
+        return _out(_make(r), out)
+    fn.__name__ = name
+    globals()[name] = fn
+    setattr(Tensor, name, fn)
+
+    def fn_(self, other):
+        return write_inplace(self, fn(self, other)._data.astype(self._data.dtype), name)
+    setattr(Tensor, name + "_", fn_)
+    if dunder:
+        setattr(Tensor, dunder, fn)
+    _export(name)
+    return fn
+
+
+def _raise_type(name, other):
+    raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not {type(other).__name__}")
+
+
+_compare("eq", "equal", "__eq__")
+_compare("ne", "not_equal", "__ne__")
+_compare("lt", "less", "__lt__")
+_compare("le", "less_equal", "__le__")
+_compare("gt", "greater", "__gt__")
+_compare("ge", "greater_equal", "__ge__")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+Tensor.greater, Tensor.greater_equal, Tensor.less, Tensor.less_equal, Tensor.not_equal = gt, ge, lt, le, ne
+Tensor.__hash__ = lambda self: id(self)
+_export("greater", "greater_equal", "less", "less_equal", "not_equal")
+
+
+def _logical(name, ufunc_name):
+    def fn(input, other, *, out=None):
+        if not isinstance(other, Tensor):
+            other = _as_tensor_like(other, input)
+        xp = _xp.array_module(input._data)
+        return _out(_make(getattr(xp, ufunc_name)(input._data, other._data)), out)
+    fn.__name__ = name
+    globals()[name] = fn
+    setattr(Tensor, name, fn)
+    setattr(Tensor, name + "_", lambda self, other: write_inplace(
+        self, fn(self, other)._data.astype(self._data.dtype), name))
+    _export(name)
+
+
+_logical("logical_and", "logical_and")
+_logical("logical_or", "logical_or")
+_logical("logical_xor", "logical_xor")
+
+
+@register("logical_not")
+def logical_not(input, *, out=None):
+    return _out(_make(_xp.array_module(input._data).logical_not(input._data)), out)
+
+
+Tensor.logical_not_ = lambda self: write_inplace(self, logical_not(self)._data.astype(self._data.dtype))
+_export("logical_not")
+
+
+def _bitwise(name, ufunc_name, dunder, rdunder, idunder):
+    def fn(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input = _as_tensor_like(input, other)
+        ad, bd, dt = _prep(input, other)
+        if dt._category > 1:
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_type_name(dt)}'")
+        return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
+    fn.__name__ = name
+    globals()[name] = fn
+    setattr(Tensor, name, fn)
+    setattr(Tensor, dunder, fn)
+    setattr(Tensor, rdunder, lambda self, other: fn(_as_tensor_like(other, self), self))
+
+    def fn_(self, other):
+        return write_inplace(self, fn(self, other)._data, name)
+    setattr(Tensor, name + "_", fn_)
+    setattr(Tensor, idunder, fn_)
+    _export(name)
+
+
+_bitwise("bitwise_and", "bitwise_and", "__and__", "__rand__", "__iand__")
+_bitwise("bitwise_or", "bitwise_or", "__or__", "__ror__", "__ior__")
+_bitwise("bitwise_xor", "bitwise_xor", "__xor__", "__rxor__", "__ixor__")
+_bitwise("bitwise_left_shift", "left_shift", "__lshift__", "__rlshift__", "__ilshift__")
+_bitwise("bitwise_right_shift", "right_shift", "__rshift__", "__rrshift__", "__irshift__")
+
+
+def _predicate(name, compute):
+    def fn(input):
+        a = input._data
+        return _make(compute(_xp.array_module(a), a))
+    fn.__name__ = name
+    globals()[name] = fn
+    setattr(Tensor, name, fn)
+    _export(name)
+
+
+_predicate("isnan", lambda xp, a: xp.isnan(a) if a.dtype.kind in "fc" else xp.zeros(a.shape, bool))
+_predicate("isinf", lambda xp, a: xp.isinf(a) if a.dtype.kind in "fc" else xp.zeros(a.shape, bool))
+_predicate("isfinite", lambda xp, a: xp.isfinite(a) if a.dtype.kind in "fc" else xp.ones(a.shape, bool))
+_predicate("isposinf", lambda xp, a: xp.isposinf(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool))
+_predicate("isneginf", lambda xp, a: xp.isneginf(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool))
+_predicate("isreal", lambda xp, a: (a.imag == 0) if a.dtype.kind == "c" else xp.ones(a.shape, bool))
+_predicate("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind == "f" else (a < 0))
+
+
+@register("isclose")
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
+    xp = _xp.array_module(input._data)
+    return _make(xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@register("allclose")
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+@register("equal")
+def equal(input, other):
+    if input.shape != other.shape:
+        return False
+    ad, bd, dt = _prep(input, other)
+    return bool((ad == bd).all())
+
+
+_export("isclose", "allclose", "equal")
+
+
+# -- complex helpers --------------------------------------------------------------------------
+class Conj(Function):
+    _node_name = "ConjBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return _xp.array_module(x._data).conj(x._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.conj()
+
+
+@register("conj", "conj_physical")
+def conj(input):
+    if not input.is_complex():
+        return input
+    return Conj.apply(input)
+
+
+conj_physical = conj
+Tensor.resolve_conj = lambda self: self
+Tensor.resolve_neg = lambda self: self
+Tensor.is_conj = lambda self: False
+Tensor.real = property(lambda self: _make(self._data.real) if self.is_complex() else self)
+Tensor.imag = property(lambda self: _make(self._data.imag) if self.is_complex() else _no_imag())
+
+
+def _no_imag():
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def real(input):
+    return input.real
+
+
+def imag(input):
+    return input.imag
+
+
+_export("conj", "conj_physical", "real", "imag")

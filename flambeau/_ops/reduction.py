@@ -1,0 +1,619 @@
+"""Reductions: sum, mean, var/std, max/min, norms, softmax family, cumulative ops."""
+import math
+
+import numpy as np
+
+from .. import _dtype, _xp
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.function import Function
+from ._util import register, recording, wrap_dims, _BY_NP
+from .pointwise import _out
+
+__all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean", "max", "min",
+           "amax", "amin", "aminmax", "argmax", "argmin", "all", "any", "norm", "dist", "cumsum", "cumprod",
+           "logsumexp", "softmax", "log_softmax", "count_nonzero", "return_types"]
+
+
+class _ReturnType(tuple):
+    """PyTorch's named result tuples (``torch.return_types.max(values=..., indices=...)``)."""
+    _fields = ()
+    _name = ""
+
+    def __new__(cls, *values):
+        return tuple.__new__(cls, values)
+
+    def __getattr__(self, name):
+        try:
+            return self[self._fields.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"torch.return_types.{self._name}(\n{body})"
+
+    def __reduce__(self):
+        return (type(self), tuple(self))
+
+
+def _return_type(name, fields):
+    return type(name, (_ReturnType,), {"_fields": fields, "_name": name})
+
+
+class return_types:
+    max = _return_type("max", ("values", "indices"))
+    min = _return_type("min", ("values", "indices"))
+    sort = _return_type("sort", ("values", "indices"))
+    topk = _return_type("topk", ("values", "indices"))
+    kthvalue = _return_type("kthvalue", ("values", "indices"))
+    median = _return_type("median", ("values", "indices"))
+    nanmedian = _return_type("nanmedian", ("values", "indices"))
+    mode = _return_type("mode", ("values", "indices"))
+    cummax = _return_type("cummax", ("values", "indices"))
+    cummin = _return_type("cummin", ("values", "indices"))
+    aminmax = _return_type("aminmax", ("min", "max"))
+    slogdet = _return_type("slogdet", ("sign", "logabsdet"))
+    qr = _return_type("qr", ("Q", "R"))
+    svd = _return_type("svd", ("U", "S", "Vh"))
+    eig = _return_type("eig", ("eigenvalues", "eigenvectors"))
+    eigh = _return_type("eigh", ("eigenvalues", "eigenvectors"))
+    lstsq = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
+    histogram = _return_type("histogram", ("hist", "bin_edges"))
+    geqrf = _return_type("geqrf", ("a", "tau"))
+
+
+def _dims(x, dim):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return None
+    return wrap_dims(dim, x.ndim) if x.ndim else wrap_dims(dim, 0) and None
+
+
+def _unsqueeze_to(grad, in_shape, dims, keepdim):
+    """Reshape a reduced gradient so it broadcasts against the input."""
+    if dims is None:
+        return grad.reshape((1,) * len(in_shape)) if len(in_shape) else grad
+    if keepdim:
+        return grad
+    shape = list(grad.shape)
+    for d in sorted(dims):
+        shape.insert(d, 1)
+    return grad.reshape(shape)
+
+
+def _sum_dtype(x, dtype):
+    if dtype is not None:
+        return dtype
+    return _dtype.int64 if x.dtype._category < 2 else x.dtype
+
+
+class Sum(Function):
+    """out = sum of x over dims"""
+    _node_name = "SumBackward1"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dt):
+        ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        a = x._data
+        return a.sum(axis=dims, keepdims=keepdim, dtype=dt.np)
+
+    @staticmethod
+    def backward(ctx, grad):                    # every input element receives the output's grad
+        g = _unsqueeze_to(grad, ctx.in_shape, ctx.dims, ctx.keepdim)
+        return g.expand(ctx.in_shape), None, None, None
+
+
+@register("sum")
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if isinstance(dim, _dtype.dtype):
+        dim, dtype = None, dim
+    dims = _dims(input, dim)
+    dt = _sum_dtype(input, dtype)
+    if recording(input):
+        return _out(Sum.apply(input, dims, keepdim, dt), out)
+    return _out(_make(np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=dt.np))
+                      if type(input._data) is np.ndarray else input._data.sum(axis=dims, keepdims=keepdim,
+                                                                                dtype=dt.np)), out)
+
+
+@register("nansum")
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return sum(input.nan_to_num(0.0, float("inf"), float("-inf")) if input.is_floating_point() else input,
+               dim, keepdim, dtype=dtype) if not input.is_floating_point() else \
+        sum(_where_nan_zero(input), dim, keepdim, dtype=dtype)
+
+
+def _where_nan_zero(x):
+    from .pointwise import where
+    return where(x.isnan(), x.new_zeros(()), x)
+
+
+class Mean(Function):
+    """out = mean of x over dims"""
+    _node_name = "MeanBackward1"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dt):
+        a = x._data
+        ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        ctx.n = n
+        r = a.mean(axis=dims, keepdims=keepdim, dtype=np.float32 if dt is _dtype.float16 else dt.np)
+        return r.astype(dt.np, copy=False) if hasattr(r, "astype") else np.asarray(r, dt.np)
+
+    @staticmethod
+    def backward(ctx, grad):                    # d(mean)/dx = 1/n
+        g = _unsqueeze_to(grad, ctx.in_shape, ctx.dims, ctx.keepdim)
+        return g.expand(ctx.in_shape) / ctx.n if ctx.n else g.expand(ctx.in_shape) * float("nan"), None, None, None
+
+
+def _check_float_reduce(name, x, dtype):
+    dt = dtype or x.dtype
+    if dt._category < 2:
+        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
+                           f"or complex dtype. Got: {_word(dt)}")
+    return dt
+
+
+def _word(dt):
+    from ._util import _type_word
+    return _type_word(dt)
+
+
+@register("mean")
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if isinstance(dim, _dtype.dtype):
+        dim, dtype = None, dim
+    dt = _check_float_reduce("mean", input, dtype)
+    x = input if dtype is None else input.to(dtype)
+    return _out(Mean.apply(x, _dims(input, dim), keepdim, dt), out)
+
+
+@register("nanmean")
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    notnan = (~input.isnan()).sum(dim, keepdim) if dim is not None else (~input.isnan()).sum()
+    return nansum(input, dim, keepdim, dtype=dtype) / notnan
+
+
+class Prod(Function):
+    _node_name = "ProdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, dt):
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return x._data.prod(axis=dim, keepdims=keepdim, dtype=dt.np)
+
+    @staticmethod
+    def backward(ctx, grad):                   # prod of the others; exact also when inputs contain zeros
+        (x,) = ctx.saved_tensors
+        dim = ctx.dim
+        if dim is None:
+            flat = x.reshape(-1)
+            g = _prod_others(flat, 0) * grad.reshape(1)
+            return g.reshape(x.shape), None, None, None
+        g = grad if ctx.keepdim else grad.unsqueeze(dim)
+        return _prod_others(x, dim) * g, None, None, None
+
+
+def _prod_others(x, dim):
+    """For each element, the product of the others along dim (exclusive cumulative products)."""
+    from .creation import ones_like, cat
+    n = x.shape[dim]
+    if n == 0:
+        return x
+    one = ones_like(x.narrow(dim, 0, 1))
+    left = cat([one, x.narrow(dim, 0, n - 1).cumprod(dim)], dim) if n > 1 else one
+    rev = x.flip(dim)
+    right = cat([one, rev.narrow(dim, 0, n - 1).cumprod(dim)], dim).flip(dim) if n > 1 else one
+    return left * right
+
+
+@register("prod")
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if isinstance(dim, _dtype.dtype):
+        dim, dtype = None, dim
+    d = None if dim is None else _wrap_dim(dim, input.ndim)
+    return Prod.apply(input, d, keepdim, _sum_dtype(input, dtype))
+
+
+class Var(Function):
+    _node_name = "VarBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.correction, ctx.keepdim = dims, correction, keepdim
+        a = x._data
+        n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        ctx.n = n
+        return a.var(axis=dims, ddof=correction, keepdims=keepdim).astype(a.real.dtype if a.dtype.kind == "c"
+                                                                          else a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                   # d(var)/dx = 2 (x - mean) / (n - correction)
+        (x,) = ctx.saved_tensors
+        g = _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim)
+        dims = ctx.dims if ctx.dims is not None else tuple(range(x.ndim))
+        centered = x - x.mean(dim=dims, keepdim=True) if x.ndim else x * 0
+        return g * centered * (2.0 / (ctx.n - ctx.correction)), None, None, None
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _var_args(input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return _dims(input, dim), _correction(unbiased, correction), keepdim
+
+
+@register("var")
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    _check_float_reduce("var", input, None)
+    dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    return _out(Var.apply(input, dims, c, keepdim), out)
+
+
+@register("std")
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    _check_float_reduce("std", input, None)
+    dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    return _out(Var.apply(input, dims, c, keepdim).sqrt(), out)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim) if dim is not None \
+        and not isinstance(dim, bool) else mean(input)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim) if dim is not None \
+        and not isinstance(dim, bool) else mean(input)
+
+
+# -- max / min --------------------------------------------------------------------------------
+class ExtremeAll(Function):
+    """out = max (or min) of all elements; ties share the gradient evenly."""
+    _node_name = "MaxBackward1"
+
+    @staticmethod
+    def forward(ctx, x, is_max, dims, keepdim):
+        a = x._data
+        if a.size == 0:
+            raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+        xp = _xp.array_module(a)
+        out = (a.max if is_max else a.min)(axis=dims, keepdims=keepdim)
+        if a.dtype.kind in "fc":
+            nan = xp.isnan(a).any(axis=dims, keepdims=keepdim)
+            out = xp.where(nan, xp.asarray(float("nan"), a.dtype), out)
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim, ctx.is_max = dims, keepdim, is_max
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xd = x.detach()
+        best = xd.amax(ctx.dims, ctx.keepdim) if ctx.is_max else xd.amin(ctx.dims, ctx.keepdim)
+        out = _unsqueeze_to(best, x.shape, ctx.dims, ctx.keepdim)
+        g = _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim)
+        mask = (x == out).to(grad.dtype)
+        count = mask.sum(dim=ctx.dims, keepdim=True) if ctx.dims is not None else mask.sum()
+        return g * mask / count, None, None, None
+
+
+def _extreme_all(input, is_max, dims=None, keepdim=False):
+    if recording(input):
+        return ExtremeAll.apply(input, is_max, dims, keepdim)
+    a = input._data
+    if a.size == 0 and dims is None:
+        raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
+                           "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    xp = _xp.array_module(a)
+    out = (a.max if is_max else a.min)(axis=dims, keepdims=keepdim)
+    if a.dtype.kind in "fc":
+        nan = xp.isnan(a).any(axis=dims, keepdims=keepdim)
+        if bool(nan.any()):
+            out = xp.where(nan, xp.asarray(float("nan"), a.dtype), out)
+    return _make(out)
+
+
+class ExtremeDim(Function):
+    """(values, indices) of max/min along dim; the gradient goes to the chosen index."""
+    _node_name = "MaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, is_max):
+        a = x._data
+        xp = _xp.array_module(a)
+        if a.ndim == 0:
+            ctx.mark_non_differentiable()
+            return a.copy(), xp.zeros((), np.int64)
+        if a.shape[dim] == 0:
+            raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} to have non-zero size.")
+        if a.dtype.kind in "fc" and bool(xp.isnan(a).any()):
+            nan = xp.isnan(a)
+            idx = xp.where(nan.any(axis=dim), xp.argmax(nan, axis=dim),
+                           (xp.nanargmax if is_max else xp.nanargmin)(xp.where(nan, 0, a), axis=dim))
+        else:
+            idx = (xp.argmax if is_max else xp.argmin)(a, axis=dim)
+        idx_k = xp.expand_dims(idx, dim)
+        vals = xp.take_along_axis(a, idx_k, axis=dim)
+        if not keepdim:
+            vals = vals.squeeze(dim)
+        else:
+            idx = idx_k
+        ctx.dim, ctx.keepdim, ctx.in_shape = dim, keepdim, x.shape
+        ctx.idx = idx_k
+        return vals, idx.astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, grad, grad_idx):
+        if not ctx.in_shape:
+            return grad, None, None, None
+        from .indexing import scatter_along
+        g = grad if ctx.keepdim else grad.unsqueeze(ctx.dim)
+        return scatter_along(g, ctx.idx, ctx.dim, ctx.in_shape), None, None, None
+
+
+def _extreme(name, is_max):
+    rt = getattr(return_types, name)
+
+    def fn(input, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, Tensor):
+            from .pointwise import maximum, minimum
+            return (maximum if is_max else minimum)(input, dim)
+        if dim is None:
+            return _extreme_all(input, is_max)
+        d = _wrap_dim(dim, input.ndim)
+        vals, idx = ExtremeDim.apply(input, d, keepdim, is_max)
+        return rt(vals, idx)
+    fn.__name__ = name
+    return fn
+
+
+max = register("max")(_extreme("max", True))
+min = register("min")(_extreme("min", False))
+
+
+@register("amax")
+def amax(input, dim=(), keepdim=False):
+    dims = _dims(input, dim)
+    return _extreme_all(input, True, dims, keepdim)
+
+
+@register("amin")
+def amin(input, dim=(), keepdim=False):
+    dims = _dims(input, dim)
+    return _extreme_all(input, False, dims, keepdim)
+
+
+@register("aminmax")
+def aminmax(input, *, dim=None, keepdim=False):
+    return return_types.aminmax(amin(input, () if dim is None else dim, keepdim),
+                                amax(input, () if dim is None else dim, keepdim))
+
+
+def _arg(name, is_max):
+    def fn(input, dim=None, keepdim=False):
+        a = input._data
+        xp = _xp.array_module(a)
+        if a.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        f = xp.argmax if is_max else xp.argmin
+        if a.dtype.kind in "fc" and bool(xp.isnan(a).any()):
+            a = xp.where(xp.isnan(a), xp.asarray(float("inf") if is_max else float("-inf"), a.dtype), a)
+        if dim is None:
+            r = f(a.reshape(-1))
+            if keepdim:
+                r = xp.asarray(r).reshape((1,) * a.ndim)
+            return _make(xp.asarray(r, np.int64))
+        d = _wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return _make(xp.zeros((), np.int64))
+        r = f(a, axis=d)
+        if keepdim:
+            r = xp.expand_dims(r, d)
+        return _make(r.astype(np.int64))
+    fn.__name__ = name
+    return fn
+
+
+argmax = register("argmax")(_arg("argmax", True))
+argmin = register("argmin")(_arg("argmin", False))
+
+
+@register("all")
+def all(input, dim=None, keepdim=False, *, out=None):
+    a = input._data
+    r = a.all(axis=_dims(input, dim), keepdims=keepdim)
+    return _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8))
+
+
+@register("any")
+def any(input, dim=None, keepdim=False, *, out=None):
+    a = input._data
+    r = a.any(axis=_dims(input, dim), keepdims=keepdim)
+    return _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8))
+
+
+@register("count_nonzero")
+def count_nonzero(input, dim=None):
+    return _make(_xp.array_module(input._data).asarray((input._data != 0).sum(axis=_dims(input, dim)),
+                                                        dtype=np.int64))
+
+
+# -- norms ------------------------------------------------------------------------------------
+@register("norm")
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    from ..linalg import vector_norm, matrix_norm
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
+            return vector_norm(input, 2, dim, keepdim, dtype=dtype)
+        if p == "nuc":
+            return matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim)
+        raise RuntimeError(f"norm(): invalid p {p!r}")
+    return vector_norm(input, p if p is not None else 2, dim, keepdim, dtype=dtype)
+
+
+@register("dist")
+def dist(input, other, p=2):
+    return norm(input - other, p)
+
+
+# -- softmax family ---------------------------------------------------------------------------
+class Softmax(Function):
+    """out = exp(x - max) / sum(exp(x - max)) along dim"""
+    _node_name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        xp = _xp.array_module(a)
+        z = a - a.max(axis=dim, keepdims=True)
+        e = xp.exp(z)
+        e /= e.sum(axis=dim, keepdims=True)
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        return e
+
+    @staticmethod
+    def backward(ctx, grad):                    # s * (grad - sum(grad * s))
+        (x,) = ctx.saved_tensors
+        s = softmax(x, ctx.dim)
+        return s * (grad - (grad * s).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    """out = x - max - log(sum(exp(x - max))) along dim"""
+    _node_name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        xp = _xp.array_module(a)
+        z = a - a.max(axis=dim, keepdims=True)
+        out = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                    # grad - softmax * sum(grad)
+        (x,) = ctx.saved_tensors
+        return grad - softmax(x, ctx.dim) * grad.sum(ctx.dim, keepdim=True), None
+
+
+def _softmax_dim(input, dim, name):
+    if dim is None:
+        import warnings
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                      "dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return _wrap_dim(dim, input.ndim) if input.ndim else 0
+
+
+def _softmax_input(input, dtype):
+    if dtype is not None:
+        return input.to(dtype)
+    if input.dtype._category < 2:
+        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{_word(input.dtype)}'")
+    return input
+
+
+@register("softmax")
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x = _softmax_input(input, dtype)
+    d = _softmax_dim(x, dim, "softmax")
+    if x.ndim == 0:
+        return Softmax.apply(x.reshape(1), 0).reshape(())
+    return Softmax.apply(x, d)
+
+
+@register("log_softmax")
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x = _softmax_input(input, dtype)
+    d = _softmax_dim(x, dim, "log_softmax")
+    if x.ndim == 0:
+        return LogSoftmax.apply(x.reshape(1), 0).reshape(())
+    return LogSoftmax.apply(x, d)
+
+
+@register("logsumexp")
+def logsumexp(input, dim=None, keepdim=False):
+    dims = _dims(input, dim) if dim is not None else tuple(range(input.ndim))
+    x = input if input.is_floating_point() else input.to(_dtype.get_default_dtype())
+    if x.numel() == 0:
+        return (x.exp().sum(dims, keepdim)).log()
+    m = x.detach().amax(dims, keepdim=True)
+    m = m.masked_fill(m.isinf(), 0.0) if m.ndim else m
+    r = (x - m).exp().sum(dims, keepdim=True).log() + m
+    return r if keepdim else r.squeeze(dims) if dims else r
+
+
+# -- cumulative -------------------------------------------------------------------------------
+class Cumsum(Function):
+    _node_name = "CumsumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, dt):
+        ctx.dim = dim
+        a = x._data
+        if a.ndim == 0:
+            return a.astype(dt.np).copy()
+        return _xp.array_module(a).cumsum(a, axis=dim, dtype=dt.np)
+
+    @staticmethod
+    def backward(ctx, grad):                    # reversed cumulative sum
+        if grad.ndim == 0:
+            return grad, None, None
+        return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None, None
+
+
+@register("cumsum")
+def cumsum(input, dim, *, dtype=None, out=None):
+    d = _wrap_dim(dim, input.ndim) if input.ndim else 0
+    return _out(Cumsum.apply(input, d, _sum_dtype(input, dtype)), out)
+
+
+class Cumprod(Function):
+    _node_name = "CumprodBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, dt):
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        a = x._data
+        if a.ndim == 0:
+            return a.astype(dt.np).copy()
+        return _xp.array_module(a).cumprod(a, axis=dim, dtype=dt.np)
+
+    @staticmethod
+    def backward(ctx, grad):       # sum_{j>=i} grad_j * prod_{k<=j, k!=i} x_k, exact with zeros
+        (x,) = ctx.saved_tensors
+        if x.ndim == 0:
+            return grad, None, None
+        d = ctx.dim
+        n = x.shape[d]
+        from .creation import stack
+        cols = []
+        for i in range(n):
+            xi_removed = x.narrow(d, i, 1) * 0 + 1
+            from .creation import cat
+            parts = [x.narrow(d, 0, i), xi_removed, x.narrow(d, i + 1, n - i - 1)]
+            y = cat([p for p in parts if p.shape[d] or True], d).cumprod(d)
+            mask_tail = y.narrow(d, i, n - i) * grad.narrow(d, i, n - i)
+            cols.append(mask_tail.sum(d, keepdim=True))
+        return cat(cols, d), None, None
+
+
+@register("cumprod")
+def cumprod(input, dim, *, dtype=None, out=None):
+    d = _wrap_dim(dim, input.ndim) if input.ndim else 0
+    return _out(Cumprod.apply(input, d, _sum_dtype(input, dtype)), out)

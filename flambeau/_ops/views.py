@@ -1,0 +1,893 @@
+"""View ops: new shape/strides over the same storage, and their backwards.
+
+Every Function here has ``_is_view = True``: its output shares its input's storage and
+version counter. Also here: how in-place ops on views rebase history (CopySlices).
+"""
+import itertools
+
+import numpy as np
+
+from .. import _xp
+from .._tensor import Tensor, _make, _wrap_dim, Size
+from ..autograd.function import Function, _sequence
+from ._util import register, recording, wrap_dims
+
+__all__ = ["reshape", "narrow", "transpose", "swapaxes", "swapdims", "t", "permute", "squeeze",
+           "unsqueeze", "flatten", "unflatten", "select", "diagonal", "as_strided", "chunk", "split",
+           "tensor_split", "unbind", "movedim", "moveaxis", "expand_copy", "broadcast_to", "broadcast_tensors",
+           "hsplit", "vsplit", "dsplit", "atleast_1d", "atleast_2d", "atleast_3d", "view_as_real",
+           "view_as_complex", "adjoint"]
+
+
+def _sizes(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = int(a.item())
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"size must be a sequence of ints, got an element of type {type(a).__name__}")
+        out.append(int(a))
+    return tuple(out)
+
+
+def _infer_size(shape, numel, op="view"):
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = list(shape)
+        shape[neg[0]] = numel // known
+        return tuple(shape)
+    if known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _view_strides(old_shape, old_strides, new_shape):
+    """Strides that view old as new without copying, or None (PyTorch's computeStride)."""
+    numel = 1
+    for s in old_shape:
+        numel *= s
+    if numel == 0:
+        if tuple(old_shape) == tuple(new_shape):
+            return tuple(old_strides)
+        return _contig(new_shape)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base_stride = old_strides[-1] if old_strides else 1
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_d]
+        if tensor_d == 0 or (old_shape[tensor_d - 1] != 1 and
+                             old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base_stride
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = old_strides[tensor_d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
+
+
+def _contig(shape):
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(st))
+
+
+def _strided(a, shape, strides_elems):
+    item = a.itemsize
+    return _xp.as_strided(a, shape, tuple(s * item for s in strides_elems))
+
+
+# -- reshape family ---------------------------------------------------------------------------
+class View(Function):
+    """out = x seen with another shape (no copy)."""
+    _is_view = True
+    _node_name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        a = x._data
+        if a.ndim == len(shape) and a.shape == shape:
+            return a.view()
+        strides = _view_strides(a.shape, [s // a.itemsize for s in a.strides], shape)
+        if strides is None:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one dimension "
+                "spans across two contiguous subspaces). Use .reshape(...) instead.")
+        if type(a) is np.ndarray:
+            return a.reshape(shape)
+        return _strided(a, shape, strides)
+
+    @staticmethod
+    def backward(ctx, grad):                 # d(view)/dx: the same values, reshaped back
+        return grad.reshape(ctx.in_shape), None
+
+
+class Reshape(Function):
+    """out = x with another shape, copied when no view can be made."""
+    _node_name = "ReshapeAliasBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x._data.reshape(shape).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape), None
+
+
+@register("view")
+def view(self, *shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Size, Tensor)):
+        from .. import _dtype
+        if isinstance(shape[0], _dtype.dtype):
+            return view_dtype(self, shape[0])
+    shape = _infer_size(_sizes(shape), self._data.size)
+    return View.apply(self, shape)
+
+
+def view_dtype(self, dt):
+    if dt.itemsize != self._data.itemsize:
+        raise RuntimeError(f"view(dtype): {self.dtype} and {dt} have different element sizes; "
+                           "flambeau supports only same-size reinterpretation")
+    out = _make(self._data.view(dt.np))
+    out._base = self._root()
+    out._version = self._version
+    return out
+
+
+@register("view_as")
+def view_as(self, other):
+    return view(self, other.shape)
+
+
+@register("reshape")
+def reshape(self, *shape):
+    shape = _infer_size(_sizes(shape), self._data.size)
+    a = self._data
+    if _view_strides(a.shape, [s // a.itemsize for s in a.strides], shape) is not None:
+        return View.apply(self, shape)
+    return Reshape.apply(self, shape)
+
+
+@register("reshape_as")
+def reshape_as(self, other):
+    return reshape(self, other.shape)
+
+
+@register("flatten")
+def flatten(self, start_dim=0, end_dim=-1):
+    nd = self._data.ndim
+    if nd == 0:
+        return reshape(self, 1)
+    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return self
+    shape = self._data.shape
+    return reshape(self, shape[:s] + (-1,) + shape[e + 1:])
+
+
+@register("ravel")
+def ravel(self):
+    return reshape(self.contiguous(), -1)
+
+
+@register("unflatten")
+def unflatten(self, dim, sizes):
+    dim = _wrap_dim(dim, self._data.ndim)
+    shape = self._data.shape
+    sizes = _infer_size(tuple(sizes), shape[dim])
+    return view(self, shape[:dim] + sizes + shape[dim + 1:]) if self.is_contiguous() else \
+        reshape(self, shape[:dim] + sizes + shape[dim + 1:])
+
+
+@register("squeeze")
+def squeeze(self, dim=None):
+    shape = self._data.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = wrap_dims(dim, self._data.ndim) if self._data.ndim else ()
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    if new == shape:
+        return View.apply(self, shape)
+    return _restride(self, new, [st for i, (n, st) in enumerate(zip(shape, self.stride()))
+                                 if not (n == 1 and (dim is None or i in (dims if dim is not None else ())))])
+
+
+@register("unsqueeze")
+def unsqueeze(self, dim):
+    nd = self._data.ndim
+    dim = _wrap_dim(dim, nd + 1)
+    shape = list(self._data.shape)
+    strides = list(self.stride())
+    new_stride = 1 if dim >= nd else shape[dim] * strides[dim]
+    shape.insert(dim, 1)
+    strides.insert(dim, new_stride)
+    return _restride(self, tuple(shape), strides)
+
+
+def _restride(self, shape, strides):
+    """A reshape-like view with explicit PyTorch strides (for squeeze/unsqueeze)."""
+    return ViewStrided.apply(self, tuple(shape), tuple(strides))
+
+
+class ViewStrided(Function):
+    _is_view = True
+    _node_name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape, strides):
+        ctx.in_shape = x.shape
+        a = x._data
+        if type(a) is np.ndarray:
+            return a.reshape(shape)
+        return _strided(a, shape, strides)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape), None, None
+
+
+# -- permutations -----------------------------------------------------------------------------
+class Permute(Function):
+    """out = x with its dimensions reordered."""
+    _is_view = True
+    _node_name = "PermuteBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._data.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):                 # the inverse permutation
+        inv = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inv[d] = i
+        return grad.permute(*inv), None
+
+
+class Transpose(Function):
+    _is_view = True
+    _node_name = "TransposeBackward0"
+
+    @staticmethod
+    def forward(ctx, x, d0, d1):
+        ctx.d = (d0, d1)
+        return x._data.swapaxes(d0, d1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(*ctx.d), None, None
+
+
+@register("permute")
+def permute(self, *dims):
+    dims = _sizes(dims)
+    nd = self._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match "
+                           f"the length of the desired ordering of dimensions i.e. input.dim() = {nd} is not "
+                           f"equal to len(dims) = {len(dims)}")
+    dims = wrap_dims(dims, nd)
+    return Permute.apply(self, dims)
+
+
+@register("transpose", "swapaxes", "swapdims")
+def transpose(self, dim0, dim1):
+    nd = self._data.ndim
+    if nd == 0:
+        _wrap_dim(dim0, 0), _wrap_dim(dim1, 0)
+        return View.apply(self, ())
+    return Transpose.apply(self, _wrap_dim(dim0, nd), _wrap_dim(dim1, nd))
+
+
+swapaxes = swapdims = transpose
+
+
+@register("transpose_", "swapaxes_", "swapdims_")
+def transpose_(self, dim0, dim1):
+    """In-place transpose: this tensor's own strides change (no data moves)."""
+    nd = self._data.ndim
+    d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    if recording(self):
+        raise RuntimeError("transpose_() on a tensor that requires grad is not supported; use transpose()")
+    self._data = self._data.swapaxes(d0, d1)
+    return self
+
+
+@register("t")
+def t(self):
+    nd = self._data.ndim
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    if nd < 2:
+        return View.apply(self, self._data.shape)
+    return Transpose.apply(self, 0, 1)
+
+
+@register("t_")
+def t_(self):
+    if self._data.ndim == 2:
+        return transpose_(self, 0, 1)
+    return self
+
+
+def _T(self):
+    nd = self._data.ndim
+    return Permute.apply(self, tuple(range(nd - 1, -1, -1)))
+
+
+def _mT(self):
+    if self._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return Transpose.apply(self, self._data.ndim - 2, self._data.ndim - 1)
+
+
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)
+Tensor.H = property(lambda self: _T(self).conj())
+Tensor.mH = property(lambda self: _mT(self).conj())
+
+
+@register("adjoint")
+def adjoint(self):
+    return _mT(self).conj()
+
+
+@register("movedim", "moveaxis")
+def movedim(self, source, destination):
+    nd = self._data.ndim
+    src = wrap_dims(source, nd)
+    dst = wrap_dims(destination, nd)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                           f"contain the same number of dims as destination ({list(dst)} dims)")
+    order = [d for d in range(nd) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(self, tuple(order))
+
+
+moveaxis = movedim
+
+
+# -- slicing ----------------------------------------------------------------------------------
+class BasicIndex(Function):
+    """out = x[key] for ints, slices (step > 0), None and Ellipsis: a view."""
+    _is_view = True
+    _node_name = "SliceBackward0"
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.key = key
+        ctx.in_shape = x.shape
+        return x._data[key]
+
+    @staticmethod
+    def backward(ctx, grad):                  # zeros of the input's shape, grad written at key
+        return SliceScatter.apply(grad, ctx.in_shape, ctx.key), None
+
+
+class SliceScatter(Function):
+    """out = zeros(shape) with out[key] = grad (the backward of a basic index)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, key):
+        ctx.key = key
+        g = grad._data
+        out = _xp.array_module(g).zeros(shape, g.dtype)
+        out[key] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.key], None, None
+
+
+def basic_getitem(self, key):
+    return BasicIndex.apply(self, key)
+
+
+@register("narrow")
+def narrow(self, dim, start, length):
+    nd = self._data.ndim
+    if nd == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = _wrap_dim(dim, nd)
+    if isinstance(start, Tensor):
+        start = int(start.item())
+    size = self._data.shape[dim]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    key = (slice(None),) * dim + (slice(start, start + length),)
+    return BasicIndex.apply(self, key)
+
+
+@register("select")
+def select(self, dim, index):
+    nd = self._data.ndim
+    if nd == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = _wrap_dim(dim, nd)
+    size = self._data.shape[dim]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                         f"dimension {dim}")
+    return BasicIndex.apply(self, (slice(None),) * dim + (index % size,))
+
+
+# -- expand -----------------------------------------------------------------------------------
+class Expand(Function):
+    """out = x repeated along size-1 dims by a zero stride (no copy)."""
+    _is_view = True
+    _node_name = "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        a = x._data
+        lead = len(shape) - a.ndim
+        strides = [0] * lead + [0 if (n == 1 and m != 1) else s for n, m, s in
+                                zip(a.shape, shape[lead:], a.strides)]
+        return _xp.as_strided(a, shape, tuple(strides))
+
+    @staticmethod
+    def backward(ctx, grad):                  # the engine sums grad back to the input's shape
+        return grad, None
+
+
+@register("expand")
+def expand(self, *sizes, implicit=False):
+    sizes = _sizes(sizes)
+    shape = self._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.{self.dtype.name}{{{list(shape)}}}, size={list(sizes)}): the "
+                           f"number of sizes provided ({len(sizes)}) must be greater or equal to the number "
+                           f"of dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    out = list(sizes)
+    for i, n in enumerate(shape):
+        want = sizes[lead + i]
+        if want == -1:
+            out[lead + i] = n
+        elif n != want and n != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing size ({n}) "
+                               f"at non-singleton dimension {lead + i}.  Target sizes: {list(sizes)}.  "
+                               f"Tensor sizes: {list(shape)}")
+    for i in range(lead):
+        if out[i] < 0:
+            raise RuntimeError(f"The expanded size of the tensor ({out[i]}) isn't allowed in a leading, "
+                               "non-existing dimension 0")
+    out = tuple(out)
+    if out == shape:
+        return View.apply(self, shape)
+    return Expand.apply(self, out)
+
+
+@register("expand_as")
+def expand_as(self, other):
+    return expand(self, other.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+Tensor.broadcast_to = broadcast_to
+
+
+def broadcast_tensors(*tensors):
+    from ._util import broadcast_shapes
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def expand_copy(input, size):
+    return expand(input, size).clone()
+
+
+# -- diagonal, unfold, as_strided: backward through an index map --------------------------------
+class GatherByIndexMap(Function):
+    """out = x.flatten()[index_map] (index_map: an int array of out's shape)."""
+
+    @staticmethod
+    def forward(ctx, x, index_map):
+        ctx.in_shape = x.shape
+        ctx.index_map = index_map
+        return x._data.reshape(-1)[index_map]
+
+    @staticmethod
+    def backward(ctx, grad):                   # scatter-add grad back to where each value came from
+        return ScatterByIndexMap.apply(grad, ctx.index_map, ctx.in_shape), None
+
+
+class ScatterByIndexMap(Function):
+    """out = zeros(shape).flatten() with out[index_map] += grad, reshaped."""
+
+    @staticmethod
+    def forward(ctx, grad, index_map, shape):
+        ctx.index_map = index_map
+        g = grad._data
+        xp = _xp.array_module(g)
+        n = 1
+        for s in shape:
+            n *= s
+        out = xp.zeros(n, g.dtype)
+        _xp.scatter_add(out, index_map.reshape(-1), g.reshape(-1))
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GatherByIndexMap.apply(gg, ctx.index_map), None, None
+
+
+class ViewByIndexMap(Function):
+    """A true view (as_strided over the storage) whose backward uses the element index map."""
+    _is_view = True
+    _node_name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, make_view, index_map):
+        ctx.in_shape = x.shape
+        ctx.index_map = index_map
+        return make_view(x._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ScatterByIndexMap.apply(grad, ctx.index_map, ctx.in_shape), None, None
+
+
+def _index_map(self, make_view):
+    """Which flat (C-order) element of self each element of make_view(self) reads."""
+    xp = _xp.array_module(self._data)
+    idx = xp.arange(self._data.size, dtype=np.int64).reshape(self._data.shape)
+    return xp.ascontiguousarray(make_view(idx))
+
+
+def _view_via_map(self, make_view, node_name=None):
+    if recording(self):
+        return ViewByIndexMap.apply(self, make_view, _index_map(self, make_view))
+    out = _make(make_view(self._data))
+    out._base = self._root()
+    out._version = self._version
+    return out
+
+
+@register("diagonal")
+def diagonal(self, offset=0, dim1=0, dim2=1):
+    nd = self._data.ndim
+    d1, d2 = _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+
+    def make(a):
+        return _diagonal_view(a, offset, d1, d2)
+    return _view_via_map(self, make)
+
+
+def _diagonal_view(a, offset, d1, d2):
+    shape, strides = list(a.shape), list(a.strides)
+    n1, n2 = shape[d1], shape[d2]
+    length = max(0, min(n1, n2 - offset)) if offset >= 0 else max(0, min(n1 + offset, n2))
+    start = [0] * a.ndim
+    if length:
+        start[d2 if offset >= 0 else d1] = abs(offset)
+    first = a[tuple(slice(i, None) for i in start)]       # a view starting at the first diagonal element
+    keep = [i for i in range(a.ndim) if i not in (d1, d2)]
+    new_shape = tuple(shape[i] for i in keep) + (length,)
+    new_strides = tuple(strides[i] for i in keep) + (strides[d1] + strides[d2],)
+    return _xp.as_strided(first, new_shape, new_strides)
+
+
+@register("unfold")
+def unfold(self, dimension, size, step):
+    nd = self._data.ndim
+    dim = _wrap_dim(dimension, nd) if nd else 0
+    n = self._data.shape[dim] if nd else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+
+    def make(a):
+        if a.ndim == 0:
+            return a.reshape(1)
+        shape, strides = list(a.shape), list(a.strides)
+        count = (shape[dim] - size) // step + 1
+        new_shape = shape[:dim] + [count] + shape[dim + 1:] + [size]
+        new_strides = strides[:dim] + [strides[dim] * step] + strides[dim + 1:] + [strides[dim]]
+        return _xp.as_strided(a, tuple(new_shape), tuple(new_strides))
+    return _view_via_map(self, make)
+
+
+@register("as_strided")
+def as_strided(self, size, stride, storage_offset=None):
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    offset = self.storage_offset() if storage_offset is None else int(storage_offset)
+    storage = self._storage_array()
+    from .._tensor import _check_in_bounds
+    _check_in_bounds(size, stride, offset, storage.shape[0], "as_strided()")
+    own_offset = self.storage_offset()
+    own_strides = self.stride()
+    item = storage.itemsize
+
+    def make(a):
+        # a has self's geometry; find the storage under it through its first element
+        if a is self._data:
+            base = storage[offset:]
+        else:       # an index map laid out like self: rebuild self's storage order over it
+            span = storage.shape[0]
+            xp = _xp.array_module(a)
+            flat = xp.full(span, -1, dtype=a.dtype)
+            pos = _xp.as_strided(xp.arange(span, dtype=np.int64)[own_offset:], a.shape,
+                                 tuple(s * 8 for s in own_strides))
+            flat[pos.reshape(-1)] = a.reshape(-1)
+            base = flat[offset:]
+        return _xp.as_strided(base, size, tuple(s * base.itemsize for s in stride))
+    return _view_via_map(self, make)
+
+
+# -- splitting --------------------------------------------------------------------------------
+@register("split")
+def split(self, split_size_or_sections, dim=0):
+    dim = _wrap_dim(dim, self._data.ndim)
+    n = self._data.shape[dim]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                               f"size at dimension {dim}), but got split_sizes={sizes}")
+    else:
+        step = int(split_size_or_sections)
+        if step <= 0 and n > 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(self, dim, start, s))
+        start += s
+    return tuple(out)
+
+
+@register("chunk")
+def chunk(self, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    dim = _wrap_dim(dim, self._data.ndim)
+    n = self._data.shape[dim]
+    size = -(-n // chunks) if n else 0
+    if size == 0:
+        return tuple(narrow(self, dim, 0, 0) for _ in range(max(1, min(chunks, 1))))
+    return split(self, size, dim)
+
+
+@register("tensor_split")
+def tensor_split(self, indices_or_sections, dim=0):
+    dim = _wrap_dim(dim, self._data.ndim)
+    n = self._data.shape[dim]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        base, extra = divmod(n, k)
+        bounds, s = [], 0
+        for i in range(k):
+            e = s + base + (1 if i < extra else 0)
+            bounds.append((s, e))
+            s = e
+    else:
+        idx = [int(i) for i in indices_or_sections]
+        edges = [0] + idx + [n]
+        bounds = [(min(max(a, 0), n), min(max(b, a, 0), n)) for a, b in zip(edges[:-1], edges[1:])]
+    return tuple(narrow(self, dim, a, max(b - a, 0)) for a, b in bounds)
+
+
+def hsplit(input, sections):
+    return tensor_split(input, sections, 1 if input.ndim > 1 else 0)
+
+
+def vsplit(input, sections):
+    return tensor_split(input, sections, 0)
+
+
+def dsplit(input, sections):
+    return tensor_split(input, sections, 2)
+
+
+@register("unbind")
+def unbind(self, dim=0):
+    dim = _wrap_dim(dim, self._data.ndim)
+    return tuple(select(self, dim, i) for i in range(self._data.shape[dim]))
+
+
+def atleast_1d(*tensors):
+    out = [t.reshape(1) if t.ndim == 0 else t for t in (tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors):
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = [t.reshape(1, -1) if t.ndim < 2 else t for t in ts]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors):
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = []
+    for t in ts:
+        if t.ndim == 0:
+            t = t.reshape(1, 1, 1)
+        elif t.ndim == 1:
+            t = t.reshape(1, -1, 1)
+        elif t.ndim == 2:
+            t = t.unsqueeze(-1)
+        out.append(t)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def view_as_real(input):
+    if not input.is_complex():
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    a = input._data
+    real = a.view(a.real.dtype).reshape(a.shape + (2,))
+    out = _make(real)
+    out._base = input._root()
+    out._version = input._version
+    return out
+
+
+def view_as_complex(input):
+    a = input._data
+    if a.shape[-1:] != (2,):
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    out = _make(a.view({np.dtype("float32"): np.complex64, np.dtype("float64"): np.complex128}[a.dtype])[..., 0])
+    out._base = input._root()
+    out._version = input._version
+    return out
+
+
+# -- contiguous -------------------------------------------------------------------------------
+class Contiguous(Function):
+    _node_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return _xp.array_module(x._data).ascontiguousarray(x._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+@register("contiguous")
+def contiguous(self, memory_format=None):
+    """self if already C-contiguous, else a contiguous copy (the fix for view errors)."""
+    if self.is_contiguous():
+        return self
+    return Contiguous.apply(self)
+
+
+# -- Note [Views and autograd]: in-place ops on views -------------------------------------------
+_hist_counter = itertools.count(1)
+
+
+class CopySlices(Function):
+    """base after an in-place op on one of its views: base outside the view, result inside."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx = ctx.view_index                       # flat positions of the view inside base
+        flat = grad.reshape(-1)
+        xp = _xp.array_module(grad._data)
+        mask = xp.ones(flat.shape[0], grad._data.dtype)
+        mask[idx.reshape(-1)] = 0
+        grad_base = grad * _make(mask.reshape(grad._data.shape))
+        grad_result = GatherByIndexMap.apply(grad, idx)
+        return grad_base, grad_result
+
+
+def view_index(base, view):
+    """For each element of ``view``, its flat C-order position inside ``base`` (same storage)."""
+    storage = base._storage_array()
+    xp = _xp.array_module(storage)
+    span = storage.shape[0]
+    pos = xp.arange(span, dtype=np.int64)
+    base_pos = _xp.as_strided(pos[base.storage_offset():], base.shape, tuple(s * 8 for s in base.stride()))
+    inv = xp.full(span, -1, dtype=np.int64)
+    inv[base_pos.reshape(-1)] = xp.arange(base._data.size, dtype=np.int64)
+    view_pos = _xp.as_strided(pos[view.storage_offset():], view.shape, tuple(s * 8 for s in view.stride()))
+    return xp.ascontiguousarray(inv[view_pos])
+
+
+def rebase_history(self, result):
+    """After an in-place op recorded as ``result``, make self (and its base) carry that history."""
+    if self._base is None:
+        self._grad_fn = result._grad_fn
+        self._output_nr = result._output_nr
+        self._requires_grad = result._requires_grad
+        return
+    base = self._base
+    node = CopySlices._backward_cls()
+    node._seq = next(_sequence)
+    node.needs_input_grad = (base._requires_grad, True)
+    node._edges = [base._edge() if base._requires_grad else None, (result._grad_fn, result._output_nr)]
+    node._is_tensor = [True, True]
+    node._input_meta = [(base.shape, base.dtype, base.device), (result.shape, result.dtype, result.device)]
+    node._n_outputs = 1
+    node.view_index = view_index(base, self)
+    base._grad_fn = node
+    base._output_nr = 0
+    base._requires_grad = True
+    base.__dict__["_hist"] = next(_hist_counter)
+    _regenerate_view(self)
+
+
+def rebase_view_history(view, ctx, output_nr):
+    """A custom Function marked a view dirty: route its history through the base."""
+    result = _make(view._data)
+    result._grad_fn, result._output_nr, result._requires_grad = ctx, output_nr, True
+    rebase_history(view, result)
+
+
+def _regenerate_view(view):
+    base = view._base
+    idx = view_index(base, view)
+    node = GatherByIndexMap._backward_cls()
+    node._seq = next(_sequence)
+    node.needs_input_grad = (True, False)
+    node._edges = [(base._grad_fn, base._output_nr), None]
+    node._is_tensor = [True, False]
+    node._input_meta = [(base.shape, base.dtype, base.device), None]
+    node._n_outputs = 1
+    node.in_shape = base.shape
+    node.index_map = idx
+    node._saved = None
+    node._materialize = True
+    view._grad_fn = node
+    view._output_nr = 0
+    view._requires_grad = True
+    view._base_hist = base.__dict__.get("_hist", 0)
+
+
+def refresh_view_history(view):
+    """A view made before its base was modified in place sees the base's new history."""
+    base = view._base
+    if base.__dict__.get("_hist", 0) != view._base_hist and base._requires_grad:
+        _regenerate_view(view)
+
+
+def adjoint_fn(input):
+    return adjoint(input)

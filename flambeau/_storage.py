@@ -1,0 +1,149 @@
+"""Storages: the flat 1-D buffers that tensors are strided views of."""
+import numpy as np
+
+from . import _dtype, _xp
+
+__all__ = ["TypedStorage", "UntypedStorage"]
+
+
+class TypedStorage:
+    """A 1-D buffer of one dtype (what ``tensor.storage()`` returns)."""
+
+    __slots__ = ("_array", "__weakref__")
+
+    def __init__(self, *args, dtype=None, device=None):
+        if len(args) == 1 and _xp.is_array(args[0]):
+            self._array = args[0]
+            return
+        from . import _device
+        dev = _device.canonical(device)
+        xp = _device.xp_of(dev)
+        dt = dtype or _dtype.get_default_dtype()
+        if len(args) == 0:
+            self._array = xp.empty(0, dt.np)
+        elif len(args) == 1 and isinstance(args[0], int):
+            self._array = xp.zeros(args[0], dt.np)
+        elif len(args) == 1:
+            self._array = xp.asarray(np.asarray(list(args[0]), dtype=dt.np))
+        else:
+            raise TypeError(f"TypedStorage(): expected a size or a sequence, got {args!r}")
+
+    @property
+    def dtype(self):
+        return _dtype.from_numpy_dtype(self._array.dtype)
+
+    @property
+    def device(self):
+        return _xp.device_of(self._array)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    def size(self):
+        return self._array.shape[0]
+
+    __len__ = size
+
+    def element_size(self):
+        return self._array.itemsize
+
+    def nbytes(self):
+        return self._array.nbytes
+
+    def data_ptr(self):
+        return _xp.address(self._array)
+
+    def _check_index(self, i):
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"index {i} out of range for storage of size {n}")
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return TypedStorage(self._array[i].copy())
+        self._check_index(i)
+        return self._array[i].item()
+
+    def __setitem__(self, i, value):
+        if not isinstance(i, slice):
+            self._check_index(i)
+        self._array[i] = value
+
+    def __iter__(self):
+        return iter(_xp.to_host(self._array).tolist())
+
+    def tolist(self):
+        return _xp.to_host(self._array).tolist()
+
+    def fill_(self, value):
+        self._array[...] = value
+        return self
+
+    def copy_(self, other):
+        self._array[...] = other._array
+        return self
+
+    def clone(self):
+        return TypedStorage(self._array.copy())
+
+    def untyped(self):
+        return UntypedStorage(self._array)
+
+    def _new_tensor(self):
+        from ._tensor import _make
+        return _make(self._array)
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def _type_name(self):
+        return f"torch.storage.TypedStorage(dtype={self.dtype!r}, device={self.device})"
+
+    def __repr__(self):
+        from ._tensor_str import storage_repr
+        return storage_repr(self)
+
+    __str__ = __repr__
+
+
+class UntypedStorage:
+    """The bytes of a storage (``tensor.untyped_storage()``)."""
+
+    __slots__ = ("_typed",)
+
+    def __init__(self, array):
+        self._typed = array
+
+    def nbytes(self):
+        return self._typed.nbytes
+
+    def size(self):
+        return self._typed.nbytes
+
+    __len__ = size
+
+    def element_size(self):
+        return 1
+
+    def data_ptr(self):
+        return _xp.address(self._typed)
+
+    @property
+    def device(self):
+        return _xp.device_of(self._typed)
+
+    def _bytes(self):
+        return self._typed.view(np.uint8)
+
+    def __getitem__(self, i):
+        return int(self._bytes()[i])
+
+    def tolist(self):
+        return _xp.to_host(self._bytes()).tolist()
+
+    def __repr__(self):
+        from ._tensor_str import storage_repr
+        return storage_repr(self)

@@ -1,0 +1,671 @@
+"""Tensor: a strided view (shape, strides, offset) of a flat storage, with autograd state.
+
+Note [Tensor layout]
+A tensor holds ``_data``, an array of its array engine (NumPy or CuPy) whose shape and
+strides *are* the tensor's; every op reads and writes through it, so a view is just an
+array view and in-place ops are visible through all views. The storage is the 1-D
+buffer under ``_data``: for a root tensor (one made by an op) it is built on demand
+from its memory; views keep ``_base``, the root they were made from, and share its
+storage and version counter. ``storage_offset()`` and ``stride()`` are read off the
+array's address and strides relative to that storage.
+"""
+import numpy as np
+
+from . import _dtype, _xp
+from ._device import CPU, device as _device_cls, canonical as _canonical_device
+from ._storage import TypedStorage, UntypedStorage
+from .autograd import grad_mode
+from .autograd.function import AccumulateGrad, _Handle
+
+_ndarray = np.ndarray
+_BY_NP = _dtype._BY_NP
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple of dimensions."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+    __str__ = __repr__
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+def _make(array, requires_grad=False):
+    """Wrap an engine array (owning its memory or not) as a root tensor."""
+    if type(array) is not _ndarray and not _xp.is_array(array):
+        array = np.asarray(array)
+    t = Tensor.__new__(Tensor)
+    t._data = array
+    t._base = None
+    t._storage_obj = None
+    t._requires_grad = requires_grad
+    t._grad = None
+    t._grad_fn = None
+    t._output_nr = 0
+    t._version = [0]
+    t._hooks = None
+    t._grad_acc = None
+    t._base_hist = None
+    return t
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, on a device."""
+
+    __slots__ = ("_data", "_base", "_storage_obj", "_requires_grad", "_grad", "_grad_fn",
+                 "_output_nr", "_version", "_hooks", "_grad_acc", "_base_hist",
+                 "__dict__", "__weakref__")
+
+    __array_priority__ = 1000      # NumPy defers binary operators to Tensor
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(cls)
+
+    def __init__(self, *args, device=None, dtype=None):
+        # Legacy constructor: Tensor(2, 3) is uninitialized, Tensor([1, 2]) copies data.
+        if hasattr(self, "_data"):
+            return
+        from ._ops import creation
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = creation.tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
+        else:
+            src = creation.empty(*args, dtype=dtype, device=device)
+        _init_from(self, src._data)
+
+    # -- core attributes ---------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return _BY_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        if type(self._data) is _ndarray:
+            return CPU
+        return _xp.device_of(self._data)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return type(self._data) is _ndarray
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self):
+        return self.dtype.is_signed
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    @property
+    def is_sparse(self):
+        return False
+
+    @property
+    def is_quantized(self):
+        return False
+
+    @property
+    def is_meta(self):
+        return False
+
+    def get_device(self):
+        d = self.device
+        return -1 if d.type == "cpu" else d.index
+
+    # -- storage and strides -----------------------------------------------------------------
+    def _root(self):
+        return self._base if self._base is not None else self
+
+    def _storage_array(self):
+        root = self._root()
+        if root._storage_obj is None:
+            root._storage_obj = TypedStorage(_span_array(root._data))
+        return root._storage_obj._array
+
+    def storage(self):
+        self._storage_array()
+        return self._root()._storage_obj
+
+    def untyped_storage(self):
+        return UntypedStorage(self._storage_array())
+
+    def storage_offset(self):
+        base = self._storage_array()
+        if self._data.size == 0 and self._data.ndim and base.size == 0:
+            return 0
+        return (_xp.address(self._data) - _xp.address(base)) // self._data.itemsize
+
+    def stride(self, dim=None):
+        item = self._data.itemsize
+        st = tuple(s // item for s in self._data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
+
+    def data_ptr(self):
+        return _xp.address(self._data)
+
+    def is_contiguous(self, memory_format=None):
+        expected = 1
+        for n, s in zip(reversed(self._data.shape), reversed(self.stride())):
+            if n != 1 and s != expected:
+                return False
+            expected *= n
+        return True
+
+    def is_set_to(self, other):
+        return (self._storage_array() is other._storage_array() and self.storage_offset() == other.storage_offset()
+                and self.shape == other.shape and self.stride() == other.stride())
+
+    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+        """Make this tensor view ``source`` (a storage or tensor) with the given geometry."""
+        if source is None:
+            arr = self._data[:0].reshape(0) if self._data.ndim else self._data.reshape(1)[:0]
+            storage = TypedStorage(_xp.array_module(self._data).empty(0, self._data.dtype))
+            arr = storage._array
+        elif isinstance(source, Tensor):
+            if size is None:
+                self._set_data(source._data, source._root())
+                return self
+            storage = source.storage()
+            if storage_offset == 0 and size is None:
+                storage_offset = source.storage_offset()
+        elif isinstance(source, TypedStorage):
+            storage = source
+        elif isinstance(source, UntypedStorage):
+            storage = TypedStorage(source._typed)
+        else:
+            raise TypeError(f"set_(): expected a Storage or Tensor as source, got {type(source).__name__}")
+        base = storage._array
+        if size is None:
+            size = (base.shape[0] - storage_offset,)
+        size = tuple(int(s) for s in size)
+        if stride is None:
+            stride = _contiguous_strides(size)
+        stride = tuple(int(s) for s in stride)
+        if len(stride) != len(size):
+            raise RuntimeError(f"set_(): size has {len(size)} dimensions but stride has {len(stride)}")
+        _check_in_bounds(size, stride, storage_offset, base.shape[0], "set_()")
+        if self.dtype is not _BY_NP[base.dtype] and source is not None:
+            from ._ops._util import _type_word
+            raise RuntimeError(f"Expected a Storage of type {self.dtype.name.replace('float32', 'float')} or an "
+                               f"UntypedStorage, but got type {_type_word(_BY_NP[base.dtype])} for argument 1 "
+                               "'storage'")
+        item = base.itemsize
+        arr = _xp.as_strided(base[storage_offset:] if storage_offset < base.shape[0] else base[base.shape[0]:],
+                             size, tuple(s * item for s in stride))
+        self._data = arr
+        self._base = None
+        self._storage_obj = storage
+        self._version[0] += 1
+        return self
+
+    def _set_data(self, array, root):
+        self._data = array
+        self._base = root if root is not self else None
+        self._storage_obj = None if root is not self else self._storage_obj
+        self._version[0] += 1
+
+    # -- autograd state ----------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use a "
+                    "computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach().")
+            return self
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients "
+                               f"(this tensor is {self.dtype})")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad_fn(self):
+        if self._base is not None and self._base_hist is not None:
+            from ._ops.views import refresh_view_history
+            refresh_view_history(self)
+        return self._grad_fn
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: expected {list(self.shape)}, "
+                                   f"got {list(value.shape)}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: expected {self.dtype}, got {value.dtype}")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad has data located on a different device: expected "
+                                   f"{self.device}, got {value.device}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def _version_counter(self):
+        return self._version[0]
+
+    def _edge(self):
+        """(node, output_nr) through which a gradient reaches this tensor."""
+        fn = self.grad_fn
+        if fn is not None:
+            return (fn, self._output_nr)
+        acc = self._grad_acc() if self._grad_acc is not None else None
+        if acc is None:
+            acc = AccumulateGrad(self)
+            import weakref
+            self._grad_acc = weakref.ref(acc)
+        return (acc, 0)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (chain rule, tape order)."""
+        from .autograd import backward as _backward
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement grad, run when this tensor's gradient is computed."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        fn = self.grad_fn
+        if fn is None:
+            if self._hooks is None:
+                self._hooks = {}
+            return _Handle(self._hooks, hook)
+        table = fn.__dict__.setdefault("_tensor_hooks", {}).setdefault(self._output_nr, {})
+        return _Handle(table, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        return _Handle(self.__dict__.setdefault("_post_acc_hooks", {}), hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        fn = self.grad_fn
+        if fn is None or self.__dict__.get("_retains"):
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                if t._grad is None:
+                    t._grad = grad.detach().clone() if not grad._requires_grad else grad
+                else:
+                    t._grad = t._grad + grad
+        table = fn.__dict__.setdefault("_tensor_hooks", {}).setdefault(self._output_nr, {})
+        _Handle(table, keep)
+        self.__dict__["_retains"] = True
+
+    @property
+    def retains_grad(self):
+        return bool(self.__dict__.get("_retains")) and self.grad_fn is not None
+
+    def detach(self):
+        """A new tensor sharing data, cut from the graph."""
+        t = _make(self._data)
+        t._base = self._root()
+        t._version = self._version
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._set_data(value._data, value._root())
+        self._storage_obj = value._root()._storage_obj if self._base is None else None
+
+    def _alias(self):
+        """A new tensor object over the same data and version counter (no graph)."""
+        t = _make(self._data)
+        t._base = self._root()
+        t._version = self._version
+        return t
+
+    # -- conversions -------------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item() if type(self._data) is _ndarray else _xp.to_host(self._data).item()
+
+    def tolist(self):
+        return _xp.to_host(self._data).tolist()
+
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if type(self._data) is not _ndarray:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                                "copy the tensor to host memory first.")
+            return _xp.to_host(self._data)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = _xp.to_host(self._data)
+        return a if dtype is None else a.astype(dtype)
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __complex__(self):
+        return complex(self._scalar("complex"))
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def _scalar(self, what):
+        if self._data.size != 1:
+            raise TypeError(f"only one element tensors can be converted to Python scalars")
+        return self.item()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild, (_xp.to_host(self._data).copy(), str(self.device), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.")
+        new = type(self).__new__(type(self))
+        _init_from(new, self._data.copy())
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        for k, v in self.__dict__.items():
+            if not k.startswith("_"):
+                import copy
+                new.__dict__[k] = copy.deepcopy(v, memo)
+        memo[id(self)] = new
+        return new
+
+    def __dlpack__(self, stream=None, **kw):
+        return self._data.__dlpack__(**({} if stream is None else {"stream": stream}), **kw)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            name = self.dtype._legacy
+            return f"torch.{name}" if self.device.type == "cpu" else f"torch.cuda.{name}"
+        if isinstance(dtype, str):
+            d = _dtype.from_legacy_name(dtype)
+            if d is None:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dev = "cuda" if ".cuda." in dtype else "cpu"
+            return self.to(device=dev, dtype=d)
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def to(self, *args, **kwargs):
+        """to(dtype) / to(device, dtype=None) / to(other): a converted tensor (self if nothing changes)."""
+        dtype, dev, copy = _parse_to(self, args, kwargs)
+        return _ops_dispatch.convert(self, dtype, dev, copy)
+
+    def cpu(self, memory_format=None):
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        return self.to("cuda" if device is None else (_device_cls("cuda", device) if isinstance(device, int) else device))
+
+    def float(self, memory_format=None):
+        return self.to(_dtype.float32)
+
+    def double(self, memory_format=None):
+        return self.to(_dtype.float64)
+
+    def half(self, memory_format=None):
+        return self.to(_dtype.float16)
+
+    def long(self, memory_format=None):
+        return self.to(_dtype.int64)
+
+    def int(self, memory_format=None):
+        return self.to(_dtype.int32)
+
+    def short(self, memory_format=None):
+        return self.to(_dtype.int16)
+
+    def char(self, memory_format=None):
+        return self.to(_dtype.int8)
+
+    def byte(self, memory_format=None):
+        return self.to(_dtype.uint8)
+
+    def bool(self, memory_format=None):
+        return self.to(_dtype.bool)
+
+    def cfloat(self):
+        return self.to(_dtype.complex64)
+
+    def cdouble(self):
+        return self.to(_dtype.complex128)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return object.__format__(repr(self), spec)
+
+
+_ops_dispatch = None    # set by flambeau._ops (conversion entry points), avoiding an import cycle
+
+
+def _rebuild(array, dev, requires_grad):
+    from ._ops.creation import tensor
+    t = _make(array)
+    if dev != "cpu":
+        t = t.to(dev)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _init_from(t, array):
+    t._data = array
+    t._base = None
+    t._storage_obj = None
+    t._requires_grad = False
+    t._grad = None
+    t._grad_fn = None
+    t._output_nr = 0
+    t._version = [0]
+    t._hooks = None
+    t._grad_acc = None
+    t._base_hist = None
+
+
+def _parse_to(t, args, kwargs):
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            dev = a
+        elif isinstance(a, Tensor):
+            dtype, dev = a.dtype, a.device
+        elif isinstance(a, bool):
+            pass       # non_blocking / copy given positionally
+        elif a is None:
+            pass
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments: {type(a).__name__}")
+    if dev is not None:
+        dev = _canonical_device(dev)
+    return dtype, dev, copy
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _contiguous_strides(shape):
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _check_in_bounds(size, stride, offset, storage_size, op):
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{op}: negative size in {list(size)}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"{op}: negative strides are not supported, got {list(stride)}")
+    if 0 in size:
+        return
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if offset < 0 or last >= storage_size:
+        raise RuntimeError(
+            f"{op}: setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset} "
+            f"require a storage of at least {last + 1} elements, but the storage has {storage_size}")
+
+
+def _span_array(a):
+    """A 1-D array over the memory a spans, starting at its first element (a root's storage)."""
+    if a.size == 0:
+        return a.reshape(-1)[:0].copy() if a.ndim else a.reshape(1)[:0]
+    item = a.itemsize
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    span = 1 + sum((n - 1) * (s // item) for n, s in zip(a.shape, a.strides) if n > 1)
+    return _xp.as_strided(a, (span,), (item,))

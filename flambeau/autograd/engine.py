@@ -1,0 +1,307 @@
+"""The backward engine: walks the recorded graph from the outputs to the leaves.
+
+Iterative (no recursion, so a 100,000-op chain is fine). Nodes run once each, in an order
+where every node runs after all nodes that feed it a gradient; among ready nodes the most
+recently created runs first, as in PyTorch. Saved tensors are released as soon as a node
+has run, unless ``retain_graph``.
+"""
+import heapq
+
+from . import grad_mode
+from .function import AccumulateGrad, _anomaly
+
+
+def _sum_to_shape(grad, shape):
+    """Undo broadcasting: sum grad down to ``shape`` (the engine does this once, for all ops)."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        return grad.reshape(shape)
+    dims = list(range(lead))
+    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[lead + i] != 1:
+            dims.append(lead + i)
+    if dims:
+        grad = grad.sum(dim=dims, keepdim=True)
+    if lead:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _validate(node, index, grad, meta):
+    shape, dtype, device = meta
+    if grad.shape != shape:
+        try:
+            _check_broadcastable(grad.shape, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {index} - got "
+                f"{list(grad.shape)} but expected shape compatible with {list(shape)}") from None
+        grad = _sum_to_shape(grad, shape)
+    if grad.device != device:
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
+                           f"expected device {device} but got {grad.device}")
+    if grad.dtype is not dtype:
+        grad = grad.to(dtype)
+    return grad
+
+
+def _check_broadcastable(small_from, target):
+    # grad (broadcast result) must be reducible to target
+    if len(target) > len(small_from):
+        raise ValueError
+    for g, t in zip(small_from[len(small_from) - len(target):], target):
+        if t != 1 and g != t:
+            raise ValueError
+
+
+def _root_edge(t, i):
+    if not t._requires_grad:
+        raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+    return t._edge()
+
+
+def _make_root_grads(tensors, grads, create_graph):
+    from .._tensor import Tensor
+    import flambeau
+    out = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs "
+                                   f"(the output has shape {list(t.shape)}; pass gradient= of that shape)")
+            if not (t.dtype.is_floating_point or t.dtype.is_complex):
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
+            g = flambeau.ones_like(t)
+        else:
+            if not isinstance(g, Tensor):
+                g = flambeau.tensor(g, dtype=t.dtype, device=t.device)
+            if g.shape != t.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
+                                   f"and output[{i}] has a shape of {tuple(t.shape)}.")
+            if g.device != t.device:
+                raise RuntimeError(f"Mismatch in device: grad_output[{i}] is on {g.device} and "
+                                   f"output[{i}] is on {t.device}.")
+            if g.dtype.is_complex != t.dtype.is_complex:
+                raise RuntimeError(f"For complex Tensors, both grad_output and output are required to have "
+                                   f"the same dtype. Mismatch in dtype: grad_output[{i}] has a dtype of "
+                                   f"{g.dtype} and output[{i}] has a dtype of {t.dtype}.")
+            if not create_graph:
+                g = g.detach()
+        out.append(g)
+    return out
+
+
+def _needed_nodes(roots, targets):
+    """Nodes from which some target node is reachable (only those need to run)."""
+    needed = {}
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            needed[node] = node in targets or any(
+                needed.get(e[0], False) for e in node._edges if e is not None)
+            continue
+        if node in needed:
+            continue
+        needed[node] = False   # provisional; a graph has no cycles
+        stack.append((node, True))
+        for e in node._edges:
+            if e is not None and e[0] not in needed:
+                stack.append((e[0], False))
+    return {n for n, v in needed.items() if v}
+
+
+def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
+                 accumulate=True, allow_unused=False):
+    """Shared by Tensor.backward, autograd.backward and autograd.grad.
+
+    With ``accumulate`` the gradients of leaves are added into ``.grad``; otherwise the
+    gradients of ``inputs`` are returned (autograd.grad).
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_root_grads(tensors, grad_tensors, create_graph)
+    roots = [_root_edge(t, i) for i, t in enumerate(tensors)]
+
+    capture = None           # (node, output_nr) -> position in inputs
+    targets = None
+    if inputs is not None:
+        capture = {}
+        for k, t in enumerate(inputs):
+            if not t._requires_grad:
+                raise RuntimeError(f"One of the differentiated Tensors (index {k}) does not require grad")
+            capture.setdefault(t._edge(), []).append(k)
+        targets = {e[0] for e in capture}
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+
+    root_nodes = list({id(e[0]): e[0] for e in roots}.values())
+    needed = _needed_nodes(root_nodes, targets) if targets is not None else None
+
+    # Count, for each node, the edges that will bring it a gradient.
+    deps = {}
+    seen = set()
+    stack = list(root_nodes)
+    for n in root_nodes:
+        seen.add(n)
+    while stack:
+        node = stack.pop()
+        for e in node._edges:
+            if e is None:
+                continue
+            nxt = e[0]
+            if needed is not None and nxt not in needed:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+
+    buffers = {}
+    for (node, nr), g in zip(roots, grads):
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * _n_outputs(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    ready = []
+    for n in root_nodes:
+        if deps.get(n, 0) == 0 and (needed is None or n in needed):
+            heapq.heappush(ready, (-n._seq, id(n), n))
+
+    prev_mode = grad_mode._enabled[0]
+    grad_mode._enabled[0] = create_graph
+    try:
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads_out = buffers.pop(node, None) or [None] * _n_outputs(node)
+            grads_out = _apply_pre_hooks(node, grads_out)
+
+            if capture is not None:
+                for nr, g in enumerate(grads_out):
+                    for k in capture.get((node, nr), ()):
+                        captured[k] = g if g is not None else None
+
+            if isinstance(node, AccumulateGrad):
+                if accumulate and (targets is None or node in targets):
+                    _accumulate(node.variable, grads_out[0], create_graph)
+                continue
+            if needed is not None and not any(
+                    e is not None and e[0] in needed for e in node._edges):
+                continue           # only a capture point; nothing beyond it is wanted
+
+            if all(g is None for g in grads_out) and not node.__dict__.get("_post_hooks"):
+                input_grads = (None,) * len(node._edges)
+            else:
+                if node._materialize:
+                    grads_out = _materialize(node, grads_out)
+                input_grads = node._run_backward(tuple(grads_out))
+                if _anomaly[0]:
+                    _check_nan(node, input_grads)
+            post = node.__dict__.get("_post_hooks")
+            if post:
+                for hook in list(post.values()):
+                    r = hook(input_grads, tuple(grads_out))
+                    if r is not None:
+                        input_grads = tuple(r)
+            if not retain_graph:
+                node._release()
+
+            for i, (e, g) in enumerate(zip(node._edges, input_grads)):
+                if e is None:
+                    continue
+                nxt, nr = e
+                if needed is not None and nxt not in needed:
+                    continue
+                if g is not None:
+                    g = _validate(node, i, g, node._input_meta[i])
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * _n_outputs(nxt)
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+    finally:
+        grad_mode._enabled[0] = prev_mode
+
+    if inputs is not None and not accumulate:
+        for k, g in enumerate(captured):
+            if g is None and not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior.")
+        return tuple(captured)
+    return None
+
+
+def _n_outputs(node):
+    return getattr(node, "_n_outputs", 1)
+
+
+def _materialize(node, grads_out):
+    if all(g is not None for g in grads_out):
+        return grads_out
+    import flambeau
+    metas = getattr(node, "_output_meta", None)
+    out = []
+    for i, g in enumerate(grads_out):
+        if g is None and metas is not None and metas[i] is not None:
+            shape, dtype, device = metas[i]
+            g = flambeau.zeros(shape, dtype=dtype, device=device)
+        out.append(g)
+    return out
+
+
+def _apply_pre_hooks(node, grads_out):
+    pre = node.__dict__.get("_pre_hooks")
+    if pre:
+        for hook in list(pre.values()):
+            r = hook(tuple(grads_out))
+            if r is not None:
+                grads_out = list(r)
+    tensor_hooks = node.__dict__.get("_tensor_hooks")
+    if tensor_hooks:
+        grads_out = list(grads_out)
+        for nr, hooks in tensor_hooks.items():
+            for hook in list(hooks.values()):
+                if grads_out[nr] is None:
+                    continue
+                r = hook(grads_out[nr])
+                if r is not None:
+                    grads_out[nr] = r
+    return grads_out
+
+
+def _accumulate(var, grad, create_graph):
+    if grad is None:
+        return
+    hooks = var._hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            r = hook(grad)
+            if r is not None:
+                grad = r
+    if grad.shape != var.shape:
+        grad = _sum_to_shape(grad, var.shape)
+    if grad.dtype is not var.dtype:
+        grad = grad.to(var.dtype)
+    if var._grad is None:
+        var._grad = grad if create_graph else grad.detach().clone()
+    elif create_graph or var._grad._requires_grad:
+        var._grad = var._grad + grad
+    else:
+        var._grad._data += grad._data
+        var._grad._version[0] += 1
+    for hook in list(var.__dict__.get("_post_acc_hooks", {}).values()):
+        hook(var)
+
+
+def _check_nan(node, grads):
+    import flambeau
+    for i, g in enumerate(grads):
+        if g is not None and bool(flambeau.isnan(g.detach()).any()):
+            trace = getattr(node, "_trace", "")
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output."
+                               + (f"\nTraceback of forward call that caused the error:\n{trace}" if trace else ""))

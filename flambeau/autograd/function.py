@@ -1,0 +1,301 @@
+"""autograd.Function: the one mechanism behind built-in ops and user-defined ones.
+
+A Function subclass defines ``forward(ctx, *args)`` and ``backward(ctx, *grads)``.
+``apply`` runs forward with grad mode off and, when an input requires grad and grad
+mode is on, records ``ctx`` as the backward node of the outputs. ``ctx`` *is* that
+node (an instance of ``<Name>Backward``), as in PyTorch.
+
+Built-in ops may return raw arrays (NumPy/CuPy) from forward; ``apply`` wraps them.
+Backward formulas are written with flambeau ops on Tensors, so that with
+``create_graph=True`` the backward pass is itself recorded (higher-order gradients).
+"""
+import itertools
+import traceback
+
+from . import grad_mode
+
+_sequence = itertools.count()
+_anomaly = [False]
+_FREED = object()   # marks saved tensors released after a backward without retain_graph
+
+
+class Node:
+    """A step of the backward graph (``grad_fn``)."""
+
+    _forward_cls = None
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+    # -- graph ---------------------------------------------------------------------------
+    @property
+    def next_functions(self):
+        return tuple((e[0], e[1]) if e is not None else (None, 0)
+                     for e, is_t in zip(self._edges, self._is_tensor) if is_t)
+
+    @property
+    def metadata(self):
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self._metadata = {}
+        return d
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) runs after this node's backward."""
+        hooks = self.__dict__.setdefault("_post_hooks", {})
+        return _Handle(hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) runs before this node's backward; may return new grads."""
+        hooks = self.__dict__.setdefault("_pre_hooks", {})
+        return _Handle(hooks, fn)
+
+    # -- ctx API -------------------------------------------------------------------------
+    def save_for_backward(self, *tensors):
+        from .._tensor import Tensor
+        saved = []
+        for t in tensors:
+            if t is None:
+                saved.append(None)
+            elif isinstance(t, Tensor):
+                saved.append((t, t._version[0]))
+            else:
+                raise TypeError(f"save_for_backward can only save tensors or None, got {type(t).__name__}")
+        self._saved = saved
+
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is _FREED:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors "
+                "after they have already been freed). Saved intermediate values of the graph are freed "
+                "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+                "backward through the graph a second time or if you need to access saved tensors after "
+                "calling backward.")
+        if saved is None:
+            return ()
+        out = []
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+                continue
+            t, version = entry
+            if t._version[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.type()} {list(t.shape)}] is at version {t._version[0]}; expected version "
+                    f"{version} instead. Hint: the backward of {self.name()} needs the original value; "
+                    "clone the tensor before modifying it in place.")
+            out.append(t)
+        return tuple(out)
+
+    saved_variables = saved_tensors
+
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = tensors
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+    def _release(self):
+        if self._saved is not None:
+            self._saved = _FREED
+
+    def _run_backward(self, grads):
+        """Call the forward class's backward; return one grad (or None) per forward input."""
+        fwd = self._forward_cls
+        out = fwd.backward(self, *grads)
+        if not isinstance(out, tuple):
+            out = (out,)
+        n = len(self._edges)
+        if len(out) != n:
+            if len(out) > n and all(g is None for g in out[n:]):
+                out = out[:n]
+            else:
+                raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                                   f"(expected {n}, got {len(out)})")
+        return out
+
+
+class _Handle:
+    """Returned by register_hook; ``remove()`` unregisters."""
+    _ids = itertools.count()
+
+    def __init__(self, table, fn):
+        self.id = next(self._ids)
+        self._table = table
+        table[self.id] = fn
+
+    def remove(self):
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class AccumulateGrad(Node):
+    """Sink node of a leaf tensor: adds the incoming gradient into ``variable.grad``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self._edges = ()
+        self._is_tensor = ()
+        self._seq = next(_sequence)
+
+    @property
+    def next_functions(self):
+        return ()
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, ns):
+        super().__init__(name, bases, ns)
+        node_name = ns.get("_node_name") or (name + "Backward")
+        cls._backward_cls = type(node_name, (BackwardNode,), {"_forward_cls": cls})
+
+
+class BackwardNode(Node):
+    """Base of the per-Function node classes (``MulBackward0``...)."""
+
+    def __init__(self):
+        self._saved = None
+        self._materialize = True
+        self._non_diff = None
+        self._dirty = None
+
+    def __call__(self, *grads):
+        return self._run_backward(grads)
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of differentiable operations (subclass and call ``apply``)."""
+
+    _is_view = False       # forward returns a view of its first input's storage
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("Function subclasses are used through their apply() classmethod, not instantiated")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not defined for this Function")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            f"this Function defines no backward; it cannot be differentiated")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .._tensor import Tensor, _make
+        needs = False
+        prev_mode = grad_mode._enabled[0]
+        if prev_mode:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    needs = True
+                    break
+        ctx = cls._backward_cls.__new__(cls._backward_cls)
+        ctx._saved = None
+        ctx._materialize = True
+        ctx._non_diff = None
+        ctx._dirty = None
+        if needs:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        grad_mode._enabled[0] = False
+        try:
+            if cls.setup_context is not Function.setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            grad_mode._enabled[0] = prev_mode
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        wrapped = []
+        dirty = ctx._dirty
+        for o in outs:
+            if isinstance(o, Tensor):
+                if dirty is not None and any(o is d for d in dirty):
+                    o._version[0] += 1
+                elif any(o is a for a in args):
+                    o = o._alias()      # an input returned as is becomes a new tensor sharing data
+            elif o is not None and hasattr(o, "shape") and hasattr(o, "dtype"):
+                o = _make(o)
+            wrapped.append(o)
+        if cls._is_view:
+            src = args[0]
+            root = src._base if src._base is not None else src
+            for o in wrapped:
+                o._base = root
+                o._version = src._version
+                if needs:
+                    o._base_hist = root.__dict__.get("_hist", 0)
+        if needs:
+            ctx._seq = next(_sequence)
+            edges, is_tensor, meta = [], [], []
+            for a in args:
+                if isinstance(a, Tensor):
+                    is_tensor.append(True)
+                    edges.append(a._edge() if a._requires_grad else None)
+                    meta.append((a.shape, a.dtype, a.device))
+                else:
+                    is_tensor.append(False)
+                    edges.append(None)
+                    meta.append(None)
+            ctx._edges = edges
+            ctx._is_tensor = is_tensor
+            ctx._input_meta = meta
+            ctx._n_outputs = len(wrapped)
+            if len(wrapped) > 1:
+                ctx._output_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
+                                    for o in wrapped]
+            if _anomaly[0]:
+                ctx._trace = "".join(traceback.format_stack()[:-1])
+            non_diff = ctx._non_diff
+            for i, o in enumerate(wrapped):
+                if not isinstance(o, Tensor):
+                    continue
+                if (non_diff is not None and any(o is d for d in non_diff)) or not (
+                        o.dtype.is_floating_point or o.dtype.is_complex):
+                    o._requires_grad = False
+                    continue
+                if dirty is not None and any(o is d for d in dirty) and o._base is not None:
+                    from .._ops.views import rebase_view_history
+                    rebase_view_history(o, ctx, i)
+                    continue
+                o._grad_fn = ctx
+                o._output_nr = i
+                o._requires_grad = True
+        return wrapped[0] if single else tuple(wrapped)
+
+
+class once_differentiable:
+    """Decorator kept for PyTorch compatibility: runs backward without recording."""
+
+    def __new__(cls, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(ctx, *args):
+            with grad_mode.no_grad():
+                return fn(ctx, *args)
+        return wrapper

@@ -1,0 +1,120 @@
+"""gradcheck / gradgradcheck: analytical gradients against central finite differences."""
+import numpy as np
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)
+
+
+def _differentiable_outputs(out):
+    from .._tensor import Tensor
+    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o.requires_grad]
+
+
+def _numerical_jacobian(fn, inputs, eps):
+    """J[k][i]: d(flat output k)/d(flat input i), one (n_in, n_out) array per (input, output) pair."""
+    from .. import no_grad
+    from .._tensor import Tensor
+    with no_grad():
+        outs = [o.detach().clone() for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)]
+    jac = []
+    for inp in inputs:
+        if not (isinstance(inp, Tensor) and inp.requires_grad):
+            jac.append(None)
+            continue
+        rows = np.zeros((inp.numel(), sum(o.numel() for o in outs)), dtype=np.float64)
+        flat = inp.detach()
+        data = flat._data
+        for i, idx in enumerate(np.ndindex(*data.shape) if data.ndim else [()]):
+            orig = data[idx].item()
+            data[idx] = orig + eps
+            with no_grad():
+                plus = [o.detach().clone() for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)]
+            data[idx] = orig - eps
+            with no_grad():
+                minus = [o.detach().clone() for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)]
+            data[idx] = orig
+            d = [((p._data.astype(np.float64) - m._data.astype(np.float64)) / (2 * eps)).reshape(-1)
+                 for p, m in zip(plus, minus)]
+            rows[i] = np.concatenate(d) if d else rows[i]
+        jac.append(rows)
+    return jac
+
+
+def _analytical_jacobian(fn, inputs):
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    import flambeau
+    outs = _differentiable_outputs(fn(*inputs))
+    diff_inputs = [i for i in inputs if isinstance(i, Tensor) and i.requires_grad]
+    total = sum(o.numel() for o in outs)
+    jac = [np.zeros((i.numel(), total), dtype=np.float64) for i in diff_inputs]
+    col = 0
+    for o in outs:
+        for j in range(o.numel()):
+            g = flambeau.zeros_like(o)
+            g.view(-1)[j] = 1
+            grads = autograd_grad([o], diff_inputs, [g], retain_graph=True, allow_unused=True)
+            for k, gr in enumerate(grads):
+                if gr is not None:
+                    jac[k][:, col] = gr.detach()._data.astype(np.float64).reshape(-1)
+            col += 1
+    return jac
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+              check_batched_forward_grad=False, check_forward_ad=False, check_backward_ad=True,
+              fast_mode=False, masked=None):
+    """True when func's backward agrees with finite differences for every differentiable input."""
+    from .._tensor import Tensor
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype.name not in ("float64", "complex128"):
+            import warnings
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point. "
+                          "This check will likely fail if all the inputs are not of double precision floating "
+                          "point. ", UserWarning, stacklevel=2)
+    numerical = [j for j in _numerical_jacobian(func, inputs, eps) if j is not None]
+    analytical = _analytical_jacobian(func, inputs)
+    for k, (n, a) in enumerate(zip(numerical, analytical)):
+        if not np.allclose(a, n, rtol=rtol, atol=atol):
+            if raise_exception:
+                raise GradcheckError(
+                    f"Jacobian mismatch for output 0 with respect to input {k},\n"
+                    f"numerical:{n}\nanalytical:{a}\n")
+            return False
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
+                  raise_exception=True, nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
+                  check_batched_grad=False, check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False):
+    """gradcheck of the gradient: second derivatives against finite differences of first ones."""
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    import flambeau
+    inputs = _as_tuple(inputs)
+    outs = _differentiable_outputs(func(*inputs))
+    if grad_outputs is None:
+        gen = np.random.default_rng(0)
+        grad_outputs = [flambeau.tensor(gen.standard_normal(tuple(o.shape)), dtype=o.dtype).requires_grad_()
+                        for o in outs]
+    grad_outputs = list(_as_tuple(grad_outputs))
+    n_in = len(inputs)
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+
+    def first_grads(*args):
+        ins, gos = args[:n_in], args[n_in:]
+        o = _differentiable_outputs(func(*ins))
+        gs = autograd_grad(o, [ins[i] for i in diff_idx], list(gos), create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else flambeau.zeros_like(ins[i]) for g, i in zip(gs, diff_idx))
+    return gradcheck(first_grads, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
