@@ -1,0 +1,97 @@
+"""PyTorch as the oracle: run the same function on flambeau and torch, compare everything."""
+import numpy as np
+import pytest
+
+import flambeau
+
+try:
+    import torch
+    HAVE_TORCH = True
+except ImportError:          # conftest turns this into a session error unless explicitly allowed
+    torch = None
+    HAVE_TORCH = False
+
+
+def need_torch():
+    if not HAVE_TORCH:
+        pytest.skip("torch (oracle) not installed")
+    return torch
+
+
+def to_numpy(t):
+    """flambeau or torch tensor (or number) -> NumPy array."""
+    if isinstance(t, flambeau.Tensor):
+        return np.asarray(t.detach().cpu().numpy())
+    if HAVE_TORCH and isinstance(t, torch.Tensor):
+        return t.detach().cpu().resolve_conj().numpy()
+    return np.asarray(t)
+
+
+def assert_same(ours, ref, rtol=1e-6, atol=1e-8, check_dtype=True):
+    """Values, shape and dtype of a flambeau result equal torch's."""
+    if isinstance(ref, (tuple, list)):
+        assert isinstance(ours, (tuple, list)) and len(ours) == len(ref), (ours, ref)
+        for o, r in zip(ours, ref):
+            assert_same(o, r, rtol, atol, check_dtype)
+        return
+    if HAVE_TORCH and isinstance(ref, torch.Tensor):
+        assert isinstance(ours, flambeau.Tensor), f"expected a Tensor, got {type(ours).__name__}"
+        assert tuple(ours.shape) == tuple(ref.shape), f"shape {tuple(ours.shape)} != {tuple(ref.shape)}"
+        if check_dtype:
+            assert str(ours.dtype) == str(ref.dtype), f"dtype {ours.dtype} != {ref.dtype}"
+    a, b = to_numpy(ours), to_numpy(ref)
+    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+        np.testing.assert_allclose(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64),
+                                   b.astype(np.complex128 if b.dtype.kind == "c" else np.float64),
+                                   rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+def check_against_torch(fn, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8, dtype="float64",
+                        grad=True, positive=False, make_input=None):
+    """fn(lib, *tensors) runs on flambeau and torch; outputs and input gradients must agree.
+
+    The upstream gradient is random (not ones), which catches transposed or mis-summed grads.
+    """
+    tt = need_torch()
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for s in shapes:
+        a = make_input(rng, s) if make_input else rng.standard_normal(s)
+        if positive:
+            a = np.abs(a) + 0.5
+        arrays.append(np.asarray(a, dtype=dtype))
+    ours = [flambeau.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    ref = [tt.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    out, out_ref = fn(flambeau, *ours), fn(tt, *ref)
+    assert_same(out, out_ref, rtol, atol)
+    if not grad:
+        return out
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs_ref = out_ref if isinstance(out_ref, (tuple, list)) else (out_ref,)
+    pairs = [(o, r) for o, r in zip(outs, outs_ref) if r.requires_grad]
+    if not pairs:
+        return out
+    cots = [rng.standard_normal(tuple(r.shape)).astype(dtype) for _, r in pairs]
+    flambeau.autograd.backward([o for o, _ in pairs], [flambeau.tensor(c, device=device) for c in cots])
+    tt.autograd.backward([r for _, r in pairs], [tt.tensor(c) for c in cots])
+    for a, b in zip(ours, ref):
+        if b.grad is None:
+            assert a.grad is None or not np.any(to_numpy(a.grad)), "flambeau produced a gradient torch did not"
+        else:
+            assert a.grad is not None, "flambeau produced no gradient"
+            assert_same(a.grad, b.grad, rtol, atol)
+    return out
+
+
+def gradcheck(fn, *shapes, seed=0, positive=False, device="cpu"):
+    """flambeau.autograd.gradcheck in float64 with torch's defaults (eps 1e-6, atol 1e-5, rtol 1e-3)."""
+    rng = np.random.default_rng(seed)
+    ins = []
+    for s in shapes:
+        a = rng.standard_normal(s)
+        if positive:
+            a = np.abs(a) + 0.5
+        ins.append(flambeau.tensor(a, dtype=flambeau.float64, device=device, requires_grad=True))
+    assert flambeau.autograd.gradcheck(lambda *xs: fn(flambeau, *xs), tuple(ins))
