@@ -1,0 +1,65 @@
+"""flambeau.compat runs scripts written for PyTorch unchanged: same printed output as real torch."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.join(HERE, "compat_scripts")
+ROOT = os.path.dirname(HERE)
+
+
+def run(args):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable] + args, capture_output=True, text=True, env=env, cwd=SCRIPTS, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+@pytest.mark.parametrize("script", ["tensor_exercises.py", "mlp_backward.py", "convnet_training.py",
+                                    "dataloader_loop.py"])
+def test_script_prints_what_torch_prints(script):
+    pytest.importorskip("torch")
+    expected = run([os.path.join(SCRIPTS, script)])
+    ours = run(["-m", "flambeau.compat", os.path.join(SCRIPTS, script)])
+    assert ours == expected
+
+
+def test_missing_attribute_is_named(tmp_path):
+    script = tmp_path / "missing.py"
+    script.write_text("import torch\ntorch.no_such_function_here(1)\n")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-m", "flambeau.compat", str(script)], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode != 0
+    assert "AttributeError: torch.no_such_function_here is not implemented in flambeau" in r.stderr
+
+
+def test_missing_module_is_named(tmp_path):
+    script = tmp_path / "missing_mod.py"
+    script.write_text("import torch.distributions.no_such_module\n")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-m", "flambeau.compat", str(script)], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode != 0
+    assert "is not implemented in flambeau" in r.stderr
+
+
+def test_install_from_python(tmp_path):
+    code = ("import flambeau.compat; flambeau.compat.install()\n"
+            "import torch, torch.nn.functional as F\n"
+            "import flambeau\n"
+            "assert torch.tensor is flambeau.tensor and F.relu is flambeau.nn.functional.relu\n"
+            "print(torch.ones(2) + 1)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "tensor([2., 2.])\n"
+
+
+def test_install_refuses_after_real_torch():
+    code = "import torch\nimport flambeau.compat\nflambeau.compat.install()\n"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode != 0 and "already imported" in r.stderr
