@@ -1,0 +1,656 @@
+"""Sorting and order statistics: sort, topk, median, quantile, unique, cummax, searchsorted...
+
+Order follows PyTorch: NaN sorts above every number (last ascending, first descending);
+stable sorts keep equal elements in input order in both directions. Ops that select
+elements (sort, topk, kthvalue, median along a dim, mode, cummax) send the gradient back
+to the selected positions; median over all elements spreads it evenly over the ties.
+"""
+import numpy as np
+
+from .. import _dtype, _xp
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.function import Function
+from ._util import register, recording
+from .reduction import return_types
+
+__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
+           "nanquantile", "unique", "unique_consecutive", "bincount", "histc", "histogram", "cummax", "cummin",
+           "logcumsumexp", "searchsorted", "bucketize", "diff"]
+
+
+def _word(dt):
+    from ._util import _type_word
+    return _type_word(dt)
+
+
+def _no_complex(name, x):
+    if x.dtype.is_complex:
+        raise RuntimeError(f"{name}(): complex tensors are not supported (got {x.dtype}); sort by .abs() or .real")
+
+
+def _sorted_indices(a, axis, descending):
+    """Stable argsort along axis; descending keeps ties in input order and puts NaN first."""
+    xp = _xp.array_module(a)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable")
+    n = a.shape[axis]
+    rev = xp.flip(a, axis)
+    return (n - 1) - xp.flip(xp.argsort(rev, axis=axis, kind="stable"), axis)
+
+
+def _take(a, idx, axis):
+    return _xp.array_module(a).take_along_axis(a, idx, axis=axis)
+
+
+def _scatter_back(grad, idx, dim, shape):
+    from .indexing import scatter_along
+    return scatter_along(grad, idx, dim, shape)
+
+
+class _Select(Function):
+    """values = x[idx] along dim, idx given (the gradient goes back to idx)."""
+    _node_name = "SortBackward0"
+
+    @staticmethod
+    def forward(ctx, x, idx, dim, keepdim):
+        a = x._data
+        ctx.idx, ctx.dim, ctx.keepdim, ctx.shape = idx, dim, keepdim, x.shape
+        if a.ndim == 0:
+            return a.copy()
+        v = _take(a, idx, dim)
+        return v if keepdim else v.squeeze(dim)
+
+    @staticmethod
+    def backward(ctx, grad):                     # scatter grad to the selected positions
+        if not ctx.shape:
+            return grad, None, None, None
+        g = grad if ctx.keepdim else grad.unsqueeze(ctx.dim)
+        return _scatter_back(g, ctx.idx, ctx.dim, ctx.shape), None, None, None
+
+
+def _select(x, idx, dim, keepdim, node):
+    """Differentiable gather of x at idx (an index array) along dim."""
+    if recording(x):
+        cls = _SELECT_NODES[node]
+        return cls.apply(x, idx, dim, keepdim)
+    a = x._data
+    if a.ndim == 0:
+        return _make(a.copy())
+    v = _take(a, idx, dim)
+    return _make(v if keepdim else v.squeeze(dim))
+
+
+_SELECT_NODES = {name: type(name, (_Select,), {"_node_name": name})
+                 for name in ("SortBackward0", "TopkBackward0", "KthvalueBackward0", "MedianBackward1",
+                              "NanmedianBackward1", "ModeBackward0", "CummaxBackward0", "CumminBackward0")}
+
+
+def _index_tensor(idx):
+    return _make(idx.astype(np.int64, copy=False))
+
+
+# -- sort, argsort, topk ----------------------------------------------------------------------
+@register("sort")
+def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+    """(values, indices) of input sorted along dim; stable sorts keep ties in input order."""
+    if isinstance(dim, bool):          # sort(x, descending) written positionally as in old code
+        dim, descending = -1, dim
+    _no_complex("sort", input)
+    a = input._data
+    if a.ndim == 0:
+        return return_types.sort(_select(input, None, 0, True, "SortBackward0"),
+                                 _make(_xp.array_module(a).zeros((), np.int64)))
+    d = _wrap_dim(dim, a.ndim)
+    idx = _sorted_indices(a, d, descending)
+    return return_types.sort(_select(input, idx, d, True, "SortBackward0"), _index_tensor(idx))
+
+
+@register("argsort")
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+@register("msort")
+def msort(input):
+    return sort(input, 0).values
+
+
+@register("topk")
+def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    """The k largest (or smallest) elements along dim, with their indices."""
+    _no_complex("topk", input)
+    a = input._data
+    d = _wrap_dim(dim, a.ndim)
+    n = a.shape[d] if a.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range: k={k}, the dimension {d} has size {n}")
+    if a.ndim == 0:
+        return return_types.topk(_select(input, None, 0, True, "TopkBackward0"),
+                                 _make(_xp.array_module(a).zeros((), np.int64)))
+    idx = _sorted_indices(a, d, largest)
+    idx = _xp.array_module(a).take(idx, _xp.array_module(a).arange(k), axis=d)
+    return return_types.topk(_select(input, idx, d, True, "TopkBackward0"), _index_tensor(idx))
+
+
+@register("kthvalue")
+def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    """The k-th smallest element along dim (k counts from 1), and its index."""
+    _no_complex("kthvalue", input)
+    a = input._data
+    d = _wrap_dim(dim, a.ndim)
+    n = a.shape[d] if a.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}: k={k}, size {n}")
+    return _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, k - 1), "kthvalue",
+                      "KthvalueBackward0")
+
+
+def _pick_rank(input, d, keepdim, rank_of, name, node, nan_last=True):
+    """Element of the given rank along d, ranks from rank_of(xp, sorted, count_non_nan)."""
+    a = input._data
+    xp = _xp.array_module(a)
+    rt = getattr(return_types, name)
+    if a.ndim == 0:
+        return rt(_select(input, None, 0, True, node), _make(xp.zeros((), np.int64)))
+    if a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    order = _sorted_indices(a, d, False)
+    s = _take(a, order, d)
+    cnt = (~xp.isnan(s)).sum(axis=d, keepdims=True) if a.dtype.kind == "f" else \
+        xp.full(s.shape[:d] + (1,) + s.shape[d + 1:], a.shape[d])
+    rank = xp.asarray(rank_of(xp, s, cnt)).astype(np.int64)
+    idx = _take(order, rank, d)
+    vals = _select(input, idx, d, keepdim, node)
+    return rt(vals, _index_tensor(idx if keepdim else idx.squeeze(d)))
+
+
+# -- median, mode -----------------------------------------------------------------------------
+class _EvenlySpread(Function):
+    """A value of x picked by its value; the gradient is spread evenly over equal elements."""
+    _node_name = "MedianBackward0"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        ctx.save_for_backward(x)
+        ctx.value = value
+        return value.copy()
+
+    @staticmethod
+    def backward(ctx, grad):                     # grad / (#ties) at every tie
+        (x,) = ctx.saved_tensors
+        v = _make(ctx.value)
+        mask = x.isnan() if bool(_xp.array_module(ctx.value).isnan(ctx.value)) else (x == v)
+        m = mask.to(grad.dtype)
+        return grad * m / m.sum(), None
+
+
+def _median_all(input, ignore_nan, node):
+    a = input._data
+    xp = _xp.array_module(a)
+    _no_complex("median", input)
+    flat = a.reshape(-1)
+    if flat.size == 0:
+        return _make(xp.asarray(float("nan"), a.dtype)) if a.dtype.kind == "f" else \
+            _raise(IndexError("median() input tensor cannot be empty"))
+    s = xp.sort(flat)
+    if a.dtype.kind == "f":
+        n = int((~xp.isnan(s)).sum()) if ignore_nan else (flat.size if not bool(xp.isnan(s).any()) else 0)
+        if n == 0:
+            value = xp.asarray(float("nan"), a.dtype)
+            if not ignore_nan and flat.size:
+                value = s[-1]          # a NaN
+        else:
+            value = s[(n - 1) // 2]
+    else:
+        value = s[(flat.size - 1) // 2]
+    value = xp.asarray(value).reshape(())
+    if recording(input):
+        cls = _EvenlySpread if node == "MedianBackward0" else _NanEvenlySpread
+        return cls.apply(input, value)
+    return _make(value.copy())
+
+
+_NanEvenlySpread = type("_NanEvenlySpread", (_EvenlySpread,), {"_node_name": "NanmedianBackward0"})
+
+
+def _raise(e):
+    raise e
+
+
+@register("median")
+def median(input, dim=None, keepdim=False, *, out=None):
+    """The lower median: of all elements, or (values, indices) along dim. NaN propagates."""
+    if dim is None:
+        return _median_all(input, False, "MedianBackward0")
+    _no_complex("median", input)
+    d = _wrap_dim(dim, input.ndim)
+    a = input._data
+    if a.ndim and a.dtype.kind == "f":
+        n = a.shape[d]
+
+        def rank_of(xp, s, cnt):    # a NaN in the row: pick the first NaN (sorted last)
+            return xp.where(cnt < n, cnt, (n - 1) // 2)
+        return _pick_rank(input, d, keepdim, rank_of, "median", "MedianBackward1")
+    n = a.shape[d] if a.ndim else 1
+    return _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, (n - 1) // 2), "median",
+                      "MedianBackward1")
+
+
+@register("nanmedian")
+def nanmedian(input, dim=None, keepdim=False, *, out=None):
+    """median() ignoring NaN (NaN only where a row is all NaN)."""
+    if dim is None:
+        return _median_all(input, True, "NanmedianBackward0")
+    _no_complex("nanmedian", input)
+    d = _wrap_dim(dim, input.ndim)
+    r = _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.maximum((cnt - 1) // 2, 0), "median",
+                   "NanmedianBackward1")
+    return return_types.nanmedian(*r)
+
+
+@register("mode")
+def mode(input, dim=-1, keepdim=False):
+    """The most frequent value along dim (the smallest of equally frequent ones) and its last index."""
+    _no_complex("mode", input)
+    a = input._data
+    xp = _xp.array_module(a)
+    if a.ndim == 0:
+        return return_types.mode(_select(input, None, 0, True, "ModeBackward0"), _make(xp.zeros((), np.int64)))
+    d = _wrap_dim(dim, a.ndim)
+    if a.shape[d] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    m = xp.moveaxis(a, d, -1)
+    rows = m.reshape(-1, m.shape[-1])
+    order = xp.argsort(rows, axis=-1, kind="stable")
+    s = xp.take_along_axis(rows, order, axis=-1)
+    n = s.shape[-1]
+    # run starts/ends in each sorted row; NaN equals NaN for counting
+    eq = (s[:, 1:] == s[:, :-1])
+    if s.dtype.kind == "f":
+        eq |= xp.isnan(s[:, 1:]) & xp.isnan(s[:, :-1])
+    pos = xp.arange(n)
+    start = xp.where(xp.concatenate([xp.ones((s.shape[0], 1), bool), ~eq], axis=1), pos, 0)
+    start = xp.maximum.accumulate(start, axis=1)
+    run = pos - start + 1                                     # length of the run so far
+    best = xp.argmax(run, axis=1)                             # first maximal run end = smallest value
+    end = best[:, None]
+    # the last input index among the run's elements (stable order: the run's last position)
+    last_idx = xp.take_along_axis(order, end, axis=1)
+    idx = last_idx.reshape(m.shape[:-1] + (1,))
+    idx = xp.moveaxis(idx, -1, d)
+    vals = _select(input, idx, d, keepdim, "ModeBackward0")
+    return return_types.mode(vals, _index_tensor(idx if keepdim else idx.squeeze(d)))
+
+
+# -- quantile ---------------------------------------------------------------------------------
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
+    from .creation import tensor
+    if input.dtype not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype, got {input.dtype}")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                         f"Got {interpolation}")
+    scalar_q = not isinstance(q, Tensor)
+    if scalar_q:
+        q = tensor(float(q), dtype=input.dtype, device=input.device)
+    elif q.dtype is not input.dtype:
+        raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor, got {q.dtype} and "
+                           f"{input.dtype}")
+    if q.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor, got a {q.ndim}D tensor")
+    qa = _xp.to_host(q._data).astype(np.float64)
+    if qa.size and ((qa < 0).any() or (qa > 1).any()):
+        raise RuntimeError(f"{name}() q values must be in the range [0, 1], got {qa.tolist()}")
+    if input.numel() == 0:
+        raise IndexError(f"{name}() input tensor must be non-empty")
+    x = input
+    if dim is None:
+        x = x.reshape(-1)
+        d = 0
+        out_shape = [1] * input.ndim if keepdim else []
+    else:
+        d = _wrap_dim(dim, input.ndim)
+        if x.ndim == 0:
+            x = x.reshape(1)
+        out_shape = list(input.shape)
+        if keepdim:
+            out_shape[d] = 1
+        else:
+            del out_shape[d]
+    x = x.movedim(d, -1)
+    s = sort(x, -1).values                                         # (..., n)
+    sa = s._data
+    xp = _xp.array_module(sa)
+    n = sa.shape[-1]
+    nan = xp.isnan(sa)
+    qs = xp.asarray(qa.reshape(-1))                                # (Q,)
+    if ignore_nan:
+        cnt = (~nan).sum(axis=-1, keepdims=True)                   # (..., 1)
+        ranks = qs * xp.maximum(cnt - 1, 0)                        # (..., Q)
+    else:
+        has_nan = nan.any(axis=-1, keepdims=True)
+        ranks = xp.where(has_nan, float(n - 1), qs * (n - 1))
+    if interpolation == "lower":
+        ranks = xp.floor(ranks)
+    elif interpolation == "higher":
+        ranks = xp.ceil(ranks)
+    elif interpolation == "nearest":
+        ranks = xp.round(ranks)                                    # half to even, as PyTorch
+    lo = xp.floor(ranks).astype(np.int64)
+    hi = xp.minimum(xp.ceil(ranks).astype(np.int64), n - 1)
+    below = _gather_last(s, lo)
+    if interpolation in ("lower", "higher", "nearest"):
+        out = below
+    else:
+        above = _gather_last(s, hi)
+        w = (ranks - lo) if interpolation == "linear" else xp.full(ranks.shape, 0.5)
+        out = below.lerp(above, _make(w.astype(sa.dtype)))
+    # out: (..., Q) -> (Q, ...) then the requested shape
+    out = out.movedim(-1, 0)
+    shape = ([qs.shape[0]] if not scalar_q and q.ndim == 1 else []) + out_shape
+    return out.reshape(shape)
+
+
+def _gather_last(s, idx):
+    from .indexing import gather
+    return gather(s, -1, _make(idx))
+
+
+@register("quantile")
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """The q-th quantiles of input (along dim), interpolating between data points."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+@register("nanquantile")
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """quantile() ignoring NaN."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+# -- unique -----------------------------------------------------------------------------------
+@register("unique")
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct elements (or slices along dim), sorted; with inverse indices and counts."""
+    a = input._data
+    xp = _xp.array_module(a)
+    if dim is None:
+        vals, inv, cnt = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        inv = inv.reshape(a.shape)
+    else:
+        d = _wrap_dim(dim, a.ndim)
+        if a.shape[d] == 0 or a.size == 0:
+            vals = a.copy() if a.shape[d] == 0 else _raise(RuntimeError(
+                "unique(): the number of elements in a slice must be non-zero"))
+            inv = xp.zeros((a.shape[d],), np.int64)
+            cnt = xp.zeros((0,), np.int64)
+        else:
+            vals, inv, cnt = _unique_dim(a, d, xp)
+    return _unique_result(vals, inv, cnt, return_inverse, return_counts)
+
+
+def _unique_dim(a, d, xp):
+    m = xp.moveaxis(a, d, 0)
+    rows = m.reshape(m.shape[0], -1)
+    # lexicographic sort of the slices: the last key of lexsort is the primary one
+    order = xp.lexsort(rows.T[::-1]) if rows.shape[1] else xp.arange(rows.shape[0])
+    s = rows[order]
+    new = xp.ones(s.shape[0], bool)
+    new[1:] = (s[1:] != s[:-1]).any(axis=1)
+    group = xp.cumsum(new) - 1
+    inv = xp.empty(s.shape[0], np.int64)
+    inv[order] = group
+    firsts = xp.nonzero(new)[0]
+    cnt = xp.diff(xp.concatenate([firsts, xp.asarray([s.shape[0]])]))
+    vals = m[order[firsts]]
+    return xp.moveaxis(vals, 0, d), inv, cnt
+
+
+def _unique_result(vals, inv, cnt, return_inverse, return_counts):
+    out = [_make(vals if vals.base is None else vals.copy())]
+    if return_inverse:
+        out.append(_index_tensor(inv))
+    if return_counts:
+        out.append(_index_tensor(cnt))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@register("unique_consecutive")
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Collapse runs of equal consecutive elements (or slices along dim)."""
+    a = input._data
+    xp = _xp.array_module(a)
+    if dim is None:
+        flat = a.reshape(-1)
+        rows, shape, d = flat.reshape(-1, 1), a.shape, None
+    else:
+        d = _wrap_dim(dim, a.ndim)
+        m = xp.moveaxis(a, d, 0)
+        rows, shape = m.reshape(m.shape[0], -1), (a.shape[d],)
+    n = rows.shape[0]
+    new = xp.ones(n, bool)
+    if n > 1:
+        new[1:] = (rows[1:] != rows[:-1]).any(axis=1) if rows.shape[1] else False
+    firsts = xp.nonzero(new)[0]
+    inv = (xp.cumsum(new) - 1).reshape(shape)
+    cnt = xp.diff(xp.concatenate([firsts, xp.asarray([n])]))
+    if d is None:
+        vals = rows[firsts, 0]
+    else:
+        vals = xp.moveaxis(xp.moveaxis(a, d, 0)[firsts], 0, d)
+    return _unique_result(vals, inv, cnt, return_inverse, return_counts)
+
+
+# -- counting ---------------------------------------------------------------------------------
+@register("bincount")
+def bincount(input, weights=None, minlength=0):
+    """Counts of each non-negative integer in a 1-D tensor (sums of weights with weights=)."""
+    a = input._data
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got a {a.ndim}-d tensor of "
+                           f"{input.dtype}")
+    if minlength < 0:
+        raise RuntimeError(f"minlength should be >= 0, got {minlength}")
+    xp = _xp.array_module(a)
+    if a.size and int(a.min()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs, got a negative value")
+    if weights is None:
+        return _make(xp.bincount(a, minlength=minlength).astype(np.int64))
+    if weights.ndim != 1 or weights.shape[0] != a.shape[0]:
+        raise RuntimeError(f"weights should be 1-d and have the same length as input, got {list(weights.shape)} "
+                           f"for input {list(a.shape)}")
+    w = weights._data
+    out_dt = w.dtype if w.dtype.kind == "f" else np.float64
+    return _make(xp.bincount(a, weights=w.astype(np.float64), minlength=minlength).astype(out_dt))
+
+
+@register("histc")
+def histc(input, bins=100, min=0, max=0, *, out=None):
+    """Histogram with equal-width bins over [min, max] (the data range when min == max)."""
+    a = input._data
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_word(input.dtype)}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for bins")
+    xp = _xp.array_module(a)
+    lo, hi = float(min), float(max)
+    if lo > hi:
+        raise RuntimeError(f"torch.histc(): max must be larger than min, got min={lo} and max={hi}")
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    flat = a.reshape(-1).astype(np.float64)
+    keep = (flat >= lo) & (flat <= hi)
+    v = flat[keep]
+    pos = ((v - lo) * bins / (hi - lo)).astype(np.int64)
+    pos = xp.minimum(pos, bins - 1)                  # the max value falls in the last bin
+    return _make(xp.bincount(pos, minlength=bins).astype(a.dtype))
+
+
+@register("histogram")
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    """(hist, bin_edges): a histogram of input with bins equal-width bins or the given edges."""
+    a = _xp.to_host(input._data)
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but got "
+                           f"input {input.dtype}")
+    b = _xp.to_host(bins._data) if isinstance(bins, Tensor) else bins
+    w = None if weight is None else _xp.to_host(weight._data)
+    rng = None
+    if range is not None:
+        rng = (float(range[0]), float(range[1]))
+    elif not isinstance(bins, Tensor) and a.size:
+        rng = (float(a.min()), float(a.max()))
+    hist, edges = np.histogram(a.reshape(-1), bins=b, range=rng, weights=None if w is None else w.reshape(-1),
+                               density=density)
+    xp = _xp.array_module(input._data)
+    return return_types.histogram(_make(xp.asarray(hist.astype(a.dtype))), _make(xp.asarray(edges.astype(a.dtype))))
+
+
+# -- cumulative -------------------------------------------------------------------------------
+def _cum_extreme(name, input, dim, is_max):
+    _no_complex(name, input)
+    a = input._data
+    xp = _xp.array_module(a)
+    rt = getattr(return_types, name)
+    node = "CummaxBackward0" if is_max else "CumminBackward0"
+    if a.ndim == 0:
+        return rt(_select(input, None, 0, True, node), _make(xp.zeros((), np.int64)))
+    d = _wrap_dim(dim, a.ndim)
+    work = a.astype(np.uint8) if a.dtype == np.bool_ else a
+    vals = (xp.maximum if is_max else xp.minimum).accumulate(work, axis=d).astype(a.dtype)
+    # the index moves to i whenever x[i] becomes (or ties) the running extreme; NaN wins and sticks
+    update = work == vals
+    if a.dtype.kind == "f":
+        update |= xp.isnan(a)
+    shape = [1] * a.ndim
+    shape[d] = a.shape[d]
+    pos = xp.arange(a.shape[d]).reshape(shape)
+    idx = xp.maximum.accumulate(xp.where(update, pos, 0), axis=d) if a.shape[d] else \
+        xp.zeros(a.shape, np.int64)
+    values = _select(input, idx, d, True, node)
+    return rt(values, _index_tensor(idx))
+
+
+@register("cummax")
+def cummax(input, dim):
+    """Running maximum along dim, and the index where each was reached (the latest of ties)."""
+    return _cum_extreme("cummax", input, dim, True)
+
+
+@register("cummin")
+def cummin(input, dim):
+    """Running minimum along dim, and the index where each was reached (the latest of ties)."""
+    return _cum_extreme("cummin", input, dim, False)
+
+
+class LogCumSumExp(Function):
+    """out_i = log(sum_{j<=i} exp(x_j)) along dim"""
+    _node_name = "LogcumsumexpBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        xp = _xp.array_module(a)
+        if xp is np:
+            out = np.logaddexp.accumulate(a, axis=dim) if a.shape[dim] else a.copy()
+        else:
+            m = xp.max(a, axis=dim, keepdims=True) if a.size else a
+            m = xp.where(xp.isfinite(m), m, 0)
+            out = xp.log(xp.cumsum(xp.exp(a - m), axis=dim)) + m
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # dx_i = sum_{j>=i} grad_j exp(x_i - out_j)
+        (x,) = ctx.saved_tensors
+        out = logcumsumexp(x, ctx.dim)
+        from .indexing import flip
+        d = ctx.dim
+        # exp(x_i - out_j) = exp(x_i - c) * exp(c - out_j) with c = the last (largest) out, for range
+        c = out.narrow(d, out.shape[d] - 1, 1).detach() if out.shape[d] else out
+        w = grad * (c - out).exp()
+        rev = flip(flip(w, d).cumsum(d), d)
+        return (x - c).exp() * rev, None
+
+
+@register("logcumsumexp")
+def logcumsumexp(input, dim):
+    """log(cumsum(exp(input))) along dim, computed without overflow."""
+    a = input._data
+    d = _wrap_dim(dim, a.ndim)
+    x = input
+    if a.dtype.kind not in "fc":
+        from .conversion import convert
+        x = convert(input, _dtype.get_default_dtype(), None, False)
+    if a.ndim == 0:
+        return x.clone()
+    return LogCumSumExp.apply(x, d)
+
+
+# -- searching --------------------------------------------------------------------------------
+@register("searchsorted")
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):
+    """Indices where input's values would be inserted into sorted_sequence (its last dim) to keep it sorted."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("side and right can't be set to opposites, got side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    xp = _xp.array_module(seq)
+    scalar = not isinstance(input, Tensor)
+    vals = xp.asarray(input) if scalar else input._data
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, sorter._data, axis=-1)
+    how = "right" if right else "left"
+    if seq.ndim <= 1:
+        res = xp.searchsorted(seq, vals, side=how)
+    else:
+        if scalar or vals.shape[:-1] != seq.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                               f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                               f"boundaries tensor {list(seq.shape)} and input value tensor "
+                               f"{list(vals.shape) if not scalar else []}")
+        rows_s = seq.reshape(-1, seq.shape[-1])
+        rows_v = vals.reshape(-1, vals.shape[-1])
+        res = xp.stack([xp.searchsorted(s, v, side=how) for s, v in zip(rows_s, rows_v)]) if rows_s.shape[0] \
+            else xp.zeros(rows_v.shape, np.int64)
+        res = res.reshape(vals.shape)
+    return _make(xp.asarray(res).astype(np.int32 if out_int32 else np.int64))
+
+
+@register("bucketize")
+def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+    """The bucket of each input value given sorted 1-D boundaries."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+@register("diff")
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """n-th forward difference along dim (after joining prepend and append)."""
+    from .creation import cat
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _wrap_dim(dim, input.ndim)
+    parts = [p for p in (prepend, input, append) if p is not None]
+    for p in parts:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"diff(): prepend and append must be Tensors, got {type(p).__name__}")
+    x = cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        k = x.shape[d]
+        if k == 0:
+            break
+        hi, lo = x.narrow(d, 1, k - 1), x.narrow(d, 0, k - 1)
+        x = hi.logical_xor(lo) if x.dtype is _dtype.bool else hi - lo
+    return x
