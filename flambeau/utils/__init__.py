@@ -1,1 +1,2 @@
-"""(filled by its family)"""
+"""``flambeau.utils``: data loading (``flambeau.utils.data``)."""
+from . import data  # noqa: F401
