@@ -7,8 +7,20 @@ has run, unless ``retain_graph``.
 """
 import heapq
 
+import numpy as np
+
 from . import grad_mode
 from .function import AccumulateGrad, _anomaly
+from .._dtype import _BY_NP
+from .._device import CPU as _CPU
+from .. import _xp
+
+_ndarray = np.ndarray
+
+
+def _Tensor_make(array):
+    from .._tensor import _make
+    return _make(array)
 
 
 def _sum_to_shape(grad, shape):
@@ -31,6 +43,9 @@ def _sum_to_shape(grad, shape):
 
 def _validate(node, index, grad, meta):
     shape, dtype, device = meta
+    gd = grad._data
+    if gd.shape == shape and _BY_NP[gd.dtype] is dtype and type(gd) is _ndarray and device is _CPU:
+        return grad                     # the common case, checked without building objects
     if grad.shape != shape:
         try:
             _check_broadcastable(grad.shape, shape)
@@ -73,7 +88,8 @@ def _make_root_grads(tensors, grads, create_graph):
                                    f"(the output has shape {list(t.shape)}; pass gradient= of that shape)")
             if not (t.dtype.is_floating_point or t.dtype.is_complex):
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-            g = flambeau.ones_like(t)
+            d = t._data
+            g = _Tensor_make(_xp.array_module(d).ones(d.shape, d.dtype))
         else:
             if not isinstance(g, Tensor):
                 g = flambeau.tensor(g, dtype=t.dtype, device=t.device)
@@ -139,51 +155,52 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     root_nodes = list({id(e[0]): e[0] for e in roots}.values())
     needed = _needed_nodes(root_nodes, targets) if targets is not None else None
 
-    # Count, for each node, the edges that will bring it a gradient.
+    # Count, for each node, the edges that will bring it a gradient (one iterative walk).
     deps = {}
-    seen = set()
     stack = list(root_nodes)
-    for n in root_nodes:
-        seen.add(n)
+    roots_set = set(root_nodes)
     while stack:
         node = stack.pop()
         for e in node._edges:
             if e is None:
                 continue
             nxt = e[0]
-            if needed is not None and nxt not in needed:
-                continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            elif needed is None or nxt in needed:
+                deps[nxt] = 1
+                if nxt not in roots_set:
+                    stack.append(nxt)
 
     buffers = {}
     for (node, nr), g in zip(roots, grads):
         buf = buffers.get(node)
         if buf is None:
-            buf = buffers[node] = [None] * _n_outputs(node)
+            buf = buffers[node] = [None] * node._n_outputs
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
     ready = []
     for n in root_nodes:
-        if deps.get(n, 0) == 0 and (needed is None or n in needed):
+        if n not in deps and (needed is None or n in needed):
             heapq.heappush(ready, (-n._seq, id(n), n))
 
     prev_mode = grad_mode._enabled[0]
     grad_mode._enabled[0] = create_graph
+    check_nan = _anomaly[0]
     try:
         while ready:
-            _, _, node = heapq.heappop(ready)
-            grads_out = buffers.pop(node, None) or [None] * _n_outputs(node)
-            grads_out = _apply_pre_hooks(node, grads_out)
+            node = heapq.heappop(ready)[2]
+            grads_out = buffers.pop(node, None) or [None] * node._n_outputs
+            nd = node.__dict__
+            if "_pre_hooks" in nd or "_tensor_hooks" in nd:
+                grads_out = _apply_pre_hooks(node, grads_out)
 
             if capture is not None:
                 for nr, g in enumerate(grads_out):
                     for k in capture.get((node, nr), ()):
-                        captured[k] = g if g is not None else None
+                        captured[k] = g
 
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if accumulate and (targets is None or node in targets):
                     _accumulate(node.variable, grads_out[0], create_graph)
                 continue
@@ -191,15 +208,19 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     e is not None and e[0] in needed for e in node._edges):
                 continue           # only a capture point; nothing beyond it is wanted
 
-            if all(g is None for g in grads_out) and not node.__dict__.get("_post_hooks"):
+            post = nd.get("_post_hooks")
+            missing = 0
+            for g in grads_out:
+                if g is None:
+                    missing += 1
+            if missing == len(grads_out) and not post:
                 input_grads = (None,) * len(node._edges)
             else:
-                if node._materialize:
+                if missing and node._materialize:
                     grads_out = _materialize(node, grads_out)
                 input_grads = node._run_backward(tuple(grads_out))
-                if _anomaly[0]:
+                if check_nan:
                     _check_nan(node, input_grads)
-            post = node.__dict__.get("_post_hooks")
             if post:
                 for hook in list(post.values()):
                     r = hook(input_grads, tuple(grads_out))
@@ -208,21 +229,24 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if not retain_graph:
                 node._release()
 
-            for i, (e, g) in enumerate(zip(node._edges, input_grads)):
-                if e is None:
-                    continue
-                nxt, nr = e
-                if needed is not None and nxt not in needed:
-                    continue
-                if g is not None:
-                    g = _validate(node, i, g, node._input_meta[i])
-                    buf = buffers.get(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * _n_outputs(nxt)
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+            metas = node._input_meta
+            i = 0
+            for e, g in zip(node._edges, input_grads):
+                if e is not None:
+                    nxt = e[0]
+                    if needed is None or nxt in needed:
+                        if g is not None:
+                            g = _validate(node, i, g, metas[i])
+                            buf = buffers.get(nxt)
+                            if buf is None:
+                                buf = buffers[nxt] = [None] * nxt._n_outputs
+                            nr = e[1]
+                            buf[nr] = g if buf[nr] is None else buf[nr] + g
+                        d = deps[nxt] - 1
+                        deps[nxt] = d
+                        if d == 0:
+                            heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+                i += 1
     finally:
         grad_mode._enabled[0] = prev_mode
 
@@ -234,10 +258,6 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     "Set allow_unused=True if this is the desired behavior.")
         return tuple(captured)
     return None
-
-
-def _n_outputs(node):
-    return getattr(node, "_n_outputs", 1)
 
 
 def _materialize(node, grads_out):
@@ -288,7 +308,8 @@ def _accumulate(var, grad, create_graph):
     if grad.dtype is not var.dtype:
         grad = grad.to(var.dtype)
     if var._grad is None:
-        var._grad = grad if create_graph else grad.detach().clone()
+        # a copy: the gradient may be a view or shared with another tensor's .grad
+        var._grad = grad if create_graph else _Tensor_make(grad._data.copy())
     elif create_graph or var._grad._requires_grad:
         var._grad = var._grad + grad
     else:

@@ -12,17 +12,25 @@ Backward formulas are written with flambeau ops on Tensors, so that with
 import itertools
 import traceback
 
+import numpy as np
+
 from . import grad_mode
 
 _sequence = itertools.count()
 _anomaly = [False]
 _FREED = object()   # marks saved tensors released after a backward without retain_graph
+_ndarray = np.ndarray
 
 
 class Node:
     """A step of the backward graph (``grad_fn``)."""
 
     _forward_cls = None
+    _saved = None
+    _materialize = True
+    _non_diff = None
+    _dirty = None
+    _n_outputs = 1
 
     def name(self):
         return type(self).__name__
@@ -181,6 +189,7 @@ class Function(metaclass=_FunctionMeta):
     """Base class of differentiable operations (subclass and call ``apply``)."""
 
     _is_view = False       # forward returns a view of its first input's storage
+    _wrapped_scalars = 0   # leading arguments that, given as numbers, still count as inputs
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError("Function subclasses are used through their apply() classmethod, not instantiated")
@@ -201,8 +210,21 @@ class Function(metaclass=_FunctionMeta):
     vjp = backward
 
     @classmethod
+    def named(cls, node_name):
+        """This Function recording its node as ``node_name`` (PyTorch names overloads apart:
+        ``SumBackward0`` for a full sum, ``SumBackward1`` for a sum over dims)."""
+        sub = cls.__dict__.get("_named")
+        if sub is None:
+            sub = {}
+            setattr(cls, "_named", sub)
+        c = sub.get(node_name)
+        if c is None:
+            c = sub[node_name] = type(cls.__name__, (cls,), {"_node_name": node_name, "__module__": cls.__module__})
+        return c
+
+    @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor, _make
+        Tensor = _Tensor[0] or _bind()
         needs = False
         prev_mode = grad_mode._enabled[0]
         if prev_mode:
@@ -210,37 +232,38 @@ class Function(metaclass=_FunctionMeta):
                 if isinstance(a, Tensor) and a._requires_grad:
                     needs = True
                     break
-        ctx = cls._backward_cls.__new__(cls._backward_cls)
-        ctx._saved = None
-        ctx._materialize = True
-        ctx._non_diff = None
-        ctx._dirty = None
+        node_cls = cls._backward_cls
+        ctx = node_cls.__new__(node_cls)
         if needs:
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         else:
             ctx.needs_input_grad = (False,) * len(args)
         grad_mode._enabled[0] = False
         try:
-            if cls.setup_context is not Function.setup_context:
+            if cls.setup_context is not _base_setup_context:
                 out = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, out)
             else:
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             grad_mode._enabled[0] = prev_mode
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        wrapped = []
-        dirty = ctx._dirty
-        for o in outs:
-            if isinstance(o, Tensor):
-                if dirty is not None and any(o is d for d in dirty):
-                    o._version[0] += 1
-                elif any(o is a for a in args):
-                    o = o._alias()      # an input returned as is becomes a new tensor sharing data
-            elif o is not None and hasattr(o, "shape") and hasattr(o, "dtype"):
-                o = _make(o)
-            wrapped.append(o)
+        make = _Tensor[1]
+        if type(out) is _ndarray:                 # the common case: one fresh NumPy array
+            single = True
+            wrapped = [make(out)]
+        else:
+            single = not isinstance(out, tuple)
+            wrapped = []
+            dirty = ctx._dirty
+            for o in ((out,) if single else out):
+                if isinstance(o, Tensor):
+                    if dirty is not None and any(o is d for d in dirty):
+                        o._version[0] += 1
+                    elif any(o is a for a in args):
+                        o = o._alias()      # an input returned as is becomes a new tensor sharing data
+                elif o is not None and hasattr(o, "shape") and hasattr(o, "dtype"):
+                    o = make(o)
+                wrapped.append(o)
         if cls._is_view:
             src = args[0]
             root = src._base if src._base is not None else src
@@ -252,30 +275,34 @@ class Function(metaclass=_FunctionMeta):
         if needs:
             ctx._seq = next(_sequence)
             edges, is_tensor, meta = [], [], []
-            for a in args:
+            for k, a in enumerate(args):
                 if isinstance(a, Tensor):
-                    is_tensor.append(True)
+                    # integer/bool tensors (indices, masks) are not differentiable inputs
+                    is_tensor.append(a._requires_grad or a._data.dtype.kind in "fc")
                     edges.append(a._edge() if a._requires_grad else None)
-                    meta.append((a.shape, a.dtype, a.device))
+                    d = a._data
+                    meta.append((d.shape, _BY_NP[d.dtype], a.device))
                 else:
-                    is_tensor.append(False)
+                    # Python numbers of arithmetic ops are wrapped as tensors in PyTorch: they
+                    # show in next_functions as (None, 0)
+                    is_tensor.append(k < cls._wrapped_scalars and isinstance(a, (int, float, complex)))
                     edges.append(None)
                     meta.append(None)
             ctx._edges = edges
             ctx._is_tensor = is_tensor
             ctx._input_meta = meta
-            ctx._n_outputs = len(wrapped)
             if len(wrapped) > 1:
+                ctx._n_outputs = len(wrapped)
                 ctx._output_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
                                     for o in wrapped]
             if _anomaly[0]:
                 ctx._trace = "".join(traceback.format_stack()[:-1])
             non_diff = ctx._non_diff
+            dirty = ctx._dirty
             for i, o in enumerate(wrapped):
                 if not isinstance(o, Tensor):
                     continue
-                if (non_diff is not None and any(o is d for d in non_diff)) or not (
-                        o.dtype.is_floating_point or o.dtype.is_complex):
+                if (non_diff is not None and any(o is d for d in non_diff)) or o._data.dtype.kind not in "fc":
                     o._requires_grad = False
                     continue
                 if dirty is not None and any(o is d for d in dirty) and o._base is not None:
@@ -286,6 +313,20 @@ class Function(metaclass=_FunctionMeta):
                 o._output_nr = i
                 o._requires_grad = True
         return wrapped[0] if single else tuple(wrapped)
+
+
+_base_setup_context = Function.setup_context
+_Tensor = [None, None]      # (Tensor, _make), bound on first use: _tensor imports this module
+_BY_NP = None
+
+
+def _bind():
+    global _BY_NP
+    from .._tensor import Tensor, _make
+    from .._dtype import _BY_NP as by_np
+    _BY_NP = by_np
+    _Tensor[0], _Tensor[1] = Tensor, _make
+    return Tensor
 
 
 class once_differentiable:

@@ -1,0 +1,118 @@
+"""Autograd overhead, flambeau next to PyTorch in one run.
+
+    python3 bench/autograd.py [--profile]
+
+Times (best of several rounds, interleaved so both see the same machine load):
+  small:  forward+backward of y = ((x @ w).relu() * 2).sum(), x 4x8, w 8x8
+  mlp:    one SGD step of a 784-100-10 MLP on a batch of 64 with cross-entropy
+and prints flambeau's time per step over PyTorch's. ``--profile`` runs cProfile on
+flambeau's small step.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import flambeau  # noqa: E402
+
+try:
+    import torch
+except ImportError:       # the bench still times flambeau alone
+    torch = None
+
+
+def small_case(lib):
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((4, 8)), dtype=lib.float32)
+    w = lib.tensor(rng.standard_normal((8, 8)), dtype=lib.float32, requires_grad=True)
+
+    def step():
+        y = ((x @ w).relu() * 2).sum()
+        y.backward()
+        w.grad = None
+    return step
+
+
+def _cross_entropy(lib, logits, target):
+    f = getattr(getattr(lib.nn, "functional", None), "cross_entropy", None)
+    if f is not None:
+        return f(logits, target)
+    return -logits.log_softmax(1).gather(1, target[:, None]).mean()
+
+
+def mlp_case(lib):
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((64, 784)), dtype=lib.float32)
+    target = lib.tensor(rng.integers(0, 10, 64))
+    params = []
+    for fan_in, fan_out in ((784, 100), (100, 10)):
+        bound = 1 / np.sqrt(fan_in)    # U(-1/sqrt(in_features), 1/sqrt(in_features))
+        params.append(lib.tensor(rng.uniform(-bound, bound, (fan_out, fan_in)), dtype=lib.float32,
+                                 requires_grad=True))
+        params.append(lib.tensor(rng.uniform(-bound, bound, fan_out), dtype=lib.float32, requires_grad=True))
+    w1, b1, w2, b2 = params
+
+    def step():
+        h = (x @ w1.t() + b1).relu()
+        loss = _cross_entropy(lib, h @ w2.t() + b2, target)
+        loss.backward()
+        with lib.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+                p.grad = None
+    return step
+
+
+def best_time(step, n, rounds):
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(n):
+            step()
+        best = min(best, (time.perf_counter() - t) / n)
+    return best
+
+
+def compare(name, make, n, rounds=7):
+    ours = make(flambeau)
+    for _ in range(n // 5 + 1):
+        ours()
+    ref = make(torch) if torch is not None else None
+    if ref is not None:
+        for _ in range(n // 5 + 1):
+            ref()
+        torch.set_num_threads(1)
+    t_ours, t_ref = float("inf"), float("inf")
+    for _ in range(rounds):          # interleave so both see the same load
+        t_ours = min(t_ours, best_time(ours, n, 1))
+        if ref is not None:
+            t_ref = min(t_ref, best_time(ref, n, 1))
+    line = f"{name:6s} flambeau {t_ours * 1e6:9.1f} us/step"
+    if ref is not None:
+        line += f"   torch {t_ref * 1e6:9.1f} us/step   ratio {t_ours / t_ref:5.2f}x"
+    print(line)
+    return t_ours, t_ref
+
+
+def profile_small(n=3000):
+    import cProfile
+    import pstats
+    step = small_case(flambeau)
+    for _ in range(100):
+        step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        step()
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+
+
+if __name__ == "__main__":
+    compare("small", small_case, 500)
+    compare("mlp", mlp_case, 50)
+    if "--profile" in sys.argv:
+        profile_small()
