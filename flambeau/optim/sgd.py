@@ -1,0 +1,105 @@
+"""SGD: stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
+from .optimizer import Optimizer, _check_lr, _scalar, _grad_array, _bump, _run_closure, _make
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum).
+
+    For each parameter ``p`` with gradient ``g`` (``-g`` when ``maximize``)::
+
+        g = g + weight_decay * p
+        b = g                                   (first step)
+        b = momentum * b + (1 - dampening) * g  (later steps)
+        g = g + momentum * b if nesterov else b
+        p = p - lr * g
+
+    Args:
+        params (iterable): parameters or parameter groups to optimize.
+        lr (float): learning rate (default: 1e-3).
+        momentum (float): momentum factor (default: 0).
+        dampening (float): dampening of the momentum (default: 0).
+        weight_decay (float): L2 penalty (default: 0).
+        nesterov (bool): Nesterov momentum (default: False).
+        maximize (bool): maximize the objective instead of minimizing it (default: False).
+
+    Example:
+        >>> import flambeau as torch
+        >>> w = torch.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = torch.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w.detach()
+        tensor([0.8000, 1.6000])
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        _check_lr(lr)
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if differentiable:
+            raise NotImplementedError("SGD(differentiable=True) is not supported by flambeau")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def step(self, closure=None):
+        """Perform a single optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = _run_closure(closure)
+        for group in self.param_groups:
+            lr = _scalar(group["lr"])
+            momentum = group["momentum"]
+            dampening = group["dampening"]
+            weight_decay = group["weight_decay"]
+            nesterov = group["nesterov"]
+            maximize = group["maximize"]
+            if momentum == 0 and weight_decay == 0:
+                # the common case: one fused in-place update per parameter
+                alpha = lr if maximize else -lr
+                for p in group["params"]:
+                    g = p.grad
+                    if g is None:
+                        continue
+                    pd = p._data
+                    pd += alpha * g._data
+                    p._version[0] += 1
+                continue
+            # complex parameters need no real view here: every operation is linear with real scalars
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                pd = p._data
+                g = _grad_array(p, maximize)
+                if weight_decay != 0:
+                    g = g + weight_decay * pd
+                if momentum != 0:
+                    state = self.state[p]
+                    buf_t = state.get("momentum_buffer")
+                    if buf_t is None:
+                        buf_t = state["momentum_buffer"] = _make(g.copy())
+                    else:
+                        buf = buf_t._data
+                        buf *= momentum
+                        buf += (1 - dampening) * g
+                        buf_t._version[0] += 1
+                    g = g + momentum * buf_t._data if nesterov else buf_t._data
+                pd -= lr * g
+                _bump(p)
+        return loss
+
