@@ -1,46 +1,1226 @@
-"""``flambeau.linalg``: norms, solves and decompositions (NumPy/CuPy LAPACK underneath)."""
+"""``flambeau.linalg``: norms, solves and decompositions (NumPy/CuPy LAPACK underneath).
+
+Every function takes batches of matrices ``(*, m, n)`` as PyTorch does. Forward passes call
+the array engine's LAPACK wrappers; backward formulas are written with flambeau ops (so they
+can be differentiated again), or the function is a composition of differentiable ops.
+
+Note [Engine gaps]: CuPy lacks a general eigensolver and does not raise on singular input
+(it returns non-finite values). ``_host`` runs a NumPy routine for CuPy data, and
+``_raise_if_nonfinite`` turns CuPy's silent failure into PyTorch's LinAlgError, at the cost of
+the host synchronisation PyTorch also pays to report errors.
+"""
 import math
 
 import numpy as np
 
 from . import _dtype, _xp
 from ._tensor import Tensor, _make
-from ._ops._util import wrap_dims
+from .autograd.function import Function
+from ._ops._util import wrap_dims, recording, _type_word
+from ._ops.reduction import _return_type
+from ._ops.pointwise import _out
 
-__all__ = ["vector_norm", "matrix_norm", "norm"]
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "lstsq", "solve", "solve_ex", "inv", "inv_ex",
+           "det", "slogdet", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr", "cholesky",
+           "cholesky_ex", "matrix_rank", "pinv", "matrix_power", "multi_dot", "cross", "vecdot",
+           "solve_triangular", "lu_factor", "lu", "matmul", "diagonal", "cond"]
+
+
+class LinAlgError(RuntimeError):
+    """A linear-algebra routine failed on its input (singular or not positive-definite matrix)."""
+
+
+class return_types:
+    linalg_lstsq = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+    linalg_slogdet = _return_type("linalg_slogdet", ("sign", "logabsdet"))
+    linalg_eig = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
+    linalg_eigh = _return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+    linalg_svd = _return_type("linalg_svd", ("U", "S", "Vh"))
+    linalg_qr = _return_type("linalg_qr", ("Q", "R"))
+    linalg_inv_ex = _return_type("linalg_inv_ex", ("inverse", "info"))
+    linalg_cholesky_ex = _return_type("linalg_cholesky_ex", ("L", "info"))
+    linalg_solve_ex = _return_type("linalg_solve_ex", ("result", "info"))
+    linalg_lu_factor = _return_type("linalg_lu_factor", ("LU", "pivots"))
+    linalg_lu = _return_type("linalg_lu", ("P", "L", "U"))
+
+
+# -- input checks --------------------------------------------------------------------------------
+def _check_float(name, A, arg="A"):
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(A).__name__}")
+    dt = A.dtype
+    if not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_type_word(dt)}")
+    if dt is _dtype.float16 or dt.name == "bfloat16":
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {_type_word(dt)}")
+
+
+def _check_matrix(name, A, square=False, arg="A"):
+    _check_float(name, A, arg)
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: {arg} must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+
+
+def _check_same(name, A, B):
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"{name}: Expected A and B to have the same dtype, but found A of type "
+                           f"{_type_word(A.dtype)} and B of type {_type_word(B.dtype)} instead")
+    if A.device != B.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{A.device} and {B.device}! ({name})")
+
+
+def _batch_prefix(shape, flat_index):
+    """'(Batch element i): ' for batched inputs, as PyTorch prefixes its LinAlgError messages."""
+    return f"(Batch element {flat_index}): " if len(shape) > 2 else ""
+
+
+def _xpof(a):
+    return _xp.array_module(a)
+
+
+def _is_numpy(a):
+    return type(a) is np.ndarray
+
+
+def _host(fn, *arrays):
+    """Run NumPy routine fn on arrays of either engine; results come back to the arrays' engine."""
+    xp = _xpof(arrays[0])
+    out = fn(*[_xp.to_host(a) for a in arrays])
+    if xp is np:
+        return out
+    if isinstance(out, tuple):
+        return tuple(xp.asarray(o) for o in out)
+    return xp.asarray(out)
+
+
+def _raise_if_nonfinite(a, out, message):
+    """CuPy reports singular input as non-finite output (Note [Engine gaps])."""
+    if not _is_numpy(out) and _xp.array_module(a).isfinite(a).all() and not _xpof(out).isfinite(out).all():
+        raise LinAlgError(message)
+
+
+def _eye_like(a, n):
+    return _xpof(a).eye(n, dtype=a.dtype)
+
+
+def _real_dtype(dt):
+    return {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}.get(np.dtype(dt), dt)
+
+
+# -- LU with partial pivoting (for pivots and LAPACK-style error reports) -----------------------------
+def _lu_array(a):
+    """LU factorisation with partial pivoting, as LAPACK getrf: (LU, pivots (1-based int32), info).
+
+    info is 0, or the 1-based index of the first zero diagonal element of U. Batched over the
+    leading dimensions; one step per column, each vectorised over the batch.
+    """
+    xp = _xpof(a)
+    m, n = a.shape[-2:]
+    batch = a.shape[:-2]
+    flat = a.reshape((-1, m, n)).copy()
+    nb, k = flat.shape[0], min(m, n)
+    rows = xp.arange(nb)
+    piv = xp.empty((nb, k), dtype=np.int32)
+    info = xp.zeros(nb, dtype=np.int32)
+    for j in range(k):
+        p = j + xp.abs(flat[:, j:, j]).argmax(axis=1)
+        piv[:, j] = p + 1
+        row_j, row_p = flat[rows, j, :].copy(), flat[rows, p, :].copy()
+        flat[rows, j, :] = row_p
+        flat[rows, p, :] = row_j
+        d = flat[:, j, j]
+        zero = d == 0
+        info = xp.where((info == 0) & zero, j + 1, info).astype(np.int32)
+        flat[:, j + 1:, j] /= xp.where(zero, 1, d)[:, None]     # a zero pivot leaves a zero column as is
+        flat[:, j + 1:, j + 1:] -= flat[:, j + 1:, j:j + 1] * flat[:, j:j + 1, j + 1:]
+    return flat.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _first_failure(info):
+    """(flat batch index, info value) of the first failed matrix, or None."""
+    info = _xp.to_host(info).reshape(-1)
+    bad = np.nonzero(info)[0]
+    return None if bad.size == 0 else (int(bad[0]), int(info[bad[0]]))
+
+
+def _singular_error(name, a):
+    _, _, info = _lu_array(a)
+    fail = _first_failure(info)
+    idx, k = fail if fail is not None else (0, a.shape[-1])
+    return LinAlgError(f"{name}: {_batch_prefix(a.shape, idx)}The diagonal element {k} is zero, the inversion "
+                       f"could not be completed because the input matrix is singular.")
+
+
+# -- inverse, determinant ----------------------------------------------------------------------------
+def _inv_array(a, name="linalg.inv"):
+    xp = _xpof(a)
+    if a.shape[-1] == 0:
+        return a.copy()
+    try:
+        out = xp.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise _singular_error(name, a) from None
+    if not _is_numpy(out) and not xp.isfinite(out).all() and xp.isfinite(a).all():
+        raise _singular_error(name, a)
+    return out
+
+
+class _Inv(Function):
+    """out = A^{-1}"""
+    _node_name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        out = _make(_inv_array(A._data))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # dA = -A^{-H} grad A^{-H}
+        (Ainv,) = ctx.saved_tensors
+        AinvH = Ainv.mH
+        return -(AinvH @ grad @ AinvH)
+
+
+def inv(A, *, out=None):
+    """The inverse of each square matrix in A; LinAlgError if one is singular."""
+    _check_matrix("linalg.inv", A, square=True)
+    return _out(_Inv.apply(A) if recording(A) else _make(_inv_array(A._data)), out)
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    """(inverse, info): info is 0, or k when U[k-1, k-1] of A's LU factorisation is zero."""
+    _check_matrix("linalg.inv_ex", A, square=True)
+    a = A._data
+    xp = _xpof(a)
+    _, _, info = _lu_array(a)
+    failed = info != 0
+    safe = xp.where(failed[..., None, None], _eye_like(a, a.shape[-1]), a)
+    inverse = inv(A) if recording(A) and not bool(failed.any()) else \
+        _make(xp.where(failed[..., None, None], xp.nan, _inv_array(safe)).astype(a.dtype))
+    if check_errors and bool(failed.any()):
+        raise _singular_error("linalg.inv_ex", a)
+    return return_types.linalg_inv_ex(inverse, _make(info))
+
+
+class _Det(Function):
+    """out = det(A)"""
+    _node_name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        out = _make(_xpof(A._data).linalg.det(A._data))
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # dA = grad conj(det) A^{-H}
+        A, d = ctx.saved_tensors
+        scale = (grad * d.conj()).unsqueeze(-1).unsqueeze(-1)
+        return scale * inv(A).mH
+
+
+def _det_array(a):
+    if a.shape[-1] == 0:
+        return _xpof(a).ones(a.shape[:-2], dtype=a.dtype)
+    return _xpof(a).linalg.det(a)
+
+
+def det(A, *, out=None):
+    """Determinant of each square matrix in A."""
+    _check_matrix("linalg.det", A, square=True)
+    if recording(A):
+        return _out(_Det.apply(A), out)
+    return _out(_make(_det_array(A._data)), out)
+
+
+class _Slogdet(Function):
+    """(sign, log|det A|)"""
+    _node_name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        s, l = _xpof(A._data).linalg.slogdet(A._data)
+        sign, logabs = _make(s), _make(l)
+        ctx.save_for_backward(A)
+        ctx.mark_non_differentiable(sign)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, grad_sign, grad_logabs):    # d log|det A| = Re tr(A^{-1} dA)  ->  dA = g A^{-H}
+        (A,) = ctx.saved_tensors
+        if A.is_complex():
+            raise NotImplementedError("linalg.slogdet: backward for complex input is not implemented in "
+                                      "flambeau")
+        return grad_logabs.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
+
+
+def slogdet(A, *, out=None):
+    """(sign, logabsdet) of det(A), stable where det under/overflows."""
+    _check_matrix("linalg.slogdet", A, square=True)
+    if recording(A):
+        sign, logabs = _Slogdet.apply(A)
+    else:
+        s, l = _xpof(A._data).linalg.slogdet(A._data)
+        sign, logabs = _make(s), _make(l)
+    return return_types.linalg_slogdet(sign, logabs)
+
+
+# -- solves --------------------------------------------------------------------------------------------
+def _solve_array(a, b, name="torch.linalg.solve"):
+    """a (*, n, n), b (*, n, k), batch dims broadcast."""
+    xp = _xpof(a)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = xp.broadcast_to(a, batch + a.shape[-2:])
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    if a.shape[-1] == 0 or b.shape[-1] == 0 or 0 in batch:
+        return xp.zeros(batch + b.shape[-2:], dtype=a.dtype)
+    try:
+        out = xp.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        raise _solve_error(name, a) from None
+    if not _is_numpy(out) and not xp.isfinite(out).all() and xp.isfinite(a).all() and xp.isfinite(b).all():
+        raise _solve_error(name, a)
+    return out
+
+
+def _solve_error(name, a):
+    _, _, info = _lu_array(a)
+    fail = _first_failure(info)
+    idx = fail[0] if fail is not None else 0
+    return LinAlgError(f"{name}: {_batch_prefix(a.shape, idx)}The solver failed because the input matrix is "
+                       f"singular.")
+
+
+class _Solve(Function):
+    """X = A^{-1} B for B (*, n, k)"""
+    _node_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, A, B):
+        X = _make(_solve_array(A._data, B._data))
+        ctx.save_for_backward(A, X)
+        return X
+
+    @staticmethod
+    def backward(ctx, grad):                     # gB = A^{-H} grad, gA = -gB X^H
+        A, X = ctx.saved_tensors
+        gB = solve(A.mH, grad)
+        gA = -(gB @ X.mH) if ctx.needs_input_grad[0] else None
+        return gA, gB
+
+
+def _vector_rhs(A, B):
+    """Whether B is a (batch of) vector(s) for A X = B, by PyTorch's rule."""
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def solve(A, B, *, left=True, out=None):
+    """The solution X of A X = B (or X A = B with left=False); B may be a vector."""
+    _check_matrix("linalg.solve", A, square=True)
+    _check_float("linalg.solve", B, "B")
+    _check_same("linalg.solve", A, B)
+    vector = _vector_rhs(A, B)
+    if not left and vector:
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for "
+                           "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)")
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.ndim < 2:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
+    n = A.shape[-1]
+    rows = Bm.shape[-2] if left else Bm.shape[-1]
+    if rows != n:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {Bm.shape[-2]}x{Bm.shape[-1]})")
+    try:
+        np.broadcast_shapes(A.shape[:-2], Bm.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"linalg.solve: the batch dimensions of A {tuple(A.shape[:-2])} and B "
+                           f"{tuple(Bm.shape[:-2])} do not broadcast") from None
+    if not left:
+        return _out(solve(A.mT, Bm.mT).mT, out)
+    if recording(A, Bm):
+        X = _Solve.apply(A, Bm)
+    else:
+        X = _make(_solve_array(A._data, Bm._data))
+    return _out(X.squeeze(-1) if vector else X, out)
+
+
+def solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    """(result, info) of solve; info is nonzero where A is singular (then result holds NaN)."""
+    _check_matrix("linalg.solve_ex", A, square=True)
+    a = A._data
+    _, _, info = _lu_array(a)
+    failed = bool((info != 0).any())
+    if failed:
+        if check_errors:
+            raise _solve_error("torch.linalg.solve_ex", a)
+        xp = _xpof(a)
+        safe = _make(xp.where((info != 0)[..., None, None], _eye_like(a, a.shape[-1]), a))
+        res = solve(safe, B, left=left)
+        bad = _make(info != 0)
+        bad = bad.reshape(tuple(bad.shape) + (1,) * (res.ndim - bad.ndim))
+        res = res.masked_fill(bad, math.nan)
+    else:
+        res = solve(A, B, left=left)
+    return return_types.linalg_solve_ex(res, _make(info))
+
+
+def _trsm_array(a, b, upper, unitriangular):
+    """X with tri(a) X = b by substitution (as LAPACK trsm: no singularity check). Batch dims broadcast."""
+    xp = _xpof(a)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    n, k = b.shape[-2:]
+    a = xp.broadcast_to(a, batch + a.shape[-2:])
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    x = xp.empty(batch + (n, k), dtype=np.result_type(a.dtype, b.dtype))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            if upper:
+                r = b[..., i:i + 1, :] - xp.matmul(a[..., i:i + 1, i + 1:], x[..., i + 1:, :])
+            else:
+                r = b[..., i:i + 1, :] - xp.matmul(a[..., i:i + 1, :i], x[..., :i, :])
+            x[..., i:i + 1, :] = r if unitriangular else r / a[..., i:i + 1, i:i + 1]
+    return x
+
+
+class _SolveTriangular(Function):
+    """X = tri(A)^{-1} B"""
+    _node_name = "LinalgSolveTriangularBackward0"
+
+    @staticmethod
+    def forward(ctx, A, B, upper, unitriangular):
+        X = _make(_trsm_array(A._data, B._data, upper, unitriangular))
+        ctx.save_for_backward(A, X)
+        ctx.upper, ctx.unit = upper, unitriangular
+        return X
+
+    @staticmethod
+    def backward(ctx, grad):                     # gB = A^{-H} grad, gA = tri(-gB X^H)
+        A, X = ctx.saved_tensors
+        gB = solve_triangular(A.mH, grad, upper=not ctx.upper, unitriangular=ctx.unit)
+        gA = None
+        if ctx.needs_input_grad[0]:
+            gA = -(gB @ X.mH)
+            gA = gA.triu(1 if ctx.unit else 0) if ctx.upper else gA.tril(-1 if ctx.unit else 0)
+        return gA, gB, None, None
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """X with tri(A) X = B (left) or X tri(A) = B; only the triangle named by upper is read."""
+    _check_matrix("linalg.solve_triangular", A, square=True)
+    _check_matrix("linalg.solve_triangular", B, arg="B")
+    _check_same("linalg.solve_triangular", A, B)
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    try:
+        np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"linalg.solve_triangular: the batch dimensions of A {tuple(A.shape[:-2])} and B "
+                           f"{tuple(B.shape[:-2])} do not broadcast") from None
+    if not left:                                 # X A = B  <=>  A^T X^T = B^T
+        return _out(solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT, out)
+    if recording(A, B):
+        return _out(_SolveTriangular.apply(A, B, upper, unitriangular), out)
+    return _out(_make(_trsm_array(A._data, B._data, upper, unitriangular)), out)
+
+
+# -- Cholesky ----------------------------------------------------------------------------------------
+def _cholesky_info(a):
+    """Per matrix, 0 or the order of the first leading minor that is not positive-definite."""
+    h = _xp.to_host(a)
+    n = h.shape[-1]
+    flat = h.reshape((-1, n, n))
+    info = np.zeros(flat.shape[0], dtype=np.int32)
+    for b in range(flat.shape[0]):
+        try:
+            np.linalg.cholesky(flat[b])
+            continue
+        except np.linalg.LinAlgError:
+            pass
+        for k in range(1, n + 1):
+            try:
+                np.linalg.cholesky(flat[b, :k, :k])
+            except np.linalg.LinAlgError:
+                info[b] = k
+                break
+    return info.reshape(h.shape[:-2])
+
+
+def _cholesky_error(name, a, info=None):
+    info = _cholesky_info(a) if info is None else info
+    fail = _first_failure(info)
+    idx, k = fail if fail is not None else (0, a.shape[-1])
+    return LinAlgError(f"{name}: {_batch_prefix(a.shape, idx)}The factorization could not be completed because "
+                       f"the input is not positive-definite (the leading minor of order {k} is not "
+                       f"positive-definite).")
+
+
+def _cholesky_array(a, name="linalg.cholesky"):
+    xp = _xpof(a)
+    if a.shape[-1] == 0 or 0 in a.shape[:-2]:
+        return a.copy()
+    try:
+        out = xp.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise _cholesky_error(name, a) from None
+    if not _is_numpy(out) and not xp.isfinite(out).all() and xp.isfinite(a).all():
+        raise _cholesky_error(name, a)
+    return out
+
+
+class _Cholesky(Function):
+    """L lower triangular with A = L L^H"""
+    _node_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        L = _make(_cholesky_array(A._data))
+        ctx.save_for_backward(L)
+        return L
+
+    @staticmethod
+    def backward(ctx, grad):                     # gA = sym(L^{-H} Phi(L^H grad) L^{-1}), Phi: tril, half diag
+        (L,) = ctx.saved_tensors
+        P = (L.mH @ grad).tril()
+        P = P - 0.5 * P.diagonal(0, -2, -1).real.diag_embed().to(P.dtype) if P.is_complex() else \
+            P - 0.5 * P.diagonal(0, -2, -1).diag_embed()
+        gA = solve_triangular(L.mH, P, upper=True)                  # L^{-H} P
+        gA = solve_triangular(L, gA, upper=False, left=False)       # ... L^{-1}
+        return 0.5 * (gA + gA.mH)
+
+
+def cholesky(A, *, upper=False, out=None):
+    """Lower (or upper) triangular L with A = L L^H for Hermitian positive-definite A."""
+    _check_matrix("linalg.cholesky", A, square=True)
+    L = _Cholesky.apply(A) if recording(A) else _make(_cholesky_array(A._data))
+    return _out(L.mH if upper else L, out)
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    """(L, info): info is 0, or the order of the first leading minor that is not positive-definite."""
+    _check_matrix("linalg.cholesky_ex", A, square=True)
+    a = A._data
+    info = _cholesky_info(a)
+    if not info.any():
+        return return_types.linalg_cholesky_ex(cholesky(A, upper=upper), _make(_xpof(a).asarray(info)))
+    if check_errors:
+        raise _cholesky_error("linalg.cholesky_ex", a, info)
+    # partial factors are not meaningful: failed matrices come back as NaN
+    xp = _xpof(a)
+    bad = xp.asarray(info != 0)[..., None, None]
+    L = xp.where(bad, xp.nan, _cholesky_array(xp.where(bad, _eye_like(a, a.shape[-1]), a))).astype(a.dtype)
+    L = _make(xp.conj(xp.swapaxes(L, -1, -2)) if upper else L)
+    return return_types.linalg_cholesky_ex(L, _make(xp.asarray(info)))
+
+
+# -- eigen-decompositions ----------------------------------------------------------------------------
+def _eigh_backward(L, V, gL, gV):
+    """gA = V (skew(V^H gV) / (L_j - L_i) + diag(gL)) V^H."""
+    VhgV = V.mH @ gV
+    VhgV = 0.5 * (VhgV - VhgV.mH)
+    n = L.shape[-1]
+    eye = _make(_eye_like(L._data, n).astype(bool))
+    E = L.unsqueeze(-2) - L.unsqueeze(-1)
+    E = E.masked_fill(eye, 1.0)
+    inner = (VhgV / E).masked_fill(eye, 0.0) + gL.diag_embed().to(VhgV.dtype)
+    return V @ inner @ V.mH
+
+
+class _Eigh(Function):
+    _node_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, A, UPLO):
+        w, v = _xpof(A._data).linalg.eigh(A._data, UPLO=UPLO)
+        L, V = _make(w), _make(v)
+        ctx.save_for_backward(L, V)
+        return L, V
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        L, V = ctx.saved_tensors
+        return _eigh_backward(L, V, gL, gV), None
+
+
+def _check_uplo(name, UPLO):
+    if UPLO not in ("L", "U", "l", "u"):
+        raise RuntimeError(f"{name}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return UPLO.upper()
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """(eigenvalues ascending, orthonormal eigenvectors) of Hermitian A (reads the UPLO triangle)."""
+    _check_matrix("linalg.eigh", A, square=True)
+    UPLO = _check_uplo("linalg.eigh", UPLO)
+    if recording(A):
+        L, V = _Eigh.apply(A, UPLO)
+    else:
+        w, v = _xpof(A._data).linalg.eigh(A._data, UPLO=UPLO)
+        L, V = _make(w), _make(v)
+    return return_types.linalg_eigh(L, V)
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """Eigenvalues (ascending) of Hermitian A."""
+    _check_matrix("linalg.eigvalsh", A, square=True)
+    UPLO = _check_uplo("linalg.eigvalsh", UPLO)
+    if recording(A):
+        return _out(eigh(A, UPLO).eigenvalues, out)
+    return _out(_make(_xpof(A._data).linalg.eigvalsh(A._data, UPLO=UPLO)), out)
+
+
+def _complex_np(dt):
+    return np.complex64 if np.dtype(dt) in (np.float32, np.complex64) else np.complex128
+
+
+def _eig_array(a):
+    """Complex eigenvalues and eigenvectors (as complex arrays of a's precision)."""
+    xp = _xpof(a)
+    linalg = getattr(xp.linalg, "eig", None)
+    w, v = linalg(a) if linalg is not None else _host(np.linalg.eig, a)
+    ct = _complex_np(a.dtype)
+    return w.astype(ct), v.astype(ct)
+
+
+class _Eig(Function):
+    _node_name = "LinalgEigBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        w, v = _eig_array(A._data)
+        L, V = _make(w), _make(v)
+        ctx.save_for_backward(L, V)
+        ctx.real_input = not A.is_complex()
+        return L, V
+
+    @staticmethod
+    def backward(ctx, gL, gV):                   # gA = V^{-H} (V^H gV - V^H V Re diag(V^H gV)) / conj(E) + diag(gL)) V^H
+        L, V = ctx.saved_tensors
+        n = L.shape[-1]
+        eye = _make(_eye_like(L._data, n).astype(bool))
+        VhgV = V.mH @ gV
+        VhgV = VhgV - V.mH @ (V * VhgV.diagonal(0, -2, -1).real.unsqueeze(-2).to(V.dtype))
+        Lc = L.conj()
+        E = (Lc.unsqueeze(-2) - Lc.unsqueeze(-1)).masked_fill(eye, 1.0)
+        inner = (VhgV / E).masked_fill(eye, 0.0) + gL.diag_embed()
+        gA = solve(V.mH, inner @ V.mH)
+        return gA.real if ctx.real_input else gA
+
+
+def eig(A, *, out=None):
+    """(eigenvalues, eigenvectors) of a general square matrix, both complex."""
+    _check_matrix("linalg.eig", A, square=True)
+    if recording(A):
+        return return_types.linalg_eig(*_Eig.apply(A))
+    w, v = _eig_array(A._data)
+    return return_types.linalg_eig(_make(w), _make(v))
+
+
+def eigvals(A, *, out=None):
+    """Complex eigenvalues of a general square matrix."""
+    _check_matrix("linalg.eigvals", A, square=True)
+    if recording(A):
+        return _out(eig(A).eigenvalues, out)
+    a = A._data
+    linalg = getattr(_xpof(a).linalg, "eigvals", None)
+    w = linalg(a) if linalg is not None else _host(np.linalg.eigvals, a)
+    return _out(_make(w.astype(_complex_np(a.dtype))), out)
+
+
+# -- SVD -----------------------------------------------------------------------------------------------
+def _svd_array(a, full_matrices):
+    xp = _xpof(a)
+    m, n = a.shape[-2:]
+    if 0 in a.shape:                              # LAPACK wrappers reject empty matrices
+        k = min(m, n)
+        batch = a.shape[:-2]
+        eye_u = xp.broadcast_to(xp.eye(m, m if full_matrices else k, dtype=a.dtype), batch + (m, m if
+                                                                                               full_matrices else k))
+        eye_v = xp.broadcast_to(xp.eye(n if full_matrices else k, n, dtype=a.dtype),
+                                batch + (n if full_matrices else k, n))
+        return eye_u.copy(), xp.zeros(batch + (k,), dtype=_real_dtype(a.dtype)), eye_v.copy()
+    return xp.linalg.svd(a, full_matrices=full_matrices)
+
+
+class _Svd(Function):
+    _node_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, A, full_matrices):
+        u, s, vh = _svd_array(A._data, full_matrices)
+        U, S, Vh = _make(u), _make(s), _make(vh)
+        ctx.save_for_backward(U, S, Vh)
+        return U, S, Vh
+
+    @staticmethod
+    def backward(ctx, gU, gS, gVh):
+        U, S, Vh = ctx.saved_tensors
+        m, n = U.shape[-2], Vh.shape[-1]
+        k = S.shape[-1]
+        # with full_matrices the columns of U (rows of Vh) past k are an arbitrary basis: ignored
+        U, Vh = U[..., :, :k], Vh[..., :k, :]
+        gU, gVh = gU[..., :, :k], gVh[..., :k, :]
+        return _svd_backward(U, S, Vh, gU, gS, gVh), None
+
+
+def _svd_backward(U, S, Vh, gU, gS, gVh):
+    """Gradient of the reduced SVD A = U diag(S) Vh (distinct, nonzero singular values)."""
+    m, n = U.shape[-2], Vh.shape[-1]
+    k = S.shape[-1]
+    dt = U.dtype
+    Sc = S.to(dt)
+    UhgU = U.mH @ gU
+    UhgU = UhgU - UhgU.mH
+    VhgV = Vh @ gVh.mH
+    VhgV = VhgV - VhgV.mH
+    eye = _make(_eye_like(S._data, k).astype(bool))
+    S2 = S * S
+    E = (S2.unsqueeze(-2) - S2.unsqueeze(-1)).masked_fill(eye, 1.0).to(dt)
+    gA = (UhgU * Sc.unsqueeze(-2) + Sc.unsqueeze(-1) * VhgV) / E
+    gA = gA.masked_fill(eye, 0.0) + gS.to(dt).diag_embed()
+    if U.is_complex():
+        gA = gA + (UhgU.diagonal(0, -2, -1) / (2 * Sc)).diag_embed()
+    if m > n:
+        gUSinv = gU / Sc.unsqueeze(-2)
+        gA = U @ gA + gUSinv - U @ (U.mH @ gUSinv)
+        return gA @ Vh
+    if m < n:
+        SinvgVh = gVh / Sc.unsqueeze(-1)
+        gA = gA @ Vh + SinvgVh - (SinvgVh @ Vh.mH) @ Vh
+        return U @ gA
+    return U @ gA @ Vh
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """(U, S, Vh) with A = U diag(S) Vh, S descending."""
+    _check_matrix("linalg.svd", A)
+    if recording(A):
+        return return_types.linalg_svd(*_Svd.apply(A, bool(full_matrices)))
+    u, s, vh = _svd_array(A._data, bool(full_matrices))
+    return return_types.linalg_svd(_make(u), _make(s), _make(vh))
+
+
+def svdvals(A, *, driver=None, out=None):
+    """Singular values of A, descending."""
+    _check_matrix("linalg.svdvals", A)
+    if recording(A):
+        return _out(svd(A, full_matrices=False).S, out)
+    a = A._data
+    if 0 in a.shape:
+        return _out(_make(_xpof(a).zeros(a.shape[:-2] + (min(a.shape[-2:]),), dtype=_real_dtype(a.dtype))), out)
+    return _out(_make(_xpof(a).linalg.svd(a, compute_uv=False)), out)
+
+
+# -- QR --------------------------------------------------------------------------------------------------
+def _copyltu(M):
+    """tril(M) + tril(M, -1)^H, with the real part of the diagonal."""
+    low = M.tril(-1)
+    d = M.diagonal(0, -2, -1)
+    d = d.real.to(M.dtype) if M.is_complex() else d
+    return low + low.mH + d.diag_embed()
+
+
+def _qr_backward_tall(Q, R, gQ, gR):
+    """A = QR with Q (m, n), R (n, n), m >= n: gA = (gQ + Q copyltu(M)) R^{-H}, M = R gR^H - gQ^H Q."""
+    M = R @ gR.mH - gQ.mH @ Q
+    B = gQ + Q @ _copyltu(M)
+    return solve_triangular(R.mH, B, upper=False, left=False)
+
+
+class _Qr(Function):
+    _node_name = "LinalgQrBackward0"
+
+    @staticmethod
+    def forward(ctx, A, mode):
+        q, r = _xpof(A._data).linalg.qr(A._data, mode=mode)
+        Q, R = _make(q), _make(r)
+        ctx.save_for_backward(Q, R)
+        ctx.mode = mode
+        return Q, R
+
+    @staticmethod
+    def backward(ctx, gQ, gR):
+        Q, R = ctx.saved_tensors
+        m, n = Q.shape[-2], R.shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                               "nrows > ncols.")
+        if m >= n:
+            return _qr_backward_tall(Q, R, gQ, gR), None
+        # A = Q [X | Y]: X = Q R1 is square; Y = Q R2 feeds back into Q's gradient
+        R1, R2 = R[..., :, :m], R[..., :, m:]
+        gR1, gR2 = gR[..., :, :m], gR[..., :, m:]
+        Y = Q @ R2
+        gX = _qr_backward_tall(Q, R1, gQ + Y @ gR2.mH, gR1)
+        gY = Q @ gR2
+        from ._ops.creation import cat
+        return cat([gX, gY], -1), None
+
+
+def qr(A, mode="reduced", *, out=None):
+    """(Q, R) with A = QR; mode 'reduced', 'complete' or 'r' (Q empty)."""
+    _check_matrix("linalg.qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+                           f"'r', or 'complete'")
+    a = A._data
+    xp = _xpof(a)
+    if mode == "r":
+        if recording(A):
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "Please use linalg.qr(A, mode='reduced') if you are going to differentiate "
+                               "through linalg.qr.")
+        r = _qr_empty(a, "reduced")[1] if 0 in a.shape else xp.linalg.qr(a, mode="r")
+        return return_types.linalg_qr(_make(xp.zeros((0,), dtype=a.dtype)), _make(r))
+    if 0 in a.shape:
+        return return_types.linalg_qr(*[_make(x) for x in _qr_empty(a, mode)])
+    if recording(A):
+        return return_types.linalg_qr(*_Qr.apply(A, mode))
+    q, r = xp.linalg.qr(a, mode=mode)
+    return return_types.linalg_qr(_make(q), _make(r))
+
+
+def _qr_empty(a, mode):
+    xp = _xpof(a)
+    m, n = a.shape[-2:]
+    k = m if mode == "complete" else min(m, n)
+    batch = a.shape[:-2]
+    q = xp.broadcast_to(xp.eye(m, k, dtype=a.dtype), batch + (m, k)).copy()
+    return q, xp.zeros(batch + (k, n), dtype=a.dtype)
+
+
+# -- least squares, pseudo-inverse, rank ------------------------------------------------------------------
+def _tolerances(name, A, atol, rtol, s_max):
+    """max(atol, rtol * s_max) per matrix, with PyTorch's defaults."""
+    if isinstance(atol, Tensor):
+        atol = atol._data
+    if isinstance(rtol, Tensor):
+        rtol = rtol._data
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and np.any(np.asarray(_xp.to_host(atol)) > 0)) else \
+            np.finfo(_real_dtype(A._data.dtype)).eps * max(A.shape[-2:])
+    atol = 0.0 if atol is None else atol
+    return _xpof(s_max).maximum(atol, rtol * s_max)
+
+
+def _pinv_array(a, atol, rtol, hermitian, A):
+    xp = _xpof(a)
+    m, n = a.shape[-2:]
+    if 0 in a.shape:
+        return xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
+    if hermitian:
+        w, v = xp.linalg.eigh(a)
+        s = xp.abs(w)
+        tol = _tolerances("linalg.pinv", A, atol, rtol, s.max(axis=-1, keepdims=True))
+        with np.errstate(divide="ignore"):
+            winv = xp.where(s > tol, 1 / xp.where(s > tol, w, 1), 0).astype(a.dtype)
+        return xp.matmul(v * winv[..., None, :], xp.conj(xp.swapaxes(v, -1, -2)))
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    tol = _tolerances("linalg.pinv", A, atol, rtol, s[..., :1])
+    sinv = xp.where(s > tol, 1 / xp.where(s > tol, s, 1), 0).astype(a.dtype)
+    return xp.matmul(xp.conj(xp.swapaxes(vh, -1, -2)) * sinv[..., None, :], xp.conj(xp.swapaxes(u, -1, -2)))
+
+
+def _pinv_backward(A, P, gP):
+    """Gradient of P = pinv(A) (constant rank): -P^H gP P^H + (I - AP)^H... in the Hermitian-transposed form."""
+    PH = P.mH
+    gA = -(PH @ gP @ PH)
+    m, n = A.shape[-2], A.shape[-1]
+    # (I - A P) gP^H P P^H  +  P^H P gP^H (I - P A)
+    t1 = gP.mH @ (P @ PH)
+    gA = gA + t1 - A @ (P @ t1)
+    t2 = (PH @ P) @ gP.mH
+    gA = gA + t2 - (t2 @ P) @ A
+    return gA
+
+
+class _Pinv(Function):
+    _node_name = "LinalgPinvBackward0"
+
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        P = _make(_pinv_array(A._data, atol, rtol, hermitian, A))
+        ctx.save_for_backward(A, P)
+        return P
+
+    @staticmethod
+    def backward(ctx, grad):
+        A, P = ctx.saved_tensors
+        return _pinv_backward(A, P, grad), None, None, None
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None, rcond=None):
+    """Moore-Penrose pseudo-inverse; singular values <= max(atol, rtol * s_max) count as zero."""
+    if not isinstance(A, Tensor) or A.ndim < 2 or not (A.dtype.is_floating_point or A.dtype.is_complex):
+        what = f"{_type_word(A.dtype)}{{{list(A.shape)}}}" if isinstance(A, Tensor) else type(A).__name__
+        raise RuntimeError(f"linalg.pinv({what}): expected a tensor with 2 or more dimensions of float, double, "
+                           f"cfloat or cdouble types")
+    if rcond is not None:
+        rtol = rcond
+    if recording(A):
+        return _out(_Pinv.apply(A, atol, rtol, hermitian), out)
+    return _out(_make(_pinv_array(A._data, atol, rtol, hermitian, A)), out)
+
+
+class _LstsqSolution(Function):
+    """X = pinv(A) B, computed from one SVD."""
+    _node_name = "LinalgLstsqBackward0"
+
+    @staticmethod
+    def forward(ctx, A, B, rcond):
+        x, _, _ = _lstsq_arrays(A._data, B._data, rcond)
+        X = _make(x)
+        ctx.save_for_backward(A, B)
+        return X
+
+    @staticmethod
+    def backward(ctx, grad):                     # X = P B: gB = P^H grad, gP = grad B^H
+        A, B = ctx.saved_tensors
+        P = pinv(A)
+        gB = P.mH @ grad
+        gA = _pinv_backward(A, P, grad @ B.mH) if ctx.needs_input_grad[0] else None
+        return gA, gB, None
+
+
+def _lstsq_arrays(a, b, rcond):
+    """Minimum-norm least-squares solution via SVD: (X, singular values, rank)."""
+    xp = _xpof(a)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    m, n = a.shape[-2:]
+    k = b.shape[-1]
+    a = xp.broadcast_to(a, batch + a.shape[-2:])
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    if 0 in a.shape or 0 in batch:
+        s = xp.zeros(batch + (min(m, n),), dtype=_real_dtype(a.dtype))
+        return xp.zeros(batch + (n, k), dtype=a.dtype), s, xp.zeros(batch, dtype=np.int64)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    tol = rcond * s[..., :1]
+    keep = s > tol
+    sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
+    uhb = xp.matmul(xp.conj(xp.swapaxes(u, -1, -2)), b)
+    x = xp.matmul(xp.conj(xp.swapaxes(vh, -1, -2)), sinv[..., :, None] * uhb)
+    return x, s, keep.sum(axis=-1).astype(np.int64)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares (m >= n) or minimum-norm (m < n) solution of A X = B.
+
+    Returns (solution, residuals, rank, singular_values) as PyTorch does for each driver: rank for
+    'gelsy', 'gelsd', 'gelss'; singular values for 'gelsd', 'gelss'; residuals (squared column norms of
+    A X - B) when m > n, every matrix has full rank and the driver is not 'gelsy'. All drivers compute
+    the minimum-norm solution from an SVD.
+    """
+    _check_matrix("torch.linalg.lstsq", A)
+    _check_float("torch.linalg.lstsq", B, "B")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
+                           f"input's dtype {A.dtype} and other's dtype {B.dtype}")
+    if driver is None:
+        driver = "gelsy" if A.device.type == "cpu" else "gels"
+    if driver not in ("gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)"
+                           f"")
+    if driver != "gels" and A.device.type != "cpu":
+        raise RuntimeError(f"torch.linalg.lstsq: `driver` other than `gels` is not supported on CUDA")
+    vector = B.ndim == A.ndim - 1
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.ndim < 2:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
+    if A.shape[-2] != Bm.shape[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    try:
+        np.broadcast_shapes(A.shape[:-2], Bm.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"torch.linalg.lstsq: the batch dimensions of input {tuple(A.shape[:-2])} and other "
+                           f"{tuple(Bm.shape[:-2])} do not broadcast") from None
+    m, n = A.shape[-2:]
+    if rcond is None:
+        rcond = float(np.finfo(_real_dtype(A._data.dtype)).eps) * max(m, n)
+    x, s, rank = _lstsq_arrays(A._data, Bm._data, rcond)
+    X = _LstsqSolution.apply(A, Bm, rcond) if recording(A, Bm) else _make(x)
+    xp = _xpof(x)
+    empty = _make(xp.zeros((0,), dtype=_real_dtype(A._data.dtype)))
+    full_rank = bool((rank == min(m, n)).all())
+    if m > n and driver != "gelsy" and full_rank:
+        residuals = ((A @ X - Bm).abs() ** 2).sum(-2)
+        if driver == "gels" and A.device.type != "cpu":
+            residuals = empty
+    else:
+        residuals = empty
+    rank_t = _make(rank) if driver != "gels" else _make(xp.zeros((0,), dtype=np.int64))
+    sv = _make(s) if driver in ("gelsd", "gelss") else empty
+    if vector:
+        X = X.squeeze(-1)
+        if residuals.numel():
+            residuals = residuals.squeeze(-1)
+    return return_types.linalg_lstsq(X, residuals, rank_t, sv)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None, tol=None):
+    """Number of singular values above max(atol, rtol * s_max) (int64)."""
+    if isinstance(A, Tensor) and not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    _check_matrix("linalg.matrix_rank", A)
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    a = A._data
+    xp = _xpof(a)
+    if 0 in a.shape:
+        return _out(_make(xp.zeros(a.shape[:-2], dtype=np.int64)), out)
+    s = xp.abs(xp.linalg.eigvalsh(a)) if hermitian else xp.linalg.svd(a, compute_uv=False)
+    s_max = s.max(axis=-1, keepdims=True)
+    tol_ = _tolerances("linalg.matrix_rank", A, atol, rtol, s_max)
+    return _out(_make((s > tol_).sum(axis=-1).astype(np.int64)), out)
+
+
+def cond(A, p=None, *, out=None):
+    """Condition number of A in the p-norm (2-norm: s_max / s_min)."""
+    _check_matrix("linalg.cond", A)
+    if p is None or p in (2, -2):
+        s = svdvals(A)
+        r = s[..., 0] / s[..., -1]
+        return _out(r if p != -2 else 1 / r, out)
+    return _out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+
+
+# -- compositions: matrix_power, multi_dot, cross, vecdot --------------------------------------------------
+def matrix_power(A, n, *, out=None):
+    """A^n by repeated squaring (n < 0: powers of inv(A)); differentiable through matmul."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.matrix_power(): argument 'A' must be Tensor, not {type(A).__name__}")
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    n = int(n)
+    if n == 0:
+        xp = _xpof(A._data)
+        eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape)
+        return _out(_make(eye.copy()), out)
+    if n < 0:
+        A = inv(A)
+        n = -n
+    result = None
+    base = A
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return _out(result if result is not A else result.clone(), out)
+
+
+def multi_dot(tensors, *, out=None):
+    """Product of a chain of matrices (first may be a row vector, last a column vector)."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0], tensors[-1]
+    if first.ndim not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got {first.ndim}D")
+    if last.ndim not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got {last.ndim}D")
+    for i, t in enumerate(tensors[1:-1], 1):
+        if t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    dt = first.dtype
+    for i, t in enumerate(tensors):
+        if t.dtype is not dt:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is {dt} and "
+                               f"tensor {i} {t.dtype}")
+    mats = [first.unsqueeze(0) if first.ndim == 1 else first] + tensors[1:-1] + \
+        [last.unsqueeze(-1) if last.ndim == 1 else last]
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {tuple(mats[i].shape)} and "
+                               f"{tuple(mats[i + 1].shape)} cannot be multiplied")
+    r = _chain(mats, _chain_order([m.shape[0] for m in mats] + [mats[-1].shape[1]]), 0, len(mats) - 1)
+    if first.ndim == 1:
+        r = r.squeeze(0)
+    if last.ndim == 1:
+        r = r.squeeze(-1)
+    return _out(r, out)
+
+
+def _chain_order(dims):
+    """Cheapest parenthesisation of a matrix chain (classic dynamic programme): split table."""
+    k = len(dims) - 1
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for s in range(i, j):
+                c = cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, s
+    return split
+
+
+def _chain(mats, split, i, j):
+    if i == j:
+        return mats[i]
+    s = split[i][j]
+    return _chain(mats, split, i, s).mm(_chain(mats, split, s + 1, j))
+
+
+def cross(input, other, *, dim=-1, out=None):
+    """Cross product of 3-vectors along dim, with broadcasting."""
+    if input.ndim != other.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got {input.ndim} and "
+                           f"{other.ndim}")
+    d = dim % input.ndim if input.ndim else 0
+    if input.ndim == 0 or input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d] if input.ndim else 0} and {other.shape[d] if other.ndim else 0}")
+    if input.dtype is not other.dtype:
+        from ._ops._util import result_dtype
+        dt = result_dtype(input, other)
+        input, other = input.to(dt), other.to(dt)
+    a0, a1, a2 = input.unbind(d)
+    b0, b1, b2 = other.unbind(d)
+    from ._ops.creation import stack
+    return _out(stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d), out)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    """sum(conj(x) * y) along dim, with broadcasting."""
+    return _out((x.conj() * y).sum(dim), out)
+
+
+def matmul(input, other, *, out=None):
+    """Alias of flambeau.matmul."""
+    return input.matmul(other) if out is None else _out(input.matmul(other), out)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """Alias of flambeau.diagonal with matrix-last defaults."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+# -- LU (forward only) ----------------------------------------------------------------------------------
+def _no_grad_only(name, *tensors):
+    if recording(*tensors):
+        raise NotImplementedError(f"{name}: backward is not implemented in flambeau; call it under "
+                                  f"flambeau.no_grad() or on a detached tensor")
+
+
+def lu_factor(A, *, pivot=True, out=None):
+    """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK)."""
+    _check_matrix("linalg.lu_factor", A)
+    if not pivot:
+        raise NotImplementedError("linalg.lu_factor: LU without pivoting is not implemented in flambeau")
+    _no_grad_only("linalg.lu_factor", A)
+    lu_, piv, _ = _lu_array(A._data)
+    return return_types.linalg_lu_factor(_make(lu_), _make(piv))
+
+
+def _lu_unpack_arrays(lu_, piv):
+    xp = _xpof(lu_)
+    m, n = lu_.shape[-2:]
+    k = min(m, n)
+    L = xp.tril(lu_[..., :, :k], -1) + xp.eye(m, k, dtype=lu_.dtype)
+    U = xp.triu(lu_[..., :k, :])
+    batch = lu_.shape[:-2]
+    perm = xp.broadcast_to(xp.arange(m), batch + (m,)).copy().reshape(-1, m)
+    p = piv.reshape(-1, k) - 1
+    rows = xp.arange(perm.shape[0])
+    for j in range(k):                            # apply the row swaps in order
+        a, b = perm[rows, j].copy(), perm[rows, p[:, j]].copy()
+        perm[rows, j] = b
+        perm[rows, p[:, j]] = a
+    P = xp.zeros((perm.shape[0], m, m), dtype=lu_.dtype)
+    P[rows[:, None], perm, xp.arange(m)[None, :]] = 1      # A = P L U: row i of LU came from row perm[i] of A
+    return P.reshape(batch + (m, m)), L, U
+
+
+def lu(A, *, pivot=True, out=None):
+    """(P, L, U) with A = P L U."""
+    _check_matrix("linalg.lu", A)
+    if not pivot:
+        raise NotImplementedError("linalg.lu: LU without pivoting is not implemented in flambeau")
+    _no_grad_only("linalg.lu", A)
+    lu_, piv, _ = _lu_array(A._data)
+    return return_types.linalg_lu(*[_make(x) for x in _lu_unpack_arrays(lu_, piv)])
+
+
+# -- norms ---------------------------------------------------------------------------------------------
+class _Norm2(Function):
+    """sqrt(sum |x|^2) over dims; the gradient at 0 is 0 (a subgradient), as PyTorch's"""
+    _node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        a = x._data
+        xp = _xpof(a)
+        mag = xp.abs(a)
+        out = _make(xp.sqrt((mag * mag).sum(axis=dims, keepdims=keepdim)))
+        ctx.save_for_backward(x, out)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # d|x| = x / |x| (0 where |x| = 0)
+        x, out = ctx.saved_tensors
+        if not ctx.keepdim:
+            dims = range(x.ndim) if ctx.dims is None else ctx.dims
+            for d in sorted(dims):
+                grad, out = grad.unsqueeze(d), out.unsqueeze(d)
+        scale = (grad / out).masked_fill(out == 0, 0.0)
+        return x * scale.to(x.dtype) if x.is_complex() else x * scale, None, None
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """(sum |x|^ord)^(1/ord) over dim (all elements by default); differentiable."""
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype._category < 2:
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {x.dtype.name.capitalize()}")
+                           f"Got {_type_word(x.dtype)}")
     dims = None if dim is None else wrap_dims(dim, x.ndim) if x.ndim else None
+    if dims is not None and len(dims) == 0:
+        dims = None
+    if ord == 2:
+        if recording(x):
+            return _out(_Norm2.apply(x, dims, keepdim), out)
+        a = x._data
+        mag = _xpof(a).abs(a)
+        return _out(_make(_xpof(a).sqrt((mag * mag).sum(axis=dims, keepdims=keepdim))), out)
     a = x.abs()
     if ord == math.inf:
-        return a.amax(dims if dims is not None else (), keepdim)
-    if ord == -math.inf:
-        return a.amin(dims if dims is not None else (), keepdim)
-    if ord == 0:
-        return (a != 0).to(a.dtype).sum(dims, keepdim)
-    if ord == 1:
-        return a.sum(dims, keepdim)
-    if ord == 2:
-        s = (a * a).sum(dims, keepdim)
-        return s.sqrt()
-    return (a ** ord).sum(dims, keepdim) ** (1.0 / ord)
+        r = a.amax(dims if dims is not None else (), keepdim)
+    elif ord == -math.inf:
+        r = a.amin(dims if dims is not None else (), keepdim)
+    elif ord == 0:
+        r = (a != 0).to(a.dtype).sum(dims, keepdim)
+    elif ord == 1:
+        r = a.sum(dims, keepdim)
+    else:
+        r = (a ** ord).sum(dims, keepdim) ** (1.0 / ord)
+    return _out(r, out)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Frobenius, nuclear, 1, -1, inf, -inf, 2 or -2 norm of the matrices in dims dim."""
     if dtype is not None:
         A = A.to(dtype)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     if ord == "fro":
-        return vector_norm(A, 2, dim, keepdim)
+        return _out(vector_norm(A, 2, dim, keepdim), out)
     d0, d1 = (d % A.ndim for d in dim)
     if ord == "nuc":
-        from .linalg import svdvals
         s = svdvals(A.movedim((d0, d1), (-2, -1))).sum(-1)
     elif ord in (1, -1):
         s = A.abs().sum(d0, keepdim=True)
@@ -57,13 +1237,24 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if keepdim:
         s = s.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
-    return s
+    return _out(s, out)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Vector norm (1-D input, or int dim) or matrix norm (2-D input, or 2-tuple dim)."""
+    if isinstance(dim, int):
+        dim = (dim,)
     if ord is None:
-        return vector_norm(A.reshape(-1) if dim is None else A, 2, dim, keepdim, dtype=dtype)
-    if isinstance(ord, str) or (dim is not None and not isinstance(dim, int) and len(dim) == 2) or \
-            (dim is None and A.ndim == 2):
-        return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
-    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+        if dim is None:
+            return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype, out=out)
+    if dim is not None:
+        if len(dim) == 2:
+            return matrix_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
+        return vector_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                       f"Got {A.ndim}D.")

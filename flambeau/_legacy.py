@@ -1,0 +1,333 @@
+"""Top-level LAPACK functions (``torch.inverse``, ``torch.svd``...), including APIs PyTorch has removed.
+
+``gels``, ``eig``, ``symeig``, ``solve``, ``lstsq`` and ``matrix_rank`` keep their 2019 signatures and
+results (EE-559 course code calls ``torch.gels(y, x)``) and warn with a DeprecationWarning that
+names the ``flambeau.linalg`` replacement. Everything is built on ``flambeau.linalg``.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from . import _xp, linalg
+from ._tensor import Tensor, _make
+from ._ops._util import register, recording, _type_word
+from ._ops.reduction import _return_type
+from ._ops.pointwise import _out
+
+__all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "matrix_power", "matrix_rank", "cholesky",
+           "cholesky_solve", "cholesky_inverse", "cross", "trace", "lu", "lu_unpack", "lu_solve",
+           "triangular_solve", "lstsq", "solve", "qr", "svd", "symeig", "eig", "gels"]
+
+
+class return_types:
+    slogdet = _return_type("slogdet", ("sign", "logabsdet"))
+    qr = _return_type("qr", ("Q", "R"))
+    svd = _return_type("svd", ("U", "S", "V"))
+    eig = _return_type("eig", ("eigenvalues", "eigenvectors"))
+    symeig = _return_type("symeig", ("eigenvalues", "eigenvectors"))
+    gels = _return_type("gels", ("solution", "QR"))
+    lstsq = _return_type("lstsq", ("solution", "QR"))
+    solve = _return_type("solve", ("solution", "LU"))
+    triangular_solve = _return_type("triangular_solve", ("solution", "cloned_coefficient"))
+    lu_unpack = _return_type("lu_unpack", ("P", "L", "U"))
+
+
+def _deprecated(old, new):
+    warnings.warn(f"torch.{old} is deprecated in favor of {new} and was removed from PyTorch; flambeau keeps "
+                  f"it for older code. Please use {new} instead.", DeprecationWarning, stacklevel=3)
+
+
+def _check_real_float(name, x, arg="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: Expected a floating point tensor as input. Got {_type_word(x.dtype)}")
+
+
+# -- inverse, determinants ----------------------------------------------------------------------------
+@register("inverse")
+def inverse(input, *, out=None):
+    """Inverse of each square matrix (flambeau.linalg.inv)."""
+    return linalg.inv(input, out=out)
+
+
+@register("det")
+def det(input):
+    """Determinant of each square matrix (flambeau.linalg.det)."""
+    return linalg.det(input)
+
+
+@register("slogdet")
+def slogdet(input):
+    """(sign, logabsdet) of each square matrix (flambeau.linalg.slogdet)."""
+    return return_types.slogdet(*linalg.slogdet(input))
+
+
+@register("logdet")
+def logdet(input):
+    """log(det(A)): NaN where det < 0, -inf where det = 0."""
+    sign, logabs = linalg.slogdet(input)
+    if input.is_complex():
+        return logabs.to(input.dtype) + sign.log()
+    return logabs.masked_fill(sign < 0, math.nan)
+
+
+@register("pinverse")
+def pinverse(input, rcond=1e-15):
+    """Pseudo-inverse; singular values below rcond * s_max count as zero."""
+    return linalg.pinv(input, rtol=rcond)
+
+
+@register("matrix_power")
+def matrix_power(input, n):
+    return linalg.matrix_power(input, n)
+
+
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):
+    """Removed API: rank of a matrix (flambeau.linalg.matrix_rank)."""
+    _deprecated("matrix_rank", "torch.linalg.matrix_rank")
+    if tol is not None:
+        return linalg.matrix_rank(input, atol=tol, rtol=0.0, hermitian=symmetric, out=out)
+    return linalg.matrix_rank(input, hermitian=symmetric, out=out)
+
+
+@register("trace")
+def trace(input):
+    """Sum of the diagonal of a matrix (integers sum to int64)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return input.diagonal().sum()
+
+
+@register("cross")
+def cross(input, other, dim=None, *, out=None):
+    """Cross product along dim (default: the first dimension of size 3)."""
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
+                      "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change "
+                      "to agree with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError(f"no dimension of size 3 in input")
+    return linalg.cross(input, other, dim=dim, out=out)
+
+
+# -- Cholesky ------------------------------------------------------------------------------------------
+@register("cholesky")
+def cholesky(input, upper=False, *, out=None):
+    """Cholesky factor (lower by default) of Hermitian positive-definite matrices."""
+    return linalg.cholesky(input, upper=upper, out=out)
+
+
+@register("cholesky_solve")
+def cholesky_solve(input, input2, upper=False, *, out=None):
+    """X with A X = input, where A = L L^H and input2 is the Cholesky factor L (U with upper=True)."""
+    linalg._check_matrix("cholesky_solve", input, arg="b")
+    linalg._check_matrix("cholesky_solve", input2, square=True, arg="u")
+    if input.dtype is not input2.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{_type_word(input.dtype)} and A of type {_type_word(input2.dtype)} instead.")
+    if input.shape[-2] != input2.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
+                           f"{input2.shape[-1]} by {input2.shape[-1]} but each b matrix is "
+                           f"{input.shape[-2]} by {input.shape[-1]}")
+    L = input2.mH if upper else input2
+    y = linalg.solve_triangular(L, input, upper=False)
+    return _out(linalg.solve_triangular(L.mH, y, upper=True), out)
+
+
+@register("cholesky_inverse")
+def cholesky_inverse(input, upper=False, *, out=None):
+    """Inverse of A = L L^H from its Cholesky factor L (U with upper=True)."""
+    linalg._check_matrix("cholesky_inverse", input, square=True)
+    from ._ops.creation import eye
+    n = input.shape[-1]
+    ident = eye(n, dtype=input.dtype, device=input.device)
+    return _out(cholesky_solve(ident.expand(*input.shape), input, upper), out)
+
+
+# -- LU --------------------------------------------------------------------------------------------------
+@register("lu")
+def lu(A, pivot=True, get_infos=False, out=None):
+    """(LU, pivots) packed as LAPACK getrf (plus infos with get_infos=True)."""
+    linalg._check_matrix("lu", A)
+    if not pivot:
+        raise NotImplementedError("lu: LU without pivoting is not implemented in flambeau")
+    linalg._no_grad_only("lu", A)
+    lu_, piv, info = linalg._lu_array(A._data)
+    if get_infos:
+        return _make(lu_), _make(piv), _make(info)
+    return _make(lu_), _make(piv)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    """(P, L, U) from lu()'s packed result."""
+    linalg._no_grad_only("lu_unpack", LU_data)
+    P, L, U = linalg._lu_unpack_arrays(LU_data._data, LU_pivots._data)
+    return return_types.lu_unpack(_make(P), _make(L), _make(U))
+
+
+@register("lu_solve")
+def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """X with A X = b, from lu()'s packed factors of A."""
+    P, L, U = lu_unpack(LU_data, LU_pivots)
+    y = linalg.solve_triangular(L, P.mT @ b, upper=False, unitriangular=True)
+    return _out(linalg.solve_triangular(U, y, upper=True), out)
+
+
+# -- triangular, general solves ------------------------------------------------------------------------
+@register("triangular_solve")
+def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """(X, A.clone()) with op(tri(A)) X = input; op is the transpose when transpose=True."""
+    linalg._check_matrix("triangular_solve", input, arg="b")
+    linalg._check_matrix("triangular_solve", A, square=True)
+    M = A.mT if transpose else A
+    X = linalg.solve_triangular(M, input, upper=upper != transpose, unitriangular=unitriangular)
+    return return_types.triangular_solve(X, A.clone())
+
+
+@register("solve")
+def solve(input, A, *, out=None):
+    """Removed API: (X, LU) with A X = input; LU is A's packed LU factorisation."""
+    _deprecated("solve", "torch.linalg.solve")
+    linalg._check_matrix("solve", A, square=True)
+    X = linalg.solve(A, input) if input.ndim >= 2 else linalg.solve(A, input.unsqueeze(-1))
+    lu_, _, _ = linalg._lu_array(A._data)
+    return return_types.solve(X, _make(lu_))
+
+
+def _gels(name, B, A):
+    _check_real_float(name, A, "A")
+    _check_real_float(name, B, "B")
+    if A.ndim != 2:
+        raise RuntimeError(f"{name}: A should have 2 dimensions, but has {A.ndim}")
+    if B.ndim not in (1, 2):
+        raise RuntimeError(f"{name}: B should have 1 or 2 dimensions, but has {B.ndim}")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"{name}: Expected A and B to have the same dtype, but found A of type "
+                           f"{_type_word(A.dtype)} and B of type {_type_word(B.dtype)} instead")
+    Bm = B.unsqueeze(1) if B.ndim == 1 else B
+    m, n = A.shape
+    if Bm.shape[0] != m:
+        raise RuntimeError(f"{name}: Expected A and b to have same size at dim 0, but A has {m} rows and B has "
+                           f"{Bm.shape[0]} rows")
+    # X is (max(m, n), k): the solution in its first n rows; for m > n, rows n.. hold Q^T B's tail,
+    # whose squared column sums are the residual sums of squares (LAPACK gels).
+    X = linalg.lstsq(A, Bm, driver="gelsd").solution
+    if m > n:
+        Q = linalg.qr(A, mode="complete").Q
+        from ._ops.creation import cat
+        X = cat([X, (Q.mT @ Bm)[n:]], 0)
+    # the QR (m >= n) or LQ (m < n) factorisation of A, packed as LAPACK geqrf / gelqf leave it
+    a = A._data
+    if m >= n:
+        qr_ = linalg._host(lambda h: np.linalg.qr(h, mode="raw")[0].T.copy(), a) if m and n else a.copy()
+    else:
+        qr_ = linalg._host(lambda h: np.linalg.qr(h.T, mode="raw")[0].copy(), a) if m and n else a.copy()
+    # LAPACK leaves both in column-major order: a transposed view, as PyTorch returned them
+    X = X.mT.contiguous().mT
+    qr_t = _make(_xp.array_module(a).ascontiguousarray(qr_.T)).mT
+    return X, qr_t
+
+
+@register("gels")
+def gels(input, A, *, out=None):
+    """Removed API: least-squares (m >= n) or minimum-norm (m < n) solution of A X = input.
+
+    Returns (X, QR). X has shape (max(m, n), k); its first n rows are the solution. QR is A's
+    factorisation as LAPACK's gels leaves it.
+
+    Example::
+
+        >>> m = flambeau.tensor([[2., 0.], [0., 4.]])
+        >>> x, _ = flambeau.gels(flambeau.tensor([2., 8.]), m)
+        >>> x
+        tensor([[1.],
+                [2.]])
+    """
+    _deprecated("gels", "torch.linalg.lstsq")
+    return return_types.gels(*_gels("gels", input, A))
+
+
+@register("lstsq")
+def lstsq(input, A, *, out=None):
+    """Removed API (torch.lstsq, the successor of gels): same arguments and results as gels."""
+    _deprecated("lstsq", "torch.linalg.lstsq")
+    return return_types.lstsq(*_gels("lstsq", input, A))
+
+
+# -- decompositions --------------------------------------------------------------------------------------
+@register("qr")
+def qr(input, some=True, *, out=None):
+    """(Q, R): reduced with some=True, complete otherwise."""
+    return return_types.qr(*linalg.qr(input, "reduced" if some else "complete"))
+
+
+@register("svd")
+def svd(input, some=True, compute_uv=True, *, out=None):
+    """(U, S, V) with input = U diag(S) V^H (V, not V^H, unlike linalg.svd).
+
+    With compute_uv=False, U and V are zero-filled (m, m) and (n, n) matrices.
+    """
+    if not compute_uv:
+        S = linalg.svdvals(input)
+        from ._ops.creation import zeros
+        m, n = input.shape[-2:]
+        kw = dict(dtype=input.dtype, device=input.device)
+        return return_types.svd(zeros(*input.shape[:-2], m, m, **kw), S, zeros(*input.shape[:-2], n, n, **kw))
+    U, S, Vh = linalg.svd(input, full_matrices=not some)
+    return return_types.svd(U, S, Vh.mH)
+
+
+@register("symeig")
+def symeig(input, eigenvectors=False, upper=True, *, out=None):
+    """Removed API: (eigenvalues ascending, eigenvectors or an empty tensor) of a symmetric matrix."""
+    _deprecated("symeig", "torch.linalg.eigh")
+    L, V = linalg.eigh(input, "U" if upper else "L")
+    if not eigenvectors:
+        V = _make(_xp.array_module(input._data).zeros((0,), dtype=input._data.dtype))
+    return return_types.symeig(L, V)
+
+
+@register("eig")
+def eig(input, eigenvectors=False, *, out=None):
+    """Removed API: eigenvalues of a real square matrix as an (n, 2) tensor of (real, imaginary) parts.
+
+    With eigenvectors=True the second result is a real (n, n) matrix in LAPACK's layout: for a
+    real eigenvalue, column j is its eigenvector; for a complex pair (lambda_j, conj(lambda_j)),
+    columns j and j+1 hold the real and imaginary parts of lambda_j's eigenvector. Otherwise the
+    second result is an empty tensor.
+    """
+    _deprecated("eig", "torch.linalg.eig")
+    _check_real_float("eig", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"eig: input should be 2 dimensional, but has {input.ndim} dimensions")
+    if input.shape[0] != input.shape[1]:
+        raise RuntimeError(f"eig: input should be square, but has shape {tuple(input.shape)}")
+    from ._ops.creation import stack
+    dt = input._data.dtype
+    xp = _xp.array_module(input._data)
+    if not eigenvectors:
+        w = linalg.eigvals(input)
+        return return_types.eig(stack([w.real, w.imag], -1).to(input.dtype), _make(xp.zeros((0,), dtype=dt)))
+    w, v = linalg.eig(input)
+    # column j+1 of a conjugate pair reads the imaginary part of column j's eigenvector
+    im = _xp.to_host(w._data).imag
+    n = im.shape[0]
+    src = np.arange(n)
+    second = np.zeros(n, dtype=bool)
+    j = 0
+    while j < n:
+        if im[j] != 0 and j + 1 < n:
+            src[j + 1], second[j + 1] = j, True
+            j += 2
+        else:
+            j += 1
+    src_t = _make(xp.asarray(src))
+    re_cols = v.real.index_select(1, src_t)
+    im_cols = v.imag.index_select(1, src_t)
+    from ._ops.pointwise import where
+    V = where(_make(xp.asarray(second)), im_cols, re_cols).to(input.dtype)
+    return return_types.eig(stack([w.real, w.imag], -1).to(input.dtype), V)
