@@ -53,6 +53,8 @@ def _make(array, requires_grad=False):
     """Wrap an engine array (owning its memory or not) as a root tensor."""
     if type(array) is not _ndarray and not _xp.is_array(array):
         array = np.asarray(array)
+    if not array.size and array.ndim:
+        array = _canonical_empty(array)
     t = Tensor.__new__(Tensor)
     t._data = array
     t._base = None
@@ -205,6 +207,8 @@ class Tensor:
         return _xp.address(self._data)
 
     def is_contiguous(self, memory_format=None):
+        if not self._data.size:
+            return True
         expected = 1
         for n, s in zip(reversed(self._data.shape), reversed(self.stride())):
             if n != 1 and s != expected:
@@ -589,7 +593,17 @@ def _rebuild(array, dev, requires_grad):
     return t
 
 
+def _canonical_empty(a):
+    """A zero-size array with PyTorch's strides: NumPy gives fresh empty arrays all-zero strides,
+    PyTorch contiguous ones (views keep the strides they were given)."""
+    if any(a.strides) or a.base is not None:
+        return a
+    return _xp.as_strided(a, a.shape, tuple(s * a.itemsize for s in _contiguous_strides(a.shape)))
+
+
 def _init_from(t, array):
+    if not array.size and array.ndim:
+        array = _canonical_empty(array)
     t._data = array
     t._base = None
     t._storage_obj = None

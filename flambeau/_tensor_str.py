@@ -64,25 +64,20 @@ class _Formatter:
                 nz_abs = np.abs(finite.astype(np.float64))
                 lo, hi = nz_abs.min(), nz_abs.max()
                 self.int_mode = bool(np.all(finite == np.ceil(finite)))
-                vals = finite.tolist()
-                if self.int_mode:
-                    if hi / lo > 1000.0 or hi > 1.0e8:
-                        self.sci_mode = True
-                        for v in vals:
-                            self.max_width = max(self.max_width, len(f"{v:.{p}e}"))
-                    else:
-                        for v in vals:
-                            self.max_width = max(self.max_width, len(f"{v:.0f}") + 1)
+                if PRINT_OPTS.sci_mode is None:
+                    self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
                 else:
-                    if hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4:
-                        self.sci_mode = True
-                        for v in vals:
-                            self.max_width = max(self.max_width, len(f"{v:.{p}e}"))
-                    else:
-                        for v in vals:
-                            self.max_width = max(self.max_width, len(f"{v:.{p}f}"))
-        if PRINT_OPTS.sci_mode is not None:
-            self.sci_mode = PRINT_OPTS.sci_mode
+                    self.sci_mode = PRINT_OPTS.sci_mode
+                vals = finite.tolist()
+                if self.sci_mode:
+                    fmt = f"{{:.{p}e}}"
+                    extra = 0
+                elif self.int_mode:
+                    # integer-valued floats print as "3." : one more column for the point
+                    fmt, extra = "{:.0f}", 1
+                else:
+                    fmt, extra = f"{{:.{p}f}}", 0
+                self.max_width = max(len(fmt.format(v)) for v in vals) + extra
 
     def width(self):
         return self.max_width
@@ -111,7 +106,7 @@ def _summarized(a):
     if a.ndim == 1:
         return np.concatenate([a[:e], a[-e:]]) if a.shape[0] > 2 * e else a
     if not e:
-        return a.reshape((0,) * a.ndim)
+        return a[(slice(0, 0),) * a.ndim]
     rows = list(range(e)) + list(range(a.shape[0] - e, a.shape[0])) if a.shape[0] > 2 * e else range(a.shape[0])
     return np.stack([_summarized(a[i]) for i in rows])
 

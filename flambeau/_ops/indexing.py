@@ -9,7 +9,7 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as
-from .views import BasicIndex
+from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
            "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim", "index_add", "index_copy",
@@ -152,13 +152,13 @@ def getitem(self, key):
         n = self._data.shape[0]
         if not -n <= key < n:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
-        return BasicIndex.apply(self, key)
+        return BasicIndex.named("SelectBackward0").apply(self, key)
     if self._data.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis), Tensor, slice, list)):
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
                          "C++ to convert a 0-dim tensor to a number")
     k, basic = _normalize_key(self, key)
     if basic:
-        return BasicIndex.apply(self, k)
+        return basic_getitem(self, k if isinstance(key, tuple) else k[0])
     return AdvancedIndex.apply(self, k)
 
 

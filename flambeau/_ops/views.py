@@ -55,6 +55,8 @@ def _infer_size(shape, numel, op="view"):
 
 def _view_strides(old_shape, old_strides, new_shape):
     """Strides that view old as new without copying, or None (PyTorch's computeStride)."""
+    if not len(old_shape):
+        return (1,) * len(new_shape)
     numel = 1
     for s in old_shape:
         numel *= s
@@ -94,6 +96,20 @@ def _contig(shape):
     return tuple(reversed(st))
 
 
+def _reshaped(a, shape, strides):
+    """a viewed with ``shape`` and PyTorch's ``strides`` (in elements), never a copy.
+
+    NumPy's reshape may pick other strides for size-1 dims (and may copy), so its result is
+    only kept when the strides agree."""
+    item = a.itemsize
+    want = tuple(s * item for s in strides)
+    if a.size:
+        r = a.reshape(shape)
+        if r.strides == want and _xp.address(r) == _xp.address(a):
+            return r
+    return _xp.as_strided(a, shape, want)
+
+
 def _strided(a, shape, strides_elems):
     item = a.itemsize
     return _xp.as_strided(a, shape, tuple(s * item for s in strides_elems))
@@ -116,9 +132,7 @@ class View(Function):
             raise RuntimeError(
                 "view size is not compatible with input tensor's size and stride (at least one dimension "
                 "spans across two contiguous subspaces). Use .reshape(...) instead.")
-        if type(a) is np.ndarray:
-            return a.reshape(shape)
-        return _strided(a, shape, strides)
+        return _reshaped(a, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):                 # d(view)/dx: the same values, reshaped back
@@ -127,7 +141,7 @@ class View(Function):
 
 class Reshape(Function):
     """out = x with another shape, copied when no view can be made."""
-    _node_name = "ReshapeAliasBackward0"
+    _node_name = "UnsafeViewBackward0"
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -189,7 +203,10 @@ def flatten(self, start_dim=0, end_dim=-1):
     if s == e:
         return self
     shape = self._data.shape
-    return reshape(self, shape[:s] + (-1,) + shape[e + 1:])
+    n = 1
+    for k in shape[s:e + 1]:
+        n *= k
+    return reshape(self, shape[:s] + (n,) + shape[e + 1:])
 
 
 @register("ravel")
@@ -214,10 +231,11 @@ def squeeze(self, dim=None):
     else:
         dims = wrap_dims(dim, self._data.ndim) if self._data.ndim else ()
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    if new == shape:
-        return View.apply(self, shape)
-    return _restride(self, new, [st for i, (n, st) in enumerate(zip(shape, self.stride()))
-                                 if not (n == 1 and (dim is None or i in (dims if dim is not None else ())))])
+    name = "SqueezeBackward0" if dim is None else \
+        "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1"
+    strides = [st for i, (n, st) in enumerate(zip(shape, self.stride()))
+               if not (n == 1 and (dim is None or i in dims))]
+    return ViewStrided.named(name).apply(self, new, tuple(strides))
 
 
 @register("unsqueeze")
@@ -229,12 +247,7 @@ def unsqueeze(self, dim):
     new_stride = 1 if dim >= nd else shape[dim] * strides[dim]
     shape.insert(dim, 1)
     strides.insert(dim, new_stride)
-    return _restride(self, tuple(shape), strides)
-
-
-def _restride(self, shape, strides):
-    """A reshape-like view with explicit PyTorch strides (for squeeze/unsqueeze)."""
-    return ViewStrided.apply(self, tuple(shape), tuple(strides))
+    return ViewStrided.named("UnsqueezeBackward0").apply(self, tuple(shape), tuple(strides))
 
 
 class ViewStrided(Function):
@@ -244,10 +257,7 @@ class ViewStrided(Function):
     @staticmethod
     def forward(ctx, x, shape, strides):
         ctx.in_shape = x.shape
-        a = x._data
-        if type(a) is np.ndarray:
-            return a.reshape(shape)
-        return _strided(a, shape, strides)
+        return _reshaped(x._data, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):
@@ -328,8 +338,8 @@ def t(self):
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
     if nd < 2:
-        return View.apply(self, self._data.shape)
-    return Transpose.apply(self, 0, 1)
+        return View.named("TBackward0").apply(self, self._data.shape)
+    return Transpose.named("TBackward0").apply(self, 0, 1)
 
 
 @register("t_")
@@ -388,11 +398,47 @@ class BasicIndex(Function):
     def forward(ctx, x, key):
         ctx.key = key
         ctx.in_shape = x.shape
-        return x._data[key]
+        return basic_view(x._data, key)
 
     @staticmethod
     def backward(ctx, grad):                  # zeros of the input's shape, grad written at key
         return SliceScatter.apply(grad, ctx.in_shape, ctx.key), None
+
+
+def basic_view(a, key):
+    """a[key] for a basic key, always an array view (never a NumPy scalar), with PyTorch's strides.
+
+    A trailing Ellipsis makes NumPy return a 0-d view instead of a scalar copy. A None in
+    the key is an unsqueeze in PyTorch: its stride is size * stride of the dim that follows
+    it (1 at the end), where NumPy puts 0."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    has_none = False
+    for k in key:
+        if k is None:
+            has_none = True
+    r = a[key if Ellipsis in key else key + (Ellipsis,)]
+    if not has_none and r.size:
+        return r
+    # NumPy also changes the strides of the dims an empty result has; PyTorch keeps stride * step
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    strides, d = [], 0
+    for k in key:
+        if k is Ellipsis:
+            n = a.ndim - n_real
+            strides += a.strides[d:d + n]
+            d += n
+        elif k is None:
+            strides.append(a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize)
+        elif isinstance(k, slice):
+            strides.append(a.strides[d] * (k.step or 1))
+            d += 1
+        else:
+            d += 1
+    strides = tuple(strides) + a.strides[d:]
+    if r.strides == strides:
+        return r
+    return _xp.as_strided(r, r.shape, strides)
 
 
 class SliceScatter(Function):
@@ -412,7 +458,32 @@ class SliceScatter(Function):
 
 
 def basic_getitem(self, key):
-    return BasicIndex.apply(self, key)
+    return BasicIndex.named(_basic_node_name(self, key)).apply(self, key)
+
+
+def _basic_node_name(self, key):
+    """PyTorch's grad_fn name for ``self[key]``: the last non-trivial step of the indexing."""
+    if isinstance(key, slice):
+        return "SliceBackward0"
+    if not isinstance(key, tuple):
+        key = (key,)
+    name = "AliasBackward0"
+    shape = self._data.shape
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    dim = 0
+    for k in key:
+        if k is Ellipsis:
+            dim += len(shape) - n_real
+        elif k is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(k, slice):
+            if k.indices(shape[dim]) != (0, shape[dim], 1):
+                name = "SliceBackward0"
+            dim += 1
+        else:
+            name = "SelectBackward0"
+            dim += 1
+    return name
 
 
 @register("narrow")
@@ -445,7 +516,7 @@ def select(self, dim, index):
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
                          f"dimension {dim}")
-    return BasicIndex.apply(self, (slice(None),) * dim + (index % size,))
+    return BasicIndex.named("SelectBackward0").apply(self, (slice(None),) * dim + (index % size,))
 
 
 # -- expand -----------------------------------------------------------------------------------
@@ -489,10 +560,7 @@ def expand(self, *sizes, implicit=False):
         if out[i] < 0:
             raise RuntimeError(f"The expanded size of the tensor ({out[i]}) isn't allowed in a leading, "
                                "non-existing dimension 0")
-    out = tuple(out)
-    if out == shape:
-        return View.apply(self, shape)
-    return Expand.apply(self, out)
+    return Expand.apply(self, tuple(out))
 
 
 @register("expand_as")
@@ -838,6 +906,7 @@ def rebase_history(self, result):
         self._grad_fn = result._grad_fn
         self._output_nr = result._output_nr
         self._requires_grad = result._requires_grad
+        self.__dict__["_hist"] = next(_hist_counter)     # views made earlier regenerate their history
         return
     base = self._base
     node = CopySlices._backward_cls()
