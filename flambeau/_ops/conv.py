@@ -1,0 +1,568 @@
+"""Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold and fold.
+
+Note [Convolution as one matrix product]
+A convolution is a matrix product over sliding windows (im2col): the windows of the padded
+input are an ``as_strided`` view (N, C, kh, kw, Ho, Wo) of it, copied once into a column
+matrix and multiplied by the weight viewed as (groups, C_out/groups, C/groups*kh*kw).
+Two layouts of the columns serve different shapes:
+
+- "sample": columns (N, G, K, L), one product per sample and group. Best when the output
+  plane L = Ho*Wo is large: the output comes out as (N, C_out, Ho, Wo) with no transpose.
+- "gemm": columns (G, N*L, K), one product per group over the whole batch. Best when L is
+  small (late layers): a few big products beat many small ones; the output is transposed
+  back to (N, C_out, Ho, Wo) at the cost of a copy of the (small) output.
+
+The gradient for the input is the adjoint of im2col (col2im): the product with the weight
+gives per-window gradients, which are added back to the input by a loop over the kh*kw
+kernel offsets, each a strided add over everything else. That adjoint is also the forward
+of the transposed convolution. The three bilinear maps
+
+    conv(x, w)           -> y      (_Conv)
+    conv_transpose(y, w) -> x      (_ConvTranspose, the adjoint of conv in x)
+    weight_grad(x, y)    -> w      (_ConvWeight, the adjoint of conv in w)
+
+are each other's derivatives, so every backward is written with these Functions and can be
+differentiated again.
+
+Everything is 2-D inside: 1-D convolutions run as 2-D ones over a height of 1.
+"""
+import numpy as np
+
+from .. import _xp
+from .._tensor import Tensor, _make
+from ..autograd.function import Function
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+# Output planes at least this large use the per-sample layout (see the Note above).
+_PER_SAMPLE_MIN_PLANE = 256
+
+
+class _Geometry:
+    """Stride, padding (top, bottom, left, right), dilation and groups of a 2-D convolution."""
+    __slots__ = ("stride", "pad", "dilation", "groups")
+
+    def __init__(self, stride, pad, dilation, groups):
+        self.stride, self.pad, self.dilation, self.groups = stride, pad, dilation, groups
+
+    def out_size(self, h, w, kh, kw):
+        (sh, sw), (t, b, l, r), (dh, dw) = self.stride, self.pad, self.dilation
+        return (h + t + b - dh * (kh - 1) - 1) // sh + 1, (w + l + r - dw * (kw - 1) - 1) // sw + 1
+
+
+def _layout(n, plane):
+    return "sample" if plane >= _PER_SAMPLE_MIN_PLANE or n == 1 else "gemm"
+
+
+# ---------------------------------------------------------------------------------------
+# Array kernels (NumPy or CuPy arrays in, arrays out)
+# ---------------------------------------------------------------------------------------
+
+def _pad(x, pad):
+    t, b, l, r = pad
+    if not (t or b or l or r):
+        return x
+    xp = _xp.array_module(x)
+    n, c, h, w = x.shape
+    out = xp.zeros((n, c, h + t + b, w + l + r), x.dtype)
+    out[:, :, t:t + h, l:l + w] = x
+    return out
+
+
+def _im2col(x, kh, kw, geo, layout):
+    """Columns of x (N, C, H, W): (N, G, C/G*kh*kw, Ho*Wo) or (G, N*Ho*Wo, C/G*kh*kw)."""
+    n, c, h, w = x.shape
+    ho, wo = geo.out_size(h, w, kh, kw)
+    g = geo.groups
+    xpad = _pad(x, geo.pad)
+    s0, s1, s2, s3 = xpad.strides
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    win = _xp.as_strided(xpad, (n, g, c // g, kh, kw, ho, wo),
+                         (s0, s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw))
+    if layout == "sample":
+        return win.reshape(n, g, (c // g) * kh * kw, ho * wo)
+    return win.transpose(1, 0, 5, 6, 2, 3, 4).reshape(g, n * ho * wo, (c // g) * kh * kw)
+
+
+def _col2im(wgrad, out_hw, geo):
+    """Adjoint of im2col: wgrad (N, G, Cg, kh, kw, Ho, Wo) summed into (N, G*Cg, H, W)."""
+    xp = _xp.array_module(wgrad)
+    n, g, cg, kh, kw, ho, wo = wgrad.shape
+    h, w = out_hw
+    t, b, l, r = geo.pad
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    hp, wp = h + t + b, w + l + r
+    out = xp.zeros((n, g, cg, hp, wp), wgrad.dtype)
+    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) or kh * kw == 1:
+        # windows do not overlap: one strided write
+        view = _xp.as_strided(out, (n, g, cg, kh, kw, ho, wo),
+                              out.strides[:3] + (out.strides[3] * dh, out.strides[4] * dw,
+                                                 out.strides[3] * sh, out.strides[4] * sw))
+        view[...] = wgrad
+    else:
+        for i in range(kh):
+            hi = i * dh
+            for j in range(kw):
+                wj = j * dw
+                out[..., hi:hi + sh * (ho - 1) + 1:sh, wj:wj + sw * (wo - 1) + 1:sw] += wgrad[:, :, :, i, j]
+    out = out.reshape(n, g * cg, hp, wp)
+    if t or b or l or r:
+        out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
+    return out
+
+
+def _conv_forward(x, w, geo, layout=None):
+    """y = conv(x, w) for x (N, C, H, W), w (Co, C/G, kh, kw); returns (y, columns, layout)."""
+    xp = _xp.array_module(x)
+    n = x.shape[0]
+    co, cg, kh, kw = w.shape
+    g = geo.groups
+    ho, wo = geo.out_size(x.shape[2], x.shape[3], kh, kw)
+    layout = layout or _layout(n, ho * wo)
+    cols = _im2col(x, kh, kw, geo, layout)
+    wm = w.reshape(g, co // g, cg * kh * kw)
+    if layout == "sample":
+        y = xp.matmul(wm, cols).reshape(n, co, ho, wo)                      # (N, G, Co/G, L)
+    else:
+        y = xp.matmul(cols, wm.transpose(0, 2, 1))                           # (G, N*L, Co/G)
+        y = y.reshape(g, n, ho * wo, co // g).transpose(1, 0, 3, 2).reshape(n, co, ho, wo)
+    return y, cols, layout
+
+
+def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
+    """dL/dw of y = conv(x, w) given gy = dL/dy (also the columns of x when already made)."""
+    xp = _xp.array_module(gy)
+    n, co, ho, wo = gy.shape
+    g = geo.groups
+    layout = layout or _layout(n, ho * wo)
+    if cols is None:
+        cols = _im2col(x, w_shape[2], w_shape[3], geo, layout)
+    if layout == "sample":
+        gm = gy.reshape(n, g, co // g, ho * wo)
+        gw = xp.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(0)               # (G, Co/G, K)
+    else:
+        gm = gy.reshape(n, g, co // g, ho * wo).transpose(1, 2, 0, 3).reshape(g, co // g, n * ho * wo)
+        gw = xp.matmul(gm, cols)                                             # (G, Co/G, K)
+    return gw.reshape(w_shape)
+
+
+def _conv_input_grad(gy, w, out_hw, geo):
+    """dL/dx of y = conv(x, w), x of spatial size out_hw; also conv_transpose(gy, w)."""
+    xp = _xp.array_module(gy)
+    n, co, ho, wo = gy.shape
+    _, cg, kh, kw = w.shape
+    g = geo.groups
+    wm = w.reshape(g, co // g, cg * kh * kw)
+    if _layout(n, ho * wo) == "sample":
+        cols = xp.matmul(wm.transpose(0, 2, 1), gy.reshape(n, g, co // g, ho * wo))   # (N, G, K, L)
+        wgrad = cols.reshape(n, g, cg, kh, kw, ho, wo)
+    else:
+        gm = gy.reshape(n, g, co // g, ho * wo).transpose(1, 0, 3, 2).reshape(g, n * ho * wo, co // g)
+        cols = xp.matmul(gm, wm)                                                      # (G, N*L, K)
+        wgrad = cols.reshape(g, n, ho, wo, cg, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
+    return _col2im(wgrad, out_hw, geo)
+
+
+# ---------------------------------------------------------------------------------------
+# Autograd Functions
+# ---------------------------------------------------------------------------------------
+
+class _Conv(Function):
+    """y = conv(x, w) + b (4-D)."""
+    _node_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, geo):
+        y, cols, layout = _conv_forward(x._data, w._data, geo)
+        if b is not None:
+            y += b._data.reshape(1, -1, 1, 1)
+        ctx.geo = geo
+        if ctx.needs_input_grad[1]:
+            ctx.cols, ctx.layout = cols, layout      # reused by the weight gradient
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):        # dx = conv_transpose(grad, w), dw = weight_grad(x, grad), db = sum(grad)
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = _ConvTranspose.apply(grad, w, None, ctx.geo, tuple(ctx._input_meta[0][0][2:]))
+        if need[1]:
+            cols = ctx.__dict__.pop("cols", None)
+            gw = _ConvWeight.apply(x, grad, tuple(ctx._input_meta[1][0]), ctx.geo, cols,
+                                   ctx.__dict__.get("layout"))
+        if need[2]:
+            gb = grad.sum((0, 2, 3))
+        return gx, gw, gb, None
+
+
+class _ConvTranspose(Function):
+    """x = conv_transpose(y, w) + b: the adjoint of conv in its input (4-D)."""
+    _node_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, y, w, b, geo, out_hw):
+        x = _conv_input_grad(y._data, w._data, out_hw, geo)
+        if b is not None:
+            x += b._data.reshape(1, -1, 1, 1)
+        ctx.geo = geo
+        ctx.save_for_backward(y if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):        # dy = conv(grad, w), dw = weight_grad(grad, y), db = sum(grad)
+        y, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gy = gw = gb = None
+        if need[0]:
+            gy = _Conv.apply(grad, w, None, ctx.geo)
+        if need[1]:
+            gw = _ConvWeight.apply(grad, y, tuple(ctx._input_meta[1][0]), ctx.geo, None, None)
+        if need[2]:
+            gb = grad.sum((0, 2, 3))
+        return gy, gw, gb, None, None
+
+
+class _ConvWeight(Function):
+    """w = weight_grad(x, y): the adjoint of conv in its weight."""
+    _node_name = "ConvolutionBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, w_shape, geo, cols, layout):
+        ctx.geo = geo
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y if ctx.needs_input_grad[0] else None)
+        return _conv_weight_grad(x._data, y._data, w_shape, geo, cols, layout)
+
+    @staticmethod
+    def backward(ctx, grad):        # dx = conv_transpose(y, grad), dy = conv(x, grad)
+        x, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = _ConvTranspose.apply(y, grad, None, ctx.geo, tuple(ctx._input_meta[0][0][2:])) if need[0] else None
+        gy = _Conv.apply(x, grad, None, ctx.geo) if need[1] else None
+        return gx, gy, None, None, None, None
+
+
+class _Unfold(Function):
+    """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
+    _node_name = "Im2ColBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, geo):
+        ctx.kernel, ctx.geo, ctx.hw = kernel, geo, x.shape[2:]
+        cols = _im2col(x._data, kernel[0], kernel[1], geo, "sample")
+        return cols.reshape(cols.shape[0], -1, cols.shape[3])
+
+    @staticmethod
+    def backward(ctx, grad):        # the adjoint of im2col is col2im
+        return _Fold.apply(grad, tuple(ctx.hw), ctx.kernel, ctx.geo), None, None
+
+
+class _Fold(Function):
+    """col2im: (N, C*kh*kw, L) -> (N, C, H, W), summing overlaps."""
+    _node_name = "Col2ImBackward0"
+
+    @staticmethod
+    def forward(ctx, cols, out_hw, kernel, geo):
+        ctx.kernel, ctx.geo = kernel, geo
+        n, ck, _ = cols.shape
+        kh, kw = kernel
+        ho, wo = geo.out_size(out_hw[0], out_hw[1], kh, kw)
+        wgrad = cols._data.reshape(n, 1, ck // (kh * kw), kh, kw, ho, wo)
+        return _col2im(wgrad, out_hw, geo)
+
+    @staticmethod
+    def backward(ctx, grad):        # the adjoint of col2im is im2col
+        return _Unfold.apply(grad, ctx.kernel, ctx.geo), None, None, None
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checking
+# ---------------------------------------------------------------------------------------
+
+def _int_tuple(value, n, name):
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match "
+                           f"the convolution dimensions, but got {name}={list(value)}")
+    return value
+
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _check_operands(op, input, weight, bias, nd):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}() argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{op}() argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"{op}() argument 'bias' (position 3) must be Tensor, not {type(bias).__name__}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {op}, but got input "
+                           f"of size: {_shape_str(input.shape)}")
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"weight should have at least three dimensions" if weight.ndim < 3 else
+                           f"expected stride to be a single integer value or a list of {weight.ndim - 2} values "
+                           f"to match the convolution dimensions, but got stride={[1] * nd}")
+    for t in (weight, bias):
+        if t is not None and t.dtype is not input.dtype:
+            raise RuntimeError(f"expected scalar type {_type_word(input)} but found {_type_word(t)}")
+        if t is not None and t.device != input.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{input.device} and {t.device}! ({op})")
+    if input.dtype.is_complex or input.dtype.name == "bool":
+        raise RuntimeError(f"\"{op}\" not implemented for '{_type_word(input)}'")
+
+
+def _type_word(t):
+    from ._util import _type_word as word
+    return word(t.dtype)
+
+
+def _geometry(op, stride, padding, dilation, groups, kernel, nd):
+    stride = _int_tuple(stride, nd, "stride")
+    dilation = _int_tuple(dilation, nd, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = ()
+            for d, k in zip(dilation, kernel):
+                total = d * (k - 1)
+                pads += (total // 2, total - total // 2)      # the extra one goes after, as PyTorch
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        pads = tuple(p for p in _int_tuple(padding, nd, "padding") for _ in range(2))
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if not isinstance(groups, (int, np.integer)) or groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if nd == 1:     # run as 2-D over a height of 1
+        return _Geometry((1,) + stride, (0, 0) + pads, (1,) + dilation, int(groups))
+    return _Geometry(stride, pads, dilation, int(groups))
+
+
+def _batched(input, nd):
+    return (input, False) if input.ndim == nd + 2 else (input.unsqueeze(0), True)
+
+
+def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
+    _check_operands(op, input, weight, bias, nd)
+    geo = _geometry(op, stride, padding, dilation, groups, tuple(weight.shape[2:]), nd)
+    x, unbatched = _batched(input, nd)
+    co, cg = weight.shape[0], weight.shape[1]
+    g = geo.groups
+    if co % g:
+        raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at dimension 0, but got "
+                           f"weight of size [{_shape_str(weight.shape)}] instead")
+    if x.shape[1] != cg * g:
+        raise RuntimeError(f"Given groups={g}, weight of size {_shape_str(weight.shape)}, expected "
+                           f"input{_shape_str(x.shape)} to have {cg * g} channels, but got {x.shape[1]} "
+                           f"channels instead")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != co):
+        raise RuntimeError(f"Given weight of size {_shape_str(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {co} elements, but got bias of size {_shape_str(bias.shape)} instead")
+    w = weight
+    if nd == 1:
+        x, w = x.unsqueeze(2), weight.unsqueeze(2)
+    h, wd = x.shape[2], x.shape[3]
+    kh, kw = w.shape[2], w.shape[3]
+    t, b, l, r = geo.pad
+    (dh, dw) = geo.dilation
+    if h + t + b < dh * (kh - 1) + 1 or wd + l + r < dw * (kw - 1) + 1:
+        sizes = (h + t + b, wd + l + r)[2 - nd:]
+        ks = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)[2 - nd:]
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel "
+                           f"size: ({' x '.join(map(str, ks))}). Kernel size can't be greater than actual input "
+                           f"size")
+    if x.shape[0] == 0 or co == 0:
+        ho, wo = geo.out_size(h, wd, kh, kw)
+        xp = _xp.array_module(x._data)
+        out = _make(xp.zeros((x.shape[0], co, ho, wo), x._data.dtype))
+        out = out + (weight.sum() * 0 + (bias.sum() * 0 if bias is not None else 0))
+    else:
+        out = _Conv.apply(x, w, bias, geo)
+    if nd == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) input.
+
+    Args:
+        input: (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_out, C_in/groups, kH, kW).
+        bias: optional (C_out,).
+        stride, padding, dilation: an int or a pair; padding may also be 'valid' or 'same'.
+        groups: split the channels into this many independent convolutions.
+
+    Example:
+        >>> import flambeau
+        >>> x = flambeau.ones(1, 1, 4, 4)
+        >>> conv2d(x, flambeau.ones(1, 1, 3, 3)).shape
+        torch.Size([1, 1, 2, 2])
+    """
+    return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over (N, C, L) or (C, L) input; arguments as conv2d, ints or 1-tuples."""
+    return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups, dilation, nd):
+    _check_operands(op, input, weight, bias, nd)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
+    geo = _geometry(op, stride, padding, dilation, groups, tuple(weight.shape[2:]), nd)
+    opad = _int_tuple(output_padding, nd, "output_padding")
+    x, unbatched = _batched(input, nd)
+    g = geo.groups
+    cin, cog = weight.shape[0], weight.shape[1]
+    if cin % g:
+        raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at dimension 0, but got "
+                           f"weight of size [{_shape_str(weight.shape)}] instead")
+    if x.shape[1] != cin:
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight.shape)}, expected "
+                           f"input{_shape_str(x.shape)} to have {cin} channels, but got {x.shape[1]} channels "
+                           f"instead")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != cog * g):
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {cog * g} elements, but got bias of size "
+                           f"{_shape_str(bias.shape)} instead")
+    stride_nd, dil_nd = geo.stride[2 - nd:], geo.dilation[2 - nd:]
+    if any(o < 0 for o in opad) or any(o >= s and o >= d for o, s, d in zip(opad, stride_nd, dil_nd)):
+        names = ("height", "width") if nd == 2 else ("width",)
+        parts = ([f"output_padding_{n}: {o}" for n, o in zip(names, opad)]
+                 + [f"stride_{n}: {s}" for n, s in zip(names, stride_nd)]
+                 + [f"dilation_{n}: {d}" for n, d in zip(names, dil_nd)])
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           + " ".join(parts))
+    w = weight
+    if nd == 1:
+        x, w = x.unsqueeze(2), weight.unsqueeze(2)
+        opad = (0,) + opad
+    kh, kw = w.shape[2], w.shape[3]
+    (sh, sw), (t, b, l, r), (dh, dw) = geo.stride, geo.pad, geo.dilation
+    oh = (x.shape[2] - 1) * sh - t - b + dh * (kh - 1) + opad[0] + 1
+    ow = (x.shape[3] - 1) * sw - l - r + dw * (kw - 1) + opad[1] + 1
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). Calculated output size "
+                           f"per channel: ({oh} x {ow}). Output size is too small")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        xp = _xp.array_module(x._data)
+        out = _make(xp.zeros((x.shape[0], cog * g, oh, ow), x._data.dtype))
+        out = out + (weight.sum() * 0 + (bias.sum() * 0 if bias is not None else 0))
+        if bias is not None:
+            out = out + bias.reshape(1, -1, 1, 1)
+    else:
+        out = _ConvTranspose.apply(x, w, bias, geo, (oh, ow))
+    if nd == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution (the gradient of conv2d with respect to its input).
+
+    Args:
+        input: (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_in, C_out/groups, kH, kW).
+        bias: optional (C_out,).
+        stride, padding, output_padding, dilation: an int or a pair.
+
+    Example:
+        >>> import flambeau
+        >>> conv_transpose2d(flambeau.ones(1, 1, 2, 2), flambeau.ones(1, 1, 3, 3)).shape
+        torch.Size([1, 1, 4, 4])
+    """
+    return _conv_transpose("conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution over (N, C, L) or (C, L) input; arguments as conv_transpose2d."""
+    return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# unfold / fold
+# ---------------------------------------------------------------------------------------
+
+def _pair(value, name):
+    return _int_tuple(value, 2, name)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding local blocks (im2col): (N, C, H, W) -> (N, C*kH*kW, L), or unbatched (C, H, W)."""
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)")
+    kernel = _pair(kernel_size, "kernel_size")
+    dil, pad, stride = _pair(dilation, "dilation"), _pair(padding, "padding"), _pair(stride, "stride")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {kernel[0]} "
+                           f"kernel_width: {kernel[1]}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: {stride[0]} "
+                           f"stride_width: {stride[1]}")
+    if any(d <= 0 for d in dil):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: {dil[0]} "
+                           f"dilation_width: {dil[1]}")
+    if any(p < 0 for p in pad):
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {pad[0]} pad_width: {pad[1]}")
+    x, unbatched = (input, False) if input.ndim == 4 else (input.unsqueeze(0), True)
+    geo = _Geometry(stride, (pad[0], pad[0], pad[1], pad[1]), dil, 1)
+    ho, wo = geo.out_size(x.shape[2], x.shape[3], kernel[0], kernel[1])
+    if ho < 1 or wo < 1:
+        raise RuntimeError(f"Given input with spatial size ({x.shape[2]}, {x.shape[3]}), kernel_size=({kernel[0]}, "
+                           f"{kernel[1]}), dilation=({dil[0]}, {dil[1]}), padding=({pad[0]}, {pad[1]}), "
+                           f"calculated shape of the array of sliding blocks as ({ho}, {wo}), but its components "
+                           f"must be at least one.")
+    out = _Unfold.apply(x, kernel, geo)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum sliding local blocks into a tensor (col2im): (N, C*kH*kW, L) -> (N, C, H, W)."""
+    if input.ndim not in (2, 3):
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
+                                  f"(got {input.ndim}D)")
+    out_hw = _pair(output_size, "output_size")
+    kernel = _pair(kernel_size, "kernel_size")
+    dil, pad, stride = _pair(dilation, "dilation"), _pair(padding, "padding"), _pair(stride, "stride")
+    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride) or any(d <= 0 for d in dil) or any(
+            p < 0 for p in pad):
+        raise RuntimeError(f"fold(): kernel_size, stride and dilation must be positive and padding non-negative, "
+                           f"but got kernel_size={kernel}, stride={stride}, dilation={dil}, padding={pad}")
+    x, unbatched = (input, False) if input.ndim == 3 else (input.unsqueeze(0), True)
+    kk = kernel[0] * kernel[1]
+    if x.shape[1] % kk:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={x.shape[1]} and kernel_size=({kernel[0]}, {kernel[1]}).")
+    geo = _Geometry(stride, (pad[0], pad[0], pad[1], pad[1]), dil, 1)
+    ho, wo = geo.out_size(out_hw[0], out_hw[1], kernel[0], kernel[1])
+    if x.shape[2] != ho * wo:
+        raise RuntimeError(f"Given output_size=({out_hw[0]}, {out_hw[1]}), kernel_size=({kernel[0]}, {kernel[1]}), "
+                           f"dilation=({dil[0]}, {dil[1]}), padding=({pad[0]}, {pad[1]}), stride=({stride[0]}, "
+                           f"{stride[1]}), expected size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)={x.shape[2]}.")
+    out = _Fold.apply(x, out_hw, kernel, geo)
+    return out.squeeze(0) if unbatched else out

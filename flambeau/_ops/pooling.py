@@ -1,0 +1,550 @@
+"""Pooling: max/avg pooling (1-D, 2-D), adaptive pooling, max_unpool2d.
+
+Note [Pooling over window offsets]
+The windows of the (padded) input are an ``as_strided`` view (N, C, Ho, Wo, kh, kw). A
+reduction over a window is a loop over the kh*kw kernel offsets, each step a vectorized
+operation over all of N, C, Ho, Wo; when kernel == stride (the common case) the view is a
+plain reshape of the input and needs no padded copy. Max pooling records, per output, the
+offset of the (first) maximum in its window; its gradient is written back offset by offset
+(``copyto`` with a mask), so no scatter with repeated indices is needed. The three maps
+
+    max (x) -> y, select(x, offsets) -> y, scatter(y, offsets) -> x
+
+are linear in their first argument given the offsets, and select and scatter are each
+other's adjoints, so every backward is a Function and differentiates again.
+Everything is 2-D inside: 1-D pooling runs over a height of 1.
+"""
+import numpy as np
+
+from .. import _xp
+from .._tensor import Tensor, _make
+from ..autograd.function import Function
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
+           "adaptive_max_pool1d", "max_pool1d_with_indices"]
+
+
+class _Window:
+    """Kernel, stride, padding (top, bottom, left, right) and dilation of a 2-D pooling."""
+    __slots__ = ("kernel", "stride", "pad", "dilation", "out")
+
+    def __init__(self, kernel, stride, pad, dilation, out):
+        self.kernel, self.stride, self.pad, self.dilation, self.out = kernel, stride, pad, dilation, out
+
+
+def _windows(a, win, fill):
+    """View (N, C, Ho, Wo, kh, kw) of a (N, C, H, W) padded by win.pad with ``fill``."""
+    xp = _xp.array_module(a)
+    t, b, l, r = win.pad
+    if t or b or l or r:
+        n, c, h, w = a.shape
+        p = xp.full((n, c, h + t + b, w + l + r), fill, a.dtype)
+        p[:, :, t:t + h, l:l + w] = a
+        a = p
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
+    s0, s1, s2, s3 = a.strides
+    return _xp.as_strided(a, a.shape[:2] + (ho, wo, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw))
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _max_and_offsets(x, win, offsets):
+    """Window maxima of x and, when asked, the offset (i*kw + j) of each window's first maximum."""
+    xp = _xp.array_module(x)
+    v = _windows(x, win, _lowest(x.dtype))
+    kh, kw = win.kernel
+    out = v[..., 0, 0].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                xp.maximum(out, v[..., i, j], out=out)
+    if not offsets:
+        return out, None
+    arg = xp.zeros(out.shape, np.int32)
+    for off in range(kh * kw - 1, 0, -1):        # last write wins: the first maximum in window order
+        xp.putmask(arg, v[..., off // kw, off % kw] == out, off)
+    return out, arg
+
+
+def _select(a, arg, win):
+    """out[n, c, o] = window(a)[n, c, o, arg[n, c, o]] (the adjoint of _scatter)."""
+    xp = _xp.array_module(a)
+    v = _windows(a, win, 0)
+    kh, kw = win.kernel
+    out = xp.zeros(arg.shape, a.dtype)
+    for off in range(kh * kw):
+        xp.copyto(out, v[..., off // kw, off % kw], where=arg == off)
+    return out
+
+
+def _scatter(g, arg, win, hw):
+    """Input-sized array, zero except g added at each window's offset arg."""
+    xp = _xp.array_module(g)
+    n, c = g.shape[:2]
+    h, w = hw
+    t, b, l, r = win.pad
+    full = xp.zeros((n, c, h + t + b, w + l + r), g.dtype)
+    v = _windows(full, _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out), 0)
+    kh, kw = win.kernel
+    overlap = win.stride[0] < (kh - 1) * win.dilation[0] + 1 or win.stride[1] < (kw - 1) * win.dilation[1] + 1
+    for off in range(kh * kw):
+        dst = v[..., off // kw, off % kw]
+        if overlap:
+            dst += xp.where(arg == off, g, 0)
+        else:
+            xp.copyto(dst, g, where=arg == off)
+    if t or b or l or r:
+        full = xp.ascontiguousarray(full[:, :, t:t + h, l:l + w])
+    return full
+
+
+class _MaxPool(Function):
+    """y = max over each window (4-D)."""
+    _node_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, win, want_offsets):
+        out, arg = _max_and_offsets(x._data, win, want_offsets or ctx.needs_input_grad[0])
+        ctx.win, ctx.arg, ctx.hw = win, arg, x.shape[2:]
+        if want_offsets:
+            return out, _make(arg)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad, *_):    # the gradient goes to each window's maximum
+        return _Scatter.apply(grad, ctx.arg, ctx.win, tuple(ctx.hw)), None, None
+
+
+class _Scatter(Function):
+    _node_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, arg, win, hw):
+        ctx.arg, ctx.win = arg, win
+        return _scatter(g._data, arg, win, hw)
+
+    @staticmethod
+    def backward(ctx, grad):        # adjoint of scatter: select
+        return _Select.apply(grad, ctx.arg, ctx.win), None, None, None
+
+
+class _Select(Function):
+    _node_name = "MaxPool2DSelectBackward0"
+
+    @staticmethod
+    def forward(ctx, a, arg, win):
+        ctx.arg, ctx.win, ctx.hw = arg, win, a.shape[2:]
+        return _select(a._data, arg, win)
+
+    @staticmethod
+    def backward(ctx, grad):        # adjoint of select: scatter
+        return _Scatter.apply(grad, ctx.arg, ctx.win, tuple(ctx.hw)), None, None
+
+
+def _avg_divisor(xp, win, hw, count_include_pad, divisor_override, dtype):
+    """(Ho, Wo) divisors of average pooling, as PyTorch counts them."""
+    if divisor_override is not None:
+        return dtype.type(divisor_override)
+    counts = []
+    for size, k, s, p0, o in zip(hw, win.kernel, win.stride, win.pad[::2], win.out):
+        start = np.arange(o) * s - p0
+        end = np.minimum(start + k, size + p0)
+        if count_include_pad:
+            counts.append(end - start)
+        else:
+            counts.append(np.minimum(end, size) - np.maximum(start, 0))
+    div = (counts[0][:, None] * counts[1][None, :]).astype(dtype)
+    return xp.asarray(div)
+
+
+class _AvgPool(Function):
+    """y = window sums of x / divisor (4-D)."""
+    _node_name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, win, div):
+        xp = _xp.array_module(x._data)
+        v = _windows(x._data, win, 0)
+        kh, kw = win.kernel
+        out = v[..., 0, 0].copy()
+        for off in range(1, kh * kw):
+            out += v[..., off // kw, off % kw]
+        ctx.win, ctx.div, ctx.hw = win, div, x.shape[2:]
+        if out.dtype.kind == "f":
+            out /= div
+        else:
+            out = xp.trunc(out / div).astype(out.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):        # each window's input gets grad / divisor
+        return _AvgPoolAdjoint.apply(grad, ctx.win, ctx.div, tuple(ctx.hw)), None, None
+
+
+class _AvgPoolAdjoint(Function):
+    _node_name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, win, div, hw):
+        xp = _xp.array_module(g._data)
+        gd = g._data / div
+        n, c = gd.shape[:2]
+        h, w = hw
+        t, b, l, r = win.pad
+        full = xp.zeros((n, c, h + t + b, w + l + r), gd.dtype)
+        v = _windows(full, _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out), 0)
+        kh, kw = win.kernel
+        for off in range(kh * kw):
+            v[..., off // kw, off % kw] += gd
+        if t or b or l or r:
+            full = xp.ascontiguousarray(full[:, :, t:t + h, l:l + w])
+        ctx.win, ctx.div = win, div
+        return full
+
+    @staticmethod
+    def backward(ctx, grad):        # adjoint of the adjoint: average pooling again
+        return _AvgPool.apply(grad, ctx.win, ctx.div), None, None, None
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checking and the public functions
+# ---------------------------------------------------------------------------------------
+
+def _ints(value, n, name):
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints")
+    return value
+
+
+def _pool_out(size, k, s, p, d, ceil_mode):
+    span = size + 2 * p - d * (k - 1) - 1
+    o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= size + p:
+        o -= 1
+    return o
+
+
+def _check_input(op, input, nd):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.ndim not in (nd + 1, nd + 2) or any(s == 0 for s in input.shape[-nd - 1 if input.ndim == nd + 1
+                                                                          else 1:]):
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input"
+                           if nd == 2 else
+                           f"{op}() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+    if input.dtype.is_complex or input.dtype.name == "bool":
+        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype}'")
+
+
+def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd):
+    kernel = _ints(kernel_size, nd, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _ints(
+        stride, nd, "stride")
+    pad = _ints(padding, nd, "padding")
+    dil = _ints(dilation, nd, "dilation")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel_size must be greater than zero, but got {list(kernel)}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("stride should not be zero" if any(s == 0 for s in stride) else
+                           f"stride must be greater than zero, but got {list(stride)}")
+    if any(d <= 0 for d in dil):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dil)}")
+    for p, k, d in zip(pad, kernel, dil):
+        if p < 0 or p > ((k - 1) * d + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation={d}")
+    sizes = tuple(input.shape[-nd:])
+    out = tuple(_pool_out(s, k, st, p, d, ceil_mode) for s, k, st, p, d in zip(sizes, kernel, stride, pad, dil))
+    if any(o < 1 for o in out):
+        c = input.shape[-nd - 1]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c,) + sizes))}). Calculated output size: "
+                           f"({'x'.join(map(str, (c,) + out))}). Output size is too small")
+    if nd == 1:
+        kernel, stride, pad, dil, out, sizes = ((1,) + kernel, (1,) + stride, (0,) + pad, (1,) + dil,
+                                                (1,) + out, (1,) + sizes)
+    # extra padding after the input so that every (ceil_mode) window lies inside the buffer
+    ends = tuple((o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out, stride, kernel, dil))
+    after = tuple(max(e - sz - p, 0) for e, sz, p in zip(ends, sizes, pad))
+    return _Window(kernel, stride, (pad[0], after[0], pad[1], after[1]), dil, out)
+
+
+def _as_4d(input, nd):
+    x = input if input.ndim == nd + 2 else input.unsqueeze(0)
+    return (x.unsqueeze(2) if nd == 1 else x), input.ndim == nd + 1
+
+
+def _from_4d(t, unbatched, nd):
+    if nd == 1:
+        t = t.squeeze(2)
+    return t.squeeze(0) if unbatched else t
+
+
+def _flat_indices(arg, win, hw):
+    """Offsets within windows -> indices into the flattened (H*W) input plane, as int64."""
+    xp = _xp.array_module(arg)
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
+    t, l = win.pad[0], win.pad[2]
+    rows = xp.arange(ho).reshape(ho, 1) * sh - t + (arg // kw) * dh
+    cols = xp.arange(wo) * sw - l + (arg % kw) * dw
+    return (rows * hw[1] + cols).astype(np.int64)
+
+
+def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
+    _check_input(op, input, nd)
+    win = _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    x, unbatched = _as_4d(input, nd)
+    if return_indices:
+        out, arg = _MaxPool.apply(x, win, True)
+        idx = _make(_flat_indices(arg._data, win, x.shape[2:]))
+        return _from_4d(out, unbatched, nd), _from_4d(idx, unbatched, nd)
+    return _from_4d(_MaxPool.apply(x, win, False), unbatched, nd)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-D max pooling over (N, C, H, W) or (C, H, W) input; stride defaults to kernel_size.
+
+    With return_indices=True, also returns the flat (h * W + w) index of each maximum.
+
+    Example:
+        >>> import flambeau
+        >>> max_pool2d(flambeau.arange(16.).view(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    return _max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling over (N, C, L) or (C, L) input; arguments as max_pool2d."""
+    return _max_pool("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd):
+    _check_input(op, input, nd)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    win = _window(op, input, kernel_size, stride, padding, 1, ceil_mode, nd)
+    x, unbatched = _as_4d(input, nd)
+    xp = _xp.array_module(x._data)
+    ddt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float64)
+    # divisors count the padded border (count_include_pad) but never the extra ceil_mode cells
+    counted = _Window(win.kernel, win.stride, (win.pad[0], win.pad[0], win.pad[2], win.pad[2]), win.dilation,
+                      win.out)
+    div = _avg_divisor(xp, counted, tuple(x.shape[2:]), count_include_pad, divisor_override, ddt)
+    return _from_4d(_AvgPool.apply(x, win, div), unbatched, nd)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling over (N, C, H, W) or (C, H, W) input; stride defaults to kernel_size.
+
+    Example:
+        >>> import flambeau
+        >>> avg_pool2d(flambeau.arange(16.).view(1, 1, 4, 4), 2)
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+    """
+    return _avg_pool("avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling over (N, C, L) or (C, L) input; arguments as avg_pool2d."""
+    return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Adaptive pooling
+# ---------------------------------------------------------------------------------------
+
+def _adaptive_bounds(size, out):
+    """Window starts and ends along one dim: [floor(i*size/out), ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _adaptive_sizes(op, input, output_size, nd):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    for d in range(1, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
+                               f"input has sizes {list(input.shape)} with dimension {d} being empty")
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) != nd:
+        raise RuntimeError(f"{op}(): internal error: output_size.size() must be {nd}")
+    sizes = tuple(input.shape[-nd:])
+    out = tuple(s if o is None else int(o) for s, o in zip(sizes, output_size))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{op}(): elements of output_size must be greater than or equal to 0 but received "
+                           f"{list(out)}")
+    return sizes, out
+
+
+def _adaptive_matrix(size, out, like):
+    """(out, size) averaging matrix of adaptive average pooling along one dim."""
+    start, end = _adaptive_bounds(size, out)
+    j = np.arange(size)
+    m = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
+    from .creation import tensor
+    return tensor(m, dtype=like.dtype, device=like.device)
+
+
+def _adaptive_avg(op, input, output_size, nd):
+    sizes, out = _adaptive_sizes(op, input, output_size, nd)
+    if input.dtype.is_floating_point is False:
+        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype}'")
+    if all(s % o == 0 for s, o in zip(sizes, out) if o):
+        if all(o > 0 for o in out):         # equal windows: plain average pooling
+            kernel = tuple(s // o for s, o in zip(sizes, out))
+            return _avg_pool(op, input, kernel, kernel, 0, False, True, None, nd)
+    # windows of unequal sizes: separable averaging matrices, out = A_h x A_w^T
+    y = input
+    for k, (s, o) in enumerate(zip(sizes, out)):
+        dim = input.ndim - nd + k
+        m = _adaptive_matrix(s, o, input)
+        y = (y.transpose(dim, -1).matmul(m.t())).transpose(dim, -1)
+    return y.contiguous()
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a given output size (ints, or None to keep that input size)."""
+    return _adaptive_avg("adaptive_avg_pool2d", input, output_size, 2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling to a given output length."""
+    return _adaptive_avg("adaptive_avg_pool1d", input, output_size, 1)
+
+
+def _adaptive_max(op, input, output_size, return_indices, nd):
+    sizes, out = _adaptive_sizes(op, input, output_size, nd)
+    if input.dtype.is_complex or input.dtype.name == "bool":
+        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype}'")
+    x, unbatched = _as_4d(input, nd)
+    if nd == 1:
+        sizes, out = (1,) + sizes, (1,) + out
+    xp = _xp.array_module(x._data)
+    n, c, h, w = x.shape
+    # gather each window, padded to the longest by repeating its last index (same max, same first index)
+    idx = []
+    for size, o in zip(sizes, out):
+        start, end = _adaptive_bounds(size, o)
+        kmax = int((end - start).max()) if o else 1
+        ii = np.minimum(start[:, None] + np.arange(kmax), (end - 1)[:, None])      # (o, kmax)
+        idx.append(ii)
+    ih, iw = idx
+    rows = xp.asarray(ih[:, None, :, None])         # (Ho, 1, kh, 1)
+    cols = xp.asarray(iw[None, :, None, :])         # (1, Wo, 1, kw)
+    v = x._data[:, :, rows, cols]                   # (N, C, Ho, Wo, kh, kw)
+    flat = v.reshape(n, c, out[0], out[1], -1)
+    if flat.shape[-1] == 0:
+        arg = xp.zeros((n, c) + tuple(out), np.int64)
+    else:
+        nan = flat != flat
+        arg = xp.where(nan.any(-1), nan.argmax(-1), flat.argmax(-1)) if flat.dtype.kind == "f" else flat.argmax(-1)
+    kw = ih.shape[1] and iw.shape[1]
+    ar = xp.asarray(ih)[xp.arange(out[0])[:, None], arg // iw.shape[1]]
+    ac = xp.asarray(iw)[xp.arange(out[1]), arg % iw.shape[1]]
+    index = _make((ar * w + ac).astype(np.int64))
+    del kw
+    result = x.flatten(2).gather(2, index.flatten(2)).view(n, c, out[0], out[1])
+    result, index = _from_4d(result, unbatched, nd), _from_4d(index, unbatched, nd)
+    return (result, index) if return_indices else result
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to a given output size (ints, or None to keep that input size)."""
+    return _adaptive_max("adaptive_max_pool2d", input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling to a given output length."""
+    return _adaptive_max("adaptive_max_pool1d", input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+# ---------------------------------------------------------------------------------------
+# max_unpool
+# ---------------------------------------------------------------------------------------
+
+def _unpool_size(op, input, kernel, stride, padding, output_size, nd):
+    sizes = tuple(input.shape[-nd:])
+    default = tuple((s - 1) * st - 2 * p + k for s, st, p, k in zip(sizes, stride, padding, kernel))
+    if output_size is None:
+        return default
+    output_size = tuple(int(s) for s in output_size)
+    if len(output_size) == nd + 2 or len(output_size) == nd + 1:
+        output_size = output_size[-nd:]
+    if len(output_size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a "
+                         f"length of '{len(output_size)}'")
+    for d, (o, de, st) in enumerate(zip(output_size, default, stride)):
+        if not de - st < o < de + st:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {de - st} and '
+                             f'{de + st})')
+    return output_size
+
+
+def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, nd):
+    kernel = _ints(kernel_size, nd, "kernel_size")
+    stride = kernel if stride is None else _ints(stride, nd, "stride")
+    padding = _ints(padding, nd, "padding")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    if indices.dtype.name != "int64":
+        raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype}")
+    out = _unpool_size(op, input, kernel, stride, padding, output_size, nd)
+    x, unbatched = (input, False) if input.ndim == nd + 2 else (input.unsqueeze(0), True)
+    ix = indices if indices.ndim == nd + 2 else indices.unsqueeze(0)
+    n, c = x.shape[:2]
+    plane = int(np.prod(out))
+    if ix.numel():
+        lo, hi = int(ix.min()), int(ix.max())      # indices are checked on the host, as PyTorch does
+        if lo < 0 or hi >= plane:
+            bad = lo if lo < 0 else hi
+            raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                               f"{'x'.join(map(str, out))}")
+    from .creation import zeros
+    flat = zeros(n, c, plane, dtype=x.dtype, device=x.device)
+    y = flat.scatter(2, ix.flatten(2), x.flatten(2)).view((n, c) + tuple(out))
+    return y.squeeze(0) if unbatched else y
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool2d: puts each value at its index, zeros elsewhere."""
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool1d: puts each value at its index, zeros elsewhere."""
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
