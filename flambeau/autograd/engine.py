@@ -10,7 +10,7 @@ import heapq
 import numpy as np
 
 from . import grad_mode
-from .function import AccumulateGrad, _anomaly
+from .function import AccumulateGrad, _anomaly, _FREED
 from .._dtype import _BY_NP
 from .._device import CPU as _CPU
 from .. import _xp
@@ -218,7 +218,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             else:
                 if missing and node._materialize:
                     grads_out = _materialize(node, grads_out)
-                input_grads = node._run_backward(tuple(grads_out))
+                input_grads = node._run_backward(grads_out)
                 if check_nan:
                     _check_nan(node, input_grads)
             if post:
@@ -226,8 +226,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     r = hook(input_grads, tuple(grads_out))
                     if r is not None:
                         input_grads = tuple(r)
-            if not retain_graph:
-                node._release()
+            if not retain_graph and node._saved is not None:
+                node._saved = _FREED
 
             metas = node._input_meta
             i = 0
@@ -236,7 +236,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     nxt = e[0]
                     if needed is None or nxt in needed:
                         if g is not None:
-                            g = _validate(node, i, g, metas[i])
+                            meta = metas[i]
+                            gd = g._data
+                            if not (gd.shape == meta[0] and type(gd) is _ndarray and _BY_NP[gd.dtype] is meta[1]
+                                    and meta[2] is _CPU):
+                                g = _validate(node, i, g, meta)
                             buf = buffers.get(nxt)
                             if buf is None:
                                 buf = buffers[nxt] = [None] * nxt._n_outputs

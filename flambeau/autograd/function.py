@@ -225,20 +225,17 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _Tensor[0] or _bind()
-        needs = False
-        prev_mode = grad_mode._enabled[0]
-        if prev_mode:
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    needs = True
-                    break
         node_cls = cls._backward_cls
-        ctx = node_cls.__new__(node_cls)
-        if needs:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx = _new(node_cls)
+        prev_mode = grad_mode._enabled[0]
+        needs = False
+        if prev_mode:
+            flags = [isinstance(a, Tensor) and a._requires_grad for a in args]
+            needs = True in flags
+            ctx.needs_input_grad = tuple(flags) if needs else (False,) * len(args)
+            grad_mode._enabled[0] = False
         else:
             ctx.needs_input_grad = (False,) * len(args)
-        grad_mode._enabled[0] = False
         try:
             if cls.setup_context is not _base_setup_context:
                 out = cls.forward(*args, **kwargs)
@@ -275,19 +272,27 @@ class Function(metaclass=_FunctionMeta):
         if needs:
             ctx._seq = next(_sequence)
             edges, is_tensor, meta = [], [], []
-            for k, a in enumerate(args):
+            wrapped_scalars = cls._wrapped_scalars
+            k = 0
+            for a in args:
                 if isinstance(a, Tensor):
-                    # integer/bool tensors (indices, masks) are not differentiable inputs
-                    is_tensor.append(a._requires_grad or a._data.dtype.kind in "fc")
-                    edges.append(a._edge() if a._requires_grad else None)
                     d = a._data
-                    meta.append((d.shape, _BY_NP[d.dtype], a.device))
+                    if a._requires_grad:
+                        fn = a._grad_fn if a._base is None else a.grad_fn
+                        edges.append((fn, a._output_nr) if fn is not None else a._edge())
+                        is_tensor.append(True)
+                    else:
+                        edges.append(None)
+                        # integer/bool tensors (indices, masks) are not differentiable inputs
+                        is_tensor.append(d.dtype.kind in "fc")
+                    meta.append((d.shape, _BY_NP[d.dtype], _CPU if type(d) is _ndarray else a.device))
                 else:
                     # Python numbers of arithmetic ops are wrapped as tensors in PyTorch: they
                     # show in next_functions as (None, 0)
-                    is_tensor.append(k < cls._wrapped_scalars and isinstance(a, (int, float, complex)))
+                    is_tensor.append(k < wrapped_scalars and isinstance(a, (int, float, complex)))
                     edges.append(None)
                     meta.append(None)
+                k += 1
             ctx._edges = edges
             ctx._is_tensor = is_tensor
             ctx._input_meta = meta
@@ -320,11 +325,16 @@ _Tensor = [None, None]      # (Tensor, _make), bound on first use: _tensor impor
 _BY_NP = None
 
 
+_new = object.__new__
+_CPU = None
+
+
 def _bind():
-    global _BY_NP
+    global _BY_NP, _CPU
     from .._tensor import Tensor, _make
     from .._dtype import _BY_NP as by_np
-    _BY_NP = by_np
+    from .._device import CPU
+    _BY_NP, _CPU = by_np, CPU
     _Tensor[0], _Tensor[1] = Tensor, _make
     return Tensor
 
