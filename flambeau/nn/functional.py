@@ -1,0 +1,1312 @@
+"""nn.functional: the stateless side of the layers (activations, losses, normalization...).
+
+Most functions compose flambeau ops, so their gradients (and second gradients) come from
+the ops' own backward rules. Two are fused Functions for speed: ``cross_entropy`` (one
+log-softmax + NLL pass, backward ``softmax - target``) and ``embedding``'s lookup.
+Convolutions and pooling live in ``flambeau._ops.conv`` / ``flambeau._ops.pooling`` and are
+re-exported here.
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import _xp, _dtype
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from .._ops import creation as _creation
+from .._ops import reduction as _reduction
+from .._ops._util import recording, write_inplace
+
+_CONV_NAMES = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+               "unfold", "fold")
+_POOL_NAMES = ("max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "avg_pool1d", "avg_pool2d",
+               "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+               "adaptive_max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices", "lp_pool1d",
+               "lp_pool2d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices")
+
+
+def __getattr__(name):
+    # The convolution and pooling kernels are their own op families; they are looked up
+    # on first use so that this module imports before (and independently of) them.
+    if name in _CONV_NAMES or name in _POOL_NAMES:
+        import importlib
+        mod = importlib.import_module("flambeau._ops." + ("conv" if name in _CONV_NAMES else "pooling"))
+        if not hasattr(mod, name):
+            raise AttributeError(f"flambeau.nn.functional.{name} is not implemented (flambeau._ops.{mod.__name__} "
+                                 f"has no {name})")
+        fn = getattr(mod, name)
+        globals()[name] = fn
+        return fn
+    raise AttributeError(f"module 'flambeau.nn.functional' has no attribute '{name}'")
+
+
+def _f():
+    import flambeau
+    return flambeau
+
+
+def _check_tensor(name, x, what="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' must be Tensor, not {type(x).__name__}")
+
+
+# -- reduction helpers -------------------------------------------------------------------------
+def _legacy_reduction(size_average, reduce, reduction="mean"):
+    """PyTorch's mapping of the deprecated size_average/reduce flags to a reduction string."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction):
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _warn_size(name, input, target):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      "the same size.", UserWarning, stacklevel=3)
+
+
+def _inplace(input, result):
+    """Write result into input (autograd-aware) and return input."""
+    if recording(input) or (input._base is not None and recording(input._base)):
+        return input.copy_(result)
+    write_inplace(input, result._data, "activation")
+    return input
+
+
+# -- linear ------------------------------------------------------------------------------------
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias.  input (*, in_features), weight (out_features, in_features)."""
+    if input.ndim == 0 or weight.ndim not in (1, 2):
+        raise RuntimeError(f"linear(): expected input with at least 1 dimension and a 1-D or 2-D weight, got "
+                           f"input shape {tuple(input.shape)}, weight shape {tuple(weight.shape)}")
+    if input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({input.numel() // max(input.shape[-1], 1) if input.ndim > 1 else 1}x{input.shape[-1]} "
+                           f"and {weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1})")
+    if input.ndim == 2 and bias is not None and weight.ndim == 2:
+        return _f().addmm(bias, input, weight.t())
+    out = input.matmul(weight.t()) if weight.ndim == 2 else input.matmul(weight)
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = x1^T W_k x2 + b_k.  input1 (*, in1), input2 (*, in2), weight (out, in1, in2)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input1 and input2 must have the same batch shape, got "
+                           f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    if weight.ndim != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
+        raise RuntimeError(f"bilinear(): weight of shape {tuple(weight.shape)} does not match input1 features "
+                           f"{input1.shape[-1]} and input2 features {input2.shape[-1]}")
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, input1.shape[-1])
+    x2 = input2.reshape(-1, input2.shape[-1])
+    out = _f().einsum("bi,oij,bj->bo", x1, weight, x2)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, weight.shape[0])
+
+
+# -- activations -------------------------------------------------------------------------------
+def relu(input, inplace=False):
+    """max(0, x)."""
+    if inplace:
+        return input.relu_()
+    return input.relu()
+
+
+def relu_(input):
+    return input.relu_()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x if x > threshold else value."""
+    out = _f().where(input > threshold, input, _f().tensor(value, dtype=input.dtype, device=input.device))
+    return _inplace(input, out) if inplace else out
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, True)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clamp(x, min_val, max_val)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    out = input.clamp(min_val, max_val)
+    return _inplace(input, out) if inplace else out
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input, inplace=False):
+    """min(max(0, x), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x."""
+    out = _f().where(input > 0, input, input * negative_slope)
+    return _inplace(input, out) if inplace else out
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def prelu(input, weight):
+    """x if x > 0 else a * x, with one a per channel (dim 1) or one shared a."""
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 1
+        if weight.numel() != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{weight.numel()} and channel size = {channels}.")
+        if input.ndim >= 2:
+            weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+    return _f().where(input > 0, input, weight * input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """x if x >= 0 else a * x, a ~ U(lower, upper) in training, (lower + upper) / 2 otherwise."""
+    if training:
+        a = _creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
+        out = _f().where(input >= 0, input, input * a)
+    else:
+        out = _f().where(input >= 0, input, input * ((lower + upper) / 2))
+    return _inplace(input, out) if inplace else out
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    out = _f().where(input > 0, input, (input.clamp(max=0).exp() - 1) * alpha)
+    return _inplace(input, out) if inplace else out
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)), alpha = 1.6733, scale = 1.0507."""
+    out = elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return _inplace(input, out) if inplace else out
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    out = _f().where(input > 0, input, ((input.clamp(max=0) / alpha).exp() - 1) * alpha)
+    return _inplace(input, out) if inplace else out
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x); approximate='tanh': 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate == "none":
+        return input * ((input * (1 / math.sqrt(2))).erf() + 1) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
+        return input * (inner.tanh() + 1) * 0.5
+    raise RuntimeError(f"approximate argument must be either none or tanh., got {approximate!r}")
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x)."""
+    out = input * input.sigmoid()
+    return _inplace(input, out) if inplace else out
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    out = input * softplus(input).tanh()
+    return _inplace(input, out) if inplace else out
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
+    bx = input * beta
+    safe = bx.clamp(max=threshold)
+    soft = (safe.exp().log1p()) / beta
+    return _f().where(bx > threshold, input, soft)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))."""
+    return input.clamp(max=0) - (-input.abs()).exp().log1p()
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd if x > lambd, x + lambd if x < -lambd, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    zero = _creation.zeros((), dtype=input.dtype, device=input.device)
+    return _f().where(input > lambd, input - lambd, _f().where(input < -lambd, input + lambd, zero))
+
+
+def hardshrink(input, lambd=0.5):
+    """x if |x| > lambd else 0."""
+    zero = _creation.zeros((), dtype=input.dtype, device=input.device)
+    return _f().where(input.abs() > lambd, input, zero)
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+def hardsigmoid(input, inplace=False):
+    """clamp(x / 6 + 1/2, 0, 1)."""
+    out = (input / 6 + 0.5).clamp(0.0, 1.0)
+    return _inplace(input, out) if inplace else out
+
+
+def hardswish(input, inplace=False):
+    """x * clamp(x / 6 + 1/2, 0, 1)."""
+    out = input * (input / 6 + 0.5).clamp(0.0, 1.0)
+    return _inplace(input, out) if inplace else out
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b) where a, b are the halves of input along dim."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _wrap_dim(dim, input.ndim)
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
+    a, b = input.chunk(2, d)
+    return a * b.sigmoid()
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _reduction.softmax(input, dim, _stacklevel, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _reduction.log_softmax(input, dim, _stacklevel, dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _reduction.softmax(-input, dim, _stacklevel)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); hard=True returns one-hot values with
+    the soft gradient (straight-through)."""
+    gumbels = -_creation.empty(logits.shape, dtype=logits.dtype, device=logits.device).exponential_().log()
+    y = _reduction.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    index = y.max(dim, keepdim=True)[1]
+    y_hard = _creation.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y.detach() + y
+
+
+# -- dropout -----------------------------------------------------------------------------------
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(shape, p, like):
+    """Bernoulli(1 - p) mask scaled by 1 / (1 - p), drawn from flambeau's generator."""
+    keep = _creation.rand(shape, dtype=like.dtype, device=like.device)
+    if p == 1.0:
+        return keep * 0
+    return (keep >= p).to(like.dtype) * (1.0 / (1.0 - p))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    out = input * _keep_mask(input.shape, p, input)
+    return _inplace(input, out) if inplace else out
+
+
+def _feature_dropout(name, input, p, training, inplace, batched_ndim):
+    _check_p(p)
+    if input.ndim not in (batched_ndim, batched_ndim - 1):
+        warnings.warn(f"{name}: Received a {input.ndim}-D input to {name}, which is deprecated; expected a "
+                      f"{batched_ndim - 1}-D or {batched_ndim}-D input.", UserWarning, stacklevel=3)
+    if not training or p == 0.0:
+        return input
+    if input.ndim < 2:
+        raise RuntimeError(f"Feature dropout requires at least 2 dimensions in the input, got {input.ndim}")
+    unbatched = input.ndim == batched_ndim - 1 and name != "dropout2d"
+    lead = 1 if unbatched else 2
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    out = input * _keep_mask(shape, p, input)
+    return _inplace(input, out) if inplace else out
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (dim 1 of (N, C, L)) with probability p."""
+    return _feature_dropout("dropout1d", input, p, training, inplace, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (dim 1 of (N, C, H, W)) with probability p."""
+    return _feature_dropout("dropout2d", input, p, training, inplace, 4)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout("dropout3d", input, p, training, inplace, 5)
+
+
+def _alpha_dropout(input, p, training, inplace, shape):
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        out = input * 0
+        return _inplace(input, out) if inplace else out
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE          # the value SELU saturates to
+    a = 1.0 / math.sqrt((alpha_p * alpha_p * p + 1) * (1 - p))
+    b = -a * alpha_p * p
+    keep = (_creation.rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+    out = (input * keep + (1 - keep) * alpha_p) * a + b
+    return _inplace(input, out) if inplace else out
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's zero mean and unit variance: dropped values become -alpha*scale,
+    then an affine map a * x + b restores the moments."""
+    return _alpha_dropout(input, p, training, inplace, input.shape)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _alpha_dropout(input, p, training, inplace, shape)
+
+
+# -- sparse ------------------------------------------------------------------------------------
+class _Embedding(Function):
+    """out = weight[indices]; grad_weight accumulates rows, skipping padding_idx."""
+    _node_name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.save_for_backward(indices)
+        ctx.num_weights = weight.shape[0]
+        ctx.padding_idx = padding_idx
+        return weight._data[indices._data]
+
+    @staticmethod
+    def backward(ctx, grad):                    # grad_weight[i] = sum of grad rows whose index is i
+        (indices,) = ctx.saved_tensors
+        flat = indices.reshape(-1)
+        g = grad.reshape(-1, grad.shape[-1])
+        if ctx.padding_idx is not None:
+            g = g * (flat != ctx.padding_idx).to(g.dtype).unsqueeze(1)
+        zeros = _creation.zeros((ctx.num_weights, g.shape[1]), dtype=g.dtype, device=g.device)
+        return zeros.index_add(0, flat, g), None, None
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of weight (num_embeddings, embedding_dim) picked by the integer tensor input."""
+    if input.dtype not in (_dtype.int64, _dtype.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= n:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -n:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = n + padding_idx
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding(): scale_grad_by_freq and sparse gradients are not supported by flambeau")
+    if input.is_cpu and input.numel():
+        # NumPy would raise its own IndexError; CuPy would wrap around silently
+        lo, hi = int(input._data.min()), int(input._data.max())
+        if lo < 0 or hi >= n:
+            raise IndexError("index out of range in self")
+    if max_norm is not None:
+        with grad_mode.no_grad():
+            _embedding_renorm_(weight, input, max_norm, norm_type)
+    return _Embedding.apply(weight, input, padding_idx)
+
+
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    xp = _xp.array_module(weight._data)
+    rows = xp.unique(input._data.reshape(-1))
+    w = weight._data[rows]
+    norms = (xp.abs(w) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    weight._data[rows] = w * scale[:, None]
+    weight._version[0] += 1
+
+
+def one_hot(tensor, num_classes=-1):
+    """(*) int64 class indices -> (*, num_classes) int64 one-hot."""
+    if tensor.dtype is not _dtype.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    a = tensor._data
+    xp = _xp.array_module(a)
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    if a.size and (int(a.min()) < 0):
+        raise RuntimeError("Class values must be non-negative.")
+    if a.size and int(a.max()) >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = (a[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return _make(out)
+
+
+# -- padding -----------------------------------------------------------------------------------
+class _ConstantPad(Function):
+    _node_name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        # pads: ((before, after) per dim), all >= 0
+        xp = _xp.array_module(x._data)
+        shape = tuple(n + a + b for n, (a, b) in zip(x.shape, pads))
+        out = xp.full(shape, value, dtype=x._data.dtype)
+        ctx.slices = tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, pads))
+        out[ctx.slices] = x._data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                    # the slice of grad where x sits
+        return grad[ctx.slices], None, None
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad) // 2 dims; pad = (left_last, right_last, left_prev, right_prev, ...)."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.ndim}")
+    pad = [int(p) for p in pad]
+    k = len(pad) // 2
+    pairs = [(0, 0)] * (input.ndim - k) + [(pad[2 * (k - 1 - i)], pad[2 * (k - 1 - i) + 1]) for i in range(k)]
+    if mode == "constant":
+        x = input
+        for d, (a, b) in enumerate(pairs):       # negative padding crops
+            if a < 0 or b < 0:
+                start, stop = max(-a, 0), x.shape[d] - max(-b, 0)
+                if stop - start < 0:
+                    raise RuntimeError(f"The input size {x.shape[d]}, plus negative padding {a} and {b} resulted "
+                                       f"in a negative output size, which is invalid. Check dimension {d} of your "
+                                       "input.")
+                x = x.narrow(d, start, stop - start)
+        pos = tuple((max(a, 0), max(b, 0)) for a, b in pairs)
+        if not any(a or b for a, b in pos):
+            return x if x is not input else input.clone()
+        return _ConstantPad.apply(x, pos, 0.0 if value is None else value)
+    if value is not None and value != 0:
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unsupported padding mode: {mode}")
+    if input.ndim - k not in (1, 2):
+        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
+                                  f"(got a {input.ndim}-D input with {k} padded dims)")
+    x = input
+    xp = _xp.array_module(input._data)
+    for d, (a, b) in enumerate(pairs):
+        if a == 0 and b == 0:
+            continue
+        n = x.shape[d]
+        idx = np.arange(-a, n + b)
+        if mode == "reflect":
+            if a >= n or b >= n:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                                   f"but got: padding ({a}, {b}) at dimension {d} of input {tuple(input.shape)}")
+            period = 2 * (n - 1) if n > 1 else 1
+            idx = np.abs(idx) % period if n > 1 else np.zeros_like(idx)
+            idx = np.where(idx >= n, period - idx, idx)
+        elif mode == "replicate":
+            idx = np.clip(idx, 0, n - 1)
+        else:
+            if a > n or b > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            idx = idx % n
+        x = x.index_select(d, _make(xp.asarray(idx.astype(np.int64))))
+    return x
+
+
+# -- interpolation -----------------------------------------------------------------------------
+def _output_size(input, size, scale_factor, dims):
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        size = [size] * dims if isinstance(size, numbers.Integral) else list(size)
+        if len(size) != dims:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {list(input.shape[2:])} and output size of {size}. Please "
+                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                             "...,oK) format.")
+        return [int(s) for s in size], None
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    sf = [scale_factor] * dims if isinstance(scale_factor, numbers.Number) else list(scale_factor)
+    if len(sf) != dims:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                         f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape {sf}.")
+    return [int(math.floor(n * s)) for n, s in zip(input.shape[2:], sf)], [float(s) for s in sf]
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of (N, C, *spatial) by nearest / (bi/tri)linear sampling."""
+    dims = input.ndim - 2
+    if dims < 1:
+        raise ValueError(f"interpolate(): expected an input of shape (N, C, *spatial), got {tuple(input.shape)}")
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("interpolate(): antialias=True is not supported by flambeau")
+    out_size, scales = _output_size(input, size, scale_factor, dims)
+    if recompute_scale_factor:
+        scales = None
+    if mode == "area":
+        from .._ops import pooling
+        fn = {1: "adaptive_avg_pool1d", 2: "adaptive_avg_pool2d"}.get(dims)
+        if fn is None:
+            raise NotImplementedError("interpolate(mode='area') supports 3-D and 4-D inputs")
+        return getattr(pooling, fn)(input, out_size)
+    expected = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode in expected and expected[mode] != dims:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {expected[mode] + 2}D input")
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
+        raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported by flambeau")
+    align = bool(align_corners)
+    xp = _xp.array_module(input._data)
+    x = input
+    for i in range(dims):
+        d = 2 + i
+        n_in, n_out = input.shape[d], out_size[i]
+        scale = (1.0 / scales[i]) if scales is not None else (n_in / n_out if n_out else 0.0)
+        dst = np.arange(n_out, dtype=np.float64)
+        if mode in ("nearest", "nearest-exact"):
+            src = np.floor((dst + 0.5) * scale) if mode == "nearest-exact" else np.floor(dst * scale)
+            idx = np.minimum(src.astype(np.int64), n_in - 1)
+            x = x.index_select(d, _make(xp.asarray(idx)))
+            continue
+        if align:
+            src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros_like(dst)
+        else:
+            src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+        i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        lam = (src - i0).astype(input._data.dtype)
+        shape = [1] * input.ndim
+        shape[d] = n_out
+        lam_t = _make(xp.asarray(lam.reshape(shape)))
+        a = x.index_select(d, _make(xp.asarray(i0)))
+        b = x.index_select(d, _make(xp.asarray(i1)))
+        x = a + (b - a) * lam_t
+    return x
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r)."""
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    oc = c // (r * r)
+    n = len(lead)
+    x = input.reshape(*lead, oc, r, r, h, w)
+    perm = list(range(n)) + [n, n + 3, n + 1, n + 4, n + 2]
+    return x.permute(*perm).reshape(*lead, oc, h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W)."""
+    r = int(downscale_factor)
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, got "
+                           f"{h}x{w} and {r}")
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    perm = list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3]
+    return x.permute(*perm).reshape(*lead, c * r * r, h // r, w // r)
+
+
+# -- distances ---------------------------------------------------------------------------------
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p, eps) along dim."""
+    denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    r = input / denom
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim."""
+    x1, x2 = _f().broadcast_tensors(x1, x2)
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim."""
+    nd = max(x1.ndim, x2.ndim)
+    diff = x1 - x2 + eps
+    if nd == 0:
+        return diff.abs()
+    return diff.norm(p, -1, keepdim=keepdim)
+
+
+def pdist(input, p=2):
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    xp = _xp.array_module(input._data)
+    a = input.index_select(0, _make(xp.asarray(i.astype(np.int64))))
+    b = input.index_select(0, _make(xp.asarray(j.astype(np.int64))))
+    return (a - b).norm(p, 1)
+
+
+# -- normalization -----------------------------------------------------------------------------
+def _check_batch_norm(input, running_mean, weight, training):
+    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    size = 1
+    for i, s in enumerate(input.shape):
+        if i != 1:
+            size *= s
+    if training and size == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+    for name, t in (("running_mean", running_mean), ("weight", weight)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+
+
+def _channel_shape(input):
+    return (1, input.shape[1]) + (1,) * (input.ndim - 2)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1); batch statistics in
+    training (running stats updated with momentum, unbiased var), running stats otherwise."""
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
+    _check_batch_norm(input, running_mean, weight, training)
+    shape = _channel_shape(input)
+    dims = tuple(i for i in range(input.ndim) if i != 1)
+    if training or running_mean is None:
+        mean = input.mean(dims, keepdim=True)
+        var = ((input - mean) ** 2).mean(dims, keepdim=True)
+        if training and running_mean is not None:
+            n = input.numel() // input.shape[1]
+            with grad_mode.no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1) * momentum)
+                running_var.mul_(1 - momentum).add_(var.detach().reshape(-1) * (momentum * n / max(n - 1, 1)))
+    else:
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalize each (sample, channel) over its spatial dims."""
+    if input.ndim < 3:
+        raise ValueError(f"expected 3D or more input (got {input.ndim}D input)")
+    shape = _channel_shape(input)
+    dims = tuple(range(2, input.ndim))
+    if use_input_stats:
+        size = 1
+        for s in input.shape[2:]:
+            size *= s
+        if size == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+        mean = input.mean(dims, keepdim=True)
+        var = ((input - mean) ** 2).mean(dims, keepdim=True)
+        if running_mean is not None:
+            with grad_mode.no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.detach().mean(0).reshape(-1) * momentum)
+                running_var.mul_(1 - momentum).add_(var.detach().mean(0).reshape(-1) * (momentum * size / (size - 1)))
+    else:
+        if running_mean is None:
+            raise ValueError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size{input.shape}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    var = ((input - mean) ** 2).mean(dims, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
+        else tuple(normalized_shape)
+    dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize over groups of channels: (N, G, C/G * spatial), then per-channel affine."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {input.shape} and num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(2, keepdim=True)
+    var = ((x - mean) ** 2).mean(2, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    sq = input * input
+    padded = pad(sq, [0, 0] * (input.ndim - 2) + [size // 2, (size - 1) // 2])
+    c = input.shape[1]
+    acc = padded.narrow(1, 0, c)
+    for j in range(1, size):
+        acc = acc + padded.narrow(1, j, c)
+    div = (acc * (alpha / size) + k) ** beta
+    return input / div
+
+
+# -- losses ------------------------------------------------------------------------------------
+def _class_targets(op, logits_shape, target, weight, ignore_index, label_smoothing, xp, dtype):
+    """The per-sample target distribution q (rows of the (M, C) layout) and the mean's denominator.
+
+    loss_i = -sum_c q_ic * logp_ic covers class indices (one-hot, weighted, ignore_index),
+    class probabilities and label smoothing alike.
+    """
+    c = logits_shape[-1]
+    w = None if weight is None else weight._data.astype(dtype, copy=False)
+    eps = label_smoothing
+    if target.is_floating_point():
+        t = xp.moveaxis(target._data, 1, -1).reshape(-1, c) if target.ndim > 1 else target._data.reshape(1, c)
+        q = t.astype(dtype, copy=False)
+        if eps:
+            q = q * (1 - eps) + eps / c
+        if w is not None:
+            q = q * w
+        return q, float(t.shape[0]), None
+    if target.dtype is not _dtype.int64:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype._legacy.replace('Tensor', '')}")
+    t = target._data.reshape(-1)
+    valid = t != ignore_index
+    safe = xp.where(valid, t, 0)
+    if xp is np and t.size:
+        bad = safe[(safe < 0) | (safe >= c)]
+        if bad.size:
+            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    m = t.shape[0]
+    q = xp.zeros((m, c), dtype=dtype)
+    rows = xp.arange(m)
+    w_row = valid.astype(dtype) if w is None else w[safe] * valid
+    q[rows, safe] = w_row * (1 - eps)
+    if eps:
+        q += (valid.astype(dtype)[:, None] * (eps / c)) * (w if w is not None else 1.0)
+    return q, w_row.sum(), valid
+
+
+def _to_rows(a, xp):
+    """(N, C, d1, ...) -> (N*d1*..., C); (C,) -> (1, C)."""
+    if a.ndim == 1:
+        return a.reshape(1, -1)
+    if a.ndim == 2:
+        return a
+    return xp.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+def _from_rows(t, shape):
+    """Inverse of _to_rows for a Tensor of shape (M, C)."""
+    if len(shape) == 1:
+        return t.reshape(shape)
+    if len(shape) == 2:
+        return t
+    lead = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return t.reshape(lead).movedim(-1, 1)
+
+
+def _loss_shape(input_shape):
+    if len(input_shape) == 1:
+        return ()
+    return (input_shape[0],) + tuple(input_shape[2:])
+
+
+class _CrossEntropy(Function):
+    """loss_i = -sum_c q_ic log_softmax(x_i)_c; backward (softmax(x) * sum_c q - q) * grad."""
+    _node_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, ignore_index, reduction, label_smoothing, log_probs):
+        a = input._data
+        xp = _xp.array_module(a)
+        x = _to_rows(a, xp)
+        if log_probs:
+            logp = x
+        else:
+            z = x - x.max(axis=1, keepdims=True)
+            logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        q, denom, _ = _class_targets("cross_entropy", x.shape, target, weight, ignore_index, label_smoothing,
+                                     xp, a.dtype)
+        per = -(q * logp).sum(axis=1)
+        ctx.reduction, ctx.shape, ctx.log_probs = reduction, input.shape, log_probs
+        ctx.denom = _make(xp.asarray(denom, dtype=a.dtype))
+        ctx.q = q
+        ctx.label_smoothing = label_smoothing
+        ctx.save_for_backward(input, target if target.is_floating_point() else None)
+        ctx.logp = logp
+        if reduction == "none":
+            return per.reshape(_loss_shape(input.shape))
+        total = per.sum()
+        return (total / denom).astype(a.dtype) if reduction == "mean" else total.astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target = ctx.saved_tensors
+        xp = _xp.array_module(input._data)
+        q = _make(ctx.q)
+        if ctx.reduction == "none":
+            g = grad.reshape(-1, 1)
+        elif ctx.reduction == "mean":
+            g = grad / ctx.denom
+        else:
+            g = grad
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            if ctx.log_probs:                                   # d/dlogp = -q
+                gi = -q * g
+            elif grad_mode.is_grad_enabled():                   # differentiable again
+                x = input if input.ndim == 2 else _from_rows_input(input)
+                gi = (_reduction.softmax(x, 1) * q.sum(1, keepdim=True) - q) * g
+            else:
+                p = _make(xp.exp(ctx.logp))
+                gi = (p * q.sum(1, keepdim=True) - q) * g
+            grad_input = _from_rows(gi, ctx.shape)
+        if target is not None and ctx.needs_input_grad[1]:      # d/dt = -(1 - eps) w logp
+            gt = _make(-ctx.logp * (1 - ctx.label_smoothing)) * g
+            if ctx.weight_rows is not None:
+                gt = gt * _make(ctx.weight_rows)
+            grad_target = _from_rows(gt, ctx.shape)
+        return grad_input, grad_target, None, None, None, None, None
+
+
+def _from_rows_input(input):
+    """input (N, C, d...) viewed as rows (M, C), as a differentiable flambeau op."""
+    if input.ndim == 1:
+        return input.reshape(1, -1)
+    return input.movedim(1, -1).reshape(-1, input.shape[1])
+
+
+def _check_class_input(name, input, target, weight):
+    if input.ndim == 0:
+        raise ValueError(f"Expected input to have at least 1 dimension, got a 0-D input ({name})")
+    if target.is_floating_point():
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        return
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError(f"Expected target to be a 0-D tensor for a 1-D input, got target shape "
+                               f"{list(target.shape)}")
+    elif input.shape[0] != (target.shape[0] if target.ndim else -1):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 0}).")
+    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        raise RuntimeError(f"Expected target size {list((input.shape[0],) + tuple(input.shape[2:]))}, got "
+                           f"{list(target.shape)}")
+    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
+                           f"weight tensor of shape: {list(weight.shape)}")
+
+
+def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoothing, log_probs):
+    _check_reduction(reduction)
+    _check_class_input(name, input, target, weight)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not input.is_floating_point():
+        raise RuntimeError(f"\"{name}\" not implemented for '{input.dtype}'")
+    out = _CrossEntropy.apply(input, target, weight, ignore_index, reduction, label_smoothing, log_probs)
+    return out
+
+
+# weight rows for the probabilities-target gradient are set on the node when needed
+_CrossEntropy._backward_cls.weight_rows = None
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    """-log_softmax(input)[target] per sample (class indices), or -sum(target * log_softmax(input))
+    (class probabilities), with optional class weights, ignore_index and label smoothing.
+
+    input (N, C) or (N, C, d1, ...) or (C,); target (N) / (N, d1, ...) int64, or probabilities shaped like input.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_tensor("cross_entropy", input)
+    _check_tensor("cross_entropy", target, "target")
+    out = _class_loss("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing, False)
+    if target.is_floating_point() and weight is not None and out.grad_fn is not None:
+        out.grad_fn.weight_rows = weight._data.astype(input._data.dtype)
+    return out
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """-input[target] per sample (input holds log-probabilities), weighted, ignoring ignore_index."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if target.is_floating_point():
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype._legacy.replace('Tensor', '')}")
+    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)^2."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _warn_size("mse_loss", input, target)
+    d = input - target
+    loss = d * d
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target|."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _warn_size("l1_loss", input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta, d = input - target."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _warn_size("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    loss = _f().where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta), d = input - target."""
+    _check_reduction(reduction)
+    _warn_size("huber_loss", input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = (input - target).abs()
+    loss = _f().where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-w (t log(x) + (1 - t) log(1 - x)), each log clamped to >= -100."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    a = input._data
+    xp = _xp.array_module(a)
+    if xp is np and a.size and ((a < 0).any() or (a > 1).any()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """-w (pos_weight t log(sigmoid(x)) + (1 - t) log(1 - sigmoid(x))), computed stably."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    log_sig_neg = logsigmoid(-input)        # log(1 - sigmoid(x))
+    log_sig = logsigmoid(input)
+    if pos_weight is not None:
+        loss = -(pos_weight * target * log_sig + (1 - target) * log_sig_neg)
+    else:
+        loss = -(target * log_sig + (1 - target) * log_sig_neg)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log(target) - input) (input holds log-probabilities); 'batchmean' divides the sum by N."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        pos = target > 0
+        safe = _f().where(pos, target, _creation.ones((), dtype=target.dtype, device=target.device))
+        loss = _f().where(pos, target * safe.log(), _creation.zeros((), dtype=target.dtype,
+                                                                      device=target.device)) - target * input
+    if reduction == "batchmean":
+        if input.ndim == 0:
+            return loss.sum()
+        return loss.sum() / input.shape[0]
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    loss = (-target * (input1 - input2) + margin).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target == 1, max(0, margin - x) where target == -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    zero = _creation.zeros((), dtype=input.dtype, device=input.device)
+    margin_part = _f().where(target != 1, (margin - input).clamp(min=0), zero)
+    self_part = _f().where(target != -1, input, zero)
+    return _reduce(margin_part + self_part, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target == 1, max(0, cos(x1, x2) - margin) where target == -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.shape != input2.shape:
+        raise RuntimeError(f"cosine_embedding_loss: input1 and input2 must have the same shape, got "
+                           f"{list(input1.shape)} and {list(input2.shape)}")
+    eps = 1e-12
+    d = input1.ndim - 1
+    prod = (input1 * input2).sum(d)
+    m1 = (input1 * input1).sum(d) + eps
+    m2 = (input2 * input2).sum(d) + eps
+    cos = prod / (m1 * m2).sqrt()
+    zero = _creation.zeros((), dtype=cos.dtype, device=cos.device)
+    pos = _f().where(target == 1, 1 - cos, zero)
+    neg = _f().where(target == -1, (cos - margin).clamp(min=0), zero)
+    return _reduce(pos + neg, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin), d the p-norm pairwise distance."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _f().minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    loss = (margin + d_pos - d_neg).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """sum_{j != y} max(0, margin - x[y] + x[j])^p / C, times weight[y]."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    t = target.reshape(-1, 1)
+    c = x.shape[1]
+    xy = x.gather(1, t)
+    z = (x - xy + margin).clamp(min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.gather(0, t.reshape(-1)).reshape(-1, 1)
+    mask = _f().ones_like(z)
+    mask = mask.scatter(1, t, 0.0)
+    loss = (z * mask).sum(1) / c
+    if input.ndim < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    loss = -logsigmoid(target * input)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-mean_c (t log sigmoid(x) + (1 - t) log sigmoid(-x))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """exp(input) - target * input (log_input) or input - target * log(input + eps); full adds Stirling's term."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = target
+        safe = _f().where(t > 1, t, _creation.ones((), dtype=t.dtype, device=t.device))
+        stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
+        loss = loss + _f().where(t > 1, stirling, _creation.zeros((), dtype=t.dtype, device=t.device))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)) (+ 0.5 log(2 pi) if full)."""
+    if isinstance(var, numbers.Number):
+        var = _creation.full(input.shape, float(var), dtype=input.dtype, device=input.device)
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    _check_reduction(reduction)
+    if var.is_cpu and bool((var._data < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var.clone()
+    with grad_mode.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)

@@ -1,0 +1,351 @@
+"""RNN, LSTM, GRU (multi-layer, optionally bidirectional) and their single-step cells.
+
+The input-to-hidden products of a whole sequence are one matmul per layer and direction;
+only the hidden-to-hidden products run step by step.
+"""
+import math
+import numbers
+import warnings
+
+from ... import _ops
+from ...autograd.grad_mode import no_grad
+from ..parameter import Parameter
+from .. import functional as F
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_step(mode, gi, h, w_hh, b_hh, c=None):
+    """One time step given gi = x W_ih^T + b_ih (N, G*H) and the previous state."""
+    gh = h.matmul(w_hh.t())
+    if b_hh is not None:
+        gh = gh + b_hh
+    if mode == "RNN_TANH":
+        return (gi + gh).tanh(), None
+    if mode == "RNN_RELU":
+        return (gi + gh).relu(), None
+    if mode == "LSTM":
+        i, f, g, o = (gi + gh).chunk(4, 1)
+        c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c_new.tanh(), c_new
+    ir, iz, in_ = gi.chunk(3, 1)
+    hr, hz, hn = gh.chunk(3, 1)
+    r = (ir + hr).sigmoid()
+    z = (iz + hz).sigmoid()
+    n = (in_ + r * hn).tanh()
+    return (1 - z) * n + z * h, None
+
+
+class RNNBase(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
+                             "element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be an integer greater than zero")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError("num_layers must be an integer greater than zero")
+        if proj_size != 0:
+            raise NotImplementedError("LSTM with proj_size > 0 is not supported by flambeau")
+        gate_size = _GATES[mode] * hidden_size
+        self._flat_weights_names = []
+        self._all_weights = []
+        num_directions = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                layer_input = input_size if layer == 0 else hidden_size * num_directions
+                suffix = "_reverse" if direction == 1 else ""
+                names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
+                shapes = [(gate_size, layer_input), (gate_size, hidden_size)]
+                if bias:
+                    names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
+                    shapes += [(gate_size,), (gate_size,)]
+                for name, shape in zip(names, shapes):
+                    setattr(self, name, Parameter(_ops.creation.empty(shape, device=device, dtype=dtype)))
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        with no_grad():
+            for w in self.parameters():
+                w.uniform_(-stdv, stdv)
+
+    @property
+    def all_weights(self):
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    def flatten_parameters(self):
+        pass
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if self.proj_size != 0:
+            s += ", proj_size={proj_size}"
+        if self.num_layers != 1:
+            s += ", num_layers={num_layers}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if self.batch_first is not False:
+            s += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            s += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            s += ", bidirectional={bidirectional}"
+        return s.format(**self.__dict__)
+
+    def _check_hidden(self, h, expected, what="hidden"):
+        if tuple(h.shape) != tuple(expected):
+            raise RuntimeError(f"Expected {what} size {tuple(expected)}, got {list(h.shape)}")
+
+    def _run(self, input, hx):
+        """input (L, N, H_in); hx tuple of (D*layers, N, H) states. Returns output, final states."""
+        from ..utils.rnn import PackedSequence
+        if isinstance(input, PackedSequence):
+            raise NotImplementedError("flambeau's recurrent layers do not take PackedSequence inputs; pad them")
+        lstm = self.mode == "LSTM"
+        num_directions = 2 if self.bidirectional else 1
+        seq_len = input.shape[0]
+        layer_input = input
+        h_final, c_final = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(num_directions):
+                suffix = "_reverse" if direction == 1 else ""
+                w_ih = getattr(self, f"weight_ih_l{layer}{suffix}")
+                w_hh = getattr(self, f"weight_hh_l{layer}{suffix}")
+                b_ih = getattr(self, f"bias_ih_l{layer}{suffix}") if self.bias else None
+                b_hh = getattr(self, f"bias_hh_l{layer}{suffix}") if self.bias else None
+                idx = layer * num_directions + direction
+                h = hx[0][idx]
+                c = hx[1][idx] if lstm else None
+                gi_all = F.linear(layer_input, w_ih, b_ih)           # (L, N, G*H), one matmul
+                steps = range(seq_len - 1, -1, -1) if direction == 1 else range(seq_len)
+                seq = [None] * seq_len
+                for t in steps:
+                    h, c = _rnn_step(self.mode, gi_all[t], h, w_hh, b_hh, c)
+                    seq[t] = h
+                outs.append(_ops.creation.stack(seq, 0) if seq_len else
+                            _ops.creation.zeros((0,) + tuple(h.shape), dtype=h.dtype, device=h.device))
+                h_final.append(h)
+                if lstm:
+                    c_final.append(c)
+            layer_input = outs[0] if num_directions == 1 else _ops.creation.cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        h_n = _ops.creation.stack(h_final, 0)
+        return layer_input, (h_n, _ops.creation.stack(c_final, 0)) if lstm else (h_n,)
+
+    def forward(self, input, hx=None):
+        lstm = self.mode == "LSTM"
+        name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
+        batched = input.dim() == 3
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.shape[-1]}")
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        n = input.shape[1]
+        num_directions = 2 if self.bidirectional else 1
+        state_shape = (self.num_layers * num_directions, n, self.hidden_size)
+        if hx is None:
+            z = _ops.creation.zeros(state_shape, dtype=input.dtype, device=input.device)
+            states = (z, z) if lstm else (z,)
+        else:
+            states = tuple(hx) if lstm else (hx,)
+            if lstm and len(states) != 2:
+                raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+            if not batched:
+                for s in states:
+                    if s.dim() != 2:
+                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {s.dim()}-D "
+                                           "tensor")
+                states = tuple(s.unsqueeze(1) for s in states)
+            elif any(s.dim() != 3 for s in states):
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
+                                   f"{states[0].dim()}-D tensor")
+            for s, what in zip(states, ("hidden", "cell")):
+                self._check_hidden(s, state_shape, what)
+        output, final = self._run(input, states)
+        if not batched:
+            output = output.squeeze(1)
+            final = tuple(s.squeeze(1) for s in final)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, (final if lstm else final[0])
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu).
+
+    Shape: input (L, N, H_in) (or (N, L, H_in) with batch_first, or (L, H_in)); h_0 (D*num_layers, N, H_out).
+    Returns output (L, N, D*H_out) and h_n (D*num_layers, N, H_out).
+
+    Initialization: all weights and biases ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+    """
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:
+            self.nonlinearity = args[3]
+            args = args[:3] + args[4:]
+        else:
+            self.nonlinearity = kwargs.pop("nonlinearity", "tanh")
+        if self.nonlinearity == "tanh":
+            mode = "RNN_TANH"
+        elif self.nonlinearity == "relu":
+            mode = "RNN_RELU"
+        else:
+            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'.")
+        nl = self.nonlinearity
+        super().__init__(mode, *args, **kwargs)
+        self.nonlinearity = nl
+
+
+class LSTM(RNNBase):
+    """LSTM: i, f, g, o gates; c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t).
+
+    Returns output and (h_n, c_n).
+
+    Initialization: all weights and biases ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+
+class GRU(RNNBase):
+    """GRU: r, z gates; n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}.
+
+    Initialization: all weights and biases ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+    """
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        super().__init__("GRU", *args, **kwargs)
+
+
+class RNNCellBase(Module):
+    _mode = None
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = Parameter(_ops.creation.empty((num_chunks * hidden_size, input_size), device=device,
+                                                       dtype=dtype))
+        self.weight_hh = Parameter(_ops.creation.empty((num_chunks * hidden_size, hidden_size), device=device,
+                                                       dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(_ops.creation.empty((num_chunks * hidden_size,), device=device, dtype=dtype))
+            self.bias_hh = Parameter(_ops.creation.empty((num_chunks * hidden_size,), device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        with no_grad():
+            for w in self.parameters():
+                w.uniform_(-stdv, stdv)
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += ", bias={bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def _prepare(self, input, hx, n_states):
+        name = type(self).__name__
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} expected {self.input_size}")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        n = input.shape[0]
+        if hx is None:
+            z = _ops.creation.zeros((n, self.hidden_size), dtype=input.dtype, device=input.device)
+            states = (z,) * n_states
+        else:
+            states = tuple(hx) if n_states == 2 else (hx,)
+            if not batched:
+                states = tuple(s.unsqueeze(0) for s in states)
+            for s in states:
+                if tuple(s.shape) != (n, self.hidden_size):
+                    raise RuntimeError(f"{name}: Expected hidden size ({n}, {self.hidden_size}), got "
+                                       f"{list(s.shape)}")
+        return input, states, batched
+
+    def forward(self, input, hx=None):
+        lstm = self._mode == "LSTM"
+        x, states, batched = self._prepare(input, hx, 2 if lstm else 1)
+        gi = F.linear(x, self.weight_ih, self.bias_ih)
+        mode = self._mode if self._mode != "RNN" else ("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU")
+        h, c = _rnn_step(mode, gi, states[0], self.weight_hh, self.bias_hh, states[1] if lstm else None)
+        if not batched:
+            h = h.squeeze(0)
+            c = c.squeeze(0) if c is not None else None
+        return (h, c) if lstm else h
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+    _mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        self.nonlinearity = nonlinearity
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: returns (h', c')."""
+    _mode = "LSTM"
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step."""
+    _mode = "GRU"
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
