@@ -156,8 +156,8 @@ class LBFGS(Optimizer):
         ...     loss.backward()
         ...     return loss
         >>> _ = opt.step(closure)
-        >>> w.detach()
-        tensor([3., 3.], dtype=torch.float64)
+        >>> torch.allclose(w.detach(), torch.tensor([3.0, 3.0], dtype=torch.float64))
+        True
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,

@@ -40,7 +40,7 @@ class NAdam(Optimizer):
         >>> (w * w).sum().backward()
         >>> opt.step()
         >>> w.detach()
-        tensor([ 0.8526, -1.8526])
+        tensor([ 0.8944, -1.8944])
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,

@@ -81,7 +81,10 @@ def _wrap_step(step):
 def _typename(obj):
     if isinstance(obj, Tensor):
         return obj.type()
-    return type(obj).__module__ + "." + type(obj).__qualname__
+    module = type(obj).__module__
+    if module in ("", "builtins"):
+        return type(obj).__qualname__
+    return module + "." + type(obj).__qualname__
 
 
 class Optimizer:
