@@ -376,7 +376,11 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         src = value
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("scatter", index, input, dim)
-    return Scatter.apply(input, dim, index, src, reduce)
+    if reduce == "add" and isinstance(src, Tensor):
+        node = "ScatterAddBackward0"
+    else:
+        node = "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1"
+    return Scatter.named(node).apply(input, dim, index, src, reduce)
 
 
 @register("scatter_add")
@@ -453,7 +457,7 @@ def index_select(input, dim, index, *, out=None):
     if input.ndim == 0:
         return input.reshape(1)[idx].reshape(index.shape)
     key = (slice(None),) * dim + (idx,)
-    return AdvancedIndex.apply(input, key)
+    return AdvancedIndex.named("IndexSelectBackward0").apply(input, key)
 
 
 @register("index_add")
@@ -561,7 +565,7 @@ def masked_select(input, mask):
     _check_mask(mask, "masked_select:")
     from .views import broadcast_tensors
     x, m = broadcast_tensors(input, mask)
-    return AdvancedIndex.apply(x, (m._data,))
+    return AdvancedIndex.named("MaskedSelectBackward0").apply(x, (m._data,))
 
 
 @register("masked_scatter")
@@ -604,7 +608,7 @@ def take(input, index):
     n = input.numel()
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
-    return AdvancedIndex.apply(input.reshape(-1), (idx,))
+    return AdvancedIndex.named("TakeBackward0").apply(input.reshape(-1), (idx,))
 
 
 @register("take_along_dim")
@@ -767,13 +771,27 @@ def repeat(self, *sizes):
     if len(sizes) < self.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                            "tensor")
-    x = self.reshape((1,) * (len(sizes) - self.ndim) + tuple(self.shape))
-    # expand a new axis before each dim, then merge: (r0, n0, r1, n1, ...) -> (r0*n0, ...)
-    inter = []
-    for r, n in zip(sizes, x.shape):
-        inter += [r, n]
-    y = x.reshape([v for n in x.shape for v in (1, n)]).expand(inter)
-    return y.reshape([r * n for r, n in zip(sizes, x.shape)])
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}")
+    return Repeat.apply(self, sizes)
+
+
+class Repeat(Function):
+    """out = x tiled sizes[i] times along each dim (leading 1s added to x's shape)."""
+    _node_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        a = x._data
+        shape = (1,) * (len(sizes) - a.ndim) + a.shape
+        ctx.in_shape, ctx.sizes, ctx.shape = x.shape, sizes, shape
+        return _xp.array_module(a).tile(a.reshape(shape), sizes)
+
+    @staticmethod
+    def backward(ctx, grad):                 # sum the copies: (r0, n0, r1, n1, ...) summed over the r axes
+        inter = [v for r, n in zip(ctx.sizes, ctx.shape) for v in (r, n)]
+        g = grad.reshape(inter).sum(tuple(range(0, len(inter), 2))) if inter else grad
+        return g.reshape(ctx.in_shape), None
 
 
 @register("tile")

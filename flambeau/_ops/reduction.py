@@ -109,22 +109,40 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim)
     dt = _sum_dtype(input, dtype)
     if recording(input):
-        return _out(Sum.apply(input, dims, keepdim, dt), out)
+        return _out((Sum if dims is not None else Sum.named("SumBackward0")).apply(input, dims, keepdim, dt), out)
     return _out(_make(np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=dt.np))
                       if type(input._data) is np.ndarray else input._data.sum(axis=dims, keepdims=keepdim,
                                                                                 dtype=dt.np)), out)
 
 
+class Nansum(Function):
+    """out = sum of the non-NaN elements of x over dims"""
+    _node_name = "NansumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dt):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        a = x._data
+        return _xp.array_module(a).nansum(a, axis=dims, keepdims=keepdim, dtype=dt.np)
+
+    @staticmethod
+    def backward(ctx, grad):                    # 1 where x is not NaN, 0 where it is
+        (x,) = ctx.saved_tensors
+        g = _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim).expand(x.shape)
+        return _where_nan_zero(x, g), None, None, None
+
+
 @register("nansum")
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return sum(input.nan_to_num(0.0, float("inf"), float("-inf")) if input.is_floating_point() else input,
-               dim, keepdim, dtype=dtype) if not input.is_floating_point() else \
-        sum(_where_nan_zero(input), dim, keepdim, dtype=dtype)
+    if not input.is_floating_point():
+        return sum(input, dim, keepdim, dtype=dtype)
+    return Nansum.apply(input, _dims(input, dim), keepdim, _sum_dtype(input, dtype))
 
 
-def _where_nan_zero(x):
+def _where_nan_zero(x, values):
     from .pointwise import where
-    return where(x.isnan(), x.new_zeros(()), x)
+    return where(x.isnan(), 0.0, values)
 
 
 class Mean(Function):
@@ -165,11 +183,15 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
         dim, dtype = None, dim
     dt = _check_float_reduce("mean", input, dtype)
     x = input if dtype is None else input.to(dtype)
-    return _out(Mean.apply(x, _dims(input, dim), keepdim, dt), out)
+    dims = _dims(input, dim)
+    return _out((Mean if dims is not None else Mean.named("MeanBackward0")).apply(x, dims, keepdim, dt), out)
 
 
 @register("nanmean")
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    if input.dtype._category < 2:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{_word(input.dtype)}")
     notnan = (~input.isnan()).sum(dim, keepdim) if dim is not None else (~input.isnan()).sum()
     return nansum(input, dim, keepdim, dtype=dtype) / notnan
 
@@ -213,7 +235,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, _dtype.dtype):
         dim, dtype = None, dim
     d = None if dim is None else _wrap_dim(dim, input.ndim)
-    return Prod.apply(input, d, keepdim, _sum_dtype(input, dtype))
+    return (Prod if d is None else Prod.named("ProdBackward1")).apply(input, d, keepdim, _sum_dtype(input, dtype))
 
 
 class Var(Function):
@@ -263,7 +285,26 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     _check_float_reduce("std", input, None)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
-    return _out(Var.apply(input, dims, c, keepdim).sqrt(), out)
+    return _out(Std.apply(input, dims, c, keepdim), out)
+
+
+class Std(Function):
+    _node_name = "StdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        v = Var.forward(ctx, x, dims, correction, keepdim)
+        return _xp.array_module(v).sqrt(v)
+
+    @staticmethod
+    def backward(ctx, grad):        # d(std)/dx = (x - mean) / ((n - correction) std), 0 where std is 0
+        (x,) = ctx.saved_tensors
+        dims = ctx.dims if ctx.dims is not None else tuple(range(x.ndim))
+        sd = x.std(dim=dims, correction=ctx.correction, keepdim=True) if x.ndim else x * 0
+        g = _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim)
+        centered = x - x.mean(dim=dims, keepdim=True) if x.ndim else x * 0
+        scale = (g / (sd * (ctx.n - ctx.correction))).masked_fill(sd == 0, 0.0)
+        return scale * centered, None, None, None
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -308,9 +349,10 @@ class ExtremeAll(Function):
         return g * mask / count, None, None, None
 
 
-def _extreme_all(input, is_max, dims=None, keepdim=False):
+def _extreme_all(input, is_max, dims=None, keepdim=False, node=None):
     if recording(input):
-        return ExtremeAll.apply(input, is_max, dims, keepdim)
+        node = node or ("MaxBackward1" if is_max else "MinBackward1")
+        return ExtremeAll.named(node).apply(input, is_max, dims, keepdim)
     a = input._data
     if a.size == 0 and dims is None:
         raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
@@ -372,7 +414,7 @@ def _extreme(name, is_max):
         if dim is None:
             return _extreme_all(input, is_max)
         d = _wrap_dim(dim, input.ndim)
-        vals, idx = ExtremeDim.apply(input, d, keepdim, is_max)
+        vals, idx = ExtremeDim.named("MaxBackward0" if is_max else "MinBackward0").apply(input, d, keepdim, is_max)
         return rt(vals, idx)
     fn.__name__ = name
     return fn
@@ -382,30 +424,51 @@ max = register("max")(_extreme("max", True))
 min = register("min")(_extreme("min", False))
 
 
+def _check_nonempty(name, input, dims):
+    """PyTorch's IndexError for a max/min-like reduction over a zero-size dim (before any work)."""
+    if input._data.size or dims is None:
+        return
+    shape = input._data.shape
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{name}: Expected reduction dim {d} to have non-zero size.")
+
+
 @register("amax")
 def amax(input, dim=(), keepdim=False):
     dims = _dims(input, dim)
-    return _extreme_all(input, True, dims, keepdim)
+    _check_nonempty("amax()", input, dims)
+    return _extreme_all(input, True, dims, keepdim, "AmaxBackward0")
 
 
 @register("amin")
 def amin(input, dim=(), keepdim=False):
     dims = _dims(input, dim)
-    return _extreme_all(input, False, dims, keepdim)
+    _check_nonempty("amin()", input, dims)
+    return _extreme_all(input, False, dims, keepdim, "AminBackward0")
 
 
 @register("aminmax")
 def aminmax(input, *, dim=None, keepdim=False):
-    return return_types.aminmax(amin(input, () if dim is None else dim, keepdim),
-                                amax(input, () if dim is None else dim, keepdim))
+    dims = _dims(input, dim)
+    if dims is None and not input._data.size:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                           "identity.")
+    _check_nonempty("aminmax", input, dims)
+    return return_types.aminmax(_extreme_all(input, False, dims, keepdim, "AminmaxBackward0"),
+                                _extreme_all(input, True, dims, keepdim, "AminmaxBackward0"))
 
 
 def _arg(name, is_max):
     def fn(input, dim=None, keepdim=False):
         a = input._data
         xp = _xp.array_module(a)
+        if a.dtype == np.bool_:
+            raise RuntimeError(f"{name}(): does not support bool input")
         if a.size == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            if dim is None:
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            _check_nonempty(f"{name}()", input, (_wrap_dim(dim, a.ndim),))
         f = xp.argmax if is_max else xp.argmin
         if a.dtype.kind in "fc" and bool(xp.isnan(a).any()):
             a = xp.where(xp.isnan(a), xp.asarray(float("inf") if is_max else float("-inf"), a.dtype), a)
@@ -545,16 +608,38 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return LogSoftmax.apply(x, d)
 
 
+class Logsumexp(Function):
+    """out = log(sum(exp(x))) over dims, shifted by the max so that exp cannot overflow"""
+    _node_name = "LogsumexpBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        a = x._data
+        xp = _xp.array_module(a)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.size == 0:
+                return xp.log(xp.exp(a).sum(axis=dims, keepdims=keepdim))
+            m = a.max(axis=dims, keepdims=True)
+            m = xp.where(xp.isinf(m), xp.zeros((), a.dtype), m)
+            r = xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True)) + m
+        return r if keepdim else r.reshape([n for i, n in enumerate(r.shape) if i not in dims])
+
+    @staticmethod
+    def backward(ctx, grad):                    # softmax of x over dims
+        (x,) = ctx.saved_tensors
+        out = x.logsumexp(ctx.dims, keepdim=True)
+        return _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim) * (x - out).exp(), None, None
+
+
 @register("logsumexp")
 def logsumexp(input, dim=None, keepdim=False):
     dims = _dims(input, dim) if dim is not None else tuple(range(input.ndim))
+    if dims is None:
+        dims = ()
     x = input if input.is_floating_point() else input.to(_dtype.get_default_dtype())
-    if x.numel() == 0:
-        return (x.exp().sum(dims, keepdim)).log()
-    m = x.detach().amax(dims, keepdim=True)
-    m = m.masked_fill(m.isinf(), 0.0) if m.ndim else m
-    r = (x - m).exp().sum(dims, keepdim=True).log() + m
-    return r if keepdim else r.squeeze(dims) if dims else r
+    return Logsumexp.apply(x, dims, keepdim)
 
 
 # -- cumulative -------------------------------------------------------------------------------

@@ -488,6 +488,10 @@ def _basic_node_name(self, key):
 
 @register("narrow")
 def narrow(self, dim, start, length):
+    return _narrow(self, dim, start, length, "SliceBackward0")
+
+
+def _narrow(self, dim, start, length, node):
     nd = self._data.ndim
     if nd == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
@@ -502,11 +506,15 @@ def narrow(self, dim, start, length):
     if length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     key = (slice(None),) * dim + (slice(start, start + length),)
-    return BasicIndex.apply(self, key)
+    return BasicIndex.named(node).apply(self, key)
 
 
 @register("select")
 def select(self, dim, index):
+    return _select(self, dim, index, "SelectBackward0")
+
+
+def _select(self, dim, index, node):
     nd = self._data.ndim
     if nd == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -516,7 +524,7 @@ def select(self, dim, index):
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
                          f"dimension {dim}")
-    return BasicIndex.named("SelectBackward0").apply(self, (slice(None),) * dim + (index % size,))
+    return BasicIndex.named(node).apply(self, (slice(None),) * dim + (index % size,))
 
 
 # -- expand -----------------------------------------------------------------------------------
@@ -645,9 +653,9 @@ def _index_map(self, make_view):
     return xp.ascontiguousarray(make_view(idx))
 
 
-def _view_via_map(self, make_view, node_name=None):
+def _view_via_map(self, make_view, node_name):
     if recording(self):
-        return ViewByIndexMap.apply(self, make_view, _index_map(self, make_view))
+        return ViewByIndexMap.named(node_name).apply(self, make_view, _index_map(self, make_view))
     out = _make(make_view(self._data))
     out._base = self._root()
     out._version = self._version
@@ -663,7 +671,7 @@ def diagonal(self, offset=0, dim1=0, dim2=1):
 
     def make(a):
         return _diagonal_view(a, offset, d1, d2)
-    return _view_via_map(self, make)
+    return _view_via_map(self, make, "DiagonalBackward0")
 
 
 def _diagonal_view(a, offset, d1, d2):
@@ -698,7 +706,7 @@ def unfold(self, dimension, size, step):
         new_shape = shape[:dim] + [count] + shape[dim + 1:] + [size]
         new_strides = strides[:dim] + [strides[dim] * step] + strides[dim + 1:] + [strides[dim]]
         return _xp.as_strided(a, tuple(new_shape), tuple(new_strides))
-    return _view_via_map(self, make)
+    return _view_via_map(self, make, "UnfoldBackward0")
 
 
 @register("as_strided")
@@ -725,7 +733,7 @@ def as_strided(self, size, stride, storage_offset=None):
             flat[pos.reshape(-1)] = a.reshape(-1)
             base = flat[offset:]
         return _xp.as_strided(base, size, tuple(s * base.itemsize for s in stride))
-    return _view_via_map(self, make)
+    return _view_via_map(self, make, "AsStridedBackward0")
 
 
 # -- splitting --------------------------------------------------------------------------------
@@ -743,9 +751,10 @@ def split(self, split_size_or_sections, dim=0):
         if step <= 0 and n > 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
+    node = "SplitWithSizesBackward0" if isinstance(split_size_or_sections, (list, tuple)) else "SplitBackward0"
     out, start = [], 0
     for s in sizes:
-        out.append(narrow(self, dim, start, s))
+        out.append(_narrow(self, dim, start, s, node))
         start += s
     return tuple(out)
 
@@ -798,7 +807,7 @@ def dsplit(input, sections):
 @register("unbind")
 def unbind(self, dim=0):
     dim = _wrap_dim(dim, self._data.ndim)
-    return tuple(select(self, dim, i) for i in range(self._data.shape[dim]))
+    return tuple(_select(self, dim, i, "UnbindBackward0") for i in range(self._data.shape[dim]))
 
 
 def atleast_1d(*tensors):
