@@ -1,0 +1,64 @@
+"""Helpers for nn tests: build the same module in flambeau and torch, copy torch's weights, compare."""
+import numpy as np
+
+import flambeau
+from _oracle import assert_same, need_torch
+
+
+def copy_state(ours, ref, device="cpu"):
+    """Load torch module ref's state_dict into flambeau module ours."""
+    sd = {k: flambeau.tensor(v.detach().numpy(), device=device) for k, v in ref.state_dict().items()}
+    ours.load_state_dict(sd)
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        r = []
+        for o in out:
+            r.extend(_flat(o))
+        return r
+    return [out]
+
+
+def check_module(make, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8, train=True, inputs=None,
+                 grad_inputs=True):
+    """make(nn) builds the module; inputs are float64 N(0,1) arrays of `shapes` (or given `inputs`).
+
+    Compares outputs, input gradients and every parameter gradient (by name) under a random
+    upstream gradient; returns (ours, ref) modules.
+    """
+    torch = need_torch()
+    torch.manual_seed(seed)
+    ref = make(torch.nn).double()
+    ours = make(flambeau.nn).double().to(device)
+    copy_state(ours, ref, device)
+    ref.train(train)
+    ours.train(train)
+    rng = np.random.default_rng(seed)
+    arrays = inputs if inputs is not None else [rng.standard_normal(s) for s in shapes]
+    xs = [flambeau.tensor(a, device=device, requires_grad=grad_inputs and a.dtype.kind == "f") for a in arrays]
+    rs = [torch.tensor(a, requires_grad=grad_inputs and a.dtype.kind == "f") for a in arrays]
+    out, out_ref = _flat(ours(*xs)), _flat(ref(*rs))
+    assert len(out) == len(out_ref)
+    for o, r in zip(out, out_ref):
+        assert_same(o, r, rtol, atol)
+    pairs = [(o, r) for o, r in zip(out, out_ref) if r.requires_grad]
+    if pairs:
+        cots = [rng.standard_normal(tuple(r.shape)) for _, r in pairs]
+        flambeau.autograd.backward([o for o, _ in pairs], [flambeau.tensor(c, device=device) for c in cots])
+        torch.autograd.backward([r for _, r in pairs], [torch.tensor(c) for c in cots])
+        for x, r in zip(xs, rs):
+            if r.grad is not None:
+                assert_same(x.grad, r.grad, rtol, atol)
+        ref_params = dict(ref.named_parameters())
+        for name, p in ours.named_parameters():
+            g = ref_params[name].grad
+            if g is None:
+                assert p.grad is None, name
+            else:
+                assert p.grad is not None, f"no gradient for parameter {name}"
+                assert_same(p.grad, g, rtol, atol)
+    for (name, b), (name_ref, b_ref) in zip(ours.named_buffers(), ref.named_buffers()):
+        assert name == name_ref
+        assert_same(b, b_ref, rtol, atol)
+    return ours, ref
