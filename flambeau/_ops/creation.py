@@ -1072,3 +1072,51 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     g = _rng(generator)
     return _fill_random(self, lambda s: g.lognormal(mean, std, s))
+
+
+# -- Tensor.new_*: creation with self's dtype and device as defaults --------------------------
+def _new_defaults(self, dtype, device):
+    return dtype or self.dtype, device if device is not None else self.device
+
+
+@register("new_tensor")
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    """A copy of data as a tensor with self's dtype and device (unless given)."""
+    dt, dev = _new_defaults(self, dtype, device)
+    if isinstance(data, Tensor):
+        import warnings
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
+                      "rather than tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
+    return tensor(data, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+@register("new_zeros")
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    dt, dev = _new_defaults(self, dtype, device)
+    return zeros(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+@register("new_ones")
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    dt, dev = _new_defaults(self, dtype, device)
+    return ones(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+@register("new_empty")
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    dt, dev = _new_defaults(self, dtype, device)
+    return empty(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+@register("new_full")
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+             pin_memory=False):
+    dt, dev = _new_defaults(self, dtype, device)
+    return full(size, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+@register("new_empty_strided")
+def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
+                      pin_memory=False):
+    dt, dev = _new_defaults(self, dtype, device)
+    return empty_strided(size, stride, dtype=dt, device=dev, requires_grad=requires_grad)

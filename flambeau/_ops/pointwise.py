@@ -49,6 +49,7 @@ def _check_shapes(ad, bd):
 class Add(Function):
     """out = a + alpha * b"""
     _node_name = "AddBackward0"
+    _wrapped_scalars = 2      # a Python number operand shows in next_functions, as in PyTorch
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -63,8 +64,10 @@ class Add(Function):
 def _add_arrays(a, b, alpha=1):
     ad, bd, dt = _prep(a, b)
     if alpha != 1:
+        if isinstance(alpha, bool) and dt is not _dtype.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
         if dt is _dtype.bool:
-            raise RuntimeError("Boolean alpha only supported for Boolean results.") if not isinstance(alpha, bool) else None
+            return ad | (bd & bool(alpha))
         if not dt.is_floating_point and not dt.is_complex and isinstance(alpha, float):
             raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating point number.")
         bd = bd * scalar_as(alpha, dt)
@@ -78,6 +81,7 @@ def _add_arrays(a, b, alpha=1):
 class Sub(Function):
     """out = a - alpha * b"""
     _node_name = "SubBackward0"
+    _wrapped_scalars = 2      # a Python number operand shows in next_functions, as in PyTorch
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -90,8 +94,7 @@ class Sub(Function):
 
 
 def _sub_arrays(a, b, alpha=1):
-    if a.dtype is _dtype.bool and (not isinstance(b, Tensor) and isinstance(b, bool) or
-                                   isinstance(b, Tensor) and b.dtype is _dtype.bool):
+    if _is_bool(a) or _is_bool(b):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     ad, bd, dt = _prep(a, b)
@@ -102,6 +105,12 @@ def _sub_arrays(a, b, alpha=1):
     except ValueError:
         _check_shapes(ad, bd)
         raise
+
+
+def _is_bool(x):
+    if isinstance(x, Tensor):
+        return x._data.dtype == np.bool_
+    return isinstance(x, (bool, np.bool_))
 
 
 class Rsub(Function):
@@ -122,6 +131,7 @@ class Rsub(Function):
 class Mul(Function):
     """out = a * b"""
     _node_name = "MulBackward0"
+    _wrapped_scalars = 2      # a Python number operand shows in next_functions, as in PyTorch
 
     @staticmethod
     def forward(ctx, a, b):
@@ -157,22 +167,29 @@ def _div_dtype(a, b, rounding_mode):
 
 
 def _div_arrays(a, b, rounding_mode=None):
+    if rounding_mode is not None and rounding_mode != "trunc" and rounding_mode != "floor":
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
     dt = _div_dtype(a, b, rounding_mode)
     ad = a._data if a._data.dtype == dt.np else a._data.astype(dt.np)
     bd = operand(b, dt, ad)
+    if rounding_mode is not None and dt._category in (0, 3):
+        _not_implemented(f"div_{rounding_mode}_cpu", dt)
     try:
         if rounding_mode is None:
             return ad / bd
         if rounding_mode == "trunc":
             if dt._category < 2:
                 _check_int_zero(bd)
-                q = np.trunc(ad / bd) if False else _xp.array_module(ad).fix(ad.astype(np.float64) / bd)
-                return q.astype(dt.np)
+                xp = _xp.array_module(ad)
+                q = xp.floor_divide(ad, bd)             # exact for integers; round toward zero
+                inexact = (xp.remainder(ad, bd) != 0) & ((ad < 0) != (bd < 0))
+                return (q + inexact).astype(dt.np, copy=False)
             return _xp.array_module(ad).trunc(ad / bd)
         if rounding_mode == "floor":
             if dt._category < 2:
                 _check_int_zero(bd)
-            return ad // bd if dt._category < 2 else _xp.array_module(ad).floor(ad / bd)
+            return _xp.array_module(ad).floor_divide(ad, bd)   # a - fmod(a, b) based, as PyTorch
     except ValueError:
         _check_shapes(ad, bd)
         raise
@@ -180,13 +197,31 @@ def _div_arrays(a, b, rounding_mode=None):
 
 
 def _check_int_zero(bd):
-    if (np.asarray(_xp.to_host(np.asarray(bd) if not hasattr(bd, "shape") else bd)) == 0).any():
+    # integer division by zero is an error in PyTorch (NumPy would return 0 with a warning)
+    zero = (bd == 0).any() if isinstance(bd, _xp_arrays()) else bd == 0
+    if bool(zero):
         raise RuntimeError("ZeroDivisionError")
+
+
+def _xp_arrays():
+    return (np.ndarray,) if _xp.cupy is None else (np.ndarray, _xp.cupy.ndarray)
+
+
+def _not_implemented(kernel, dt, exc=NotImplementedError):
+    """PyTorch's error for a dtype an op has no kernel for."""
+    raise exc(f"\"{kernel}\" not implemented for '{_type_name(dt)}'")
+
+
+def _reject(kernel, dt, categories):
+    """Raise when dt's category (0 bool, 1 integer, 2 float, 3 complex) is one the op lacks."""
+    if dt._category in categories:
+        _not_implemented(kernel, dt)
 
 
 class Div(Function):
     """out = a / b"""
     _node_name = "DivBackward0"
+    _wrapped_scalars = 2      # a Python number operand shows in next_functions, as in PyTorch
 
     @staticmethod
     def forward(ctx, a, b, rounding_mode=None):
@@ -233,10 +268,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ad, bd, dt = _prep(a, b)
-        if dt._category == 1 and _any_negative(bd):
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        out = ad ** bd
+        out = _pow_arrays(a, b)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
         ctx.b_scalar = None if isinstance(b, Tensor) else b
         return out
@@ -264,8 +296,7 @@ class RPow(Function):
 
     @staticmethod
     def forward(ctx, a, other):
-        ad, od, dt = _prep(a, other)
-        out = od ** ad
+        out = _rpow_arrays(a, other)
         ctx.save_for_backward(a)
         ctx.other = other
         return out
@@ -275,6 +306,36 @@ class RPow(Function):
         (a,) = ctx.saved_tensors
         c = ctx.other
         return grad * (c ** a) * (math.log(c) if c > 0 else float("nan") if c < 0 else 0.0), None
+
+
+def _pow_arrays(a, b):
+    """a ** b with PyTorch's rules for bool and integer powers (a is a Tensor)."""
+    ad, bd, dt = _prep(a, b)
+    if dt._category == 0:
+        if isinstance(b, Tensor):
+            _not_implemented("pow", dt)
+        xp = _xp.array_module(ad)
+        return ad.copy() if bd else xp.ones(ad.shape, np.bool_)       # x ** True = x, x ** False = 1
+    if dt._category == 1:
+        if not isinstance(b, Tensor):
+            if b < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            return ad ** bd
+        return _int_pow(ad, bd)
+    return ad ** bd
+
+
+def _int_pow(ad, bd):
+    # a negative integer exponent gives 1 for base 1, +-1 for base -1 and 0 otherwise (C integer pow)
+    xp = _xp.array_module(ad)
+    neg = bd < 0
+    if not bool(neg.any() if hasattr(neg, "any") else neg):
+        return ad ** bd
+    safe = ad ** xp.where(neg, 0, bd).astype(bd.dtype, copy=False)
+    odd = (bd % 2) != 0
+    one = xp.ones((), ad.dtype)
+    small = xp.where(ad == 1, one, xp.where(ad == -1, xp.where(odd, -one, one), xp.zeros((), ad.dtype)))
+    return xp.where(neg, small, safe).astype(safe.dtype, copy=False)
 
 
 def _any_negative(bd):
@@ -366,14 +427,15 @@ def pow(input, exponent, *, out=None):
         exponent = _coerce(exponent, input)
     if recording(input, exponent):
         return _out(Pow.apply(input, exponent), out)
-    ad, bd, dt = _prep(input, exponent)
-    if dt._category == 1 and _any_negative(bd):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return _out(_make(ad ** bd), out)
+    return _out(_make(_pow_arrays(input, exponent)), out)
 
 
 def _rpow_arrays(a, other):
     ad, od, dt = _prep(a, other)
+    if dt._category == 0:
+        _not_implemented("pow", dt)
+    if dt._category == 1:
+        return _int_pow(_xp.array_module(ad).asarray(od), ad)
     return od ** ad
 
 
@@ -414,7 +476,7 @@ def _rsub(self, other):
         if other is NotImplemented:
             return NotImplemented
         return sub(other, self)
-    if self.dtype is _dtype.bool and isinstance(other, bool):
+    if _is_bool(self) or _is_bool(other):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     if recording(self):
@@ -437,8 +499,19 @@ def _rtruediv(self, other):
 
 
 def _rfloordiv(self, other):
-    from .creation import tensor
-    return floor_divide(tensor(other, device=self.device), self)
+    return floor_divide(_reflected(other, self), self)
+
+
+def _reflected(other, like):
+    """The left operand of a reflected operator (``3 // t``) as a tensor that promotes like the
+    Python scalar it is: a 0-dim tensor of the result dtype."""
+    if isinstance(other, Tensor):
+        return other
+    if is_scalar(other):
+        dt = result_dtype(like, other)
+        xp = _xp.array_module(like._data)
+        return _make(xp.asarray(scalar_as(other, dt)))
+    return _as_tensor_like(other, like)
 
 
 def _rpow(self, other):
@@ -464,10 +537,27 @@ Tensor.__rfloordiv__ = _rfloordiv
 Tensor.__pow__ = lambda self, other: pow(self, other)
 Tensor.__rpow__ = _rpow
 Tensor.__neg__ = lambda self: neg(self)
-Tensor.__pos__ = lambda self: self
+Tensor.__pos__ = lambda self: positive(self)
 Tensor.__abs__ = lambda self: abs(self)
 Tensor.__mod__ = lambda self, other: remainder(self, other)
-Tensor.__rmod__ = lambda self, other: remainder(_as_tensor_like(other, self), self)
+Tensor.__rmod__ = lambda self, other: remainder(_reflected(other, self), self)
+
+
+@register("positive")
+def positive(input):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+_export("positive")
+
+
+def _check_inplace_result(self, other, name):
+    """In-place ops check that the result dtype fits self before computing (PyTorch's order)."""
+    if isinstance(other, Tensor) or is_scalar(other):
+        check_inplace_dtype(name, self, result_dtype(self, other))
+    return True
 
 
 def _inplace_binary(fn_cls, array_fn, name):
@@ -476,6 +566,10 @@ def _inplace_binary(fn_cls, array_fn, name):
             args = args + tuple(kwargs.values())
         if not isinstance(other, Tensor) and not is_scalar(other):
             other = _coerce(other, self)
+        if other is not NotImplemented:
+            dt = _div_dtype(self, other, args[0] if args else None) if fn_cls is Div else result_dtype(self, other)
+            if dt is not _BY_NP[self._data.dtype]:
+                check_inplace_dtype(name, self, dt)
         if recording(self, other) or (self._base is not None and recording(self._base)):
             return apply_inplace(self, fn_cls, other, *args)
         check_inplace_autograd(self)
@@ -554,9 +648,22 @@ def _float_input(x):
 
 
 def _unary(name, compute, derivative=None, *, save="input", floating=True, node=None, methods=True,
-           inplace=True):
-    """Define a unary op: compute(xp, a) on arrays; derivative(x, out, grad) with flambeau ops."""
+           inplace=True, reject=(), kernel=None):
+    """Define a unary op: compute(xp, a) on arrays; derivative(x, out, grad) with flambeau ops.
+
+    reject: dtype categories (0 bool, 1 integer, 2 float, 3 complex) the op has no kernel for;
+    those raise NotImplementedError naming ``kernel`` as PyTorch does.
+    """
     node_name = node or (name.capitalize() + "Backward0")
+    kernel = kernel or name + "_cpu"
+    if reject:
+        plain = compute
+
+        def compute(xp, a):
+            cat = _CATEGORY[a.dtype.kind]
+            if cat in reject:
+                _not_implemented(kernel, _BY_NP[a.dtype])
+            return plain(xp, a)
 
     def forward(ctx, x):
         a = _float_input(x) if floating else x._data
@@ -589,6 +696,8 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
         setattr(Tensor, name, fn)
     if inplace:
         def fn_(self):
+            if name == "abs" and self._data.dtype.kind == "c":
+                raise RuntimeError("In-place abs is not supported for complex tensors.")
             if recording(self) or (self._base is not None and recording(self._base)):
                 return apply_inplace(self, cls)
             check_inplace_autograd(self)
@@ -601,10 +710,14 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
     return cls
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_INT_BOOL, _BOOL_COMPLEX, _COMPLEX = (0, 1), (0, 3), (3,)
+
+
 # The derivatives are written with flambeau ops so that they differentiate again.
 _unary("neg", lambda xp, a: -a if a.dtype != np.bool_ else _bool_neg(),
        lambda x, ctx, g: -g, floating=False, node="NegBackward0")
-_unary("abs", lambda xp, a: xp.abs(a), lambda x, ctx, g: g * sgn(x), floating=False)
+_unary("abs", lambda xp, a: xp.abs(a), lambda x, ctx, g: g * sgn(x), floating=False, reject=(0,))
 _unary("exp", lambda xp, a: xp.exp(a), lambda x, ctx, g: g * exp(x))
 _unary("exp2", lambda xp, a: xp.exp2(a), lambda x, ctx, g: g * exp2(x) * math.log(2.0))
 _unary("expm1", lambda xp, a: xp.expm1(a), lambda x, ctx, g: g * exp(x))
@@ -629,30 +742,33 @@ _unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x +
 _unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x * x - 1))
 _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
 _unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda x, ctx, g: g * sigmoid(x) * (1 - sigmoid(x)))
-_unary("relu", lambda xp, a: xp.maximum(a, 0).astype(a.dtype, copy=False),
-       lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False)
-_unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)))
-_unary("erfc", lambda xp, a: 1 - _erf(xp, a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)))
+_unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False,
+       reject=_COMPLEX, kernel="clamp_min_scalar_cpu")
+_unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)),
+       reject=_COMPLEX, kernel="erf_vml_cpu")
+_unary("erfc", lambda xp, a: _special(xp, "erfc", a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)),
+       reject=_COMPLEX, kernel="erfc_vml_cpu")
 _unary("erfinv", lambda xp, a: _erfinv(xp, a),
-       lambda x, ctx, g: g * exp(erfinv(x) ** 2) * (math.sqrt(math.pi) / 2))
+       lambda x, ctx, g: g * exp(erfinv(x) ** 2) * (math.sqrt(math.pi) / 2), reject=_COMPLEX)
 _unary("reciprocal", lambda xp, a: 1 / a, lambda x, ctx, g: -g / (x * x))
 _unary("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fc" else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False)
+       lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="floor_vml_cpu")
 _unary("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fc" else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False)
+       lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="ceil_vml_cpu")
 _unary("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fc" else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False)
-_unary("frac", lambda xp, a: a - xp.trunc(a), lambda x, ctx, g: g, floating=False)
-_unary("sign", lambda xp, a: xp.sign(a) if a.dtype != np.bool_ else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False)
+       lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="trunc_vml_cpu")
+_unary("frac", lambda xp, a: a - xp.trunc(a), lambda x, ctx, g: g, floating=False, reject=(0, 1, 3))
+_unary("sign", lambda xp, a: _sign(a),
+       lambda x, ctx, g: g * 0, floating=False, reject=_COMPLEX, kernel="sign_cpu")
 _unary("sgn", lambda xp, a: _sgn(xp, a), lambda x, ctx, g: g * 0, floating=False)
 _unary("logit_", lambda xp, a: xp.log(a / (1 - a)), lambda x, ctx, g: g / (x * (1 - x)), methods=False,
        inplace=False)
 _unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ else xp.invert(a),
-       None, floating=False)
-_unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x))
-_unary("digamma", lambda xp, a: _special(xp, "digamma", a), lambda x, ctx, g: g * polygamma(1, x))
-_unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a), None)
+       None, floating=False, reject=(2, 3))
+_unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x), reject=_COMPLEX)
+_unary("digamma", lambda xp, a: _special(xp, "digamma", a), lambda x, ctx, g: g * polygamma(1, x),
+       reject=_COMPLEX)
+_unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a), None, reject=_COMPLEX)
 _unary("sinc", lambda xp, a: xp.sinc(a),
        lambda x, ctx, g: g * where(x == 0, _zeros_like(x),
                                    (cos(x * math.pi) * math.pi * x - sin(x * math.pi)) / (x * x * math.pi)))
@@ -672,12 +788,20 @@ Tensor.fix = trunc
 _export("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix")
 
 
+def _relu(xp, a):
+    if a.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return xp.maximum(a, 0).astype(a.dtype, copy=False)
+
+
 def _bool_neg():
     raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
                        "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def _sigmoid(xp, a):
+    if a.dtype.kind == "c":
+        return 1 / (1 + xp.exp(-a))
     # stable for large |a|: exp only of non-positive numbers
     e = xp.exp(-xp.abs(a))
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
@@ -703,11 +827,18 @@ def _erfinv(xp, a):
     return _special(xp, "erfinv", a)
 
 
+def _sign(a):
+    # (0 < a) - (a < 0): NaN and -0.0 give 0, as in PyTorch
+    if a.dtype == np.bool_:
+        return a.copy()
+    return ((a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)).astype(a.dtype, copy=False)
+
+
 def _sgn(xp, a):
     if a.dtype.kind == "c":
         m = xp.abs(a)
         return xp.where(m == 0, 0, a / xp.where(m == 0, 1, m)).astype(a.dtype)
-    return xp.sign(a) if a.dtype != np.bool_ else a.copy()
+    return _sign(a)
 
 
 @register("polygamma")
@@ -738,6 +869,11 @@ class Clamp(Function):
         a = x._data
         xp = _xp.array_module(a)
         dt = _dtype.result_type(x, *[v for v in (lo, hi) if v is not None])
+        if dt._category == 3:
+            raise NotImplementedError("clamp is not supported for complex types")
+        if dt._category == 0:
+            _not_implemented("clamp_min_scalar_cpu" if hi is None else "clamp_max_scalar_cpu" if lo is None
+                             else "clamp_scalar_cpu", dt)
         a = a.astype(dt.np, copy=False)
         out = a
         if lo is not None:
@@ -858,11 +994,22 @@ class Lerp(Function):
 
     @staticmethod
     def forward(ctx, start, end, weight):
+        s, e = start._data, end._data
+        if e.dtype != s.dtype or (isinstance(weight, Tensor) and weight._data.dtype != s.dtype):
+            other = end if e.dtype != s.dtype else weight
+            raise RuntimeError(f"expected dtype {start.dtype.name.replace('float32', 'float')} for `"
+                               f"{'end' if other is end else 'weight'}` but got dtype "
+                               f"{other.dtype.name.replace('float32', 'float')}")
+        if s.dtype.kind not in "fc":
+            _not_implemented("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
+                             start.dtype)
         ctx.save_for_backward(start, end, weight if isinstance(weight, Tensor) else None)
         ctx.w = None if isinstance(weight, Tensor) else weight
-        s, e = start._data, end._data
-        w = weight._data if isinstance(weight, Tensor) else weight
-        return (s + w * (e - s)).astype(s.dtype, copy=False)
+        xp = _xp.array_module(s)
+        w = weight._data if isinstance(weight, Tensor) else s.dtype.type(weight)
+        # PyTorch's two-sided formula: exact at both ends (w = 0 gives start, w = 1 gives end)
+        d = e - s
+        return xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w)).astype(s.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -881,7 +1028,7 @@ Tensor.lerp_ = lambda self, end, weight: write_inplace(self, lerp(self, end, wei
 _export("where", "lerp")
 
 
-def _binary_float(name, compute, grads):
+def _binary_float(name, compute, grads, reject=(3,)):
     """A differentiable binary op on floats: compute(xp, a, b); grads(a, b, grad) -> (ga, gb)."""
     node_name = name.capitalize() + "Backward0"
 
@@ -889,6 +1036,7 @@ def _binary_float(name, compute, grads):
         if not isinstance(a, Tensor):
             a, b = _as_tensor_like(a, b), b
         dt = result_dtype(a, b)
+        _reject(name + "_cpu", dt, reject)
         if dt._category < 2:
             dt = _dtype.get_default_dtype()
         ad = operand(a, dt)
@@ -920,7 +1068,7 @@ def _binary_float(name, compute, grads):
 _binary_float("atan2", lambda xp, a, b: xp.arctan2(a, b),
               lambda a, b, g: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
 _binary_float("hypot", lambda xp, a, b: xp.hypot(a, b),
-              lambda a, b, g: (g * a / hypot(a, b), g * b / hypot(a, b)))
+              lambda a, b, g: (g * a / hypot(a, b), g * b / hypot(a, b)), reject=(0, 1, 3))
 Tensor.arctan2 = atan2
 arctan2 = atan2
 _export("arctan2")
@@ -929,6 +1077,8 @@ _export("arctan2")
 def _minmax_binary(name, pick_a):
     def compute(a, b):
         ad, bd, dt = _prep(a, b)
+        if dt._category == 3:
+            raise RuntimeError(f"{name} not implemented for complex tensors.")
         xp = _xp.array_module(ad)
         return getattr(xp, "maximum" if name == "maximum" else "minimum")(ad, bd)
 
@@ -986,6 +1136,7 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd, dt = _prep(a, b)
+        _reject("remainder_cpu", dt, _BOOL_COMPLEX)
         if dt._category < 2:
             _check_int_zero(bd)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
@@ -1006,6 +1157,7 @@ class Fmod(Function):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd, dt = _prep(a, b)
+        _reject("fmod_cpu", dt, _BOOL_COMPLEX)
         if dt._category < 2:
             _check_int_zero(bd)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
@@ -1030,8 +1182,10 @@ def fmod(input, other, *, out=None):
     return _out(Fmod.apply(input, other), out)
 
 
-Tensor.remainder_ = lambda self, other: write_inplace(self, remainder(self, other)._data, "remainder")
-Tensor.fmod_ = lambda self, other: write_inplace(self, fmod(self, other)._data, "fmod")
+Tensor.remainder_ = lambda self, other: write_inplace(
+    self, remainder(self, other)._data, "remainder") if _check_inplace_result(self, other, "remainder") else None
+Tensor.fmod_ = lambda self, other: write_inplace(
+    self, fmod(self, other)._data, "fmod") if _check_inplace_result(self, other, "fmod") else None
 Tensor.__imod__ = Tensor.remainder_
 _export("maximum", "minimum", "fmax", "fmin", "remainder", "fmod")
 
@@ -1042,9 +1196,13 @@ class Round(Function):
     @staticmethod
     def forward(ctx, x, decimals):
         a = x._data
-        if a.dtype.kind not in "fc":
+        cat = _CATEGORY[a.dtype.kind]
+        # round(x) accepts integers (a copy); round(x, decimals=...) is a float-only kernel
+        if cat in (0, 3) or (cat == 1 and decimals is not None):
+            _not_implemented("round_cpu" if decimals is not None else "round_vml_cpu", _BY_NP[a.dtype])
+        if cat == 1:
             return a.copy()
-        return _xp.array_module(a).round(a, decimals)
+        return _xp.array_module(a).round(a, decimals or 0)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1052,11 +1210,11 @@ class Round(Function):
 
 
 @register("round")
-def round(input, *, decimals=0, out=None):
+def round(input, *, decimals=None, out=None):
     return _out(Round.apply(input, decimals), out)
 
 
-Tensor.round_ = lambda self, *, decimals=0: write_inplace(self, round(self, decimals=decimals)._data, "round")
+Tensor.round_ = lambda self, *, decimals=None: write_inplace(self, round(self, decimals=decimals)._data, "round")
 _export("round")
 
 
@@ -1121,6 +1279,9 @@ _export("addcmul", "addcdiv")
 
 
 # -- comparisons and logic (no gradients) -----------------------------------------------------
+_ORDERED = ("less", "less_equal", "greater", "greater_equal")
+
+
 def _compare(name, ufunc_name, dunder=None):
     def fn(input, other, *, out=None):
         if not isinstance(input, Tensor):
@@ -1130,6 +1291,8 @@ def _compare(name, ufunc_name, dunder=None):
             if other is NotImplemented:
                 return NotImplemented if dunder else _raise_type(name, other)
         ad, bd, dt = _prep(input, other)
+        if dt._category == 3 and ufunc_name in _ORDERED:
+            _not_implemented(name + "_cpu", dt)
         try:
             r = getattr(_xp.array_module(ad), ufunc_name)(ad, bd)
         except ValueError:
@@ -1198,16 +1361,17 @@ def _bitwise(name, ufunc_name, dunder, rdunder, idunder):
         if not isinstance(input, Tensor):
             input = _as_tensor_like(input, other)
         ad, bd, dt = _prep(input, other)
-        if dt._category > 1:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_type_name(dt)}'")
+        if dt._category > 1 or (dt._category == 0 and "shift" in ufunc_name):
+            _not_implemented(ufunc_name[0] + "shift_cpu" if "shift" in ufunc_name else name + "_cpu", dt)
         return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
     setattr(Tensor, dunder, fn)
-    setattr(Tensor, rdunder, lambda self, other: fn(_as_tensor_like(other, self), self))
+    setattr(Tensor, rdunder, lambda self, other: fn(_reflected(other, self), self))
 
     def fn_(self, other):
+        _check_inplace_result(self, other, name)
         return write_inplace(self, fn(self, other)._data, name)
     setattr(Tensor, name + "_", fn_)
     setattr(Tensor, idunder, fn_)

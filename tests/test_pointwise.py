@@ -1,0 +1,477 @@
+"""Pointwise ops against torch: values, dtypes, shapes and error types, for every dtype and layout."""
+import math
+import operator
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+from _oracle import assert_same, check_against_torch, gradcheck
+
+DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "complex64",
+          "complex128"]
+
+# dtypes whose results numpy computes with a different rounding than torch's kernels
+TOL = {"float16": (2e-3, 1e-3), "float32": (2e-5, 1e-6), "complex64": (2e-5, 1e-6)}
+
+
+def sample(dtype, special=False):
+    """A 2x4 array of values valid for dtype (with inf/nan for float when special)."""
+    if dtype == "bool":
+        return np.array([[True, False, True, True], [False, False, True, False]])
+    if dtype == "uint8":
+        return np.array([[0, 1, 2, 3], [7, 10, 100, 250]], dtype=np.uint8)
+    if dtype.startswith("int"):
+        return np.array([[-3, -1, 0, 1], [2, 5, 7, 100]], dtype=dtype)
+    base = np.array([[-2.5, -1.0, -0.5, 0.0], [0.3, 1.0, 2.7, 4.0]])
+    if special:
+        base = np.array([[-np.inf, -1.0, np.nan, 0.0], [0.3, 1.0, np.inf, 4.0]])
+    if dtype.startswith("complex"):
+        return (base + 1j * base[::-1, ::-1]).astype(dtype)
+    return base.astype(dtype)
+
+
+def layouts(lib, arr, dtype):
+    """The same values as contiguous, transposed, strided, expanded, zero-size and 0-dim tensors."""
+    dt = getattr(lib, dtype)
+    t = lib.tensor(arr, dtype=dt)
+    yield "contiguous", t
+    yield "transposed", lib.tensor(arr.T.copy(), dtype=dt).t()
+    yield "strided", lib.tensor(np.repeat(arr, 2, axis=1), dtype=dt)[:, ::2]
+    yield "expanded", t[:1].expand(3, 4)
+    yield "zero-size", t[:, :0]
+    yield "0-dim", t[1, 2]
+
+
+def run(fn, *args):
+    try:
+        return fn(*args), None
+    except Exception as e:          # the oracle's exception type is part of the contract
+        return None, e
+
+
+def compare(name, fn, *arg_pairs, tol=None):
+    """fn on flambeau args and on torch args: same exception type, or same values/dtype/shape."""
+    ours, e1 = run(fn, flambeau, *[a for a, _ in arg_pairs])
+    ref, e2 = run(fn, torch, *[b for _, b in arg_pairs])
+    if e2 is not None:
+        assert e1 is not None, f"{name}: torch raised {type(e2).__name__}({e2}) but flambeau returned {ours}"
+        assert isinstance(e1, type(e2)) or type(e2) in type(e1).__mro__, \
+            f"{name}: torch raised {type(e2).__name__}, flambeau raised {type(e1).__name__}({e1})"
+        return
+    assert e1 is None, f"{name}: flambeau raised {type(e1).__name__}({e1}), torch returned {ref}"
+    rtol, atol = tol or (1e-12, 0)
+    for r in (ref if isinstance(ref, (tuple, list)) else (ref,)):
+        if isinstance(r, torch.Tensor):      # numpy's float32/16 kernels round differently from torch's
+            rtol, atol = max(rtol, TOL.get(str(r.dtype)[6:], (0, 0))[0]), max(atol, TOL.get(str(r.dtype)[6:], (0, 0))[1])
+    try:
+        assert_same(ours, ref, rtol=rtol, atol=atol)
+    except AssertionError as e:
+        raise AssertionError(f"{name}: {e}") from None
+
+
+UNARY = ["abs", "neg", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin",
+         "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu", "erf", "erfc", "sign",
+         "floor", "ceil", "round", "trunc", "frac", "reciprocal", "logical_not", "bitwise_not", "isnan", "isinf",
+         "isfinite", "nan_to_num", "sgn", "exp2", "positive"]
+
+
+def _call(lib, t, op):
+    if op == "relu":
+        return lib.relu(t)
+    if op == "positive":
+        return +t
+    return getattr(lib, op)(t)
+
+
+@pytest.mark.parametrize("op", sorted(set(UNARY)))
+def test_unary_every_dtype_and_layout(op):
+    for dtype in DTYPES:
+        for special in (False, True):
+            if special and dtype not in ("float32", "float64"):
+                continue
+            arr = sample(dtype, special)
+            ours_l, ref_l = layouts(flambeau, arr, dtype), layouts(torch, arr, dtype)
+            for (lay, a), (_, b) in zip(ours_l, ref_l):
+                compare(f"{op}({dtype}, {lay})", lambda lib, x: _call(lib, x, op), (a, b),
+                        tol=TOL.get(dtype, (1e-7, 1e-12)))
+
+
+@pytest.mark.parametrize("op", sorted(set(UNARY) - {"isnan", "isinf", "isfinite", "positive"}))
+def test_unary_inplace_every_dtype(op):
+    for dtype in DTYPES:
+        arr = sample(dtype)
+        a, b = flambeau.tensor(arr), torch.tensor(arr)
+        name = op + "_"
+        if not hasattr(torch.Tensor, name):
+            continue
+        if name in ("sgn_",) and dtype == "bool":
+            continue
+        ours, e1 = run(lambda: getattr(a, name)())
+        ref, e2 = run(lambda: getattr(b, name)())
+        if e2 is not None:
+            assert e1 is not None and isinstance(e1, type(e2)), f"{name}({dtype}): torch raised {e2!r}, got {e1!r}"
+            continue
+        assert e1 is None, f"{name}({dtype}): {e1!r}"
+        assert ours is a, f"{name} must return self"
+        assert_same(a, b, *TOL.get(dtype, (1e-7, 1e-12)))
+
+
+def test_round_decimals_and_clamp_bounds():
+    arr = np.array([[1.2345, -2.5, 0.5, 1.5], [2.5, -0.125, 100.45, -7.05]])
+    for d in (0, 1, 2, -1):
+        compare(f"round(decimals={d})", lambda lib, x: lib.round(x, decimals=d),
+                (flambeau.tensor(arr), torch.tensor(arr)))
+    for dtype in ("float32", "int64", "uint8", "int16"):
+        a, b = flambeau.tensor(sample(dtype)), torch.tensor(sample(dtype))
+        for lo, hi in ((0, 3), (-1.5, 2.5), (None, 2), (1, None), (5, 1)):
+            compare(f"clamp({dtype}, {lo}, {hi})", lambda lib, x: lib.clamp(x, lo, hi), (a, b))
+            compare(f"clip({dtype}, {lo}, {hi})", lambda lib, x: x.clip(min=lo, max=hi), (a, b))
+        lo_a = np.array([0, 1, 2, 3])
+        compare(f"clamp tensor bounds {dtype}",
+                lambda lib, x, lo: lib.clamp(x, min=lo, max=lo + 2),
+                (a, b), (flambeau.tensor(lo_a), torch.tensor(lo_a)))
+    compare("clamp none", lambda lib, x: lib.clamp(x), (flambeau.ones(2), torch.ones(2)))
+    a, b = flambeau.tensor(arr), torch.tensor(arr)
+    a.clamp_(-1, 1), b.clamp_(-1, 1)
+    assert_same(a, b)
+    a, b = flambeau.tensor([1, 5, 9]), torch.tensor([1, 5, 9])
+    compare("clamp_ int by float", lambda lib, x: x.clamp_(0.5, 2.5), (a, b))
+
+
+def _pair_inputs(da, db):
+    x, y = sample(da), sample(db)[::-1]
+    return x, np.ascontiguousarray(y)
+
+
+BINARY = {
+    "add": lambda lib, x, y: x + y, "sub": lambda lib, x, y: x - y, "mul": lambda lib, x, y: x * y,
+    "div": lambda lib, x, y: x / y, "floordiv": lambda lib, x, y: x // y, "mod": lambda lib, x, y: x % y,
+    "pow": lambda lib, x, y: x ** y, "fmod": lambda lib, x, y: lib.fmod(x, y),
+    "remainder": lambda lib, x, y: lib.remainder(x, y), "atan2": lambda lib, x, y: lib.atan2(x, y),
+    "hypot": lambda lib, x, y: lib.hypot(x, y), "maximum": lambda lib, x, y: lib.maximum(x, y),
+    "minimum": lambda lib, x, y: lib.minimum(x, y), "eq": lambda lib, x, y: x == y,
+    "ne": lambda lib, x, y: x != y, "lt": lambda lib, x, y: x < y, "le": lambda lib, x, y: x <= y,
+    "gt": lambda lib, x, y: x > y, "ge": lambda lib, x, y: lib.ge(x, y),
+    "logical_and": lambda lib, x, y: lib.logical_and(x, y), "logical_or": lambda lib, x, y: lib.logical_or(x, y),
+    "logical_xor": lambda lib, x, y: lib.logical_xor(x, y), "and": lambda lib, x, y: x & y,
+    "or": lambda lib, x, y: x | y, "xor": lambda lib, x, y: x ^ y, "matmul": lambda lib, x, y: x @ y.T,
+    "div_trunc": lambda lib, x, y: lib.div(x, y, rounding_mode="trunc"),
+    "div_floor": lambda lib, x, y: lib.div(x, y, rounding_mode="floor"),
+    "add_alpha": lambda lib, x, y: lib.add(x, y, alpha=2), "sub_alpha": lambda lib, x, y: lib.sub(x, y, alpha=3),
+}
+# integer division by zero raises in torch; samples avoid zero divisors for those
+NONZERO = {"floordiv", "mod", "fmod", "remainder", "div_trunc", "div_floor"}
+
+
+def _no_zero(arr):
+    arr = arr.copy()
+    if arr.dtype == np.bool_:
+        return np.ones_like(arr)
+    arr[arr == 0] = 3
+    return arr
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+def test_binary_all_dtype_pairs(op):
+    fn = BINARY[op]
+    for da in DTYPES:
+        for db in DTYPES:
+            if op == "matmul" and ("float16" in (da, db) or da == db == "bool"):
+                continue      # half and bool matmul: kernels torch's CPU build lacks, not checked here
+            x, y = _pair_inputs(da, db)
+            if op in NONZERO:
+                y = _no_zero(y)
+            if op == "pow" and db not in ("bool",) and da != "bool":
+                y = np.abs(y) % 4 if not y.dtype.kind == "c" else y
+            tol = TOL.get(str(np.promote_types(x.dtype, y.dtype)), (1e-7, 1e-12))
+            if "float16" in (da, db) or op in ("pow", "matmul"):
+                tol = (2e-3, 1e-3)
+            compare(f"{op}({da}, {db})", fn, (flambeau.tensor(x), torch.tensor(x)),
+                    (flambeau.tensor(y), torch.tensor(y)), tol=tol)
+
+
+SCALARS = [True, 0, 3, -2, 2.5, -0.5, 1 + 2j, np.float64(1.5), np.int64(2)]
+
+
+def _complex32(dtype, s):
+    """torch promotes float16 with a complex scalar to complex32, a dtype flambeau does not have."""
+    return dtype == "float16" and isinstance(s, complex)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "floordiv", "mod", "pow", "eq", "lt", "and",
+                                "maximum_s"])
+def test_binary_with_python_scalars_both_sides(op):
+    fn = BINARY.get(op)
+    for dtype in DTYPES:
+        for s in SCALARS:
+            if op in NONZERO and s == 0:
+                continue
+            if op == "and" and isinstance(s, (float, complex, np.floating)) or _complex32(dtype, s):
+                continue
+            for zero_dim in (False, True):
+                arr = sample(dtype)
+                a, b = flambeau.tensor(arr), torch.tensor(arr)
+                if zero_dim:
+                    a, b = a[1, 1], b[1, 1]
+                tol = (2e-3, 1e-3) if dtype in ("float16",) or op == "pow" else TOL.get(dtype, (1e-6, 1e-12))
+                if op == "maximum_s":
+                    compare(f"clamp_min({dtype}, {s!r})", lambda lib, x: lib.clamp_min(x, s)
+                            if not isinstance(s, complex) else x, (a, b), tol=tol)
+                    continue
+                compare(f"{op}({dtype}{'[0-d]' if zero_dim else ''}, {s!r})", lambda lib, x: fn(lib, x, s), (a, b),
+                        tol=tol)
+                compare(f"{op}({s!r}, {dtype}{'[0-d]' if zero_dim else ''})", lambda lib, x: fn(lib, s, x)
+                        if not isinstance(s, np.generic) else fn(lib, x, s), (a, b), tol=tol)
+
+
+def test_zero_dim_tensors_take_part_in_promotion_like_scalars():
+    pairs = [("float32", "float64"), ("int32", "int64"), ("uint8", "int8"), ("int64", "float32"),
+             ("bool", "int8"), ("float16", "int64"), ("int8", "complex128"), ("float16", "float64")]
+    for da, db in pairs:
+        for da_dim, db_dim in ((1, 0), (0, 1), (0, 0)):
+            x, y = sample(da), sample(db)
+            a = (flambeau.tensor(x), torch.tensor(x))
+            b = (flambeau.tensor(y), torch.tensor(y))
+            if not da_dim:
+                a = (a[0][1, 1], a[1][1, 1])
+            if not db_dim:
+                b = (b[0][1, 1], b[1][1, 1])
+            compare(f"add({da}/{da_dim}, {db}/{db_dim})", lambda lib, u, v: u + v, a, b, tol=(2e-3, 1e-3))
+            compare(f"mul({da}/{da_dim}, {db}/{db_dim})", lambda lib, u, v: u * v, a, b, tol=(2e-3, 1e-3))
+
+
+INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul, "div_": operator.itruediv,
+           "floordiv_": operator.ifloordiv, "mod_": operator.imod, "pow_": operator.ipow,
+           "and_": operator.iand, "or_": operator.ior, "xor_": operator.ixor}
+
+
+@pytest.mark.parametrize("op", sorted(INPLACE))
+def test_inplace_operators_cast_rules_and_views(op):
+    """x op= y writes into x's storage (seen through views) or raises torch's casting error."""
+    fn = INPLACE[op]
+    for da in DTYPES:
+        for db in DTYPES:
+            x, y = _pair_inputs(da, db)
+            if op in ("floordiv_", "mod_"):
+                y = _no_zero(y)
+            if op == "pow_":
+                y = np.abs(y) % 3 if y.dtype.kind != "c" else y
+            a, b = flambeau.tensor(x), torch.tensor(x)
+            va, vb = a.view(-1), b.view(-1)           # views see the write
+            ours, e1 = run(fn, a, flambeau.tensor(y))
+            ref, e2 = run(fn, b, torch.tensor(y))
+            where = f"{op}({da}, {db})"
+            if e2 is not None:
+                assert e1 is not None and isinstance(e1, type(e2)), f"{where}: torch raised {e2!r}, flambeau {e1!r}"
+                if "can't be cast" in str(e2):
+                    assert str(e1) == str(e2), f"{where}: message {e1} != {e2}"
+                continue
+            assert e1 is None, f"{where}: flambeau raised {e1!r}"
+            assert ours is a, f"{where}: in-place operator must return the same tensor"
+            tol = (2e-3, 1e-3) if da == "float16" or op == "pow_" else TOL.get(da, (1e-7, 1e-12))
+            assert_same(va, vb, *tol)
+
+
+def test_inplace_through_view_updates_base_and_version():
+    a, b = flambeau.zeros(3, 4), torch.zeros(3, 4)
+    for lib, t in ((flambeau, a), (torch, b)):
+        col = t[:, 1]
+        col += 5
+        row = t[2]
+        row *= 2
+        t.t()[3].sub_(1, alpha=2)
+    assert_same(a, b)
+    v0 = a._version_counter
+    a.add_(1)
+    assert a._version_counter == v0 + 1
+
+
+def test_inplace_casting_error_message():
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        flambeau.tensor([1, 2]).add_(1.5)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        x = flambeau.tensor([1, 2])
+        x /= 2
+
+
+def test_int_true_division_gives_default_float():
+    for default in (flambeau.float64, flambeau.float32):
+        flambeau.set_default_dtype(default)
+        torch.set_default_dtype(getattr(torch, str(default).split(".")[1]))
+        try:
+            compare("int / int", lambda lib, x: x / lib.tensor([2, 4]), (flambeau.tensor([3, 5]), torch.tensor([3, 5])))
+            compare("int / 2", lambda lib, x: x / 2, (flambeau.tensor([3, 5]), torch.tensor([3, 5])))
+            compare("int * 2.5", lambda lib, x: x * 2.5, (flambeau.tensor([3, 5]), torch.tensor([3, 5])))
+        finally:
+            flambeau.set_default_dtype(flambeau.float32)
+            torch.set_default_dtype(torch.float32)
+
+
+def test_bool_subtraction_and_negative_int_power_raise():
+    for fn in (lambda lib: lib.tensor([True]) - lib.tensor([False]), lambda lib: -lib.tensor([True]),
+               lambda lib: lib.tensor([2, 3]) ** -1, lambda lib: lib.tensor([2]) ** lib.tensor([-2]),
+               lambda lib: lib.tensor([1.0]) - True):
+        compare("error", fn)
+
+
+def test_pow_special_cases():
+    compare("0**0", lambda lib, x: x ** 0, (flambeau.zeros(3), torch.zeros(3)))
+    compare("2**x", lambda lib, x: 2 ** x, (flambeau.tensor([1, 2, 3]), torch.tensor([1, 2, 3])))
+    compare("2.5**int", lambda lib, x: 2.5 ** x, (flambeau.tensor([1, 2, 3]), torch.tensor([1, 2, 3])))
+    compare("float_power", lambda lib, x: lib.float_power(x, 2), (flambeau.tensor([1, 2]), torch.tensor([1, 2])))
+    compare("int ** 0.5", lambda lib, x: x ** 0.5, (flambeau.tensor([4, 9]), torch.tensor([4, 9])))
+
+
+def test_lerp_and_scalar_weight_and_inplace():
+    x, y, w = np.random.default_rng(0).standard_normal((3, 2, 3))
+    for weight in (0.3, None):
+        compare("lerp", lambda lib, s, e, ww: lib.lerp(s, e, 0.3 if weight else ww),
+                (flambeau.tensor(x), torch.tensor(x)), (flambeau.tensor(y), torch.tensor(y)),
+                (flambeau.tensor(w), torch.tensor(w)))
+    check_against_torch(lambda lib, s, e, ww: lib.lerp(s, e, ww), (2, 3), (2, 3), (3,))
+    a, b = flambeau.tensor(x), torch.tensor(x)
+    a.lerp_(flambeau.tensor(y), 0.5), b.lerp_(torch.tensor(y), 0.5)
+    assert_same(a, b)
+
+
+def test_nan_to_num_and_predicates():
+    arr = np.array([np.nan, np.inf, -np.inf, 1.0, -0.0], dtype=np.float32)
+    for kw in ({}, {"nan": 2.0}, {"posinf": 9.0, "neginf": -9.0}):
+        compare("nan_to_num", lambda lib, x: lib.nan_to_num(x, **kw), (flambeau.tensor(arr), torch.tensor(arr)))
+    a, b = flambeau.tensor(arr), torch.tensor(arr)
+    a.nan_to_num_(nan=1.0), b.nan_to_num_(nan=1.0)
+    assert_same(a, b)
+
+
+def test_isclose_allclose_equal():
+    x = np.array([1.0, 1.0 + 1e-9, np.nan, 2.0])
+    y = np.array([1.0, 1.0, np.nan, 2.1])
+    pairs = ((flambeau.tensor(x), torch.tensor(x)), (flambeau.tensor(y), torch.tensor(y)))
+    for kw in ({}, {"equal_nan": True}, {"rtol": 0.1}, {"atol": 0.0, "rtol": 0.0}):
+        compare("isclose", lambda lib, u, v: lib.isclose(u, v, **kw), *pairs)
+        ours = flambeau.allclose(pairs[0][0], pairs[1][0], **kw)
+        assert ours == torch.allclose(pairs[0][1], pairs[1][1], **kw)
+    ia, ib = flambeau.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
+    compare("isclose int", lambda lib, u: lib.isclose(u, u + 0), (ia, ib))
+    assert flambeau.equal(flambeau.tensor([1, 2]), flambeau.tensor([1, 2])) is True
+    assert flambeau.equal(flambeau.tensor([1, 2]), flambeau.tensor([[1, 2]])) is False
+    assert flambeau.equal(flambeau.tensor([1, 2]), flambeau.tensor([1.0, 2.0])) == \
+        torch.equal(torch.tensor([1, 2]), torch.tensor([1.0, 2.0]))
+
+
+def test_comparison_inplace_and_logical_inplace():
+    x = np.array([1.0, 2.0, 3.0])
+    for name in ("eq_", "ne_", "lt_", "le_", "gt_", "ge_", "logical_and_", "logical_or_", "logical_xor_"):
+        a, b = flambeau.tensor(x), torch.tensor(x)
+        getattr(a, name)(flambeau.tensor([2.0, 2.0, 0.0]))
+        getattr(b, name)(torch.tensor([2.0, 2.0, 0.0]))
+        assert_same(a, b)
+    a, b = flambeau.tensor(x), torch.tensor(x)
+    a.logical_not_(), b.logical_not_()
+    assert_same(a, b)
+
+
+def test_bitwise_ops_and_shifts():
+    x = np.array([[1, 6, -3, 127]], dtype=np.int8)
+    a, b = flambeau.tensor(x), torch.tensor(x)
+    for fn in (lambda lib, t: t << 1, lambda lib, t: t >> 1, lambda lib, t: ~t, lambda lib, t: 3 & t,
+               lambda lib, t: lib.bitwise_left_shift(t, 2), lambda lib, t: t ^ 5, lambda lib, t: 5 | t):
+        compare("bitwise", fn, (a, b))
+    compare("bitwise float", lambda lib, t: t.float() & t.float(), (a, b))
+
+
+def test_fill_zero_copy_broadcast_and_dtype():
+    a, b = flambeau.zeros(2, 3, dtype=flambeau.int32), torch.zeros(2, 3, dtype=torch.int32)
+    a.fill_(2.7), b.fill_(2.7)
+    assert_same(a, b)
+    a[0].fill_(flambeau.tensor(5)), b[0].fill_(torch.tensor(5))
+    assert_same(a, b)
+    a.t()[1].zero_(), b.t()[1].zero_()
+    assert_same(a, b)
+    src = np.array([1.5, -2.5, 3.9])
+    a.copy_(flambeau.tensor(src)), b.copy_(torch.tensor(src))
+    assert_same(a, b)
+    fa, fb = flambeau.zeros(3, 2), torch.zeros(3, 2)
+    fa.t().copy_(flambeau.tensor([[1, 2, 3], [4, 5, 6]])), fb.t().copy_(torch.tensor([[1, 2, 3], [4, 5, 6]]))
+    assert_same(fa, fb)
+    compare("copy_ bad shape", lambda lib, t: t.copy_(lib.ones(4)), (flambeau.zeros(2, 3), torch.zeros(2, 3)))
+    compare("fill_ 1-d value", lambda lib, t: t.fill_(lib.ones(2)), (flambeau.zeros(2), torch.zeros(2)))
+    ca, cb = flambeau.zeros(2, dtype=flambeau.bool), torch.zeros(2, dtype=torch.bool)
+    ca.copy_(flambeau.tensor([0.0, 0.5])), cb.copy_(torch.tensor([0.0, 0.5]))
+    assert_same(ca, cb)
+
+
+def test_matmul_operator_shapes():
+    rng = np.random.default_rng(1)
+    for sa, sb in (((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((5, 2, 3), (3, 4)), ((2, 1, 2, 3), (4, 3, 2))):
+        x, y = rng.standard_normal(sa), rng.standard_normal(sb)
+        compare(f"matmul {sa} {sb}", lambda lib, u, v: u @ v, (flambeau.tensor(x), torch.tensor(x)),
+                (flambeau.tensor(y), torch.tensor(y)))
+
+
+def test_new_tensor_family():
+    for lib_t, ref_t in ((flambeau.ones(2, dtype=flambeau.int16), torch.ones(2, dtype=torch.int16)),
+                         (flambeau.ones(2, dtype=flambeau.float64), torch.ones(2, dtype=torch.float64))):
+        for fn in (lambda lib, t: t.new_tensor([1, 2.5]), lambda lib, t: t.new_zeros(2, 3),
+                   lambda lib, t: t.new_ones((3,)), lambda lib, t: t.new_empty(0, 2),
+                   lambda lib, t: t.new_full((2, 2), 7), lambda lib, t: t.new_zeros(2, dtype=lib.bool),
+                   lambda lib, t: t.new_tensor(3)):
+            ours, ref = fn(flambeau, lib_t), fn(torch, ref_t)
+            assert tuple(ours.shape) == tuple(ref.shape) and str(ours.dtype) == str(ref.dtype)
+            if "empty" not in str(fn):
+                assert_same(ours, ref)
+    t = flambeau.ones(2).new_ones(2, requires_grad=True)
+    assert t.requires_grad
+
+
+@pytest.mark.parametrize("op", ["exp", "log", "sqrt", "sin", "tanh", "sigmoid", "erf", "atan", "rsqrt", "expm1",
+                                "log1p", "reciprocal", "abs", "square", "asin", "cosh", "frac", "exp2"])
+def test_unary_gradients(op, device):
+    positive = op in ("log", "sqrt", "rsqrt", "log1p")
+    scale = (lambda lib, x: x * 0.5) if op == "asin" else (lambda lib, x: x)
+    check_against_torch(lambda lib, x: getattr(lib, op)(scale(lib, x)) if op != "frac" else x.frac(), (3, 4),
+                        device=device, positive=positive)
+
+
+@pytest.mark.parametrize("expr", [
+    lambda lib, x, y: x + y * 2 - y / (x * x + 1), lambda lib, x, y: lib.atan2(x, y),
+    lambda lib, x, y: lib.hypot(x, y), lambda lib, x, y: lib.maximum(x, y) * lib.minimum(x, y),
+    lambda lib, x, y: x.abs() ** y, lambda lib, x, y: 2.0 ** x + x ** 3, lambda lib, x, y: lib.clamp(x, -0.5, 0.5),
+    lambda lib, x, y: lib.fmod(x, 0.7) + lib.remainder(x, 0.7), lambda lib, x, y: 1 - x + 1 / (y.abs() + 1),
+    lambda lib, x, y: lib.clamp(x, min=y), lambda lib, x, y: lib.lerp(x, y, 0.25)])
+def test_binary_gradients(expr, device):
+    check_against_torch(expr, (3, 4), (4,), device=device)
+
+
+def test_inplace_ops_record_gradients():
+    def fn(lib, x):
+        y = x * 1
+        y += 2
+        y.mul_(x)
+        y[0].sin_()
+        y.clamp_(-3, 3)
+        return y
+    check_against_torch(fn, (3, 4))
+    gradcheck(lambda lib, x: (x * 1).exp_().sub_(x), (2, 3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool", "complex64"])
+def test_conversion_methods(dtype):
+    arr = sample(dtype)
+    a, b = flambeau.tensor(arr), torch.tensor(arr)
+    for m in ("float", "double", "half", "long", "int", "short", "byte", "bool", "char"):
+        compare(f"{dtype}.{m}()", lambda lib, t: getattr(t, m)(), (a, b), tol=(2e-3, 1e-3))
+    for d in DTYPES:
+        compare(f"{dtype}.to({d})", lambda lib, t: t.to(getattr(lib, d)), (a, b), tol=(2e-3, 1e-3))
+        compare(f"{dtype}.type({d})", lambda lib, t: t.type(getattr(lib, d)), (a, b), tol=(2e-3, 1e-3))
+    assert a.type() == b.type()
+    assert a.type("torch.DoubleTensor").dtype is flambeau.float64
+    assert (a.float() is a) == (b.float() is b) and a.to(a.dtype) is a
+
+
+def test_float_to_int_conversion_truncates_and_nan_is_defined():
+    arr = np.array([-2.7, -0.5, 0.5, 2.7, 300.0])
+    compare("to int64", lambda lib, t: t.long(), (flambeau.tensor(arr), torch.tensor(arr)))
+    compare("to int32", lambda lib, t: t.int(), (flambeau.tensor(arr), torch.tensor(arr)))
