@@ -70,7 +70,8 @@ def logdet(input):
     sign, logabs = linalg.slogdet(input)
     if input.is_complex():
         return logabs.to(input.dtype) + sign.log()
-    return logabs.masked_fill(sign < 0, math.nan)
+    from ._ops.pointwise import where
+    return where(sign < 0, math.nan, logabs)
 
 
 @register("pinverse")

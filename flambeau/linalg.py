@@ -364,7 +364,8 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         res = solve(safe, B, left=left)
         bad = _make(info != 0)
         bad = bad.reshape(tuple(bad.shape) + (1,) * (res.ndim - bad.ndim))
-        res = res.masked_fill(bad, math.nan)
+        from ._ops.pointwise import where
+        res = where(bad, math.nan, res)
     else:
         res = solve(A, B, left=left)
     return return_types.linalg_solve_ex(res, _make(info))
@@ -412,6 +413,7 @@ class _SolveTriangular(Function):
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     """X with tri(A) X = B (left) or X tri(A) = B; only the triangle named by upper is read."""
+    _check_kernel_dtype("triangular_solve_cpu", A)
     _check_matrix("linalg.solve_triangular", A, square=True)
     _check_matrix("linalg.solve_triangular", B, arg="B")
     _check_same("linalg.solve_triangular", A, B)
@@ -521,15 +523,20 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
 
 
 # -- eigen-decompositions ----------------------------------------------------------------------------
+def _eye_masks(L):
+    """(I, 1 - I) as real constant tensors of L's last size and precision."""
+    a = L._data
+    eye = _xpof(a).eye(a.shape[-1], dtype=_real_dtype(a.dtype))
+    return _make(eye), _make(1 - eye)
+
+
 def _eigh_backward(L, V, gL, gV):
     """gA = V (skew(V^H gV) / (L_j - L_i) + diag(gL)) V^H."""
     VhgV = V.mH @ gV
     VhgV = 0.5 * (VhgV - VhgV.mH)
-    n = L.shape[-1]
-    eye = _make(_eye_like(L._data, n).astype(bool))
-    E = L.unsqueeze(-2) - L.unsqueeze(-1)
-    E = E.masked_fill(eye, 1.0)
-    inner = (VhgV / E).masked_fill(eye, 0.0) + gL.diag_embed().to(VhgV.dtype)
+    eye, off = _eye_masks(L)
+    E = L.unsqueeze(-2) - L.unsqueeze(-1) + eye
+    inner = (VhgV / E.to(VhgV.dtype)) * off + gL.diag_embed().to(VhgV.dtype)
     return V @ inner @ V.mH
 
 
@@ -555,8 +562,15 @@ def _check_uplo(name, UPLO):
     return UPLO.upper()
 
 
+def _check_kernel_dtype(kernel, A):
+    """Routines PyTorch only has float kernels for report integer input as NotImplementedError."""
+    if isinstance(A, Tensor) and not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_word(A.dtype)}\'')
+
+
 def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues ascending, orthonormal eigenvectors) of Hermitian A (reads the UPLO triangle)."""
+    _check_kernel_dtype("linalg_eigh_cpu", A)
     _check_matrix("linalg.eigh", A, square=True)
     UPLO = _check_uplo("linalg.eigh", UPLO)
     if recording(A):
@@ -569,6 +583,7 @@ def eigh(A, UPLO="L", *, out=None):
 
 def eigvalsh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) of Hermitian A."""
+    _check_kernel_dtype("linalg_eigh_cpu", A)
     _check_matrix("linalg.eigvalsh", A, square=True)
     UPLO = _check_uplo("linalg.eigvalsh", UPLO)
     if recording(A):
@@ -603,19 +618,24 @@ class _Eig(Function):
     @staticmethod
     def backward(ctx, gL, gV):                   # gA = V^{-H} (V^H gV - V^H V Re diag(V^H gV)) / conj(E) + diag(gL)) V^H
         L, V = ctx.saved_tensors
-        n = L.shape[-1]
-        eye = _make(_eye_like(L._data, n).astype(bool))
+        eye, off = _eye_masks(L)
         VhgV = V.mH @ gV
         VhgV = VhgV - V.mH @ (V * VhgV.diagonal(0, -2, -1).real.unsqueeze(-2).to(V.dtype))
         Lc = L.conj()
-        E = (Lc.unsqueeze(-2) - Lc.unsqueeze(-1)).masked_fill(eye, 1.0)
-        inner = (VhgV / E).masked_fill(eye, 0.0) + gL.diag_embed()
+        E = Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + eye
+        inner = (VhgV / E) * off + gL.diag_embed()
         gA = solve(V.mH, inner @ V.mH)
         return gA.real if ctx.real_input else gA
 
 
+def _check_complexable(A):
+    if isinstance(A, Tensor) and not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(f"Unknown Complex ScalarType for {_type_word(A.dtype)}")
+
+
 def eig(A, *, out=None):
     """(eigenvalues, eigenvectors) of a general square matrix, both complex."""
+    _check_complexable(A)
     _check_matrix("linalg.eig", A, square=True)
     if recording(A):
         return return_types.linalg_eig(*_Eig.apply(A))
@@ -625,6 +645,7 @@ def eig(A, *, out=None):
 
 def eigvals(A, *, out=None):
     """Complex eigenvalues of a general square matrix."""
+    _check_complexable(A)
     _check_matrix("linalg.eigvals", A, square=True)
     if recording(A):
         return _out(eig(A).eigenvalues, out)
@@ -680,11 +701,11 @@ def _svd_backward(U, S, Vh, gU, gS, gVh):
     UhgU = UhgU - UhgU.mH
     VhgV = Vh @ gVh.mH
     VhgV = VhgV - VhgV.mH
-    eye = _make(_eye_like(S._data, k).astype(bool))
+    eye, off = _eye_masks(S)
     S2 = S * S
-    E = (S2.unsqueeze(-2) - S2.unsqueeze(-1)).masked_fill(eye, 1.0).to(dt)
+    E = (S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye).to(dt)
     gA = (UhgU * Sc.unsqueeze(-2) + Sc.unsqueeze(-1) * VhgV) / E
-    gA = gA.masked_fill(eye, 0.0) + gS.to(dt).diag_embed()
+    gA = gA * off + gS.to(dt).diag_embed()
     if U.is_complex():
         gA = gA + (UhgU.diagonal(0, -2, -1) / (2 * Sc)).diag_embed()
     if m > n:
@@ -917,6 +938,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
     A X - B) when m > n, every matrix has full rank and the driver is not 'gelsy'. All drivers compute
     the minimum-norm solution from an SVD.
     """
+    for t in (A, B):
+        if isinstance(t, Tensor) and not (t.dtype.is_floating_point or t.dtype.is_complex):
+            raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix("torch.linalg.lstsq", A)
     _check_float("torch.linalg.lstsq", B, "B")
     if A.dtype is not B.dtype:
@@ -959,8 +983,6 @@ def lstsq(A, B, rcond=None, *, driver=None):
     sv = _make(s) if driver in ("gelsd", "gelss") else empty
     if vector:
         X = X.squeeze(-1)
-        if residuals.numel():
-            residuals = residuals.squeeze(-1)
     return return_types.linalg_lstsq(X, residuals, rank_t, sv)
 
 
@@ -1004,8 +1026,8 @@ def matrix_power(A, n, *, out=None):
     n = int(n)
     if n == 0:
         xp = _xpof(A._data)
-        eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape)
-        return _out(_make(eye.copy()), out)
+        eye = _make(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
+        return _out(A * 0 + eye if recording(A) else eye, out)      # connected, zero gradient
     if n < 0:
         A = inv(A)
         n = -n
@@ -1118,6 +1140,7 @@ def _no_grad_only(name, *tensors):
 
 def lu_factor(A, *, pivot=True, out=None):
     """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK)."""
+    _check_kernel_dtype("lu_cpu", A)
     _check_matrix("linalg.lu_factor", A)
     if not pivot:
         raise NotImplementedError("linalg.lu_factor: LU without pivoting is not implemented in flambeau")
@@ -1147,6 +1170,7 @@ def _lu_unpack_arrays(lu_, piv):
 
 def lu(A, *, pivot=True, out=None):
     """(P, L, U) with A = P L U."""
+    _check_kernel_dtype("lu_cpu", A)
     _check_matrix("linalg.lu", A)
     if not pivot:
         raise NotImplementedError("linalg.lu: LU without pivoting is not implemented in flambeau")
@@ -1177,7 +1201,8 @@ class _Norm2(Function):
             dims = range(x.ndim) if ctx.dims is None else ctx.dims
             for d in sorted(dims):
                 grad, out = grad.unsqueeze(d), out.unsqueeze(d)
-        scale = (grad / out).masked_fill(out == 0, 0.0)
+        zero = _make(_xpof(out._data).asarray(out._data == 0, dtype=out._data.dtype))
+        scale = grad / (out + zero) * (1 - zero)
         return x * scale.to(x.dtype) if x.is_complex() else x * scale, None, None
 
 

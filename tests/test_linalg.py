@@ -1,0 +1,407 @@
+"""flambeau.linalg against torch.linalg: values, shapes, dtypes, batches, gradients, errors."""
+import math
+
+import numpy as np
+import pytest
+
+import flambeau
+from _oracle import check_against_torch, gradcheck, assert_same, need_torch, to_numpy
+
+torch = need_torch()
+
+
+def wc(rng, s):
+    """Random, and well-conditioned when square (diagonally shifted)."""
+    a = rng.standard_normal(s)
+    if len(s) >= 2 and s[-1] == s[-2]:
+        a = a + s[-1] * np.eye(s[-1])
+    return a
+
+
+def pair(a, device="cpu", dtype=None, grad=False):
+    """The same array as a flambeau and a torch tensor."""
+    a = np.asarray(a, dtype=dtype) if dtype is not None else np.asarray(a)
+    return (flambeau.tensor(a, device=device, requires_grad=grad), torch.tensor(a, requires_grad=grad))
+
+
+def spd(lib, x):
+    """A symmetric positive-definite matrix from any square x (differentiable in x)."""
+    n = x.shape[-1]
+    return x @ x.mT + n * lib.eye(n, dtype=x.dtype, device=x.device)
+
+
+# -- inverse, determinants --------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (2, 1, 2, 2)])
+def test_inv_matches_torch(device, shape):
+    check_against_torch(lambda lib, a: lib.linalg.inv(a), shape, device=device, make_input=wc)
+
+
+def test_inv_float32_transposed_input(device):
+    out = check_against_torch(lambda lib, a: lib.linalg.inv(a.mT), (4, 4), device=device, make_input=wc,
+                              dtype="float32", rtol=1e-5, atol=1e-6)
+    assert out.dtype is flambeau.float32
+
+
+def test_inv_complex():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    ours, ref = pair(a)
+    assert_same(flambeau.linalg.inv(ours), torch.linalg.inv(ref))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_det_slogdet_logdet_match_torch(device, shape):
+    check_against_torch(lambda lib, a: lib.linalg.det(a), shape, device=device, make_input=wc)
+    check_against_torch(lambda lib, a: lib.linalg.slogdet(a)[1], shape, device=device, make_input=wc)
+    check_against_torch(lambda lib, a: lib.logdet(spd(lib, a)), shape, device=device)
+
+
+def test_det_sign_and_logdet_of_negative_determinant():
+    a = np.diag([2.0, -3.0, 1.0])
+    ours, ref = pair(a)
+    assert_same(flambeau.linalg.slogdet(ours), torch.linalg.slogdet(ref))
+    assert_same(flambeau.logdet(ours), torch.logdet(ref))              # NaN for det < 0
+    assert_same(flambeau.logdet(ours * 0), torch.logdet(ref * 0))      # -inf for det = 0
+    assert_same(flambeau.linalg.det(ours * 0), torch.linalg.det(ref * 0))
+
+
+def test_det_zero_size():
+    ours, ref = pair(np.zeros((2, 0, 0)))
+    assert_same(flambeau.linalg.det(ours), torch.linalg.det(ref))
+    assert_same(flambeau.linalg.inv(ours), torch.linalg.inv(ref))
+
+
+def test_inv_det_gradcheck():
+    gradcheck(lambda lib, a: lib.linalg.inv(a + 4 * lib.eye(3, dtype=a.dtype)), (3, 3))
+    gradcheck(lambda lib, a: lib.linalg.det(a + 3 * lib.eye(3, dtype=a.dtype)), (2, 3, 3))
+
+
+# -- solves ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sa,sb", [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3)), ((2, 3, 3), (3, 4)),
+                                   ((2, 1, 3, 3), (4, 3, 1)), ((3, 3), (2, 3, 2))])
+def test_solve_matches_torch(device, sa, sb):
+    check_against_torch(lambda lib, a, b: lib.linalg.solve(a, b), sa, sb, device=device, make_input=wc)
+
+
+def test_solve_left_false_and_expanded_input(device):
+    check_against_torch(lambda lib, a, b: lib.linalg.solve(a, b, left=False), (3, 3), (2, 3), device=device,
+                        make_input=wc)
+    check_against_torch(lambda lib, a, b: lib.linalg.solve(a.expand(4, 3, 3), b.mT), (3, 3), (4, 2, 3),
+                        device=device, make_input=wc)
+
+
+def test_solve_float32():
+    check_against_torch(lambda lib, a, b: lib.linalg.solve(a, b), (4, 4), (4, 2), make_input=wc, dtype="float32",
+                        rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("unit", [True, False])
+def test_solve_triangular_matches_torch(device, upper, left, unit):
+    sb = (2, 3, 2) if left else (2, 2, 3)
+    check_against_torch(lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=upper, left=left,
+                                                                      unitriangular=unit),
+                        (3, 3), sb, device=device, make_input=wc)
+
+
+def test_solve_triangular_singular_gives_inf_like_torch():
+    a = np.triu(np.ones((3, 3)))
+    a[1, 1] = 0
+    b = np.ones((3, 1))
+    ours = flambeau.linalg.solve_triangular(flambeau.tensor(a), flambeau.tensor(b), upper=True)
+    ref = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=True)
+    assert_same(ours, ref)
+
+
+# -- Cholesky --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_matches_torch(device, upper):
+    check_against_torch(lambda lib, x: lib.linalg.cholesky(spd(lib, x), upper=upper), (2, 4, 4), device=device)
+
+
+def test_cholesky_direct_input_gradient(device):
+    """The input itself (symmetric) as the leaf: torch's symmetrised gradient."""
+    check_against_torch(lambda lib, a: lib.linalg.cholesky(a), (3, 3), device=device,
+                        make_input=lambda rng, s: (lambda x: x @ x.T + 3 * np.eye(3))(rng.standard_normal(s)))
+
+
+def test_cholesky_ex_info_and_gradcheck():
+    a = np.diag([1.0, -1.0, 1.0])
+    L, info = flambeau.linalg.cholesky_ex(flambeau.tensor(a))
+    L_ref, info_ref = torch.linalg.cholesky_ex(torch.tensor(a))
+    assert_same(info, info_ref)
+    ok = np.eye(3) * 2
+    assert_same(flambeau.linalg.cholesky_ex(flambeau.tensor(ok)), torch.linalg.cholesky_ex(torch.tensor(ok)))
+    gradcheck(lambda lib, x: lib.linalg.cholesky(spd(lib, x)), (3, 3))
+
+
+# -- eigen-decompositions ------------------------------------------------------------------------------------
+def test_eigh_matches_torch(device):
+    check_against_torch(lambda lib, x: lib.linalg.eigh(spd(lib, x)), (2, 4, 4), device=device)
+    check_against_torch(lambda lib, x: lib.linalg.eigvalsh(spd(lib, x)), (4, 4), device=device)
+
+
+def test_eigh_upper_reads_upper_triangle(device):
+    check_against_torch(lambda lib, x: lib.linalg.eigh(spd(lib, x).triu(), UPLO="U")[0], (4, 4), device=device)
+
+
+def test_eigh_gradcheck():
+    gradcheck(lambda lib, x: lib.linalg.eigh(x + x.mT)[1].abs() + lib.linalg.eigh(x + x.mT)[0].sum(), (3, 3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_eig_values_match_torch(dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 4, 4)).astype(dtype)
+    ours, ref = pair(a)
+    L, V = flambeau.linalg.eig(ours)
+    L_ref, V_ref = torch.linalg.eig(ref)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else {}
+    assert_same(L, L_ref, **tol)
+    # eigenvectors are defined up to a unit factor: compare moduli, and check A V = V diag(L)
+    assert_same(V.abs(), V_ref.abs(), **tol)
+    np.testing.assert_allclose(to_numpy(ours.to(V.dtype) @ V), to_numpy(V * L.unsqueeze(-2)), **tol)
+    assert_same(flambeau.linalg.eigvals(ours), torch.linalg.eigvals(ref), **tol)
+
+
+def test_eig_gradients_match_torch():
+    check_against_torch(lambda lib, a: (lib.linalg.eig(a)[0] + 2).abs(), (4, 4))
+    check_against_torch(lambda lib, a: lib.linalg.eigvals(a).abs(), (2, 3, 3))
+    check_against_torch(lambda lib, a: lib.linalg.eig(a)[1].abs(), (4, 4))
+
+
+# -- SVD --------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 4, 3)])
+def test_svd_matches_torch(device, shape):
+    # singular vectors are defined up to sign (LAPACK builds differ): compare sign-free functions of them
+    def fn(lib, a):
+        U, S, Vh = lib.linalg.svd(a, full_matrices=False)
+        return S, U.abs(), Vh.abs(), U @ Vh
+    check_against_torch(fn, shape, device=device)
+    check_against_torch(lambda lib, a: lib.linalg.svdvals(a), shape, device=device)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)])
+def test_svd_full_matrices(shape):
+    ours, ref = pair(np.random.default_rng(1).standard_normal(shape))
+    U, S, Vh = flambeau.linalg.svd(ours)
+    U_ref, S_ref, Vh_ref = torch.linalg.svd(ref)
+    assert tuple(U.shape) == tuple(U_ref.shape) and tuple(Vh.shape) == tuple(Vh_ref.shape)
+    assert_same(S, S_ref)
+    m, n = shape
+    k = min(m, n)
+    assert_same(U[:, :k].abs(), U_ref[:, :k].abs())
+    assert_same(Vh[:k].abs(), Vh_ref[:k].abs())
+    recon = U[:, :k] @ flambeau.diag(S) @ Vh[:k]
+    np.testing.assert_allclose(recon.numpy(), ours.numpy(), atol=1e-12)
+    # gradients ignore the columns past k, as PyTorch's
+    check_against_torch(lambda lib, a: lib.linalg.svd(a)[0][:, :k].abs() * 2, shape)
+
+
+def test_svd_complex_values_and_gradcheck():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    ours, ref = pair(a)
+    assert_same(flambeau.linalg.svdvals(ours), torch.linalg.svdvals(ref))
+    gradcheck(lambda lib, x: lib.linalg.svd(x, full_matrices=False)[0].abs(), (4, 3))
+
+
+def test_matrix_norms_through_svd(device):
+    for ord in ["fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf]:
+        check_against_torch(lambda lib, a: lib.linalg.matrix_norm(a, ord), (2, 4, 3), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.matrix_norm(a, "nuc", dim=(0, 2), keepdim=True), (4, 2, 3))
+
+
+# -- QR -----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape,mode", [((5, 3), "reduced"), ((3, 5), "reduced"), ((4, 4), "complete"),
+                                        ((3, 5), "complete"), ((2, 4, 3), "reduced")])
+def test_qr_matches_torch(device, shape, mode):
+    check_against_torch(lambda lib, a: lib.linalg.qr(a, mode), shape, device=device)
+
+
+def test_qr_modes_shapes():
+    ours, ref = pair(np.random.default_rng(0).standard_normal((5, 3)))
+    assert_same(flambeau.linalg.qr(ours, "complete"), torch.linalg.qr(ref, "complete"))
+    assert_same(flambeau.linalg.qr(ours, "r"), torch.linalg.qr(ref, "r"))
+    gradcheck(lambda lib, a: lib.linalg.qr(a)[0] + lib.linalg.qr(a)[1].sum(), (4, 3))
+
+
+def test_qr_complete_tall_not_differentiable():
+    a = flambeau.randn(5, 3, dtype=flambeau.float64, requires_grad=True)
+    q, r = flambeau.linalg.qr(a, "complete")
+    with pytest.raises(RuntimeError, match="complete"):
+        q.sum().backward()
+
+
+# -- least squares, pseudo-inverse, rank --------------------------------------------------------------------
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("sa,sb", [((5, 3), (5, 2)), ((3, 5), (3, 2)), ((2, 5, 3), (2, 5, 2)), ((5, 3), (5,))])
+def test_lstsq_matches_torch(sa, sb, driver):
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    ours = flambeau.linalg.lstsq(flambeau.tensor(a), flambeau.tensor(b), driver=driver)
+    ref = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver=driver)
+    assert_same(ours.solution, ref.solution)
+    assert_same(ours.residuals, ref.residuals)
+    assert_same(ours.rank, ref.rank)
+    assert_same(ours.singular_values, ref.singular_values)
+
+
+@pytest.mark.parametrize("sa,sb", [((5, 3), (5, 2)), ((3, 5), (3, 2))])
+def test_lstsq_gradients(device, sa, sb):
+    check_against_torch(lambda lib, a, b: lib.linalg.lstsq(a, b).solution, sa, sb, device=device)
+
+
+def test_lstsq_rank_deficient_rank():
+    a = np.ones((4, 3))
+    ours = flambeau.linalg.lstsq(flambeau.tensor(a), flambeau.tensor(np.ones((4, 1))), driver="gelsd")
+    ref = torch.linalg.lstsq(torch.tensor(a), torch.tensor(np.ones((4, 1))), driver="gelsd")
+    assert_same(ours.rank, ref.rank)
+    assert_same(ours.solution, ref.solution)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (2, 3, 3)])
+def test_pinv_matches_torch(device, shape):
+    check_against_torch(lambda lib, a: lib.linalg.pinv(a), shape, device=device)
+
+
+def test_pinv_hermitian_and_rank():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 2))
+    a = x @ x.T                                   # rank 2
+    ours, ref = pair(a)
+    assert_same(flambeau.linalg.pinv(ours, hermitian=True), torch.linalg.pinv(ref, hermitian=True), atol=1e-7)
+    assert_same(flambeau.linalg.pinv(ours), torch.linalg.pinv(ref), atol=1e-7)
+    assert_same(flambeau.linalg.matrix_rank(ours), torch.linalg.matrix_rank(ref))
+    assert_same(flambeau.linalg.matrix_rank(ours, hermitian=True), torch.linalg.matrix_rank(ref, hermitian=True))
+    assert_same(flambeau.linalg.matrix_rank(ours, atol=1.0, rtol=0.0), torch.linalg.matrix_rank(ref, atol=1.0,
+                                                                                               rtol=0.0))
+    b = np.stack([a, np.eye(4)])
+    assert_same(flambeau.linalg.matrix_rank(flambeau.tensor(b)), torch.linalg.matrix_rank(torch.tensor(b)))
+
+
+# -- compositions ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+def test_matrix_power_matches_torch(device, n):
+    check_against_torch(lambda lib, a: lib.linalg.matrix_power(a, n) * 1.0, (2, 3, 3), device=device,
+                        make_input=lambda rng, s: rng.standard_normal(s) * 0.5 + np.eye(3))
+
+
+def test_multi_dot_matches_torch(device):
+    check_against_torch(lambda lib, a, b, c, d: lib.linalg.multi_dot([a, b, c, d]), (4,), (4, 6), (6, 2), (2,),
+                        device=device)
+    check_against_torch(lambda lib, a, b, c: lib.linalg.multi_dot((a, b, c)), (10, 2), (2, 8), (8, 3),
+                        device=device)
+    check_against_torch(lambda lib, a, b: lib.linalg.multi_dot([a, b]), (3,), (3,), device=device)
+
+
+def test_cross_and_vecdot_match_torch(device):
+    check_against_torch(lambda lib, a, b: lib.linalg.cross(a, b), (4, 3), (1, 3), device=device)
+    check_against_torch(lambda lib, a, b: lib.linalg.cross(a, b, dim=0), (3, 2), (3, 2), device=device)
+    check_against_torch(lambda lib, a, b: lib.linalg.vecdot(a, b), (2, 4), (4,), device=device)
+
+
+@pytest.mark.parametrize("ord", [2, 1, 0, 3, 0.5, math.inf, -math.inf])
+def test_vector_norm_matches_torch(device, ord):
+    make = lambda rng, s: rng.standard_normal(s) + np.sign(rng.standard_normal(s)) * 0.1   # off zero
+    check_against_torch(lambda lib, a: lib.linalg.vector_norm(a, ord), (3, 4), device=device, make_input=make,
+                        grad=ord != 0)
+    check_against_torch(lambda lib, a: lib.linalg.vector_norm(a, ord, dim=(0, 2), keepdim=True), (2, 3, 4),
+                        device=device, make_input=make, grad=ord != 0)
+
+
+def test_norm_dispatch_and_zero_gradient(device):
+    check_against_torch(lambda lib, a: lib.linalg.norm(a), (3, 4), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.norm(a, "fro"), (3, 4), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.norm(a, 1, dim=1), (3, 4), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.norm(a, 2), (3, 4), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.norm(a, dim=(0, 1)), (3, 4, 2), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.norm(a * 0), (3, 4), device=device)   # gradient 0 at 0
+
+
+def test_lu_factor_and_lu_match_torch():
+    rng = np.random.default_rng(7)
+    for shape in [(4, 4), (2, 5, 3), (3, 5)]:
+        ours, ref = pair(rng.standard_normal(shape))
+        assert_same(flambeau.linalg.lu_factor(ours), torch.linalg.lu_factor(ref))
+        assert_same(flambeau.linalg.lu(ours), torch.linalg.lu(ref))
+
+
+def test_inv_ex_solve_ex_info():
+    a = np.stack([np.eye(3), np.ones((3, 3))])
+    ours, ref = pair(a)
+    assert_same(flambeau.linalg.inv_ex(ours).info, torch.linalg.inv_ex(ref).info)
+    assert_same(flambeau.linalg.inv_ex(ours).inverse[0], torch.linalg.inv_ex(ref).inverse[0])
+    assert_same(flambeau.linalg.solve_ex(ours, flambeau.ones(2, 3, dtype=flambeau.float64)).info,
+                torch.linalg.solve_ex(ref, torch.ones(2, 3, dtype=torch.float64)).info)
+
+
+# -- errors ---------------------------------------------------------------------------------------------------------
+def both_raise(fn, *arrays, match=None):
+    """fn(lib, *tensors) raises the same exception class for flambeau and torch; returns the messages."""
+    ours = [flambeau.tensor(a) for a in arrays]
+    ref = [torch.tensor(a) for a in arrays]
+    with pytest.raises(Exception) as e_ref:
+        fn(torch, *ref)
+    with pytest.raises(Exception) as e_ours:
+        fn(flambeau, *ours)
+    assert issubclass(e_ours.type, RuntimeError) == issubclass(e_ref.type, RuntimeError)
+    assert e_ours.type.__name__.lstrip("_") == e_ref.type.__name__.lstrip("_"), (e_ours.value, e_ref.value)
+    if match is not None:
+        assert match in str(e_ours.value), str(e_ours.value)
+    return str(e_ours.value), str(e_ref.value)
+
+
+def test_errors_non_square_and_dimensions():
+    msg, ref = both_raise(lambda lib, a: lib.linalg.inv(a), np.ones((2, 3)))
+    assert msg == ref == "linalg.inv: A must be batches of square matrices, but they are 2 by 3 matrices"
+    both_raise(lambda lib, a: lib.linalg.det(a), np.ones((2, 3)), match="square")
+    both_raise(lambda lib, a: lib.linalg.inv(a), np.ones(3), match="at least 2 dimensions")
+    both_raise(lambda lib, a: lib.inverse(a), np.ones((2, 3)), match="square")
+    both_raise(lambda lib, a: lib.linalg.eigh(a), np.ones((2, 3)), match="square")
+    both_raise(lambda lib, a: lib.linalg.matrix_power(a, 2), np.ones((2, 3)), match="square")
+
+
+def test_errors_singular_is_linalg_error():
+    msg, ref = both_raise(lambda lib, a: lib.linalg.inv(a), np.ones((3, 3)))
+    assert msg == ref
+    msg, ref = both_raise(lambda lib, a: lib.linalg.inv(a), np.stack([np.eye(3), np.ones((3, 3))]))
+    assert msg == ref and "(Batch element 1)" in msg
+    msg, ref = both_raise(lambda lib, a, b: lib.linalg.solve(a, b), np.ones((3, 3)), np.ones(3))
+    assert msg == ref
+    assert issubclass(flambeau.linalg.LinAlgError, RuntimeError)
+    with pytest.raises(flambeau.linalg.LinAlgError):
+        flambeau.linalg.inv(flambeau.zeros(2, 2))
+
+
+def test_errors_not_positive_definite():
+    msg, ref = both_raise(lambda lib, a: lib.linalg.cholesky(a), np.diag([1.0, -1.0, 1.0]))
+    assert msg == ref
+    msg, ref = both_raise(lambda lib, a: lib.linalg.cholesky(a), np.stack([np.eye(3), -np.eye(3)]))
+    assert msg == ref
+
+
+def test_errors_dtypes():
+    ints = np.ones((3, 3), dtype=np.int64)
+    for fn in [lambda lib, a: lib.linalg.inv(a), lambda lib, a: lib.linalg.det(a),
+               lambda lib, a: lib.linalg.svd(a), lambda lib, a: lib.linalg.qr(a),
+               lambda lib, a: lib.linalg.cholesky(a), lambda lib, a: lib.linalg.eigh(a),
+               lambda lib, a: lib.linalg.pinv(a), lambda lib, a: lib.linalg.matrix_rank(a),
+               lambda lib, a: lib.linalg.vector_norm(a)]:
+        both_raise(fn, ints)
+    msg, ref = both_raise(lambda lib, a, b: lib.linalg.solve(a, b), np.eye(3, dtype=np.float32), np.ones((3, 3)))
+    assert msg == ref
+
+
+def test_errors_shapes():
+    msg, ref = both_raise(lambda lib, a, b: lib.linalg.solve(a, b), np.eye(3), np.ones(4))
+    assert msg == ref
+    msg, ref = both_raise(lambda lib, a, b: lib.linalg.lstsq(a, b), np.ones((4, 3)), np.ones((5, 2)))
+    assert msg == ref
+    msg, ref = both_raise(lambda lib, a: lib.linalg.multi_dot([a]), np.ones((3, 3)))
+    assert msg == ref
+    msg, ref = both_raise(lambda lib, a, b: lib.linalg.cross(a, b), np.ones(4), np.ones(4))
+    assert msg == ref
+    both_raise(lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True), np.eye(3), np.ones(3))
+    both_raise(lambda lib, a, b: lib.linalg.multi_dot([a, b]), np.ones((3, 2)), np.ones((3, 2)))
