@@ -1,1 +1,4 @@
-"""(filled by its family)"""
+"""``flambeau.vision``: datasets, transforms and image utilities (torchvision's API)."""
+from . import datasets, transforms, utils  # noqa: F401
+
+__all__ = ["datasets", "transforms", "utils"]

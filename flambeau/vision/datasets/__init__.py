@@ -1,1 +1,10 @@
-"""(filled by its family)"""
+"""``flambeau.vision.datasets``: MNIST, FashionMNIST, CIFAR10, CIFAR100 (torchvision's API and layout).
+
+``MNIST.embedded(train=True)`` gives the first 1,000 training (or test) MNIST images shipped
+inside flambeau, without any file or network access.
+"""
+from .vision import VisionDataset
+from .mnist import MNIST, FashionMNIST
+from .cifar import CIFAR10, CIFAR100
+
+__all__ = ["VisionDataset", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100"]
