@@ -132,8 +132,10 @@ def _combine_categories(higher, lower):
 
 def scalar_dtype(value):
     """dtype a Python number takes part in promotion with."""
-    if isinstance(value, _pybool) or isinstance(value, np.bool_):
+    if isinstance(value, _pybool):
         return bool
+    if isinstance(value, np.bool_):      # PyTorch reads a NumPy bool scalar as a floating-point number
+        return _default[0]
     if isinstance(value, (_pyint, np.integer)):
         return int64
     if isinstance(value, (_pyfloat, np.floating)):

@@ -1,0 +1,159 @@
+"""dtypes and PyTorch's type promotion: the full table against torch, scalars, 0-dim tensors, defaults."""
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+
+NAMES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "complex64",
+         "complex128"]
+SCALARS = [True, False, 0, 7, -3, 2 ** 40, 1.5, -0.0, 2j, 1 + 0j, np.float32(2.0), np.int8(3), np.bool_(True)]
+
+
+def _make(lib, name, ndim):
+    t = lib.ones((2,) * ndim, dtype=getattr(lib, name))
+    return t
+
+
+def _name(d):
+    return str(d).split(".")[-1]
+
+
+def _complex32(a, b):
+    """torch promotes float16 with a complex scalar/0-dim operand to complex32, which flambeau lacks."""
+    return {a, b} & {"float16"} and {a, b} & {"complex64", "complex128", "complex"}
+
+
+def test_promote_types_full_table():
+    bad = []
+    for a, b in itertools.product(NAMES, NAMES):
+        ours = flambeau.promote_types(getattr(flambeau, a), getattr(flambeau, b))
+        ref = torch.promote_types(getattr(torch, a), getattr(torch, b))
+        if _name(ours) != _name(ref):
+            bad.append(f"promote_types({a}, {b}) = {ours}, torch {ref}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("dims", [(1, 1), (1, 0), (0, 1), (0, 0), (2, 1)])
+def test_result_type_and_add_dtype_every_pair(dims):
+    bad = []
+    for a, b in itertools.product(NAMES, NAMES):
+        ref = torch.result_type(_make(torch, a, dims[0]), _make(torch, b, dims[1]))
+        if _name(ref) == "complex32":
+            continue
+        ours = flambeau.result_type(_make(flambeau, a, dims[0]), _make(flambeau, b, dims[1]))
+        if _name(ours) != _name(ref):
+            bad.append(f"result_type({a}/{dims[0]}d, {b}/{dims[1]}d) = {ours}, torch {ref}")
+        for op in ("__add__", "__mul__", "__truediv__"):
+            r = getattr(_make(torch, a, dims[0]), op)(_make(torch, b, dims[1]))
+            o = getattr(_make(flambeau, a, dims[0]), op)(_make(flambeau, b, dims[1]))
+            if _name(o.dtype) != _name(r.dtype) or tuple(o.shape) != tuple(r.shape):
+                bad.append(f"{a}/{dims[0]}d {op} {b}/{dims[1]}d: {o.dtype}{tuple(o.shape)}, torch "
+                           f"{r.dtype}{tuple(r.shape)}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("ndim", [1, 0])
+def test_result_type_with_python_and_numpy_scalars(ndim):
+    bad = []
+    for a in NAMES:
+        for s in SCALARS:
+            ref = torch.result_type(_make(torch, a, ndim), s)
+            if _name(ref) == "complex32":
+                continue
+            ours = flambeau.result_type(_make(flambeau, a, ndim), s)
+            if _name(ours) != _name(ref):
+                bad.append(f"result_type({a}/{ndim}d, {s!r}) = {ours}, torch {ref}")
+            for op in ("__add__", "__radd__", "__mul__", "__rmul__", "__truediv__"):
+                r = getattr(_make(torch, a, ndim), op)(s)
+                o = getattr(_make(flambeau, a, ndim), op)(s)
+                if _name(o.dtype) != _name(r.dtype):
+                    bad.append(f"{a}/{ndim}d {op} {s!r}: {o.dtype}, torch {r.dtype}")
+    assert not bad, "\n".join(bad)
+
+
+def test_result_type_of_two_scalars_and_scalar_tensor():
+    for x, y in ((1, 2.0), (True, 1), (1, 1j), (True, False)):
+        assert _name(flambeau.result_type(flambeau.tensor(x), y)) == _name(torch.result_type(torch.tensor(x), y))
+
+
+@pytest.mark.parametrize("default", ["float64", "float16", "float32"])
+def test_default_dtype_drives_inference_and_promotion(default):
+    flambeau.set_default_dtype(getattr(flambeau, default))
+    torch.set_default_dtype(getattr(torch, default))
+    try:
+        assert flambeau.get_default_dtype() is getattr(flambeau, default)
+        checks = [lambda lib: lib.tensor([1.5]).dtype, lambda lib: lib.tensor([1j]).dtype,
+                  lambda lib: lib.zeros(2).dtype, lambda lib: lib.arange(0.0, 1.0, 0.5).dtype,
+                  lambda lib: (lib.tensor([1, 2]) / 2).dtype, lambda lib: (lib.tensor([1, 2]) * 1.5).dtype,
+                  lambda lib: lib.full((2,), 1.5).dtype, lambda lib: lib.tensor([1, 2]).sqrt().dtype,
+                  lambda lib: lib.result_type(lib.tensor([1]), 1j), lambda lib: lib.rand(2).dtype]
+        for fn in checks:
+            ref = _name(fn(torch))
+            if ref != "complex32":          # flambeau has no complex32 (default float16 + complex)
+                assert _name(fn(flambeau)) == ref
+    finally:
+        flambeau.set_default_dtype(flambeau.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+def test_set_default_dtype_rejects_non_float():
+    for d in ("int64", "bool"):
+        with pytest.raises(TypeError):
+            torch.set_default_dtype(getattr(torch, d))
+        with pytest.raises(TypeError):
+            flambeau.set_default_dtype(getattr(flambeau, d))
+
+
+def test_can_cast_table():
+    bad = []
+    for a, b in itertools.product(NAMES, NAMES):
+        ours = flambeau.can_cast(getattr(flambeau, a), getattr(flambeau, b))
+        ref = torch.can_cast(getattr(torch, a), getattr(torch, b))
+        if ours != ref:
+            bad.append(f"can_cast({a}, {b}) = {ours}, torch {ref}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dtype_attributes_and_repr(name):
+    ours, ref = getattr(flambeau, name), getattr(torch, name)
+    assert repr(ours) == repr(ref)
+    assert ours.is_floating_point == ref.is_floating_point
+    assert ours.is_complex == ref.is_complex
+    assert ours.is_signed == ref.is_signed
+    assert ours.itemsize == ref.itemsize
+    assert pickle.loads(pickle.dumps(ours)) is ours
+    t, r = flambeau.ones(1, dtype=ours), torch.ones(1, dtype=ref)
+    assert t.type() == r.type()
+    assert t.element_size() == r.element_size()
+
+
+def test_aliases_are_the_same_objects():
+    assert flambeau.float is flambeau.float32 and flambeau.double is flambeau.float64
+    assert flambeau.half is flambeau.float16 and flambeau.long is flambeau.int64
+    assert flambeau.int is flambeau.int32 and flambeau.short is flambeau.int16
+    assert flambeau.cfloat is flambeau.complex64 and flambeau.cdouble is flambeau.complex128
+
+
+def test_type_strings_convert():
+    for s in ("torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor", "torch.BoolTensor",
+              "torch.ByteTensor", "torch.HalfTensor", "torch.IntTensor", "torch.ShortTensor", "torch.CharTensor"):
+        assert flambeau.tensor([1, 0]).type(s).type() == torch.tensor([1, 0]).type(s).type()
+    with pytest.raises(ValueError):
+        torch.tensor([1]).type("torch.NoSuchTensor")
+    with pytest.raises(ValueError):
+        flambeau.tensor([1]).type("torch.NoSuchTensor")
+
+
+def test_finfo_iinfo():
+    for name in ("float16", "float32", "float64"):
+        f, g = flambeau.finfo(getattr(flambeau, name)), torch.finfo(getattr(torch, name))
+        assert (f.eps, f.max, f.min, f.tiny, f.bits) == (g.eps, g.max, g.min, g.tiny, g.bits)
+    for name in ("uint8", "int8", "int16", "int32", "int64"):
+        f, g = flambeau.iinfo(getattr(flambeau, name)), torch.iinfo(getattr(torch, name))
+        assert (f.max, f.min, f.bits) == (g.max, g.min, g.bits)
+    assert flambeau.finfo().eps == torch.finfo().eps
