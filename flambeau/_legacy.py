@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _xp, linalg
 from ._tensor import Tensor, _make
+from .autograd.function import Function
 from ._ops._util import register, recording, _type_word
 from ._ops.reduction import _return_type
 from ._ops.pointwise import _out
@@ -36,6 +37,11 @@ class return_types:
 def _deprecated(old, new):
     warnings.warn(f"torch.{old} is deprecated in favor of {new} and was removed from PyTorch; flambeau keeps "
                   f"it for older code. Please use {new} instead.", DeprecationWarning, stacklevel=3)
+
+
+def _no_grad():
+    from .autograd.grad_mode import no_grad
+    return no_grad()
 
 
 def _check_real_float(name, x, arg="input"):
@@ -218,9 +224,12 @@ def _gels(name, B, A):
     # whose squared column sums are the residual sums of squares (LAPACK gels).
     X = linalg.lstsq(A, Bm, driver="gelsd").solution
     if m > n:
-        Q = linalg.qr(A, mode="complete").Q
+        # an orthonormal basis of range(A)'s complement is not unique: these rows carry no gradient
+        with _no_grad():
+            Q = linalg.qr(A.detach(), mode="complete").Q
+            tail = (Q.mT @ Bm.detach())[n:]
         from ._ops.creation import cat
-        X = cat([X, (Q.mT @ Bm)[n:]], 0)
+        X = cat([X, tail], 0)
     # the QR (m >= n) or LQ (m < n) factorisation of A, packed as LAPACK geqrf / gelqf leave it
     a = A._data
     if m >= n:
@@ -292,6 +301,34 @@ def symeig(input, eigenvectors=False, upper=True, *, out=None):
     return return_types.symeig(L, V)
 
 
+class _RealPart(Function):
+    """Re(z) of a complex tensor"""
+    _node_name = "RealBackward0"
+
+    @staticmethod
+    def forward(ctx, z, imag):
+        ctx.imag = imag
+        a = z._data
+        return (a.imag if imag else a.real).copy()
+
+    @staticmethod
+    def backward(ctx, grad):                     # d Re z -> grad; d Im z -> i grad
+        g = grad.to(_complex_of(grad))
+        return (g * 1j if ctx.imag else g), None
+
+
+def _complex_of(t):
+    from . import _dtype
+    return _dtype.complex64 if t.dtype is _dtype.float32 else _dtype.complex128
+
+
+def _parts(z):
+    """(Re z, Im z), differentiable."""
+    if recording(z):
+        return _RealPart.apply(z, False), _RealPart.apply(z, True)
+    return _make(z._data.real.copy()), _make(z._data.imag.copy())
+
+
 @register("eig")
 def eig(input, eigenvectors=False, *, out=None):
     """Removed API: eigenvalues of a real square matrix as an (n, 2) tensor of (real, imaginary) parts.
@@ -312,7 +349,7 @@ def eig(input, eigenvectors=False, *, out=None):
     xp = _xp.array_module(input._data)
     if not eigenvectors:
         w = linalg.eigvals(input)
-        return return_types.eig(stack([w.real, w.imag], -1).to(input.dtype), _make(xp.zeros((0,), dtype=dt)))
+        return return_types.eig(stack(_parts(w), -1).to(input.dtype), _make(xp.zeros((0,), dtype=dt)))
     w, v = linalg.eig(input)
     # column j+1 of a conjugate pair reads the imaginary part of column j's eigenvector
     im = _xp.to_host(w._data).imag
@@ -327,8 +364,9 @@ def eig(input, eigenvectors=False, *, out=None):
         else:
             j += 1
     src_t = _make(xp.asarray(src))
-    re_cols = v.real.index_select(1, src_t)
-    im_cols = v.imag.index_select(1, src_t)
+    v_re, v_im = _parts(v)
+    re_cols = v_re.index_select(1, src_t)
+    im_cols = v_im.index_select(1, src_t)
     from ._ops.pointwise import where
     V = where(_make(xp.asarray(second)), im_cols, re_cols).to(input.dtype)
-    return return_types.eig(stack([w.real, w.imag], -1).to(input.dtype), V)
+    return return_types.eig(stack(_parts(w), -1).to(input.dtype), V)

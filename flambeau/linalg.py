@@ -247,11 +247,11 @@ class _Slogdet(Function):
         s, l = _xpof(A._data).linalg.slogdet(A._data)
         sign, logabs = _make(s), _make(l)
         ctx.save_for_backward(A)
-        ctx.mark_non_differentiable(sign)
         return sign, logabs
 
     @staticmethod
-    def backward(ctx, grad_sign, grad_logabs):    # d log|det A| = Re tr(A^{-1} dA)  ->  dA = g A^{-H}
+    def backward(ctx, grad_sign, grad_logabs):    # d log|det A| = Re tr(A^{-1} dA)  ->  dA = g A^{-H}; sign is
+        # locally constant for real A
         (A,) = ctx.saved_tensors
         if A.is_complex():
             raise NotImplementedError("linalg.slogdet: backward for complex input is not implemented in "
