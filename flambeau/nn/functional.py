@@ -87,6 +87,14 @@ def _warn_size(name, input, target):
                       "the same size.", UserWarning, stacklevel=3)
 
 
+def _source(input, inplace):
+    """What an in-place op computes from: a clone when autograd records, so that the values
+    its backward saves are not the ones overwritten."""
+    if inplace and (recording(input) or (input._base is not None and recording(input._base))):
+        return input.clone()
+    return input
+
+
 def _inplace(input, result):
     """Write result into input (autograd-aware) and return input."""
     if recording(input) or (input._base is not None and recording(input._base)):
@@ -144,8 +152,9 @@ def relu_(input):
 
 def threshold(input, threshold, value, inplace=False):
     """x if x > threshold else value."""
+    target, input = input, _source(input, inplace)
     out = _f().where(input > threshold, input, _f().tensor(value, dtype=input.dtype, device=input.device))
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def threshold_(input, threshold, value):
@@ -154,10 +163,11 @@ def threshold_(input, threshold, value):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val)."""
+    target, input = input, _source(input, inplace)
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     out = input.clamp(min_val, max_val)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -171,8 +181,9 @@ def relu6(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
+    target, input = input, _source(input, inplace)
     out = _f().where(input > 0, input, input * negative_slope)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -193,18 +204,20 @@ def prelu(input, weight):
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """x if x >= 0 else a * x, a ~ U(lower, upper) in training, (lower + upper) / 2 otherwise."""
+    target, input = input, _source(input, inplace)
     if training:
         a = _creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
         out = _f().where(input >= 0, input, input * a)
     else:
         out = _f().where(input >= 0, input, input * ((lower + upper) / 2))
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha * (exp(x) - 1)."""
+    target, input = input, _source(input, inplace)
     out = _f().where(input > 0, input, (input.clamp(max=0).exp() - 1) * alpha)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def elu_(input, alpha=1.0):
@@ -217,16 +230,18 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):
     """scale * (x if x > 0 else alpha * (exp(x) - 1)), alpha = 1.6733, scale = 1.0507."""
+    target, input = input, _source(input, inplace)
     out = elu(input, _SELU_ALPHA) * _SELU_SCALE
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    target, input = input, _source(input, inplace)
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
     out = _f().where(input > 0, input, ((input.clamp(max=0) / alpha).exp() - 1) * alpha)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def gelu(input, approximate="none"):
@@ -241,14 +256,16 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
+    target, input = input, _source(input, inplace)
     out = input * input.sigmoid()
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
+    target, input = input, _source(input, inplace)
     out = input * softplus(input).tanh()
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def sigmoid(input):
@@ -298,14 +315,16 @@ def tanhshrink(input):
 
 def hardsigmoid(input, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
+    target, input = input, _source(input, inplace)
     out = (input / 6 + 0.5).clamp(0.0, 1.0)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def hardswish(input, inplace=False):
     """x * clamp(x / 6 + 1/2, 0, 1)."""
+    target, input = input, _source(input, inplace)
     out = input * (input / 6 + 0.5).clamp(0.0, 1.0)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def glu(input, dim=-1):
@@ -362,14 +381,16 @@ def _keep_mask(shape, p, like):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
+    target, input = input, _source(input, inplace)
     _check_p(p)
     if not training or p == 0.0:
         return input
     out = input * _keep_mask(input.shape, p, input)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def _feature_dropout(name, input, p, training, inplace, batched_ndim):
+    target, input = input, _source(input, inplace)
     _check_p(p)
     if input.ndim not in (batched_ndim, batched_ndim - 1):
         warnings.warn(f"{name}: Received a {input.ndim}-D input to {name}, which is deprecated; expected a "
@@ -382,7 +403,7 @@ def _feature_dropout(name, input, p, training, inplace, batched_ndim):
     lead = 1 if unbatched else 2
     shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     out = input * _keep_mask(shape, p, input)
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -400,18 +421,19 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 
 
 def _alpha_dropout(input, p, training, inplace, shape):
+    target, input = input, _source(input, inplace)
     _check_p(p)
     if not training or p == 0.0:
         return input
     if p == 1.0:
         out = input * 0
-        return _inplace(input, out) if inplace else out
+        return _inplace(target, out) if inplace else out
     alpha_p = -_SELU_ALPHA * _SELU_SCALE          # the value SELU saturates to
     a = 1.0 / math.sqrt((alpha_p * alpha_p * p + 1) * (1 - p))
     b = -a * alpha_p * p
     keep = (_creation.rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
     out = (input * keep + (1 - keep) * alpha_p) * a + b
-    return _inplace(input, out) if inplace else out
+    return _inplace(target, out) if inplace else out
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):

@@ -1,0 +1,420 @@
+"""nn.functional and the losses against torch: values, input gradients, errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import flambeau
+from _oracle import assert_same, check_against_torch, gradcheck, need_torch
+
+torch = need_torch()
+
+
+def _targets(lib, a, device="cpu"):
+    if lib is flambeau:
+        return flambeau.tensor(a, device=device)
+    return torch.tensor(a)
+
+
+# -- cross entropy / nll ------------------------------------------------------------------------
+CE_CASES = [
+    ("basic", (6, 5), (6,), {}),
+    ("sum", (6, 5), (6,), {"reduction": "sum"}),
+    ("none", (6, 5), (6,), {"reduction": "none"}),
+    ("weight", (6, 5), (6,), {"weight": True}),
+    ("ignore", (6, 5), (6,), {"ignore_index": 2}),
+    ("weight_ignore_none", (6, 5), (6,), {"weight": True, "ignore_index": 1, "reduction": "none"}),
+    ("smoothing", (6, 5), (6,), {"label_smoothing": 0.2}),
+    ("smoothing_weight", (6, 5), (6,), {"label_smoothing": 0.1, "weight": True}),
+    ("smoothing_weight_ignore_sum", (6, 5), (6,), {"label_smoothing": 0.3, "weight": True, "ignore_index": 0,
+                                                   "reduction": "sum"}),
+    ("smoothing_none", (6, 5), (6,), {"label_smoothing": 0.3, "reduction": "none", "ignore_index": 4}),
+    ("nd", (3, 4, 2, 5), (3, 2, 5), {}),
+    ("nd_weight_none", (3, 4, 2), (3, 2), {"weight": True, "reduction": "none"}),
+    ("unbatched", (5,), (), {}),
+]
+
+
+@pytest.mark.parametrize("name,shape,tshape,kw", CE_CASES, ids=[c[0] for c in CE_CASES])
+def test_cross_entropy_class_indices(name, shape, tshape, kw, device):
+    c = shape[1] if len(shape) > 1 else shape[0]
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, c, tshape)
+    w = rng.random(c) + 0.5
+
+    def fn(lib, x):
+        k = dict(kw)
+        if k.pop("weight", False):
+            k["weight"] = lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w)
+        return lib.nn.functional.cross_entropy(x, _targets(lib, t, device), **k)
+    check_against_torch(fn, shape, device=device)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"label_smoothing": 0.25, "weight": True},
+                                {"reduction": "sum", "weight": True}])
+def test_cross_entropy_probabilities(kw, device):
+    rng = np.random.default_rng(2)
+    w = rng.random(4) + 0.5
+
+    def fn(lib, x, t):
+        k = dict(kw)
+        if k.pop("weight", False):
+            k["weight"] = lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w)
+        return lib.nn.functional.cross_entropy(x, t.softmax(1), **k)
+    check_against_torch(fn, (5, 4), (5, 4), device=device)
+    check_against_torch(fn, (2, 4, 3), (2, 4, 3), device=device)
+
+
+def test_cross_entropy_grad_fn_and_double_backward():
+    x = flambeau.randn(4, 3, dtype=flambeau.float64, requires_grad=True)
+    t = flambeau.tensor([0, 2, 1, 2])
+    loss = flambeau.nn.functional.cross_entropy(x, t)
+    assert type(loss.grad_fn).__name__ == "NllLossBackward0"
+    gradcheck(lambda lib, x: lib.nn.functional.cross_entropy(x, flambeau.tensor([0, 2, 1, 2]),
+                                                             label_smoothing=0.1), (4, 3))
+    # second derivative through the fused backward
+    rx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    (g,) = flambeau.autograd.grad(loss, x, create_graph=True)
+    (rg,) = torch.autograd.grad(torch.nn.functional.cross_entropy(rx, torch.tensor([0, 2, 1, 2])), rx,
+                                create_graph=True)
+    (gg,) = flambeau.autograd.grad((g * g).sum(), x)
+    (rgg,) = torch.autograd.grad((rg * rg).sum(), rx)
+    assert_same(gg, rgg)
+
+
+def test_cross_entropy_float32_lecture_shape():
+    """Batch 100, 10 classes, float32, as in the lecture's training loop."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 10)).astype(np.float32)
+    t = rng.integers(0, 10, 100)
+    ours = flambeau.tensor(x, requires_grad=True)
+    ref = torch.tensor(x, requires_grad=True)
+    lo = flambeau.nn.CrossEntropyLoss()(ours, flambeau.tensor(t))
+    lr = torch.nn.CrossEntropyLoss()(ref, torch.tensor(t))
+    assert_same(lo, lr, rtol=1e-5)
+    lo.backward()
+    lr.backward()
+    assert_same(ours.grad, ref.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_cross_entropy_errors_match_torch():
+    for lib in (flambeau, torch):
+        x = lib.zeros(3, 4)
+        with pytest.raises(ValueError):
+            lib.nn.functional.cross_entropy(x, lib.tensor([0, 1]))
+        with pytest.raises(IndexError):
+            lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 4]))
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 2], dtype=lib.int32))
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 2]), weight=lib.ones(3))
+        with pytest.raises(ValueError):
+            lib.nn.functional.cross_entropy(x, lib.tensor([0, 1, 2]), reduction="avg")
+    with pytest.raises(ValueError, match=r"batch_size \(3\).*batch_size \(2\)"):
+        flambeau.nn.functional.cross_entropy(flambeau.zeros(3, 4), flambeau.tensor([0, 1]))
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"reduction": "none"}, {"weight": True},
+                                {"ignore_index": 1, "weight": True}])
+def test_nll_loss(kw, device):
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 4, 6)
+    w = rng.random(4) + 0.5
+
+    def fn(lib, x):
+        k = dict(kw)
+        if k.pop("weight", False):
+            k["weight"] = lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w)
+        return lib.nn.functional.nll_loss(x.log_softmax(1), _targets(lib, t, device), **k)
+    check_against_torch(fn, (6, 4), device=device)
+
+
+def test_nll_loss_all_ignored_is_nan():
+    for lib in (flambeau, torch):
+        r = lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([1, 1]), ignore_index=1)
+        assert np.isnan(r.item())
+
+
+# -- regression and other losses ----------------------------------------------------------------
+RED = ["mean", "sum", "none"]
+
+
+@pytest.mark.parametrize("reduction", RED)
+@pytest.mark.parametrize("name,kw", [("mse_loss", {}), ("l1_loss", {}), ("smooth_l1_loss", {}),
+                                     ("smooth_l1_loss", {"beta": 0.5}), ("smooth_l1_loss", {"beta": 0.0}),
+                                     ("huber_loss", {}), ("huber_loss", {"delta": 0.3}),
+                                     ("soft_margin_loss", {}), ("poisson_nll_loss", {}),
+                                     ("kl_div", {"log_target": True})])
+def test_pointwise_losses(name, kw, reduction, device):
+    def fn(lib, x, y):
+        if name == "soft_margin_loss":      # torch does not differentiate its target
+            y = y.detach().sign()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(lib.nn.functional, name)(x, y, reduction=reduction, **kw)
+    check_against_torch(fn, (4, 5), (4, 5), device=device)
+
+
+def test_kl_div(device):
+    def fn(lib, x, t):
+        return lib.nn.functional.kl_div(x.log_softmax(1), t.softmax(1), reduction="batchmean")
+    check_against_torch(fn, (4, 5), (4, 5), device=device)
+    with pytest.warns(UserWarning):
+        flambeau.nn.functional.kl_div(flambeau.zeros(2, 2), flambeau.ones(2, 2))
+    # zero targets contribute nothing (not nan)
+    t = np.array([[0.0, 0.5, 0.5]])
+    x = np.log(np.array([[0.2, 0.3, 0.5]]))
+    assert_same(flambeau.nn.functional.kl_div(flambeau.tensor(x), flambeau.tensor(t), reduction="sum"),
+                torch.nn.functional.kl_div(torch.tensor(x), torch.tensor(t), reduction="sum"))
+
+
+@pytest.mark.parametrize("reduction", RED)
+def test_bce_losses(reduction, device):
+    rng = np.random.default_rng(4)
+    w = rng.random(5) + 0.5
+    pw = rng.random(5) + 0.5
+
+    def bce(lib, x, t):
+        return lib.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(), reduction=reduction,
+                                                      weight=lib.tensor(w, device=device) if lib is flambeau
+                                                      else torch.tensor(w))
+    check_against_torch(bce, (4, 5), (4, 5), device=device)
+
+    def bcel(lib, x, t):
+        k = {"pos_weight": lib.tensor(pw, device=device) if lib is flambeau else torch.tensor(pw)}
+        return lib.nn.functional.binary_cross_entropy_with_logits(x * 5, t.sigmoid(), reduction=reduction, **k)
+    check_against_torch(bcel, (4, 5), (4, 5), device=device)
+    check_against_torch(lambda lib, x, t: lib.nn.BCEWithLogitsLoss(reduction=reduction)(x * 30, t.sigmoid()),
+                        (4, 5), (4, 5), device=device)
+
+
+def test_bce_errors_match_torch():
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.binary_cross_entropy(lib.tensor([1.5]), lib.tensor([1.0]))
+        with pytest.raises(ValueError):
+            lib.nn.functional.binary_cross_entropy(lib.tensor([0.5, 0.5]), lib.tensor([1.0]))
+        with pytest.raises(ValueError):
+            lib.nn.functional.binary_cross_entropy_with_logits(lib.tensor([0.5, 0.5]), lib.tensor([1.0]))
+
+
+@pytest.mark.parametrize("reduction", RED)
+def test_margin_losses(reduction, device):
+    rng = np.random.default_rng(5)
+    y = np.where(rng.random(6) > 0.5, 1.0, -1.0)
+    cls = rng.integers(0, 4, 6)
+    yt = lambda lib: lib.tensor(y, device=device) if lib is flambeau else torch.tensor(y)  # noqa: E731
+    F = lambda lib: lib.nn.functional  # noqa: E731
+    check_against_torch(lambda lib, a, b: F(lib).margin_ranking_loss(a, b, yt(lib), margin=0.3,
+                                                                     reduction=reduction), (6,), (6,), device=device)
+    check_against_torch(lambda lib, a: F(lib).hinge_embedding_loss(a, yt(lib), margin=0.5, reduction=reduction),
+                        (6,), device=device)
+    check_against_torch(lambda lib, a, b: F(lib).cosine_embedding_loss(a, b, yt(lib), margin=0.1,
+                                                                       reduction=reduction),
+                        (6, 3), (6, 3), device=device)
+    check_against_torch(lambda lib, a, p, n: F(lib).triplet_margin_loss(a, p, n, reduction=reduction),
+                        (6, 3), (6, 3), (6, 3), device=device)
+    check_against_torch(lambda lib, a, p, n: F(lib).triplet_margin_loss(a, p, n, p=1, swap=True, margin=2.0,
+                                                                        reduction=reduction),
+                        (6, 3), (6, 3), (6, 3), device=device)
+    for p in (1, 2):
+        check_against_torch(lambda lib, x: F(lib).multi_margin_loss(x, _targets(lib, cls, device), p=p,
+                                                                    reduction=reduction), (6, 4), device=device)
+    w = rng.random(4) + 0.5
+    check_against_torch(lambda lib, x: lib.nn.MultiMarginLoss(
+        weight=lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w), margin=0.7,
+        reduction=reduction)(x, _targets(lib, cls, device)), (6, 4), device=device)
+
+
+@pytest.mark.parametrize("reduction", RED)
+def test_nll_family(reduction, device):
+    F = lambda lib: lib.nn.functional  # noqa: E731
+    check_against_torch(lambda lib, x, t: F(lib).poisson_nll_loss(x, t.abs() * 3, log_input=True, full=True,
+                                                                  reduction=reduction), (4, 5), (4, 5), device=device)
+    check_against_torch(lambda lib, x, t: F(lib).poisson_nll_loss(x.abs() + 0.1, t.abs(), log_input=False,
+                                                                  reduction=reduction), (4, 5), (4, 5), device=device)
+    check_against_torch(lambda lib, x, t, v: F(lib).gaussian_nll_loss(x, t, v.abs() + 0.1, reduction=reduction),
+                        (4, 5), (4, 5), (4, 5), device=device)
+    check_against_torch(lambda lib, x, t, v: F(lib).gaussian_nll_loss(x, t, v.abs() + 0.1, full=True,
+                                                                      reduction=reduction),
+                        (4, 5), (4, 5), (4, 1), device=device)
+    check_against_torch(lambda lib, x, t, v: lib.nn.GaussianNLLLoss(reduction=reduction)(x, t, v.abs()),
+                        (4, 5), (4, 5), (4,), device=device)
+
+
+def test_gaussian_nll_errors_match_torch():
+    for lib in (flambeau, torch):
+        with pytest.raises(ValueError):
+            lib.nn.functional.gaussian_nll_loss(lib.zeros(4, 5), lib.zeros(4, 5), lib.ones(3, 2))
+        with pytest.raises(ValueError):
+            lib.nn.functional.gaussian_nll_loss(lib.zeros(4, 5), lib.zeros(4, 5), -lib.ones(4, 5))
+
+
+def test_mse_loss_warns_on_broadcast_and_legacy_flags():
+    with pytest.warns(UserWarning, match="target size"):
+        flambeau.nn.functional.mse_loss(flambeau.zeros(3, 1), flambeau.zeros(3))
+    x, y = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
+    for kw in ({"size_average": False}, {"reduce": False}, {"size_average": True, "reduce": True}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert_same(flambeau.nn.MSELoss(**kw)(flambeau.tensor(x), flambeau.tensor(y)),
+                        torch.nn.MSELoss(**kw)(torch.tensor(x), torch.tensor(y)))
+
+
+# -- activations / misc functional --------------------------------------------------------------
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("relu6", {}), ("elu", {"alpha": 0.5}), ("selu", {}),
+                                     ("celu", {"alpha": 2.0}), ("gelu", {}), ("gelu", {"approximate": "tanh"}),
+                                     ("silu", {}), ("mish", {}), ("softplus", {}), ("softsign", {}),
+                                     ("hardtanh", {}), ("hardsigmoid", {}), ("hardswish", {}),
+                                     ("leaky_relu", {"negative_slope": 0.2}), ("logsigmoid", {}),
+                                     ("tanhshrink", {}), ("softshrink", {}), ("hardshrink", {"lambd": 0.2}),
+                                     ("glu", {"dim": 0}), ("softmax", {"dim": 1}), ("log_softmax", {"dim": 0}),
+                                     ("softmin", {"dim": 1}), ("normalize", {}), ("normalize", {"p": 1, "dim": 0})])
+def test_activation_functions(name, kw, device):
+    check_against_torch(lambda lib, x: getattr(lib.nn.functional, name)(x, **kw), (4, 6), device=device)
+
+
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("elu", {}), ("leaky_relu", {}), ("hardtanh", {}),
+                                     ("silu", {}), ("threshold", {"threshold": 0.1, "value": 2.0})])
+def test_inplace_activations(name, kw, device):
+    def fn(lib, x):
+        y = x * 1
+        out = getattr(lib.nn.functional, name)(y, inplace=True, **kw)
+        assert out is y
+        return y
+    check_against_torch(fn, (4, 5), device=device)
+
+
+def test_inplace_activation_on_leaf_raises_like_torch():
+    for lib in (flambeau, torch):
+        x = lib.randn(3, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.relu(x, inplace=True)
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.elu(x, inplace=True)
+
+
+def test_prelu_rrelu_eval(device):
+    check_against_torch(lambda lib, x, w: lib.nn.functional.prelu(x, w), (2, 3, 4), (3,), device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.rrelu(x, training=False), (4, 5), device=device)
+
+
+def test_linear_bilinear_functional(device):
+    F = lambda lib: lib.nn.functional  # noqa: E731
+    check_against_torch(lambda lib, x, w, b: F(lib).linear(x, w, b), (4, 3), (5, 3), (5,), device=device)
+    check_against_torch(lambda lib, x, w: F(lib).linear(x, w), (2, 4, 3), (5, 3), device=device)
+    check_against_torch(lambda lib, x, w, b: F(lib).linear(x.t(), w, b), (3, 4), (5, 3), (5,), device=device)
+    check_against_torch(lambda lib, a, b, w, c: F(lib).bilinear(a, b, w, c), (2, 3, 4), (2, 3, 5), (6, 4, 5), (6,),
+                        device=device)
+    x = flambeau.randn(4, 3, requires_grad=True)
+    assert type(flambeau.nn.functional.linear(x, flambeau.randn(5, 3), flambeau.randn(5)).grad_fn).__name__ \
+        == "AddmmBackward0"
+
+
+def test_one_hot():
+    t = np.array([[0, 3], [2, 1]])
+    assert_same(flambeau.nn.functional.one_hot(flambeau.tensor(t)), torch.nn.functional.one_hot(torch.tensor(t)))
+    assert_same(flambeau.nn.functional.one_hot(flambeau.tensor(t), 6),
+                torch.nn.functional.one_hot(torch.tensor(t), 6))
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.one_hot(lib.tensor([0, 5]), 3)
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.one_hot(lib.tensor([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_modes(mode, device):
+    for pad, shape in (([1, 2], (2, 3, 4)), ([1, 0, 2, 1], (1, 2, 3, 4)), ([2, 1, 1, 2], (2, 3, 4))):
+        check_against_torch(lambda lib, x: lib.nn.functional.pad(x, pad, mode=mode), shape, device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.pad(x, [1, 1, 2, 0, 1, 1], value=2.5), (2, 3, 4),
+                        device=device)
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.pad(lib.zeros(2, 3), [1])
+
+
+def test_pad_reflect_too_large_raises():
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.pad(lib.zeros(1, 2, 3), [3, 0], mode="reflect")
+
+
+@pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (5, 3)}, {"scale_factor": 1.7},
+                                {"scale_factor": 2, "mode": "bilinear"},
+                                {"size": (7, 2), "mode": "bilinear", "align_corners": True},
+                                {"scale_factor": 0.6, "mode": "bilinear"},
+                                {"size": (5, 5), "mode": "nearest-exact"},
+                                {"scale_factor": (1.5, 2.5), "mode": "bilinear", "recompute_scale_factor": True}])
+def test_interpolate_2d(kw, device):
+    check_against_torch(lambda lib, x: lib.nn.functional.interpolate(x, **kw), (2, 3, 4, 5), device=device)
+
+
+def test_interpolate_1d_and_errors(device):
+    check_against_torch(lambda lib, x: lib.nn.functional.interpolate(x, size=7, mode="linear"), (2, 3, 4),
+                        device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=3), (2, 3, 4), device=device)
+    for lib in (flambeau, torch):
+        with pytest.raises(ValueError):
+            lib.nn.functional.interpolate(lib.zeros(1, 1, 3, 3), size=4, scale_factor=2)
+        with pytest.raises(ValueError):
+            lib.nn.functional.interpolate(lib.zeros(1, 1, 3, 3), scale_factor=2, align_corners=True)
+
+
+def test_distances(device):
+    F = lambda lib: lib.nn.functional  # noqa: E731
+    check_against_torch(lambda lib, a, b: F(lib).cosine_similarity(a, b, dim=0), (4, 5), (4, 5), device=device)
+    check_against_torch(lambda lib, a, b: F(lib).cosine_similarity(a, b), (4, 5, 2), (1, 5, 2), device=device)
+    check_against_torch(lambda lib, a, b: F(lib).pairwise_distance(a, b, keepdim=True), (4, 5), (4, 5),
+                        device=device)
+    check_against_torch(lambda lib, a, b: F(lib).pairwise_distance(a, b, p=1.0), (5,), (5,), device=device)
+
+
+def test_normalization_functionals(device):
+    F = lambda lib: lib.nn.functional  # noqa: E731
+    check_against_torch(lambda lib, x, w, b: F(lib).layer_norm(x, (4,), w, b), (3, 4), (4,), (4,), device=device)
+    check_against_torch(lambda lib, x, w, b: F(lib).group_norm(x, 3, w, b), (2, 6, 5), (6,), (6,), device=device)
+    check_against_torch(lambda lib, x: F(lib).instance_norm(x), (2, 3, 5), device=device)
+    check_against_torch(lambda lib, x, w, b: F(lib).batch_norm(x, None, None, w, b, training=True), (5, 3, 2),
+                        (3,), (3,), device=device)
+    check_against_torch(lambda lib, x: F(lib).local_response_norm(x, 3), (2, 5, 4), device=device)
+    check_against_torch(lambda lib, x, w: F(lib).rms_norm(x, (4,), w, eps=1e-6), (3, 4), (4,), device=device)
+
+
+def test_pixel_shuffle_functional(device):
+    check_against_torch(lambda lib, x: lib.nn.functional.pixel_shuffle(x, 3), (2, 18, 2, 3), device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.pixel_unshuffle(x, 2), (3, 4, 6), device=device)
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.pixel_shuffle(lib.zeros(1, 5, 2, 2), 2)
+
+
+def test_gumbel_softmax():
+    flambeau.manual_seed(0)
+    logits = flambeau.randn(4, 6, requires_grad=True)
+    y = flambeau.nn.functional.gumbel_softmax(logits, tau=0.5)
+    assert flambeau.allclose(y.sum(1), flambeau.ones(4))
+    h = flambeau.nn.functional.gumbel_softmax(logits, hard=True)
+    assert ((h == 0) | (h == 1)).all() and (h.sum(1) == 1).all()
+    (h * flambeau.arange(6.0)).sum().backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_conv_pool_names_are_reexported():
+    F = flambeau.nn.functional
+    for name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
+                 "max_unpool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+                 "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold"):
+        assert callable(getattr(F, name)), name
+    with pytest.raises(AttributeError):
+        F.no_such_function
+
+
+def test_dropout_functional_modes():
+    x = flambeau.randn(3, 4)
+    assert flambeau.nn.functional.dropout(x, 0.5, training=False) is x
+    for lib in (flambeau, torch):
+        with pytest.raises(ValueError):
+            lib.nn.functional.dropout(lib.zeros(3), p=-0.1)
+    y = flambeau.nn.functional.dropout(x, 1.0)
+    assert (y == 0).all()
