@@ -19,19 +19,19 @@ __all__ = ["CIFAR10", "CIFAR100", "load_batch"]
 
 def _reconstruct(cls, shape, dtype_code):
     if cls is not np.ndarray:
-        raise pickle.UnpicklingError("only plain NumPy arrays may be rebuilt")
+        raise _Refused("only plain NumPy arrays may be rebuilt")
     return np.ndarray.__new__(np.ndarray, shape, np.uint8)
 
 
 def _dtype(code, align=False, copy=True):
     if code not in ("u1", "i1", "i2", "i4", "i8", "f4", "f8", "b1"):
-        raise pickle.UnpicklingError(f"NumPy dtype {code!r} is not allowed (only numeric dtypes)")
+        raise _Refused(f"NumPy dtype {code!r} is not allowed (only numeric dtypes)")
     return np.dtype(code)
 
 
 def _encode(text, encoding="latin1"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("_codecs.encode is allowed only for latin1 strings")
+        raise _Refused("_codecs.encode is allowed only for latin1 strings")
     return text.encode("latin1")
 
 
@@ -41,11 +41,15 @@ _ALLOWED = {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
             ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): _dtype, ("_codecs", "encode"): _encode}
 
 
+class _Refused(pickle.UnpicklingError):
+    """A global that a CIFAR batch may not name."""
+
+
 class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         fn = _ALLOWED.get((module, name))
         if fn is None:
-            raise pickle.UnpicklingError(f"unsupported global {module}.{name} (a CIFAR batch holds only "
+            raise _Refused(f"unsupported global {module}.{name} (a CIFAR batch holds only "
                                          "dicts, lists, strings, numbers and NumPy arrays)")
         return fn
 
@@ -55,9 +59,9 @@ def load_batch(path):
     try:
         with open(path, "rb") as f:
             entry = _BatchUnpickler(f, encoding="latin1").load()
-    except pickle.UnpicklingError as e:
+    except _Refused as e:
         raise pickle.UnpicklingError(f"{path}: {e}") from None
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, MemoryError,
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, MemoryError,
             UnicodeDecodeError, __import__("struct").error) as e:
         raise RuntimeError(f"{path}: damaged CIFAR batch file ({type(e).__name__}: {e})") from None
     if not isinstance(entry, dict):
