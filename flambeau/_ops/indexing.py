@@ -14,17 +14,22 @@ from .views import BasicIndex, basic_getitem
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
            "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim", "index_add", "index_copy",
            "index_fill", "index_put", "select_scatter", "slice_scatter", "diagonal_scatter", "flip", "fliplr",
-           "flipud", "roll", "rot90", "repeat_interleave", "narrow_copy"]
+           "flipud", "roll", "rot90", "repeat_interleave", "narrow_copy", "tile"]
 
 
 # -- keys -------------------------------------------------------------------------------------
 def _normalize_key(self, key):
     """Turn a user key into (numpy-style key tuple, is_basic)."""
     if not isinstance(key, tuple):
-        key = (key,)
+        key = tuple(key) if _sequence_as_tuple(key) else (key,)
     xp = _xp.array_module(self._data)
     out, basic = [], True
+    seen_ellipsis = False
     for k in key:
+        if k is Ellipsis:
+            if seen_ellipsis:        # PyTorch lets later ellipses stand for no dims
+                continue
+            seen_ellipsis = True
         if isinstance(k, Tensor):
             if k.dtype is _dtype.bool or k.dtype is _dtype.uint8:
                 out.append(_as_device(k._data.astype(bool), xp))
@@ -60,12 +65,25 @@ def _normalize_key(self, key):
                     raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(_as_device(arr, xp))
             basic = False
+        elif isinstance(k, str):
+            raise TypeError(f"indices must be integers, slices, None, Ellipsis or tensors, not str")
         else:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                              f"valid indices (got {type(k).__name__})")
     key = tuple(out)
     _check_bounds(self, key)
     return key, basic
+
+
+def _sequence_as_tuple(key):
+    """PyTorch (like old NumPy) reads a short list holding sequences, tensors, slices, None or
+    Ellipsis as a tuple of indices: ``x[[[0, 1], [2, 3]]]`` is ``x[[0, 1], [2, 3]]``."""
+    if not isinstance(key, list) or len(key) >= 32:
+        return False
+    for k in key:
+        if isinstance(k, (list, tuple, slice, Tensor)) or k is None or k is Ellipsis or _xp.is_array(k):
+            return True
+    return False
 
 
 def _list_to_array(k):
@@ -227,8 +245,8 @@ def _along(idx, dim, xp):
 
 
 def _check_index_tensor(name, index, input, dim):
-    if index.dtype is not _dtype.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, but got {index.dtype}")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
     for d in range(index.ndim):
@@ -434,19 +452,30 @@ Tensor.scatter_reduce_ = lambda self, dim, index, src, reduce, *, include_self=T
 
 
 # -- index_* ----------------------------------------------------------------------------------
+# PyTorch's exception types per op: (wrong index dtype, index out of range)
+_INDEX_ERRORS = {"index_select": (RuntimeError, RuntimeError), "index_add": (RuntimeError, RuntimeError),
+                 "index_add_": (RuntimeError, IndexError),
+                 "index_fill": (IndexError, IndexError), "index_copy": (RuntimeError, IndexError)}
+
+
 def _index_vector(index, name, size, dim):
+    """The index of an index_* op as a flat array, checked (type, rank, range) before any work."""
     if not isinstance(index, Tensor):
         from .creation import tensor
         index = tensor(index)
+    dtype_error, range_error = _INDEX_ERRORS[name]
     if index.ndim > 1:
-        raise IndexError(f"{name}(): Index is supposed to be a vector")
-    if index.dtype not in (_dtype.int64, _dtype.int32):
-        raise IndexError(f"{name}(): Expected dtype int32/int64 for index")
+        raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index.ndim}")
+    allowed = (_dtype.int64,) if name in ("index_fill", "index_copy") else (_dtype.int64, _dtype.int32)
+    if index.dtype not in allowed:
+        raise dtype_error(f"{name}(): Expected dtype {'/'.join(d.name for d in allowed)} for index, "
+                          f"but got {index.dtype}")
     idx = index._data.reshape(-1)
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < -size or hi >= size:
-            raise IndexError(f"index out of range in self")
+            raise range_error(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
+                              f"with size {size}")
     return idx
 
 
@@ -502,7 +531,16 @@ def _inplace_from(fn, name):
     return method
 
 
-Tensor.index_add_ = _inplace_from(index_add, "index_add")
+_index_add_inplace = _inplace_from(index_add, "index_add")
+
+
+def _index_add_(self, dim, index, source, *, alpha=1):
+    d = _wrap_dim(dim, self.ndim)
+    _index_vector(index, "index_add_", self.shape[d] if self.ndim else 1, d)   # in place: IndexError
+    return _index_add_inplace(self, dim, index, source, alpha=alpha)
+
+
+Tensor.index_add_ = _index_add_
 Tensor.index_copy_ = _inplace_from(index_copy, "index_copy")
 Tensor.index_fill_ = _inplace_from(index_fill, "index_fill")
 
@@ -604,6 +642,8 @@ def argwhere(input):
 
 @register("take")
 def take(input, index):
+    if index.dtype is not _dtype.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
     idx = index._data
     n = input.numel()
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):

@@ -1,0 +1,295 @@
+"""Indexing against PyTorch: getitem/setitem with every key kind, gather/scatter, masks, index_* ops."""
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+from _oracle import assert_same, check_against_torch
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((4, 5, 6)).astype(np.float32)
+
+
+def run_both(fn, *arrays, device="cpu"):
+    """fn(lib, *tensors) on torch and flambeau: same result, or the same exception type."""
+    results = []
+    for lib in (torch, flambeau):
+        ts = [lib.tensor(a, device=device) if lib is flambeau else lib.tensor(a) for a in arrays]
+        try:
+            results.append(fn(lib, *ts))
+        except Exception as e:          # noqa: BLE001 - the exception type is what is compared
+            results.append(e)
+    ref, ours = results
+    if isinstance(ref, Exception):
+        assert isinstance(ours, Exception), f"torch raised {ref!r}, flambeau returned {ours!r}"
+        assert type(ours) is type(ref), f"torch raised {type(ref).__name__}, flambeau {type(ours).__name__}: {ours}"
+        return ref, ours
+    assert not isinstance(ours, Exception), f"flambeau raised {ours!r}, torch returned a result"
+    assert_same(ours, ref)
+    return ref, ours
+
+
+GET_KEYS = [
+    1, -1, (1, 2), (1, 2, 3), (-4, -5, -6), slice(1, 3), slice(None, None, 2), slice(-3, None),
+    (slice(None), 2), (Ellipsis, 1), (None, 1), (1, None, Ellipsis, None), (Ellipsis, None),
+    (slice(1, None, 2), None, slice(None, None, 3)), (slice(10, 20),), (slice(-10, 2),), (),
+    [0, 2], [[0, 1], [2, 3]], ([0, 1], [1, 2]), (slice(None), [0, 4]), ([0, 1], slice(None), [1, 2]),
+    (1, [0, 2], slice(None)), (slice(None), [[0], [1]], [1, 2]), (Ellipsis, [0, -1]), ([-1, 0],),
+    (None, [0, 1]), ([0, 1], None, [1, 2]), (slice(None), 1, [0, 2]), ([True, False, True, False],),
+    True, False, None, Ellipsis, ([0, 0, 1], [2, 2, 2], [5, 5, 0]), ([], ),
+]
+
+
+@pytest.mark.parametrize("key", GET_KEYS, ids=repr)
+def test_getitem_matches_torch(key):
+    run_both(lambda lib, x: x[key], X)
+
+
+@pytest.mark.parametrize("key", [
+    lambda lib: lib.tensor([0, 3]), lambda lib: lib.tensor([[1], [2]]), lambda lib: lib.tensor(2),
+    lambda lib: lib.tensor([0, 1], dtype=lib.int32), lambda lib: lib.tensor([True, False, True, True]),
+    lambda lib: (lib.tensor([0, 1]), lib.tensor([1, 2])), lambda lib: (slice(None), lib.tensor([4, 0])),
+    lambda lib: lib.tensor([[True, False, True, False, True]] * 4), lambda lib: lib.tensor(X > 0),
+    lambda lib: (lib.tensor(1), lib.tensor([2, 3])), lambda lib: lib.tensor([], dtype=lib.int64),
+])
+def test_getitem_tensor_keys(key):
+    run_both(lambda lib, x: x[key(lib)], X)
+
+
+@pytest.mark.parametrize("key", [
+    4, -5, (0, 5), (0, 0, 6), (0, 0, 0, 0), [0, 4], (slice(None), [5]), ([0], [0], [-7]),
+    ([True, False],), (Ellipsis, Ellipsis), 1.5, "a",
+])
+def test_getitem_errors_match_torch(key):
+    run_both(lambda lib, x: x[key], X)
+
+
+def test_getitem_zero_step_and_negative_step():
+    for lib in (torch, flambeau):
+        x = lib.tensor(X)
+        with pytest.raises(ValueError):
+            x[::0]
+        with pytest.raises(ValueError):
+            x[::-1]
+
+
+def test_getitem_0d():
+    run_both(lambda lib, x: x[None], np.float32(3.5))
+    run_both(lambda lib, x: x[...], np.float32(3.5))
+    run_both(lambda lib, x: x[0], np.float32(3.5))
+    run_both(lambda lib, x: x[()], np.float32(3.5))
+
+
+def test_basic_index_is_a_view_with_torch_strides():
+    for key in [1, (1, 2), (slice(1, None, 2), None, slice(None, None, 3)), (Ellipsis, None), (None, 0, None),
+                (slice(5, None),), (slice(None), slice(2, 2))]:
+        t, f = torch.tensor(X)[key], flambeau.tensor(X)[key]
+        assert f.stride() == t.stride(), key
+        if t.numel():
+            assert f.storage_offset() == t.storage_offset(), key
+
+
+def test_int_index_writes_through():
+    x = flambeau.zeros(3)
+    x[1].fill_(5.0)          # a 0-d view, not a copy
+    assert x.tolist() == [0.0, 5.0, 0.0]
+    x.select(0, 2).add_(1)
+    assert x.tolist() == [0.0, 5.0, 1.0]
+
+
+SET_CASES = [
+    (1, 0.5), ((1, 2), 7), (slice(None, None, 2), -1), ((Ellipsis, 0), 3.25), ([0, 2], 9.0),
+    ((slice(None), [1, 3]), 2.0), (np.s_[:, 1:3], np.ones((5, 2), np.float32)), (np.s_[0], np.arange(6.)),
+    (np.s_[..., None, 1], np.arange(5.)), (np.s_[[0, 0]], 1.0), ((X > 0,), 0.0), ((1, [0, 1], [2, 3]), 4.0),
+    (np.s_[:2], np.arange(30).reshape(5, 6)), (np.s_[1:3], np.ones((3, 5, 6))), (np.s_[0], np.ones((2, 6))),
+]
+
+
+@pytest.mark.parametrize("key,value", SET_CASES, ids=lambda v: repr(v)[:30])
+def test_setitem_matches_torch(key, value):
+    def fn(lib, x):
+        k = lib.tensor(key[0]) if isinstance(key, tuple) and isinstance(key[0], np.ndarray) else key
+        v = lib.tensor(value) if isinstance(value, np.ndarray) else value
+        x[k] = v
+        return x
+    run_both(fn, X.copy())
+
+
+def test_setitem_casts_to_the_tensor_dtype():
+    def fn(lib, x):
+        x[0] = lib.tensor([1.7, -2.2, 3.9])
+        x[1] = 2.9
+        x[2, :2] = True
+        return x
+    run_both(fn, np.zeros((3, 3), np.int64))
+
+
+def test_setitem_on_views_is_visible_in_base():
+    for lib in (torch, flambeau):
+        base = lib.arange(24.).reshape(4, 6)
+        v = base.t()[1:4]
+        v[:, 0] = -1
+        v[0][[1, 2]] = lib.tensor([7.0, 8.0])
+        if lib is torch:
+            ref = base.numpy().copy()
+        else:
+            np.testing.assert_array_equal(base.numpy(), ref)
+
+
+def test_setitem_broadcast_tensor():
+    def fn(lib, x):
+        x[:, 1:3] = lib.tensor([[-1.0], [-2.0], [-3.0], [-4.0]]).unsqueeze(-1)
+        return x
+    run_both(fn, X.copy())
+
+
+def test_setitem_bad_shape_raises_like_torch():
+    def fn(lib, x):
+        x[0] = lib.ones(4, 4)
+    run_both(fn, X.copy())
+
+
+def test_out_of_range_setitem_leaves_data_untouched():
+    x = flambeau.tensor(X.copy())
+    for key in [(0, [0, 9]), [1, 7], (Ellipsis, 6)]:
+        with pytest.raises(IndexError):
+            x[key] = 0.0
+    np.testing.assert_array_equal(x.numpy(), X)
+
+
+# -- ops along a dim -------------------------------------------------------------------------------
+IDX = np.array([[0, 4, 1], [2, 2, 0], [3, 1, 4], [0, 0, 0]], dtype=np.int64)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.index_select(1, lib.tensor([0, 4, 4])),
+    lambda lib, x: lib.index_select(x, -1, lib.tensor([1], dtype=lib.int32)),
+    lambda lib, x: x.index_select(0, lib.tensor([], dtype=lib.int64)),
+    lambda lib, x: x.index_select(0, lib.tensor(2)),
+    lambda lib, x: x[:, :3].gather(1, lib.tensor(IDX[:, :2] % 3)),
+    lambda lib, x: lib.gather(x[:, :, 0], 1, lib.tensor(IDX)),
+    lambda lib, x: x[:, :, 0].gather(0, lib.tensor(IDX[:, :1] % 4)),
+    lambda lib, x: x[:, :, 0].scatter(1, lib.tensor(IDX), 1.5),
+    lambda lib, x: x[:, :, 0].scatter(1, lib.tensor(IDX[:, :1]), x[:, :2, 1]),
+    lambda lib, x: x[:, :, 0].scatter_add(0, lib.tensor(IDX % 4), x[:, :3, 1]),
+    lambda lib, x: x[:, :, 0].clone().scatter_(1, lib.tensor(IDX), x[:, :, 2], reduce="add"),
+    lambda lib, x: x[:, :, 0].clone().scatter_(1, lib.tensor(IDX), x[:, :, 2], reduce="multiply"),
+    lambda lib, x: x[:, :, 0].clone().scatter_(1, lib.tensor(IDX), 2.0, reduce="multiply"),
+    lambda lib, x: x[:, :, 0].clone().scatter_add_(1, lib.tensor(IDX), x[:, :, 2]),
+    lambda lib, x: x[:, :, 0].scatter_reduce(1, lib.tensor(IDX), x[:, :, 2], "sum"),
+    lambda lib, x: x[:, :, 0].scatter_reduce(1, lib.tensor(IDX), x[:, :, 2], "prod", include_self=False),
+    lambda lib, x: x[:, :, 0].scatter_reduce(1, lib.tensor(IDX), x[:, :, 2], "mean"),
+    lambda lib, x: x[:, :, 0].scatter_reduce(1, lib.tensor(IDX), x[:, :, 2], "mean", include_self=False),
+    lambda lib, x: x[:, :, 0].scatter_reduce(1, lib.tensor(IDX), x[:, :, 2], "amax"),
+    lambda lib, x: x[:, :, 0].scatter_reduce(1, lib.tensor(IDX), x[:, :, 2], "amin", include_self=False),
+    lambda lib, x: x.masked_fill(x > 0, -1.0),
+    lambda lib, x: x.masked_fill(lib.tensor([True, False, True, False, False, True]), lib.tensor(2.0)),
+    lambda lib, x: x.clone().masked_fill_(x < 0, 0),
+    lambda lib, x: x.masked_select(x > 0.5),
+    lambda lib, x: x[0].masked_select(lib.tensor([True, False, False, True, False, True])),
+    lambda lib, x: x.masked_scatter(x > 0, -x),
+    lambda lib, x: x[0].clone().masked_scatter_(lib.tensor([True, False, True, False, True, False]),
+                                               lib.arange(100.).reshape(10, 10)),
+    lambda lib, x: lib.where(x > 0, x, lib.zeros(6)),
+    lambda lib, x: lib.where(x > 0, x, 0.5),
+    lambda lib, x: lib.where(x > 0),
+    lambda lib, x: (x > 0).nonzero(),
+    lambda lib, x: x[0, 0].nonzero(as_tuple=True),
+    lambda lib, x: lib.nonzero(x > 1, as_tuple=True),
+    lambda lib, x: lib.tensor(0.0).nonzero(),
+    lambda lib, x: lib.tensor(2.0).nonzero(as_tuple=True),
+    lambda lib, x: x.clone().index_add_(1, lib.tensor([0, 4, 0]), x[:, :3]),
+    lambda lib, x: x.index_add(0, lib.tensor([1, 1]), x[:2], alpha=2),
+    lambda lib, x: x.clone().index_copy_(2, lib.tensor([5, 0]), x[:, :, :2]),
+    lambda lib, x: x.clone().index_fill_(1, lib.tensor([0, 3]), -2.0),
+    lambda lib, x: x.index_fill(-1, lib.tensor([1]), lib.tensor(7.0)),
+    lambda lib, x: x.take(lib.tensor([[0, 119], [-1, 5]])),
+    lambda lib, x: lib.take(x[:, ::2], lib.tensor([3, 4, 59])),
+    lambda lib, x: x.clone().put_(lib.tensor([0, 7, -1]), lib.tensor([1.0, 2.0, 3.0])),
+    lambda lib, x: x.clone().put_(lib.tensor([1, 1]), lib.tensor([1.0, 2.0]), accumulate=True),
+    lambda lib, x: x.flip(0), lambda lib, x: x.flip((0, 2)), lambda lib, x: lib.flip(x, [-1]),
+    lambda lib, x: x.roll(2), lambda lib, x: x.roll(-1, 1), lambda lib, x: x.roll((1, 7), (0, 2)),
+    lambda lib, x: x.repeat(2, 1, 1), lambda lib, x: x.repeat(1, 2, 3, 1), lambda lib, x: x[0, 0].repeat(2),
+    lambda lib, x: x.tile((2,)), lambda lib, x: lib.tile(x, (2, 1, 1, 2)),
+    lambda lib, x: x.repeat_interleave(2), lambda lib, x: x.repeat_interleave(3, dim=1),
+    lambda lib, x: x.repeat_interleave(lib.tensor([1, 0, 2, 1]), dim=0),
+    lambda lib, x: lib.repeat_interleave(lib.tensor([2, 0, 3])),
+], ids=lambda f: f.__code__.co_firstlineno.__str__())
+def test_dim_ops_match_torch(fn):
+    run_both(fn, X)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.index_select(1, lib.tensor([0, 5])),
+    lambda lib, x: x.index_select(1, lib.tensor([-6])),
+    lambda lib, x: x.index_select(0, lib.tensor([0.0])),
+    lambda lib, x: x.gather(1, lib.tensor([[[5]]])),
+    lambda lib, x: x.gather(1, lib.tensor([[[0]]], dtype=lib.int32)),
+    lambda lib, x: x.scatter(2, lib.tensor([[[6]]]), 1.0),
+    lambda lib, x: x.masked_fill(x, 1.0),
+    lambda lib, x: x.masked_fill(x > 0, lib.tensor([1.0, 2.0])),
+    lambda lib, x: x.take(lib.tensor([120])),
+    lambda lib, x: x.clone().put_(lib.tensor([-121]), lib.tensor([1.0])),
+    lambda lib, x: x.clone().index_add_(1, lib.tensor([5]), x[:, :1]),
+    lambda lib, x: x.clone().index_fill_(2, lib.tensor([6]), 0.0),
+    lambda lib, x: x.clone().index_copy_(0, lib.tensor([4]), x[:1]),
+    lambda lib, x: x.repeat(2, 2),
+    lambda lib, x: x.flip(3),
+    lambda lib, x: x.roll((1, 2), (0,)),
+], ids=lambda f: f.__code__.co_firstlineno.__str__())
+def test_dim_op_errors_match_torch(fn):
+    run_both(fn, X)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.clone().index_add_(1, lib.tensor([5]), x[:, :1]),
+    lambda lib, x: x.index_fill_(2, lib.tensor([6]), 0.0),
+    lambda lib, x: x.index_copy_(0, lib.tensor([4]), x[:1]),
+    lambda lib, x: x.put_(lib.tensor([0, 200]), lib.tensor([1.0, 2.0])),
+    lambda lib, x: x.scatter_(2, lib.tensor([[[0, 6]]]), 1.0),
+    lambda lib, x: x.__setitem__(([0, 4], 0), 1.0),
+])
+def test_out_of_range_leaves_data_untouched(fn):
+    x = flambeau.tensor(X.copy())
+    with pytest.raises((IndexError, RuntimeError)):
+        fn(flambeau, x)
+    np.testing.assert_array_equal(x.numpy(), X)
+
+
+@pytest.mark.parametrize("fn,shapes", [
+    (lambda lib, x: x[1:, [0, 2]] * 2, [(3, 4)]),
+    (lambda lib, x: x[x.detach() > 0].sum(), [(3, 4)]),
+    (lambda lib, x: x[[0, 0, 1]], [(3, 4)]),
+    (lambda lib, x: x.index_select(1, lib.tensor([1, 1, 3])), [(3, 4)]),
+    (lambda lib, x: x.gather(1, lib.tensor([[0, 0], [3, 1], [2, 2]])), [(3, 4)]),
+    (lambda lib, x, y: x.scatter(1, lib.tensor([[0, 2], [3, 1], [2, 0]]), y), [(3, 4), (3, 2)]),
+    (lambda lib, x, y: x.scatter_add(1, lib.tensor([[0, 0], [3, 1], [2, 2]]), y), [(3, 4), (3, 2)]),
+    (lambda lib, x: x.masked_fill(lib.tensor([True, False, True, False]), 0.0), [(3, 4)]),
+    (lambda lib, x: x.masked_select(lib.tensor([True, False, True, False])), [(3, 4)]),
+    (lambda lib, x: x.take(lib.tensor([0, 5, 5, 11])), [(3, 4)]),
+    (lambda lib, x: x.flip(1).roll(1, 0), [(3, 4)]),
+    (lambda lib, x: x.repeat(2, 3), [(3, 4)]),
+    (lambda lib, x: x.repeat_interleave(2, dim=1), [(3, 4)]),
+    (lambda lib, x, y: lib.where(x > 0, x, y), [(3, 4), (4,)]),
+    (lambda lib, x, y: x.index_add(0, lib.tensor([2, 0, 2]), y), [(3, 4), (3, 4)]),
+])
+def test_indexing_gradients_match_torch(fn, shapes):
+    check_against_torch(fn, *shapes)
+
+
+def test_setitem_gradient_matches_torch():
+    def fn(lib, x, y):
+        z = x * 1
+        z[1:, ::2] = y
+        z[0, [0, 3]] = y[0]
+        return z
+    check_against_torch(fn, (3, 4), (2, 2))
+
+
+def test_indexing_on_device(device):
+    x = flambeau.tensor(X, device=device)
+    assert_same(x[1, [0, 2], 1:4].cpu(), torch.tensor(X)[1, [0, 2], 1:4])
+    assert_same(x.gather(2, flambeau.tensor(IDX[None, :, :], device=device).expand(4, 4, 3)).cpu(),
+                torch.tensor(X).gather(2, torch.tensor(IDX[None]).expand(4, 4, 3)))
+    with pytest.raises(IndexError):
+        x[0, [7]]
