@@ -275,13 +275,13 @@ class ModuleDict(Module):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
 
-def _param_repr(p):
+def _param_repr(p, legacy_type=False):
     if not isinstance(p, Tensor):
         return "Object of type: " + type(p).__name__
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-    dev = "" if p.device.type == "cpu" else f" (GPU {p.device.index or 0})"
+    dev = "" if p.device.type == "cpu" else f" ({p.device})"
     size = "x".join(str(s) for s in p.shape)
-    return f"{kind} containing: [{p.type()} of size {size}{dev}]"
+    return f"{kind} containing: [{p.type() if legacy_type else p.dtype} of size {size}{dev}]"
 
 
 class ParameterList(Module):
@@ -336,7 +336,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({i}): {_param_repr(p)}" for i, p in enumerate(self))
+        return "\n".join(f"  ({i}): {_param_repr(p)}" for i, p in enumerate(self))
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -422,7 +422,7 @@ class ParameterDict(Module):
                 self[p[0]] = p[1]
 
     def extra_repr(self):
-        return "\n".join(f"({k}): {_param_repr(p)}" for k, p in self.items())
+        return "\n".join(f"  ({k}): {_param_repr(p, True)}" for k, p in self.items())
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")

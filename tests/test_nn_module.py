@@ -1,0 +1,403 @@
+"""nn.Module and containers: registration, iteration, state_dict, hooks, conversion, repr."""
+import copy
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import flambeau
+from _oracle import assert_same, need_torch
+from _nn_helpers import copy_state
+
+torch = need_torch()
+
+
+class Flattener:
+    """The lecture's Flattener, defined against either library."""
+
+    @staticmethod
+    def make(nn):
+        class Flattener(nn.Module):
+            def forward(self, x):
+                return x.view(x.size(0), -1)
+        return Flattener()
+
+
+def lecture_model(nn):
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5), nn.MaxPool2d(3), nn.ReLU(),
+        nn.Conv2d(32, 64, 5), nn.MaxPool2d(2), nn.ReLU(),
+        Flattener.make(nn),
+        nn.Linear(256, 200), nn.ReLU(),
+        nn.Linear(200, 10),
+    )
+
+
+class Net:
+    @staticmethod
+    def make(nn):
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+                                              nn.MaxPool2d(2))
+                self.blocks = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)] + [nn.Linear(4, 2)])
+                self.heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Identity()})
+                self.scale = nn.Parameter(nn.init.ones_(flambeau.empty(1) if nn is flambeau.nn else torch.empty(1)))
+                self.register_buffer("step", (flambeau if nn is flambeau.nn else torch).zeros(1))
+                self.register_buffer("cache", (flambeau if nn is flambeau.nn else torch).zeros(2), persistent=False)
+                self.drop = nn.Dropout(0.1)
+                self.rnn = nn.LSTM(4, 3, 2, bidirectional=True)
+                self.emb = nn.Embedding(10, 4, padding_idx=0)
+                self.norm = nn.LayerNorm([4])
+                self.gn = nn.GroupNorm(2, 4)
+
+            def forward(self, x):
+                return x
+        return Net()
+
+
+REPR_MODELS = [
+    lecture_model,
+    Net.make,
+    lambda nn: nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10), nn.LogSoftmax(dim=1)),
+    lambda nn: nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 4, 3, bias=False, padding="same")),
+                                          ("bn", nn.BatchNorm2d(4, momentum=None, affine=False)),
+                                          ("act", nn.LeakyReLU(0.1, inplace=True)),
+                                          ("pool", nn.AdaptiveAvgPool2d((1, 1))), ("flat", nn.Flatten()),
+                                          ("drop", nn.Dropout(p=0.25)), ("fc", nn.Linear(4, 3, bias=False))])),
+    lambda nn: nn.Sequential(nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1), nn.Upsample(scale_factor=2),
+                             nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True), nn.ZeroPad2d(1),
+                             nn.ReflectionPad2d((1, 2, 3, 4)), nn.ConstantPad1d(2, 0.5), nn.PixelShuffle(2),
+                             nn.AvgPool2d(2, padding=1), nn.AvgPool1d(3), nn.MaxPool1d(2, 1, 1, ceil_mode=True),
+                             nn.MaxUnpool2d(2), nn.AdaptiveMaxPool1d(3), nn.Unflatten(1, (2, 2)),
+                             nn.InstanceNorm2d(3, affine=True), nn.Embedding(5, 2, max_norm=1.0),
+                             nn.GRU(3, 4, bias=False), nn.RNN(2, 3, 2, batch_first=True, dropout=0.5),
+                             nn.LSTMCell(2, 3), nn.RNNCell(2, 3, nonlinearity="relu"), nn.GRUCell(2, 3, bias=False),
+                             nn.Bilinear(2, 3, 4), nn.PReLU(3), nn.GELU(approximate="tanh"), nn.ELU(alpha=0.5),
+                             nn.Softplus(beta=2), nn.Hardtanh(-2.0, 2.0), nn.Threshold(0.1, 20),
+                             nn.Softmax(dim=-1), nn.Softmin(1), nn.ReLU6(inplace=True), nn.SELU(), nn.CELU(),
+                             nn.Softshrink(), nn.Hardshrink(0.2), nn.GLU(), nn.CosineSimilarity(),
+                             nn.PairwiseDistance(), nn.Conv1d(2, 3, 3, stride=2, dilation=2, groups=1,
+                                                             padding_mode="circular", padding=2),
+                             nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum"),
+                             nn.AlphaDropout(0.2), nn.Dropout2d(0.3, inplace=True), nn.Identity(),
+                             nn.ParameterList([nn.Parameter(flambeau.zeros(2, 3) if nn is flambeau.nn
+                                                            else torch.zeros(2, 3))])),
+    lambda nn: nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2)]),
+    lambda nn: nn.ModuleList(),
+]
+
+
+@pytest.mark.parametrize("i", range(len(REPR_MODELS)))
+def test_repr_identical_to_torch(i):
+    assert repr(REPR_MODELS[i](flambeau.nn)) == repr(REPR_MODELS[i](torch.nn))
+
+
+def test_lecture_model_state_dict_keys_and_shapes():
+    ours, ref = lecture_model(flambeau.nn), lecture_model(torch.nn)
+    sd, rsd = ours.state_dict(), ref.state_dict()
+    assert list(sd.keys()) == list(rsd.keys())
+    for k in sd:
+        assert tuple(sd[k].shape) == tuple(rsd[k].shape), k
+        assert str(sd[k].dtype) == str(rsd[k].dtype)
+
+
+def test_complex_model_state_dict_and_names():
+    ours, ref = Net.make(flambeau.nn), Net.make(torch.nn)
+    sd, rsd = ours.state_dict(), ref.state_dict()
+    assert list(sd.keys()) == list(rsd.keys())
+    for k in sd:
+        assert tuple(sd[k].shape) == tuple(rsd[k].shape), k
+        assert str(sd[k].dtype) == str(rsd[k].dtype), k
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in ref.named_buffers()]
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in ref.named_modules()]
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in ref.named_children()]
+    assert len(list(ours.modules())) == len(list(ref.modules()))
+    assert len(list(ours.parameters(recurse=False))) == 1
+    assert ours.get_submodule("features.1") is ours.features[1]
+    assert ours.get_parameter("blocks.0.weight") is ours.blocks[0].weight
+    with pytest.raises(AttributeError):
+        ours.get_submodule("features.9")
+    assert "cache" not in sd and "cache" in dict(ours.named_buffers())
+    assert sd["features.1.num_batches_tracked"].dtype == flambeau.int64
+
+
+def test_state_dict_roundtrip_from_torch_gives_same_outputs():
+    torch.manual_seed(0)
+    ref = lecture_model(torch.nn)
+    ours = lecture_model(flambeau.nn)
+    copy_state(ours, ref)
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    assert_same(ours(flambeau.tensor(x)), ref(torch.tensor(x)), rtol=1e-4, atol=1e-5)
+    sd = ours.state_dict()
+    assert sd["0.weight"].requires_grad is False
+    assert ours.state_dict(keep_vars=True)["0.weight"] is ours[0].weight
+
+
+def test_load_state_dict_strict_errors_like_torch():
+    msgs = []
+    for lib in (flambeau, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        sd = m.state_dict()
+        del sd["0.bias"]
+        sd["extra"] = lib.zeros(1)
+        with pytest.raises(RuntimeError) as e:
+            m.load_state_dict(sd)
+        msgs.append(str(e.value))
+        r = m.load_state_dict(sd, strict=False)
+        assert r.missing_keys == ["0.bias"] and r.unexpected_keys == ["extra"]
+        assert type(r).__name__ == "_IncompatibleKeys"
+        sd2 = m.state_dict()
+        sd2["0.weight"] = lib.zeros(4, 2)
+        with pytest.raises(RuntimeError, match="size mismatch for 0.weight"):
+            m.load_state_dict(sd2, strict=False)
+        assert repr(m.load_state_dict(m.state_dict())) == "<All keys matched successfully>"
+    assert msgs[0] == msgs[1]
+
+
+def test_load_state_dict_copies_values_in_place():
+    m = flambeau.nn.Linear(2, 2)
+    w = m.weight
+    new = {"weight": flambeau.ones(2, 2), "bias": flambeau.zeros(2)}
+    m.load_state_dict(new)
+    assert m.weight is w and (m.weight == 1).all()
+    new["weight"].fill_(5)
+    assert (m.weight == 1).all()
+
+
+def test_attribute_registration_and_errors():
+    for lib in (flambeau, torch):
+        m = lib.nn.Module()
+        m.w = lib.nn.Parameter(lib.ones(2))
+        m.sub = lib.nn.Linear(2, 2)
+        m.register_buffer("b", lib.zeros(2))
+        m.plain = lib.zeros(1)
+        assert [n for n, _ in m.named_parameters()] == ["w", "sub.weight", "sub.bias"]
+        assert [n for n, _ in m.named_buffers()] == ["b"]
+        with pytest.raises(TypeError):
+            m.w = lib.zeros(2)
+        with pytest.raises(TypeError):
+            m.sub = 3
+        with pytest.raises(KeyError):
+            m.register_buffer("plain", lib.zeros(1))
+        with pytest.raises(KeyError):
+            m.register_parameter("a.b", None)
+        with pytest.raises(TypeError):
+            m.register_buffer("c", [1, 2])
+        with pytest.raises(AttributeError):
+            m.nope
+        m.w = None
+        assert m.w is None and "w" not in dict(m.named_parameters())
+        del m.sub
+        assert not hasattr(m, "sub")
+        m.sub = lib.nn.ReLU()
+        m.sub = None
+        assert list(m.children()) == []
+        with pytest.raises(AttributeError):
+            class Bad(lib.nn.Module):
+                def __init__(self):
+                    self.p = lib.nn.Parameter(lib.ones(1))
+            Bad()
+
+
+def test_train_eval_apply_requires_grad_zero_grad():
+    m = Net.make(flambeau.nn)
+    assert m.training and all(c.training for c in m.modules())
+    assert m.eval() is m and not any(c.training for c in m.modules())
+    m.train()
+    assert all(c.training for c in m.modules())
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen[-1] == "Net" and seen.count("Linear") == 5
+    m.requires_grad_(False)
+    assert not any(p.requires_grad for p in m.parameters())
+    m.requires_grad_()
+    lin = m.blocks[0]
+    lin(flambeau.randn(3, 4)).sum().backward()
+    assert lin.weight.grad is not None
+    m.zero_grad(set_to_none=False)
+    assert (lin.weight.grad == 0).all()
+    m.zero_grad()
+    assert lin.weight.grad is None
+
+
+def test_to_and_dtype_conversions():
+    m = Net.make(flambeau.nn)
+    w = m.blocks[0].weight
+    assert m.double() is m
+    assert m.blocks[0].weight is w and w.dtype == flambeau.float64
+    assert m.features[1].num_batches_tracked.dtype == flambeau.int64
+    assert m.step.dtype == flambeau.float64
+    m.float()
+    assert w.dtype == flambeau.float32
+    m.to(flambeau.float64)
+    assert w.dtype == flambeau.float64
+    m.to("cpu", dtype=flambeau.float32)
+    assert w.dtype == flambeau.float32
+    m.half()
+    assert w.dtype == flambeau.float16
+    m.to(flambeau.zeros(1, dtype=flambeau.float64))
+    assert w.dtype == flambeau.float64
+    assert m.cpu() is m
+    with pytest.raises(TypeError):
+        m.to(flambeau.int64)
+    with pytest.raises(TypeError):
+        torch.nn.Linear(2, 2).to(torch.int64)
+
+
+def test_to_moves_grads_and_params_keep_identity(device):
+    m = flambeau.nn.Linear(3, 2)
+    m(flambeau.randn(4, 3)).sum().backward()
+    w = m.weight
+    m.to(device)
+    assert m.weight is w and str(w.device).startswith(device) and str(w.grad.device).startswith(device)
+    out = m(flambeau.randn(4, 3, device=device))
+    assert str(out.device).startswith(device)
+
+
+def test_sequential_container_ops():
+    for lib in (flambeau, torch):
+        nn = lib.nn
+        a, b, c = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)
+        s = nn.Sequential(a, b)
+        assert len(s) == 2 and s[0] is a and s[-1] is b
+        s.append(c)
+        assert len(s) == 3 and s[2] is c and list(s) == [a, b, c]
+        sl = s[1:]
+        assert isinstance(sl, nn.Sequential) and list(sl) == [b, c]
+        d = nn.Tanh()
+        s.insert(1, d)
+        assert list(s) == [a, d, b, c]
+        assert list(s._modules.keys()) == ["0", "1", "2", "3"]
+        del s[1]
+        assert list(s) == [a, b, c] and list(s._modules.keys()) == ["0", "1", "2"]
+        s[1] = d
+        assert s[1] is d
+        with pytest.raises(IndexError):
+            s[5]
+        s2 = nn.Sequential(OrderedDict([("first", a), ("second", b)]))
+        assert s2.first is a
+        assert len(s + s2) == 5
+        s.extend([nn.Identity()])
+        assert len(s) == 4
+        assert s.pop(3).__class__.__name__ == "Identity"
+
+
+def test_module_list_dict_parameter_containers():
+    for lib in (flambeau, torch):
+        nn = lib.nn
+        ml = nn.ModuleList([nn.Linear(1, 1), nn.ReLU()])
+        ml.append(nn.Tanh())
+        ml.extend([nn.Sigmoid()])
+        ml.insert(0, nn.Identity())
+        assert [type(m).__name__ for m in ml] == ["Identity", "Linear", "ReLU", "Tanh", "Sigmoid"]
+        assert len(ml[1:3]) == 2 and type(ml[-1]).__name__ == "Sigmoid"
+        del ml[0]
+        assert type(ml[0]).__name__ == "Linear"
+        with pytest.raises(TypeError):
+            ml.extend(nn.Linear(1, 1))
+        md = nn.ModuleDict({"a": nn.ReLU()})
+        md["b"] = nn.Linear(2, 2)
+        md.update([("c", nn.Tanh())])
+        assert list(md.keys()) == ["a", "b", "c"] and "b" in md and len(md) == 3
+        assert type(md.pop("a")).__name__ == "ReLU" and len(md) == 2
+        pl = nn.ParameterList([nn.Parameter(lib.ones(2)), lib.zeros(3)])
+        assert all(isinstance(p, nn.Parameter) for p in pl) and len(pl) == 2
+        pl.append(lib.ones(1))
+        assert [tuple(p.shape) for p in pl.parameters()] == [(2,), (3,), (1,)]
+        pd = nn.ParameterDict({"x": lib.ones(2)})
+        pd["y"] = nn.Parameter(lib.zeros(1))
+        assert list(pd.keys()) == ["x", "y"] and isinstance(pd["x"], nn.Parameter)
+        holder = nn.Module()
+        holder.pl, holder.pd = pl, pd
+        assert [n for n, _ in holder.named_parameters()] == ["pl.0", "pl.1", "pl.2", "pd.x", "pd.y"]
+    for nn in (flambeau.nn, torch.nn):
+        lib = flambeau if nn is flambeau.nn else torch
+        pl = nn.ParameterList([nn.Parameter(lib.ones(2, 3))])
+        pd = nn.ParameterDict({"w": nn.Parameter(lib.ones(4))})
+        assert repr(pl) == repr(torch.nn.ParameterList([torch.nn.Parameter(torch.ones(2, 3))]))
+        assert repr(pd) == repr(torch.nn.ParameterDict({"w": torch.nn.Parameter(torch.ones(4))}))
+
+
+def test_forward_hooks_and_pre_hooks():
+    m = flambeau.nn.Linear(2, 2)
+    calls = []
+    h1 = m.register_forward_pre_hook(lambda mod, args: calls.append("pre") or (args[0] * 0,))
+    h2 = m.register_forward_hook(lambda mod, args, out: calls.append("post") or out + 1)
+    out = m(flambeau.randn(3, 2))
+    assert calls == ["pre", "post"]
+    assert flambeau.allclose(out, m.bias.detach() + 1)
+    h1.remove()
+    h2.remove()
+    x = flambeau.randn(3, 2)
+    assert flambeau.allclose(m(x), flambeau.nn.functional.linear(x, m.weight, m.bias))
+    assert not m._has_hooks
+    h = m.register_forward_pre_hook(lambda mod, args, kwargs: (args, kwargs), with_kwargs=True)
+    m(x)
+    h.remove()
+    g = flambeau.nn.modules.module.register_module_forward_hook(lambda mod, a, o: calls.append(type(mod).__name__))
+    calls.clear()
+    flambeau.nn.Sequential(flambeau.nn.ReLU())(x)
+    g.remove()
+    assert calls == ["ReLU", "Sequential"]
+    calls.clear()
+    flambeau.nn.ReLU()(x)
+    assert calls == []
+
+
+def test_full_backward_hook_matches_torch():
+    results = []
+    for lib in (flambeau, torch):
+        torch.manual_seed(0)
+        ref = torch.nn.Linear(3, 2).double()
+        m = ref if lib is torch else flambeau.nn.Linear(3, 2).double()
+        if lib is flambeau:
+            copy_state(m, ref)
+        seen = {}
+
+        def hook(mod, grad_input, grad_output):
+            seen["gi"] = [None if g is None else g.detach().numpy().copy() for g in grad_input]
+            seen["go"] = [g.detach().numpy().copy() for g in grad_output]
+            return None if grad_input[0] is None else (grad_input[0] * 2,)
+        m.register_full_backward_hook(hook)
+        x = lib.tensor(np.arange(6.0).reshape(2, 3) / 7, requires_grad=True)
+        m(x).pow(2).sum().backward()
+        results.append((dict(seen), x.grad.numpy().copy()))
+        x2 = lib.tensor(np.ones((2, 3)))
+        m(x2).sum().backward()      # input without grad: grad_input is (None,)
+        results[-1] = results[-1] + (seen["gi"],)
+    (s0, g0, n0), (s1, g1, n1) = results
+    np.testing.assert_allclose(s0["gi"][0], s1["gi"][0])
+    np.testing.assert_allclose(s0["go"][0], s1["go"][0])
+    np.testing.assert_allclose(g0, g1)
+    assert n0 == [None] and n1 == [None]
+
+
+def test_deepcopy_and_pickle():
+    m = Net.make(flambeau.nn)
+    c = copy.deepcopy(m)
+    assert c.blocks[0].weight is not m.blocks[0].weight
+    assert flambeau.equal(c.blocks[0].weight, m.blocks[0].weight)
+    assert isinstance(c.blocks[0].weight, flambeau.nn.Parameter)
+    lin = flambeau.nn.Sequential(flambeau.nn.Linear(2, 3), flambeau.nn.ReLU())
+    p = pickle.loads(pickle.dumps(lin))
+    assert repr(p) == repr(lin) and flambeau.equal(p[0].weight, lin[0].weight)
+
+
+def test_forward_missing_raises_like_torch():
+    for lib in (flambeau, torch):
+        with pytest.raises(NotImplementedError):
+            lib.nn.Module()(1)
+
+
+def test_parameter_basics():
+    p = flambeau.nn.Parameter(flambeau.ones(2))
+    assert p.requires_grad and p.is_leaf and isinstance(p, flambeau.Tensor)
+    assert repr(p) == repr(torch.nn.Parameter(torch.ones(2)))
+    q = flambeau.nn.Parameter(flambeau.ones(2), requires_grad=False)
+    assert not q.requires_grad
+    with pytest.raises(RuntimeError):
+        flambeau.nn.Parameter(flambeau.ones(2, dtype=flambeau.int64))
