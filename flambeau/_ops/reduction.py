@@ -426,25 +426,26 @@ min = register("min")(_extreme("min", False))
 
 def _check_nonempty(name, input, dims):
     """PyTorch's IndexError for a max/min-like reduction over a zero-size dim (before any work)."""
-    if input._data.size or dims is None:
+    if input._data.size or dims is None or (isinstance(dims, (tuple, list)) and not len(dims)):
         return
     shape = input._data.shape
-    for d in dims:
+    for d in ((dims,) if isinstance(dims, int) else dims):
+        d = _wrap_dim(d, len(shape))
         if shape[d] == 0:
             raise IndexError(f"{name}: Expected reduction dim {d} to have non-zero size.")
 
 
 @register("amax")
 def amax(input, dim=(), keepdim=False):
+    _check_nonempty("amax()", input, dim)
     dims = _dims(input, dim)
-    _check_nonempty("amax()", input, dims)
     return _extreme_all(input, True, dims, keepdim, "AmaxBackward0")
 
 
 @register("amin")
 def amin(input, dim=(), keepdim=False):
+    _check_nonempty("amin()", input, dim)
     dims = _dims(input, dim)
-    _check_nonempty("amin()", input, dims)
     return _extreme_all(input, False, dims, keepdim, "AminBackward0")
 
 

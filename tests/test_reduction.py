@@ -1,0 +1,163 @@
+"""Reductions against PyTorch: values, output dtypes, dims/keepdim, empty tensors, NaN, errors, grads."""
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+from _oracle import assert_same, check_against_torch
+
+RNG = np.random.default_rng(0)
+
+
+def run_both(fn, *arrays, rtol=1e-5, atol=1e-6):
+    """fn(lib, *tensors) on torch and flambeau: same result, or the same exception type."""
+    results = []
+    for lib in (torch, flambeau):
+        try:
+            results.append(fn(lib, *[lib.tensor(a) for a in arrays]))
+        except Exception as e:          # noqa: BLE001 - the exception type is what is compared
+            results.append(e)
+    ref, ours = results
+    if isinstance(ref, Exception):
+        assert isinstance(ours, Exception), f"torch raised {ref!r}, flambeau returned {ours!r}"
+        assert type(ours) is type(ref), f"torch raised {type(ref).__name__}, flambeau {type(ours).__name__}: {ours}"
+        return
+    assert not isinstance(ours, Exception), f"flambeau raised {ours!r}, torch returned a result"
+    if isinstance(ref, tuple):
+        assert type(ours).__name__ == type(ref).__name__ or isinstance(ours, tuple)
+    assert_same(ours, ref, rtol=rtol, atol=atol)
+
+
+REDUCTIONS = [
+    "x.sum()", "x.sum(0)", "x.sum(-1, keepdim=True)", "x.sum((0, -1))", "x.sum(dtype=torch.float64)", "torch.sum(x, 0)",
+    "x.sum(())", "x.mean()", "x.mean(0)", "x.mean((0, -1), keepdim=True)", "x.mean(dtype=torch.float64)",
+    "x.nansum()", "x.nansum(0)", "x.nanmean()", "x.nanmean(-1, keepdim=True)",
+    "x.std()", "x.std(0)", "x.std(0, unbiased=False)", "x.var(0, correction=0)", "x.var(correction=2)",
+    "x.var(-1, keepdim=True)", "x.std(unbiased=False)", "x.var(False)",
+    "torch.std_mean(x)", "torch.var_mean(x, 0)", "torch.std_mean(x, (0,), correction=0, keepdim=True)",
+    "torch.var_mean(x, unbiased=False)",
+    "x.prod()", "x.prod(0)", "x.prod(-1, keepdim=True)", "x.prod(dtype=torch.float64)",
+    "x.max()", "x.min()", "x.max(0)", "x.min(-1, keepdim=True)", "x.max(dim=-1)",
+    "x.argmax()", "x.argmin()", "x.argmax(0)", "x.argmin(-1, keepdim=True)", "x.argmax(keepdim=True)",
+    "x.amax()", "x.amax(0)", "x.amin((0, -1))", "x.amin(-1, keepdim=True)",
+    "x.aminmax()", "x.aminmax(dim=0)", "torch.aminmax(x, dim=-1, keepdim=True)",
+    "x.all()", "x.any()", "x.all(0)", "x.any(-1, keepdim=True)", "torch.all(x, dim=(0, -1))",
+    "x.norm()", "x.norm(1)", "x.norm(dim=0)", "x.norm(p=float('inf'))", "x.norm(3, dim=-1, keepdim=True)",
+    "torch.dist(x, y)", "torch.dist(x, y, 1)", "torch.dist(x, y, 0)", "torch.dist(x, y, float('inf'))",
+    "x.cumsum(0)", "x.cumsum(-1)", "x.cumprod(0)", "x.cumsum(0, dtype=torch.float64)",
+    "x.logsumexp(0)", "x.logsumexp((0, -1))", "x.logsumexp(-1, keepdim=True)",
+    "x.count_nonzero()", "x.count_nonzero(0)", "torch.count_nonzero(x, (0, -1))",
+]
+SHAPES = [(3, 4), (5,), (), (0,), (2, 0), (0, 3), (2, 3, 4), (1, 1)]
+DTYPES = [np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_, np.float16, np.int8]
+
+
+def _array(shape, dt, seed):
+    a = np.random.default_rng(seed).standard_normal(shape) * 3
+    return (a > 0) if dt == np.bool_ else a.astype(dt)
+
+
+@pytest.mark.parametrize("dt", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_reductions_match_torch(shape, dt):
+    x, y = _array(shape, dt, 1), _array(shape, dt, 2)
+    tol = dict(rtol=2e-2, atol=2e-2) if dt == np.float16 else {}
+    for code in REDUCTIONS:
+        try:
+            run_both(lambda lib, a, b: eval(code, {"torch": lib, "x": a, "y": b}), x, y, **tol)
+        except AssertionError as e:
+            raise AssertionError(f"{code}: {e}") from None
+
+
+@pytest.mark.parametrize("code", ["x.sum(0)", "x.mean()", "x.max()", "x.max(1)", "x.min(0)", "x.argmax(1)",
+                                  "x.amax(1)", "x.cumsum(1)", "x.prod(1)", "x.std(0)", "x.var()", "x.norm()",
+                                  "x.logsumexp(1)", "x.nansum(1)", "x.nanmean(0)", "x.aminmax(dim=1)"])
+def test_nan_propagation(code):
+    x = RNG.standard_normal((3, 4))
+    x[1, 2] = np.nan
+    x[0, 0] = np.inf
+    run_both(lambda lib, a: eval(code, {"torch": lib, "x": a}), x)
+
+
+def test_reductions_on_noncontiguous_inputs():
+    base = RNG.standard_normal((4, 6, 5)).astype(np.float32)
+    for code in ["x.sum(1)", "x.mean((0, 2))", "x.max(0)", "x.std(-1)", "x.cumsum(1)", "x.argmin(2)", "x.prod(0)"]:
+        for view in ["a.transpose(0, 2)", "a[:, ::2]", "a.permute(2, 0, 1)", "a[1:, 1:, :1].expand(3, 5, 4)"]:
+            run_both(lambda lib, a: eval(code, {"torch": lib, "x": eval(view, {"a": a})}), base)
+
+
+def test_output_dtypes():
+    for lib_dt in ["int8", "uint8", "int32", "int64", "bool"]:
+        run_both(lambda lib, x: (str(x.sum().dtype), str(x.prod().dtype), str(x.cumsum(0).dtype),
+                                 str(x.sum(dtype=lib.float32).dtype), str(x.sum(0).dtype)),
+                 np.ones(3, dtype=lib_dt))
+
+
+@pytest.mark.parametrize("code", ["x.mean()", "x.mean(0)", "x.std()", "x.var(0)", "x.nanmean()", "torch.std_mean(x)",
+                                  "x.logsumexp(0)"])
+def test_integer_input_errors_match_torch(code):
+    run_both(lambda lib, x: eval(code, {"torch": lib, "x": x}), np.arange(6).reshape(2, 3))
+
+
+@pytest.mark.parametrize("code", ["x.sum(2)", "x.sum((0, 0))", "x.mean(-3)", "x.max(5)", "x.argmax(2)",
+                                  "x.amax((0, 0))", "x.cumsum(2)", "x.prod(3)", "x.std(2)"])
+def test_bad_dim_errors_match_torch(code):
+    run_both(lambda lib, x: eval(code, {"torch": lib, "x": x}), np.ones((2, 3)))
+
+
+def test_max_dim_returns_named_tuple_with_torch_repr():
+    a = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]], np.float32)
+    for code in ["x.max(1)", "x.min(0, keepdim=True)", "x.aminmax()", "x.aminmax(dim=0)"]:
+        ours = eval(code, {"x": flambeau.tensor(a)})
+        ref = eval(code, {"x": torch.tensor(a)})
+        assert repr(ours) == repr(ref), code
+    r = flambeau.tensor(a).max(1)
+    values, indices = r
+    assert r.values is values and r.indices is indices and r[0] is values
+    assert indices.tolist() == [1, 0]
+    m = flambeau.tensor(a).aminmax()
+    assert (m.min.item(), m.max.item()) == (0.0, 7.0)
+
+
+def test_reduction_grad_fn_repr():
+    a = RNG.standard_normal((3, 4)).astype(np.float32)
+    for code in ["x.sum()", "x.sum(0)", "x.mean()", "x.mean(1)", "x.std()", "x.prod()", "x.prod(1)", "x.max()",
+                 "x.amax(0)", "x.logsumexp(1)", "x.nansum()", "x.var(0)", "x.max(0)"]:
+        ours = eval(code, {"x": flambeau.tensor(a, requires_grad=True)})
+        ref = eval(code, {"x": torch.tensor(a, requires_grad=True)})
+        assert repr(ours) == repr(ref), code
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.sum(), lambda lib, x: x.sum((0, 2), keepdim=True), lambda lib, x: x.mean(1),
+    lambda lib, x: x.nansum(0), lambda lib, x: x.std(1), lambda lib, x: x.var(0, correction=0),
+    lambda lib, x: x.std(), lambda lib, x: lib.std_mean(x, 1)[0] + lib.var_mean(x, 2)[1].sum(),
+    lambda lib, x: x.prod(1), lambda lib, x: x.prod(), lambda lib, x: x.max(), lambda lib, x: x.max(2)[0],
+    lambda lib, x: x.min(0, keepdim=True)[0], lambda lib, x: x.amax((0, 1)), lambda lib, x: x.amin(2),
+    lambda lib, x: x.norm(), lambda lib, x: x.norm(1, dim=1), lambda lib, x: x.cumsum(1), lambda lib, x: x.cumprod(2),
+    lambda lib, x: x.logsumexp(2), lambda lib, x: x.logsumexp((0, 1), keepdim=True),
+    lambda lib, x: lib.dist(x, x.detach() * 0.5),
+], ids=lambda f: str(f.__code__.co_firstlineno))
+def test_reduction_gradients_match_torch(fn):
+    check_against_torch(fn, (2, 3, 4))
+
+
+def test_prod_gradient_with_zeros():
+    x = np.array([[1.0, 0.0, 3.0], [0.0, 0.0, 2.0], [4.0, 5.0, 6.0]])
+    check_against_torch(lambda lib, t: t.prod(1), (3, 3), make_input=lambda rng, s: x)
+    check_against_torch(lambda lib, t: t.prod(), (3, 3), make_input=lambda rng, s: x)
+
+
+def test_lecture_mean_std_sum():
+    x = flambeau.empty(2, 5).fill_(1.125)
+    assert x.mean().item() == 1.125 and x.std().item() == 0.0
+    assert x.sum().item() == 11.25
+
+
+def test_reductions_on_device(device):
+    a = RNG.standard_normal((3, 4)).astype(np.float32)
+    x = flambeau.tensor(a, device=device)
+    for code in ["x.sum(0)", "x.mean()", "x.std(1)", "x.max(1)", "x.argmin(0)", "x.cumsum(1)", "x.logsumexp(0)"]:
+        ours = eval(code, {"x": x})
+        ref = eval(code, {"x": torch.tensor(a)})
+        assert_same(tuple(o.cpu() for o in ours) if isinstance(ours, tuple) else ours.cpu(), ref, rtol=1e-5)
