@@ -392,9 +392,9 @@ def _rosenbrock(lib, x):
 @pytest.mark.parametrize("kw", [dict(), dict(lr=0.5, history_size=3, max_iter=7),
                                 dict(line_search_fn="strong_wolfe"),
                                 dict(line_search_fn="strong_wolfe", history_size=2, max_iter=10, max_eval=15)])
-def test_lbfgs_matches_torch(kw):
+def test_lbfgs_matches_torch(kw, device):
     init = np.array([-1.2, 1.0, 0.5, -0.3])
-    ours, ref = _pair([init])
+    ours, ref = _pair([init], device)
     opt = flambeau.optim.LBFGS(ours, **kw)
     opt_ref = torch.optim.LBFGS(ref, **kw)
 
