@@ -260,28 +260,73 @@ Tensor.addmm_ = lambda self, mat1, mat2, *, beta=1, alpha=1: self.copy_(addmm(se
                                                                                 alpha=alpha))
 
 
+class _IgnoreInput(Function):
+    """out = r; input takes part with a zero gradient (beta = 0 in the addmm family)"""
+    _node_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, input, r):
+        return r._data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad
+
+
+def _scale_add(name, input, r, beta, alpha):
+    """beta * input + alpha * r; with beta = 0, input is ignored (its NaN and inf do not propagate)."""
+    if input.dtype is not r.dtype:
+        raise RuntimeError(f"{name}: expected self and the product to have the same dtype, but got "
+                           f"{_w(input.dtype)} and {_w(r.dtype)}")
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(r.shape))
+    except ValueError:
+        raise RuntimeError(f"{name}: the size of self {list(input.shape)} does not broadcast to the size of the "
+                           f"product {list(r.shape)}") from None
+    if shape != tuple(r.shape):
+        raise RuntimeError(f"{name}: the expanded size of self {list(shape)} must match the size of the product "
+                           f"{list(r.shape)}")
+    scaled = r * alpha if alpha != 1 else r
+    if beta == 0:
+        return _IgnoreInput.apply(input, scaled) if recording(input) else scaled
+    return (input * beta if beta != 1 else input) + scaled
+
+
 @register("addmv")
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
-    r = mv(mat, vec)
-    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+    """beta * input + alpha * (mat @ vec)"""
+    return _out(_scale_add("addmv", input, mv(mat, vec), beta, alpha), out)
 
 
 @register("addr")
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
-    r = outer(vec1, vec2)
-    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+    """beta * input + alpha * outer(vec1, vec2)"""
+    return _out(_scale_add("addr", input, outer(vec1, vec2), beta, alpha), out)
 
 
 @register("baddbmm")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
-    r = bmm(batch1, batch2)
-    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+    """beta * input + alpha * bmm(batch1, batch2)"""
+    return _out(_scale_add("baddbmm", input, bmm(batch1, batch2), beta, alpha), out)
 
 
 @register("addbmm")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
-    r = bmm(batch1, batch2).sum(0)
-    return _out((input * beta if beta != 1 else input) + (r * alpha if alpha != 1 else r), out)
+    """beta * input + alpha * sum_b batch1[b] @ batch2[b]"""
+    return _out(_scale_add("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha), out)
+
+
+def _inplace(fn):
+    def method(self, *args, beta=1, alpha=1):
+        return self.copy_(fn(self, *args, beta=beta, alpha=alpha))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+Tensor.addmv_ = _inplace(addmv)
+Tensor.addr_ = _inplace(addr)
+Tensor.baddbmm_ = _inplace(baddbmm)
+Tensor.addbmm_ = _inplace(addbmm)
 
 
 def chain_matmul(*matrices):
@@ -322,25 +367,24 @@ def einsum(equation, *operands):
         rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
     else:
         rhs = rhs.replace("...", ell)
-    for t, op in zip(terms, operands):
+    for k, (t, op) in enumerate(zip(terms, operands)):
         if len(t) != op.ndim:
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) does not match the "
-                               f"number of dimensions ({op.ndim}) for operand {operands.index(op)}"
-                               " and no ellipsis was given")
+                               f"number of dimensions ({op.ndim}) for operand {k} and no ellipsis was given")
     sizes = {}
     for t, op in zip(terms, operands):
         for c, n in zip(t, op.shape):
             if c in sizes and sizes[c] != n and n != 1 and sizes[c] != 1:
                 raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (original->remapped)")
             sizes[c] = max(sizes.get(c, 1), n)
-    ops = [_einsum_diag(op, t) for op, t in zip(operands, terms)]
-    terms = ["".join(dict.fromkeys(t)) for t in terms]
+    diag = [_einsum_diag(op, t) for op, t in zip(operands, terms)]
+    ops, terms = [d[0] for d in diag], [d[1] for d in diag]
     cur, cur_t = ops[0], terms[0]
-    for op, t in zip(ops[1:], terms[1:]):
+    for i in range(1, len(ops)):
         keep = set(rhs)
-        for later in terms[terms.index(t) + 1:]:
+        for later in terms[i + 1:]:
             keep |= set(later)
-        cur, cur_t = _contract(cur, cur_t, op, t, keep)
+        cur, cur_t = _contract(cur, cur_t, ops[i], terms[i], keep)
     # sum out letters not in the output
     extra = [i for i, c in enumerate(cur_t) if c not in rhs]
     if extra:
@@ -352,7 +396,7 @@ def einsum(equation, *operands):
 
 
 def _einsum_diag(op, t):
-    """Repeated letters within one operand take the diagonal."""
+    """Repeated letters within one operand take the diagonal: (operand, its letters)."""
     while len(set(t)) != len(t):
         for i, c in enumerate(t):
             j = t.find(c, i + 1)
@@ -360,7 +404,7 @@ def _einsum_diag(op, t):
                 op = op.diagonal(0, i, j)
                 t = t[:i] + t[i + 1:j] + t[j + 1:] + c
                 break
-    return op
+    return op, t
 
 
 def _contract(a, ta, b, tb, keep):
@@ -395,15 +439,23 @@ def _contract(a, ta, b, tb, keep):
 
 
 def tensordot(a, b, dims=2, out=None):
-    if isinstance(dims, int):
+    if isinstance(dims, Tensor) and dims.ndim == 0:
+        dims = int(dims.item())
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
     else:
-        da, db = dims
-        da = [da] if isinstance(da, int) else list(da)
-        db = [db] if isinstance(db, int) else list(db)
         if isinstance(dims, Tensor):
-            da, db = dims[0].tolist(), dims[1].tolist()
+            dims = dims.tolist()
+        if len(dims) != 2:
+            raise RuntimeError(f"tensordot expects dims to be a pair of dimension lists, got {dims}")
+        da, db = dims
+        da = [da] if isinstance(da, (int, np.integer)) else list(da)
+        db = [db] if isinstance(db, (int, np.integer)) else list(db)
+        if len(da) != len(db):
+            raise RuntimeError(f"both dimension lists should have same length, got {len(da)} and {len(db)}")
     da = [d % a.ndim for d in da]
     db = [d % b.ndim for d in db]
     for x, y in zip(da, db):
@@ -413,8 +465,9 @@ def tensordot(a, b, dims=2, out=None):
     fa = [d for d in range(a.ndim) if d not in da]
     fb = [d for d in range(b.ndim) if d not in db]
     import math
-    A = a.permute(*(fa + da)).reshape(math.prod(a.shape[d] for d in fa), -1 if da else 1)
-    B = b.permute(*(db + fb)).reshape(-1 if db else 1, math.prod(b.shape[d] for d in fb))
+    k = math.prod(a.shape[d] for d in da)
+    A = a.permute(*(fa + da)).reshape(math.prod(a.shape[d] for d in fa), k)
+    B = b.permute(*(db + fb)).reshape(k, math.prod(b.shape[d] for d in fb))
     r = A.mm(B).reshape(*[a.shape[d] for d in fa], *[b.shape[d] for d in fb])
     return _out(r, out)
 
