@@ -1,4 +1,5 @@
 """Tensor creation, joining (cat/stack), copying and filling, random numbers."""
+import math
 import numbers
 import pickle
 
@@ -48,13 +49,17 @@ def _infer_dtype(np_arr, data):
 
 
 def _check_ragged(data, depth=0):
+    """PyTorch's shape inference: the first element fixes the shape of each level."""
     if isinstance(data, (list, tuple)) and data:
-        lens = None
+        first_is_seq = isinstance(data[0], (list, tuple))
+        lens = len(data[0]) if first_is_seq else None
         for item in data:
-            if isinstance(item, (list, tuple)):
-                if lens is None:
-                    lens = len(item)
-                elif len(item) != lens:
+            is_seq = isinstance(item, (list, tuple))
+            if is_seq != first_is_seq:
+                raise TypeError("not a sequence" if first_is_seq else
+                                f"'{type(item).__name__}' object cannot be interpreted as an integer")
+            if is_seq:
+                if len(item) != lens:
                     raise ValueError(f"expected sequence of length {lens} at dim {depth + 1} (got {len(item)})")
                 _check_ragged(item, depth + 1)
 
@@ -126,10 +131,10 @@ def _seq_dtype(seq, arr):
 
 
 def _flatten_tensors(data):
-    if isinstance(data, Tensor):
-        if data.numel() != 1 and data.ndim == 0:
+    if isinstance(data, Tensor):         # an element: a one-element tensor stands for its value
+        if data.numel() != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return _xp.to_host(data._data)
+        return _xp.to_host(data._data).reshape(())
     if isinstance(data, (list, tuple)):
         return [_flatten_tensors(x) for x in data]
     return data
@@ -324,26 +329,48 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
 
 # -- ranges -----------------------------------------------------------------------------------
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """Values from start (included) to end (excluded) by step; ceil((end - start) / step) of them."""
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) / step < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         dtype = _dtype.int64 if all(isinstance(v, (int, np.integer)) for v in vals) else _dtype.get_default_dtype()
     dt, dev, xp = _resolve(dtype, device)
-    import math
-    n = max(0, math.ceil((end - start) / step))
-    if dt._category >= 2:
-        arr = (np.arange(n, dtype=np.float64) * step + start).astype(dt.np)
+    if dt._category <= 1:
+        # integer outputs work with the truncated bounds and step
+        istart, iend, istep = (int(v) for v in (start, end, step))
+        if istep == 0:
+            if step != 0:
+                raise ValueError(f"arange(): step {step} truncates to 0 for {dt}; step must be nonzero")
+            raise RuntimeError("step must be nonzero")
+    elif step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0 if step else True:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+    if dt is _dtype.int64:
+        sgn = 1 if istep > 0 else -1
+        n = max(0, int((iend - istart + istep - sgn) / istep))
     else:
-        arr = np.arange(start, start + n * step, step, dtype=np.int64)[:n].astype(dt.np)
+        n = max(0, math.ceil((float(end) - float(start)) / float(step)))
+    if dt._category <= 1:
+        arr = (istart + istep * np.arange(n, dtype=np.int64)).astype(dt.np)
+    else:
+        arr = _arange_values(float(start), float(step), n, dt)
     if dev.type != "cpu":
         arr = xp.asarray(arr)
     return _finish(arr, requires_grad)
+
+
+def _arange_values(start, step, n, dt):
+    """PyTorch's CPU arange, value for value: each 32-byte SIMD vector starts at start + step * i
+    (rounded to the output dtype) and steps from there; the tail is start + step * i."""
+    idx = np.arange(n)
+    lanes = 32 // dt.np.itemsize
+    vectorized = idx < (n // (2 * lanes)) * (2 * lanes)
+    first = np.where(vectorized, idx - idx % lanes, idx)
+    base = (start + step * first.astype(np.float64)).astype(dt.np).astype(np.float64)
+    return (base + (idx - first) * step).astype(dt.np)
 
 
 def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -359,23 +386,48 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """steps values evenly spaced from start to end (both included), rounded as PyTorch rounds them."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, xp = _resolve(dtype or _linspace_dtype(start, end), device)
     s = start.item() if isinstance(start, Tensor) else start
     e = end.item() if isinstance(end, Tensor) else end
-    # PyTorch fills the first half from start and the second from end (symmetric rounding)
-    idx = np.arange(steps, dtype=np.float64)
-    if steps > 1:
-        step = (e - s) / (steps - 1)
-        half = steps // 2
-        arr = np.where(idx < half, s + step * idx, e - step * (steps - 1 - idx))
-    else:
-        arr = np.full(steps, s, dtype=np.float64)
-    if dt._category < 2:
-        arr = np.trunc(arr) if dt._category == 1 else arr
-    arr = arr.astype(dt.np)
+    arr = _linspace_values(s, e, int(steps), dt)
     return _finish(xp.asarray(arr) if dev.type != "cpu" else arr, requires_grad)
+
+
+def _linspace_dtype(start, end):
+    if any((isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real)) or
+           (isinstance(v, Tensor) and v.is_complex()) for v in (start, end)):
+        return _dtype.default_complex()
+    return _dtype.get_default_dtype()
+
+
+def _linspace_values(s, e, n, dt):
+    """PyTorch's CPU linspace, value for value: the first half counts up from start, the second half
+    down from end, each value one fused multiply-add (a single rounding) in the output's precision."""
+    kind = dt.np.kind
+    if kind == "c" or dt is _dtype.bool:
+        return np.linspace(s, e, n).astype(dt.np) if n != 1 else np.full(1, s, dt.np)
+    if n == 0:
+        return np.zeros(0, dt.np)
+    # integer outputs step in float64 and truncate; floating outputs compute in their own dtype
+    ct = np.float64 if kind in "iu" else dt.np.type
+    start, end = (ct(dt.np.type(s)), ct(dt.np.type(e))) if kind in "iu" else (ct(s), ct(e))
+    if n == 1:
+        return np.full(1, start).astype(dt.np)
+    step = ct((end - start) / ct(n - 1))
+    # a wider type holds step * i exactly (or nearly, for float64), so one final rounding emulates fma
+    wide = np.float64 if np.dtype(ct).itemsize < 8 else np.longdouble
+    idx = np.arange(n)
+    up = idx < n // 2
+    k = np.where(up, idx, n - 1 - idx).astype(wide)
+    vals = np.where(up, wide(start) + wide(step) * k, wide(end) - wide(step) * k).astype(ct)
+    if kind in "iu":
+        return np.trunc(vals).astype(dt.np)
+    return vals.astype(dt.np)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
@@ -418,7 +470,7 @@ def _legacy_empty(t):
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
@@ -500,6 +552,11 @@ def meshgrid(*tensors, indexing=None):
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
     n = len(tensors)
+    for t in tensors:
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D")
     shape = [t.numel() for t in tensors]
     if indexing == "xy" and n >= 2:
         shape[0], shape[1] = shape[1], shape[0]

@@ -1,0 +1,239 @@
+"""Creation, joining and triangle ops against torch: values, dtypes, shapes, errors, memory sharing."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+from _oracle import assert_same, check_against_torch
+
+
+def same(fn, *, exact=True, rtol=0.0):
+    """fn(lib) on both libraries: the same exception type, or equal values/dtype/shape."""
+    try:
+        ref = fn(torch)
+    except Exception as e:      # the oracle's exception type is part of the contract
+        with pytest.raises(type(e)):
+            fn(flambeau)
+        return None
+    ours = fn(flambeau)
+    assert_same(ours, ref, rtol=rtol if not exact else 0.0, atol=0.0)
+    return ours
+
+
+@pytest.mark.parametrize("data", [
+    [1, 2, 3], [1, 2.0], [True, False], [True, 2], [True, 2.5], [[1, 2], [3, 4]], [[1.5], [2]], [], [[]],
+    3, 2.5, True, 1 + 2j, [1, 2j], [[True], [False]], (1, 2), [(1, 2), (3, 4)], [2 ** 40], [-1, 255],
+    np.float32(1.5), np.int16(3), [np.float32(1.5), 2], np.array([1, 2], dtype=np.int8),
+    np.array([[1.5]], dtype=np.float16), np.array(True)])
+def test_tensor_dtype_inference(data):
+    same(lambda lib: lib.tensor(data))
+
+
+def test_tensor_from_zero_dim_tensors_and_mixed():
+    same(lambda lib: lib.tensor([lib.tensor(1), lib.tensor(2)]))
+    same(lambda lib: lib.tensor([lib.tensor(1.5), 2]))
+    same(lambda lib: lib.tensor([lib.tensor(1, dtype=lib.int8), 2]))
+    same(lambda lib: lib.tensor([[lib.tensor(True)], [lib.tensor(False)]]))
+    same(lambda lib: lib.tensor(lib.tensor([1, 2], dtype=lib.int16)))
+    same(lambda lib: lib.tensor([1, 2.7, -3.9], dtype=lib.int32))
+    same(lambda lib: lib.tensor([0.0, 2.0], dtype=lib.bool))
+
+
+def test_tensor_errors():
+    for bad in ([[1, 2], [3]], [[1], 2], [[[1, 2]], [[1]]]):
+        same(lambda lib: lib.tensor(bad))
+    same(lambda lib: lib.tensor("abc"))
+    same(lambda lib: lib.tensor([1, "a"]))
+    same(lambda lib: lib.tensor([lib.ones(2), lib.ones(2)]))
+
+
+def test_tensor_copies_and_requires_grad():
+    a = np.array([1.0, 2.0])
+    t = flambeau.tensor(a, requires_grad=True)
+    a[0] = 9
+    assert t.tolist() == [1.0, 2.0] and t.requires_grad and t.is_leaf
+    with pytest.raises(RuntimeError):
+        flambeau.tensor([1, 2], requires_grad=True)
+
+
+def test_as_tensor_and_from_numpy_share_memory():
+    a = np.arange(6.0).reshape(2, 3)
+    t = flambeau.from_numpy(a)
+    a[0, 0] = 42
+    t[1, 2] = -1
+    assert t[0, 0].item() == 42 and a[1, 2] == -1
+    assert flambeau.as_tensor(a).data_ptr() == a.__array_interface__["data"][0]
+    assert flambeau.as_tensor(a, dtype=flambeau.float32).dtype is flambeau.float32
+    x = flambeau.ones(2)
+    assert flambeau.as_tensor(x) is x
+    assert_same(flambeau.as_tensor([1, 2.5]), torch.as_tensor([1, 2.5]))
+    # strided (non-contiguous) arrays keep their strides
+    v = np.arange(12.0).reshape(3, 4)[:, ::2]
+    assert flambeau.from_numpy(v).stride() == torch.from_numpy(v).stride()
+
+
+def test_from_numpy_negative_strides_and_readonly_and_bad_dtype():
+    a = np.arange(4.0)[::-1]
+    with pytest.raises(ValueError):
+        torch.from_numpy(a)
+    with pytest.raises(ValueError):
+        flambeau.from_numpy(a)
+    ro = np.arange(3.0)
+    ro.flags.writeable = False
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = flambeau.from_numpy(ro)
+    assert any("not writable" in str(x.message) for x in w)
+    assert t.tolist() == [0.0, 1.0, 2.0]
+    for bad in (np.array(["a"]), np.array([1], dtype=np.longdouble), np.array([object()])):
+        with pytest.raises(TypeError):
+            torch.from_numpy(bad)
+        with pytest.raises(TypeError):
+            flambeau.from_numpy(bad)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.zeros(2, 3), lambda lib: lib.ones((2, 3), dtype=lib.int8), lambda lib: lib.zeros([0, 2]),
+    lambda lib: lib.ones(()), lambda lib: lib.zeros(lib.Size([3])), lambda lib: lib.full((2,), 3),
+    lambda lib: lib.full((2,), 3.5), lambda lib: lib.full((2,), True), lambda lib: lib.full((1,), 2j),
+    lambda lib: lib.full([2, 2], 7, dtype=lib.float64), lambda lib: lib.full((2,), lib.tensor(2.5)),
+    lambda lib: lib.eye(3), lambda lib: lib.eye(2, 4, dtype=lib.int64), lambda lib: lib.eye(0),
+    lambda lib: lib.zeros(-1), lambda lib: lib.empty(2, 3).shape, lambda lib: lib.empty(2, dtype=lib.int16).dtype,
+    lambda lib: lib.eye(-1)])
+def test_filled_constructors(fn):
+    try:
+        r = fn(torch)
+    except RuntimeError:
+        r = None
+    if isinstance(r, (torch.Size, torch.dtype)):
+        assert str(fn(flambeau)) == str(r)
+    else:
+        same(fn)
+
+
+@pytest.mark.parametrize("args", [
+    (5,), (1, 4), (0, 1, 0.1), (1, 2.5, 0.5), (0, 10, 3), (10, 0, -3), (0.5, 3), (-1, 1, 0.3), (0, 1, 1 / 3),
+    (1.0, 1.3, 0.1), (0, 5, 1.5), (2, 2), (0, 0.9, 0.3), (5, 1)])
+def test_arange_length_and_values(args):
+    same(lambda lib: lib.arange(*args))                  # element-wise identical in float32
+    same(lambda lib: lib.arange(*args, dtype=lib.float64), exact=False, rtol=1e-12)
+
+
+def test_arange_dtypes_and_errors():
+    same(lambda lib: lib.arange(5, dtype=lib.int16))
+    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64))
+    same(lambda lib: lib.arange(lib.tensor(3)))
+    same(lambda lib: lib.arange(0, 5, 0))
+    same(lambda lib: lib.arange(0, 5, -1))
+    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64))
+    same(lambda lib: lib.arange(-0.5, 7.9, 1.5, dtype=lib.int64))
+    same(lambda lib: lib.arange(0.0, 9.7, 0.1))
+    same(lambda lib: lib.arange(-3.3, 100.1, 1.7))
+
+
+@pytest.mark.parametrize("args", [(0, 1, 5), (-3.7, 11.2, 50), (0, 1, 1), (2, 2, 4), (1, 0, 7), (0, 1, 0),
+                                  (-1e3, 1e-3, 33), (0.1, 0.7, 101)])
+def test_linspace_float32_exact_and_float64(args):
+    same(lambda lib: lib.linspace(*args))                            # element-wise identical in float32
+    same(lambda lib: lib.linspace(*args, dtype=lib.float64), exact=False, rtol=1e-15)
+
+
+def test_linspace_int_and_logspace():
+    same(lambda lib: lib.linspace(0, 10, 4, dtype=lib.int64))
+    same(lambda lib: lib.linspace(-5, 5, 7, dtype=lib.int32))
+    same(lambda lib: lib.logspace(0, 3, 4), exact=False, rtol=1e-6)
+    same(lambda lib: lib.logspace(-1, 2, 5, base=2.0, dtype=lib.float64), exact=False, rtol=1e-13)
+    same(lambda lib: lib.linspace(0, 1, -1))
+
+
+def test_like_family_keeps_shape_dtype():
+    for fn in (lambda lib, t: lib.zeros_like(t), lambda lib, t: lib.ones_like(t, dtype=lib.float64),
+               lambda lib, t: lib.full_like(t, 7), lambda lib, t: lib.full_like(t, 2.5),
+               lambda lib, t: lib.empty_like(t).shape, lambda lib, t: lib.rand_like(t.double()).dtype,
+               lambda lib, t: lib.randn_like(t.float()).shape, lambda lib, t: lib.randint_like(t, 5).dtype,
+               lambda lib, t: lib.zeros_like(t.t())):
+        ours, ref = fn(flambeau, flambeau.ones(2, 3, dtype=flambeau.int32)), fn(torch, torch.ones(2, 3,
+                                                                                              dtype=torch.int32))
+        if isinstance(ref, torch.Tensor):
+            assert_same(ours, ref)
+        else:
+            assert str(ours) == str(ref)
+
+
+def test_empty_strided():
+    ours = flambeau.empty_strided((2, 3), (1, 2))
+    ref = torch.empty_strided((2, 3), (1, 2))
+    assert ours.shape == ref.shape and ours.stride() == ref.stride() and ours.dtype == flambeau.float32
+    ours.fill_(1)
+    assert ours.sum().item() == 6
+
+
+def test_cat_promotion_and_legacy_empty():
+    same(lambda lib: lib.cat([lib.ones(2, dtype=lib.int32), lib.ones(3, dtype=lib.float64)]))
+    same(lambda lib: lib.cat([lib.ones(2, dtype=lib.bool), lib.ones(1, dtype=lib.uint8)]))
+    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(0), lib.ones(1, 3)]))
+    same(lambda lib: lib.cat([lib.zeros(0), lib.zeros(0)]))
+    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(2, 2)], dim=1))
+    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(2, 2)], dim=0))
+    same(lambda lib: lib.cat([lib.ones(2, 3).t(), lib.zeros(3, 2)], dim=-1))
+    same(lambda lib: lib.concat((lib.ones(1), lib.tensor([2.0]))))
+    same(lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]))
+    same(lambda lib: lib.cat([]))
+    same(lambda lib: lib.cat([lib.ones(2), lib.ones(2, 1)]))
+    check_against_torch(lambda lib, a, b: lib.cat([a, b * 2], 1), (2, 3), (2, 4))
+
+
+def test_stack_family():
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(6.0, 12.0).reshape(2, 3)
+
+    def run(fn):
+        ours = fn(flambeau, flambeau.tensor(a), flambeau.tensor(b))
+        ref = fn(torch, torch.tensor(a), torch.tensor(b))
+        assert_same(ours, ref)
+    for fn in (lambda lib, x, y: lib.stack([x, y]), lambda lib, x, y: lib.stack([x, y], dim=2),
+               lambda lib, x, y: lib.stack([x, y], -1), lambda lib, x, y: lib.hstack([x, y]),
+               lambda lib, x, y: lib.vstack([x, y]), lambda lib, x, y: lib.dstack([x, y]),
+               lambda lib, x, y: lib.column_stack([x, y]), lambda lib, x, y: lib.hstack([x[0], y[1]]),
+               lambda lib, x, y: lib.vstack([x[0], y[1]]), lambda lib, x, y: lib.dstack([x[0], y[1]]),
+               lambda lib, x, y: lib.column_stack([x[0], y[1]]), lambda lib, x, y: lib.stack([x[0, 0], y[0, 0]]),
+               lambda lib, x, y: lib.row_stack([x, y]), lambda lib, x, y: lib.hstack([x[0, 0], y[0, 0]])):
+        run(fn)
+    same(lambda lib: lib.stack([lib.ones(2), lib.ones(3)]))
+    same(lambda lib: lib.stack([lib.ones(2, dtype=lib.int64), lib.ones(2)]))
+    check_against_torch(lambda lib, x, y: lib.stack([x, y], 1), (2, 3), (2, 3))
+
+
+def test_meshgrid_ij_xy():
+    for idx in ("ij", "xy"):
+        same(lambda lib: lib.meshgrid(lib.arange(3), lib.arange(4.0), indexing=idx))
+        same(lambda lib: lib.meshgrid(lib.arange(2), lib.arange(3), lib.arange(4), indexing=idx))
+        same(lambda lib: lib.meshgrid([lib.arange(2), lib.arange(3)], indexing=idx))
+        same(lambda lib: lib.meshgrid(lib.arange(3), indexing=idx))
+
+
+def test_tril_triu_diag():
+    x = np.arange(20.0).reshape(4, 5)
+    for k in (-2, -1, 0, 1, 3):
+        for name in ("tril", "triu"):
+            same(lambda lib: getattr(lib, name)(lib.tensor(x), k))
+            same(lambda lib: getattr(lib, name)(lib.tensor(x).reshape(2, 2, 5), k))
+        same(lambda lib: lib.diag(lib.tensor(x), k))
+        same(lambda lib: lib.diag(lib.tensor(x[0]), k))
+        same(lambda lib: lib.diag_embed(lib.tensor(x), k))
+        same(lambda lib: lib.diag_embed(lib.tensor(x), k, dim1=0, dim2=2))
+    a, b = flambeau.tensor(x), torch.tensor(x)
+    a.tril_(1), b.tril_(1)
+    assert_same(a, b)
+    same(lambda lib: lib.tril(lib.ones(3)))
+    same(lambda lib: lib.diag(lib.ones(2, 2, 2)))
+    check_against_torch(lambda lib, t: lib.triu(t, 1) + lib.diag(t) .sum(), (3, 4))
+    check_against_torch(lambda lib, t: lib.diag_embed(t, 1), (2, 3))
+
+
+@pytest.mark.parametrize("args", [(3, 3), (4, 3, 1), (3, 5, -1), (0, 0), (1, 4, 2), (5, 2, -3)])
+def test_tril_triu_indices(args):
+    same(lambda lib: lib.tril_indices(*args))
+    same(lambda lib: lib.triu_indices(*args))
+    same(lambda lib: lib.tril_indices(*args, dtype=lib.int32))
