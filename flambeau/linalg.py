@@ -4,10 +4,10 @@ Every function takes batches of matrices ``(*, m, n)`` as PyTorch does. Forward 
 the array engine's LAPACK wrappers; backward formulas are written with flambeau ops (so they
 can be differentiated again), or the function is a composition of differentiable ops.
 
-Note [Engine gaps]: CuPy lacks a general eigensolver and does not raise on singular input
-(it returns non-finite values). ``_host`` runs a NumPy routine for CuPy data, and
-``_raise_if_nonfinite`` turns CuPy's silent failure into PyTorch's LinAlgError, at the cost of
-the host synchronisation PyTorch also pays to report errors.
+Note [Engine gaps]: CuPy may lack a general eigensolver and does not raise on singular input
+(it returns non-finite values). ``_host`` runs a NumPy routine for CuPy data, and the CuPy paths
+of inv, solve and cholesky check their result for non-finite values to raise PyTorch's
+LinAlgError, at the cost of the host synchronisation PyTorch also pays to report errors.
 """
 import math
 
@@ -95,12 +95,6 @@ def _host(fn, *arrays):
     if isinstance(out, tuple):
         return tuple(xp.asarray(o) for o in out)
     return xp.asarray(out)
-
-
-def _raise_if_nonfinite(a, out, message):
-    """CuPy reports singular input as non-finite output (Note [Engine gaps])."""
-    if not _is_numpy(out) and _xp.array_module(a).isfinite(a).all() and not _xpof(out).isfinite(out).all():
-        raise LinAlgError(message)
 
 
 def _eye_like(a, n):

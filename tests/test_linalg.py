@@ -405,3 +405,20 @@ def test_errors_shapes():
     assert msg == ref
     both_raise(lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True), np.eye(3), np.ones(3))
     both_raise(lambda lib, a, b: lib.linalg.multi_dot([a, b]), np.ones((3, 2)), np.ones((3, 2)))
+
+
+def test_cond_matches_torch():
+    for p in [None, 2, -2, "fro", "nuc", 1, -1, math.inf]:
+        # torch's own backward fails for the norms that go through inv (an in-place write): values only
+        check_against_torch(lambda lib, a: lib.linalg.cond(a, p), (2, 3, 3), make_input=wc,
+                            grad=p in (None, 2, -2))
+
+
+def test_double_backward():
+    from flambeau.autograd import gradgradcheck
+    rng = np.random.default_rng(9)
+    for fn in [lambda a: flambeau.linalg.inv(a), lambda a: flambeau.linalg.det(a),
+               lambda a: flambeau.linalg.cholesky(a @ a.mT + 3 * flambeau.eye(3, dtype=a.dtype)),
+               lambda a: flambeau.linalg.solve(a, a.sum(-1))]:
+        a = flambeau.tensor(rng.standard_normal((3, 3)) + 3 * np.eye(3), requires_grad=True)
+        assert gradgradcheck(fn, (a,))
