@@ -330,6 +330,8 @@ class Normalize:
             mean = mean[:, None, None]
         if std.ndim == 1:
             std = std[:, None, None]
+        if not self.inplace and not tensor.requires_grad and tensor.is_cpu:
+            return _make((tensor._data - mean) / std)           # the common case, without op dispatch
         from .._ops.creation import tensor as _tensor
         m, s = _tensor(mean, device=tensor.device), _tensor(std, device=tensor.device)
         if self.inplace:

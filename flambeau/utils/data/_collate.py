@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from ... import _dtype
-from ..._tensor import Tensor
+from ..._tensor import Tensor, _make
 from ..._ops import creation as _creation
 
 __all__ = ["default_collate", "default_convert"]
@@ -57,6 +57,11 @@ def default_collate(batch):
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
+        if all(type(t) is Tensor and t.is_cpu and not t.requires_grad for t in batch):
+            try:                                  # plain CPU tensors: one NumPy stack, no graph to record
+                return _make(np.stack([t._data for t in batch]))
+            except ValueError:
+                pass                              # shapes differ: let stack() say so
         return _creation.stack(list(batch), 0)
     if isinstance(elem, np.ndarray):
         if _NOT_NUMERIC.search(elem.dtype.str):

@@ -174,7 +174,7 @@ class MNIST(VisionDataset):
                 download_from_mirrors(self.mirrors, filename, self.raw_folder, md5)
 
     def __getitem__(self, index):
-        img, target = self.data[index].numpy(), int(self.targets[index])
+        img, target = self.data._data[index], int(self.targets._data[index])
         img = _to_image(img, "L")
         if self.transform is not None:
             img = self.transform(img)
