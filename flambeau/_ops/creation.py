@@ -935,36 +935,69 @@ def _random_array(sample, shape, dt, dev):
     return arr
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    shape = _shape_args(size)
-    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
-    _float_only("rand", dt)
-    g = _rng(generator)
-    return _finish(_random_array(lambda s: g.random(s, dtype=np.float32 if dt is _dtype.float32 else np.float64),
-                                 shape, dt, dev), requires_grad)
-
-
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    shape = _shape_args(size)
-    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
-    _float_only("randn", dt)
-    g = _rng(generator)
-    return _finish(_random_array(lambda s: g.standard_normal(s, dtype=np.float32 if dt is _dtype.float32
-                                                              else np.float64), shape, dt, dev), requires_grad)
-
-
-def _float_only(name, dt):
-    if dt._category < 2:
-        raise RuntimeError(f"\"{name}\" not implemented for '{_type(dt)}'")
-
-
-def _type(dt):
+def _word(dt):
     from ._util import _type_word
     return _type_word(dt)
 
 
+def _kernel_for(kernel, dt, categories):
+    """NotImplementedError, as PyTorch raises, for a dtype category (0 bool .. 3 complex) not in categories."""
+    if dt._category not in categories:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_word(dt)}'")
+
+
+def _uniform(g, shape, dt, lo=0.0, hi=1.0):
+    """U[lo, hi) samples in dt; complex draws the real and imaginary parts independently."""
+    if dt.is_complex:
+        real = dt.to_real()
+        return _uniform(g, shape, real, lo, hi) + 1j * _uniform(g, shape, real, lo, hi)
+    u = g.random(shape, dtype=np.float32 if dt is _dtype.float32 else np.float64)
+    out = (u * (hi - lo) + lo) if (lo, hi) != (0.0, 1.0) else u
+    out = out.astype(dt.np)
+    if hi > lo and out.size:                 # rounding to a narrower dtype must not reach hi
+        out[out >= dt.np.type(hi)] = np.nextafter(dt.np.type(hi), dt.np.type(lo))
+    return out
+
+
+def _normal(g, shape, dt, mean=0.0, std=1.0):
+    """N(mean, std^2) samples in dt; complex has variance std^2 split over both parts."""
+    if dt.is_complex:
+        real = dt.to_real()
+        scale = std / np.sqrt(2.0)
+        return (mean + _normal(g, shape, real, 0.0, scale) + 1j * _normal(g, shape, real, 0.0, scale)).astype(dt.np)
+    z = g.standard_normal(shape, dtype=np.float32 if dt is _dtype.float32 else np.float64)
+    if (mean, std) != (0.0, 1.0):
+        z = z * std + mean
+    return z.astype(dt.np, copy=False)
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """Samples of U[0, 1)."""
+    shape = _shape_args(size)
+    _check_shape(shape)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    _kernel_for("check_uniform_bounds", dt, (2, 3))
+    g = _rng(generator)
+    return _finish(_random_array(lambda s: _uniform(g, s, dt), shape, dt, dev), requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """Samples of N(0, 1)."""
+    shape = _shape_args(size)
+    _check_shape(shape)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    _kernel_for("normal_kernel_cpu", dt, (2, 3))
+    g = _rng(generator)
+    return _finish(_random_array(lambda s: _normal(g, s, dt), shape, dt, dev), requires_grad)
+
+
+def _type(dt):
+    return _word(dt)
+
+
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False):
+    """Integers uniform in [low, high): randint(high, size) or randint(low, high, size)."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list, Size)):
             raise TypeError("randint() missing 1 required positional argument: 'size'")
@@ -976,11 +1009,31 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
+    _check_random_bounds(dt, low, high)
     g = _rng(generator)
-    return _finish(_random_array(lambda s: g.integers(low, high, s), tuple(size), dt, dev), requires_grad)
+    shape = _shape_args(tuple(size))
+    _check_shape(shape)
+    return _finish(_random_array(lambda s: g.integers(low, high, s), shape, dt, dev), requires_grad)
+
+
+def _check_random_bounds(dt, low, high):
+    if dt.is_complex:
+        raise RuntimeError(f"check_random_bounds handles only integral, floating-point and boolean types, got {dt}")
+    if dt is _dtype.bool:
+        lo_ok, hi_ok = 0 <= low <= 1, 1 <= high <= 2
+    elif dt._category == 1:
+        info = np.iinfo(dt.np)
+        lo_ok, hi_ok = info.min <= low <= info.max, info.min <= high - 1 <= info.max
+    else:
+        return
+    if not lo_ok:
+        raise RuntimeError(f"from is out of bounds for {dt.name}")
+    if not hi_ok:
+        raise RuntimeError(f"to - 1 is out of bounds for {dt.name}")
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """A random permutation of 0 .. n-1."""
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
@@ -990,43 +1043,67 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
+    """N(mean, std^2) samples: mean and/or std may be tensors (broadcast), else size is required."""
     g = _rng(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
-        m = mean._data if isinstance(mean, Tensor) else mean
-        s = std._data if isinstance(std, Tensor) else std
-        if isinstance(std, Tensor) and bool((std._data < 0).any()):
-            raise RuntimeError("normal expects all elements of std >= 0.0")
-        shape = np.broadcast_shapes(np.shape(_xp.to_host(m) if hasattr(m, "shape") else m),
-                                    np.shape(_xp.to_host(s) if hasattr(s, "shape") else s))
-        z = g.standard_normal(shape)
+        if isinstance(std, Tensor):
+            if std.numel() and bool((std._data < 0).any()):
+                raise RuntimeError("normal expects all elements of std >= 0.0")
+        elif std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        dt = ref.dtype
+        _kernel_for("normal_kernel_cpu", dt, (2, 3))
+        from ._util import broadcast_shapes
+        shape = broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
+                                 tuple(std.shape) if isinstance(std, Tensor) else ())
         xp = _xp.array_module(ref._data)
-        out_arr = (xp.asarray(z) * s + m).astype(ref._data.dtype)
-        return _make(out_arr)
+        z = _normal(g, shape, dt)
+        if xp is not np:
+            z = xp.asarray(z)
+        m = mean._data if isinstance(mean, Tensor) else mean
+        sd = std._data if isinstance(std, Tensor) else std
+        return _make((z * sd + m).astype(dt.np, copy=False))
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if size is None:
-        raise TypeError("normal() with float mean and std needs a size")
+        raise TypeError("normal() received an invalid combination of arguments: with float mean and std, "
+                        "size is required")
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
-    return _finish(_random_array(lambda sh: g.normal(mean, std, sh), tuple(size), dt, dev), requires_grad)
+    _kernel_for("normal_kernel_cpu", dt, (2, 3))
+    shape = _shape_args(tuple(size) if not isinstance(size, int) else (size,))
+    return _finish(_random_array(lambda sh: _normal(g, sh, dt, mean, std), shape, dt, dev), requires_grad)
 
 
 @register("bernoulli")
 def bernoulli(input, p=None, *, generator=None, out=None):
+    """1 with probability input (or p), else 0; the result has input's dtype and shape."""
     g = _rng(generator)
-    probs = _xp.to_host(input._data) if p is None else p
-    if p is None and (np.any(probs < 0) or np.any(probs > 1)):
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    if p is None:
+        _kernel_for("bernoulli_tensor_cpu_p_", input.dtype, (2,))
+        probs = _xp.to_host(input._data)
+        if probs.size and (np.any(probs < 0) or np.any(probs > 1) or np.isnan(probs).any()):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    else:
+        _kernel_for("bernoulli_scalar_cpu_", input.dtype, (0, 1, 2))
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        probs = p
     arr = (g.random(input.shape) < probs).astype(input._data.dtype)
     return _make(_xp.array_module(input._data).asarray(arr) if not input.is_cpu else arr)
 
 
 @register("multinomial")
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """num_samples category indices per row, drawn with the row's (unnormalized) probabilities."""
     g = _rng(generator)
+    if input.dtype._category != 2:
+        raise NotImplementedError(f"\"multinomial\" not implemented for '{_word(input.dtype)}'")
     probs = _xp.to_host(input._data).astype(np.float64)
     if probs.ndim not in (1, 2):
-        raise RuntimeError("prob_dist must be 1 or 2 dim")
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
+    if num_samples <= 0:
+        raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
     if (probs < 0).any() or not np.isfinite(probs).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = probs.reshape(-1, probs.shape[-1])
@@ -1052,50 +1129,78 @@ def poisson(input, generator=None):
 
 
 def _fill_random(self, sample):
+    """Fill self in place with sample(shape), a host array, through every view of self."""
     check_inplace_autograd(self)
-    arr = np.asarray(sample(self.shape))
+    arr = np.asarray(sample(self.shape)).astype(self._data.dtype, copy=False)
     xp = _xp.array_module(self._data)
-    self._data[...] = xp.asarray(arr.astype(self._data.dtype, copy=False)) if xp is not np else \
-        arr.astype(self._data.dtype, copy=False)
+    self._data[...] = xp.asarray(arr) if xp is not np else arr
     self._version[0] += 1
     return self
 
 
+def _continuous_only(name, dt):
+    if dt._category != 2:
+        raise RuntimeError(f"{name} distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {_word(dt)}")
+
+
 @register("uniform_")
 def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
+    """Fill with samples of U[from, to)."""
     a, b = kw.get("from", a), kw.get("to", b)
+    _kernel_for("check_uniform_bounds", self.dtype, (2, 3))
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     g = _rng(generator)
-    return _fill_random(self, lambda s: g.random(s) * (b - a) + a)
+    return _fill_random(self, lambda s: _uniform(g, s, self.dtype, float(a), float(b)))
 
 
 @register("normal_")
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with samples of N(mean, std^2)."""
+    _kernel_for("normal_kernel_cpu", self.dtype, (2, 3))
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     g = _rng(generator)
-    return _fill_random(self, lambda s: g.normal(mean, std, s))
+    return _fill_random(self, lambda s: _normal(g, s, self.dtype, mean, std))
 
 
 @register("bernoulli_")
 def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill with 1 (probability p, a number or a tensor of probabilities) or 0."""
     g = _rng(generator)
-    pv = _xp.to_host(p._data) if isinstance(p, Tensor) else p
+    if isinstance(p, Tensor):
+        _kernel_for("bernoulli_tensor_cpu_self_", self.dtype, (0, 1, 2))
+        pv = _xp.to_host(p._data)
+        if pv.size and (np.any(pv < 0) or np.any(pv > 1)):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        np.broadcast_shapes(pv.shape, tuple(self.shape))
+    else:
+        _kernel_for("bernoulli_scalar_cpu_", self.dtype, (0, 1, 2))
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        pv = p
     return _fill_random(self, lambda s: g.random(s) < pv)
 
 
 @register("random_")
 def random_(self, from_=0, to=None, *, generator=None, **kw):
-    """Integers uniform in [from, to); with one argument, [0, to)."""
+    """Integers uniform in [from, to); random_(to) is [0, to); random_() is [0, 2^mantissa] for
+    floating dtypes and the dtype's whole non-negative range for integers."""
     if "from" in kw:
         from_ = kw.pop("from")
-    if to is None and from_ != 0 and "to" not in kw:
+    to = kw.pop("to", to)
+    explicit = to is not None or from_ != 0
+    if to is None and from_ != 0:
         from_, to = 0, from_
-    to = kw.get("to", to)
+    dt = self.dtype
+    if dt.is_complex:
+        if explicit:
+            raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types, got "
+                               f"{dt}")
+        raise NotImplementedError(f"\"random_kernel_cpu\" not implemented for '{_word(dt)}'")
     g = _rng(generator)
     if to is None:
-        dt = self.dtype
         if dt.is_floating_point:
             to = 2 ** {np.float16: 11, np.float32: 24, np.float64: 53}[dt.np.type] + 1
         elif dt is _dtype.bool:
@@ -1104,29 +1209,46 @@ def random_(self, from_=0, to=None, *, generator=None, **kw):
             to = int(np.iinfo(dt.np).max) + 1
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+    _check_random_bounds(dt, from_, to)
     return _fill_random(self, lambda s: g.integers(from_, to, s))
 
 
 @register("exponential_")
 def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with samples of Exp(lambd) (mean 1 / lambd)."""
+    _continuous_only("Exponential", self.dtype)
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     g = _rng(generator)
     return _fill_random(self, lambda s: g.exponential(1.0 / lambd, s))
 
 
 @register("geometric_")
 def geometric_(self, p, *, generator=None):
+    """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
+    _kernel_for("geometric_cpu", self.dtype, (1, 2))
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     g = _rng(generator)
     return _fill_random(self, lambda s: g.geometric(p, s))
 
 
 @register("cauchy_")
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with samples of Cauchy(median, sigma)."""
+    _continuous_only("Cauchy", self.dtype)
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     g = _rng(generator)
     return _fill_random(self, lambda s: median + sigma * g.standard_cauchy(s))
 
 
 @register("log_normal_")
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with exp(N(mean, std^2)) samples."""
+    _kernel_for("log_normal_cpu", self.dtype, (2,))
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     g = _rng(generator)
     return _fill_random(self, lambda s: g.lognormal(mean, std, s))
 
