@@ -8,9 +8,10 @@ Two layouts of the columns serve different shapes:
 
 - "sample": columns (N, G, K, L), one product per sample and group. Best when the output
   plane L = Ho*Wo is large: the output comes out as (N, C_out, Ho, Wo) with no transpose.
-- "gemm": columns (G, N*L, K), one product per group over the whole batch. Best when L is
-  small (late layers): a few big products beat many small ones; the output is transposed
-  back to (N, C_out, Ho, Wo) at the cost of a copy of the (small) output.
+- "gemm": columns (G, K, L*N), batch last, one product per group over the whole batch. Best
+  when L is small (late layers): a few big products beat many small ones. With the batch as
+  the last axis, im2col and col2im move contiguous runs of Wo*N elements instead of Wo; the
+  input, output and output gradient are transposed to and from batch last (small copies).
 
 The gradient for the input is the adjoint of im2col (col2im): the product with the weight
 gives per-window gradients, which are added back to the input by a loop over the kh*kw
@@ -69,46 +70,75 @@ def _pad(x, pad):
     return out
 
 
+def _batch_last(x, pad):
+    """x (N, C, H, W) as a contiguous (C, H + t + b, W + l + r, N) array, zero padded."""
+    xp = _xp.array_module(x)
+    t, b, l, r = pad
+    n, c, h, w = x.shape
+    out = xp.zeros((c, h + t + b, w + l + r, n), x.dtype) if (t or b or l or r) else xp.empty((c, h, w, n), x.dtype)
+    out[:, t:t + h, l:l + w, :] = x.transpose(1, 2, 3, 0)
+    return out
+
+
 def _im2col(x, kh, kw, geo, layout):
-    """Columns of x (N, C, H, W): (N, G, C/G*kh*kw, Ho*Wo) or (G, N*Ho*Wo, C/G*kh*kw)."""
+    """Columns of x (N, C, H, W): (N, G, C/G*kh*kw, Ho*Wo) or, batch last, (G, C/G*kh*kw, Ho*Wo*N)."""
     n, c, h, w = x.shape
     ho, wo = geo.out_size(h, w, kh, kw)
     g = geo.groups
-    xpad = _pad(x, geo.pad)
-    s0, s1, s2, s3 = xpad.strides
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    win = _xp.as_strided(xpad, (n, g, c // g, kh, kw, ho, wo),
-                         (s0, s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw))
     if layout == "sample":
+        xpad = _pad(x, geo.pad)
+        s0, s1, s2, s3 = xpad.strides
+        win = _xp.as_strided(xpad, (n, g, c // g, kh, kw, ho, wo),
+                             (s0, s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw))
         return win.reshape(n, g, (c // g) * kh * kw, ho * wo)
-    return win.transpose(1, 0, 5, 6, 2, 3, 4).reshape(g, n * ho * wo, (c // g) * kh * kw)
+    # batch last: every copy below moves contiguous runs of Wo*N (stride 1) or N elements
+    xt = _batch_last(x, geo.pad)
+    s1, s2, s3, s0 = xt.strides
+    win = _xp.as_strided(xt, (g, c // g, kh, kw, ho, wo, n),
+                         (s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw, s0))
+    return win.reshape(g, (c // g) * kh * kw, ho * wo * n)
 
 
-def _col2im(wgrad, out_hw, geo):
-    """Adjoint of im2col: wgrad (N, G, Cg, kh, kw, Ho, Wo) summed into (N, G*Cg, H, W)."""
+def _col2im(wgrad, out_hw, geo, layout="sample"):
+    """Adjoint of im2col: per-window gradients summed into (N, G*Cg, H, W).
+
+    wgrad is (N, G, Cg, kh, kw, Ho, Wo) for the "sample" layout, (G, Cg, kh, kw, Ho, Wo, N) for
+    "gemm"; the sum keeps that order of axes, so that every add moves contiguous runs.
+    """
     xp = _xp.array_module(wgrad)
-    n, g, cg, kh, kw, ho, wo = wgrad.shape
+    if layout == "sample":
+        n, g, cg, kh, kw, ho, wo = wgrad.shape
+    else:
+        g, cg, kh, kw, ho, wo, n = wgrad.shape
     h, w = out_hw
     t, b, l, r = geo.pad
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     hp, wp = h + t + b, w + l + r
-    out = xp.zeros((n, g, cg, hp, wp), wgrad.dtype)
-    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) or kh * kw == 1:
-        # windows do not overlap: one strided write
-        view = _xp.as_strided(out, (n, g, cg, kh, kw, ho, wo),
-                              out.strides[:3] + (out.strides[3] * dh, out.strides[4] * dw,
-                                                 out.strides[3] * sh, out.strides[4] * sw))
-        view[...] = wgrad
-    else:
+    if layout == "sample":
+        out = xp.zeros((n, g, cg, hp, wp), wgrad.dtype)
         for i in range(kh):
-            hi = i * dh
             for j in range(kw):
-                wj = j * dw
-                out[..., hi:hi + sh * (ho - 1) + 1:sh, wj:wj + sw * (wo - 1) + 1:sw] += wgrad[:, :, :, i, j]
-    out = out.reshape(n, g * cg, hp, wp)
-    if t or b or l or r:
-        out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
-    return out
+                out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += \
+                    wgrad[:, :, :, i, j]
+        out = out.reshape(n, g * cg, hp, wp)
+        if t or b or l or r:
+            out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
+        return out
+    out = xp.zeros((g, cg, hp, wp, n), wgrad.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :] += \
+                wgrad[:, :, i, j]
+    out = out.reshape(g * cg, hp, wp, n)[:, t:t + h, l:l + w, :].transpose(3, 0, 1, 2)
+    return xp.ascontiguousarray(out)
+
+
+def _grad_batch_last(gy, g):
+    """gy (N, Co, Ho, Wo) as (G, Co/G, Ho*Wo*N)."""
+    xp = _xp.array_module(gy)
+    n, co, ho, wo = gy.shape
+    return xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(g, co // g, ho * wo * n)
 
 
 def _conv_forward(x, w, geo, layout=None):
@@ -121,11 +151,11 @@ def _conv_forward(x, w, geo, layout=None):
     layout = layout or _layout(n, ho * wo)
     cols = _im2col(x, kh, kw, geo, layout)
     wm = w.reshape(g, co // g, cg * kh * kw)
+    y = xp.matmul(wm, cols)
     if layout == "sample":
-        y = xp.matmul(wm, cols).reshape(n, co, ho, wo)                      # (N, G, Co/G, L)
-    else:
-        y = xp.matmul(cols, wm.transpose(0, 2, 1))                           # (G, N*L, Co/G)
-        y = y.reshape(g, n, ho * wo, co // g).transpose(1, 0, 3, 2).reshape(n, co, ho, wo)
+        y = y.reshape(n, co, ho, wo)                                         # (N, G, Co/G, L)
+    else:                                                                    # (G, Co/G, L*N)
+        y = xp.ascontiguousarray(y.reshape(co, ho, wo, n).transpose(3, 0, 1, 2))
     return y, cols, layout
 
 
@@ -141,8 +171,7 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
         gm = gy.reshape(n, g, co // g, ho * wo)
         gw = xp.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(0)               # (G, Co/G, K)
     else:
-        gm = gy.reshape(n, g, co // g, ho * wo).transpose(1, 2, 0, 3).reshape(g, co // g, n * ho * wo)
-        gw = xp.matmul(gm, cols)                                             # (G, Co/G, K)
+        gw = xp.matmul(_grad_batch_last(gy, g), cols.transpose(0, 2, 1))     # (G, Co/G, K)
     return gw.reshape(w_shape)
 
 
@@ -152,15 +181,12 @@ def _conv_input_grad(gy, w, out_hw, geo):
     n, co, ho, wo = gy.shape
     _, cg, kh, kw = w.shape
     g = geo.groups
-    wm = w.reshape(g, co // g, cg * kh * kw)
+    wt = w.reshape(g, co // g, cg * kh * kw).transpose(0, 2, 1)              # (G, K, Co/G)
     if _layout(n, ho * wo) == "sample":
-        cols = xp.matmul(wm.transpose(0, 2, 1), gy.reshape(n, g, co // g, ho * wo))   # (N, G, K, L)
-        wgrad = cols.reshape(n, g, cg, kh, kw, ho, wo)
-    else:
-        gm = gy.reshape(n, g, co // g, ho * wo).transpose(1, 0, 3, 2).reshape(g, n * ho * wo, co // g)
-        cols = xp.matmul(gm, wm)                                                      # (G, N*L, K)
-        wgrad = cols.reshape(g, n, ho, wo, cg, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
-    return _col2im(wgrad, out_hw, geo)
+        cols = xp.matmul(wt, gy.reshape(n, g, co // g, ho * wo))             # (N, G, K, L)
+        return _col2im(cols.reshape(n, g, cg, kh, kw, ho, wo), out_hw, geo)
+    cols = xp.matmul(wt, _grad_batch_last(gy, g))                            # (G, K, L*N)
+    return _col2im(cols.reshape(g, cg, kh, kw, ho, wo, n), out_hw, geo, "gemm")
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,7 +295,7 @@ class _Fold(Function):
         n, ck, _ = cols.shape
         kh, kw = kernel
         ho, wo = geo.out_size(out_hw[0], out_hw[1], kh, kw)
-        wgrad = cols._data.reshape(n, 1, ck // (kh * kw), kh, kw, ho, wo)
+        wgrad = cols._data.reshape(n, 1, ck // (kh * kw), kh, kw, ho, wo)   # "sample" layout
         return _col2im(wgrad, out_hw, geo)
 
     @staticmethod

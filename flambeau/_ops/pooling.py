@@ -50,9 +50,120 @@ def _lowest(dtype):
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
+# Note [Compiled pooling kernels]
+# On the CPU, when numba is installed, max pooling and its gradient run as compiled loops: one
+# pass over the input for the maxima and their offsets, one pass over the outputs for the
+# gradient. Offset by offset in NumPy (below, and on the GPU) they take ~kh*kw strided passes
+# each, which dominates the lecture's convnet on a small CPU. The NumPy code is the reference
+# the tests compare the kernels against.
+_kernels = []
+
+
+def _compiled():
+    """(max_pool, scatter) numba kernels, or None when numba is not installed."""
+    if not _kernels:
+        try:
+            import numba
+        except ImportError:
+            _kernels.append(None)
+            return None
+
+        # A window's NaN (PyTorch: NaN wins, the last NaN gives the index) shows up in the running
+        # sum s, so the branch on NaN runs only for such windows (or for inf - inf ones).
+        @numba.njit(cache=True, nogil=True)
+        def max_pool_inside(x, kh, kw, sh, sw, dh, dw, out, arg):
+            n_, c_ = x.shape[0], x.shape[1]
+            ho, wo = out.shape[2], out.shape[3]
+            for n in range(n_):
+                for c in range(c_):
+                    for oh in range(ho):
+                        h0 = oh * sh
+                        for ow in range(wo):
+                            w0 = ow * sw
+                            best = x[n, c, h0, w0]
+                            bi = 0
+                            s = best - best
+                            for i in range(kh):
+                                for j in range(kw):
+                                    v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                    s += v
+                                    if v > best:
+                                        best = v
+                                        bi = i * kw + j
+                            if s != s:
+                                for i in range(kh):
+                                    for j in range(kw):
+                                        v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                        if v != v:
+                                            best = v
+                                            bi = i * kw + j
+                            out[n, c, oh, ow] = best
+                            arg[n, c, oh, ow] = bi
+
+        @numba.njit(cache=True, nogil=True)
+        def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, out, arg):
+            n_, c_, h_, w_ = x.shape
+            ho, wo = out.shape[2], out.shape[3]
+            for n in range(n_):
+                for c in range(c_):
+                    for oh in range(ho):
+                        h0 = oh * sh - ph
+                        i0 = (-h0 + dh - 1) // dh if h0 < 0 else 0
+                        i1 = min(kh, (h_ - 1 - h0) // dh + 1)
+                        for ow in range(wo):
+                            w0 = ow * sw - pw
+                            j0 = (-w0 + dw - 1) // dw if w0 < 0 else 0
+                            j1 = min(kw, (w_ - 1 - w0) // dw + 1)
+                            best = x[n, c, h0 + i0 * dh, w0 + j0 * dw]
+                            bi = i0 * kw + j0
+                            s = best - best
+                            for i in range(i0, i1):
+                                for j in range(j0, j1):
+                                    v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                    s += v
+                                    if v > best:
+                                        best = v
+                                        bi = i * kw + j
+                            if s != s:
+                                for i in range(i0, i1):
+                                    for j in range(j0, j1):
+                                        v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                        if v != v:
+                                            best = v
+                                            bi = i * kw + j
+                            out[n, c, oh, ow] = best
+                            arg[n, c, oh, ow] = bi
+
+        @numba.njit(cache=True, nogil=True)
+        def scatter(g, arg, kw, sh, sw, ph, pw, dh, dw, out):
+            n_, c_, ho, wo = g.shape
+            for n in range(n_):
+                for c in range(c_):
+                    for oh in range(ho):
+                        for ow in range(wo):
+                            off = arg[n, c, oh, ow]
+                            out[n, c, oh * sh - ph + (off // kw) * dh, ow * sw - pw + (off % kw) * dw] += g[n, c, oh, ow]
+
+        _kernels.append((max_pool, scatter, max_pool_inside))
+    return _kernels[0]
+
+
+def _use_compiled(a):
+    return type(a) is np.ndarray and _compiled() is not None
+
+
 def _max_and_offsets(x, win, offsets):
     """Window maxima of x and, when asked, the offset (i*kw + j) of each window's first maximum."""
     xp = _xp.array_module(x)
+    if _use_compiled(x) and x.dtype != np.float16:
+        out = np.empty(x.shape[:2] + tuple(win.out), x.dtype)
+        arg = np.empty(out.shape, np.int32)
+        (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
+        if win.pad == (0, 0, 0, 0):
+            _compiled()[2](x, kh, kw, sh, sw, dh, dw, out, arg)
+        else:
+            _compiled()[0](x, kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, out, arg)
+        return out, arg if offsets else None
     v = _windows(x, win, _lowest(x.dtype))
     kh, kw = win.kernel
     out = v[..., 0, 0].copy()
@@ -85,6 +196,11 @@ def _scatter(g, arg, win, hw):
     n, c = g.shape[:2]
     h, w = hw
     t, b, l, r = win.pad
+    if _use_compiled(g) and g.dtype != np.float16:
+        full = np.zeros((n, c, h, w), g.dtype)
+        _compiled()[1](g, arg, win.kernel[1], win.stride[0], win.stride[1], t, l, win.dilation[0],
+                       win.dilation[1], full)
+        return full
     full = xp.zeros((n, c, h + t + b, w + l + r), g.dtype)
     v = _windows(full, _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out), 0)
     kh, kw = win.kernel

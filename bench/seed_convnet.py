@@ -1,0 +1,193 @@
+"""The lecture's MNIST convnet trained with flambeau and with PyTorch, one after the other.
+
+Both start from the same weights (copied out of PyTorch's freshly initialized model), see
+the same normalized data in the same order, and are timed on the training loop only.
+
+    python3 bench/seed_convnet.py                      # one epoch on 60k samples
+    python3 bench/seed_convnet.py --n-train 10000      # a quick run
+    python3 bench/seed_convnet.py --profile            # cProfile of the flambeau epoch
+"""
+import argparse
+import gzip
+import os
+import sys
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import flambeau  # noqa: E402
+
+
+def read_idx(path):
+    """An IDX file (gzipped) as a NumPy array."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_mnist(root):
+    raw = os.path.join(root, "MNIST", "raw")
+    def get(name):
+        return read_idx(os.path.join(raw, name + ".gz"))
+    return (get("train-images-idx3-ubyte"), get("train-labels-idx1-ubyte"),
+            get("t10k-images-idx3-ubyte"), get("t10k-labels-idx1-ubyte"))
+
+
+def has_nn(lib):
+    return all(hasattr(lib.nn, n) for n in ("Sequential", "Conv2d", "MaxPool2d", "ReLU", "Linear",
+                                              "CrossEntropyLoss", "Flatten")) and hasattr(lib.optim, "SGD")
+
+
+def make_model(lib):
+    """The lecture's model (nn.Flatten in place of the lecture's Flattener)."""
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5), nn.MaxPool2d(3), nn.ReLU(),
+        nn.Conv2d(32, 64, 5), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(256, 200), nn.ReLU(),
+        nn.Linear(200, 10)
+    )
+
+
+class FunctionalConvnet:
+    """The same network from flambeau's functional ops, for when flambeau.nn is not usable."""
+
+    def __init__(self, params):
+        self.params = params
+
+    def parameters(self):
+        return self.params
+
+    def __call__(self, x):
+        import flambeau.nn.functional as F
+        w1, b1, w2, b2, w3, b3, w4, b4 = self.params
+        x = F.relu(F.max_pool2d(F.conv2d(x, w1, b1), 3))
+        x = F.relu(F.max_pool2d(F.conv2d(x, w2, b2), 2))
+        x = x.view(x.size(0), -1)
+        x = F.relu(x.matmul(w3.t()) + b3)
+        return x.matmul(w4.t()) + b4
+
+
+class PlainSGD:
+    def __init__(self, params, lr):
+        self.params, self.lr = params, lr
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        with flambeau.no_grad():
+            for p in self.params:
+                p.sub_(p.grad * self.lr)
+
+
+def build(lib, torch_model, lr, force_functional=False):
+    """(model, criterion, optimizer) on ``lib`` with the weights of ``torch_model``."""
+    if lib.__name__ == "torch":
+        return torch_model, lib.nn.CrossEntropyLoss(), lib.optim.SGD(torch_model.parameters(), lr=lr)
+    state = [p.detach().numpy().copy() for p in torch_model.parameters()]
+    if has_nn(flambeau) and not force_functional:
+        model = make_model(flambeau)
+        with flambeau.no_grad():
+            for p, a in zip(model.parameters(), state):
+                p.copy_(flambeau.from_numpy(a))
+        return model, flambeau.nn.CrossEntropyLoss(), flambeau.optim.SGD(model.parameters(), lr=lr)
+    import flambeau.nn.functional as F
+    params = [flambeau.tensor(a, requires_grad=True) for a in state]
+    return FunctionalConvnet(params), F.cross_entropy, PlainSGD(params, lr)
+
+
+def train(model, criterion, optimizer, train_input, train_target, epochs, batch_size):
+    """The lecture's training loop, for either library."""
+    for e in range(epochs):
+        for input, target in zip(train_input.split(batch_size), train_target.split(batch_size)):
+            output = model(input)
+            loss = criterion(output, target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return loss.item()
+
+
+def test_error(lib, model, test_input, test_target):
+    wrong = 0
+    with lib.no_grad():
+        for input, target in zip(test_input.split(1000), test_target.split(1000)):
+            wrong += int((model(input).argmax(1) != target).sum().item())
+    return wrong / test_input.shape[0]
+
+
+def run(lib, torch_model, data, args, profile=False):
+    tr_x, tr_y, te_x, te_y = data
+    train_input = lib.from_numpy(tr_x).to(args.device)
+    train_target = lib.from_numpy(tr_y).to(args.device)
+    test_input = lib.from_numpy(te_x).to(args.device)
+    test_target = lib.from_numpy(te_y).to(args.device)
+    model, criterion, optimizer = build(lib, torch_model, args.lr, args.functional)
+    if lib.__name__ != "torch" and args.device != "cpu":
+        model = model.to(args.device) if hasattr(model, "to") else model
+    t0 = time.perf_counter()
+    if profile:
+        import cProfile
+        import pstats
+        prof = cProfile.Profile()
+        prof.enable()
+    loss = train(model, criterion, optimizer, train_input, train_target, args.epochs, args.batch_size)
+    if args.device != "cpu" and lib.__name__ != "torch":
+        flambeau.cuda.synchronize()
+    elapsed = time.perf_counter() - t0
+    if profile:
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    return elapsed, loss, test_error(lib, model, test_input, test_target)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--n-train", type=int, default=60000)
+    p.add_argument("--n-test", type=int, default=10000)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", action="store_true", help="cProfile the flambeau epoch")
+    p.add_argument("--functional", action="store_true", help="build flambeau's model from functional ops")
+    p.add_argument("--skip-torch", action="store_true")
+    args = p.parse_args()
+
+    import torch
+    torch.manual_seed(args.seed)
+    tr_x, tr_y, te_x, te_y = load_mnist(args.data)
+    tr_x = tr_x[:args.n_train].astype(np.float32)[:, None]
+    te_x = te_x[:args.n_test].astype(np.float32)[:, None]
+    mu, std = tr_x.mean(), tr_x.std(ddof=1)
+    tr_x, te_x = (tr_x - mu) / std, (te_x - mu) / std                    # the lecture's sub_(mu).div_(std)
+    data = (tr_x, tr_y[:args.n_train].astype(np.int64), te_x, te_y[:args.n_test].astype(np.int64))
+    torch_model = make_model(torch)
+
+    print(f"MNIST convnet, {args.n_train} train samples, batch {args.batch_size}, {args.epochs} epoch(s), "
+          f"device {args.device}, torch threads {torch.get_num_threads()}, "
+          f"flambeau model: {'nn' if has_nn(flambeau) and not args.functional else 'functional'}")
+    # flambeau first: it copies the initial weights before torch trains them
+    t_fl, loss_fl, err_fl = run(flambeau, torch_model, data, args, args.profile)
+    print(f"flambeau: {t_fl:7.2f} s   last loss {loss_fl:.4f}   test error {100 * err_fl:.2f}%", flush=True)
+    if args.skip_torch:
+        return
+    torch_dev = args.device if args.device == "cpu" or torch.cuda.is_available() else "cpu"
+    args.device = torch_dev
+    t_pt, loss_pt, err_pt = run(torch, torch_model, data, args)
+    print(f"torch:    {t_pt:7.2f} s   last loss {loss_pt:.4f}   test error {100 * err_pt:.2f}%")
+    print(f"flambeau / torch time ratio: {t_fl / t_pt:.2f}")
+
+
+if __name__ == "__main__":
+    main()
