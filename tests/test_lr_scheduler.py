@@ -292,3 +292,30 @@ def test_scheduler_drives_training():
         opt.step()
         sched.step()
     assert math.isclose(p.item(), -total) and total == 1.875
+
+
+@pytest.mark.parametrize("kw", [dict(swa_lr=0.05), dict(swa_lr=[0.05, 0.01], anneal_epochs=4, anneal_strategy="linear"),
+                                dict(swa_lr=0.2, anneal_epochs=0)])
+def test_swalr_equals_torch(kw):
+    seqs = []
+    for lib in (flambeau, torch):
+        opt = _optimizer(lib)
+        sched = lib.optim.swa_utils.SWALR(opt, **kw)
+        seq = [sched.get_last_lr()]
+        for _ in range(15):
+            opt.step()
+            sched.step()
+            seq.append(sched.get_last_lr())
+        seqs.append(seq)
+        assert "anneal_func" not in sched.state_dict()
+    assert seqs[0] == seqs[1]
+
+
+def test_swalr_errors_like_torch():
+    for kw in [dict(swa_lr=0.1, anneal_strategy="exp"), dict(swa_lr=0.1, anneal_epochs=-1),
+               dict(swa_lr=[0.1])]:
+        with pytest.raises(Exception) as ref_exc:
+            torch.optim.swa_utils.SWALR(_optimizer(torch), **kw)
+        with pytest.raises(type(ref_exc.value)) as exc:
+            flambeau.optim.swa_utils.SWALR(_optimizer(flambeau), **kw)
+        assert str(exc.value) == str(ref_exc.value)

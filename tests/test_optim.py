@@ -443,3 +443,77 @@ def test_docstring_examples_run():
             warnings.simplefilter("ignore")
             result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, mod.__name__
+
+
+# -- end to end and weight averaging ---------------------------------------------------------
+def _copy_weights(ours, ref):
+    ours.load_state_dict({k: flambeau.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+
+
+def test_convnet_sgd_training_matches_torch():
+    """The lecture's loop (zero_grad, backward, step) on a small convnet, from torch's initial weights."""
+    def build(lib):
+        nn = lib.nn
+        return nn.Sequential(nn.Conv2d(1, 4, 5), nn.MaxPool2d(3), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(4 * 8 * 8, 10)).double()
+
+    ref_model = build(torch)
+    model = build(flambeau)
+    _copy_weights(model, ref_model)
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((20, 1, 28, 28)), rng.integers(0, 10, 20)
+    losses = []
+    for lib, m in ((flambeau, model), (torch, ref_model)):
+        opt = lib.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        criterion = lib.nn.CrossEntropyLoss()
+        out = []
+        for input, target in zip(lib.tensor(x).split(4), lib.tensor(y).split(4)):
+            loss = criterion(m(input), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        losses.append(out)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    for p, t in zip(model.parameters(), ref_model.parameters()):
+        np.testing.assert_allclose(to_numpy(p), to_numpy(t), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("how", ["swa", "ema-multi", "ema", "swa-buffers"])
+def test_averaged_model_and_update_bn_match_torch(how):
+    def build(lib):
+        nn = lib.nn
+        return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).double()
+
+    ref_model = build(torch)
+    model = build(flambeau)
+    _copy_weights(model, ref_model)
+    results = []
+    for lib, m in ((flambeau, model), (torch, ref_model)):
+        swa = lib.optim.swa_utils
+        kw = {"ema-multi": dict(multi_avg_fn=swa.get_ema_multi_avg_fn(0.9)),
+              "ema": dict(avg_fn=swa.get_ema_avg_fn(0.9)), "swa-buffers": dict(use_buffers=True)}.get(how, {})
+        avg = swa.AveragedModel(m, **kw)
+        opt = lib.optim.SGD(m.parameters(), lr=0.1)
+        rng = np.random.default_rng(8)
+        for _ in range(5):
+            opt.zero_grad()
+            m(lib.tensor(rng.standard_normal((8, 3)))).pow(2).sum().backward()
+            opt.step()
+            avg.update_parameters(m)
+        swa.update_bn([lib.tensor(rng.standard_normal((8, 3))) for _ in range(3)], avg)
+        results.append((avg.state_dict(), avg(lib.tensor(np.ones((2, 3)))), avg.training))
+    (sd, out, training), (sd_ref, out_ref, training_ref) = results
+    assert list(sd) == list(sd_ref) and training == training_ref
+    for k in sd_ref:
+        np.testing.assert_allclose(to_numpy(sd[k]), to_numpy(sd_ref[k]), rtol=1e-12, atol=1e-14, err_msg=k)
+    np.testing.assert_allclose(to_numpy(out), to_numpy(out_ref), rtol=1e-12, atol=1e-14)
+
+
+def test_averaged_model_argument_errors():
+    model = flambeau.nn.Linear(2, 2)
+    swa = flambeau.optim.swa_utils
+    with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
+        swa.AveragedModel(model, avg_fn=swa.get_ema_avg_fn(), multi_avg_fn=swa.get_ema_multi_avg_fn())
+    with pytest.raises(ValueError, match=r"Invalid decay value 1.5 provided"):
+        swa.get_ema_avg_fn(1.5)

@@ -10,7 +10,7 @@ from .adamax import Adamax
 from .nadam import NAdam
 from .radam import RAdam
 from .lbfgs import LBFGS
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "LBFGS", "lr_scheduler"]
+           "LBFGS", "lr_scheduler", "swa_utils"]
