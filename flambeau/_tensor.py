@@ -220,13 +220,20 @@ class Tensor:
         return (self._storage_array() is other._storage_array() and self.storage_offset() == other.storage_offset()
                 and self.shape == other.shape and self.stride() == other.stride())
 
-    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+    def set_(self, source=None, storage_offset=None, size=None, stride=None):
         """Make this tensor view ``source`` (a storage or tensor) with the given geometry."""
+        if storage_offset is not None and size is None:
+            raise TypeError("set_() received an invalid combination of arguments: a storage_offset needs a size "
+                            "(set_(source, storage_offset, size, stride=()))")
+        if storage_offset is None:
+            storage_offset = 0
         if source is None:
             arr = self._data[:0].reshape(0) if self._data.ndim else self._data.reshape(1)[:0]
             storage = TypedStorage(_xp.array_module(self._data).empty(0, self._data.dtype))
             arr = storage._array
         elif isinstance(source, Tensor):
+            if source.dtype is not self.dtype:
+                raise RuntimeError(f"Could not set tensor of type {self.dtype} to a tensor of type {source.dtype}")
             if size is None:
                 self._set_data(source._data, source._root())
                 return self
@@ -305,7 +312,14 @@ class Tensor:
 
     @property
     def grad(self):
-        return self._grad
+        g = self._grad
+        if g is None and self._grad_fn is not None and not self.__dict__.get("_retains"):
+            import warnings
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):

@@ -1,0 +1,219 @@
+"""Storages, strides, offsets and set_() against PyTorch: snippets print the same text under both."""
+import contextlib
+import io
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+
+
+def printed(snippet, lib):
+    """What ``snippet`` prints with ``torch`` bound to lib; an exception prints as its type's name."""
+    out = io.StringIO()
+    env = {"torch": lib, "np": np}
+    with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stmt in textwrap.dedent(snippet).strip().split("\n\n"):
+            try:
+                exec(stmt, env)
+            except Exception as e:      # noqa: BLE001 - the exception type is part of the output
+                print("raised", type(e).__name__)
+    return out.getvalue()
+
+
+def same_output(snippet):
+    ref, ours = printed(snippet, torch), printed(snippet, flambeau)
+    assert ours == ref, f"\n--- torch\n{ref}\n--- flambeau\n{ours}"
+
+
+def test_typed_storage_basics():
+    same_output("""
+        x = torch.arange(6.).view(2, 3)
+        s = x.storage()
+        print(s.size(), len(s), s.dtype, s.device, s.element_size(), s.nbytes(), s.tolist(), s[1], s[-1], s.is_cuda)
+        print(s)
+        print(s.data_ptr() == x.data_ptr(), type(s).__name__)
+
+        s[6]
+
+        s[-7] = 1.0
+
+        s[4] = -2.5
+        print(x)
+
+        s.fill_(2.0)
+        print(x)
+
+        q = s.clone()
+        q[0] = 100.0
+        print(x[0, 0], q[0])
+        print(list(s), s.tolist())
+    """)
+
+
+@pytest.mark.parametrize("make", ["torch.arange(3)", "torch.tensor([True, False])", "torch.zeros(0)",
+                                  "torch.tensor([1.5, 2.25], dtype=torch.float16)", "torch.tensor([1 + 2j])",
+                                  "torch.ones(2, dtype=torch.float64)", "torch.tensor([-1, 2], dtype=torch.int8)",
+                                  "torch.arange(12.).view(3, 4).t()[1:]"])
+def test_storage_repr_and_size(make):
+    same_output(f"""
+        x = {make}
+        print(x.storage())
+        print(x.storage().size(), x.untyped_storage().nbytes(), x.storage_offset(), x.element_size())
+        print(x.untyped_storage())
+    """)
+
+
+def test_views_share_storage_with_offsets():
+    same_output("""
+        x = torch.arange(24.).view(2, 3, 4)
+        for v in [x[1], x[:, 1:], x[..., 2], x.t() if x.dim() == 2 else x.transpose(0, 2), x.narrow(2, 1, 2),
+                  x.select(1, 2), x[1, 2, 3], x.view(6, 4)[2:], x.unfold(2, 2, 1), x.diagonal(0, 1, 2),
+                  x.as_strided((2, 2), (5, 1), 3), x.expand(2, 2, 3, 4), x.unsqueeze(1), x[:, None, ::2]]:
+            print(tuple(v.shape), v.stride(), v.storage_offset(), v.is_contiguous(),
+                  v.storage().size(), (v.data_ptr() - x.data_ptr()) // 4, v.untyped_storage().nbytes())
+    """)
+
+
+def test_storage_write_is_visible_in_every_view():
+    same_output("""
+        x = torch.zeros(2, 4)
+        y = x.view(2, 2, 2)
+        z = x.t()
+        q = x.storage()
+        q[4] = 1.0
+        q[7] = 9.0
+        print(x); print(y); print(z)
+        y[1, 1, 0] = 7.0
+        print(z, q[6])
+    """)
+
+
+def test_set_variants():
+    same_output("""
+        x = torch.arange(6.).view(2, 3)
+        s = x.storage()
+
+        y = torch.empty(0).set_()
+        print(y, y.shape, y.stride())
+
+        z = torch.zeros(3).set_(x)
+        print(z, z.stride(), z.storage_offset(), z.data_ptr() == x.data_ptr(), z.is_set_to(x))
+
+        w = torch.zeros(1).set_(x[:, 1:])
+        print(w, w.stride(), w.storage_offset())
+
+        print(torch.zeros(1).set_(s))
+
+        print(torch.zeros(1).set_(s, 2))
+
+        print(torch.zeros(1).set_(s, 2, (2,)))
+
+        print(torch.zeros(1).set_(s, 2, (2,), (3,)))
+
+        v = torch.zeros(1).set_(s, 0, (2, 3), (0, 1))
+        print(v, v.stride(), v.is_contiguous())
+
+        print(torch.zeros(1).set_(x.untyped_storage(), 1, (2,), (2,)))
+
+        torch.empty(5).set_(torch.ones(3, dtype=torch.float64).storage())
+
+        torch.empty(5, dtype=torch.float64).set_(torch.ones(3))
+
+        t = torch.zeros(1)
+        t.set_(s, 1, (2, 2), (2, 1))
+        t[0, 0] = -5.0
+        print(x)
+    """)
+
+
+def test_set_shares_the_source_storage():
+    same_output("""
+        a = torch.zeros(3)
+        b = torch.ones(4)
+        a.set_(b)
+        print(a.data_ptr() == b.data_ptr(), a.shape, a.storage().size())
+        a[0] = 5.0
+        print(b)
+    """)
+
+
+def test_lecture_set_float_storage():
+    same_output("""
+        q = torch.arange(0., 20.).storage()
+        x = torch.empty(0).set_(q, storage_offset=5, size=(3, 2), stride=(4, 1))
+        print(x)
+        print(x.stride(), x.storage_offset(), x.is_contiguous())
+        x[1, 1] = -1
+        print(q[10])
+    """)
+
+
+def test_lecture_set_int_storage_errors():
+    same_output("""
+        q = torch.arange(0, 20).storage()
+        x = torch.empty(0).set_(q, storage_offset=5, size=(3, 2), stride=(4, 1))
+
+        x = torch.empty(0, dtype=torch.int64).set_(q, storage_offset=5, size=(3, 2), stride=(4, 1))
+        print(x)
+    """)
+
+
+def test_strides_and_contiguity():
+    same_output("""
+        for shape in [(2, 3, 4), (1, 3), (3, 1), (1,), (), (0,), (2, 0, 3), (1, 1, 1), (4, 1, 0)]:
+            x = torch.zeros(shape)
+            print(x.stride(), x.is_contiguous(), x.contiguous() is x, x.element_size(), x.storage_offset())
+            if x.dim() >= 2:
+                t = x.transpose(0, -1)
+                c = t.contiguous()
+                print(t.stride(), t.is_contiguous(), c.stride(), c.is_contiguous(), c is t)
+                print(x.stride(0), x.stride(-1))
+    """)
+
+
+def test_set_past_the_end_of_the_storage_raises():
+    # PyTorch grows the storage here; flambeau's storages have a fixed size, so it refuses clearly
+    s = flambeau.arange(6.).storage()
+    with pytest.raises(RuntimeError, match="storage"):
+        flambeau.zeros(1).set_(s, 2, (5,))
+
+
+def test_stride_dim_out_of_range():
+    same_output("""
+        torch.zeros(2, 3).stride(2)
+
+        print(torch.zeros(2, 3).stride(-2))
+    """)
+
+
+def test_contiguous_copies_only_when_needed():
+    x = flambeau.arange(12.).view(3, 4)
+    assert x.contiguous() is x
+    t = x.t()
+    c = t.contiguous()
+    assert c is not t and c.is_contiguous() and c.data_ptr() != x.data_ptr()
+    assert c.stride() == (3, 1)
+    np.testing.assert_array_equal(c.numpy(), x.numpy().T)
+
+
+def test_data_ptr_and_element_size():
+    for dt in ["float16", "float32", "float64", "int8", "int64", "bool", "complex64"]:
+        x = flambeau.zeros(3, 4, dtype=getattr(flambeau, dt))
+        assert x.element_size() == torch.zeros(1, dtype=getattr(torch, dt)).element_size()
+        assert x[1, 2].data_ptr() - x.data_ptr() == 6 * x.element_size()
+        assert x.t()[2, 1].data_ptr() == x[1, 2].data_ptr()
+
+
+def test_storage_on_device(device):
+    x = flambeau.arange(6., device=device).view(2, 3)
+    s = x.storage()
+    assert s.device == x.device and s.size() == 6
+    s[2] = -1.0
+    assert x[0, 2].item() == -1.0
+    y = flambeau.empty(0, device=device).set_(s, 1, (2, 2), (3, 1))
+    assert y.tolist() == [[1.0, -1.0], [4.0, 5.0]]
