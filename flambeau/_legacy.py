@@ -222,7 +222,7 @@ def _gels(name, B, A):
                            f"{Bm.shape[0]} rows")
     # X is (max(m, n), k): the solution in its first n rows; for m > n, rows n.. hold Q^T B's tail,
     # whose squared column sums are the residual sums of squares (LAPACK gels).
-    X = linalg.lstsq(A, Bm, driver="gelsd").solution
+    X = linalg.lstsq(A, Bm).solution
     if m > n:
         # an orthonormal basis of range(A)'s complement is not unique: these rows carry no gradient
         with _no_grad():

@@ -28,19 +28,19 @@ def quiet(fn, *args, **kwargs):
 
 
 # -- the lecture's transcripts ---------------------------------------------------------------------------
-def test_gels_transcript_gives_back_y():
+def test_gels_transcript_gives_back_y(device):
     """y = torch.empty(3).normal_(); m = torch.empty(3, 3).normal_(); q, _ = torch.gels(y, m); torch.mm(m, q)"""
     flambeau.manual_seed(0)
-    y = flambeau.empty(3).normal_()
-    m = flambeau.empty(3, 3).normal_()
+    y = flambeau.empty(3, device=device).normal_()
+    m = flambeau.empty(3, 3, device=device).normal_()
     with pytest.warns(DeprecationWarning, match="linalg.lstsq"):
         q, _ = flambeau.gels(y, m)
     r = flambeau.mm(m, q)
     assert tuple(q.shape) == (3, 1) and tuple(r.shape) == (3, 1)
     assert q.dtype is flambeau.float32
-    np.testing.assert_allclose(r.numpy(), y.numpy().reshape(3, 1), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(q.numpy()[:, 0], np.linalg.solve(m.numpy().astype(np.float64),
-                                                                 y.numpy().astype(np.float64)), rtol=1e-4,
+    r, y, m, q = (to_numpy(t) for t in (r, y, m, q))
+    np.testing.assert_allclose(r, y.reshape(3, 1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(q[:, 0], np.linalg.solve(m.astype(np.float64), y.astype(np.float64)), rtol=1e-4,
                                atol=1e-5)
 
 
@@ -95,10 +95,11 @@ def test_example_script_prints_a_and_b(tmp_path):
 
 
 # -- gels: 2019 semantics ------------------------------------------------------------------------------------
-def test_gels_tall_solution_residual_rows_and_qr():
+def test_gels_tall_solution_residual_rows_and_qr(device):
     rng = np.random.default_rng(0)
     A, B = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
-    X, QR = quiet(flambeau.gels, flambeau.tensor(B), flambeau.tensor(A))
+    X, QR = quiet(flambeau.gels, flambeau.tensor(B, device=device), flambeau.tensor(A, device=device))
+    X, QR = X.cpu(), QR.cpu()
     assert tuple(X.shape) == (6, 2) and tuple(QR.shape) == (6, 3)
     sol, res = np.linalg.lstsq(A, B, rcond=None)[:2]
     np.testing.assert_allclose(X[:3].numpy(), sol, rtol=1e-10, atol=1e-12)
@@ -139,11 +140,12 @@ def test_old_lstsq_and_tensor_methods_follow_gels():
 
 
 # -- eig: 2019 semantics --------------------------------------------------------------------------------------
-def test_eig_values_as_real_imaginary_pairs():
+def test_eig_values_as_real_imaginary_pairs(device):
     rng = np.random.default_rng(3)
     a = rng.standard_normal((5, 5))
     with pytest.warns(DeprecationWarning, match="linalg.eig"):
-        e, v = flambeau.eig(flambeau.tensor(a))
+        e, v = flambeau.eig(flambeau.tensor(a, device=device))
+    e = e.cpu()
     assert tuple(e.shape) == (5, 2) and e.dtype is flambeau.float64
     assert v.numel() == 0
     w = np.linalg.eigvals(a)

@@ -138,12 +138,18 @@ def test_cholesky_ex_info_and_gradcheck():
 
 # -- eigen-decompositions ------------------------------------------------------------------------------------
 def test_eigh_matches_torch(device):
-    check_against_torch(lambda lib, x: lib.linalg.eigh(spd(lib, x)), (2, 4, 4), device=device)
+    # eigenvectors are defined up to sign (solvers differ): compare sign-free functions of them
+    def fn(lib, x):
+        L, V = lib.linalg.eigh(spd(lib, x))
+        return L, V.abs(), (V[..., :, :1] * V[..., :1, :]) * 3
+    check_against_torch(fn, (2, 4, 4), device=device)
     check_against_torch(lambda lib, x: lib.linalg.eigvalsh(spd(lib, x)), (4, 4), device=device)
 
 
 def test_eigh_upper_reads_upper_triangle(device):
     check_against_torch(lambda lib, x: lib.linalg.eigh(spd(lib, x).triu(), UPLO="U")[0], (4, 4), device=device)
+    check_against_torch(lambda lib, x: lib.linalg.eigh(spd(lib, x).triu(), UPLO="U")[1].abs(), (4, 4),
+                        device=device)
 
 
 def test_eigh_gradcheck():
@@ -422,3 +428,17 @@ def test_double_backward():
                lambda a: flambeau.linalg.solve(a, a.sum(-1))]:
         a = flambeau.tensor(rng.standard_normal((3, 3)) + 3 * np.eye(3), requires_grad=True)
         assert gradgradcheck(fn, (a,))
+
+
+def test_errors_on_device(device):
+    """Singular / not positive-definite input raises LinAlgError on every engine (CuPy does not raise itself)."""
+    ref_msgs = []
+    for fn, a in [(lambda lib, a: lib.linalg.inv(a), np.ones((3, 3))),
+                  (lambda lib, a: lib.linalg.inv(a), np.stack([np.eye(3), np.ones((3, 3))])),
+                  (lambda lib, a: lib.linalg.solve(a, a[..., 0]), np.ones((3, 3))),
+                  (lambda lib, a: lib.linalg.cholesky(a), np.diag([1.0, -1.0, 1.0]))]:
+        with pytest.raises(torch.linalg.LinAlgError) as e_ref:
+            fn(torch, torch.tensor(a))
+        with pytest.raises(flambeau.linalg.LinAlgError) as e_ours:
+            fn(flambeau, flambeau.tensor(a, device=device))
+        assert str(e_ours.value) == str(e_ref.value)
