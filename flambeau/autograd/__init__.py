@@ -46,9 +46,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grads = [None] * len(outputs)
     if is_grads_batched:
         import flambeau
-        per = [run_backward(outputs, [g[i] for g in grads], True, create_graph, inputs=inputs,
-                            accumulate=False, allow_unused=allow_unused)
-               for i in range(grads[0].shape[0])]
+        n = grads[0].shape[0]
+        keep = create_graph if retain_graph is None else retain_graph
+        per = [run_backward(outputs, [g[i] for g in grads], True if i < n - 1 else keep, create_graph,
+                            inputs=inputs, accumulate=False, allow_unused=allow_unused)
+               for i in range(n)]
         return tuple(flambeau.stack([p[k] for p in per]) for k in range(len(inputs)))
     res = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=False,
                        allow_unused=allow_unused)

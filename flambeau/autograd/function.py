@@ -31,6 +31,7 @@ class Node:
     _non_diff = None
     _dirty = None
     _n_outputs = 1
+    _out_version = None
 
     def name(self):
         return type(self).__name__
@@ -119,6 +120,15 @@ class Node:
     def _run_backward(self, grads):
         """Call the forward class's backward; return one grad (or None) per forward input."""
         fwd = self._forward_cls
+        ov = self._out_version
+        if ov is not None and ov[0][0] != ov[1]:
+            import numpy
+            kind = _Tensor[1](numpy.empty(0, ov[3])).type()
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [{kind} {list(ov[2])}], which is output 0 of {self.name()}, is at version {ov[0][0]}; "
+                f"expected version {ov[1]} instead. Hint: the backward of {self.name()} needs its result; "
+                "modify a clone of it instead.")
         out = fwd.backward(self, *grads)
         if not isinstance(out, tuple):
             out = (out,)
@@ -165,11 +175,23 @@ class AccumulateGrad(Node):
         return ()
 
 
+# Note [Saved outputs and in-place]: PyTorch's backward of these ops reads their result, so
+# modifying the result in place makes that backward fail. flambeau's formulas recompute from
+# the input, but keep PyTorch's contract: the node remembers the version of its output and
+# backward raises when the output was modified (no reference to the output is kept, so no
+# cycle node -> output -> node).
+_SAVES_OUTPUT = frozenset({"ExpBackward0", "Exp2Backward0", "Expm1Backward0", "TanhBackward0",
+                           "SigmoidBackward0", "ReluBackward0", "SqrtBackward0", "RsqrtBackward0",
+                           "ReciprocalBackward0", "SoftmaxBackward0", "LogSoftmaxBackward0",
+                           "CumprodBackward0", "ProdBackward0", "PowBackward2"})
+
+
 class _FunctionMeta(type):
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
         node_name = ns.get("_node_name") or (name + "Backward")
         cls._backward_cls = type(node_name, (BackwardNode,), {"_forward_cls": cls})
+        cls._saves_output = node_name in _SAVES_OUTPUT
 
 
 class BackwardNode(Node):
@@ -302,6 +324,9 @@ class Function(metaclass=_FunctionMeta):
                                     for o in wrapped]
             if _anomaly[0]:
                 ctx._trace = "".join(traceback.format_stack()[:-1])
+            if cls._saves_output:
+                o = wrapped[0]
+                ctx._out_version = (o._version, o._version[0], o._data.shape, o._data.dtype)
             non_diff = ctx._non_diff
             dirty = ctx._dirty
             for i, o in enumerate(wrapped):

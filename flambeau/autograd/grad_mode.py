@@ -76,6 +76,10 @@ class set_grad_enabled(_GradModeContext):
         _enabled[0] = self._prev
         return False
 
+    def __call__(self, fn):
+        _enabled[0] = self._prev      # used as a decorator: the mode applies inside fn only
+        return super().__call__(fn)
+
 
 class inference_mode(_GradModeContext):
     """Like no_grad; tensors made inside are plain (flambeau keeps no separate inference tensors)."""
