@@ -172,6 +172,29 @@ def test_worker_exception_propagates_with_traceback():
     assert "sample 7 is broken" in msg and "Traceback" in msg and "__getitem__" in msg
 
 
+class Unsendable(fdata.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        class LocalError(Exception):
+            pass
+        if i == 3:
+            raise LocalError("cannot be pickled")
+        return (lambda: i) if i == 1 else i
+
+
+def test_unpicklable_batches_and_exceptions_raise_instead_of_hanging():
+    loader = fdata.DataLoader(Unsendable(), batch_size=None, num_workers=1, collate_fn=lambda x: x)
+    it = iter(loader)
+    assert next(it) == 0
+    with pytest.raises(Exception, match="in DataLoader worker process 0 \\(sending the batch\\)"):
+        next(it)
+    it = iter(fdata.DataLoader(Unsendable(), sampler=[3], batch_size=None, num_workers=1))
+    with pytest.raises(RuntimeError, match="(?s)Caught LocalError in DataLoader worker process 0.*cannot be pickled"):
+        next(it)
+
+
 def test_exception_in_main_process_is_plain():
     with pytest.raises(ValueError, match="sample 7 is broken"):
         list(fdata.DataLoader(Failing(), batch_size=2))

@@ -10,6 +10,7 @@ re-raises; a worker that dies is noticed by polling ``is_alive()`` while waiting
 loader raises instead of hanging. Each worker watches its parent and exits if it is gone.
 """
 import os
+import pickle
 import queue
 import random
 import sys
@@ -51,11 +52,16 @@ class ExceptionWrapper:
 
     def __init__(self, exc_info, where):
         self.exc_type = exc_info[0]
+        self.exc_name = exc_info[0].__name__
+        try:
+            pickle.dumps(self.exc_type)
+        except Exception:          # a class defined in a function: re-raised as RuntimeError
+            self.exc_type = RuntimeError
         self.exc_msg = "".join(traceback.format_exception(*exc_info))
         self.where = where
 
     def reraise(self):
-        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
+        msg = f"Caught {self.exc_name} {self.where}.\nOriginal {self.exc_msg}"
         if self.exc_type is KeyError:
             msg = KeyErrorMessage(msg)
         try:
@@ -132,6 +138,17 @@ def _unpack(data):
     return data
 
 
+def _serialize(payload, worker_id):
+    """Pickle here, not in the queue's feeder thread, so that a batch that cannot be pickled
+    becomes an error the main process sees instead of a batch that never arrives."""
+    from multiprocessing.reduction import ForkingPickler
+    try:
+        return bytes(ForkingPickler.dumps(payload))
+    except Exception:
+        err = ExceptionWrapper(sys.exc_info(), f"in DataLoader worker process {worker_id} (sending the batch)")
+        return bytes(ForkingPickler.dumps(err))
+
+
 def numpy_seed(base_seed, worker_id):
     """NumPy's global seed for a worker: distinct per worker, derived from the base seed."""
     return np.random.SeedSequence([worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32]).generate_state(4)
@@ -176,10 +193,10 @@ def worker_loop(dataset, is_iterable, index_queue, result_queue, fetch, base_see
                 iterator, exhausted = iter(dataset), False
                 continue
             if init_error is not None:
-                result_queue.put((epoch, task_id, init_error))
+                result_queue.put((epoch, task_id, _serialize(init_error, worker_id)))
                 continue
             if exhausted:
-                result_queue.put((epoch, task_id, _IterableStop(worker_id)))
+                result_queue.put((epoch, task_id, _serialize(_IterableStop(worker_id), worker_id)))
                 continue
             data = None
             try:
@@ -194,7 +211,7 @@ def worker_loop(dataset, is_iterable, index_queue, result_queue, fetch, base_see
             except Exception:
                 payload = ExceptionWrapper(sys.exc_info(), f"in DataLoader worker process {worker_id}")
             del data
-            result_queue.put((epoch, task_id, payload))
+            result_queue.put((epoch, task_id, _serialize(payload, worker_id)))
     except KeyboardInterrupt:
         pass
     finally:

@@ -2,6 +2,7 @@
 import itertools
 import multiprocessing
 import os
+import pickle
 import queue
 import sys
 import time
@@ -386,7 +387,8 @@ class _MultiProcessIter(_BaseIter):
                     payload.reraise()
                 self._warn_length()
                 return _worker._unpack(payload)
-            epoch, task_id, payload = self._get()
+            epoch, task_id, blob = self._get()
+            payload = pickle.loads(blob)
             if epoch != self._epoch:            # left over from an abandoned epoch
                 continue
             if isinstance(payload, _worker._IterableStop):
