@@ -499,11 +499,13 @@ def _narrow(self, dim, start, length, node):
     if isinstance(start, Tensor):
         start = int(start.item())
     size = self._data.shape[dim]
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     if not -size <= start <= size:
         raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
     if start < 0:
         start += size
-    if length < 0 or start + length > size:
+    if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     key = (slice(None),) * dim + (slice(start, start + length),)
     return BasicIndex.named(node).apply(self, key)
@@ -766,8 +768,8 @@ def chunk(self, chunks, dim=0):
     dim = _wrap_dim(dim, self._data.ndim)
     n = self._data.shape[dim]
     size = -(-n // chunks) if n else 0
-    if size == 0:
-        return tuple(narrow(self, dim, 0, 0) for _ in range(max(1, min(chunks, 1))))
+    if size == 0:                 # an empty dim splits into `chunks` empty pieces
+        return tuple(_narrow(self, dim, 0, 0, "SplitBackward0") for _ in range(chunks))
     return split(self, size, dim)
 
 
@@ -792,14 +794,17 @@ def tensor_split(self, indices_or_sections, dim=0):
     return tuple(narrow(self, dim, a, max(b - a, 0)) for a, b in bounds)
 
 
+@register("hsplit")
 def hsplit(input, sections):
     return tensor_split(input, sections, 1 if input.ndim > 1 else 0)
 
 
+@register("vsplit")
 def vsplit(input, sections):
     return tensor_split(input, sections, 0)
 
 
+@register("dsplit")
 def dsplit(input, sections):
     return tensor_split(input, sections, 2)
 
@@ -883,6 +888,7 @@ _hist_counter = itertools.count(1)
 
 class CopySlices(Function):
     """base after an in-place op on one of its views: base outside the view, result inside."""
+    _node_name = "CopySlices"
 
     @staticmethod
     def backward(ctx, grad):

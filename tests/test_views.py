@@ -1,0 +1,175 @@
+"""View ops against PyTorch: shapes, strides, offsets, contiguity, shared storage, errors, gradients."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+from _oracle import check_against_torch
+
+BASES = {
+    "contig": "torch.arange(24.).reshape(2, 3, 4)",
+    "transposed": "torch.arange(24.).reshape(2, 3, 4).transpose(0, 2)",
+    "sliced": "torch.arange(60.).reshape(3, 4, 5)[1:, ::2, 1:]",
+    "expanded": "torch.arange(4.).reshape(1, 4, 1).expand(2, 4, 3)",
+    "ones": "torch.arange(6.).reshape(1, 6, 1)",
+    "empty": "torch.zeros(2, 0, 3)",
+}
+
+VIEWS = [
+    "x.view(-1)", "x.view(x.shape[0], -1)", "x.view(1, *x.shape)", "x.view_as(x)", "x.reshape(-1)", "x.reshape(x.shape[-1], -1)",
+    "x.flatten()", "x.flatten(1)", "x.flatten(0, 1)", "x.unflatten(0, (1, -1))", "x.narrow(1, 1, x.shape[1] - 1)",
+    "x.narrow(-1, 0, 1)", "x.expand(2, *x.shape)", "x.expand_as(x)", "x.transpose(0, 2)", "x.transpose(-1, 1)",
+    "x.permute(2, 0, 1)", "x.permute(-1, -2, -3)", "x.squeeze()", "x.squeeze(0)", "x.squeeze((0, 2))",
+    "x.squeeze(-1)", "x.unsqueeze(0)", "x.unsqueeze(-1)", "x.unsqueeze(2)", "x.select(1, 0)", "x.select(-1, -1)",
+    "x[0]", "x[:, 1:]", "x[..., ::2]", "x[None, :, None]", "x[1:, None, ..., None]", "x[:, -1]", "x[::2, ::3, 1::2]",
+    "x.diagonal()", "x.diagonal(1, 0, 2)", "x.diagonal(-1, -1, 0)", "x.unfold(1, 1, 1)", "x.unfold(-1, 2, 1)",
+    "x.as_strided((2, 2), (1, 2))", "x.as_strided((3,), (0,), 1)", "x.chunk(2, 1)[-1]", "x.split(1, -1)[0]",
+    "x.split([1, x.shape[0] - 1])[1]", "x.unbind(1)[0]", "x.movedim(0, -1)", "x.movedim((0, 1), (2, 0))",
+    "x.T", "x.mT", "x.swapaxes(0, 1)", "x.contiguous()", "x.t() if x.dim() == 2 else x[0].t()",
+    "x[0].T", "x[0, 0].t()", "x.reshape(x.shape)", "x.tensor_split(2, 1)[0]", "x.hsplit(1)[0]",
+]
+
+
+def _geometry(t):
+    return (tuple(t.shape), t.stride(), t.storage_offset() if t.numel() else None, t.is_contiguous(),
+            t.storage().size() if t.numel() else None)
+
+
+@pytest.mark.parametrize("base", BASES, ids=str)
+def test_views_match_torch(base):
+    for code in VIEWS:
+        results = []
+        for lib in (torch, flambeau):
+            x = eval(BASES[base], {"torch": lib})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    results.append(eval(code, {"x": x, "torch": lib}))
+                except Exception as e:          # noqa: BLE001 - the exception type is what is compared
+                    results.append(e)
+        ref, ours = results
+        if isinstance(ref, Exception):
+            assert type(ours) is type(ref), f"{base}: {code}: torch raised {ref!r}, flambeau gave {ours!r}"
+            continue
+        assert not isinstance(ours, Exception), f"{base}: {code}: flambeau raised {ours!r}"
+        assert _geometry(ours) == _geometry(ref), f"{base}: {code}"
+        np.testing.assert_array_equal(ours.numpy(), ref.numpy(), err_msg=f"{base}: {code}")
+
+
+@pytest.mark.parametrize("code", VIEWS[:-6])
+def test_views_share_memory_and_grad_fn_names(code):
+    a = np.arange(24.).reshape(2, 3, 4)
+    names = []
+    for lib in (torch, flambeau):
+        x = lib.tensor(a, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = eval(code, {"x": x, "torch": lib})
+        names.append(type(v.grad_fn).__name__)
+        if lib is flambeau and code != "x.contiguous()" and "reshape" not in code and v.numel():
+            base = x.detach()
+            assert np.shares_memory(base.numpy(), v.detach().numpy()), code
+    assert names[1] == names[0], code
+
+
+def test_writing_through_views_reaches_the_base():
+    outs = []
+    for lib in (torch, flambeau):
+        x = lib.zeros(2, 4)
+        y = x.view(2, 2, 2)
+        y[1, 1, 0] = 7.0
+        y.narrow(0, 0, 1).fill_(3.0)
+        x.t()[1].add_(1)
+        x[:, ::3].mul_(-1)
+        x.diagonal().sub_(10)
+        x.unfold(1, 2, 2)[1, 0].fill_(5)
+        x.unsqueeze(0).squeeze(0).select(1, 2).zero_()
+        outs.append(x.numpy().copy())
+    np.testing.assert_array_equal(outs[1], outs[0])
+
+
+def test_view_errors_match_torch():
+    cases = [
+        "torch.zeros(100, 100).t().view(-1)", "torch.zeros(4, 6)[:, ::2].view(12)", "torch.zeros(2, 3).view(4)",
+        "torch.zeros(2, 3).view(-1, -1)", "torch.zeros(2, 3).view(-2, 3)", "torch.zeros(2, 3).reshape(5, -1)",
+        "torch.zeros(2, 3).narrow(1, 2, 2)", "torch.zeros(2, 3).narrow(2, 0, 1)", "torch.zeros(2, 3).narrow(1, 4, 0)",
+        "torch.zeros(2, 3).expand(3, 3)", "torch.zeros(2, 3).expand(3)", "torch.zeros(2, 3).expand(-1, 2, 3)",
+        "torch.zeros(2, 3).permute(0, 0)", "torch.zeros(2, 3).permute(0)", "torch.zeros(2, 3).transpose(0, 2)",
+        "torch.zeros(2, 3).squeeze(2)", "torch.zeros(2, 3).unsqueeze(3)", "torch.zeros(2, 3).select(0, 2)",
+        "torch.zeros(2, 3).select(2, 0)", "torch.zeros(2, 3).diagonal(0, 1, 1)", "torch.zeros(2, 3).unfold(1, 4, 1)",
+        "torch.zeros(2, 3).unfold(1, 2, 0)", "torch.zeros(2, 3).as_strided((3, 3), (3, 1))", "torch.zeros(2, 3, 4).t()",
+        "torch.zeros(2, 3).chunk(0)", "torch.zeros(2, 3).split([1, 1])", "torch.zeros(2, 3).movedim(0, 2)",
+        "torch.zeros(2, 3).flatten(1, 0)", "torch.zeros(2, 3).unflatten(1, (2, 2))", "torch.zeros(()).narrow(0, 0, 1)",
+        "torch.zeros(3).mT", "torch.zeros(2, 3).view(2, 3.0)",
+    ]
+    for code in cases:
+        errs = []
+        for lib in (torch, flambeau):
+            try:
+                eval(code, {"torch": lib})
+                errs.append(None)
+            except Exception as e:          # noqa: BLE001
+                errs.append(type(e))
+        assert errs[1] is errs[0], f"{code}: torch {errs[0]}, flambeau {errs[1]}"
+
+
+def test_lecture_view_error_message():
+    y = flambeau.empty(100, 100).t()
+    with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        y.view(-1)
+    assert y.contiguous().view(-1).shape == (10000,)
+    assert y.reshape(-1).shape == (10000,)
+
+
+def test_reshape_views_when_possible_and_copies_otherwise():
+    x = flambeau.arange(12.).reshape(3, 4)
+    v = x.reshape(2, 6)
+    assert v.data_ptr() == x.data_ptr()
+    c = x.t().reshape(12)
+    assert c.data_ptr() != x.data_ptr()
+    np.testing.assert_array_equal(c.numpy(), np.arange(12.).reshape(3, 4).T.reshape(12))
+
+
+def test_chunk_split_unbind_match_torch():
+    for code in ["x.chunk(3)", "x.chunk(4, 1)", "x.chunk(7, 1)", "x.split(2)", "x.split([1, 4], 1)", "x.unbind(1)",
+                 "torch.zeros(0, 3).chunk(2)", "torch.zeros(0, 3).split(2)", "x.tensor_split([1, 3], 1)",
+                 "x.tensor_split(3, 1)"]:
+        outs = []
+        for lib in (torch, flambeau):
+            x = lib.arange(15.).reshape(3, 5)
+            outs.append([(tuple(p.shape), p.stride(), p.storage_offset()) for p in eval(code, {"x": x, "torch": lib})])
+        assert outs[1] == outs[0], code
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.view(4, 6) * 2, lambda lib, x: x.t().reshape(-1), lambda lib, x: x.transpose(0, 1).flatten(),
+    lambda lib, x: x.narrow(1, 1, 3), lambda lib, x: x[1:, ::2], lambda lib, x: x.unsqueeze(1).expand(4, 3, 6),
+    lambda lib, x: x.permute(1, 0).contiguous(), lambda lib, x: x.diagonal(1), lambda lib, x: x.unfold(1, 3, 2),
+    lambda lib, x: x.as_strided((3, 3), (2, 5), 1), lambda lib, x: x.chunk(2, 1)[1], lambda lib, x: x.split([1, 3])[1],
+    lambda lib, x: x.unbind(1)[2], lambda lib, x: x.movedim(0, 1)[2:], lambda lib, x: x[None, :, None].squeeze(),
+    lambda lib, x: x.select(0, 2)[:4] + x.select(1, -1), lambda lib, x: x.unflatten(1, (2, 3)).sum(2),
+    lambda lib, x: x.mT[::2], lambda lib, x: x.repeat(2, 1)[3:],
+], ids=lambda f: str(f.__code__.co_firstlineno))
+def test_view_gradients_match_torch(fn):
+    check_against_torch(fn, (4, 6))
+
+
+def test_in_place_on_view_gradient_matches_torch():
+    def fn(lib, x):
+        y = x * 1
+        y[:, 1].mul_(3)
+        y.t()[0].add_(x[0, :4])
+        return y
+    check_against_torch(fn, (4, 4))
+
+
+def test_views_on_device(device):
+    x = flambeau.arange(24., device=device).reshape(2, 3, 4)
+    t = torch.arange(24.).reshape(2, 3, 4)
+    for code in ["x.transpose(0, 2)", "x[:, None, 1:, ::2]", "x.unsqueeze(-1).expand(2, 3, 4, 2)", "x.diagonal(0, 1, 2)",
+                 "x.unfold(2, 2, 1)", "x.squeeze()", "x.narrow(1, 1, 2)"]:
+        ours, ref = eval(code, {"x": x}), eval(code, {"x": t})
+        assert _geometry(ours) == _geometry(ref), code
+        np.testing.assert_array_equal(ours.cpu().numpy(), ref.numpy())
