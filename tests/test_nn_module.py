@@ -401,3 +401,15 @@ def test_parameter_basics():
     assert not q.requires_grad
     with pytest.raises(RuntimeError):
         flambeau.nn.Parameter(flambeau.ones(2, dtype=flambeau.int64))
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+    names = {k: getattr(flambeau.nn, k) for k in dir(flambeau.nn) if not k.startswith("_")}
+    failed = 0
+    for mod in ("container", "linear", "conv", "loss", "activation", "normalization"):
+        m = importlib.import_module(f"flambeau.nn.modules.{mod}")
+        r = doctest.testmod(m, extraglobs=dict(names, flambeau=flambeau, nn=flambeau.nn), verbose=False)
+        failed += r.failed
+    assert failed == 0

@@ -4,12 +4,10 @@ Fans: for a weight of shape (out, in, *kernel), fan_in = in * prod(kernel) and
 fan_out = out * prod(kernel).
 """
 import math
-import numbers
 import warnings
 
 import numpy as np
 
-from .. import _xp
 from ..autograd.grad_mode import no_grad
 from .._ops import creation as _creation
 

@@ -15,7 +15,7 @@ from collections import OrderedDict, namedtuple
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import _Handle
-from ..parameter import Parameter, Buffer
+from ..parameter import Parameter
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
@@ -466,7 +466,6 @@ class Module:
         Only floating-point parameters and buffers change dtype.
         """
         from ..._tensor import _parse_to
-        from ..._dtype import dtype as _dtype_cls
         probe = _Probe()
         dtype, dev, _ = _parse_to(probe, args, dict(kwargs))
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
