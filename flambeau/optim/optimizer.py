@@ -48,8 +48,9 @@ def register_optimizer_step_post_hook(hook):
     return _Handle(_global_optimizer_post_hooks, hook)
 
 
-def _wrap_step(step):
-    """Run step hooks around ``step`` and run it with grad mode off (closures re-enable it)."""
+def _wrap_step(step, grad_off):
+    """Run step hooks around ``step``; flambeau's own optimizers also run it with grad mode off
+    (their closures re-enable it), while a user's subclass keeps the caller's mode, as in PyTorch."""
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
@@ -62,13 +63,15 @@ def _wrap_step(step):
                     else:
                         raise RuntimeError(
                             f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
-        prev = grad_mode._enabled[0]
-        grad_mode._enabled[0] = False
-        try:
+        if grad_off:
+            prev = grad_mode._enabled[0]
+            grad_mode._enabled[0] = False
+            try:
+                out = step(self, *args, **kwargs)
+            finally:
+                grad_mode._enabled[0] = prev
+        else:
             out = step(self, *args, **kwargs)
-        finally:
-            grad_mode._enabled[0] = prev
-        self._opt_called = True
         if self._optimizer_step_post_hooks or _global_optimizer_post_hooks:
             for hook in chain(self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()):
                 hook(self, args, kwargs)
@@ -100,7 +103,7 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "_flambeau_step_wrapped", False):
-            cls.step = _wrap_step(step)
+            cls.step = _wrap_step(step, grad_off=cls.__module__.startswith("flambeau.optim."))
 
     def __init__(self, params, defaults):
         self.defaults = defaults
