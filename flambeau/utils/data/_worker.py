@@ -86,15 +86,15 @@ class _IterableStop:
 
 
 class _Packed:
-    """A tensor in transit: its NumPy array and requires_grad flag."""
+    """A tensor in transit: its NumPy array, device, requires_grad flag and class."""
 
-    __slots__ = ("array", "requires_grad", "cls")
+    __slots__ = ("array", "requires_grad", "cls", "device")
 
-    def __init__(self, array, requires_grad, cls):
-        self.array, self.requires_grad, self.cls = array, requires_grad, cls
+    def __init__(self, array, requires_grad, cls, device="cpu"):
+        self.array, self.requires_grad, self.cls, self.device = array, requires_grad, cls, device
 
     def __reduce__(self):
-        return (_Packed, (self.array, self.requires_grad, self.cls))
+        return (_Packed, (self.array, self.requires_grad, self.cls, self.device))
 
 
 def _pack(data):
@@ -102,7 +102,7 @@ def _pack(data):
     from ..._xp import to_host
     if isinstance(data, Tensor):
         return _Packed(np.ascontiguousarray(to_host(data._data)), data.requires_grad,
-                       None if type(data) is Tensor else type(data))
+                       None if type(data) is Tensor else type(data), str(data.device))
     if isinstance(data, dict):
         try:
             return type(data)({k: _pack(v) for k, v in data.items()})
@@ -119,6 +119,8 @@ def _unpack(data):
     if isinstance(data, _Packed):
         from ..._tensor import _make
         t = _make(data.array)
+        if data.device != "cpu":
+            t = t.to(data.device)
         if data.cls is not None:
             try:
                 t = data.cls(t)
