@@ -159,6 +159,10 @@ def apply_inplace(self, fn_cls, *args):
         write_inplace(self, result._data, fn_cls.__name__.lower())
         from .views import rebase_history
         rebase_history(self, result)
+        node = result._grad_fn
+        if node is not None and node._out_version is not None:
+            # the op's result is self now: modifying self again invalidates this backward
+            node._out_version = (self._version, self._version[0]) + node._out_version[2:]
         return self
     result = fn_cls.apply(self, *args)
     write_inplace(self, result._data, fn_cls.__name__.lower())
