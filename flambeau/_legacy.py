@@ -70,12 +70,30 @@ def slogdet(input):
     return return_types.slogdet(*linalg.slogdet(input))
 
 
+class _LogdetComplex(Function):
+    """log(det A) for complex A (holomorphic)"""
+    _node_name = "LogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        xp = _xp.array_module(A._data)
+        sign, logabs = xp.linalg.slogdet(A._data)
+        ctx.save_for_backward(A)
+        return (logabs + xp.log(sign)).astype(A._data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):                     # d log det A = tr(A^{-1} dA)  ->  grad A^{-H}
+        (A,) = ctx.saved_tensors
+        return grad.unsqueeze(-1).unsqueeze(-1) * linalg.inv(A).mH
+
+
 @register("logdet")
 def logdet(input):
     """log(det(A)): NaN where det < 0, -inf where det = 0."""
-    sign, logabs = linalg.slogdet(input)
     if input.is_complex():
-        return logabs.to(input.dtype) + sign.log()
+        linalg._check_matrix("logdet", input, square=True)
+        return _LogdetComplex.apply(input)
+    sign, logabs = linalg.slogdet(input)
     from ._ops.pointwise import where
     return where(sign < 0, math.nan, logabs)
 

@@ -232,6 +232,11 @@ def det(A, *, out=None):
     return _out(_make(_det_array(A._data)), out)
 
 
+def _imag(z):
+    """Im z as a complex tensor (a constant of the backward formula, not differentiated)."""
+    return _make(z._data.imag.astype(z._data.dtype))
+
+
 class _Slogdet(Function):
     """(sign, log|det A|)"""
     _node_name = "LinalgSlogdetBackward0"
@@ -241,15 +246,17 @@ class _Slogdet(Function):
         s, l = _xpof(A._data).linalg.slogdet(A._data)
         sign, logabs = _make(s), _make(l)
         ctx.save_for_backward(A)
+        ctx.sign = _make(s.copy())
         return sign, logabs
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabs):    # d log|det A| = Re tr(A^{-1} dA)  ->  dA = g A^{-H}; sign is
         # locally constant for real A
         (A,) = ctx.saved_tensors
-        if A.is_complex():
-            raise NotImplementedError("linalg.slogdet: backward for complex input is not implemented in "
-                                      "flambeau")
+        if A.is_complex():                       # the sign turns with Im tr(A^{-1} dA): h = g + i Im(conj(s) g_s)
+            sign = ctx.sign
+            h = grad_logabs.to(A.dtype) + 1j * _imag(sign.conj() * grad_sign)
+            return h.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
         return grad_logabs.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
 
 

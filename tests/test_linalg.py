@@ -442,3 +442,42 @@ def test_errors_on_device(device):
         with pytest.raises(flambeau.linalg.LinAlgError) as e_ours:
             fn(flambeau, flambeau.tensor(a, device=device))
         assert str(e_ours.value) == str(e_ref.value)
+
+
+COMPLEX_CASES = [
+    ("inv", lambda l, a: l.linalg.inv(a), [(3, 3)]),
+    ("det", lambda l, a: l.linalg.det(a), [(3, 3)]),
+    ("slogdet", lambda l, a: l.linalg.slogdet(a), [(3, 3)]),
+    ("logdet", lambda l, a: l.logdet(a), [(3, 3)]),
+    ("solve", lambda l, a, b: l.linalg.solve(a, b), [(3, 3), (3, 2)]),
+    ("solve_triangular", lambda l, a, b: l.linalg.solve_triangular(a, b, upper=True), [(3, 3), (3, 2)]),
+    ("cholesky", lambda l, a: l.linalg.cholesky(a @ a.mH + 3 * l.eye(3)), [(3, 3)]),
+    ("eigh", lambda l, a: (l.linalg.eigh(a @ a.mH)[0], l.linalg.eigh(a @ a.mH)[1].abs()), [(3, 3)]),
+    ("svd", lambda l, a: (l.linalg.svdvals(a), l.linalg.svd(a, full_matrices=False)[0].abs()), [(4, 3)]),
+    ("svd_wide", lambda l, a: l.linalg.svd(a, full_matrices=False)[2].abs(), [(3, 4)]),
+    ("qr", lambda l, a: l.linalg.qr(a), [(4, 3)]),
+    ("qr_wide", lambda l, a: l.linalg.qr(a), [(3, 4)]),
+    ("pinv", lambda l, a: l.linalg.pinv(a), [(4, 3)]),
+    ("lstsq", lambda l, a, b: l.linalg.lstsq(a, b).solution, [(4, 3), (4, 2)]),
+    ("eigvals", lambda l, a: l.linalg.eigvals(a), [(3, 3)]),
+    ("norms", lambda l, a: (l.linalg.vector_norm(a), l.linalg.matrix_norm(a, "nuc")), [(3, 3)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes", COMPLEX_CASES, ids=[c[0] for c in COMPLEX_CASES])
+def test_complex_values_and_gradients(name, fn, shapes):
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal(s) + 1j * rng.standard_normal(s) + (3 * np.eye(s[-1]) if s[-1] == s[-2] else 0)
+              for s in shapes]
+    ours = [flambeau.tensor(a, requires_grad=True) for a in arrays]
+    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, out_ref = fn(flambeau, *ours), fn(torch, *ref)
+    out = out if isinstance(out, tuple) else (out,)
+    out_ref = out_ref if isinstance(out_ref, tuple) else (out_ref,)
+    assert_same(out, out_ref)
+    cots = [rng.standard_normal(tuple(r.shape)) + (1j * rng.standard_normal(tuple(r.shape)) if r.is_complex()
+                                                    else 0) for r in out_ref]
+    flambeau.autograd.backward(list(out), [flambeau.tensor(c) for c in cots])
+    torch.autograd.backward(list(out_ref), [torch.tensor(c) for c in cots])
+    for a, b in zip(ours, ref):
+        assert_same(a.grad, b.grad)
