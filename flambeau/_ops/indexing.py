@@ -238,8 +238,8 @@ Tensor.__setitem__ = setitem
 # -- gather / scatter along a dim ---------------------------------------------------------------
 def _along(idx, dim, xp):
     """Full index tuple addressing, along dim, the positions idx names (others by position)."""
-    grids = xp.indices(idx.shape, sparse=True)
-    key = list(grids)
+    nd = idx.ndim       # open grids built by hand: CuPy's indices() has no sparse=
+    key = [xp.arange(n).reshape((1,) * i + (n,) + (1,) * (nd - i - 1)) for i, n in enumerate(idx.shape)]
     key[dim] = idx
     return tuple(key)
 
