@@ -131,6 +131,33 @@ def test_complex_params(name, kw):
     _assert_params(ours, ref)
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+                                  "RAdam", "LBFGS"])
+def test_tensor_lr_with_scheduler_matches_torch(name):
+    """A float32 Tensor lr: derived step sizes round in float32, and a scheduler fills it in place."""
+    results = []
+    for lib in (flambeau, torch):
+        p = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        kw = {} if name in ("LBFGS", "SGD") else dict(weight_decay=0.1)
+        opt = getattr(lib.optim, name)([p], lr=lib.tensor(0.05), **kw)
+        sched = lib.optim.lr_scheduler.ExponentialLR(opt, 0.5)
+
+        def closure():
+            opt.zero_grad()
+            loss = (p ** 4).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(4):
+            opt.step(closure)
+            sched.step()
+        results.append((to_numpy(p), opt.param_groups[0]["lr"], sched.get_last_lr()[0]))
+    (p, lr, last), (p_ref, lr_ref, last_ref) = results
+    np.testing.assert_allclose(p, p_ref, rtol=1e-14, atol=1e-15)
+    assert isinstance(lr, flambeau.Tensor) and isinstance(last, flambeau.Tensor)
+    assert lr.item() == lr_ref.item() and last.item() == last_ref.item()
+
+
 def _mlp_loss(lib, params, x, y):
     w1, b1, w2, b2 = params
     h = (x @ w1.t() + b1).tanh()

@@ -353,7 +353,9 @@ class LBFGS(Optimizer):
                 break
 
         state["d"] = _wrap(d)
-        state["t"] = _wrap(t)
+        # a Tensor lr used as the step is kept by reference, as PyTorch does: a scheduler's later
+        # fill_ of the lr then also changes the step that the next curvature pair is built from
+        state["t"] = group["lr"] if (t is lr and isinstance(group["lr"], Tensor)) else _wrap(t)
         state["old_dirs"] = _wrap(old_dirs)
         state["old_stps"] = _wrap(old_stps)
         state["ro"] = _wrap(ro)

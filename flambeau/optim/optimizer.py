@@ -347,8 +347,11 @@ def _register(table, hook, prepend):
 
 # -- helpers shared by the update rules (see Note [Optimizer updates on arrays]) -----------
 def _scalar(x):
-    """A hyperparameter as a Python number (a 1-element Tensor lr is read once per step)."""
-    return x.item() if isinstance(x, Tensor) else x
+    """A hyperparameter as a number; a 1-element Tensor (say lr) becomes a NumPy scalar of its dtype,
+    so that arithmetic on it rounds as PyTorch's arithmetic on the 0-d tensor does (float32 by default)."""
+    if not isinstance(x, Tensor):
+        return x
+    return _xp.to_host(x._data).reshape(())[()]
 
 
 def _check_lr(lr):
