@@ -54,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server():
     _Handler.files, _Handler.cut, _Handler.hits = {}, set(), []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", _Handler
     httpd.shutdown()
