@@ -99,6 +99,7 @@ def test_gels_tall_solution_residual_rows_and_qr(device):
     rng = np.random.default_rng(0)
     A, B = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
     X, QR = quiet(flambeau.gels, flambeau.tensor(B, device=device), flambeau.tensor(A, device=device))
+    assert X.stride() == (1, 6)                   # LAPACK's column-major result, as PyTorch returned it
     X, QR = X.cpu(), QR.cpu()
     assert tuple(X.shape) == (6, 2) and tuple(QR.shape) == (6, 3)
     sol, res = np.linalg.lstsq(A, B, rcond=None)[:2]
@@ -107,7 +108,6 @@ def test_gels_tall_solution_residual_rows_and_qr(device):
     # QR: R in the upper triangle, as LAPACK geqrf leaves it (LAPACK's column-major layout)
     np.testing.assert_allclose(np.triu(QR.numpy())[:3], np.linalg.qr(A, mode="r"), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(QR.numpy(), np.linalg.qr(A, mode="raw")[0].T, rtol=1e-10, atol=1e-12)
-    assert X.stride() == (1, 6)
 
 
 def test_gels_wide_gives_minimum_norm_solution():
