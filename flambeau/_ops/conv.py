@@ -417,13 +417,7 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel "
                            f"size: ({' x '.join(map(str, ks))}). Kernel size can't be greater than actual input "
                            f"size")
-    if x.shape[0] == 0 or co == 0:
-        ho, wo = geo.out_size(h, wd, kh, kw)
-        xp = _xp.array_module(x._data)
-        out = _make(xp.zeros((x.shape[0], co, ho, wo), x._data.dtype))
-        out = out + (weight.sum() * 0 + (bias.sum() * 0 if bias is not None else 0))
-    else:
-        out = _Conv.apply(x, w, bias, geo)
+    out = _Conv.apply(x, w, bias, geo)
     if nd == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out
@@ -492,14 +486,7 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
     if oh <= 0 or ow <= 0:
         raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). Calculated output size "
                            f"per channel: ({oh} x {ow}). Output size is too small")
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        xp = _xp.array_module(x._data)
-        out = _make(xp.zeros((x.shape[0], cog * g, oh, ow), x._data.dtype))
-        out = out + (weight.sum() * 0 + (bias.sum() * 0 if bias is not None else 0))
-        if bias is not None:
-            out = out + bias.reshape(1, -1, 1, 1)
-    else:
-        out = _ConvTranspose.apply(x, w, bias, geo, (oh, ow))
+    out = _ConvTranspose.apply(x, w, bias, geo, (oh, ow))
     if nd == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out

@@ -174,7 +174,7 @@ def _max_and_offsets(x, win, offsets):
     if not offsets:
         return out, None
     arg = xp.zeros(out.shape, np.int32)
-    for off in range(kh * kw - 1, 0, -1):        # last write wins: the first maximum in window order
+    for off in range(kh * kw - 1, -1, -1):       # last write wins: the first maximum in window order
         xp.putmask(arg, v[..., off // kw, off % kw] == out, off)
     return out, arg
 

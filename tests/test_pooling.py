@@ -1,0 +1,171 @@
+"""Pooling against PyTorch: values, indices, gradients (ties and NaN included), errors."""
+import numpy as np
+import pytest
+
+import flambeau
+from flambeau._ops import pooling
+from _oracle import assert_same, check_against_torch, gradcheck, need_torch
+
+torch = need_torch()
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def kernels(request, monkeypatch):
+    """Run max pooling through the compiled kernels (when numba is there) and through NumPy."""
+    if request.param == "numpy":
+        monkeypatch.setattr(pooling, "_kernels", [None])
+    elif pooling._compiled() is None:
+        pytest.skip("numba is not installed")
+    return request.param
+
+
+MAX_POOL2D = [
+    ((2, 3, 8, 8), (2,), {}),
+    ((2, 3, 24, 24), (3,), {}),                                           # the lecture's first pooling
+    ((2, 3, 9, 10), (3,), {}),                                            # kernel == stride, remainder dropped
+    ((2, 3, 8, 9), (3, 2, 1), dict(ceil_mode=True)),
+    ((2, 3, 8, 9), ((3, 2), (2, 1), (1, 0)), dict(dilation=(1, 2))),
+    ((2, 3, 7, 7), (2,), dict(stride=1, ceil_mode=True)),
+    ((3, 7, 7), (2,), {}),                                                # unbatched
+]
+
+
+@pytest.mark.parametrize("xs, args, kw", MAX_POOL2D)
+def test_max_pool2d_matches_torch(device, kernels, xs, args, kw):
+    check_against_torch(lambda lib, x: F(lib).max_pool2d(x, *args, **kw), xs, device=device)
+    check_against_torch(lambda lib, x: F(lib).max_pool2d(x, *args, return_indices=True, **kw), xs,
+                        device=device)
+
+
+def test_max_pool1d_matches_torch(device, kernels):
+    check_against_torch(lambda lib, x: F(lib).max_pool1d(x, 3, 2, 1, ceil_mode=True, return_indices=True),
+                        (2, 3, 9), device=device)
+    check_against_torch(lambda lib, x: lib.max_pool1d(x, 2), (3, 8), device=device)
+
+
+def _ties(rng, shape):
+    """Values from a small set: many windows hold their maximum more than once."""
+    return rng.integers(0, 3, shape).astype(np.float64)
+
+
+def test_max_pool_ties_route_to_first_maximum(device, kernels):
+    for args in ((3,), (3, 2, 1), (2, 1)):
+        check_against_torch(lambda lib, x: F(lib).max_pool2d(x, *args, return_indices=True), (2, 3, 9, 9),
+                            device=device, make_input=_ties)
+
+
+def test_max_pool_nan_like_torch(kernels):
+    x = np.random.default_rng(0).standard_normal((1, 2, 6, 6))
+    x[0, 0, 1, 1] = x[0, 0, 2, 2] = x[0, 1, 0, 5] = np.nan
+    out, idx = F(flambeau).max_pool2d(flambeau.tensor(x), 3, return_indices=True)
+    ref, ref_idx = F(torch).max_pool2d(torch.tensor(x), 3, return_indices=True)
+    assert_same(out, ref)
+    if kernels == "compiled":           # NumPy's offset search does not reproduce PyTorch's NaN index
+        assert_same(idx, ref_idx)
+
+
+def test_max_pool_float32_and_int(device, kernels):
+    check_against_torch(lambda lib, x: F(lib).max_pool2d(x, 3), (2, 4, 24, 24), device=device, dtype="float32")
+    x = np.random.default_rng(0).integers(-50, 50, (2, 3, 7, 7))
+    assert_same(F(flambeau).max_pool2d(flambeau.tensor(x, device=device), 2, 1, 1),
+                F(torch).max_pool2d(torch.tensor(x), 2, 1, 1))
+
+
+def test_max_pool_non_contiguous(device, kernels):
+    check_against_torch(lambda lib, x: F(lib).max_pool2d(x.transpose(2, 3), 2), (2, 3, 8, 6), device=device)
+
+
+def test_max_pool_gradcheck_and_double_backward(device, kernels):
+    gradcheck(lambda lib, x: F(lib).max_pool2d(x, 3, 2, 1), (1, 2, 7, 7), device=device)
+    rng = np.random.default_rng(0)
+    x_np, g_np = rng.standard_normal((2, 2, 7, 7)), rng.standard_normal((2, 2, 4, 4))
+    r_np = rng.standard_normal((2, 2, 7, 7))
+    res = []
+    for lib in (flambeau, torch):
+        kw = dict(device=device) if lib is flambeau else {}
+        x = lib.tensor(x_np, requires_grad=True, **kw)
+        g = lib.tensor(g_np, requires_grad=True, **kw)
+        (gx,) = lib.autograd.grad(F(lib).max_pool2d(x, 3, 2, 1), x, g, create_graph=True)
+        res.append(lib.autograd.grad((gx * lib.tensor(r_np, **kw)).sum(), g))
+    assert_same(res[0], res[1])
+
+
+AVG_POOL2D = [
+    ((2, 3, 8, 8), (2,), {}),
+    ((2, 3, 8, 9), (3, 2, 1), dict(ceil_mode=True)),
+    ((2, 3, 8, 9), (3, 2, 1), dict(ceil_mode=True, count_include_pad=False)),
+    ((2, 3, 8, 9), ((3, 2), (2, 1), (1, 1)), dict(divisor_override=5)),
+    ((3, 7, 7), (3, 2), {}),                                              # unbatched
+]
+
+
+@pytest.mark.parametrize("xs, args, kw", AVG_POOL2D)
+def test_avg_pool2d_matches_torch(device, xs, args, kw):
+    check_against_torch(lambda lib, x: F(lib).avg_pool2d(x, *args, **kw), xs, device=device)
+
+
+def test_avg_pool1d_matches_torch(device):
+    check_against_torch(lambda lib, x: F(lib).avg_pool1d(x, 4, 3, 2, ceil_mode=True), (2, 3, 10), device=device)
+    check_against_torch(lambda lib, x: lib.avg_pool1d(x, 2, count_include_pad=False, padding=1), (2, 3, 7),
+                        device=device)
+
+
+def test_avg_pool_gradcheck(device):
+    gradcheck(lambda lib, x: F(lib).avg_pool2d(x, 3, 2, 1, ceil_mode=True), (1, 2, 7, 7), device=device)
+    x = flambeau.randn(1, 2, 6, 6, dtype=flambeau.float64, device=device, requires_grad=True)
+    assert flambeau.autograd.gradcheck(
+        lambda g: flambeau.autograd.grad(F(flambeau).avg_pool2d(x, 3, 2, 1), x, g, create_graph=True)[0],
+        (flambeau.randn(1, 2, 3, 3, dtype=flambeau.float64, device=device, requires_grad=True),))
+
+
+@pytest.mark.parametrize("op, xs, size", [
+    ("adaptive_avg_pool2d", (2, 3, 8, 9), (3, 4)),
+    ("adaptive_avg_pool2d", (2, 3, 8, 9), (2, None)),
+    ("adaptive_avg_pool2d", (2, 3, 8, 8), 4),
+    ("adaptive_avg_pool1d", (2, 3, 7), 3),
+    ("adaptive_max_pool2d", (2, 3, 8, 9), (3, 4)),
+    ("adaptive_max_pool2d", (3, 5, 5), 2),
+    ("adaptive_max_pool1d", (2, 3, 10), 4),
+])
+def test_adaptive_pooling_matches_torch(device, op, xs, size):
+    check_against_torch(lambda lib, x: getattr(F(lib), op)(x, size), xs, device=device)
+    if "max" in op:
+        check_against_torch(lambda lib, x: getattr(F(lib), op)(x, size, return_indices=True), xs, device=device,
+                            make_input=_ties)
+
+
+def test_max_unpool2d_matches_torch(device):
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
+    for kw in ({}, dict(output_size=(9, 9))):
+        out, idx = F(flambeau).max_pool2d(flambeau.tensor(x, device=device), 2, return_indices=True)
+        ref, ref_idx = F(torch).max_pool2d(torch.tensor(x), 2, return_indices=True)
+        assert_same(F(flambeau).max_unpool2d(out, idx, 2, **kw), F(torch).max_unpool2d(ref, ref_idx, 2, **kw))
+
+
+def _raises_like_torch(fn, x, match=None):
+    try:
+        fn(torch, torch.tensor(x))
+    except Exception as e:
+        ref_exc = e
+    else:
+        raise AssertionError("torch accepted this input")
+    with pytest.raises(type(ref_exc), match=match):
+        fn(flambeau, flambeau.tensor(x))
+
+
+def test_pooling_errors_match_torch():
+    x = np.zeros((2, 3, 8, 8))
+    _raises_like_torch(lambda lib, t: F(lib).max_pool2d(t, 9), x, match="Output size is too small")
+    _raises_like_torch(lambda lib, t: F(lib).max_pool2d(t, 2, padding=2), x, match="pad should be at most half")
+    _raises_like_torch(lambda lib, t: F(lib).max_pool2d(t, 2), np.zeros(8))
+    _raises_like_torch(lambda lib, t: F(lib).max_pool2d(t, 2, 0), x)
+    _raises_like_torch(lambda lib, t: F(lib).avg_pool2d(t, 2, padding=2), x, match="pad should be at most half")
+    _raises_like_torch(lambda lib, t: F(lib).avg_pool2d(t, 9), x, match="Output size is too small")
+    _raises_like_torch(lambda lib, t: F(lib).adaptive_max_pool2d(t, 2), np.zeros(8))
+    with pytest.raises(ValueError):
+        F(flambeau).max_unpool2d(flambeau.zeros(2, 3, 4, 4), flambeau.zeros(2, 3, 4, 4, dtype=flambeau.int64), 2,
+                                 output_size=(3, 3))
