@@ -212,10 +212,30 @@ class _Det(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):                     # dA = grad conj(det) A^{-H}
+    def backward(ctx, grad):                     # dA = grad conj(det) A^{-H} = grad adj(A)^H
         A, d = ctx.saved_tensors
-        scale = (grad * d.conj()).unsqueeze(-1).unsqueeze(-1)
-        return scale * inv(A).mH
+        singular = d._data == 0
+        if not bool(singular.any()):
+            scale = (grad * d.conj()).unsqueeze(-1).unsqueeze(-1)
+            return scale * inv(A).mH
+        return _det_backward_svd(A, grad)
+
+
+def _det_backward_svd(A, grad):
+    """grad adj(A)^H from the SVD, defined for singular A too (first order only).
+
+    adj(A)^H = conj(det(U) det(Vh)) U diag(prod_{j != i} s_j) Vh.
+    """
+    a = A._data
+    xp = _xpof(a)
+    u, s, vh = xp.linalg.svd(a)
+    n = s.shape[-1]
+    ones = xp.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    before = xp.cumprod(xp.concatenate([ones, s[..., :-1]], -1), -1)           # prod_{j < i} s_j
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(s, -1)[..., :-1]], -1), -1), -1)   # prod_{j > i}
+    phase = xp.conj(xp.linalg.det(u) * xp.linalg.det(vh))
+    adjH = phase[..., None, None] * xp.matmul(u * (before * after).astype(a.dtype)[..., None, :], vh)
+    return grad.unsqueeze(-1).unsqueeze(-1) * _make(adjH)
 
 
 def _det_array(a):

@@ -481,3 +481,15 @@ def test_complex_values_and_gradients(name, fn, shapes):
     torch.autograd.backward(list(out_ref), [torch.tensor(c) for c in cots])
     for a, b in zip(ours, ref):
         assert_same(a.grad, b.grad)
+
+
+def test_det_gradient_at_singular_matrix_is_the_cofactor_matrix():
+    """d det / dA = adj(A)^T also where det(A) = 0 (finite differences are exact for this polynomial)."""
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])          # rank 2
+    x = flambeau.tensor(a, requires_grad=True)
+    flambeau.linalg.det(x).backward()
+    cof = np.array([[np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) * (-1) ** (i + j) for j in range(3)]
+                    for i in range(3)])
+    np.testing.assert_allclose(x.grad.numpy(), cof, atol=1e-12)
+    x = flambeau.tensor(np.stack([a, a + np.eye(3)]), requires_grad=True)
+    assert flambeau.autograd.gradcheck(flambeau.linalg.det, (x,))
