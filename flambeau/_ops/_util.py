@@ -141,7 +141,8 @@ def check_inplace_autograd(self):
         return
     if self._requires_grad and self._grad_fn is None and self._base is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    if self._base is not None and self._base._requires_grad and self._base._grad_fn is None:
+    # a view that does not require grad (detach(), made under no_grad) only shares the version
+    if self._base is not None and self._requires_grad and self._base._requires_grad and self._base._grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 
 

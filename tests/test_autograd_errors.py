@@ -1,0 +1,329 @@
+"""Autograd safety: the errors PyTorch raises (same type, a message saying what went wrong)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import flambeau
+from _oracle import assert_same, need_torch
+
+torch = need_torch()
+LIBS = pytest.mark.parametrize("lib", [flambeau, torch], ids=["flambeau", "torch"])
+
+
+def leaf(lib, data):
+    return lib.tensor(np.asarray(data, dtype="float64"), requires_grad=True)
+
+
+def raises_like_torch(fn, exc=RuntimeError, match=None):
+    """fn(lib) raises exc for torch and for flambeau; flambeau's message matches ``match``."""
+    with pytest.raises(exc):
+        fn(torch)
+    with pytest.raises(exc, match=match):
+        fn(flambeau)
+
+
+# -- saved tensors modified in place (version counters) ---------------------------------------
+SAVED_MODIFIED = {
+    "input_of_mul": lambda lib, x: _mod(x * 1, lambda y: y * y, lambda y: y.add_(1)),
+    "input_via_view": lambda lib, x: _mod(x * 1, lambda y: y.sin(), lambda y: y[0].zero_()),
+    "input_via_detach": lambda lib, x: _mod(x, lambda y: y * y, lambda y: y.detach().add_(1)),
+    "output_of_exp": lambda lib, x: _mod(x.exp(), lambda y: y * 2, lambda y: y.add_(1)),
+    "output_of_sigmoid_via_view": lambda lib, x: _mod(x.sigmoid(), lambda y: y + 1, lambda y: y[1].mul_(2)),
+    "output_of_tanh": lambda lib, x: _mod(x.tanh(), lambda y: y, lambda y: y.mul_(2)),
+    "output_of_relu_": lambda lib, x: _mod(x - 0.5, lambda y: y.relu_(), lambda y: y.mul_(2)),
+    "output_of_softmax": lambda lib, x: _mod(x.softmax(0), lambda y: y, lambda y: y.sub_(1)),
+    "matmul_operand": lambda lib, x: _mod(x.view(2, 2) * 1, lambda y: y @ y, lambda y: y.t().mul_(3)),
+}
+
+
+def _mod(y, use, modify):
+    out = use(y)
+    modify(y)
+    out.sum().backward()
+
+
+@pytest.mark.parametrize("case", sorted(SAVED_MODIFIED))
+def test_saved_tensor_modified_in_place_raises(case):
+    raises_like_torch(lambda lib: SAVED_MODIFIED[case](lib, leaf(lib, [0.5, 1.0, 1.5, 2.0])),
+                      match=r"modified by an inplace operation.*is at version \d+; expected version \d+")
+
+
+def test_in_place_after_backward_is_fine():
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        y = x * 1
+        z = (y * y).sum()
+        z.backward()
+        y.add_(1)                       # the graph has run: nothing is left to invalidate
+        return x.grad, y
+    assert_same(run(flambeau), run(torch))
+
+
+@LIBS
+def test_in_place_on_leaf_requiring_grad_raises(lib):
+    x = leaf(lib, [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.exp_()
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0].mul_(2)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x[1:] = 3.0
+
+
+@LIBS
+def test_in_place_on_leaf_is_allowed_under_no_grad(lib):
+    x = leaf(lib, [1.0, 2.0])
+    with lib.no_grad():
+        x.mul_(2)
+        x[0] = 5.0
+    assert x.is_leaf and x.requires_grad
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [10.0, 8.0]
+
+
+# -- freed graphs, roots, user gradients --------------------------------------------------------
+@LIBS
+def test_second_backward_through_freed_graph(lib):
+    x = leaf(lib, [1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    z = x.exp().sum()
+    lib.autograd.grad(z, x)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        lib.autograd.grad(z, x)
+
+
+@LIBS
+def test_retain_graph_allows_second_backward(lib):
+    x = leaf(lib, [1.0, 2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+
+
+@LIBS
+def test_backward_of_non_scalar_needs_gradient(lib):
+    x = leaf(lib, [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        (x * 2).backward()
+
+
+@LIBS
+def test_backward_of_tensor_without_graph(lib):
+    x = leaf(lib, [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+        (x.detach() * 2).sum().backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        lib.autograd.grad((x * 2).sum(), lib.ones(2))
+
+
+def test_gradient_of_wrong_shape():
+    raises_like_torch(lambda lib: (leaf(lib, [1.0, 2.0]) * 2).backward(lib.ones(2, 1, dtype=lib.float64)),
+                      match=r"Mismatch in shape: grad_output\[0\] has a shape of .*2, 1.* and output\[0\] "
+                            r"has a shape of .*2")
+    raises_like_torch(lambda lib: lib.autograd.grad(leaf(lib, [1.0, 2.0]) * 2, [], lib.ones(3)),
+                      match="Mismatch in shape")
+
+
+def test_gradient_of_wrong_dtype():
+    # complex gradient for a real output: PyTorch's one dtype error for root gradients
+    raises_like_torch(lambda lib: (leaf(lib, [1.0, 2.0]) * 2).backward(lib.tensor([1 + 1j, 2])),
+                      match="Mismatch in dtype: grad_output.0. has a dtype of .*complex.* and output.0. has a "
+                            "dtype of .*float64")
+
+
+def test_gradient_of_other_float_dtype_is_cast():
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        (x * 2).backward(lib.tensor([1.0, 3.0], dtype=lib.float32))
+        return x.grad
+    assert_same(run(flambeau), run(torch))
+
+
+@pytest.mark.cuda
+def test_gradient_on_wrong_device():
+    x = flambeau.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    with pytest.raises(RuntimeError, match="Mismatch in device"):
+        (x * 2).backward(flambeau.ones(2))
+
+
+@LIBS
+def test_assigned_grad_is_checked(lib):
+    x = leaf(lib, [1.0, 2.0])
+    with pytest.raises(RuntimeError):
+        x.grad = lib.ones(3, dtype=lib.float64)
+    with pytest.raises(RuntimeError):
+        x.grad = lib.ones(2, dtype=lib.float32)
+    with pytest.raises(TypeError):
+        x.grad = [1.0, 2.0]
+
+
+@LIBS
+def test_grad_unused_input(lib):
+    x, w = leaf(lib, [1.0]), leaf(lib, [2.0])
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        lib.autograd.grad((x * 2).sum(), [x, w])
+
+
+@LIBS
+def test_backward_inputs_must_not_be_empty(lib):
+    x = leaf(lib, [1.0])
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        (x * 2).sum().backward(inputs=[])
+
+
+# -- user Functions that return wrong gradients --------------------------------------------------
+def _fn(lib, backward):
+    class F(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+    F.backward = staticmethod(backward)
+    return F
+
+
+def test_function_returns_wrong_number_of_grads():
+    raises_like_torch(lambda lib: _fn(lib, lambda ctx, g: g).apply(leaf(lib, [1.0, 2.0]), leaf(lib, [3.0, 4.0]))
+                      .sum().backward(), match=r"FBackward returned an incorrect number of gradients \(expected 2, "
+                                               r"got 1\)")
+
+
+def test_function_returns_grad_of_wrong_shape():
+    raises_like_torch(lambda lib: _fn(lib, lambda ctx, g: (lib.ones(3, dtype=lib.float64), g))
+                      .apply(leaf(lib, [1.0, 2.0]), leaf(lib, [3.0, 4.0])).sum().backward(),
+                      match=r"FBackward returned an invalid gradient at index 0 - got \[3\] but expected shape "
+                            r"compatible with \[2\]")
+
+
+def test_function_grad_broadcast_to_input_shape_is_summed():
+    def run(lib):
+        x, y = leaf(lib, [1.0, 2.0]), leaf(lib, [3.0, 4.0])
+        _fn(lib, lambda ctx, g: (lib.ones(3, 2, dtype=lib.float64), g)).apply(x, y).sum().backward()
+        return x.grad, y.grad
+    assert_same(run(flambeau), run(torch))
+
+
+def test_function_without_backward():
+    def run(lib):
+        class F(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+        F.apply(leaf(lib, [1.0])).sum().backward()
+    raises_like_torch(run, NotImplementedError, match="backward")
+
+
+# -- anomaly detection ---------------------------------------------------------------------------
+def _nan_backward(lib):
+    x = leaf(lib, [0.0, 1.0])
+    y = x.sqrt()                       # d sqrt / dx at 0 is inf; times 0 upstream gives NaN
+    (y * lib.tensor([0.0, 1.0], dtype=lib.float64)).sum().backward()
+
+
+def test_detect_anomaly_names_the_forward_op_and_its_traceback():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.autograd.detect_anomaly():
+            with pytest.raises(RuntimeError, match="SqrtBackward0"):
+                _nan_backward(torch)
+        with flambeau.autograd.detect_anomaly():
+            with pytest.raises(RuntimeError) as info:
+                _nan_backward(flambeau)
+    msg = str(info.value)
+    assert "Function 'SqrtBackward0' returned nan values in its 0th output" in msg
+    assert "Traceback of forward call" in msg and "_nan_backward" in msg and "x.sqrt()" in msg
+
+
+def test_set_detect_anomaly_function_and_context():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lib, enabled in ((flambeau, flambeau.autograd.is_anomaly_enabled), (torch, torch.is_anomaly_enabled)):
+            assert not enabled()
+            with lib.autograd.set_detect_anomaly(True):
+                assert enabled()
+                with pytest.raises(RuntimeError, match="nan"):
+                    _nan_backward(lib)
+            assert not enabled()
+    _nan_backward(flambeau)            # off: no check, NaN gradient as PyTorch gives it
+
+
+# -- gradcheck failures --------------------------------------------------------------------------
+def _bad_fn(lib):
+    class Wrong(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * x                   # should be 2x
+    return Wrong
+
+
+def test_gradcheck_failure():
+    from flambeau.autograd.gradcheck import GradcheckError
+    assert issubclass(GradcheckError, RuntimeError)
+    for lib in (flambeau, torch):
+        x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+            lib.autograd.gradcheck(_bad_fn(lib).apply, (x,))
+        assert lib.autograd.gradcheck(_bad_fn(lib).apply, (x,), raise_exception=False) is False
+        assert lib.autograd.gradgradcheck(lambda t: t ** 3, (x,)) is True
+
+
+def test_gradgradcheck_failure():
+    def run(lib):
+        class WrongSecond(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return g * 3 * x.detach() ** 2     # right value, but cut from the graph: no 2nd order
+        x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        return lib.autograd.gradgradcheck(WrongSecond.apply, (x,), raise_exception=False)
+    assert run(flambeau) is False and run(torch) is False
+
+
+# -- misc ------------------------------------------------------------------------------------------
+@LIBS
+def test_numpy_of_tensor_requiring_grad(lib):
+    with pytest.raises(RuntimeError, match="detach"):
+        lib.ones(2, requires_grad=True).numpy()
+
+
+@LIBS
+def test_requires_grad_on_integer_tensor(lib):
+    with pytest.raises(RuntimeError, match="floating point"):
+        lib.ones(2, dtype=lib.int64).requires_grad_()
+    with pytest.raises(RuntimeError):
+        lib.tensor([1, 2], requires_grad=True)
+
+
+@LIBS
+def test_retain_grad_without_grad(lib):
+    with pytest.raises(RuntimeError, match="requires_grad=False"):
+        lib.ones(2).retain_grad()
+
+
+@LIBS
+def test_function_is_not_instantiated(lib):
+    x = leaf(lib, [1.0])
+    with pytest.raises(RuntimeError):
+        class F(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, t):
+                return t
+        F()(x)
