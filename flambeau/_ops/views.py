@@ -539,8 +539,16 @@ class Expand(Function):
     def forward(ctx, x, shape):
         a = x._data
         lead = len(shape) - a.ndim
-        strides = [0] * lead + [0 if (n == 1 and m != 1) else s for n, m, s in
-                                zip(a.shape, shape[lead:], a.strides)]
+        # PyTorch's geometry: a kept dim keeps its stride, a broadcast dim gets 0, and a new
+        # leading dim of size 1 gets size * stride of the dim after it (1 when it is last)
+        strides = [0] * len(shape)       # a 0-d input expands with all strides 0
+        for i in (range(len(shape) - 1, -1, -1) if a.ndim else ()):
+            if i >= lead:
+                n, st = a.shape[i - lead], a.strides[i - lead]
+            else:
+                n = 1
+                st = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else a.itemsize
+            strides[i] = st if n == shape[i] else 0
         return _xp.as_strided(a, shape, tuple(strides))
 
     @staticmethod
