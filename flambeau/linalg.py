@@ -115,7 +115,7 @@ def _lu_array(a):
     xp = _xpof(a)
     m, n = a.shape[-2:]
     batch = a.shape[:-2]
-    flat = a.reshape((-1, m, n)).copy()
+    flat = a.reshape((math.prod(batch), m, n)).copy()
     nb, k = flat.shape[0], min(m, n)
     rows = xp.arange(nb)
     piv = xp.empty((nb, k), dtype=np.int32)

@@ -493,3 +493,23 @@ def test_det_gradient_at_singular_matrix_is_the_cofactor_matrix():
     np.testing.assert_allclose(x.grad.numpy(), cof, atol=1e-12)
     x = flambeau.tensor(np.stack([a, a + np.eye(3)]), requires_grad=True)
     assert flambeau.autograd.gradcheck(flambeau.linalg.det, (x,))
+
+
+ZERO_SIZE = [
+    (lambda l, a: l.linalg.inv(a), (0, 3, 3)), (lambda l, a: l.linalg.det(a), (0, 0)),
+    (lambda l, a: l.linalg.slogdet(a), (2, 0, 0)), (lambda l, a: l.linalg.svd(a), (0, 3)),
+    (lambda l, a: l.linalg.svd(a, full_matrices=False), (3, 0)), (lambda l, a: l.linalg.svdvals(a), (2, 0, 3)),
+    (lambda l, a: l.linalg.qr(a), (0, 3)), (lambda l, a: l.linalg.qr(a, "complete"), (3, 0)),
+    (lambda l, a: l.linalg.eigh(a), (0, 0)), (lambda l, a: l.linalg.eig(a), (0, 0)),
+    (lambda l, a: l.linalg.cholesky(a), (0, 0)), (lambda l, a: l.linalg.pinv(a), (0, 3)),
+    (lambda l, a: l.linalg.matrix_rank(a), (0, 3)), (lambda l, a: l.linalg.lstsq(a, a[..., :1]).solution, (0, 3)),
+    (lambda l, a: l.linalg.solve(a, a), (0, 2, 2)), (lambda l, a: l.linalg.matrix_power(a, 3), (0, 0)),
+    (lambda l, a: l.linalg.lu_factor(a), (0, 0)), (lambda l, a: l.linalg.solve_triangular(a, a, upper=True), (0, 0)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ZERO_SIZE)))
+def test_zero_size_inputs(k):
+    fn, shape = ZERO_SIZE[k]
+    a = np.zeros(shape)
+    assert_same(fn(flambeau, flambeau.tensor(a)), fn(torch, torch.tensor(a)))
