@@ -490,6 +490,9 @@ class _TorchUnpickler(pickle.Unpickler):
             return fn
         if module == "torch" and name in _TORCH_STORAGES:
             return _StorageType(name)
+        if module == "torch" and name.endswith("Storage"):
+            raise pickle.UnpicklingError(f"torch.{name}: flambeau has no {name[:-7] or 'untyped'} dtype; convert "
+                                         "the tensors (e.g. to float32) before torch.save")
         if module == "torch" and name in _dtype._BY_NAME:
             return _dtype._BY_NAME[name]
         raise pickle.UnpicklingError(f"unsupported global {module}.{name}: flambeau.load reads only tensors, "

@@ -224,6 +224,15 @@ class Slow(fdata.Dataset):
         return i
 
 
+def test_abandoned_iterator_stops_its_workers_quickly():
+    it = iter(fdata.DataLoader(Squares(), batch_size=1, num_workers=2, prefetch_factor=4))
+    next(it)
+    workers = list(it._pool.workers)
+    it._pool.shutdown()
+    assert all(not w.is_alive() for w in workers)
+    assert all(w.exitcode == 0 for w in workers)           # they exited on their own, not terminated
+
+
 def test_timeout_raises():
     loader = fdata.DataLoader(Slow(), batch_size=2, num_workers=1, timeout=0.5)
     with pytest.raises(RuntimeError, match="DataLoader timed out after 0.5 seconds"):

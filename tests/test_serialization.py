@@ -164,6 +164,13 @@ def test_loads_torch_views_parameters_and_optimizer_state(tmp_path):
     assert back["tup"] == (1, "x", None, 2.5)
 
 
+def test_torch_bfloat16_is_refused_clearly(tmp_path):
+    path = tmp_path / "bf16.pt"
+    torch.save({"w": torch.ones(2, dtype=torch.bfloat16)}, path)
+    with pytest.raises(pickle.UnpicklingError, match="torch.BFloat16Storage: flambeau has no BFloat16 dtype"):
+        load(path)
+
+
 def _torch_zip(payload: bytes):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

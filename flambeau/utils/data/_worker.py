@@ -167,7 +167,7 @@ def seed_worker(base_seed, worker_id):
 
 
 def worker_loop(dataset, is_iterable, index_queue, result_queue, fetch, base_seed, init_fn, worker_id,
-                num_workers, parent_pid):
+                num_workers, parent_pid, done_event):
     """Runs in each worker process until it reads ``None`` or its parent dies."""
     global _worker_info
     try:
@@ -190,6 +190,8 @@ def worker_loop(dataset, is_iterable, index_queue, result_queue, fetch, base_see
                 continue
             if task is None:
                 return
+            if done_event.is_set():            # shutting down: skip what is still queued
+                continue
             kind, epoch, task_id, indices = task
             if kind == "resume":               # a new epoch of a persistent iterable worker
                 iterator, exhausted = iter(dataset), False

@@ -74,7 +74,8 @@ class DataLoader:
             a dead worker is always noticed).
         worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after seeding.
         multiprocessing_context: a start method name or context (default ``'fork'`` where
-            available, else the platform's default).
+            available, else the platform's default). A dataset holding CUDA tensors needs
+            ``'spawn'`` or ``'forkserver'``: CUDA cannot be used in a forked process.
         generator: draws the workers' base seed and, for ``shuffle=True``, the permutation.
         prefetch_factor (int): batches loaded ahead per worker (default 2 with workers).
         persistent_workers (bool): keep the workers between epochs.
@@ -250,6 +251,7 @@ class _WorkerPool:
         self.base_seed = base_seed
         ctx = _context(loader.multiprocessing_context)
         self.result_queue = ctx.Queue()
+        self.done_event = ctx.Event()
         self.index_queues, self.workers = [], []
         fetcher = loader._fetcher()
         fetch = fetcher.iterable if loader._is_iterable else fetcher.map
@@ -258,7 +260,7 @@ class _WorkerPool:
             iq.cancel_join_thread()
             w = ctx.Process(target=_worker.worker_loop, daemon=True,
                             args=(loader.dataset, loader._is_iterable, iq, self.result_queue, fetch, self.base_seed,
-                                  loader.worker_init_fn, i, self.num_workers, os.getpid()))
+                                  loader.worker_init_fn, i, self.num_workers, os.getpid(), self.done_event))
             w.start()
             self.index_queues.append(iq)
             self.workers.append(w)
@@ -280,6 +282,7 @@ class _WorkerPool:
         if self.closed:
             return
         self.closed = True
+        self.done_event.set()
         for iq in self.index_queues:
             try:
                 iq.put(None)
