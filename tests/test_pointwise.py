@@ -454,7 +454,8 @@ def test_inplace_ops_record_gradients():
         y.clamp_(-3, 3)
         return y
     check_against_torch(fn, (3, 4))
-    gradcheck(lambda lib, x: (x * 1).exp_().sub_(x), (2, 3))
+    check_against_torch(lambda lib, x: (x * 1).exp_().mul(x).sub_(x), (2, 3))
+    gradcheck(lambda lib, x: (x * 1).mul_(x).add_(x).tanh_(), (2, 3))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool", "complex64"])

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make
+from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
                     write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as)
@@ -349,9 +350,32 @@ def _zeros_like(t):
     return zeros_like(t)
 
 
-def _binary_method(fn_cls, array_fn):
-    """Tensor method for a binary op with a fast path when no graph is needed."""
+_ndarray = np.ndarray
+_grad_enabled = _grad_mode._enabled
+
+
+def _binary_method(fn_cls, array_fn, ufunc=None, kinds=""):
+    """Tensor method for a binary op with a fast path when no graph is needed.
+
+    The fastest path (small tensors pay mostly Python overhead) handles two CPU tensors of the
+    same dtype, or a floating CPU tensor and a Python int/float, whose kinds need no promotion
+    and no error checks: NumPy's ufunc then computes exactly what PyTorch computes (a Python
+    scalar is cast to the tensor's dtype first, NEP 50).
+    """
     def method(self, other, *args):
+        if ufunc is not None and not args:
+            a = self._data
+            if isinstance(other, Tensor):
+                b = other._data
+                if (type(a) is _ndarray and type(b) is _ndarray and a.dtype is b.dtype and a.dtype.kind in kinds
+                        and not (_grad_enabled[0] and (self._requires_grad or other._requires_grad))):
+                    try:
+                        return _make(ufunc(a, b))
+                    except ValueError:     # shapes do not broadcast: the general path names them
+                        pass
+            elif ((type(other) is float or type(other) is int) and type(a) is _ndarray and a.dtype.kind in "fc"
+                  and not (_grad_enabled[0] and self._requires_grad)):
+                return _make(ufunc(a, other))
         if isinstance(other, Tensor):
             if recording(self, other):
                 return fn_cls.apply(self, other, *args)
@@ -374,10 +398,10 @@ def _coerce(other, like):
     return NotImplemented
 
 
-_add_m = _binary_method(Add, _add_arrays)
-_sub_m = _binary_method(Sub, _sub_arrays)
-_mul_m = _binary_method(Mul, _mul_arrays)
-_div_m = _binary_method(Div, _div_arrays)
+_add_m = _binary_method(Add, _add_arrays, np.add, "fciu")
+_sub_m = _binary_method(Sub, _sub_arrays, np.subtract, "fciu")
+_mul_m = _binary_method(Mul, _mul_arrays, np.multiply, "fciub")
+_div_m = _binary_method(Div, _div_arrays, np.true_divide, "fc")
 
 
 @register("add")
@@ -681,14 +705,18 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
         "_node_name": node_name, "forward": staticmethod(forward), "backward": staticmethod(backward)})
 
     def fn(input, *, out=None):
-        if recording(input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        if _grad_enabled[0] and input._requires_grad:
             if derivative is None:
                 raise RuntimeError(f"the derivative for '{name}' is not implemented.")
             r = cls.apply(input)
         else:
-            a = _float_input(input) if floating else input._data
-            r = _make(compute(_xp.array_module(a), a))
-        return _out(r, out)
+            a = input._data
+            if floating and a.dtype.kind in "biu":
+                a = _float_input(input)
+            r = _make(compute(np if type(a) is _ndarray else _xp.array_module(a), a))
+        return r if out is None else _out(r, out)
     fn.__name__ = name
     globals()[name] = fn
     _export(name)
@@ -742,8 +770,7 @@ _unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x +
 _unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x * x - 1))
 _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
 _unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda x, ctx, g: g * sigmoid(x) * (1 - sigmoid(x)))
-_unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False,
-       reject=_COMPLEX, kernel="clamp_min_scalar_cpu")
+_unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False)
 _unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)),
        reject=_COMPLEX, kernel="erf_vml_cpu")
 _unary("erfc", lambda xp, a: _special(xp, "erfc", a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)),
@@ -789,9 +816,38 @@ _export("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccos
 
 
 def _relu(xp, a):
-    if a.dtype == np.bool_:
+    kind = a.dtype.kind
+    if kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
-    return xp.maximum(a, 0).astype(a.dtype, copy=False)
+    if kind == "c":
+        _not_implemented("clamp_min_scalar_cpu", _BY_NP[a.dtype])
+    if xp is np:
+        if 4096 <= a.size <= _ZEROS_MAX:
+            # NumPy's maximum has a SIMD loop for two arrays, not for an array and a scalar (5x slower)
+            return np.maximum(a, _zeros_view(a.shape, a.dtype))
+        zero = _ZERO.get(a.dtype)
+        if zero is None:
+            zero = _ZERO[a.dtype] = np.zeros((), a.dtype)
+        return np.maximum(a, zero)
+    return xp.maximum(a, xp.zeros((), a.dtype))
+
+
+_ZERO = {}
+_ZEROS = {}
+_ZEROS_MAX = 1 << 23          # elements: the shared buffer stays below 64 MB
+
+
+def _zeros_view(shape, dt):
+    """A read-only array of zeros of the given shape, viewing a buffer shared across calls."""
+    n = 1
+    for d in shape:
+        n *= d
+    buf = _ZEROS.get(dt)
+    if buf is None or buf.size < n:
+        buf = np.zeros(max(n, 4096), dt)
+        buf.flags.writeable = False
+        _ZEROS[dt] = buf
+    return buf[:n].reshape(shape)
 
 
 def _bool_neg():
