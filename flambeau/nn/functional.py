@@ -917,23 +917,29 @@ def _class_targets(op, logits_shape, target, weight, ignore_index, label_smoothi
         if w is not None:
             q = q * w
         return q, float(t.shape[0]), None
+    rows, safe, valid = _index_targets(target, c, ignore_index, xp)
+    m = rows.shape[0]
+    q = xp.zeros((m, c), dtype=dtype)
+    w_row = valid.astype(dtype) if w is None else w[safe] * valid
+    q[rows, safe] = w_row * (1 - eps)
+    if eps:
+        q += (valid.astype(dtype)[:, None] * (eps / c)) * (w if w is not None else 1.0)
+    return q, w_row.sum(), valid
+
+
+def _index_targets(target, c, ignore_index, xp):
+    """Rows, class indices (ignored ones replaced by 0) and the not-ignored mask of int64 targets."""
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype._legacy.replace('Tensor', '')}")
     t = target._data.reshape(-1)
     valid = t != ignore_index
     safe = xp.where(valid, t, 0)
     if xp is np and t.size:
+        # NumPy would raise its own IndexError below; CuPy would wrap around silently
         bad = safe[(safe < 0) | (safe >= c)]
         if bad.size:
             raise IndexError(f"Target {int(bad[0])} is out of bounds.")
-    m = t.shape[0]
-    q = xp.zeros((m, c), dtype=dtype)
-    rows = xp.arange(m)
-    w_row = valid.astype(dtype) if w is None else w[safe] * valid
-    q[rows, safe] = w_row * (1 - eps)
-    if eps:
-        q += (valid.astype(dtype)[:, None] * (eps / c)) * (w if w is not None else 1.0)
-    return q, w_row.sum(), valid
+    return xp.arange(t.shape[0]), safe, valid
 
 
 def _to_rows(a, xp):
@@ -975,12 +981,20 @@ class _CrossEntropy(Function):
         else:
             z = x - x.max(axis=1, keepdims=True)
             logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
-        q, denom, _ = _class_targets("cross_entropy", x.shape, target, weight, ignore_index, label_smoothing,
-                                     xp, a.dtype)
-        per = -(q * logp).sum(axis=1)
+        if weight is None and not label_smoothing and not target.is_floating_point():
+            # class indices alone (the common case): pick log-probabilities, no dense target
+            rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp)
+            valid = valid.astype(a.dtype)
+            per = -(logp[rows, safe] * valid)
+            denom = valid.sum()
+            ctx.q, ctx.picked = None, (rows, safe, valid)
+        else:
+            q, denom, _ = _class_targets("cross_entropy", x.shape, target, weight, ignore_index, label_smoothing,
+                                         xp, a.dtype)
+            per = -(q * logp).sum(axis=1)
+            ctx.q, ctx.picked = q, None
         ctx.reduction, ctx.shape, ctx.log_probs = reduction, input.shape, log_probs
         ctx.denom = _make(xp.asarray(denom, dtype=a.dtype))
-        ctx.q = q
         ctx.label_smoothing = label_smoothing
         ctx.save_for_backward(input, target if target.is_floating_point() else None)
         ctx.logp = logp
@@ -993,7 +1007,6 @@ class _CrossEntropy(Function):
     def backward(ctx, grad):
         input, target = ctx.saved_tensors
         xp = _xp.array_module(input._data)
-        q = _make(ctx.q)
         if ctx.reduction == "none":
             g = grad.reshape(-1, 1)
         elif ctx.reduction == "mean":
@@ -1002,14 +1015,21 @@ class _CrossEntropy(Function):
             g = grad
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
-            if ctx.log_probs:                                   # d/dlogp = -q
-                gi = -q * g
-            elif grad_mode.is_grad_enabled():                   # differentiable again
-                x = input if input.ndim == 2 else _from_rows_input(input)
-                gi = (_reduction.softmax(x, 1) * q.sum(1, keepdim=True) - q) * g
+            if ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
+                rows, safe, valid = ctx.picked                  # softmax - onehot, on kept rows
+                p = xp.exp(ctx.logp) * valid[:, None]
+                p[rows, safe] -= valid
+                gi = _make(p) * g
             else:
-                p = _make(xp.exp(ctx.logp))
-                gi = (p * q.sum(1, keepdim=True) - q) * g
+                q = _make(_dense_targets(ctx))
+                if ctx.log_probs:                               # d/dlogp = -q
+                    gi = -q * g
+                elif grad_mode.is_grad_enabled():               # differentiable again
+                    x = input if input.ndim == 2 else _from_rows_input(input)
+                    gi = (_reduction.softmax(x, 1) * q.sum(1, keepdim=True) - q) * g
+                else:
+                    p = _make(xp.exp(ctx.logp))
+                    gi = (p * q.sum(1, keepdim=True) - q) * g
             grad_input = _from_rows(gi, ctx.shape)
         if target is not None and ctx.needs_input_grad[1]:      # d/dt = -(1 - eps) w logp
             gt = _make(-ctx.logp * (1 - ctx.label_smoothing)) * g
@@ -1017,6 +1037,17 @@ class _CrossEntropy(Function):
                 gt = gt * _make(ctx.weight_rows)
             grad_target = _from_rows(gt, ctx.shape)
         return grad_input, grad_target, None, None, None, None, None
+
+
+def _dense_targets(ctx):
+    """The (M, C) target distribution q of a cross-entropy node (built from picked indices if needed)."""
+    if ctx.q is not None:
+        return ctx.q
+    rows, safe, valid = ctx.picked
+    xp = _xp.array_module(ctx.logp)
+    q = xp.zeros(ctx.logp.shape, dtype=ctx.logp.dtype)
+    q[rows, safe] = valid
+    return q
 
 
 def _from_rows_input(input):

@@ -360,8 +360,25 @@ class Module:
                 yield (module_prefix + ("." if module_prefix else "") + k, v)
 
     def parameters(self, recurse=True):
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        # no names to build: the optimizer and zero_grad call this every step
+        seen = set()
+        for m in (self._unique_modules() if recurse else (self,)):
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+
+    def _unique_modules(self):
+        """self and its descendants, each once, in named_modules() order (pre-order)."""
+        seen, out, stack = set(), [], [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            stack.extend(c for c in reversed(list(m._modules.values())) if c is not None)
+        return out
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
