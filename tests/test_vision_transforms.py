@@ -170,3 +170,28 @@ def test_compose_lambda_and_repr():
     assert "ToTensor()" in repr(pipeline) and "Normalize(mean=(0.5,), std=(0.5,))" in repr(pipeline)
     with pytest.raises(TypeError, match="Argument lambd should be callable"):
         T.Lambda(3)
+
+
+def test_color_jitter():
+    import colorsys
+    x = np.random.default_rng(0).random((3, 4, 5)).astype(np.float32)
+    t = flambeau.from_numpy(x)
+    np.testing.assert_allclose(T.ColorJitter(brightness=(0.5, 0.5))(t).numpy(), np.clip(x * 0.5, 0, 1), rtol=1e-6)
+    grey = 0.2989 * x[0] + 0.587 * x[1] + 0.114 * x[2]
+    np.testing.assert_allclose(T.ColorJitter(saturation=(0.0, 0.0))(t).numpy(), np.broadcast_to(grey, x.shape),
+                               rtol=1e-5)
+    np.testing.assert_allclose(T.ColorJitter(contrast=(0.0, 0.0))(t).numpy(), np.full(x.shape, grey.mean()),
+                               rtol=1e-5)
+    shifted = T.ColorJitter(hue=(0.25, 0.25))(t).numpy()
+    for i, j in [(0, 0), (2, 3), (3, 4)]:
+        hh, ss, vv = colorsys.rgb_to_hsv(*x[:, i, j].astype(np.float64))
+        np.testing.assert_allclose(shifted[:, i, j], colorsys.hsv_to_rgb((hh + 0.25) % 1.0, ss, vv), atol=1e-6)
+    u8 = flambeau.from_numpy((x * 255).astype(np.uint8))
+    assert T.ColorJitter(0.4, 0.4, 0.4, 0.1)(u8).dtype == flambeau.uint8
+    assert T.ColorJitter(0.4, 0.4, 0.4, 0.1)(Image.fromarray(_rng_img())).mode == "RGB"
+    flambeau.manual_seed(1)
+    a = T.ColorJitter(0.4, 0.4, 0.4, 0.1)(t)
+    flambeau.manual_seed(1)
+    np.testing.assert_array_equal(a.numpy(), T.ColorJitter(0.4, 0.4, 0.4, 0.1)(t).numpy())
+    with pytest.raises(ValueError, match="hue values should be between"):
+        T.ColorJitter(hue=0.7)

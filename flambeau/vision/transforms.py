@@ -17,7 +17,7 @@ from .._xp import to_host
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ConvertImageDtype", "Normalize", "Resize", "CenterCrop",
            "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation",
-           "Pad", "Lambda", "ToPILImage", "InterpolationMode"]
+           "Pad", "Lambda", "ToPILImage", "ColorJitter", "InterpolationMode"]
 
 
 class InterpolationMode:
@@ -639,3 +639,111 @@ class ToPILImage:
 
     def __repr__(self):
         return f"{self.__class__.__name__}(mode={self.mode})" if self.mode else self.__class__.__name__ + "()"
+
+
+def _grey(x):
+    """ITU-R 601-2 luma of (..., 3, H, W) (or (..., 1, H, W): itself), keeping the channel dim."""
+    if x.shape[-3] == 1:
+        return x
+    r, g, b = x[..., 0, :, :], x[..., 1, :, :], x[..., 2, :, :]
+    return (0.2989 * r + 0.587 * g + 0.114 * b)[..., None, :, :]
+
+
+def _rgb_to_hsv(x):
+    r, g, b = x[..., 0, :, :], x[..., 1, :, :], x[..., 2, :, :]
+    maxc, minc = x.max(axis=-3), x.min(axis=-3)
+    delta = maxc - minc
+    v = maxc
+    s = np.where(maxc > 0, delta / np.where(maxc > 0, maxc, 1), 0.0)
+    d = np.where(delta > 0, delta, 1)
+    rc, gc, bc = (maxc - r) / d, (maxc - g) / d, (maxc - b) / d
+    h = np.where(maxc == r, bc - gc, np.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = np.where(delta > 0, (h / 6.0) % 1.0, 0.0)
+    return h, s, v
+
+
+def _hsv_to_rgb(h, s, v):
+    i = np.floor(h * 6.0)
+    f = h * 6.0 - i
+    i = i.astype(np.int64) % 6
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    r = np.choose(i, [v, q, p, p, t, v])
+    g = np.choose(i, [t, v, v, q, p, p])
+    b = np.choose(i, [p, p, t, v, v, q])
+    return np.stack([r, g, b], axis=-3)
+
+
+class ColorJitter:
+    """Random brightness, contrast, saturation and hue changes, applied in a random order.
+
+    Each of brightness/contrast/saturation is a factor range (``b`` means [max(0, 1-b), 1+b]);
+    hue is a shift range within [-0.5, 0.5] (``h`` means [-h, h]). Tensors are taken in [0, 1]
+    (floats) or [0, 255] (uint8), shape (..., 3, H, W)."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.brightness = self._range(brightness, "brightness")
+        self.contrast = self._range(contrast, "contrast")
+        self.saturation = self._range(saturation, "saturation")
+        self.hue = self._range(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
+
+    @staticmethod
+    def _range(value, name, center=1, bound=(0, float("inf")), clip_first_on_zero=True):
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f"If {name} is a single number, it must be non negative.")
+            value = [center - float(value), center + float(value)]
+            if clip_first_on_zero:
+                value[0] = max(value[0], 0.0)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            value = [float(value[0]), float(value[1])]
+        else:
+            raise TypeError(f"{name} should be a single number or a list/tuple with length 2.")
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f"{name} values should be between {bound}, but got {value}.")
+        return None if value[0] == value[1] == center else tuple(value)
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue):
+        order = _creation.randperm(4).tolist()
+        draw = [None if r is None else float(_creation.empty(1).uniform_(r[0], r[1]).item())
+                for r in (brightness, contrast, saturation, hue)]
+        return (order, *draw)
+
+    def __call__(self, img):
+        _check_image(img, "ColorJitter")
+        order, b, c, s, h = self.get_params(self.brightness, self.contrast, self.saturation, self.hue)
+        pil = _is_pil(img)
+        if pil:
+            mode = img.mode
+            x = np.asarray(img.convert("RGB") if mode not in ("RGB", "L") else img, dtype=np.float64)
+            x = (x[None] if x.ndim == 2 else x.transpose(2, 0, 1)) / 255.0
+            dt, top = None, 1.0
+        elif isinstance(img, np.ndarray):
+            raise TypeError("ColorJitter: expected a PIL Image or a Tensor, got a NumPy array (use ToTensor first)")
+        else:
+            dt = img._data.dtype
+            top = 255.0 if dt == np.uint8 else 1.0
+            x = to_host(img._data).astype(np.float64) / top
+        for fn in order:
+            if fn == 0 and b is not None:
+                x = np.clip(x * b, 0, 1)
+            elif fn == 1 and c is not None:
+                mean = _grey(x).mean(axis=(-3, -2, -1), keepdims=True)
+                x = np.clip(c * x + (1 - c) * mean, 0, 1)
+            elif fn == 2 and s is not None:
+                x = np.clip(s * x + (1 - s) * _grey(x), 0, 1)
+            elif fn == 3 and h is not None and x.shape[-3] == 3:
+                hh, ss, vv = _rgb_to_hsv(x)
+                x = _hsv_to_rgb((hh + h) % 1.0, ss, vv)
+        if pil:
+            out = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+            out = out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
+            res = _pil().fromarray(out)
+            return res.convert(mode) if res.mode != mode else res
+        if dt == np.uint8:
+            return _back(np.clip(np.round(x * 255), 0, 255).astype(np.uint8), img)
+        return _back(x.astype(dt), img)
+
+    def __repr__(self):
+        return (f"{self.__class__.__name__}(brightness={self.brightness}, contrast={self.contrast}, "
+                f"saturation={self.saturation}, hue={self.hue})")
