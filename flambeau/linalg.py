@@ -1227,6 +1227,31 @@ class _Norm2(Function):
         return x * scale.to(x.dtype) if x.is_complex() else x * scale, None, None
 
 
+class _NormP(Function):
+    """(sum |x|^p)^(1/p) over dims; the gradient where the norm is 0 is 0, as PyTorch's"""
+    _node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        a = x._data
+        xp = _xpof(a)
+        out = _make((xp.abs(a) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p))
+        ctx.save_for_backward(x, out)
+        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # d/dx = sgn(x) |x|^(p-1) / norm^(p-1)
+        x, out = ctx.saved_tensors
+        p = ctx.p
+        if not ctx.keepdim:
+            for d in sorted(range(x.ndim) if ctx.dims is None else ctx.dims):
+                grad, out = grad.unsqueeze(d), out.unsqueeze(d)
+        zero = _make(_xpof(out._data).asarray(out._data == 0, dtype=out._data.dtype))
+        scale = grad / (out + zero) ** (p - 1) * (1 - zero)
+        return x.sgn() * x.abs() ** (p - 1) * scale.to(x.dtype), None, None, None
+
+
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """(sum |x|^ord)^(1/ord) over dim (all elements by default); differentiable."""
     if dtype is not None:
@@ -1252,6 +1277,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
         r = (a != 0).to(a.dtype).sum(dims, keepdim)
     elif ord == 1:
         r = a.sum(dims, keepdim)
+    elif recording(x):
+        r = _NormP.apply(x, float(ord), dims, keepdim)
     else:
         r = (a ** ord).sum(dims, keepdim) ** (1.0 / ord)
     return _out(r, out)

@@ -324,6 +324,8 @@ def test_norm_dispatch_and_zero_gradient(device):
     check_against_torch(lambda lib, a: lib.linalg.norm(a, 2), (3, 4), device=device)
     check_against_torch(lambda lib, a: lib.linalg.norm(a, dim=(0, 1)), (3, 4, 2), device=device)
     check_against_torch(lambda lib, a: lib.linalg.norm(a * 0), (3, 4), device=device)   # gradient 0 at 0
+    check_against_torch(lambda lib, a: lib.linalg.vector_norm(a * 0, 3), (3, 4), device=device)
+    check_against_torch(lambda lib, a: lib.linalg.vector_norm(a[0] * 0 + a, 3, dim=1), (3, 4), device=device)
 
 
 def test_lu_factor_and_lu_match_torch():
