@@ -166,6 +166,8 @@ def test_unique_variants(device):
         assert_same(ours, ref)
     ours, ref = both(lambda lib, t: t.unique(), [2.5, NAN, -1.0, 2.5], None, device)
     assert_same(ours, ref)
+    ours, ref = both(lambda lib, t: t.unique(return_counts=True), [NAN, 1.0, NAN, 1.0], None, device)
+    assert_same(ours, ref)
 
 
 def test_unique_consecutive(device):
@@ -183,7 +185,7 @@ def test_bincount_histc_histogram(device):
     assert_same(ours, ref)
     ours, ref = both(lambda lib, t: lib.bincount(t, minlength=8), idx, None, device)
     assert_same(ours, ref)
-    for wdt in ("float32", "float64", "int64"):
+    for wdt in ("float32", "float64", "int64", "float16"):
         ours = flambeau.bincount(flambeau.tensor(idx, device=device),
                                  flambeau.arange(6, dtype=getattr(flambeau, wdt), device=device))
         ref = torch.bincount(torch.tensor(idx), torch.arange(6, dtype=getattr(torch, wdt)))

@@ -378,7 +378,9 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     a = input._data
     xp = _xp.array_module(a)
     if dim is None:
-        vals, inv, cnt = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        # NaN != NaN: each NaN is its own value, as in PyTorch
+        kw = {"equal_nan": False} if xp is np else {}
+        vals, inv, cnt = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True, **kw)
         inv = inv.reshape(a.shape)
     else:
         d = _wrap_dim(dim, a.ndim)
@@ -463,7 +465,7 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError(f"weights should be 1-d and have the same length as input, got {list(weights.shape)} "
                            f"for input {list(a.shape)}")
     w = weights._data
-    out_dt = w.dtype if w.dtype.kind == "f" else np.float64
+    out_dt = np.float32 if w.dtype == np.float32 else np.float64      # float32 weights sum in float32
     return _make(xp.bincount(a, weights=w.astype(np.float64), minlength=minlength).astype(out_dt))
 
 
