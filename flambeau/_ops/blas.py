@@ -11,12 +11,22 @@ __all__ = ["mm", "mv", "bmm", "matmul", "dot", "vdot", "inner", "outer", "ger", 
            "baddbmm", "addr", "einsum", "tensordot", "kron", "chain_matmul"]
 
 
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+            "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+            "complex128": "c10::complex<double>"}
+
+
 def _same_dtype(name, a, b):
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_w(a.dtype)} != {_w(b.dtype)}"
-                           if name in ("mm", "addmm", "matmul", "bmm") else
-                           f"{name}: expected both vectors to have same dtype, but found {_w(a.dtype)} and "
-                           f"{_w(b.dtype)}")
+        if name in ("mm", "matmul", "bmm"):
+            msg = (f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES.get(a.dtype.name, a.dtype.name)} "
+                   f"!= {_C_NAMES.get(b.dtype.name, b.dtype.name)}")
+        elif name == "addmm":
+            msg = f"mat1 and mat2 must have the same dtype, but got {_w(a.dtype)} and {_w(b.dtype)}"
+        else:
+            msg = f"{name}: expected both vectors to have same dtype, but found {_w(a.dtype)} and {_w(b.dtype)}"
+        raise RuntimeError(msg)
     if a.device != b.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{a.device} and {b.device}! ({name})")
@@ -163,16 +173,17 @@ def matmul(input, other, *, out=None):
         return mv(input, other, out=out)
     if da == 1 and db == 2:
         if input.shape[0] != other.shape[0]:
-            raise RuntimeError(f"size mismatch, got input ({other.shape[1]}), mat ({other.shape[1]}x"
-                               f"{other.shape[0]}), vec ({input.shape[0]})")
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (1x{input.shape[0]} and "
+                               f"{other.shape[0]}x{other.shape[1]})")
         return _out(mv(other.t(), input), out)
     if da == 2 and db == 2:
         return mm(input, other, out=out)
     a = input.unsqueeze(0) if da == 1 else input
     b = other.unsqueeze(-1) if db == 1 else other
     if a.shape[-1] != b.shape[-2]:
+        nb = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))) if a.ndim > 2 else 1
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{a.shape[-1]}] but got: [{b.shape[-2]}].")
+                           f"[{nb}, {a.shape[-1]}] but got: [{nb}, {b.shape[-2]}].")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
@@ -195,8 +206,9 @@ Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 
 @register("outer", "ger")
 def outer(input, vec2, *, out=None):
-    if input.ndim != 1 or vec2.ndim != 1:
-        raise RuntimeError("outer: expected 1-D tensors")
+    for what, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {what}, but got {t.ndim}-D")
     return _out(input.unsqueeze(1) * vec2.unsqueeze(0), out)
 
 
@@ -372,10 +384,11 @@ def einsum(equation, *operands):
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) does not match the "
                                f"number of dimensions ({op.ndim}) for operand {k} and no ellipsis was given")
     sizes = {}
-    for t, op in zip(terms, operands):
+    for k, (t, op) in enumerate(zip(terms, operands)):
         for c, n in zip(t, op.shape):
             if c in sizes and sizes[c] != n and n != 1 and sizes[c] != 1:
-                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (original->remapped)")
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which does not broadcast "
+                                   f"with previously seen size {sizes[c]}")
             sizes[c] = max(sizes.get(c, 1), n)
     diag = [_einsum_diag(op, t) for op, t in zip(operands, terms)]
     ops, terms = [d[0] for d in diag], [d[1] for d in diag]
@@ -456,12 +469,12 @@ def tensordot(a, b, dims=2, out=None):
         db = [db] if isinstance(db, (int, np.integer)) else list(db)
         if len(da) != len(db):
             raise RuntimeError(f"both dimension lists should have same length, got {len(da)} and {len(db)}")
-    da = [d % a.ndim for d in da]
-    db = [d % b.ndim for d in db]
     for x, y in zip(da, db):
         if a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} "
                                f"and second has size {b.shape[y]} in dim {y}")
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
     fa = [d for d in range(a.ndim) if d not in da]
     fb = [d for d in range(b.ndim) if d not in db]
     import math
