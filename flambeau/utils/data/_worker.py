@@ -158,10 +158,11 @@ def numpy_seed(base_seed, worker_id):
 
 def seed_worker(base_seed, worker_id):
     """Seed Python's, NumPy's and flambeau's global generators for one worker; return its seed."""
-    from ..._ops.creation import manual_seed
+    from ..._ops.creation import default_generator
     seed = base_seed + worker_id
     random.seed(seed)
-    manual_seed(seed)
+    # the CPU generator only: seeding CuPy's would touch CUDA, which a forked process cannot use
+    default_generator.manual_seed(seed)
     np.random.seed(numpy_seed(base_seed, worker_id))
     return seed
 
