@@ -476,3 +476,48 @@ def test_float_to_int_conversion_truncates_and_nan_is_defined():
     arr = np.array([-2.7, -0.5, 0.5, 2.7, 300.0])
     compare("to int64", lambda lib, t: t.long(), (flambeau.tensor(arr), torch.tensor(arr)))
     compare("to int32", lambda lib, t: t.int(), (flambeau.tensor(arr), torch.tensor(arr)))
+
+
+# -- properties over random shapes and layouts ----------------------------------------------------
+from hypothesis import given, strategies as st                       # noqa: E402
+from hypothesis.extra import numpy as hnp                            # noqa: E402
+
+
+def _layout(lib, arr, how):
+    """arr's values as a contiguous, permuted (non-contiguous) or expanded-from-a-row tensor."""
+    if how == "permuted" and arr.ndim >= 2:
+        return lib.tensor(np.ascontiguousarray(np.moveaxis(arr, 0, -1))).movedim(-1, 0)
+    if how == "strided":
+        return lib.tensor(np.repeat(arr, 2, axis=-1) if arr.ndim else arr)[..., ::2] if arr.ndim else lib.tensor(arr)
+    return lib.tensor(arr)
+
+
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       how=st.sampled_from(["contiguous", "permuted", "strided"]), seed=st.integers(0, 2 ** 16),
+       op=st.sampled_from(["add", "sub", "mul", "div", "maximum", "atan2", "pow", "lt", "where", "remainder"]))
+def test_broadcasting_binary_ops_match_torch(shapes, how, seed, op):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shapes.input_shapes[0]).astype(np.float32)
+    y = (rng.standard_normal(shapes.input_shapes[1]) + 3).astype(np.float32)
+    fns = {"add": lambda lib, a, b: a + b, "sub": lambda lib, a, b: lib.sub(a, b, alpha=2),
+           "mul": lambda lib, a, b: a * b, "div": lambda lib, a, b: a / b, "maximum": lambda lib, a, b: lib.maximum(a, b),
+           "atan2": lambda lib, a, b: lib.atan2(a, b), "pow": lambda lib, a, b: b ** a, "lt": lambda lib, a, b: a < b,
+           "where": lambda lib, a, b: lib.where(a > 0, a, b), "remainder": lambda lib, a, b: a % b}
+    ours = fns[op](flambeau, _layout(flambeau, x, how), _layout(flambeau, y, how))
+    ref = fns[op](torch, _layout(torch, x, how), _layout(torch, y, how))
+    assert tuple(ours.shape) == tuple(np.broadcast_shapes(x.shape, y.shape))
+    assert_same(ours, ref, rtol=2e-5, atol=1e-6)
+
+
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4), seed=st.integers(0, 2 ** 16),
+       dtype=st.sampled_from(["float32", "int64", "uint8"]))
+def test_inplace_add_is_seen_by_every_view(shape, seed, dtype):
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 50, shape).astype(dtype)
+    a, b = flambeau.tensor(arr), torch.tensor(arr)
+    for t in (a, b):
+        view = t.view(-1) if t.numel() else t
+        tail = t[..., :1]
+        tail += 3
+        view.mul_(2)
+    assert_same(a, b)
