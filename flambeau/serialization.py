@@ -23,7 +23,6 @@ import io
 import json
 import os
 import pickle
-import sys
 import tempfile
 import zipfile
 

@@ -55,7 +55,8 @@ def test_sampler_and_batch_sampler_options():
     assert _lists(fdata.DataLoader(ours, batch_size=2, sampler=idx)) == \
         _lists(torch.utils.data.DataLoader(ref, batch_size=2, sampler=idx))
     bs = [[3, 2], [7], [0, 1, 2]]
-    assert _lists(fdata.DataLoader(ours, batch_sampler=bs)) == _lists(torch.utils.data.DataLoader(ref, batch_sampler=bs))
+    assert _lists(fdata.DataLoader(ours, batch_sampler=bs)) == \
+        _lists(torch.utils.data.DataLoader(ref, batch_sampler=bs))
     assert len(fdata.DataLoader(ours, batch_sampler=bs)) == 3
 
 

@@ -1,7 +1,6 @@
 """flambeau.save / flambeau.load: round trips, PyTorch files, damaged and hostile files, atomicity."""
 import collections
 import io
-import json
 import os
 import pickle
 import random
@@ -56,7 +55,8 @@ def _sample():
     od._metadata = {"": {"version": 1}}
     return {
         "x": x, "perm": x.permute(2, 0, 1), "narrow": x.narrow(2, 1, 2), "expanded": flambeau.ones(1, 3).expand(4, 3),
-        "scalar": flambeau.tensor(3.5), "empty": flambeau.zeros(0, 5), "ints": flambeau.tensor([1, -2], dtype=flambeau.int64),
+        "scalar": flambeau.tensor(3.5), "empty": flambeau.zeros(0, 5),
+        "ints": flambeau.tensor([1, -2], dtype=flambeau.int64),
         "bytes8": flambeau.tensor([0, 255], dtype=flambeau.uint8), "bools": flambeau.tensor([True, False]),
         "half": flambeau.tensor([1.5], dtype=flambeau.float16), "cplx": flambeau.tensor([1 + 2j]),
         "param": Parameter(flambeau.randn(4)), "frozen": Parameter(flambeau.randn(2), requires_grad=False),

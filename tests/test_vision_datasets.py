@@ -97,7 +97,8 @@ def test_idx_reader_dtypes(tmp_path):
 def test_damaged_idx_files_name_the_file(tmp_path):
     good = _idx(np.zeros((3, 28, 28), np.uint8))
     cases = {
-        "truncated": (good[:-5], "truncated IDX data: shape \\(3, 28, 28\\) of uint8 needs 2352 bytes, the file has 2347"),
+        "truncated": (good[:-5],
+                      "truncated IDX data: shape \\(3, 28, 28\\) of uint8 needs 2352 bytes, the file has 2347"),
         "magic": (b"\x08\x03\x00\x00" + good[4:], "not an IDX file: magic number 0x08030000"),
         "type": (b"\x00\x00\x07\x03" + good[4:], "not an IDX file: magic number 0x00000703"),
         "tiny": (b"\x00\x00", "not an IDX file: 2 bytes, shorter than the 4-byte magic number"),

@@ -81,7 +81,8 @@ def test_crops_flips_and_pad_match_numpy():
     big = T.CenterCrop((8, 10))(t)                         # larger than the image: zero padded
     assert big.shape == (3, 8, 10) and big[:, 0].sum().item() == 0
     np.testing.assert_array_equal(big.numpy()[:, 1:7, 1:9], t.numpy())
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(t).numpy(), torch.from_numpy(t.numpy()).flip(-1).numpy())
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(t).numpy(),
+                                  torch.from_numpy(t.numpy()).flip(-1).numpy())
     np.testing.assert_array_equal(T.RandomVerticalFlip(p=1.0)(t).numpy(), torch.from_numpy(t.numpy()).flip(-2).numpy())
     np.testing.assert_array_equal(np.asarray(T.RandomHorizontalFlip(p=1.0)(Image.fromarray(arr))), arr[:, ::-1])
     assert T.RandomHorizontalFlip(p=0.0)(t) is t

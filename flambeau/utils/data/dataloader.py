@@ -4,7 +4,6 @@ import multiprocessing
 import os
 import pickle
 import queue
-import sys
 import time
 import warnings
 

@@ -61,7 +61,8 @@ def load_batch(path):
             entry = _BatchUnpickler(f, encoding="latin1").load()
     except _Refused as e:
         raise pickle.UnpicklingError(f"{path}: {e}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, MemoryError,
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError, MemoryError,
             UnicodeDecodeError, __import__("struct").error) as e:
         raise RuntimeError(f"{path}: damaged CIFAR batch file ({type(e).__name__}: {e})") from None
     if not isinstance(entry, dict):
