@@ -117,15 +117,15 @@ def test_param_groups_and_noncontiguous_params(name, kw):
                                      ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
                                      ("Adagrad", dict(lr=0.1)), ("NAdam", dict(lr=0.1)),
                                      ("RAdam", dict(lr=0.1)), ("Adamax", dict(lr=0.1)), ("Adadelta", dict())])
-def test_complex_params(name, kw):
+def test_complex_params(name, kw, device):
     rng = np.random.default_rng(3)
     init = [rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3)) for _ in range(2)]
-    ours, ref = _pair(init)
+    ours, ref = _pair(init, device)
     opt = getattr(flambeau.optim, name)(ours, **kw)
     opt_ref = getattr(torch.optim, name)(ref, **kw)
     for _ in range(5):
         grads = [rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3)) for _ in range(2)]
-        _set_grads(ours, ref, grads)
+        _set_grads(ours, ref, grads, device)
         opt.step()
         opt_ref.step()
     _assert_params(ours, ref)
@@ -133,11 +133,12 @@ def test_complex_params(name, kw):
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
                                   "RAdam", "LBFGS"])
-def test_tensor_lr_with_scheduler_matches_torch(name):
+def test_tensor_lr_with_scheduler_matches_torch(name, device):
     """A float32 Tensor lr: derived step sizes round in float32, and a scheduler fills it in place."""
     results = []
     for lib in (flambeau, torch):
-        p = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        p = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True,
+                       device=device if lib is flambeau else "cpu")
         kw = {} if name in ("LBFGS", "SGD") else dict(weight_decay=0.1)
         opt = getattr(lib.optim, name)([p], lr=lib.tensor(0.05), **kw)
         sched = lib.optim.lr_scheduler.ExponentialLR(opt, 0.5)
