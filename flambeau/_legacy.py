@@ -175,6 +175,7 @@ def cholesky_inverse(input, upper=False, *, out=None):
 
 # -- LU --------------------------------------------------------------------------------------------------
 @register("lu")
+@linalg._tuple_out
 def lu(A, pivot=True, get_infos=False, out=None):
     """(LU, pivots) packed as LAPACK getrf (plus infos with get_infos=True)."""
     linalg._check_matrix("lu", A)
@@ -187,6 +188,7 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return _make(lu_), _make(piv)
 
 
+@linalg._tuple_out
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     """(P, L, U) from lu()'s packed result."""
     linalg._no_grad_only("lu_unpack", LU_data)
@@ -204,6 +206,7 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
 
 # -- triangular, general solves ------------------------------------------------------------------------
 @register("triangular_solve")
+@linalg._tuple_out
 def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """(X, A.clone()) with op(tri(A)) X = input; op is the transpose when transpose=True."""
     linalg._check_matrix("triangular_solve", input, arg="b")
@@ -214,6 +217,7 @@ def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False,
 
 
 @register("solve")
+@linalg._tuple_out
 def solve(input, A, *, out=None):
     """Removed API: (X, LU) with A X = input; LU is A's packed LU factorisation."""
     _deprecated("solve", "torch.linalg.solve")
@@ -261,6 +265,7 @@ def _gels(name, B, A):
 
 
 @register("gels")
+@linalg._tuple_out
 def gels(input, A, *, out=None):
     """Removed API: least-squares (m >= n) or minimum-norm (m < n) solution of A X = input.
 
@@ -280,6 +285,7 @@ def gels(input, A, *, out=None):
 
 
 @register("lstsq")
+@linalg._tuple_out
 def lstsq(input, A, *, out=None):
     """Removed API (torch.lstsq, the successor of gels): same arguments and results as gels."""
     _deprecated("lstsq", "torch.linalg.lstsq")
@@ -288,12 +294,14 @@ def lstsq(input, A, *, out=None):
 
 # -- decompositions --------------------------------------------------------------------------------------
 @register("qr")
+@linalg._tuple_out
 def qr(input, some=True, *, out=None):
     """(Q, R): reduced with some=True, complete otherwise."""
     return return_types.qr(*linalg.qr(input, "reduced" if some else "complete"))
 
 
 @register("svd")
+@linalg._tuple_out
 def svd(input, some=True, compute_uv=True, *, out=None):
     """(U, S, V) with input = U diag(S) V^H (V, not V^H, unlike linalg.svd).
 
@@ -310,6 +318,7 @@ def svd(input, some=True, compute_uv=True, *, out=None):
 
 
 @register("symeig")
+@linalg._tuple_out
 def symeig(input, eigenvectors=False, upper=True, *, out=None):
     """Removed API: (eigenvalues ascending, eigenvectors or an empty tensor) of a symmetric matrix."""
     _deprecated("symeig", "torch.linalg.eigh")
@@ -348,6 +357,7 @@ def _parts(z):
 
 
 @register("eig")
+@linalg._tuple_out
 def eig(input, eigenvectors=False, *, out=None):
     """Removed API: eigenvalues of a real square matrix as an (n, 2) tensor of (real, imaginary) parts.
 

@@ -9,6 +9,7 @@ Note [Engine gaps]: CuPy may lack a general eigensolver and does not raise on si
 of inv, solve and cholesky check their result for non-finite values to raise PyTorch's
 LinAlgError, at the cost of the host synchronisation PyTorch also pays to report errors.
 """
+import functools
 import math
 
 import numpy as np
@@ -42,6 +43,22 @@ class return_types:
     linalg_solve_ex = _return_type("linalg_solve_ex", ("result", "info"))
     linalg_lu_factor = _return_type("linalg_lu_factor", ("LU", "pivots"))
     linalg_lu = _return_type("linalg_lu", ("P", "L", "U"))
+
+
+def _tuple_out(fn):
+    """Support out=(t1, t2, ...) for functions returning several tensors: results are copied in."""
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        if not isinstance(out, (tuple, list)) or len(out) != len(result) or \
+                not all(isinstance(o, Tensor) for o in out):
+            raise TypeError(f"{fn.__name__}(): argument 'out' must be a tuple of {len(result)} Tensors")
+        for o, r in zip(out, result):
+            _out(r, o)
+        return type(result)(*out) if hasattr(type(result), "_fields") else tuple(out)
+    return wrapper
 
 
 # -- input checks --------------------------------------------------------------------------------
@@ -186,6 +203,7 @@ def inv(A, *, out=None):
     return _out(_Inv.apply(A) if recording(A) else _make(_inv_array(A._data)), out)
 
 
+@_tuple_out
 def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info): info is 0, or k when U[k-1, k-1] of A's LU factorisation is zero."""
     _check_matrix("linalg.inv_ex", A, square=True)
@@ -280,6 +298,7 @@ class _Slogdet(Function):
         return grad_logabs.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
 
 
+@_tuple_out
 def slogdet(A, *, out=None):
     """(sign, logabsdet) of det(A), stable where det under/overflows."""
     _check_matrix("linalg.slogdet", A, square=True)
@@ -371,6 +390,7 @@ def solve(A, B, *, left=True, out=None):
     return _out(X.squeeze(-1) if vector else X, out)
 
 
+@_tuple_out
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info) of solve; info is nonzero where A is singular (then result holds NaN)."""
     _check_matrix("linalg.solve_ex", A, square=True)
@@ -526,6 +546,7 @@ def cholesky(A, *, upper=False, out=None):
     return _out(L.mH if upper else L, out)
 
 
+@_tuple_out
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """(L, info): info is 0, or the order of the first leading minor that is not positive-definite."""
     _check_matrix("linalg.cholesky_ex", A, square=True)
@@ -589,6 +610,7 @@ def _check_kernel_dtype(kernel, A):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_word(A.dtype)}\'')
 
 
+@_tuple_out
 def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues ascending, orthonormal eigenvectors) of Hermitian A (reads the UPLO triangle)."""
     _check_kernel_dtype("linalg_eigh_cpu", A)
@@ -654,6 +676,7 @@ def _check_complexable(A):
         raise RuntimeError(f"Unknown Complex ScalarType for {_type_word(A.dtype)}")
 
 
+@_tuple_out
 def eig(A, *, out=None):
     """(eigenvalues, eigenvectors) of a general square matrix, both complex."""
     _check_complexable(A)
@@ -740,6 +763,7 @@ def _svd_backward(U, S, Vh, gU, gS, gVh):
     return U @ gA @ Vh
 
 
+@_tuple_out
 def svd(A, full_matrices=True, *, driver=None, out=None):
     """(U, S, Vh) with A = U diag(S) Vh, S descending."""
     _check_matrix("linalg.svd", A)
@@ -806,6 +830,7 @@ class _Qr(Function):
         return cat([gX, gY], -1), None
 
 
+@_tuple_out
 def qr(A, mode="reduced", *, out=None):
     """(Q, R) with A = QR; mode 'reduced', 'complete' or 'r' (Q empty)."""
     _check_matrix("linalg.qr", A)
@@ -1159,6 +1184,7 @@ def _no_grad_only(name, *tensors):
                                   f"flambeau.no_grad() or on a detached tensor")
 
 
+@_tuple_out
 def lu_factor(A, *, pivot=True, out=None):
     """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK)."""
     _check_kernel_dtype("lu_cpu", A)
@@ -1189,6 +1215,7 @@ def _lu_unpack_arrays(lu_, piv):
     return P.reshape(batch + (m, m)), L, U
 
 
+@_tuple_out
 def lu(A, *, pivot=True, out=None):
     """(P, L, U) with A = P L U."""
     _check_kernel_dtype("lu_cpu", A)

@@ -515,3 +515,17 @@ def test_zero_size_inputs(k):
     fn, shape = ZERO_SIZE[k]
     a = np.zeros(shape)
     assert_same(fn(flambeau, flambeau.tensor(a)), fn(torch, torch.tensor(a)))
+
+
+def test_out_tuples():
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((4, 3))
+    outs = (flambeau.empty(0, dtype=flambeau.float64), flambeau.empty(0, dtype=flambeau.float64))
+    r = flambeau.linalg.qr(flambeau.tensor(a), out=outs)
+    assert r.Q is outs[0] and r.R is outs[1]
+    assert_same(r, torch.linalg.qr(torch.tensor(a)))
+    s = flambeau.empty(3, dtype=flambeau.float64)
+    flambeau.linalg.svdvals(flambeau.tensor(a), out=s)
+    assert_same(s, torch.linalg.svdvals(torch.tensor(a)))
+    with pytest.raises(TypeError):
+        flambeau.linalg.svd(flambeau.tensor(a), out=s)
