@@ -483,7 +483,8 @@ class Tensor:
 
     def _scalar(self, what):
         if self._data.size != 1:
-            raise TypeError(f"only one element tensors can be converted to Python scalars")
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(this tensor has {self._data.size} elements)")
         return self.item()
 
     def __len__(self):

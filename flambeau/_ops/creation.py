@@ -714,12 +714,27 @@ def atleast_1d(*tensors):
 
 
 # -- clone, copy, fill ------------------------------------------------------------------------
+def _clone_array(a):
+    """A copy of a with a's own strides when a is dense and non-overlapping (PyTorch's
+    preserve_format: a transposed tensor clones transposed), else a C-contiguous copy."""
+    expected = a.itemsize
+    if a.ndim < 2 or a.flags.c_contiguous or not a.size:
+        return a.copy()
+    for st, n in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if st != expected:
+            return a.copy()
+        expected *= n
+    out = _xp.as_strided(_xp.array_module(a).empty(a.size, a.dtype), a.shape, a.strides)
+    out[...] = a
+    return out
+
+
 class Clone(Function):
     _node_name = "CloneBackward0"
 
     @staticmethod
     def forward(ctx, x):
-        return x._data.copy()
+        return _clone_array(x._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -730,7 +745,7 @@ class Clone(Function):
 def clone(input, *, memory_format=None):
     if recording(input):
         return Clone.apply(input)
-    return _make(input._data.copy())
+    return _make(_clone_array(input._data))
 
 
 class CopyFrom(Function):

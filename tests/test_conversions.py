@@ -1,0 +1,197 @@
+"""Conversions and Python protocols of Tensor against PyTorch: item, tolist, numpy, dunders, Size."""
+import contextlib
+import io
+import operator
+import pickle
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+
+
+def printed(snippet, lib):
+    """What ``snippet`` prints with ``torch`` bound to lib; an exception prints as its type's name."""
+    out = io.StringIO()
+    env = {"torch": lib, "np": np, "operator": operator}
+    with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stmt in textwrap.dedent(snippet).strip().split("\n\n"):
+            try:
+                exec(stmt, env)
+            except Exception as e:      # noqa: BLE001 - the exception type is part of the output
+                print("raised", type(e).__name__)
+    return out.getvalue()
+
+
+def same_output(snippet):
+    ref, ours = printed(snippet, torch), printed(snippet, flambeau)
+    assert ours == ref, f"\n--- torch\n{ref}\n--- flambeau\n{ours}"
+
+
+def test_item_and_tolist():
+    same_output("""
+        for t in [torch.tensor(2.5), torch.tensor([7]), torch.tensor([[True]]), torch.tensor(3, dtype=torch.int8),
+                  torch.tensor(1 + 2j), torch.tensor([0.1], dtype=torch.float16), torch.tensor(2**40)]:
+            v = t.item()
+            print(type(v).__name__, v, t.tolist())
+
+        torch.zeros(2).item()
+
+        torch.zeros(0).item()
+
+        print(torch.arange(6).view(2, 3).t().tolist(), torch.zeros(2, 0).tolist(), torch.tensor(4.).tolist())
+        print(torch.tensor([[1.5, -2.0]]).tolist(), torch.tensor([True, False]).tolist())
+        print(type(torch.tensor([1.5]).tolist()[0]).__name__, type(torch.tensor([3]).tolist()[0]).__name__)
+    """)
+
+
+def test_python_scalar_dunders():
+    same_output("""
+        x = torch.tensor([3.7])
+        print(float(x), int(x), bool(x), complex(x), int(torch.tensor(-3.7)), float(torch.tensor(5)))
+
+        float(torch.ones(2))
+
+        int(torch.ones(2, 2))
+
+        bool(torch.ones(2))
+
+        print(bool(torch.tensor(0.0)), bool(torch.tensor([0])), bool(torch.tensor([[2]])))
+
+        bool(torch.zeros(0))
+
+        print(operator.index(torch.tensor(3)), [10, 20, 30, 40][torch.tensor(2)], list(range(10))[torch.tensor(1):torch.tensor(4)])
+
+        operator.index(torch.tensor(3.0))
+
+        operator.index(torch.tensor([1, 2]))
+
+        print(hex(torch.tensor(255)), "%d" % torch.tensor(4))
+    """)
+
+
+def test_len_iter_and_shape_queries():
+    same_output("""
+        x = torch.arange(24.).view(2, 3, 4)
+        print(len(x), len(x[0]), x.dim(), x.ndim, x.ndimension(), x.numel(), x.nelement(), x.shape, x.size())
+        print(x.size(1), x.size(-1), x.shape[-2], x.size()[1:], type(x.shape).__name__)
+        print([tuple(r.shape) for r in x], [r.tolist() for r in x[0, 0]])
+        print(x.is_floating_point(), x.long().is_floating_point(), x.is_complex(), x.cfloat().is_complex())
+        print(x.is_signed(), x.byte().is_signed(), x.bool().is_floating_point())
+
+        len(torch.tensor(1.0))
+
+        iter(torch.tensor(1.0))
+
+        x.size(3)
+
+        x.size(-4)
+
+        print(len(torch.zeros(0, 3)), list(torch.zeros(0, 3)), x[0].shape == (3, 4), x.shape == torch.Size([2, 3, 4]))
+    """)
+
+
+def test_size_is_a_tuple():
+    same_output("""
+        s = torch.Size([2, 3, 4])
+        print(s, repr(s), str(s), s.numel(), len(s), s[0], s[-1], s[1:], s + (5,), (1,) + s, list(s), s == (2, 3, 4))
+        print(isinstance(s, tuple), torch.Size([]), torch.Size([]).numel(), torch.Size([0, 5]).numel(), hash(s) == hash((2, 3, 4)))
+        print(torch.zeros(s).shape, torch.ones(2, 3).new_zeros(s).shape if hasattr(torch.Tensor, "new_zeros") else s)
+        print(s[::2], type(s[::2]).__name__, type(s + (1,)).__name__)
+    """)
+    assert pickle.loads(pickle.dumps(flambeau.Size([2, 3]))) == flambeau.Size([2, 3])
+
+
+def test_numpy_shares_memory():
+    x = flambeau.arange(6.).view(2, 3)
+    a = x.numpy()
+    assert isinstance(a, np.ndarray) and a.dtype == np.float32
+    a[0, 1] = 100.0
+    assert x[0, 1].item() == 100.0
+    x[1, 2] = -1.0
+    assert a[1, 2] == -1.0
+    t = x.t()
+    assert np.shares_memory(t.numpy(), a) and t.numpy().strides == (4, 12)
+    b = np.arange(4.)
+    y = flambeau.from_numpy(b)
+    y.add_(1)
+    np.testing.assert_array_equal(b, [1.0, 2.0, 3.0, 4.0])
+    assert y.dtype is flambeau.float64
+
+
+def test_numpy_of_requires_grad_and_array_protocol():
+    same_output("""
+        x = torch.ones(2, requires_grad=True)
+
+        x.numpy()
+
+        print(x.detach().numpy(), np.asarray(torch.tensor([1, 2])), np.asarray(torch.tensor([1.5]), dtype=np.float64).dtype)
+        print(np.array(torch.arange(4).view(2, 2)).tolist(), np.sum(torch.tensor([1.0, 2.0])))
+        print(x.numpy(force=True))
+    """)
+
+
+def test_dlpack_round_trip():
+    x = flambeau.arange(6.).view(2, 3)
+    y = flambeau.from_dlpack(x)
+    assert np.shares_memory(x.numpy(), y.numpy())
+    t = torch.from_dlpack(x)                 # flambeau -> torch without a copy
+    t[0, 0] = 42.0
+    assert x[0, 0].item() == 42.0
+    z = flambeau.from_dlpack(torch.arange(4.).view(2, 2).t())     # torch -> flambeau, strides kept
+    assert z.tolist() == [[0.0, 2.0], [1.0, 3.0]] and z.stride() == (1, 2)
+    assert x.__dlpack_device__() == torch.zeros(1).__dlpack_device__()
+    w = flambeau.from_dlpack(np.arange(3))
+    assert w.dtype is flambeau.int64 and w.tolist() == [0, 1, 2]
+
+
+def test_clone_and_detach():
+    same_output("""
+        x = torch.arange(6.).view(2, 3).t()
+        c = x.clone()
+        print(c, c.stride(), c.data_ptr() != x.data_ptr(), c.is_contiguous())
+        c[0, 0] = 9.0
+        print(x[0, 0])
+
+        w = torch.ones(2, requires_grad=True)
+        d = w.detach()
+        print(d.requires_grad, d.grad_fn, d.data_ptr() == w.data_ptr())
+        d[0] = 5.0
+        print(w)
+        e = (w * 2).clone()
+        print(e, type(e.grad_fn).__name__)
+        print(w.clone().requires_grad, w.clone().is_leaf, w.detach().is_leaf)
+        print(torch.tensor([1, 2]).clone().dtype, torch.zeros(2, 0).clone().shape)
+        print(torch.zeros(3)[::2].clone().stride(), torch.zeros(2, 3).expand(4, 2, 3).clone().stride())
+    """)
+
+
+def test_conversion_methods():
+    same_output("""
+        x = torch.tensor([[1.7, -2.5], [0.0, 3.0]])
+        for name in ["float", "double", "half", "long", "int", "short", "char", "byte", "bool"]:
+            y = getattr(x, name)()
+            print(name, y.dtype, y.tolist())
+        print(x.to(torch.int32).dtype, x.to("cpu") is x, x.to(torch.float32) is x, x.type(), x.long().type())
+        print(x.type(torch.float64).dtype, x.type("torch.IntTensor").dtype, x.to(x.long()).dtype, x.type_as(x.int()).dtype)
+        print(x.cfloat(), x.element_size(), x.double().element_size(), x.nbytes, x.itemsize)
+    """)
+
+
+def test_pickle_round_trip():
+    x = flambeau.arange(6.).view(2, 3).t()
+    y = pickle.loads(pickle.dumps(x))
+    assert y.tolist() == x.tolist() and y.dtype is x.dtype
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "float16", "complex64"])
+def test_item_on_device(device, dtype):
+    x = flambeau.ones(3, dtype=getattr(flambeau, dtype), device=device)
+    ref = torch.ones(3, dtype=getattr(torch, dtype))
+    assert x[1].item() == ref[1].item() and type(x[1].item()) is type(ref[1].item())
+    assert x.tolist() == ref.tolist()
+    assert x.cpu().numpy().dtype == ref.numpy().dtype
