@@ -18,6 +18,7 @@ from .autograd import grad_mode
 from .autograd.function import AccumulateGrad, _Handle
 
 _ndarray = np.ndarray
+_new_object = object.__new__
 _BY_NP = _dtype._BY_NP
 
 
@@ -55,7 +56,7 @@ def _make(array, requires_grad=False):
         array = np.asarray(array)
     if not array.size and array.ndim:
         array = _canonical_empty(array)
-    t = Tensor.__new__(Tensor)
+    t = _new_object(Tensor)          # object.__new__ directly: Tensor.__new__ is a Python-level call
     t._data = array
     t._base = None
     t._storage_obj = None

@@ -1,8 +1,8 @@
 """Adam (and, with decoupled weight decay, AdamW)."""
 from .. import _xp
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_lr, _check_nonneg, _scalar, _grad_array, _real, _lerp_, _bump,
-                        _run_closure, _step_tensor, _zeros_like, _use_params)
+from .optimizer import (Optimizer, _check_lr, _check_nonneg, _check_betas, _scalar, _grad_array, _real, _lerp_,
+                        _bump, _run_closure, _step_tensor, _zeros_like, _use_params)
 
 __all__ = ["Adam"]
 
@@ -43,10 +43,7 @@ class Adam(Optimizer):
                  decoupled_weight_decay=False):
         _check_lr(lr)
         _check_nonneg(eps, "epsilon")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        _check_betas(betas)
         _check_nonneg(weight_decay, "weight_decay")
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):

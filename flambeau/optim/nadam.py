@@ -1,8 +1,5 @@
 """NAdam: Adam with Nesterov momentum."""
-import numpy as np
-
 from .. import _xp
-from .._tensor import _make
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _check_betas, _scalar, _grad_array, _real, _lerp_,
                         _bump, _run_closure, _step_tensor, _zeros_like, _use_params)
 

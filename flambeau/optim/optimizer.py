@@ -387,9 +387,7 @@ def _real(a):
     """The array itself, or for complex arrays a real view with a trailing (re, im) axis."""
     if a.dtype.kind != "c":
         return a
-    xp = _xp.array_module(a)
-    r = xp.atleast_1d(a).view(a.real.dtype)
-    return r
+    return _xp.array_module(a).atleast_1d(a).view(a.real.dtype)
 
 
 def _grad_array(p, maximize):

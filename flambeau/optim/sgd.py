@@ -1,5 +1,6 @@
 """SGD: stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
-from .optimizer import Optimizer, _check_lr, _scalar, _grad_array, _bump, _run_closure, _make
+from .._tensor import _make
+from .optimizer import Optimizer, _check_lr, _scalar, _grad_array, _bump, _run_closure
 
 __all__ = ["SGD"]
 
