@@ -659,7 +659,8 @@ class _Eig(Function):
         return L, V
 
     @staticmethod
-    def backward(ctx, gL, gV):                   # gA = V^{-H} (V^H gV - V^H V Re diag(V^H gV)) / conj(E) + diag(gL)) V^H
+    def backward(ctx, gL, gV):                   # gA = V^{-H} ((W - V^H V Re diag(W)) / conj(E) + diag(gL)) V^H,
+        #                                          W = V^H gV, E_ij = L_j - L_i
         L, V = ctx.saved_tensors
         eye, off = _eye_masks(L)
         VhgV = V.mH @ gV

@@ -216,3 +216,9 @@ def test_shape_errors():
         msg, ref = same_error(fn, np.ones(sa), np.ones(sb))
     msg, ref = same_error(lambda lib, a, b: lib.mm(a, b), np.ones((2, 3)), np.ones((2, 3)))
     assert msg == ref
+
+
+def test_einsum_sublist_format():
+    check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 2], [0, 2]), (2, 3), (3, 4))
+    check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 27]), (2, 3), (3, 4))
+    check_against_torch(lambda lib, a, b: lib.einsum(a, [Ellipsis, 1], b, [1, 2], [Ellipsis, 2]), (5, 2, 3), (3, 4))

@@ -1,7 +1,7 @@
 """Matrix products (BLAS): mm, mv, bmm, matmul, dot, outer, addmm and friends, einsum."""
 import numpy as np
 
-from .. import _dtype, _xp
+from .. import _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
 from ._util import register, recording
@@ -347,8 +347,31 @@ def chain_matmul(*matrices):
 
 
 # -- einsum and tensordot: built from permute/reshape/matmul, so autograd comes for free --------
+def _sublist_equation(args):
+    """einsum(op0, [0, 1], op1, [1, 2], [0, 2]) -> ("AB,BC->AC", [op0, op1]); 0-25 are A-Z, 26-51 a-z."""
+    def letters(sub):
+        out = ""
+        for n in sub:
+            if n is Ellipsis:
+                out += "..."
+            elif isinstance(n, int) and 0 <= n < 52:
+                out += chr(ord("A") + n) if n < 26 else chr(ord("a") + n - 26)
+            else:
+                raise ValueError(f"einsum(): expected subscript to be within the range [0, 52), but got {n}")
+        return out
+    ops, terms = list(args[0::2]), [letters(sub) for sub in args[1::2]]
+    rhs = None
+    if len(args) % 2 == 1:                      # a trailing sublist names the output
+        rhs = letters(args[-1])
+        ops = ops[:-1]
+    eq = ",".join(terms[:len(ops)]) + ("->" + rhs if rhs is not None else "")
+    return eq, ops
+
+
 def einsum(equation, *operands):
     """Einstein summation, computed by pairwise contraction into matmuls (differentiable)."""
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
