@@ -185,3 +185,14 @@ def test_conv_errors_match_torch():
                        z((3, 2, 3, 3)), match="output padding must be smaller")
     _raises_like_torch(lambda lib, x: F(lib).fold(x, (4, 4), 2), z((2, 13, 9)), match="divisible")
     _raises_like_torch(lambda lib, x: F(lib).fold(x, (4, 4), 2), z((2, 12, 8)), match="sliding blocks")
+
+
+def test_two_thread_batch_split_matches_torch(monkeypatch):
+    """Batches split in two halves on two threads (forced here for small shapes) give torch's results."""
+    from flambeau._ops import conv
+    monkeypatch.setattr(conv, "_SPLIT_MIN_ELEMENTS", 0)
+    if conv._helper_thread() is None:
+        pytest.skip("a single core: batches are not split")
+    check_against_torch(lambda lib, x, w, b: F(lib).conv2d(x, w, b, padding=1), (5, 2, 17, 16), (3, 2, 3, 3), (3,))
+    check_against_torch(lambda lib, x, w, b: F(lib).conv_transpose2d(x, w, b, stride=2), (5, 3, 16, 16),
+                        (3, 2, 3, 3), (2,))

@@ -169,3 +169,11 @@ def test_pooling_errors_match_torch():
     with pytest.raises(ValueError):
         F(flambeau).max_unpool2d(flambeau.zeros(2, 3, 4, 4), flambeau.zeros(2, 3, 4, 4, dtype=flambeau.int64), 2,
                                  output_size=(3, 3))
+
+
+def test_two_thread_batch_split_matches_torch(monkeypatch, kernels):
+    from flambeau._ops import conv
+    monkeypatch.setattr(conv, "_SPLIT_MIN_ELEMENTS", 0)
+    check_against_torch(lambda lib, x: F(lib).max_pool2d(x, 3, return_indices=True), (5, 3, 9, 9),
+                        make_input=_ties)
+    check_against_torch(lambda lib, x: F(lib).max_pool2d(x, 3, 2, 1), (5, 3, 9, 9))

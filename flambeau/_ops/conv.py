@@ -27,10 +27,13 @@ differentiated again.
 
 Everything is 2-D inside: 1-D convolutions run as 2-D ones over a height of 1.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .. import _xp
-from .._tensor import Tensor, _make
+from .._tensor import Tensor
 from ..autograd.function import Function
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -53,6 +56,34 @@ class _Geometry:
 
 def _layout(n, plane):
     return "sample" if plane >= _PER_SAMPLE_MIN_PLANE or n == 1 else "gemm"
+
+
+# Note [Two halves of a batch on two threads]
+# NumPy's copies and products and the compiled pooling kernels release the GIL, while
+# OpenBLAS does not thread the small per-sample products. On a machine with two or more
+# cores, a large enough batch of NumPy arrays is split in two halves computed at once, one
+# on a helper thread, one on the calling thread. Each half writes its own slice of the
+# output (the weight gradient adds the two halves' sums).
+_SPLIT_MIN_ELEMENTS = 1 << 18
+_executor = []
+
+
+def _helper_thread():
+    if not _executor:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        _executor.append(ThreadPoolExecutor(1, thread_name_prefix="flambeau-batch") if cores >= 2 else None)
+    return _executor[0]
+
+
+def split_batch(fn, n, elements, array):
+    """[fn(0, n)], or [fn(0, n//2), fn(n//2, n)] run at once for large NumPy work."""
+    ex = _helper_thread() if type(array) is np.ndarray and n >= 2 and elements >= _SPLIT_MIN_ELEMENTS else None
+    if ex is None:
+        return [fn(0, n)]
+    mid = n // 2
+    later = ex.submit(fn, mid, n)
+    first = fn(0, mid)
+    return [first, later.result()]
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,21 +172,31 @@ def _grad_batch_last(gy, g):
     return xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(g, co // g, ho * wo * n)
 
 
-def _conv_forward(x, w, geo, layout=None):
-    """y = conv(x, w) for x (N, C, H, W), w (Co, C/G, kh, kw); returns (y, columns, layout)."""
+def _conv_forward(x, w, geo, bias=None, layout=None):
+    """y = conv(x, w) + bias for x (N, C, H, W), w (Co, C/G, kh, kw); returns (y, columns, layout)."""
     xp = _xp.array_module(x)
     n = x.shape[0]
     co, cg, kh, kw = w.shape
     g = geo.groups
     ho, wo = geo.out_size(x.shape[2], x.shape[3], kh, kw)
     layout = layout or _layout(n, ho * wo)
-    cols = _im2col(x, kh, kw, geo, layout)
     wm = w.reshape(g, co // g, cg * kh * kw)
-    y = xp.matmul(wm, cols)
     if layout == "sample":
-        y = y.reshape(n, co, ho, wo)                                         # (N, G, Co/G, L)
-    else:                                                                    # (G, Co/G, L*N)
-        y = xp.ascontiguousarray(y.reshape(co, ho, wo, n).transpose(3, 0, 1, 2))
+        cols = xp.empty((n, g, cg * kh * kw, ho * wo), x.dtype)
+        y = xp.empty((n, g, co // g, ho * wo), x.dtype)
+
+        def half(lo, hi):       # see Note [Two halves of a batch on two threads]
+            cols[lo:hi] = _im2col(x[lo:hi], kh, kw, geo, layout)
+            xp.matmul(wm, cols[lo:hi], out=y[lo:hi])
+            if bias is not None:
+                y[lo:hi] += bias.reshape(g, co // g, 1)
+        split_batch(half, n, y.size, x)
+        return y.reshape(n, co, ho, wo), cols, layout
+    cols = _im2col(x, kh, kw, geo, layout)
+    y = xp.matmul(wm, cols)                                                  # (G, Co/G, L*N)
+    y = xp.ascontiguousarray(y.reshape(co, ho, wo, n).transpose(3, 0, 1, 2))
+    if bias is not None:
+        y += bias.reshape(1, co, 1, 1)
     return y, cols, layout
 
 
@@ -169,7 +210,9 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
         cols = _im2col(x, w_shape[2], w_shape[3], geo, layout)
     if layout == "sample":
         gm = gy.reshape(n, g, co // g, ho * wo)
-        gw = xp.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(0)               # (G, Co/G, K)
+        parts = split_batch(lambda lo, hi: xp.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(0),
+                            n, gm.size, gm)
+        gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]           # (G, Co/G, K)
     else:
         gw = xp.matmul(_grad_batch_last(gy, g), cols.transpose(0, 2, 1))     # (G, Co/G, K)
     return gw.reshape(w_shape)
@@ -183,8 +226,14 @@ def _conv_input_grad(gy, w, out_hw, geo):
     g = geo.groups
     wt = w.reshape(g, co // g, cg * kh * kw).transpose(0, 2, 1)              # (G, K, Co/G)
     if _layout(n, ho * wo) == "sample":
-        cols = xp.matmul(wt, gy.reshape(n, g, co // g, ho * wo))             # (N, G, K, L)
-        return _col2im(cols.reshape(n, g, cg, kh, kw, ho, wo), out_hw, geo)
+        gm = gy.reshape(n, g, co // g, ho * wo)
+        gx = xp.empty((n, g * cg) + tuple(out_hw), gy.dtype)
+
+        def half(lo, hi):
+            cols = xp.matmul(wt, gm[lo:hi])                                  # (N, G, K, L)
+            gx[lo:hi] = _col2im(cols.reshape(hi - lo, g, cg, kh, kw, ho, wo), out_hw, geo)
+        split_batch(half, n, gx.size, gy)
+        return gx
     cols = xp.matmul(wt, _grad_batch_last(gy, g))                            # (G, K, L*N)
     return _col2im(cols.reshape(g, cg, kh, kw, ho, wo, n), out_hw, geo, "gemm")
 
@@ -199,9 +248,7 @@ class _Conv(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, geo):
-        y, cols, layout = _conv_forward(x._data, w._data, geo)
-        if b is not None:
-            y += b._data.reshape(1, -1, 1, 1)
+        y, cols, layout = _conv_forward(x._data, w._data, geo, None if b is None else b._data)
         ctx.geo = geo
         if ctx.needs_input_grad[1]:
             ctx.cols, ctx.layout = cols, layout      # reused by the weight gradient

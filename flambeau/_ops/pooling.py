@@ -19,6 +19,7 @@ import numpy as np
 from .. import _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
+from .conv import split_batch
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
            "adaptive_max_pool1d", "max_pool1d_with_indices"]
@@ -159,10 +160,14 @@ def _max_and_offsets(x, win, offsets):
         out = np.empty(x.shape[:2] + tuple(win.out), x.dtype)
         arg = np.empty(out.shape, np.int32)
         (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-        if win.pad == (0, 0, 0, 0):
-            _compiled()[2](x, kh, kw, sh, sw, dh, dw, out, arg)
-        else:
-            _compiled()[0](x, kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, out, arg)
+        inside = win.pad == (0, 0, 0, 0)
+
+        def half(lo, hi):       # see Note [Two halves of a batch on two threads] in conv.py
+            if inside:
+                _compiled()[2](x[lo:hi], kh, kw, sh, sw, dh, dw, out[lo:hi], arg[lo:hi])
+            else:
+                _compiled()[0](x[lo:hi], kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, out[lo:hi], arg[lo:hi])
+        split_batch(half, x.shape[0], x.size, x)
         return out, arg if offsets else None
     v = _windows(x, win, _lowest(x.dtype))
     kh, kw = win.kernel
@@ -197,9 +202,13 @@ def _scatter(g, arg, win, hw):
     h, w = hw
     t, b, l, r = win.pad
     if _use_compiled(g) and g.dtype != np.float16:
-        full = np.zeros((n, c, h, w), g.dtype)
-        _compiled()[1](g, arg, win.kernel[1], win.stride[0], win.stride[1], t, l, win.dilation[0],
-                       win.dilation[1], full)
+        full = np.empty((n, c, h, w), g.dtype)
+
+        def half(lo, hi):
+            full[lo:hi] = 0
+            _compiled()[1](g[lo:hi], arg[lo:hi], win.kernel[1], win.stride[0], win.stride[1], t, l,
+                           win.dilation[0], win.dilation[1], full[lo:hi])
+        split_batch(half, n, full.size, g)
         return full
     full = xp.zeros((n, c, h + t + b, w + l + r), g.dtype)
     v = _windows(full, _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out), 0)
