@@ -897,10 +897,29 @@ def _sgn(xp, a):
     return _sign(a)
 
 
+class Polygamma(Function):
+    _node_name = "PolygammaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, n):
+        from scipy import special
+        ctx.save_for_backward(x)
+        ctx.n = n
+        a = _float_input(x)
+        return _xp.array_module(a).asarray(special.polygamma(n, _xp.to_host(a)).astype(a.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):                     # d psi^(n)(x)/dx = psi^(n+1)(x)
+        x, = ctx.saved_tensors
+        return grad * polygamma(ctx.n + 1, x), None
+
+
 @register("polygamma")
 def polygamma(n, input):
     if isinstance(n, Tensor):       # Tensor.polygamma(n) method order
         n, input = input, n
+    if recording(input):
+        return Polygamma.apply(input, n)
     from scipy import special
     a = _float_input(input)
     return _make(special.polygamma(n, _xp.to_host(a)).astype(a.dtype))
@@ -1171,12 +1190,16 @@ _minmax_binary("minimum", False)
 
 
 def fmax(input, other):
+    if recording(input, other):     # the gradient goes where the value came from (NaN loses)
+        return where((input >= other) | other.isnan(), input, other)
     xp = _xp.array_module(input._data)
     ad, bd, dt = _prep(input, other)
     return _make(xp.fmax(ad, bd))
 
 
 def fmin(input, other):
+    if recording(input, other):
+        return where((input <= other) | other.isnan(), input, other)
     xp = _xp.array_module(input._data)
     ad, bd, dt = _prep(input, other)
     return _make(xp.fmin(ad, bd))

@@ -1,0 +1,343 @@
+"""Gradients of every differentiable op of the tensor core against torch's.
+
+Each op runs through ``check_against_torch`` (float64, random upstream gradient) on
+contiguous inputs, and, where it has a matrix operand, also on transposed and on sliced
+(strided) inputs; binary ops also with broadcasting. A representative subset is also
+checked against finite differences with ``gradcheck``.
+"""
+import numpy as np
+import pytest
+
+import flambeau
+from _oracle import check_against_torch, gradcheck, need_torch
+
+torch = need_torch()
+
+
+def _pos(rng, s):
+    return np.abs(rng.standard_normal(s)) + 0.5
+
+
+def _unit(rng, s):                       # inside (-1, 1), away from the ends
+    return rng.uniform(-0.9, 0.9, s)
+
+
+def _gt1(rng, s):
+    return np.abs(rng.standard_normal(s)) + 1.5
+
+
+def _distinct(rng, s):                   # no ties, well separated (max/sort/median kinks)
+    n = int(np.prod(s))
+    return (rng.permutation(n).reshape(s) + rng.uniform(0.1, 0.4, s)) / 3
+
+
+# name: (fn(lib, *xs), shapes, input maker or None)
+UNARY = {
+    "neg": (lambda L, x: -x, None), "abs": (lambda L, x: x.abs(), None), "exp": (lambda L, x: x.exp(), None),
+    "exp2": (lambda L, x: x.exp2(), None), "expm1": (lambda L, x: x.expm1(), None),
+    "log": (lambda L, x: x.log(), _pos), "log2": (lambda L, x: x.log2(), _pos), "log10": (lambda L, x: x.log10(), _pos),
+    "log1p": (lambda L, x: x.log1p(), _pos), "sqrt": (lambda L, x: x.sqrt(), _pos), "rsqrt": (lambda L, x: x.rsqrt(), _pos),
+    "square": (lambda L, x: x.square(), None), "reciprocal": (lambda L, x: x.reciprocal(), _pos),
+    "sin": (lambda L, x: x.sin(), None), "cos": (lambda L, x: x.cos(), None), "tan": (lambda L, x: x.tan(), _unit),
+    "asin": (lambda L, x: x.asin(), _unit), "acos": (lambda L, x: x.acos(), _unit), "atan": (lambda L, x: x.atan(), None),
+    "sinh": (lambda L, x: x.sinh(), None), "cosh": (lambda L, x: x.cosh(), None), "tanh": (lambda L, x: x.tanh(), None),
+    "asinh": (lambda L, x: x.asinh(), None), "acosh": (lambda L, x: x.acosh(), _gt1), "atanh": (lambda L, x: x.atanh(), _unit),
+    "sigmoid": (lambda L, x: x.sigmoid(), None), "relu": (lambda L, x: x.relu(), None),
+    "erf": (lambda L, x: x.erf(), None), "erfc": (lambda L, x: x.erfc(), None), "erfinv": (lambda L, x: x.erfinv(), _unit),
+    "lgamma": (lambda L, x: x.lgamma(), _pos), "digamma": (lambda L, x: x.digamma(), _pos),
+    "sinc": (lambda L, x: x.sinc(), None), "logit": (lambda L, x: x.sigmoid().logit(), None),
+    "deg2rad": (lambda L, x: x.deg2rad(), None), "rad2deg": (lambda L, x: x.rad2deg(), None),
+    "sign": (lambda L, x: x.sign(), None), "floor": (lambda L, x: x.floor(), None), "ceil": (lambda L, x: x.ceil(), None),
+    "round": (lambda L, x: x.round(), None), "trunc": (lambda L, x: x.trunc(), None), "frac": (lambda L, x: x.frac(), None),
+    "pow_scalar": (lambda L, x: x ** 3, None), "pow_frac": (lambda L, x: x ** 2.5, _pos), "rpow": (lambda L, x: 2.0 ** x, None),
+    "pow_neg": (lambda L, x: x ** -1.5, _pos), "mul_scalar": (lambda L, x: x * 3, None), "rsub": (lambda L, x: 2 - x, None),
+    "rdiv": (lambda L, x: 2 / x, _pos), "div_scalar": (lambda L, x: x / 4, None), "add_scalar": (lambda L, x: x + 1.5, None),
+    "clamp": (lambda L, x: x.clamp(-0.5, 0.5), None), "clamp_min": (lambda L, x: x.clamp(min=0.1), None),
+    "clamp_max": (lambda L, x: x.clamp(max=0.1), None), "nan_to_num": (lambda L, x: x.nan_to_num(), None),
+    "positive": (lambda L, x: x.positive(), None), "float_power": (lambda L, x: x.float_power(2), None),
+    "polygamma": (lambda L, x: L.polygamma(1, x), _pos), "digamma_poly": (lambda L, x: x.polygamma(2), _pos),
+    "to_float32": (lambda L, x: x.float() * 1, None), "to_same": (lambda L, x: x.to(L.float64) * 1, None),
+    "double_float_double": (lambda L, x: x.float().double(), None), "type_as": (lambda L, x: x.type_as(x.float()), None),
+    "clone": (lambda L, x: x.clone(), None), "contiguous": (lambda L, x: x.contiguous() * 1, None),
+    "nn_softplus_like": (lambda L, x: (1 + x.exp()).log(), None),
+}
+
+
+def _strided_variants(fn, shape, maker):
+    """(label, fn over raw input, raw input shape): contiguous, transposed, sliced."""
+    out = [("contig", fn, shape)]
+    if len(shape) >= 2:
+        tshape = shape[:-2] + (shape[-1], shape[-2])
+        out.append(("transposed", lambda L, x: fn(L, x.transpose(-1, -2)), tshape))
+        out.append(("sliced", lambda L, x: fn(L, x[..., 1::2]), shape[:-1] + (2 * shape[-1] + 1,)))
+    return out
+
+
+UNARY_CASES = [(n, v) for n in sorted(UNARY) for v in ("contig", "transposed", "sliced")]
+
+
+@pytest.mark.parametrize("name,variant", UNARY_CASES)
+def test_unary(name, variant, device):
+    fn, maker = UNARY[name]
+    label, f, shape = {v[0]: v for v in _strided_variants(fn, (3, 4), maker)}[variant]
+    check_against_torch(f, shape, device=device, make_input=maker, rtol=1e-6, atol=1e-9)
+
+
+# binary (and ternary) ops with broadcasting: (fn, shapes, maker)
+BINARY = {
+    "add": (lambda L, a, b: a + b, [(3, 4), (4,)]), "add_alpha": (lambda L, a, b: L.add(a, b, alpha=2.5), [(3, 1), (1, 4)]),
+    "sub": (lambda L, a, b: a - b, [(2, 3, 4), (3, 1)]), "sub_alpha": (lambda L, a, b: a.sub(b, alpha=-2), [(3, 4), (3, 4)]),
+    "mul": (lambda L, a, b: a * b, [(3, 4), (3, 1)]), "div": (lambda L, a, b: a / (b.abs() + 0.5), [(3, 4), (4,)]),
+    "pow": (lambda L, a, b: (a.abs() + 0.5) ** b, [(3, 4), (1, 4)]), "atan2": (lambda L, a, b: L.atan2(a, b), [(3, 4), (4,)]),
+    "maximum": (lambda L, a, b: L.maximum(a, b), [(3, 4), (4,)]), "minimum": (lambda L, a, b: L.minimum(a, b), [(3, 4), (3, 4)]),
+    "fmax": (lambda L, a, b: L.fmax(a, b), [(3, 4), (3, 4)]), "fmin": (lambda L, a, b: L.fmin(a, b), [(3, 4), (4,)]),
+    "hypot": (lambda L, a, b: L.hypot(a, b), [(3, 4), (4,)]), "remainder": (lambda L, a, b: a.remainder(b.abs() + 1), [(3, 4), (4,)]),
+    "fmod": (lambda L, a, b: a.fmod(b.abs() + 1), [(3, 4), (4,)]), "lerp_scalar": (lambda L, a, b: a.lerp(b, 0.3), [(3, 4), (4,)]),
+    "lerp_tensor": (lambda L, a, b, w: a.lerp(b, w), [(3, 4), (3, 4), (4,)]),
+    "where": (lambda L, a, b: L.where(a > 0, a, b), [(3, 4), (4,)]),
+    "addcmul": (lambda L, a, b, c: a.addcmul(b, c, value=0.5), [(3, 4), (4,), (3, 1)]),
+    "addcdiv": (lambda L, a, b, c: a.addcdiv(b, c.abs() + 0.5, value=2), [(3, 4), (4,), (3, 4)]),
+    "clamp_tensor": (lambda L, a, b, c: a.clamp(b - 1, c + 1), [(3, 4), (4,), (3, 4)]),
+    "dist": (lambda L, a, b: a.dist(b), [(3, 4), (4,)]), "xlogy_like": (lambda L, a, b: a * (b.abs() + 0.1).log(), [(3, 4), (4,)]),
+    "matmul_broadcast": (lambda L, a, b: a @ b, [(2, 3, 4), (4, 5)]), "cross": (lambda L, a, b: L.cross(a, b, dim=1), [(4, 3), (4, 3)]),
+}
+
+BINARY_CASES = [(n, v) for n in sorted(BINARY) for v in ("contig", "transposed")]
+
+
+@pytest.mark.parametrize("name,variant", BINARY_CASES)
+def test_binary_broadcast(name, variant, device):
+    fn, shapes = BINARY[name]
+    if variant == "transposed":           # first operand a transposed (non-contiguous) view
+        s0 = shapes[0]
+        if len(s0) < 2:
+            pytest.skip("1-d operand")
+        raw = [s0[:-2] + (s0[-1], s0[-2])] + list(shapes[1:])
+        f = lambda L, a, *rest: fn(L, a.transpose(-1, -2), *rest)  # noqa: E731
+    else:
+        raw, f = shapes, fn
+    check_against_torch(f, *raw, device=device, rtol=1e-6, atol=1e-9)
+
+
+# reductions: dims and keepdim; inputs without ties where the op picks elements
+REDUCTIONS = {
+    "sum": lambda L, x: x.sum(), "sum_dim": lambda L, x: x.sum(1), "sum_dims_keep": lambda L, x: x.sum((0, 2), keepdim=True),
+    "mean": lambda L, x: x.mean(), "mean_dim": lambda L, x: x.mean(-1, keepdim=True), "mean_dims": lambda L, x: x.mean((0, 1)),
+    "prod": lambda L, x: x.prod(), "prod_dim": lambda L, x: x.prod(1, keepdim=True),
+    "var": lambda L, x: x.var(), "var_dim": lambda L, x: x.var(1), "var_unbiased0": lambda L, x: x.var(2, unbiased=False),
+    "var_corr": lambda L, x: x.var((0, 2), correction=0, keepdim=True), "std": lambda L, x: x.std(), "std_dim": lambda L, x: x.std(0),
+    "max": lambda L, x: x.max(), "max_dim": lambda L, x: x.max(1)[0], "max_dim_keep": lambda L, x: x.max(2, keepdim=True).values,
+    "min": lambda L, x: x.min(), "min_dim": lambda L, x: x.min(0).values, "amax": lambda L, x: x.amax((0, 2)),
+    "amin": lambda L, x: x.amin(1, keepdim=True), "norm": lambda L, x: x.norm(), "norm_dim": lambda L, x: x.norm(dim=1),
+    "norm_p1": lambda L, x: x.norm(p=1), "logsumexp": lambda L, x: x.logsumexp(1), "logsumexp_keep": lambda L, x: x.logsumexp((0, 2), keepdim=True),
+    "softmax": lambda L, x: x.softmax(1), "softmax_last": lambda L, x: x.softmax(-1), "log_softmax": lambda L, x: x.log_softmax(0),
+    "cumsum": lambda L, x: x.cumsum(1), "cumsum_last": lambda L, x: x.cumsum(-1), "cumprod": lambda L, x: x.cumprod(2),
+    "logcumsumexp": lambda L, x: x.logcumsumexp(1), "cummax": lambda L, x: x.cummax(1)[0], "cummin": lambda L, x: x.cummin(2).values,
+    "median": lambda L, x: x.median(), "median_dim": lambda L, x: x.median(1).values, "sort": lambda L, x: x.sort(1)[0],
+    "sort_desc": lambda L, x: x.sort(-1, descending=True).values, "topk": lambda L, x: x.topk(2, dim=1).values,
+    "kthvalue": lambda L, x: x.kthvalue(2, 1).values, "msort": lambda L, x: x.msort(), "nansum": lambda L, x: x.nansum(1),
+    "nanmean": lambda L, x: x.nanmean(), "trace": lambda L, x: x[0].trace(), "diff": lambda L, x: x.diff(dim=1),
+    "quantile": lambda L, x: x.quantile(0.3, dim=1), "mode": lambda L, x: x.round().mode(1).values,
+}
+
+RED_CASES = [(n, v) for n in sorted(REDUCTIONS) for v in ("contig", "transposed")]
+
+
+@pytest.mark.parametrize("name,variant", RED_CASES)
+def test_reduction(name, variant, device):
+    fn = REDUCTIONS[name]
+    if variant == "transposed":
+        f = lambda L, x: fn(L, x.permute(2, 0, 1))  # noqa: E731
+        shape = (5, 3, 4)
+    else:
+        f, shape = fn, (3, 4, 5)
+    check_against_torch(f, shape, device=device, make_input=_distinct, rtol=1e-6, atol=1e-9)
+
+
+# ties: PyTorch's choice of where the gradient goes
+TIES = {
+    "max_all": lambda L, x: x.max(), "min_all": lambda L, x: x.min(), "max_dim": lambda L, x: x.max(1)[0],
+    "min_dim": lambda L, x: x.min(0)[0], "amax": lambda L, x: x.amax(1), "amin": lambda L, x: x.amin(),
+    "median_all": lambda L, x: x.median(), "median_dim": lambda L, x: x.median(1)[0], "sort": lambda L, x: x.sort(1)[0],
+    "maximum": lambda L, x: L.maximum(x, x.flip(1)), "clamp_at_edge": lambda L, x: x.clamp(0.0, 1.0),
+    "relu_at_zero": lambda L, x: (x - x).relu() + x.relu(), "abs_at_zero": lambda L, x: (x * 0).abs() + x,
+    "cummax": lambda L, x: x.cummax(1)[0], "cummin": lambda L, x: x.cummin(0)[0],
+}
+
+
+def _ties(rng, s):
+    return rng.integers(0, 2, s).astype(np.float64)
+
+
+@pytest.mark.parametrize("name", sorted(TIES))
+def test_ties_as_pytorch(name):
+    check_against_torch(TIES[name], (4, 5), make_input=_ties)
+
+
+# views and shape ops
+VIEWS = {
+    "view": lambda L, x: x.view(4, 15), "view_infer": lambda L, x: x.view(-1), "reshape": lambda L, x: x.reshape(6, 10),
+    "flatten": lambda L, x: x.flatten(1), "unflatten": lambda L, x: x.unflatten(2, (5, 1)), "t": lambda L, x: x[0].t(),
+    "transpose": lambda L, x: x.transpose(0, 2), "T": lambda L, x: x[1].T, "mT": lambda L, x: x.mT, "permute": lambda L, x: x.permute(2, 0, 1),
+    "movedim": lambda L, x: x.movedim(0, -1), "expand": lambda L, x: x[:, :1].expand(2, 3, 4, 5), "expand_as": lambda L, x: x[:1].expand_as(x),
+    "broadcast_to": lambda L, x: L.broadcast_to(x[:, :, :1], (3, 4, 5)), "squeeze": lambda L, x: x[:, :1].squeeze(),
+    "squeeze_dim": lambda L, x: x[:, 1:2].squeeze(1), "unsqueeze": lambda L, x: x.unsqueeze(1), "narrow": lambda L, x: x.narrow(2, 1, 3),
+    "select": lambda L, x: x.select(1, 2), "slice": lambda L, x: x[1:, ::2, 1:4], "slice_neg": lambda L, x: x[..., -2:],
+    "int_index": lambda L, x: x[1], "none_index": lambda L, x: x[None, :, 0], "diagonal": lambda L, x: x.diagonal(0, 1, 2),
+    "diagonal_off": lambda L, x: x.diagonal(1, 0, 2), "unfold": lambda L, x: x.unfold(2, 2, 1), "as_strided": lambda L, x: x.contiguous().as_strided((3, 3), (4, 1), 2),
+    "split": lambda L, x: x.split(2, 1), "split_sizes": lambda L, x: x.split([1, 3], 1), "chunk": lambda L, x: x.chunk(2, 2),
+    "unbind": lambda L, x: x.unbind(1), "tensor_split": lambda L, x: x.tensor_split(3, 2), "hsplit": lambda L, x: x.hsplit(2),
+    "view_as": lambda L, x: x.view_as(x.reshape(5, 12)), "ravel": lambda L, x: x.ravel(), "swapaxes": lambda L, x: x.swapaxes(0, 1),
+    "adjoint": lambda L, x: x.adjoint(), "rot90": lambda L, x: x.rot90(1, (1, 2)), "fliplr": lambda L, x: x[0].fliplr(),
+    "flip": lambda L, x: x.flip(0, 2), "roll": lambda L, x: x.roll(2, 1), "roll_flat": lambda L, x: x.roll(3),
+    "repeat": lambda L, x: x.repeat(2, 1, 1, 2), "tile": lambda L, x: x.tile((2,)), "repeat_interleave": lambda L, x: x.repeat_interleave(2, dim=1),
+    "tril": lambda L, x: x.tril(), "triu": lambda L, x: x.triu(1), "diag": lambda L, x: x[0].diag(), "diag_embed": lambda L, x: L.diag_embed(x[0]),
+}
+
+VIEW_CASES = [(n, v) for n in sorted(VIEWS) for v in ("contig", "transposed")]
+
+
+@pytest.mark.parametrize("name,variant", VIEW_CASES)
+def test_view_and_shape_ops(name, variant, device):
+    fn = VIEWS[name]
+    if variant == "transposed" and name in ("view", "view_infer", "view_as", "unflatten", "as_strided"):
+        pytest.skip("view() of a non-contiguous tensor is an error in PyTorch too")
+    f, shape = (fn, (3, 4, 5)) if variant == "contig" else (lambda L, x: fn(L, x.permute(1, 2, 0)), (5, 3, 4))
+    check_against_torch(f, shape, device=device)
+
+
+# indexing, gather/scatter, masked ops, joining
+def _idx(L, vals):
+    return L.tensor(vals)
+
+
+INDEXING = {
+    "adv_index": (lambda L, x: x[[0, 2, 0]], [(3, 4)]), "adv_index_2d": (lambda L, x: x[[0, 2, 2], [1, 1, 3]], [(3, 4)]),
+    "adv_index_tensor": (lambda L, x: x[:, _idx(L, [[3, 0], [3, 3]])], [(3, 4)]), "bool_mask": (lambda L, x: x[x > 0], [(3, 4)]),
+    "mixed_index": (lambda L, x: x[1:, [0, 0, 2]], [(3, 4)]), "index_select": (lambda L, x: x.index_select(1, _idx(L, [3, 0, 3])), [(3, 4)]),
+    "gather": (lambda L, x: x.gather(1, _idx(L, [[0, 0, 3], [1, 2, 1], [3, 3, 3]])), [(3, 4)]),
+    "take": (lambda L, x: x.take(_idx(L, [0, 5, 5, 11])), [(3, 4)]),
+    "take_along_dim": (lambda L, x: L.take_along_dim(x, _idx(L, [[0], [3], [1]]), 1), [(3, 4)]),
+    "scatter": (lambda L, x, s: x.scatter(1, _idx(L, [[0, 1], [2, 3], [1, 0]]), s), [(3, 4), (3, 2)]),
+    "scatter_add": (lambda L, x, s: x.scatter_add(0, _idx(L, [[0, 1, 2, 0], [0, 0, 1, 2]]), s), [(3, 4), (2, 4)]),
+    "scatter_value": (lambda L, x: x.scatter(1, _idx(L, [[0], [2], [3]]), 1.5), [(3, 4)]),
+    "index_add": (lambda L, x, s: x.index_add(0, _idx(L, [2, 0, 2]), s, alpha=2), [(3, 4), (3, 4)]),
+    "index_copy": (lambda L, x, s: x.index_copy(1, _idx(L, [3, 0]), s), [(3, 4), (3, 2)]),
+    "index_fill": (lambda L, x: x.index_fill(1, _idx(L, [1, 2]), -1.0), [(3, 4)]),
+    "index_put": (lambda L, x, v: x.index_put((_idx(L, [0, 2]),), v), [(3, 4), (2, 4)]),
+    "index_put_acc": (lambda L, x, v: x.index_put((_idx(L, [0, 0]), _idx(L, [1, 1])), v, accumulate=True), [(3, 4), (2,)]),
+    "masked_fill": (lambda L, x: x.masked_fill(x > 0.2, 0.5), [(3, 4)]),
+    "masked_fill_tensor": (lambda L, x, v: x.masked_fill(x < 0, v.sum()), [(3, 4), (2,)]),
+    "masked_select": (lambda L, x: x.masked_select(x > 0), [(3, 4)]),
+    "masked_scatter": (lambda L, x, s: x.masked_scatter(x > 0, s), [(3, 4), (12,)]),
+    "setitem_out_of_place": (lambda L, x, v: _setitem(x, v), [(3, 4), (4,)]),
+    "cat": (lambda L, a, b: L.cat([a, b], 1), [(3, 4), (3, 2)]), "cat_neg": (lambda L, a, b: L.cat([a, b, a], -2), [(3, 4), (1, 4)]),
+    "stack": (lambda L, a, b: L.stack([a, b, a], 1), [(3, 4), (3, 4)]), "hstack": (lambda L, a, b: L.hstack([a, b]), [(3, 4), (3, 1)]),
+    "vstack": (lambda L, a, b: L.vstack([a, b]), [(3, 4), (4,)]), "dstack": (lambda L, a, b: L.dstack([a, b]), [(3, 4), (3, 4)]),
+    "where_scalar": (lambda L, x: L.where(x > 0, x, 0.0), [(3, 4)]), "tril_indices_gather": (lambda L, x: x[L.tril_indices(3, 3, 0).unbind()], [(3, 4)]),
+}
+
+
+def _setitem(x, v):
+    y = x * 1
+    y[1] = v
+    y[:, 0] = y[:, 0] * 3
+    return y
+
+
+@pytest.mark.parametrize("name", sorted(INDEXING))
+def test_indexing(name, device):
+    fn, shapes = INDEXING[name]
+    check_against_torch(fn, *shapes, device=device)
+
+
+@pytest.mark.parametrize("name", ["adv_index", "gather", "index_select", "masked_fill", "cat", "scatter"])
+def test_indexing_non_contiguous(name):
+    fn, shapes = INDEXING[name]
+    raw = [(s[1], s[0]) for s in shapes]
+    check_against_torch(lambda L, *xs: fn(L, *[x.t() for x in xs]), *raw)
+
+
+# matmul family
+MATMUL = {
+    "mm": (lambda L, a, b: a.mm(b), [(3, 4), (4, 5)]), "matmul_2d": (lambda L, a, b: a @ b, [(3, 4), (4, 5)]),
+    "matmul_mv": (lambda L, a, b: a @ b, [(3, 4), (4,)]), "matmul_vm": (lambda L, a, b: a @ b, [(4,), (4, 5)]),
+    "matmul_dot": (lambda L, a, b: a @ b, [(4,), (4,)]), "matmul_batched": (lambda L, a, b: a @ b, [(2, 3, 4), (2, 4, 5)]),
+    "matmul_bcast": (lambda L, a, b: a @ b, [(2, 1, 3, 4), (3, 4, 2)]), "matmul_bv": (lambda L, a, b: a @ b, [(2, 3, 4), (4,)]),
+    "bmm": (lambda L, a, b: a.bmm(b), [(2, 3, 4), (2, 4, 5)]), "mv": (lambda L, a, b: a.mv(b), [(3, 4), (4,)]),
+    "dot": (lambda L, a, b: a.dot(b), [(4,), (4,)]), "vdot": (lambda L, a, b: a.vdot(b), [(4,), (4,)]),
+    "inner": (lambda L, a, b: L.inner(a, b), [(3, 4), (2, 4)]), "outer": (lambda L, a, b: L.outer(a, b), [(3,), (4,)]),
+    "addmm": (lambda L, c, a, b: L.addmm(c, a, b, beta=0.5, alpha=2), [(5,), (3, 4), (4, 5)]),
+    "addmv": (lambda L, c, a, b: L.addmv(c, a, b), [(3,), (3, 4), (4,)]), "addr": (lambda L, c, a, b: L.addr(c, a, b), [(3, 4), (3,), (4,)]),
+    "baddbmm": (lambda L, c, a, b: L.baddbmm(c, a, b), [(3, 5), (2, 3, 4), (2, 4, 5)]),
+    "addbmm": (lambda L, c, a, b: L.addbmm(c, a, b), [(3, 5), (2, 3, 4), (2, 4, 5)]),
+    "einsum": (lambda L, a, b: L.einsum("bij,jk->bik", a, b), [(2, 3, 4), (4, 5)]),
+    "einsum_trace": (lambda L, a: L.einsum("ii->", a), [(4, 4)]), "tensordot": (lambda L, a, b: L.tensordot(a, b, dims=2), [(2, 3, 4), (3, 4, 5)]),
+    "kron": (lambda L, a, b: L.kron(a, b), [(2, 3), (3, 2)]), "matrix_power": (lambda L, a: a.matrix_power(3), [(3, 3)]),
+    "linear": (lambda L, x, w, b: x @ w.t() + b, [(5, 4), (3, 4), (3,)]),
+}
+
+MATMUL_CASES = [(n, v) for n in sorted(MATMUL) for v in ("contig", "transposed")]
+
+
+@pytest.mark.parametrize("name,variant", MATMUL_CASES)
+def test_matmul_family(name, variant, device):
+    fn, shapes = MATMUL[name]
+    if variant == "transposed":            # every >=2-d operand given as a transposed view
+        raw = [s[:-2] + (s[-1], s[-2]) if len(s) >= 2 else s for s in shapes]
+        f = lambda L, *xs: fn(L, *[x.transpose(-1, -2) if x.ndim >= 2 else x for x in xs])  # noqa: E731
+    else:
+        raw, f = shapes, fn
+    check_against_torch(f, *raw, device=device, rtol=1e-6, atol=1e-9)
+
+
+def test_casts_between_dtypes(device):
+    def fn(L, x):
+        a = x.float() * 2                  # float64 -> float32 -> (grad cast back)
+        b = a.half().float() if False else a
+        return (b.double() + x.to(L.float32).to(L.float64)).sum(1)
+    check_against_torch(fn, (3, 4), device=device, rtol=1e-6, atol=1e-6)
+    # integer outputs are not differentiable; float32 inputs get float32 gradients
+    check_against_torch(lambda L, x: x * x.long() + x.int().float() * 0, (3, 4), device=device,
+                        dtype="float32", rtol=1e-5, atol=1e-6)
+
+
+def test_float32_gradients(device):
+    check_against_torch(lambda L, a, b: ((a @ b).tanh() * a.sum(1, keepdim=True)).softmax(1), (3, 4), (4, 4),
+                        device=device, dtype="float32", rtol=1e-5, atol=1e-6)
+
+
+def test_expanded_and_zero_size_inputs(device):
+    check_against_torch(lambda L, x: (x.expand(4, 3, 5) * x.exp()).sum(0), (3, 1), device=device)
+    check_against_torch(lambda L, x: (x * 2).sum(1), (0, 3), device=device)
+    check_against_torch(lambda L, x: x[:, :0].exp(), (3, 4), device=device)
+
+
+# finite differences for a representative subset (float64, torch's defaults)
+GRADCHECK = {
+    "mul_bcast": (lambda L, a, b: a * b.exp(), [(3, 4), (4,)], False),
+    "div": (lambda L, a, b: a / b, [(3, 4), (3, 1)], True),
+    "pow": (lambda L, a, b: a ** b, [(3, 4), (4,)], True),
+    "matmul_t": (lambda L, a, b: a.t() @ b, [(4, 3), (4, 2)], False),
+    "softmax": (lambda L, x: x.log_softmax(1) * x.softmax(0), [(3, 4)], False),
+    "logsumexp": (lambda L, x: x.logsumexp(0), [(3, 4)], False),
+    "var_mean": (lambda L, x: x.var(1) + x.mean(0).sum(), [(3, 4)], False),
+    "norm": (lambda L, x: x.norm(dim=1), [(3, 4)], False),
+    "cumprod": (lambda L, x: x.cumprod(1), [(3, 4)], False),
+    "index_gather": (lambda L, x: x[[0, 2, 0]].gather(1, L.tensor([[0, 1], [3, 3], [2, 0]])), [(3, 4)], False),
+    "scatter_add": (lambda L, x, s: x.scatter_add(1, L.tensor([[0, 0], [1, 3], [2, 2]]), s), [(3, 4), (3, 2)], False),
+    "masked": (lambda L, x: x.masked_fill(L.tensor([[True, False, False, True]] * 3), 0.0).sum(0), [(3, 4)], False),
+    "cat_stack": (lambda L, a, b: L.stack([L.cat([a, b]), L.cat([b, a])]), [(2, 3), (2, 3)], False),
+    "expand_slice": (lambda L, x: x[:, 1:3].expand(2, 3, 2) * x[0, 0], [(3, 4)], False),
+    "sigmoid_tanh": (lambda L, x: x.sigmoid() * x.tanh() + x.sin(), [(3, 4)], False),
+    "lerp_where": (lambda L, a, b: L.where(a > 0, a.lerp(b, 0.3), b * 2), [(3, 4), (3, 4)], False),
+    "clamp": (lambda L, x: x.clamp(-0.5, 0.5), [(3, 4)], False),
+    "sqrt_log": (lambda L, x: x.sqrt() + x.log(), [(3, 4)], True),
+    "flip_roll_repeat": (lambda L, x: x.flip(0).roll(1, 1).repeat(2, 1), [(3, 4)], False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK))
+def test_gradcheck(name, device):
+    fn, shapes, positive = GRADCHECK[name]
+    gradcheck(fn, *shapes, positive=positive, device=device)
