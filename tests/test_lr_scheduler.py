@@ -319,3 +319,9 @@ def test_swalr_errors_like_torch():
         with pytest.raises(type(ref_exc.value)) as exc:
             flambeau.optim.swa_utils.SWALR(_optimizer(flambeau), **kw)
         assert str(exc.value) == str(ref_exc.value)
+
+
+def test_docstring_examples_run():
+    import doctest
+    result = doctest.testmod(flambeau.optim.lr_scheduler, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
