@@ -450,7 +450,8 @@ def pow(input, exponent, *, out=None):
     if not isinstance(exponent, Tensor) and not is_scalar(exponent):
         exponent = _coerce(exponent, input)
     if recording(input, exponent):
-        return _out(Pow.apply(input, exponent), out)
+        fn = Pow.named("PowBackward1") if isinstance(exponent, Tensor) else Pow   # PyTorch's overload names
+        return _out(fn.apply(input, exponent), out)
     return _out(_make(_pow_arrays(input, exponent)), out)
 
 
