@@ -18,7 +18,7 @@ from ._ops.pointwise import _out
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "matrix_power", "matrix_rank", "cholesky",
            "cholesky_solve", "cholesky_inverse", "cross", "trace", "lu", "lu_unpack", "lu_solve",
-           "triangular_solve", "lstsq", "solve", "qr", "svd", "symeig", "eig", "gels"]
+           "triangular_solve", "lstsq", "solve", "qr", "svd", "symeig", "eig", "gels", "matrix_exp"]
 
 
 class return_types:
@@ -102,6 +102,12 @@ def logdet(input):
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse; singular values below rcond * s_max count as zero."""
     return linalg.pinv(input, rtol=rcond)
+
+
+@register("matrix_exp")
+def matrix_exp(input):
+    """exp(A) for each square matrix (flambeau.linalg.matrix_exp)."""
+    return linalg.matrix_exp(input)
 
 
 @register("matrix_power")

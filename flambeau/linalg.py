@@ -24,7 +24,8 @@ from ._ops.pointwise import _out
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "lstsq", "solve", "solve_ex", "inv", "inv_ex",
            "det", "slogdet", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr", "cholesky",
            "cholesky_ex", "matrix_rank", "pinv", "matrix_power", "multi_dot", "cross", "vecdot",
-           "solve_triangular", "lu_factor", "lu", "matmul", "diagonal", "cond"]
+           "solve_triangular", "lu_factor", "lu", "lu_solve", "matmul", "diagonal", "cond",
+           "matrix_exp"]
 
 
 class LinAlgError(RuntimeError):
@@ -1178,6 +1179,50 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return A.diagonal(offset, dim1, dim2)
 
 
+# -- matrix exponential ------------------------------------------------------------------------------------
+def _expm_array(a):
+    """exp(A) by scaling and squaring: Taylor series of A / 2^s (1-norm <= 1/2), squared s times."""
+    xp = _xpof(a)
+    if a.size == 0:
+        return a.copy()
+    norm = float(xp.abs(a).sum(axis=-2).max())
+    s = max(0, int(math.ceil(math.log2(norm / 0.5)))) if norm > 0.5 else 0
+    x = a / (2.0 ** s)
+    eye = xp.eye(a.shape[-1], dtype=a.dtype)
+    term = x
+    result = eye + x
+    for k in range(2, 19):                      # ||x||^19 / 19! < 1e-22 for ||x|| <= 1/2
+        term = xp.matmul(term, x) / k
+        result = result + term
+    for _ in range(s):
+        result = xp.matmul(result, result)
+    return result
+
+
+class _MatrixExp(Function):
+    _node_name = "LinalgMatrixExpBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        return _expm_array(A._data)
+
+    @staticmethod
+    def backward(ctx, grad):                     # gA = exp([[A^H, grad], [0, A^H]])[:n, n:]
+        (A,) = ctx.saved_tensors
+        from ._ops.creation import cat, zeros_like
+        AH = A.mH
+        n = A.shape[-1]
+        block = cat([cat([AH, grad], -1), cat([zeros_like(AH), AH], -1)], -2)
+        return matrix_exp(block)[..., :n, n:]
+
+
+def matrix_exp(A):
+    """exp(A) = sum_k A^k / k! for each square matrix in A."""
+    _check_matrix("linalg.matrix_exp", A, square=True)
+    return _MatrixExp.apply(A) if recording(A) else _make(_expm_array(A._data))
+
+
 # -- LU (forward only) ----------------------------------------------------------------------------------
 def _no_grad_only(name, *tensors):
     if recording(*tensors):
@@ -1226,6 +1271,21 @@ def lu(A, *, pivot=True, out=None):
     _no_grad_only("linalg.lu", A)
     lu_, piv, _ = _lu_array(A._data)
     return return_types.linalg_lu(*[_make(x) for x in _lu_unpack_arrays(lu_, piv)])
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    """X with A X = B (or X A = B with left=False; A^H with adjoint=True) from lu_factor's result."""
+    _check_matrix("linalg.lu_solve", LU, square=True, arg="LU")
+    _no_grad_only("linalg.lu_solve", LU)
+    P, L, U = [_make(x) for x in _lu_unpack_arrays(LU._data, pivots._data)]
+    if not left:                                # X A = B  <=>  A^H X^H = B^H
+        return _out(lu_solve(LU, pivots, B.mH, adjoint=not adjoint).mH, out)
+    if adjoint:                                 # A^H = U^H L^H P^T
+        y = solve_triangular(U.mH, B, upper=False)
+        y = solve_triangular(L.mH, y, upper=True, unitriangular=True)
+        return _out(P @ y, out)
+    y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
+    return _out(solve_triangular(U, y, upper=True), out)
 
 
 # -- norms ---------------------------------------------------------------------------------------------

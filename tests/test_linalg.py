@@ -529,3 +529,28 @@ def test_out_tuples():
     assert_same(s, torch.linalg.svdvals(torch.tensor(a)))
     with pytest.raises(TypeError):
         flambeau.linalg.svd(flambeau.tensor(a), out=s)
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0])
+def test_matrix_exp_matches_torch(device, scale):
+    check_against_torch(lambda lib, a: lib.linalg.matrix_exp(a * scale), (2, 3, 3), device=device)
+    check_against_torch(lambda lib, a: lib.matrix_exp(a * scale), (4, 4), device=device)
+    check_against_torch(lambda lib, a: (a * scale).matrix_exp(), (2, 2), device=device)
+
+
+def test_matrix_exp_gradcheck_and_complex():
+    gradcheck(lambda lib, a: lib.linalg.matrix_exp(a), (3, 3))
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    assert_same(flambeau.linalg.matrix_exp(flambeau.tensor(a)), torch.linalg.matrix_exp(torch.tensor(a)))
+
+
+@pytest.mark.parametrize("left,adjoint", [(True, False), (True, True), (False, False), (False, True)])
+def test_lu_solve_matches_torch(left, adjoint):
+    rng = np.random.default_rng(14)
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((2, 3, 2) if left else (2, 2, 3))
+    LU, piv = flambeau.linalg.lu_factor(flambeau.tensor(a))
+    LU_ref, piv_ref = torch.linalg.lu_factor(torch.tensor(a))
+    assert_same(flambeau.linalg.lu_solve(LU, piv, flambeau.tensor(b), left=left, adjoint=adjoint),
+                torch.linalg.lu_solve(LU_ref, piv_ref, torch.tensor(b), left=left, adjoint=adjoint))
