@@ -472,7 +472,12 @@ def test_lbfgs_matches_torch(kw, device):
     st, st_ref = opt.state[ours[0]], opt_ref.state[ref[0]]
     assert sorted(st) == sorted(st_ref)
     assert st["func_evals"] == st_ref["func_evals"] and st["n_iter"] == st_ref["n_iter"]
-    assert list(opt.state_dict()["state"][0]) == list(opt_ref.state_dict()["state"][0])
+    sd, sd_ref = opt.state_dict()["state"][0], opt_ref.state_dict()["state"][0]
+    assert list(sd) == list(sd_ref)
+    for k, v in sd_ref.items():           # same kinds of values: Tensors where torch keeps tensors
+        assert type(sd[k]).__name__ == type(v).__name__, k
+        if isinstance(v, list):
+            assert [type(x).__name__ for x in sd[k]] == [type(x).__name__ for x in v], k
 
 
 def test_lbfgs_requires_closure_and_known_line_search():
