@@ -472,10 +472,28 @@ def test_conversion_methods(dtype):
     assert (a.float() is a) == (b.float() is b) and a.to(a.dtype) is a
 
 
-def test_float_to_int_conversion_truncates_and_nan_is_defined():
-    arr = np.array([-2.7, -0.5, 0.5, 2.7, 300.0])
-    compare("to int64", lambda lib, t: t.long(), (flambeau.tensor(arr), torch.tensor(arr)))
-    compare("to int32", lambda lib, t: t.int(), (flambeau.tensor(arr), torch.tensor(arr)))
+def test_float_to_int_conversion_truncates_and_wraps_like_torch():
+    arr = np.array([-2.7, -0.5, 0.5, 2.7, 300.7, -200.2, 1e10, np.nan, np.inf, 255.9, 256.0, 70000.0])
+    ints = np.array([-1, 300, 70000, -70000, 2 ** 40])
+    for d in ("uint8", "int8", "int16", "int32", "int64", "bool", "float16"):
+        compare(f"float64 -> {d}", lambda lib, t: t.to(getattr(lib, d)), (flambeau.tensor(arr), torch.tensor(arr)))
+        compare(f"int64 -> {d}", lambda lib, t: t.to(getattr(lib, d)), (flambeau.tensor(ints), torch.tensor(ints)))
+
+
+def test_to_variants():
+    x = np.array([[1.5, -2.0]])
+    for fn in (lambda lib, t: t.to(lib.float64), lambda lib, t: t.to("cpu", lib.int32),
+               lambda lib, t: t.to(device="cpu", dtype=lib.float16), lambda lib, t: t.to(lib.ones(1, dtype=lib.int8)),
+               lambda lib, t: t.to(t.dtype, copy=True), lambda lib, t: t.type(lib.int16),
+               lambda lib, t: t.type_as(lib.ones(1, dtype=lib.uint8)), lambda lib, t: t.to(lib.complex64)):
+        compare("to", fn, (flambeau.tensor(x), torch.tensor(x)))
+    t = flambeau.tensor(x)
+    assert t.to(t.dtype) is t and t.to("cpu") is t and t.to(t.dtype, copy=True) is not t
+    g = flambeau.tensor(x, requires_grad=True).double()
+    assert g.grad_fn is None              # float64 -> float64: the same tensor
+    h = flambeau.tensor(x, requires_grad=True).float()
+    assert h.grad_fn.name() == torch.tensor(x, requires_grad=True).float().grad_fn.name()
+    check_against_torch(lambda lib, u: (u.float() * 2).double(), (2, 3))
 
 
 # -- properties over random shapes and layouts ----------------------------------------------------
