@@ -126,6 +126,8 @@ def test_mode(device):
         assert_same(ours.indices, ref.indices)
     ours, ref = both(lambda lib, t: lib.mode(t), [[0.5, 0.5, -1.0, -1.0, 2.0]], None, device)
     assert_same(ours, ref)
+    ours, ref = both(lambda lib, t: lib.mode(t, 1), [[1.0, NAN, NAN], [2.0, 2.0, NAN]], None, device)
+    assert_same(ours, ref)
 
 
 @pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
@@ -154,6 +156,13 @@ def test_quantile_nan_and_grad(device):
         flambeau.quantile(flambeau.ones(3, dtype=flambeau.int64), 0.5)
     with pytest.raises(RuntimeError):
         flambeau.quantile(flambeau.ones(3), 1.5)
+    for fn in (lambda lib: lib.quantile(lib.tensor(2.0), 0.5, dim=0), lambda lib: lib.quantile(lib.tensor(2.0), 0.5),
+               lambda lib: lib.nanquantile(lib.tensor(2.0), 0.25, dim=0, keepdim=True)):
+        assert_same(fn(flambeau), fn(torch))
+    with pytest.raises(RuntimeError):
+        torch.quantile(torch.ones(3), 0.5, interpolation="bogus")
+    with pytest.raises(RuntimeError):
+        flambeau.quantile(flambeau.ones(3), 0.5, interpolation="bogus")
 
 
 def test_unique_variants(device):
@@ -211,6 +220,15 @@ def test_cummax_cummin(name, device):
     ours, ref = both(lambda lib, t: getattr(t, name)(0), [[3, 1], [3, 5], [2, 5]], "int32", device)
     assert_same(ours, ref)
     check_against_torch(lambda lib, x: getattr(lib, name)(x, 0).values, (5, 3), device=device)
+
+
+def test_integer_inputs_rejected_like_torch():
+    for fn in (lambda lib: lib.logcumsumexp(lib.tensor([1, 2]), 0), lambda lib: lib.histc(lib.tensor([1, 2])),
+               lambda lib: lib.sort(lib.tensor([1 + 1j]))):
+        with pytest.raises(Exception) as ref:
+            fn(torch)
+        with pytest.raises(type(ref.value)):
+            fn(flambeau)
 
 
 def test_logcumsumexp(device):

@@ -264,10 +264,8 @@ def mode(input, dim=-1, keepdim=False):
     order = xp.argsort(rows, axis=-1, kind="stable")
     s = xp.take_along_axis(rows, order, axis=-1)
     n = s.shape[-1]
-    # run starts/ends in each sorted row; NaN equals NaN for counting
+    # run starts/ends in each sorted row (NaN != NaN: each NaN is a run of its own)
     eq = (s[:, 1:] == s[:, :-1])
-    if s.dtype.kind == "f":
-        eq |= xp.isnan(s[:, 1:]) & xp.isnan(s[:, :-1])
     pos = xp.arange(n)
     start = xp.where(xp.concatenate([xp.ones((s.shape[0], 1), bool), ~eq], axis=1), pos, 0)
     start = xp.maximum.accumulate(start, axis=1)
@@ -291,7 +289,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
     if input.dtype not in (_dtype.float32, _dtype.float64):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype, got {input.dtype}")
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
                          f"Got {interpolation}")
     scalar_q = not isinstance(q, Tensor)
     if scalar_q:
@@ -313,10 +311,11 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
         out_shape = [1] * input.ndim if keepdim else []
     else:
         d = _wrap_dim(dim, input.ndim)
+        out_shape = list(input.shape)
         if x.ndim == 0:
             x = x.reshape(1)
-        out_shape = list(input.shape)
-        if keepdim:
+            d = 0
+        elif keepdim:
             out_shape[d] = 1
         else:
             del out_shape[d]
@@ -474,7 +473,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     """Histogram with equal-width bins over [min, max] (the data range when min == max)."""
     a = input._data
     if a.dtype.kind != "f":
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_word(input.dtype)}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_word(input.dtype)}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for bins")
     xp = _xp.array_module(a)
@@ -589,8 +588,7 @@ def logcumsumexp(input, dim):
     d = _wrap_dim(dim, a.ndim)
     x = input
     if a.dtype.kind not in "fc":
-        from .conversion import convert
-        x = convert(input, _dtype.get_default_dtype(), None, False)
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_word(input.dtype)}'")
     if a.ndim == 0:
         return x.clone()
     return LogCumSumExp.apply(x, d)
