@@ -19,7 +19,9 @@ _ndarray = np.ndarray
 
 
 def _Tensor_make(array):
+    global _Tensor_make
     from .._tensor import _make
+    _Tensor_make = _make          # bound on first use: _tensor imports this package
     return _make(array)
 
 
@@ -78,19 +80,19 @@ def _root_edge(t, i):
 
 
 def _make_root_grads(tensors, grads, create_graph):
-    from .._tensor import Tensor
-    import flambeau
     out = []
     for i, (t, g) in enumerate(zip(tensors, grads)):
         if g is None:
-            if t.numel() != 1:
+            d = t._data
+            if d.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs "
                                    f"(the output has shape {list(t.shape)}; pass gradient= of that shape)")
-            if not (t.dtype.is_floating_point or t.dtype.is_complex):
+            if d.dtype.kind not in "fc":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-            d = t._data
-            g = _Tensor_make(_xp.array_module(d).ones(d.shape, d.dtype))
+            g = _Tensor_make((np if type(d) is _ndarray else _xp.array_module(d)).ones(d.shape, d.dtype))
         else:
+            from .._tensor import Tensor
+            import flambeau
             if not isinstance(g, Tensor):
                 g = flambeau.tensor(g, dtype=t.dtype, device=t.device)
             if g.shape != t.shape:

@@ -268,8 +268,11 @@ class Function(metaclass=_FunctionMeta):
             grad_mode._enabled[0] = prev_mode
         make = _Tensor[1]
         if type(out) is _ndarray:                 # the common case: one fresh NumPy array
+            res = make(out)
+            if not needs and not cls._is_view:
+                return res
             single = True
-            wrapped = [make(out)]
+            wrapped = [res]
         else:
             single = not isinstance(out, tuple)
             wrapped = []
@@ -329,6 +332,16 @@ class Function(metaclass=_FunctionMeta):
                 ctx._out_version = (o._version, o._version[0], o._data.shape, o._data.dtype)
             non_diff = ctx._non_diff
             dirty = ctx._dirty
+            if single and non_diff is None and dirty is None:
+                o = wrapped[0]
+                if isinstance(o, Tensor):
+                    if o._data.dtype.kind in "fc":
+                        o._grad_fn = ctx
+                        o._output_nr = 0
+                        o._requires_grad = True
+                    else:
+                        o._requires_grad = False
+                return o
             for i, o in enumerate(wrapped):
                 if not isinstance(o, Tensor):
                     continue
