@@ -327,3 +327,64 @@ def test_lecture_model_trains_like_torch():
         with torch.no_grad():
             for p in ref.parameters():
                 p -= 0.1 * p.grad
+
+
+@pytest.mark.parametrize("make,shape,view", [
+    (lambda nn: nn.Linear(4, 3), (4, 6), lambda x: x.t()),                       # transposed
+    (lambda nn: nn.Conv2d(2, 3, 3), (2, 1, 6, 5), lambda x: x.expand(2, 2, 6, 5)),  # expanded
+    (lambda nn: nn.BatchNorm1d(3), (3, 5), lambda x: x.t()),
+    (lambda nn: nn.LSTM(3, 2, batch_first=True), (5, 2, 3), lambda x: x.transpose(0, 1)),
+    (lambda nn: nn.LayerNorm(3), (4, 6), lambda x: x[:, ::2]),                    # strided
+])
+def test_non_contiguous_inputs(make, shape, view, device):
+    torch.manual_seed(0)
+    ref = make(torch.nn).double()
+    ours = make(flambeau.nn).double().to(device)
+    from _nn_helpers import copy_state
+    copy_state(ours, ref, device)
+    a = np.random.default_rng(0).standard_normal(shape)
+    x = flambeau.tensor(a, device=device, requires_grad=True)
+    rx = torch.tensor(a, requires_grad=True)
+    o, r = ours(view(x)), ref(view(rx))
+    o, r = (o[0], r[0]) if isinstance(o, tuple) else (o, r)
+    assert_same(o, r)
+    cot = np.random.default_rng(1).standard_normal(tuple(r.shape))
+    o.backward(flambeau.tensor(cot, device=device))
+    r.backward(torch.tensor(cot))
+    assert_same(x.grad, rx.grad)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda nn: nn.Linear(4, 3), (0, 4)),
+    (lambda nn: nn.Conv2d(2, 3, 3), (0, 2, 5, 5)),
+    (lambda nn: nn.ReLU(), (0, 3)),
+    (lambda nn: nn.LayerNorm(4), (0, 4)),
+    (lambda nn: nn.Embedding(5, 2), None),
+])
+def test_zero_size_batches(make, shape):
+    torch.manual_seed(0)
+    ref = make(torch.nn)
+    ours = make(flambeau.nn)
+    if shape is None:
+        o, r = ours(flambeau.zeros(0, 3, dtype=flambeau.int64)), ref(torch.zeros(0, 3, dtype=torch.int64))
+    else:
+        o, r = ours(flambeau.zeros(shape)), ref(torch.zeros(shape))
+    assert tuple(o.shape) == tuple(r.shape) and str(o.dtype) == str(r.dtype)
+
+
+def test_cross_entropy_empty_batch_and_noncontiguous():
+    for reduction in ("mean", "sum", "none"):
+        o = flambeau.nn.functional.cross_entropy(flambeau.zeros(0, 3), flambeau.zeros(0, dtype=flambeau.int64),
+                                                 reduction=reduction)
+        r = torch.nn.functional.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.int64),
+                                              reduction=reduction)
+        assert_same(o, r)
+    a = np.random.default_rng(0).standard_normal((4, 6))
+    t = np.array([0, 3, 1, 2, 2, 1])
+    x, rx = flambeau.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    lo = flambeau.nn.functional.cross_entropy(x.t(), flambeau.tensor(t))
+    lr = torch.nn.functional.cross_entropy(rx.t(), torch.tensor(t))
+    assert_same(lo, lr)
+    lo.backward()
+    lr.backward()
+    assert_same(x.grad, rx.grad)
