@@ -679,7 +679,14 @@ def test_graph_is_freed_without_gc():
         y.sum().backward()
         return refs
 
-    for case in (after_backward, without_backward, inplace_views, create_graph, user_function):
+    def user_function_saving_its_output_no_backward():
+        MyExp = _exp_fn(flambeau)           # saves its own output
+        y = MyExp.apply(x, 2.0)
+        loss = y.sum()
+        return [weakref.ref(y), weakref.ref(y.grad_fn), weakref.ref(loss)]
+
+    for case in (after_backward, without_backward, inplace_views, create_graph, user_function,
+                 user_function_saving_its_output_no_backward):
         assert all(_no_cycles(case)), case.__name__
 
 

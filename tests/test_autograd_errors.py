@@ -37,6 +37,25 @@ SAVED_MODIFIED = {
 }
 
 
+def _saving_exp(lib):
+    class SavingExp(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            y, = ctx.saved_tensors
+            return g * y
+    return SavingExp
+
+
+SAVED_MODIFIED["user_function_output"] = lambda lib, x: _mod(_saving_exp(lib).apply(x), lambda y: y * 1,
+                                                             lambda y: y.mul_(2))
+
+
 def _mod(y, use, modify):
     out = use(y)
     modify(y)

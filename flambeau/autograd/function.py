@@ -64,7 +64,7 @@ class Node:
 
     # -- ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
-        from .._tensor import Tensor
+        Tensor = _Tensor[0] or _bind()
         saved = []
         for t in tensors:
             if t is None:
@@ -93,6 +93,8 @@ class Node:
                 out.append(None)
                 continue
             t, version = entry
+            if type(t) is _SavedOutput:
+                t = t.unpack(self)
             if t._version[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
@@ -140,6 +142,25 @@ class Node:
                 raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                    f"(expected {n}, got {len(out)})")
         return out
+
+
+class _SavedOutput:
+    """An output of a node saved by that node's forward, kept without the Tensor object.
+
+    Keeping the Tensor would make a cycle (node -> output -> grad_fn = node) that only the
+    garbage collector could free; the node keeps the data and version counter instead and
+    rebuilds an equivalent tensor (same memory, this node as grad_fn) when unpacked.
+    """
+    __slots__ = ("data", "version", "base", "output_nr")
+
+    def __init__(self, t, output_nr):
+        self.data, self.version, self.base, self.output_nr = t._data, t._version, t._base, output_nr
+
+    def unpack(self, node):
+        t = _Tensor[1](self.data)
+        t._base, t._version = self.base, self.version
+        t._grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
+        return t
 
 
 class _Handle:
@@ -330,6 +351,13 @@ class Function(metaclass=_FunctionMeta):
             if cls._saves_output:
                 o = wrapped[0]
                 ctx._out_version = (o._version, o._version[0], o._data.shape, o._data.dtype)
+            saved = ctx._saved
+            if saved:
+                for j, entry in enumerate(saved):
+                    if entry is not None:
+                        for i, o in enumerate(wrapped):
+                            if entry[0] is o and o._data.dtype.kind in "fc":
+                                saved[j] = (_SavedOutput(o, i), entry[1])
             non_diff = ctx._non_diff
             dirty = ctx._dirty
             if single and non_diff is None and dirty is None:
