@@ -408,6 +408,15 @@ def test_conv_pool_names_are_reexported():
         assert callable(getattr(F, name)), name
     with pytest.raises(AttributeError):
         F.no_such_function
+    with pytest.raises(AttributeError, match="not implemented"):
+        F.conv3d
+
+
+def test_lp_pool(device):
+    check_against_torch(lambda lib, x: lib.nn.functional.lp_pool2d(x.abs() + 0.1, 2.0, 2), (2, 3, 4, 6),
+                        device=device)
+    check_against_torch(lambda lib, x: lib.nn.LPPool1d(3, 2, stride=1)(x.abs() + 0.1), (2, 3, 7), device=device)
+    assert repr(flambeau.nn.LPPool2d(2, 3)) == repr(torch.nn.LPPool2d(2, 3))
 
 
 def test_dropout_functional_modes():

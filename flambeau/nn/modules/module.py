@@ -91,6 +91,7 @@ class Module:
     dump_patches = False
     call_super_init = False
     _version = 1
+    _has_hooks = False
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
