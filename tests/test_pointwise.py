@@ -539,3 +539,34 @@ def test_inplace_add_is_seen_by_every_view(shape, seed, dtype):
         tail += 3
         view.mul_(2)
     assert_same(a, b)
+
+
+def test_more_binary_math_against_torch():
+    x = np.array([[0.0, 1.0, -2.5, 3.0], [np.inf, -np.inf, 0.5, -0.0]])
+    y = np.array([[0.0, 2.0, np.nan, -1.0], [np.inf, -np.inf, -0.0, 4.0]])
+    pairs = ((flambeau.tensor(x), torch.tensor(x)), (flambeau.tensor(y), torch.tensor(y)))
+    for fn in (lambda lib, a, b: lib.xlogy(a, b), lambda lib, a, b: lib.logaddexp(a, b),
+               lambda lib, a, b: lib.copysign(a, b), lambda lib, a, b: lib.heaviside(a, b),
+               lambda lib, a, b: lib.nextafter(a, b), lambda lib, a, b: lib.xlogy(2, b.abs()),
+               lambda lib, a, b: lib.copysign(a, -0.0), lambda lib, a, b: a.float_power(2),
+               lambda lib, a, b: lib.mvlgamma(a.abs() + 2, 3)):
+        compare("binary math", fn, *pairs)
+    ints = (flambeau.tensor([0, 1, 2]), torch.tensor([0, 1, 2]))
+    for fn in (lambda lib, a: lib.xlogy(a, a), lambda lib, a: lib.logaddexp(a, a), lambda lib, a: lib.copysign(a, -a),
+               lambda lib, a: lib.nextafter(a, a), lambda lib, a: lib.heaviside(a, a.float())):
+        compare("int operands", fn, ints)
+    for name, args in (("xlogy_", (2.0,)), ("copysign_", (-1.0,)), ("arctan2_", (1.0,)), ("negative_", ()),
+                       ("absolute_", ()), ("fix_", ()), ("logit_", ()), ("float_power_", (2,))):
+        a, b = flambeau.tensor([0.25, 0.5]), torch.tensor([0.25, 0.5])
+        compare(name, lambda lib, t: getattr(t, name)(*[lib.tensor(v) if False else v for v in args]), (a, b))
+    a, b = flambeau.tensor([0.25, 0.5], dtype=flambeau.float64), torch.tensor([0.25, 0.5], dtype=torch.float64)
+    compare("float_power_ double", lambda lib, t: t.float_power_(2), (a, b))
+    for lib in (flambeau, torch):
+        t = lib.zeros(3)
+        lib.fill_(t, 2.0)
+        assert t.tolist() == [2.0, 2.0, 2.0]
+        lib.zero_(t)
+        assert t.tolist() == [0.0, 0.0, 0.0]
+    check_against_torch(lambda lib, a, b: lib.xlogy(a.abs() + 0.1, b.abs() + 0.5) + lib.logaddexp(a, b)
+                        + lib.copysign(a, b), (3, 4), (4,))
+    check_against_torch(lambda lib, a, b: (a * 1).xlogy_(b.abs() + 1), (2, 3), (2, 3))

@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ._util import register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as
 from .views import _sizes
 
-__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
+__all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
            "full", "eye", "arange", "range", "linspace", "logspace", "empty_like", "zeros_like", "ones_like",
            "full_like", "rand_like", "randn_like", "randint_like", "empty_strided", "rand", "randn", "randint",
            "randperm", "normal", "bernoulli", "multinomial", "poisson", "cat", "concat", "concatenate", "stack",

@@ -1129,8 +1129,10 @@ def _binary_float(name, compute, grads, reject=(3,)):
                                                 "backward": staticmethod(backward)})
 
     def fn(input, other, *, out=None):
-        if not isinstance(input, Tensor):
-            input = _as_tensor_like(input, other)
+        for pos, (arg, v) in enumerate((("input", input), ("other", other))):
+            if not isinstance(v, Tensor):
+                raise TypeError(f"{name}(): argument '{arg}' (position {pos + 1}) must be Tensor, not "
+                                f"{type(v).__name__}")
         return _out(cls.apply(input, other), out)
     fn.__name__ = name
     globals()[name] = fn
@@ -1549,3 +1551,110 @@ def imag(input):
 
 
 _export("conj", "conj_physical", "real", "imag")
+
+
+# -- more binary math (composites: their gradients come from the ops they are built of) ------------
+def _float_pair(name, input, other):
+    """input and other as tensors of their floating result dtype (integers promote to the default)."""
+    if not isinstance(input, Tensor):
+        input = _reflected(input, other)
+    if not isinstance(other, Tensor):
+        other = _reflected(other, input)
+    dt = _dtype.result_type(input, other)
+    if dt._category < 2:
+        dt = _dtype.get_default_dtype()
+    return input.to(dt), other.to(dt), dt
+
+
+@register("xlogy")
+def xlogy(input, other, *, out=None):
+    """input * log(other), 0 where input is 0 (unless other is NaN)."""
+    x, y, dt = _float_pair("xlogy", input, other)
+    zero = (x == 0) & ~y.isnan()
+    return _out(where(zero, _zeros_like(x * y), x * log(y)), out)
+
+
+@register("logaddexp")
+def logaddexp(input, other, *, out=None):
+    """log(exp(input) + exp(other)) without overflow."""
+    dt = result_dtype(input, other)
+    if dt._category < 2:
+        _not_implemented("logaddexp_cpu", dt)
+    m = maximum(input, other)
+    both_inf = m.isinf() & (input == other)                  # inf + inf, -inf + -inf
+    return _out(where(both_inf, m, m + log1p(exp(-(input - other).abs()))), out)
+
+
+@register("copysign")
+def copysign(input, other, *, out=None):
+    """|input| with the sign of other (-0.0 counts as negative)."""
+    x, y, dt = _float_pair("copysign", input, other)
+    neg = _make(_xp.array_module(y._data).signbit(y._data))
+    return _out(where(neg, -x.abs(), x.abs()), out)
+
+
+@register("heaviside")
+def heaviside(input, values, *, out=None):
+    """0 where input < 0, values where input == 0, 1 where input > 0."""
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    _reject("heaviside_cpu", input.dtype, (3,))
+    a, v = input._data, values._data
+    xp = _xp.array_module(a)
+    r = xp.where(a == 0, v, (a > 0).astype(a.dtype))
+    if recording(input, values):
+        raise RuntimeError("the derivative for 'heaviside' is not implemented.")
+    return _out(_make(r.astype(a.dtype, copy=False)), out)
+
+
+@register("nextafter")
+def nextafter(input, other, *, out=None):
+    """The next floating-point value after input in the direction of other."""
+    ad, bd, dt = _prep(input, other)
+    _reject("nextafter_cpu", dt, (0, 1, 3))
+    return _out(_make(_xp.array_module(ad).nextafter(ad, bd)), out)
+
+
+@register("mvlgamma")
+def mvlgamma(input, p):
+    """Multivariate log-gamma: sum_i lgamma(input - i / 2) + p (p - 1) / 4 log(pi)."""
+    if p < 1:
+        raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
+    out = lgamma(input)
+    for i in range(1, p):
+        out = out + lgamma(input - i / 2)
+    return out + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def _inplace_from(fn, name):
+    def fn_(self, *args, **kwargs):
+        if recording(self, *args):
+            check_inplace_autograd(self)
+            # computed from a clone: the result's graph must not save self, which is overwritten next
+            return self.copy_(fn(self.clone(), *args, **kwargs))
+        _check_inplace_result(self, args[0], name) if args and (isinstance(args[0], Tensor) or is_scalar(args[0])) \
+            else None
+        return write_inplace(self, fn(self, *args, **kwargs)._data, name)
+    fn_.__name__ = name + "_"
+    return fn_
+
+
+def _float_power_(self, exponent):
+    if self.dtype is not _dtype.float64 and not self.is_complex():
+        raise RuntimeError(f"the base given to float_power_ has dtype {_type_name(self.dtype)} but the operation's "
+                           "result requires dtype Double")
+    return _inplace_from(float_power, "float_power")(self, exponent)
+
+
+Tensor.xlogy_ = _inplace_from(xlogy, "xlogy")
+Tensor.copysign_ = _inplace_from(copysign, "copysign")
+Tensor.heaviside_ = _inplace_from(heaviside, "heaviside")
+Tensor.nextafter_ = _inplace_from(nextafter, "nextafter")
+Tensor.mvlgamma_ = lambda self, p: write_inplace(self, mvlgamma(self, p)._data, "mvlgamma")
+Tensor.logit_ = lambda self, eps=None: write_inplace(self, logit(self, eps)._data, "logit")
+Tensor.float_power_ = _float_power_
+Tensor.arctan2_ = Tensor.atan2_
+Tensor.negative_ = Tensor.neg_
+Tensor.absolute_ = Tensor.abs_
+Tensor.fix_ = Tensor.trunc_
+_export("xlogy", "logaddexp", "copysign", "heaviside", "nextafter", "mvlgamma")
