@@ -28,6 +28,7 @@ differentiated again.
 Everything is 2-D inside: 1-D convolutions run as 2-D ones over a height of 1.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -78,7 +79,7 @@ def _helper_thread():
 def split_batch(fn, n, elements, array):
     """[fn(0, n)], or [fn(0, n//2), fn(n//2, n)] run at once for large NumPy work."""
     ex = _helper_thread() if type(array) is np.ndarray and n >= 2 and elements >= _SPLIT_MIN_ELEMENTS else None
-    if ex is None:
+    if ex is None or threading.current_thread().name.startswith("flambeau-batch"):    # never wait on itself
         return [fn(0, n)]
     mid = n // 2
     later = ex.submit(fn, mid, n)
@@ -111,8 +112,11 @@ def _batch_last(x, pad):
     return out
 
 
-def _im2col(x, kh, kw, geo, layout):
-    """Columns of x (N, C, H, W): (N, G, C/G*kh*kw, Ho*Wo) or, batch last, (G, C/G*kh*kw, Ho*Wo*N)."""
+def _im2col(x, kh, kw, geo, layout, out=None):
+    """Columns of x (N, C, H, W): (N, G, C/G*kh*kw, Ho*Wo) or, batch last, (G, C/G*kh*kw, Ho*Wo*N).
+
+    For the "sample" layout, ``out`` (N, G, K, L) receives the columns without a temporary.
+    """
     n, c, h, w = x.shape
     ho, wo = geo.out_size(h, w, kh, kw)
     g = geo.groups
@@ -122,6 +126,9 @@ def _im2col(x, kh, kw, geo, layout):
         s0, s1, s2, s3 = xpad.strides
         win = _xp.as_strided(xpad, (n, g, c // g, kh, kw, ho, wo),
                              (s0, s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw))
+        if out is not None:
+            out.reshape(win.shape)[...] = win
+            return out
         return win.reshape(n, g, (c // g) * kh * kw, ho * wo)
     # batch last: every copy below moves contiguous runs of Wo*N (stride 1) or N elements
     xt = _batch_last(x, geo.pad)
@@ -186,7 +193,7 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
         y = xp.empty((n, g, co // g, ho * wo), x.dtype)
 
         def half(lo, hi):       # see Note [Two halves of a batch on two threads]
-            cols[lo:hi] = _im2col(x[lo:hi], kh, kw, geo, layout)
+            _im2col(x[lo:hi], kh, kw, geo, layout, out=cols[lo:hi])
             xp.matmul(wm, cols[lo:hi], out=y[lo:hi])
             if bias is not None:
                 y[lo:hi] += bias.reshape(g, co // g, 1)
