@@ -177,3 +177,8 @@ def test_two_thread_batch_split_matches_torch(monkeypatch, kernels):
     check_against_torch(lambda lib, x: F(lib).max_pool2d(x, 3, return_indices=True), (5, 3, 9, 9),
                         make_input=_ties)
     check_against_torch(lambda lib, x: F(lib).max_pool2d(x, 3, 2, 1), (5, 3, 9, 9))
+
+
+def test_lp_pool_matches_torch(device):
+    check_against_torch(lambda lib, x: F(lib).lp_pool2d(x, 2, 3, 2, ceil_mode=True), (2, 3, 8, 9), device=device)
+    check_against_torch(lambda lib, x: F(lib).lp_pool1d(x, 3, 2), (2, 3, 8), device=device, positive=True)

@@ -633,3 +633,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)={x.shape[2]}.")
     out = _Fold.apply(x, out_hw, kernel, geo)
     return out.squeeze(0) if unbatched else out
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    raise NotImplementedError("conv3d: flambeau implements 1-D and 2-D convolutions only")
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    raise NotImplementedError("conv_transpose3d: flambeau implements 1-D and 2-D transposed convolutions only")

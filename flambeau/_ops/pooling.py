@@ -673,3 +673,35 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of max_pool1d: puts each value at its index, zeros elsewhere."""
     return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Power-average pooling
+# ---------------------------------------------------------------------------------------
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd):
+    from .pointwise import relu
+    kernel = _ints(kernel_size, nd, "kernel_size")
+    pooled = _avg_pool(f"lp_pool{nd}d", input.pow(norm_type), kernel, stride, 0, ceil_mode, True, None, nd)
+    size = int(np.prod(kernel))
+    # sign * relu(abs): keeps the gradient finite where a window's sum is exactly zero
+    return (pooled.sign() * relu(pooled.abs())).mul(size).pow(1.0 / norm_type)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """1-D power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    raise NotImplementedError("max_pool3d: flambeau implements 1-D and 2-D pooling only")
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    raise NotImplementedError("avg_pool3d: flambeau implements 1-D and 2-D pooling only")
