@@ -185,6 +185,10 @@ def test_attribute_registration_and_errors():
             m.register_buffer("plain", lib.zeros(1))
         with pytest.raises(KeyError):
             m.register_parameter("a.b", None)
+        with pytest.raises(KeyError):
+            m.register_parameter("b", None)
+        with pytest.raises(KeyError):
+            m.register_buffer("w", None)
         with pytest.raises(TypeError):
             m.register_buffer("c", [1, 2])
         with pytest.raises(AttributeError):

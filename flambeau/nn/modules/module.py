@@ -683,7 +683,10 @@ def _check_name(module, name, kind, table):
         raise KeyError(f'{kind} name can\'t contain "."')
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')
-    if (hasattr(type(module), name) or name in module.__dict__) and name not in table:
+    d = module.__dict__
+    exists = hasattr(type(module), name) or name in d or any(
+        name in d[t] for t in ("_parameters", "_buffers", "_modules") if t in d)
+    if exists and name not in table:
         raise KeyError(f"attribute '{name}' already exists")
 
 
