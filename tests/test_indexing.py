@@ -207,6 +207,8 @@ IDX = np.array([[0, 4, 1], [2, 2, 0], [3, 1, 4], [0, 0, 0]], dtype=np.int64)
     lambda lib, x: lib.take(x[:, ::2], lib.tensor([3, 4, 59])),
     lambda lib, x: x.clone().put_(lib.tensor([0, 7, -1]), lib.tensor([1.0, 2.0, 3.0])),
     lambda lib, x: x.clone().put_(lib.tensor([1, 1]), lib.tensor([1.0, 2.0]), accumulate=True),
+    lambda lib, x: x.transpose(0, 2).put(lib.tensor([1, 50]), lib.tensor([1.0, 2.0])),
+    lambda lib, x: x.put(lib.tensor([1]), lib.tensor([1.0, 2.0])),
     lambda lib, x: x.flip(0), lambda lib, x: x.flip((0, 2)), lambda lib, x: lib.flip(x, [-1]),
     lambda lib, x: x.roll(2), lambda lib, x: x.roll(-1, 1), lambda lib, x: x.roll((1, 7), (0, 2)),
     lambda lib, x: x.repeat(2, 1, 1), lambda lib, x: x.repeat(1, 2, 3, 1), lambda lib, x: x[0, 0].repeat(2),
@@ -275,6 +277,23 @@ def test_out_of_range_leaves_data_untouched(fn):
 ])
 def test_indexing_gradients_match_torch(fn, shapes):
     check_against_torch(fn, *shapes)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin", "prod"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradients_match_torch(reduce, include_self):
+    for idx in ([[0, 2], [3, 1], [2, 0]], [[0, 0], [3, 3], [2, 2]]):
+        check_against_torch(lambda lib, x, y: x.scatter_reduce(1, lib.tensor(idx), y, reduce,
+                                                               include_self=include_self), (3, 4), (3, 2))
+    check_against_torch(lambda lib, x, y: (x * 1).scatter_reduce_(0, lib.tensor([[0, 2, 1, 1]]), y, reduce,
+                                                                  include_self=include_self), (3, 4), (1, 4))
+
+
+def test_put_gradients_match_torch():
+    check_against_torch(lambda lib, x, y: x.put(lib.tensor([0, 5, 11]), y), (3, 4), (3,))
+    check_against_torch(lambda lib, x, y: x.put(lib.tensor([0, 5, 5]), y, accumulate=True), (3, 4), (3,))
+    check_against_torch(lambda lib, x, y: (x * 1).put_(lib.tensor([[0, -1]]), y), (3, 4), (1, 2))
+    check_against_torch(lambda lib, x, y: x.t().put(lib.tensor([1, 4]), y), (3, 4), (2,))
 
 
 def test_setitem_gradient_matches_torch():

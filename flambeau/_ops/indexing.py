@@ -421,34 +421,86 @@ Tensor.scatter_ = _scatter_inplace
 Tensor.scatter_add_ = lambda self, dim, index, src: _scatter_inplace(self, dim, index, src, reduce="add")
 
 
+class ScatterReduce(Function):
+    """out = x with src reduced into it at index along dim (sum, prod, mean, amax, amin)."""
+    _node_name = "ScatterReduceBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce, include_self):
+        a = x._data.copy()
+        xp = _xp.array_module(a)
+        if xp is not np:
+            raise NotImplementedError("scatter_reduce is implemented for CPU tensors only; move it with .cpu()")
+        key = _along(index._data, dim, xp)
+        s = src._data[tuple(slice(0, n) for n in index.shape)].astype(a.dtype)
+        touched = np.zeros(a.shape, bool)
+        touched[key] = True
+        if not include_self:
+            big = np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max
+            a[touched] = {"sum": 0, "mean": 0, "prod": 1, "amax": -big, "amin": big}[reduce]
+        ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+        ufunc.at(a, key, s)
+        count = None
+        if reduce == "mean":
+            count = np.zeros(a.shape, np.int64) + (1 if include_self else 0)
+            np.add.at(count, key, 1)
+            count = np.maximum(count, 1)
+            a = (a / count).astype(a.dtype) if a.dtype.kind == "f" else a // count
+        ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
+        ctx.key, ctx.touched, ctx.count = key, touched, count
+        ctx.src_shape, ctx.index_shape = src.shape, index.shape
+        ctx.save_for_backward(x, src)
+        ctx.result = a
+        return a
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, src = ctx.saved_tensors
+        key, reduce = ctx.key, ctx.reduce
+        touched = _make(ctx.touched)
+        keep_self = 1.0 if ctx.include_self else (~touched).to(grad.dtype)
+        if reduce == "sum":                       # every contribution gets the output's grad
+            g_self, g_src = grad * keep_self, GatherByKey.apply(grad, key)
+        elif reduce == "mean":                    # each contribution is divided by the count
+            g = grad / _make(ctx.count.astype(grad._data.dtype))
+            g_self, g_src = g * keep_self, GatherByKey.apply(g, key)
+        elif reduce in ("amax", "amin"):          # the grad is shared evenly among the elements equal to it
+            out = _make(ctx.result)
+            xd, sd = x.detach(), src.detach()[tuple(slice(0, n) for n in ctx.index_shape)]
+            hit_self = (xd == out).to(grad.dtype) * keep_self
+            hit_src = (sd == GatherByKey.apply(out, key)).to(grad.dtype)
+            count = hit_self + IndexPutAccumulate.apply(hit_src, tuple(x.shape), key)
+            g = grad / count.clamp(min=1)
+            g_self, g_src = g * hit_self, GatherByKey.apply(g, key) * hit_src
+        else:                                     # prod: the product of the others
+            out = _make(ctx.result)
+            sd = src[tuple(slice(0, n) for n in ctx.index_shape)]
+            if bool((x._data == 0).any()) or bool((sd._data == 0).any()):
+                raise NotImplementedError("the gradient of scatter_reduce(reduce='prod') with zeros in the input "
+                                          "is not implemented")
+            g_self = grad * out / x * keep_self
+            g_src = GatherByKey.apply(grad * out, key) / sd
+        if tuple(g_src.shape) != tuple(ctx.src_shape):
+            g_src = _pad_to(g_src, ctx.src_shape)
+        return g_self, None, None, g_src, None, None
+
+
 @register("scatter_reduce")
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("scatter_reduce", index, input, dim)
-    a = input._data.copy()
-    xp = _xp.array_module(a)
-    key = _along(index._data, dim, xp)
-    s = src._data[tuple(slice(0, n) for n in index.shape)].astype(a.dtype)
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-    touched = np.zeros(a.shape, bool)
-    touched[tuple(_xp.to_host(k) for k in key)] = True
-    if not include_self:
-        init = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min,
-                "amin": np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max}[reduce]
-        a[touched] = init
-    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
-    ufunc.at(a, key, s)
-    if reduce == "mean":
-        count = np.zeros(a.shape, np.int64) + (1 if include_self else 0)
-        np.add.at(count, key, 1)
-        count = np.maximum(count, 1)
-        a = (a / count).astype(a.dtype) if a.dtype.kind == "f" else a // count
-    return _make(a)
+    return ScatterReduce.apply(input, dim, index, src, reduce, include_self)
 
 
-Tensor.scatter_reduce_ = lambda self, dim, index, src, reduce, *, include_self=True: write_inplace(
-    self, scatter_reduce(self, dim, index, src, reduce, include_self=include_self)._data, "scatter_reduce")
+Tensor.scatter_reduce_ = lambda self, dim, index, src, reduce, *, include_self=True: apply_inplace(
+    self, ScatterReduce, _wrap_dim(dim, self.ndim), _checked(self, dim, index), src, reduce, include_self)
+
+
+def _checked(input, dim, index):
+    _check_index_tensor("scatter_reduce", index, input, _wrap_dim(dim, input.ndim))
+    return index
 
 
 # -- index_* ----------------------------------------------------------------------------------
@@ -666,28 +718,60 @@ def take_along_dim(input, indices, dim=None):
     return gather(input.expand(xshape), dim, indices.expand(ishape))
 
 
+class Put(Function):
+    """out = x with out.flatten()[index] = source (or += with accumulate)"""
+    _node_name = "PutBackward0"
+
+    @staticmethod
+    def forward(ctx, x, index, source, accumulate):
+        a = _clone_flat_writable(x._data)
+        flat = a.reshape(-1)
+        idx = index._data.reshape(-1)
+        src = source._data.reshape(-1).astype(a.dtype)
+        if accumulate:
+            _xp.scatter_add(flat, idx, src)
+        else:
+            flat[idx] = src
+        ctx.idx, ctx.accumulate, ctx.src_shape = idx, accumulate, source.shape
+        return a
+
+    @staticmethod
+    def backward(ctx, grad):          # x: grad, zero where overwritten; source: grad at its positions
+        g_x = grad
+        if not ctx.accumulate:
+            g_x = grad.clone()
+            g_x.reshape(-1)[_make(ctx.idx)] = 0
+        g_src = grad.reshape(-1)[_make(ctx.idx)].reshape(ctx.src_shape)
+        return g_x, None, g_src, None
+
+
+def _clone_flat_writable(a):
+    return _xp.array_module(a).ascontiguousarray(a).copy()
+
+
+def _check_put(self, index, source):
+    if index.dtype is not _dtype.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {index.dtype}")
+    n = self.numel()
+    idx = index._data
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    if index.numel() != source.numel():
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+
+
 @register("put_")
 def put_(self, index, source, accumulate=False):
-    idx = index._data.reshape(-1)
-    n = self.numel()
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
-        raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
-    check_inplace_autograd(self)
-    flat = self._data.reshape(-1) if self.is_contiguous() else None
-    if flat is None:
-        raise RuntimeError("put_(): only contiguous tensors are supported")
-    src = source._data.reshape(-1).astype(self._data.dtype)
-    if accumulate:
-        _xp.scatter_add(flat, idx, src)
-    else:
-        flat[idx] = src
-    self._version[0] += 1
-    return self
+    _check_put(self, index, source)
+    return apply_inplace(self, Put, index, source, accumulate)
 
 
 @register("put")
 def put(input, index, source, accumulate=False):
-    return put_(input.clone(), index, source, accumulate)
+    _check_put(input, index, source)
+    return Put.apply(input, index, source, accumulate)
 
 
 # -- scatter-style view writes ------------------------------------------------------------------
