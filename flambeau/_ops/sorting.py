@@ -93,8 +93,8 @@ def _index_tensor(idx):
 @register("sort")
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     """(values, indices) of input sorted along dim; stable sorts keep ties in input order."""
-    if isinstance(dim, bool):          # sort(x, descending) written positionally as in old code
-        dim, descending = -1, dim
+    if isinstance(dim, bool):
+        raise TypeError("sort(): argument 'dim' must be int, not bool (pass descending=True by keyword)")
     _no_complex("sort", input)
     a = input._data
     if a.ndim == 0:
