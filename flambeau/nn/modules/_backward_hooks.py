@@ -5,6 +5,8 @@ outputs through another. The output node's backward sees grad_output (and runs t
 pre-hooks); the input node's backward sees grad_input and runs the hooks, whose return
 value replaces grad_input.
 """
+import warnings
+
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
@@ -82,6 +84,8 @@ class BackwardHook:
                 grads = tuple(r) if isinstance(r, (tuple, list)) else (r,)
         self.grad_output = grads
         if not self.input_positions:
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients.", UserWarning, stacklevel=2)
             self._run_hooks((None,) * self.n_inputs)
         return grads
 
