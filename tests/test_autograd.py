@@ -129,6 +129,16 @@ def test_backward_with_gradient_retain_graph_create_graph_inputs():
     assert_same(ours, ref)
 
 
+def test_backward_inputs_non_leaf_gets_grad():
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        y = x * 2
+        (y * y).sum().backward(inputs=[y])
+        return y.grad, x.grad is None
+    ours, ref = both(run)
+    assert_same(ours, ref)
+
+
 def test_autograd_backward_multiple_roots():
     def run(lib):
         x = leaf(lib, [1.0, 2.0])

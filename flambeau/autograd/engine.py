@@ -256,6 +256,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     finally:
         grad_mode._enabled[0] = prev_mode
 
+    if inputs is not None and accumulate:
+        # backward(inputs=[...]) also fills .grad of non-leaf inputs, as PyTorch does
+        for t, g in zip(inputs, captured):
+            if g is not None and t._grad_fn is not None:
+                _accumulate(t, g, create_graph)
     if inputs is not None and not accumulate:
         for k, g in enumerate(captured):
             if g is None and not allow_unused:
