@@ -97,6 +97,19 @@ def test_cross_entropy_float32_lecture_shape():
     assert_same(ours.grad, ref.grad, rtol=1e-5, atol=1e-7)
 
 
+def test_cross_entropy_weight_gradient_rules_match_torch():
+    rng = np.random.default_rng(0)
+    w = rng.random(4) + 0.5
+    check_against_torch(lambda lib, x, t, w: lib.nn.functional.cross_entropy(x, t.softmax(1), weight=w.abs()),
+                        (5, 4), (5, 4), (4,))
+    for lib in (flambeau, torch):
+        wt = lib.tensor(w, requires_grad=True)
+        with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+            lib.nn.functional.cross_entropy(lib.zeros(2, 4, dtype=lib.float64), lib.tensor([1, 2]), weight=wt)
+        with lib.no_grad():
+            lib.nn.functional.cross_entropy(lib.zeros(2, 4, dtype=lib.float64), lib.tensor([1, 2]), weight=wt)
+
+
 def test_cross_entropy_errors_match_torch():
     for lib in (flambeau, torch):
         x = lib.zeros(3, 4)
@@ -427,3 +440,56 @@ def test_dropout_functional_modes():
             lib.nn.functional.dropout(lib.zeros(3), p=-0.1)
     y = flambeau.nn.functional.dropout(x, 1.0)
     assert (y == 0).all()
+
+
+# -- finite differences (float64): inputs and parameters -----------------------------------------
+GRADCHECKS = [
+    ("linear", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), [(3, 4), (2, 4), (2,)]),
+    ("bilinear", lambda lib, a, b, w: lib.nn.functional.bilinear(a, b, w), [(2, 3), (2, 2), (2, 3, 2)]),
+    ("layer_norm", lambda lib, x, w, b: lib.nn.functional.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)]),
+    ("group_norm", lambda lib, x, w: lib.nn.functional.group_norm(x, 2, w), [(2, 4, 3), (4,)]),
+    ("batch_norm", lambda lib, x, w: lib.nn.functional.batch_norm(x, None, None, w, training=True), [(5, 3), (3,)]),
+    ("gelu_tanh", lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh"), [(3, 4)]),
+    ("mish", lambda lib, x: lib.nn.functional.mish(x), [(3, 4)]),
+    ("softplus", lambda lib, x: lib.nn.functional.softplus(x, beta=2), [(3, 4)]),
+    ("nll_weighted", lambda lib, x: lib.nn.functional.nll_loss(
+        x.log_softmax(1), flambeau.tensor([1, 0, 2]), weight=flambeau.tensor([0.5, 2.0, 1.5], dtype=x.dtype)),
+     [(3, 3)]),
+    ("ce_probs", lambda lib, x, t: lib.nn.functional.cross_entropy(x, t.softmax(1)), [(3, 4), (3, 4)]),
+    ("ce_probs_weight", lambda lib, x, t, w: lib.nn.functional.cross_entropy(x, t.softmax(1), weight=w,
+                                                                             label_smoothing=0.2, reduction="sum"),
+     [(3, 4), (3, 4), (4,)]),
+    ("bce_logits", lambda lib, x, t: lib.nn.functional.binary_cross_entropy_with_logits(x, t.sigmoid()),
+     [(3, 4), (3, 4)]),
+    ("kl_div", lambda lib, x, t: lib.nn.functional.kl_div(x, t, reduction="batchmean", log_target=True),
+     [(3, 4), (3, 4)]),
+    ("cosine_similarity", lambda lib, a, b: lib.nn.functional.cosine_similarity(a, b), [(3, 4), (3, 4)]),
+    ("interpolate_bilinear", lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2, mode="bilinear"),
+     [(1, 1, 3, 3)]),
+    ("pad_reflect", lambda lib, x: lib.nn.functional.pad(x, [2, 1], mode="reflect"), [(2, 2, 4)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes", GRADCHECKS, ids=[g[0] for g in GRADCHECKS])
+def test_gradcheck(name, fn, shapes):
+    gradcheck(fn, *shapes)
+
+
+def test_gradcheck_lstm_cell_and_embedding():
+    rng = np.random.default_rng(0)
+    cell = flambeau.nn.LSTMCell(3, 2).double()
+    params = list(cell.parameters())
+
+    def f(x, h, c, *ps):
+        for p, v in zip(params, ps):
+            p.data = v.detach()
+        gi = flambeau.nn.functional.linear(x, ps[0], ps[2])
+        from flambeau.nn.modules.rnn import _rnn_step
+        hn, cn = _rnn_step("LSTM", gi, h, ps[1], ps[3], c)
+        return hn + cn
+    ins = [flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 3), (2, 2), (2, 2))]
+    ins += [p.detach().clone().requires_grad_() for p in params]
+    assert flambeau.autograd.gradcheck(f, tuple(ins))
+    w = flambeau.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    idx = flambeau.tensor([[0, 2], [4, 2]])
+    assert flambeau.autograd.gradcheck(lambda w: flambeau.nn.functional.embedding(idx, w), (w,))

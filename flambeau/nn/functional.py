@@ -921,9 +921,7 @@ def _class_targets(op, logits_shape, target, weight, ignore_index, label_smoothi
         q = t.astype(dtype, copy=False)
         if eps:
             q = q * (1 - eps) + eps / c
-        if w is not None:
-            q = q * w
-        return q, float(t.shape[0]), None
+        return (q * w if w is not None else q), float(t.shape[0]), q
     rows, safe, valid = _index_targets(target, c, ignore_index, xp)
     m = rows.shape[0]
     q = xp.zeros((m, c), dtype=dtype)
@@ -996,10 +994,13 @@ class _CrossEntropy(Function):
             denom = valid.sum()
             ctx.q, ctx.picked = None, (rows, safe, valid)
         else:
-            q, denom, _ = _class_targets("cross_entropy", x.shape, target, weight, ignore_index, label_smoothing,
-                                         xp, a.dtype)
+            q, denom, unweighted = _class_targets("cross_entropy", x.shape, target, weight, ignore_index,
+                                                  label_smoothing, xp, a.dtype)
             per = -(q * logp).sum(axis=1)
             ctx.q, ctx.picked = q, None
+            if target.is_floating_point():
+                ctx.unweighted = unweighted
+                ctx.w = None if weight is None else weight._data.astype(a.dtype, copy=False)
         ctx.reduction, ctx.shape, ctx.log_probs = reduction, input.shape, log_probs
         ctx.denom = _make(xp.asarray(denom, dtype=a.dtype))
         ctx.label_smoothing = label_smoothing
@@ -1038,12 +1039,13 @@ class _CrossEntropy(Function):
                     p = _make(xp.exp(ctx.logp))
                     gi = (p * q.sum(1, keepdim=True) - q) * g
             grad_input = _from_rows(gi, ctx.shape)
+        grad_weight = None
         if target is not None and ctx.needs_input_grad[1]:      # d/dt = -(1 - eps) w logp
-            gt = _make(-ctx.logp * (1 - ctx.label_smoothing)) * g
-            if ctx.weight_rows is not None:
-                gt = gt * _make(ctx.weight_rows)
-            grad_target = _from_rows(gt, ctx.shape)
-        return grad_input, grad_target, None, None, None, None, None
+            gt = -ctx.logp * (1 - ctx.label_smoothing)
+            grad_target = _from_rows(_make(gt if ctx.w is None else gt * ctx.w) * g, ctx.shape)
+        if target is not None and ctx.needs_input_grad[2]:      # d/dw_c = -sum_i t_ic logp_ic
+            grad_weight = (_make(-ctx.unweighted * ctx.logp) * g).sum(0)
+        return grad_input, grad_target, grad_weight, None, None, None, None
 
 
 def _dense_targets(ctx):
@@ -1094,12 +1096,11 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not input.is_floating_point():
         raise RuntimeError(f"\"{name}\" not implemented for '{input.dtype}'")
+    if weight is not None and not target.is_floating_point() and recording(weight):
+        raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. "
+                           "This input cannot have requires_grad True.")
     out = _CrossEntropy.apply(input, target, weight, ignore_index, reduction, label_smoothing, log_probs)
     return out
-
-
-# weight rows for the probabilities-target gradient are set on the node when needed
-_CrossEntropy._backward_cls.weight_rows = None
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
@@ -1112,10 +1113,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_tensor("cross_entropy", input)
     _check_tensor("cross_entropy", target, "target")
-    out = _class_loss("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing, False)
-    if target.is_floating_point() and weight is not None and out.grad_fn is not None:
-        out.grad_fn.weight_rows = weight._data.astype(input._data.dtype)
-    return out
+    return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing, False)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
