@@ -493,3 +493,18 @@ def test_gradcheck_lstm_cell_and_embedding():
     w = flambeau.tensor(rng.standard_normal((5, 3)), requires_grad=True)
     idx = flambeau.tensor([[0, 2], [4, 2]])
     assert flambeau.autograd.gradcheck(lambda w: flambeau.nn.functional.embedding(idx, w), (w,))
+
+
+def test_more_functionals(device):
+    rng = np.random.default_rng(7)
+    w = rng.random(4) + 0.5
+    for reduction in RED:
+        check_against_torch(lambda lib, x, t: lib.nn.functional.multilabel_soft_margin_loss(
+            x, (t > 0).to(x.dtype), weight=lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w),
+            reduction=reduction), (3, 4), (3, 4), device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.pdist(x), (5, 3), device=device)
+    check_against_torch(lambda lib, x: lib.nn.Softmax2d()(x), (2, 3, 2, 2), device=device)
+    check_against_torch(lambda lib, x: lib.nn.LocalResponseNorm(2)(x), (2, 4, 3, 3), device=device)
+    check_against_torch(lambda lib, x: lib.nn.RMSNorm([3], eps=1e-6).double().to(x.device)(x), (2, 3), device=device)
+    assert repr(flambeau.nn.RMSNorm(3)) == repr(torch.nn.RMSNorm(3))
+    assert repr(flambeau.nn.LocalResponseNorm(2)) == repr(torch.nn.LocalResponseNorm(2))
