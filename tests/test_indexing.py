@@ -209,6 +209,7 @@ IDX = np.array([[0, 4, 1], [2, 2, 0], [3, 1, 4], [0, 0, 0]], dtype=np.int64)
     lambda lib, x: x.clone().put_(lib.tensor([1, 1]), lib.tensor([1.0, 2.0]), accumulate=True),
     lambda lib, x: x.transpose(0, 2).put(lib.tensor([1, 50]), lib.tensor([1.0, 2.0])),
     lambda lib, x: x.put(lib.tensor([1]), lib.tensor([1.0, 2.0])),
+    lambda lib, x: x.put(lib.tensor([1]), lib.tensor([1.0], dtype=lib.float64)),
     lambda lib, x: x.flip(0), lambda lib, x: x.flip((0, 2)), lambda lib, x: lib.flip(x, [-1]),
     lambda lib, x: x.roll(2), lambda lib, x: x.roll(-1, 1), lambda lib, x: x.roll((1, 7), (0, 2)),
     lambda lib, x: x.repeat(2, 1, 1), lambda lib, x: x.repeat(1, 2, 3, 1), lambda lib, x: x[0, 0].repeat(2),
@@ -274,6 +275,12 @@ def test_out_of_range_leaves_data_untouched(fn):
     (lambda lib, x: x.repeat_interleave(2, dim=1), [(3, 4)]),
     (lambda lib, x, y: lib.where(x > 0, x, y), [(3, 4), (4,)]),
     (lambda lib, x, y: x.index_add(0, lib.tensor([2, 0, 2]), y), [(3, 4), (3, 4)]),
+    (lambda lib, x, y: x.index_add(1, lib.tensor([1, 1]), y, alpha=-2), [(3, 4), (3, 2)]),
+    (lambda lib, x, y: x.index_copy(1, lib.tensor([3, 0]), y), [(3, 4), (3, 2)]),
+    (lambda lib, x: x.index_fill(0, lib.tensor([2]), -1.0), [(3, 4)]),
+    (lambda lib, x, y: x.masked_scatter(lib.tensor([True, False, True, True]), y), [(3, 4), (4, 3)]),
+    (lambda lib, x, y: (x * 1).index_copy_(0, lib.tensor([1]), y), [(3, 4), (1, 4)]),
+    (lambda lib, x, y: (x * 1).masked_scatter_(x.detach() > 0, y), [(3, 4), (3, 4)]),
 ])
 def test_indexing_gradients_match_torch(fn, shapes):
     check_against_torch(fn, *shapes)
@@ -312,3 +319,18 @@ def test_indexing_on_device(device):
                 torch.tensor(X).gather(2, torch.tensor(IDX[None]).expand(4, 4, 3)))
     with pytest.raises(IndexError):
         x[0, [7]]
+
+
+def test_indexing_grad_fn_names_match_torch():
+    a = np.arange(12.0).reshape(3, 4)
+    for code in ["x[0]", "x[:, 1]", "x[1:]", "x[None]", "x[..., 1:2]", "x[:, :]", "x[[0, 2]]", "x[x > 3]",
+                 "x.index_select(1, torch.tensor([0]))", "x.gather(1, torch.tensor([[0], [1], [2]]))",
+                 "x.scatter(1, torch.tensor([[0], [1], [2]]), 2.0)", "x.scatter_add(1, torch.tensor([[0], [1], [2]]), x)",
+                 "x.scatter_reduce(1, torch.tensor([[0], [1], [2]]), x, 'amax')", "x.masked_fill(x > 3, 0.0)",
+                 "x.masked_select(x > 3)", "x.masked_scatter(x > 3, x)", "x.take(torch.tensor([1]))",
+                 "x.put(torch.tensor([1]), torch.tensor([5.0], dtype=torch.float64))", "x.index_add(0, torch.tensor([0]), x[:1])",
+                 "x.index_copy(0, torch.tensor([0]), x[:1])", "x.index_fill(0, torch.tensor([0]), 1.0)",
+                 "x.flip(0)", "x.roll(1, 0)", "x.repeat(2, 1)", "x.tile((2,))"]:
+        names = [type(eval(code, {"torch": lib, "x": lib.tensor(a, requires_grad=True)}).grad_fn).__name__
+                 for lib in (torch, flambeau)]
+        assert names[1] == names[0], code

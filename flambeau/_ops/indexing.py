@@ -8,7 +8,8 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
-from ._util import register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as
+from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
+                    _type_word)
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
@@ -547,25 +548,37 @@ def index_add(input, dim, index, source, *, alpha=1):
     idx = _index_vector(index, "index_add", input.shape[dim], dim)
     key = (slice(None),) * dim + (idx,)
     src = source if alpha == 1 else source * alpha
-    return input + IndexPutAccumulate.apply(src, input.shape, key)
+    return IndexAdd.apply(input, key, src)
+
+
+class IndexAdd(Function):
+    """out = x with src added at key (repeated indices accumulate)."""
+    _node_name = "IndexAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, key, src):
+        ctx.key = key
+        out = x._data.copy()
+        _xp.scatter_add(out, key, src._data.astype(out.dtype, copy=False))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                 # x: grad as is; src: grad read where it was added
+        return grad, None, GatherByKey.apply(grad, ctx.key)
 
 
 @register("index_copy")
 def index_copy(input, dim, index, source):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_copy", input.shape[dim], dim)
-    out = input.clone()
-    out[(slice(None),) * dim + (_make(idx),)] = source
-    return out
+    return IndexPut.named("IndexCopyBackward0").apply(input, source, (slice(None),) * dim + (idx,))
 
 
 @register("index_fill")
 def index_fill(input, dim, index, value):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_fill", input.shape[dim], dim)
-    out = input.clone()
-    out[(slice(None),) * dim + (_make(idx),)] = value
-    return out
+    return IndexPut.named("IndexFillBackward0").apply(input, value, (slice(None),) * dim + (idx,))
 
 
 def _inplace_from(fn, name):
@@ -661,14 +674,12 @@ def masked_select(input, mask):
 @register("masked_scatter")
 def masked_scatter(input, mask, source):
     _check_mask(mask, "masked_scatter_")
-    x = input.clone() if mask.shape == input.shape else input.expand(
-        np.broadcast_shapes(input.shape, mask.shape)).clone()
+    x = input if mask.shape == input.shape else input.expand(np.broadcast_shapes(input.shape, mask.shape))
     m = mask.expand(x.shape)
     n = int(m._data.sum())
     if source.numel() < n:
         raise RuntimeError("masked_scatter: expected source to have at least as many elements as ones in mask")
-    x[m] = source.reshape(-1)[:n]
-    return x
+    return IndexPut.named("MaskedScatterBackward0").apply(x, source.reshape(-1)[:n], (m._data,))
 
 
 Tensor.masked_scatter_ = _inplace_from(masked_scatter, "masked_scatter")
@@ -757,6 +768,9 @@ def _check_put(self, index, source):
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    if source.dtype is not self.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{_type_word(self.dtype)} and source.dtype = {_type_word(source.dtype)}")
     if index.numel() != source.numel():
         raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
