@@ -376,6 +376,7 @@ class Tensor:
                 self._hooks = {}
             return _Handle(self._hooks, hook)
         table = fn.__dict__.setdefault("_tensor_hooks", {}).setdefault(self._output_nr, {})
+        fn._hooked = True
         return _Handle(table, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -401,6 +402,7 @@ class Tensor:
                 else:
                     t._grad = t._grad + grad
         table = fn.__dict__.setdefault("_tensor_hooks", {}).setdefault(self._output_nr, {})
+        fn._hooked = True
         _Handle(table, keep)
         self.__dict__["_retains"] = True
 

@@ -5,7 +5,7 @@ where every node runs after all nodes that feed it a gradient; among ready nodes
 recently created runs first, as in PyTorch. Saved tensors are released as soon as a node
 has run, unless ``retain_graph``.
 """
-import heapq
+from heapq import heappush, heappop
 
 import numpy as np
 
@@ -184,17 +184,17 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     ready = []
     for n in root_nodes:
         if n not in deps and (needed is None or n in needed):
-            heapq.heappush(ready, (-n._seq, id(n), n))
+            heappush(ready, (-n._seq, n))
 
     prev_mode = grad_mode._enabled[0]
     grad_mode._enabled[0] = create_graph
     check_nan = _anomaly[0]
     try:
         while ready:
-            node = heapq.heappop(ready)[2]
+            node = heappop(ready)[1]
             grads_out = buffers.pop(node, None) or [None] * node._n_outputs
-            nd = node.__dict__
-            if "_pre_hooks" in nd or "_tensor_hooks" in nd:
+            hooked = node._hooked
+            if hooked:
                 grads_out = _apply_pre_hooks(node, grads_out)
 
             if capture is not None:
@@ -210,11 +210,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     e is not None and e[0] in needed for e in node._edges):
                 continue           # only a capture point; nothing beyond it is wanted
 
-            post = nd.get("_post_hooks")
-            missing = 0
-            for g in grads_out:
-                if g is None:
-                    missing += 1
+            post = node.__dict__.get("_post_hooks") if hooked else None
+            if len(grads_out) == 1:
+                missing = 1 if grads_out[0] is None else 0
+            else:
+                missing = 0
+                for g in grads_out:
+                    if g is None:
+                        missing += 1
             if missing == len(grads_out) and not post:
                 input_grads = (None,) * len(node._edges)
             else:
@@ -251,7 +254,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         d = deps[nxt] - 1
                         deps[nxt] = d
                         if d == 0:
-                            heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+                            heappush(ready, (-nxt._seq, nxt))     # sequence numbers are unique
                 i += 1
     finally:
         grad_mode._enabled[0] = prev_mode

@@ -32,6 +32,7 @@ class Node:
     _dirty = None
     _n_outputs = 1
     _out_version = None
+    _hooked = False         # set once a hook is registered on the node (or its outputs)
 
     def name(self):
         return type(self).__name__
@@ -55,11 +56,13 @@ class Node:
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) runs after this node's backward."""
         hooks = self.__dict__.setdefault("_post_hooks", {})
+        self._hooked = True
         return _Handle(hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) runs before this node's backward; may return new grads."""
         hooks = self.__dict__.setdefault("_pre_hooks", {})
+        self._hooked = True
         return _Handle(hooks, fn)
 
     # -- ctx API -------------------------------------------------------------------------
