@@ -418,3 +418,16 @@ def test_docstring_examples_run():
         r = doctest.testmod(m, extraglobs=dict(names, flambeau=flambeau, nn=flambeau.nn), verbose=False)
         failed += r.failed
     assert failed == 0
+
+
+def test_buffer_assignment_like_torch():
+    for lib in (flambeau, torch):
+        m = lib.nn.Module()
+        m.a = lib.nn.Buffer(lib.zeros(2))
+        m.b = lib.nn.Buffer(lib.ones(1), persistent=False)
+        assert list(m.state_dict().keys()) == ["a"]
+        assert [n for n, _ in m.named_buffers()] == ["a", "b"]
+        m.a = lib.ones(2)                          # a plain tensor replaces a registered buffer
+        assert (m.state_dict()["a"] == 1).all()
+        with pytest.raises(TypeError):
+            m.a = 3
