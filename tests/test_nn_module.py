@@ -431,3 +431,40 @@ def test_buffer_assignment_like_torch():
         assert (m.state_dict()["a"] == 1).all()
         with pytest.raises(TypeError):
             m.a = 3
+
+
+# Every layer with representative constructor arguments: repr and state_dict keys/shapes as torch.
+SWEEP = {
+ "Identity": (), "Linear": (3, 4), "Bilinear": (2, 3, 4), "Flatten": (), "Unflatten": (1, (2, 2)),
+ "Conv1d": (2, 3, 3), "Conv2d": (2, 3, 3), "ConvTranspose1d": (2, 3, 3), "ConvTranspose2d": (2, 3, (3, 2)),
+ "MaxPool1d": (2,), "MaxPool2d": ((2, 3),), "AvgPool1d": (2,), "AvgPool2d": (3, 1), "MaxUnpool1d": (2,),
+ "MaxUnpool2d": (2,), "AdaptiveAvgPool1d": (2,), "AdaptiveAvgPool2d": (None,), "AdaptiveMaxPool1d": (2,),
+ "AdaptiveMaxPool2d": ((2, None),), "LPPool1d": (2, 3), "LPPool2d": (1.5, 2, 1),
+ "BatchNorm1d": (3,), "BatchNorm2d": (3,), "BatchNorm3d": (3,), "InstanceNorm1d": (3,), "InstanceNorm2d": (3,),
+ "InstanceNorm3d": (3,), "LayerNorm": ([2, 3],), "GroupNorm": (1, 3), "RMSNorm": ([3],), "LocalResponseNorm": (3,),
+ "Dropout": (), "Dropout1d": (), "Dropout2d": (), "Dropout3d": (), "AlphaDropout": (), "FeatureAlphaDropout": (),
+ "Embedding": (4, 2), "RNN": (2, 3), "LSTM": (2, 3), "GRU": (2, 3), "RNNCell": (2, 3), "LSTMCell": (2, 3),
+ "GRUCell": (2, 3), "Upsample": (None, 1.5), "UpsamplingNearest2d": (None, 2), "UpsamplingBilinear2d": ((3, 3),),
+ "ZeroPad1d": (1,), "ZeroPad2d": (1,), "ZeroPad3d": (1,), "ConstantPad1d": (1, 2.0), "ConstantPad2d": (1, 2),
+ "ConstantPad3d": (1, 0.5), "ReflectionPad1d": (1,), "ReflectionPad2d": (1,), "ReflectionPad3d": (1,),
+ "ReplicationPad1d": (1,), "ReplicationPad2d": (1,), "ReplicationPad3d": (1,), "CircularPad1d": (1,),
+ "CircularPad2d": (1,), "CircularPad3d": (1,), "PixelShuffle": (2,), "PixelUnshuffle": (2,),
+ "CosineSimilarity": (), "PairwiseDistance": (), "Softmax2d": (), "ReLU": (), "ReLU6": (), "LeakyReLU": (),
+ "PReLU": (), "RReLU": (), "ELU": (), "SELU": (), "CELU": (), "GELU": (), "SiLU": (), "Mish": (), "Sigmoid": (),
+ "Tanh": (), "Softplus": (), "Softsign": (), "Softmax": (), "LogSoftmax": (), "Softmin": (), "Hardtanh": (),
+ "Hardsigmoid": (), "Hardswish": (), "Threshold": (0.5, 1.0), "Tanhshrink": (), "LogSigmoid": (),
+ "Softshrink": (), "Hardshrink": (), "GLU": (),
+}
+SWEEP_LOSSES = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+          "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
+          "TripletMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
+          "MultiLabelSoftMarginLoss"]
+
+
+@pytest.mark.parametrize("name,args", list(SWEEP.items()) + [(n, ()) for n in SWEEP_LOSSES],
+                         ids=list(SWEEP) + SWEEP_LOSSES)
+def test_every_layer_repr_and_state_dict(name, args):
+    ours, ref = getattr(flambeau.nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(ref)
+    assert [(k, tuple(v.shape), str(v.dtype)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape), str(v.dtype)) for k, v in ref.state_dict().items()]
