@@ -196,3 +196,14 @@ def test_two_thread_batch_split_matches_torch(monkeypatch):
     check_against_torch(lambda lib, x, w, b: F(lib).conv2d(x, w, b, padding=1), (5, 2, 17, 16), (3, 2, 3, 3), (3,))
     check_against_torch(lambda lib, x, w, b: F(lib).conv_transpose2d(x, w, b, stride=2), (5, 3, 16, 16),
                         (3, 2, 3, 3), (2,))
+
+
+@pytest.mark.parametrize("shape", [(100, 2048), (7, 5), (64, 512), (3, 1)])
+def test_batch_transpose_kernel(shape):
+    """The compiled transposing copy (either walking order) equals NumPy's."""
+    from flambeau._ops import conv
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    for src in (a, a[:, ::-1], np.asfortranarray(a)):
+        out = conv._transpose_2d(src)
+        assert out.flags.c_contiguous
+        np.testing.assert_array_equal(out, src.T)
