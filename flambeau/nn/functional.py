@@ -103,9 +103,11 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"linear(): expected input with at least 1 dimension and a 1-D or 2-D weight, got "
                            f"input shape {tuple(input.shape)}, weight shape {tuple(weight.shape)}")
     if input.shape[-1] != weight.shape[-1]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({input.numel() // max(input.shape[-1], 1) if input.ndim > 1 else 1}x{input.shape[-1]} "
-                           f"and {weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1})")
+        rows = input.numel() // max(input.shape[-1], 1) if input.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+                           f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1}): linear() input has "
+                           f"{input.shape[-1]} features per sample (input shape {tuple(input.shape)}), weight expects "
+                           f"{weight.shape[-1]} (weight shape {tuple(weight.shape)})")
     if input.ndim == 2 and bias is not None and weight.ndim == 2:
         return _f().addmm(bias, input, weight.t())
     out = input.matmul(weight.t()) if weight.ndim == 2 else input.matmul(weight)
