@@ -70,8 +70,8 @@ def _dims(x, dim):
 
 def _unsqueeze_to(grad, in_shape, dims, keepdim):
     """Reshape a reduced gradient so it broadcasts against the input."""
-    if dims is None:
-        return grad.reshape((1,) * len(in_shape)) if len(in_shape) else grad
+    if dims is None:       # a 0-d grad already broadcasts against the input (no reshape op needed)
+        return grad.reshape((1,) * len(in_shape)) if len(in_shape) and grad.ndim else grad
     if keepdim:
         return grad
     shape = list(grad.shape)
