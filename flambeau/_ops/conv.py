@@ -64,7 +64,8 @@ def _layout(n, plane):
 # OpenBLAS does not thread the small per-sample products. On a machine with two or more
 # cores, a large enough batch of NumPy arrays is split in two halves computed at once, one
 # on a helper thread, one on the calling thread. Each half writes its own slice of the
-# output (the weight gradient adds the two halves' sums).
+# output (the weight gradient adds the two halves' sums). flambeau.get_num_threads() < 2
+# turns the split off.
 _SPLIT_MIN_ELEMENTS = 1 << 18
 _executor = []
 
@@ -80,6 +81,9 @@ def split_batch(fn, n, elements, array):
     """[fn(0, n)], or [fn(0, n//2), fn(n//2, n)] run at once for large NumPy work."""
     ex = _helper_thread() if type(array) is np.ndarray and n >= 2 and elements >= _SPLIT_MIN_ELEMENTS else None
     if ex is None or threading.current_thread().name.startswith("flambeau-batch"):    # never wait on itself
+        return [fn(0, n)]
+    from .. import get_num_threads         # flambeau.set_num_threads(1) turns the split off
+    if get_num_threads() < 2:
         return [fn(0, n)]
     mid = n // 2
     later = ex.submit(fn, mid, n)
