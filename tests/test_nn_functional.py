@@ -422,7 +422,9 @@ def test_conv_pool_names_are_reexported():
     with pytest.raises(AttributeError):
         F.no_such_function
     with pytest.raises(AttributeError, match="not implemented"):
-        F.conv3d
+        F.grid_sample
+    with pytest.raises(NotImplementedError):
+        flambeau.nn.Conv3d(1, 1, 2)(flambeau.zeros(1, 1, 3, 3, 3))
 
 
 def test_lp_pool(device):

@@ -20,14 +20,16 @@ from .._ops import creation as _creation
 from .._ops import reduction as _reduction
 from .._ops._util import recording, write_inplace
 
-from .._ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold  # noqa: F401
-from .._ops.pooling import (max_pool1d, max_pool2d, max_unpool1d, max_unpool2d, avg_pool1d, avg_pool2d,  # noqa: F401
-                            adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
-                            max_pool1d_with_indices, max_pool2d_with_indices, adaptive_max_pool1d_with_indices,
+from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
+                         unfold, fold)
+from .._ops.pooling import (max_pool1d, max_pool2d, max_pool3d, max_unpool1d, max_unpool2d,  # noqa: F401
+                            avg_pool1d, avg_pool2d, avg_pool3d, lp_pool1d, lp_pool2d, adaptive_avg_pool1d,
+                            adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, max_pool1d_with_indices,
+                            max_pool2d_with_indices, adaptive_max_pool1d_with_indices,
                             adaptive_max_pool2d_with_indices)
 
-_NOT_IMPLEMENTED = ("conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "max_unpool3d", "adaptive_avg_pool3d",
-                    "adaptive_max_pool3d", "grid_sample", "affine_grid", "ctc_loss", "embedding_bag")
+_NOT_IMPLEMENTED = ("max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "grid_sample", "affine_grid",
+                    "ctc_loss", "embedding_bag")
 
 
 def __getattr__(name):
@@ -712,20 +714,6 @@ def pixel_unshuffle(input, downscale_factor):
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     perm = list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3]
     return x.permute(*perm).reshape(*lead, c * r * r, h // r, w // r)
-
-
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """(sum over each window of x^p)^(1/p), for (N, C, L)."""
-    out = avg_pool1d(input.pow(norm_type), kernel_size, stride if stride is not None else kernel_size, 0, ceil_mode)
-    k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
-    return (out.sign() * out.abs().relu()).mul(k).pow(1.0 / norm_type)
-
-
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """(sum over each window of x^p)^(1/p), for (N, C, H, W)."""
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    out = avg_pool2d(input.pow(norm_type), kernel_size, stride if stride is not None else kernel_size, 0, ceil_mode)
-    return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
 
 
 # -- distances ---------------------------------------------------------------------------------
