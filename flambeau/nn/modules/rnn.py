@@ -99,7 +99,7 @@ class RNNBase(Module):
         return [getattr(self, n) for n in self._flat_weights_names]
 
     def flatten_parameters(self):
-        pass
+        """Kept for API compatibility: flambeau's weights need no contiguous packing."""
 
     def extra_repr(self):
         s = "{input_size}, {hidden_size}"
