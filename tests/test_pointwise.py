@@ -570,3 +570,13 @@ def test_more_binary_math_against_torch():
     check_against_torch(lambda lib, a, b: lib.xlogy(a.abs() + 0.1, b.abs() + 0.5) + lib.logaddexp(a, b)
                         + lib.copysign(a, b), (3, 4), (4,))
     check_against_torch(lambda lib, a, b: (a * 1).xlogy_(b.abs() + 1), (2, 3), (2, 3))
+
+
+def test_inplace_into_expanded_tensor_raises_like_torch():
+    for fn in (lambda lib: lib.zeros(1).expand(3).add_(1), lambda lib: lib.zeros(1).expand(3).mul_(2),
+               lambda lib: lib.zeros(1).expand(3).exp_(), lambda lib: lib.zeros(1).expand(3).clamp_(0, 1),
+               lambda lib: lib.zeros(1, 3).expand(2, 3).copy_(lib.ones(2, 3)),
+               lambda lib: lib.zeros(1).expand(3).uniform_()):
+        compare("expanded in-place", fn)
+    compare("fill_ expanded", lambda lib: lib.zeros(1).expand(3).fill_(2))
+    compare("expanded source", lambda lib: lib.zeros(3).add_(lib.ones(1).expand(3)))

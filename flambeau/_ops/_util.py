@@ -179,7 +179,19 @@ def snapshot(t):
     return s
 
 
+def check_no_internal_overlap(t):
+    """An in-place write into a tensor whose elements share memory (an expand()) is an error, as in PyTorch."""
+    a = t._data
+    if 0 in a.strides:
+        for n, st in zip(a.shape, a.strides):
+            if st == 0 and n > 1:
+                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                                   "a single memory location. Please clone() the tensor before performing the "
+                                   "operation.")
+
+
 def write_inplace(self, array, op="op"):
+    check_no_internal_overlap(self)
     dt = _BY_NP[array.dtype]
     check_inplace_dtype(op, self, dt)
     if array.shape != self._data.shape:

@@ -13,7 +13,7 @@ from .._tensor import Tensor, _make
 from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
-                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as)
+                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap)
 
 np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
 
@@ -591,6 +591,7 @@ def _inplace_binary(fn_cls, array_fn, name):
             args = args + tuple(kwargs.values())
         if not isinstance(other, Tensor) and not is_scalar(other):
             other = _coerce(other, self)
+        check_no_internal_overlap(self)
         if other is not NotImplemented:
             dt = _div_dtype(self, other, args[0] if args else None) if fn_cls is Div else result_dtype(self, other)
             if dt is not _BY_NP[self._data.dtype]:
@@ -616,6 +617,7 @@ def _add_(self, other, *, alpha=1):
     if isinstance(other, Tensor) and not recording(self, other) and self._base is None \
             and other._data.dtype == self._data.dtype and not (self._requires_grad and _enabled_grad()):
         # the optimizer's hot path: one fused NumPy call, no temporaries for alpha == 1
+        check_no_internal_overlap(self)
         if alpha == 1:
             self._data += other._data
         else:
