@@ -122,9 +122,11 @@ def test_max_dim_returns_named_tuple_with_torch_repr():
 def test_reduction_grad_fn_repr():
     a = RNG.standard_normal((3, 4)).astype(np.float32)
     for code in ["x.sum()", "x.sum(0)", "x.mean()", "x.mean(1)", "x.std()", "x.prod()", "x.prod(1)", "x.max()",
-                 "x.amax(0)", "x.logsumexp(1)", "x.nansum()", "x.var(0)", "x.max(0)"]:
-        ours = eval(code, {"x": flambeau.tensor(a, requires_grad=True)})
-        ref = eval(code, {"x": torch.tensor(a, requires_grad=True)})
+                 "x.amax(0)", "x.logsumexp(1)", "x.nansum()", "x.var(0)", "x.max(0)", "torch.var_mean(x, 1)",
+                 "torch.std_mean(x)", "torch.dist(x, x * 2)", "torch.dist(x, x.detach(), 1)", "x.min()", "x.amin(1)",
+                 "x.aminmax()", "x.std(1)", "x.nanmean()", "x.cumsum(0)", "x.cumprod(1)", "x.mean(dim=None)"]:
+        ours = eval(code, {"x": flambeau.tensor(a, requires_grad=True), "torch": flambeau})
+        ref = eval(code, {"x": torch.tensor(a, requires_grad=True), "torch": torch})
         assert repr(ours) == repr(ref), code
 
 

@@ -80,6 +80,9 @@ def _unsqueeze_to(grad, in_shape, dims, keepdim):
     return grad.reshape(shape)
 
 
+_UNSET = type("_Unset", (), {"__repr__": lambda self: "None"})()     # "no dim argument given"
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dtype
@@ -103,13 +106,15 @@ class Sum(Function):
 
 
 @register("sum")
-def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
     if isinstance(dim, _dtype.dtype):
-        dim, dtype = None, dim
-    dims = _dims(input, dim)
+        dim, dtype = _UNSET, dim
+    # PyTorch names the overloads apart: SumBackward0 without a dim argument, SumBackward1 with one
+    node = Sum.named("SumBackward0") if dim is _UNSET else Sum
+    dims = _dims(input, None if dim is _UNSET else dim)
     dt = _sum_dtype(input, dtype)
     if recording(input):
-        return _out((Sum if dims is not None else Sum.named("SumBackward0")).apply(input, dims, keepdim, dt), out)
+        return _out(node.apply(input, dims, keepdim, dt), out)
     return _out(_make(np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=dt.np))
                       if type(input._data) is np.ndarray else input._data.sum(axis=dims, keepdims=keepdim,
                                                                                 dtype=dt.np)), out)
@@ -178,13 +183,14 @@ def _word(dt):
 
 
 @register("mean")
-def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
     if isinstance(dim, _dtype.dtype):
-        dim, dtype = None, dim
+        dim, dtype = _UNSET, dim
     dt = _check_float_reduce("mean", input, dtype)
     x = input if dtype is None else input.to(dtype)
-    dims = _dims(input, dim)
-    return _out((Mean if dims is not None else Mean.named("MeanBackward0")).apply(x, dims, keepdim, dt), out)
+    node = Mean.named("MeanBackward0") if dim is _UNSET else Mean
+    dims = _dims(input, None if dim is _UNSET else dim)
+    return _out(node.apply(x, dims, keepdim, dt), out)
 
 
 @register("nanmean")
@@ -307,14 +313,44 @@ class Std(Function):
         return scale * centered, None, None, None
 
 
+class VarMean(Function):
+    """(var or std, mean) of x over dims, one node as in PyTorch."""
+    _node_name = "VarMeanBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim, take_sqrt):
+        v = Var.forward(ctx, x, dims, correction, keepdim)
+        a = x._data
+        m = a.mean(axis=dims, keepdims=keepdim, dtype=np.float32 if a.dtype == np.float16 else a.dtype)
+        m = _xp.array_module(a).asarray(m).astype(a.dtype, copy=False)
+        ctx.take_sqrt = take_sqrt
+        return (_xp.array_module(v).sqrt(v) if take_sqrt else v), m
+
+    @staticmethod
+    def backward(ctx, grad_v, grad_m):       # the var (or std) rule plus the mean's 1/n
+        (x,) = ctx.saved_tensors
+        out = None
+        if grad_v is not None:
+            out = (Std if ctx.take_sqrt else Var).backward(ctx, grad_v)[0]
+        if grad_m is not None:
+            g = _unsqueeze_to(grad_m, x.shape, ctx.dims, ctx.keepdim).expand(x.shape) / (ctx.n or 1)
+            out = g if out is None else out + g
+        return out, None, None, None, None
+
+
+def _var_mean(input, dim, unbiased, keepdim, correction, take_sqrt):
+    _check_float_reduce("std_mean" if take_sqrt else "var_mean", input, None)
+    dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    node = "StdMeanBackward0" if take_sqrt else "VarMeanBackward0"
+    return VarMean.named(node).apply(input, dims, c, keepdim, take_sqrt)
+
+
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim) if dim is not None \
-        and not isinstance(dim, bool) else mean(input)
+    return _var_mean(input, dim, unbiased, keepdim, correction, False)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim) if dim is not None \
-        and not isinstance(dim, bool) else mean(input)
+    return _var_mean(input, dim, unbiased, keepdim, correction, True)
 
 
 # -- max / min --------------------------------------------------------------------------------
@@ -528,7 +564,41 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 
 @register("dist")
 def dist(input, other, p=2):
-    return norm(input - other, p)
+    from ._util import broadcast_shapes
+    broadcast_shapes(input.shape, other.shape)
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"dist(): expected both inputs to have the same dtype, but got {input.dtype} and "
+                           f"{other.dtype}")
+    _check_float_reduce("dist", input, None)
+    return Dist.apply(input, other, float(p))
+
+
+class Dist(Function):
+    """out = p-norm of (x - y), broadcast"""
+    _node_name = "DistBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, p):
+        ctx.save_for_backward(x, y)
+        ctx.p = p
+        return norm(_make(x._data - y._data), p)._data
+
+    @staticmethod
+    def backward(ctx, grad):        # d|d|_p / dd = sign(d) |d|^(p-1) / |d|_p^(p-1); -that for y
+        x, y = ctx.saved_tensors
+        p = ctx.p
+        d = x - y
+        out = dist(x.detach(), y.detach(), p)
+        if p == 0:
+            g = d * 0
+        elif p == 1:
+            g = d.sign() * grad
+        elif math.isinf(p):
+            hit = (d.abs() == out).to(d.dtype)
+            g = d.sign() * hit / hit.sum() * grad
+        else:
+            g = (d.sign() * d.abs() ** (p - 1) / out ** (p - 1)).masked_fill(out == 0, 0.0) * grad
+        return g, -g, None
 
 
 # -- softmax family ---------------------------------------------------------------------------
