@@ -674,6 +674,9 @@ def _float_input(x):
     return a
 
 
+_NOT_HOLOMORPHIC = {"abs", "sgn", "sign", "angle", "relu", "floor", "ceil", "trunc", "frac", "round"}
+
+
 def _unary(name, compute, derivative=None, *, save="input", floating=True, node=None, methods=True,
            inplace=True, reject=(), kernel=None):
     """Define a unary op: compute(xp, a) on arrays; derivative(x, out, grad) with flambeau ops.
@@ -702,6 +705,10 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
 
     def backward(ctx, grad):
         x, _ = ctx.saved_tensors
+        if name not in _NOT_HOLOMORPHIC and x.is_complex():
+            # PyTorch's convention for complex inputs: grad * conj(f'(z)); for these functions
+            # (real Taylor coefficients) conj(f'(z)) == f'(conj(z)).
+            x = x.conj()
         return derivative(x, ctx, grad)
 
     cls = type(name.capitalize(), (Function,), {
@@ -1044,7 +1051,6 @@ class Where(Function):
                 where(cond, zero, grad) if ctx.needs_input_grad[2] else None)
 
 
-@register("where")
 def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         from .indexing import nonzero
@@ -1059,6 +1065,14 @@ def where(condition, input=None, other=None, *, out=None):
         from .creation import tensor
         input = tensor(input, device=condition.device)
     return _out(Where.apply(condition, input, other), out)
+
+
+def _where_method(self, condition, other):
+    """``x.where(condition, y)``: x where condition holds, else y (self is the input, not the condition)."""
+    return where(condition, self, other)
+
+
+Tensor.where = _where_method
 
 
 def _type_name(dt):
