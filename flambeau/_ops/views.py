@@ -349,8 +349,20 @@ def t_(self):
     return self
 
 
+_T_warned = [False, False]
+
+
 def _T(self):
     nd = self._data.ndim
+    if nd != 2 and not _T_warned[nd == 0]:        # PyTorch warns once per kind
+        _T_warned[nd == 0] = True
+        import warnings
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+                      if nd == 0 else
+                      "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+                      "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+                      "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                      "tensor.", UserWarning, stacklevel=2)
     return Permute.apply(self, tuple(range(nd - 1, -1, -1)))
 
 
