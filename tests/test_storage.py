@@ -217,3 +217,13 @@ def test_storage_on_device(device):
     assert x[0, 2].item() == -1.0
     y = flambeau.empty(0, device=device).set_(s, 1, (2, 2), (3, 1))
     assert y.tolist() == [[1.0, -1.0], [4.0, 5.0]]
+
+
+def test_empty_slices_keep_torch_storage_offset():
+    # NumPy leaves an empty slice's data pointer at the start; PyTorch moves it to the clamped start
+    same_output("""
+        t = torch.arange(12.).reshape(3, 4)
+        for v in [t[2:2], t[:, 3:3], t[1:1, 2:], t[3:], t[:, 4:], t[5:], t[:, 7:], t.narrow(0, 3, 0),
+                  t.narrow(1, 2, 0), t.t()[4:], t[1][4:], t[:, 1:][:, 3:], t.split(2)[-1][1:], t[::2][2:]]:
+            print(tuple(v.shape), v.stride(), v.storage_offset(), v.is_contiguous())
+    """)

@@ -448,9 +448,33 @@ def basic_view(a, key):
         else:
             d += 1
     strides = tuple(strides) + a.strides[d:]
+    if not r.size and a.size and type(a) is np.ndarray:
+        return _empty_at(a, key, r.shape, strides)
     if r.strides == strides:
         return r
     return _xp.as_strided(r, r.shape, strides)
+
+
+def _empty_at(a, key, shape, strides):
+    """An empty result of a[key] placed where PyTorch puts it: NumPy leaves the data pointer of an
+    empty slice at the start of a, PyTorch moves it to the (clamped) start, which storage_offset() shows."""
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    delta, d = 0, 0
+    for k in key:
+        if k is Ellipsis:
+            d += a.ndim - n_real
+        elif k is None:
+            continue
+        else:
+            n, st = a.shape[d], a.strides[d]
+            delta += (k.indices(n)[0] if isinstance(k, slice) else k % n) * st
+            d += 1
+    item = a.itemsize
+    span = 1 + sum((n - 1) * (st // item) for n, st in zip(a.shape, a.strides))
+    if delta > span * item or any(st < 0 for st in a.strides):
+        return _xp.as_strided(a[key + (Ellipsis,) if Ellipsis not in key else key], shape, strides)
+    flat = _xp.as_strided(a, (span,), (item,))
+    return np.ndarray(shape, a.dtype, buffer=flat, offset=delta, strides=strides)
 
 
 class SliceScatter(Function):
