@@ -93,10 +93,5 @@ def are_deterministic_algorithms_enabled():
     return True
 
 
-def get_num_threads():
-    import os
-    return os.cpu_count() or 1
-
-
-def set_num_threads(n):
-    pass
+from ._threads import get_num_threads, set_num_threads  # noqa: E402
+from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly  # noqa: E402,F401

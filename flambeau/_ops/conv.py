@@ -86,9 +86,11 @@ def split_batch(fn, n, elements, array):
     if get_num_threads() < 2:
         return [fn(0, n)]
     mid = n // 2
-    later = ex.submit(fn, mid, n)
-    first = fn(0, mid)
-    return [first, later.result()]
+    from .._threads import single_threaded_blas
+    with single_threaded_blas():           # our two threads, not BLAS's, use the cores here
+        later = ex.submit(fn, mid, n)
+        first = fn(0, mid)
+        return [first, later.result()]
 
 
 # ---------------------------------------------------------------------------------------
