@@ -176,6 +176,8 @@ def main():
     p.add_argument("--functional", action="store_true", help="build flambeau's model from functional ops")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    p.add_argument("--quick", action="store_true", help="(for the benchmark runner) no effect beyond its args")
     args = p.parse_args()
 
     import torch
@@ -205,6 +207,12 @@ def main():
     print(f"torch:    {t_pt:7.2f} s   last loss {loss_pt:.4f}   test error {100 * err_pt:.2f}%   "
           f"(untimed warm-up step {w_pt:.2f} s)")
     print(f"flambeau / torch time ratio: {t_fl / t_pt:.2f}")
+    if args.json:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _common import row, emit
+        note = f"test error {100 * err_fl:.2f}% vs {100 * err_pt:.2f}%"
+        emit([row(f"convnet: {args.epochs} epoch(s) of {args.n_train} MNIST samples ({args.device})", t_fl, t_pt,
+                  note=note)], args)
 
 
 if __name__ == "__main__":
