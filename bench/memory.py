@@ -7,14 +7,14 @@ import sys
 from _common import parser, row, emit
 
 CHILD = r"""
-import resource, sys, numpy as np
+import json, resource, sys, numpy as np
 lib = sys.argv[1]
 if lib == "torch":
     import torch
     torch.set_num_threads(2)
 else:
     import flambeau as torch
-from torch import nn
+nn = torch.nn
 rng = np.random.default_rng(0)
 x = torch.tensor(rng.standard_normal((2000, 1, 28, 28)).astype(np.float32))
 y = torch.tensor(rng.integers(0, 10, 2000))
