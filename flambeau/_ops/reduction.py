@@ -188,8 +188,14 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
         dim, dtype = _UNSET, dim
     dt = _check_float_reduce("mean", input, dtype)
     x = input if dtype is None else input.to(dtype)
-    node = Mean.named("MeanBackward0") if dim is _UNSET else Mean
     dims = _dims(input, None if dim is _UNSET else dim)
+    if not recording(x):            # no graph: one NumPy call
+        a = x._data
+        n = a.size if dims is None else math.prod(a.shape[d] for d in dims)
+        acc = np.float32 if dt is _dtype.float16 else dt.np
+        r = a.sum(axis=dims, keepdims=keepdim, dtype=acc) / np.dtype(acc).type(n if n else float("nan"))
+        return _out(_make(r.astype(dt.np, copy=False) if hasattr(r, "astype") else np.asarray(r, dt.np)), out)
+    node = Mean.named("MeanBackward0") if dim is _UNSET else Mean
     return _out(node.apply(x, dims, keepdim, dt), out)
 
 
@@ -393,13 +399,8 @@ def _extreme_all(input, is_max, dims=None, keepdim=False, node=None):
     if a.size == 0 and dims is None:
         raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
                            "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
-    xp = _xp.array_module(a)
-    out = (a.max if is_max else a.min)(axis=dims, keepdims=keepdim)
-    if a.dtype.kind in "fc":
-        nan = xp.isnan(a).any(axis=dims, keepdims=keepdim)
-        if bool(nan.any()):
-            out = xp.where(nan, xp.asarray(float("nan"), a.dtype), out)
-    return _make(out)
+    # NumPy's max/min propagate NaN as PyTorch's do: no separate NaN pass is needed
+    return _make((a.max if is_max else a.min)(axis=dims, keepdims=keepdim))
 
 
 class ExtremeDim(Function):
