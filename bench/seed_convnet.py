@@ -30,8 +30,8 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def load_mnist(root):
-    raw = os.path.join(root, "MNIST", "raw")
+def load_mnist(root, folder="MNIST"):
+    raw = os.path.join(root, folder, "raw")
     def get(name):
         return read_idx(os.path.join(raw, name + ".gz"))
     return (get("train-images-idx3-ubyte"), get("train-labels-idx1-ubyte"),
@@ -176,6 +176,7 @@ def main():
     p.add_argument("--functional", action="store_true", help="build flambeau's model from functional ops")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     p.add_argument("--quick", action="store_true", help="(for the benchmark runner) no effect beyond its args")
     args = p.parse_args()
@@ -184,7 +185,7 @@ def main():
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     torch.manual_seed(args.seed)
-    tr_x, tr_y, te_x, te_y = load_mnist(args.data)
+    tr_x, tr_y, te_x, te_y = load_mnist(args.data, {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}[args.dataset])
     tr_x = tr_x[:args.n_train].astype(np.float32)[:, None]
     te_x = te_x[:args.n_test].astype(np.float32)[:, None]
     mu, std = tr_x.mean(), tr_x.std(ddof=1)
@@ -192,7 +193,7 @@ def main():
     data = (tr_x, tr_y[:args.n_train].astype(np.int64), te_x, te_y[:args.n_test].astype(np.int64))
     torch_model = make_model(torch)
 
-    print(f"MNIST convnet, {args.n_train} train samples, batch {args.batch_size}, {args.epochs} epoch(s), "
+    print(f"{args.dataset} convnet, {args.n_train} train samples, batch {args.batch_size}, {args.epochs} epoch(s), "
           f"device {args.device}, torch threads {torch.get_num_threads()}, "
           f"flambeau model: {'nn' if has_nn(flambeau) and not args.functional else 'functional'}")
     # flambeau first: it copies the initial weights before torch trains them
