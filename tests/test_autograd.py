@@ -701,11 +701,10 @@ def test_graph_is_freed_without_gc():
 
 
 def test_training_loop_keeps_flat_memory():
-    # 2,000 steps (not 10,000): the machine is a shared 2-core one and the point is that
-    # nothing grows step after step. Live graph nodes and tensors are counted exactly over
-    # all 2,000 steps; tracemalloc (which slows each step about 4x) watches what flambeau's
-    # autograd and Tensor code allocate over the last 500 (NumPy's own caches, e.g. in
-    # as_strided's __array_interface__, are not ours to count).
+    # 10,000 steps: nothing may grow step after step. Live graph nodes and tensors are counted
+    # exactly over all of them; tracemalloc (which slows each step about 4x) watches what
+    # flambeau's autograd and Tensor code allocate over the last 500 (NumPy's own caches, e.g.
+    # in as_strided's __array_interface__, are not ours to count).
     import tracemalloc
     from flambeau.autograd.function import Node
     rng = np.random.default_rng(0)
@@ -734,7 +733,7 @@ def test_training_loop_keeps_flat_memory():
     ours = [tracemalloc.Filter(True, "*flambeau/autograd/*"), tracemalloc.Filter(True, "*flambeau/_tensor.py")]
     gc.disable()
     try:
-        for _ in range(1500):
+        for _ in range(9480):
             step()
         tracemalloc.start()
         for _ in range(100):

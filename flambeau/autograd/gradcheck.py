@@ -8,6 +8,13 @@ class GradcheckError(RuntimeError):
     pass
 
 
+def _host(t):
+    """t's values as a float64 (or complex128) NumPy array, from any device."""
+    from .._xp import to_host
+    a = to_host(t._data)
+    return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+
+
 def _as_tuple(x):
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
 
@@ -40,7 +47,7 @@ def _numerical_jacobian(fn, inputs, eps):
             data[idx] = orig - eps
             minus = evaluate()
             data[idx] = orig
-            d = [((p._data.astype(np.float64) - m._data.astype(np.float64)) / (2 * eps)).reshape(-1)
+            d = [((_host(p) - _host(m)) / (2 * eps)).reshape(-1)
                  for p, m in zip(plus, minus)]
             rows[i] = np.concatenate(d) if d else rows[i]
         jac.append(rows)
@@ -63,7 +70,7 @@ def _analytical_jacobian(fn, inputs):
             grads = autograd_grad([o], diff_inputs, [g], retain_graph=True, allow_unused=True)
             for k, gr in enumerate(grads):
                 if gr is not None:
-                    jac[k][:, col] = gr.detach()._data.astype(np.float64).reshape(-1)
+                    jac[k][:, col] = _host(gr.detach()).reshape(-1)
             col += 1
     return jac
 
