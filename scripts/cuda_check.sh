@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# GPU check: the test suite on cpu and cuda (the device fixture adds cuda when CuPy finds a GPU),
+# then the seed convnet on the GPU side by side with PyTorch. Run from the repository root on a
+# machine with CuPy and a CUDA GPU. Writes logs under ${OUT:-/tmp/flambeau-cuda}.
+set -uo pipefail
+OUT=${OUT:-/tmp/flambeau-cuda}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 FLAMBEAU_ALLOW_NO_ORACLE=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+python3 - <<'PY' 2>&1 | tee "$OUT/smoke.txt"
+import flambeau as torch
+print("cuda available:", torch.cuda.is_available(), torch.cuda.device_count())
+x = torch.randn(3, 4, device="cuda", requires_grad=True)
+y = (x @ x.t()).relu().sum()
+y.backward()
+print(x.device, y, x.grad.device)
+PY
+timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -x -p no:cacheprovider -k "cuda" tests 2>&1 | tail -40 | tee "$OUT/tests.txt"
+timeout "${BENCH_TIMEOUT:-200}" python3 bench/seed_convnet.py --device cuda ${BENCH_ARGS:-} 2>&1 | tail -30 | tee "$OUT/bench.txt"
