@@ -36,6 +36,10 @@ def _sum_to_shape(grad, shape):
     for i, n in enumerate(shape):
         if n == 1 and grad.shape[lead + i] != 1:
             dims.append(lead + i)
+    if not (grad._requires_grad and grad_mode._enabled[0]):
+        # no graph to record (the usual backward): one array reduction, no intermediate tensors
+        from .._tensor import _make
+        return _make(grad._data.sum(axis=tuple(dims)).reshape(shape) if dims else grad._data.reshape(shape))
     if dims:
         grad = grad.sum(dim=dims, keepdim=True)
     if lead:
