@@ -110,7 +110,7 @@ def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
     a = input._data
     if dim is _UNSET and dtype is None and out is None and type(a) is np.ndarray and not recording(input):
         # the common full sum without a graph: integers and bools sum into int64, as PyTorch
-        return _make(np.asarray(a.sum(dtype=np.int64 if a.dtype.kind in "biu" else None)))
+        return _make(np.asarray(np.add.reduce(a, axis=None, dtype=np.int64 if a.dtype.kind in "biu" else None)))
     if isinstance(dim, _dtype.dtype):
         dim, dtype = _UNSET, dim
     # PyTorch names the overloads apart: SumBackward0 without a dim argument, SumBackward1 with one
