@@ -51,7 +51,7 @@ def fmt(v, unit):
         return f"{v * 1e6:.1f} us"
     if unit == "MB":
         return f"{v:.1f} MB"
-    return f"{v:.4g} {unit}"
+    return f"{v:.0f} {unit}" if v >= 100 else f"{v:.4g} {unit}"
 
 
 def table(rows, out=sys.stdout):
