@@ -756,21 +756,23 @@ class Cumprod(Function):
         return _xp.array_module(a).cumprod(a, axis=dim, dtype=dt.np)
 
     @staticmethod
-    def backward(ctx, grad):       # sum_{j>=i} grad_j * prod_{k<=j, k!=i} x_k, exact with zeros
+    def backward(ctx, grad):       # dx_i = sum_{j>=i} grad_j * prod_{k<=j, k!=i} x_k
         (x,) = ctx.saved_tensors
         if x.ndim == 0:
             return grad, None, None
         d = ctx.dim
+        if not bool((x._data == 0).any()):
+            # without zeros: the reversed cumulative sum of grad * out, divided by x
+            out = x.cumprod(d)
+            return (grad * out).flip(d).cumsum(d).flip(d) / x, None, None
+        # with zeros, exactly: for each i, the products with x_i replaced by 1 (O(n^2) along dim)
+        from .creation import cat
         n = x.shape[d]
-        from .creation import stack
         cols = []
         for i in range(n):
-            xi_removed = x.narrow(d, i, 1) * 0 + 1
-            from .creation import cat
-            parts = [x.narrow(d, 0, i), xi_removed, x.narrow(d, i + 1, n - i - 1)]
-            y = cat([p for p in parts if p.shape[d] or True], d).cumprod(d)
-            mask_tail = y.narrow(d, i, n - i) * grad.narrow(d, i, n - i)
-            cols.append(mask_tail.sum(d, keepdim=True))
+            one = x.narrow(d, i, 1) * 0 + 1
+            y = cat([x.narrow(d, 0, i), one, x.narrow(d, i + 1, n - i - 1)], d).cumprod(d)
+            cols.append((y.narrow(d, i, n - i) * grad.narrow(d, i, n - i)).sum(d, keepdim=True))
         return cat(cols, d), None, None
 
 
