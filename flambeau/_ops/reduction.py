@@ -404,6 +404,9 @@ def _extreme_all(input, is_max, dims=None, keepdim=False, node=None):
         raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
                            "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
     # NumPy's max/min propagate NaN as PyTorch's do: no separate NaN pass is needed
+    if type(a) is np.ndarray and a.dtype.kind != "c":
+        r = (np.maximum if is_max else np.minimum).reduce(a, axis=dims, keepdims=keepdim)
+        return _make(r if type(r) is np.ndarray else np.asarray(r))
     return _make((a.max if is_max else a.min)(axis=dims, keepdims=keepdim))
 
 
