@@ -163,6 +163,11 @@ def matmul(input, other, *, out=None):
     """Matrix product with NumPy/PyTorch broadcasting rules for 1-D and batched operands."""
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
+    a, b = input._data, other._data
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 and out is None
+            and a.dtype == b.dtype and a.dtype.kind in "fc" and a.shape[1] == b.shape[0]
+            and not recording(input, other)):
+        return _make(np.matmul(a, b))          # the common 2-D product without a graph (backward passes)
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
