@@ -11,6 +11,28 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "Insta
            "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
 
 
+def _register_affine(module, shape, affine, bias, device, dtype):
+    """weight and bias of ``shape`` (bias optional), or both registered as None."""
+    if affine:
+        module.weight = Parameter(_ops.creation.empty(shape, device=device, dtype=dtype))
+        if bias:
+            module.bias = Parameter(_ops.creation.empty(shape, device=device, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module):
+    """weight = 1, bias = 0."""
+    if module.weight is not None:
+        with no_grad():
+            module.weight.fill_(1)
+            if module.bias is not None:
+                module.bias.zero_()
+
+
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine parameters and running statistics."""
 
@@ -24,15 +46,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_ops.creation.empty((num_features,), device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_ops.creation.empty((num_features,), device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", _ops.creation.zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", _ops.creation.ones(num_features, device=device, dtype=dtype))
@@ -54,11 +68,7 @@ class _NormBase(Module):
     def reset_parameters(self):
         """weight = 1, bias = 0 (and the running statistics reset)."""
         self.reset_running_stats()
-        if self.affine:
-            with no_grad():
-                self.weight.fill_(1)
-                if self.bias is not None:
-                    self.bias.zero_()
+        _reset_affine(self)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -189,24 +199,12 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_ops.creation.empty(self.normalized_shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_ops.creation.empty(self.normalized_shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
         """weight = 1, bias = 0."""
-        if self.elementwise_affine:
-            with no_grad():
-                self.weight.fill_(1)
-                if self.bias is not None:
-                    self.bias.zero_()
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -230,24 +228,12 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_ops.creation.empty((num_channels,), device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_ops.creation.empty((num_channels,), device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
         """weight = 1, bias = 0."""
-        if self.affine:
-            with no_grad():
-                self.weight.fill_(1)
-                if self.bias is not None:
-                    self.bias.zero_()
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
