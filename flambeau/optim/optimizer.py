@@ -99,6 +99,9 @@ class Optimizer:
         defaults (dict): default values of the options, used by groups that do not set them.
     """
 
+    # group options filled in when unpickling an optimizer saved before they existed
+    _group_defaults = {}
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("step")
@@ -140,6 +143,9 @@ class Optimizer:
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:          # options an older pickled optimizer may lack
+            for key, value in self._group_defaults.items():
+                group.setdefault(key, value)
 
     def __repr__(self):
         s = self.__class__.__name__ + " ("
