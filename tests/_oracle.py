@@ -27,6 +27,32 @@ def to_numpy(t):
     return np.asarray(t)
 
 
+class OnDevice:
+    """flambeau with its factory functions defaulting to ``device``: ``fn(lib, ...)`` written
+    for torch on the CPU builds its index and mask tensors where the inputs are."""
+
+    FACTORIES = ("tensor", "as_tensor", "arange", "zeros", "ones", "full", "empty", "randperm", "eye",
+                 "linspace", "randint", "rand", "randn", "zeros_like", "ones_like", "full_like")
+
+    def __init__(self, lib, device):
+        self._lib, self._device = lib, device
+
+    def __getattr__(self, name):
+        attr = getattr(self._lib, name)
+        if name not in self.FACTORIES or name.endswith("_like"):
+            return attr
+
+        def on_device(*args, **kwargs):
+            kwargs.setdefault("device", self._device)
+            return attr(*args, **kwargs)
+        return on_device
+
+
+def on_device(lib, device):
+    """lib itself on the CPU, else a view of it whose factories default to device."""
+    return lib if str(device) == "cpu" else OnDevice(lib, device)
+
+
 def assert_same(ours, ref, rtol=1e-6, atol=1e-8, check_dtype=True):
     """Values, shape and dtype of a flambeau result equal torch's."""
     if isinstance(ref, (tuple, list)):
@@ -64,7 +90,7 @@ def check_against_torch(fn, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8,
         arrays.append(np.asarray(a, dtype=dtype))
     ours = [flambeau.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
     ref = [tt.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
-    out, out_ref = fn(flambeau, *ours), fn(tt, *ref)
+    out, out_ref = fn(on_device(flambeau, device), *ours), fn(tt, *ref)
     assert_same(out, out_ref, rtol, atol)
     if not grad:
         return out
@@ -94,4 +120,5 @@ def gradcheck(fn, *shapes, seed=0, positive=False, device="cpu"):
         if positive:
             a = np.abs(a) + 0.5
         ins.append(flambeau.tensor(a, dtype=flambeau.float64, device=device, requires_grad=True))
-    assert flambeau.autograd.gradcheck(lambda *xs: fn(flambeau, *xs), tuple(ins))
+    lib = on_device(flambeau, device)
+    assert flambeau.autograd.gradcheck(lambda *xs: fn(lib, *xs), tuple(ins))

@@ -25,26 +25,43 @@ def pytest_sessionstart(session):
             "pip install -e '.[test]' (or set FLAMBEAU_ALLOW_NO_ORACLE=1 to skip oracle tests)")
 
 
-def _cuda_available():
-    if os.environ.get("FLAMBEAU_TEST_CUDA", "1") == "0":
-        return False
+def _cuda_mode():
+    """'gpu' with CuPy on a real GPU, 'emulated' (CuPy emulated on NumPy) elsewhere, None when off.
+
+    FLAMBEAU_TEST_CUDA=0 turns the cuda runs off; =emulate forces the emulation even on a GPU.
+    """
+    flag = os.environ.get("FLAMBEAU_TEST_CUDA", "1")
+    if flag == "0":
+        return None
     import flambeau
-    return flambeau.cuda.is_available()
+    from flambeau import _xp
+    if flag != "emulate" and flambeau.cuda.is_available():
+        return "gpu"
+    import _emulated_cupy
+    _xp.cupy, _xp._cuda_error = _emulated_cupy.install(), None
+    return "emulated"
 
 
-DEVICES = ["cpu"] + (["cuda"] if _cuda_available() else [])
+CUDA_MODE = _cuda_mode()
+DEVICES = ["cpu"] + (["cuda"] if CUDA_MODE else [])
+
+
+def pytest_report_header(config):
+    return {"gpu": "cuda: a real GPU through CuPy",
+            "emulated": "cuda: emulated CuPy on NumPy (no GPU; checks CuPy's API and strictness, not GPU numerics)",
+            None: "cuda: off (FLAMBEAU_TEST_CUDA=0)"}[CUDA_MODE]
 
 
 @pytest.fixture(params=DEVICES)
 def device(request):
-    """Every test taking ``device`` runs on cpu, and on cuda when CuPy finds a GPU."""
+    """Every test taking ``device`` runs on cpu, and on cuda (a real GPU, or the emulation)."""
     return request.param
 
 
 def pytest_collection_modifyitems(config, items):
-    if "cuda" in DEVICES:
+    if CUDA_MODE == "gpu":
         return
-    skip = pytest.mark.skip(reason="no CUDA GPU (CuPy) on this machine")
+    skip = pytest.mark.skip(reason="needs a real CUDA GPU (CuPy)" if CUDA_MODE else "cuda runs are off")
     for item in items:
-        if "cuda" in item.keywords:
+        if "gpu" in item.keywords or ("cuda" in item.keywords and not CUDA_MODE):
             item.add_marker(skip)

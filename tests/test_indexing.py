@@ -14,7 +14,7 @@ def run_both(fn, *arrays, device="cpu"):
     """fn(lib, *tensors) on torch and flambeau: same result, or the same exception type."""
     results = []
     for lib in (torch, flambeau):
-        ts = [lib.tensor(a, device=device) if lib is flambeau else lib.tensor(a) for a in arrays]
+        ts = [lib.tensor(a, device=device) if lib is not torch else lib.tensor(a) for a in arrays]
         try:
             results.append(fn(lib, *ts))
         except Exception as e:          # noqa: BLE001 - the exception type is what is compared

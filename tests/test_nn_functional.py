@@ -11,7 +11,7 @@ torch = need_torch()
 
 
 def _targets(lib, a, device="cpu"):
-    if lib is flambeau:
+    if lib is not torch:
         return flambeau.tensor(a, device=device)
     return torch.tensor(a)
 
@@ -45,7 +45,7 @@ def test_cross_entropy_class_indices(name, shape, tshape, kw, device):
     def fn(lib, x):
         k = dict(kw)
         if k.pop("weight", False):
-            k["weight"] = lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w)
+            k["weight"] = lib.tensor(w, device=device) if lib is not torch else torch.tensor(w)
         return lib.nn.functional.cross_entropy(x, _targets(lib, t, device), **k)
     check_against_torch(fn, shape, device=device)
 
@@ -59,7 +59,7 @@ def test_cross_entropy_probabilities(kw, device):
     def fn(lib, x, t):
         k = dict(kw)
         if k.pop("weight", False):
-            k["weight"] = lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w)
+            k["weight"] = lib.tensor(w, device=device) if lib is not torch else torch.tensor(w)
         return lib.nn.functional.cross_entropy(x, t.softmax(1), **k)
     check_against_torch(fn, (5, 4), (5, 4), device=device)
     check_against_torch(fn, (2, 4, 3), (2, 4, 3), device=device)
@@ -137,7 +137,7 @@ def test_nll_loss(kw, device):
     def fn(lib, x):
         k = dict(kw)
         if k.pop("weight", False):
-            k["weight"] = lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w)
+            k["weight"] = lib.tensor(w, device=device) if lib is not torch else torch.tensor(w)
         return lib.nn.functional.nll_loss(x.log_softmax(1), _targets(lib, t, device), **k)
     check_against_torch(fn, (6, 4), device=device)
 
@@ -189,12 +189,12 @@ def test_bce_losses(reduction, device):
 
     def bce(lib, x, t):
         return lib.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(), reduction=reduction,
-                                                      weight=lib.tensor(w, device=device) if lib is flambeau
+                                                      weight=lib.tensor(w, device=device) if lib is not torch
                                                       else torch.tensor(w))
     check_against_torch(bce, (4, 5), (4, 5), device=device)
 
     def bcel(lib, x, t):
-        k = {"pos_weight": lib.tensor(pw, device=device) if lib is flambeau else torch.tensor(pw)}
+        k = {"pos_weight": lib.tensor(pw, device=device) if lib is not torch else torch.tensor(pw)}
         return lib.nn.functional.binary_cross_entropy_with_logits(x * 5, t.sigmoid(), reduction=reduction, **k)
     check_against_torch(bcel, (4, 5), (4, 5), device=device)
     check_against_torch(lambda lib, x, t: lib.nn.BCEWithLogitsLoss(reduction=reduction)(x * 30, t.sigmoid()),
@@ -216,7 +216,7 @@ def test_margin_losses(reduction, device):
     rng = np.random.default_rng(5)
     y = np.where(rng.random(6) > 0.5, 1.0, -1.0)
     cls = rng.integers(0, 4, 6)
-    yt = lambda lib: lib.tensor(y, device=device) if lib is flambeau else torch.tensor(y)  # noqa: E731
+    yt = lambda lib: lib.tensor(y, device=device) if lib is not torch else torch.tensor(y)  # noqa: E731
     F = lambda lib: lib.nn.functional  # noqa: E731
     check_against_torch(lambda lib, a, b: F(lib).margin_ranking_loss(a, b, yt(lib), margin=0.3,
                                                                      reduction=reduction), (6,), (6,), device=device)
@@ -235,7 +235,7 @@ def test_margin_losses(reduction, device):
                                                                     reduction=reduction), (6, 4), device=device)
     w = rng.random(4) + 0.5
     check_against_torch(lambda lib, x: lib.nn.MultiMarginLoss(
-        weight=lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w), margin=0.7,
+        weight=lib.tensor(w, device=device) if lib is not torch else torch.tensor(w), margin=0.7,
         reduction=reduction)(x, _targets(lib, cls, device)), (6, 4), device=device)
 
 
@@ -502,7 +502,7 @@ def test_more_functionals(device):
     w = rng.random(4) + 0.5
     for reduction in RED:
         check_against_torch(lambda lib, x, t: lib.nn.functional.multilabel_soft_margin_loss(
-            x, (t > 0).to(x.dtype), weight=lib.tensor(w, device=device) if lib is flambeau else torch.tensor(w),
+            x, (t > 0).to(x.dtype), weight=lib.tensor(w, device=device) if lib is not torch else torch.tensor(w),
             reduction=reduction), (3, 4), (3, 4), device=device)
     check_against_torch(lambda lib, x: lib.nn.functional.pdist(x), (5, 3), device=device)
     check_against_torch(lambda lib, x: lib.nn.Softmax2d()(x), (2, 3, 2, 2), device=device)

@@ -236,12 +236,12 @@ def test_rnn_initial_state_and_errors(device):
     assert_same(cn, rc)
     for lib, m in ((flambeau, ours), (torch, ref)):
         with pytest.raises(RuntimeError):
-            m(lib.zeros(5, 2, 4, dtype=lib.float64, device=device if lib is flambeau else "cpu"))
+            m(lib.zeros(5, 2, 4, dtype=lib.float64, device=device if lib is not torch else "cpu"))
         with pytest.raises(ValueError):
-            m(lib.zeros(5, dtype=lib.float64, device=device if lib is flambeau else "cpu"))
+            m(lib.zeros(5, dtype=lib.float64, device=device if lib is not torch else "cpu"))
         with pytest.raises(RuntimeError):
-            m(lib.zeros(5, 2, 3, dtype=lib.float64, device=device if lib is flambeau else "cpu"),
-              (lib.zeros(2, 3, 4, dtype=lib.float64, device=device if lib is flambeau else "cpu"),) * 2)
+            m(lib.zeros(5, 2, 3, dtype=lib.float64, device=device if lib is not torch else "cpu"),
+              (lib.zeros(2, 3, 4, dtype=lib.float64, device=device if lib is not torch else "cpu"),) * 2)
 
 
 def test_conv_transpose_output_size():

@@ -138,7 +138,7 @@ def test_tensor_lr_with_scheduler_matches_torch(name, device):
     results = []
     for lib in (flambeau, torch):
         p = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True,
-                       device=device if lib is flambeau else "cpu")
+                       device=device if lib is not torch else "cpu")
         kw = {} if name in ("LBFGS", "SGD") else dict(weight_decay=0.1)
         opt = getattr(lib.optim, name)([p], lr=lib.tensor(0.05), **kw)
         sched = lib.optim.lr_scheduler.ExponentialLR(opt, 0.5)

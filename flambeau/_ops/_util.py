@@ -44,16 +44,25 @@ def xp_of(t):
 
 
 def check_same_device(op, *tensors):
+    """Raise RuntimeError naming both devices if the tensors among ``tensors`` are on two devices."""
     dev = None
     for t in tensors:
         if isinstance(t, Tensor):
             d = t.device
             if dev is None:
                 dev = d
-            elif d != dev and t._data.ndim != 0 or (d != dev and dev.type == "cpu" and t._data.ndim != 0):
+            elif d != dev:
                 raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                                    f"devices, {dev} and {d}! ({op}(): move one with .to())")
     return dev
+
+
+def index_range(a):
+    """(min, max) of a non-empty integer array as Python ints, in one read by the host."""
+    if type(a) is _ndarray:
+        return int(a.min()), int(a.max())
+    lo, hi = _xp.array_module(a).stack((a.min(), a.max())).tolist()
+    return lo, hi
 
 
 def result_dtype(a, b):

@@ -9,7 +9,7 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
-                    _type_word)
+                    _type_word, check_same_device, index_range)
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
@@ -128,7 +128,7 @@ def _check_bounds(self, key):
             if not -size <= k < size:
                 raise IndexError(f"index {k} is out of bounds for dimension {pos} with size {size}")
         elif _xp.is_array(k) and k.size:
-            lo, hi = int(k.min()), int(k.max())
+            lo, hi = index_range(k)
             if lo < -size or hi >= size:
                 bad = hi if hi >= size else lo
                 raise IndexError(f"index {bad} is out of bounds for dimension {pos} with size {size}")
@@ -246,6 +246,7 @@ def _along(idx, dim, xp):
 
 
 def _check_index_tensor(name, index, input, dim):
+    check_same_device(name, input, index)
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, but got {index.dtype}")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
@@ -256,7 +257,7 @@ def _check_index_tensor(name, index, input, dim):
                                f"smaller than self {list(input.shape)} apart from dimension {dim}")
     if index.numel():
         n = input.shape[dim] if input.ndim else 1
-        lo, hi = int(index._data.min()), int(index._data.max())
+        lo, hi = index_range(index._data)
         if lo < -n or hi >= n:
             raise RuntimeError(f"index {hi if hi >= n else lo} is out of bounds for dimension {dim} with size {n}")
 
@@ -511,11 +512,12 @@ _INDEX_ERRORS = {"index_select": (RuntimeError, RuntimeError), "index_add": (Run
                  "index_fill": (IndexError, IndexError), "index_copy": (RuntimeError, IndexError)}
 
 
-def _index_vector(index, name, size, dim):
-    """The index of an index_* op as a flat array, checked (type, rank, range) before any work."""
+def _index_vector(index, name, size, dim, input):
+    """The index of an index_* op as a flat array, checked (device, type, rank, range) before any work."""
     if not isinstance(index, Tensor):
         from .creation import tensor
-        index = tensor(index)
+        index = tensor(index, device=input.device)
+    check_same_device(name, input, index)
     dtype_error, range_error = _INDEX_ERRORS[name]
     if index.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index.ndim}")
@@ -525,7 +527,7 @@ def _index_vector(index, name, size, dim):
                           f"but got {index.dtype}")
     idx = index._data.reshape(-1)
     if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
+        lo, hi = index_range(idx)
         if lo < -size or hi >= size:
             raise range_error(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
                               f"with size {size}")
@@ -535,7 +537,7 @@ def _index_vector(index, name, size, dim):
 @register("index_select")
 def index_select(input, dim, index, *, out=None):
     dim = _wrap_dim(dim, input.ndim) if input.ndim else 0
-    idx = _index_vector(index, "index_select", input.shape[dim] if input.ndim else 1, dim)
+    idx = _index_vector(index, "index_select", input.shape[dim] if input.ndim else 1, dim, input)
     if input.ndim == 0:
         return input.reshape(1)[idx].reshape(index.shape)
     key = (slice(None),) * dim + (idx,)
@@ -545,7 +547,7 @@ def index_select(input, dim, index, *, out=None):
 @register("index_add")
 def index_add(input, dim, index, source, *, alpha=1):
     dim = _wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_add", input.shape[dim], dim)
+    idx = _index_vector(index, "index_add", input.shape[dim], dim, input)
     key = (slice(None),) * dim + (idx,)
     src = source if alpha == 1 else source * alpha
     return IndexAdd.apply(input, key, src)
@@ -570,14 +572,14 @@ class IndexAdd(Function):
 @register("index_copy")
 def index_copy(input, dim, index, source):
     dim = _wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_copy", input.shape[dim], dim)
+    idx = _index_vector(index, "index_copy", input.shape[dim], dim, input)
     return IndexPut.named("IndexCopyBackward0").apply(input, source, (slice(None),) * dim + (idx,))
 
 
 @register("index_fill")
 def index_fill(input, dim, index, value):
     dim = _wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_fill", input.shape[dim], dim)
+    idx = _index_vector(index, "index_fill", input.shape[dim], dim, input)
     return IndexPut.named("IndexFillBackward0").apply(input, value, (slice(None),) * dim + (idx,))
 
 
@@ -601,7 +603,7 @@ _index_add_inplace = _inplace_from(index_add, "index_add")
 
 def _index_add_(self, dim, index, source, *, alpha=1):
     d = _wrap_dim(dim, self.ndim)
-    _index_vector(index, "index_add_", self.shape[d] if self.ndim else 1, d)   # in place: IndexError
+    _index_vector(index, "index_add_", self.shape[d] if self.ndim else 1, d, self)   # in place: IndexError
     return _index_add_inplace(self, dim, index, source, alpha=alpha)
 
 
@@ -645,7 +647,9 @@ class MaskedFill(Function):
         return where(mask, zero, grad), None, gv
 
 
-def _check_mask(mask, name):
+def _check_mask(mask, name, input):
+    if isinstance(mask, Tensor) and mask.ndim:
+        check_same_device(name.rstrip("_:"), input, mask)
     if not isinstance(mask, Tensor) or mask.dtype is not _dtype.bool:
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
                            f"{getattr(mask, 'dtype', type(mask).__name__)}")
@@ -653,7 +657,7 @@ def _check_mask(mask, name):
 
 @register("masked_fill")
 def masked_fill(input, mask, value):
-    _check_mask(mask, "masked_fill_")
+    _check_mask(mask, "masked_fill_", input)
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
@@ -665,7 +669,7 @@ Tensor.masked_fill_ = _inplace_from(masked_fill, "masked_fill")
 
 @register("masked_select")
 def masked_select(input, mask):
-    _check_mask(mask, "masked_select:")
+    _check_mask(mask, "masked_select:", input)
     from .views import broadcast_tensors
     x, m = broadcast_tensors(input, mask)
     return AdvancedIndex.named("MaskedSelectBackward0").apply(x, (m._data,))
@@ -673,7 +677,7 @@ def masked_select(input, mask):
 
 @register("masked_scatter")
 def masked_scatter(input, mask, source):
-    _check_mask(mask, "masked_scatter_")
+    _check_mask(mask, "masked_scatter_", input)
     x = input if mask.shape == input.shape else input.expand(np.broadcast_shapes(input.shape, mask.shape))
     m = mask.expand(x.shape)
     n = int(m._data.sum())
@@ -707,10 +711,14 @@ def argwhere(input):
 def take(input, index):
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
+    check_same_device("take", input, index)
     idx = index._data
     n = input.numel()
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
-        raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
+    if idx.size:
+        lo, hi = index_range(idx)
+        if lo < -n or hi >= n:
+            raise IndexError(f"out of range: tried to access index {hi if hi >= n else lo} on a tensor of {n} "
+                             f"elements.")
     return AdvancedIndex.named("TakeBackward0").apply(input.reshape(-1), (idx,))
 
 
@@ -763,11 +771,14 @@ def _clone_flat_writable(a):
 def _check_put(self, index, source):
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got {index.dtype}")
+    check_same_device("put_", self, index, source)
     n = self.numel()
     idx = index._data
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
-        bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    if idx.size:
+        lo, hi = index_range(idx)
+        if lo < -n or hi >= n:
+            raise IndexError(f"out of range: tried to access index {hi if hi >= n else lo} on a tensor of {n} "
+                             f"elements.")
     if source.dtype is not self.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
                            f"{_type_word(self.dtype)} and source.dtype = {_type_word(source.dtype)}")
@@ -885,16 +896,18 @@ def rot90(input, k=1, dims=(0, 1)):
 
 @register("repeat_interleave")
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    # The output's size depends on the repeat counts: they are read by the host (as in PyTorch).
+    xp = _xp.array_module(input._data)
     if repeats is None:      # repeat_interleave(repeats_tensor)
-        reps = input._data
-        return _make(np.repeat(np.arange(reps.shape[0]), _xp.to_host(reps)).astype(np.int64))
+        reps = _xp.to_host(input._data)
+        return _make(xp.asarray(np.repeat(np.arange(reps.shape[0]), reps).astype(np.int64)))
     x = input
     if dim is None:
         x, dim = input.reshape(-1), 0
     dim = _wrap_dim(dim, x.ndim)
     reps = _xp.to_host(repeats._data) if isinstance(repeats, Tensor) else repeats
     idx = np.repeat(np.arange(x.shape[dim]), reps)
-    return index_select(x, dim, _make(idx.astype(np.int64)))
+    return index_select(x, dim, _make(xp.asarray(idx.astype(np.int64))))
 
 
 @register("narrow_copy")

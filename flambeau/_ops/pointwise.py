@@ -13,7 +13,8 @@ from .._tensor import Tensor, _make
 from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
-                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap)
+                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap,
+                    check_same_device)
 
 np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
 
@@ -873,12 +874,16 @@ def _sigmoid(xp, a):
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
-def _special(xp, name, a):
+def _special_module(xp):
     if xp is np:
         import scipy.special as sp
     else:
         import cupyx.scipy.special as sp
-    return getattr(sp, name)(a).astype(a.dtype, copy=False)
+    return sp
+
+
+def _special(xp, name, a):
+    return getattr(_special_module(xp), name)(a).astype(a.dtype, copy=False)
 
 
 def _erf(xp, a):
@@ -912,11 +917,10 @@ class Polygamma(Function):
 
     @staticmethod
     def forward(ctx, x, n):
-        from scipy import special
         ctx.save_for_backward(x)
         ctx.n = n
         a = _float_input(x)
-        return _xp.array_module(a).asarray(special.polygamma(n, _xp.to_host(a)).astype(a.dtype))
+        return _special_module(_xp.array_module(a)).polygamma(n, a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):                     # d psi^(n)(x)/dx = psi^(n+1)(x)
@@ -930,9 +934,8 @@ def polygamma(n, input):
         n, input = input, n
     if recording(input):
         return Polygamma.apply(input, n)
-    from scipy import special
     a = _float_input(input)
-    return _make(special.polygamma(n, _xp.to_host(a)).astype(a.dtype))
+    return _make(_special_module(_xp.array_module(a)).polygamma(n, a).astype(a.dtype, copy=False))
 
 
 def logit(input, eps=None):
@@ -1112,11 +1115,18 @@ class Lerp(Function):
 
 @register("lerp")
 def lerp(input, end, weight, *, out=None):
+    check_same_device("lerp", input, end, weight)
     return _out(Lerp.apply(input, end, weight), out)
 
 
-Tensor.lerp_ = lambda self, end, weight: write_inplace(self, lerp(self, end, weight)._data, "lerp") \
-    if not recording(self, end, weight) else apply_inplace(self, Lerp, end, weight)
+def _lerp_(self, end, weight):
+    check_same_device("lerp_", self, end, weight)
+    if recording(self, end, weight):
+        return apply_inplace(self, Lerp, end, weight)
+    return write_inplace(self, lerp(self, end, weight)._data, "lerp")
+
+
+Tensor.lerp_ = _lerp_
 _export("where", "lerp")
 
 
@@ -1506,6 +1516,7 @@ _predicate("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind == "f" else (a
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if input.dtype is not other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
+    check_same_device("isclose", input, other)
     xp = _xp.array_module(input._data)
     return _make(xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 

@@ -572,7 +572,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 
 @register("dist")
 def dist(input, other, p=2):
-    from ._util import broadcast_shapes
+    from ._util import broadcast_shapes, check_same_device
+    check_same_device("dist", input, other)
     broadcast_shapes(input.shape, other.shape)
     if input.dtype is not other.dtype:
         raise RuntimeError(f"dist(): expected both inputs to have the same dtype, but got {input.dtype} and "

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
-from ._util import register, recording
+from ._util import check_same_device, register, recording
 from .reduction import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
@@ -378,8 +378,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     xp = _xp.array_module(a)
     if dim is None:
         # NaN != NaN: each NaN is its own value, as in PyTorch
-        kw = {"equal_nan": False} if xp is np else {}
-        vals, inv, cnt = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True, **kw)
+        vals, inv, cnt = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
         inv = inv.reshape(a.shape)
     else:
         d = _wrap_dim(dim, a.ndim)
@@ -604,6 +603,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         if right and side == "left":
             raise RuntimeError("side and right can't be set to opposites, got side of left while right was True")
         right = side == "right"
+    check_same_device("searchsorted", sorted_sequence, input, sorter)
     seq = sorted_sequence._data
     xp = _xp.array_module(seq)
     scalar = not isinstance(input, Tensor)

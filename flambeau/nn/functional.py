@@ -18,6 +18,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from .._ops import creation as _creation
 from .._ops import reduction as _reduction
+from .._ops._util import check_same_device, index_range
 from .._ops._util import recording, write_inplace
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
@@ -486,9 +487,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             padding_idx = n + padding_idx
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding(): scale_grad_by_freq and sparse gradients are not supported by flambeau")
-    if input.is_cpu and input.numel():
-        # NumPy would raise its own IndexError; CuPy would wrap around silently
-        lo, hi = int(input._data.min()), int(input._data.max())
+    check_same_device("embedding", weight, input)
+    if input.numel():
+        # checked on every device: CuPy would wrap around silently
+        lo, hi = index_range(input._data)
         if lo < 0 or hi >= n:
             raise IndexError("index out of range in self")
     if max_norm is not None:
@@ -516,10 +518,11 @@ def one_hot(tensor, num_classes=-1):
     if num_classes == -1:
         if a.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        num_classes = int(a.max()) + 1
-    if a.size and (int(a.min()) < 0):
+        num_classes = index_range(a)[1] + 1
+    lo, hi = index_range(a) if a.size else (0, 0)
+    if lo < 0:
         raise RuntimeError("Class values must be non-negative.")
-    if a.size and int(a.max()) >= num_classes:
+    if hi >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     out = (a[..., None] == xp.arange(num_classes)).astype(np.int64)
     return _make(out)
@@ -929,11 +932,11 @@ def _index_targets(target, c, ignore_index, xp):
     t = target._data.reshape(-1)
     valid = t != ignore_index
     safe = xp.where(valid, t, 0)
-    if xp is np and t.size:
-        # NumPy would raise its own IndexError below; CuPy would wrap around silently
-        bad = safe[(safe < 0) | (safe >= c)]
-        if bad.size:
-            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    if t.size:
+        # checked on every device (one read by the host): CuPy would wrap around silently
+        lo, hi = index_range(safe)
+        if lo < 0 or hi >= c:
+            raise IndexError(f"Target {hi if hi >= c else lo} is out of bounds.")
     return xp.arange(t.shape[0]), safe, valid
 
 
@@ -1082,6 +1085,7 @@ def _check_class_input(name, input, target, weight):
 def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoothing, log_probs):
     _check_reduction(reduction)
     _check_class_input(name, input, target, weight)
+    check_same_device(name, input, target, weight)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not input.is_floating_point():

@@ -1,0 +1,677 @@
+"""An emulated CuPy on NumPy: runs the suite's cuda tests on a machine without a GPU.
+
+It checks what a CPU machine can check about flambeau's cuda code paths, not GPU numerics:
+
+- CuPy's API surface: only the names and keyword arguments that real CuPy has (read from
+  tests/data/cupy_api.json, written by scripts/snapshot_cupy_api.py) can be called.
+- CuPy's strictness: a device array never turns into a NumPy array implicitly
+  (``__array__`` raises TypeError, as CuPy does), and CuPy functions, ufuncs and operators
+  refuse NumPy arrays mixed with device arrays. Reductions and full indexing return 0-d
+  device arrays, never NumPy scalars. There is no ``__index__``.
+- CuPy's semantics where they differ from NumPy's: out-of-range integer-array indices wrap
+  around instead of raising (in indexing, take, take_along_axis and scatter_add).
+- Host synchronisations: every read of device values by the host (``get``, ``item``,
+  ``float``, ``bool``, ``asnumpy``, printing, ...) is counted in ``SYNCS``.
+
+Device arrays are ``ndarray`` objects wrapping a NumPy array (``_a``); views wrap NumPy
+views of the same memory, so strides, offsets and aliasing behave as on the GPU.
+"""
+import contextlib
+import functools
+import json
+import threading
+import time
+import types
+import weakref
+from pathlib import Path
+
+import numpy
+
+_API = json.loads((Path(__file__).parent / "data" / "cupy_api.json").read_text())
+__version__ = _API["version"] + "+emulated"
+SYNCS = [0]
+_EMULATED = True
+
+
+def _sync():
+    SYNCS[0] += 1
+
+
+@contextlib.contextmanager
+def count_syncs():
+    """``with count_syncs() as n:`` ... ``n[0]`` is the number of host reads inside."""
+    start, box = SYNCS[0], [0]
+    try:
+        yield box
+    finally:
+        box[0] = SYNCS[0] - start
+
+
+# -- wrapping -------------------------------------------------------------------------------
+
+def _wrap(x):
+    if isinstance(x, numpy.ndarray):
+        return ndarray._of(x)
+    if isinstance(x, numpy.generic):
+        return ndarray._of(numpy.asarray(x))
+    if isinstance(x, tuple):
+        return tuple(_wrap(v) for v in x)
+    if isinstance(x, list):
+        return [_wrap(v) for v in x]
+    return x
+
+
+def _unwrap(x, what):
+    """The NumPy array behind a device array; NumPy arrays are refused as CuPy does."""
+    if isinstance(x, ndarray):
+        return x._a
+    if isinstance(x, numpy.ndarray):
+        raise TypeError(f"Unsupported type {type(x)} in {what} (the emulated CuPy refuses host "
+                        "arrays where real CuPy does: move them with cupy.asarray first)")
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v, what) for v in x)
+    if isinstance(x, dict):
+        return {k: _unwrap(v, what) for k, v in x.items()}
+    return x
+
+
+def _check_call(name, spec, args, kwargs):
+    if spec is None:
+        raise AttributeError(f"CuPy {_API['version']} has no {name}")
+    if "params" not in spec:
+        return
+    params = spec["params"]
+    if len(args) > len(params) and not spec["varargs"]:
+        raise TypeError(f"{name}() takes at most {len(params)} positional arguments in CuPy ({len(args)} given)")
+    if not spec["varkw"]:
+        unknown = set(kwargs) - set(params)
+        if unknown:
+            raise TypeError(f"{name}() got keyword arguments CuPy does not accept: {sorted(unknown)}")
+
+
+# -- indices wrap around, as in CuPy ------------------------------------------------------
+
+def _wrap_index(key, shape):
+    """key with its integer-array components taken modulo their axis' length."""
+    items = list(key) if isinstance(key, tuple) else [key]
+    items = [_unwrap_index(k) for k in items]
+    consumed = sum(k.ndim if isinstance(k, numpy.ndarray) and k.dtype == bool else
+                   0 if k is None or k is Ellipsis else 1 for k in items)
+    axis, out = 0, []
+    for k in items:
+        if k is Ellipsis:
+            axis += len(shape) - consumed
+        elif k is None:
+            pass
+        elif isinstance(k, numpy.ndarray) and k.dtype == bool:
+            axis += k.ndim
+        else:
+            if isinstance(k, numpy.ndarray) and k.dtype.kind in "iu" and axis < len(shape) and shape[axis] > 0:
+                k = k % shape[axis]
+            axis += 1
+        out.append(k)
+    return tuple(out) if isinstance(key, tuple) else out[0]
+
+
+def _unwrap_index(k):
+    if isinstance(k, ndarray):
+        return k._a
+    if isinstance(k, list):
+        return numpy.asarray(k)
+    return k
+
+
+# -- the device array -----------------------------------------------------------------------
+
+class _Device:
+    id = 0
+
+    def synchronize(self):
+        _sync()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _Pointer:
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+
+
+class ndarray:
+    """A device array: a NumPy array that refuses to leave the device implicitly."""
+
+    __slots__ = ("_a", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
+        self._a = numpy.empty(shape, dtype, order=order)
+        _pool._allocated(self._a)
+
+    @classmethod
+    def _of(cls, a):
+        self = object.__new__(cls)
+        self._a = a
+        if a.base is None:
+            _pool._allocated(a)
+        return self
+
+    # Attributes ----------------------------------------------------------------------
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    strides = property(lambda self: self._a.strides)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    itemsize = property(lambda self: self._a.itemsize)
+    nbytes = property(lambda self: self._a.nbytes)
+    flags = property(lambda self: self._a.flags)
+    T = property(lambda self: _wrap(self._a.T))
+    mT = property(lambda self: _wrap(numpy.swapaxes(self._a, -1, -2)))
+    real = property(lambda self: _wrap(self._a.real))
+    imag = property(lambda self: _wrap(self._a.imag))
+    device = property(lambda self: _Device())
+    data = property(lambda self: _Pointer(self._a.__array_interface__["data"][0]))
+
+    @property
+    def base(self):
+        return None if self._a.base is None else _wrap(numpy.asarray(self._a.base))
+
+    @shape.setter
+    def shape(self, value):
+        self._a.shape = value
+
+    def __getattr__(self, name):
+        spec = _API["ndarray"].get(name)
+        if spec is None or name.startswith("_"):
+            raise AttributeError(f"cupy.ndarray has no attribute {name!r} in CuPy {_API['version']}")
+        method = getattr(self._a, name)
+
+        def call(*args, **kwargs):
+            _check_call(f"ndarray.{name}", spec, args, kwargs)
+            args, kwargs = _unwrap(args, f"ndarray.{name}"), _unwrap(kwargs, f"ndarray.{name}")
+            if name == "take":
+                args = (_wrap_index(args[0], (self._a.size,) if kwargs.get("axis", args[1] if len(args) > 1 else None) is None
+                                    else (self._a.shape[kwargs.get("axis", args[1] if len(args) > 1 else None)],)),) + args[1:]
+            return _wrap(method(*args, **kwargs))
+        return call
+
+    # Host reads: allowed, and counted ------------------------------------------------
+    def get(self, stream=None, order="C", out=None, blocking=True):
+        _sync()
+        result = numpy.array(self._a, order=order)
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+
+    def set(self, arr, stream=None):
+        self._a[...] = arr
+
+    def item(self, *args):
+        _sync()
+        return self._a.item(*args)
+
+    def tolist(self):
+        _sync()
+        return self._a.tolist()
+
+    def __format__(self, spec):
+        _sync()
+        return format(self._a[()] if self._a.ndim == 0 else self._a, spec)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        if self._a.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(len(self._a)))
+
+    def __copy__(self):
+        return _wrap(self._a.copy())
+
+    def __deepcopy__(self, memo):
+        return _wrap(self._a.copy())
+
+    def __reduce__(self):
+        raise TypeError("the emulated device arrays are not picklable (flambeau moves values "
+                        "to the host before pickling)")
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._a.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return (2, 0)   # kDLCUDA, device 0
+
+    # Indexing ---------------------------------------------------------------------
+    def __getitem__(self, key):
+        return _wrap(self._a[_wrap_index(key, self._a.shape)])
+
+    def __setitem__(self, key, value):
+        if isinstance(value, ndarray):
+            value = value._a
+        self._a[_wrap_index(key, self._a.shape)] = value
+
+    # NumPy protocol: NumPy functions on device arrays dispatch to CuPy's -------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        own = getattr(_module, ufunc.__name__, None)
+        if not isinstance(own, _Ufunc):
+            return NotImplemented
+        return getattr(own, method)(*inputs, **kwargs) if method != "__call__" else own(*inputs, **kwargs)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        module = func.__module__.replace("numpy", "cupy") if func.__module__ else "cupy"
+        if module in ("cupy._core.multiarray", "cupy._core.umath", "cupy._core.fromnumeric"):
+            module = "cupy"
+        namespace = _NAMESPACES.get(module) or _NAMESPACES["cupy"]
+        try:
+            own = getattr(namespace, func.__name__)
+        except AttributeError:
+            return NotImplemented
+        return own(*args, **kwargs)
+
+
+def _host_read(convert):
+    def read(self):
+        _sync()
+        return convert(self._a)
+    return read
+
+
+for _dunder, _convert in [("float", float), ("int", int), ("complex", complex), ("bool", bool), ("repr", repr),
+                          ("str", str)]:
+    setattr(ndarray, f"__{_dunder}__", _host_read(_convert))
+
+
+def _operator(ufunc_name, reflected=False):
+    def op(self, other):
+        if isinstance(other, numpy.ndarray) and not isinstance(other, ndarray):
+            raise TypeError(f"Unsupported type {type(other)} in an operator with a cupy.ndarray")
+        ufunc = getattr(_module, ufunc_name)
+        return ufunc(other, self) if reflected else ufunc(self, other)
+    return op
+
+
+def _inplace(ufunc_name):
+    def op(self, other):
+        getattr(_module, ufunc_name)(self, other, out=self)
+        return self
+    return op
+
+
+for _dunder, _ufunc in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "true_divide"),
+                        ("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "power"),
+                        ("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor"),
+                        ("lshift", "left_shift"), ("rshift", "right_shift")]:
+    setattr(ndarray, f"__{_dunder}__", _operator(_ufunc))
+    setattr(ndarray, f"__r{_dunder}__", _operator(_ufunc, reflected=True))
+    setattr(ndarray, f"__i{_dunder}__", _inplace(_ufunc))
+for _dunder, _ufunc in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
+                        ("eq", "equal"), ("ne", "not_equal")]:
+    setattr(ndarray, f"__{_dunder}__", _operator(_ufunc))
+for _dunder, _ufunc in [("neg", "negative"), ("pos", "positive"), ("abs", "absolute"), ("invert", "invert")]:
+    setattr(ndarray, f"__{_dunder}__", (lambda u: lambda self: getattr(_module, u)(self))(_ufunc))
+ndarray.__hash__ = None
+
+
+def _matmul(self, other):
+    return _module.matmul(self, other)
+
+
+ndarray.__matmul__ = _matmul
+ndarray.__rmatmul__ = lambda self, other: _module.matmul(other, self)
+
+
+# -- functions and ufuncs -------------------------------------------------------------------
+
+class _Ufunc:
+    _KWARGS = {"out", "dtype", "casting"}
+
+    def __init__(self, name, numpy_ufunc, spec):
+        self.__name__, self._u, self._spec = name, numpy_ufunc, spec
+        self.nin, self.nout = spec["nin"], spec["nout"]
+
+    def _inputs(self, inputs):
+        for x in inputs:
+            if isinstance(x, (list, tuple)):
+                raise TypeError(f"Unsupported type {type(x)}: CuPy ufuncs take device arrays or scalars")
+        return _unwrap(inputs, f"cupy.{self.__name__}")
+
+    def __call__(self, *inputs, **kwargs):
+        unknown = set(kwargs) - self._KWARGS
+        if unknown:
+            raise TypeError(f"cupy.{self.__name__}() got keyword arguments CuPy does not accept: {sorted(unknown)}")
+        out = kwargs.get("out")
+        if isinstance(out, tuple):
+            out = out[0] if len(out) == 1 else out
+        if out is not None:
+            kwargs["out"] = _unwrap(out, f"cupy.{self.__name__}")
+        result = self._u(*self._inputs(inputs), **kwargs)
+        return out if out is not None and not isinstance(out, tuple) else _wrap(result)
+
+    def _method(self, name, params):
+        if name not in self._spec["methods"]:
+            raise AttributeError(f"cupy.{self.__name__} has no method {name} in CuPy {_API['version']}")
+        numpy_method = getattr(self._u, name)
+        spec = {"params": params, "varargs": False, "varkw": False}
+
+        def call(*args, **kwargs):
+            _check_call(f"{self.__name__}.{name}", spec, args, kwargs)
+            out = kwargs.get("out")
+            args, kwargs = self._inputs(args), _unwrap(kwargs, f"cupy.{self.__name__}.{name}")
+            if name == "at":
+                args = (args[0], _wrap_index(args[1], args[0].shape)) + tuple(args[2:])
+            result = numpy_method(*args, **kwargs)
+            return out if out is not None else _wrap(result)
+        return call
+
+    reduce = property(lambda self: self._method("reduce", ["array", "axis", "dtype", "out", "keepdims"]))
+    accumulate = property(lambda self: self._method("accumulate", ["array", "axis", "dtype", "out"]))
+    reduceat = property(lambda self: self._method("reduceat", ["array", "indices", "axis", "dtype", "out"]))
+    outer = property(lambda self: self._method("outer", ["A", "B"]))
+    at = property(lambda self: self._method("at", ["a", "indices", "b"]))
+
+
+def _function(qualname, numpy_fn, spec):
+    @functools.wraps(numpy_fn)
+    def call(*args, **kwargs):
+        _check_call(qualname, spec, args, kwargs)
+        return _wrap(numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname)))
+    return call
+
+
+class _Namespace(types.ModuleType):
+    """A CuPy namespace whose names come from the snapshot and whose work NumPy does."""
+
+    def __init__(self, name, numpy_namespaces, overrides=None):
+        super().__init__(name)
+        self._numpy = numpy_namespaces
+        self._overrides = overrides or {}
+        self._cache = {}
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if attr in self._overrides:
+            return self._overrides[attr]
+        cached = self._cache.get(attr)
+        if cached is not None:
+            return cached
+        spec = _API["namespaces"][self.__name__].get(attr)
+        if spec is None:
+            raise AttributeError(f"module '{self.__name__}' has no attribute '{attr}' in CuPy {_API['version']}")
+        for namespace in self._numpy:
+            target = getattr(namespace, attr, None)
+            if target is not None:
+                break
+        else:
+            raise NotImplementedError(f"the emulated CuPy has no NumPy counterpart for {self.__name__}.{attr}")
+        if spec.get("ufunc"):
+            value = _Ufunc(attr, target, spec)
+        elif spec.get("class") or spec.get("value"):
+            value = target
+        else:
+            value = _function(f"{self.__name__}.{attr}", target, spec)
+        self._cache[attr] = value
+        return value
+
+
+# Functions where CuPy and NumPy differ, or which move data between host and device.
+
+def asarray(a, dtype=None, order=None, *, blocking=False):
+    if isinstance(a, ndarray):
+        return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+    return ndarray._of(numpy.array(_unwrap_host(a), dtype=dtype, order=order or "K"))
+
+
+def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
+    if isinstance(obj, ndarray):
+        out = obj._a.astype(dtype or obj.dtype, order=order, copy=copy)
+        return _wrap(out if ndmin <= out.ndim else out.reshape((1,) * (ndmin - out.ndim) + out.shape))
+    return ndarray._of(numpy.array(_unwrap_host(obj), dtype=dtype, order=order, ndmin=ndmin))
+
+
+def _unwrap_host(obj):
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_unwrap_host(v) for v in obj)
+    if isinstance(obj, ndarray):
+        _sync()
+        return obj._a
+    return obj
+
+
+def asnumpy(a, stream=None, order="C", out=None, blocking=True):
+    if isinstance(a, ndarray):
+        return a.get(order=order, out=out)
+    return numpy.asarray(a, order=order)
+
+
+def get_array_module(*args):
+    return _module if any(isinstance(a, ndarray) for a in args) else numpy
+
+
+def take(a, indices, axis=None, out=None):
+    indices = indices._a if isinstance(indices, ndarray) else numpy.asarray(indices)
+    size = a.size if axis is None else a.shape[axis]
+    if size:
+        indices = indices % size
+    result = numpy.take(a._a, indices, axis=axis, out=None if out is None else out._a)
+    return out if out is not None else _wrap(result)
+
+
+def take_along_axis(a, indices, axis):
+    idx = _unwrap(indices, "cupy.take_along_axis")
+    if axis is not None and a.shape[axis]:
+        idx = idx % a.shape[axis]
+    return _wrap(numpy.take_along_axis(a._a, idx, axis))
+
+
+def put_along_axis(a, indices, values, axis):
+    idx = _unwrap(indices, "cupy.put_along_axis")
+    if axis is not None and a.shape[axis]:
+        idx = idx % a.shape[axis]
+    numpy.put_along_axis(a._a, idx, _unwrap(values, "cupy.put_along_axis"), axis)
+
+
+def scatter_add(a, slices, value):
+    numpy.add.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_add"))
+
+
+def scatter_max(a, slices, value):
+    numpy.maximum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_max"))
+
+
+def scatter_min(a, slices, value):
+    numpy.minimum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_min"))
+
+
+def as_strided(x, shape=None, strides=None):
+    return _wrap(numpy.lib.stride_tricks.as_strided(x._a, shape, strides, writeable=True))
+
+
+def from_dlpack(obj):
+    if isinstance(obj, ndarray):
+        return obj
+    return ndarray._of(numpy.array(numpy.from_dlpack(obj)))
+
+
+# -- memory pool, streams, events, runtime ----------------------------------------------------
+
+class MemoryPool:
+    """Counts the bytes of live device arrays, through the allocator CuPy would call."""
+
+    def __init__(self):
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def _allocated(self, a):
+        nbytes = a.nbytes
+        if not nbytes:
+            return
+        _allocator[0](nbytes)           # the allocator a program installed sees each allocation
+        with self._lock:
+            self._used += nbytes
+        weakref.finalize(a, self._freed, nbytes)
+
+    def _freed(self, nbytes):
+        with self._lock:
+            self._used -= nbytes
+
+    def malloc(self, size):
+        return _Pointer(0)
+
+    def used_bytes(self):
+        return self._used
+
+    def total_bytes(self):
+        return self._used
+
+    def free_bytes(self):
+        return 0
+
+    def free_all_blocks(self, stream=None):
+        pass
+
+
+_pool = MemoryPool()
+_allocator = [_pool.malloc]
+
+
+def get_default_memory_pool():
+    return _pool
+
+
+def get_default_pinned_memory_pool():
+    return _pool
+
+
+def _set_allocator(fn=None):
+    _allocator[0] = fn or _pool.malloc
+
+
+def _get_allocator():
+    return _allocator[0]
+
+
+class Stream(_Device):
+    """Work is done when issued: synchronizing counts as a host read and waits for nothing."""
+    null = None
+
+    def __init__(self, null=False, non_blocking=False, ptr=0, priority=0):
+        pass
+
+    @property
+    def done(self):
+        return True
+
+
+class Event:
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self._t = None
+
+    def record(self, stream=None):
+        self._t = time.perf_counter()
+
+    def synchronize(self):
+        _sync()
+
+    @property
+    def done(self):
+        return True
+
+
+def get_elapsed_time(start, end):
+    return (end._t - start._t) * 1000.0
+
+
+class CUDARuntimeError(RuntimeError):
+    pass
+
+
+def _set_device(index):
+    if index != 0:
+        raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+
+
+_runtime = types.SimpleNamespace(
+    getDeviceCount=lambda: 1, getDevice=lambda: 0, setDevice=_set_device, CUDARuntimeError=CUDARuntimeError,
+    getDeviceProperties=lambda index: {"name": b"Emulated CuPy device (NumPy)", "totalGlobalMem": 1 << 34},
+    runtimeGetVersion=lambda: 12000, deviceSynchronize=_sync)
+cuda = types.SimpleNamespace(
+    runtime=_runtime, Device=lambda device=None: _Device(), Stream=Stream, Event=Event,
+    get_current_stream=lambda: Stream(), get_elapsed_time=get_elapsed_time, MemoryPool=MemoryPool,
+    set_allocator=_set_allocator, get_allocator=_get_allocator, is_available=lambda: True)
+
+
+def _random_namespace():
+    state = numpy.random.RandomState(0)
+
+    def seed(value=None):
+        state.seed(value if value is None else int(value) & 0xFFFFFFFF)
+
+    def draw(name):
+        def call(*args, dtype=None, **kwargs):
+            values = getattr(state, name)(*args, **kwargs)
+            values = numpy.asarray(values)
+            return ndarray._of(values.astype(dtype) if dtype is not None else values)
+        return call
+
+    names = {n: draw(n) for n, spec in _API["namespaces"]["cupy.random"].items()
+             if not spec.get("class") and hasattr(state, n) and n not in ("seed", "get_random_state")}
+    return _Namespace("cupy.random", [numpy.random], {**names, "seed": seed,
+                                                      "get_random_state": lambda: state})
+
+
+def _special_modules():
+    import scipy.special
+    return [scipy.special]
+
+
+_module = _Namespace("cupy", [numpy], {
+    "ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy,
+    "get_array_module": get_array_module, "take": take, "take_along_axis": take_along_axis,
+    "put_along_axis": put_along_axis, "cuda": cuda, "get_default_memory_pool": get_default_memory_pool,
+    "get_default_pinned_memory_pool": get_default_pinned_memory_pool, "from_dlpack": from_dlpack,
+    "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,
+    "count_syncs": count_syncs, "SYNCS": SYNCS})
+_cupyx = _Namespace("cupyx", [], {"scatter_add": scatter_add, "scatter_max": scatter_max,
+                                  "scatter_min": scatter_min})
+_NAMESPACES = {
+    "cupy": _module,
+    "cupy.linalg": _Namespace("cupy.linalg", [numpy.linalg]),
+    "cupy.random": _random_namespace(),
+    "cupy.fft": _Namespace("cupy.fft", [numpy.fft]),
+    "cupy.lib.stride_tricks": _Namespace("cupy.lib.stride_tricks", [numpy.lib.stride_tricks],
+                                         {"as_strided": as_strided}),
+    "cupyx": _cupyx,
+}
+_module._overrides.update(linalg=_NAMESPACES["cupy.linalg"], random=_NAMESPACES["cupy.random"],
+                          fft=_NAMESPACES["cupy.fft"],
+                          lib=types.SimpleNamespace(stride_tricks=_NAMESPACES["cupy.lib.stride_tricks"]))
+
+
+def special_namespace():
+    special = _Namespace("cupyx.scipy.special", _special_modules())
+    _NAMESPACES["cupyx.scipy.special"] = special
+    _cupyx._overrides["scipy"] = types.SimpleNamespace(special=special)
+    return special
+
+
+def install():
+    """Make ``import cupy`` (and cupyx) give the emulation, and return the cupy module."""
+    import sys
+    special = special_namespace()
+    sys.modules.update({"cupy": _module, "cupy.linalg": _NAMESPACES["cupy.linalg"],
+                        "cupy.random": _NAMESPACES["cupy.random"], "cupy.fft": _NAMESPACES["cupy.fft"],
+                        "cupyx": _cupyx, "cupyx.scipy": types.SimpleNamespace(special=special),
+                        "cupyx.scipy.special": special})
+    return _module
