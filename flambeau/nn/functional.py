@@ -465,7 +465,9 @@ class _Embedding(Function):
         if ctx.padding_idx is not None:
             g = g * (flat != ctx.padding_idx).to(g.dtype).unsqueeze(1)
         zeros = _creation.zeros((ctx.num_weights, g.shape[1]), dtype=g.dtype, device=g.device)
-        return zeros.index_add(0, flat, g), None, None
+        # the indices were checked in the forward: no second check (a read by the host on cuda)
+        from .._ops.indexing import IndexAdd
+        return IndexAdd.apply(zeros, (flat._data,), g), None, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
