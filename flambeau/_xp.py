@@ -17,9 +17,18 @@ def _load_cupy():
         import cupy as cp
         if cp.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("CuPy found no CUDA device")
-        cupy = cp
     except Exception as e:  # ImportError, or a CUDA driver/runtime failure
         _cuda_error = e
+        return
+    use_cupy(cp)
+
+
+def use_cupy(module):
+    """Serve the cuda device with ``module`` (CuPy, or an API-compatible stand-in)."""
+    global cupy, _cuda_error
+    from .cuda import _track_peak
+    _track_peak(module)
+    cupy, _cuda_error = module, None
 
 
 def cuda_available():

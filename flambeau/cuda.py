@@ -3,7 +3,8 @@ from . import _xp
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize", "manual_seed",
            "manual_seed_all", "memory_allocated", "max_memory_allocated", "reset_peak_memory_stats",
-           "empty_cache", "Event", "Stream", "get_device_name", "device"]
+           "memory_reserved", "empty_cache", "Event", "Stream", "current_stream", "stream", "get_device_name",
+           "get_device_properties", "get_device_capability", "device"]
 
 
 def is_available():
@@ -43,10 +44,41 @@ class device:
         set_device(self.prev)
 
 
+def _index(device):
+    if device is None:
+        return current_device()
+    if isinstance(device, int):
+        return device
+    from ._device import device as _dev
+    return _dev(device).index or 0
+
+
+class _DeviceProperties:
+    """What ``get_device_properties`` answers: name, total_memory, major, minor, multi_processor_count."""
+
+    def __init__(self, props):
+        self.name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        self.total_memory = props["totalGlobalMem"]
+        self.major, self.minor = props["major"], props["minor"]
+        self.multi_processor_count = props["multiProcessorCount"]
+
+    def __repr__(self):
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+                f"total_memory={self.total_memory // (1 << 20)}MB, "
+                f"multi_processor_count={self.multi_processor_count})")
+
+
+def get_device_properties(device=None):
+    return _DeviceProperties(_cp().cuda.runtime.getDeviceProperties(_index(device)))
+
+
 def get_device_name(device=None):
-    cp = _cp()
-    idx = 0 if device is None else (device if isinstance(device, int) else (device.index or 0))
-    return cp.cuda.runtime.getDeviceProperties(idx)["name"].decode()
+    return get_device_properties(device).name
+
+
+def get_device_capability(device=None):
+    props = get_device_properties(device)
+    return props.major, props.minor
 
 
 def synchronize(device=None):
@@ -60,29 +92,39 @@ def manual_seed(seed):
 
 
 manual_seed_all = manual_seed
+
+
+# Note [Peak memory]
+# CuPy's memory pool knows the bytes in use but not their peak. The peak can only rise
+# when a block is allocated, so flambeau installs an allocator (the pool's own malloc,
+# then one read of the bytes in use) when it loads CuPy, and keeps the highest value seen.
 _peak = [0]
 
 
+def _track_peak(cupy):
+    pool = cupy.get_default_memory_pool()
+
+    def malloc(size):
+        block = pool.malloc(size)
+        used = pool.used_bytes()
+        if used > _peak[0]:
+            _peak[0] = used
+        return block
+    cupy.cuda.set_allocator(malloc)
+
+
 def memory_allocated(device=None):
-    if not is_available():
-        return 0
-    used = _cp().get_default_memory_pool().used_bytes()
-    _peak[0] = max(_peak[0], used)
-    return used
+    """Bytes held by live cuda tensors (CuPy's default memory pool)."""
+    return _cp().get_default_memory_pool().used_bytes() if is_available() else 0
 
 
 def max_memory_allocated(device=None):
-    if not is_available():
-        return 0
-    return max(_peak[0], _cp().get_default_memory_pool().used_bytes(), _pool_peak())
-
-
-def _pool_peak():
-    return getattr(_cp().get_default_memory_pool(), "_flambeau_peak", 0)
+    """The most bytes held at once since the start, or since ``reset_peak_memory_stats``."""
+    return max(_peak[0], memory_allocated()) if is_available() else 0
 
 
 def reset_peak_memory_stats(device=None):
-    _peak[0] = memory_allocated() if is_available() else 0
+    _peak[0] = memory_allocated()
 
 
 def memory_reserved(device=None):
@@ -136,3 +178,38 @@ def current_stream(device=None):
 
 def stream(s):
     return s
+
+
+# -- page-locked host memory ------------------------------------------------------------------
+def _pin_memory(self, device=None):
+    """A copy of this CPU tensor in page-locked host memory (faster, asynchronous copies to cuda)."""
+    if self.device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    if not is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    if self.is_pinned():
+        return self
+    import cupyx
+    from ._tensor import _make
+    pinned = cupyx.empty_pinned(tuple(self.shape), dtype=self._data.dtype)
+    pinned[...] = self._data
+    return _make(pinned)
+
+
+def _is_pinned(self, device=None):
+    """True when the tensor's memory was allocated page-locked (by ``pin_memory``)."""
+    root = self._data
+    while root is not None and not hasattr(root, "__cuda_array_interface__"):
+        if type(root).__name__ == "PinnedMemoryPointer":
+            return True
+        root = getattr(root, "base", None)
+    return False
+
+
+def _install_tensor_methods():
+    from ._tensor import Tensor
+    Tensor.pin_memory = _pin_memory
+    Tensor.is_pinned = _is_pinned
+
+
+_install_tensor_methods()

@@ -31,10 +31,27 @@ _API = json.loads((Path(__file__).parent / "data" / "cupy_api.json").read_text()
 __version__ = _API["version"] + "+emulated"
 SYNCS = [0]
 _EMULATED = True
+_sync_allowed = threading.local()
+
+
+class DeviceSynchronized(RuntimeError):
+    """Raised, as by CuPy, when the host reads device values inside ``allow_synchronize(False)``."""
 
 
 def _sync():
     SYNCS[0] += 1
+    if not getattr(_sync_allowed, "value", True):
+        raise DeviceSynchronized("device synchronization was detected while disallowed")
+
+
+@contextlib.contextmanager
+def allow_synchronize(allow):
+    previous = getattr(_sync_allowed, "value", True)
+    _sync_allowed.value = allow
+    try:
+        yield
+    finally:
+        _sync_allowed.value = previous
 
 
 @contextlib.contextmanager
@@ -95,6 +112,8 @@ def _wrap_index(key, shape):
     """key with its integer-array components taken modulo their axis' length."""
     items = list(key) if isinstance(key, tuple) else [key]
     items = [_unwrap_index(k) for k in items]
+    if any(isinstance(k, numpy.ndarray) and k.dtype == bool and k.ndim for k in items):
+        _sync()         # a boolean mask: the result's size is read from the device
     consumed = sum(k.ndim if isinstance(k, numpy.ndarray) and k.dtype == bool else
                    0 if k is None or k is Ellipsis else 1 for k in items)
     axis, out = 0, []
@@ -381,10 +400,17 @@ class _Ufunc:
     at = property(lambda self: self._method("at", ["a", "indices", "b"]))
 
 
+# Functions whose output shape depends on the values: CuPy reads the device to size them.
+_DATA_DEPENDENT = {"cupy.nonzero", "cupy.argwhere", "cupy.flatnonzero", "cupy.unique", "cupy.compress",
+                   "cupy.extract", "cupy.trim_zeros"}
+
+
 def _function(qualname, numpy_fn, spec):
     @functools.wraps(numpy_fn)
     def call(*args, **kwargs):
         _check_call(qualname, spec, args, kwargs)
+        if qualname in _DATA_DEPENDENT:
+            _sync()
         return _wrap(numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname)))
     return call
 
@@ -494,6 +520,16 @@ def scatter_min(a, slices, value):
     numpy.minimum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_min"))
 
 
+class PinnedMemoryPointer(bytearray):
+    """Page-locked host memory (here, ordinary memory under CuPy's type name)."""
+
+
+def empty_pinned(shape, dtype=float, order="C"):
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    nbytes = int(numpy.prod(shape, dtype=numpy.int64)) * numpy.dtype(dtype).itemsize
+    return numpy.ndarray(shape, dtype=dtype, buffer=PinnedMemoryPointer(max(nbytes, 1)), order=order)
+
+
 def as_strided(x, shape=None, strides=None):
     return _wrap(numpy.lib.stride_tricks.as_strided(x._a, shape, strides, writeable=True))
 
@@ -517,9 +553,9 @@ class MemoryPool:
         nbytes = a.nbytes
         if not nbytes:
             return
-        _allocator[0](nbytes)           # the allocator a program installed sees each allocation
         with self._lock:
             self._used += nbytes
+        _allocator[0](nbytes)           # the allocator a program installed sees each allocation
         weakref.finalize(a, self._freed, nbytes)
 
     def _freed(self, nbytes):
@@ -604,7 +640,8 @@ def _set_device(index):
 
 _runtime = types.SimpleNamespace(
     getDeviceCount=lambda: 1, getDevice=lambda: 0, setDevice=_set_device, CUDARuntimeError=CUDARuntimeError,
-    getDeviceProperties=lambda index: {"name": b"Emulated CuPy device (NumPy)", "totalGlobalMem": 1 << 34},
+    getDeviceProperties=lambda index: {"name": b"Emulated CuPy device (NumPy)", "totalGlobalMem": 1 << 34,
+                                       "major": 9, "minor": 0, "multiProcessorCount": 1},
     runtimeGetVersion=lambda: 12000, deviceSynchronize=_sync)
 cuda = types.SimpleNamespace(
     runtime=_runtime, Device=lambda device=None: _Device(), Stream=Stream, Event=Event,
@@ -644,7 +681,9 @@ _module = _Namespace("cupy", [numpy], {
     "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,
     "count_syncs": count_syncs, "SYNCS": SYNCS})
 _cupyx = _Namespace("cupyx", [], {"scatter_add": scatter_add, "scatter_max": scatter_max,
-                                  "scatter_min": scatter_min})
+                                  "scatter_min": scatter_min, "empty_pinned": empty_pinned,
+                                  "allow_synchronize": allow_synchronize,
+                                  "DeviceSynchronized": DeviceSynchronized})
 _NAMESPACES = {
     "cupy": _module,
     "cupy.linalg": _Namespace("cupy.linalg", [numpy.linalg]),
@@ -657,6 +696,9 @@ _NAMESPACES = {
 _module._overrides.update(linalg=_NAMESPACES["cupy.linalg"], random=_NAMESPACES["cupy.random"],
                           fft=_NAMESPACES["cupy.fft"],
                           lib=types.SimpleNamespace(stride_tricks=_NAMESPACES["cupy.lib.stride_tricks"]))
+
+
+cupy_module, cupyx_module = _module, _cupyx
 
 
 def special_namespace():

@@ -38,7 +38,7 @@ def _cuda_mode():
     if flag != "emulate" and flambeau.cuda.is_available():
         return "gpu"
     import _emulated_cupy
-    _xp.cupy, _xp._cuda_error = _emulated_cupy.install(), None
+    _xp.use_cupy(_emulated_cupy.install())
     return "emulated"
 
 

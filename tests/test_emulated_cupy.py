@@ -1,0 +1,81 @@
+"""The emulated CuPy is only worth its runs if it is as strict as CuPy: these tests hold it to that."""
+import numpy as np
+import pytest
+
+from _emulated_cupy import cupy_module as cp, cupyx_module as cpx
+
+
+def test_device_arrays_never_become_numpy_implicitly():
+    a = cp.arange(6).reshape(2, 3)
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.asarray(a)
+    with pytest.raises(TypeError, match="Unsupported type"):
+        a + np.ones(3)
+    with pytest.raises(TypeError, match="Unsupported type"):
+        cp.concatenate([a, np.ones((1, 3))])
+    with pytest.raises(TypeError, match="Unsupported type"):
+        cp.exp([1.0, 2.0])                        # ufuncs take device arrays or scalars only
+    assert isinstance(cp.asarray(np.ones(3)), cp.ndarray)     # explicit transfers are allowed
+    np.testing.assert_array_equal(cp.asnumpy(a), np.arange(6).reshape(2, 3))
+
+
+def test_numpy_functions_dispatch_to_cupy_and_stay_on_the_device():
+    a = cp.arange(6.0)
+    assert isinstance(np.exp(a), cp.ndarray)
+    assert isinstance(np.concatenate([a, a]), cp.ndarray)
+    with pytest.raises(TypeError):
+        np.add.at(np.zeros(3), np.array([0]), a)
+
+
+def test_reductions_and_full_indexing_give_0d_device_arrays():
+    a = cp.arange(6.0).reshape(2, 3)
+    for r in (a.sum(), cp.max(a), a[1, 2]):
+        assert isinstance(r, cp.ndarray) and r.ndim == 0
+    with pytest.raises(TypeError):
+        [1, 2, 3][cp.asarray(np.int64(1))]        # no __index__ on CuPy arrays
+
+
+def test_only_names_and_keywords_of_real_cupy():
+    with pytest.raises(AttributeError):
+        cp.no_such_function
+    with pytest.raises(TypeError, match="sparse"):
+        cp.indices((2, 3), sparse=True)           # NumPy has sparse=, CuPy does not
+    with pytest.raises(AttributeError):
+        cp.arange(3).no_such_method()
+
+
+def test_out_of_range_array_indices_wrap_as_in_cupy():
+    a = cp.arange(5)
+    assert a[cp.asarray(np.array([5, -6]))].tolist() == [0, 4]
+    assert cp.take(a, cp.asarray(np.array([7]))).tolist() == [2]
+    b = cp.zeros(3)
+    cpx.scatter_add(b, cp.asarray(np.array([3, 4])), 1.0)
+    assert b.tolist() == [1.0, 1.0, 0.0]
+    with pytest.raises(IndexError):
+        a[5]                                      # integer indices are checked by the host
+
+
+def test_host_reads_are_counted_and_can_be_forbidden():
+    a = cp.arange(4.0)
+    with cp.count_syncs() as n:
+        b = (a * 2).sum()
+    assert n[0] == 0
+    with cp.count_syncs() as n:
+        float(b), a.tolist(), bool(b > 1), a[a > 1]
+    assert n[0] == 4
+    with cpx.allow_synchronize(False):
+        a + 1
+        with pytest.raises(cpx.DeviceSynchronized):
+            a.get()
+
+
+def test_views_share_memory_and_memory_is_counted():
+    pool = cp.get_default_memory_pool()
+    before = pool.used_bytes()
+    a = cp.zeros((100, 100))
+    assert pool.used_bytes() == before + a.nbytes
+    v = a[10:20].T
+    v[...] = 1
+    assert float(a.sum()) == 1000.0 and v.strides == (8, 800)
+    del a, v
+    assert pool.used_bytes() == before
