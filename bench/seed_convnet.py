@@ -88,20 +88,28 @@ class PlainSGD:
                 p.sub_(p.grad * self.lr)
 
 
-def build(lib, torch_model, lr, force_functional=False):
-    """(model, criterion, optimizer) on ``lib`` with the weights of ``torch_model``."""
+def build(lib, torch_model, lr, device, force_functional=False):
+    """(model, criterion, optimizer) on ``lib`` and ``device`` with the weights of ``torch_model``."""
     if lib.__name__ == "torch":
+        torch_model.to(device)
         return torch_model, lib.nn.CrossEntropyLoss(), lib.optim.SGD(torch_model.parameters(), lr=lr)
-    state = [p.detach().numpy().copy() for p in torch_model.parameters()]
+    state = [p.detach().cpu().numpy().copy() for p in torch_model.parameters()]
     if has_nn(flambeau) and not force_functional:
         model = make_model(flambeau)
         with flambeau.no_grad():
             for p, a in zip(model.parameters(), state):
                 p.copy_(flambeau.from_numpy(a))
+        model.to(device)
         return model, flambeau.nn.CrossEntropyLoss(), flambeau.optim.SGD(model.parameters(), lr=lr)
     import flambeau.nn.functional as F
-    params = [flambeau.tensor(a, requires_grad=True) for a in state]
+    params = [flambeau.tensor(a, requires_grad=True, device=device) for a in state]
     return FunctionalConvnet(params), F.cross_entropy, PlainSGD(params, lr)
+
+
+def synchronize(lib, device):
+    """Wait for the GPU's queued work: a GPU epoch ends when its kernels do, not when Python does."""
+    if str(device) != "cpu":
+        lib.cuda.synchronize()
 
 
 def train(model, criterion, optimizer, train_input, train_target, epochs, batch_size):
@@ -125,14 +133,15 @@ def test_error(lib, model, test_input, test_target):
 
 
 def warm_up(lib, torch_model, data, args):
-    """One untimed forward/backward on a throwaway copy: first-call costs (lazy imports, compiled
-    kernels loading from their cache) stay out of the timed epoch, for both libraries."""
+    """Two untimed training steps on a throwaway copy: first-call costs (lazy imports, GPU kernels
+    compiled or loaded from their cache) stay out of the timed epoch, for both libraries."""
     import copy
-    model, criterion, _ = build(lib, copy.deepcopy(torch_model), args.lr, args.functional)
+    model, criterion, optimizer = build(lib, copy.deepcopy(torch_model), args.lr, args.device, args.functional)
     x = lib.from_numpy(data[0][:args.batch_size]).to(args.device)
     y = lib.from_numpy(data[1][:args.batch_size]).to(args.device)
     t0 = time.perf_counter()
-    criterion(model(x), y).backward()
+    train(model, criterion, optimizer, x.repeat(2, 1, 1, 1), y.repeat(2), 1, args.batch_size)
+    synchronize(lib, args.device)
     return time.perf_counter() - t0
 
 
@@ -143,9 +152,8 @@ def run(lib, torch_model, data, args, profile=False):
     test_input = lib.from_numpy(te_x).to(args.device)
     test_target = lib.from_numpy(te_y).to(args.device)
     warm = warm_up(lib, torch_model, data, args)
-    model, criterion, optimizer = build(lib, torch_model, args.lr, args.functional)
-    if lib.__name__ != "torch" and args.device != "cpu":
-        model = model.to(args.device) if hasattr(model, "to") else model
+    model, criterion, optimizer = build(lib, torch_model, args.lr, args.device, args.functional)
+    synchronize(lib, args.device)
     t0 = time.perf_counter()
     if profile:
         import cProfile
@@ -153,8 +161,7 @@ def run(lib, torch_model, data, args, profile=False):
         prof = cProfile.Profile()
         prof.enable()
     loss = train(model, criterion, optimizer, train_input, train_target, args.epochs, args.batch_size)
-    if args.device != "cpu" and lib.__name__ != "torch":
-        flambeau.cuda.synchronize()
+    synchronize(lib, args.device)
     elapsed = time.perf_counter() - t0
     if profile:
         prof.disable()
@@ -202,8 +209,8 @@ def main():
           f"(untimed warm-up step {w_fl:.2f} s)", flush=True)
     if args.skip_torch:
         return
-    torch_dev = args.device if args.device == "cpu" or torch.cuda.is_available() else "cpu"
-    args.device = torch_dev
+    if args.device != "cpu" and not torch.cuda.is_available():
+        sys.exit(f"torch has no CUDA here: no side-by-side time on {args.device} (flambeau's alone is above)")
     t_pt, loss_pt, err_pt, w_pt = run(torch, torch_model, data, args)
     print(f"torch:    {t_pt:7.2f} s   last loss {loss_pt:.4f}   test error {100 * err_pt:.2f}%   "
           f"(untimed warm-up step {w_pt:.2f} s)")

@@ -15,5 +15,8 @@ y = (x @ x.t()).relu().sum()
 y.backward()
 print(x.device, y, x.grad.device)
 PY
-timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -x -p no:cacheprovider -k "cuda" tests 2>&1 | tail -40 | tee "$OUT/tests.txt"
-timeout "${BENCH_TIMEOUT:-200}" python3 bench/seed_convnet.py --device cuda ${BENCH_ARGS:-} 2>&1 | tail -30 | tee "$OUT/bench.txt"
+# every failure listed (not only the first): GPU time is scarce, one run should show them all
+timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -p no:cacheprovider --maxfail=40 -rf -k "cuda" tests 2>&1 \
+    | tail -60 | tee "$OUT/tests.txt"
+timeout "${BENCH_TIMEOUT:-300}" python3 bench/seed_convnet.py --device cuda ${BENCH_ARGS:---epochs 10} 2>&1 \
+    | tail -30 | tee "$OUT/bench.txt"
