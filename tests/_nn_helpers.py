@@ -62,3 +62,27 @@ def check_module(make, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8, trai
         assert name == name_ref
         assert_same(b, b_ref, rtol, atol)
     return ours, ref
+
+
+def assert_on_device(obj, device):
+    """Every flambeau tensor in obj (nested lists, tuples, dicts) lives on device, as do their gradients."""
+    if isinstance(obj, (list, tuple)):
+        for o in obj:
+            assert_on_device(o, device)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            assert_on_device(o, device)
+    elif isinstance(obj, flambeau.Tensor):
+        assert obj.device.type == flambeau.device(device).type, f"tensor on {obj.device}, expected {device}"
+        if obj.is_leaf and obj.grad is not None:
+            assert_on_device(obj.grad, device)
+
+
+def no_host_reads(device):
+    """On cuda, a context in which any read of device values by the host raises (CuPy's
+    allow_synchronize(False), real or emulated); on the CPU, nothing."""
+    import contextlib
+    if flambeau.device(device).type != "cuda":
+        return contextlib.nullcontext()
+    import cupyx
+    return cupyx.allow_synchronize(False)

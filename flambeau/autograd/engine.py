@@ -293,12 +293,7 @@ def _materialize(node, grads_out):
 
 
 def _apply_pre_hooks(node, grads_out):
-    pre = node.__dict__.get("_pre_hooks")
-    if pre:
-        for hook in list(pre.values()):
-            r = hook(tuple(grads_out))
-            if r is not None:
-                grads_out = list(r)
+    # as PyTorch: the hooks of the node's output tensors first, then the node's own pre-hooks
     tensor_hooks = node.__dict__.get("_tensor_hooks")
     if tensor_hooks:
         grads_out = list(grads_out)
@@ -309,6 +304,12 @@ def _apply_pre_hooks(node, grads_out):
                 r = hook(grads_out[nr])
                 if r is not None:
                     grads_out[nr] = r
+    pre = node.__dict__.get("_pre_hooks")
+    if pre:
+        for hook in list(pre.values()):
+            r = hook(tuple(grads_out))
+            if r is not None:
+                grads_out = list(r)
     return grads_out
 
 

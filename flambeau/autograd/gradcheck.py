@@ -1,6 +1,8 @@
 """gradcheck / gradgradcheck: analytical gradients against central finite differences."""
 import numpy as np
 
+from .. import _xp
+
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
@@ -10,8 +12,7 @@ class GradcheckError(RuntimeError):
 
 def _host(t):
     """t's values as a float64 (or complex128) NumPy array, from any device."""
-    from .._xp import to_host
-    a = to_host(t._data)
+    a = _xp.to_host(t._data)
     return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
 
 
@@ -38,10 +39,10 @@ def _numerical_jacobian(fn, inputs, eps):
             jac.append(None)
             continue
         rows = np.zeros((inp.numel(), sum(o.numel() for o in outs)), dtype=np.float64)
-        flat = inp.detach()
-        data = flat._data
+        data = inp.detach()._data
+        originals = _xp.to_host(data).copy()       # one read of the device, not one per element
         for i, idx in enumerate(np.ndindex(*data.shape) if data.ndim else [()]):
-            orig = data[idx].item()
+            orig = originals[idx].item()
             data[idx] = orig + eps
             plus = evaluate()
             data[idx] = orig - eps
@@ -112,8 +113,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outs = _differentiable_outputs(func(*inputs))
     if grad_outputs is None:
         gen = np.random.default_rng(0)
-        grad_outputs = [flambeau.tensor(gen.standard_normal(tuple(o.shape)), dtype=o.dtype).requires_grad_()
-                        for o in outs]
+        grad_outputs = [flambeau.tensor(gen.standard_normal(tuple(o.shape)), dtype=o.dtype,
+                                        device=o.device).requires_grad_() for o in outs]
     grad_outputs = list(_as_tuple(grad_outputs))
     n_in = len(inputs)
     diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
