@@ -5,22 +5,28 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, need_torch
+from _oracle import assert_same, need_torch, on_device
+from _nn_helpers import assert_on_device
 
 torch = need_torch()
 LIBS = pytest.mark.parametrize("lib", [flambeau, torch], ids=["flambeau", "torch"])
+
+
+def on(lib, device):
+    """flambeau with its factories on device; torch (the CPU oracle) as it is."""
+    return on_device(lib, device) if lib is flambeau else lib
 
 
 def leaf(lib, data):
     return lib.tensor(np.asarray(data, dtype="float64"), requires_grad=True)
 
 
-def raises_like_torch(fn, exc=RuntimeError, match=None):
-    """fn(lib) raises exc for torch and for flambeau; flambeau's message matches ``match``."""
+def raises_like_torch(fn, exc=RuntimeError, match=None, device="cpu"):
+    """fn(lib) raises exc for torch and for flambeau on device; flambeau's message matches ``match``."""
     with pytest.raises(exc):
         fn(torch)
     with pytest.raises(exc, match=match):
-        fn(flambeau)
+        fn(on_device(flambeau, device))
 
 
 # -- saved tensors modified in place (version counters) ---------------------------------------
@@ -63,12 +69,13 @@ def _mod(y, use, modify):
 
 
 @pytest.mark.parametrize("case", sorted(SAVED_MODIFIED))
-def test_saved_tensor_modified_in_place_raises(case):
+def test_saved_tensor_modified_in_place_raises(case, device):
     raises_like_torch(lambda lib: SAVED_MODIFIED[case](lib, leaf(lib, [0.5, 1.0, 1.5, 2.0])),
-                      match=r"modified by an inplace operation.*is at version \d+; expected version \d+")
+                      match=r"modified by an inplace operation.*is at version \d+; expected version \d+",
+                      device=device)
 
 
-def test_in_place_after_backward_is_fine():
+def test_in_place_after_backward_is_fine(device):
     def run(lib):
         x = leaf(lib, [1.0, 2.0])
         y = x * 1
@@ -76,11 +83,14 @@ def test_in_place_after_backward_is_fine():
         z.backward()
         y.add_(1)                       # the graph has run: nothing is left to invalidate
         return x.grad, y
-    assert_same(run(flambeau), run(torch))
+    ours = run(on_device(flambeau, device))
+    assert_on_device(ours, device)
+    assert_same(ours, run(torch))
 
 
 @LIBS
-def test_in_place_on_leaf_requiring_grad_raises(lib):
+def test_in_place_on_leaf_requiring_grad_raises(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         x.add_(1)
@@ -93,7 +103,8 @@ def test_in_place_on_leaf_requiring_grad_raises(lib):
 
 
 @LIBS
-def test_in_place_on_leaf_is_allowed_under_no_grad(lib):
+def test_in_place_on_leaf_is_allowed_under_no_grad(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     with lib.no_grad():
         x.mul_(2)
@@ -105,7 +116,8 @@ def test_in_place_on_leaf_is_allowed_under_no_grad(lib):
 
 # -- freed graphs, roots, user gradients --------------------------------------------------------
 @LIBS
-def test_second_backward_through_freed_graph(lib):
+def test_second_backward_through_freed_graph(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     y = (x * x).sum()
     y.backward()
@@ -118,7 +130,8 @@ def test_second_backward_through_freed_graph(lib):
 
 
 @LIBS
-def test_retain_graph_allows_second_backward(lib):
+def test_retain_graph_allows_second_backward(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     y = (x * x).sum()
     y.backward(retain_graph=True)
@@ -127,14 +140,16 @@ def test_retain_graph_allows_second_backward(lib):
 
 
 @LIBS
-def test_backward_of_non_scalar_needs_gradient(lib):
+def test_backward_of_non_scalar_needs_gradient(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         (x * 2).backward()
 
 
 @LIBS
-def test_backward_of_tensor_without_graph(lib):
+def test_backward_of_tensor_without_graph(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
         (x.detach() * 2).sum().backward()
@@ -142,27 +157,29 @@ def test_backward_of_tensor_without_graph(lib):
         lib.autograd.grad((x * 2).sum(), lib.ones(2))
 
 
-def test_gradient_of_wrong_shape():
+def test_gradient_of_wrong_shape(device):
     raises_like_torch(lambda lib: (leaf(lib, [1.0, 2.0]) * 2).backward(lib.ones(2, 1, dtype=lib.float64)),
                       match=r"Mismatch in shape: grad_output\[0\] has a shape of .*2, 1.* and output\[0\] "
-                            r"has a shape of .*2")
+                            r"has a shape of .*2", device=device)
     raises_like_torch(lambda lib: lib.autograd.grad(leaf(lib, [1.0, 2.0]) * 2, [], lib.ones(3)),
-                      match="Mismatch in shape")
+                      match="Mismatch in shape", device=device)
 
 
-def test_gradient_of_wrong_dtype():
+def test_gradient_of_wrong_dtype(device):
     # complex gradient for a real output: PyTorch's one dtype error for root gradients
     raises_like_torch(lambda lib: (leaf(lib, [1.0, 2.0]) * 2).backward(lib.tensor([1 + 1j, 2])),
                       match="Mismatch in dtype: grad_output.0. has a dtype of .*complex.* and output.0. has a "
-                            "dtype of .*float64")
+                            "dtype of .*float64", device=device)
 
 
-def test_gradient_of_other_float_dtype_is_cast():
+def test_gradient_of_other_float_dtype_is_cast(device):
     def run(lib):
         x = leaf(lib, [1.0, 2.0])
         (x * 2).backward(lib.tensor([1.0, 3.0], dtype=lib.float32))
         return x.grad
-    assert_same(run(flambeau), run(torch))
+    ours = run(on_device(flambeau, device))
+    assert_on_device(ours, device)
+    assert_same(ours, run(torch))
 
 
 @pytest.mark.cuda
@@ -170,10 +187,34 @@ def test_gradient_on_wrong_device():
     x = flambeau.tensor([1.0, 2.0], device="cuda", requires_grad=True)
     with pytest.raises(RuntimeError, match="Mismatch in device"):
         (x * 2).backward(flambeau.ones(2))
+    y = flambeau.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Mismatch in device"):
+        flambeau.autograd.grad(y * 2, y, flambeau.ones(2, device="cuda"))
+    with pytest.raises(RuntimeError, match="different device"):
+        x.grad = flambeau.ones(2)
+    with pytest.raises(RuntimeError, match="different device"):
+        y.grad = flambeau.ones(2, dtype=flambeau.float32, device="cuda")
+
+
+@pytest.mark.cuda
+def test_user_function_gradient_on_wrong_device():
+    """A backward that returns a CPU gradient for a cuda input is refused, as by torch's engine."""
+    class ToHost(flambeau.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.cpu() * 2
+    x = flambeau.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - expected device cuda:0 but got cpu"):
+        ToHost.apply(x).sum().backward()
 
 
 @LIBS
-def test_assigned_grad_is_checked(lib):
+def test_assigned_grad_is_checked(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0, 2.0])
     with pytest.raises(RuntimeError):
         x.grad = lib.ones(3, dtype=lib.float64)
@@ -184,14 +225,16 @@ def test_assigned_grad_is_checked(lib):
 
 
 @LIBS
-def test_grad_unused_input(lib):
+def test_grad_unused_input(lib, device):
+    lib = on(lib, device)
     x, w = leaf(lib, [1.0]), leaf(lib, [2.0])
     with pytest.raises(RuntimeError, match="allow_unused=True"):
         lib.autograd.grad((x * 2).sum(), [x, w])
 
 
 @LIBS
-def test_backward_inputs_must_not_be_empty(lib):
+def test_backward_inputs_must_not_be_empty(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0])
     with pytest.raises(RuntimeError, match="cannot be empty"):
         (x * 2).sum().backward(inputs=[])
@@ -208,35 +251,37 @@ def _fn(lib, backward):
     return F
 
 
-def test_function_returns_wrong_number_of_grads():
+def test_function_returns_wrong_number_of_grads(device):
     raises_like_torch(lambda lib: _fn(lib, lambda ctx, g: g).apply(leaf(lib, [1.0, 2.0]), leaf(lib, [3.0, 4.0]))
                       .sum().backward(), match=r"FBackward returned an incorrect number of gradients \(expected 2, "
-                                               r"got 1\)")
+                                               r"got 1\)", device=device)
 
 
-def test_function_returns_grad_of_wrong_shape():
+def test_function_returns_grad_of_wrong_shape(device):
     raises_like_torch(lambda lib: _fn(lib, lambda ctx, g: (lib.ones(3, dtype=lib.float64), g))
                       .apply(leaf(lib, [1.0, 2.0]), leaf(lib, [3.0, 4.0])).sum().backward(),
                       match=r"FBackward returned an invalid gradient at index 0 - got \[3\] but expected shape "
-                            r"compatible with \[2\]")
+                            r"compatible with \[2\]", device=device)
 
 
-def test_function_grad_broadcast_to_input_shape_is_summed():
+def test_function_grad_broadcast_to_input_shape_is_summed(device):
     def run(lib):
         x, y = leaf(lib, [1.0, 2.0]), leaf(lib, [3.0, 4.0])
         _fn(lib, lambda ctx, g: (lib.ones(3, 2, dtype=lib.float64), g)).apply(x, y).sum().backward()
         return x.grad, y.grad
-    assert_same(run(flambeau), run(torch))
+    ours = run(on_device(flambeau, device))
+    assert_on_device(ours, device)
+    assert_same(ours, run(torch))
 
 
-def test_function_without_backward():
+def test_function_without_backward(device):
     def run(lib):
         class F(lib.autograd.Function):
             @staticmethod
             def forward(ctx, x):
                 return x * 2
         F.apply(leaf(lib, [1.0])).sum().backward()
-    raises_like_torch(run, NotImplementedError, match="backward")
+    raises_like_torch(run, NotImplementedError, match="backward", device=device)
 
 
 # -- anomaly detection ---------------------------------------------------------------------------
@@ -246,7 +291,7 @@ def _nan_backward(lib):
     (y * lib.tensor([0.0, 1.0], dtype=lib.float64)).sum().backward()
 
 
-def test_detect_anomaly_names_the_forward_op_and_its_traceback():
+def test_detect_anomaly_names_the_forward_op_and_its_traceback(device):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with torch.autograd.detect_anomaly():
@@ -254,7 +299,7 @@ def test_detect_anomaly_names_the_forward_op_and_its_traceback():
                 _nan_backward(torch)
         with flambeau.autograd.detect_anomaly():
             with pytest.raises(RuntimeError) as info:
-                _nan_backward(flambeau)
+                _nan_backward(on_device(flambeau, device))
     msg = str(info.value)
     assert "Function 'SqrtBackward0' returned nan values in its 0th output" in msg
     assert "Traceback of forward call" in msg and "_nan_backward" in msg and "x.sqrt()" in msg
@@ -288,10 +333,10 @@ def _bad_fn(lib):
     return Wrong
 
 
-def test_gradcheck_failure():
+def test_gradcheck_failure(device):
     from flambeau.autograd.gradcheck import GradcheckError
     assert issubclass(GradcheckError, RuntimeError)
-    for lib in (flambeau, torch):
+    for lib in (on_device(flambeau, device), torch):
         x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
         with pytest.raises(RuntimeError, match="Jacobian mismatch"):
             lib.autograd.gradcheck(_bad_fn(lib).apply, (x,))
@@ -299,7 +344,7 @@ def test_gradcheck_failure():
         assert lib.autograd.gradgradcheck(lambda t: t ** 3, (x,)) is True
 
 
-def test_gradgradcheck_failure():
+def test_gradgradcheck_failure(device):
     def run(lib):
         class WrongSecond(lib.autograd.Function):
             @staticmethod
@@ -313,18 +358,20 @@ def test_gradgradcheck_failure():
                 return g * 3 * x.detach() ** 2     # right value, but cut from the graph: no 2nd order
         x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
         return lib.autograd.gradgradcheck(WrongSecond.apply, (x,), raise_exception=False)
-    assert run(flambeau) is False and run(torch) is False
+    assert run(on_device(flambeau, device)) is False and run(torch) is False
 
 
 # -- misc ------------------------------------------------------------------------------------------
 @LIBS
-def test_numpy_of_tensor_requiring_grad(lib):
+def test_numpy_of_tensor_requiring_grad(lib, device):
+    lib = on(lib, device)
     with pytest.raises(RuntimeError, match="detach"):
         lib.ones(2, requires_grad=True).numpy()
 
 
 @LIBS
-def test_requires_grad_on_integer_tensor(lib):
+def test_requires_grad_on_integer_tensor(lib, device):
+    lib = on(lib, device)
     with pytest.raises(RuntimeError, match="floating point"):
         lib.ones(2, dtype=lib.int64).requires_grad_()
     with pytest.raises(RuntimeError):
@@ -332,13 +379,15 @@ def test_requires_grad_on_integer_tensor(lib):
 
 
 @LIBS
-def test_retain_grad_without_grad(lib):
+def test_retain_grad_without_grad(lib, device):
+    lib = on(lib, device)
     with pytest.raises(RuntimeError, match="requires_grad=False"):
         lib.ones(2).retain_grad()
 
 
 @LIBS
-def test_function_is_not_instantiated(lib):
+def test_function_is_not_instantiated(lib, device):
+    lib = on(lib, device)
     x = leaf(lib, [1.0])
     with pytest.raises(RuntimeError):
         class F(lib.autograd.Function):
