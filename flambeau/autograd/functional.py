@@ -67,7 +67,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
             if per_input[j]:
                 row.append(flambeau.stack(per_input[j]).reshape(tuple(o.shape) + tuple(i.shape)))
             else:
-                row.append(flambeau.zeros(tuple(o.shape) + tuple(i.shape), dtype=i.dtype))
+                row.append(flambeau.zeros(tuple(o.shape) + tuple(i.shape), dtype=i.dtype, device=i.device))
         result.append(tuple(row) if is_tuple else row[0])
     return tuple(result) if out_tuple else result[0]
 
