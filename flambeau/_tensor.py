@@ -541,7 +541,8 @@ class Tensor:
         return self.to(dtype)
 
     def type_as(self, other):
-        return self.to(other.dtype)
+        # self.type(other.type()) in torch: the legacy type names the device as well as the dtype
+        return self.to(other.device, other.dtype)
 
     def to(self, *args, **kwargs):
         """to(dtype) / to(device, dtype=None) / to(other): a converted tensor (self if nothing changes)."""

@@ -95,9 +95,15 @@ def operand(x, dt, dev_like=None):
     return scalar_as(x, dt)
 
 
+def data_on_device_of(t, like):
+    """t's array where the array ``like`` is: a 0-dim CPU tensor moves there (a scalar), other mixes raise."""
+    d = t._data
+    return d if type(d) is type(like) else _move_scalar_tensor(d, like)
+
+
 def _move_scalar_tensor(d, like):
-    # A 0-dim CPU tensor may take part in a CUDA op (PyTorch allows it, as a scalar).
-    if d.ndim == 0:
+    # A 0-dim CPU tensor may take part in a CUDA op (PyTorch allows it, as a scalar); not the other way round.
+    if d.ndim == 0 and type(d) is _ndarray:
         return _xp.array_module(like).asarray(_xp.to_host(d))
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                        f"{_xp.device_of(like)} and {_xp.device_of(d)}!")
@@ -109,8 +115,8 @@ def scalar_as(x, dt):
         return x._data.astype(dt.np)
     try:
         return dt.np.type(x)
-    except OverflowError:
-        return np.array(x).astype(dt.np)
+    except OverflowError:       # a NumPy scalar, not a 0-d array: CuPy takes scalars, never host arrays
+        return np.array(x).astype(dt.np)[()]
     except TypeError:
         if dt.is_complex or not isinstance(x, complex):
             raise

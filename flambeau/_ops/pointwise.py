@@ -14,7 +14,7 @@ from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
                     write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap,
-                    check_same_device)
+                    check_same_device, data_on_device_of)
 
 np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
 
@@ -37,6 +37,8 @@ def _prep(a, b):
     """Arrays for a binary op, promoted to the result dtype (PyTorch's rules)."""
     dt = result_dtype(a, b)
     ad = a._data
+    if isinstance(b, Tensor) and type(ad) is np.ndarray and ad.ndim == 0 and type(b._data) is not np.ndarray:
+        ad = data_on_device_of(a, b._data)          # a 0-dim CPU tensor joins b on its device, as a scalar
     if ad.dtype != dt.np:
         ad = ad.astype(dt.np)
     return ad, operand(b, dt, ad), dt
@@ -199,14 +201,13 @@ def _div_arrays(a, b, rounding_mode=None):
 
 
 def _check_int_zero(bd):
-    # integer division by zero is an error in PyTorch (NumPy would return 0 with a warning)
-    zero = (bd == 0).any() if isinstance(bd, _xp_arrays()) else bd == 0
-    if bool(zero):
+    # integer division by zero is an error in PyTorch's CPU kernels (NumPy would return 0 with a warning);
+    # its CUDA kernels do not check, since checking means reading the divisor on the host
+    if type(bd) is np.ndarray:
+        if (bd == 0).any():
+            raise RuntimeError("ZeroDivisionError")
+    elif not _xp.is_array(bd) and bd == 0:
         raise RuntimeError("ZeroDivisionError")
-
-
-def _xp_arrays():
-    return (np.ndarray,) if _xp.cupy is None else (np.ndarray, _xp.cupy.ndarray)
 
 
 def _not_implemented(kernel, dt, exc=NotImplementedError):
@@ -331,19 +332,13 @@ def _int_pow(ad, bd):
     # a negative integer exponent gives 1 for base 1, +-1 for base -1 and 0 otherwise (C integer pow)
     xp = _xp.array_module(ad)
     neg = bd < 0
-    if not bool(neg.any() if hasattr(neg, "any") else neg):
+    if xp is np and not neg.any():             # on a device the check would be a read by the host
         return ad ** bd
     safe = ad ** xp.where(neg, 0, bd).astype(bd.dtype, copy=False)
     odd = (bd % 2) != 0
     one = xp.ones((), ad.dtype)
     small = xp.where(ad == 1, one, xp.where(ad == -1, xp.where(odd, -one, one), xp.zeros((), ad.dtype)))
     return xp.where(neg, small, safe).astype(safe.dtype, copy=False)
-
-
-def _any_negative(bd):
-    if hasattr(bd, "shape"):
-        return bool((bd < 0).any())
-    return bd < 0
 
 
 def _zeros_like(t):
@@ -616,7 +611,8 @@ def _inplace_binary(fn_cls, array_fn, name):
 
 def _add_(self, other, *, alpha=1):
     if isinstance(other, Tensor) and not recording(self, other) and self._base is None \
-            and other._data.dtype == self._data.dtype and not (self._requires_grad and _enabled_grad()):
+            and other._data.dtype == self._data.dtype and type(other._data) is type(self._data) \
+            and not (self._requires_grad and _enabled_grad()):
         # the optimizer's hot path: one fused NumPy call, no temporaries for alpha == 1
         check_no_internal_overlap(self)
         if alpha == 1:
@@ -1441,7 +1437,7 @@ def _logical(name, ufunc_name):
         if not isinstance(other, Tensor):
             other = _as_tensor_like(other, input)
         xp = _xp.array_module(input._data)
-        return _out(_make(getattr(xp, ufunc_name)(input._data, other._data)), out)
+        return _out(_make(getattr(xp, ufunc_name)(input._data, data_on_device_of(other, input._data))), out)
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
