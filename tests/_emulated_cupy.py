@@ -16,6 +16,7 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
 Device arrays are ``ndarray`` objects wrapping a NumPy array (``_a``); views wrap NumPy
 views of the same memory, so strides, offsets and aliasing behave as on the GPU.
 """
+import collections
 import contextlib
 import functools
 import json
@@ -30,6 +31,7 @@ import numpy
 _API = json.loads((Path(__file__).parent / "data" / "cupy_api.json").read_text())
 __version__ = _API["version"] + "+emulated"
 SYNCS = [0]
+LAUNCHES = collections.Counter()      # device work issued, by operation: a GPU launches a kernel (or more) for each
 _EMULATED = True
 _sync_allowed = threading.local()
 
@@ -212,6 +214,8 @@ class ndarray:
 
         def call(*args, **kwargs):
             _check_call(f"ndarray.{name}", spec, args, kwargs)
+            if name not in _VIEW_METHODS:
+                LAUNCHES[f"ndarray.{name}"] += 1
             args, kwargs = _unwrap(args, f"ndarray.{name}"), _unwrap(kwargs, f"ndarray.{name}")
             if name == "take":
                 args = (_wrap_index(args[0], (self._a.size,) if kwargs.get("axis", args[1] if len(args) > 1 else None) is None
@@ -273,9 +277,13 @@ class ndarray:
 
     # Indexing ---------------------------------------------------------------------
     def __getitem__(self, key):
-        return _wrap(self._a[_wrap_index(key, self._a.shape)])
+        out = self._a[_wrap_index(key, self._a.shape)]
+        if not numpy.shares_memory(out, self._a):
+            LAUNCHES["getitem (copy)"] += 1
+        return _wrap(out)
 
     def __setitem__(self, key, value):
+        LAUNCHES["setitem"] += 1
         if isinstance(value, ndarray):
             value = value._a
         self._a[_wrap_index(key, self._a.shape)] = value
@@ -374,6 +382,7 @@ class _Ufunc:
             out = out[0] if len(out) == 1 else out
         if out is not None:
             kwargs["out"] = _unwrap(out, f"cupy.{self.__name__}")
+        LAUNCHES[self.__name__] += 1
         result = self._u(*self._inputs(inputs), **kwargs)
         return out if out is not None and not isinstance(out, tuple) else _wrap(result)
 
@@ -387,6 +396,7 @@ class _Ufunc:
             _check_call(f"{self.__name__}.{name}", spec, args, kwargs)
             out = kwargs.get("out")
             args, kwargs = self._inputs(args), _unwrap(kwargs, f"cupy.{self.__name__}.{name}")
+            LAUNCHES[f"{self.__name__}.{name}"] += 1
             if name == "at":
                 args = (args[0], _wrap_index(args[1], args[0].shape)) + tuple(args[2:])
             result = numpy_method(*args, **kwargs)
@@ -400,6 +410,12 @@ class _Ufunc:
     at = property(lambda self: self._method("at", ["a", "indices", "b"]))
 
 
+# What only makes a view (no device work), as methods and as functions.
+_VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "diagonal"}
+_VIEW_FUNCTIONS = {"reshape", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to",
+                   "atleast_1d", "atleast_2d", "atleast_3d", "result_type", "can_cast", "dtype", "promote_types",
+                   "iinfo", "finfo", "get_array_module", "shape", "ndim", "size", "isscalar", "broadcast_arrays"}
+
 # Functions whose output shape depends on the values: CuPy reads the device to size them.
 _DATA_DEPENDENT = {"cupy.nonzero", "cupy.argwhere", "cupy.flatnonzero", "cupy.unique", "cupy.compress",
                    "cupy.extract", "cupy.trim_zeros"}
@@ -411,6 +427,8 @@ def _function(qualname, numpy_fn, spec):
         _check_call(qualname, spec, args, kwargs)
         if qualname in _DATA_DEPENDENT:
             _sync()
+        if qualname.split(".")[-1] not in _VIEW_FUNCTIONS:
+            LAUNCHES[qualname] += 1
         return _wrap(numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname)))
     return call
 

@@ -278,6 +278,8 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
 
 def _conv_input_grad(gy, w, out_hw, geo):
     """dL/dx of y = conv(x, w), x of spatial size out_hw; also conv_transpose(gy, w)."""
+    if type(gy) is not np.ndarray and geo.stride == (1, 1) and _padding_within_kernel(w, geo):
+        return _full_convolution(gy, w, geo)
     xp = _xp.array_module(gy)
     n, co, ho, wo = gy.shape
     _, cg, kh, kw = w.shape
@@ -294,6 +296,29 @@ def _conv_input_grad(gy, w, out_hw, geo):
         return gx
     cols = xp.matmul(wt, _grad_batch_last(gy, g))                            # (G, K, L*N)
     return _col2im(cols.reshape(g, cg, kh, kw, ho, wo, n), out_hw, geo, "gemm")
+
+
+def _padding_within_kernel(w, geo):
+    (dh, dw), (t, b, l, r) = geo.dilation, geo.pad
+    eh, ew = (w.shape[2] - 1) * dh, (w.shape[3] - 1) * dw
+    return max(t, b) <= eh and max(l, r) <= ew
+
+
+def _full_convolution(gy, w, geo):
+    """dL/dx of a stride-1 convolution, as a convolution: gy padded by the kernel's extent
+    (less the forward padding), with w flipped and its two channel axes swapped (per group).
+
+    One im2col and one product instead of col2im's kh*kw strided adds: on a GPU, where each
+    array operation is a kernel launch, that is the cheaper way.
+    """
+    co, cg, kh, kw = w.shape
+    g = geo.groups
+    (dh, dw), (t, b, l, r) = geo.dilation, geo.pad
+    eh, ew = (kh - 1) * dh, (kw - 1) * dw
+    wt = w.reshape(g, co // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    wt = wt.reshape(g * cg, co // g, kh, kw)
+    full = _Geometry((1, 1), (eh - t, eh - b, ew - l, ew - r), geo.dilation, g)
+    return _conv_forward(gy, wt, full)[0]
 
 
 # ---------------------------------------------------------------------------------------

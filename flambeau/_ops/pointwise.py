@@ -836,7 +836,7 @@ def _relu(xp, a):
         if zero is None:
             zero = _ZERO[a.dtype] = np.zeros((), a.dtype)
         return np.maximum(a, zero)
-    return xp.maximum(a, xp.zeros((), a.dtype))
+    return xp.maximum(a, 0)         # CuPy keeps a's dtype for a Python scalar; one kernel, no zeros
 
 
 _ZERO = {}

@@ -1,12 +1,13 @@
 """Pooling: max/avg pooling (1-D, 2-D), adaptive pooling, max_unpool2d.
 
 Note [Pooling over window offsets]
-The windows of the (padded) input are an ``as_strided`` view (N, C, Ho, Wo, kh, kw). A
-reduction over a window is a loop over the kh*kw kernel offsets, each step a vectorized
-operation over all of N, C, Ho, Wo; when kernel == stride (the common case) the view is a
-plain reshape of the input and needs no padded copy. Max pooling records, per output, the
-offset of the (first) maximum in its window; its gradient is written back offset by offset
-(``copyto`` with a mask), so no scatter with repeated indices is needed. The three maps
+The windows of the (padded) input are an ``as_strided`` view (N, C, Ho, Wo, kh, kw); when
+kernel == stride (the common case) it is a plain reshape of the input and needs no padded
+copy. Max pooling records, per output, the offset of the (first) maximum in its window,
+found by one argmax over the windows copied as (N, C, Ho, Wo, kh*kw). Its gradient is
+written back window by window when windows are disjoint (one masked product, no scatter
+with repeated indices) and added at flat indices when they overlap. Each step is one
+array operation over the whole batch: few kernel launches on a GPU. The three maps
 
     max (x) -> y, select(x, offsets) -> y, scatter(y, offsets) -> x
 
@@ -54,9 +55,9 @@ def _lowest(dtype):
 # Note [Compiled pooling kernels]
 # On the CPU, when numba is installed, max pooling and its gradient run as compiled loops: one
 # pass over the input for the maxima and their offsets, one pass over the outputs for the
-# gradient. Offset by offset in NumPy (below, and on the GPU) they take ~kh*kw strided passes
-# each, which dominates the lecture's convnet on a small CPU. The NumPy code is the reference
-# the tests compare the kernels against.
+# gradient. In NumPy (below, and on the GPU) they take a copy of the windows and a few passes
+# over it, which dominates the lecture's convnet on a small CPU. The array code is the
+# reference the tests compare the kernels against.
 _kernels = []
 
 
@@ -219,29 +220,27 @@ def _max_and_offsets(x, win, offsets):
         split_batch(half, x.shape[0], x.size, x)
         return out, arg if offsets else None
     v = _windows(x, win, _lowest(x.dtype))
-    kh, kw = win.kernel
-    out = v[..., 0, 0].copy()
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                xp.maximum(out, v[..., i, j], out=out)
     if not offsets:
-        return out, None
-    arg = xp.zeros(out.shape, np.int32)
-    for off in range(kh * kw - 1, -1, -1):       # last write wins: the first maximum in window order
-        xp.putmask(arg, v[..., off // kw, off % kw] == out, off)
+        return v.max(axis=(4, 5)), None
+    flat = _window_values(v)
+    out = flat.max(axis=-1)
+    arg = flat.argmax(axis=-1)                   # the first maximum in window order
+    if x.dtype.kind == "f":                      # NaN wins, and a window's last NaN gives the offset
+        last_nan = (flat.shape[-1] - 1) - xp.isnan(flat)[..., ::-1].argmax(axis=-1)
+        arg = xp.where(xp.isnan(out), last_nan, arg)
     return out, arg
+
+
+def _window_values(v):
+    """The (N, C, Ho, Wo, kh, kw) windows v as (N, C, Ho, Wo, kh*kw), in window order (one copy)."""
+    return v.reshape(v.shape[:4] + (-1,))
 
 
 def _select(a, arg, win):
     """out[n, c, o] = window(a)[n, c, o, arg[n, c, o]] (the adjoint of _scatter)."""
     xp = _xp.array_module(a)
-    v = _windows(a, win, 0)
-    kh, kw = win.kernel
-    out = xp.zeros(arg.shape, a.dtype)
-    for off in range(kh * kw):
-        xp.copyto(out, v[..., off // kw, off % kw], where=arg == off)
-    return out
+    flat = _window_values(_windows(a, win, 0))
+    return xp.take_along_axis(flat, arg[..., None].astype(np.int64, copy=False), axis=-1)[..., 0]
 
 
 def _scatter(g, arg, win, hw):
@@ -260,15 +259,17 @@ def _scatter(g, arg, win, hw):
         split_batch(half, n, full.size, g)
         return full
     full = xp.zeros((n, c, h + t + b, w + l + r), g.dtype)
-    v = _windows(full, _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out), 0)
+    unpadded = _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out)
     kh, kw = win.kernel
     overlap = win.stride[0] < (kh - 1) * win.dilation[0] + 1 or win.stride[1] < (kw - 1) * win.dilation[1] + 1
-    for off in range(kh * kw):
-        dst = v[..., off // kw, off % kw]
-        if overlap:
-            dst += xp.where(arg == off, g, 0)
-        else:
-            xp.copyto(dst, g, where=arg == off)
+    if overlap:         # windows share inputs: add every gradient at its flat index in the plane
+        index = _flat_indices(arg, unpadded, full.shape[2:])
+        _xp.scatter_add(full.reshape(n, c, -1), (xp.arange(n).reshape(n, 1, 1, 1),
+                                                 xp.arange(c).reshape(1, c, 1, 1), index), g)
+    else:               # disjoint windows: write each window whole, the gradient at its offset
+        v = _windows(full, unpadded, 0)
+        at_max = xp.arange(kh * kw) == arg[..., None]
+        v[...] = (at_max * g[..., None]).reshape(v.shape)
     if t or b or l or r:
         full = xp.ascontiguousarray(full[:, :, t:t + h, l:l + w])
     return full
