@@ -423,12 +423,7 @@ class ExtremeDim(Function):
             return a.copy(), xp.zeros((), np.int64)
         if a.shape[dim] == 0:
             raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} to have non-zero size.")
-        if a.dtype.kind in "fc" and bool(xp.isnan(a).any()):
-            nan = xp.isnan(a)
-            idx = xp.where(nan.any(axis=dim), xp.argmax(nan, axis=dim),
-                           (xp.nanargmax if is_max else xp.nanargmin)(xp.where(nan, 0, a), axis=dim))
-        else:
-            idx = (xp.argmax if is_max else xp.argmin)(a, axis=dim)
+        idx = _arg_extreme(xp, a, dim, is_max)
         idx_k = xp.expand_dims(idx, dim)
         vals = xp.take_along_axis(a, idx_k, axis=dim)
         if not keepdim:
@@ -446,6 +441,17 @@ class ExtremeDim(Function):
         from .indexing import scatter_along
         g = grad if ctx.keepdim else grad.unsqueeze(ctx.dim)
         return scatter_along(g, ctx.idx, ctx.dim, ctx.in_shape), None, None, None
+
+
+def _arg_extreme(xp, a, axis, is_max):
+    """Index of the max (min) along axis, where the first NaN wins as in PyTorch."""
+    if a.dtype.kind not in "fc" or (xp is np and not np.isnan(a).any()):
+        return (xp.argmax if is_max else xp.argmin)(a, axis=axis)
+    # no branch on the values: on a device, asking whether there is a NaN is a read by the host
+    nan = xp.isnan(a)
+    rest = xp.where(nan, xp.asarray(float("-inf") if is_max else float("inf"), a.dtype), a)
+    best = (xp.argmax if is_max else xp.argmin)(rest, axis=axis)
+    return xp.where(nan.any(axis=axis), xp.argmax(nan, axis=axis), best)
 
 
 def _extreme(name, is_max):
@@ -514,18 +520,15 @@ def _arg(name, is_max):
             if dim is None:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
             _check_nonempty(f"{name}()", input, (_wrap_dim(dim, a.ndim),))
-        f = xp.argmax if is_max else xp.argmin
-        if a.dtype.kind in "fc" and bool(xp.isnan(a).any()):
-            a = xp.where(xp.isnan(a), xp.asarray(float("inf") if is_max else float("-inf"), a.dtype), a)
         if dim is None:
-            r = f(a.reshape(-1))
+            r = _arg_extreme(xp, a.reshape(-1), 0, is_max)
             if keepdim:
                 r = xp.asarray(r).reshape((1,) * a.ndim)
             return _make(xp.asarray(r, np.int64))
         d = _wrap_dim(dim, a.ndim)
         if a.ndim == 0:
             return _make(xp.zeros((), np.int64))
-        r = f(a, axis=d)
+        r = _arg_extreme(xp, a, d, is_max)
         if keepdim:
             r = xp.expand_dims(r, d)
         return _make(r.astype(np.int64))
