@@ -21,12 +21,18 @@ def _flat(out):
 
 
 def check_module(make, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8, train=True, inputs=None,
-                 grad_inputs=True):
+                 grad_inputs=True, host_reads=False):
     """make(nn) builds the module; inputs are float64 N(0,1) arrays of `shapes` (or given `inputs`).
 
     Compares outputs, input gradients and every parameter gradient (by name) under a random
-    upstream gradient; returns (ours, ref) modules.
+    upstream gradient; returns (ours, ref) modules. On cuda, the forward and backward passes
+    must not read device values on the host unless ``host_reads``; outputs, gradients and
+    buffers must stay on the device.
     """
+    import contextlib
+
+    def reads():
+        return contextlib.nullcontext() if host_reads else no_host_reads(device)
     torch = need_torch()
     torch.manual_seed(seed)
     ref = make(torch.nn).double()
@@ -38,15 +44,22 @@ def check_module(make, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8, trai
     arrays = inputs if inputs is not None else [rng.standard_normal(s) for s in shapes]
     xs = [flambeau.tensor(a, device=device, requires_grad=grad_inputs and a.dtype.kind == "f") for a in arrays]
     rs = [torch.tensor(a, requires_grad=grad_inputs and a.dtype.kind == "f") for a in arrays]
-    out, out_ref = _flat(ours(*xs)), _flat(ref(*rs))
+    with reads():
+        out = _flat(ours(*xs))
+    out_ref = _flat(ref(*rs))
+    assert_on_device(out, device)
     assert len(out) == len(out_ref)
     for o, r in zip(out, out_ref):
         assert_same(o, r, rtol, atol)
     pairs = [(o, r) for o, r in zip(out, out_ref) if r.requires_grad]
     if pairs:
         cots = [rng.standard_normal(tuple(r.shape)) for _, r in pairs]
-        flambeau.autograd.backward([o for o, _ in pairs], [flambeau.tensor(c, device=device) for c in cots])
+        cots_ours = [flambeau.tensor(c, device=device) for c in cots]
+        with reads():
+            flambeau.autograd.backward([o for o, _ in pairs], cots_ours)
         torch.autograd.backward([r for _, r in pairs], [torch.tensor(c) for c in cots])
+        assert_on_device(xs, device)
+        assert_on_device(list(ours.parameters()), device)
         for x, r in zip(xs, rs):
             if r.grad is not None:
                 assert_same(x.grad, r.grad, rtol, atol)
@@ -58,6 +71,7 @@ def check_module(make, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8, trai
             else:
                 assert p.grad is not None, f"no gradient for parameter {name}"
                 assert_same(p.grad, g, rtol, atol)
+    assert_on_device(list(ours.buffers()), device)
     for (name, b), (name_ref, b_ref) in zip(ours.named_buffers(), ref.named_buffers()):
         assert name == name_ref
         assert_same(b, b_ref, rtol, atol)

@@ -581,7 +581,6 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
                                   f"(got a {input.ndim}-D input with {k} padded dims)")
     x = input
-    xp = _xp.array_module(input._data)
     for d, (a, b) in enumerate(pairs):
         if a == 0 and b == 0:
             continue
@@ -600,8 +599,16 @@ def pad(input, pad, mode="constant", value=None):
             if a > n or b > n:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
             idx = idx % n
-        x = x.index_select(d, _make(xp.asarray(idx.astype(np.int64))))
+        x = _select_in_range(x, d, idx)
     return x
+
+
+def _select_in_range(x, dim, idx):
+    """x.index_select(dim, idx) for indices made on the host and in range by construction:
+    sent to the device once, without index_select's range check (a read back by the host)."""
+    from .._ops.indexing import AdvancedIndex
+    idx = _xp.array_module(x._data).asarray(np.asarray(idx, dtype=np.int64))
+    return AdvancedIndex.named("IndexSelectBackward0").apply(x, (slice(None),) * dim + (idx,))
 
 
 # -- interpolation -----------------------------------------------------------------------------
@@ -661,7 +668,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if mode in ("nearest", "nearest-exact"):
             src = np.floor((dst + 0.5) * scale) if mode == "nearest-exact" else np.floor(dst * scale)
             idx = np.minimum(src.astype(np.int64), n_in - 1)
-            x = x.index_select(d, _make(xp.asarray(idx)))
+            x = _select_in_range(x, d, idx)
             continue
         if align:
             src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros_like(dst)
@@ -673,8 +680,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         shape = [1] * input.ndim
         shape[d] = n_out
         lam_t = _make(xp.asarray(lam.reshape(shape)))
-        a = x.index_select(d, _make(xp.asarray(i0)))
-        b = x.index_select(d, _make(xp.asarray(i1)))
+        a = _select_in_range(x, d, i0)
+        b = _select_in_range(x, d, i1)
         x = a + (b - a) * lam_t
     return x
 
@@ -752,9 +759,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 def pdist(input, p=2):
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)
-    xp = _xp.array_module(input._data)
-    a = input.index_select(0, _make(xp.asarray(i.astype(np.int64))))
-    b = input.index_select(0, _make(xp.asarray(j.astype(np.int64))))
+    a = _select_in_range(input, 0, i)
+    b = _select_in_range(input, 0, j)
     return (a - b).norm(p, 1)
 
 
