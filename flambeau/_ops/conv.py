@@ -207,8 +207,9 @@ def _col2im(wgrad, out_hw, geo, layout="sample"):
         out = xp.zeros((n, g, cg, hp, wp), wgrad.dtype)
         for i in range(kh):
             for j in range(kw):
-                out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += \
-                    wgrad[:, :, :, i, j]
+                # add through a view: ``out[key] += v`` would write the sum back a second time
+                dst = out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+                dst += wgrad[:, :, :, i, j]
         out = out.reshape(n, g * cg, hp, wp)
         if t or b or l or r:
             out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
@@ -216,8 +217,8 @@ def _col2im(wgrad, out_hw, geo, layout="sample"):
     out = xp.zeros((g, cg, hp, wp, n), wgrad.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :] += \
-                wgrad[:, :, i, j]
+            dst = out[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :]
+            dst += wgrad[:, :, i, j]
     out = _transpose_2d(out.reshape(g * cg * hp * wp, n)).reshape(n, g * cg, hp, wp)
     if t or b or l or r:
         out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
@@ -247,7 +248,8 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
             _im2col(x[lo:hi], kh, kw, geo, layout, out=cols[lo:hi])
             xp.matmul(wm, cols[lo:hi], out=y[lo:hi])
             if bias is not None:
-                y[lo:hi] += bias.reshape(g, co // g, 1)
+                part = y[lo:hi]
+                part += bias.reshape(g, co // g, 1)
         split_batch(half, n, y.size, x)
         return y.reshape(n, co, ho, wo), cols, layout
     cols = _im2col(x, kh, kw, geo, layout)
