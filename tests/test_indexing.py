@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch
+from _oracle import assert_same, check_against_torch, on_device
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((4, 5, 6)).astype(np.float32)
@@ -13,13 +13,16 @@ X = RNG.standard_normal((4, 5, 6)).astype(np.float32)
 def run_both(fn, *arrays, device="cpu"):
     """fn(lib, *tensors) on torch and flambeau: same result, or the same exception type."""
     results = []
-    for lib in (torch, flambeau):
-        ts = [lib.tensor(a, device=device) if lib is not torch else lib.tensor(a) for a in arrays]
+    for lib in (torch, on_device(flambeau, device)):
+        ts = [lib.tensor(a) for a in arrays]
         try:
             results.append(fn(lib, *ts))
         except Exception as e:          # noqa: BLE001 - the exception type is what is compared
             results.append(e)
     ref, ours = results
+    for o in ours if isinstance(ours, tuple) else (ours,):
+        if isinstance(o, flambeau.Tensor):
+            assert o.device.type == device, f"result on {o.device}, expected {device}"
     if isinstance(ref, Exception):
         assert isinstance(ours, Exception), f"torch raised {ref!r}, flambeau returned {ours!r}"
         assert type(ours) is type(ref), f"torch raised {type(ref).__name__}, flambeau {type(ours).__name__}: {ours}"
@@ -41,8 +44,8 @@ GET_KEYS = [
 
 
 @pytest.mark.parametrize("key", GET_KEYS, ids=repr)
-def test_getitem_matches_torch(key):
-    run_both(lambda lib, x: x[key], X)
+def test_getitem_matches_torch(key, device):
+    run_both(lambda lib, x: x[key], X, device=device)
 
 
 @pytest.mark.parametrize("key", [
@@ -52,20 +55,21 @@ def test_getitem_matches_torch(key):
     lambda lib: lib.tensor([[True, False, True, False, True]] * 4), lambda lib: lib.tensor(X > 0),
     lambda lib: (lib.tensor(1), lib.tensor([2, 3])), lambda lib: lib.tensor([], dtype=lib.int64),
 ])
-def test_getitem_tensor_keys(key):
-    run_both(lambda lib, x: x[key(lib)], X)
+def test_getitem_tensor_keys(key, device):
+    run_both(lambda lib, x: x[key(lib)], X, device=device)
 
 
 @pytest.mark.parametrize("key", [
     4, -5, (0, 5), (0, 0, 6), (0, 0, 0, 0), [0, 4], (slice(None), [5]), ([0], [0], [-7]),
     ([True, False],), (Ellipsis, Ellipsis), 1.5, "a",
 ])
-def test_getitem_errors_match_torch(key):
-    run_both(lambda lib, x: x[key], X)
+def test_getitem_errors_match_torch(key, device):
+    run_both(lambda lib, x: x[key], X, device=device)
 
 
-def test_getitem_zero_step_and_negative_step():
-    for lib in (torch, flambeau):
+def test_getitem_zero_step_and_negative_step(device):
+    F = on_device(flambeau, device)
+    for lib in (torch, F):
         x = lib.tensor(X)
         with pytest.raises(ValueError):
             x[::0]
@@ -73,24 +77,26 @@ def test_getitem_zero_step_and_negative_step():
             x[::-1]
 
 
-def test_getitem_0d():
-    run_both(lambda lib, x: x[None], np.float32(3.5))
-    run_both(lambda lib, x: x[...], np.float32(3.5))
-    run_both(lambda lib, x: x[0], np.float32(3.5))
-    run_both(lambda lib, x: x[()], np.float32(3.5))
+def test_getitem_0d(device):
+    run_both(lambda lib, x: x[None], np.float32(3.5), device=device)
+    run_both(lambda lib, x: x[...], np.float32(3.5), device=device)
+    run_both(lambda lib, x: x[0], np.float32(3.5), device=device)
+    run_both(lambda lib, x: x[()], np.float32(3.5), device=device)
 
 
-def test_basic_index_is_a_view_with_torch_strides():
+def test_basic_index_is_a_view_with_torch_strides(device):
+    F = on_device(flambeau, device)
     for key in [1, (1, 2), (slice(1, None, 2), None, slice(None, None, 3)), (Ellipsis, None), (None, 0, None),
                 (slice(5, None),), (slice(None), slice(2, 2))]:
-        t, f = torch.tensor(X)[key], flambeau.tensor(X)[key]
+        t, f = torch.tensor(X)[key], F.tensor(X)[key]
         assert f.stride() == t.stride(), key
         if t.numel():
             assert f.storage_offset() == t.storage_offset(), key
 
 
-def test_int_index_writes_through():
-    x = flambeau.zeros(3)
+def test_int_index_writes_through(device):
+    F = on_device(flambeau, device)
+    x = F.zeros(3)
     x[1].fill_(5.0)          # a 0-d view, not a copy
     assert x.tolist() == [0.0, 5.0, 0.0]
     x.select(0, 2).add_(1)
@@ -106,55 +112,57 @@ SET_CASES = [
 
 
 @pytest.mark.parametrize("key,value", SET_CASES, ids=lambda v: repr(v)[:30])
-def test_setitem_matches_torch(key, value):
+def test_setitem_matches_torch(key, value, device):
     def fn(lib, x):
         k = lib.tensor(key[0]) if isinstance(key, tuple) and isinstance(key[0], np.ndarray) else key
         v = lib.tensor(value) if isinstance(value, np.ndarray) else value
         x[k] = v
         return x
-    run_both(fn, X.copy())
+    run_both(fn, X.copy(), device=device)
 
 
-def test_setitem_casts_to_the_tensor_dtype():
+def test_setitem_casts_to_the_tensor_dtype(device):
     def fn(lib, x):
         x[0] = lib.tensor([1.7, -2.2, 3.9])
         x[1] = 2.9
         x[2, :2] = True
         return x
-    run_both(fn, np.zeros((3, 3), np.int64))
+    run_both(fn, np.zeros((3, 3), np.int64), device=device)
 
 
-def test_setitem_on_views_is_visible_in_base():
-    for lib in (torch, flambeau):
+def test_setitem_on_views_is_visible_in_base(device):
+    F = on_device(flambeau, device)
+    for lib in (torch, F):
         base = lib.arange(24.).reshape(4, 6)
         v = base.t()[1:4]
         v[:, 0] = -1
         v[0][[1, 2]] = lib.tensor([7.0, 8.0])
         if lib is torch:
-            ref = base.numpy().copy()
+            ref = base.cpu().numpy().copy()
         else:
-            np.testing.assert_array_equal(base.numpy(), ref)
+            np.testing.assert_array_equal(base.cpu().numpy(), ref)
 
 
-def test_setitem_broadcast_tensor():
+def test_setitem_broadcast_tensor(device):
     def fn(lib, x):
         x[:, 1:3] = lib.tensor([[-1.0], [-2.0], [-3.0], [-4.0]]).unsqueeze(-1)
         return x
-    run_both(fn, X.copy())
+    run_both(fn, X.copy(), device=device)
 
 
-def test_setitem_bad_shape_raises_like_torch():
+def test_setitem_bad_shape_raises_like_torch(device):
     def fn(lib, x):
         x[0] = lib.ones(4, 4)
-    run_both(fn, X.copy())
+    run_both(fn, X.copy(), device=device)
 
 
-def test_out_of_range_setitem_leaves_data_untouched():
-    x = flambeau.tensor(X.copy())
+def test_out_of_range_setitem_leaves_data_untouched(device):
+    F = on_device(flambeau, device)
+    x = F.tensor(X.copy())
     for key in [(0, [0, 9]), [1, 7], (Ellipsis, 6)]:
         with pytest.raises(IndexError):
             x[key] = 0.0
-    np.testing.assert_array_equal(x.numpy(), X)
+    np.testing.assert_array_equal(x.cpu().numpy(), X)
 
 
 # -- ops along a dim -------------------------------------------------------------------------------
@@ -218,8 +226,8 @@ IDX = np.array([[0, 4, 1], [2, 2, 0], [3, 1, 4], [0, 0, 0]], dtype=np.int64)
     lambda lib, x: x.repeat_interleave(lib.tensor([1, 0, 2, 1]), dim=0),
     lambda lib, x: lib.repeat_interleave(lib.tensor([2, 0, 3])),
 ], ids=lambda f: f.__code__.co_firstlineno.__str__())
-def test_dim_ops_match_torch(fn):
-    run_both(fn, X)
+def test_dim_ops_match_torch(fn, device):
+    run_both(fn, X, device=device)
 
 
 @pytest.mark.parametrize("fn", [
@@ -240,8 +248,8 @@ def test_dim_ops_match_torch(fn):
     lambda lib, x: x.flip(3),
     lambda lib, x: x.roll((1, 2), (0,)),
 ], ids=lambda f: f.__code__.co_firstlineno.__str__())
-def test_dim_op_errors_match_torch(fn):
-    run_both(fn, X)
+def test_dim_op_errors_match_torch(fn, device):
+    run_both(fn, X, device=device)
 
 
 @pytest.mark.parametrize("fn", [
@@ -252,11 +260,12 @@ def test_dim_op_errors_match_torch(fn):
     lambda lib, x: x.scatter_(2, lib.tensor([[[0, 6]]]), 1.0),
     lambda lib, x: x.__setitem__(([0, 4], 0), 1.0),
 ])
-def test_out_of_range_leaves_data_untouched(fn):
-    x = flambeau.tensor(X.copy())
+def test_out_of_range_leaves_data_untouched(fn, device):
+    F = on_device(flambeau, device)
+    x = F.tensor(X.copy())
     with pytest.raises((IndexError, RuntimeError)):
-        fn(flambeau, x)
-    np.testing.assert_array_equal(x.numpy(), X)
+        fn(F, x)
+    np.testing.assert_array_equal(x.cpu().numpy(), X)
 
 
 @pytest.mark.parametrize("fn,shapes", [
@@ -282,46 +291,60 @@ def test_out_of_range_leaves_data_untouched(fn):
     (lambda lib, x, y: (x * 1).index_copy_(0, lib.tensor([1]), y), [(3, 4), (1, 4)]),
     (lambda lib, x, y: (x * 1).masked_scatter_(x.detach() > 0, y), [(3, 4), (3, 4)]),
 ])
-def test_indexing_gradients_match_torch(fn, shapes):
-    check_against_torch(fn, *shapes)
+def test_indexing_gradients_match_torch(fn, shapes, device):
+    check_against_torch(fn, *shapes, device=device)
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin", "prod"])
 @pytest.mark.parametrize("include_self", [True, False])
-def test_scatter_reduce_gradients_match_torch(reduce, include_self):
+def test_scatter_reduce_gradients_match_torch(reduce, include_self, device):
     for idx in ([[0, 2], [3, 1], [2, 0]], [[0, 0], [3, 3], [2, 2]]):
         check_against_torch(lambda lib, x, y: x.scatter_reduce(1, lib.tensor(idx), y, reduce,
-                                                               include_self=include_self), (3, 4), (3, 2))
+                                                               include_self=include_self), (3, 4), (3, 2),
+                            device=device)
     check_against_torch(lambda lib, x, y: (x * 1).scatter_reduce_(0, lib.tensor([[0, 2, 1, 1]]), y, reduce,
-                                                                  include_self=include_self), (3, 4), (1, 4))
+                                                                  include_self=include_self), (3, 4), (1, 4),
+                        device=device)
 
 
-def test_put_gradients_match_torch():
-    check_against_torch(lambda lib, x, y: x.put(lib.tensor([0, 5, 11]), y), (3, 4), (3,))
-    check_against_torch(lambda lib, x, y: x.put(lib.tensor([0, 5, 5]), y, accumulate=True), (3, 4), (3,))
-    check_against_torch(lambda lib, x, y: (x * 1).put_(lib.tensor([[0, -1]]), y), (3, 4), (1, 2))
-    check_against_torch(lambda lib, x, y: x.t().put(lib.tensor([1, 4]), y), (3, 4), (2,))
+def test_put_gradients_match_torch(device):
+    check_against_torch(lambda lib, x, y: x.put(lib.tensor([0, 5, 11]), y), (3, 4), (3,), device=device)
+    check_against_torch(lambda lib, x, y: x.put(lib.tensor([0, 5, 5]), y, accumulate=True), (3, 4), (3,), device=device)
+    check_against_torch(lambda lib, x, y: (x * 1).put_(lib.tensor([[0, -1]]), y), (3, 4), (1, 2), device=device)
+    check_against_torch(lambda lib, x, y: x.t().put(lib.tensor([1, 4]), y), (3, 4), (2,), device=device)
 
 
-def test_setitem_gradient_matches_torch():
+def test_setitem_gradient_matches_torch(device):
     def fn(lib, x, y):
         z = x * 1
         z[1:, ::2] = y
         z[0, [0, 3]] = y[0]
         return z
-    check_against_torch(fn, (3, 4), (2, 2))
+    check_against_torch(fn, (3, 4), (2, 2), device=device)
 
 
-def test_indexing_on_device(device):
-    x = flambeau.tensor(X, device=device)
-    assert_same(x[1, [0, 2], 1:4].cpu(), torch.tensor(X)[1, [0, 2], 1:4])
-    assert_same(x.gather(2, flambeau.tensor(IDX[None, :, :], device=device).expand(4, 4, 3)).cpu(),
-                torch.tensor(X).gather(2, torch.tensor(IDX[None]).expand(4, 4, 3)))
-    with pytest.raises(IndexError):
-        x[0, [7]]
+def test_index_tensors_on_the_cpu_with_a_cuda_tensor(device):
+    """Index and mask tensors for [] may live on the CPU (torch moves them); the index_* family, gather, scatter,
+    take and put need them on the input's device and say which two devices they found."""
+    if device == "cpu":
+        pytest.skip("needs a second device")
+    x, ref = flambeau.tensor(X, device=device), torch.tensor(X)
+    for key in (lambda lib: lib.tensor([0, 3]), lambda lib: (lib.tensor([0, 1]), lib.tensor([1, 2])),
+                lambda lib: lib.tensor(X > 0), lambda lib: (slice(None), lib.tensor([4, 0]))):
+        out = x[key(flambeau)]
+        assert out.device == x.device
+        assert_same(out, ref[key(torch)])
+    host = flambeau.tensor([[[0]]])
+    for fn in (lambda: x.index_select(1, host[0, 0]), lambda: x.gather(1, host), lambda: x.scatter(1, host, 1.0),
+               lambda: x.take(host), lambda: x.clone().put_(host[0, 0], x[0, 0, :1]),
+               lambda: x.clone().index_add_(0, host[0, 0], x[:1]), lambda: x.scatter_reduce(1, host, x, "amax"),
+               lambda: x.masked_fill(flambeau.tensor(X > 0), 0.0)):
+        with pytest.raises(RuntimeError, match="cuda:0.*cpu|cpu.*cuda:0"):
+            fn()
 
 
-def test_indexing_grad_fn_names_match_torch():
+def test_indexing_grad_fn_names_match_torch(device):
+    F = on_device(flambeau, device)
     a = np.arange(12.0).reshape(3, 4)
     for code in ["x[0]", "x[:, 1]", "x[1:]", "x[None]", "x[..., 1:2]", "x[:, :]", "x[[0, 2]]", "x[x > 3]",
                  "x.index_select(1, torch.tensor([0]))", "x.gather(1, torch.tensor([[0], [1], [2]]))",
@@ -332,5 +355,5 @@ def test_indexing_grad_fn_names_match_torch():
                  "x.index_copy(0, torch.tensor([0]), x[:1])", "x.index_fill(0, torch.tensor([0]), 1.0)",
                  "x.flip(0)", "x.roll(1, 0)", "x.repeat(2, 1)", "x.tile((2,))"]:
         names = [type(eval(code, {"torch": lib, "x": lib.tensor(a, requires_grad=True)}).grad_fn).__name__
-                 for lib in (torch, flambeau)]
+                 for lib in (torch, F)]
         assert names[1] == names[0], code

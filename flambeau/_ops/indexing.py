@@ -351,7 +351,7 @@ class Scatter(Function):
         elif reduce == "add":
             _xp.scatter_add(a, key, xp.broadcast_to(s, idx.shape))
         elif reduce == "multiply":
-            np.multiply.at(a, key, xp.broadcast_to(s, idx.shape)) if xp is np else _unsupported("multiply")
+            _reduce_at(np.multiply, a, key, xp.broadcast_to(s, idx.shape))
         else:
             raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
         return a
@@ -386,8 +386,37 @@ def _pad_to(t, shape):
     return out
 
 
-def _unsupported(what):
-    raise NotImplementedError(f"scatter reduce={what!r} is not implemented on this device")
+def _reduce_at(ufunc, a, key, values):
+    """ufunc.at(a, key, values) (positions named twice reduce together) on a contiguous a, on either device."""
+    xp = _xp.array_module(a)
+    if xp is np:
+        ufunc.at(a, key, values)
+        return
+    if ufunc is np.add:
+        _xp.scatter_add(a, key, values)
+        return
+    # CuPy's ufunc.at has no multiply, and its max/min drop NaN: reduce each run of equal positions with a
+    # segmented scan over the sorted positions instead, in log2(n) steps that the shape fixes (no host read)
+    op = getattr(xp, ufunc.__name__)
+    flat_pos = 0
+    for k, n in zip(key, a.shape):
+        flat_pos = flat_pos * n + k % n
+    pos = xp.broadcast_to(flat_pos, values.shape).reshape(-1)
+    if not pos.size:
+        return
+    order = xp.argsort(pos)
+    pos, v = pos[order], values.reshape(-1)[order]
+    step = 1
+    while step < pos.size:
+        same_run = pos[step:] == pos[:-step]
+        v = xp.concatenate((v[:step], xp.where(same_run, op(v[step:], v[:-step]), v[step:])))
+        step *= 2
+    # the last of each run holds its reduction; the others write to a spare slot past the end
+    last = xp.concatenate((pos[1:] != pos[:-1], xp.ones(1, bool)))
+    target = xp.where(last, pos, a.size)
+    spare = xp.concatenate((a.reshape(-1), xp.zeros(1, a.dtype)))
+    spare[target] = op(spare[target], v)
+    a[...] = spare[:-1].reshape(a.shape)
 
 
 @register("scatter")
@@ -431,22 +460,21 @@ class ScatterReduce(Function):
     def forward(ctx, x, dim, index, src, reduce, include_self):
         a = x._data.copy()
         xp = _xp.array_module(a)
-        if xp is not np:
-            raise NotImplementedError("scatter_reduce is implemented for CPU tensors only; move it with .cpu()")
         key = _along(index._data, dim, xp)
         s = src._data[tuple(slice(0, n) for n in index.shape)].astype(a.dtype)
-        touched = np.zeros(a.shape, bool)
+        touched = xp.zeros(a.shape, bool)
         touched[key] = True
         if not include_self:
-            big = np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max
-            a[touched] = {"sum": 0, "mean": 0, "prod": 1, "amax": -big, "amin": big}[reduce]
+            low, high = (-np.inf, np.inf) if a.dtype.kind in "fc" else (np.iinfo(a.dtype).min, np.iinfo(a.dtype).max)
+            start = {"sum": 0, "mean": 0, "prod": 1, "amax": low, "amin": high}[reduce]
+            a = xp.where(touched, xp.asarray(start, a.dtype), a)
         ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
-        ufunc.at(a, key, s)
+        _reduce_at(ufunc, a, key, s)
         count = None
         if reduce == "mean":
-            count = np.zeros(a.shape, np.int64) + (1 if include_self else 0)
-            np.add.at(count, key, 1)
-            count = np.maximum(count, 1)
+            count = xp.zeros(a.shape, np.int64) + (1 if include_self else 0)
+            _reduce_at(np.add, count, key, xp.ones(index.shape, np.int64))
+            count = xp.maximum(count, 1)
             a = (a / count).astype(a.dtype) if a.dtype.kind == "f" else a // count
         ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         ctx.key, ctx.touched, ctx.count = key, touched, count
