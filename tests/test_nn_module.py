@@ -8,9 +8,10 @@ import pytest
 
 import flambeau
 from _oracle import assert_same, need_torch
-from _nn_helpers import copy_state
+from _nn_helpers import assert_on_device, copy_state, no_host_reads
 
 torch = need_torch()
+DEVICES = [p for p in ("cpu", "cuda") if p == "cpu" or flambeau.cuda.is_available()]
 
 
 class Flattener:
@@ -125,15 +126,20 @@ def test_complex_model_state_dict_and_names():
     assert sd["features.1.num_batches_tracked"].dtype == flambeau.int64
 
 
-def test_state_dict_roundtrip_from_torch_gives_same_outputs():
+def test_state_dict_roundtrip_from_torch_gives_same_outputs(device):
     torch.manual_seed(0)
     ref = lecture_model(torch.nn)
-    ours = lecture_model(flambeau.nn)
-    copy_state(ours, ref)
+    ours = lecture_model(flambeau.nn).to(device)
+    copy_state(ours, ref)                                   # a CPU state dict into a module on device
+    assert_on_device(list(ours.parameters()), device)
     x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
-    assert_same(ours(flambeau.tensor(x)), ref(torch.tensor(x)), rtol=1e-4, atol=1e-5)
+    with no_host_reads(device):
+        out = ours(flambeau.tensor(x, device=device))
+    assert_on_device(out, device)
+    assert_same(out, ref(torch.tensor(x)), rtol=1e-4, atol=1e-5)
     sd = ours.state_dict()
     assert sd["0.weight"].requires_grad is False
+    assert_on_device(sd, device)
     assert ours.state_dict(keep_vars=True)["0.weight"] is ours[0].weight
 
 
@@ -158,14 +164,38 @@ def test_load_state_dict_strict_errors_like_torch():
     assert msgs[0] == msgs[1]
 
 
-def test_load_state_dict_copies_values_in_place():
-    m = flambeau.nn.Linear(2, 2)
+def test_load_state_dict_copies_values_in_place(device):
+    m = flambeau.nn.Linear(2, 2).to(device)
     w = m.weight
     new = {"weight": flambeau.ones(2, 2), "bias": flambeau.zeros(2)}
     m.load_state_dict(new)
     assert m.weight is w and (m.weight == 1).all()
+    assert_on_device(list(m.parameters()), device)          # values copied onto the module's device
     new["weight"].fill_(5)
     assert (m.weight == 1).all()
+
+
+def test_state_dict_across_devices(device):
+    """The state dict of a module on device holds tensors on device sharing the parameters' memory;
+    loading it into a module on the other device copies the values there."""
+    torch.manual_seed(0)
+    ref = Net.make(torch.nn)
+    ours = Net.make(flambeau.nn)
+    copy_state(ours, ref)
+    ours.to(device)
+    sd = ours.state_dict()
+    assert_on_device(sd, device)
+    assert sd["blocks.0.weight"].data_ptr() == ours.blocks[0].weight.data_ptr()
+    other_device = "cpu" if device != "cpu" else DEVICES[-1]
+    other = Net.make(flambeau.nn).to(other_device)
+    other.load_state_dict(sd)
+    assert_on_device(list(other.parameters()) + list(other.buffers()), other_device)
+    for k, v in other.state_dict().items():
+        assert_same(v, ref.state_dict()[k])
+    assigned = Net.make(flambeau.nn).to(other_device)
+    assigned.load_state_dict(sd, assign=True)               # assign keeps the state dict's tensors
+    assert_on_device(list(assigned.parameters()), device)
+    assert isinstance(assigned.blocks[0].weight, flambeau.nn.Parameter)
 
 
 def test_attribute_registration_and_errors():
@@ -207,8 +237,8 @@ def test_attribute_registration_and_errors():
             Bad()
 
 
-def test_train_eval_apply_requires_grad_zero_grad():
-    m = Net.make(flambeau.nn)
+def test_train_eval_apply_requires_grad_zero_grad(device):
+    m = Net.make(flambeau.nn).to(device)
     assert m.training and all(c.training for c in m.modules())
     assert m.eval() is m and not any(c.training for c in m.modules())
     m.train()
@@ -220,9 +250,12 @@ def test_train_eval_apply_requires_grad_zero_grad():
     assert not any(p.requires_grad for p in m.parameters())
     m.requires_grad_()
     lin = m.blocks[0]
-    lin(flambeau.randn(3, 4)).sum().backward()
+    lin(flambeau.randn(3, 4, device=device)).sum().backward()
     assert lin.weight.grad is not None
-    m.zero_grad(set_to_none=False)
+    assert_on_device(lin.weight, device)
+    with no_host_reads(device):
+        m.zero_grad(set_to_none=False)
+    assert_on_device(lin.weight, device)
     assert (lin.weight.grad == 0).all()
     m.zero_grad()
     assert lin.weight.grad is None
@@ -260,6 +293,42 @@ def test_to_moves_grads_and_params_keep_identity(device):
     assert m.weight is w and str(w.device).startswith(device) and str(w.grad.device).startswith(device)
     out = m(flambeau.randn(4, 3, device=device))
     assert str(out.device).startswith(device)
+
+
+def test_to_moves_every_parameter_and_buffer(device):
+    m = Net.make(flambeau.nn)
+    params = list(m.parameters())
+    m.blocks[0](flambeau.randn(2, 4)).sum().backward()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    assert m.to(device) is m
+    assert list(m.parameters()) == params                   # the same Parameter objects
+    assert_on_device(list(m.parameters()) + list(m.buffers()), device)
+    assert m.cache.device.type == flambeau.device(device).type        # non-persistent buffers move too
+    assert m.features[1].num_batches_tracked.dtype == flambeau.int64
+    for k, v in m.state_dict().items():
+        assert flambeau.equal(v.cpu(), before[k]), k
+    m.to(device, dtype=flambeau.float64)
+    assert_on_device(list(m.parameters()), device)
+    assert m.blocks[0].weight.dtype == flambeau.float64
+    m.to(flambeau.zeros(1, dtype=flambeau.float32, device=device))
+    assert m.blocks[0].weight.dtype == flambeau.float32
+    assert_on_device(list(m.parameters()), device)
+    assert m.cpu() is m
+    assert_on_device(list(m.parameters()) + list(m.buffers()), "cpu")
+
+
+@pytest.mark.cuda
+def test_cuda_and_cpu_methods_move_the_module():
+    m = Net.make(flambeau.nn)
+    w = m.blocks[0].weight
+    assert m.cuda() is m and m.blocks[0].weight is w
+    assert_on_device(list(m.parameters()) + list(m.buffers()), "cuda")
+    m.cpu()
+    assert_on_device(list(m.parameters()) + list(m.buffers()), "cpu")
+    m.cuda(0)
+    assert_on_device(list(m.parameters()), "cuda")
+    m.to("cpu").to(flambeau.device("cuda", 0))
+    assert_on_device(list(m.parameters()) + list(m.buffers()), "cuda")
 
 
 def test_sequential_container_ops():
@@ -326,17 +395,18 @@ def test_module_list_dict_parameter_containers():
         assert repr(pd) == repr(torch.nn.ParameterDict({"w": torch.nn.Parameter(torch.ones(4))}))
 
 
-def test_forward_hooks_and_pre_hooks():
-    m = flambeau.nn.Linear(2, 2)
+def test_forward_hooks_and_pre_hooks(device):
+    m = flambeau.nn.Linear(2, 2, device=device)
     calls = []
     h1 = m.register_forward_pre_hook(lambda mod, args: calls.append("pre") or (args[0] * 0,))
     h2 = m.register_forward_hook(lambda mod, args, out: calls.append("post") or out + 1)
-    out = m(flambeau.randn(3, 2))
+    out = m(flambeau.randn(3, 2, device=device))
     assert calls == ["pre", "post"]
+    assert_on_device(out, device)
     assert flambeau.allclose(out, m.bias.detach() + 1)
     h1.remove()
     h2.remove()
-    x = flambeau.randn(3, 2)
+    x = flambeau.randn(3, 2, device=device)
     assert flambeau.allclose(m(x), flambeau.nn.functional.linear(x, m.weight, m.bias))
     assert not m._has_hooks
     h = m.register_forward_pre_hook(lambda mod, args, kwargs: (args, kwargs), with_kwargs=True)
@@ -352,25 +422,27 @@ def test_forward_hooks_and_pre_hooks():
     assert calls == []
 
 
-def test_full_backward_hook_matches_torch():
+def test_full_backward_hook_matches_torch(device):
     results = []
     for lib in (flambeau, torch):
+        dev = {"device": device} if lib is flambeau else {}
         torch.manual_seed(0)
         ref = torch.nn.Linear(3, 2).double()
-        m = ref if lib is torch else flambeau.nn.Linear(3, 2).double()
+        m = ref if lib is torch else flambeau.nn.Linear(3, 2).double().to(device)
         if lib is not torch:
-            copy_state(m, ref)
+            copy_state(m, ref, device)
         seen = {}
 
         def hook(mod, grad_input, grad_output):
-            seen["gi"] = [None if g is None else g.detach().numpy().copy() for g in grad_input]
-            seen["go"] = [g.detach().numpy().copy() for g in grad_output]
+            assert_on_device([g for g in grad_input + grad_output if g is not None], dev.get("device", "cpu"))
+            seen["gi"] = [None if g is None else g.detach().cpu().numpy().copy() for g in grad_input]
+            seen["go"] = [g.detach().cpu().numpy().copy() for g in grad_output]
             return None if grad_input[0] is None else (grad_input[0] * 2,)
         m.register_full_backward_hook(hook)
-        x = lib.tensor(np.arange(6.0).reshape(2, 3) / 7, requires_grad=True)
+        x = lib.tensor(np.arange(6.0).reshape(2, 3) / 7, requires_grad=True, **dev)
         m(x).pow(2).sum().backward()
-        results.append((dict(seen), x.grad.numpy().copy()))
-        x2 = lib.tensor(np.ones((2, 3)))
+        results.append((dict(seen), x.grad.cpu().numpy().copy()))
+        x2 = lib.tensor(np.ones((2, 3)), **dev)
         with pytest.warns(UserWarning, match="Full backward hook is firing"):
             m(x2).sum().backward()      # input without grad: grad_input is (None,)
         results[-1] = results[-1] + (seen["gi"],)
@@ -381,15 +453,18 @@ def test_full_backward_hook_matches_torch():
     assert n0 == [None] and n1 == [None]
 
 
-def test_deepcopy_and_pickle():
-    m = Net.make(flambeau.nn)
+def test_deepcopy_and_pickle(device):
+    m = Net.make(flambeau.nn).to(device)
     c = copy.deepcopy(m)
     assert c.blocks[0].weight is not m.blocks[0].weight
     assert flambeau.equal(c.blocks[0].weight, m.blocks[0].weight)
     assert isinstance(c.blocks[0].weight, flambeau.nn.Parameter)
-    lin = flambeau.nn.Sequential(flambeau.nn.Linear(2, 3), flambeau.nn.ReLU())
+    assert_on_device(list(c.parameters()) + list(c.buffers()), device)
+    lin = flambeau.nn.Sequential(flambeau.nn.Linear(2, 3), flambeau.nn.ReLU()).to(device)
     p = pickle.loads(pickle.dumps(lin))
     assert repr(p) == repr(lin) and flambeau.equal(p[0].weight, lin[0].weight)
+    assert_on_device(list(p.parameters()), device)
+    assert isinstance(p[0].weight, flambeau.nn.Parameter) and p[0].weight.requires_grad
 
 
 def test_forward_missing_raises_like_torch():
@@ -398,10 +473,14 @@ def test_forward_missing_raises_like_torch():
             lib.nn.Module()(1)
 
 
-def test_parameter_basics():
-    p = flambeau.nn.Parameter(flambeau.ones(2))
+def test_parameter_basics(device):
+    p = flambeau.nn.Parameter(flambeau.ones(2, device=device))
     assert p.requires_grad and p.is_leaf and isinstance(p, flambeau.Tensor)
-    assert repr(p) == repr(torch.nn.Parameter(torch.ones(2)))
+    assert_on_device(p, device)
+    if device == "cpu":
+        assert repr(p) == repr(torch.nn.Parameter(torch.ones(2)))
+    else:
+        assert repr(p) == "Parameter containing:\ntensor([1., 1.], device='cuda:0', requires_grad=True)"
     q = flambeau.nn.Parameter(flambeau.ones(2), requires_grad=False)
     assert not q.requires_grad
     with pytest.raises(RuntimeError):
@@ -459,6 +538,24 @@ SWEEP_LOSSES = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyL
           "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
           "TripletMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
           "MultiLabelSoftMarginLoss"]
+
+
+def _takes_device(name):
+    import inspect
+    return "device" in inspect.signature(getattr(torch.nn, name)).parameters
+
+
+@pytest.mark.parametrize("name", [n for n in SWEEP if _takes_device(n) or n in ("RNN", "LSTM", "GRU")])
+def test_every_layer_built_on_a_device(name, device):
+    """device= in a layer's constructor puts every parameter and buffer there, as torch's factory kwargs."""
+    m = getattr(flambeau.nn, name)(*SWEEP[name], device=device)
+    ref = getattr(torch.nn, name)(*SWEEP[name])
+    assert [(k, tuple(v.shape), str(v.dtype)) for k, v in m.state_dict().items()] == \
+        [(k, tuple(v.shape), str(v.dtype)) for k, v in ref.state_dict().items()]
+    assert_on_device(list(m.parameters()) + list(m.buffers()), device)
+    m64 = getattr(flambeau.nn, name)(*SWEEP[name], device=device, dtype=flambeau.float64)
+    assert all(p.dtype == flambeau.float64 for p in m64.parameters())
+    assert_on_device(list(m64.parameters()) + list(m64.buffers()), device)
 
 
 @pytest.mark.parametrize("name,args", list(SWEEP.items()) + [(n, ()) for n in SWEEP_LOSSES],
