@@ -6,20 +6,29 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch
+from _oracle import assert_same, check_against_torch, on_device
 
 
-def same(fn, *, exact=True, rtol=0.0):
-    """fn(lib) on both libraries: the same exception type, or equal values/dtype/shape."""
+def same(fn, *, exact=True, rtol=0.0, device="cpu"):
+    """fn(lib) on torch and on flambeau with factories on device: the same exception type, or equal
+    values/dtype/shape, with flambeau's tensors on device."""
+    lib = on_device(flambeau, device)
     try:
         ref = fn(torch)
     except Exception as e:      # the oracle's exception type is part of the contract
         with pytest.raises(type(e)):
-            fn(flambeau)
+            fn(lib)
         return None
-    ours = fn(flambeau)
+    ours = fn(lib)
     assert_same(ours, ref, rtol=rtol if not exact else 0.0, atol=0.0)
+    for o in ours if isinstance(ours, (tuple, list)) else (ours,):
+        assert o.device.type == device, f"on {o.device}, expected {device}"
     return ours
+
+
+def home(lib):
+    """The device lib's factories default to (torch: the CPU; flambeau in a device test: that device)."""
+    return lib.zeros(0).device
 
 
 @pytest.mark.parametrize("data", [
@@ -27,35 +36,39 @@ def same(fn, *, exact=True, rtol=0.0):
     3, 2.5, True, 1 + 2j, [1, 2j], [[True], [False]], (1, 2), [(1, 2), (3, 4)], [2 ** 40], [-1, 255],
     np.float32(1.5), np.int16(3), [np.float32(1.5), 2], np.array([1, 2], dtype=np.int8),
     np.array([[1.5]], dtype=np.float16), np.array(True)])
-def test_tensor_dtype_inference(data):
-    same(lambda lib: lib.tensor(data))
+def test_tensor_dtype_inference(data, device):
+    same(lambda lib: lib.tensor(data), device=device)
 
 
-def test_tensor_from_zero_dim_tensors_and_mixed():
-    same(lambda lib: lib.tensor([lib.tensor(1), lib.tensor(2)]))
-    same(lambda lib: lib.tensor([lib.tensor(1.5), 2]))
-    same(lambda lib: lib.tensor([lib.tensor(1, dtype=lib.int8), 2]))
-    same(lambda lib: lib.tensor([[lib.tensor(True)], [lib.tensor(False)]]))
-    same(lambda lib: lib.tensor(lib.tensor([1, 2], dtype=lib.int16)))
-    same(lambda lib: lib.tensor([1, 2.7, -3.9], dtype=lib.int32))
-    same(lambda lib: lib.tensor([0.0, 2.0], dtype=lib.bool))
+def test_tensor_from_zero_dim_tensors_and_mixed(device):
+    same(lambda lib: lib.tensor([lib.tensor(1), lib.tensor(2)]), device=device)
+    same(lambda lib: lib.tensor([lib.tensor(1.5), 2]), device=device)
+    same(lambda lib: lib.tensor([lib.tensor(1, dtype=lib.int8), 2]), device=device)
+    same(lambda lib: lib.tensor([[lib.tensor(True)], [lib.tensor(False)]]), device=device)
+    same(lambda lib: lib.tensor(lib.tensor([1, 2], dtype=lib.int16)), device=device)
+    same(lambda lib: lib.tensor([1, 2.7, -3.9], dtype=lib.int32), device=device)
+    same(lambda lib: lib.tensor([0.0, 2.0], dtype=lib.bool), device=device)
 
 
-def test_tensor_errors():
+def test_tensor_errors(device):
     for bad in ([[1, 2], [3]], [[1], 2], [[[1, 2]], [[1]]]):
-        same(lambda lib: lib.tensor(bad))
-    same(lambda lib: lib.tensor("abc"))
-    same(lambda lib: lib.tensor([1, "a"]))
-    same(lambda lib: lib.tensor([lib.ones(2), lib.ones(2)]))
+        same(lambda lib: lib.tensor(bad), device=device)
+    same(lambda lib: lib.tensor("abc"), device=device)
+    same(lambda lib: lib.tensor([1, "a"]), device=device)
+    same(lambda lib: lib.tensor([lib.ones(2), lib.ones(2)]), device=device)
 
 
-def test_tensor_copies_and_requires_grad():
+def test_tensor_copies_and_requires_grad(device):
+    F = on_device(flambeau, device)
     a = np.array([1.0, 2.0])
-    t = flambeau.tensor(a, requires_grad=True)
+    t = F.tensor(a, requires_grad=True)
     a[0] = 9
-    assert t.tolist() == [1.0, 2.0] and t.requires_grad and t.is_leaf
+    assert t.tolist() == [1.0, 2.0] and t.requires_grad and t.is_leaf and t.device.type == device
     with pytest.raises(RuntimeError):
-        flambeau.tensor([1, 2], requires_grad=True)
+        F.tensor([1, 2], requires_grad=True)
+    moved = flambeau.as_tensor(a, device=device)          # a NumPy array goes to the device by a copy
+    a[1] = -1
+    assert moved.device.type == device and moved.tolist() == ([9.0, -1.0] if device == "cpu" else [9.0, 2.0])
 
 
 def test_as_tensor_and_from_numpy_share_memory():
@@ -102,7 +115,7 @@ def test_from_numpy_negative_strides_and_readonly_and_bad_dtype():
     lambda lib: lib.eye(3), lambda lib: lib.eye(2, 4, dtype=lib.int64), lambda lib: lib.eye(0),
     lambda lib: lib.zeros(-1), lambda lib: lib.empty(2, 3).shape, lambda lib: lib.empty(2, dtype=lib.int16).dtype,
     lambda lib: lib.eye(-1)])
-def test_filled_constructors(fn):
+def test_filled_constructors(fn, device):
     try:
         r = fn(torch)
     except RuntimeError:
@@ -110,86 +123,90 @@ def test_filled_constructors(fn):
     if isinstance(r, (torch.Size, torch.dtype)):
         assert str(fn(flambeau)) == str(r)
     else:
-        same(fn)
+        same(fn, device=device)
 
 
 @pytest.mark.parametrize("args", [
     (5,), (1, 4), (0, 1, 0.1), (1, 2.5, 0.5), (0, 10, 3), (10, 0, -3), (0.5, 3), (-1, 1, 0.3), (0, 1, 1 / 3),
     (1.0, 1.3, 0.1), (0, 5, 1.5), (2, 2), (0, 0.9, 0.3), (5, 1)])
-def test_arange_length_and_values(args):
-    same(lambda lib: lib.arange(*args))                  # element-wise identical in float32
-    same(lambda lib: lib.arange(*args, dtype=lib.float64), exact=False, rtol=1e-12)
+def test_arange_length_and_values(args, device):
+    same(lambda lib: lib.arange(*args), device=device)                  # element-wise identical in float32
+    same(lambda lib: lib.arange(*args, dtype=lib.float64), exact=False, rtol=1e-12, device=device)
 
 
-def test_arange_dtypes_and_errors():
-    same(lambda lib: lib.arange(5, dtype=lib.int16))
-    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64))
-    same(lambda lib: lib.arange(lib.tensor(3)))
-    same(lambda lib: lib.arange(0, 5, 0))
-    same(lambda lib: lib.arange(0, 5, -1))
-    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64))
-    same(lambda lib: lib.arange(-0.5, 7.9, 1.5, dtype=lib.int64))
-    same(lambda lib: lib.arange(0.0, 9.7, 0.1))
-    same(lambda lib: lib.arange(-3.3, 100.1, 1.7))
+def test_arange_dtypes_and_errors(device):
+    same(lambda lib: lib.arange(5, dtype=lib.int16), device=device)
+    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64), device=device)
+    same(lambda lib: lib.arange(lib.tensor(3)), device=device)
+    same(lambda lib: lib.arange(0, 5, 0), device=device)
+    same(lambda lib: lib.arange(0, 5, -1), device=device)
+    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64), device=device)
+    same(lambda lib: lib.arange(-0.5, 7.9, 1.5, dtype=lib.int64), device=device)
+    same(lambda lib: lib.arange(0.0, 9.7, 0.1), device=device)
+    same(lambda lib: lib.arange(-3.3, 100.1, 1.7), device=device)
 
 
 @pytest.mark.parametrize("args", [(0, 1, 5), (-3.7, 11.2, 50), (0, 1, 1), (2, 2, 4), (1, 0, 7), (0, 1, 0),
                                   (-1e3, 1e-3, 33), (0.1, 0.7, 101)])
-def test_linspace_float32_exact_and_float64(args):
-    same(lambda lib: lib.linspace(*args))                            # element-wise identical in float32
-    same(lambda lib: lib.linspace(*args, dtype=lib.float64), exact=False, rtol=1e-15)
+def test_linspace_float32_exact_and_float64(args, device):
+    same(lambda lib: lib.linspace(*args), device=device)                 # element-wise identical in float32
+    same(lambda lib: lib.linspace(*args, dtype=lib.float64), exact=False, rtol=1e-15, device=device)
 
 
-def test_linspace_int_and_logspace():
-    same(lambda lib: lib.linspace(0, 10, 4, dtype=lib.int64))
-    same(lambda lib: lib.linspace(-5, 5, 7, dtype=lib.int32))
-    same(lambda lib: lib.logspace(0, 3, 4), exact=False, rtol=1e-6)
-    same(lambda lib: lib.logspace(-1, 2, 5, base=2.0, dtype=lib.float64), exact=False, rtol=1e-13)
-    same(lambda lib: lib.linspace(0, 1, -1))
+def test_linspace_int_and_logspace(device):
+    same(lambda lib: lib.linspace(0, 10, 4, dtype=lib.int64), device=device)
+    same(lambda lib: lib.linspace(-5, 5, 7, dtype=lib.int32), device=device)
+    same(lambda lib: lib.logspace(0, 3, 4, device=home(lib)), exact=False, rtol=1e-6, device=device)
+    same(lambda lib: lib.logspace(-1, 2, 5, base=2.0, dtype=lib.float64, device=home(lib)), exact=False, rtol=1e-13,
+         device=device)
+    same(lambda lib: lib.linspace(0, 1, -1), device=device)
 
 
-def test_like_family_keeps_shape_dtype():
+def test_like_family_keeps_shape_dtype(device):
+    F = on_device(flambeau, device)
     for fn in (lambda lib, t: lib.zeros_like(t), lambda lib, t: lib.ones_like(t, dtype=lib.float64),
                lambda lib, t: lib.full_like(t, 7), lambda lib, t: lib.full_like(t, 2.5),
                lambda lib, t: lib.empty_like(t).shape, lambda lib, t: lib.rand_like(t.double()).dtype,
                lambda lib, t: lib.randn_like(t.float()).shape, lambda lib, t: lib.randint_like(t, 5).dtype,
                lambda lib, t: lib.zeros_like(t.t())):
-        ours, ref = fn(flambeau, flambeau.ones(2, 3, dtype=flambeau.int32)), fn(torch, torch.ones(2, 3,
-                                                                                              dtype=torch.int32))
+        ours, ref = fn(F, F.ones(2, 3, dtype=flambeau.int32)), fn(torch, torch.ones(2, 3, dtype=torch.int32))
         if isinstance(ref, torch.Tensor):
             assert_same(ours, ref)
+            assert ours.device.type == device         # the _like factories follow their input's device
         else:
             assert str(ours) == str(ref)
 
 
-def test_empty_strided():
-    ours = flambeau.empty_strided((2, 3), (1, 2))
+def test_empty_strided(device):
+    ours = flambeau.empty_strided((2, 3), (1, 2), device=device)
     ref = torch.empty_strided((2, 3), (1, 2))
     assert ours.shape == ref.shape and ours.stride() == ref.stride() and ours.dtype == flambeau.float32
+    assert ours.device.type == device
     ours.fill_(1)
     assert ours.sum().item() == 6
 
 
-def test_cat_promotion_and_legacy_empty():
-    same(lambda lib: lib.cat([lib.ones(2, dtype=lib.int32), lib.ones(3, dtype=lib.float64)]))
-    same(lambda lib: lib.cat([lib.ones(2, dtype=lib.bool), lib.ones(1, dtype=lib.uint8)]))
-    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(0), lib.ones(1, 3)]))
-    same(lambda lib: lib.cat([lib.zeros(0), lib.zeros(0)]))
-    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(2, 2)], dim=1))
-    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(2, 2)], dim=0))
-    same(lambda lib: lib.cat([lib.ones(2, 3).t(), lib.zeros(3, 2)], dim=-1))
-    same(lambda lib: lib.concat((lib.ones(1), lib.tensor([2.0]))))
-    same(lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]))
-    same(lambda lib: lib.cat([]))
-    same(lambda lib: lib.cat([lib.ones(2), lib.ones(2, 1)]))
-    check_against_torch(lambda lib, a, b: lib.cat([a, b * 2], 1), (2, 3), (2, 4))
+def test_cat_promotion_and_legacy_empty(device):
+    same(lambda lib: lib.cat([lib.ones(2, dtype=lib.int32), lib.ones(3, dtype=lib.float64)]), device=device)
+    same(lambda lib: lib.cat([lib.ones(2, dtype=lib.bool), lib.ones(1, dtype=lib.uint8)]), device=device)
+    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(0), lib.ones(1, 3)]), device=device)
+    same(lambda lib: lib.cat([lib.zeros(0), lib.zeros(0)]), device=device)
+    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(2, 2)], dim=1), device=device)
+    same(lambda lib: lib.cat([lib.ones(2, 3), lib.zeros(2, 2)], dim=0), device=device)
+    same(lambda lib: lib.cat([lib.ones(2, 3).t(), lib.zeros(3, 2)], dim=-1), device=device)
+    same(lambda lib: lib.concat((lib.ones(1), lib.tensor([2.0]))), device=device)
+    same(lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]), device=device)
+    same(lambda lib: lib.cat([]), device=device)
+    same(lambda lib: lib.cat([lib.ones(2), lib.ones(2, 1)]), device=device)
+    check_against_torch(lambda lib, a, b: lib.cat([a, b * 2], 1), (2, 3), (2, 4), device=device)
 
 
-def test_stack_family():
+def test_stack_family(device):
+    F = on_device(flambeau, device)
     a, b = np.arange(6.0).reshape(2, 3), np.arange(6.0, 12.0).reshape(2, 3)
 
     def run(fn):
-        ours = fn(flambeau, flambeau.tensor(a), flambeau.tensor(b))
+        ours = fn(F, F.tensor(a), F.tensor(b))
         ref = fn(torch, torch.tensor(a), torch.tensor(b))
         assert_same(ours, ref)
     for fn in (lambda lib, x, y: lib.stack([x, y]), lambda lib, x, y: lib.stack([x, y], dim=2),
@@ -200,40 +217,47 @@ def test_stack_family():
                lambda lib, x, y: lib.column_stack([x[0], y[1]]), lambda lib, x, y: lib.stack([x[0, 0], y[0, 0]]),
                lambda lib, x, y: lib.row_stack([x, y]), lambda lib, x, y: lib.hstack([x[0, 0], y[0, 0]])):
         run(fn)
-    same(lambda lib: lib.stack([lib.ones(2), lib.ones(3)]))
-    same(lambda lib: lib.stack([lib.ones(2, dtype=lib.int64), lib.ones(2)]))
-    check_against_torch(lambda lib, x, y: lib.stack([x, y], 1), (2, 3), (2, 3))
+    same(lambda lib: lib.stack([lib.ones(2), lib.ones(3)]), device=device)
+    same(lambda lib: lib.stack([lib.ones(2, dtype=lib.int64), lib.ones(2)]), device=device)
+    check_against_torch(lambda lib, x, y: lib.stack([x, y], 1), (2, 3), (2, 3), device=device)
 
 
-def test_meshgrid_ij_xy():
+def test_meshgrid_ij_xy(device):
+    mixed = (lambda lib: lib.cat([lib.ones(2), flambeau.ones(2)]),
+             lambda lib: lib.stack([flambeau.ones(2), lib.ones(2)]),
+             lambda lib: lib.meshgrid(lib.arange(2), flambeau.arange(2), indexing="ij"))
+    for fn in mixed if device != "cpu" else ():
+        with pytest.raises(RuntimeError, match="cuda:0.*cpu|cpu.*cuda:0"):
+            fn(on_device(flambeau, device))
     for idx in ("ij", "xy"):
-        same(lambda lib: lib.meshgrid(lib.arange(3), lib.arange(4.0), indexing=idx))
-        same(lambda lib: lib.meshgrid(lib.arange(2), lib.arange(3), lib.arange(4), indexing=idx))
-        same(lambda lib: lib.meshgrid([lib.arange(2), lib.arange(3)], indexing=idx))
-        same(lambda lib: lib.meshgrid(lib.arange(3), indexing=idx))
+        same(lambda lib: lib.meshgrid(lib.arange(3), lib.arange(4.0), indexing=idx), device=device)
+        same(lambda lib: lib.meshgrid(lib.arange(2), lib.arange(3), lib.arange(4), indexing=idx), device=device)
+        same(lambda lib: lib.meshgrid([lib.arange(2), lib.arange(3)], indexing=idx), device=device)
+        same(lambda lib: lib.meshgrid(lib.arange(3), indexing=idx), device=device)
 
 
-def test_tril_triu_diag():
+def test_tril_triu_diag(device):
+    F = on_device(flambeau, device)
     x = np.arange(20.0).reshape(4, 5)
     for k in (-2, -1, 0, 1, 3):
         for name in ("tril", "triu"):
-            same(lambda lib: getattr(lib, name)(lib.tensor(x), k))
-            same(lambda lib: getattr(lib, name)(lib.tensor(x).reshape(2, 2, 5), k))
-        same(lambda lib: lib.diag(lib.tensor(x), k))
-        same(lambda lib: lib.diag(lib.tensor(x[0]), k))
-        same(lambda lib: lib.diag_embed(lib.tensor(x), k))
-        same(lambda lib: lib.diag_embed(lib.tensor(x), k, dim1=0, dim2=2))
-    a, b = flambeau.tensor(x), torch.tensor(x)
+            same(lambda lib: getattr(lib, name)(lib.tensor(x), k), device=device)
+            same(lambda lib: getattr(lib, name)(lib.tensor(x).reshape(2, 2, 5), k), device=device)
+        same(lambda lib: lib.diag(lib.tensor(x), k), device=device)
+        same(lambda lib: lib.diag(lib.tensor(x[0]), k), device=device)
+        same(lambda lib: lib.diag_embed(lib.tensor(x), k), device=device)
+        same(lambda lib: lib.diag_embed(lib.tensor(x), k, dim1=0, dim2=2), device=device)
+    a, b = F.tensor(x), torch.tensor(x)
     a.tril_(1), b.tril_(1)
     assert_same(a, b)
-    same(lambda lib: lib.tril(lib.ones(3)))
-    same(lambda lib: lib.diag(lib.ones(2, 2, 2)))
-    check_against_torch(lambda lib, t: lib.triu(t, 1) + lib.diag(t) .sum(), (3, 4))
-    check_against_torch(lambda lib, t: lib.diag_embed(t, 1), (2, 3))
+    same(lambda lib: lib.tril(lib.ones(3)), device=device)
+    same(lambda lib: lib.diag(lib.ones(2, 2, 2)), device=device)
+    check_against_torch(lambda lib, t: lib.triu(t, 1) + lib.diag(t) .sum(), (3, 4), device=device)
+    check_against_torch(lambda lib, t: lib.diag_embed(t, 1), (2, 3), device=device)
 
 
 @pytest.mark.parametrize("args", [(3, 3), (4, 3, 1), (3, 5, -1), (0, 0), (1, 4, 2), (5, 2, -3)])
-def test_tril_triu_indices(args):
-    same(lambda lib: lib.tril_indices(*args))
-    same(lambda lib: lib.triu_indices(*args))
-    same(lambda lib: lib.tril_indices(*args, dtype=lib.int32))
+def test_tril_triu_indices(args, device):
+    same(lambda lib: lib.tril_indices(*args, device=home(lib)), device=device)
+    same(lambda lib: lib.triu_indices(*args, device=home(lib)), device=device)
+    same(lambda lib: lib.tril_indices(*args, dtype=lib.int32, device=home(lib)), device=device)

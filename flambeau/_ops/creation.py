@@ -9,7 +9,8 @@ from .. import _dtype, _xp
 from .._device import canonical as _canonical, xp_of, CPU
 from .._tensor import Tensor, _make, Size, _contiguous_strides
 from ..autograd.function import Function
-from ._util import register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as
+from ._util import (register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as,
+                    check_same_device)
 from .views import _sizes
 
 __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
@@ -552,6 +553,7 @@ def meshgrid(*tensors, indexing=None):
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
     n = len(tensors)
+    check_same_device("meshgrid", *tensors)
     for t in tensors:
         if t.dtype is not tensors[0].dtype:
             raise RuntimeError("meshgrid expects all tensors to have the same dtype")
