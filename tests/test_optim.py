@@ -7,6 +7,7 @@ import pytest
 
 import flambeau
 from _oracle import need_torch, to_numpy
+from _nn_helpers import assert_on_device, no_host_reads
 
 torch = need_torch()
 
@@ -71,9 +72,22 @@ def _run(ours, ref, opt, opt_ref, rng, steps, device="cpu", dtype=np.float64, rt
         if step == 2:
             grads[1] = None          # a parameter without gradient is skipped
         _set_grads(ours, ref, grads, device)
-        opt.step()
+        with no_host_reads(device):
+            opt.step()
         opt_ref.step()
         _assert_params(ours, ref, rtol, atol)
+    _assert_state_devices(opt, device)
+
+
+def _assert_state_devices(opt, device, host_keys=("step", "mu_product")):
+    """Parameters and their state tensors on device, except the scalar counters: 0-d CPU tensors, as
+    torch keeps them (load_state_dict moves all but ``step`` to the parameter's device, as torch's)."""
+    for group in opt.param_groups:
+        assert_on_device(group["params"], device)
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if isinstance(v, flambeau.Tensor):
+                    assert_on_device(v, "cpu" if k in host_keys else device)
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
@@ -86,31 +100,31 @@ def test_trajectory_matches_torch(name, kw, device):
 
 
 @pytest.mark.parametrize("name,kw", CASES[::3], ids=IDS[::3])
-def test_trajectory_float32(name, kw):
+def test_trajectory_float32(name, kw, device):
     rng = np.random.default_rng(1)
-    ours, ref = _pair([rng.standard_normal(s).astype(np.float32) for s in SHAPES])
+    ours, ref = _pair([rng.standard_normal(s).astype(np.float32) for s in SHAPES], device)
     opt = getattr(flambeau.optim, name)(ours, **kw)
     opt_ref = getattr(torch.optim, name)(ref, **kw)
-    _run(ours, ref, opt, opt_ref, rng, 6, dtype=np.float32, rtol=1e-5, atol=1e-6)
+    _run(ours, ref, opt, opt_ref, rng, 6, device, dtype=np.float32, rtol=1e-5, atol=1e-6)
     for p in ours:
         assert p.dtype == flambeau.float32
 
 
 @pytest.mark.parametrize("name,kw", [CASES[4], CASES[9], CASES[15], CASES[17], CASES[20], CASES[22], CASES[25],
                                      CASES[28]])
-def test_param_groups_and_noncontiguous_params(name, kw):
+def test_param_groups_and_noncontiguous_params(name, kw, device):
     """Two groups with their own options; one parameter is a transposed (non-contiguous) leaf."""
     rng = np.random.default_rng(2)
     a, b, c = rng.standard_normal((4, 3)), rng.standard_normal((2, 5)), rng.standard_normal(6)
-    ours = [flambeau.tensor(a).t().detach().requires_grad_(), flambeau.tensor(b, requires_grad=True),
-            flambeau.tensor(c, requires_grad=True)]
+    ours = [flambeau.tensor(a, device=device).t().detach().requires_grad_(),
+            flambeau.tensor(b, requires_grad=True, device=device), flambeau.tensor(c, requires_grad=True, device=device)]
     ref = [torch.tensor(a).t().detach().requires_grad_(), torch.tensor(b, requires_grad=True),
            torch.tensor(c, requires_grad=True)]
     assert not ours[0].is_contiguous()
     lr = kw.get("lr", 0.01)
     opt = getattr(flambeau.optim, name)([{"params": ours[:2]}, {"params": ours[2:], "lr": lr / 3}], **kw)
     opt_ref = getattr(torch.optim, name)([{"params": ref[:2]}, {"params": ref[2:], "lr": lr / 3}], **kw)
-    _run(ours, ref, opt, opt_ref, rng, 6)
+    _run(ours, ref, opt, opt_ref, rng, 6, device)
 
 
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)), ("Adam", dict(lr=0.1)),
@@ -126,9 +140,11 @@ def test_complex_params(name, kw, device):
     for _ in range(5):
         grads = [rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3)) for _ in range(2)]
         _set_grads(ours, ref, grads, device)
-        opt.step()
+        with no_host_reads(device):
+            opt.step()
         opt_ref.step()
     _assert_params(ours, ref)
+    _assert_state_devices(opt, device)
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
@@ -167,11 +183,11 @@ def _mlp_loss(lib, params, x, y):
 
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
                                      ("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(lr=0.01))])
-def test_closure_with_backward_matches_torch(name, kw):
+def test_closure_with_backward_matches_torch(name, kw, device):
     """A small MLP trained through closures in both frameworks; the closure runs with grad enabled."""
     rng = np.random.default_rng(4)
     shapes = [(8, 3), (8,), (2, 8), (2,)]
-    ours, ref = _pair([rng.standard_normal(s) * 0.5 for s in shapes])
+    ours, ref = _pair([rng.standard_normal(s) * 0.5 for s in shapes], device)
     x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
     opt = getattr(flambeau.optim, name)(ours, **kw)
     opt_ref = getattr(torch.optim, name)(ref, **kw)
@@ -180,7 +196,8 @@ def test_closure_with_backward_matches_torch(name, kw):
         def closure():
             assert lib.is_grad_enabled()
             o.zero_grad()
-            loss = _mlp_loss(lib, params, lib.tensor(x), lib.tensor(y))
+            dev = {"device": device} if lib is flambeau else {}
+            loss = _mlp_loss(lib, params, lib.tensor(x, **dev), lib.tensor(y, **dev))
             loss.backward()
             return loss
         return closure
@@ -191,6 +208,7 @@ def test_closure_with_backward_matches_torch(name, kw):
             loss_ref = opt_ref.step(make_closure(torch, opt_ref, ref))
             np.testing.assert_allclose(loss.item(), loss_ref.item(), rtol=1e-12)
     _assert_params(ours, ref)
+    _assert_state_devices(opt, device)
 
 
 # -- state dicts ----------------------------------------------------------------------------
@@ -214,19 +232,19 @@ def _compare_structure(ours, ref, path="state_dict"):
 
 
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
-def test_state_dict_structure_matches_torch(name, kw):
+def test_state_dict_structure_matches_torch(name, kw, device):
     rng = np.random.default_rng(5)
-    ours, ref = _pair([rng.standard_normal(s) for s in SHAPES])
+    ours, ref = _pair([rng.standard_normal(s) for s in SHAPES], device)
     opt = getattr(flambeau.optim, name)([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.003}], **kw)
     opt_ref = getattr(torch.optim, name)([{"params": ref[:2]}, {"params": ref[2:], "lr": 0.003}], **kw)
     _compare_structure(opt.state_dict(), opt_ref.state_dict())          # before any step
-    _run(ours, ref, opt, opt_ref, rng, 3)
+    _run(ours, ref, opt, opt_ref, rng, 3, device)
     _compare_structure(opt.state_dict(), opt_ref.state_dict())
     assert repr(opt) == repr(opt_ref)
 
 
 def _torch_state_to_flambeau(sd):
-    """A torch optimizer state_dict with its tensors turned into flambeau tensors."""
+    """A torch optimizer state_dict with its tensors turned into flambeau (CPU) tensors."""
     def conv(v):
         if isinstance(v, torch.Tensor):
             return flambeau.tensor(v.detach().numpy().copy())
@@ -239,25 +257,30 @@ def _torch_state_to_flambeau(sd):
 
 
 @pytest.mark.parametrize("name,kw", CASES[1::2], ids=IDS[1::2])
-def test_state_dict_round_trip_continues_identically(name, kw):
+def test_state_dict_round_trip_continues_identically(name, kw, device):
     """Save after 4 steps, load into fresh optimizers (from ours, and from torch's), continue 4 steps.
 
     Loading casts floating state to the parameter's dtype (NAdam's float32 ``mu_product`` becomes
-    float64), so resumed runs are compared with a torch run resumed the same way.
+    float64) and moves it to the parameter's device, so resumed runs are compared with a torch run
+    resumed the same way. On cuda, ours resumes on the CPU and torch's CPU state resumes on cuda.
     """
     rng = np.random.default_rng(6)
-    ours, ref = _pair([rng.standard_normal(s) for s in SHAPES])
+    ours, ref = _pair([rng.standard_normal(s) for s in SHAPES], device)
     opt = getattr(flambeau.optim, name)(ours, **kw)
     opt_ref = getattr(torch.optim, name)(ref, **kw)
-    _run(ours, ref, opt, opt_ref, rng, 4)
+    _run(ours, ref, opt, opt_ref, rng, 4, device)
     saved = copy.deepcopy(opt.state_dict())
+    assert_on_device([v for st in saved["state"].values() for k, v in st.items()
+                      if k not in ("step", "mu_product")], device)
 
-    resumed = [flambeau.tensor(p.detach().numpy(), requires_grad=True) for p in ours]
+    resumed = [flambeau.tensor(p.detach().cpu().numpy(), requires_grad=True) for p in ours]
     opt2 = getattr(flambeau.optim, name)(resumed, lr=123.0)           # options come from the state dict
     opt2.load_state_dict(saved)
-    from_torch = [flambeau.tensor(p.detach().numpy(), requires_grad=True) for p in ours]
+    _assert_state_devices(opt2, "cpu")
+    from_torch = [flambeau.tensor(p.detach().cpu().numpy(), requires_grad=True, device=device) for p in ours]
     opt3 = getattr(flambeau.optim, name)(from_torch)
     opt3.load_state_dict(_torch_state_to_flambeau(opt_ref.state_dict()))
+    _assert_state_devices(opt3, device, host_keys=("step",))
     ref_resumed = [torch.tensor(t.detach().numpy(), requires_grad=True) for t in ref]
     opt_ref2 = getattr(torch.optim, name)(ref_resumed)
     opt_ref2.load_state_dict(copy.deepcopy(opt_ref.state_dict()))
@@ -268,7 +291,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
         grads = [rng.standard_normal(p.shape) for p in ref]
         for params in (ours, resumed, from_torch):
             for p, g in zip(params, grads):
-                p.grad = flambeau.tensor(g)
+                p.grad = flambeau.tensor(g, device=p.device)
         for params in (ref, ref_resumed):
             for t, g in zip(params, grads):
                 t.grad = torch.tensor(g)
@@ -277,6 +300,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
     _assert_params(ours, ref)
     _assert_params(resumed, ref_resumed)
     _assert_params(from_torch, ref_resumed)
+    _assert_state_devices(opt3, device, host_keys=("step",))
 
 
 def test_load_state_dict_validates_groups():
@@ -362,24 +386,26 @@ def test_add_param_group_fills_defaults_and_names():
 
 
 # -- zero_grad, hooks, versions -----------------------------------------------------------
-def test_zero_grad():
-    p = flambeau.ones(3, requires_grad=True)
+def test_zero_grad(device):
+    p = flambeau.ones(3, requires_grad=True, device=device)
     (p * 2).sum().backward()
     opt = flambeau.optim.SGD([p], lr=0.1)
     g = p.grad
-    opt.zero_grad(set_to_none=False)
-    assert p.grad is g and np.array_equal(p.grad.numpy(), np.zeros(3))
+    with no_host_reads(device):
+        opt.zero_grad(set_to_none=False)
+    assert p.grad is g and np.array_equal(p.grad.cpu().numpy(), np.zeros(3))
+    assert_on_device(p, device)
     opt.zero_grad()
     assert p.grad is None
 
 
-def test_step_hooks_and_version_counter():
-    p = flambeau.ones(3, requires_grad=True)
+def test_step_hooks_and_version_counter(device):
+    p = flambeau.ones(3, requires_grad=True, device=device)
     opt = flambeau.optim.SGD([p], lr=0.1)
     calls = []
     h1 = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", o is opt)))
     opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", o is opt)))
-    p.grad = flambeau.ones(3)
+    p.grad = flambeau.ones(3, device=device)
     v = p._version[0]
     opt.step()
     assert calls == [("pre", True), ("post", True)]
@@ -387,7 +413,8 @@ def test_step_hooks_and_version_counter():
     h1.remove()
     opt.step()
     assert calls[-1] == ("post", True) and len(calls) == 3
-    np.testing.assert_allclose(p.detach().numpy(), np.full(3, 0.8))
+    assert_on_device(p, device)
+    np.testing.assert_allclose(p.detach().cpu().numpy(), np.full(3, 0.8))
 
 
 def test_user_optimizer_subclass():
@@ -418,26 +445,27 @@ def test_user_optimizer_subclass():
     assert opt.state_dict()["param_groups"] == [{"lr": 0.5, "params": [0]}]
 
 
-def test_step_is_not_recorded_and_invalidates_saved_tensors():
+def test_step_is_not_recorded_and_invalidates_saved_tensors(device):
     """In-place updates bump the version: a graph that saved the parameter refuses to backward (as torch)."""
-    p = flambeau.ones(3, requires_grad=True)
+    p = flambeau.ones(3, requires_grad=True, device=device)
     opt = flambeau.optim.SGD([p], lr=0.1)
     loss = (p * p).sum()
-    p.grad = flambeau.ones(3)
+    p.grad = flambeau.ones(3, device=device)
     opt.step()
     assert p.grad_fn is None and p.is_leaf
     with pytest.raises(RuntimeError):
         loss.backward()
 
 
-def test_sgd_updates_through_views():
+def test_sgd_updates_through_views(device):
     """A parameter that is a view (e.g. a slice of a shared buffer) is updated in its storage."""
-    base = flambeau.zeros(6)
+    base = flambeau.zeros(6, device=device)
     p = base[2:5].detach().requires_grad_()
     opt = flambeau.optim.SGD([p], lr=1.0)
-    p.grad = flambeau.tensor([1.0, 2.0, 3.0])
+    p.grad = flambeau.tensor([1.0, 2.0, 3.0], device=device)
     opt.step()
-    np.testing.assert_array_equal(p.detach().numpy(), [-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(p.detach().cpu().numpy(), [-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(base.cpu().numpy(), [0.0, 0.0, -1.0, -2.0, -3.0, 0.0])
 
 
 # -- LBFGS --------------------------------------------------------------------------------
@@ -511,7 +539,7 @@ def _copy_weights(ours, ref):
     ours.load_state_dict({k: flambeau.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
 
 
-def test_convnet_sgd_training_matches_torch():
+def test_convnet_sgd_training_matches_torch(device):
     """The lecture's loop (zero_grad, backward, step) on a small convnet, from torch's initial weights."""
     def build(lib):
         nn = lib.nn
@@ -519,16 +547,19 @@ def test_convnet_sgd_training_matches_torch():
                              nn.Linear(4 * 8 * 8, 10)).double()
 
     ref_model = build(torch)
-    model = build(flambeau)
+    model = build(flambeau).to(device)
     _copy_weights(model, ref_model)
     rng = np.random.default_rng(7)
     x, y = rng.standard_normal((12, 1, 28, 28)), rng.integers(0, 10, 12)
     losses = []
     for lib, m in ((flambeau, model), (torch, ref_model)):
+        dev = {"device": device} if lib is flambeau else {}
         opt = lib.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        if lib is flambeau:
+            ours_opt = opt
         criterion = lib.nn.CrossEntropyLoss()
         out = []
-        for input, target in zip(lib.tensor(x).split(4), lib.tensor(y).split(4)):
+        for input, target in zip(lib.tensor(x, **dev).split(4), lib.tensor(y, **dev).split(4)):
             loss = criterion(m(input), target)
             opt.zero_grad()
             loss.backward()
@@ -536,35 +567,46 @@ def test_convnet_sgd_training_matches_torch():
             out.append(loss.item())
         losses.append(out)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    _assert_state_devices(ours_opt, device)
     for p, t in zip(model.parameters(), ref_model.parameters()):
         np.testing.assert_allclose(to_numpy(p), to_numpy(t), rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.parametrize("how", ["swa", "ema-multi", "ema", "swa-buffers"])
-def test_averaged_model_and_update_bn_match_torch(how):
+@pytest.mark.parametrize("how", ["swa", "ema-multi", "ema", "swa-buffers", "swa-on-cpu"])
+def test_averaged_model_and_update_bn_match_torch(how, device):
+    """The model trains on device; the average lives there too, or on the CPU (device="cpu")."""
     def build(lib):
         nn = lib.nn
         return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).double()
 
     ref_model = build(torch)
-    model = build(flambeau)
+    model = build(flambeau).to(device)
     _copy_weights(model, ref_model)
+    avg_device = "cpu" if how == "swa-on-cpu" else device
     results = []
     for lib, m in ((flambeau, model), (torch, ref_model)):
+        dev = {"device": device} if lib is flambeau else {}
         swa = lib.optim.swa_utils
         kw = {"ema-multi": dict(multi_avg_fn=swa.get_ema_multi_avg_fn(0.9)),
-              "ema": dict(avg_fn=swa.get_ema_avg_fn(0.9)), "swa-buffers": dict(use_buffers=True)}.get(how, {})
+              "ema": dict(avg_fn=swa.get_ema_avg_fn(0.9)), "swa-buffers": dict(use_buffers=True),
+              "swa-on-cpu": dict(device="cpu")}.get(how, {})
         avg = swa.AveragedModel(m, **kw)
         opt = lib.optim.SGD(m.parameters(), lr=0.1)
         rng = np.random.default_rng(8)
         for _ in range(5):
             opt.zero_grad()
-            m(lib.tensor(rng.standard_normal((8, 3)))).pow(2).sum().backward()
+            m(lib.tensor(rng.standard_normal((8, 3)), **dev)).pow(2).sum().backward()
             opt.step()
             avg.update_parameters(m)
-        swa.update_bn([lib.tensor(rng.standard_normal((8, 3))) for _ in range(3)], avg)
-        results.append((avg.state_dict(), avg(lib.tensor(np.ones((2, 3)))), avg.training))
+        if lib is flambeau:
+            assert_on_device(list(avg.module.parameters()) + list(avg.module.buffers()), avg_device)
+            assert_on_device(list(m.parameters()), device)
+        bn_dev = {"device": avg_device} if lib is flambeau else {}
+        swa.update_bn([lib.tensor(rng.standard_normal((8, 3)), **dev) for _ in range(3)], avg,
+                      device=avg_device if lib is flambeau else None)
+        results.append((avg.state_dict(), avg(lib.tensor(np.ones((2, 3)), **bn_dev)), avg.training))
     (sd, out, training), (sd_ref, out_ref, training_ref) = results
+    assert_on_device(out, avg_device)
     assert list(sd) == list(sd_ref) and training == training_ref
     for k in sd_ref:
         np.testing.assert_allclose(to_numpy(sd[k]), to_numpy(sd_ref[k]), rtol=1e-12, atol=1e-14, err_msg=k)
