@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import need_torch
+from _oracle import need_torch, on_device
+from _nn_helpers import assert_on_device
 
 torch = need_torch()
 
@@ -14,7 +15,8 @@ STEPS = 30
 
 
 def _optimizer(lib, name="SGD", lrs=(0.1, 0.02), **kw):
-    """An optimizer over two parameter groups with different learning rates."""
+    """An optimizer over two parameter groups with different learning rates (flambeau's parameters
+    on the device that ``lib`` makes tensors on)."""
     a, b = lib.zeros(2, requires_grad=True), lib.zeros(3, requires_grad=True)
     return getattr(lib.optim, name)([{"params": [a], "lr": lrs[0]}, {"params": [b], "lr": lrs[1]}], **kw)
 
@@ -58,11 +60,15 @@ SCHEDULERS = {
 
 
 def _run_schedule(lib, opt_name, opt_kw, make):
+    """The rates and momenta over STEPS steps; each step updates the parameters with unit gradients."""
     opt = _optimizer(lib, opt_name, **opt_kw)
     sched = make(lib.optim.lr_scheduler, opt)
     seq = [(list(sched.get_last_lr()), [g["lr"] for g in opt.param_groups],
             [g.get("momentum", g.get("betas")) for g in opt.param_groups])]
     for _ in range(STEPS):
+        for g in opt.param_groups:
+            for p in g["params"]:
+                p.grad = lib.ones_like(p)
         opt.step()
         sched.step()
         seq.append((list(sched.get_last_lr()), [g["lr"] for g in opt.param_groups],
@@ -71,12 +77,16 @@ def _run_schedule(lib, opt_name, opt_kw, make):
 
 
 @pytest.mark.parametrize("name", list(SCHEDULERS))
-def test_schedule_equals_torch(name):
+def test_schedule_equals_torch(name, device):
     opt_name, opt_kw, make = SCHEDULERS[name]
     with warnings.catch_warnings():
         warnings.simplefilter("error")            # stepping in the right order warns nothing
-        _, _, ours = _run_schedule(flambeau, opt_name, opt_kw, make)
-    _, _, ref = _run_schedule(torch, opt_name, opt_kw, make)
+        opt, _, ours = _run_schedule(on_device(flambeau, device), opt_name, opt_kw, make)
+    ref_opt, _, ref = _run_schedule(torch, opt_name, opt_kw, make)
+    params = [p for g in opt.param_groups for p in g["params"]]
+    assert_on_device(params, device)
+    for p, r in zip(params, [p for g in ref_opt.param_groups for p in g["params"]]):
+        np.testing.assert_allclose(p.detach().cpu().numpy(), r.detach().numpy(), rtol=1e-6)   # float32
     for i, (o, r) in enumerate(zip(ours, ref)):
         assert o == r, f"step {i}: {o} != {r}"      # exactly: same formulas, same order of operations
 
@@ -101,21 +111,22 @@ def test_reduce_lr_on_plateau_equals_torch():
         assert seqs[0] == seqs[1], cfg
 
 
-def test_reduce_lr_on_plateau_accepts_tensor_metric():
-    opt = _optimizer(flambeau)
+def test_reduce_lr_on_plateau_accepts_tensor_metric(device):
+    opt = _optimizer(on_device(flambeau, device))
     sched = flambeau.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
-    sched.step(flambeau.tensor(1.0))
-    sched.step(flambeau.tensor(2.0))
+    sched.step(flambeau.tensor(1.0, device=device))
+    sched.step(flambeau.tensor(2.0, device=device))
     assert sched.get_last_lr() == [0.1 * 0.1, 0.02 * 0.1]
 
 
 @pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "OneCycleLR", "CyclicLR", "SequentialLR",
                                   "ChainedScheduler", "WarmRestarts-mult", "LinearLR"])
-def test_state_dict_round_trip(name):
+def test_state_dict_round_trip(name, device):
     """Resume a schedule half way from state dicts: the rest of the sequence is unchanged."""
+    lib = on_device(flambeau, device)
     opt_name, opt_kw, make = SCHEDULERS[name]
-    _, _, full = _run_schedule(flambeau, opt_name, opt_kw, make)
-    opt = _optimizer(flambeau, opt_name, **opt_kw)
+    _, _, full = _run_schedule(lib, opt_name, opt_kw, make)
+    opt = _optimizer(lib, opt_name, **opt_kw)
     sched = make(flambeau.optim.lr_scheduler, opt)
     for _ in range(STEPS // 2):
         opt.step()
@@ -123,7 +134,7 @@ def test_state_dict_round_trip(name):
     sd_sched, sd_opt = sched.state_dict(), opt.state_dict()
     assert "optimizer" not in sd_sched
 
-    opt2 = _optimizer(flambeau, opt_name, **opt_kw)
+    opt2 = _optimizer(lib, opt_name, **opt_kw)
     sched2 = make(flambeau.optim.lr_scheduler, opt2)
     sched2.load_state_dict(sd_sched)
     opt2.load_state_dict(sd_opt)
@@ -280,17 +291,18 @@ def test_one_cycle_past_total_steps_raises():
         sched.step()
 
 
-def test_scheduler_drives_training():
+def test_scheduler_drives_training(device):
     """The rates a scheduler sets are the ones the optimizer uses."""
-    p = flambeau.zeros(1, requires_grad=True)
+    p = flambeau.zeros(1, requires_grad=True, device=device)
     opt = flambeau.optim.SGD([p], lr=1.0)
     sched = flambeau.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     total = 0.0
     for _ in range(4):
-        p.grad = flambeau.ones(1)
+        p.grad = flambeau.ones(1, device=device)
         total += opt.param_groups[0]["lr"]
         opt.step()
         sched.step()
+    assert_on_device(p, device)
     assert math.isclose(p.item(), -total) and total == 1.875
 
 
