@@ -1,4 +1,5 @@
 """Random numbers: seeding, generators, state, dtypes/shapes/errors against torch, distribution moments."""
+import contextlib
 import math
 
 import numpy as np
@@ -6,38 +7,50 @@ import pytest
 import torch
 
 import flambeau
-
+from _oracle import on_device
 N = 4000
 
 
-def same_error(fn):
-    """fn(lib) raises the same exception type on torch and flambeau."""
+def host_reads():
+    """A context whose value's [0] counts the host's reads of device values (the emulated CuPy counts them)."""
+    count = getattr(flambeau._xp.cupy, "count_syncs", None)
+    return count() if count else contextlib.nullcontext([0])
+
+
+def same_error(fn, device="cpu"):
+    """fn(lib) raises the same exception type on torch and on flambeau with factories on device."""
     with pytest.raises(Exception) as ref:
         fn(torch)
     with pytest.raises(type(ref.value)):
-        fn(flambeau)
+        fn(on_device(flambeau, device))
 
 
-def same_meta(fn):
-    """fn(lib) gives tensors of the same dtype and shape (or the same error type)."""
+def same_meta(fn, device="cpu"):
+    """fn(lib) gives tensors of the same dtype and shape, flambeau's on device (or the same error type)."""
+    lib = on_device(flambeau, device)
     try:
         ref = fn(torch)
     except Exception as e:          # the oracle's exception type is part of the contract
         with pytest.raises(type(e)):
-            fn(flambeau)
+            fn(lib)
         return None
-    ours = fn(flambeau)
+    ours = fn(lib)
     assert str(ours.dtype) == str(ref.dtype), f"dtype {ours.dtype} != {ref.dtype}"
     assert tuple(ours.shape) == tuple(ref.shape), f"shape {tuple(ours.shape)} != {tuple(ref.shape)}"
+    assert ours.device.type == device, f"on {ours.device}, expected {device}"
     return ours
 
 
-def test_manual_seed_reproduces_every_sampler():
-    samplers = [lambda: flambeau.rand(5), lambda: flambeau.randn(2, 3), lambda: flambeau.randint(0, 10, (4,)),
-                lambda: flambeau.randperm(6), lambda: flambeau.normal(0.0, 1.0, (3,)),
-                lambda: flambeau.empty(4).uniform_(-1, 1), lambda: flambeau.empty(4).normal_(),
-                lambda: flambeau.bernoulli(flambeau.full((5,), 0.5)),
-                lambda: flambeau.multinomial(flambeau.ones(5), 3), lambda: flambeau.empty(3).exponential_()]
+def test_manual_seed_reproduces_every_sampler(device):
+    F = on_device(flambeau, device)
+    samplers = [lambda: F.rand(5), lambda: F.randn(2, 3), lambda: F.randint(0, 10, (4,)),
+                lambda: F.randperm(6), lambda: flambeau.normal(0.0, 1.0, (3,), device=device),
+                lambda: F.empty(4).uniform_(-1, 1), lambda: F.empty(4).normal_(),
+                lambda: flambeau.bernoulli(F.full((5,), 0.5)), lambda: flambeau.normal(F.zeros(3), F.ones(3)),
+                lambda: flambeau.multinomial(F.ones(5), 3), lambda: flambeau.multinomial(F.ones(2, 3), 4, True),
+                lambda: F.empty(3).exponential_(), lambda: F.empty(4, dtype=flambeau.int64).random_()]
+    flambeau.manual_seed(123)
+    assert all(f().device.type == device for f in samplers)        # torch.manual_seed seeds cuda too
     flambeau.manual_seed(123)
     first = [f().tolist() for f in samplers]
     flambeau.manual_seed(123)
@@ -56,20 +69,26 @@ def test_manual_seed_returns_generator_and_random_seed():
     assert flambeau.Generator().initial_seed() == torch.Generator().initial_seed()
 
 
-def test_generator_objects_are_independent_streams():
-    g1, g2 = flambeau.Generator().manual_seed(5), flambeau.Generator().manual_seed(5)
+def test_generator_objects_are_independent_streams(device):
+    F = on_device(flambeau, device)
+    g1, g2 = flambeau.Generator(device).manual_seed(5), flambeau.Generator(device).manual_seed(5)
     flambeau.manual_seed(0)
-    a = flambeau.rand(4, generator=g1)
-    flambeau.rand(10)                                   # the default generator does not disturb g2
-    b = flambeau.rand(4, generator=g2)
+    a = F.rand(4, generator=g1)
+    F.rand(10)                                   # the default generator does not disturb g2
+    b = F.rand(4, generator=g2)
     assert a.tolist() == b.tolist()
-    g3 = flambeau.Generator().manual_seed(5)
-    for f in (lambda g: flambeau.randn(3, generator=g), lambda g: flambeau.randint(9, (3,), generator=g),
-              lambda g: flambeau.randperm(5, generator=g), lambda g: flambeau.empty(3).normal_(generator=g),
-              lambda g: flambeau.empty(3).random_(0, 5, generator=g)):
-        ga, gb = flambeau.Generator().manual_seed(9), flambeau.Generator().manual_seed(9)
+    g3 = flambeau.Generator(device).manual_seed(5)
+    for f in (lambda g: F.randn(3, generator=g), lambda g: F.randint(9, (3,), generator=g),
+              lambda g: F.randperm(5, generator=g), lambda g: F.empty(3).normal_(generator=g),
+              lambda g: F.empty(3).random_(0, 5, generator=g), lambda g: F.empty(3).bernoulli_(0.5, generator=g)):
+        ga, gb = flambeau.Generator(device).manual_seed(9), flambeau.Generator(device).manual_seed(9)
         assert f(ga).tolist() == f(gb).tolist()
-    assert g3.device == flambeau.device("cpu")
+    assert g3.device.type == device
+    if device != "cpu":          # a generator draws for tensors on its own type of device only, as in torch
+        with pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator but found 'cpu'"):
+            F.rand(2, generator=flambeau.Generator())
+        with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator but found 'cuda'"):
+            flambeau.rand(2, generator=g3)
 
 
 def test_rng_state_round_trip():
@@ -102,19 +121,31 @@ def test_rng_state_round_trip():
     lambda lib: lib.randint(0, 3, (2,), dtype=lib.float32), lambda lib: lib.randint(5, 3, (2,)),
     lambda lib: lib.randint(3, (2,), dtype=lib.bool), lambda lib: lib.randint(0, 300, (2,), dtype=lib.uint8),
     lambda lib: lib.randperm(5), lambda lib: lib.randperm(4, dtype=lib.float32), lambda lib: lib.randperm(0),
-    lambda lib: lib.normal(0.0, 1.0, (2, 3)), lambda lib: lib.normal(lib.zeros(3), 1.0),
+    lambda lib: lib.normal(0.0, 1.0, (2, 3), device=lib.zeros(0).device), lambda lib: lib.normal(lib.zeros(3), 1.0),
     lambda lib: lib.normal(0.0, lib.ones(2, 2, dtype=lib.float64)), lambda lib: lib.normal(lib.zeros(2, 1), lib.ones(3)),
     lambda lib: lib.normal(lib.zeros(2), lib.ones(3)), lambda lib: lib.normal(0.0, -1.0, (2,)),
     lambda lib: lib.normal(lib.zeros(2), -1.0), lambda lib: lib.normal(lib.zeros(2), -lib.ones(2)),
-    lambda lib: lib.bernoulli(lib.full((3,), 0.3)), lambda lib: lib.bernoulli(lib.tensor([1.5])),
+    lambda lib: lib.bernoulli(lib.full((3,), 0.3)),
     lambda lib: lib.bernoulli(lib.ones(2, dtype=lib.int64)), lambda lib: lib.bernoulli(lib.zeros(3), p=0.5),
     lambda lib: lib.multinomial(lib.tensor([0.2, 0.8]), 4, replacement=True),
     lambda lib: lib.multinomial(lib.tensor([[0.2, 0.8, 0.0], [1.0, 1.0, 1.0]]), 2),
     lambda lib: lib.multinomial(lib.tensor([0.5, 0.5]), 3), lambda lib: lib.multinomial(lib.tensor([-1.0, 2.0]), 1),
     lambda lib: lib.rand_like(lib.ones(2, dtype=lib.float64)), lambda lib: lib.randn_like(lib.ones(3)),
     lambda lib: lib.randint_like(lib.ones(2), 3, 7)])
-def test_sampler_dtype_shape_and_errors(fn):
-    same_meta(fn)
+def test_sampler_dtype_shape_and_errors(fn, device):
+    same_meta(fn, device=device)
+
+
+def test_bernoulli_checks_probabilities_on_the_cpu_only(device):
+    """torch's CPU kernel checks the probabilities; its CUDA kernel does not read them back to the host."""
+    if device == "cpu":
+        same_error(lambda lib: lib.bernoulli(lib.tensor([1.5])))
+        same_error(lambda lib: lib.zeros(2).bernoulli_(lib.tensor([0.5, -1.0])))
+    else:
+        with host_reads() as reads:
+            x = flambeau.bernoulli(flambeau.tensor([1.5, 0.0], device=device))
+            flambeau.zeros(2, device=device).bernoulli_(flambeau.tensor([0.5, -1.0], device=device))
+        assert reads[0] == 0 and x.tolist() == [1.0, 0.0]
 
 
 INPLACE = {
@@ -128,28 +159,29 @@ DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int64", "bool", "co
 
 
 @pytest.mark.parametrize("name", sorted(INPLACE))
-def test_inplace_samplers_accept_what_torch_accepts(name):
+def test_inplace_samplers_accept_what_torch_accepts(name, device):
     for d in DTYPES:
         def fn(lib):
             t = lib.zeros(4, dtype=getattr(lib, d))
             out = INPLACE[name](t)
             assert out is t
             return t
-        same_meta(fn)
+        same_meta(fn, device=device)
 
 
-def test_inplace_sampler_argument_errors():
+def test_inplace_sampler_argument_errors(device):
     for fn in (lambda lib: lib.zeros(2).uniform_(1, 0), lambda lib: lib.zeros(2).random_(2, 1),
                lambda lib: lib.zeros(2).exponential_(-1), lambda lib: lib.zeros(2).geometric_(1.5),
                lambda lib: lib.zeros(2).normal_(0, -1), lambda lib: lib.zeros(2).bernoulli_(1.5),
                lambda lib: lib.zeros(2, dtype=lib.uint8).random_(0, 300),
                lambda lib: lib.zeros(2).log_normal_(1.0, -2.0)):
-        same_error(fn)
+        same_error(fn, device=device)
 
 
-def test_inplace_sampler_writes_through_views():
+def test_inplace_sampler_writes_through_views(device):
+    F = on_device(flambeau, device)
     flambeau.manual_seed(0)
-    t = flambeau.zeros(3, 4)
+    t = F.zeros(3, 4)
     t[:, 1].uniform_(5, 6)
     t.t()[2].fill_(1).normal_(10, 0.01)
     assert ((t[:, 1] >= 5) & (t[:, 1] < 6)).all() and t[:, 0].eq(0).all()
@@ -157,60 +189,66 @@ def test_inplace_sampler_writes_through_views():
 
 
 def _moments(x):
+    assert x.device.type == _moments.device, f"samples on {x.device}"
     a = x.double()
     return a.mean().item(), a.std().item()
 
 
-def test_distribution_moments():
+def test_distribution_moments(device):
+    F = on_device(flambeau, device)
+    _moments.device = device
     flambeau.manual_seed(2024)
     se = 4 / math.sqrt(N)                          # loose bounds: about 4 standard errors
-    m, s = _moments(flambeau.rand(N))
+    m, s = _moments(F.rand(N))
     assert abs(m - 0.5) < se * math.sqrt(1 / 12) and abs(s - math.sqrt(1 / 12)) < 0.02
-    m, s = _moments(flambeau.randn(N, dtype=flambeau.float64))
+    m, s = _moments(F.randn(N, dtype=flambeau.float64))
     assert abs(m) < se and abs(s - 1) < 0.05
-    m, s = _moments(flambeau.normal(3.0, 2.0, (N,)))
+    m, s = _moments(flambeau.normal(3.0, 2.0, (N,), device=device))
     assert abs(m - 3) < 2 * se and abs(s - 2) < 0.1
-    m, s = _moments(flambeau.normal(flambeau.full((N,), -1.0), flambeau.full((N,), 0.5)))
+    m, s = _moments(flambeau.normal(F.full((N,), -1.0), F.full((N,), 0.5)))
     assert abs(m + 1) < se and abs(s - 0.5) < 0.03
-    m, s = _moments(flambeau.empty(N).uniform_(-2, 4))
+    m, s = _moments(F.empty(N).uniform_(-2, 4))
     assert abs(m - 1) < 6 * se * math.sqrt(1 / 12) and abs(s - 6 * math.sqrt(1 / 12)) < 0.1
-    m, s = _moments(flambeau.empty(N).exponential_(2.0))
+    m, s = _moments(F.empty(N).exponential_(2.0))
     assert abs(m - 0.5) < se and abs(s - 0.5) < 0.05
-    m, s = _moments(flambeau.empty(N).geometric_(0.25))
+    m, s = _moments(F.empty(N).geometric_(0.25))
     assert abs(m - 4) < 4 * se * math.sqrt(12) and abs(s - math.sqrt(12)) < 0.5
-    m, s = _moments(flambeau.empty(N).log_normal_(0.0, 0.25))
+    m, s = _moments(F.empty(N).log_normal_(0.0, 0.25))
     assert abs(m - math.exp(0.25 ** 2 / 2)) < 0.02
-    m, _ = _moments(flambeau.empty(N).bernoulli_(0.3))
+    m, _ = _moments(F.empty(N).bernoulli_(0.3))
     assert abs(m - 0.3) < 0.03
-    m, _ = _moments(flambeau.bernoulli(flambeau.full((N,), 0.7)))
+    m, _ = _moments(flambeau.bernoulli(F.full((N,), 0.7)))
     assert abs(m - 0.7) < 0.03
-    med = flambeau.empty(N).cauchy_(1.0, 2.0).median().item()
+    med = F.empty(N).cauchy_(1.0, 2.0).median().item()
     assert abs(med - 1.0) < 0.3
-    ints = flambeau.randint(-3, 4, (N,))
+    ints = F.randint(-3, 4, (N,))
     assert ints.min().item() == -3 and ints.max().item() == 3 and abs(ints.double().mean().item()) < 0.25
-    r = flambeau.empty(N, dtype=flambeau.int16).random_(10)
+    r = F.empty(N, dtype=flambeau.int16).random_(10)
     assert r.min().item() == 0 and r.max().item() == 9
-    c = flambeau.randn(N, dtype=flambeau.complex128)
+    c = F.randn(N, dtype=flambeau.complex128)
     assert abs(c.real.var().item() - 0.5) < 0.05 and abs(c.imag.var().item() - 0.5) < 0.05
 
 
-def test_randperm_and_multinomial_properties():
+def test_randperm_and_multinomial_properties(device):
+    F = on_device(flambeau, device)
     flambeau.manual_seed(1)
-    p = flambeau.randperm(50)
+    p = F.randperm(50)
+    assert p.device.type == device
     assert sorted(p.tolist()) == list(range(50))
-    draws = flambeau.multinomial(flambeau.tensor([1.0, 3.0, 0.0]), N, replacement=True)
+    draws = flambeau.multinomial(F.tensor([1.0, 3.0, 0.0]), N, replacement=True)
     counts = flambeau.bincount(draws, minlength=3).tolist()
     assert counts[2] == 0 and abs(counts[1] / N - 0.75) < 0.03
-    no_rep = flambeau.multinomial(flambeau.ones(3, 6), 6)
+    no_rep = flambeau.multinomial(F.ones(3, 6), 6)
     assert all(sorted(row) == list(range(6)) for row in no_rep.tolist())
 
 
-def test_random_values_in_range_for_dtypes():
+def test_random_values_in_range_for_dtypes(device):
+    F = on_device(flambeau, device)
     flambeau.manual_seed(3)
-    assert flambeau.empty(N, dtype=flambeau.uint8).random_().max().item() <= 255
-    b = flambeau.empty(100, dtype=flambeau.bool).random_()
+    assert F.empty(N, dtype=flambeau.uint8).random_().max().item() <= 255
+    b = F.empty(100, dtype=flambeau.bool).random_()
     assert b.any() and not b.all()
-    f = flambeau.empty(N).random_(0, 4)
+    f = F.empty(N).random_(0, 4)
     assert set(f.unique().tolist()) == {0.0, 1.0, 2.0, 3.0}
-    h = flambeau.rand(N, dtype=flambeau.float16)
+    h = F.rand(N, dtype=flambeau.float16)
     assert (h < 1).all() and (h >= 0).all()

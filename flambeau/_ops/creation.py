@@ -864,17 +864,18 @@ class Generator:
     """A random number generator (``generator=`` of the random ops); seeded by manual_seed."""
 
     def __init__(self, device="cpu"):
-        from .._device import device as _dev
-        self.device = _dev(device)
-        self._seed = 67280421310721
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self.device = _canonical(device)
+        self.manual_seed(67280421310721)
 
     def manual_seed(self, seed):
         seed = int(seed)
         if seed < 0:
             seed = seed & 0xFFFF_FFFF_FFFF_FFFF
         self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed))
+        if self.device.type == "cpu":
+            self._rng = np.random.Generator(np.random.PCG64(seed))
+        else:                  # CuPy's generator, which draws on the device; its seeds have 32 bits
+            self._rng = _DeviceDraws(xp_of(self.device).random.RandomState(_seed32(seed)))
         return self
 
     def seed(self):
@@ -887,10 +888,14 @@ class Generator:
         return self._seed
 
     def get_state(self):
+        if self.device.type != "cpu":
+            raise NotImplementedError("get_state() of a cuda Generator is not implemented; seed it with manual_seed")
         blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
         return tensor(list(blob), dtype=_dtype.uint8)
 
     def set_state(self, state):
+        if self.device.type != "cpu":
+            raise NotImplementedError("set_state() of a cuda Generator is not implemented; seed it with manual_seed")
         if not isinstance(state, Tensor) or state.dtype is not _dtype.uint8:
             raise TypeError("set_state(): expected a torch.ByteTensor state from get_state()")
         seed, st = _load_state(bytes(_xp.to_host(state._data).tolist()))
@@ -920,8 +925,56 @@ def manual_seed(seed):
     """Seed the default generator (and CUDA's, when present). Same seed, same numbers."""
     default_generator.manual_seed(seed)
     if _xp.cupy is not None:
-        _xp.cupy.random.seed(int(seed) & 0xFFFFFFFF)
+        _xp.cupy.random.seed(_seed32(seed))
     return default_generator
+
+
+def _seed32(seed):
+    """A 64-bit seed folded to the 32 bits CuPy's generators take (both halves count)."""
+    seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+    return (seed ^ (seed >> 32)) & 0xFFFF_FFFF
+
+
+class _DeviceDraws:
+    """CuPy's RandomState behind the names of NumPy's Generator that the samplers call: the numbers are
+    drawn on the device (a stream of their own: torch's cuda numbers differ from its CPU numbers too)."""
+
+    def __init__(self, state):
+        self._state = state
+
+    def _draw(self, method, *args):
+        # asarray: a no-op on CuPy's arrays, and an upload where the state draws on the host
+        xp = _xp.require_cuda()
+        return xp.asarray(getattr(self._state, method)(*args))
+
+    def random(self, shape, dtype=np.float64):
+        return self._draw("random_sample", shape).astype(dtype, copy=False)
+
+    def standard_normal(self, shape, dtype=np.float64):
+        return self._draw("standard_normal", shape).astype(dtype, copy=False)
+
+    def integers(self, low, high, shape):
+        if high - low <= 1 << 32:
+            return self._draw("randint", low, high, shape)
+        # CuPy draws ranges of at most 2^32 integers: two 32-bit halves make a 64-bit draw
+        upper = self._draw("randint", 0, 1 << 32, shape).astype(np.uint64)
+        lower = self._draw("randint", 0, 1 << 32, shape).astype(np.uint64)
+        return ((upper << np.uint64(32) | lower) % np.uint64(high - low)).astype(np.int64) + low
+
+    def permutation(self, n):
+        return self._draw("permutation", n)
+
+    def exponential(self, scale, shape):
+        return self._draw("exponential", scale, shape)
+
+    def geometric(self, p, shape):
+        return self._draw("geometric", p, shape)
+
+    def standard_cauchy(self, shape):
+        return self._draw("standard_cauchy", shape)
+
+    def lognormal(self, mean, sigma, shape):
+        return self._draw("lognormal", mean, sigma, shape)
 
 
 def seed():
@@ -944,14 +997,22 @@ def _rng(generator):
     return (generator or default_generator)._rng
 
 
+def _source(generator, dev):
+    """What draws the numbers of a tensor on dev: the generator given (on dev's type of device, as torch
+    checks), else dev's default generator (on cuda: CuPy's, which manual_seed seeds)."""
+    if generator is not None:
+        if generator.device.type != dev.type:
+            raise RuntimeError(f"Expected a '{dev.type}' device type for generator but found "
+                               f"'{generator.device.type}'")
+        return generator._rng
+    if dev.type == "cpu":
+        return default_generator._rng
+    return _DeviceDraws(xp_of(dev).random.get_random_state())
+
+
 def _random_array(sample, shape, dt, dev):
-    """Draw on the host with the flambeau generator, then move: the same seed gives the same
-    numbers on every device."""
-    arr = sample(shape)
-    arr = np.asarray(arr).astype(dt.np, copy=False)
-    if dev.type != "cpu":
-        arr = xp_of(dev).asarray(arr)
-    return arr
+    """sample(shape), drawn on dev by _source's generator, in dtype dt."""
+    return sample(shape).astype(dt.np, copy=False)
 
 
 def _word(dt):
@@ -974,7 +1035,8 @@ def _uniform(g, shape, dt, lo=0.0, hi=1.0):
     out = (u * (hi - lo) + lo) if (lo, hi) != (0.0, 1.0) else u
     out = out.astype(dt.np)
     if hi > lo and out.size:                 # rounding to a narrower dtype must not reach hi
-        out[out >= dt.np.type(hi)] = np.nextafter(dt.np.type(hi), dt.np.type(lo))
+        below = np.nextafter(dt.np.type(hi), dt.np.type(lo))
+        out = _xp.array_module(out).where(out >= dt.np.type(hi), below, out).astype(dt.np, copy=False)
     return out
 
 
@@ -996,7 +1058,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     _check_shape(shape)
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
     _kernel_for("check_uniform_bounds", dt, (2, 3))
-    g = _rng(generator)
+    g = _source(generator, dev)
     return _finish(_random_array(lambda s: _uniform(g, s, dt), shape, dt, dev), requires_grad)
 
 
@@ -1006,7 +1068,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     _check_shape(shape)
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
-    g = _rng(generator)
+    g = _source(generator, dev)
     return _finish(_random_array(lambda s: _normal(g, s, dt), shape, dt, dev), requires_grad)
 
 
@@ -1029,7 +1091,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
     _check_random_bounds(dt, low, high)
-    g = _rng(generator)
+    g = _source(generator, dev)
     shape = _shape_args(tuple(size))
     _check_shape(shape)
     return _finish(_random_array(lambda s: g.integers(low, high, s), shape, dt, dev), requires_grad)
@@ -1056,16 +1118,18 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
-    g = _rng(generator)
+    g = _source(generator, dev)
     return _finish(_random_array(lambda s: g.permutation(n), (n,), dt, dev), requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     """N(mean, std^2) samples: mean and/or std may be tensors (broadcast), else size is required."""
-    g = _rng(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
+        if isinstance(mean, Tensor) and isinstance(std, Tensor):
+            check_same_device("normal", mean, std)
+        g = _source(generator, ref.device)
         if isinstance(std, Tensor):
             if std.numel() and bool((std._data < 0).any()):
                 raise RuntimeError("normal expects all elements of std >= 0.0")
@@ -1076,10 +1140,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         from ._util import broadcast_shapes
         shape = broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
                                  tuple(std.shape) if isinstance(std, Tensor) else ())
-        xp = _xp.array_module(ref._data)
         z = _normal(g, shape, dt)
-        if xp is not np:
-            z = xp.asarray(z)
         m = mean._data if isinstance(mean, Tensor) else mean
         sd = std._data if isinstance(std, Tensor) else std
         return _make((z * sd + m).astype(dt.np, copy=False))
@@ -1090,6 +1151,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                         "size is required")
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
+    g = _source(generator, dev)
     shape = _shape_args(tuple(size) if not isinstance(size, int) else (size,))
     return _finish(_random_array(lambda sh: _normal(g, sh, dt, mean, std), shape, dt, dev), requires_grad)
 
@@ -1097,28 +1159,30 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 @register("bernoulli")
 def bernoulli(input, p=None, *, generator=None, out=None):
     """1 with probability input (or p), else 0; the result has input's dtype and shape."""
-    g = _rng(generator)
+    g = _source(generator, input.device)
     if p is None:
         _kernel_for("bernoulli_tensor_cpu_p_", input.dtype, (2,))
-        probs = _xp.to_host(input._data)
-        if probs.size and (np.any(probs < 0) or np.any(probs > 1) or np.isnan(probs).any()):
+        probs = input._data
+        # torch's CPU kernel checks the probabilities; its CUDA kernel does not read them back to the host
+        if type(probs) is np.ndarray and probs.size and not ((probs >= 0) & (probs <= 1)).all():
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     else:
         _kernel_for("bernoulli_scalar_cpu_", input.dtype, (0, 1, 2))
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
         probs = p
-    arr = (g.random(input.shape) < probs).astype(input._data.dtype)
-    return _make(_xp.array_module(input._data).asarray(arr) if not input.is_cpu else arr)
+    return _make((g.random(input.shape) < probs).astype(input._data.dtype))
 
 
 @register("multinomial")
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """num_samples category indices per row, drawn with the row's (unnormalized) probabilities."""
-    g = _rng(generator)
     if input.dtype._category != 2:
         raise NotImplementedError(f"\"multinomial\" not implemented for '{_word(input.dtype)}'")
-    probs = _xp.to_host(input._data).astype(np.float64)
+    if not input.is_cpu:
+        return _multinomial_on_device(input, num_samples, replacement, _source(generator, input.device))
+    g = _rng(generator)
+    probs = input._data.astype(np.float64)
     if probs.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
     if num_samples <= 0:
@@ -1141,10 +1205,44 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     return tensor(res, device=input.device)
 
 
+def _multinomial_on_device(input, num_samples, replacement, g):
+    """torch's algorithm on a device: the top num_samples of p / q with q ~ Exp(1) per category (one draw per
+    sample with replacement). The checks read the probabilities once, where torch's read them too."""
+    probs = input._data
+    if probs.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
+    if num_samples <= 0:
+        raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
+    n = probs.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    xp = _xp.array_module(probs)
+    rows = probs.reshape(-1, n).astype(np.float64)
+    invalid, empty_row, too_few = xp.stack((
+        ~(xp.isfinite(rows) & (rows >= 0)).all(), (rows.sum(axis=1) <= 0).any(),
+        ((rows > 0).sum(axis=1) < num_samples).any() & (not replacement))).tolist()
+    if invalid:
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if empty_row:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if too_few:
+        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
+                           "category to sample)")
+    if replacement:
+        keys = rows[:, None, :] / g.exponential(1.0, (rows.shape[0], num_samples, n))
+        picked = xp.argmax(keys, axis=-1)
+    else:
+        keys = rows / g.exponential(1.0, rows.shape)
+        picked = xp.argsort(-keys, axis=-1)[:, :num_samples]
+    return _make(picked.astype(np.int64).reshape(probs.shape[:-1] + (num_samples,)))
+
+
 @register("poisson")
 def poisson(input, generator=None):
-    g = _rng(generator)
-    return _make(g.poisson(_xp.to_host(input._data)).astype(input._data.dtype))
+    g = _rng(generator)            # drawn on the host from the rates, then moved: a read of the rates on cuda
+    rates = input._data
+    counts = g.poisson(_xp.to_host(rates)).astype(rates.dtype)
+    return _make(counts if type(rates) is np.ndarray else _xp.array_module(rates).asarray(counts))
 
 
 def _fill_random(self, sample):
@@ -1152,9 +1250,7 @@ def _fill_random(self, sample):
     from ._util import check_no_internal_overlap
     check_no_internal_overlap(self)
     check_inplace_autograd(self)
-    arr = np.asarray(sample(self.shape)).astype(self._data.dtype, copy=False)
-    xp = _xp.array_module(self._data)
-    self._data[...] = xp.asarray(arr) if xp is not np else arr
+    self._data[...] = sample(self.shape).astype(self._data.dtype, copy=False)
     self._version[0] += 1
     return self
 
@@ -1172,7 +1268,7 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
     _kernel_for("check_uniform_bounds", self.dtype, (2, 3))
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     return _fill_random(self, lambda s: _uniform(g, s, self.dtype, float(a), float(b)))
 
 
@@ -1182,18 +1278,19 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     _kernel_for("normal_kernel_cpu", self.dtype, (2, 3))
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     return _fill_random(self, lambda s: _normal(g, s, self.dtype, mean, std))
 
 
 @register("bernoulli_")
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 1 (probability p, a number or a tensor of probabilities) or 0."""
-    g = _rng(generator)
+    g = _source(generator, self.device)
     if isinstance(p, Tensor):
         _kernel_for("bernoulli_tensor_cpu_self_", self.dtype, (0, 1, 2))
-        pv = _xp.to_host(p._data)
-        if pv.size and (np.any(pv < 0) or np.any(pv > 1)):
+        check_same_device("bernoulli_", self, p)
+        pv = p._data
+        if type(pv) is np.ndarray and pv.size and (np.any(pv < 0) or np.any(pv > 1)):   # no host read on cuda
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
         np.broadcast_shapes(pv.shape, tuple(self.shape))
     else:
@@ -1220,7 +1317,7 @@ def random_(self, from_=0, to=None, *, generator=None, **kw):
             raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types, got "
                                f"{dt}")
         raise NotImplementedError(f"\"random_kernel_cpu\" not implemented for '{_word(dt)}'")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     if to is None:
         if dt.is_floating_point:
             to = 2 ** {np.float16: 11, np.float32: 24, np.float64: 53}[dt.np.type] + 1
@@ -1240,7 +1337,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
     _continuous_only("Exponential", self.dtype)
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     return _fill_random(self, lambda s: g.exponential(1.0 / lambd, s))
 
 
@@ -1250,7 +1347,7 @@ def geometric_(self, p, *, generator=None):
     _kernel_for("geometric_cpu", self.dtype, (1, 2))
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     return _fill_random(self, lambda s: g.geometric(p, s))
 
 
@@ -1260,7 +1357,7 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     _continuous_only("Cauchy", self.dtype)
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     return _fill_random(self, lambda s: median + sigma * g.standard_cauchy(s))
 
 
@@ -1270,7 +1367,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     _kernel_for("log_normal_cpu", self.dtype, (2,))
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    g = _rng(generator)
+    g = _source(generator, self.device)
     return _fill_random(self, lambda s: g.lognormal(mean, std, s))
 
 
