@@ -133,7 +133,8 @@ def _write_archive(fileobj, obj):
     w = _Writer()
     tree = w.encode(obj)
     hosts = [np.ascontiguousarray(_xp.to_host(arr)) for arr in w.storages]
-    storages = [{"dtype": _dtype._BY_NP[h.dtype].name, "numel": int(h.size)} for h in hosts]
+    storages = [{"dtype": _dtype._BY_NP[h.dtype].name, "numel": int(h.size), "device": str(_xp.device_of(arr))}
+                for h, arr in zip(hosts, w.storages)]
     manifest = {"format": _FORMAT, "version": _VERSION, "byteorder": "little", "storages": storages, "root": tree}
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
         z.writestr(_MANIFEST, json.dumps(manifest, separators=(",", ":")))
@@ -208,12 +209,16 @@ def _is_int(x):
 
 
 def _map_location(t, location, map_location):
-    """Apply ``map_location`` (None, str, device, dict or callable) to a tensor saved at ``location``."""
+    """Apply ``map_location`` (None, str, device, dict or callable) to a storage (a flat CPU tensor)
+    saved at ``location``; as in PyTorch, the views of a storage are made on the mapped storage."""
     target = location
     if map_location is not None:
         if callable(map_location) and not isinstance(map_location, (str, dict)):
             out = map_location(t, location)
             if out is not None:
+                if not (isinstance(out, Tensor) and out.shape == t.shape and out.dtype == t.dtype):
+                    raise RuntimeError("map_location function must return the storage it was given, or a copy "
+                                       f"of it on another device (got {type(out).__name__})")
                 return out
         elif isinstance(map_location, dict):
             target = map_location.get(location, location)
@@ -257,7 +262,9 @@ class _Reader:
         self.roots = {}
         self.tensors = {}
 
-    def storage(self, n):
+    def storage(self, n, location):
+        """Storage n, read once and placed by map_location (``location``: where a file without
+        storage devices says the tensor was)."""
         _need(_is_int(n) and 0 <= n < len(self.storage_meta), f"tensor refers to missing storage {n!r}")
         if n not in self.roots:
             meta = self.storage_meta[n]
@@ -270,7 +277,10 @@ class _Reader:
                   f"record {name} has {info.file_size} bytes, expected {meta['numel'] * dt.itemsize} "
                   f"({meta['numel']} x {meta['dtype']})")
             raw = self.zf.read(info)
-            self.roots[n] = _make(np.frombuffer(raw, dtype=dt.newbyteorder("<")).astype(dt))
+            location = meta.get("device", location)
+            _need(isinstance(location, str), "bad storage device")
+            root = _make(np.frombuffer(raw, dtype=dt.newbyteorder("<")).astype(dt))
+            self.roots[n] = _map_location(root, location, self.map_location)
         return self.roots[n]
 
     def decode(self, x, depth=0):
@@ -336,7 +346,9 @@ class _Reader:
     def tensor(self, x, depth):
         number = x.get("id")
         _need(_is_int(number) and number not in self.tensors, f"bad or repeated tensor id {number!r}")
-        root = self.storage(x.get("storage"))
+        location = x.get("device", "cpu")
+        _need(isinstance(location, str), "bad device")
+        root = self.storage(x.get("storage"), location)
         _need(x.get("dtype") == root.dtype.name, f"tensor dtype {x.get('dtype')!r} differs from its storage's "
                                                  f"{root.dtype.name}")
         shape, stride, offset = x.get("shape"), x.get("stride"), x.get("offset")
@@ -348,9 +360,6 @@ class _Reader:
                 t = _view(root, shape, stride, offset, item)
         else:
             t = _view(root, shape, stride, offset, item)
-        location = x.get("device", "cpu")
-        _need(isinstance(location, str), "bad device")
-        t = _map_location(t, location, self.map_location)
         if x.get("parameter"):
             from .nn.parameter import Parameter
             t = Parameter(t, requires_grad=bool(x.get("requires_grad")))

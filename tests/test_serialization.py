@@ -17,8 +17,11 @@ import torch
 import flambeau
 from flambeau.nn.parameter import Parameter
 from flambeau.serialization import save, load
+from _nn_helpers import assert_on_device
+from _oracle import on_device
 
 ROOT = Path(__file__).resolve().parents[1]
+DEVICES = ["cpu"] + (["cuda"] if flambeau.cuda.is_available() else [])
 
 
 def _roundtrip(obj, **kw):
@@ -29,12 +32,12 @@ def _roundtrip(obj, **kw):
 
 
 def _equal(a, b):
-    """Deep equality, tensors by dtype/shape/strides/values, containers by exact type."""
+    """Deep equality, tensors by dtype/shape/strides/device/values, containers by exact type."""
     assert type(a) is type(b), (type(a), type(b))
     if isinstance(a, flambeau.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape and a.stride() == b.stride()
-        assert a.requires_grad == b.requires_grad
-        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        assert a.requires_grad == b.requires_grad and a.device == b.device
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     elif isinstance(a, dict):
         assert list(a) == list(b)
         for k in a:
@@ -49,18 +52,19 @@ def _equal(a, b):
         assert a == b
 
 
-def _sample():
-    x = flambeau.arange(24, dtype=flambeau.float32).view(2, 3, 4)
-    od = collections.OrderedDict(weight=flambeau.randn(3, 2), bias=flambeau.zeros(3, dtype=flambeau.float64))
+def _sample(device="cpu"):
+    lib = on_device(flambeau, device)
+    x = lib.arange(24, dtype=flambeau.float32).view(2, 3, 4)
+    od = collections.OrderedDict(weight=lib.randn(3, 2), bias=lib.zeros(3, dtype=flambeau.float64))
     od._metadata = {"": {"version": 1}}
     return {
-        "x": x, "perm": x.permute(2, 0, 1), "narrow": x.narrow(2, 1, 2), "expanded": flambeau.ones(1, 3).expand(4, 3),
-        "scalar": flambeau.tensor(3.5), "empty": flambeau.zeros(0, 5),
-        "ints": flambeau.tensor([1, -2], dtype=flambeau.int64),
-        "bytes8": flambeau.tensor([0, 255], dtype=flambeau.uint8), "bools": flambeau.tensor([True, False]),
-        "half": flambeau.tensor([1.5], dtype=flambeau.float16), "cplx": flambeau.tensor([1 + 2j]),
-        "param": Parameter(flambeau.randn(4)), "frozen": Parameter(flambeau.randn(2), requires_grad=False),
-        "leaf": flambeau.randn(2).requires_grad_(), "state_dict": od,
+        "x": x, "perm": x.permute(2, 0, 1), "narrow": x.narrow(2, 1, 2), "expanded": lib.ones(1, 3).expand(4, 3),
+        "flipped": x.flip(0), "scalar": lib.tensor(3.5), "empty": lib.zeros(0, 5),
+        "ints": lib.tensor([1, -2], dtype=flambeau.int64),
+        "bytes8": lib.tensor([0, 255], dtype=flambeau.uint8), "bools": lib.tensor([True, False]),
+        "half": lib.tensor([1.5], dtype=flambeau.float16), "cplx": lib.tensor([1 + 2j]),
+        "param": Parameter(lib.randn(4)), "frozen": Parameter(lib.randn(2), requires_grad=False),
+        "leaf": lib.randn(2).requires_grad_(), "state_dict": od, "cpu_too": flambeau.ones(2),
         "nested": [1, 2.5, "s", None, True, False, (1, (2, [3])), {"k": [None]}, {7: "int key", (1, 2): "tuple"}],
         "special": [float("inf"), float("-inf"), float("nan"), 2 ** 70, -0.0, "$", {"$": "not a tag"}],
         "misc": [b"\x00\xff", 1 + 2j, flambeau.float16, flambeau.Size([2, 3]), flambeau.device("cpu"), {1, 2},
@@ -68,8 +72,8 @@ def _sample():
     }
 
 
-def test_roundtrip_every_supported_type():
-    obj = _sample()
+def test_roundtrip_every_supported_type(device):
+    obj = _sample(device)
     back = _roundtrip(obj)
     _equal(obj, back)
     assert isinstance(back["param"], Parameter) and back["param"].requires_grad
@@ -77,16 +81,20 @@ def test_roundtrip_every_supported_type():
     assert back["state_dict"]._metadata == {"": {"version": 1}}
 
 
-def test_views_share_one_storage_after_load():
-    back = _roundtrip(_sample())
+@pytest.mark.parametrize("map_location", [None, "cpu", "cuda"])
+def test_views_share_one_storage_after_load(device, map_location):
+    if map_location == "cuda" and "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    back = _roundtrip(_sample(device), map_location=map_location)
+    assert_on_device([back["x"], back["perm"], back["narrow"]], map_location or device)
     x, perm, narrow = back["x"], back["perm"], back["narrow"]
     assert x.untyped_storage().data_ptr() == perm.untyped_storage().data_ptr() == narrow.untyped_storage().data_ptr()
     assert narrow.storage_offset() == 1 and narrow.stride() == (12, 4, 1)
     x[0, 0, 1] = -7.0                       # writes through one view are seen by the others
     assert narrow[0, 0, 0].item() == -7.0 and perm[1, 0, 0].item() == -7.0
     assert back["expanded"].stride() == (0, 1)
-    same = [flambeau.ones(2)] * 2                # one tensor object twice stays one object
-    a, b = _roundtrip(same)
+    same = [flambeau.ones(2, device=device)] * 2                # one tensor object twice stays one object
+    a, b = _roundtrip(same, map_location=map_location)
     assert a is b
 
 
@@ -95,6 +103,73 @@ def test_optimizer_state_dict_roundtrip():
                                                                        "exp_avg": flambeau.zeros(3)}},
              "param_groups": [{"lr": 0.1, "momentum": 0.9, "nesterov": False, "foreach": None, "params": [0, 1]}]}
     _equal(state, _roundtrip(state))
+
+
+def _cuda_model():
+    torch.manual_seed(0)
+    m = flambeau.nn.Sequential(flambeau.nn.Linear(3, 4), flambeau.nn.BatchNorm1d(4)).to("cuda")
+    m(flambeau.randn(5, 3, device="cuda")).sum().backward()
+    return m
+
+
+# map_location as torch takes it, and the device each tensor saved on cuda:0 ends up on
+MAP_LOCATIONS = {
+    "none": (None, "cuda"), "cpu": ("cpu", "cpu"), "cuda": ("cuda", "cuda"), "cuda:0": ("cuda:0", "cuda"),
+    "device-cpu": (flambeau.device("cpu"), "cpu"), "device-cuda": (flambeau.device("cuda", 0), "cuda"),
+    "dict-to-cpu": ({"cuda:0": "cpu"}, "cpu"), "dict-other": ({"cuda:1": "cpu"}, "cuda"),
+    "function-identity": (lambda storage, loc: storage, "cpu"),
+    "function-to-cuda": (lambda storage, loc: storage.cuda(), "cuda"),
+    "function-none": (lambda storage, loc: None, "cuda"),
+}
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("how", list(MAP_LOCATIONS))
+def test_cuda_module_save_load_map_location(tmp_path, how):
+    """A cuda module's state dict (and its optimizer's) saved and loaded with every kind of map_location.
+
+    As torch: a function receives each storage (on the CPU) and the location it was saved at; when
+    it returns None, the default placement applies."""
+    map_location, expected = MAP_LOCATIONS[how]
+    m = _cuda_model()
+    opt = flambeau.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    opt.step()
+    path = tmp_path / "ckpt.pt"
+    save({"model": m.state_dict(), "opt": opt.state_dict(), "w": m[0].weight}, path)
+    back = load(path, map_location=map_location)
+    assert_on_device(list(back["model"].values()), expected)
+    assert_on_device([v["momentum_buffer"] for v in back["opt"]["state"].values()], expected)
+    w = back["w"]
+    assert isinstance(w, Parameter) and w.requires_grad and w.device.type == expected
+    assert w.grad is not None and w.grad.device.type == expected
+    for k, v in m.state_dict().items():
+        _equal(v.to(expected), back["model"][k])
+    # a module on either device loads it; values land on the module's device
+    for device in ("cpu", "cuda"):
+        fresh = flambeau.nn.Sequential(flambeau.nn.Linear(3, 4), flambeau.nn.BatchNorm1d(4)).to(device)
+        fresh.load_state_dict(back["model"])
+        assert_on_device(list(fresh.parameters()) + list(fresh.buffers()), device)
+        x = flambeau.randn(2, 3)
+        fresh.eval()
+        m.eval()
+        np.testing.assert_allclose(fresh(x.to(device)).detach().cpu().numpy(),
+                                   m(x.to("cuda")).detach().cpu().numpy(), rtol=1e-6)
+
+
+@pytest.mark.cuda
+def test_cpu_file_loads_onto_cuda(tmp_path):
+    path = tmp_path / "cpu.pt"
+    x = flambeau.arange(6.0).view(2, 3)
+    save({"x": x, "t": x.t(), "p": Parameter(flambeau.ones(2))}, path)
+    for map_location in ("cuda", flambeau.device("cuda"), {"cpu": "cuda:0"}, lambda s, loc: s.cuda()):
+        back = load(path, map_location=map_location)
+        assert_on_device(list(back.values()), "cuda")
+        assert back["t"].untyped_storage().data_ptr() == back["x"].untyped_storage().data_ptr()
+        assert isinstance(back["p"], Parameter) and back["p"].requires_grad
+        assert back["t"].stride() == (1, 3) and back["t"].tolist() == x.t().tolist()
+    torch.save({"w": torch.arange(4.0)}, tmp_path / "torch.pt")       # a PyTorch file, too
+    w = load(tmp_path / "torch.pt", map_location="cuda")["w"]
+    assert w.device.type == "cuda" and w.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_save_to_path_and_map_location(tmp_path):
