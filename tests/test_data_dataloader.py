@@ -1,7 +1,9 @@
 """DataLoader: every option, in the main process and with worker processes."""
+import collections
 import os
 import signal
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -290,11 +292,81 @@ def test_persistent_workers_reuse_processes():
     stream._pool.shutdown()
 
 
+def _tensors(batch):
+    if isinstance(batch, dict):
+        return [t for v in batch.values() for t in _tensors(v)]
+    if isinstance(batch, (list, tuple)):
+        return [t for v in batch for t in _tensors(v)]
+    return [batch] if isinstance(batch, flambeau.Tensor) else []
+
+
 def test_pin_memory_and_contexts_accepted():
     ds = fdata.TensorDataset(flambeau.arange(6))
-    a = _lists(fdata.DataLoader(ds, batch_size=4, pin_memory=True))
-    b = _lists(fdata.DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn", pin_memory=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # no accelerator: torch and flambeau warn
+        a = _lists(fdata.DataLoader(ds, batch_size=4, pin_memory=True))
+        b = _lists(fdata.DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn",
+                                    pin_memory=True))
     assert a == b == [[[0, 1, 2, 3]], [[4, 5]]]
+
+
+class Records(fdata.Dataset):
+    """Samples with a tensor, a NumPy array, a number and a string, in a dict and a named tuple."""
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return {"x": flambeau.full((2, 3), float(i)), "np": np.full(2, i, np.int16), "y": i, "name": str(i),
+                "pair": Pair(flambeau.tensor([i, -i]), float(i))}
+
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_pin_memory_gives_pinned_cpu_batches(num_workers):
+    """As torch where a GPU exists: every tensor of every batch is a pinned CPU tensor, containers
+    keep their types; without one, it warns as torch does and gives plain CPU tensors."""
+    loader = fdata.DataLoader(Records(), batch_size=2, num_workers=num_workers, pin_memory=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batches = list(loader)
+    plain = list(fdata.DataLoader(Records(), batch_size=2, num_workers=num_workers))
+    assert _lists([list(b.values()) for b in batches]) == _lists([list(b.values()) for b in plain])
+    gpu = flambeau.cuda.is_available()
+    assert any("no accelerator is found" in str(w.message) for w in caught) == (not gpu)
+    for batch in batches:
+        assert isinstance(batch["pair"], Pair) and isinstance(batch["name"], list)
+        for t in _tensors(batch):
+            assert t.device.type == "cpu" and t.is_pinned() == gpu
+    ref = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(4)), batch_size=2,
+                                      pin_memory=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [b[0].is_pinned() for b in ref] == [torch.cuda.is_available()] * 2
+    assert any("no accelerator is found" in str(w.message) for w in caught) == (not torch.cuda.is_available())
+
+
+def test_pin_memory_device_is_deprecated():
+    for lib, data in ((flambeau, fdata), (torch, torch.utils.data)):
+        ds = data.TensorDataset(lib.arange(4))
+        with pytest.warns(UserWarning, match="pin_memory_device is deprecated"):
+            list(data.DataLoader(ds, batch_size=2, pin_memory=True, pin_memory_device="cuda"))
+
+
+def test_batches_move_to_the_device(device):
+    """The training loop's ``x.to(device, non_blocking=True)`` on (pinned) batches."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loader = fdata.DataLoader(Records(), batch_size=2, pin_memory=True, shuffle=True,
+                                  generator=flambeau.Generator().manual_seed(0))
+        for batch in loader:
+            x = batch["x"].to(device, non_blocking=True)
+            y = batch["pair"].a.to(flambeau.device(device), non_blocking=True)
+            assert x.device.type == y.device.type == flambeau.device(device).type
+            assert x.tolist() == batch["x"].tolist() and y.tolist() == batch["pair"].a.tolist()
+            assert batch["x"].device.type == "cpu"
 
 
 def test_dict_and_numpy_samples_through_workers():

@@ -63,6 +63,21 @@ def test_default_convert_matches_torch():
     _same(fdata.default_convert(sample), ref_convert(sample))
 
 
+def test_device_tensors_collate_on_their_device(device):
+    """Samples holding tensors on device collate into batches on device (torch's default_collate stacks them)."""
+    x = flambeau.arange(12.0, device=device).view(6, 2)
+    y = flambeau.arange(6, device=device)
+    loader = fdata.DataLoader(fdata.TensorDataset(x, y), batch_size=4)
+    batches = list(loader)
+    assert [tuple(b[0].shape) for b in batches] == [(4, 2), (2, 2)]
+    for bx, by in batches:
+        assert bx.device.type == by.device.type == flambeau.device(device).type
+    assert batches[1][0].tolist() == [[8.0, 9.0], [10.0, 11.0]] and batches[0][1].tolist() == [0, 1, 2, 3]
+    collated = fdata.default_collate([{"t": x[0], "n": 1}, {"t": x[1], "n": 2}])
+    assert collated["t"].device.type == flambeau.device(device).type and collated["t"].tolist() == [[0, 1], [2, 3]]
+    assert collated["n"].device.type == "cpu"
+
+
 def test_tensor_dataset_subset_concat():
     x, y = flambeau.arange(10).view(5, 2), flambeau.arange(5)
     ds = fdata.TensorDataset(x, y)

@@ -1,5 +1,6 @@
 """default_collate (a list of samples -> one batch) and default_convert (arrays -> tensors)."""
 import collections.abc
+import copy
 import re
 
 import numpy as np
@@ -8,7 +9,7 @@ from ... import _dtype
 from ..._tensor import Tensor, _make
 from ..._ops import creation as _creation
 
-__all__ = ["default_collate", "default_convert"]
+__all__ = ["default_collate", "default_convert", "pin_memory"]
 
 _NOT_NUMERIC = re.compile(r"[SaUO]")      # NumPy string / object dtypes cannot become tensors
 
@@ -102,3 +103,36 @@ def default_collate(batch):
         except TypeError:
             return [default_collate(list(s)) for s in transposed]
     raise TypeError(_ERR.format(type(elem)))
+
+
+def pin_memory(data):
+    """The batch with its tensors (and objects with a ``pin_memory`` method) copied into page-locked
+    host memory, inside dicts, named tuples, tuples and sequences, as PyTorch's DataLoader does."""
+    if isinstance(data, Tensor) or hasattr(data, "pin_memory"):
+        return data.pin_memory()
+    if isinstance(data, (str, bytes)):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        try:
+            if isinstance(data, collections.abc.MutableMapping):
+                out = copy.copy(data)          # keeps the mapping's type and extra state
+                out.update({k: pin_memory(v) for k, v in data.items()})
+                return out
+            return type(data)({k: pin_memory(v) for k, v in data.items()})
+        except TypeError:
+            return {k: pin_memory(v) for k, v in data.items()}
+    if isinstance(data, tuple):
+        if _is_namedtuple(data):
+            return type(data)(*(pin_memory(d) for d in data))
+        return type(data)(pin_memory(d) for d in data)
+    if isinstance(data, collections.abc.Sequence):
+        try:
+            if isinstance(data, collections.abc.MutableSequence):
+                out = copy.copy(data)
+                for i, d in enumerate(data):
+                    out[i] = pin_memory(d)
+                return out
+            return type(data)([pin_memory(d) for d in data])
+        except TypeError:
+            return [pin_memory(d) for d in data]
+    return data

@@ -8,9 +8,9 @@ import time
 import warnings
 
 from ..._ops import creation as _creation
-from ... import _dtype
+from ... import _dtype, _xp
 from . import _worker
-from ._collate import default_collate, default_convert
+from ._collate import default_collate, default_convert, pin_memory as _pin_memory
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -67,7 +67,9 @@ class DataLoader:
         num_workers (int): worker processes (0: load in the main process). With a
             ``generator`` (or ``manual_seed``) the batches equal those of ``num_workers=0``.
         collate_fn: list of samples -> batch (default :func:`default_collate`).
-        pin_memory (bool): accepted; host memory is not pinned (CPU tensors are returned).
+        pin_memory (bool): copy each batch's CPU tensors into page-locked host memory (faster,
+            asynchronous ``.to('cuda', non_blocking=True)``); without a GPU it warns and does nothing.
+        pin_memory_device (str): deprecated (as in PyTorch): the cuda device is used.
         drop_last (bool): drop the last incomplete batch.
         timeout (float): seconds to wait for a worker's batch before raising (0: no limit;
             a dead worker is always noticed).
@@ -199,6 +201,13 @@ class _BaseIter:
         self._sampler_iter = iter(loader._index_sampler)
         self._base_seed = _draw_base_seed(loader.generator)
         self._num_yielded = 0
+        if loader.pin_memory and loader.pin_memory_device:
+            warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the device,"
+                          f"ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
+        self._pin = loader.pin_memory and _xp.cuda_available()
+        if loader.pin_memory and not self._pin:
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", stacklevel=3)
         self._length = None
         try:
             self._length = len(loader)
@@ -230,7 +239,7 @@ class _SingleProcessIter(_BaseIter):
         else:
             data = self._fetcher.map(next(self._sampler_iter))
         self._warn_length()
-        return data
+        return _pin_memory(data) if self._pin else data
 
 
 def _context(spec):
@@ -388,7 +397,8 @@ class _MultiProcessIter(_BaseIter):
                     self._shutdown()
                     payload.reraise()
                 self._warn_length()
-                return _worker._unpack(payload)
+                data = _worker._unpack(payload)
+                return _pin_memory(data) if self._pin else data
             epoch, task_id, blob = self._get()
             payload = pickle.loads(blob)
             if epoch != self._epoch:            # left over from an abandoned epoch
