@@ -233,6 +233,8 @@ def test_dim_ops_match_torch(fn, device):
 @pytest.mark.parametrize("fn", [
     lambda lib, x: x.index_select(1, lib.tensor([0, 5])),
     lambda lib, x: x.index_select(1, lib.tensor([-6])),
+    lambda lib, x: x.index_select(0, lib.tensor([1, 4])),
+    lambda lib, x: x.index_select(2, lib.tensor([-1])),
     lambda lib, x: x.index_select(0, lib.tensor([0.0])),
     lambda lib, x: x.gather(1, lib.tensor([[[5]]])),
     lambda lib, x: x.gather(1, lib.tensor([[[0]]], dtype=lib.int32)),

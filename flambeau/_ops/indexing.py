@@ -556,6 +556,12 @@ def _index_vector(index, name, size, dim, input):
     idx = index._data.reshape(-1)
     if idx.size:
         lo, hi = index_range(idx)
+        if name == "index_select" and (lo < 0 or hi >= size):
+            # torch's index_select takes no negative indices; its kernel along dim 1 words the error its own way
+            bad = hi if hi >= size else lo
+            if dim == 1:
+                raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
+            raise IndexError("index out of range in self")
         if lo < -size or hi >= size:
             raise range_error(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
                               f"with size {size}")
