@@ -349,6 +349,15 @@ def test_module_and_input_on_different_devices_raise(name, make, shape):
         assert "cpu" in str(info.value) and "cuda:0" in str(info.value)
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("on_cpu", ["weight", "bias"])
+def test_linear_with_one_parameter_on_another_device_raises(on_cpu):
+    m = flambeau.nn.Linear(3, 2).to("cuda")
+    setattr(m, on_cpu, flambeau.nn.Parameter(getattr(m, on_cpu).detach().cpu()))
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        m(flambeau.randn(4, 3, device="cuda"))
+
+
 def test_lecture_model_trains_like_torch(device):
     """Linear/ReLU/CrossEntropyLoss with SGD steps written out by hand: losses agree step by step."""
     torch.manual_seed(0)

@@ -111,6 +111,7 @@ def linear(input, weight, bias=None):
                            f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1}): linear() input has "
                            f"{input.shape[-1]} features per sample (input shape {tuple(input.shape)}), weight expects "
                            f"{weight.shape[-1]} (weight shape {tuple(weight.shape)})")
+    check_same_device("linear", input, weight, bias)
     if input.ndim == 2 and bias is not None and weight.ndim == 2:
         return _f().addmm(bias, input, weight.t())
     out = input.matmul(weight.t()) if weight.ndim == 2 else input.matmul(weight)
