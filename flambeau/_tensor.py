@@ -456,13 +456,18 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if type(self._data) is not _ndarray:
             if not force:
-                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
-                                "copy the tensor to host memory first.")
+                self._refuse_numpy()
             return _xp.to_host(self._data)
         return self._data
 
+    def _refuse_numpy(self):
+        raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                        "copy the tensor to host memory first.")
+
     def __array__(self, dtype=None, copy=None):
-        a = _xp.to_host(self._data)
+        if type(self._data) is not _ndarray:     # NumPy sees host memory only: torch raises TypeError here too
+            self._refuse_numpy()
+        a = self._data
         return a if dtype is None else a.astype(dtype)
 
     def __float__(self):

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import flambeau
+from _oracle import on_device
 
 
 def printed(snippet, lib):
@@ -27,12 +28,19 @@ def printed(snippet, lib):
     return out.getvalue()
 
 
-def same_output(snippet):
-    ref, ours = printed(snippet, torch), printed(snippet, flambeau)
+def same_output(snippet, device="cpu"):
+    """The snippet prints the same with torch and with flambeau whose factories make tensors on device. Off the
+    CPU, torch would print device='cuda:0' in each tensor (wrapping lines elsewhere) and name torch.cuda types:
+    those are taken out of flambeau's output, and the line breaks out of both."""
+    ref, ours = printed(snippet, torch), printed(snippet, on_device(flambeau, device))
+    if device != "cpu":
+        assert ours.count(", device='cuda:0'") == ours.count("tensor("), ours
+        ref, ours = " ".join(ref.split()), " ".join(ours.replace(", device='cuda:0'", "").replace(
+            "torch.cuda.", "torch.").split())
     assert ours == ref, f"\n--- torch\n{ref}\n--- flambeau\n{ours}"
 
 
-def test_item_and_tolist():
+def test_item_and_tolist(device):
     same_output("""
         for t in [torch.tensor(2.5), torch.tensor([7]), torch.tensor([[True]]), torch.tensor(3, dtype=torch.int8),
                   torch.tensor(1 + 2j), torch.tensor([0.1], dtype=torch.float16), torch.tensor(2**40)]:
@@ -46,10 +54,10 @@ def test_item_and_tolist():
         print(torch.arange(6).view(2, 3).t().tolist(), torch.zeros(2, 0).tolist(), torch.tensor(4.).tolist())
         print(torch.tensor([[1.5, -2.0]]).tolist(), torch.tensor([True, False]).tolist())
         print(type(torch.tensor([1.5]).tolist()[0]).__name__, type(torch.tensor([3]).tolist()[0]).__name__)
-    """)
+    """, device)
 
 
-def test_python_scalar_dunders():
+def test_python_scalar_dunders(device):
     same_output("""
         x = torch.tensor([3.7])
         print(float(x), int(x), bool(x), complex(x), int(torch.tensor(-3.7)), float(torch.tensor(5)))
@@ -71,10 +79,10 @@ def test_python_scalar_dunders():
         operator.index(torch.tensor([1, 2]))
 
         print(hex(torch.tensor(255)), "%d" % torch.tensor(4))
-    """)
+    """, device)
 
 
-def test_len_iter_and_shape_queries():
+def test_len_iter_and_shape_queries(device):
     same_output("""
         x = torch.arange(24.).view(2, 3, 4)
         print(len(x), len(x[0]), x.dim(), x.ndim, x.ndimension(), x.numel(), x.nelement(), x.shape, x.size())
@@ -92,17 +100,17 @@ def test_len_iter_and_shape_queries():
         x.size(-4)
 
         print(len(torch.zeros(0, 3)), list(torch.zeros(0, 3)), x[0].shape == (3, 4), x.shape == torch.Size([2, 3, 4]))
-    """)
+    """, device)
 
 
-def test_size_is_a_tuple():
+def test_size_is_a_tuple(device):
     same_output("""
         s = torch.Size([2, 3, 4])
         print(s, repr(s), str(s), s.numel(), len(s), s[0], s[-1], s[1:], s + (5,), (1,) + s, list(s), s == (2, 3, 4))
         print(isinstance(s, tuple), torch.Size([]), torch.Size([]).numel(), torch.Size([0, 5]).numel(), hash(s) == hash((2, 3, 4)))
         print(torch.zeros(s).shape, torch.ones(2, 3).new_zeros(s).shape if hasattr(torch.Tensor, "new_zeros") else s)
         print(s[::2], type(s[::2]).__name__, type(s + (1,)).__name__)
-    """)
+    """, device)
     assert pickle.loads(pickle.dumps(flambeau.Size([2, 3]))) == flambeau.Size([2, 3])
 
 
@@ -149,7 +157,7 @@ def test_dlpack_round_trip():
     assert w.dtype is flambeau.int64 and w.tolist() == [0, 1, 2]
 
 
-def test_clone_and_detach():
+def test_clone_and_detach(device):
     same_output("""
         x = torch.arange(6.).view(2, 3).t()
         c = x.clone()
@@ -167,25 +175,39 @@ def test_clone_and_detach():
         print(w.clone().requires_grad, w.clone().is_leaf, w.detach().is_leaf)
         print(torch.tensor([1, 2]).clone().dtype, torch.zeros(2, 0).clone().shape)
         print(torch.zeros(3)[::2].clone().stride(), torch.zeros(2, 3).expand(4, 2, 3).clone().stride())
-    """)
+    """, device)
 
 
-def test_conversion_methods():
+def test_conversion_methods(device):
     same_output("""
         x = torch.tensor([[1.7, -2.5], [0.0, 3.0]])
         for name in ["float", "double", "half", "long", "int", "short", "char", "byte", "bool"]:
             y = getattr(x, name)()
             print(name, y.dtype, y.tolist())
-        print(x.to(torch.int32).dtype, x.to("cpu") is x, x.to(torch.float32) is x, x.type(), x.long().type())
+        print(x.to(torch.int32).dtype, x.to(x.device) is x, x.to(torch.float32) is x, x.type(), x.long().type())
         print(x.type(torch.float64).dtype, x.type("torch.IntTensor").dtype, x.to(x.long()).dtype, x.type_as(x.int()).dtype)
         print(x.cfloat(), x.element_size(), x.double().element_size(), x.nbytes, x.itemsize)
-    """)
+    """, device)
 
 
-def test_pickle_round_trip():
-    x = flambeau.arange(6.).view(2, 3).t()
+def test_pickle_round_trip(device):
+    x = flambeau.arange(6., device=device).view(2, 3).t()
     y = pickle.loads(pickle.dumps(x))
-    assert y.tolist() == x.tolist() and y.dtype is x.dtype
+    assert y.tolist() == x.tolist() and y.dtype is x.dtype and y.device == x.device
+
+
+def test_numpy_of_a_cuda_tensor_raises_as_in_torch(device):
+    """NumPy sees CPU memory only: numpy() and NumPy's conversions of a cuda tensor raise TypeError in torch;
+    numpy(force=True) copies to the host."""
+    if device == "cpu":
+        pytest.skip("the CPU's NumPy sharing is tested above")
+    x = flambeau.arange(4., device=device)
+    for fn in (lambda: x.numpy(), lambda: np.asarray(x), lambda: np.array(x), lambda: x.detach().numpy()):
+        with pytest.raises(TypeError):
+            fn()
+    forced = x.numpy(force=True)
+    assert isinstance(forced, np.ndarray) and forced.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert x.__dlpack_device__() == (2, 0)                     # kDLCUDA, device 0
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "float16", "complex64"])
