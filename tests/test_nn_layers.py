@@ -430,6 +430,13 @@ def test_zero_size_batches(make, shape, device):
     assert tuple(o.shape) == tuple(r.shape) and str(o.dtype) == str(r.dtype)
 
 
+def test_gaussian_nll_loss_refuses_negative_variance(device):
+    for lib in (on_device(flambeau, device), torch):
+        x, var = lib.zeros(3), lib.tensor([1.0, -0.5, 2.0])
+        with pytest.raises(ValueError, match="var has negative entry"):
+            lib.nn.GaussianNLLLoss()(x, x, var)
+
+
 def test_cross_entropy_empty_batch_and_noncontiguous(device):
     for reduction in ("mean", "sum", "none"):
         o = flambeau.nn.functional.cross_entropy(flambeau.zeros(0, 3, device=device),

@@ -1362,7 +1362,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         else:
             raise ValueError("var is of incorrect size")
     _check_reduction(reduction)
-    if var.is_cpu and bool((var._data < 0).any()):
+    if bool((var._data < 0).any()):          # a read by the host on cuda, as torch's check is
         raise ValueError("var has negative entry/entries")
     var = var.clone()
     with grad_mode.no_grad():
