@@ -1,0 +1,249 @@
+"""The cuda device: moving tensors, mixing devices, index checks, host reads, flambeau.cuda.
+
+These run on a real GPU, or on the emulated CuPy (tests/_emulated_cupy.py) elsewhere.
+"""
+import numpy as np
+import pytest
+
+import flambeau
+import flambeau.nn.functional as F
+from flambeau import _xp, nn
+from _oracle import need_torch
+
+torch = need_torch()
+cuda = pytest.mark.cuda
+
+
+def _cupyx():
+    import cupyx
+    return cupyx
+
+
+# -- without CUDA -----------------------------------------------------------------------------
+@pytest.mark.parametrize("error,why", [(ImportError("No module named 'cupy'"), "CuPy is not installed"),
+                                       (RuntimeError("CuPy found no CUDA device"), "no usable CUDA GPU")])
+def test_cuda_unavailable_says_why(monkeypatch, error, why):
+    monkeypatch.setattr(_xp, "cupy", None)
+    monkeypatch.setattr(_xp, "_cuda_error", error)
+    assert not flambeau.cuda.is_available() and flambeau.cuda.device_count() == 0
+    for attempt in (lambda: flambeau.zeros(2).to("cuda"), lambda: flambeau.zeros(2, device="cuda"),
+                    lambda: flambeau.zeros(2).cuda(), lambda: nn.Linear(2, 2).to("cuda")):
+        with pytest.raises(RuntimeError, match=why):
+            attempt()
+    with pytest.raises(RuntimeError, match="accelerator"):
+        flambeau.zeros(2).pin_memory()
+
+
+# -- moving tensors -----------------------------------------------------------------------------
+@cuda
+def test_to_cuda_and_back():
+    x = flambeau.arange(6.0).reshape(2, 3)
+    for moved in (x.to("cuda"), x.cuda(), x.to("cuda:0"), x.to(flambeau.device("cuda", 0)),
+                  x.to("cuda", non_blocking=True), x.to(device="cuda", dtype=flambeau.float16)):
+        assert moved.is_cuda and moved.device == flambeau.device("cuda", 0) and moved.get_device() == 0
+        assert moved.cpu().tolist() == x.tolist()
+    assert x.get_device() == -1 and not x.is_cuda
+    y = x.cuda()
+    assert y.cuda() is y and y.to("cuda") is y and x.cpu() is x
+    assert repr(y) == "tensor([[0., 1., 2.],\n        [3., 4., 5.]], device='cuda:0')"
+    with pytest.raises(TypeError, match="cuda"):
+        y.numpy()                       # as torch: copy to the host first with .cpu()
+
+
+@cuda
+def test_pinned_memory_round_trip():
+    x = flambeau.arange(4.0)
+    pinned = x.pin_memory()
+    assert pinned.is_pinned() and not x.is_pinned() and pinned.device.type == "cpu"
+    assert pinned.pin_memory() is pinned and pinned.tolist() == x.tolist()
+    assert pinned.to("cuda", non_blocking=True).tolist() == x.tolist()
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        x.cuda().pin_memory()
+
+
+# -- mixing devices -----------------------------------------------------------------------------
+MIXED = {
+    "add": lambda g, c, ci: g + c, "mul_": lambda g, c, ci: g.mul_(c), "matmul": lambda g, c, ci: g @ c.t(),
+    "cat": lambda g, c, ci: flambeau.cat([g, c]), "where": lambda g, c, ci: flambeau.where(c > 0, g, g),
+    "gather": lambda g, c, ci: g.gather(1, ci), "scatter_add": lambda g, c, ci: g.scatter_add(1, ci, g[:, :2]),
+    "index_select": lambda g, c, ci: g.index_select(0, ci[:, 0]), "take": lambda g, c, ci: g.take(ci),
+    "masked_fill": lambda g, c, ci: g.masked_fill(c > 0, 0.0), "index_add": lambda g, c, ci: g.index_add(0, ci[:1, 0], g[:1]),
+    "lerp": lambda g, c, ci: g.lerp(c, 0.5), "maximum": lambda g, c, ci: flambeau.maximum(g, c),
+    "linear": lambda g, c, ci: F.linear(g, c), "conv2d": lambda g, c, ci: F.conv2d(g[None, None], c[None, None, :2, :2]),
+    "cross_entropy": lambda g, c, ci: F.cross_entropy(g, ci[:, 0]), "mse_loss": lambda g, c, ci: F.mse_loss(g, c),
+    "embedding": lambda g, c, ci: F.embedding(ci, g), "dist": lambda g, c, ci: flambeau.dist(g, c),
+    "allclose": lambda g, c, ci: flambeau.allclose(g, c), "searchsorted": lambda g, c, ci: flambeau.searchsorted(c[0], g),
+    "batch_norm": lambda g, c, ci: F.batch_norm(g, c[0], c[1]),
+}
+
+
+@cuda
+@pytest.mark.parametrize("name", sorted(MIXED))
+def test_mixing_devices_names_both(name):
+    g = flambeau.randn(3, 4, device="cuda")
+    c = flambeau.randn(3, 4)
+    ci = flambeau.tensor([[0, 1], [2, 3], [1, 0]])
+    with pytest.raises(RuntimeError, match=r"same device.*(cuda:0 and cpu|cpu and cuda:0)"):
+        MIXED[name](g, c, ci)
+
+
+@cuda
+def test_cpu_scalars_join_cuda_ops_as_in_torch():
+    g = flambeau.ones(3, device="cuda")
+    out = g * flambeau.tensor(2.0) + flambeau.tensor(1.0)
+    assert out.device.type == "cuda" and out.tolist() == [3.0, 3.0, 3.0]
+    assert g[flambeau.tensor([0, 2])].device.type == "cuda"      # CPU index tensors may index cuda tensors
+
+
+# -- out-of-range indices -------------------------------------------------------------------
+# CuPy wraps out-of-range array indices around; flambeau checks them, so cuda raises as the CPU does.
+OUT_OF_RANGE = {
+    "getitem": lambda L, x, i: x[i], "setitem": lambda L, x, i: x.__setitem__(i, 0.0),
+    "gather": lambda L, x, i: x.gather(0, i[:, None].expand(-1, 4)),
+    "index_select": lambda L, x, i: x.index_select(0, i), "take": lambda L, x, i: x.take(i * 4),
+    "index_add": lambda L, x, i: x.index_add(0, i, x[:2]), "put_": lambda L, x, i: x.put_(i * 4, x[0, :2].clone()),
+    "scatter": lambda L, x, i: x.scatter(0, i[:, None].expand(-1, 4), 1.0),
+    "embedding": lambda L, x, i: L.nn.functional.embedding(i, x),
+    "cross_entropy": lambda L, x, i: L.nn.functional.cross_entropy(x[:2, :3], i),
+    "nll_loss": lambda L, x, i: L.nn.functional.nll_loss(x[:2, :3], i),
+    "one_hot": lambda L, x, i: L.nn.functional.one_hot(i, 3),
+}
+
+
+@cuda
+@pytest.mark.parametrize("name", sorted(OUT_OF_RANGE))
+def test_out_of_range_indices_raise_on_cuda_as_on_cpu(name):
+    fn = OUT_OF_RANGE[name]
+    outcomes = []
+    for lib, device in ((torch, "cpu"), (flambeau, "cpu"), (flambeau, "cuda")):
+        x = lib.arange(12.0).reshape(3, 4)
+        i = lib.tensor([1, 3])                                      # 3 is out of range everywhere
+        x, i = (x.to(device), i.to(device)) if lib is flambeau else (x, i)
+        with pytest.raises(Exception) as caught:
+            fn(lib, x, i)
+        outcomes.append(type(caught.value))
+    assert outcomes[1] is outcomes[0] and outcomes[2] is outcomes[0], outcomes
+    x = flambeau.arange(12.0, device="cuda").reshape(3, 4)
+    fn(flambeau, x, flambeau.tensor([1, 2], device="cuda"))         # in range: runs
+
+
+# -- no reads of the device by the host inside a training step -------------------------------
+class LectureNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=5)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=5)
+        self.fc1 = nn.Linear(256, 200)
+        self.fc2 = nn.Linear(200, 10)
+
+    def forward(self, x):
+        x = F.relu(F.max_pool2d(self.conv1(x), kernel_size=3, stride=3))
+        x = F.relu(F.max_pool2d(self.conv2(x), kernel_size=2, stride=2))
+        x = F.relu(self.fc1(x.view(-1, 256)))
+        return self.fc2(x)
+
+
+def _step(model, optimizer, x, target, loss_fn):
+    loss = loss_fn(model(x), target)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+@cuda
+@pytest.mark.parametrize("make", [
+    lambda: (LectureNet(), flambeau.optim.SGD, dict(lr=0.1), (8, 1, 28, 28)),
+    lambda: (nn.Sequential(nn.Linear(20, 50), nn.BatchNorm1d(50), nn.ReLU(), nn.Dropout(0.3), nn.Linear(50, 10)),
+             flambeau.optim.Adam, dict(lr=1e-3, weight_decay=1e-4), (16, 20)),
+    lambda: (nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
+                           nn.Flatten(), nn.Linear(4 * 14 * 14, 10)),
+             flambeau.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), (4, 1, 28, 28)),
+], ids=["lecture-convnet-sgd", "mlp-batchnorm-dropout-adam", "cnn-batchnorm-avgpool-nesterov"])
+def test_training_step_never_reads_the_device(make):
+    flambeau.manual_seed(0)
+    model, opt_cls, options, shape = make()
+    model.to("cuda")
+    optimizer = opt_cls(model.parameters(), **options)
+    x = flambeau.randn(*shape, device="cuda")
+    target = F.one_hot(flambeau.arange(shape[0], device="cuda") % 10, 10).float()
+    _step(model, optimizer, x, target, F.mse_loss)                  # the first step creates the state
+    with _cupyx().allow_synchronize(False):
+        _step(model, optimizer, x, target, F.mse_loss)
+    # class-index targets are checked for range: the one read of the step
+    labels = flambeau.arange(shape[0], device="cuda") % 10
+    with pytest.raises(_cupyx().DeviceSynchronized):
+        with _cupyx().allow_synchronize(False):
+            _step(model, optimizer, x, labels, F.cross_entropy)
+
+
+@cuda
+def test_lecture_convnet_step_agrees_with_cpu():
+    flambeau.manual_seed(0)
+    cpu_model = LectureNet()
+    cuda_model = LectureNet()
+    cuda_model.load_state_dict(cpu_model.state_dict())
+    cuda_model.to("cuda")
+    x, y = flambeau.randn(16, 1, 28, 28), flambeau.randint(0, 10, (16,))
+    for model, device in ((cpu_model, "cpu"), (cuda_model, "cuda")):
+        optimizer = flambeau.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(3):
+            loss = _step(model, optimizer, x.to(device), y.to(device), F.cross_entropy)
+        model.final_loss = loss.item()
+    assert cuda_model.final_loss == pytest.approx(cpu_model.final_loss, rel=1e-4)
+    for (name, p), q in zip(cpu_model.named_parameters(), cuda_model.parameters()):
+        assert q.device.type == "cuda" and q.grad.device.type == "cuda", name
+        np.testing.assert_allclose(q.detach().cpu().numpy(), p.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+# -- flambeau.cuda ----------------------------------------------------------------------------
+@cuda
+def test_device_queries():
+    cu = flambeau.cuda
+    assert cu.is_available() and cu.device_count() >= 1 and cu.current_device() == 0
+    props = cu.get_device_properties(0)
+    assert isinstance(cu.get_device_name(), str) and cu.get_device_name(0) == props.name
+    assert props.total_memory > 0 and cu.get_device_capability() == (props.major, props.minor)
+    cu.set_device(0)
+    with cu.device(0):
+        assert flambeau.zeros(1, device="cuda").device == flambeau.device("cuda", 0)
+    cu.synchronize()
+
+
+@cuda
+def test_memory_statistics_follow_allocations():
+    cu = flambeau.cuda
+    cu.empty_cache()
+    base = cu.memory_allocated()
+    cu.reset_peak_memory_stats()
+    assert cu.max_memory_allocated() == base
+    big = flambeau.empty(1024, 1024, device="cuda")           # 4 MiB
+    assert cu.memory_allocated() >= base + 4 * 2 ** 20
+    del big
+    assert cu.memory_allocated() < base + 4 * 2 ** 20
+    assert cu.max_memory_allocated() >= base + 4 * 2 ** 20        # the peak remembers it
+    cu.reset_peak_memory_stats()
+    assert cu.max_memory_allocated() < base + 4 * 2 ** 20
+    assert cu.memory_reserved() >= cu.memory_allocated()
+
+
+@cuda
+def test_events_streams_and_seeds():
+    cu = flambeau.cuda
+    start, end = cu.Event(enable_timing=True), cu.Event(enable_timing=True)
+    start.record()
+    y = flambeau.randn(64, 64, device="cuda") @ flambeau.randn(64, 64, device="cuda")
+    end.record()
+    end.synchronize()
+    assert end.query() and cu.Event().query() in (True, False)
+    assert start.elapsed_time(end) >= 0.0
+    s = cu.Stream()
+    with s:
+        z = y + 1
+    s.synchronize()
+    assert z.device.type == "cuda" and isinstance(cu.current_stream(), cu.Stream)
+    for seed_all in (flambeau.manual_seed, cu.manual_seed, cu.manual_seed_all):
+        seed_all(7)
+        a = flambeau.randn(5, device="cuda")
+        seed_all(7)
+        assert flambeau.equal(a, flambeau.randn(5, device="cuda"))
