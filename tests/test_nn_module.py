@@ -307,7 +307,7 @@ def test_to_moves_every_parameter_and_buffer(device):
     assert m.features[1].num_batches_tracked.dtype == flambeau.int64
     for k, v in m.state_dict().items():
         assert flambeau.equal(v.cpu(), before[k]), k
-    m.to(device, dtype=flambeau.float64)
+    m.to(device, dtype=flambeau.float64, non_blocking=True)
     assert_on_device(list(m.parameters()), device)
     assert m.blocks[0].weight.dtype == flambeau.float64
     m.to(flambeau.zeros(1, dtype=flambeau.float32, device=device))
