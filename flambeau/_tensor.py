@@ -228,6 +228,10 @@ class Tensor:
                             "(set_(source, storage_offset, size, stride=()))")
         if storage_offset is None:
             storage_offset = 0
+        source_device = getattr(source, "device", None)
+        if source_device is not None and source_device != self.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{self.device} and {source_device}! (set_(): a tensor views memory of its device)")
         if source is None:
             arr = self._data[:0].reshape(0) if self._data.ndim else self._data.reshape(1)[:0]
             storage = TypedStorage(_xp.array_module(self._data).empty(0, self._data.dtype))

@@ -1,40 +1,18 @@
 """Storages, strides, offsets and set_() against PyTorch: snippets print the same text under both."""
-import contextlib
-import io
-import textwrap
-import warnings
-
 import numpy as np
 import pytest
 import torch
 
 import flambeau
+from test_conversions import same_output       # snippets print the same under torch and flambeau (on device)
 
 
-def printed(snippet, lib):
-    """What ``snippet`` prints with ``torch`` bound to lib; an exception prints as its type's name."""
-    out = io.StringIO()
-    env = {"torch": lib, "np": np}
-    with contextlib.redirect_stdout(out), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for stmt in textwrap.dedent(snippet).strip().split("\n\n"):
-            try:
-                exec(stmt, env)
-            except Exception as e:      # noqa: BLE001 - the exception type is part of the output
-                print("raised", type(e).__name__)
-    return out.getvalue()
-
-
-def same_output(snippet):
-    ref, ours = printed(snippet, torch), printed(snippet, flambeau)
-    assert ours == ref, f"\n--- torch\n{ref}\n--- flambeau\n{ours}"
-
-
-def test_typed_storage_basics():
+def test_typed_storage_basics(device):
     same_output("""
         x = torch.arange(6.).view(2, 3)
         s = x.storage()
-        print(s.size(), len(s), s.dtype, s.device, s.element_size(), s.nbytes(), s.tolist(), s[1], s[-1], s.is_cuda)
+        print(s.size(), len(s), s.dtype, s.device == x.device, s.element_size(), s.nbytes(), s.tolist(), s[1], s[-1],
+              s.is_cuda == x.is_cuda)
         print(s)
         print(s.data_ptr() == x.data_ptr(), type(s).__name__)
 
@@ -52,23 +30,23 @@ def test_typed_storage_basics():
         q[0] = 100.0
         print(x[0, 0], q[0])
         print(list(s), s.tolist())
-    """)
+    """, device)
 
 
 @pytest.mark.parametrize("make", ["torch.arange(3)", "torch.tensor([True, False])", "torch.zeros(0)",
                                   "torch.tensor([1.5, 2.25], dtype=torch.float16)", "torch.tensor([1 + 2j])",
                                   "torch.ones(2, dtype=torch.float64)", "torch.tensor([-1, 2], dtype=torch.int8)",
                                   "torch.arange(12.).view(3, 4).t()[1:]"])
-def test_storage_repr_and_size(make):
+def test_storage_repr_and_size(make, device):
     same_output(f"""
         x = {make}
         print(x.storage())
         print(x.storage().size(), x.untyped_storage().nbytes(), x.storage_offset(), x.element_size())
         print(x.untyped_storage())
-    """)
+    """, device)
 
 
-def test_views_share_storage_with_offsets():
+def test_views_share_storage_with_offsets(device):
     same_output("""
         x = torch.arange(24.).view(2, 3, 4)
         for v in [x[1], x[:, 1:], x[..., 2], x.t() if x.dim() == 2 else x.transpose(0, 2), x.narrow(2, 1, 2),
@@ -76,10 +54,10 @@ def test_views_share_storage_with_offsets():
                   x.as_strided((2, 2), (5, 1), 3), x.expand(2, 2, 3, 4), x.unsqueeze(1), x[:, None, ::2]]:
             print(tuple(v.shape), v.stride(), v.storage_offset(), v.is_contiguous(),
                   v.storage().size(), (v.data_ptr() - x.data_ptr()) // 4, v.untyped_storage().nbytes())
-    """)
+    """, device)
 
 
-def test_storage_write_is_visible_in_every_view():
+def test_storage_write_is_visible_in_every_view(device):
     same_output("""
         x = torch.zeros(2, 4)
         y = x.view(2, 2, 2)
@@ -90,10 +68,10 @@ def test_storage_write_is_visible_in_every_view():
         print(x); print(y); print(z)
         y[1, 1, 0] = 7.0
         print(z, q[6])
-    """)
+    """, device)
 
 
-def test_set_variants():
+def test_set_variants(device):
     same_output("""
         x = torch.arange(6.).view(2, 3)
         s = x.storage()
@@ -128,10 +106,10 @@ def test_set_variants():
         t.set_(s, 1, (2, 2), (2, 1))
         t[0, 0] = -5.0
         print(x)
-    """)
+    """, device)
 
 
-def test_set_shares_the_source_storage():
+def test_set_shares_the_source_storage(device):
     same_output("""
         a = torch.zeros(3)
         b = torch.ones(4)
@@ -139,10 +117,10 @@ def test_set_shares_the_source_storage():
         print(a.data_ptr() == b.data_ptr(), a.shape, a.storage().size())
         a[0] = 5.0
         print(b)
-    """)
+    """, device)
 
 
-def test_lecture_set_float_storage():
+def test_lecture_set_float_storage(device):
     same_output("""
         q = torch.arange(0., 20.).storage()
         x = torch.empty(0).set_(q, storage_offset=5, size=(3, 2), stride=(4, 1))
@@ -150,20 +128,20 @@ def test_lecture_set_float_storage():
         print(x.stride(), x.storage_offset(), x.is_contiguous())
         x[1, 1] = -1
         print(q[10])
-    """)
+    """, device)
 
 
-def test_lecture_set_int_storage_errors():
+def test_lecture_set_int_storage_errors(device):
     same_output("""
         q = torch.arange(0, 20).storage()
         x = torch.empty(0).set_(q, storage_offset=5, size=(3, 2), stride=(4, 1))
 
         x = torch.empty(0, dtype=torch.int64).set_(q, storage_offset=5, size=(3, 2), stride=(4, 1))
         print(x)
-    """)
+    """, device)
 
 
-def test_strides_and_contiguity():
+def test_strides_and_contiguity(device):
     same_output("""
         for shape in [(2, 3, 4), (1, 3), (3, 1), (1,), (), (0,), (2, 0, 3), (1, 1, 1), (4, 1, 0)]:
             x = torch.zeros(shape)
@@ -173,37 +151,40 @@ def test_strides_and_contiguity():
                 c = t.contiguous()
                 print(t.stride(), t.is_contiguous(), c.stride(), c.is_contiguous(), c is t)
                 print(x.stride(0), x.stride(-1))
-    """)
+    """, device)
 
 
-def test_set_past_the_end_of_the_storage_raises():
+def test_set_past_the_end_of_the_storage_raises(device):
     # PyTorch grows the storage here; flambeau's storages have a fixed size, so it refuses clearly
-    s = flambeau.arange(6.).storage()
+    s = flambeau.arange(6., device=device).storage()
     with pytest.raises(RuntimeError, match="storage"):
-        flambeau.zeros(1).set_(s, 2, (5,))
+        flambeau.zeros(1, device=device).set_(s, 2, (5,))
+    if device != "cpu":               # a tensor takes storages of its own device only, as in torch
+        with pytest.raises(RuntimeError, match="cuda:0.*cpu|cpu.*cuda:0"):
+            flambeau.zeros(1).set_(s)
 
 
-def test_stride_dim_out_of_range():
+def test_stride_dim_out_of_range(device):
     same_output("""
         torch.zeros(2, 3).stride(2)
 
         print(torch.zeros(2, 3).stride(-2))
-    """)
+    """, device)
 
 
-def test_contiguous_copies_only_when_needed():
-    x = flambeau.arange(12.).view(3, 4)
+def test_contiguous_copies_only_when_needed(device):
+    x = flambeau.arange(12., device=device).view(3, 4)
     assert x.contiguous() is x
     t = x.t()
     c = t.contiguous()
     assert c is not t and c.is_contiguous() and c.data_ptr() != x.data_ptr()
     assert c.stride() == (3, 1)
-    np.testing.assert_array_equal(c.numpy(), x.numpy().T)
+    np.testing.assert_array_equal(c.cpu().numpy(), x.cpu().numpy().T)
 
 
-def test_data_ptr_and_element_size():
+def test_data_ptr_and_element_size(device):
     for dt in ["float16", "float32", "float64", "int8", "int64", "bool", "complex64"]:
-        x = flambeau.zeros(3, 4, dtype=getattr(flambeau, dt))
+        x = flambeau.zeros(3, 4, dtype=getattr(flambeau, dt), device=device)
         assert x.element_size() == torch.zeros(1, dtype=getattr(torch, dt)).element_size()
         assert x[1, 2].data_ptr() - x.data_ptr() == 6 * x.element_size()
         assert x.t()[2, 1].data_ptr() == x[1, 2].data_ptr()
@@ -220,7 +201,9 @@ def test_storage_on_device(device):
 
 
 def test_empty_slices_keep_torch_storage_offset():
-    # NumPy leaves an empty slice's data pointer at the start; PyTorch moves it to the clamped start
+    # NumPy leaves an empty slice's data pointer at the start; PyTorch moves it to the clamped start.
+    # On the CPU only: on cuda flambeau's empty slices keep CuPy's offsets (a view at an offset past the
+    # last element is one CuPy's as_strided cannot make)
     same_output("""
         t = torch.arange(12.).reshape(3, 4)
         for v in [t[2:2], t[:, 3:3], t[1:1, 2:], t[3:], t[:, 4:], t[5:], t[:, 7:], t.narrow(0, 3, 0),
