@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import flambeau
+from _oracle import on_device
 
 NAMES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "complex64",
          "complex128"]
@@ -38,50 +39,54 @@ def test_promote_types_full_table():
 
 
 @pytest.mark.parametrize("dims", [(1, 1), (1, 0), (0, 1), (0, 0), (2, 1)])
-def test_result_type_and_add_dtype_every_pair(dims):
+def test_result_type_and_add_dtype_every_pair(dims, device):
+    F = on_device(flambeau, device)
     bad = []
     for a, b in itertools.product(NAMES, NAMES):
         ref = torch.result_type(_make(torch, a, dims[0]), _make(torch, b, dims[1]))
         if _name(ref) == "complex32":
             continue
-        ours = flambeau.result_type(_make(flambeau, a, dims[0]), _make(flambeau, b, dims[1]))
+        ours = flambeau.result_type(_make(F, a, dims[0]), _make(F, b, dims[1]))
         if _name(ours) != _name(ref):
             bad.append(f"result_type({a}/{dims[0]}d, {b}/{dims[1]}d) = {ours}, torch {ref}")
         for op in ("__add__", "__mul__", "__truediv__"):
             r = getattr(_make(torch, a, dims[0]), op)(_make(torch, b, dims[1]))
-            o = getattr(_make(flambeau, a, dims[0]), op)(_make(flambeau, b, dims[1]))
-            if _name(o.dtype) != _name(r.dtype) or tuple(o.shape) != tuple(r.shape):
+            o = getattr(_make(F, a, dims[0]), op)(_make(F, b, dims[1]))
+            if _name(o.dtype) != _name(r.dtype) or tuple(o.shape) != tuple(r.shape) or o.device.type != device:
                 bad.append(f"{a}/{dims[0]}d {op} {b}/{dims[1]}d: {o.dtype}{tuple(o.shape)}, torch "
                            f"{r.dtype}{tuple(r.shape)}")
     assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("ndim", [1, 0])
-def test_result_type_with_python_and_numpy_scalars(ndim):
+def test_result_type_with_python_and_numpy_scalars(ndim, device):
+    F = on_device(flambeau, device)
     bad = []
     for a in NAMES:
         for s in SCALARS:
             ref = torch.result_type(_make(torch, a, ndim), s)
             if _name(ref) == "complex32":
                 continue
-            ours = flambeau.result_type(_make(flambeau, a, ndim), s)
+            ours = flambeau.result_type(_make(F, a, ndim), s)
             if _name(ours) != _name(ref):
                 bad.append(f"result_type({a}/{ndim}d, {s!r}) = {ours}, torch {ref}")
             for op in ("__add__", "__radd__", "__mul__", "__rmul__", "__truediv__"):
                 r = getattr(_make(torch, a, ndim), op)(s)
-                o = getattr(_make(flambeau, a, ndim), op)(s)
-                if _name(o.dtype) != _name(r.dtype):
+                o = getattr(_make(F, a, ndim), op)(s)
+                if _name(o.dtype) != _name(r.dtype) or o.device.type != device:
                     bad.append(f"{a}/{ndim}d {op} {s!r}: {o.dtype}, torch {r.dtype}")
     assert not bad, "\n".join(bad)
 
 
-def test_result_type_of_two_scalars_and_scalar_tensor():
+def test_result_type_of_two_scalars_and_scalar_tensor(device):
+    F = on_device(flambeau, device)
     for x, y in ((1, 2.0), (True, 1), (1, 1j), (True, False)):
-        assert _name(flambeau.result_type(flambeau.tensor(x), y)) == _name(torch.result_type(torch.tensor(x), y))
+        assert _name(flambeau.result_type(F.tensor(x), y)) == _name(torch.result_type(torch.tensor(x), y))
 
 
 @pytest.mark.parametrize("default", ["float64", "float16", "float32"])
-def test_default_dtype_drives_inference_and_promotion(default):
+def test_default_dtype_drives_inference_and_promotion(default, device):
+    F = on_device(flambeau, device)
     flambeau.set_default_dtype(getattr(flambeau, default))
     torch.set_default_dtype(getattr(torch, default))
     try:
@@ -94,7 +99,7 @@ def test_default_dtype_drives_inference_and_promotion(default):
         for fn in checks:
             ref = _name(fn(torch))
             if ref != "complex32":          # flambeau has no complex32 (default float16 + complex)
-                assert _name(fn(flambeau)) == ref
+                assert _name(fn(F)) == ref
     finally:
         flambeau.set_default_dtype(flambeau.float32)
         torch.set_default_dtype(torch.float32)
