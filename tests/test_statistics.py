@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import check_against_torch, assert_same, need_torch, gradcheck
+from _oracle import check_against_torch, assert_same, need_torch, gradcheck, on_device
 
 
 @pytest.mark.parametrize("p", [0.0, 1.0, 2.0, 3.0, float("inf")])
@@ -23,43 +23,51 @@ def test_cov_corrcoef(device):
     check_against_torch(lambda lib, a: a.cov(), (6,), device=device)
 
 
-def test_cov_weights():
+def test_cov_weights(device):
+    F = on_device(flambeau, device)
     torch = need_torch()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 5))
     fw = rng.integers(1, 4, 5)
     aw = rng.random(5)
-    ours = flambeau.cov(flambeau.tensor(x), fweights=flambeau.tensor(fw), aweights=flambeau.tensor(aw))
+    ours = flambeau.cov(F.tensor(x), fweights=F.tensor(fw), aweights=F.tensor(aw))
     ref = torch.cov(torch.tensor(x), fweights=torch.tensor(fw), aweights=torch.tensor(aw))
     assert_same(ours, ref, rtol=1e-10)
+    assert ours.device.type == device
 
 
-def test_vander():
+def test_vander(device):
+    F = on_device(flambeau, device)
     torch = need_torch()
     x = np.array([1, 2, 3, 5])
-    assert_same(flambeau.vander(flambeau.tensor(x)), torch.vander(torch.tensor(x)))
-    assert_same(flambeau.vander(flambeau.tensor(x * 1.5), N=3, increasing=True),
+    assert_same(flambeau.vander(F.tensor(x)), torch.vander(torch.tensor(x)))
+    assert flambeau.vander(F.tensor(x)).device.type == device
+    assert_same(flambeau.vander(F.tensor(x * 1.5), N=3, increasing=True),
                 torch.vander(torch.tensor(x * 1.5), N=3, increasing=True))
 
 
-def test_top_level_functional_aliases():
+def test_top_level_functional_aliases(device):
+    F = on_device(flambeau, device)
     torch = need_torch()
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
-    assert_same(flambeau.cosine_similarity(flambeau.tensor(a), flambeau.tensor(b)),
+    assert_same(flambeau.cosine_similarity(F.tensor(a), F.tensor(b)),
                 torch.cosine_similarity(torch.tensor(a), torch.tensor(b)))
-    assert_same(flambeau.pairwise_distance(flambeau.tensor(a), flambeau.tensor(b)),
+    assert_same(flambeau.pairwise_distance(F.tensor(a), F.tensor(b)),
                 torch.pairwise_distance(torch.tensor(a), torch.tensor(b)))
-    x = flambeau.ones(100)
+    x = F.ones(100)
     assert flambeau.equal(flambeau.dropout(x, 0.5, False), x)
+    kept = flambeau.dropout(x, 0.5, True)            # training: on x's device, zeros or 2
+    assert kept.device.type == device and set(kept.unique().tolist()) <= {0.0, 2.0}
 
 
-def test_errors():
+def test_errors(device):
+    F = on_device(flambeau, device)
     with pytest.raises(RuntimeError, match="same number of columns"):
-        flambeau.cdist(flambeau.ones(2, 3), flambeau.ones(2, 4))
+        flambeau.cdist(F.ones(2, 3), F.ones(2, 4))
     with pytest.raises(RuntimeError, match="2D"):
-        flambeau.pdist(flambeau.ones(3))
+        flambeau.pdist(F.ones(3))
 
 
-def test_gradcheck_cdist():
-    gradcheck(lambda lib, a, b: lib.cdist(a, b), (3, 2), (4, 2))
+def test_gradcheck_cdist(device):
+    gradcheck(lambda lib, a, b: lib.cdist(a, b), (3, 2), (4, 2), device=device)
