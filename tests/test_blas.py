@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import check_against_torch, gradcheck, assert_same, need_torch
+from _oracle import check_against_torch, gradcheck, assert_same, need_torch, on_device
 
 torch = need_torch()
 
@@ -34,12 +34,13 @@ def test_matmul_non_contiguous_and_float32(device):
     assert out.dtype is flambeau.float32
 
 
-def test_matmul_integers_and_out():
+def test_matmul_integers_and_out(device):
+    F = on_device(flambeau, device)
     a, b = np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4)
-    assert_same(flambeau.matmul(flambeau.tensor(a), flambeau.tensor(b)), torch.matmul(torch.tensor(a),
+    assert_same(flambeau.matmul(F.tensor(a), F.tensor(b)), torch.matmul(torch.tensor(a),
                                                                                      torch.tensor(b)))
-    out = flambeau.empty(2, 4, dtype=flambeau.int64)
-    flambeau.mm(flambeau.tensor(a), flambeau.tensor(b), out=out)
+    out = F.empty(2, 4, dtype=flambeau.int64)
+    flambeau.mm(F.tensor(a), F.tensor(b), out=out)
     assert_same(out, torch.tensor(a) @ torch.tensor(b))
 
 
@@ -65,13 +66,14 @@ def test_vdot_inner_outer(device):
     check_against_torch(lambda lib, a, b: lib.inner(a, b), (), (3,), device=device)
 
 
-def test_vdot_complex_conjugates_first():
+def test_vdot_complex_conjugates_first(device):
+    F = on_device(flambeau, device)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(4) + 1j * rng.standard_normal(4)
     b = rng.standard_normal(4) + 1j * rng.standard_normal(4)
-    assert_same(flambeau.vdot(flambeau.tensor(a), flambeau.tensor(b)), torch.vdot(torch.tensor(a),
+    assert_same(flambeau.vdot(F.tensor(a), F.tensor(b)), torch.vdot(torch.tensor(a),
                                                                                  torch.tensor(b)))
-    assert_same(flambeau.dot(flambeau.tensor(a), flambeau.tensor(b)), torch.dot(torch.tensor(a), torch.tensor(b)))
+    assert_same(flambeau.dot(F.tensor(a), F.tensor(b)), torch.dot(torch.tensor(a), torch.tensor(b)))
 
 
 # -- addmm and friends ------------------------------------------------------------------------------------
@@ -89,25 +91,28 @@ def test_add_family(device, beta, alpha):
     check_against_torch(lambda lib, i, a, b: i.addmm(a, b, **kw), (3, 2), (3, 4), (4, 2), device=device)
 
 
-def test_beta_zero_ignores_nan_in_input():
+def test_beta_zero_ignores_nan_in_input(device):
+    F = on_device(flambeau, device)
     nan3 = np.full((3, 2), np.nan)
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
     for name, args in [("addmm", (nan3, a, b)), ("addmv", (nan3[:, 0], a, b[:, 0])),
                        ("addr", (nan3, a[:, 0], b[0])),
                        ("baddbmm", (nan3[None], a[None], b[None])), ("addbmm", (nan3, a[None], b[None]))]:
-        ours = getattr(flambeau, name)(*[flambeau.tensor(x) for x in args], beta=0)
+        ours = getattr(flambeau, name)(*[F.tensor(x) for x in args], beta=0)
+        assert ours.device.type == device
         ref = getattr(torch, name)(*[torch.tensor(x) for x in args], beta=0)
         assert_same(ours, ref)
 
 
-def test_inplace_add_family():
+def test_inplace_add_family(device):
+    F = on_device(flambeau, device)
     rng = np.random.default_rng(2)
     for name, shapes in [("addmm_", ((3, 2), (3, 4), (4, 2))), ("addmv_", ((3,), (3, 4), (4,))),
                          ("addr_", ((3, 4), (3,), (4,))), ("baddbmm_", ((2, 3, 5), (2, 3, 4), (2, 4, 5))),
                          ("addbmm_", ((3, 5), (2, 3, 4), (2, 4, 5)))]:
         arrays = [rng.standard_normal(s) for s in shapes]
-        ours = [flambeau.tensor(x) for x in arrays]
+        ours = [F.tensor(x) for x in arrays]
         ref = [torch.tensor(x) for x in arrays]
         r1 = getattr(ours[0], name)(*ours[1:], beta=0.5, alpha=2)
         r2 = getattr(ref[0], name)(*ref[1:], beta=0.5, alpha=2)
@@ -115,9 +120,10 @@ def test_inplace_add_family():
         assert_same(ours[0], r2)
 
 
-def test_add_family_gradcheck():
-    gradcheck(lambda lib, i, a, b: lib.addmm(i, a, b, beta=0.3, alpha=-2), (3, 2), (3, 4), (4, 2))
-    gradcheck(lambda lib, i, a, b: lib.baddbmm(i, a, b, beta=2, alpha=0.5), (1, 3, 2), (2, 3, 4), (2, 4, 2))
+def test_add_family_gradcheck(device):
+    gradcheck(lambda lib, i, a, b: lib.addmm(i, a, b, beta=0.3, alpha=-2), (3, 2), (3, 4), (4, 2), device=device)
+    gradcheck(lambda lib, i, a, b: lib.baddbmm(i, a, b, beta=2, alpha=0.5), (1, 3, 2), (2, 3, 4), (2, 4, 2),
+              device=device)
 
 
 # -- einsum, tensordot, kron -------------------------------------------------------------------------------
@@ -147,18 +153,19 @@ def test_einsum_matches_torch(device, eq, shapes):
     check_against_torch(lambda lib, *ops: lib.einsum(eq, *ops), *shapes, device=device)
 
 
-def test_einsum_list_operands_and_broadcast_one():
-    check_against_torch(lambda lib, a, b: lib.einsum("ij,jk->ik", [a, b]), (2, 3), (3, 4))
-    check_against_torch(lambda lib, a, b: lib.einsum("bij,bjk->bik", a, b), (1, 2, 3), (4, 3, 2))
+def test_einsum_list_operands_and_broadcast_one(device):
+    check_against_torch(lambda lib, a, b: lib.einsum("ij,jk->ik", [a, b]), (2, 3), (3, 4), device=device)
+    check_against_torch(lambda lib, a, b: lib.einsum("bij,bjk->bik", a, b), (1, 2, 3), (4, 3, 2), device=device)
 
 
-def test_einsum_errors():
+def test_einsum_errors(device):
+    F = on_device(flambeau, device)
     with pytest.raises(RuntimeError):
-        flambeau.einsum("ij,jk->ik", flambeau.ones(2, 3))
+        flambeau.einsum("ij,jk->ik", F.ones(2, 3))
     with pytest.raises(RuntimeError):
-        flambeau.einsum("ij->ij", flambeau.ones(2, 3, 4))
+        flambeau.einsum("ij->ij", F.ones(2, 3, 4))
     with pytest.raises(RuntimeError):
-        flambeau.einsum("ij,jk->ik", flambeau.ones(2, 3), flambeau.ones(4, 2))
+        flambeau.einsum("ij,jk->ik", F.ones(2, 3), F.ones(4, 2))
 
 
 @pytest.mark.parametrize("dims,sa,sb", [(2, (2, 3, 4), (3, 4, 5)), (1, (2, 3), (3, 4)), (0, (2,), (3,)),
@@ -167,9 +174,9 @@ def test_tensordot(device, dims, sa, sb):
     check_against_torch(lambda lib, a, b: lib.tensordot(a, b, dims=dims), sa, sb, device=device)
 
 
-def test_tensordot_zero_size():
-    check_against_torch(lambda lib, a, b: lib.tensordot(a, b, dims=1), (0, 3), (3, 2))
-    check_against_torch(lambda lib, a, b: lib.tensordot(a, b, dims=1), (2, 0), (0, 2))
+def test_tensordot_zero_size(device):
+    check_against_torch(lambda lib, a, b: lib.tensordot(a, b, dims=1), (0, 3), (3, 2), device=device)
+    check_against_torch(lambda lib, a, b: lib.tensordot(a, b, dims=1), (2, 0), (0, 2), device=device)
 
 
 @pytest.mark.parametrize("sa,sb", [((2, 3), (4, 5)), ((2,), (3,)), ((2, 3), (4,)), ((2, 1, 3), (2, 2))])
@@ -177,33 +184,34 @@ def test_kron(device, sa, sb):
     check_against_torch(lambda lib, a, b: lib.kron(a, b), sa, sb, device=device)
 
 
-def test_chain_matmul():
-    check_against_torch(lambda lib, a, b, c: lib.linalg.multi_dot([a, b, c]), (2, 3), (3, 4), (4, 2))
-    ours = flambeau.chain_matmul(*[flambeau.ones(2, 2)] * 3)
+def test_chain_matmul(device):
+    F = on_device(flambeau, device)
+    check_against_torch(lambda lib, a, b, c: lib.linalg.multi_dot([a, b, c]), (2, 3), (3, 4), (4, 2), device=device)
+    ours = flambeau.chain_matmul(*[F.ones(2, 2)] * 3)
     assert_same(ours, torch.ones(2, 2) @ torch.ones(2, 2) @ torch.ones(2, 2))
 
 
 # -- errors -----------------------------------------------------------------------------------------------
-def same_error(fn, *arrays):
-    ours = [flambeau.tensor(a) for a in arrays]
+def same_error(fn, *arrays, device="cpu"):
+    ours = [flambeau.tensor(a, device=device) for a in arrays]
     ref = [torch.tensor(a) for a in arrays]
     with pytest.raises(Exception) as e_ref:
         fn(torch, *ref)
     with pytest.raises(Exception) as e_ours:
-        fn(flambeau, *ours)
+        fn(on_device(flambeau, device), *ours)
     assert e_ours.type is e_ref.type, (e_ours.value, e_ref.value)
     return str(e_ours.value), str(e_ref.value)
 
 
-def test_dtype_mismatch_errors():
+def test_dtype_mismatch_errors(device):
     f32, f64 = np.ones((2, 2), dtype=np.float32), np.ones((2, 2))
     for fn in [lambda lib, a, b: lib.mm(a, b), lambda lib, a, b: a @ b, lambda lib, a, b: lib.matmul(a, b[0]),
                lambda lib, a, b: lib.bmm(a[None], b[None]), lambda lib, a, b: lib.dot(a[0], b[0]),
                lambda lib, a, b: lib.mv(a, b[0]), lambda lib, a, b: lib.addmm(b, a, b)]:
-        same_error(fn, f32, f64)
+        same_error(fn, f32, f64, device=device)
 
 
-def test_shape_errors():
+def test_shape_errors(device):
     for fn, sa, sb in [(lambda lib, a, b: lib.mm(a, b), (2, 3), (2, 3)),
                        (lambda lib, a, b: a @ b, (2, 3), (2, 3)),
                        (lambda lib, a, b: a @ b, (3,), (4,)),
@@ -213,12 +221,13 @@ def test_shape_errors():
                        (lambda lib, a, b: lib.bmm(a, b), (2, 3, 4), (3, 4, 2)),
                        (lambda lib, a, b: lib.dot(a, b), (3,), (4,)),
                        (lambda lib, a, b: lib.tensordot(a, b, dims=1), (2, 3), (4, 2))]:
-        msg, ref = same_error(fn, np.ones(sa), np.ones(sb))
-    msg, ref = same_error(lambda lib, a, b: lib.mm(a, b), np.ones((2, 3)), np.ones((2, 3)))
+        msg, ref = same_error(fn, np.ones(sa), np.ones(sb), device=device)
+    msg, ref = same_error(lambda lib, a, b: lib.mm(a, b), np.ones((2, 3)), np.ones((2, 3)), device=device)
     assert msg == ref
 
 
-def test_einsum_sublist_format():
-    check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 2], [0, 2]), (2, 3), (3, 4))
-    check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 27]), (2, 3), (3, 4))
-    check_against_torch(lambda lib, a, b: lib.einsum(a, [Ellipsis, 1], b, [1, 2], [Ellipsis, 2]), (5, 2, 3), (3, 4))
+def test_einsum_sublist_format(device):
+    check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 2], [0, 2]), (2, 3), (3, 4), device=device)
+    check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 27]), (2, 3), (3, 4), device=device)
+    check_against_torch(lambda lib, a, b: lib.einsum(a, [Ellipsis, 1], b, [1, 2], [Ellipsis, 2]), (5, 2, 3), (3, 4),
+                        device=device)
