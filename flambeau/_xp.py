@@ -92,3 +92,21 @@ def device_of(a):
     if isinstance(a, np.ndarray):
         return CPU
     return device("cuda", a.device.id)
+
+
+def accumulate(ufunc_name, a, axis):
+    """``ufunc.accumulate(a, axis)`` for an associative ufunc (maximum, minimum, add, ...).
+
+    CuPy accumulates only add and multiply; for the others a scan doubles its reach each
+    step (log2(n) array operations, no host read).
+    """
+    xp = array_module(a)
+    ufunc = getattr(xp, ufunc_name)
+    if xp is np or ufunc_name in ("add", "multiply"):
+        return ufunc.accumulate(a, axis=axis)
+    out = xp.moveaxis(a, axis, -1).copy()
+    n, reach = out.shape[-1], 1
+    while reach < n:
+        out[..., reach:] = ufunc(out[..., reach:], out[..., :-reach])
+        reach *= 2
+    return xp.moveaxis(out, -1, axis)

@@ -87,8 +87,10 @@ def synchronize(device=None):
 
 
 def manual_seed(seed):
+    """Seed the cuda generator (as ``flambeau.manual_seed`` does, with the same folding to 32 bits)."""
     if is_available():
-        _cp().random.seed(int(seed) & 0xFFFFFFFF)
+        from ._ops.creation import _seed32
+        _cp().random.seed(_seed32(seed))
 
 
 manual_seed_all = manual_seed

@@ -386,9 +386,15 @@ class _Ufunc:
         result = self._u(*self._inputs(inputs), **kwargs)
         return out if out is not None and not isinstance(out, tuple) else _wrap(result)
 
+    # CuPy 14 implements these ufunc methods for a few ufuncs only (others raise NotImplementedError)
+    _SUPPORTED = {"at": {"add", "maximum", "minimum"}, "reduce": {"add", "multiply"},
+                  "accumulate": {"add", "multiply"}, "reduceat": {"add"}}
+
     def _method(self, name, params):
         if name not in self._spec["methods"]:
             raise AttributeError(f"cupy.{self.__name__} has no method {name} in CuPy {_API['version']}")
+        if name in self._SUPPORTED and self.__name__ not in self._SUPPORTED[name]:
+            raise NotImplementedError(f"`cupy_{self.__name__}.{name}` is not supported yet (CuPy {_API['version']})")
         numpy_method = getattr(self._u, name)
         spec = {"params": params, "varargs": False, "varkw": False}
 
@@ -667,22 +673,37 @@ cuda = types.SimpleNamespace(
     set_allocator=_set_allocator, get_allocator=_get_allocator, is_available=lambda: True)
 
 
+class _RandomState:
+    """CuPy's RandomState: NumPy's algorithm here, with its draws on the device."""
+
+    def __init__(self, seed=None):
+        self._state = numpy.random.RandomState(seed)
+
+    def seed(self, seed=None):
+        self._state.seed(seed)
+
+    def __getattr__(self, name):
+        spec = _API["namespaces"]["cupy.random"].get(name)
+        draw = getattr(self._state, name)
+        if spec is None or not callable(draw):
+            raise AttributeError(f"cupy.random.RandomState has no {name!r} here")
+
+        def call(*args, dtype=None, **kwargs):
+            LAUNCHES[f"random.{name}"] += 1
+            values = numpy.asarray(draw(*args, **kwargs))
+            return ndarray._of(values.astype(dtype) if dtype is not None else values)
+        return call
+
+
 def _random_namespace():
-    state = numpy.random.RandomState(0)
+    state = _RandomState(0)
 
     def seed(value=None):
         state.seed(value if value is None else int(value) & 0xFFFFFFFF)
 
-    def draw(name):
-        def call(*args, dtype=None, **kwargs):
-            values = getattr(state, name)(*args, **kwargs)
-            values = numpy.asarray(values)
-            return ndarray._of(values.astype(dtype) if dtype is not None else values)
-        return call
-
-    names = {n: draw(n) for n, spec in _API["namespaces"]["cupy.random"].items()
-             if not spec.get("class") and hasattr(state, n) and n not in ("seed", "get_random_state")}
-    return _Namespace("cupy.random", [numpy.random], {**names, "seed": seed,
+    names = {n: getattr(state, n) for n, spec in _API["namespaces"]["cupy.random"].items()
+             if not spec.get("class") and hasattr(state._state, n) and n not in ("seed", "get_random_state")}
+    return _Namespace("cupy.random", [numpy.random], {**names, "seed": seed, "RandomState": _RandomState,
                                                       "get_random_state": lambda: state})
 
 

@@ -268,7 +268,7 @@ def mode(input, dim=-1, keepdim=False):
     eq = (s[:, 1:] == s[:, :-1])
     pos = xp.arange(n)
     start = xp.where(xp.concatenate([xp.ones((s.shape[0], 1), bool), ~eq], axis=1), pos, 0)
-    start = xp.maximum.accumulate(start, axis=1)
+    start = _xp.accumulate("maximum", start, 1)
     run = pos - start + 1                                     # length of the run so far
     best = xp.argmax(run, axis=1)                             # first maximal run end = smallest value
     end = best[:, None]
@@ -522,7 +522,7 @@ def _cum_extreme(name, input, dim, is_max):
         return rt(_select(input, None, 0, True, node), _make(xp.zeros((), np.int64)))
     d = _wrap_dim(dim, a.ndim)
     work = a.astype(np.uint8) if a.dtype == np.bool_ else a
-    vals = (xp.maximum if is_max else xp.minimum).accumulate(work, axis=d).astype(a.dtype)
+    vals = _xp.accumulate("maximum" if is_max else "minimum", work, d).astype(a.dtype)
     # the index moves to i whenever x[i] becomes (or ties) the running extreme; NaN wins and sticks
     update = work == vals
     if a.dtype.kind == "f":
@@ -530,7 +530,7 @@ def _cum_extreme(name, input, dim, is_max):
     shape = [1] * a.ndim
     shape[d] = a.shape[d]
     pos = xp.arange(a.shape[d]).reshape(shape)
-    idx = xp.maximum.accumulate(xp.where(update, pos, 0), axis=d) if a.shape[d] else \
+    idx = _xp.accumulate("maximum", xp.where(update, pos, 0), d) if a.shape[d] else \
         xp.zeros(a.shape, np.int64)
     values = _select(input, idx, d, True, node)
     return rt(values, _index_tensor(idx))
