@@ -205,6 +205,21 @@ def test_nodes_run_once_in_valid_order(device):
     assert calls == theirs
 
 
+def test_zero_dim_gradient_moves_to_its_input_device(device):
+    """A 0-dim CPU tensor may join a cuda op; its gradient comes back to the CPU, as in torch
+    (the engine moves a 0-dim gradient to the input's device)."""
+    def run(lib):
+        s = lib.tensor(2.0, dtype=lib.float64, device="cpu", requires_grad=True)
+        w = lib.ones(2, 3, dtype=lib.float64, requires_grad=True)
+        (s * w).sum().backward()
+        gs, = lib.autograd.grad(((s * w) ** 2).sum(), s, create_graph=True)
+        gs.backward()
+        return s.grad, w.grad, gs
+    ours, ref = run(on_device(flambeau, device)), run(torch)
+    assert_same(ours, ref)
+    assert [t.device.type for t in ours] == ["cpu", device, "cpu"]
+
+
 # -- hooks and retain_grad ---------------------------------------------------------------------
 def test_tensor_hooks_leaf_and_nonleaf_replace_and_remove(device):
     def run(lib):

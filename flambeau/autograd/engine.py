@@ -61,6 +61,10 @@ def _validate(node, index, grad, meta):
                 f"{list(grad.shape)} but expected shape compatible with {list(shape)}") from None
         grad = _sum_to_shape(grad, shape)
     if grad.device != device:
+        if grad.ndim == 0:
+            # as PyTorch: a 0-dim CPU tensor may take part in a cuda op, so a 0-dim gradient
+            # goes back to its input's device (differentiably, under create_graph)
+            return grad.to(device=device, dtype=dtype)
         raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
                            f"expected device {device} but got {grad.device}")
     if grad.dtype is not dtype:
