@@ -74,6 +74,7 @@ MIXED = {
     "embedding": lambda g, c, ci: F.embedding(ci, g), "dist": lambda g, c, ci: flambeau.dist(g, c),
     "allclose": lambda g, c, ci: flambeau.allclose(g, c), "searchsorted": lambda g, c, ci: flambeau.searchsorted(c[0], g),
     "batch_norm": lambda g, c, ci: F.batch_norm(g, c[0], c[1]),
+    "addmm": lambda g, c, ci: flambeau.addmm(c[:, :3], g, g.t()),
 }
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from .. import _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
-from ._util import register, recording
+from ._util import check_same_device, register, recording
 from .pointwise import _out
 
 __all__ = ["mm", "mv", "bmm", "matmul", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
@@ -263,6 +263,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
     _same_dtype("addmm", mat1, mat2)
+    check_same_device("addmm", input, mat1)
     try:
         np.broadcast_shapes(input.shape, (mat1.shape[0], mat2.shape[1]))
     except ValueError:
