@@ -392,22 +392,12 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        fn = self.grad_fn
-        if fn is None or self.__dict__.get("_retains"):
+        if self.grad_fn is None or self.__dict__.get("_retains"):
             return
-        import weakref
-        ref = weakref.ref(self)
-
-        def keep(grad):
-            t = ref()
-            if t is not None:
-                if t._grad is None:
-                    t._grad = grad.detach().clone() if not grad._requires_grad else grad
-                else:
-                    t._grad = t._grad + grad
-        table = fn.__dict__.setdefault("_tensor_hooks", {}).setdefault(self._output_nr, {})
-        fn._hooked = True
-        _Handle(table, keep)
+        # the engine finds the tensor's grad_fn when backward runs (an in-place op may have
+        # changed it since), and keeps the gradient after the tensor's other hooks
+        from .autograd.engine import retain
+        retain(self)
         self.__dict__["_retains"] = True
 
     @property

@@ -283,6 +283,45 @@ def test_retain_grad(device):
     assert_same(ours, ref)
 
 
+def test_retain_grad_runs_after_the_tensors_other_hooks(device):
+    """torch runs the retain_grad hook after the tensor's hooks (whatever the order they were
+    registered in) and before the node's pre-hooks."""
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        h = x * 2
+        h.retain_grad()
+        h.register_hook(lambda g: g * 10)
+        h.grad_fn.register_prehook(lambda g: (g[0] * 7,))
+        h.sum().backward()
+        a, b = (leaf(lib, [1.0, 2.0, 3.0, 4.0]) * 1).split(2)
+        b.retain_grad()
+        a.register_hook(lambda g: g * 3)
+        b.register_hook(lambda g: g * 5)
+        (a.sum() + b.sum()).backward()
+        y = leaf(lib, [0.5, 1.5])
+        k = y * y
+        k.retain_grad()
+        k.register_hook(lambda g: g * y)
+        gy, = lib.autograd.grad((k * k).sum(), y, create_graph=True)
+        return h.grad, x.grad, b.grad, k.grad, k.grad.requires_grad, k.grad.grad_fn.name(), gy
+    ours, ref = both(run, device)
+    assert_same(ours, ref)
+
+
+def test_retain_grad_follows_in_place_modification(device):
+    """After an in-place op, .grad is the gradient of the modified tensor (torch moves the
+    retain_grad hook to the tensor's new grad_fn)."""
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        h = x * 2
+        h.retain_grad()
+        h.mul_(3)
+        (h * h).sum().backward()
+        return h.grad, x.grad, h.retains_grad
+    ours, ref = both(run, device)
+    assert_same(ours, ref)
+
+
 # -- grad modes --------------------------------------------------------------------------------
 def test_grad_modes(device):
     def run(lib):

@@ -5,6 +5,7 @@ where every node runs after all nodes that feed it a gradient; among ready nodes
 recently created runs first, as in PyTorch. Saved tensors are released as soon as a node
 has run, unless ``retain_graph``.
 """
+import weakref
 from heapq import heappush, heappop
 
 import numpy as np
@@ -79,6 +80,30 @@ def _check_broadcastable(small_from, target):
     for g, t in zip(small_from[len(small_from) - len(target):], target):
         if t != 1 and g != t:
             raise ValueError
+
+
+# Tensors whose .grad is kept by retain_grad(), by id (Tensor.__eq__ is elementwise, so no
+# WeakSet); an entry goes when its tensor dies.
+_retaining = weakref.WeakValueDictionary()
+
+
+def retain(tensor):
+    _retaining[id(tensor)] = tensor
+
+
+def _retained_by_node():
+    """{node: [(output_nr, tensor)]} for the retaining tensors, by their grad_fn as of now."""
+    by_node = {}
+    for t in list(_retaining.values()):
+        fn = t.grad_fn
+        if fn is not None:
+            by_node.setdefault(fn, []).append((t._output_nr, t))
+    return by_node
+
+
+def _keep_grad(t, grad):
+    # as PyTorch's retain_grad hook: a clone (recorded under create_graph), summed across backwards
+    t._grad = grad.clone() if t._grad is None else t._grad + grad
 
 
 def _root_edge(t, i):
@@ -194,6 +219,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         if n not in deps and (needed is None or n in needed):
             heappush(ready, (-n._seq, n))
 
+    retained = _retained_by_node() if _retaining else None
     prev_mode = grad_mode._enabled[0]
     grad_mode._enabled[0] = create_graph
     check_nan = _anomaly[0]
@@ -202,8 +228,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             node = heappop(ready)[1]
             grads_out = buffers.pop(node, None) or [None] * node._n_outputs
             hooked = node._hooked
-            if hooked:
-                grads_out = _apply_pre_hooks(node, grads_out)
+            retains = retained.get(node) if retained else None
+            if hooked or retains:
+                grads_out = _apply_pre_hooks(node, grads_out, retains)
 
             if capture is not None:
                 for nr, g in enumerate(grads_out):
@@ -296,8 +323,9 @@ def _materialize(node, grads_out):
     return out
 
 
-def _apply_pre_hooks(node, grads_out):
-    # as PyTorch: the hooks of the node's output tensors first, then the node's own pre-hooks
+def _apply_pre_hooks(node, grads_out, retains):
+    # as PyTorch: the hooks of the node's output tensors first, then retain_grad's, then the
+    # node's own pre-hooks
     tensor_hooks = node.__dict__.get("_tensor_hooks")
     if tensor_hooks:
         grads_out = list(grads_out)
@@ -308,6 +336,10 @@ def _apply_pre_hooks(node, grads_out):
                 r = hook(grads_out[nr])
                 if r is not None:
                     grads_out[nr] = r
+    if retains:
+        for nr, t in retains:
+            if grads_out[nr] is not None:
+                _keep_grad(t, grads_out[nr])
     pre = node.__dict__.get("_pre_hooks")
     if pre:
         for hook in list(pre.values()):
