@@ -2,7 +2,7 @@
 import numpy as np
 
 import flambeau
-from _oracle import assert_same, need_torch
+from _oracle import assert_same, need_torch, no_host_reads
 
 
 def copy_state(ours, ref, device="cpu"):
@@ -90,13 +90,3 @@ def assert_on_device(obj, device):
         assert obj.device.type == flambeau.device(device).type, f"tensor on {obj.device}, expected {device}"
         if obj.is_leaf and obj.grad is not None:
             assert_on_device(obj.grad, device)
-
-
-def no_host_reads(device):
-    """On cuda, a context in which any read of device values by the host raises (CuPy's
-    allow_synchronize(False), real or emulated); on the CPU, nothing."""
-    import contextlib
-    if flambeau.device(device).type != "cuda":
-        return contextlib.nullcontext()
-    import cupyx
-    return cupyx.allow_synchronize(False)

@@ -1,4 +1,6 @@
 """PyTorch as the oracle: run the same function on flambeau and torch, compare everything."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -53,15 +55,36 @@ def on_device(lib, device):
     return lib if str(device) == "cpu" else OnDevice(lib, device)
 
 
-def assert_same(ours, ref, rtol=1e-6, atol=1e-8, check_dtype=True):
-    """Values, shape and dtype of a flambeau result equal torch's."""
+@contextlib.contextmanager
+def host_reads():
+    """``with host_reads() as n``: n[0] counts the reads of device values by the host (the emulated
+    CuPy counts them; elsewhere n[0] stays 0)."""
+    count = getattr(flambeau._xp.cupy, "count_syncs", None)
+    with (count() if count else contextlib.nullcontext([0])) as n:
+        yield n
+
+
+def no_host_reads(device):
+    """On cuda, a context in which any read of device values by the host raises (CuPy's
+    allow_synchronize(False), real or emulated); on the CPU, nothing."""
+    if flambeau.device(device).type != "cuda":
+        return contextlib.nullcontext()
+    import cupyx
+    return cupyx.allow_synchronize(False)
+
+
+def assert_same(ours, ref, rtol=1e-6, atol=1e-8, check_dtype=True, device=None):
+    """Values, shape and dtype of a flambeau result equal torch's (and, given ``device``, the result
+    is on that device: torch on the CPU stands for torch on any device)."""
     if isinstance(ref, (tuple, list)):
         assert isinstance(ours, (tuple, list)) and len(ours) == len(ref), (ours, ref)
         for o, r in zip(ours, ref):
-            assert_same(o, r, rtol, atol, check_dtype)
+            assert_same(o, r, rtol, atol, check_dtype, device)
         return
     if HAVE_TORCH and isinstance(ref, torch.Tensor):
         assert isinstance(ours, flambeau.Tensor), f"expected a Tensor, got {type(ours).__name__}"
+        if device is not None:
+            assert ours.device.type == flambeau.device(device).type, f"on {ours.device}, expected {device}"
         assert tuple(ours.shape) == tuple(ref.shape), f"shape {tuple(ours.shape)} != {tuple(ref.shape)}"
         if check_dtype:
             assert str(ours.dtype) == str(ref.dtype), f"dtype {ours.dtype} != {ref.dtype}"
@@ -91,7 +114,7 @@ def check_against_torch(fn, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8,
     ours = [flambeau.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
     ref = [tt.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
     out, out_ref = fn(on_device(flambeau, device), *ours), fn(tt, *ref)
-    assert_same(out, out_ref, rtol, atol)
+    assert_same(out, out_ref, rtol, atol, device=device)
     if not grad:
         return out
     outs = out if isinstance(out, (tuple, list)) else (out,)
@@ -107,7 +130,7 @@ def check_against_torch(fn, *shapes, device="cpu", seed=0, rtol=1e-6, atol=1e-8,
             assert a.grad is None or not np.any(to_numpy(a.grad)), "flambeau produced a gradient torch did not"
         else:
             assert a.grad is not None, "flambeau produced no gradient"
-            assert_same(a.grad, b.grad, rtol, atol)
+            assert_same(a.grad, b.grad, rtol, atol, device=device)
     return out
 
 

@@ -1,5 +1,4 @@
 """Pointwise ops against torch: values, dtypes, shapes and error types, for every dtype and layout."""
-import contextlib
 import math
 import operator
 
@@ -8,7 +7,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, on_device
+from _oracle import assert_same, check_against_torch, gradcheck, on_device, host_reads
 
 DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "complex64",
           "complex128"]
@@ -58,15 +57,6 @@ def on(device, ours):
         if isinstance(o, flambeau.Tensor):
             assert o.device.type == flambeau.device(device).type, f"result on {o.device}, expected {device}"
     return ours
-
-
-@contextlib.contextmanager
-def host_reads():
-    """``with host_reads() as n``: n[0] counts the reads of device values by the host (the emulated CuPy counts
-    them; elsewhere n[0] stays 0)."""
-    count = getattr(flambeau._xp.cupy, "count_syncs", None)
-    with (count() if count else contextlib.nullcontext([0])) as n:
-        yield n
 
 
 def compare(name, fn, *arg_pairs, tol=None, device="cpu"):

@@ -1,5 +1,4 @@
 """Random numbers: seeding, generators, state, dtypes/shapes/errors against torch, distribution moments."""
-import contextlib
 import math
 
 import numpy as np
@@ -7,14 +6,8 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import on_device
+from _oracle import on_device, host_reads
 N = 4000
-
-
-def host_reads():
-    """A context whose value's [0] counts the host's reads of device values (the emulated CuPy counts them)."""
-    count = getattr(flambeau._xp.cupy, "count_syncs", None)
-    return count() if count else contextlib.nullcontext([0])
 
 
 def same_error(fn, device="cpu"):

@@ -1,5 +1,4 @@
 """Reductions against PyTorch: values, output dtypes, dims/keepdim, empty tensors, NaN, errors, grads."""
-import contextlib
 import re
 
 import numpy as np
@@ -7,7 +6,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, on_device
+from _oracle import assert_same, check_against_torch, on_device, host_reads
 
 RNG = np.random.default_rng(0)
 
@@ -35,15 +34,6 @@ def run_both(fn, *arrays, rtol=1e-5, atol=1e-6, device="cpu"):
     if isinstance(ref, tuple):
         assert type(ours).__name__ == type(ref).__name__ or isinstance(ours, tuple)
     assert_same(ours, ref, rtol=rtol, atol=atol)
-
-
-@contextlib.contextmanager
-def host_reads():
-    """``with host_reads() as n``: n[0] counts the reads of device values by the host (the emulated CuPy
-    counts them; elsewhere n[0] stays 0)."""
-    count = getattr(flambeau._xp.cupy, "count_syncs", None)
-    with (count() if count else contextlib.nullcontext([0])) as n:
-        yield n
 
 
 REDUCTIONS = [
