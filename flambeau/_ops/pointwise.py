@@ -676,7 +676,11 @@ _NOT_HOLOMORPHIC = {"abs", "sgn", "sign", "angle", "relu", "floor", "ceil", "tru
 
 def _unary(name, compute, derivative=None, *, save="input", floating=True, node=None, methods=True,
            inplace=True, reject=(), kernel=None):
-    """Define a unary op: compute(xp, a) on arrays; derivative(x, out, grad) with flambeau ops.
+    """Define a unary op: compute(xp, a) on arrays; derivative(saved, ctx, grad) with flambeau ops.
+
+    save: "input" (derivative gets x) or "output" (it gets the op's result, as PyTorch's
+    formulas for exp, tanh... do: the gradient reaching that result in double backward then
+    goes through its node and hooks).
 
     reject: dtype categories (0 bool, 1 integer, 2 float, 3 complex) the op has no kernel for;
     those raise NotImplementedError naming ``kernel`` as PyTorch does.
@@ -696,17 +700,18 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
         a = _float_input(x) if floating else x._data
         out = compute(_xp.array_module(a), a)
         if derivative is not None:
-            ctx.save_for_backward(x if save in ("input", "both") else None,
-                                  None)
+            if save == "output":
+                out = _make(out)
+            ctx.save_for_backward(out if save == "output" else x)
         return out
 
     def backward(ctx, grad):
-        x, _ = ctx.saved_tensors
-        if name not in _NOT_HOLOMORPHIC and x.is_complex():
+        saved, = ctx.saved_tensors
+        if name not in _NOT_HOLOMORPHIC and saved.is_complex():
             # PyTorch's convention for complex inputs: grad * conj(f'(z)); for these functions
-            # (real Taylor coefficients) conj(f'(z)) == f'(conj(z)).
-            x = x.conj()
-        return derivative(x, ctx, grad)
+            # (real Taylor coefficients) conj(f'(z)) == f'(conj(z)), written with conj(z) or conj(f(z)).
+            saved = saved.conj()
+        return derivative(saved, ctx, grad)
 
     cls = type(name.capitalize(), (Function,), {
         "_node_name": node_name, "forward": staticmethod(forward), "backward": staticmethod(backward)})
@@ -753,30 +758,30 @@ _INT_BOOL, _BOOL_COMPLEX, _COMPLEX = (0, 1), (0, 3), (3,)
 _unary("neg", lambda xp, a: -a if a.dtype != np.bool_ else _bool_neg(),
        lambda x, ctx, g: -g, floating=False, node="NegBackward0")
 _unary("abs", lambda xp, a: xp.abs(a), lambda x, ctx, g: g * sgn(x), floating=False, reject=(0,))
-_unary("exp", lambda xp, a: xp.exp(a), lambda x, ctx, g: g * exp(x))
-_unary("exp2", lambda xp, a: xp.exp2(a), lambda x, ctx, g: g * exp2(x) * math.log(2.0))
-_unary("expm1", lambda xp, a: xp.expm1(a), lambda x, ctx, g: g * exp(x))
+_unary("exp", lambda xp, a: xp.exp(a), lambda y, ctx, g: g * y, save="output")
+_unary("exp2", lambda xp, a: xp.exp2(a), lambda y, ctx, g: g * y * math.log(2.0), save="output")
+_unary("expm1", lambda xp, a: xp.expm1(a), lambda y, ctx, g: g * (y + 1), save="output")
 _unary("log", lambda xp, a: xp.log(a), lambda x, ctx, g: g / x)
 _unary("log2", lambda xp, a: xp.log2(a), lambda x, ctx, g: g / (x * math.log(2.0)))
 _unary("log10", lambda xp, a: xp.log10(a), lambda x, ctx, g: g / (x * math.log(10.0)))
 _unary("log1p", lambda xp, a: xp.log1p(a), lambda x, ctx, g: g / (x + 1))
-_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda x, ctx, g: g / (sqrt(x) * 2))
-_unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda x, ctx, g: g * (rsqrt(x) ** 3) * -0.5)
+_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda y, ctx, g: g / (y * 2), save="output")
+_unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda y, ctx, g: g * (y * y * y) * -0.5, save="output")
 _unary("square", lambda xp, a: a * a if a.dtype != np.bool_ else a.astype(np.int64),
        lambda x, ctx, g: g * x * 2, floating=False, node="PowBackward0")
 _unary("sin", lambda xp, a: xp.sin(a), lambda x, ctx, g: g * cos(x))
 _unary("cos", lambda xp, a: xp.cos(a), lambda x, ctx, g: -g * sin(x))
-_unary("tan", lambda xp, a: xp.tan(a), lambda x, ctx, g: g * (tan(x) ** 2 + 1))
+_unary("tan", lambda xp, a: xp.tan(a), lambda y, ctx, g: g * (y * y + 1), save="output")
 _unary("asin", lambda xp, a: xp.arcsin(a), lambda x, ctx, g: g * rsqrt(-x * x + 1))
 _unary("acos", lambda xp, a: xp.arccos(a), lambda x, ctx, g: -g * rsqrt(-x * x + 1))
 _unary("atan", lambda xp, a: xp.arctan(a), lambda x, ctx, g: g / (x * x + 1))
 _unary("sinh", lambda xp, a: xp.sinh(a), lambda x, ctx, g: g * cosh(x))
 _unary("cosh", lambda xp, a: xp.cosh(a), lambda x, ctx, g: g * sinh(x))
-_unary("tanh", lambda xp, a: xp.tanh(a), lambda x, ctx, g: g * (1 - tanh(x) ** 2))
+_unary("tanh", lambda xp, a: xp.tanh(a), lambda y, ctx, g: g * (1 - y * y), save="output")
 _unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x + 1))
 _unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x * x - 1))
 _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
-_unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda x, ctx, g: g * sigmoid(x) * (1 - sigmoid(x)))
+_unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda y, ctx, g: g * (1 - y) * y, save="output")
 _unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False)
 _unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)),
        reject=_COMPLEX, kernel="erf_vml_cpu")
@@ -784,7 +789,7 @@ _unary("erfc", lambda xp, a: _special(xp, "erfc", a), lambda x, ctx, g: -g * exp
        reject=_COMPLEX, kernel="erfc_vml_cpu")
 _unary("erfinv", lambda xp, a: _erfinv(xp, a),
        lambda x, ctx, g: g * exp(erfinv(x) ** 2) * (math.sqrt(math.pi) / 2), reject=_COMPLEX)
-_unary("reciprocal", lambda xp, a: 1 / a, lambda x, ctx, g: -g / (x * x))
+_unary("reciprocal", lambda xp, a: 1 / a, lambda y, ctx, g: -g * (y * y), save="output")
 _unary("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fc" else a.copy(),
        lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="floor_vml_cpu")
 _unary("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fc" else a.copy(),

@@ -200,11 +200,11 @@ class AccumulateGrad(Node):
 
 
 # Note [Saved outputs and in-place]: PyTorch's backward of these ops reads their result, so
-# modifying the result in place makes that backward fail. flambeau's formulas recompute from
-# the input, but keep PyTorch's contract: the node remembers the version of its output and
-# backward raises when the output was modified (no reference to the output is kept, so no
-# cycle node -> output -> node).
-_SAVES_OUTPUT = frozenset({"ExpBackward0", "Exp2Backward0", "Expm1Backward0", "TanhBackward0",
+# modifying the result in place makes that backward fail. Some of flambeau's formulas
+# recompute from the input, but all keep PyTorch's contract: the node remembers the version of
+# its output and backward raises when the output was modified (no reference to the output is
+# kept, so no cycle node -> output -> node; a saved output is a _SavedOutput).
+_SAVES_OUTPUT = frozenset({"ExpBackward0", "Exp2Backward0", "Expm1Backward0", "TanhBackward0", "TanBackward0",
                            "SigmoidBackward0", "ReluBackward0", "SqrtBackward0", "RsqrtBackward0",
                            "ReciprocalBackward0", "SoftmaxBackward0", "LogSoftmaxBackward0",
                            "CumprodBackward0", "ProdBackward0", "PowBackward2"})
