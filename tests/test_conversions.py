@@ -219,3 +219,38 @@ def test_item_on_device(device, dtype):
     assert x[1].item() == ref[1].item() and type(x[1].item()) is type(ref[1].item())
     assert x.tolist() == ref.tolist()
     assert x.cpu().numpy().dtype == ref.numpy().dtype
+
+
+# Sources of every layout torch's copy tells apart: dense ones keep their strides, others get
+# dense strides in the source's dimension order, with stride-0 dimensions left in place.
+LAYOUTS = {
+    "transposed": lambda lib: lib.arange(6.).view(2, 3).t(),
+    "permuted": lambda lib: lib.arange(24.).view(2, 3, 4).permute(2, 0, 1),
+    "sliced": lambda lib: lib.arange(24.).view(2, 3, 4)[:, ::2],
+    "permuted_sliced": lambda lib: lib.arange(24.).view(2, 3, 4).permute(2, 0, 1)[::2],
+    "expanded": lambda lib: lib.arange(3.).expand(2, 3),
+    "expanded_transposed": lambda lib: lib.arange(3.).expand(2, 3).t(),
+    "expanded_permuted": lambda lib: lib.arange(4.).view(4, 1, 1).expand(4, 2, 3).permute(1, 0, 2),
+    "size_one_dims": lambda lib: lib.arange(6.).view(2, 1, 3).permute(2, 1, 0),
+    "column": lambda lib: lib.arange(12.).view(3, 4)[:, 1:2],
+    "overlapping": lambda lib: lib.arange(12.).as_strided((2, 3), (3, 3)),
+    "strided_vector": lambda lib: lib.arange(6.).view(2, 3)[:, 1],
+    "empty_transposed": lambda lib: lib.zeros(0, 3).t(),
+    "zero_dim": lambda lib: lib.tensor(1.),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_copies_keep_the_layout_as_torch(layout, device):
+    """to(dtype), to(copy=True) and moves between devices lay the copy out as torch's _to_copy."""
+    src = LAYOUTS[layout](on_device(flambeau, device))
+    ref = LAYOUTS[layout](torch)
+    other = "cpu" if device != "cpu" else ("cuda" if flambeau.cuda.is_available() else "cpu")
+    copies = {"dtype": (src.to(flambeau.float64), ref.to(torch.float64)),
+              "copy": (src.to(copy=True), ref.to(copy=True)),
+              "device": (src.to(other), ref.to(torch.float64)),
+              "device_and_dtype": (src.to(other, flambeau.float64), ref.to(torch.float64))}
+    for how, (ours, theirs) in copies.items():
+        assert (how, ours.stride()) == (how, theirs.stride())
+        np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+        assert ours.is_contiguous() == theirs.is_contiguous()

@@ -9,12 +9,70 @@ from ._util import recording
 
 
 def _move(array, dev):
-    """array's values on device dev (a copy across devices, the same array otherwise)."""
+    """array's values on device dev, C-contiguous (a copy across devices, the same array otherwise)."""
     if dev.type == "cpu":
         return _xp.to_host(array)
     xp = xp_of(dev)
     with xp.cuda.Device(dev.index or 0):
-        return xp.asarray(array)
+        return xp.asarray(array, order="C")
+
+
+def _non_overlapping_and_dense(shape, strides):
+    # PyTorch's test (dimensions of size 0 or 1 may have any stride)
+    require = 1
+    for st, n in sorted((st, n) for n, st in zip(shape, strides) if n >= 2):
+        if st != require:
+            return False
+        require *= n
+    return True
+
+
+def _copy_strides(shape, strides):
+    """Element strides of PyTorch's copy of a tensor (_to_copy, preserve_format): the source's own
+    when it is non-overlapping and dense, else dense strides in the source's dimension order
+    (infer_dense_strides: stride-0 dimensions stay where a contiguous tensor has them)."""
+    if 0 in shape or _non_overlapping_and_dense(shape, strides):
+        return strides                 # (an empty tensor keeps its strides too)
+    ndim = len(shape)
+    perm = list(range(ndim - 1, -1, -1))       # innermost first
+    # TensorIterator's stable insertion sort: ascending stride, the smaller size first on ties
+    for i in range(1, ndim):
+        dim1 = i
+        for dim0 in range(i - 1, -1, -1):
+            a, b = perm[dim0], perm[dim1]
+            if strides[a] == 0 or strides[b] == 0:
+                continue
+            if strides[a] > strides[b] or (strides[a] == strides[b] and shape[a] > shape[b]):
+                perm[dim0], perm[dim1] = b, a
+                dim1 = dim0
+            elif strides[a] < strides[b]:
+                break
+    out = [0] * ndim
+    step = 1
+    for d in perm:
+        out[d] = step
+        if shape[d] > 1:
+            step *= shape[d]
+    return tuple(out)
+
+
+def _copy_array(a, dtype, dev):
+    """a's values converted to dtype and/or moved to dev, always a new array, laid out as
+    PyTorch lays out the copy (a transposed tensor stays transposed on the other device)."""
+    item = a.itemsize
+    strides = _copy_strides(a.shape, tuple(st // item for st in a.strides))
+    order = sorted(range(a.ndim), key=lambda d: -strides[d])      # outermost dimension first
+    src = a.transpose(order)           # C-contiguous when a is dense: moved without a copy
+    out = _move(src, dev) if dev is not None else src
+    if dtype is not None and out.dtype != dtype.np:
+        out = _cast(out, dtype)
+    elif out is src:
+        out = out.copy()
+    if not out.flags.c_contiguous:
+        out = _xp.array_module(out).ascontiguousarray(out)
+    if out.size and tuple(st // out.itemsize for st in out.strides) == strides and order == sorted(order):
+        return out           # (an empty copy is a view, so that it keeps strides of zeros)
+    return _xp.as_strided(out, a.shape, tuple(st * out.itemsize for st in strides))
 
 
 class ToCopy(Function):
@@ -24,14 +82,7 @@ class ToCopy(Function):
     @staticmethod
     def forward(ctx, x, dtype, dev):
         ctx.src = (x.dtype, x.device)
-        a = x._data
-        if dev is not None and dev != x.device:
-            a = _move(a, dev)
-        if dtype is not None and a.dtype != dtype.np:
-            a = _cast(a, dtype)
-        elif a is x._data:
-            a = a.copy()
-        return a
+        return _copy_array(x._data, dtype, dev if dev is not None and dev != x.device else None)
 
     @staticmethod
     def backward(ctx, grad):                     # the gradient goes back to the source dtype/device
@@ -62,11 +113,4 @@ def convert(t, dtype, dev, copy):
         return t
     if recording(t):
         return ToCopy.apply(t, dtype, dev)
-    a = t._data
-    if not same_dev:
-        a = _move(a, dev)
-    if not same_dtype:
-        a = _cast(a, dtype)
-    elif a is t._data:
-        a = a.copy()
-    return _make(a)
+    return _make(_copy_array(t._data, None if same_dtype else dtype, None if same_dev else dev))
