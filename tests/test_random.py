@@ -106,6 +106,40 @@ def test_rng_state_round_trip():
         flambeau.set_rng_state(flambeau.zeros(3, dtype=flambeau.uint8))
 
 
+def test_generator_state_round_trip(device):
+    """get_state() is a CPU ByteTensor, as torch's, and set_state() brings back the draws that
+    followed it, on the generator's device too (every sampler, whatever it drew in between)."""
+    g = flambeau.Generator(device).manual_seed(7)
+
+    def draws(g=g):
+        return [flambeau.rand(5, generator=g, device=device).tolist(),
+                flambeau.randn(3, generator=g, device=device).tolist(),
+                flambeau.randint(0, 1 << 40, (4,), generator=g, device=device).tolist(),
+                flambeau.randperm(9, generator=g, device=device).tolist(),
+                flambeau.empty(3, device=device).exponential_(generator=g).tolist()]
+    ref = torch.Generator().get_state()
+    first = g.get_state()
+    assert (first.dtype, first.device.type, first.ndim) == (flambeau.uint8, ref.device.type, ref.ndim)
+    assert g.get_state().tolist() == first.tolist()        # a state read twice, no draws between
+    a = draws()
+    second = g.get_state()
+    b = draws()
+    assert a != b
+    g.set_state(first)
+    assert draws() == a
+    assert g.get_state().tolist() == second.tolist()
+    assert draws() == b
+    g.set_state(second)
+    assert draws() == b
+    other = flambeau.Generator(device).manual_seed(8)
+    other.set_state(first)
+    assert other.initial_seed() == 7 and draws(other) == a
+    with pytest.raises(TypeError):
+        g.set_state(flambeau.zeros(16))
+    with pytest.raises(RuntimeError):
+        g.set_state(flambeau.zeros(3, dtype=flambeau.uint8))
+
+
 @pytest.mark.parametrize("fn", [
     lambda lib: lib.rand(3, 2), lambda lib: lib.rand((2,), dtype=lib.float64), lambda lib: lib.rand(2, dtype=lib.half),
     lambda lib: lib.rand(2, dtype=lib.complex64), lambda lib: lib.rand(2, dtype=lib.int64), lambda lib: lib.rand(0),

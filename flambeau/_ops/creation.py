@@ -2,6 +2,7 @@
 import math
 import numbers
 import pickle
+import struct
 
 import numpy as np
 
@@ -875,7 +876,7 @@ class Generator:
         if self.device.type == "cpu":
             self._rng = np.random.Generator(np.random.PCG64(seed))
         else:                  # CuPy's generator, which draws on the device; its seeds have 32 bits
-            self._rng = _DeviceDraws(xp_of(self.device).random.RandomState(_seed32(seed)))
+            self._rng = _DeviceDraws(xp_of(self.device).random.RandomState(_seed32(seed)), seed)
         return self
 
     def seed(self):
@@ -889,15 +890,23 @@ class Generator:
 
     def get_state(self):
         if self.device.type != "cpu":
-            raise NotImplementedError("get_state() of a cuda Generator is not implemented; seed it with manual_seed")
+            # 16 bytes, as torch's cuda state: the seed, then where the stream stands (its key)
+            key = self._rng.capture()
+            return tensor(list(struct.pack("<QQ", self._seed, key)), dtype=_dtype.uint8)
         blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
         return tensor(list(blob), dtype=_dtype.uint8)
 
     def set_state(self, state):
-        if self.device.type != "cpu":
-            raise NotImplementedError("set_state() of a cuda Generator is not implemented; seed it with manual_seed")
         if not isinstance(state, Tensor) or state.dtype is not _dtype.uint8:
             raise TypeError("set_state(): expected a torch.ByteTensor state from get_state()")
+        if self.device.type != "cpu":
+            blob = bytes(_xp.to_host(state._data).tolist())
+            if len(blob) not in (8, 16):
+                raise RuntimeError("RNG state is wrong size")
+            seed, key = struct.unpack("<QQ", blob) if len(blob) == 16 else struct.unpack("<Q", blob) * 2
+            self._seed = seed
+            self._rng.restart(key)
+            return self
         seed, st = _load_state(bytes(_xp.to_host(state._data).tolist()))
         self._seed = seed
         self._rng = np.random.Generator(np.random.PCG64())
@@ -929,6 +938,14 @@ def manual_seed(seed):
     return default_generator
 
 
+def _next_key(key):
+    """A well-spread 64-bit key derived from the last one (SplitMix64's step)."""
+    key = (key + 0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_FFFF_FFFF
+    z = ((key ^ (key >> 30)) * 0xBF58_476D_1CE4_E5B9) & 0xFFFF_FFFF_FFFF_FFFF
+    z = ((z ^ (z >> 27)) * 0x94D0_49BB_1331_11EB) & 0xFFFF_FFFF_FFFF_FFFF
+    return z ^ (z >> 31)
+
+
 def _seed32(seed):
     """A 64-bit seed folded to the 32 bits CuPy's generators take (both halves count)."""
     seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
@@ -937,14 +954,32 @@ def _seed32(seed):
 
 class _DeviceDraws:
     """CuPy's RandomState behind the names of NumPy's Generator that the samplers call: the numbers are
-    drawn on the device (a stream of their own: torch's cuda numbers differ from its CPU numbers too)."""
+    drawn on the device (a stream of their own: torch's cuda numbers differ from its CPU numbers too).
 
-    def __init__(self, state):
-        self._state = state
+    Note [cuda generator state]: CuPy cannot say where its generator stands (cuRAND has no getter for
+    its offset, and randint's rejection sampling draws a count of numbers that only the device knows),
+    so the state is a key the stream was seeded from: capturing it after draws re-seeds the stream
+    with a fresh key derived from the last one, and restoring a state re-seeds from its key. The draws
+    after a restore repeat those after the capture exactly; a capture changes the draws that follow it
+    (capturing with no draws since the last seeding changes nothing).
+    """
+
+    def __init__(self, state, key=None):         # key: None for CuPy's default stream, never captured
+        self._state, self._key, self._drawn = state, key, False
+
+    def capture(self):
+        if self._drawn:
+            self.restart(_next_key(self._key))
+        return self._key
+
+    def restart(self, key):
+        self._state.seed(_seed32(key))
+        self._key, self._drawn = key, False
 
     def _draw(self, method, *args):
         # asarray: a no-op on CuPy's arrays, and an upload where the state draws on the host
         xp = _xp.require_cuda()
+        self._drawn = True
         return xp.asarray(getattr(self._state, method)(*args))
 
     def random(self, shape, dtype=np.float64):
