@@ -214,7 +214,9 @@ class ndarray:
 
         def call(*args, **kwargs):
             _check_call(f"ndarray.{name}", spec, args, kwargs)
-            if name not in _VIEW_METHODS:
+            no_copy = name == "astype" and kwargs.get("copy") is False and \
+                numpy.dtype(args[0] if args else kwargs["dtype"]) == self._a.dtype
+            if name not in _VIEW_METHODS and not no_copy:
                 LAUNCHES[f"ndarray.{name}"] += 1
             args, kwargs = _unwrap(args, f"ndarray.{name}"), _unwrap(kwargs, f"ndarray.{name}")
             if name == "take":

@@ -782,7 +782,7 @@ _unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x +
 _unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x * x - 1))
 _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
 _unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda y, ctx, g: g * (1 - y) * y, save="output")
-_unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: g * (x > 0).to(g.dtype), floating=False)
+_unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: where(x > 0, g, 0.0), floating=False)
 _unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)),
        reject=_COMPLEX, kernel="erf_vml_cpu")
 _unary("erfc", lambda xp, a: _special(xp, "erfc", a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)),
