@@ -231,3 +231,15 @@ def test_einsum_sublist_format(device):
     check_against_torch(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 27]), (2, 3), (3, 4), device=device)
     check_against_torch(lambda lib, a, b: lib.einsum(a, [Ellipsis, 1], b, [1, 2], [Ellipsis, 2]), (5, 2, 3), (3, 4),
                         device=device)
+
+
+@pytest.mark.parametrize("expr", ["a @ a", "a @ v", "v @ v", "v @ a", "a[None] @ a[None]", "L.matmul(a[None], a)",
+                                  "L.addmm(a, a, a)", "L.mm(a, a)", "L.mv(a, v)", "L.dot(v, v)", "L.bmm(a[None], a[None])"])
+def test_boolean_products_raise_as_torch(expr, device):
+    outcomes = []
+    for L in (torch, on_device(flambeau, device)):
+        a, v = L.tensor([[True, False], [True, True]]), L.tensor([True, False])
+        with pytest.raises(NotImplementedError) as caught:
+            eval(expr)
+        outcomes.append(str(caught.value))
+    assert outcomes[0] == outcomes[1]

@@ -1,7 +1,7 @@
 """Matrix products (BLAS): mm, mv, bmm, matmul, dot, outer, addmm and friends, einsum."""
 import numpy as np
 
-from .. import _xp
+from .. import _dtype, _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
 from ._util import check_same_device, register, recording
@@ -30,6 +30,22 @@ def _same_dtype(name, a, b):
     if a.device != b.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{a.device} and {b.device}! ({name})")
+    if a.dtype is _dtype.bool:      # PyTorch has no boolean products; its message names the kernel
+        kernel = _BOOL_KERNELS.get(name) or _BOOL_KERNELS[_matmul_kind(a.ndim, b.ndim)]
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+_BOOL_KERNELS = {"mm": "addmm_impl_cpu_", "addmm": "addmm_impl_cpu_", "mv": "addmv_impl_cpu", "dot": "dot",
+                 "bmm": "bmm"}
+
+
+def _matmul_kind(da, db):
+    """The product matmul dispatches to, by the operands' dimensions."""
+    if da == 1 and db == 1:
+        return "dot"
+    if da == 2 and db == 1:
+        return "mv"
+    return "bmm" if da >= 3 and db >= 3 else "mm"
 
 
 def _w(dt):
