@@ -6,7 +6,7 @@ around silently, so flambeau checks on every device).
 import numpy as np
 
 from .. import _dtype, _xp
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Size, Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
                     _type_word, check_same_device, index_range)
@@ -981,7 +981,17 @@ class Repeat(Function):
 
 @register("tile")
 def tile(input, dims):
+    if not isinstance(dims, (tuple, list, Size)):
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
     dims = tuple(dims)
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, dims)
+
+
+def _tile_method(self, *dims):
+    """``x.tile(2, 1)`` or ``x.tile((2, 1))``."""
+    return tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list, Size)) else dims)
+
+
+Tensor.tile = _tile_method
