@@ -395,3 +395,25 @@ def test_function_is_not_instantiated(lib, device):
             def forward(ctx, t):
                 return t
         F()(x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x[:2], lambda x: x.view(2, 2), lambda x: x[None].t(), lambda x: x.narrow(0, 0, 2),
+    lambda x: x.view(2, 2).diagonal(), lambda x: x.view(2, 2).unbind(0)[0], lambda x: x.detach(),
+    lambda x: x.detach()[:2],
+    lambda x: (x * 1)[:2]])
+def test_view_made_under_no_grad_modified_in_place_with_grad_on(make):
+    outcomes = []
+    for lib in (torch, flambeau):
+        x = lib.ones(4, requires_grad=True)
+        with lib.no_grad():
+            v = make(x)
+        for target in (lambda: v[:1], lambda: v):      # grad mode back on: as torch (views of views too)
+            try:
+                target().mul_(2)
+                outcomes.append("ok")
+            except RuntimeError as e:
+                outcomes.append("no_grad view" if "created in no_grad mode" in str(e) else str(e))
+        with lib.no_grad():
+            make(x).mul_(1)                             # inside no_grad: allowed
+    assert outcomes[:2] == outcomes[2:]

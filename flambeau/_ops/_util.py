@@ -150,10 +150,25 @@ def _type_word(dt):
             "complex64": "ComplexFloat", "complex128": "ComplexDouble"}[dt.name]
 
 
+_NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+                 "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                 "code by moving both the view and the inplace either both inside the no_grad block (if you "
+                 "don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+
+
+def mark_no_grad_view(view, src):
+    """Remember a view of a tensor that requires grad made while grad mode is off: PyTorch refuses
+    to modify it in place once grad mode is back on (it could not tell whether to track that)."""
+    if (not _enabled[0] and src._requires_grad) or src.__dict__.get("_no_grad_view"):
+        view.__dict__["_no_grad_view"] = True     # views of such a view inherit it
+
+
 def check_inplace_autograd(self):
     """PyTorch's rules for in-place ops on tensors in a graph."""
     if not _enabled[0]:
         return
+    if self._base is not None and self.__dict__.get("_no_grad_view"):
+        raise RuntimeError(_NO_GRAD_VIEW)
     if self._requires_grad and self._grad_fn is None and self._base is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     # a view that does not require grad (detach(), made under no_grad) only shares the version

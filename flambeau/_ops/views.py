@@ -10,7 +10,7 @@ import numpy as np
 from .. import _xp
 from .._tensor import Tensor, _make, _wrap_dim, Size
 from ..autograd.function import Function, _sequence
-from ._util import register, recording, wrap_dims
+from ._util import mark_no_grad_view, register, recording, wrap_dims
 
 __all__ = ["reshape", "narrow", "transpose", "swapaxes", "swapdims", "t", "permute", "squeeze",
            "unsqueeze", "flatten", "unflatten", "select", "diagonal", "as_strided", "chunk", "split",
@@ -154,6 +154,28 @@ class Reshape(Function):
         return grad.reshape(ctx.in_shape), None
 
 
+class UnsafeView(Function):
+    """out = a fresh (unshared) contiguous result seen with another shape: no copy, and not a view in
+    autograd's sense (PyTorch's _unsafe_view, which ops such as kron and matmul end with)."""
+    _node_name = "UnsafeViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x._data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape), None
+
+
+def unsafe_view(t, shape):
+    """t reshaped without a copy; t must be contiguous and used by nothing else."""
+    if recording(t):
+        return UnsafeView.apply(t, tuple(shape))
+    return _make(t._data.reshape(shape))
+
+
 @register("view")
 def view(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Size, Tensor)):
@@ -171,6 +193,7 @@ def view_dtype(self, dt):
     out = _make(self._data.view(dt.np))
     out._base = self._root()
     out._version = self._version
+    mark_no_grad_view(out, self)
     return out
 
 
@@ -706,6 +729,7 @@ def _view_via_map(self, make_view, node_name):
     out = _make(make_view(self._data))
     out._base = self._root()
     out._version = self._version
+    mark_no_grad_view(out, self)
     return out
 
 
@@ -893,6 +917,7 @@ def view_as_real(input):
     out = _make(real)
     out._base = input._root()
     out._version = input._version
+    mark_no_grad_view(out, input)
     return out
 
 
@@ -903,6 +928,7 @@ def view_as_complex(input):
     out = _make(a.view({np.dtype("float32"): np.complex64, np.dtype("float64"): np.complex128}[a.dtype])[..., 0])
     out._base = input._root()
     out._version = input._version
+    mark_no_grad_view(out, input)
     return out
 
 

@@ -318,6 +318,8 @@ class Function(metaclass=_FunctionMeta):
                 o._version = src._version
                 if needs:
                     o._base_hist = root.__dict__.get("_hist", 0)
+                elif (not prev_mode and src._requires_grad) or src.__dict__.get("_no_grad_view"):
+                    o.__dict__["_no_grad_view"] = True       # see _ops._util.mark_no_grad_view
         if needs:
             ctx._seq = next(_sequence)
             edges, is_tensor, meta = [], [], []
