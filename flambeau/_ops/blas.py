@@ -4,7 +4,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
-from ._util import check_same_device, register, recording
+from ._util import check_same_device, register, recording, scalar_as, _BY_NP
 from .pointwise import _out
 
 __all__ = ["mm", "mv", "bmm", "matmul", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
@@ -127,17 +127,26 @@ def mm(input, mat2, *, out=None):
 
 @register("mv")
 def mv(input, vec, *, out=None):
+    _check_mv(input, vec)
+    return _out(Mv.apply(input, vec), out)
+
+
+def _check_mv(input, vec):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}),"
                            f" vec ({vec.shape[0]})")
     _same_dtype("mv", input, vec)
-    return _out(Mv.apply(input, vec), out)
 
 
 @register("bmm")
 def bmm(input, mat2, *, out=None):
+    _check_bmm(input, mat2)
+    return _out(Bmm.apply(input, mat2), out)
+
+
+def _check_bmm(input, mat2):
     if input.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -146,7 +155,6 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
     _same_dtype("bmm", input, mat2)
-    return _out(Bmm.apply(input, mat2), out)
 
 
 @register("dot")
@@ -227,10 +235,14 @@ Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 
 @register("outer", "ger")
 def outer(input, vec2, *, out=None):
+    _check_outer(input, vec2)
+    return _out(input.unsqueeze(1) * vec2.unsqueeze(0), out)
+
+
+def _check_outer(input, vec2):
     for what, t in (("self", input), ("vec2", vec2)):
         if t.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {what}, but got {t.ndim}-D")
-    return _out(input.unsqueeze(1) * vec2.unsqueeze(0), out)
 
 
 ger = outer
@@ -294,60 +306,111 @@ Tensor.addmm_ = lambda self, mat1, mat2, *, beta=1, alpha=1: self.copy_(addmm(se
                                                                                 alpha=alpha))
 
 
-class _IgnoreInput(Function):
-    """out = r; input takes part with a zero gradient (beta = 0 in the addmm family)"""
-    _node_name = "AddBackward0"
+class _AddProduct(Function):
+    """out = beta * input + alpha * product(a, b); with beta = 0, input is ignored (its NaN and inf do not
+    propagate), as in PyTorch. Subclasses give the product and its two gradients."""
 
-    @staticmethod
-    def forward(ctx, input, r):
-        return r._data.copy()
+    @classmethod
+    def forward(cls, ctx, input, a, b, beta, alpha):
+        ctx.save_for_backward(a if ctx.needs_input_grad[2] else None, b if ctx.needs_input_grad[1] else None)
+        ctx.beta, ctx.alpha = beta, alpha
+        out = cls.product(_xp.array_module(a._data), a._data, b._data)
+        if alpha != 1:
+            out *= scalar_as(alpha, _BY_NP[out.dtype])
+        if beta == 0:
+            return out
+        out += input._data if beta == 1 else input._data * scalar_as(beta, _BY_NP[out.dtype])
+        return out
 
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * 0, grad
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        gi = (grad if ctx.beta == 1 else grad * ctx.beta) if ctx.needs_input_grad[0] else None
+        ga = cls.grad_a(grad, b) if ctx.needs_input_grad[1] else None
+        gb = cls.grad_b(grad, a) if ctx.needs_input_grad[2] else None
+        if ctx.alpha != 1:
+            ga = ga * ctx.alpha if ga is not None else None
+            gb = gb * ctx.alpha if gb is not None else None
+        return gi, ga, gb, None, None
 
 
-def _scale_add(name, input, r, beta, alpha):
-    """beta * input + alpha * r; with beta = 0, input is ignored (its NaN and inf do not propagate)."""
-    if input.dtype is not r.dtype:
+class Addmv(_AddProduct):
+    """out = beta * input + alpha * (mat @ vec)"""
+    _node_name = "AddmvBackward0"
+    product = staticmethod(lambda xp, m, v: xp.matmul(m, v))
+    grad_a = staticmethod(lambda grad, v: outer(grad, _conj(v)))
+    grad_b = staticmethod(lambda grad, m: _conj(m).mT.mv(grad))
+
+
+class Addr(_AddProduct):
+    """out = beta * input + alpha * outer(vec1, vec2)"""
+    _node_name = "AddrBackward0"
+    product = staticmethod(lambda xp, u, v: xp.multiply.outer(u, v))
+    grad_a = staticmethod(lambda grad, v: grad.mv(_conj(v)))
+    grad_b = staticmethod(lambda grad, u: grad.mT.mv(_conj(u)))
+
+
+class Baddbmm(_AddProduct):
+    """out = beta * input + alpha * bmm(batch1, batch2)"""
+    _node_name = "BaddbmmBackward0"
+    product = staticmethod(lambda xp, a, b: xp.matmul(a, b))
+    grad_a = staticmethod(lambda grad, b: grad.bmm(_conj(b).mT))
+    grad_b = staticmethod(lambda grad, a: _conj(a).mT.bmm(grad))
+
+
+class Addbmm(_AddProduct):
+    """out = beta * input + alpha * sum_b batch1[b] @ batch2[b]"""
+    _node_name = "AddbmmBackward0"
+    product = staticmethod(lambda xp, a, b: xp.matmul(a, b).sum(0))
+    grad_a = staticmethod(lambda grad, b: grad.expand(b.shape[0], *grad.shape).bmm(_conj(b).mT))
+    grad_b = staticmethod(lambda grad, a: _conj(a).mT.bmm(grad.expand(a.shape[0], *grad.shape)))
+
+
+def _add_product(fn_cls, name, input, a, b, beta, alpha, out_shape):
+    if input.dtype is not a.dtype:
         raise RuntimeError(f"{name}: expected self and the product to have the same dtype, but got "
-                           f"{_w(input.dtype)} and {_w(r.dtype)}")
+                           f"{_w(input.dtype)} and {_w(a.dtype)}")
+    check_same_device(name, input, a)
     try:
-        shape = np.broadcast_shapes(tuple(input.shape), tuple(r.shape))
+        shape = np.broadcast_shapes(tuple(input.shape), out_shape)
     except ValueError:
         raise RuntimeError(f"{name}: the size of self {list(input.shape)} does not broadcast to the size of the "
-                           f"product {list(r.shape)}") from None
-    if shape != tuple(r.shape):
+                           f"product {list(out_shape)}") from None
+    if shape != out_shape:
         raise RuntimeError(f"{name}: the expanded size of self {list(shape)} must match the size of the product "
-                           f"{list(r.shape)}")
-    scaled = r * alpha if alpha != 1 else r
-    if beta == 0:
-        return _IgnoreInput.apply(input, scaled) if recording(input) else scaled
-    return (input * beta if beta != 1 else input) + scaled
+                           f"{list(out_shape)}")
+    return fn_cls.apply(input, a, b, beta, alpha)
 
 
 @register("addmv")
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec)"""
-    return _out(_scale_add("addmv", input, mv(mat, vec), beta, alpha), out)
+    _check_mv(mat, vec)
+    return _out(_add_product(Addmv, "addmv", input, mat, vec, beta, alpha, (mat.shape[0],)), out)
 
 
 @register("addr")
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2)"""
-    return _out(_scale_add("addr", input, outer(vec1, vec2), beta, alpha), out)
+    _check_outer(vec1, vec2)
+    _same_dtype("addr", vec1, vec2)
+    return _out(_add_product(Addr, "addr", input, vec1, vec2, beta, alpha, (vec1.shape[0], vec2.shape[0])), out)
 
 
 @register("baddbmm")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * bmm(batch1, batch2)"""
-    return _out(_scale_add("baddbmm", input, bmm(batch1, batch2), beta, alpha), out)
+    _check_bmm(batch1, batch2)
+    shape = (batch1.shape[0], batch1.shape[1], batch2.shape[2])
+    return _out(_add_product(Baddbmm, "baddbmm", input, batch1, batch2, beta, alpha, shape), out)
 
 
 @register("addbmm")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]"""
-    return _out(_scale_add("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha), out)
+    _check_bmm(batch1, batch2)
+    shape = (batch1.shape[1], batch2.shape[2])
+    return _out(_add_product(Addbmm, "addbmm", input, batch1, batch2, beta, alpha, shape), out)
 
 
 def _inplace(fn):
@@ -540,4 +603,5 @@ def kron(input, other):
         inter_a += [n, 1]
         inter_b += [1, m]
     r = a.reshape(inter_a) * b.reshape(inter_b)
-    return r.reshape([n * m for n, m in zip(a.shape, b.shape)])
+    from .views import unsafe_view
+    return unsafe_view(r, [n * m for n, m in zip(a.shape, b.shape)])

@@ -516,7 +516,30 @@ def stack(tensors, dim=0, *, out=None):
                                f"and {list(t.shape)} at entry {i}")
     from .._tensor import _wrap_dim
     d = _wrap_dim(dim, len(shape) + 1)
-    return cat([t.unsqueeze(d) for t in tensors], d, out=out)
+    check_same_device("stack", *tensors)
+    r = Stack.apply(d, *tensors)
+    if out is not None:
+        from .pointwise import _out
+        return _out(r, out)
+    return r
+
+
+class Stack(Function):
+    """out = tensors of one shape joined along a new dim"""
+    _node_name = "StackBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        dt = tensors[0].dtype
+        for t in tensors[1:]:
+            dt = _dtype.promote_types(dt, t.dtype)
+        arrays = [t._data.astype(dt.np, copy=False) for t in tensors]
+        return _xp.array_module(arrays[0]).stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):                         # each input gets its slice of grad
+        return (None,) + grad.unbind(ctx.dim)
 
 
 def hstack(tensors, *, out=None):
@@ -593,7 +616,9 @@ def combinations(input, r=2, with_replacement=False):
 
 
 # -- triangles and diagonals ------------------------------------------------------------------
-class _TriMask(Function):
+class Triangle(Function):
+    """out = x with the elements above (tril) or below (triu) diagonal k zeroed"""
+
     @staticmethod
     def forward(ctx, x, k, upper):
         ctx.k, ctx.upper = k, upper
@@ -609,14 +634,16 @@ class _TriMask(Function):
 def tril(input, diagonal=0, *, out=None):
     if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return _TriMask.apply(input, diagonal, False)
+    from .pointwise import _out
+    return _out(Triangle.named("TrilBackward0").apply(input, diagonal, False), out)
 
 
 @register("triu")
 def triu(input, diagonal=0, *, out=None):
     if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return _TriMask.apply(input, diagonal, True)
+    from .pointwise import _out
+    return _out(Triangle.named("TriuBackward0").apply(input, diagonal, True), out)
 
 
 Tensor.tril_ = lambda self, diagonal=0: write_inplace(self, tril(self, diagonal)._data, "tril")
@@ -638,8 +665,24 @@ def diag(input, diagonal=0, *, out=None):
     if input.ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
     if input.ndim == 2:
-        return input.diagonal(diagonal).clone() if not recording(input) else input.diagonal(diagonal) * 1
+        return DiagonalCopy.apply(input, diagonal)
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+class DiagonalCopy(Function):
+    """out = a copy of diagonal k of a matrix (PyTorch's diag of a matrix is diagonal_copy)"""
+    _node_name = "DiagonalBackward0_copy"
+
+    @staticmethod
+    def forward(ctx, x, offset):
+        ctx.offset, ctx.in_shape = offset, x.shape
+        from .views import _diagonal_view
+        return _diagonal_view(x._data, offset, 0, 1).copy()
+
+    @staticmethod
+    def backward(ctx, grad):                     # grad written on the diagonal of zeros
+        from .indexing import diagonal_scatter
+        return diagonal_scatter(grad.new_zeros(ctx.in_shape), grad, ctx.offset), None
 
 
 class DiagEmbed(Function):
@@ -686,20 +729,51 @@ def diagflat(input, offset=0):
 Tensor.diagflat = diagflat
 
 
+class BlockDiag(Function):
+    """out = the matrices on the diagonal of a zero matrix (0-d and 1-d inputs as one row)"""
+    _node_name = "BlockDiagBackward0"
+
+    @staticmethod
+    def forward(ctx, dt, *tensors):
+        ctx.shapes = [t.shape for t in tensors]
+        mats = [_as_block(t._data) for t in tensors]
+        rows = _builtins.sum(m.shape[0] for m in mats)
+        cols = _builtins.sum(m.shape[1] for m in mats)
+        out = _xp.array_module(mats[0]).zeros((rows, cols), dt.np)
+        r = c = 0
+        for m in mats:
+            out[r:r + m.shape[0], c:c + m.shape[1]] = m
+            r += m.shape[0]
+            c += m.shape[1]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):                     # each input gets its block of grad
+        grads, r, c = [None], 0, 0
+        for shape in ctx.shapes:
+            n, m = (shape[0], shape[1]) if len(shape) == 2 else (1, shape[0] if shape else 1)
+            grads.append(grad[r:r + n, c:c + m].reshape(shape))
+            r += n
+            c += m
+        return tuple(grads)
+
+
+def _as_block(a):
+    return a.reshape(1, -1) if a.ndim < 2 else a
+
+
 def block_diag(*tensors):
-    ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
-    rows = sum(t.shape[0] for t in ts)
-    cols = sum(t.shape[1] for t in ts)
-    dt = ts[0].dtype
-    for t in ts[1:]:
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t.ndim} dimensions")
+    if not tensors:
+        return empty(1, 0)
+    check_same_device("block_diag", *tensors)
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
         dt = _dtype.promote_types(dt, t.dtype)
-    out = zeros(rows, cols, dtype=dt, device=ts[0].device)
-    r = c = 0
-    for t in ts:
-        out[r:r + t.shape[0], c:c + t.shape[1]] = t
-        r += t.shape[0]
-        c += t.shape[1]
-    return out
+    return BlockDiag.apply(dt, *tensors)
 
 
 def complex(real, imag):

@@ -915,17 +915,37 @@ def roll(input, shifts, dims=None):
     return Roll.apply(input, shifts, tuple(_wrap_dim(d, input.ndim) for d in dims))
 
 
+class Rot90(Function):
+    """out = x rotated k quarter turns from dims[0] towards dims[1]"""
+    _node_name = "Rot90Backward0"
+
+    @staticmethod
+    def forward(ctx, x, k, d0, d1):
+        ctx.k, ctx.dims = k, (d0, d1)
+        a = x._data
+        xp = _xp.array_module(a)
+        # PyTorch's layout: a contiguous flip, transposed for odd k
+        if k == 0:
+            return a.copy()
+        if k == 2:
+            return xp.ascontiguousarray(xp.flip(a, (d0, d1)))
+        return xp.ascontiguousarray(xp.flip(a, d1 if k == 1 else d0)).swapaxes(d0, d1)
+
+    @staticmethod
+    def backward(ctx, grad):                     # rotate back
+        return Rot90.apply(grad, (4 - ctx.k) % 4, *ctx.dims), None, None, None
+
+
 @register("rot90")
 def rot90(input, k=1, dims=(0, 1)):
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
     d0, d1 = (_wrap_dim(d, input.ndim) for d in dims)
-    k %= 4
-    if k == 0:
-        return input.clone()
-    if k == 1:
-        return input.flip(d1).transpose(d0, d1)
-    if k == 2:
-        return input.flip(d0, d1)
-    return input.transpose(d0, d1).flip(d1)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    return Rot90.apply(input, k % 4, d0, d1)
 
 
 @register("repeat_interleave")
@@ -939,7 +959,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if dim is None:
         x, dim = input.reshape(-1), 0
     dim = _wrap_dim(dim, x.ndim)
-    reps = _xp.to_host(repeats._data) if isinstance(repeats, Tensor) else repeats
+    if not isinstance(repeats, Tensor):
+        # PyTorch's composition for a count: unsqueeze, expand, clone, flatten (ViewBackward0)
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        shape = list(x.shape)
+        shape.insert(dim + 1, repeats)
+        return x.unsqueeze(dim + 1).expand(shape).clone().flatten(dim, dim + 1)
+    reps = _xp.to_host(repeats._data)
     idx = np.repeat(np.arange(x.shape[dim]), reps)
     return index_select(x, dim, _make(xp.asarray(idx.astype(np.int64))))
 

@@ -246,25 +246,6 @@ class Div(Function):
         return ga, gb, None
 
 
-class Rdiv(Function):
-    """out = other / a (Python scalar on the left)"""
-    _node_name = "DivBackward0"
-
-    @staticmethod
-    def forward(ctx, a, other):
-        dt = _div_dtype(a, other, None)
-        ad = a._data if a._data.dtype == dt.np else a._data.astype(dt.np)
-        out = scalar_as(other, dt) / ad
-        ctx.save_for_backward(a)
-        ctx.other = other
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):                     # d(c/a)/da = -c/a^2
-        (a,) = ctx.saved_tensors
-        return -grad * ctx.other / (a * a), None
-
-
 class Pow(Function):
     """out = a ** b"""
     _node_name = "PowBackward0"
@@ -512,11 +493,11 @@ def _rtruediv(self, other):
         if other is NotImplemented:
             return NotImplemented
         return div(other, self)
-    if recording(self):
-        return Rdiv.apply(self, other)
-    dt = _div_dtype(self, other, None)
-    ad = self._data if self._data.dtype == dt.np else self._data.astype(dt.np)
-    return _make(scalar_as(other, dt) / ad)
+    # PyTorch computes c / x as reciprocal(x) * c (values and graph: MulBackward0 after ReciprocalBackward0)
+    r = reciprocal(self)
+    if other == 1 and not recording(self) and not isinstance(other, bool):
+        return r
+    return mul(r, other)
 
 
 def _rfloordiv(self, other):
@@ -685,7 +666,8 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
     reject: dtype categories (0 bool, 1 integer, 2 float, 3 complex) the op has no kernel for;
     those raise NotImplementedError naming ``kernel`` as PyTorch does.
     """
-    node_name = node or (name.capitalize() + "Backward0")
+    # PyTorch's node names title-case each part of the op name: log1p -> Log1PBackward0
+    node_name = node or (name.title().replace("_", "") + "Backward0")
     kernel = kernel or name + "_cpu"
     if reject:
         plain = compute
@@ -800,8 +782,6 @@ _unary("frac", lambda xp, a: a - xp.trunc(a), lambda x, ctx, g: g, floating=Fals
 _unary("sign", lambda xp, a: _sign(a),
        lambda x, ctx, g: g * 0, floating=False, reject=_COMPLEX, kernel="sign_cpu")
 _unary("sgn", lambda xp, a: _sgn(xp, a), lambda x, ctx, g: g * 0, floating=False)
-_unary("logit_", lambda xp, a: xp.log(a / (1 - a)), lambda x, ctx, g: g / (x * (1 - x)), methods=False,
-       inplace=False)
 _unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ else xp.invert(a),
        None, floating=False, reject=(2, 3))
 _unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x), reject=_COMPLEX)
@@ -939,12 +919,47 @@ def polygamma(n, input):
     return _make(_special_module(_xp.array_module(a)).polygamma(n, a).astype(a.dtype, copy=False))
 
 
-def logit(input, eps=None):
-    x = input if eps is None else clamp(input, eps, 1 - eps)
-    return log(x / (1 - x))
+class Logit(Function):
+    """out = log(x / (1 - x)), x clamped to [eps, 1 - eps] when eps is given"""
+    _node_name = "LogitBackward0"
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        return _logit_array(_float_input(x), eps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch: grad / (x (1 - x)); outside [eps, 1 - eps] 0 (clamped), without eps NaN outside [0, 1]
+        x, = ctx.saved_tensors
+        g = grad / (x * (1 - x))
+        if ctx.eps is None:
+            return where((x < 0) | (x > 1), _full_like(x, math.nan), g), None
+        return where((x < ctx.eps) | (x > 1 - ctx.eps), _zeros_like(x), g), None
 
 
-Tensor.logit = logit
+def _logit_array(a, eps):
+    xp = _xp.array_module(a)
+    if eps is not None:
+        lo, hi = eps, 1 - eps
+        # PyTorch tests x < lo first: with eps > 0.5 (lo > hi) every x below lo still becomes lo
+        a = xp.clip(a, lo, hi) if lo <= hi else xp.where(a < lo, lo, xp.where(a > hi, hi, a)).astype(a.dtype)
+    return xp.log(a / (1 - a))
+
+
+def _full_like(x, value):
+    from .creation import full_like
+    return full_like(x, value)
+
+
+@register("logit")
+def logit(input, eps=None, *, out=None):
+    if recording(input):
+        return _out(Logit.apply(input, eps), out)
+    return _out(_make(_logit_array(_float_input(input), eps)), out)
+
+
 _export("polygamma", "logit")
 
 
@@ -1327,18 +1342,33 @@ Tensor.round_ = lambda self, *, decimals=None: write_inplace(self, round(self, d
 _export("round")
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    a = input._data
-    xp = _xp.array_module(a)
+class NanToNum(Function):
+    """out = x with NaN, +inf and -inf replaced by nan, posinf, neginf (the dtype's extremes by default)"""
+    _node_name = "NanToNumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return _nan_to_num_array(x._data, nan, posinf, neginf)
+
+    @staticmethod
+    def backward(ctx, grad):                     # 1 where x is finite, 0 where it was replaced
+        x, = ctx.saved_tensors
+        return grad * isfinite(x), None, None, None
+
+
+def _nan_to_num_array(a, nan, posinf, neginf):
     if a.dtype.kind not in "fc":
-        return _out(_make(a.copy()), out)
+        return a.copy()
     info = np.finfo(a.dtype)
-    r = xp.nan_to_num(a, nan=nan, posinf=info.max if posinf is None else posinf,
-                      neginf=info.min if neginf is None else neginf)
+    return _xp.array_module(a).nan_to_num(a, nan=nan, posinf=info.max if posinf is None else posinf,
+                                          neginf=info.min if neginf is None else neginf)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     if recording(input):
-        mask = _make(xp.isfinite(a))
-        return input * mask.to(input.dtype) + _make((r * ~xp.isfinite(a)).astype(a.dtype))
-    return _out(_make(r), out)
+        return _out(NanToNum.apply(input, nan, posinf, neginf), out)
+    return _out(_make(_nan_to_num_array(input._data, nan, posinf, neginf)), out)
 
 
 Tensor.nan_to_num = nan_to_num
@@ -1348,19 +1378,102 @@ _export("nan_to_num")
 
 
 # -- addcmul / addcdiv (the optimizers' workhorses) ---------------------------------------------
+class Addcmul(Function):
+    """out = input + value * t1 * t2"""
+    _node_name = "AddcmulBackward0"
+
+    @staticmethod
+    def forward(ctx, input, t1, t2, value):
+        ctx.save_for_backward(t1 if ctx.needs_input_grad[2] else None, t2 if ctx.needs_input_grad[1] else None)
+        ctx.value = value
+        return _addcmul_arrays(input, t1, t2, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        v = ctx.value
+        g1 = grad * _conj(t2 if v == 1 else t2 * v) if t2 is not None else None
+        g2 = grad * _conj(t1 if v == 1 else t1 * v) if t1 is not None else None
+        return grad, g1, g2, None
+
+
+def _addcmul_arrays(input, t1, t2, value):
+    a, b, c, dt = _addc_operands("addcmul", input, t1, t2, value)
+    return a + (b * c if value == 1 else b * scalar_as(value, dt) * c)
+
+
+class Addcdiv(Function):
+    """out = input + value * t1 / t2"""
+    _node_name = "AddcdivBackward0"
+
+    @staticmethod
+    def forward(ctx, input, t1, t2, value):
+        ctx.save_for_backward(t1 if ctx.needs_input_grad[2] else None, t2)
+        ctx.value = value
+        return _addcdiv_arrays(input, t1, t2, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        v = ctx.value
+        g1 = grad * _conj(v / t2) if ctx.needs_input_grad[1] else None
+        g2 = -grad * _conj(v * t1 / (t2 * t2)) if t1 is not None else None
+        return grad, g1, g2, None
+
+
+def _addcdiv_arrays(input, t1, t2, value):
+    a, b, c, dt = _addc_operands("addcdiv", input, t1, t2, value)
+    return a + (b / c if value == 1 else b * scalar_as(value, dt) / c)
+
+
+def _conj(t):
+    return t.conj() if t.is_complex() else t
+
+
+def _addc_operands(name, input, t1, t2, value):
+    """The three operands as arrays of their result dtype, on one device (PyTorch's checks first)."""
+    if name == "addcdiv" and t1.dtype._category < 2 and t2.dtype._category < 2:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a "
+            "true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as "
+            "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+            "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter "
+            "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+    dt = _dtype.result_type(input, t1, t2)
+    if isinstance(value, complex) and dt._category < 3:
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPE.get(dt.name, dt.name)} without overflow")
+    from ._util import broadcast_shapes
+    broadcast_shapes(broadcast_shapes(input.shape, t1.shape), t2.shape)
+    like = _device_array(input, t1, t2)
+    return operand(input, dt, like), operand(t1, dt, like), operand(t2, dt, like), dt
+
+
+def _device_array(*tensors):
+    """The array whose device the op runs on: a 0-dim CPU operand joins the others' device, as in PyTorch."""
+    arrays = [t._data for t in tensors if isinstance(t, Tensor)]
+    return next((a for a in arrays if a.ndim or type(a) is not np.ndarray), arrays[0])
+
+
+_C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int"}
+
+
 @register("addcmul")
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    return _out(input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2, out)
+    if recording(input, tensor1, tensor2):
+        return _out(Addcmul.apply(input, tensor1, tensor2, value), out)
+    return _out(_make(_addcmul_arrays(input, tensor1, tensor2, value)), out)
 
 
 @register("addcdiv")
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    return _out(input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2, out)
+    if recording(input, tensor1, tensor2):
+        return _out(Addcdiv.apply(input, tensor1, tensor2, value), out)
+    return _out(_make(_addcdiv_arrays(input, tensor1, tensor2, value)), out)
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
     if recording(self, tensor1, tensor2):
-        return write_inplace(self, addcmul(self, tensor1, tensor2, value=value)._data)
+        return apply_inplace(self, Addcmul, tensor1, tensor2, value)
     check_inplace_autograd(self)
     t = tensor1._data * tensor2._data
     if value != 1:
@@ -1372,7 +1485,7 @@ def _addcmul_(self, tensor1, tensor2, *, value=1):
 
 def _addcdiv_(self, tensor1, tensor2, *, value=1):
     if recording(self, tensor1, tensor2):
-        return write_inplace(self, addcdiv(self, tensor1, tensor2, value=value)._data)
+        return apply_inplace(self, Addcdiv, tensor1, tensor2, value)
     check_inplace_autograd(self)
     t = tensor1._data / tensor2._data
     if value != 1:
@@ -1594,12 +1707,52 @@ def _float_pair(name, input, other):
     return input.to(dt), other.to(dt), dt
 
 
+class Xlogy(Function):
+    """out = x * log(y), 0 where x is 0 (unless y is NaN); either may be a Python number"""
+    _node_name = "XlogyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None)
+        ctx.scalars = (None if isinstance(x, Tensor) else x, None if isinstance(y, Tensor) else y)
+        return _xlogy_arrays(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch: d/dx = xlogy(grad, y), 0 where x == 0 and y <= 0; d/dy = grad * x / y
+        x, y = ctx.saved_tensors
+        xs, ys = ctx.scalars
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = xlogy(grad, y if y is not None else ys)
+            if y is not None or ys <= 0:
+                gx = gx.masked_fill((x == 0) & (y <= 0) if y is not None else x == 0, 0.0)
+        if ctx.needs_input_grad[1]:
+            gy = grad * (x if x is not None else xs) / y
+        return gx, gy
+
+
+def _xlogy_arrays(x, y):
+    if not isinstance(x, Tensor):
+        x = _reflected(x, y)
+    dt = result_dtype(x, y)
+    if dt._category < 2:
+        dt = _dtype.get_default_dtype()
+    like = _device_array(x, y)
+    xd, yd = operand(x, dt, like), operand(y, dt, like)
+    xp = _xp.array_module(like)
+    # y == y is False only for NaN, which propagates
+    return xp.where((xd == 0) & (yd == yd), dt.np.type(0), xd * xp.log(yd))
+
+
 @register("xlogy")
 def xlogy(input, other, *, out=None):
     """input * log(other), 0 where input is 0 (unless other is NaN)."""
-    x, y, dt = _float_pair("xlogy", input, other)
-    zero = (x == 0) & ~y.isnan()
-    return _out(where(zero, _zeros_like(x * y), x * log(y)), out)
+    if recording(input, other):
+        fn = Xlogy if isinstance(input, Tensor) and isinstance(other, Tensor) else \
+            Xlogy.named("XlogyBackward1" if isinstance(other, Tensor) else "XlogyBackward2")
+        return _out(fn.apply(input, other), out)
+    return _out(_make(_xlogy_arrays(input, other)), out)
 
 
 @register("logaddexp")
@@ -1679,10 +1832,10 @@ Tensor.copysign_ = _inplace_from(copysign, "copysign")
 Tensor.heaviside_ = _inplace_from(heaviside, "heaviside")
 Tensor.nextafter_ = _inplace_from(nextafter, "nextafter")
 Tensor.mvlgamma_ = lambda self, p: write_inplace(self, mvlgamma(self, p)._data, "mvlgamma")
-Tensor.logit_ = lambda self, eps=None: write_inplace(self, logit(self, eps)._data, "logit")
+Tensor.logit_ = logit_ = _inplace_from(logit, "logit")
 Tensor.float_power_ = _float_power_
 Tensor.arctan2_ = Tensor.atan2_
 Tensor.negative_ = Tensor.neg_
 Tensor.absolute_ = Tensor.abs_
 Tensor.fix_ = Tensor.trunc_
-_export("xlogy", "logaddexp", "copysign", "heaviside", "nextafter", "mvlgamma")
+_export("xlogy", "logaddexp", "copysign", "heaviside", "nextafter", "mvlgamma", "logit_")
