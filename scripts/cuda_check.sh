@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check: the test suite on cpu and cuda (the device fixture adds cuda when CuPy finds a GPU),
 # then the seed convnet on the GPU side by side with PyTorch. Run from the repository root on a
-# machine with CuPy and a CUDA GPU. Writes logs under ${OUT:-/tmp/flambeau-cuda}.
+# machine with CuPy and a CUDA GPU. Writes logs under ${OUT:-/tmp/flambeau-cuda}. The default time
+# limits (330 s of tests, 240 s of benchmark) keep one run under ten minutes.
 set -uo pipefail
 OUT=${OUT:-/tmp/flambeau-cuda}
 mkdir -p "$OUT"
@@ -16,7 +17,7 @@ y.backward()
 print(x.device, y, x.grad.device)
 PY
 # every failure listed (not only the first): GPU time is scarce, one run should show them all
-timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -p no:cacheprovider --maxfail=40 -rf -k "cuda" tests 2>&1 \
+timeout "${TEST_TIMEOUT:-330}" python3 -m pytest -q -p no:cacheprovider --maxfail=40 -rf -k "cuda" tests 2>&1 \
     | tail -60 | tee "$OUT/tests.txt"
-timeout "${BENCH_TIMEOUT:-300}" python3 bench/seed_convnet.py --device cuda ${BENCH_ARGS:---epochs 10} 2>&1 \
+timeout "${BENCH_TIMEOUT:-240}" python3 bench/seed_convnet.py --device cuda ${BENCH_ARGS:---epochs 10} 2>&1 \
     | tail -30 | tee "$OUT/bench.txt"
