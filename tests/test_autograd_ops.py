@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import check_against_torch, gradcheck, need_torch
+from _oracle import assert_same, check_against_torch, gradcheck, need_torch, on_device
 
 torch = need_torch()
 
@@ -341,3 +341,145 @@ GRADCHECK = {
 def test_gradcheck(name, device):
     fn, shapes, positive = GRADCHECK[name]
     gradcheck(fn, *shapes, positive=positive, device=device)
+
+
+# ops recorded as one node named as PyTorch's (or composed as PyTorch composes them): the result's
+# grad_fn class name is torch's
+GRAD_FN_NAMES = [
+    "L.stack([x, x])", "L.stack([x, x], -1)", "L.cartesian_prod(x[0], x[1])", "L.addcmul(x, x, x)",
+    "L.addcdiv(x, x, x, value=2)", "1 / x", "2 / x", "x.repeat_interleave(2, dim=0)", "x.repeat_interleave(3)",
+    "x.rot90()", "x.rot90(2)", "x.rot90(0)", "x.rot90(-1, (1, 0))", "x.diag()", "x.diag(1)", "x[0].diag()",
+    "x.tril()", "x.triu(1)", "L.kron(x, x)", "L.baddbmm(x[None], x[None], x[None])", "L.addbmm(x, x[None], x[None])",
+    "L.addmv(x[0], x, x[0])", "L.addr(x, x[0], x[1])", "L.addmm(x, x, x)", "x.nan_to_num()",
+    "x.sigmoid().logit()", "x.sigmoid().logit(1e-3)", "L.xlogy(x, x)", "L.xlogy(2.0, x)", "L.xlogy(x, 3.0)",
+    "L.block_diag(x, x[0])", "L.cdist(x, x)", "L.cdist(x, x, p=1)", "L.cdist(x, x, p=float('inf'))",
+    "L.cdist(x[:1].expand(30, 2), x)", "L.cdist(x, x, compute_mode='use_mm_for_euclid_dist')",
+    "x.log1p()", "x.deg2rad()", "x.rad2deg()", "x.exp2()", "x.expm1()", "x.log10()", "x.log2()",
+    "L.trapezoid(x)", "L.trapezoid(x, x[0])", "L.trapz(x, dx=2)", "L.cumulative_trapezoid(x)",
+    "L.cumulative_trapezoid(x, x)", "x.renorm(2, 0, 1)", "L.renorm(x, 1, 1, 0.5)",
+]
+
+
+@pytest.mark.parametrize("code", GRAD_FN_NAMES)
+def test_grad_fn_name_matches_torch(code, device):
+    names = []
+    for L in (torch, on_device(flambeau, device)):
+        x = L.tensor([[0.25, 0.5], [0.75, 2.0]], requires_grad=True)
+        names.append(type(eval(code, {"L": L, "x": x}).grad_fn).__name__)
+    assert names[1] == names[0], f"{code}: flambeau {names[1]}, torch {names[0]}"
+
+
+# values and gradients of the ops above, on awkward inputs
+def _with_nonfinite(rng, s):
+    a = rng.standard_normal(s)
+    a.flat[::5] = [np.nan, np.inf, -np.inf][: len(a.flat[::5])] if a.size >= 15 else a.flat[::5]
+    return a
+
+
+FUSED = {
+    "stack_neg_dim": (lambda L, a, b: L.stack([a, b], -2), [(3, 4), (3, 4)], None),
+    "cartesian_prod": (lambda L, a, b: L.cartesian_prod(a, b), [(3,), (4,)], None),
+    "rdiv_int_scalar": (lambda L, x: 3 / x, [(3, 4)], _pos),
+    "rot90_k3": (lambda L, x: x.rot90(3, (2, 0)), [(2, 3, 4)], None),
+    "rot90_neg": (lambda L, x: x.rot90(-2, (1, 2)), [(2, 3, 4)], None),
+    "diag_offset": (lambda L, x: x.diag(-1), [(3, 4)], None),
+    "diag_vector": (lambda L, x: x.diag(2), [(3,)], None),
+    "tril_neg": (lambda L, x: x.tril(-1), [(2, 3, 4)], None),
+    "kron_3d": (lambda L, a, b: L.kron(a, b), [(2, 1, 3), (3, 2)], None),
+    "addmv_beta0": (lambda L, c, a, b: L.addmv(c, a, b, beta=0, alpha=-2), [(3,), (3, 4), (4,)], None),
+    "addr_scaled": (lambda L, c, a, b: L.addr(c, a, b, beta=0.5, alpha=3), [(4,), (3,), (4,)], None),
+    "baddbmm_scaled": (lambda L, c, a, b: L.baddbmm(c, a, b, beta=2, alpha=0.5), [(1, 5), (2, 3, 4), (2, 4, 5)], None),
+    "addbmm_scaled": (lambda L, c, a, b: L.addbmm(c, a, b, beta=0, alpha=2), [(3, 5), (2, 3, 4), (2, 4, 5)], None),
+    "nan_to_num": (lambda L, x: x.nan_to_num(1.5, 2.0, -3.0), [(3, 5)], _with_nonfinite),
+    "nan_to_num_default": (lambda L, x: x.nan_to_num(), [(3, 5)], _with_nonfinite),
+    "logit_eps": (lambda L, x: x.logit(0.2), [(3, 4)], lambda r, s: r.uniform(0.05, 0.95, s)),
+    "logit_outside": (lambda L, x: x.logit(), [(3, 4)], lambda r, s: r.uniform(-0.5, 1.5, s)),
+    "xlogy": (lambda L, a, b: L.xlogy(a.relu(), b.abs() + 0.1), [(3, 4), (4,)], None),
+    "xlogy_scalar_self": (lambda L, b: L.xlogy(2.5, b.abs() + 0.1), [(3, 4)], None),
+    "xlogy_scalar_other": (lambda L, a: L.xlogy(a.relu(), 0.5), [(3, 4)], None),
+    "block_diag": (lambda L, a, b, c: L.block_diag(a, b, c[0, 0], c), [(2, 3), (4,), (3, 1)], None),
+    "cdist_p": (lambda L, a, b: L.cdist(a, b, p=1.5), [(2, 3, 4), (5, 4)], None),
+    "cdist_p_small": (lambda L, a, b: L.cdist(a, b, p=0.7), [(3, 4), (5, 4)], None),
+    "cdist_inf": (lambda L, a, b: L.cdist(a, b, p=float("inf")), [(3, 4), (5, 4)], None),
+    "cdist_mm": (lambda L, a, b: L.cdist(a, b), [(2, 30, 4), (5, 4)], None),
+    "trapezoid_x": (lambda L, y, x: L.trapezoid(y, x.cumsum(0), dim=1), [(3, 4, 2), (4,)], None),
+    "trapezoid_x_nd": (lambda L, y, x: L.trapezoid(y, x, dim=0), [(3, 4), (3, 4)], None),
+    "trapz_dx": (lambda L, y: L.trapz(y, dx=0.25, dim=0), [(3, 4)], None),
+    "cumulative_trapezoid": (lambda L, y: L.cumulative_trapezoid(y, dx=2), [(3, 4)], None),
+    "cumulative_trapezoid_x": (lambda L, y, x: L.cumulative_trapezoid(y, x, dim=0), [(4, 3), (4,)], None),
+    "renorm_2": (lambda L, x: x.renorm(2, 1, 1.0), [(3, 4, 2)], None),
+    "renorm_1": (lambda L, x: x.renorm(1, 0, 2.0), [(3, 4)], None),
+    "renorm_inf": (lambda L, x: x.renorm(float("inf"), 0, 0.5), [(3, 4)], _distinct),
+    "renorm_3": (lambda L, x: L.renorm(x, 3, -1, 0.8), [(4, 3)], None),
+    "renorm_half": (lambda L, x: x.renorm(0.5, 0, 3.0), [(3, 4)], None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_ops_against_torch(name, device):
+    fn, shapes, maker = FUSED[name]
+    check_against_torch(fn, *shapes, device=device, make_input=maker, rtol=1e-6, atol=1e-9)
+
+
+# their backwards are flambeau ops: second derivatives agree with torch's
+DOUBLE_BACKWARD = {
+    "stack": (lambda L, a, b: L.stack([a * b, b], 1), [(3, 4), (3, 4)]),
+    "addcmul": (lambda L, a, b, c: L.addcmul(a, b, c, value=0.5), [(3, 4), (4,), (3, 1)]),
+    "addcdiv": (lambda L, a, b, c: L.addcdiv(a, b, c.abs() + 0.5, value=2), [(3, 4), (4,), (3, 4)]),
+    "rdiv": (lambda L, x: 2 / (x.abs() + 0.5), [(3, 4)]),
+    "rot90": (lambda L, x: x.rot90(1) * x.rot90(1), [(3, 4)]),
+    "diag": (lambda L, x: x.diag(1) * x.diag(1), [(3, 4)]),
+    "tril_triu": (lambda L, x: x.tril() * x.triu(), [(4, 4)]),
+    "kron": (lambda L, a, b: L.kron(a, b * b), [(2, 3), (3, 2)]),
+    "addmv": (lambda L, c, a, b: L.addmv(c, a, b * b, alpha=2), [(3,), (3, 4), (4,)]),
+    "addr": (lambda L, c, a, b: L.addr(c * c, a, b, beta=0.5), [(3, 4), (3,), (4,)]),
+    "baddbmm": (lambda L, c, a, b: L.baddbmm(c, a * a, b, alpha=0.5), [(3, 5), (2, 3, 4), (2, 4, 5)]),
+    "addbmm": (lambda L, c, a, b: L.addbmm(c, a, b * b), [(3, 5), (2, 3, 4), (2, 4, 5)]),
+    "nan_to_num": (lambda L, x: (x * x).nan_to_num(), [(3, 4)]),
+    "logit": (lambda L, x: x.sigmoid().logit(0.3), [(3, 4)]),
+    "xlogy": (lambda L, a, b: L.xlogy(a, b.abs() + 0.5), [(3, 4), (3, 4)]),
+    "block_diag": (lambda L, a, b: L.block_diag(a * a, b), [(2, 3), (3,)]),
+    "cdist_mm": (lambda L, a, b: L.cdist(a, b), [(30, 4), (5, 4)]),
+    "trapezoid": (lambda L, y, x: L.trapezoid(y * y, x * x), [(3, 4), (4,)]),
+    "renorm": (lambda L, x: x.renorm(2, 0, 1.0), [(3, 4)]),
+    "renorm_p": (lambda L, x: x.renorm(1.5, 1, 0.5), [(3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOUBLE_BACKWARD))
+def test_double_backward_against_torch(name, device):
+    fn, shapes = DOUBLE_BACKWARD[name]
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    results = []
+    for L in (torch, on_device(flambeau, device)):
+        xs = [L.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(L, *xs)
+        cot = L.tensor(np.random.default_rng(2).standard_normal(tuple(y.shape)))
+        grads = L.autograd.grad(y, xs, cot, create_graph=True)
+        weights = [L.tensor(np.random.default_rng(3 + i).standard_normal(tuple(g.shape))) for i, g in enumerate(grads)]
+        total = sum((g * w).sum() for g, w in zip(grads, weights))
+        results.append((grads, L.autograd.grad(total, xs, allow_unused=True)))
+    (g_ref, gg_ref), (g, gg) = results
+    assert_same(list(g), list(g_ref), rtol=1e-6, atol=1e-9, device=device)
+    for ours, ref in zip(gg, gg_ref):
+        if ref is None:
+            assert ours is None or not np.any(ours.cpu().numpy())
+        else:
+            assert_same(ours, ref, rtol=1e-6, atol=1e-9, device=device)
+
+
+# finite differences of the gradients (torch has no double backward for cdist below 26 rows)
+GRADGRADCHECK = dict({k: DOUBLE_BACKWARD[k] for k in ("addcdiv", "rot90", "kron", "baddbmm", "renorm", "xlogy",
+                                                       "block_diag", "cdist_mm", "trapezoid")},
+                     cdist=(lambda L, a, b: L.cdist(a, b, p=3), [(3, 4), (5, 4)]),
+                     cdist_2=(lambda L, a, b: L.cdist(a, b), [(3, 4), (5, 4)]),
+                     cdist_1=(lambda L, a, b: L.cdist(a, b, p=1) * L.cdist(a, b, p=1.5), [(3, 4), (5, 4)]))
+
+
+@pytest.mark.parametrize("name", sorted(GRADGRADCHECK))
+def test_gradgradcheck(name):
+    fn, shapes = GRADGRADCHECK[name]
+    rng = np.random.default_rng(0)
+    xs = tuple(flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes)
+    assert flambeau.autograd.gradgradcheck(lambda *t: fn(flambeau, *t), xs)

@@ -177,3 +177,54 @@ def test_lecture_mean_std_sum(device):
     x = F.empty(2, 5).fill_(1.125)
     assert x.mean().item() == 1.125 and x.std().item() == 0.0
     assert x.sum().item() == 11.25
+
+
+# trapezoid rule and renorm: values, dtypes and errors (types and messages) as torch's
+INTEGRATION = [
+    "torch.trapezoid(y)", "torch.trapezoid(y, dx=0.5)", "torch.trapezoid(y, dim=0)", "torch.trapezoid(y, x)",
+    "torch.trapezoid(y, x2, dim=0)", "torch.trapezoid(y, y)", "torch.trapezoid(y, y[:1], dim=0)",
+    "torch.trapezoid(y.long())", "torch.trapezoid(y.long(), dx=3)", "torch.trapezoid(y.long(), x.long())",
+    "torch.trapezoid(y[:, :0])", "torch.trapezoid(y[:, :0].long())", "torch.trapezoid(y[:0], dim=0)",
+    "torch.trapezoid(y[:, :1])", "torch.trapz(y)", "torch.trapz(y, x)", "torch.trapz(y, dx=2, dim=0)",
+    "torch.cumulative_trapezoid(y)", "torch.cumulative_trapezoid(y, dx=2.5, dim=0)", "torch.cumulative_trapezoid(y, x)",
+    "torch.cumulative_trapezoid(y, y, dim=0)", "torch.cumulative_trapezoid(y[:, :0])", "torch.cumulative_trapezoid(y.long())",
+    "y.renorm(2, 0, 1)", "y.renorm(1, 1, 0.5)", "y.renorm(float('inf'), 0, 0.5)", "y.renorm(3, -1, 100)",
+    "torch.renorm(y, 0.5, 0, 1)", "y.double().renorm(2, 1, 0.1)", "y[:0].renorm(2, 1, 0.1)", "y[:, :0].renorm(2, 0, 1)",
+    "y.to(torch.complex64).renorm(2, 0, 1)",
+]
+INTEGRATION_ERRORS = [
+    "torch.trapezoid(y > 0)", "torch.trapezoid(y, x > 0)", "torch.trapezoid(y, dx=1j)", "torch.trapezoid(y, dx=True)",
+    "torch.trapezoid(y, x[:3])", "torch.trapezoid(y, dim=2)", "torch.trapezoid(y.sum())", "torch.trapezoid(y, x, dx=2)",
+    "torch.trapezoid(y, 2)", "torch.trapezoid(y, None)", "torch.trapezoid(y, dx=None)", "torch.trapz(y, None)",
+    "torch.cumulative_trapezoid(y > 0)", "torch.cumulative_trapezoid(y, dx=1j)", "torch.cumulative_trapezoid(y, x[:2])",
+    "y.renorm(0, 0, 1)", "y.renorm(-1, 0, 1)", "y.renorm(2, 0, -1.5)", "y.renorm(1j, 0, 1)", "y.renorm(2, 0, 1j)",
+    "y.renorm(2, 2, 1)", "y.long().renorm(2, 0, 1)", "y[0].renorm(2, 0, 1)", "y.sum().renorm(2, 0, 1)",
+]
+
+
+def _integration_inputs(lib, device="cpu"):
+    rng = np.random.default_rng(5)
+    y = lib.tensor(rng.standard_normal((3, 4)) * 2, dtype=lib.float32, device=device)
+    x = lib.tensor(np.cumsum(rng.random(4)), dtype=lib.float32, device=device)
+    x2 = lib.tensor(rng.random((3, 4)), dtype=lib.float32, device=device)
+    return {"torch": lib, "y": y, "x": x, "x2": x2}
+
+
+@pytest.mark.parametrize("code", INTEGRATION + INTEGRATION_ERRORS)
+def test_trapezoid_and_renorm_match_torch(code, device):
+    results = []
+    for lib, dev in ((torch, "cpu"), (on_device(flambeau, device), device)):
+        env = _integration_inputs(lib, dev)
+        with host_reads() as reads:
+            try:
+                results.append(eval(code, env))
+            except Exception as e:          # noqa: BLE001 - the exception is what is compared
+                results.append(e)
+    ref, ours = results
+    if isinstance(ref, Exception):
+        assert type(ours) is type(ref), f"torch raised {ref!r}, flambeau gave {ours!r}"
+        assert str(ours).split("\n")[0] == str(ref).split("\n")[0]
+        return
+    assert not isinstance(ours, Exception), f"flambeau raised {ours!r}"
+    assert reads[0] == 0, f"{reads[0]} reads of device values by the host"
+    assert_same(ours, ref, rtol=1e-5, atol=1e-6, device=device)

@@ -787,3 +787,224 @@ class Cumprod(Function):
 def cumprod(input, dim, *, dtype=None, out=None):
     d = _wrap_dim(dim, input.ndim) if input.ndim else 0
     return _out(Cumprod.apply(input, d, _sum_dtype(input, dtype)), out)
+
+
+# -- trace ------------------------------------------------------------------------------------
+class Trace(Function):
+    """out = sum of the main diagonal of a matrix (integers sum to int64)"""
+    _node_name = "TraceBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.in_shape = x.shape
+        a = x._data
+        xp = _xp.array_module(a)
+        return xp.asarray(xp.trace(a, dtype=np.int64 if a.dtype.kind in "biu" else a.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):                     # grad on the diagonal of zeros
+        from .indexing import diagonal_scatter
+        n, m = ctx.in_shape
+        return diagonal_scatter(grad.new_zeros(ctx.in_shape), grad.expand(n if n < m else m))
+
+
+def trace(input):
+    """Sum of the diagonal of a matrix (integers sum to int64)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return Trace.apply(input)
+
+
+# -- trapezoid rule: composed of other ops exactly as PyTorch composes it (same values, same graph) ---
+_NO_ARG = object()          # x or dx not given (None is an error, as in PyTorch)
+
+
+def _scale(t, s, div=False):
+    """t * s or t / s for a Python float s, recorded as PyTorch's Scalar overloads (MulBackward1,
+    DivBackward1) record them."""
+    from .pointwise import Mul, Div
+    if recording(t):
+        return (Div if div else Mul).named("DivBackward1" if div else "MulBackward1").apply(t, s)
+    return t / s if div else t * s
+
+
+def _slices(y, dim):
+    head = (slice(None),) * dim
+    return y[head + (slice(0, -1),)], y[head + (slice(1, None),)]
+
+
+def _spacing(name, y, x, dim):
+    """x's differences along dim, x viewed so that they broadcast against y's (as PyTorch does)."""
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[dim]:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        shape = [1] * y.ndim
+        shape[dim] = x.shape[0]
+        x = x.view(shape)
+    elif x.ndim < y.ndim:
+        x = x.view((1,) * (y.ndim - x.ndim) + tuple(x.shape))
+    left, right = _slices(x, dim)
+    return right - left
+
+
+def _trapezoid_args(name, y, x, dx, dim):
+    if x is not _NO_ARG and dx is not _NO_ARG or (x is not _NO_ARG and not isinstance(x, Tensor)) or \
+            (dx is not _NO_ARG and not isinstance(dx, (int, float, complex, Tensor))):
+        got = "Tensor" + (f", {_arg_type(x)}" if x is not _NO_ARG else "") + \
+            (f", dx={_arg_type(dx)}" if dx is not _NO_ARG else "")
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+                        f" * (Tensor y, Tensor x, *, int dim = -1)\n * (Tensor y, *, Number dx = 1, int dim = -1)\n")
+    if x is _NO_ARG:
+        if isinstance(dx, Tensor):
+            dx = dx.item()
+        if dx is _NO_ARG:
+            dx = 1
+        if isinstance(dx, (bool, complex)):
+            raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
+    if y.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return x, dx, _wrap_dim(dim, y.ndim)
+
+
+def _arg_type(v):
+    return "Tensor" if isinstance(v, Tensor) else type(v).__name__
+
+
+def trapezoid(y, x=_NO_ARG, *, dx=_NO_ARG, dim=-1):
+    """Integral of y along dim by the trapezoid rule, at sample points x or a constant spacing dx."""
+    return _trapezoid("trapezoid", y, x, dx, dim)
+
+
+def trapz(y, x=_NO_ARG, *, dx=_NO_ARG, dim=-1):
+    """Old name of trapezoid."""
+    return _trapezoid("trapz", y, x, dx, dim)
+
+
+def _trapezoid(name, y, x, dx, dim):
+    x, dx, dim = _trapezoid_args(name, y, x, dx, dim)
+    if y.shape[dim] == 0:                        # no samples: 0, as NumPy
+        shape = list(y.shape)
+        del shape[dim]
+        from .creation import zeros
+        return zeros(shape, dtype=y.dtype, device=y.device)
+    if x is _NO_ARG:
+        if y.dtype is _dtype.bool:
+            raise RuntimeError("trapezoid: received a bool input for `y`, but bool is not supported")
+        # dx * (sum(y) - (y_first + y_last) / 2)
+        ends = y.select(dim, 0) + y.select(dim, -1)
+        return _scale(y.sum(dim) - _scale(ends, 0.5), float(dx))
+    if y.dtype is _dtype.bool or x.dtype is _dtype.bool:
+        raise RuntimeError("trapezoid: received a bool input for `x` or `y`, but bool is not supported")
+    left, right = _slices(y, dim)
+    return _scale(((left + right) * _spacing("trapezoid", y, x, dim)).sum(dim), 2.0, div=True)
+
+
+def cumulative_trapezoid(y, x=_NO_ARG, *, dx=_NO_ARG, dim=-1):
+    """Running integral of y along dim by the trapezoid rule (one value fewer than samples)."""
+    x, dx, dim = _trapezoid_args("cumulative_trapezoid", y, x, dx, dim)
+    if x is _NO_ARG:
+        if y.dtype is _dtype.bool:
+            raise RuntimeError("cumulative_trapezoid: received a bool input for `y`, but bool is not supported")
+        left, right = _slices(y, dim)
+        return _scale(left + right, float(dx) / 2.0).cumsum(dim)
+    if y.dtype is _dtype.bool or x.dtype is _dtype.bool:
+        raise RuntimeError("cumulative_trapezoid: received a bool input for `x` or `y`, but bool is not supported")
+    left, right = _slices(y, dim)
+    return _scale(((left + right) * _spacing("cumulative_trapezoid", y, x, dim)).cumsum(dim), 2.0, div=True)
+
+
+# -- renorm -----------------------------------------------------------------------------------
+class Renorm(Function):
+    """out = each slice along dim scaled to p-norm maxnorm when its norm is above maxnorm"""
+    _node_name = "RenormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, dim, maxnorm):
+        ctx.save_for_backward(x)
+        ctx.p, ctx.dims, ctx.maxnorm = p, tuple(d for d in range(x.ndim) if d != dim), maxnorm
+        a = x._data
+        xp = _xp.array_module(a)
+        norm = _p_norm(xp, a, p, ctx.dims)
+        factor = xp.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0).astype(norm.dtype, copy=False)
+        return a * factor
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch's renorm_backward: the factor's gradient through the norm where the slice was scaled
+        x, = ctx.saved_tensors
+        p, dims, maxnorm = ctx.p, ctx.dims, ctx.maxnorm
+        from ..linalg import vector_norm
+        norm = vector_norm(x, p, dims, keepdim=True)
+        go = (x.conj() * grad)
+        go = (go.real if go.is_complex() else go).sum(dims, keepdim=True)
+        invnorm = (norm + 1e-7).reciprocal()
+        scaled = invnorm * maxnorm * grad - (invnorm * invnorm * maxnorm) * _norm_backward(go, x, p, norm, dims)
+        from .pointwise import where
+        return where(norm > maxnorm, scaled, grad), None, None, None
+
+
+def _p_norm(xp, a, p, dims):
+    mag = xp.abs(a)
+    if p == 2:
+        return xp.sqrt((mag * mag).sum(axis=dims, keepdims=True))
+    if p == 1:
+        return mag.sum(axis=dims, keepdims=True)
+    if p == math.inf:
+        if a.size:
+            return mag.max(axis=dims, keepdims=True)
+        return xp.zeros(tuple(1 if d in dims else n for d, n in enumerate(a.shape)), mag.dtype)
+    return (mag ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+
+
+def _norm_backward(grad, x, p, norm, dims):
+    """grad (keepdim shape) times d norm_p(x) / dx, as PyTorch's norm_backward (0 where the norm is 0)."""
+    if p == 1:
+        return x.sgn() * grad
+    if p == 2:
+        return grad * (x / norm).masked_fill(norm == 0, 0.0)
+    if p == math.inf:
+        mag = x.abs()
+        mask = (mag == norm) | mag.isnan()
+        return x.sgn() * ((grad / mask.sum(dims, keepdim=True)) * mask)
+    if p < 1:
+        return x.sgn() * (x.abs() ** (p - 1)).masked_fill(x == 0, 0.0) * grad * norm ** (1 - p)
+    scale = (grad / norm ** (p - 1)).masked_fill(norm == 0, 0.0)
+    return (x.sgn() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)) * scale
+
+
+def _renorm_args(input, p, dim, maxnorm):
+    if isinstance(p, complex):
+        raise RuntimeError("renorm: p must be real-valued")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if isinstance(maxnorm, Tensor):
+        maxnorm = maxnorm.item()
+    if isinstance(maxnorm, complex):
+        raise RuntimeError("renorm: maxnorm must be real-valued")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {float(maxnorm):g}")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_word(input.dtype)}")
+    return float(p), _wrap_dim(dim, input.ndim), float(maxnorm)
+
+
+@register("renorm")
+def renorm(input, p, dim, maxnorm, *, out=None):
+    """Each slice along dim with p-norm above maxnorm scaled down to norm maxnorm."""
+    p, dim, maxnorm = _renorm_args(input, p, dim, maxnorm)
+    return _out(Renorm.apply(input, p, dim, maxnorm), out)
+
+
+def _renorm_(self, p, dim, maxnorm):
+    from ._util import apply_inplace, write_inplace
+    p, dim, maxnorm = _renorm_args(self, p, dim, maxnorm)
+    if recording(self) or (self._base is not None and recording(self._base)):
+        return apply_inplace(self, Renorm, p, dim, maxnorm)
+    return write_inplace(self, Renorm.apply(self.detach(), p, dim, maxnorm)._data, "renorm")
+
+
+Tensor.renorm_ = _renorm_
+__all__ += ["trace", "trapezoid", "trapz", "cumulative_trapezoid", "renorm"]
