@@ -356,7 +356,7 @@ GRAD_FN_NAMES = [
     "L.cdist(x[:1].expand(30, 2), x)", "L.cdist(x, x, compute_mode='use_mm_for_euclid_dist')",
     "x.log1p()", "x.deg2rad()", "x.rad2deg()", "x.exp2()", "x.expm1()", "x.log10()", "x.log2()",
     "L.trapezoid(x)", "L.trapezoid(x, x[0])", "L.trapz(x, dx=2)", "L.cumulative_trapezoid(x)",
-    "L.cumulative_trapezoid(x, x)", "x.renorm(2, 0, 1)", "L.renorm(x, 1, 1, 0.5)",
+    "L.cumulative_trapezoid(x, x)", "x.renorm(2, 0, 1)", "L.renorm(x, 1, 1, 0.5)", "L.mvlgamma(x + 1, 3)",
 ]
 
 
@@ -412,6 +412,7 @@ FUSED = {
     "renorm_inf": (lambda L, x: x.renorm(float("inf"), 0, 0.5), [(3, 4)], _distinct),
     "renorm_3": (lambda L, x: L.renorm(x, 3, -1, 0.8), [(4, 3)], None),
     "renorm_half": (lambda L, x: x.renorm(0.5, 0, 3.0), [(3, 4)], None),
+    "mvlgamma": (lambda L, x: x.mvlgamma(4), [(3, 4)], lambda r, s: r.uniform(1.6, 4.0, s)),
 }
 
 
@@ -443,6 +444,7 @@ DOUBLE_BACKWARD = {
     "trapezoid": (lambda L, y, x: L.trapezoid(y * y, x * x), [(3, 4), (4,)]),
     "renorm": (lambda L, x: x.renorm(2, 0, 1.0), [(3, 4)]),
     "renorm_p": (lambda L, x: x.renorm(1.5, 1, 0.5), [(3, 4)]),
+    "mvlgamma": (lambda L, x: L.mvlgamma(x.abs() + 2, 2), [(3, 4)]),
 }
 
 

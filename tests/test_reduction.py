@@ -228,3 +228,13 @@ def test_trapezoid_and_renorm_match_torch(code, device):
     assert not isinstance(ours, Exception), f"flambeau raised {ours!r}"
     assert reads[0] == 0, f"{reads[0]} reads of device values by the host"
     assert_same(ours, ref, rtol=1e-5, atol=1e-6, device=device)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3), (3, 3)])
+def test_trace_node(shape, device):
+    # flambeau.trace itself is defined in _legacy; this is the single-node version it can call
+    from flambeau._ops.reduction import trace
+    check_against_torch(lambda L, x: torch.trace(x) if L is torch else trace(x), shape, device=device)
+    x = flambeau.ones(*shape, requires_grad=True, device=device)
+    assert type(trace(x).grad_fn).__name__ == type(torch.ones(*shape, requires_grad=True).trace().grad_fn).__name__
+    assert trace(flambeau.tensor([[1, 2], [3, 4]], dtype=flambeau.int32, device=device)).dtype is flambeau.int64

@@ -1796,15 +1796,42 @@ def nextafter(input, other, *, out=None):
     return _out(_make(_xp.array_module(ad).nextafter(ad, bd)), out)
 
 
+class Mvlgamma(Function):
+    """out = sum_i lgamma(x - i / 2) for i < p, + p (p - 1) / 4 log(pi)"""
+    _node_name = "MvlgammaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return _mvlgamma_array(x, p)
+
+    @staticmethod
+    def backward(ctx, grad):                     # d/dx = sum_i digamma(x - i / 2)
+        x, = ctx.saved_tensors
+        offsets = _make(_mvlgamma_offsets(_xp.array_module(x._data), ctx.p, x._data.dtype))
+        return grad * digamma(x.unsqueeze(-1) + offsets).sum(-1), None
+
+
+def _mvlgamma_array(x, p):
+    a = _float_input(x)
+    xp = _xp.array_module(a)
+    args = a[..., None] + _mvlgamma_offsets(xp, p, a.dtype)
+    return (_special(xp, "gammaln", args).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)).astype(a.dtype)
+
+
+def _mvlgamma_offsets(xp, p, dt):
+    return xp.arange(-(p - 1) / 2, 0.25, 0.5).astype(dt)     # -(p-1)/2, ..., -1/2, 0
+
+
 @register("mvlgamma")
 def mvlgamma(input, p):
     """Multivariate log-gamma: sum_i lgamma(input - i / 2) + p (p - 1) / 4 log(pi)."""
     if p < 1:
         raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
-    out = lgamma(input)
-    for i in range(1, p):
-        out = out + lgamma(input - i / 2)
-    return out + p * (p - 1) / 4 * math.log(math.pi)
+    if recording(input):
+        return Mvlgamma.apply(input, p)
+    return _make(_mvlgamma_array(input, p))
 
 
 def _inplace_from(fn, name):
