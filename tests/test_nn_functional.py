@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, need_torch
+from _oracle import assert_same, check_against_torch, gradcheck, need_torch, no_host_reads, on_device
 
 torch = need_torch()
 
@@ -510,3 +510,213 @@ def test_more_functionals(device):
     check_against_torch(lambda lib, x: lib.nn.RMSNorm([3], eps=1e-6).double().to(x.device)(x), (2, 3), device=device)
     assert repr(flambeau.nn.RMSNorm(3)) == repr(torch.nn.RMSNorm(3))
     assert repr(flambeau.nn.LocalResponseNorm(2)) == repr(torch.nn.LocalResponseNorm(2))
+
+
+# -- single-node functionals: torch's node names, double backward, dtypes, no host reads ---------
+def _t(lib, a, device):
+    """A constant (no grad) tensor of a on device, for either library."""
+    return flambeau.tensor(a, device=device) if lib is not torch else torch.tensor(a)
+
+
+_RM, _RV = np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0])
+_W3 = np.array([0.5, 1.5, 0.75])
+# name: (fn(lib, device, *xs), shapes, torch's node name)
+FUSED = {
+    "gelu": (lambda L, d, x: L.nn.functional.gelu(x), [(3, 4)], "GeluBackward0"),
+    "gelu_tanh": (lambda L, d, x: L.nn.functional.gelu(x, approximate="tanh"), [(3, 4)], "GeluBackward0"),
+    "silu": (lambda L, d, x: L.nn.functional.silu(x), [(3, 4)], "SiluBackward0"),
+    "softplus": (lambda L, d, x: L.nn.functional.softplus(x), [(3, 4)], "SoftplusBackward0"),
+    "softplus_beta": (lambda L, d, x: L.nn.functional.softplus(x * 2, beta=1.5, threshold=1.0), [(3, 4)],
+                      "SoftplusBackward0"),
+    "elu": (lambda L, d, x: L.nn.functional.elu(x, alpha=0.7), [(3, 4)], "EluBackward0"),
+    "selu": (lambda L, d, x: L.nn.functional.selu(x), [(3, 4)], "EluBackward0"),
+    "celu": (lambda L, d, x: L.nn.functional.celu(x, alpha=1.5), [(3, 4)], "CeluBackward0"),
+    "leaky_relu": (lambda L, d, x: L.nn.functional.leaky_relu(x, 0.2), [(3, 4)], "LeakyReluBackward0"),
+    "hardtanh": (lambda L, d, x: L.nn.functional.hardtanh(x * 2, -0.5, 0.8), [(3, 4)], "HardtanhBackward0"),
+    "relu6": (lambda L, d, x: L.nn.functional.relu6(x * 5), [(3, 4)], "HardtanhBackward0"),
+    "elu_": (lambda L, d, x: L.nn.functional.elu(x * 1, inplace=True), [(3, 4)], "EluBackward1"),
+    "selu_": (lambda L, d, x: L.nn.functional.selu(x * 1, inplace=True), [(3, 4)], "EluBackward1"),
+    "celu_": (lambda L, d, x: L.nn.functional.celu(x * 1, 2.0, inplace=True), [(3, 4)], "CeluBackward1"),
+    "leaky_relu_": (lambda L, d, x: L.nn.functional.leaky_relu(x * 1, inplace=True), [(3, 4)],
+                    "LeakyReluBackward1"),
+    "hardtanh_": (lambda L, d, x: L.nn.functional.hardtanh(x * 1, inplace=True), [(3, 4)], "HardtanhBackward0"),
+    "silu_": (lambda L, d, x: L.nn.functional.silu(x * 1, inplace=True), [(3, 4)], "SiluBackward0"),
+    "mse": (lambda L, d, x, t: L.nn.functional.mse_loss(x, t), [(3, 4), (3, 4)], "MseLossBackward0"),
+    "mse_sum": (lambda L, d, x, t: L.nn.functional.mse_loss(x, t, reduction="sum"), [(3, 4), (3, 4)],
+                "MseLossBackward0"),
+    "mse_none": (lambda L, d, x, t: L.nn.functional.mse_loss(x, t, reduction="none"), [(3, 4), (3, 4)],
+                 "MseLossBackward0"),
+    "bce": (lambda L, d, x, t: L.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid()), [(3, 4), (3, 4)],
+            "BinaryCrossEntropyBackward0"),
+    "bce_weight_sum": (lambda L, d, x, t: L.nn.functional.binary_cross_entropy(
+        x.sigmoid(), t.sigmoid(), weight=_t(L, np.arange(1.0, 5.0), d), reduction="sum"), [(3, 4), (3, 4)],
+        "BinaryCrossEntropyBackward0"),
+    "bce_none": (lambda L, d, x, t: L.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(),
+                                                                         reduction="none"), [(3, 4), (3, 4)],
+                 "BinaryCrossEntropyBackward0"),
+    "smooth_l1": (lambda L, d, x, t: L.nn.functional.smooth_l1_loss(x, t, beta=0.5), [(3, 4), (3, 4)],
+                  "SmoothL1LossBackward0"),
+    "smooth_l1_none": (lambda L, d, x, t: L.nn.functional.smooth_l1_loss(x, t, reduction="none"),
+                       [(3, 4), (3, 4)], "SmoothL1LossBackward0"),
+    "huber": (lambda L, d, x, t: L.nn.functional.huber_loss(x, t, delta=0.4, reduction="sum"), [(3, 4), (3, 4)],
+              "HuberLossBackward0"),
+    "l1": (lambda L, d, x, t: L.nn.functional.l1_loss(x, t), [(3, 4), (3, 4)], "MeanBackward0"),
+    "layer_norm": (lambda L, d, x, w, b: L.nn.functional.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)],
+                   "NativeLayerNormBackward0"),
+    "layer_norm_2d": (lambda L, d, x: L.nn.functional.layer_norm(x, (3, 4)), [(2, 3, 4)],
+                      "NativeLayerNormBackward0"),
+    "layer_norm_weight": (lambda L, d, x, w: L.nn.functional.layer_norm(x, (3, 4), w), [(2, 3, 4), (3, 4)],
+                          "NativeLayerNormBackward0"),
+    "batch_norm": (lambda L, d, x, w, b: L.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                   [(5, 3), (3,), (3,)], "NativeBatchNormBackward0"),
+    "batch_norm_4d": (lambda L, d, x, w: L.nn.functional.batch_norm(x, None, None, w, training=True),
+                      [(4, 3, 2, 3), (3,)], "NativeBatchNormBackward0"),
+    "batch_norm_eval": (lambda L, d, x, w, b: L.nn.functional.batch_norm(
+        x, _t(L, _RM, d).to(x.dtype), _t(L, _RV, d).to(x.dtype), w, b, training=False), [(4, 3, 5), (3,), (3,)],
+        "NativeBatchNormBackward0"),
+    "batch_norm_running": (lambda L, d, x: L.nn.functional.batch_norm(
+        x, _t(L, _RM, d).to(x.dtype), _t(L, _RV, d).to(x.dtype), training=True, momentum=0.3), [(4, 3, 5)],
+        "NativeBatchNormBackward0"),
+}
+
+
+def _inputs(lib, shapes, device, dtype="float64", seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    if lib is torch:
+        return [torch.tensor(a, requires_grad=True) for a in arrays]
+    return [flambeau.tensor(a, device=device, requires_grad=True) for a in arrays]
+
+
+@pytest.mark.parametrize("name", list(FUSED))
+def test_single_node_names_match_torch(name):
+    fn, shapes, node = FUSED[name]
+    ours = fn(flambeau, "cpu", *_inputs(flambeau, shapes, "cpu"))
+    ref = fn(torch, "cpu", *_inputs(torch, shapes, "cpu"))
+    assert type(ref.grad_fn).__name__ == node
+    assert type(ours.grad_fn).__name__ == node
+
+
+@pytest.mark.parametrize("name", list(FUSED))
+def test_single_node_double_backward_matches_torch(name, device):
+    """Values, first and second derivatives (of a random mix of the first ones) against torch,
+    with no read of device values by the host."""
+    fn, shapes, _ = FUSED[name]
+    results = []
+    for lib in (flambeau, torch):
+        xs = _inputs(lib, shapes, device)
+        rng = np.random.default_rng(1)
+        with no_host_reads(device) if lib is not torch else warnings.catch_warnings():
+            y = fn(on_device(lib, device) if lib is not torch else lib, device, *xs)
+            cot = _t(lib, rng.standard_normal(tuple(y.shape)), device)
+            gs = lib.autograd.grad(y, xs, cot, create_graph=True, allow_unused=True)
+            mix = sum(((g * _t(lib, rng.standard_normal(tuple(g.shape)), device)) ** 2).sum()
+                      for g in gs if g is not None)
+            ggs = lib.autograd.grad(mix, xs, allow_unused=True) if mix.requires_grad else [None] * len(xs)
+        results.append((y, gs, ggs, xs))
+    (y, gs, ggs, xs), (ry, rgs, rggs, _) = results
+    assert_same(y, ry, device=device)
+    for x, *pair in list(zip(xs, gs, rgs)) + list(zip(xs, ggs, rggs)):
+        # an unused input's gradient: None, or zeros (torch's may be a ZeroTensor)
+        ours, ref = (np.zeros(tuple(x.shape)) if g is None else
+                     g.detach().cpu().numpy(force=True) if isinstance(g, torch.Tensor) else g.detach().cpu().numpy()
+                     for g in pair)
+        np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", [n for n in FUSED if not n.endswith("_") and n not in ("hardtanh", "relu6",
+                                                                                          "leaky_relu")])
+def test_single_node_gradgradcheck(name):
+    fn, shapes, _ = FUSED[name]
+    xs = _inputs(flambeau, shapes, "cpu", seed=3)
+    assert flambeau.autograd.gradgradcheck(lambda *a: fn(flambeau, "cpu", *a), tuple(xs))
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float32", 1e-5), ("float16", 2e-3)])
+@pytest.mark.parametrize("name", list(FUSED))
+def test_single_node_low_precision(name, dtype, rtol, device):
+    fn, shapes, _ = FUSED[name]
+    if dtype == "float16" and name.startswith("batch_norm_") and "4d" not in name:
+        pytest.skip("torch's CPU batch norm of half inputs wants half running statistics")
+    outs = []
+    for lib in (flambeau, torch):
+        xs = _inputs(lib, shapes, device, dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = fn(on_device(lib, device) if lib is not torch else lib, device, *xs)
+        y.backward(_t(lib, np.ones(tuple(y.shape), dtype), device))
+        outs.append((y, [x.grad for x in xs]))
+    (y, gs), (ry, rgs) = outs
+    assert str(y.dtype) == str(ry.dtype)
+    assert_same(y, ry, rtol=rtol, atol=rtol, device=device)
+    for g, rg in zip(gs, rgs):
+        assert_same(g, rg, rtol=rtol, atol=rtol * 10)
+
+
+def test_single_node_errors_match_torch():
+    F = lambda lib: lib.nn.functional  # noqa: E731
+    ints = lambda lib: lib.tensor([[1, 2], [3, 4]])  # noqa: E731
+    for op in ("gelu", "silu", "softplus", "elu", "selu", "celu", "leaky_relu"):
+        for lib in (flambeau, torch):
+            with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+                getattr(F(lib), op)(ints(lib))
+    for lib in (flambeau, torch):
+        assert_same(F(flambeau).hardtanh(flambeau.tensor([-3, 0, 3])), F(torch).hardtanh(torch.tensor([-3, 0, 3])))
+        with pytest.raises(RuntimeError, match="Bool inputs not supported for hardtanh"):
+            F(lib).hardtanh(lib.tensor([True]))
+        for op in ("mse_loss", "smooth_l1_loss", "huber_loss"):
+            with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+                getattr(F(lib), op)(ints(lib), ints(lib))
+        with pytest.raises(NotImplementedError, match="LayerNormKernelImpl"):
+            F(lib).layer_norm(ints(lib), (2,))
+        with pytest.raises(NotImplementedError, match="batch_norm"):
+            F(lib).batch_norm(ints(lib), None, None, training=True)
+        with pytest.raises(RuntimeError, match="Found dtype Float but expected Double"):
+            F(lib).binary_cross_entropy(lib.full((2,), 0.5, dtype=lib.float64), lib.full((2,), 0.5))
+        with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+            F(lib).binary_cross_entropy(lib.full((2,), 0.5), lib.full((2,), 0.5),
+                                        weight=lib.ones(2, requires_grad=True))
+        with pytest.raises(RuntimeError, match="running_mean must be defined in evaluation mode"):
+            F(lib).batch_norm(lib.zeros(3, 2), None, None, training=False)
+        with pytest.raises(ValueError, match="eps must be positive during training"):
+            F(lib).batch_norm(lib.zeros(3, 2), None, None, training=True, eps=0.0)
+        with pytest.raises(ValueError, match="eps must be non-negative"):
+            F(lib).batch_norm(lib.zeros(3, 2), lib.zeros(2), lib.ones(2), eps=-1.0)
+        with pytest.raises(RuntimeError, match="must match the size"):
+            F(lib).mse_loss(lib.zeros(3, 2), lib.zeros(3))
+        for op in ("mse_loss", "l1_loss", "huber_loss"):
+            with pytest.raises(ValueError, match="Weights and input must have the same size"):
+                getattr(F(lib), op)(lib.zeros(3, 2), lib.zeros(3, 2), weight=lib.ones(2))
+
+
+@pytest.mark.parametrize("reduction", RED)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_weighted_regression_losses(name, reduction, device):
+    """mse and l1 divide the weighted sum by the sum of the weights for 'mean'; huber takes the mean."""
+    w = np.random.default_rng(8).random((4, 5)) + 0.5
+    check_against_torch(lambda lib, x, t: getattr(lib.nn.functional, name)(x, t, weight=_t(lib, w, device),
+                                                                           reduction=reduction),
+                        (4, 5), (4, 5), device=device)
+
+
+def test_mixed_dtype_losses_follow_torch(device):
+    """Result dtypes (huber keeps the input's); torch's own backward refuses mixed dtypes."""
+    for name in ("mse_loss", "smooth_l1_loss", "huber_loss"):
+        for a, b in (("float32", "float64"), ("float64", "float32")):
+            check_against_torch(lambda lib, x, t: getattr(lib.nn.functional, name)(x, t.to(getattr(lib, b))),
+                                (3, 4), (3, 4), dtype=a, device=device, rtol=1e-5, grad=False)
+
+
+def test_batch_norm_running_statistics(device):
+    """Training updates the running statistics (unbiased variance) as torch does; eval reads them."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 3, 4))
+    stats = []
+    for lib in (flambeau, torch):
+        rm, rv = _t(lib, _RM, device), _t(lib, _RV, device)
+        for momentum in (0.1, 0.5):
+            lib.nn.functional.batch_norm(_t(lib, x, device), rm, rv, training=True, momentum=momentum)
+        y = lib.nn.functional.batch_norm(_t(lib, x, device), rm, rv, training=False)
+        stats.append((rm, rv, y))
+    for ours, ref in zip(*stats):
+        assert_same(ours, ref, device=device)

@@ -1,8 +1,10 @@
 """nn.functional: the stateless side of the layers (activations, losses, normalization...).
 
-Most functions compose flambeau ops, so their gradients (and second gradients) come from
-the ops' own backward rules. Two are fused Functions for speed: ``cross_entropy`` (one
-log-softmax + NLL pass, backward ``softmax - target``) and ``embedding``'s lookup.
+Many functions compose flambeau ops, so their gradients (and second gradients) come from
+the ops' own backward rules. The common ones are single Functions recorded under PyTorch's
+node names (gelu -> GeluBackward0, layer_norm -> NativeLayerNormBackward0...): one node and
+few array operations per call; their backward formulas are written with flambeau ops, so they
+differentiate again. ``cross_entropy`` is one log-softmax + NLL pass (backward ``softmax - target``).
 Convolutions and pooling live in ``flambeau._ops.conv`` / ``flambeau._ops.pooling`` and are
 re-exported here.
 """
@@ -18,8 +20,9 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from .._ops import creation as _creation
 from .._ops import reduction as _reduction
-from .._ops._util import check_same_device, index_range
-from .._ops._util import recording, write_inplace
+from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word
+from .._ops._util import recording, write_inplace, apply_inplace
+from .._ops.pointwise import _not_implemented, _erf, _sigmoid
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
@@ -160,13 +163,47 @@ def threshold_(input, threshold, value):
     return globals()["threshold"](input, threshold, value, True)
 
 
+def _float_data(x, kernel):
+    """x's array for a kernel PyTorch has for floating dtypes only; half precision computes in
+    float32, as PyTorch's CPU kernels do (the caller casts the result back)."""
+    a = x._data
+    if a.dtype.kind != "f":
+        _not_implemented(kernel, x.dtype)
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+def _activate(cls, input, inplace, *args):
+    """cls applied to input, or written into it (recorded as cls's node, as PyTorch's in-place
+    activations are)."""
+    if inplace:
+        return apply_inplace(input, cls, *args)
+    return cls.apply(input, *args)
+
+
+class _Hardtanh(Function):
+    """clamp(x, lo, hi); the gradient passes strictly inside (lo, hi), as PyTorch's does."""
+    _node_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        a = x._data
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return _xp.array_module(a).clip(a, lo, hi).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return _f().where((x <= ctx.lo) | (x >= ctx.hi), 0.0, grad), None, None
+
+
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val)."""
-    target, input = input, _source(input, inplace)
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    out = input.clamp(min_val, max_val)
-    return _inplace(target, out) if inplace else out
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    return _activate(_Hardtanh, input, inplace, min_val, max_val)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -178,11 +215,29 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+class _LeakyRelu(Function):
+    """x if x > 0 else slope * x."""
+    _node_name = "LeakyReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        a = x._data
+        if a.dtype.kind != "f":
+            _not_implemented("leaky_relu_cpu", x.dtype)
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return _xp.array_module(a).where(a > 0, a, a * slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return _f().where(x > 0, grad, grad * ctx.slope), None
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
-    target, input = input, _source(input, inplace)
-    out = _f().where(input > 0, input, input * negative_slope)
-    return _inplace(target, out) if inplace else out
+    return _activate(_LeakyRelu.named("LeakyReluBackward1") if inplace else _LeakyRelu, input, inplace,
+                     negative_slope)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -212,11 +267,37 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     return _inplace(target, out) if inplace else out
 
 
+class _Elu(Function):
+    """scale * x if x > 0 else alpha * scale * (exp(input_scale * x) - 1): elu, selu (scaled) and
+    celu (input_scale = 1 / alpha) are this one kernel in PyTorch."""
+    _node_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        a = _float_data(x, "elu_cpu")
+        xp = _xp.array_module(a)
+        neg = xp.minimum(a, 0)
+        if input_scale != 1:
+            neg *= input_scale
+        neg = xp.expm1(neg)
+        neg *= alpha * scale
+        out = xp.where(a > 0, a * scale if scale != 1 else a, neg)
+        ctx.save_for_backward(x)
+        ctx.params = alpha, scale, input_scale
+        return out.astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # scale for x > 0, alpha scale input_scale exp(input_scale x) else
+        (x,) = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.params
+        neg = x.clamp(max=0)                    # exp of non-positive numbers only: no inf to differentiate
+        neg = (neg * input_scale if input_scale != 1 else neg).exp() * (alpha * scale * input_scale)
+        return grad * _f().where(x > 0, scale, neg), None, None, None
+
+
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    target, input = input, _source(input, inplace)
-    out = _f().where(input > 0, input, (input.clamp(max=0).exp() - 1) * alpha)
-    return _inplace(target, out) if inplace else out
+    return _activate(_Elu.named("EluBackward1") if inplace else _Elu, input, inplace, alpha, 1.0, 1.0)
 
 
 def elu_(input, alpha=1.0):
@@ -229,35 +310,103 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):
     """scale * (x if x > 0 else alpha * (exp(x) - 1)), alpha = 1.6733, scale = 1.0507."""
-    target, input = input, _source(input, inplace)
-    out = elu(input, _SELU_ALPHA) * _SELU_SCALE
-    return _inplace(target, out) if inplace else out
+    return _activate(_Elu.named("EluBackward1") if inplace else _Elu, input, inplace, _SELU_ALPHA, _SELU_SCALE,
+                     1.0)
 
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
-    target, input = input, _source(input, inplace)
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    out = _f().where(input > 0, input, ((input.clamp(max=0) / alpha).exp() - 1) * alpha)
-    return _inplace(target, out) if inplace else out
+    return _activate(_Elu.named("CeluBackward1" if inplace else "CeluBackward0"), input, inplace, alpha, 1.0,
+                     1.0 / alpha)
+
+
+_SQRT1_2 = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_TANH_K = math.sqrt(2 / math.pi)
+_TANH_C = 0.044715
+
+
+def _forward_value(ctx, array, recompute):
+    """An intermediate of the forward, for a backward: the forward's array, or, when the backward
+    is itself recorded (double backward), recompute() from the inputs with flambeau ops so that
+    its dependence on them is differentiated too."""
+    return recompute() if grad_mode.is_grad_enabled() else _make(array)
+
+
+def _gelu_tanh(x):
+    return (x * (x * x * _TANH_C + 1) * _TANH_K).tanh()
+
+
+class _Gelu(Function):
+    """x Phi(x); approximate='tanh': 0.5 x (1 + tanh(k (x + c x^3))), k = sqrt(2/pi), c = 0.044715.
+    The forward keeps Phi(x) (or the tanh) for the backward: erf is the costly part on the CPU."""
+    _node_name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        a = _float_data(x, "GeluKernelImpl")
+        xp = _xp.array_module(a)
+        if approximate == "tanh":
+            inner = a * a
+            inner *= _TANH_C
+            inner += 1
+            inner *= a
+            inner *= _TANH_K
+            ctx.kept = xp.tanh(inner)
+            y = ctx.kept + 1
+            y *= 0.5
+        else:
+            y = _erf(xp, a * _SQRT1_2)
+            y += 1
+            y *= 0.5
+            ctx.kept = y
+        y = y * a
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return y.astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":           # 0.5 (1 + t) + 0.5 k x (1 - t^2) (1 + 3 c x^2)
+            t = _forward_value(ctx, ctx.kept, lambda: _gelu_tanh(x))
+            d = (t + 1) * 0.5 + (x * (0.5 * _TANH_K)) * (1 - t * t) * (x * x * (3 * _TANH_C) + 1)
+        else:                                   # Phi(x) + x phi(x)
+            cdf = _forward_value(ctx, ctx.kept, lambda: (x * _SQRT1_2).erf() * 0.5 + 0.5)
+            d = cdf + x * (x * x * -0.5).exp() * _INV_SQRT_2PI
+        return grad * d, None
 
 
 def gelu(input, approximate="none"):
     """x * Phi(x); approximate='tanh': 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    if approximate == "none":
-        return input * ((input * (1 / math.sqrt(2))).erf() + 1) * 0.5
-    if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
-        return input * (inner.tanh() + 1) * 0.5
-    raise RuntimeError(f"approximate argument must be either none or tanh., got {approximate!r}")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh., got {approximate!r}")
+    return _Gelu.apply(input, approximate)
+
+
+class _Silu(Function):
+    """x * sigmoid(x)."""
+    _node_name = "SiluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        a = _float_data(x, "silu_cpu")
+        ctx.sigmoid = _sigmoid(_xp.array_module(a), a)
+        ctx.save_for_backward(x)
+        return (ctx.sigmoid * a).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # s (1 + x (1 - s)), s = sigmoid(x)
+        (x,) = ctx.saved_tensors
+        s = _forward_value(ctx, ctx.sigmoid, x.sigmoid)
+        return grad * (s * (x * (1 - s) + 1))
 
 
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
-    target, input = input, _source(input, inplace)
-    out = input * input.sigmoid()
-    return _inplace(target, out) if inplace else out
+    return _activate(_Silu, input, inplace)
 
 
 def mish(input, inplace=False):
@@ -275,12 +424,32 @@ def tanh(input):
     return input.tanh()
 
 
+class _Softplus(Function):
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
+    _node_name = "SoftplusBackward0"
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        a = _float_data(x, "softplus_cpu")
+        xp = _xp.array_module(a)
+        bx = a * beta if beta != 1 else a
+        soft = xp.log1p(xp.exp(xp.minimum(bx, threshold)))     # no overflow where x itself is taken
+        if beta != 1:
+            soft /= beta
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        return xp.where(bx > threshold, a, soft).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # sigmoid(beta x), 1 past the threshold
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta if ctx.beta != 1 else x
+        return _f().where(bx > ctx.threshold, grad, grad * bx.sigmoid()), None, None
+
+
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
-    bx = input * beta
-    safe = bx.clamp(max=threshold)
-    soft = (safe.exp().log1p()) / beta
-    return _f().where(bx > threshold, input, soft)
+    return _Softplus.apply(input, beta, threshold)
 
 
 def softsign(input):
@@ -783,31 +952,106 @@ def _channel_shape(input):
     return (1, input.shape[1]) + (1,) * (input.ndim - 2)
 
 
+def _scale_shift(y, scale, shift):
+    """y * scale + shift, in place in y (a fresh array) where the dtypes allow it."""
+    if scale is not None:
+        if scale.dtype == y.dtype:
+            y *= scale
+        else:
+            y = y * scale
+    if shift is not None:
+        if shift.dtype == y.dtype:
+            y += shift
+        else:
+            y = y + shift
+    return y
+
+
+def _keep_statistics(ctx, input, weight, mean, rstd, eps, dims, batch_stats):
+    ctx.save_for_backward(input, weight)
+    ctx.mean, ctx.rstd, ctx.eps, ctx.dims, ctx.batch_stats = mean, rstd, eps, dims, batch_stats
+
+
+def _normalized_input(ctx):
+    """x, weight, x_hat = (x - mean) * rstd and rstd for a normalization's backward (see
+    _forward_value: batch statistics are recomputed from x in a recorded backward; running ones
+    are constants)."""
+    x, weight = ctx.saved_tensors
+    if ctx.batch_stats and grad_mode.is_grad_enabled():
+        xc = x - x.mean(ctx.dims, keepdim=True)
+        rstd = ((xc * xc).mean(ctx.dims, keepdim=True) + ctx.eps).rsqrt()
+    else:
+        xc, rstd = x - _make(ctx.mean), _make(ctx.rstd)
+    return x, weight, xc * rstd, rstd
+
+
+class _BatchNorm(Function):
+    """(x - mean) * rstd * weight + bias per channel (dim 1), with the batch statistics (training)
+    or the running ones; training updates the running statistics."""
+    _node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
+        a = _float_data(input, "batch_norm")
+        xp = _xp.array_module(a)
+        shape = _channel_shape(input)
+        dims = (0,) + tuple(range(2, a.ndim))
+        if training:
+            mean = a.mean(axis=dims, keepdims=True)
+            xc = a - mean
+            var = xp.square(xc).mean(axis=dims, keepdims=True)
+            if running_mean is not None:
+                n = input.numel() // input.shape[1]
+                running_mean.mul_(1 - momentum).add_(_make(mean).reshape(-1) * momentum)
+                running_var.mul_(1 - momentum).add_(_make(var).reshape(-1) * (momentum * n / max(n - 1, 1)))
+        else:
+            mean = running_mean._data.reshape(shape).astype(a.dtype, copy=False)
+            var = running_var._data.reshape(shape).astype(a.dtype, copy=False)
+            xc = a - mean
+        rstd = 1 / xp.sqrt(var + eps)
+        scale = rstd if weight is None else rstd * weight._data.reshape(shape)
+        out = _scale_shift(xc, scale, None if bias is None else bias._data.reshape(shape))
+        _keep_statistics(ctx, input, weight, mean, rstd, eps, dims, training)
+        ctx.shape = shape
+        return out.astype(input._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, xhat, rstd = _normalized_input(ctx)
+        scale = rstd if weight is None else rstd * weight.reshape(ctx.shape)
+        need_x, need_w = ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[1]
+        gx = gw = gb = None
+        if ctx.batch_stats:                     # w rstd (g - mean(g) - xhat mean(g xhat)), per channel
+            n = x.numel() // x.shape[1]
+            gsum = grad.sum(ctx.dims, keepdim=True) if need_x or ctx.needs_input_grad[2] else None
+            ghsum = (grad * xhat).sum(ctx.dims, keepdim=True) if need_x or need_w else None
+            if need_x:
+                gx = (grad - gsum * (1 / n) - xhat * (ghsum * (1 / n))) * scale
+            if need_w:
+                gw = ghsum.reshape(-1)
+            if ctx.needs_input_grad[2]:
+                gb = gsum.reshape(-1)
+        else:                                   # the statistics are constants
+            gx = grad * scale if need_x else None
+            gw = (grad * xhat).sum(ctx.dims) if need_w else None
+            gb = grad.sum(ctx.dims) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb, None, None, None, None, None
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1); batch statistics in
     training (running stats updated with momentum, unbiased var), running stats otherwise."""
     if input.ndim < 2:
         raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
     _check_batch_norm(input, running_mean, weight, training)
-    shape = _channel_shape(input)
-    dims = tuple(i for i in range(input.ndim) if i != 1)
-    if training or running_mean is None:
-        mean = input.mean(dims, keepdim=True)
-        var = ((input - mean) ** 2).mean(dims, keepdim=True)
-        if training and running_mean is not None:
-            n = input.numel() // input.shape[1]
-            with grad_mode.no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1) * momentum)
-                running_var.mul_(1 - momentum).add_(var.detach().reshape(-1) * (momentum * n / max(n - 1, 1)))
-    else:
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be defined in evaluation mode")
+    check_same_device("batch_norm", input, weight, bias, running_mean, running_var)
+    return _BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
@@ -842,6 +1086,37 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return out
 
 
+class _LayerNorm(Function):
+    """(x - mean) * rstd * weight + bias, the statistics over the last len(normalized_shape) dims."""
+    _node_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, dims, eps):
+        a = _float_data(input, "LayerNormKernelImpl")
+        xp = _xp.array_module(a)
+        mean = a.mean(axis=dims, keepdims=True)
+        xc = a - mean
+        rstd = 1 / xp.sqrt(xp.square(xc).mean(axis=dims, keepdims=True) + eps)
+        xc *= rstd
+        out = _scale_shift(xc, None if weight is None else weight._data, None if bias is None else bias._data)
+        _keep_statistics(ctx, input, weight, mean, rstd, eps, dims, True)
+        return out.astype(input._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, xhat, rstd = _normalized_input(ctx)
+        lead = tuple(range(x.ndim - len(ctx.dims)))
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:             # rstd (g' - mean(g') - xhat mean(g' xhat)), g' = g w
+            gy = grad * weight if weight is not None else grad
+            gx = (gy - gy.mean(ctx.dims, keepdim=True) - xhat * (gy * xhat).mean(ctx.dims, keepdim=True)) * rstd
+        if weight is not None and ctx.needs_input_grad[1]:
+            gw = (grad * xhat).sum(lead) if lead else grad * xhat
+        if ctx.needs_input_grad[2]:
+            gb = grad.sum(lead) if lead else grad
+        return gx, gw, gb, None, None
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
@@ -850,15 +1125,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size{input.shape}")
-    dims = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    var = ((input - mean) ** 2).mean(dims, keepdim=True)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    check_same_device("layer_norm", input, weight, bias)
+    return _LayerNorm.apply(input, weight, bias, tuple(range(input.ndim - k, input.ndim)), eps)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -1127,27 +1395,107 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True)
 
 
+def _loss_arrays(kernel, input, target, dtype=None):
+    """input and target arrays in the loss's floating dtype (promoted unless given), after
+    PyTorch's broadcasting check."""
+    if input.shape != target.shape:
+        broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    dt = dtype or result_dtype(input, target)
+    if not dt.is_floating_point:
+        _not_implemented(kernel, dt)
+    a = input._data
+    if a.dtype != dt.np:
+        a = a.astype(dt.np)
+    return a, operand(target, dt, a)
+
+
+def _reduce_array(loss, reduction, xp):
+    if reduction == "none":
+        return loss
+    total = loss.sum() if reduction == "sum" else loss.mean()
+    return xp.asarray(total, dtype=loss.dtype)
+
+
+def _grad_scale(ctx, grad, factor=1.0):
+    """factor times the upstream gradient of each loss element (grad / n for 'mean')."""
+    if ctx.reduction == "mean":
+        factor = factor / max(ctx.numel, 1)
+    return grad * factor if factor != 1 else grad
+
+
+class _MseLoss(Function):
+    """(input - target)^2, reduced."""
+    _node_name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        a, b = _loss_arrays("mse_cpu", input, target)
+        d = a - b
+        d *= d
+        ctx.save_for_backward(input, target)
+        ctx.reduction, ctx.numel = reduction, d.size
+        return _reduce_array(d, reduction, _xp.array_module(a))
+
+    @staticmethod
+    def backward(ctx, grad):                    # 2 (input - target), and its negative for target
+        input, target = ctx.saved_tensors
+        g = (input - target) * _grad_scale(ctx, grad, 2.0)
+        return g if ctx.needs_input_grad[0] else None, -g if ctx.needs_input_grad[1] else None, None
+
+
+def _weighted_loss(loss, weight, input, reduction):
+    """PyTorch's weighted mse/l1 loss: the weighted sum, divided by the sum of the weights for 'mean'."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(input - target)^2."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _warn_size("mse_loss", input, target)
-    d = input - target
-    loss = d * d
     if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+        return _weighted_loss((input - target) ** 2, weight, input, reduction)
+    return _MseLoss.apply(input, target, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """|input - target|."""
+    """|input - target| (composed in PyTorch too: its node is the reduction's or AbsBackward0)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _warn_size("l1_loss", input, target)
     loss = (input - target).abs()
     if weight is not None:
-        loss = loss * weight
+        return _weighted_loss(loss, weight, input, reduction)
     return _reduce(loss, reduction)
+
+
+class _HuberLoss(Function):
+    """scale * (0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta)), d = input - target;
+    smooth_l1_loss is this with delta = beta, scale = 1 / beta."""
+    _node_name = "HuberLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction, delta, scale, kernel, dtype):
+        a, b = _loss_arrays(kernel, input, target, dtype)
+        xp = _xp.array_module(a)
+        d = xp.abs(a - b)
+        large = d - 0.5 * delta
+        if delta * scale != 1:
+            large *= delta * scale
+        loss = xp.where(d < delta, d * d * (0.5 * scale), large)
+        ctx.save_for_backward(input, target)
+        ctx.reduction, ctx.numel, ctx.delta, ctx.scale = reduction, loss.size, delta, scale
+        return _reduce_array(loss, reduction, xp)
+
+    @staticmethod
+    def backward(ctx, grad):                    # scale * clamp(d, -delta, delta)
+        input, target = ctx.saved_tensors
+        g = (input - target).clamp(-ctx.delta, ctx.delta) * _grad_scale(ctx, grad, ctx.scale)
+        return (g if ctx.needs_input_grad[0] else None, -g if ctx.needs_input_grad[1] else None,
+                None, None, None, None, None)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -1157,11 +1505,10 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _warn_size("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    d = (input - target).abs()
-    if beta == 0:
-        return _reduce(d, reduction)
-    loss = _f().where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
-    return _reduce(loss, reduction)
+    if beta == 0:                               # l1_loss, as in PyTorch
+        return _reduce((input - target).abs(), reduction)
+    return _HuberLoss.named("SmoothL1LossBackward0").apply(input, target, reduction, beta, 1.0 / beta,
+                                                          "smooth_l1_cpu", None)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -1170,11 +1517,44 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_size("huber_loss", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    d = (input - target).abs()
-    loss = _f().where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    # PyTorch's huber result has the input's dtype (a floating one), the target's is cast to it
+    dtype = input.dtype if input.is_floating_point() else None
+    if weight is None:
+        return _HuberLoss.apply(input, target, reduction, delta, 1.0, "huber_cpu", dtype)
+    loss = _HuberLoss.apply(input, target, "none", delta, 1.0, "huber_cpu", dtype)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    return _reduce(loss * weight, reduction)
+
+
+class _BinaryCrossEntropy(Function):
+    """-w (t log(x) + (1 - t) log(1 - x)), each log clamped to >= -100."""
+    _node_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction):
+        a, t = input._data, target._data
+        xp = _xp.array_module(a)
+        loss = (t - 1) * xp.maximum(xp.log1p(-a), -100)
+        loss -= t * xp.maximum(xp.log(a), -100)
+        if weight is not None:
+            loss *= operand(weight, input.dtype, a)
+        ctx.save_for_backward(input, target, weight)
+        ctx.reduction, ctx.numel = reduction, loss.size
+        return _reduce_array(loss, reduction, xp)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target, weight = ctx.saved_tensors
+        g = _grad_scale(ctx, grad)
+        if weight is not None:
+            g = g * weight
+        gi = gt = None
+        if ctx.needs_input_grad[0]:             # (x - t) / max(x (1 - x), 1e-12)
+            gi = (input - target) / ((1 - input) * input).clamp(min=1e-12) * g
+        if ctx.needs_input_grad[1]:             # -logit(x)
+            gt = -input.logit() * g
+        return gi, gt, None, None
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -1184,14 +1564,19 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    if not input.is_floating_point():
+        _not_implemented("binary_cross_entropy", input.dtype)
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"Found dtype {_type_word(target.dtype)} but expected {_type_word(input.dtype)}")
+    check_same_device("binary_cross_entropy", input, target, weight)
+    if weight is not None and recording(weight):
+        raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
+                           "'weight'. This input cannot have requires_grad True.")
     a = input._data
     xp = _xp.array_module(a)
     if xp is np and a.size and ((a < 0).any() or (a > 1).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return _BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
