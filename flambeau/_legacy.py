@@ -125,10 +125,9 @@ def matrix_rank(input, tol=None, symmetric=False, *, out=None):
 
 @register("trace")
 def trace(input):
-    """Sum of the diagonal of a matrix (integers sum to int64)."""
-    if input.ndim != 2:
-        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
-    return input.diagonal().sum()
+    """Sum of the diagonal of a matrix (integers sum to int64), one TraceBackward0 node as in torch."""
+    from ._ops.reduction import trace as _trace
+    return _trace(input)
 
 
 @register("cross")

@@ -261,3 +261,17 @@ def test_tril_triu_indices(args, device):
     same(lambda lib: lib.tril_indices(*args, device=home(lib)), device=device)
     same(lambda lib: lib.triu_indices(*args, device=home(lib)), device=device)
     same(lambda lib: lib.tril_indices(*args, dtype=lib.int32, device=home(lib)), device=device)
+
+
+def test_trace_is_one_node_as_in_torch(device):
+    # torch.trace records TraceBackward0, not a diagonal then a sum
+    x = flambeau.tensor([[1., 2], [3, 4]], requires_grad=True, device=device)
+    ref = torch.tensor([[1., 2], [3, 4]], requires_grad=True)
+    for ours, theirs in ((x.trace(), ref.trace()), (flambeau.trace(x), torch.trace(ref))):
+        assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__
+        assert_same(ours, theirs.detach(), device=device)
+    flambeau.trace(x).backward()
+    torch.trace(ref).backward()
+    assert_same(x.grad, ref.grad, device=device)
+    with pytest.raises(RuntimeError, match="expected a matrix"):
+        flambeau.trace(flambeau.ones(2, 3, 4, device=device))
