@@ -2,7 +2,8 @@
 from . import _xp
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize", "manual_seed",
-           "manual_seed_all", "memory_allocated", "max_memory_allocated", "reset_peak_memory_stats",
+           "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
+           "get_rng_state_all", "set_rng_state_all", "memory_allocated", "max_memory_allocated", "reset_peak_memory_stats",
            "memory_reserved", "empty_cache", "Event", "Stream", "current_stream", "stream", "get_device_name",
            "get_device_properties", "get_device_capability", "device"]
 
@@ -50,7 +51,8 @@ def _index(device):
     if isinstance(device, int):
         return device
     from ._device import device as _dev
-    return _dev(device).index or 0
+    index = _dev(device).index
+    return current_device() if index is None else index
 
 
 class _DeviceProperties:
@@ -86,14 +88,61 @@ def synchronize(device=None):
         _cp().cuda.Device().synchronize()
 
 
+# -- the default generators of the devices (Note [default cuda generators]) ---------------------
+def _generator(device=None):
+    from ._ops.creation import default_cuda_generator
+    return default_cuda_generator(_index(device))
+
+
+def _all_generators():
+    return [_generator(i) for i in range(device_count())]
+
+
 def manual_seed(seed):
-    """Seed the cuda generator (as ``flambeau.manual_seed`` does, with the same folding to 32 bits)."""
+    """Seed the current device's generator (silently nothing without CUDA, as in torch)."""
     if is_available():
-        from ._ops.creation import _seed32
-        _cp().random.seed(_seed32(seed))
+        _generator().manual_seed(seed)
 
 
-manual_seed_all = manual_seed
+def manual_seed_all(seed):
+    if is_available():
+        for g in _all_generators():
+            g.manual_seed(seed)
+
+
+def seed():
+    """Seed the current device's generator with a random number."""
+    if is_available():
+        _generator().seed()
+
+
+def seed_all():
+    """Seed every device's generator with one random number."""
+    if is_available():
+        import secrets
+        manual_seed_all(secrets.randbits(63))
+
+
+def initial_seed():
+    return _generator().initial_seed()
+
+
+def get_rng_state(device="cuda"):
+    """The state of a device's generator: a CPU ByteTensor that set_rng_state takes back."""
+    return _generator(device).get_state()
+
+
+def set_rng_state(new_state, device="cuda"):
+    _generator(device).set_state(new_state)
+
+
+def get_rng_state_all():
+    return [g.get_state() for g in _all_generators()]
+
+
+def set_rng_state_all(new_states):
+    for g, state in zip(_all_generators(), new_states):
+        g.set_state(state)
 
 
 # Note [Peak memory]

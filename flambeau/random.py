@@ -7,13 +7,23 @@ import contextlib
 
 
 @contextlib.contextmanager
-def fork_rng(devices=None, enabled=True, **kwargs):
-    """Restore the default generator's state on exit."""
+def fork_rng(devices=None, enabled=True, device_type="cuda", **kwargs):
+    """Restore on exit the default generator's state and those of the cuda devices given (all of
+    them when devices is None, as torch does)."""
     if not enabled:
         yield
         return
+    from . import cuda
+    if device_type != "cuda":
+        raise RuntimeError(f"fork_rng: device_type {device_type!r} is not supported, only 'cuda'")
+    if devices is None:
+        devices = range(cuda.device_count())
+    devices = list(devices)
     state = get_rng_state()
+    device_states = [cuda.get_rng_state(d) for d in devices]
     try:
         yield
     finally:
         set_rng_state(state)
+        for d, s in zip(devices, device_states):
+            cuda.set_rng_state(s, d)

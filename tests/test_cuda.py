@@ -248,3 +248,59 @@ def test_events_streams_and_seeds():
         a = flambeau.randn(5, device="cuda")
         seed_all(7)
         assert flambeau.equal(a, flambeau.randn(5, device="cuda"))
+
+
+@cuda
+def test_cuda_rng_state_functions():
+    """flambeau.cuda's default generator, as torch.cuda's: a CPU ByteTensor state that brings back the
+    draws that followed it, seeds of its own, and fork_rng restoring it."""
+    from _oracle import no_host_reads
+    cu = flambeau.cuda
+
+    def tensors():
+        return [flambeau.rand(4, device="cuda"), flambeau.randn(3, device="cuda"),
+                flambeau.randint(0, 9, (5,), device="cuda"), flambeau.randperm(6, device="cuda"),
+                flambeau.empty(3, device="cuda").normal_(), flambeau.bernoulli(flambeau.full((4,), 0.5, device="cuda"))]
+
+    def draws():
+        return [t.tolist() for t in tensors()]
+    flambeau.manual_seed(11)
+    assert cu.initial_seed() == 11 and flambeau.initial_seed() == 11
+    a = draws()
+    own = flambeau.Generator("cuda").manual_seed(11)        # the default stream is a generator seeded alike
+    assert flambeau.rand(4, device="cuda", generator=own).tolist() == a[0]
+    flambeau.manual_seed(11)
+    assert draws() == a
+    state = cu.get_rng_state()
+    ref = torch.Generator().get_state()
+    assert (state.dtype, state.device.type, state.ndim) == (flambeau.uint8, ref.device.type, ref.ndim)
+    assert cu.get_rng_state("cuda:0").tolist() == state.tolist() == cu.get_rng_state(0).tolist()
+    with no_host_reads("cuda"):             # drawing and capturing read nothing from the device
+        b = tensors()
+        cu.get_rng_state()
+    b = [t.tolist() for t in b]
+    cu.set_rng_state(state)
+    assert draws() == b
+    cu.set_rng_state(state, device="cuda:0")
+    assert draws() == b
+    states = cu.get_rng_state_all()
+    assert isinstance(states, list) and len(states) == cu.device_count()
+    c = draws()
+    cu.set_rng_state_all(states)
+    assert draws() == c
+    with flambeau.random.fork_rng(devices=[0]):
+        inside = draws()
+    assert draws() == inside
+    with pytest.raises(TypeError):
+        cu.set_rng_state(flambeau.zeros(16))
+    with pytest.raises(RuntimeError):
+        cu.set_rng_state(flambeau.zeros(3, dtype=flambeau.uint8))
+    cu.manual_seed(12)                                       # the cuda stream only
+    assert cu.initial_seed() == 12 and flambeau.initial_seed() == 11
+    cu.manual_seed_all(13)
+    assert cu.initial_seed() == 13
+    assert cu.seed() is None and cu.initial_seed() != 13
+    assert cu.seed_all() is None
+    before = cu.initial_seed()
+    flambeau.manual_seed(11)
+    assert cu.initial_seed() == 11 and draws() == a and before != 11

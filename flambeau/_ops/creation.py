@@ -950,7 +950,9 @@ class Generator:
         if self.device.type == "cpu":
             self._rng = np.random.Generator(np.random.PCG64(seed))
         else:                  # CuPy's generator, which draws on the device; its seeds have 32 bits
-            self._rng = _DeviceDraws(xp_of(self.device).random.RandomState(_seed32(seed)), seed)
+            cupy = xp_of(self.device)
+            with cupy.cuda.Device(self.device.index):         # cuRAND's state lives on one device
+                self._rng = _DeviceDraws(cupy.random.RandomState(_seed32(seed)), seed)
         return self
 
     def seed(self):
@@ -1004,11 +1006,30 @@ def _load_state(blob):
 default_generator = Generator()
 
 
+# Note [default cuda generators]
+# Each cuda device has a default Generator, made when first used (as torch makes its cuda generators
+# lazily): the random ops draw from it when given no generator, and torch.cuda.get_rng_state captures
+# it. flambeau.manual_seed seeds those made and remembers the seed for those made later.
+_cuda_generators = {}
+_cuda_seed = [None]          # the last flambeau.manual_seed, for the cuda generators not made yet
+
+
+def default_cuda_generator(index):
+    """The default generator of the cuda device index."""
+    g = _cuda_generators.get(index)
+    if g is None:
+        g = _cuda_generators[index] = Generator(f"cuda:{index}")
+        if _cuda_seed[0] is not None:
+            g.manual_seed(_cuda_seed[0])
+    return g
+
+
 def manual_seed(seed):
-    """Seed the default generator (and CUDA's, when present). Same seed, same numbers."""
+    """Seed the default generator and every cuda device's. Same seed, same numbers."""
     default_generator.manual_seed(seed)
-    if _xp.cupy is not None:
-        _xp.cupy.random.seed(_seed32(seed))
+    _cuda_seed[0] = seed
+    for g in _cuda_generators.values():
+        g.manual_seed(seed)
     return default_generator
 
 
@@ -1038,7 +1059,7 @@ class _DeviceDraws:
     (capturing with no draws since the last seeding changes nothing).
     """
 
-    def __init__(self, state, key=None):         # key: None for CuPy's default stream, never captured
+    def __init__(self, state, key):
         self._state, self._key, self._drawn = state, key, False
 
     def capture(self):
@@ -1108,7 +1129,7 @@ def _rng(generator):
 
 def _source(generator, dev):
     """What draws the numbers of a tensor on dev: the generator given (on dev's type of device, as torch
-    checks), else dev's default generator (on cuda: CuPy's, which manual_seed seeds)."""
+    checks), else dev's default generator (Note [default cuda generators])."""
     if generator is not None:
         if generator.device.type != dev.type:
             raise RuntimeError(f"Expected a '{dev.type}' device type for generator but found "
@@ -1116,7 +1137,7 @@ def _source(generator, dev):
         return generator._rng
     if dev.type == "cpu":
         return default_generator._rng
-    return _DeviceDraws(xp_of(dev).random.get_random_state())
+    return default_cuda_generator(_canonical(dev).index)._rng
 
 
 def _random_array(sample, shape, dt, dev):
