@@ -485,3 +485,52 @@ def test_gradgradcheck(name):
     rng = np.random.default_rng(0)
     xs = tuple(flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes)
     assert flambeau.autograd.gradgradcheck(lambda *t: fn(flambeau, *t), xs)
+
+
+# -- complex inputs: PyTorch's rule grad_in = grad_out * conj(f'(z)) for holomorphic f -----------
+CX = [0.5 + 0.3j, 1.2 - 0.4j, -0.7 + 0.2j]
+CY = [0.8 - 0.6j, -0.3 + 0.9j, 1.1 + 0.5j]
+CR = [0.4, 1.3, 0.7]
+COMPLEX_UNARY = ["neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square",
+                 "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+                 "sigmoid", "reciprocal", "sgn", "angle", "positive", "sinc", "logit", "conj_physical"]
+COMPLEX_BINARY = {
+    "add": lambda L, x, y, r: x + y, "sub": lambda L, x, y, r: x - y, "mul": lambda L, x, y, r: x * y,
+    "div": lambda L, x, y, r: x / y, "pow": lambda L, x, y, r: x ** y, "pow_self": lambda L, x, y, r: x ** x,
+    "pow_2": lambda L, x, y, r: x ** 2, "pow_half": lambda L, x, y, r: x ** 0.5,
+    "pow_complex_scalar": lambda L, x, y, r: x ** (1.5 + 0.5j), "rpow": lambda L, x, y, r: 2 ** x,
+    "rpow_negative": lambda L, x, y, r: (-2) ** x, "rpow_complex": lambda L, x, y, r: (1 + 1j) ** x,
+    "reciprocal_of_product": lambda L, x, y, r: 1 / (x * 2), "div_complex_scalar": lambda L, x, y, r: x / (2 + 1j),
+    "mul_complex_scalar": lambda L, x, y, r: x * (2 + 1j), "rsub": lambda L, x, y, r: 3j - x,
+    "add_alpha": lambda L, x, y, r: x.add(y, alpha=2 + 1j), "sub_alpha": lambda L, x, y, r: x.sub(y, alpha=2 + 1j),
+    "lerp": lambda L, x, y, r: x.lerp(y, 0.3), "lerp_complex_weight": lambda L, x, y, r: x.lerp(y, 0.3 + 0.2j),
+    "lerp_tensor": lambda L, x, y, r: x.lerp(y, y * 0.5),
+    "addcmul": lambda L, x, y, r: x.addcmul(y, x, value=1 + 2j), "addcdiv": lambda L, x, y, r: x.addcdiv(y, x * 2, value=1 + 2j),
+    "where": lambda L, x, y, r: L.where(x.real > 0, x, y), "float_power": lambda L, x, y, r: x.float_power(2),
+    "float_power_tensor": lambda L, x, y, r: x.float_power(y),
+    "complex_pow_real": lambda L, x, y, r: x ** r, "real_pow_complex": lambda L, x, y, r: r ** x,
+    "complex_div_real": lambda L, x, y, r: x / r, "real_div_complex": lambda L, x, y, r: r / x,
+    "complex_mul_real": lambda L, x, y, r: x * r,
+}
+
+
+def _complex_grads(L, fn):
+    x = L.tensor(CX, dtype=L.complex128, requires_grad=True)
+    y = L.tensor(CY, dtype=L.complex128, requires_grad=True)
+    r = L.tensor(CR, dtype=L.float64, requires_grad=True)
+    out = fn(L, x, y, r)
+    grads = L.autograd.grad(out.abs().sum(), [x, y, r], allow_unused=True)
+    return (out,) + tuple(L.zeros(1) if g is None else g for g in grads)
+
+
+@pytest.mark.parametrize("name", COMPLEX_UNARY + sorted(COMPLEX_BINARY))
+def test_complex_backward_conjugates_the_derivative(name, device):
+    fn = COMPLEX_BINARY.get(name) or (lambda L, x, y, r: getattr(L, name)(x))
+    try:
+        ref = _complex_grads(torch, fn)
+    except (RuntimeError, NotImplementedError) as e:     # no complex kernel in torch: the same error
+        with pytest.raises(type(e)):
+            _complex_grads(on_device(flambeau, device), fn)
+        return
+    ours = _complex_grads(on_device(flambeau, device), fn)
+    assert_same(ours, ref, rtol=1e-9, atol=1e-12, device=device)

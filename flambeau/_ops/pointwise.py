@@ -4,6 +4,7 @@ Binary ops follow PyTorch's type promotion (``_util.result_dtype``) and broadcas
 the engine sums gradients back to each input's shape, so backwards here are written
 for the broadcast shape. Each op has a no-graph fast path that skips node creation.
 """
+import cmath
 import math
 
 import numpy as np
@@ -62,7 +63,7 @@ class Add(Function):
 
     @staticmethod
     def backward(ctx, grad):                     # d/da = 1, d/db = alpha
-        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha), None
+        return grad, (grad if ctx.alpha == 1 else grad * _conj_scalar(ctx.alpha)), None
 
 
 def _add_arrays(a, b, alpha=1):
@@ -94,7 +95,7 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, grad):                     # d/da = 1, d/db = -alpha
-        return grad, (-grad if ctx.alpha == 1 else grad * (-ctx.alpha)), None
+        return grad, (-grad if ctx.alpha == 1 else grad * -_conj_scalar(ctx.alpha)), None
 
 
 def _sub_arrays(a, b, alpha=1):
@@ -109,6 +110,11 @@ def _sub_arrays(a, b, alpha=1):
     except ValueError:
         _check_shapes(ad, bd)
         raise
+
+
+def _conj_scalar(c):
+    # complex backward multiplies by the conjugate derivative: grad * conj(f'(z))
+    return c.conjugate() if isinstance(c, complex) else c
 
 
 def _is_bool(x):
@@ -148,7 +154,7 @@ class Mul(Function):
     def backward(ctx, grad):                     # d(ab)/da = b, d(ab)/db = a
         a, b = ctx.saved_tensors
         if b is None:
-            return grad * ctx.b_scalar, None
+            return grad * _conj_scalar(ctx.b_scalar), None
         ga = grad * (b.conj() if b.is_complex() else b) if ctx.needs_input_grad[0] else None
         gb = grad * (a.conj() if a.is_complex() else a) if ctx.needs_input_grad[1] else None
         return ga, gb
@@ -237,12 +243,13 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):                     # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         if ctx.rounding is not None:
-            return grad * 0, None, None
+            return grad * 0, (grad * 0 if ctx.needs_input_grad[1] else None), None
         a, b = ctx.saved_tensors
         if b is None:
-            return grad / ctx.b_scalar, None, None
-        ga = grad / b if ctx.needs_input_grad[0] else None
-        gb = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
+            return grad / _conj_scalar(ctx.b_scalar), None, None
+        # PyTorch's formulas: grad / conj(b) and -grad * conj((a / b) / b)
+        ga = grad / _conj(b) if ctx.needs_input_grad[0] else None
+        gb = -grad * _conj(a / b / b) if ctx.needs_input_grad[1] else None
         return ga, gb, None
 
 
@@ -253,25 +260,36 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = _pow_arrays(a, b)
-        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        if isinstance(b, Tensor):
+            # PyTorch's exponent gradient reads the result: saved, its hooks see double backward
+            out = _make(out)
+            ctx.save_for_backward(a, b, out)
+        else:
+            ctx.save_for_backward(a, None, None)
         ctx.b_scalar = None if isinstance(b, Tensor) else b
         return out
 
     @staticmethod
-    def backward(ctx, grad):                     # d/da = b a^(b-1), d/db = a^b log(a)
-        a, b = ctx.saved_tensors
+    def backward(ctx, grad):                     # d/da = b a^(b-1), d/db = a^b log(a), conjugated
+        a, b, out = ctx.saved_tensors
         if b is None:
             e = ctx.b_scalar
             if e == 0:
                 return grad * 0, None
-            return grad * (a ** (e - 1)) * e, None
+            return grad * _conj(a ** (e - 1) * e), None
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = grad * b * where(b == 0, _zeros_like(a), a ** (b - 1))
+            ga = where(b == 0, 0.0, grad * _conj(b * a ** (b - 1)))
         if ctx.needs_input_grad[1]:
-            out = a ** b
-            gb = grad * where((a == 0) & (b >= 0), _zeros_like(out), out * log(a))
+            base = a if a.dtype == out.dtype else a.to(out.dtype)     # a real base of a complex power
+            gb = where((base == 0) & _nonnegative_real(b), 0.0, grad * _conj(out * log(base)))
         return ga, gb
+
+
+def _nonnegative_real(t):
+    if t.is_complex():
+        return (t.imag == 0) & (t.real >= 0)
+    return t >= 0
 
 
 class RPow(Function):
@@ -280,16 +298,25 @@ class RPow(Function):
 
     @staticmethod
     def forward(ctx, a, other):
-        out = _rpow_arrays(a, other)
-        ctx.save_for_backward(a)
+        out = _make(_rpow_arrays(a, other))
+        # PyTorch's formula reads the result (its hooks then see double backward); for base 0
+        # it also tests the exponent
+        ctx.save_for_backward(out, a if other == 0 else None)
         ctx.other = other
         return out
 
     @staticmethod
-    def backward(ctx, grad):                     # d(c^a)/da = c^a log(c)
-        (a,) = ctx.saved_tensors
+    def backward(ctx, grad):                     # d(c^a)/da = c^a log(c), conjugated
+        out, a = ctx.saved_tensors
         c = ctx.other
-        return grad * (c ** a) * (math.log(c) if c > 0 else float("nan") if c < 0 else 0.0), None
+        if isinstance(c, complex) or out.is_complex():
+            log_c = cmath.log(c) if c != 0 else complex(-math.inf, 0.0)
+        else:
+            log_c = math.log(c) if c > 0 else math.nan if c < 0 else -math.inf
+        g = grad * _conj(out * log_c)
+        if a is not None:
+            g = where(_nonnegative_real(a), 0.0, g)
+        return g, None
 
 
 def _pow_arrays(a, b):
@@ -442,8 +469,11 @@ def _rpow_arrays(a, other):
 
 
 def float_power(input, exponent):
-    return pow(input.double() if isinstance(input, Tensor) else input,
-               exponent.double() if isinstance(exponent, Tensor) else exponent)
+    # computed in double precision: complex128 when either operand is complex, else float64
+    wide = _dtype.complex128 if any(isinstance(v, complex) or (isinstance(v, Tensor) and v.is_complex())
+                                    for v in (input, exponent)) else _dtype.float64
+    return pow(input.to(wide) if isinstance(input, Tensor) else input,
+               exponent.to(wide) if isinstance(exponent, Tensor) else exponent)
 
 
 Tensor.float_power = float_power
@@ -761,7 +791,9 @@ _unary("sinh", lambda xp, a: xp.sinh(a), lambda x, ctx, g: g * cosh(x))
 _unary("cosh", lambda xp, a: xp.cosh(a), lambda x, ctx, g: g * sinh(x))
 _unary("tanh", lambda xp, a: xp.tanh(a), lambda y, ctx, g: g * (1 - y * y), save="output")
 _unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x + 1))
-_unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x * x - 1))
+# sqrt(z - 1) sqrt(z + 1) is acosh's derivative off the real line (sqrt(z^2 - 1) has the other sign there)
+_unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x + 1) * rsqrt(x - 1) if x.is_complex()
+       else g * rsqrt(x * x - 1))
 _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
 _unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda y, ctx, g: g * (1 - y) * y, save="output")
 _unary("relu", lambda xp, a: _relu(xp, a), lambda x, ctx, g: where(x > 0, g, 0.0), floating=False)
@@ -794,7 +826,14 @@ _unary("sinc", lambda xp, a: xp.sinc(a),
 _unary("deg2rad", lambda xp, a: xp.deg2rad(a), lambda x, ctx, g: g * (math.pi / 180))
 _unary("rad2deg", lambda xp, a: xp.rad2deg(a), lambda x, ctx, g: g * (180 / math.pi))
 _unary("angle", lambda xp, a: xp.angle(a).astype(a.real.dtype) if a.dtype.kind == "c" else
-       xp.where(a < 0, np.pi, 0).astype(a.dtype), lambda x, ctx, g: g * 0, inplace=False)
+       xp.where(a < 0, np.pi, 0).astype(a.dtype), lambda x, ctx, g: _angle_backward(x, g), inplace=False)
+
+
+def _angle_backward(x, grad):
+    if not x.is_complex():
+        return grad * 0
+    # d angle(z) = Im(dz / z): PyTorch's grad * z / |z|^2 * i, 0 at z = 0
+    return where(x == 0, 0.0, grad * x / (x.abs() ** 2) * 1j)
 Tensor.__invert__ = lambda self: bitwise_not(self)
 Tensor.negative = neg
 Tensor.absolute = abs
@@ -925,6 +964,7 @@ class Logit(Function):
 
     @staticmethod
     def forward(ctx, x, eps):
+        _reject("logit_cpu", x.dtype, _COMPLEX)
         ctx.save_for_backward(x)
         ctx.eps = eps
         return _logit_array(_float_input(x), eps)
@@ -955,6 +995,7 @@ def _full_like(x, value):
 
 @register("logit")
 def logit(input, eps=None, *, out=None):
+    _reject("logit_cpu", input.dtype, _COMPLEX)
     if recording(input):
         return _out(Logit.apply(input, eps), out)
     return _out(_make(_logit_array(_float_input(input), eps)), out)
@@ -1125,8 +1166,11 @@ class Lerp(Function):
     @staticmethod
     def backward(ctx, grad):
         start, end, w_t = ctx.saved_tensors
-        w = w_t if w_t is not None else ctx.w
-        return grad * (1 - w), grad * w, (grad * (end - start) if w_t is not None else None)
+        if w_t is None:
+            w = _conj_scalar(ctx.w)
+            return grad * (1 - w), grad * w, None
+        w = _conj(w_t)
+        return grad * (1 - w), grad * w, grad * _conj(end - start)
 
 
 @register("lerp")
