@@ -879,3 +879,20 @@ def test_backward_reads_nothing_from_the_device(device):
     ours = run(on_device(flambeau, device), no_host_reads(device))
     assert_on_device(ours, device)
     assert_same(ours, run(torch), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_real_and_imag_are_differentiable_views(dtype, device):
+    def run(lib):
+        x = leaf(lib, [0.5 + 0.3j, 1.2 - 0.4j], dtype)
+        y = x * x
+        re, im = y.real, y.imag
+        g, = lib.autograd.grad((re * re.exp() + im ** 3).sum(), x, create_graph=True)
+        (g.abs() ** 2).sum().backward()
+        z = x.detach().clone()
+        z.real.mul_(2)            # views: writing through them changes z
+        z.imag[0] = 7
+        return (re.requires_grad, im.requires_grad, re.grad_fn.name(), im.grad_fn.name(), re._base is y,
+                re.detach(), im.detach(), g, x.grad, z)
+    ours, ref = both(run, device)
+    assert_same(ours, ref, rtol=1e-5 if dtype == "complex64" else 1e-10)

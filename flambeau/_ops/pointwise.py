@@ -1719,8 +1719,36 @@ conj_physical = conj
 Tensor.resolve_conj = lambda self: self
 Tensor.resolve_neg = lambda self: self
 Tensor.is_conj = lambda self: False
-Tensor.real = property(lambda self: _make(self._data.real) if self.is_complex() else self)
-Tensor.imag = property(lambda self: _make(self._data.imag) if self.is_complex() else _no_imag())
+class Real(Function):
+    """The real part of a complex tensor, a view of its memory (as PyTorch's)."""
+    _is_view = True
+    _node_name = "SelectBackward0"     # PyTorch selects from view_as_real
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._data.real
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (1 + 0j)
+
+
+class Imag(Function):
+    """The imaginary part of a complex tensor, a view of its memory (as PyTorch's)."""
+    _is_view = True
+    _node_name = "SelectBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._data.imag
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 1j
+
+
+Tensor.real = property(lambda self: Real.apply(self) if self.is_complex() else self)
+Tensor.imag = property(lambda self: Imag.apply(self) if self.is_complex() else _no_imag())
 
 
 def _no_imag():
