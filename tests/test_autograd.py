@@ -896,3 +896,28 @@ def test_real_and_imag_are_differentiable_views(dtype, device):
                 re.detach(), im.detach(), g, x.grad, z)
     ours, ref = both(run, device)
     assert_same(ours, ref, rtol=1e-5 if dtype == "complex64" else 1e-10)
+
+
+# ops whose backward in torch's derivatives.yaml reads the op's result
+RESULT_READERS = {
+    "rpow": lambda L, x: 2 ** x, "pow_tensor": lambda L, x: x ** x, "softmax": lambda L, x: x.softmax(0),
+    "log_softmax": lambda L, x: x.log_softmax(0), "cumprod": lambda L, x: x.cumprod(0), "prod": lambda L, x: x.prod(),
+    "prod_dim": lambda L, x: x.reshape(1, 3).prod(1), "logsumexp": lambda L, x: x.logsumexp(0),
+    "std": lambda L, x: x.std(), "std_dim": lambda L, x: x.reshape(1, 3).std(1, keepdim=True),
+    "std_mean": lambda L, x: L.std_mean(x)[0],
+    "hypot": lambda L, x: L.hypot(x, x.flip(0) + 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESULT_READERS))
+def test_double_backward_reaches_the_saved_result_of(name, device):
+    """A hook on the op's result sees the gradient that double backward sends to that result."""
+    def run(lib):
+        x = leaf(lib, [0.5, 1.2, 0.9])
+        y = RESULT_READERS[name](lib, x)
+        y.register_hook(lambda g: g * 2)
+        g, = lib.autograd.grad((y.exp() * y).sum(), x, create_graph=True)
+        (g * g).sum().backward()
+        return y, g, x.grad, y.grad_fn.name()
+    ours, ref = both(run, device)
+    assert_same(ours, ref, rtol=1e-10)

@@ -511,6 +511,12 @@ COMPLEX_BINARY = {
     "complex_pow_real": lambda L, x, y, r: x ** r, "real_pow_complex": lambda L, x, y, r: r ** x,
     "complex_div_real": lambda L, x, y, r: x / r, "real_div_complex": lambda L, x, y, r: r / x,
     "complex_mul_real": lambda L, x, y, r: x * r,
+    "prod": lambda L, x, y, r: x.prod(), "prod_dim": lambda L, x, y, r: x.reshape(1, 3).prod(1),
+    "prod_with_zero": lambda L, x, y, r: (x * L.tensor([1.0, 0.0, 1.0], dtype=L.complex128)).prod(),
+    "cumprod": lambda L, x, y, r: x.cumprod(0),
+    "cumprod_with_zero": lambda L, x, y, r: (x * L.tensor([1.0, 0.0, 1.0], dtype=L.complex128)).cumprod(0),
+    "logsumexp": lambda L, x, y, r: x.logsumexp(0), "real": lambda L, x, y, r: x.real * y,
+    "imag": lambda L, x, y, r: x.imag * y,
 }
 
 

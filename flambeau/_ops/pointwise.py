@@ -1190,8 +1190,9 @@ Tensor.lerp_ = _lerp_
 _export("where", "lerp")
 
 
-def _binary_float(name, compute, grads, reject=(3,)):
-    """A differentiable binary op on floats: compute(xp, a, b); grads(a, b, grad) -> (ga, gb)."""
+def _binary_float(name, compute, grads, reject=(3,), reads_result=False):
+    """A differentiable binary op on floats: compute(xp, a, b); grads(a, b, grad) -> (ga, gb), or
+    grads(a, b, out, grad) with reads_result (PyTorch's formula reads the result: it is saved)."""
     node_name = name.capitalize() + "Backward0"
 
     def forward(ctx, a, b):
@@ -1203,13 +1204,17 @@ def _binary_float(name, compute, grads, reject=(3,)):
             dt = _dtype.get_default_dtype()
         ad = operand(a, dt)
         bd = operand(b, dt, ad)
-        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
+        out = compute(_xp.array_module(ad), ad, bd)
+        if reads_result:
+            out = _make(out)
+        ctx.save_for_backward(a, b if isinstance(b, Tensor) else None, out if reads_result else None)
         ctx.b_scalar = None if isinstance(b, Tensor) else b
-        return compute(_xp.array_module(ad), ad, bd)
+        return out
 
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return grads(a, b if b is not None else ctx.b_scalar, grad)
+        a, b, out = ctx.saved_tensors
+        b = b if b is not None else ctx.b_scalar
+        return grads(a, b, out, grad) if reads_result else grads(a, b, grad)
 
     cls = type(name.capitalize(), (Function,), {"_node_name": node_name, "forward": staticmethod(forward),
                                                 "backward": staticmethod(backward)})
@@ -1232,7 +1237,7 @@ def _binary_float(name, compute, grads, reject=(3,)):
 _binary_float("atan2", lambda xp, a, b: xp.arctan2(a, b),
               lambda a, b, g: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
 _binary_float("hypot", lambda xp, a, b: xp.hypot(a, b),
-              lambda a, b, g: (g * a / hypot(a, b), g * b / hypot(a, b)), reject=(0, 1, 3))
+              lambda a, b, out, g: (g * a / out, g * b / out), reject=(0, 1, 3), reads_result=True)
 Tensor.arctan2 = atan2
 arctan2 = atan2
 _export("arctan2")

@@ -217,20 +217,29 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, dim, keepdim, dt):
-        ctx.save_for_backward(x)
+        out = _make(x._data.prod(axis=dim, keepdims=keepdim, dtype=dt.np))
+        ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         ctx.dim, ctx.keepdim = dim, keepdim
-        return x._data.prod(axis=dim, keepdims=keepdim, dtype=dt.np)
+        return out
 
     @staticmethod
-    def backward(ctx, grad):                   # prod of the others; exact also when inputs contain zeros
-        (x,) = ctx.saved_tensors
+    def backward(ctx, grad):                   # prod of the others, conjugated
+        x, out = ctx.saved_tensors
         dim = ctx.dim
-        if dim is None:
-            flat = x.reshape(-1)
-            g = _prod_others(flat, 0) * grad.reshape(1)
-            return g.reshape(x.shape), None, None, None
-        g = grad if ctx.keepdim else grad.unsqueeze(dim)
-        return _prod_others(x, dim) * g, None, None, None
+        if dim is not None and not ctx.keepdim:
+            grad, out = grad.unsqueeze(dim), out.unsqueeze(dim)
+        if x.dtype != grad.dtype:
+            x = x.to(grad.dtype)
+        # PyTorch also reads on the host whether x has zeros: without, out / x is the product of the others
+        if not bool((x._data == 0).any()):
+            return grad * _conj(out / x), None, None, None
+        if dim is None:                        # exact with zeros: exclusive cumulative products
+            return (_conj(_prod_others(x.reshape(-1), 0)) * grad).reshape(x.shape), None, None, None
+        return _conj(_prod_others(x, dim)) * grad, None, None, None
+
+
+def _conj(t):
+    return t.conj() if t.is_complex() else t
 
 
 def _prod_others(x, dim):
@@ -269,7 +278,7 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx, grad):                   # d(var)/dx = 2 (x - mean) / (n - correction)
-        (x,) = ctx.saved_tensors
+        x = ctx.saved_tensors[0]
         g = _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim)
         dims = ctx.dims if ctx.dims is not None else tuple(range(x.ndim))
         centered = x - x.mean(dim=dims, keepdim=True) if x.ndim else x * 0
@@ -310,17 +319,14 @@ class Std(Function):
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
         v = Var.forward(ctx, x, dims, correction, keepdim)
-        return _xp.array_module(v).sqrt(v)
+        out = _make(_xp.array_module(v).sqrt(v))
+        ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
+        return out
 
     @staticmethod
-    def backward(ctx, grad):        # d(std)/dx = (x - mean) / ((n - correction) std), 0 where std is 0
-        (x,) = ctx.saved_tensors
-        dims = ctx.dims if ctx.dims is not None else tuple(range(x.ndim))
-        sd = x.std(dim=dims, correction=ctx.correction, keepdim=True) if x.ndim else x * 0
-        g = _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim)
-        centered = x - x.mean(dim=dims, keepdim=True) if x.ndim else x * 0
-        scale = (g / (sd * (ctx.n - ctx.correction))).masked_fill(sd == 0, 0.0)
-        return scale * centered, None, None, None
+    def backward(ctx, grad):        # var's backward of grad / (2 std), 0 where std is 0
+        x, sd = ctx.saved_tensors
+        return Var.backward(ctx, (grad / (sd * 2)).masked_fill(sd == 0, 0.0))
 
 
 class VarMean(Function):
@@ -334,11 +340,14 @@ class VarMean(Function):
         m = a.mean(axis=dims, keepdims=keepdim, dtype=np.float32 if a.dtype == np.float16 else a.dtype)
         m = _xp.array_module(a).asarray(m).astype(a.dtype, copy=False)
         ctx.take_sqrt = take_sqrt
-        return (_xp.array_module(v).sqrt(v) if take_sqrt else v), m
+        if take_sqrt:
+            v = _make(_xp.array_module(v).sqrt(v))
+            ctx.save_for_backward(x, v)        # PyTorch's std formula reads the result
+        return v, m
 
     @staticmethod
     def backward(ctx, grad_v, grad_m):       # the var (or std) rule plus the mean's 1/n
-        (x,) = ctx.saved_tensors
+        x = ctx.saved_tensors[0]
         out = None
         if grad_v is not None:
             out = (Std if ctx.take_sqrt else Var).backward(ctx, grad_v)[0]
@@ -626,13 +635,13 @@ class Softmax(Function):
         e = xp.exp(z)
         e /= e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
-        ctx.save_for_backward(x)
-        return e
+        out = _make(e)
+        ctx.save_for_backward(out)             # PyTorch's formula reads the result
+        return out
 
     @staticmethod
     def backward(ctx, grad):                    # s * (grad - sum(grad * s))
-        (x,) = ctx.saved_tensors
-        s = softmax(x, ctx.dim)
+        s, = ctx.saved_tensors
         return s * (grad - (grad * s).sum(ctx.dim, keepdim=True)), None
 
 
@@ -645,15 +654,15 @@ class LogSoftmax(Function):
         a = x._data
         xp = _xp.array_module(a)
         z = a - a.max(axis=dim, keepdims=True)
-        out = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+        out = _make(z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True)))
         ctx.dim = dim
-        ctx.save_for_backward(x)
+        ctx.save_for_backward(out)             # PyTorch's formula reads the result
         return out
 
     @staticmethod
-    def backward(ctx, grad):                    # grad - softmax * sum(grad)
-        (x,) = ctx.saved_tensors
-        return grad - softmax(x, ctx.dim) * grad.sum(ctx.dim, keepdim=True), None
+    def backward(ctx, grad):                    # grad - softmax * sum(grad), softmax = exp(out)
+        out, = ctx.saved_tensors
+        return grad - out.exp() * grad.sum(ctx.dim, keepdim=True), None
 
 
 def _softmax_dim(input, dim, name):
@@ -697,23 +706,27 @@ class Logsumexp(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.save_for_backward(x)
         ctx.dims, ctx.keepdim = dims, keepdim
-        a = x._data
-        xp = _xp.array_module(a)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if a.size == 0:
-                return xp.log(xp.exp(a).sum(axis=dims, keepdims=keepdim))
-            m = a.max(axis=dims, keepdims=True)
-            m = xp.where(xp.isinf(m), xp.zeros((), a.dtype), m)
-            r = xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True)) + m
-        return r if keepdim else r.reshape([n for i, n in enumerate(r.shape) if i not in dims])
+        out = _make(_logsumexp_array(x._data, dims, keepdim))
+        ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
+        return out
 
     @staticmethod
     def backward(ctx, grad):                    # softmax of x over dims
-        (x,) = ctx.saved_tensors
-        out = x.logsumexp(ctx.dims, keepdim=True)
-        return _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim) * (x - out).exp(), None, None
+        x, out = ctx.saved_tensors
+        out = _unsqueeze_to(out, x.shape, ctx.dims, ctx.keepdim)
+        return _unsqueeze_to(grad, x.shape, ctx.dims, ctx.keepdim) * _conj((x - out).exp()), None, None
+
+
+def _logsumexp_array(a, dims, keepdim):
+    xp = _xp.array_module(a)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if a.size == 0:
+            return xp.log(xp.exp(a).sum(axis=dims, keepdims=keepdim))
+        m = a.max(axis=dims, keepdims=True)
+        m = xp.where(xp.isinf(m), xp.zeros((), a.dtype), m)
+        r = xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True)) + m
+    return r if keepdim else r.reshape([n for i, n in enumerate(r.shape) if i not in dims])
 
 
 @register("logsumexp")
@@ -721,7 +734,7 @@ def logsumexp(input, dim=None, keepdim=False):
     dims = _dims(input, dim) if dim is not None else tuple(range(input.ndim))
     if dims is None:
         dims = ()
-    x = input if input.is_floating_point() else input.to(_dtype.get_default_dtype())
+    x = input if input.is_floating_point() or input.is_complex() else input.to(_dtype.get_default_dtype())
     return Logsumexp.apply(x, dims, keepdim)
 
 
@@ -756,22 +769,22 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, dim, dt):
         ctx.dim = dim
-        ctx.save_for_backward(x)
         a = x._data
-        if a.ndim == 0:
-            return a.astype(dt.np).copy()
-        return _xp.array_module(a).cumprod(a, axis=dim, dtype=dt.np)
+        out = _make(a.astype(dt.np).copy() if a.ndim == 0 else _xp.array_module(a).cumprod(a, axis=dim, dtype=dt.np))
+        ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
+        return out
 
     @staticmethod
-    def backward(ctx, grad):       # dx_i = sum_{j>=i} grad_j * prod_{k<=j, k!=i} x_k
-        (x,) = ctx.saved_tensors
+    def backward(ctx, grad):       # dx_i = sum_{j>=i} grad_j * conj(prod_{k<=j, k!=i} x_k)
+        x, out = ctx.saved_tensors
         if x.ndim == 0:
             return grad, None, None
         d = ctx.dim
+        if x.dtype != grad.dtype:
+            x = x.to(grad.dtype)
         if not bool((x._data == 0).any()):
             # without zeros: the reversed cumulative sum of grad * out, divided by x
-            out = x.cumprod(d)
-            return (grad * out).flip(d).cumsum(d).flip(d) / x, None, None
+            return (grad * _conj(out)).flip(d).cumsum(d).flip(d) / _conj(x), None, None
         # with zeros, exactly: for each i, the products with x_i replaced by 1 (O(n^2) along dim)
         from .creation import cat
         n = x.shape[d]
@@ -779,7 +792,7 @@ class Cumprod(Function):
         for i in range(n):
             one = x.narrow(d, i, 1) * 0 + 1
             y = cat([x.narrow(d, 0, i), one, x.narrow(d, i + 1, n - i - 1)], d).cumprod(d)
-            cols.append((y.narrow(d, i, n - i) * grad.narrow(d, i, n - i)).sum(d, keepdim=True))
+            cols.append((_conj(y.narrow(d, i, n - i)) * grad.narrow(d, i, n - i)).sum(d, keepdim=True))
         return cat(cols, d), None, None
 
 
