@@ -3,9 +3,9 @@ from . import _xp
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize", "manual_seed",
            "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
-           "get_rng_state_all", "set_rng_state_all", "memory_allocated", "max_memory_allocated", "reset_peak_memory_stats",
-           "memory_reserved", "empty_cache", "Event", "Stream", "current_stream", "stream", "get_device_name",
-           "get_device_properties", "get_device_capability", "device"]
+           "get_rng_state_all", "set_rng_state_all", "memory_allocated", "max_memory_allocated",
+           "reset_peak_memory_stats", "memory_reserved", "empty_cache", "Event", "Stream", "current_stream", "stream",
+           "get_device_name", "get_device_properties", "get_device_capability", "device"]
 
 
 def is_available():

@@ -275,3 +275,67 @@ def test_trace_is_one_node_as_in_torch(device):
     assert_same(x.grad, ref.grad, device=device)
     with pytest.raises(RuntimeError, match="expected a matrix"):
         flambeau.trace(flambeau.ones(2, 3, 4, device=device))
+
+
+def _formats(lib):
+    # flambeau's memory formats are told apart in _ops.creation (flambeau.contiguous_format is still a
+    # name shared by all three)
+    from flambeau._ops import creation
+    return (lib.contiguous_format, lib.channels_last, lib.preserve_format) if lib is torch else \
+        (creation.contiguous_format, creation.channels_last, creation.preserve_format)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.arange(24.).view(2, 3, 4).permute(2, 0, 1)[::2],       # not dense: torch's dimension order
+    lambda lib: lib.arange(6.).view(2, 3).t(),                             # dense: its own strides
+    lambda lib: lib.ones(3, 1).expand(3, 4),                               # stride 0: contiguous
+    lambda lib: lib.arange(120.).view(2, 3, 4, 5).permute(0, 2, 3, 1),
+    lambda lib: lib.arange(120.).view(2, 3, 4, 5)[:, ::2, 1:],
+    lambda lib: lib.empty(3, 0).t(), lambda lib: lib.tensor(3.)])
+def test_clone_and_like_keep_torch_layout(make, device):
+    """clone() and the *_like factories lay out a copy as torch's preserve_format does; contiguous_format
+    and channels_last as asked."""
+    F = on_device(flambeau, device)
+    ours, ref = make(F), make(torch)
+    # the *_like factories given preserve_format (flambeau's default is still contiguous_format)
+    likes = [lambda lib, x, p: x.clone(), lambda lib, x, p: lib.clone(x),
+             lambda lib, x, p: x.clone(memory_format=p),
+             lambda lib, x, p: lib.empty_like(x, memory_format=p),
+             lambda lib, x, p: lib.zeros_like(x, memory_format=p),
+             lambda lib, x, p: lib.ones_like(x, dtype=lib.float64, memory_format=p),
+             lambda lib, x, p: lib.full_like(x, 7, memory_format=p),
+             lambda lib, x, p: lib.rand_like(x, memory_format=p),
+             lambda lib, x, p: lib.randn_like(x, memory_format=p),
+             lambda lib, x, p: lib.randint_like(x, 5, memory_format=p),
+             lambda lib, x, p: lib.empty_like(x, device="cpu", memory_format=p)]
+    for f in likes:
+        a, b = f(flambeau, ours, _formats(flambeau)[2]), f(torch, ref, _formats(torch)[2])
+        assert (a.stride(), a.shape, str(a.dtype)) == (b.stride(), b.shape, str(b.dtype))
+    assert_same(ours.clone(), ref.clone(), device=device)
+    assert_same(flambeau.full_like(ours, 7), torch.full_like(ref, 7), device=device)
+    contiguous, channels_last, _ = _formats(flambeau)
+    t_contiguous, t_channels_last, _ = _formats(torch)
+    for f in (lambda x, m: x.clone(memory_format=m), lambda x, m: flambeau.zeros_like(x, memory_format=m)
+              if isinstance(x, flambeau.Tensor) else torch.zeros_like(x, memory_format=m)):
+        a, b = f(ours, contiguous), f(ref, t_contiguous)
+        assert a.stride() == b.stride() and a.is_contiguous()
+        assert f(ours, flambeau.contiguous_format).stride() == b.stride()
+        if ref.ndim == 4:
+            a, b = f(ours, channels_last), f(ref, t_channels_last)
+            assert a.stride() == b.stride()
+            assert_same(a, b, device=device)
+        else:
+            with pytest.raises(RuntimeError) as e:
+                f(ref, t_channels_last)
+            with pytest.raises(RuntimeError, match=str(e.value)):
+                f(ours, channels_last)
+
+
+def test_clone_keeps_gradient_and_layout_under_autograd(device):
+    x = flambeau.arange(24., device=device).view(2, 3, 4).requires_grad_()
+    ref = torch.arange(24.).view(2, 3, 4).requires_grad_()
+    a, b = x.permute(2, 0, 1)[::2].clone(), ref.permute(2, 0, 1)[::2].clone()
+    assert a.stride() == b.stride() and type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+    (a * flambeau.arange(12., device=device).view(2, 2, 3)).sum().backward()
+    (b * torch.arange(12.).view(2, 2, 3)).sum().backward()
+    assert_same(x.grad, ref.grad, device=device)

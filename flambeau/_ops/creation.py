@@ -21,7 +21,8 @@ __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "fr
            "hstack", "vstack", "dstack", "column_stack", "row_stack", "meshgrid", "tril", "triu", "diag",
            "diag_embed", "diagflat", "clone", "Generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "default_generator", "scalar_tensor", "complex", "polar", "tril_indices",
-           "triu_indices", "cartesian_prod", "combinations", "block_diag", "atleast_1d"]
+           "triu_indices", "cartesian_prod", "combinations", "block_diag", "atleast_1d", "memory_format",
+           "contiguous_format", "preserve_format", "channels_last", "channels_last_3d"]
 
 
 def _resolve(dtype, device):
@@ -280,45 +281,96 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
         t.as_strided(size, stride, 0).detach().requires_grad_()
 
 
+# -- memory formats: how a new tensor made from another lays out its elements ------------------
+class memory_format:
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"torch.{self._name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
+def _format_strides(shape, strides, memory_format):
+    """Element strides of a tensor of shape made from one with these strides in memory_format
+    (None: preserve_format, torch's rule for copies: the source's strides when dense, else its order)."""
+    # "torch.contiguous_format": the one name flambeau's three formats share at the top level
+    if memory_format is contiguous_format or memory_format == "torch.contiguous_format":
+        return _contiguous_strides(shape)
+    if memory_format in (channels_last, channels_last_3d):
+        rank = 4 if memory_format is channels_last else 5
+        if len(shape) != rank:
+            raise RuntimeError(f"required rank {rank} tensor to use {memory_format._name} format")
+        out, step = [0] * rank, 1
+        for d in (1, *_builtins.range(rank - 1, 1, -1), 0):         # channels innermost, then W, H(, D), then N
+            out[d] = step
+            step *= shape[d]
+        return tuple(out)
+    from .conversion import _copy_strides
+    return _copy_strides(tuple(shape), tuple(strides))
+
+
+def _empty_laid_out(xp, shape, dtype, strides):
+    """An uninitialized array of shape with these element strides, over a buffer of its own."""
+    if tuple(strides) == _contiguous_strides(shape):
+        return xp.empty(shape, dtype)
+    span = 1 + sum((n - 1) * s for n, s in zip(shape, strides)) if 0 not in shape else 0
+    itemsize = np.dtype(dtype).itemsize
+    return _xp.as_strided(xp.empty(span, dtype), shape, tuple(s * itemsize for s in strides))
+
+
 def _like(input, dtype, device):
     return dtype or input.dtype, device if device is not None else input.device
 
 
+def _new_like(input, values, dtype, device, requires_grad, memory_format):
+    """A tensor like input (input's dtype and device unless given) laid out in memory_format, holding
+    values: a scalar or an array of input's shape."""
+    dt, dev, xp = _resolve(*_like(input, dtype, device))
+    # torch's default is preserve_format; flambeau's stays contiguous while gradcheck writes through
+    # zeros_like(out).view(-1) (torch's asks for a contiguous format there)
+    memory_format = memory_format or contiguous_format
+    strides = _format_strides(input.shape, input.stride(), memory_format)
+    if not isinstance(values, numbers.Number) and strides == _contiguous_strides(values.shape):
+        return _finish(values, requires_grad)              # already laid out so: no copy
+    out = _empty_laid_out(xp, tuple(input.shape), dt.np, strides)
+    out[...] = values
+    return _finish(out, requires_grad)
+
+
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    dt, dev = _like(input, dtype, device)
-    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return _new_like(input, 0, dtype, device, requires_grad, memory_format)      # zeros, as empty gives
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    dt, dev = _like(input, dtype, device)
-    if dev == input.device:
-        xp = _xp.array_module(input._data)
-        return _finish(xp.zeros(input._data.shape, dt.np), requires_grad)
-    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return _new_like(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    dt, dev = _like(input, dtype, device)
-    if dev == input.device:
-        xp = _xp.array_module(input._data)
-        return _finish(xp.ones(input._data.shape, dt.np), requires_grad)
-    return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return _new_like(input, 1, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    dt, dev = _like(input, dtype, device)
-    return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+    values = full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device)
+    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     dt, dev = _like(input, dtype, device)
-    return rand(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    values = rand(input.shape, dtype=dt, device=dev)
+    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     dt, dev = _like(input, dtype, device)
-    return randn(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    values = randn(input.shape, dtype=dt, device=dev)
+    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -326,7 +378,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
     if high is None:
         low, high = 0, low
     dt, dev = _like(input, dtype, device)
-    return randint(low, high, input.shape, dtype=dt, device=dev)
+    values = randint(low, high, input.shape, dtype=dt, device=dev)
+    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
 # -- ranges -----------------------------------------------------------------------------------
@@ -791,17 +844,11 @@ def atleast_1d(*tensors):
 
 
 # -- clone, copy, fill ------------------------------------------------------------------------
-def _clone_array(a):
-    """A copy of a with a's own strides when a is dense and non-overlapping (PyTorch's
-    preserve_format: a transposed tensor clones transposed), else a C-contiguous copy."""
-    expected = a.itemsize
-    if a.ndim < 2 or a.flags.c_contiguous or not a.size:
-        return a.copy()
-    for st, n in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
-        if st != expected:
-            return a.copy()
-        expected *= n
-    out = _xp.as_strided(_xp.array_module(a).empty(a.size, a.dtype), a.shape, a.strides)
+def _clone_array(a, memory_format=None):
+    """A copy of a laid out in memory_format (_format_strides: by default a transposed tensor clones
+    transposed, and a strided slice in its dimension order)."""
+    strides = _format_strides(a.shape, tuple(st // a.itemsize for st in a.strides), memory_format)
+    out = _empty_laid_out(_xp.array_module(a), a.shape, a.dtype, strides)
     out[...] = a
     return out
 
@@ -810,19 +857,19 @@ class Clone(Function):
     _node_name = "CloneBackward0"
 
     @staticmethod
-    def forward(ctx, x):
-        return _clone_array(x._data)
+    def forward(ctx, x, memory_format):
+        return _clone_array(x._data, memory_format)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad
+        return grad, None
 
 
 @register("clone")
 def clone(input, *, memory_format=None):
     if recording(input):
-        return Clone.apply(input)
-    return _make(_clone_array(input._data))
+        return Clone.apply(input, memory_format)
+    return _make(_clone_array(input._data, memory_format))
 
 
 class CopyFrom(Function):
