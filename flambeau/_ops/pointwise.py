@@ -689,9 +689,9 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
            inplace=True, reject=(), kernel=None):
     """Define a unary op: compute(xp, a) on arrays; derivative(saved, ctx, grad) with flambeau ops.
 
-    save: "input" (derivative gets x) or "output" (it gets the op's result, as PyTorch's
+    save: "input" (derivative gets x), "output" (it gets the op's result, as PyTorch's
     formulas for exp, tanh... do: the gradient reaching that result in double backward then
-    goes through its node and hooks).
+    goes through its node and hooks) or "both" (it gets (x, result)).
 
     reject: dtype categories (0 bool, 1 integer, 2 float, 3 complex) the op has no kernel for;
     those raise NotImplementedError naming ``kernel`` as PyTorch does.
@@ -712,13 +712,18 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
         a = _float_input(x) if floating else x._data
         out = compute(_xp.array_module(a), a)
         if derivative is not None:
-            if save == "output":
+            if save == "input":
+                ctx.save_for_backward(x)
+            else:
                 out = _make(out)
-            ctx.save_for_backward(out if save == "output" else x)
+                ctx.save_for_backward(*((x, out) if save == "both" else (out,)))
         return out
 
     def backward(ctx, grad):
-        saved, = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        if len(saved) == 2:
+            return derivative(saved, ctx, grad)
+        saved, = saved
         if name not in _NOT_HOLOMORPHIC and saved.is_complex():
             # PyTorch's convention for complex inputs: grad * conj(f'(z)); for these functions
             # (real Taylor coefficients) conj(f'(z)) == f'(conj(z)), written with conj(z) or conj(f(z)).
@@ -813,7 +818,15 @@ _unary("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fc" else a.copy(),
 _unary("frac", lambda xp, a: a - xp.trunc(a), lambda x, ctx, g: g, floating=False, reject=(0, 1, 3))
 _unary("sign", lambda xp, a: _sign(a),
        lambda x, ctx, g: g * 0, floating=False, reject=_COMPLEX, kernel="sign_cpu")
-_unary("sgn", lambda xp, a: _sgn(xp, a), lambda x, ctx, g: g * 0, floating=False)
+_unary("sgn", lambda xp, a: _sgn(xp, a), lambda saved, ctx, g: _sgn_backward(*saved, g), floating=False, save="both")
+
+
+def _sgn_backward(x, s, grad):
+    """PyTorch's formula, with the result s: 0 for real x; (g - s^2 conj(g)) / (2|x|) for complex, 0 at 0."""
+    if not x.is_complex():
+        return grad * 0
+    mag = x.abs()
+    return ((grad - s * s * grad.conj()) / (mag * 2)).masked_fill(mag == 0, 0.0)
 _unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ else xp.invert(a),
        None, floating=False, reject=(2, 3))
 _unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x), reject=_COMPLEX)

@@ -600,25 +600,16 @@ class Dist(Function):
 
     @staticmethod
     def forward(ctx, x, y, p):
-        ctx.save_for_backward(x, y)
+        out = norm(_make(x._data - y._data), p)
+        ctx.save_for_backward(x, y, out)       # PyTorch's formula reads the result
         ctx.p = p
-        return norm(_make(x._data - y._data), p)._data
+        return out
 
     @staticmethod
-    def backward(ctx, grad):        # d|d|_p / dd = sign(d) |d|^(p-1) / |d|_p^(p-1); -that for y
-        x, y = ctx.saved_tensors
-        p = ctx.p
+    def backward(ctx, grad):        # PyTorch's norm_backward of x - y; minus that for y
+        x, y, out = ctx.saved_tensors
         d = x - y
-        out = dist(x.detach(), y.detach(), p)
-        if p == 0:
-            g = d * 0
-        elif p == 1:
-            g = d.sign() * grad
-        elif math.isinf(p):
-            hit = (d.abs() == out).to(d.dtype)
-            g = d.sign() * hit / hit.sum() * grad
-        else:
-            g = (d.sign() * d.abs() ** (p - 1) / out ** (p - 1)).masked_fill(out == 0, 0.0) * grad
+        g = d * 0 if ctx.p == 0 else _norm_backward(grad, d, ctx.p, out, tuple(range(d.ndim)))
         return g, -g, None
 
 

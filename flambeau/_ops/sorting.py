@@ -556,28 +556,28 @@ class LogCumSumExp(Function):
     def forward(ctx, x, dim):
         a = x._data
         xp = _xp.array_module(a)
-        if xp is np:
+        if xp is np and a.dtype.kind != "c":        # NumPy's logaddexp has no complex loop
             out = np.logaddexp.accumulate(a, axis=dim) if a.shape[dim] else a.copy()
         else:
-            m = xp.max(a, axis=dim, keepdims=True) if a.size else a
+            m = xp.max(a.real, axis=dim, keepdims=True) if a.size else a.real
             m = xp.where(xp.isfinite(m), m, 0)
             out = xp.log(xp.cumsum(xp.exp(a - m), axis=dim)) + m
         ctx.dim = dim
-        ctx.save_for_backward(x)
-        ctx.out = out
+        out = _make(out)
+        ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 
     @staticmethod
-    def backward(ctx, grad):                     # dx_i = sum_{j>=i} grad_j exp(x_i - out_j)
-        (x,) = ctx.saved_tensors
-        out = logcumsumexp(x, ctx.dim)
+    def backward(ctx, grad):                     # dx_i = sum_{j>=i} grad_j conj(exp(x_i - out_j))
+        x, out = ctx.saved_tensors
         from .indexing import flip
+        from .pointwise import _conj
         d = ctx.dim
         # exp(x_i - out_j) = exp(x_i - c) * exp(c - out_j) with c = the last (largest) out, for range
         c = out.narrow(d, out.shape[d] - 1, 1).detach() if out.shape[d] else out
-        w = grad * (c - out).exp()
+        w = grad * _conj((c - out).exp())
         rev = flip(flip(w, d).cumsum(d), d)
-        return (x - c).exp() * rev, None
+        return _conj((x - c).exp()) * rev, None
 
 
 @register("logcumsumexp")
