@@ -1851,6 +1851,12 @@ def logaddexp(input, other, *, out=None):
     dt = result_dtype(input, other)
     if dt._category < 2:
         _not_implemented("logaddexp_cpu", dt)
+    if dt._category == 3:
+        # complex: shifted by the operand with the larger real part (complex numbers have no maximum)
+        first = input.real >= other.real
+        hi, lo = where(first, input, other), where(first, other, input)
+        both_inf = hi.isinf() & (input == other)
+        return _out(where(both_inf, hi, hi + log1p(exp(lo - hi))), out)
     m = maximum(input, other)
     both_inf = m.isinf() & (input == other)                  # inf + inf, -inf + -inf
     return _out(where(both_inf, m, m + log1p(exp(-(input - other).abs()))), out)
