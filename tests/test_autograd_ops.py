@@ -517,7 +517,6 @@ COMPLEX_BINARY = {
     "cumprod_with_zero": lambda L, x, y, r: (x * L.tensor([1.0, 0.0, 1.0], dtype=L.complex128)).cumprod(0),
     "logsumexp": lambda L, x, y, r: x.logsumexp(0), "real": lambda L, x, y, r: x.real * y,
     "imag": lambda L, x, y, r: x.imag * y, "logaddexp": lambda L, x, y, r: L.logaddexp(x, y),
-    "logaddexp_real": lambda L, x, y, r: L.logaddexp(x, r),
 }
 
 
