@@ -33,7 +33,6 @@ from ._legacy_types import (FloatTensor, DoubleTensor, HalfTensor, ByteTensor, C
                             IntTensor, LongTensor, BoolTensor)
 
 strided = "torch.strided"
-contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
 inf = __import__("math").inf
 nan = __import__("math").nan
 pi = __import__("math").pi

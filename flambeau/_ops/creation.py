@@ -299,8 +299,7 @@ channels_last_3d = memory_format("channels_last_3d")
 def _format_strides(shape, strides, memory_format):
     """Element strides of a tensor of shape made from one with these strides in memory_format
     (None: preserve_format, torch's rule for copies: the source's strides when dense, else its order)."""
-    # "torch.contiguous_format": the one name flambeau's three formats share at the top level
-    if memory_format is contiguous_format or memory_format == "torch.contiguous_format":
+    if memory_format is contiguous_format:
         return _contiguous_strides(shape)
     if memory_format in (channels_last, channels_last_3d):
         rank = 4 if memory_format is channels_last else 5
@@ -332,9 +331,6 @@ def _new_like(input, values, dtype, device, requires_grad, memory_format):
     """A tensor like input (input's dtype and device unless given) laid out in memory_format, holding
     values: a scalar or an array of input's shape."""
     dt, dev, xp = _resolve(*_like(input, dtype, device))
-    # torch's default is preserve_format; flambeau's stays contiguous while gradcheck writes through
-    # zeros_like(out).view(-1) (torch's asks for a contiguous format there)
-    memory_format = memory_format or contiguous_format
     strides = _format_strides(input.shape, input.stride(), memory_format)
     if not isinstance(values, numbers.Number) and strides == _contiguous_strides(values.shape):
         return _finish(values, requires_grad)              # already laid out so: no copy

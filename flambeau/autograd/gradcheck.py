@@ -66,7 +66,7 @@ def _analytical_jacobian(fn, inputs):
     col = 0
     for o in outs:
         for j in range(o.numel()):
-            g = flambeau.zeros_like(o)
+            g = flambeau.zeros_like(o, memory_format=flambeau.contiguous_format)
             g.view(-1)[j] = 1
             grads = autograd_grad([o], diff_inputs, [g], retain_graph=True, allow_unused=True)
             for k, gr in enumerate(grads):
