@@ -692,6 +692,9 @@ class _RandomState:
 
         def call(*args, dtype=None, **kwargs):
             LAUNCHES[f"random.{name}"] += 1
+            # parameters may be device arrays (CuPy's samplers take them, e.g. poisson's lam)
+            args = tuple(a._a if isinstance(a, ndarray) else a for a in args)
+            kwargs = {k: v._a if isinstance(v, ndarray) else v for k, v in kwargs.items()}
             values = numpy.asarray(draw(*args, **kwargs))
             return ndarray._of(values.astype(dtype) if dtype is not None else values)
         return call
