@@ -1149,6 +1149,9 @@ class _DeviceDraws:
     def lognormal(self, mean, sigma, shape):
         return self._draw("lognormal", mean, sigma, shape)
 
+    def poisson(self, lam):
+        return self._draw("poisson", lam)
+
 
 def seed():
     return default_generator.seed()
@@ -1412,10 +1415,9 @@ def _multinomial_on_device(input, num_samples, replacement, g):
 
 @register("poisson")
 def poisson(input, generator=None):
-    g = _rng(generator)            # drawn on the host from the rates, then moved: a read of the rates on cuda
+    """Counts drawn from Poisson(rate) for each rate of input, on input's device."""
     rates = input._data
-    counts = g.poisson(_xp.to_host(rates)).astype(rates.dtype)
-    return _make(counts if type(rates) is np.ndarray else _xp.array_module(rates).asarray(counts))
+    return _make(_source(generator, input.device).poisson(rates).astype(rates.dtype))
 
 
 def _fill_random(self, sample):
