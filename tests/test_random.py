@@ -279,3 +279,21 @@ def test_random_values_in_range_for_dtypes(device):
     assert set(f.unique().tolist()) == {0.0, 1.0, 2.0, 3.0}
     h = F.rand(N, dtype=flambeau.float16)
     assert (h < 1).all() and (h >= 0).all()
+
+
+def test_poisson_draws_on_the_input_device(device):
+    L = on_device(flambeau, device)
+    rates = L.tensor([0.0, 0.5, 4.0, 50.0]).repeat(5000, 1)
+    flambeau.manual_seed(3)
+    with host_reads() as reads:
+        counts = flambeau.poisson(rates)
+    assert reads[0] == 0 and counts.device.type == flambeau.device(device).type
+    assert counts.dtype is flambeau.float32 and counts.shape == rates.shape
+    np.testing.assert_allclose(counts.mean(0).cpu().numpy(), [0.0, 0.5, 4.0, 50.0], rtol=0.05, atol=0.02)
+    np.testing.assert_allclose(counts.var(0).cpu().numpy(), [0.0, 0.5, 4.0, 50.0], rtol=0.1, atol=0.02)
+    flambeau.manual_seed(3)
+    assert flambeau.equal(counts, flambeau.poisson(rates))              # same seed, same counts
+    if flambeau.cuda.is_available():                                   # a generator of the other device
+        here = flambeau.device(device).type
+        with pytest.raises(RuntimeError, match=f"Expected a '{here}' device type for generator"):
+            flambeau.poisson(rates, generator=flambeau.Generator("cuda" if here == "cpu" else "cpu"))
