@@ -173,17 +173,17 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    g = _creation._rng(generator)
-    flat = g.standard_normal((rows, cols))
-    if rows < cols:
-        flat = flat.T
-    q, r = np.linalg.qr(flat)
-    q = q * np.sign(np.diag(r))
-    if rows < cols:
-        q = q.T
-    with no_grad():
-        tensor.copy_(_creation.tensor((q * gain).reshape(tuple(tensor.shape)).astype(tensor._data.dtype),
-                                      device=tensor.device))
+    with no_grad():         # on the tensor's device, from its generator, as torch
+        flat = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        if rows < cols:
+            flat = flat.t()
+        from ..linalg import qr
+        q, r = qr(flat)
+        q = q * r.diagonal().sign()
+        if rows < cols:
+            q = q.t()
+        tensor.view_as(q).copy_(q)
+        tensor.mul_(gain)
     return tensor
 
 
@@ -193,12 +193,11 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    g = _creation._rng(generator)
-    a = g.normal(0.0, std, (rows, cols))
-    for c in range(cols):
-        a[g.permutation(rows)[:num_zeros], c] = 0
-    with no_grad():
-        tensor.copy_(_creation.tensor(a.astype(tensor._data.dtype), device=tensor.device))
+    with no_grad():         # on the tensor's device, from its generator, as torch
+        tensor.normal_(0, std, generator=generator)
+        # a random subset of num_zeros rows per column: the rows whose random key ranks lowest there
+        keys = _creation.rand((rows, cols), generator=generator, device=tensor.device)
+        tensor.masked_fill_(keys.argsort(0).argsort(0) < num_zeros, 0)
     return tensor
 
 
