@@ -238,3 +238,34 @@ def test_trace_node(shape, device):
     x = flambeau.ones(*shape, requires_grad=True, device=device)
     assert type(trace(x).grad_fn).__name__ == type(torch.ones(*shape, requires_grad=True).trace().grad_fn).__name__
     assert trace(flambeau.tensor([[1, 2], [3, 4]], dtype=flambeau.int32, device=device)).dtype is flambeau.int64
+
+
+# complex numbers have no order (and some kernels have no complex loop): torch raises, with these types
+COMPLEX_REJECTED = {
+    "softmax_dim0": lambda L, x: x.softmax(0), "softmax_last": lambda L, x: x.softmax(-1),
+    "log_softmax_dim0": lambda L, x: x.log_softmax(0), "log_softmax_last": lambda L, x: x.log_softmax(1),
+    "functional_softmax": lambda L, x: L.nn.functional.softmax(x, 1), "max": lambda L, x: x.max(),
+    "max_dim": lambda L, x: x.max(1), "min": lambda L, x: x.min(), "min_dim": lambda L, x: x.min(0),
+    "amax": lambda L, x: x.amax(), "amin": lambda L, x: x.amin(1), "argmax": lambda L, x: x.argmax(),
+    "argmin": lambda L, x: x.argmin(1), "aminmax": lambda L, x: L.aminmax(x), "nansum": lambda L, x: x.nansum(),
+    "nanmean": lambda L, x: x.nanmean(), "fmax": lambda L, x: L.fmax(x, x), "fmin": lambda L, x: L.fmin(x, x),
+    "cummax": lambda L, x: x.cummax(0), "cummin": lambda L, x: x.cummin(0), "median": lambda L, x: x.median(),
+    "median_dim": lambda L, x: x.median(0), "nanmedian": lambda L, x: x.nanmedian(),
+    "kthvalue": lambda L, x: x.kthvalue(1), "mode": lambda L, x: x.mode(), "unique": lambda L, x: L.unique(x),
+    "searchsorted": lambda L, x: L.searchsorted(x[0], x[0]), "bucketize": lambda L, x: L.bucketize(x, x[0].real),
+    "mvlgamma": lambda L, x: L.mvlgamma(x, 2), "digamma_via_polygamma": lambda L, x: L.polygamma(0, x),
+    "trigamma": lambda L, x: L.polygamma(1, x), "polygamma": lambda L, x: L.polygamma(2, x),
+    "copysign": lambda L, x: x.copysign(x), "heaviside": lambda L, x: x.heaviside(x), "xlogy": lambda L, x: L.xlogy(x, x),
+    "deg2rad": lambda L, x: x.deg2rad(), "rad2deg": lambda L, x: x.rad2deg(),
+    "nan_to_num_recorded": lambda L, x: x.requires_grad_().nan_to_num(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLEX_REJECTED))
+def test_complex_inputs_rejected_as_torch(name, device):
+    data = np.array([[0.5 + 0.3j, 1.2 - 0.4j, -0.7 + 0.2j], [0.1 - 0.9j, 0.6 + 0.6j, -1.1 - 0.3j]])
+    fn = COMPLEX_REJECTED[name]
+    with pytest.raises(Exception) as ref:
+        fn(torch, torch.tensor(data))
+    with pytest.raises(type(ref.value), match=re.escape(str(ref.value)[:30])):
+        fn(on_device(flambeau, device), on_device(flambeau, device).tensor(data))

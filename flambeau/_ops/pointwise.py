@@ -836,8 +836,14 @@ _unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a), None
 _unary("sinc", lambda xp, a: xp.sinc(a),
        lambda x, ctx, g: g * where(x == 0, _zeros_like(x),
                                    (cos(x * math.pi) * math.pi * x - sin(x * math.pi)) / (x * x * math.pi)))
-_unary("deg2rad", lambda xp, a: xp.deg2rad(a), lambda x, ctx, g: g * (math.pi / 180))
-_unary("rad2deg", lambda xp, a: xp.rad2deg(a), lambda x, ctx, g: g * (180 / math.pi))
+_unary("deg2rad", lambda xp, a: xp.deg2rad(_real_only("deg2rad", a)), lambda x, ctx, g: g * (math.pi / 180))
+_unary("rad2deg", lambda xp, a: xp.rad2deg(_real_only("rad2deg", a)), lambda x, ctx, g: g * (180 / math.pi))
+
+
+def _real_only(name, a):
+    if a.dtype.kind == "c":
+        raise RuntimeError(f"{name} is not supported for complex tensors.")
+    return a
 _unary("angle", lambda xp, a: xp.angle(a).astype(a.real.dtype) if a.dtype.kind == "c" else
        xp.where(a < 0, np.pi, 0).astype(a.dtype), lambda x, ctx, g: _angle_backward(x, g), inplace=False)
 
@@ -965,6 +971,7 @@ class Polygamma(Function):
 def polygamma(n, input):
     if isinstance(n, Tensor):       # Tensor.polygamma(n) method order
         n, input = input, n
+    _reject({0: "digamma", 1: "trigamma"}.get(n, "polygamma"), input.dtype, _COMPLEX)
     if recording(input):
         return Polygamma.apply(input, n)
     a = _float_input(input)
@@ -1296,7 +1303,13 @@ _minmax_binary("maximum", True)
 _minmax_binary("minimum", False)
 
 
+def _no_complex_order(name, input, other):
+    if input.is_complex() or (isinstance(other, Tensor) and other.is_complex()):
+        raise RuntimeError(f"{name} not implemented for complex tensors.")
+
+
 def fmax(input, other):
+    _no_complex_order("fmax", input, other)
     if recording(input, other):     # the gradient goes where the value came from (NaN loses)
         return where((input >= other) | other.isnan(), input, other)
     xp = _xp.array_module(input._data)
@@ -1305,6 +1318,7 @@ def fmax(input, other):
 
 
 def fmin(input, other):
+    _no_complex_order("fmin", input, other)
     if recording(input, other):
         return where((input <= other) | other.isnan(), input, other)
     xp = _xp.array_module(input._data)
@@ -1429,6 +1443,9 @@ def _nan_to_num_array(a, nan, posinf, neginf):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     if recording(input):
+        if input.is_complex():
+            raise RuntimeError("nan_to_num does not support automatic differentiation for outputs with complex "
+                               "dtype.")
         return _out(NanToNum.apply(input, nan, posinf, neginf), out)
     return _out(_make(_nan_to_num_array(input._data, nan, posinf, neginf)), out)
 
@@ -1838,6 +1855,8 @@ def _xlogy_arrays(x, y):
 @register("xlogy")
 def xlogy(input, other, *, out=None):
     """input * log(other), 0 where input is 0 (unless other is NaN)."""
+    _reject("xlogy_cpu", result_dtype(input, other) if isinstance(input, Tensor) else
+            result_dtype(other, input), _COMPLEX)
     if recording(input, other):
         fn = Xlogy if isinstance(input, Tensor) and isinstance(other, Tensor) else \
             Xlogy.named("XlogyBackward1" if isinstance(other, Tensor) else "XlogyBackward2")
@@ -1866,6 +1885,7 @@ def logaddexp(input, other, *, out=None):
 def copysign(input, other, *, out=None):
     """|input| with the sign of other (-0.0 counts as negative)."""
     x, y, dt = _float_pair("copysign", input, other)
+    _reject("copysign_cpu", dt, _COMPLEX)
     neg = _make(_xp.array_module(y._data).signbit(y._data))
     return _out(where(neg, -x.abs(), x.abs()), out)
 
@@ -1875,7 +1895,8 @@ def heaviside(input, values, *, out=None):
     """0 where input < 0, values where input == 0, 1 where input > 0."""
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-    _reject("heaviside_cpu", input.dtype, (3,))
+    if input.is_complex():
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     a, v = input._data, values._data
     xp = _xp.array_module(a)
     r = xp.where(a == 0, v, (a > 0).astype(a.dtype))
@@ -1925,6 +1946,7 @@ def mvlgamma(input, p):
     """Multivariate log-gamma: sum_i lgamma(input - i / 2) + p (p - 1) / 4 log(pi)."""
     if p < 1:
         raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
+    _reject("arange_cpu", input.dtype, _COMPLEX)      # torch fails building its offsets in the input's dtype
     if recording(input):
         return Mvlgamma.apply(input, p)
     return _make(_mvlgamma_array(input, p))

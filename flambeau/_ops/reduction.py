@@ -144,6 +144,8 @@ class Nansum(Function):
 
 @register("nansum")
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    if input.is_complex():
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     if not input.is_floating_point():
         return sum(input, dim, keepdim, dtype=dtype)
     return Nansum.apply(input, _dims(input, dim), keepdim, _sum_dtype(input, dtype))
@@ -463,6 +465,13 @@ def _arg_extreme(xp, a, axis, is_max):
     return xp.where(nan.any(axis=axis), xp.argmax(nan, axis=axis), best)
 
 
+def _reject_complex(input, kernel):
+    # complex numbers have no order: PyTorch's kernels for these reductions reject them
+    if input.is_complex():
+        from .pointwise import _not_implemented
+        _not_implemented(kernel, input.dtype)
+
+
 def _extreme(name, is_max):
     rt = getattr(return_types, name)
 
@@ -471,7 +480,10 @@ def _extreme(name, is_max):
             from .pointwise import maximum, minimum
             return (maximum if is_max else minimum)(input, dim)
         if dim is None:
+            _reject_complex(input, name + "_all")
             return _extreme_all(input, is_max)
+        if input.is_complex():
+            raise RuntimeError(f"{name}(): does not support complex input")
         d = _wrap_dim(dim, input.ndim)
         vals, idx = ExtremeDim.named("MaxBackward0" if is_max else "MinBackward0").apply(input, d, keepdim, is_max)
         return rt(vals, idx)
@@ -496,6 +508,7 @@ def _check_nonempty(name, input, dims):
 
 @register("amax")
 def amax(input, dim=(), keepdim=False):
+    _reject_complex(input, "max_values_cpu")
     _check_nonempty("amax()", input, dim)
     dims = _dims(input, dim)
     return _extreme_all(input, True, dims, keepdim, "AmaxBackward0")
@@ -503,6 +516,7 @@ def amax(input, dim=(), keepdim=False):
 
 @register("amin")
 def amin(input, dim=(), keepdim=False):
+    _reject_complex(input, "min_values_cpu")
     _check_nonempty("amin()", input, dim)
     dims = _dims(input, dim)
     return _extreme_all(input, False, dims, keepdim, "AminBackward0")
@@ -510,6 +524,7 @@ def amin(input, dim=(), keepdim=False):
 
 @register("aminmax")
 def aminmax(input, *, dim=None, keepdim=False):
+    _reject_complex(input, "aminmax_cpu")
     dims = _dims(input, dim)
     if dims is None and not input._data.size:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
@@ -525,6 +540,8 @@ def _arg(name, is_max):
         xp = _xp.array_module(a)
         if a.dtype == np.bool_:
             raise RuntimeError(f"{name}(): does not support bool input")
+        if a.dtype.kind == "c":
+            raise RuntimeError(f"{name}(): does not support complex input")
         if a.size == 0:
             if dim is None:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
@@ -665,7 +682,11 @@ def _softmax_dim(input, dim, name):
     return _wrap_dim(dim, input.ndim) if input.ndim else 0
 
 
-def _softmax_input(input, dtype):
+def _softmax_input(input, dtype, dim, name):
+    if (dtype is not None and dtype.is_complex) or (dtype is None and input.is_complex()):
+        last = dim is None or input.ndim == 0 or dim in (-1, input.ndim - 1)
+        _reject_complex(input.to(dtype) if dtype is not None else input,
+                        f"{name}_{'lastdim_' if last else ''}kernel_impl")
     if dtype is not None:
         return input.to(dtype)
     if input.dtype._category < 2:
@@ -675,7 +696,7 @@ def _softmax_input(input, dtype):
 
 @register("softmax")
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(input, dtype)
+    x = _softmax_input(input, dtype, dim, "softmax")
     d = _softmax_dim(x, dim, "softmax")
     if x.ndim == 0:
         return Softmax.apply(x.reshape(1), 0).reshape(())
@@ -684,7 +705,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 @register("log_softmax")
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(input, dtype)
+    x = _softmax_input(input, dtype, dim, "log_softmax")
     d = _softmax_dim(x, dim, "log_softmax")
     if x.ndim == 0:
         return LogSoftmax.apply(x.reshape(1), 0).reshape(())

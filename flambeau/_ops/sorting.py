@@ -23,7 +23,11 @@ def _word(dt):
     return _type_word(dt)
 
 
-def _no_complex(name, x):
+def _no_complex(name, x, kernel=None):
+    """Complex x raises as PyTorch does: NotImplementedError naming its kernel when it has one."""
+    if x.dtype.is_complex and kernel is not None:
+        from .pointwise import _not_implemented
+        _not_implemented(kernel, x.dtype)
     if x.dtype.is_complex:
         raise RuntimeError(f"{name}(): complex tensors are not supported (got {x.dtype}); sort by .abs() or .real")
 
@@ -135,7 +139,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
 @register("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """The k-th smallest element along dim (k counts from 1), and its index."""
-    _no_complex("kthvalue", input)
+    _no_complex("kthvalue", input, "kthvalue_cpu")
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     n = a.shape[d] if a.ndim else 1
@@ -187,7 +191,7 @@ class _EvenlySpread(Function):
 def _median_all(input, ignore_nan, node):
     a = input._data
     xp = _xp.array_module(a)
-    _no_complex("median", input)
+    _no_complex("median", input, "median_cpu")
     flat = a.reshape(-1)
     if flat.size == 0:
         return _make(xp.asarray(float("nan"), a.dtype)) if a.dtype.kind == "f" else \
@@ -222,7 +226,7 @@ def median(input, dim=None, keepdim=False, *, out=None):
     """The lower median: of all elements, or (values, indices) along dim. NaN propagates."""
     if dim is None:
         return _median_all(input, False, "MedianBackward0")
-    _no_complex("median", input)
+    _no_complex("median", input, "median_out")
     d = _wrap_dim(dim, input.ndim)
     a = input._data
     if a.ndim and a.dtype.kind == "f":
@@ -241,7 +245,7 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
     """median() ignoring NaN (NaN only where a row is all NaN)."""
     if dim is None:
         return _median_all(input, True, "NanmedianBackward0")
-    _no_complex("nanmedian", input)
+    _no_complex("nanmedian", input, "median_out")
     d = _wrap_dim(dim, input.ndim)
     r = _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.maximum((cnt - 1) // 2, 0), "median",
                    "NanmedianBackward1")
@@ -251,7 +255,7 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
 @register("mode")
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along dim (the smallest of equally frequent ones) and its last index."""
-    _no_complex("mode", input)
+    _no_complex("mode", input, "mode_cpu")
     a = input._data
     xp = _xp.array_module(a)
     if a.ndim == 0:
@@ -374,6 +378,7 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
 @register("unique")
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct elements (or slices along dim), sorted; with inverse indices and counts."""
+    _no_complex("unique", input, "unique")
     a = input._data
     xp = _xp.array_module(a)
     if dim is None:
@@ -513,7 +518,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
 
 # -- cumulative -------------------------------------------------------------------------------
 def _cum_extreme(name, input, dim, is_max):
-    _no_complex(name, input)
+    _no_complex(name, input, name + "_cpu")
     a = input._data
     xp = _xp.array_module(a)
     rt = getattr(return_types, name)
@@ -604,6 +609,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise RuntimeError("side and right can't be set to opposites, got side of left while right was True")
         right = side == "right"
     check_same_device("searchsorted", sorted_sequence, input, sorter)
+    for t in (sorted_sequence, input):
+        if isinstance(t, Tensor):
+            _no_complex("searchsorted", t, "searchsorted_out_cpu")
     seq = sorted_sequence._data
     xp = _xp.array_module(seq)
     scalar = not isinstance(input, Tensor)
