@@ -3,7 +3,7 @@ import pytest
 
 import flambeau
 import torch
-from _oracle import check_against_torch, gradcheck, assert_same, host_reads
+from _oracle import check_against_torch, gradcheck, assert_same, host_reads, on_device
 
 
 @pytest.mark.parametrize("name", ["expit", "erf", "erfc", "gammaln", "digamma", "ndtr", "log_ndtr", "log1p",
@@ -112,3 +112,17 @@ def test_xlog1py_and_round_edges(device):
         with pytest.raises(NotImplementedError, match=str(ref.value)):
             flambeau.special.round(flambeau.tensor(data, device=device), decimals=decimals)
     check_against_torch(lambda lib, x: lib.special.round(x * 10, decimals=-1), (5,), device=device)
+
+
+def test_i0_and_round_nodes_and_derivatives_as_torch(device):
+    results = []
+    for L in (torch, on_device(flambeau, device)):
+        x = L.tensor([0.3, -1.2, 2.5], dtype=L.float64, requires_grad=True)
+        y = x.i0()
+        g, = L.autograd.grad(y.sum(), x, create_graph=True)
+        g2, = L.autograd.grad(g.sum(), x)
+        names = [type(t.grad_fn).__name__ for t in (y, L.round(x), L.round(x, decimals=1), x.round(decimals=2))]
+        results.append((names, g.detach().cpu().numpy(), g2.cpu().numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12)
+    np.testing.assert_allclose(results[1][2], results[0][2], rtol=1e-12)

@@ -832,7 +832,8 @@ _unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ els
 _unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x), reject=_COMPLEX)
 _unary("digamma", lambda xp, a: _special(xp, "digamma", a), lambda x, ctx, g: g * polygamma(1, x),
        reject=_COMPLEX)
-_unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a), None, reject=_COMPLEX)
+_unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a),
+       lambda x, ctx, g: g * _special_i1(x), reject=_COMPLEX)        # d/dx I0(x) = I1(x)
 _unary("sinc", lambda xp, a: xp.sinc(a),
        lambda x, ctx, g: g * where(x == 0, _zeros_like(x),
                                    (cos(x * math.pi) * math.pi * x - sin(x * math.pi)) / (x * x * math.pi)))
@@ -919,6 +920,11 @@ def _special_module(xp):
     else:
         import cupyx.scipy.special as sp
     return sp
+
+
+def _special_i1(x):
+    from ..special import i1
+    return i1(x)
 
 
 def _special(xp, name, a):
@@ -1411,7 +1417,8 @@ class Round(Function):
 
 @register("round")
 def round(input, *, decimals=None, out=None):
-    return _out(Round.apply(input, decimals), out)
+    node = Round if decimals is None else Round.named("RoundBackward1")     # torch's two overloads
+    return _out(node.apply(input, decimals), out)
 
 
 Tensor.round_ = lambda self, *, decimals=None: write_inplace(self, round(self, decimals=decimals)._data, "round")
