@@ -654,3 +654,18 @@ def test_mixed_devices_raise_naming_both_and_cpu_scalars_join(device):
         assert_same(out, torch.full((2, 3), value))
     copied = x.clone().copy_(host * 4)               # copy_ moves between devices in torch
     assert copied.device == x.device and copied.tolist() == [[4.0] * 3] * 2
+
+
+def test_logaddexp2_as_torch(device):
+    def run(L):
+        a = L.tensor([[0.5, -3.0, float("inf"), float("-inf"), 1000.0]], dtype=L.float64, requires_grad=True)
+        b = L.tensor([[1.5], [float("-inf")]], dtype=L.float64, requires_grad=True)
+        y = L.logaddexp2(a, b)
+        (y.nan_to_num() * L.arange(10.0, dtype=L.float64).reshape(2, 5)).sum().backward()
+        return type(y.grad_fn).__name__, y, a.grad, b.grad, L.logaddexp2(a.float(), a.float())
+    ours, ref = run(on_device(flambeau, device)), run(torch)
+    assert ours[0] == ref[0]
+    assert_same(list(ours[1:]), list(ref[1:]), device=device)
+    check_against_torch(lambda L, a, b: L.logaddexp2(a, b), (3, 4), (4,), device=device)
+    with pytest.raises(NotImplementedError, match="logaddexp2_cpu"):
+        flambeau.logaddexp2(flambeau.tensor([1], device=device), flambeau.tensor([2], device=device))

@@ -269,3 +269,22 @@ def test_diff(device):
     assert_same(ours, ref)
     ours, ref = both(lambda lib, t: lib.diff(t, n=2), [1, 4, 9, 16], "int32", device)
     assert_same(ours, ref)
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.isin(L.tensor([1, 2, 3, 2]), L.tensor([2, 5])),
+    lambda L: L.isin(L.tensor([[1.0, 2.0], [float("nan"), 4.0]]), L.tensor([4.0, float("nan")])),
+    lambda L: L.isin(L.tensor([1.0, 2.0]), 2.0),
+    lambda L: L.isin(3, L.tensor([1, 3])),
+    lambda L: L.isin(L.tensor([1, 2, 3]), L.tensor([2, 5]), invert=True),
+    lambda L: L.isin(L.tensor([1, 2]), L.tensor([1.5, 2.0])),
+    lambda L: L.isin(L.tensor([3, 1, 2]), L.tensor([1, 2, 3]), assume_unique=True),
+])
+def test_isin_as_torch(case, device):
+    assert_same(case(on_device(flambeau, device)), case(torch), device=device)
+
+
+def test_isin_needs_a_tensor():
+    for L in (torch, flambeau):
+        with pytest.raises(TypeError):
+            L.isin(1, 2)

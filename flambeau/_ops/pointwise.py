@@ -1888,6 +1888,42 @@ def logaddexp(input, other, *, out=None):
     return _out(where(both_inf, m, m + log1p(exp(-(input - other).abs()))), out)
 
 
+class Logaddexp2(Function):
+    """out = log2(2**a + 2**b), shifted by the larger operand so that nothing overflows"""
+    _node_name = "Logaddexp2Backward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        dt = result_dtype(a, b)
+        ad, bd = operand(a, dt), operand(b, dt, a._data)
+        xp = _xp.array_module(ad)
+        m = xp.maximum(ad, bd)
+        with np.errstate(invalid="ignore"):
+            out = m + xp.log1p(xp.exp2(-xp.abs(ad - bd))) / math.log(2.0)
+        out = xp.where(xp.isinf(m) & (ad == bd), m, out).astype(dt.np, copy=False)   # inf and inf, -inf and -inf
+        ctx.save_for_backward(a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):             # d/da = 2**a / (2**a + 2**b) = 1 / (1 + 2**(b - a)), as torch
+        a, b = ctx.saved_tensors
+        return (grad / (1 + exp2(b - a)) if ctx.needs_input_grad[0] else None,
+                grad / (1 + exp2(a - b)) if ctx.needs_input_grad[1] else None)
+
+
+@register("logaddexp2")
+def logaddexp2(input, other, *, out=None):
+    """log2(2**input + 2**other) without overflow."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"logaddexp2(): argument 'other' must be Tensor, not "
+                        f"{type(other if isinstance(input, Tensor) else input).__name__}")
+    dt = result_dtype(input, other)
+    if dt._category != 2:
+        _not_implemented("logaddexp2_cpu", dt)
+    check_same_device("logaddexp2", input, other)
+    return _out(Logaddexp2.apply(input, other), out)
+
+
 @register("copysign")
 def copysign(input, other, *, out=None):
     """|input| with the sign of other (-0.0 counts as negative)."""
@@ -1990,4 +2026,4 @@ Tensor.arctan2_ = Tensor.atan2_
 Tensor.negative_ = Tensor.neg_
 Tensor.absolute_ = Tensor.abs_
 Tensor.fix_ = Tensor.trunc_
-_export("xlogy", "logaddexp", "copysign", "heaviside", "nextafter", "mvlgamma", "logit_")
+_export("xlogy", "logaddexp", "logaddexp2", "copysign", "heaviside", "nextafter", "mvlgamma", "logit_")

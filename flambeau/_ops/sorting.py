@@ -15,7 +15,7 @@ from .reduction import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
            "nanquantile", "unique", "unique_consecutive", "bincount", "histc", "histogram", "cummax", "cummin",
-           "logcumsumexp", "searchsorted", "bucketize", "diff"]
+           "logcumsumexp", "searchsorted", "bucketize", "diff", "isin"]
 
 
 def _word(dt):
@@ -633,6 +633,24 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             else xp.zeros(rows_v.shape, np.int64)
         res = res.reshape(vals.shape)
     return _make(xp.asarray(res).astype(np.int32 if out_int32 else np.int64))
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None):
+    """Whether each of elements is among test_elements (a Tensor or a number on either side)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError(f"isin() received an invalid combination of arguments - got "
+                        f"({type(elements).__name__}, {type(test_elements).__name__}): expected a Tensor as "
+                        f"elements or as test_elements")
+    like = elements if isinstance(elements, Tensor) else test_elements
+    check_same_device("isin", elements, test_elements)
+    xp = _xp.array_module(like._data)
+    values = elements._data if isinstance(elements, Tensor) else xp.asarray(elements)
+    tests = test_elements._data if isinstance(test_elements, Tensor) else xp.asarray(test_elements)
+    result = _make(xp.isin(values, tests, assume_unique=assume_unique, invert=invert))
+    if out is not None:
+        out.copy_(result)
+        return out
+    return result
 
 
 @register("bucketize")
