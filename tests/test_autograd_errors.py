@@ -417,3 +417,13 @@ def test_view_made_under_no_grad_modified_in_place_with_grad_on(make):
         with lib.no_grad():
             make(x).mul_(1)                             # inside no_grad: allowed
     assert outcomes[:2] == outcomes[2:]
+
+
+def test_in_place_through_a_view_of_another_dtype_in_a_graph_is_refused_before_writing():
+    x = flambeau.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    w = x * 1
+    with pytest.raises(NotImplementedError, match="view of another dtype"):
+        w.real.mul_(3)
+    assert w.tolist() == [1 + 2j, 3 - 1j]                  # nothing written
+    x.detach().real.mul_(2)                                 # untracked views stay writable
+    assert x.tolist() == [2 + 2j, 6 - 1j]

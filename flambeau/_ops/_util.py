@@ -169,6 +169,11 @@ def check_inplace_autograd(self):
         return
     if self._base is not None and self.__dict__.get("_no_grad_view"):
         raise RuntimeError(_NO_GRAD_VIEW)
+    if self._base is not None and self._requires_grad and self._data.dtype != self._base._data.dtype:
+        raise NotImplementedError(
+            f"in-place ops through a view of another dtype ({self.dtype} over {self._base.dtype}: x.real, "
+            f"x.imag, view(dtype), view_as_real) are not tracked by flambeau's autograd; use an out-of-place "
+            f"op instead")
     if self._requires_grad and self._grad_fn is None and self._base is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     # a view that does not require grad (detach(), made under no_grad) only shares the version
