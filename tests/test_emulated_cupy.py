@@ -79,3 +79,14 @@ def test_views_share_memory_and_memory_is_counted():
     assert float(a.sum()) == 1000.0 and v.strides == (8, 800)
     del a, v
     assert pool.used_bytes() == before
+
+
+def test_count_cuda_ops_script_counts_a_training_step():
+    import os
+    import re
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "scripts", "count_cuda_ops.py")
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300, check=True).stdout
+    counts = [int(n) for n in re.findall(r": (\d+) array operations per step", out)]
+    assert len(counts) == 2 and all(0 < n < 1000 for n in counts), out
