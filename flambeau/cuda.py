@@ -25,17 +25,14 @@ def current_device():
 
 
 def set_device(device):
-    from ._device import device as _dev
-    idx = device if isinstance(device, int) else (_dev(device).index or 0)
-    _cp().cuda.runtime.setDevice(idx)
+    _cp().cuda.runtime.setDevice(_index(device))
 
 
 class device:
     """Context manager selecting the current CUDA device."""
 
     def __init__(self, device):
-        from ._device import device as _dev
-        self.idx = device if isinstance(device, int) else (_dev(device).index or 0)
+        self.idx = _index(device)
 
     def __enter__(self):
         self.prev = current_device()
@@ -46,6 +43,7 @@ class device:
 
 
 def _index(device):
+    """A device's index: an int as is, 'cuda' or None the current device."""
     if device is None:
         return current_device()
     if isinstance(device, int):
