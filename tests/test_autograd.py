@@ -940,3 +940,58 @@ def test_complex_double_backward(name, device):
         return y, g, x.grad
     ours, ref = both(run, device)
     assert_same(ours, ref, rtol=1e-10)
+
+
+# -- the first gradient of a leaf: kept without a copy only when nothing else sees it ----------
+def test_leaf_grad_of_a_transposed_weight_is_row_major_and_right(device):
+    # x @ w.t() and linear(): w.grad has w's strides, as torch's layout contract says
+    def f(lib):
+        w = leaf(lib, X)
+        b = leaf(lib, X[0, :3])
+        x = lib.tensor(np.arange(8.0).reshape(2, 4) / 3)
+        (x @ w.t()).pow(2).sum().backward()
+        g1 = w.grad.clone()
+        w.grad = None
+        lib.nn.functional.linear(x, w, b).sin().sum().backward()
+        assert w.grad.stride() == w.stride() and w.grad.is_contiguous()
+        return g1, w.grad, b.grad
+    ours, ref = both(f, device)
+    assert_same(ours, ref)
+
+
+def test_leaf_grad_never_aliases_what_someone_else_holds(device):
+    def f(lib):
+        a, b = leaf(lib, X), leaf(lib, X + 1)
+        kept = []
+        b.register_hook(lambda g: kept.append(g))
+        (a + b).sum().backward()                 # one gradient tensor reaches both leaves
+        (a + b).sum().backward()                 # accumulates in place into .grad
+        aliases = [a.grad.data_ptr() == b.grad.data_ptr(), kept[0].data_ptr() == b.grad.data_ptr()]
+        return a.grad, b.grad, kept[0], lib.tensor(aliases)
+    ours, ref = both(f, device)
+    assert_same(ours, ref)
+    assert not ours[3].any()
+
+
+def test_leaf_grad_does_not_alias_a_retained_or_returned_gradient(device):
+    def f(lib):
+        w = leaf(lib, X)
+        y = w.t()
+        y.retain_grad()
+        (y * 1).sum().backward()
+        gx = lib.tensor(np.ones((3, 4)))
+        v = leaf(lib, X)
+        v.backward(gx)                           # the caller's gradient tensor is copied
+        gx.mul_(5)
+        return w.grad, y.grad, v.grad, lib.tensor([w.grad.data_ptr() == y.grad.data_ptr()])
+    ours, ref = both(f, device)
+    assert_same(ours, ref)
+
+
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck"])
+def test_transposed_operand_products_differentiate_twice(check):
+    rng = np.random.default_rng(0)
+    x, w, b = (flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 2), (4, 3), (4,)))
+    run = getattr(flambeau.autograd, check)
+    assert run(lambda x, w: (x.t() @ w.t()).tanh(), (x, w))
+    assert run(lambda x, w, b: flambeau.addmm(b, x.t(), w.t()).tanh(), (x, w, b))

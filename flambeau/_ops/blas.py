@@ -57,6 +57,27 @@ def _conj(t):
     return t.conj() if t.is_complex() else t
 
 
+def _transposed(array):
+    """Whether a 2-D array is laid out as the transpose of a contiguous one (w.t() of a weight)."""
+    return array.ndim == 2 and not array.flags.c_contiguous and array.flags.f_contiguous
+
+
+# Note [Gradients in their operand's layout]
+# For y = x @ w.t() (a linear layer), dL/d(w.t()) = x^T grad comes out row-major, so its
+# transpose, the weight's gradient, would be column-major and copied once more when stored in
+# w.grad. Computed as (grad^T x)^T instead, the same product lands in w's own layout: the
+# transpose the t() backward takes is then contiguous and w.grad keeps it without a copy.
+
+def _mat1_grad(grad, m2, transposed):
+    """dL/dm1 = grad @ m2^H, laid out as the transpose of a contiguous matrix when m1 was one."""
+    return _conj(m2).matmul(grad.mT).mT if transposed else grad.matmul(_conj(m2).mT)
+
+
+def _mat2_grad(m1, grad, transposed):
+    """dL/dm2 = m1^H @ grad, laid out as the transpose of a contiguous matrix when m2 was one."""
+    return grad.mT.matmul(_conj(m1)).mT if transposed else _conj(m1).mT.matmul(grad)
+
+
 class Mm(Function):
     """out = a @ b for matrices (and batched, broadcast matrices)"""
     _node_name = "MmBackward0"
@@ -64,13 +85,14 @@ class Mm(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+        ctx.layouts = (_transposed(a._data), _transposed(b._data))
         return _xp.array_module(a._data).matmul(a._data, b._data)
 
     @staticmethod
     def backward(ctx, grad):                     # dA = grad B^T, dB = A^T grad
         a, b = ctx.saved_tensors
-        ga = grad.matmul(_conj(b).mT) if ctx.needs_input_grad[0] else None
-        gb = _conj(a).mT.matmul(grad) if ctx.needs_input_grad[1] else None
+        ga = _mat1_grad(grad, b, ctx.layouts[0]) if ctx.needs_input_grad[0] else None
+        gb = _mat2_grad(a, grad, ctx.layouts[1]) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -256,6 +278,7 @@ class Addmm(Function):
     def forward(ctx, input, m1, m2, beta, alpha):
         ctx.save_for_backward(m1 if ctx.needs_input_grad[2] else None, m2 if ctx.needs_input_grad[1] else None)
         ctx.beta, ctx.alpha = beta, alpha
+        ctx.layouts = (_transposed(m1._data), _transposed(m2._data))
         xp = _xp.array_module(m1._data)
         prod = xp.matmul(m1._data, m2._data)
         if alpha != 1:
@@ -272,11 +295,11 @@ class Addmm(Function):
         gi = (grad if ctx.beta == 1 else grad * ctx.beta) if ctx.needs_input_grad[0] else None
         g1 = g2 = None
         if ctx.needs_input_grad[1]:
-            g1 = grad.mm(_conj(m2).t())
+            g1 = _mat1_grad(grad, m2, ctx.layouts[0])
             if ctx.alpha != 1:
                 g1 = g1 * ctx.alpha
         if ctx.needs_input_grad[2]:
-            g2 = _conj(m1).t().mm(grad)
+            g2 = _mat2_grad(m1, grad, ctx.layouts[1])
             if ctx.alpha != 1:
                 g2 = g2 * ctx.alpha
         return gi, g1, g2, None, None

@@ -6,6 +6,7 @@ recently created runs first, as in PyTorch. Saved tensors are released as soon a
 has run, unless ``retain_graph``.
 """
 import weakref
+from sys import getrefcount as _getrefcount
 from heapq import heappush, heappop
 
 import numpy as np
@@ -291,6 +292,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         if d == 0:
                             heappush(ready, (-nxt._seq, nxt))     # sequence numbers are unique
                 i += 1
+            g = gd = input_grads = grads_out = None     # hold no gradient past its node: see _owned
     finally:
         grad_mode._enabled[0] = prev_mode
 
@@ -363,8 +365,9 @@ def _accumulate(var, grad, create_graph):
     if grad.dtype is not var.dtype:
         grad = grad.to(var.dtype)
     if var._grad is None:
-        # a copy: the gradient may be a view or shared with another tensor's .grad
-        var._grad = grad if create_graph else _Tensor_make(grad._data.copy())
+        # a copy unless nothing else can see the gradient: it may be a view, or shared with
+        # another tensor's .grad
+        var._grad = grad if create_graph else _Tensor_make(_owned(grad))
     elif create_graph or var._grad._requires_grad:
         var._grad = var._grad + grad
     else:
@@ -372,6 +375,36 @@ def _accumulate(var, grad, create_graph):
         var._grad._version[0] += 1
     for hook in list(var.__dict__.get("_post_acc_hooks", {}).values()):
         hook(var)
+
+
+# Note [Keeping a gradient without a copy]
+# As PyTorch's AccumulateGrad, the first gradient a leaf receives is kept as its .grad without a
+# copy when nothing else holds it: a row-major NumPy array that owns its memory (or a view of
+# all of it), referenced only by the gradient tensor, itself referenced only by the engine (its
+# buffer list and the argument). Any other holder (a hook that kept the tensor, a view, a
+# retained or captured gradient) raises a reference count, and the gradient is copied.
+_ENGINE_REFS = 4    # the engine's buffer list, _accumulate's and _owned's arguments, getrefcount's own
+
+
+def _owned(grad):
+    """grad's array if nothing else can reach it (see the Note above), else a row-major copy."""
+    d = grad._data
+    if (type(d) is _ndarray and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
+            and _getrefcount(d) <= 3):                        # grad._data, d, the argument
+        owner = d.base
+        if owner is None:
+            if d.flags.owndata:
+                return d
+        elif type(owner) is _ndarray and owner.base is None and owner.flags.owndata and owner.nbytes == d.nbytes:
+            refs = 3                                          # d.base, owner, the argument
+            base = grad._base                                 # the view's root tensor holds it too
+            if base is not None and base._data is owner:
+                if _getrefcount(base) > 3:                    # grad._base, base, the argument
+                    return d.copy()
+                refs += 1
+            if _getrefcount(owner) <= refs:
+                return d
+    return d.copy()
 
 
 def _check_nan(node, grads):
