@@ -50,6 +50,31 @@ def test_cross_entropy_class_indices(name, shape, tshape, kw, device):
     check_against_torch(fn, shape, device=device)
 
 
+@pytest.mark.parametrize("targets", [[-100, 2, 0, -100, 4, 1], [3, 3, 3, 3, 3, 3], [0, 4, -100, 0, 4, 2]])
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"reduction": "none"}, {"ignore_index": 3},
+                                {"ignore_index": 4, "reduction": "none"}])
+def test_cross_entropy_with_and_without_ignored_targets(targets, kw, device):
+    # the default ignore_index -100 among the targets, an ignore_index inside or at the edge of
+    # their range, and none ignored at all take different paths
+    t = np.array(targets)
+    t[t == -100] = kw.get("ignore_index", -100)
+
+    def fn(lib, x):
+        return lib.nn.functional.cross_entropy(x, _targets(lib, t, device), **kw)
+    check_against_torch(fn, (6, 5), device=device)
+
+
+@pytest.mark.parametrize("targets,ignore", [([0, 5, 1], -100), ([-1, 2, 1], -100), ([-100, 7, 1], -100),
+                                            ([2, -3, 2], 2), ([4, 1, 9], 4)])
+def test_cross_entropy_target_out_of_bounds(targets, ignore, device):
+    messages = []
+    for lib in (on_device(flambeau, device), torch):
+        with pytest.raises(IndexError) as e:
+            lib.nn.functional.cross_entropy(lib.zeros(3, 5), lib.tensor(targets), ignore_index=ignore)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
 @pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"label_smoothing": 0.25, "weight": True},
                                 {"reduction": "sum", "weight": True}])
 def test_cross_entropy_probabilities(kw, device):

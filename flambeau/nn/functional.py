@@ -1202,19 +1202,28 @@ def _class_targets(op, logits_shape, target, weight, ignore_index, label_smoothi
     return q, w_row.sum(), valid
 
 
-def _index_targets(target, c, ignore_index, xp):
-    """Rows, class indices (ignored ones replaced by 0) and the not-ignored mask of int64 targets."""
+def _index_targets(target, c, ignore_index, xp, need_mask=True):
+    """Rows, class indices (ignored ones replaced by 0) and the not-ignored mask of int64 targets.
+
+    Without need_mask, the mask is None when no target can be ignore_index (the usual case).
+    """
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype._legacy.replace('Tensor', '')}")
     t = target._data.reshape(-1)
-    valid = t != ignore_index
-    safe = xp.where(valid, t, 0)
-    if t.size:
-        # checked on every device (one read by the host): CuPy would wrap around silently
-        lo, hi = index_range(safe)
-        if lo < 0 or hi >= c:
-            raise IndexError(f"Target {hi if hi >= c else lo} is out of bounds.")
-    return xp.arange(t.shape[0]), safe, valid
+    rows = xp.arange(t.shape[0])
+    if not t.size:
+        return rows, t, xp.ones(t.shape, bool)
+    # checked on every device (one read by the host): CuPy would wrap around silently
+    lo, hi = index_range(t)
+    if lo <= ignore_index <= hi:
+        valid = t != ignore_index
+        t = xp.where(valid, t, 0)
+        lo, hi = index_range(t)
+    else:
+        valid = None if not need_mask else xp.ones(t.shape, bool)
+    if lo < 0 or hi >= c:
+        raise IndexError(f"Target {hi if hi >= c else lo} is out of bounds.")
+    return rows, t, valid
 
 
 def _to_rows(a, xp):
@@ -1258,14 +1267,20 @@ class _CrossEntropy(Function):
             logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
         if weight is None and not label_smoothing and not target.is_floating_point():
             # class indices alone (the common case): pick log-probabilities, no dense target
-            rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp)
-            valid = valid.astype(a.dtype)
-            per = -(logp[rows, safe] * valid)
-            denom = valid.sum()
+            rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp, need_mask=False)
+            if valid is None:                           # nothing ignored: no mask to apply
+                per = -logp[rows, safe]
+                denom = rows.shape[0]
+            else:
+                valid = valid.astype(a.dtype)
+                per = -(logp[rows, safe] * valid)
+                denom = valid.sum()
             ctx.q, ctx.picked = None, (rows, safe, valid)
         else:
             q, denom, unweighted = _class_targets("cross_entropy", x.shape, target, weight, ignore_index,
                                                   label_smoothing, xp, a.dtype)
+            if not target.is_floating_point():
+                valid = unweighted
             per = -(q * logp).sum(axis=1)
             ctx.q, ctx.picked = q, None
             if target.is_floating_point():
@@ -1273,6 +1288,9 @@ class _CrossEntropy(Function):
                 ctx.w = None if weight is None else weight._data.astype(a.dtype, copy=False)
         ctx.reduction, ctx.shape, ctx.log_probs = reduction, input.shape, log_probs
         ctx.denom = _make(xp.asarray(denom, dtype=a.dtype))
+        if reduction == "mean" and not target.is_floating_point() and valid is not None:
+            # every target ignored: the loss is nan, its gradient 0 (not 0/0), as torch
+            ctx.denom = _make(xp.where(valid.any(), ctx.denom._data, xp.asarray(1, dtype=a.dtype)))
         ctx.label_smoothing = label_smoothing
         ctx.save_for_backward(input, target if target.is_floating_point() else None)
         ctx.logp = logp
@@ -1295,8 +1313,12 @@ class _CrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             if ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
                 rows, safe, valid = ctx.picked                  # softmax - onehot, on kept rows
-                p = xp.exp(ctx.logp) * valid[:, None]
-                p[rows, safe] -= valid
+                p = xp.exp(ctx.logp)
+                if valid is None:
+                    p[rows, safe] -= 1
+                else:
+                    p *= valid[:, None]
+                    p[rows, safe] -= valid
                 gi = _make(p) * g
             else:
                 q = _make(_dense_targets(ctx))
@@ -1325,7 +1347,7 @@ def _dense_targets(ctx):
     rows, safe, valid = ctx.picked
     xp = _xp.array_module(ctx.logp)
     q = xp.zeros(ctx.logp.shape, dtype=ctx.logp.dtype)
-    q[rows, safe] = valid
+    q[rows, safe] = 1 if valid is None else valid
     return q
 
 
