@@ -1,7 +1,8 @@
 """RNN, LSTM, GRU (multi-layer, optionally bidirectional) and their single-step cells.
 
 The input-to-hidden products of a whole sequence are one matmul per layer and direction;
-only the hidden-to-hidden products run step by step.
+only the hidden-to-hidden products run step by step. A PackedSequence runs the same loop, each
+step on the sequences still running at that step.
 """
 import math
 import numbers
@@ -18,8 +19,9 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _rnn_step(mode, gi, h, w_hh, b_hh, c=None):
-    """One time step given gi = x W_ih^T + b_ih (N, G*H) and the previous state."""
+def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None):
+    """One time step given gi = x W_ih^T + b_ih (N, G*H) and the previous state; w_hr projects an
+    LSTM's h (proj_size > 0)."""
     gh = h.matmul(w_hh.t())
     if b_hh is not None:
         gh = gh + b_hh
@@ -30,13 +32,68 @@ def _rnn_step(mode, gi, h, w_hh, b_hh, c=None):
     if mode == "LSTM":
         i, f, g, o = (gi + gh).chunk(4, 1)
         c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c_new.tanh(), c_new
+        h_new = o.sigmoid() * c_new.tanh()
+        return (h_new if w_hr is None else h_new.matmul(w_hr.t())), c_new
     ir, iz, in_ = gi.chunk(3, 1)
     hr, hz, hn = gh.chunk(3, 1)
     r = (ir + hr).sigmoid()
     z = (iz + hz).sigmoid()
     n = (in_ + r * hn).tanh()
     return (1 - z) * n + z * h, None
+
+
+def _rows(x, start, stop):
+    """x[start:stop] along dim 0, x itself when that is all of it (no extra node in the graph)."""
+    if x is None or (start == 0 and stop == x.shape[0]):
+        return x
+    return x[start:stop]
+
+
+def _cat_rows(parts):
+    parts = [p for p in parts if p is not None]
+    return parts[0] if len(parts) == 1 else _ops.creation.cat(parts, 0)
+
+
+def _run_direction(mode, step_inputs, h0, c0, w_hh, b_hh, w_hr, reverse):
+    """One layer in one direction. step_inputs[t] = x_t W_ih^T + b_ih for the sequences still
+    running at step t: a prefix of the batch that shrinks with t (a PackedSequence's layout; the
+    whole batch at every step for padded input). h0, c0: initial states of the whole batch.
+
+    Returns the per-step outputs in time order and the final states, each sequence's taken at
+    its own last step: going forward, a sequence's state is set aside when it ends; going
+    backward, a sequence joins from its initial state at its last step.
+    """
+    outputs = [None] * len(step_inputs)
+    if not reverse:
+        h, c = h0, c0
+        ended_h, ended_c = [], []
+        for t, gi in enumerate(step_inputs):
+            running = gi.shape[0]
+            if running < h.shape[0]:
+                ended_h.append(h[running:])
+                h = h[:running]
+                if c is not None:
+                    ended_c.append(c[running:])
+                    c = c[:running]
+            h, c = _rnn_step(mode, gi, h, w_hh, b_hh, c, w_hr)
+            outputs[t] = h
+        h = _cat_rows([h] + ended_h[::-1])
+        c = _cat_rows([c] + ended_c[::-1]) if c is not None else None
+        return outputs, h, c
+    h = c = None
+    running = 0
+    for t in range(len(step_inputs) - 1, -1, -1):
+        gi = step_inputs[t]
+        if gi.shape[0] > running:
+            h = _cat_rows([h, _rows(h0, running, gi.shape[0])])
+            c = _cat_rows([c, _rows(c0, running, gi.shape[0])]) if c0 is not None else None
+            running = gi.shape[0]
+        h, c = _rnn_step(mode, gi, h, w_hh, b_hh, c, w_hr)
+        outputs[t] = h
+    if running < h0.shape[0]:           # no step at all (an empty padded input): the initial state
+        h = _cat_rows([h, _rows(h0, running, h0.shape[0])])
+        c = _cat_rows([c, _rows(c0, running, c0.shape[0])]) if c0 is not None else None
+    return outputs, h, c
 
 
 class RNNBase(Module):
@@ -58,25 +115,35 @@ class RNNBase(Module):
         if dropout > 0 and num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError("hidden_size must be an integer greater than zero")
-        if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError("num_layers must be an integer greater than zero")
-        if proj_size != 0:
-            raise NotImplementedError("LSTM with proj_size > 0 is not supported by flambeau")
+        for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool),
+                                  ("input_size", input_size, int), ("hidden_size", hidden_size, int)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} should be of type {kind.__name__}, got: {type(value).__name__}")
+            if kind is int and value <= 0:
+                raise ValueError(f"{name} must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         gate_size = _GATES[mode] * hidden_size
+        real_hidden_size = proj_size if proj_size > 0 else hidden_size
         self._flat_weights_names = []
         self._all_weights = []
         num_directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             for direction in range(num_directions):
-                layer_input = input_size if layer == 0 else hidden_size * num_directions
+                layer_input = input_size if layer == 0 else real_hidden_size * num_directions
                 suffix = "_reverse" if direction == 1 else ""
                 names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
-                shapes = [(gate_size, layer_input), (gate_size, hidden_size)]
+                shapes = [(gate_size, layer_input), (gate_size, real_hidden_size)]
                 if bias:
                     names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
                     shapes += [(gate_size,), (gate_size,)]
+                if proj_size > 0:
+                    names.append(f"weight_hr_l{layer}{suffix}")
+                    shapes.append((proj_size, hidden_size))
                 for name, shape in zip(names, shapes):
                     setattr(self, name, Parameter(_ops.creation.empty(shape, device=device, dtype=dtype)))
                 self._flat_weights_names.extend(names)
@@ -84,7 +151,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        """Every weight and bias (and projection, weight_hr) ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         with no_grad():
             for w in self.parameters():
@@ -117,18 +184,53 @@ class RNNBase(Module):
             s += ", bidirectional={bidirectional}"
         return s.format(**self.__dict__)
 
-    def _check_hidden(self, h, expected, what="hidden"):
-        if tuple(h.shape) != tuple(expected):
-            raise RuntimeError(f"Expected {what} size {tuple(expected)}, got {list(h.shape)}")
+    def _state_shapes(self, batch):
+        """Expected shapes of h_0 (and c_0 for an LSTM): h has proj_size features when projecting."""
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        h_shape = (layers, batch, self.proj_size if self.proj_size > 0 else self.hidden_size)
+        return (h_shape, (layers, batch, self.hidden_size)) if self.mode == "LSTM" else (h_shape,)
 
-    def _run(self, input, hx):
-        """input (L, N, H_in); hx tuple of (D*layers, N, H) states. Returns output, final states."""
-        from ..utils.rnn import PackedSequence
-        if isinstance(input, PackedSequence):
-            raise NotImplementedError("flambeau's recurrent layers do not take PackedSequence inputs; pad them")
+    def _check_states(self, states, batch):
+        lstm = self.mode == "LSTM"
+        for i, (s, expected) in enumerate(zip(states, self._state_shapes(batch))):
+            if tuple(s.shape) != expected:
+                what = f"hidden[{i}]" if lstm else "hidden"
+                raise RuntimeError(f"Expected {what} size {expected}, got {list(s.shape)}")
+
+    def _check_input(self, input, expected_dim):
+        weight = getattr(self, self._flat_weights_names[0])
+        if input.dtype != weight.dtype:
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
+                             f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.shape[-1]}")
+
+    def _run(self, input, hx, batch_sizes=None):
+        """input: padded (L, N, H_in), or the data (sum(batch_sizes), H_in) of a PackedSequence given
+        its batch_sizes (a list); hx: tuple of (D*layers, N, ·) states. Returns output (laid out as
+        input) and the final states."""
         lstm = self.mode == "LSTM"
         num_directions = 2 if self.bidirectional else 1
-        seq_len = input.shape[0]
+        if batch_sizes is None:
+            def split(gi):
+                return [gi[t] for t in range(gi.shape[0])]
+
+            def join(steps, h):
+                return (_ops.creation.stack(steps, 0) if steps else
+                        _ops.creation.zeros((0,) + tuple(h.shape), dtype=h.dtype, device=h.device))
+        else:
+            starts = [0]
+            for n in batch_sizes[:-1]:
+                starts.append(starts[-1] + n)
+
+            def split(gi):
+                return [gi[start:start + n] for start, n in zip(starts, batch_sizes)]
+
+            def join(steps, h):
+                return _ops.creation.cat(steps, 0)
         layer_input = input
         h_final, c_final = [], []
         for layer in range(self.num_layers):
@@ -139,60 +241,80 @@ class RNNBase(Module):
                 w_hh = getattr(self, f"weight_hh_l{layer}{suffix}")
                 b_ih = getattr(self, f"bias_ih_l{layer}{suffix}") if self.bias else None
                 b_hh = getattr(self, f"bias_hh_l{layer}{suffix}") if self.bias else None
+                w_hr = getattr(self, f"weight_hr_l{layer}{suffix}") if self.proj_size > 0 else None
                 idx = layer * num_directions + direction
-                h = hx[0][idx]
-                c = hx[1][idx] if lstm else None
-                gi_all = F.linear(layer_input, w_ih, b_ih)           # (L, N, G*H), one matmul
-                steps = range(seq_len - 1, -1, -1) if direction == 1 else range(seq_len)
-                seq = [None] * seq_len
-                for t in steps:
-                    h, c = _rnn_step(self.mode, gi_all[t], h, w_hh, b_hh, c)
-                    seq[t] = h
-                outs.append(_ops.creation.stack(seq, 0) if seq_len else
-                            _ops.creation.zeros((0,) + tuple(h.shape), dtype=h.dtype, device=h.device))
+                gi_all = F.linear(layer_input, w_ih, b_ih)           # every step's x W_ih^T, one matmul
+                steps, h, c = _run_direction(self.mode, split(gi_all), hx[0][idx], hx[1][idx] if lstm else None,
+                                             w_hh, b_hh, w_hr, reverse=direction == 1)
+                outs.append(join(steps, h))
                 h_final.append(h)
                 if lstm:
                     c_final.append(c)
-            layer_input = outs[0] if num_directions == 1 else _ops.creation.cat(outs, 2)
+            layer_input = outs[0] if num_directions == 1 else _ops.creation.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         h_n = _ops.creation.stack(h_final, 0)
         return layer_input, (h_n, _ops.creation.stack(c_final, 0)) if lstm else (h_n,)
 
+    def _zero_states(self, batch, like):
+        return tuple(_ops.creation.zeros(shape, dtype=like.dtype, device=like.device)
+                     for shape in self._state_shapes(batch))
+
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence in, a PackedSequence out; h_0 and h_n in the caller's batch order."""
+        from ..utils.rnn import PackedSequence
+        lstm = self.mode == "LSTM"
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        sizes = [int(n) for n in batch_sizes.tolist()]
+        self._check_input(data, 2)
+        if hx is None:
+            states = self._zero_states(sizes[0], data)
+        else:
+            states = tuple(hx) if lstm else (hx,)
+            if lstm and len(states) != 2:
+                raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+            if sorted_indices is not None:
+                states = tuple(s.index_select(1, sorted_indices) for s in states)
+            self._check_states(states, sizes[0])
+        output, final = self._run(data, states, sizes)
+        if unsorted_indices is not None:
+            final = tuple(s.index_select(1, unsorted_indices) for s in final)
+        return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), (final if lstm else final[0])
+
     def forward(self, input, hx=None):
+        from ..utils.rnn import PackedSequence
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         lstm = self.mode == "LSTM"
         name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
         batched = input.dim() == 3
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {input.shape[-1]}")
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
         n = input.shape[1]
-        num_directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * num_directions, n, self.hidden_size)
         if hx is None:
-            z = _ops.creation.zeros(state_shape, dtype=input.dtype, device=input.device)
-            states = (z, z) if lstm else (z,)
+            states = self._zero_states(n, input)
         else:
             states = tuple(hx) if lstm else (hx,)
             if lstm and len(states) != 2:
                 raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
-            if not batched:
-                for s in states:
-                    if s.dim() != 2:
-                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {s.dim()}-D "
-                                           "tensor")
-                states = tuple(s.unsqueeze(1) for s in states)
-            elif any(s.dim() != 3 for s in states):
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
+            expected_dim = 3 if batched else 2
+            if any(s.dim() != expected_dim for s in states):
+                kind = "batched 3-D" if batched else "unbatched 2-D"
+                if lstm:
+                    dims = ", ".join(f"{s.dim()}-D" for s in states)
+                    raise RuntimeError(f"For {kind} input, hx and cx should also be {expected_dim}-D but got "
+                                       f"({dims}) tensors")
+                raise RuntimeError(f"For {kind} input, hx should also be {expected_dim}-D but got "
                                    f"{states[0].dim()}-D tensor")
-            for s, what in zip(states, ("hidden", "cell")):
-                self._check_hidden(s, state_shape, what)
+            if not batched:
+                states = tuple(s.unsqueeze(1) for s in states)
+        self._check_input(input, 3)
+        if hx is not None:
+            self._check_states(states, n)
         output, final = self._run(input, states)
         if not batched:
             output = output.squeeze(1)
@@ -232,6 +354,9 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """LSTM: i, f, g, o gates; c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t).
+
+    With proj_size > 0, h_t = W_hr (o * tanh(c_t)): h (and the output) has proj_size features, c keeps
+    hidden_size, and each layer and direction gains weight_hr_l{k} of shape (proj_size, hidden_size).
 
     Returns output and (h_n, c_n).
 
