@@ -15,7 +15,7 @@ from collections import OrderedDict, namedtuple
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import _Handle
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
@@ -561,7 +561,8 @@ class Module:
                 error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
                                   f"Tensor-like object from checkpoint but received {type(value)}")
                 continue
-            if tuple(value.shape) != tuple(param.shape):
+            # an uninitialized parameter takes an uninitialized one (lazy modules materialize first otherwise)
+            if not is_lazy(param) and tuple(value.shape) != tuple(param.shape):
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
                                   f"checkpoint, the shape in current model is {param.shape}.")
                 continue
