@@ -4,6 +4,9 @@
 """
 __version__ = "0.1.0"
 
+from . import _malloc
+_malloc.tune()                     # see Note [Keeping freed memory for the next step]
+
 from ._dtype import (dtype, float16, half, float32, float, float64, double, uint8, int8, int16, short, int32,
                      int, int64, long, bool, complex64, cfloat, complex128, cdouble, get_default_dtype,
                      set_default_dtype, promote_types, result_type, can_cast, finfo, iinfo)
