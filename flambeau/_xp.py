@@ -74,6 +74,12 @@ def address(a):
 
 def as_strided(a, shape, strides_bytes):
     if isinstance(a, np.ndarray):
+        if type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable:
+            # the constructor is ~6x cheaper than as_strided; it refuses views that reach past a
+            try:
+                return np.ndarray(shape, a.dtype, a, 0, strides_bytes)
+            except ValueError:
+                pass
         return np.lib.stride_tricks.as_strided(a, shape, strides_bytes, writeable=True)
     return cupy.lib.stride_tricks.as_strided(a, shape, strides_bytes)
 
