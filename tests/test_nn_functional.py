@@ -388,6 +388,26 @@ def test_interpolate_2d(kw, device):
     check_against_torch(lambda lib, x: lib.nn.functional.interpolate(x, **kw), (2, 3, 4, 5), device=device)
 
 
+@pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (7, 3)}, {"scale_factor": 0.6},
+                                {"size": (9, 11), "align_corners": True}, {"scale_factor": (1.5, 2.5)},
+                                {"size": (1, 1)}, {"size": (1, 1), "align_corners": True}, {"size": (4, 5)},
+                                {"scale_factor": 1.7, "recompute_scale_factor": True}])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_interpolate_bicubic(kw, dtype, device):
+    check_against_torch(lambda lib, x: lib.nn.functional.interpolate(x, mode="bicubic", **kw), (2, 3, 4, 5),
+                        device=device, dtype=dtype, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3), (1, 1, 2, 2, 2)])
+def test_interpolate_bicubic_needs_4d_input(shape):
+    messages = []
+    for lib in (flambeau, torch):
+        with pytest.raises(NotImplementedError) as e:
+            lib.nn.functional.interpolate(lib.zeros(*shape), scale_factor=2, mode="bicubic")
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
 def test_interpolate_1d_and_errors(device):
     check_against_torch(lambda lib, x: lib.nn.functional.interpolate(x, size=7, mode="linear"), (2, 3, 4),
                         device=device)
@@ -494,6 +514,10 @@ GRADCHECKS = [
     ("interpolate_bilinear", lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2, mode="bilinear"),
      [(1, 1, 3, 3)]),
     ("pad_reflect", lambda lib, x: lib.nn.functional.pad(x, [2, 1], mode="reflect"), [(2, 2, 4)]),
+    ("interpolate_bicubic", lambda lib, x: lib.nn.functional.interpolate(x, size=(5, 2), mode="bicubic"),
+     [(1, 2, 3, 4)]),
+    ("interpolate_bicubic_aligned", lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=1.5, mode="bicubic",
+                                                                                 align_corners=True), [(1, 1, 3, 3)]),
 ]
 
 

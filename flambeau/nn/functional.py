@@ -804,7 +804,7 @@ def _output_size(input, size, scale_factor, dims):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, *spatial) by nearest / (bi/tri)linear sampling."""
+    """Resize the spatial dims of (N, C, *spatial) by nearest, (bi/tri)linear or bicubic sampling."""
     dims = input.ndim - 2
     if dims < 1:
         raise ValueError(f"interpolate(): expected an input of shape (N, C, *spatial), got {tuple(input.shape)}")
@@ -822,10 +822,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if fn is None:
             raise NotImplementedError("interpolate(mode='area') supports 3-D and 4-D inputs")
         return getattr(pooling, fn)(input, out_size)
+    if mode == "bicubic" and dims != 2:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                                  "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                                  "nearest-exact (got bicubic)")
     expected = {"linear": 1, "bilinear": 2, "trilinear": 3}
     if mode in expected and expected[mode] != dims:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {expected[mode] + 2}D input")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"):
         raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported by flambeau")
     align = bool(align_corners)
     xp = _xp.array_module(input._data)
@@ -843,17 +847,49 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if align:
             src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros_like(dst)
         else:
-            src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+            src = (dst + 0.5) * scale - 0.5
+            if mode != "bicubic":           # cubic sampling reads left of the first pixel too
+                src = np.maximum(src, 0.0)
+        shape = [1] * input.ndim
+        shape[d] = n_out
+        if mode == "bicubic":
+            x = _cubic_along(x, d, src, n_in, shape, xp)
+            continue
         i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
         i1 = np.minimum(i0 + 1, n_in - 1)
         lam = (src - i0).astype(input._data.dtype)
-        shape = [1] * input.ndim
-        shape[d] = n_out
         lam_t = _make(xp.asarray(lam.reshape(shape)))
         a = _select_in_range(x, d, i0)
         b = _select_in_range(x, d, i1)
         x = a + (b - a) * lam_t
     return x
+
+
+_CUBIC_A = -0.75          # the cubic convolution's free parameter, as PyTorch (and OpenCV) use
+
+
+def _cubic_weights(t):
+    """Weights of the 4 taps at floor(src) - 1 .. floor(src) + 2 for fractional offsets t (Keys'
+    cubic convolution: 1 - (A+3)|x|^2 + (A+2)|x|^3 within 1, A(|x|-1)(|x|-2)^2 form within 2)."""
+    a = _CUBIC_A
+
+    def near(x):                     # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):                      # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _cubic_along(x, dim, src, n_in, shape, xp):
+    """Bicubic resampling of x along dim at source positions src (taps clamped to the border)."""
+    first = np.floor(src).astype(np.int64)
+    out = None
+    for k, w in enumerate(_cubic_weights(src - first)):
+        taps = _select_in_range(x, dim, np.clip(first - 1 + k, 0, n_in - 1))
+        term = taps * _make(xp.asarray(w.astype(x._data.dtype).reshape(shape)))
+        out = term if out is None else out + term
+    return out
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
