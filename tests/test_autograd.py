@@ -995,3 +995,92 @@ def test_transposed_operand_products_differentiate_twice(check):
     run = getattr(flambeau.autograd, check)
     assert run(lambda x, w: (x.t() @ w.t()).tanh(), (x, w))
     assert run(lambda x, w, b: flambeau.addmm(b, x.t(), w.t()).tanh(), (x, w, b))
+
+
+# -- complex numbers from real parts, and back -------------------------------------------------
+COMPLEX_BUILDERS = [
+    ("complex", lambda lib, a, b: lib.complex(a, b)),
+    ("polar", lambda lib, a, b: lib.polar(a, b)),
+    ("complex_broadcast", lambda lib, a, b: lib.complex(a[:, None], b)),
+    ("view_as_real", lambda lib, a, b: lib.view_as_real(lib.complex(a, b) * lib.polar(b, a))),
+    ("view_as_complex", lambda lib, a, b: lib.view_as_complex(lib.stack([a, b], -1) * 3)),
+    ("view_as_real_strided", lambda lib, a, b: lib.view_as_real(lib.complex(a, b).expand(2, 3))),
+]
+
+
+@pytest.mark.parametrize("name,build", COMPLEX_BUILDERS, ids=[c[0] for c in COMPLEX_BUILDERS])
+def test_complex_builders_record_autograd(name, build, device):
+    def f(lib):
+        a = leaf(lib, [0.5, -1.5, 2.0])
+        b = leaf(lib, [1.0, 0.25, -3.0])
+        out = build(lib, a, b)
+        loss = (out.abs() if out.is_complex() else out * out).sum()
+        loss.backward()
+        return out, type(out.grad_fn).__name__ if lib is torch else out.grad_fn.name(), a.grad, b.grad
+    ours, ref = both(f, device)
+    assert ours[1] == ref[1]
+    assert_same((ours[0], ours[2], ours[3]), (ref[0], ref[2], ref[3]))
+
+
+@pytest.mark.parametrize("name,build", COMPLEX_BUILDERS[:2], ids=[c[0] for c in COMPLEX_BUILDERS[:2]])
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck"])
+def test_complex_builders_gradcheck(name, build, check):
+    rng = np.random.default_rng(1)
+    a, b = (flambeau.tensor(rng.standard_normal(3) + 2, requires_grad=True) for _ in range(2))
+    run = getattr(flambeau.autograd, check)
+    assert run(lambda a, b: flambeau.view_as_real(build(flambeau, a, b)), (a, b))
+
+
+@pytest.mark.parametrize("args", [("float32", "float64"), ("int64", "int64"), ("float16", "float16")])
+@pytest.mark.parametrize("fn", ["complex", "polar"])
+def test_complex_builders_refuse_what_torch_refuses(fn, args):
+    errors = []
+    for lib in (flambeau, torch):
+        a, b = (lib.ones(2, dtype=getattr(lib, d)) for d in args)
+        try:
+            getattr(lib, fn)(a, b)
+            errors.append(None)
+        except Exception as e:       # noqa: BLE001  (compared with torch's below)
+            errors.append((type(e), str(e).split(" (flambeau")[0]))
+    if fn == "complex" and args[0] == "float16":
+        assert errors[1] is None and errors[0][0] is NotImplementedError    # flambeau has no complex32
+    else:
+        assert errors[0] == errors[1]
+
+
+def test_view_as_complex_refuses_what_torch_refuses():
+    for make in (lambda lib: lib.zeros(3, 3)[:, :2], lambda lib: lib.zeros(4, 2)[:, :1],
+                 lambda lib: lib.zeros(5)[1:].view(2, 2), lambda lib: lib.zeros(2, 2, dtype=lib.int64)):
+        errors = []
+        for lib in (flambeau, torch):
+            with pytest.raises(RuntimeError) as e:
+                lib.view_as_complex(make(lib))
+            errors.append(str(e.value))
+        assert errors[0] == errors[1]
+
+
+def test_a_users_complex_gradient_for_a_real_input_is_refused():
+    errors = []
+    for lib in (flambeau, torch):
+        class Twice(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * (1 + 1j)
+        x = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            Twice.apply(x).sum().backward()
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+    # built-in ops mixing real and complex inputs give the real part, as torch
+    ours, ref = both(lambda lib: _real_times_complex_grad(lib))
+    assert_same(ours, ref)
+
+
+def _real_times_complex_grad(lib):
+    x = leaf(lib, [1.0, 2.0, 3.0])
+    (x * lib.tensor([1 + 2j, 3j, 1])).abs().sum().backward()
+    return x.grad

@@ -825,13 +825,72 @@ def block_diag(*tensors):
     return BlockDiag.apply(dt, *tensors)
 
 
-def complex(real, imag):
-    return _make(real._data + 1j * imag._data)
+def _complex_parts(name, a, b):
+    """Checks of torch.complex/polar: two floating tensors of one dtype, on one device."""
+    from ._util import check_same_device, broadcast_shapes
+    for what, t in (("first", a), ("second", b)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}(): argument '{'real' if what == 'first' else 'imag'}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if not (a.is_floating_point() and b.is_floating_point()):
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{a.dtype._legacy.replace('Tensor', '')} and {b.dtype._legacy.replace('Tensor', '')}")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"Expected object of scalar type {a.dtype._legacy.replace('Tensor', '')} but got scalar "
+                           f"type {b.dtype._legacy.replace('Tensor', '')} for second argument")
+    if a.dtype not in (_dtype.float32, _dtype.float64):
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{a.dtype._legacy.replace('Tensor', '')}' "
+                                  f"(flambeau has no complex32)")
+    check_same_device(name, a, b)
+    broadcast_shapes(tuple(a.shape), tuple(b.shape))
 
 
-def polar(abs, angle):
-    xp = _xp.array_module(abs._data)
-    return _make(abs._data * xp.exp(1j * angle._data))
+class Complex(Function):
+    """out = real + i imag (broadcast)."""
+    _node_name = "ComplexBackward0"
+
+    @staticmethod
+    def forward(ctx, real, imag):
+        return real._data + 1j * imag._data
+
+    @staticmethod
+    def backward(ctx, grad):                     # d/dreal = Re(grad), d/dimag = Im(grad)
+        if not grad.is_complex():
+            return grad, None
+        return grad.real, grad.imag
+
+
+def complex(real, imag, *, out=None):
+    _complex_parts("complex", real, imag)
+    from .pointwise import _out
+    return _out(Complex.apply(real, imag), out)
+
+
+class Polar(Function):
+    """out = abs * (cos(angle) + i sin(angle)) (broadcast)."""
+    _node_name = "PolarBackward0"
+
+    @staticmethod
+    def forward(ctx, abs, angle):
+        ctx.save_for_backward(abs, angle)
+        xp = _xp.array_module(abs._data)
+        a = angle._data
+        return abs._data * (xp.cos(a) + 1j * xp.sin(a))
+
+    @staticmethod
+    def backward(ctx, grad):                     # torch's: Re(conj(grad) sgn(out)), Re(conj(grad) i out)
+        abs, angle = ctx.saved_tensors
+        out = polar(abs, angle)
+        g = grad.conj()
+        grad_abs = (g * out.sgn()).real if ctx.needs_input_grad[0] else None
+        grad_angle = (g * (out * 1j)).real if ctx.needs_input_grad[1] else None
+        return grad_abs, grad_angle
+
+
+def polar(abs, angle, *, out=None):
+    _complex_parts("polar", abs, angle)
+    from .pointwise import _out
+    return _out(Polar.apply(abs, angle), out)
 
 
 def atleast_1d(*tensors):

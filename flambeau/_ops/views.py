@@ -909,27 +909,60 @@ def atleast_3d(*tensors):
     return out[0] if len(out) == 1 else tuple(out)
 
 
+class ViewAsReal(Function):
+    """A complex tensor's memory seen as real pairs (..., 2)."""
+    _is_view = True
+    _node_name = "ViewAsRealBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        a = x._data
+        re = a.real                              # each complex number is two reals side by side
+        return _xp.as_strided(re, a.shape + (2,), a.strides + (re.itemsize,))
+
+    @staticmethod
+    def backward(ctx, grad):                     # the pairs back as complex numbers
+        from .creation import complex
+        return complex(grad[..., 0], grad[..., 1])
+
+
+class ViewAsComplex(Function):
+    """Real pairs (..., 2) seen as complex numbers."""
+    _is_view = True
+    _node_name = "ViewAsComplexBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        a = x._data
+        return a.view({np.dtype("float32"): np.complex64, np.dtype("float64"): np.complex128}[a.dtype])[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):                     # complex numbers back as real pairs
+        return view_as_real(grad)
+
+
 def view_as_real(input):
     if not input.is_complex():
         raise RuntimeError("view_as_real is only supported for complex tensors")
-    a = input._data
-    real = a.view(a.real.dtype).reshape(a.shape + (2,))
-    out = _make(real)
-    out._base = input._root()
-    out._version = input._version
-    mark_no_grad_view(out, input)
-    return out
+    return ViewAsReal.apply(input)
 
 
 def view_as_complex(input):
     a = input._data
+    if a.dtype == np.float16:
+        raise NotImplementedError("view_as_complex of a half tensor: flambeau has no complex32")
+    if a.dtype not in (np.float32, np.float64):
+        raise RuntimeError(f"view_as_complex is only supported for half, float and double tensors, but got a tensor "
+                           f"of scalar type: {input.dtype._legacy.replace('Tensor', '')}")
     if a.shape[-1:] != (2,):
         raise RuntimeError("Tensor must have a last dimension of size 2")
-    out = _make(a.view({np.dtype("float32"): np.complex64, np.dtype("float64"): np.complex128}[a.dtype])[..., 0])
-    out._base = input._root()
-    out._version = input._version
-    mark_no_grad_view(out, input)
-    return out
+    if input.stride(-1) != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % 2 for s in input.stride()[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if input.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+    return ViewAsComplex.apply(input)
 
 
 # -- contiguous -------------------------------------------------------------------------------

@@ -70,8 +70,19 @@ def _validate(node, index, grad, meta):
         raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - "
                            f"expected device {device} but got {grad.device}")
     if grad.dtype is not dtype:
+        if grad.dtype.is_complex and not dtype.is_complex:
+            fwd = getattr(type(node), "_forward_cls", None)
+            if fwd is not None and not fwd.__module__.startswith("flambeau."):
+                # a user's Function: torch refuses a complex gradient for a real input
+                raise RuntimeError(_COMPLEX_GRAD_FOR_REAL)
+            grad = grad.real         # a built-in op mixing real and complex inputs: the real part
         grad = grad.to(dtype)
     return grad
+
+
+_COMPLEX_GRAD_FOR_REAL = ("Expected isFloatingType(grad.scalar_type()) || (input_is_complex == grad_is_complex) to "
+                          "be true, but got false.  (Could this error message be improved?  If so, please report an "
+                          "enhancement request to PyTorch.)")
 
 
 def _check_broadcastable(small_from, target):
