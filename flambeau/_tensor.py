@@ -275,6 +275,52 @@ class Tensor:
         self._version[0] += 1
         return self
 
+    def resize_(self, *sizes, memory_format=None):
+        """Give this tensor the contiguous shape ``sizes`` over its storage, from its storage offset;
+        the storage grows (old values kept, new elements zero) when it is too small."""
+        from ._ops.views import _sizes
+        from ._ops.creation import _format_strides, contiguous_format
+        size = _sizes(sizes)
+        if self._requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        if any(n < 0 for n in size):
+            raise RuntimeError("numel: integer multiplication overflow")     # torch's words for it
+        offset = self.storage_offset()
+        stride = _format_strides(size, _contiguous_strides(size), memory_format or contiguous_format)
+        needed = offset + (1 + sum((n - 1) * st for n, st in zip(size, stride)) if 0 not in size else 0)
+        base = self._storage_array()
+        if needed > base.shape[0]:
+            base = self._grow_storage(needed)
+        item = base.itemsize
+        self._data = _xp.as_strided(base[offset:] if offset < base.shape[0] else base[base.shape[0]:], size,
+                                    tuple(st * item for st in stride))
+        return self
+
+    def resize_as_(self, the_template, memory_format=None):
+        return self.resize_(the_template.shape, memory_format=memory_format)
+
+    def _grow_storage(self, needed):
+        """Move this tensor's storage to a larger buffer (see resize_): only when nothing else can see
+        the old memory, since the arrays of other tensors cannot be moved along with it."""
+        from sys import getrefcount
+        storage = self._root()._storage_obj
+        old = storage._array
+        if type(old) is not _ndarray:
+            raise NotImplementedError(f"resize_(): growing the storage of a {self.device.type} tensor is not "
+                                      "supported by flambeau; allocate a new tensor instead")
+        owner = old if old.base is None else old.base
+        # holders besides the local owner and getrefcount's argument (and old, when it is the owner):
+        # the storage's array and this tensor's array, each the owner itself or a view of it
+        expected = 2 + sum(1 for a in (old, self._data) if a is owner or a.base is owner) + (old is owner)
+        if self._base is not None or type(owner) is not _ndarray or getrefcount(owner) > expected:
+            raise NotImplementedError(
+                f"resize_(): the storage must grow from {old.shape[0]} to {needed} elements, and other tensors (or "
+                "arrays) share it; flambeau cannot move their memory along with it (clone() this tensor first)")
+        grown = np.zeros(needed, old.dtype)
+        grown[:old.shape[0]] = old
+        storage._array = grown
+        return grown
+
     def _set_data(self, array, root):
         self._data = array
         self._base = root if root is not self else None

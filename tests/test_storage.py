@@ -210,3 +210,57 @@ def test_empty_slices_keep_torch_storage_offset():
                   t.narrow(1, 2, 0), t.t()[4:], t[1][4:], t[:, 1:][:, 3:], t.split(2)[-1][1:]]:
             print(tuple(v.shape), v.stride(), v.storage_offset(), v.is_contiguous())
     """)
+
+
+# -- resize_ ----------------------------------------------------------------------------------
+def _resized(lib, steps):
+    x = lib.arange(6.0)
+    out = []
+    for size in steps:
+        x.resize_(*size)
+        out.append((tuple(x.shape), x.stride(), x.storage_offset(), x.untyped_storage().nbytes(),
+                    x.flatten()[:6].tolist()))
+    return out
+
+
+@pytest.mark.parametrize("steps", [[(2, 2)], [(2, 3)], [(3, 3)], [(2, 2), (3, 3)], [(0,), (2, 3)], [(7,), (1, 1)]])
+def test_resize_keeps_the_storage_and_grows_it_when_needed(steps):
+    import torch
+    assert _resized(flambeau, steps) == _resized(torch, steps)
+
+
+def test_resize_of_views_and_templates():
+    import torch
+    for lib in (flambeau, torch):
+        y = lib.arange(8.0)
+        v = y[2:]
+        v.resize_(2, 2)
+        assert v.tolist() == [[2.0, 3.0], [4.0, 5.0]] and v.storage_offset() == 2
+        e = lib.Tensor().resize_as_(lib.zeros(2, 3))
+        assert tuple(e.shape) == (2, 3)
+        s = lib.zeros(4)
+        storage = s.untyped_storage() if lib is torch else s.storage()
+        s.resize_(10)
+        assert len(storage) // (4 if lib is torch else 1) == 10      # the user's storage object grew too
+        c = lib.ones(2, 3, 4, 5).resize_(2, 3, 4, 5, memory_format=lib.channels_last)
+        assert c.stride() == (60, 1, 15, 3)
+
+
+def test_resize_errors():
+    import torch
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            lib.ones(2, requires_grad=True).resize_(3)
+        with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
+            lib.ones(2).resize_(2, -3)
+    # growing memory that another tensor shares: torch moves every sharer, flambeau cannot
+    y = flambeau.arange(4.0)
+    with pytest.raises(NotImplementedError, match="share it"):
+        y[1:].resize_(10)
+    with pytest.raises(NotImplementedError, match="share it"):
+        y.view(2, 2).resize_(10)
+    a = flambeau.zeros(3)
+    keep = a.numpy()
+    with pytest.raises(NotImplementedError, match="share it"):
+        a.resize_(5)
+    assert keep.shape == (3,)
