@@ -7,7 +7,7 @@ from ..parameter import Parameter
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
+__all__ = ["Identity", "Linear", "Bilinear"]
 
 
 def _empty(shape, device, dtype):
@@ -68,11 +68,6 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-class LazyLinear(Module):
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("LazyLinear is not supported by flambeau; give in_features to Linear")
 
 
 class Bilinear(Module):
