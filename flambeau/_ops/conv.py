@@ -1,10 +1,11 @@
-"""Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold and fold.
+"""Convolutions: conv1d/2d/3d, conv_transpose1d/2d/3d, unfold and fold.
 
 Note [Convolution as one matrix product]
 A convolution is a matrix product over sliding windows (im2col): the windows of the padded
-input are an ``as_strided`` view (N, C, kh, kw, Ho, Wo) of it, copied once into a column
-matrix and multiplied by the weight viewed as (groups, C_out/groups, C/groups*kh*kw).
-Two layouts of the columns serve different shapes:
+input are an ``as_strided`` view (N, C, *kernel, *out) of it (in 2-D: (N, C, kh, kw, Ho, Wo)),
+copied once into a column matrix and multiplied by the weight viewed as (groups, C_out/groups,
+C/groups*prod(kernel)). The same code serves 1, 2 and 3 spatial dims. Two layouts of the
+columns serve different shapes:
 
 - "sample": columns (N, G, K, L), one product per sample and group. Best when the output
   plane L = Ho*Wo is large: the output comes out as (N, C_out, Ho, Wo) with no transpose.
@@ -14,9 +15,9 @@ Two layouts of the columns serve different shapes:
   input, output and output gradient are transposed to and from batch last (small copies).
 
 The gradient for the input is the adjoint of im2col (col2im): the product with the weight
-gives per-window gradients, which are added back to the input by a loop over the kh*kw
-kernel offsets, each a strided add over everything else. That adjoint is also the forward
-of the transposed convolution. The three bilinear maps
+gives per-window gradients, which are added back to the input by a loop over the kernel
+offsets (kh*kw in 2-D), each a strided add over everything else. That adjoint is also the
+forward of the transposed convolution. The three bilinear maps
 
     conv(x, w)           -> y      (_Conv)
     conv_transpose(y, w) -> x      (_ConvTranspose, the adjoint of conv in x)
@@ -24,9 +25,9 @@ of the transposed convolution. The three bilinear maps
 
 are each other's derivatives, so every backward is written with these Functions and can be
 differentiated again.
-
-Everything is 2-D inside: 1-D convolutions run as 2-D ones over a height of 1.
 """
+import itertools
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -37,22 +38,26 @@ from .. import _xp
 from .._tensor import Tensor
 from ..autograd.function import Function
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 # Output planes at least this large use the per-sample layout (see the Note above).
 _PER_SAMPLE_MIN_PLANE = 256
 
 
 class _Geometry:
-    """Stride, padding (top, bottom, left, right), dilation and groups of a 2-D convolution."""
+    """Stride, padding, dilation and groups of a convolution over one or more spatial dims.
+
+    ``pad`` holds (before, after) for each spatial dim in turn: (top, bottom, left, right) in 2-D.
+    """
     __slots__ = ("stride", "pad", "dilation", "groups")
 
     def __init__(self, stride, pad, dilation, groups):
         self.stride, self.pad, self.dilation, self.groups = stride, pad, dilation, groups
 
-    def out_size(self, h, w, kh, kw):
-        (sh, sw), (t, b, l, r), (dh, dw) = self.stride, self.pad, self.dilation
-        return (h + t + b - dh * (kh - 1) - 1) // sh + 1, (w + l + r - dw * (kw - 1) - 1) // sw + 1
+    def out_size(self, sizes, kernel):
+        """Output sizes of the convolution of an input of spatial ``sizes`` with ``kernel``."""
+        return tuple((n + self.pad[2 * i] + self.pad[2 * i + 1] - d * (k - 1) - 1) // s + 1
+                     for i, (n, k, s, d) in enumerate(zip(sizes, kernel, self.stride, self.dilation)))
 
 
 def _layout(n, plane):
@@ -97,14 +102,22 @@ def split_batch(fn, n, elements, array):
 # Array kernels (NumPy or CuPy arrays in, arrays out)
 # ---------------------------------------------------------------------------------------
 
+def _padded_sizes(sizes, pad):
+    return tuple(s + pad[2 * i] + pad[2 * i + 1] for i, s in enumerate(sizes))
+
+
+def _inside(sizes, pad):
+    """Slices of the spatial dims that hold the input inside a buffer padded by ``pad``."""
+    return tuple(slice(pad[2 * i], pad[2 * i] + s) for i, s in enumerate(sizes))
+
+
 def _pad(x, pad):
-    t, b, l, r = pad
-    if not (t or b or l or r):
+    if not any(pad):
         return x
     xp = _xp.array_module(x)
-    n, c, h, w = x.shape
-    out = xp.zeros((n, c, h + t + b, w + l + r), x.dtype)
-    out[:, :, t:t + h, l:l + w] = x
+    sizes = x.shape[2:]
+    out = xp.zeros(x.shape[:2] + _padded_sizes(sizes, pad), x.dtype)
+    out[(slice(None), slice(None)) + _inside(sizes, pad)] = x
     return out
 
 
@@ -150,126 +163,133 @@ def _transpose_2d(a):
 
 
 def _batch_last(x, pad):
-    """x (N, C, H, W) as a contiguous (C, H + t + b, W + l + r, N) array, zero padded."""
+    """x (N, C, *sizes) as a contiguous (C, *padded sizes, N) array, zero padded."""
     xp = _xp.array_module(x)
-    t, b, l, r = pad
-    n, c, h, w = x.shape
-    xt = _transpose_2d(x.reshape(n, c * h * w)).reshape(c, h, w, n)
-    if not (t or b or l or r):
+    n, c = x.shape[:2]
+    sizes = x.shape[2:]
+    xt = _transpose_2d(x.reshape(n, c * math.prod(sizes))).reshape((c,) + sizes + (n,))
+    if not any(pad):
         return xt
-    out = xp.zeros((c, h + t + b, w + l + r, n), x.dtype)
-    out[:, t:t + h, l:l + w, :] = xt
+    out = xp.zeros((c,) + _padded_sizes(sizes, pad) + (n,), x.dtype)
+    out[(slice(None),) + _inside(sizes, pad)] = xt
     return out
 
 
-def _im2col(x, kh, kw, geo, layout, out=None):
-    """Columns of x (N, C, H, W): (N, G, C/G*kh*kw, Ho*Wo) or, batch last, (G, C/G*kh*kw, Ho*Wo*N).
+def _im2col(x, kernel, geo, layout, out=None):
+    """Columns of x (N, C, *sizes): (N, G, C/G*prod(kernel), L) or, batch last, (G, C/G*prod(kernel), L*N),
+    L the number of output positions.
 
     For the "sample" layout, ``out`` (N, G, K, L) receives the columns without a temporary.
     """
-    n, c, h, w = x.shape
-    ho, wo = geo.out_size(h, w, kh, kw)
+    n, c = x.shape[:2]
+    out_sizes = geo.out_size(x.shape[2:], kernel)
     g = geo.groups
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    cg = c // g
+    k, plane = cg * math.prod(kernel), math.prod(out_sizes)
     if layout == "sample":
         xpad = _pad(x, geo.pad)
-        s0, s1, s2, s3 = xpad.strides
-        win = _xp.as_strided(xpad, (n, g, c // g, kh, kw, ho, wo),
-                             (s0, s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw))
+        s0, s1 = xpad.strides[:2]
+        spatial = xpad.strides[2:]
+        win = _xp.as_strided(xpad, (n, g, cg) + tuple(kernel) + out_sizes,
+                             (s0, s1 * cg, s1) + tuple(s * d for s, d in zip(spatial, geo.dilation))
+                             + tuple(s * st for s, st in zip(spatial, geo.stride)))
         if out is not None:
             out.reshape(win.shape)[...] = win
             return out
-        return win.reshape(n, g, (c // g) * kh * kw, ho * wo)
+        return win.reshape(n, g, k, plane)
     # batch last: every copy below moves contiguous runs of Wo*N (stride 1) or N elements
     xt = _batch_last(x, geo.pad)
-    s1, s2, s3, s0 = xt.strides
-    win = _xp.as_strided(xt, (g, c // g, kh, kw, ho, wo, n),
-                         (s1 * (c // g), s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw, s0))
-    return win.reshape(g, (c // g) * kh * kw, ho * wo * n)
+    s1, s0 = xt.strides[0], xt.strides[-1]
+    spatial = xt.strides[1:-1]
+    win = _xp.as_strided(xt, (g, cg) + tuple(kernel) + out_sizes + (n,),
+                         (s1 * cg, s1) + tuple(s * d for s, d in zip(spatial, geo.dilation))
+                         + tuple(s * st for s, st in zip(spatial, geo.stride)) + (s0,))
+    return win.reshape(g, k, plane * n)
 
 
-def _col2im(wgrad, out_hw, geo, layout="sample"):
-    """Adjoint of im2col: per-window gradients summed into (N, G*Cg, H, W).
+def _col2im(wgrad, out_sizes, geo, layout="sample"):
+    """Adjoint of im2col: per-window gradients summed into (N, G*Cg, *out_sizes).
 
-    wgrad is (N, G, Cg, kh, kw, Ho, Wo) for the "sample" layout, (G, Cg, kh, kw, Ho, Wo, N) for
+    wgrad is (N, G, Cg, *kernel, *out) for the "sample" layout, (G, Cg, *kernel, *out, N) for
     "gemm"; the sum keeps that order of axes, so that every add moves contiguous runs.
     """
     xp = _xp.array_module(wgrad)
-    if layout == "sample":
-        n, g, cg, kh, kw, ho, wo = wgrad.shape
+    nd = len(out_sizes)
+    sample = layout == "sample"
+    lead = 3 if sample else 2           # (N, G, Cg) or (G, Cg) before the kernel offsets
+    kernel = wgrad.shape[lead:lead + nd]
+    conv_out = wgrad.shape[lead + nd:lead + 2 * nd]
+    n = wgrad.shape[0] if sample else wgrad.shape[-1]
+    g, cg = wgrad.shape[lead - 2:lead]
+    padded = _padded_sizes(out_sizes, geo.pad)
+    out = xp.zeros(wgrad.shape[:lead] + padded + wgrad.shape[lead + 2 * nd:], wgrad.dtype)
+    keep = (slice(None),) * lead
+    # along each dim, the input positions that kernel offset i reaches
+    reach = [[slice(i * d, i * d + s * (o - 1) + 1, s) for i in range(k)]
+             for k, d, s, o in zip(kernel, geo.dilation, geo.stride, conv_out)]
+    for offset, window in zip(itertools.product(*map(range, kernel)), itertools.product(*reach)):
+        # add through a view: ``out[key] += v`` would write the sum back a second time
+        dst = out[keep + window]
+        dst += wgrad[keep + offset]
+    if sample:
+        out = out.reshape((n, g * cg) + padded)
     else:
-        g, cg, kh, kw, ho, wo, n = wgrad.shape
-    h, w = out_hw
-    t, b, l, r = geo.pad
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    hp, wp = h + t + b, w + l + r
-    if layout == "sample":
-        out = xp.zeros((n, g, cg, hp, wp), wgrad.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                # add through a view: ``out[key] += v`` would write the sum back a second time
-                dst = out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
-                dst += wgrad[:, :, :, i, j]
-        out = out.reshape(n, g * cg, hp, wp)
-        if t or b or l or r:
-            out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
-        return out
-    out = xp.zeros((g, cg, hp, wp, n), wgrad.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dst = out[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw, :]
-            dst += wgrad[:, :, i, j]
-    out = _transpose_2d(out.reshape(g * cg * hp * wp, n)).reshape(n, g * cg, hp, wp)
-    if t or b or l or r:
-        out = xp.ascontiguousarray(out[:, :, t:t + h, l:l + w])
+        out = _transpose_2d(out.reshape(g * cg * math.prod(padded), n)).reshape((n, g * cg) + padded)
+    if any(geo.pad):
+        out = xp.ascontiguousarray(out[(slice(None), slice(None)) + _inside(out_sizes, geo.pad)])
     return out
 
 
 def _grad_batch_last(gy, g):
-    """gy (N, Co, Ho, Wo) as (G, Co/G, Ho*Wo*N)."""
-    n, co, ho, wo = gy.shape
-    return _transpose_2d(gy.reshape(n, co * ho * wo)).reshape(g, co // g, ho * wo * n)
+    """gy (N, Co, *out) as (G, Co/G, L*N)."""
+    n, co = gy.shape[:2]
+    plane = math.prod(gy.shape[2:])
+    return _transpose_2d(gy.reshape(n, co * plane)).reshape(g, co // g, plane * n)
 
 
 def _conv_forward(x, w, geo, bias=None, layout=None):
-    """y = conv(x, w) + bias for x (N, C, H, W), w (Co, C/G, kh, kw); returns (y, columns, layout)."""
+    """y = conv(x, w) + bias for x (N, C, *sizes), w (Co, C/G, *kernel); returns (y, columns, layout)."""
     xp = _xp.array_module(x)
     n = x.shape[0]
-    co, cg, kh, kw = w.shape
+    co, cg = w.shape[:2]
+    kernel = w.shape[2:]
     g = geo.groups
-    ho, wo = geo.out_size(x.shape[2], x.shape[3], kh, kw)
-    layout = layout or _layout(n, ho * wo)
-    wm = w.reshape(g, co // g, cg * kh * kw)
+    out_sizes = geo.out_size(x.shape[2:], kernel)
+    plane = math.prod(out_sizes)
+    layout = layout or _layout(n, plane)
+    k = cg * math.prod(kernel)
+    wm = w.reshape(g, co // g, k)
     if layout == "sample":
-        cols = xp.empty((n, g, cg * kh * kw, ho * wo), x.dtype)
-        y = xp.empty((n, g, co // g, ho * wo), x.dtype)
+        cols = xp.empty((n, g, k, plane), x.dtype)
+        y = xp.empty((n, g, co // g, plane), x.dtype)
 
         def half(lo, hi):       # see Note [Two halves of a batch on two threads]
-            _im2col(x[lo:hi], kh, kw, geo, layout, out=cols[lo:hi])
+            _im2col(x[lo:hi], kernel, geo, layout, out=cols[lo:hi])
             xp.matmul(wm, cols[lo:hi], out=y[lo:hi])
             if bias is not None:
                 part = y[lo:hi]
                 part += bias.reshape(g, co // g, 1)
         split_batch(half, n, y.size, x)
-        return y.reshape(n, co, ho, wo), cols, layout
-    cols = _im2col(x, kh, kw, geo, layout)
+        return y.reshape((n, co) + out_sizes), cols, layout
+    cols = _im2col(x, kernel, geo, layout)
     y = xp.matmul(wm, cols)                                                  # (G, Co/G, L*N)
-    y = _transpose_2d(y.reshape(co * ho * wo, n)).reshape(n, co, ho, wo)
+    y = _transpose_2d(y.reshape(co * plane, n)).reshape((n, co) + out_sizes)
     if bias is not None:
-        y += bias.reshape(1, co, 1, 1)
+        y += bias.reshape((1, co) + (1,) * len(out_sizes))
     return y, cols, layout
 
 
 def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
     """dL/dw of y = conv(x, w) given gy = dL/dy (also the columns of x when already made)."""
     xp = _xp.array_module(gy)
-    n, co, ho, wo = gy.shape
+    n, co = gy.shape[:2]
+    plane = math.prod(gy.shape[2:])
     g = geo.groups
-    layout = layout or _layout(n, ho * wo)
+    layout = layout or _layout(n, plane)
     if cols is None:
-        cols = _im2col(x, w_shape[2], w_shape[3], geo, layout)
+        cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
     if layout == "sample":
-        gm = gy.reshape(n, g, co // g, ho * wo)
+        gm = gy.reshape(n, g, co // g, plane)
         parts = split_batch(lambda lo, hi: xp.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(0),
                             n, gm.size, gm)
         gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]           # (G, Co/G, K)
@@ -278,48 +298,53 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
     return gw.reshape(w_shape)
 
 
-def _conv_input_grad(gy, w, out_hw, geo):
-    """dL/dx of y = conv(x, w), x of spatial size out_hw; also conv_transpose(gy, w)."""
-    if type(gy) is not np.ndarray and geo.stride == (1, 1) and _padding_within_kernel(w, geo):
+def _conv_input_grad(gy, w, out_sizes, geo):
+    """dL/dx of y = conv(x, w), x of spatial sizes out_sizes; also conv_transpose(gy, w)."""
+    if type(gy) is not np.ndarray and all(s == 1 for s in geo.stride) and _padding_within_kernel(w, geo):
         return _full_convolution(gy, w, geo)
     xp = _xp.array_module(gy)
-    n, co, ho, wo = gy.shape
-    _, cg, kh, kw = w.shape
+    n, co = gy.shape[:2]
+    conv_out = gy.shape[2:]
+    cg = w.shape[1]
+    kernel = w.shape[2:]
     g = geo.groups
-    wt = w.reshape(g, co // g, cg * kh * kw).transpose(0, 2, 1)              # (G, K, Co/G)
-    if _layout(n, ho * wo) == "sample":
-        gm = gy.reshape(n, g, co // g, ho * wo)
-        gx = xp.empty((n, g * cg) + tuple(out_hw), gy.dtype)
+    wt = w.reshape(g, co // g, cg * math.prod(kernel)).transpose(0, 2, 1)   # (G, K, Co/G)
+    if _layout(n, math.prod(conv_out)) == "sample":
+        gm = gy.reshape(n, g, co // g, math.prod(conv_out))
+        gx = xp.empty((n, g * cg) + tuple(out_sizes), gy.dtype)
 
         def half(lo, hi):
             cols = xp.matmul(wt, gm[lo:hi])                                  # (N, G, K, L)
-            gx[lo:hi] = _col2im(cols.reshape(hi - lo, g, cg, kh, kw, ho, wo), out_hw, geo)
+            gx[lo:hi] = _col2im(cols.reshape((hi - lo, g, cg) + kernel + conv_out), out_sizes, geo)
         split_batch(half, n, gx.size, gy)
         return gx
     cols = xp.matmul(wt, _grad_batch_last(gy, g))                            # (G, K, L*N)
-    return _col2im(cols.reshape(g, cg, kh, kw, ho, wo, n), out_hw, geo, "gemm")
+    return _col2im(cols.reshape((g, cg) + kernel + conv_out + (n,)), out_sizes, geo, "gemm")
 
 
 def _padding_within_kernel(w, geo):
-    (dh, dw), (t, b, l, r) = geo.dilation, geo.pad
-    eh, ew = (w.shape[2] - 1) * dh, (w.shape[3] - 1) * dw
-    return max(t, b) <= eh and max(l, r) <= ew
+    extents = [(k - 1) * d for k, d in zip(w.shape[2:], geo.dilation)]
+    return all(max(geo.pad[2 * i], geo.pad[2 * i + 1]) <= e for i, e in enumerate(extents))
 
 
 def _full_convolution(gy, w, geo):
     """dL/dx of a stride-1 convolution, as a convolution: gy padded by the kernel's extent
     (less the forward padding), with w flipped and its two channel axes swapped (per group).
 
-    One im2col and one product instead of col2im's kh*kw strided adds: on a GPU, where each
-    array operation is a kernel launch, that is the cheaper way.
+    One im2col and one product instead of col2im's prod(kernel) strided adds: on a GPU, where
+    each array operation is a kernel launch, that is the cheaper way.
     """
-    co, cg, kh, kw = w.shape
+    co, cg = w.shape[:2]
+    kernel = w.shape[2:]
+    nd = len(kernel)
     g = geo.groups
-    (dh, dw), (t, b, l, r) = geo.dilation, geo.pad
-    eh, ew = (kh - 1) * dh, (kw - 1) * dw
-    wt = w.reshape(g, co // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-    wt = wt.reshape(g * cg, co // g, kh, kw)
-    full = _Geometry((1, 1), (eh - t, eh - b, ew - l, ew - r), geo.dilation, g)
+    wt = w.reshape((g, co // g, cg) + kernel).transpose((0, 2, 1) + tuple(range(3, 3 + nd)))
+    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * nd].reshape((g * cg, co // g) + kernel)
+    pad = ()
+    for i, (k, d) in enumerate(zip(kernel, geo.dilation)):
+        extent = (k - 1) * d
+        pad += (extent - geo.pad[2 * i], extent - geo.pad[2 * i + 1])
+    full = _Geometry((1,) * nd, pad, geo.dilation, g)
     return _conv_forward(gy, wt, full)[0]
 
 
@@ -328,7 +353,7 @@ def _full_convolution(gy, w, geo):
 # ---------------------------------------------------------------------------------------
 
 class _Conv(Function):
-    """y = conv(x, w) + b (4-D)."""
+    """y = conv(x, w) + b (x of 1, 2 or 3 spatial dims, with the batch)."""
     _node_name = "ConvolutionBackward0"
 
     @staticmethod
@@ -352,19 +377,19 @@ class _Conv(Function):
             gw = _ConvWeight.apply(x, grad, tuple(ctx._input_meta[1][0]), ctx.geo, cols,
                                    ctx.__dict__.get("layout"))
         if need[2]:
-            gb = grad.sum((0, 2, 3))
+            gb = grad.sum((0,) + tuple(range(2, grad.ndim)))
         return gx, gw, gb, None
 
 
 class _ConvTranspose(Function):
-    """x = conv_transpose(y, w) + b: the adjoint of conv in its input (4-D)."""
+    """x = conv_transpose(y, w) + b: the adjoint of conv in its input."""
     _node_name = "ConvolutionBackward0"
 
     @staticmethod
-    def forward(ctx, y, w, b, geo, out_hw):
-        x = _conv_input_grad(y._data, w._data, out_hw, geo)
+    def forward(ctx, y, w, b, geo, out_sizes):
+        x = _conv_input_grad(y._data, w._data, out_sizes, geo)
         if b is not None:
-            x += b._data.reshape(1, -1, 1, 1)
+            x += b._data.reshape((1, -1) + (1,) * len(out_sizes))
         ctx.geo = geo
         ctx.save_for_backward(y if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
         return x
@@ -379,7 +404,7 @@ class _ConvTranspose(Function):
         if need[1]:
             gw = _ConvWeight.apply(grad, y, tuple(ctx._input_meta[1][0]), ctx.geo, None, None)
         if need[2]:
-            gb = grad.sum((0, 2, 3))
+            gb = grad.sum((0,) + tuple(range(2, grad.ndim)))
         return gy, gw, gb, None, None
 
 
@@ -409,7 +434,7 @@ class _Unfold(Function):
     @staticmethod
     def forward(ctx, x, kernel, geo):
         ctx.kernel, ctx.geo, ctx.hw = kernel, geo, x.shape[2:]
-        cols = _im2col(x._data, kernel[0], kernel[1], geo, "sample")
+        cols = _im2col(x._data, kernel, geo, "sample")
         return cols.reshape(cols.shape[0], -1, cols.shape[3])
 
     @staticmethod
@@ -425,9 +450,8 @@ class _Fold(Function):
     def forward(ctx, cols, out_hw, kernel, geo):
         ctx.kernel, ctx.geo = kernel, geo
         n, ck, _ = cols.shape
-        kh, kw = kernel
-        ho, wo = geo.out_size(out_hw[0], out_hw[1], kh, kw)
-        wgrad = cols._data.reshape(n, 1, ck // (kh * kw), kh, kw, ho, wo)   # "sample" layout
+        out_sizes = geo.out_size(out_hw, kernel)
+        wgrad = cols._data.reshape((n, 1, ck // math.prod(kernel)) + kernel + out_sizes)   # "sample" layout
         return _col2im(wgrad, out_hw, geo)
 
     @staticmethod
@@ -477,8 +501,10 @@ def _check_operands(op, input, weight, bias, nd):
         if t is not None and t.device != input.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                f"{input.device} and {t.device}! ({op})")
-    if input.dtype.is_complex or input.dtype.name == "bool":
-        raise RuntimeError(f"\"{op}\" not implemented for '{_type_word(input)}'")
+    if input.dtype.name == "bool":
+        raise NotImplementedError(f"\"{op}\" not implemented for '{_type_word(input)}'")
+    if input.dtype.is_complex:
+        raise NotImplementedError(f"{op}: complex convolutions are not implemented by flambeau")
 
 
 def _type_word(t):
@@ -511,8 +537,6 @@ def _geometry(op, stride, padding, dilation, groups, kernel, nd):
         raise RuntimeError("dilation should be greater than zero")
     if not isinstance(groups, (int, np.integer)) or groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if nd == 1:     # run as 2-D over a height of 1
-        return _Geometry((1,) + stride, (0, 0) + pads, (1,) + dilation, int(groups))
     return _Geometry(stride, pads, dilation, int(groups))
 
 
@@ -536,22 +560,13 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != co):
         raise RuntimeError(f"Given weight of size {_shape_str(weight.shape)}, expected bias to be 1-dimensional "
                            f"with {co} elements, but got bias of size {_shape_str(bias.shape)} instead")
-    w = weight
-    if nd == 1:
-        x, w = x.unsqueeze(2), weight.unsqueeze(2)
-    h, wd = x.shape[2], x.shape[3]
-    kh, kw = w.shape[2], w.shape[3]
-    t, b, l, r = geo.pad
-    (dh, dw) = geo.dilation
-    if h + t + b < dh * (kh - 1) + 1 or wd + l + r < dw * (kw - 1) + 1:
-        sizes = (h + t + b, wd + l + r)[2 - nd:]
-        ks = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)[2 - nd:]
+    sizes = _padded_sizes(x.shape[2:], geo.pad)
+    extents = tuple(d * (k - 1) + 1 for k, d in zip(weight.shape[2:], geo.dilation))
+    if any(s < e for s, e in zip(sizes, extents)):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel "
-                           f"size: ({' x '.join(map(str, ks))}). Kernel size can't be greater than actual input "
-                           f"size")
-    out = _Conv.apply(x, w, bias, geo)
-    if nd == 1:
-        out = out.squeeze(2)
+                           f"size: ({' x '.join(map(str, extents))}). Kernel size can't be greater than actual "
+                           f"input size")
+    out = _Conv.apply(x, weight, bias, geo)
     return out.squeeze(0) if unbatched else out
 
 
@@ -579,6 +594,17 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input; arguments as conv2d, ints or triples.
+
+    Example:
+        >>> import flambeau
+        >>> conv3d(flambeau.ones(1, 1, 4, 4, 4), flambeau.ones(2, 1, 3, 3, 3), padding=1).shape
+        torch.Size([1, 2, 4, 4, 4])
+    """
+    return _conv("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)
+
+
 def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups, dilation, nd):
     _check_operands(op, input, weight, bias, nd)
     if isinstance(padding, str):
@@ -599,28 +625,21 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
         raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(weight.shape)}, expected bias to be "
                            f"1-dimensional with {cog * g} elements, but got bias of size "
                            f"{_shape_str(bias.shape)} instead")
-    stride_nd, dil_nd = geo.stride[2 - nd:], geo.dilation[2 - nd:]
-    if any(o < 0 for o in opad) or any(o >= s and o >= d for o, s, d in zip(opad, stride_nd, dil_nd)):
-        names = ("height", "width") if nd == 2 else ("width",)
+    if any(o < 0 for o in opad) or any(o >= s and o >= d for o, s, d in zip(opad, geo.stride, geo.dilation)):
+        names = ("depth", "height", "width")[3 - nd:]
         parts = ([f"output_padding_{n}: {o}" for n, o in zip(names, opad)]
-                 + [f"stride_{n}: {s}" for n, s in zip(names, stride_nd)]
-                 + [f"dilation_{n}: {d}" for n, d in zip(names, dil_nd)])
+                 + [f"stride_{n}: {s}" for n, s in zip(names, geo.stride)]
+                 + [f"dilation_{n}: {d}" for n, d in zip(names, geo.dilation)])
         raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
                            + " ".join(parts))
-    w = weight
-    if nd == 1:
-        x, w = x.unsqueeze(2), weight.unsqueeze(2)
-        opad = (0,) + opad
-    kh, kw = w.shape[2], w.shape[3]
-    (sh, sw), (t, b, l, r), (dh, dw) = geo.stride, geo.pad, geo.dilation
-    oh = (x.shape[2] - 1) * sh - t - b + dh * (kh - 1) + opad[0] + 1
-    ow = (x.shape[3] - 1) * sw - l - r + dw * (kw - 1) + opad[1] + 1
-    if oh <= 0 or ow <= 0:
-        raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). Calculated output size "
-                           f"per channel: ({oh} x {ow}). Output size is too small")
-    out = _ConvTranspose.apply(x, w, bias, geo, (oh, ow))
-    if nd == 1:
-        out = out.squeeze(2)
+    out_sizes = tuple((n - 1) * s - geo.pad[2 * i] - geo.pad[2 * i + 1] + d * (k - 1) + o + 1
+                      for i, (n, s, d, k, o) in enumerate(zip(x.shape[2:], geo.stride, geo.dilation,
+                                                              weight.shape[2:], opad)))
+    if any(o <= 0 for o in out_sizes):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, out_sizes))}). Output size is too "
+                           f"small")
+    out = _ConvTranspose.apply(x, weight, bias, geo, out_sizes)
     return out.squeeze(0) if unbatched else out
 
 
@@ -646,6 +665,13 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """1-D transposed convolution over (N, C, L) or (C, L) input; arguments as conv_transpose2d."""
     return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 1)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-D transposed convolution over (N, C, D, H, W) or (C, D, H, W) input; arguments as conv_transpose2d,
+    ints or triples; weight (C_in, C_out/groups, kD, kH, kW)."""
+    return _conv_transpose("conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 3)
 
 
 # ---------------------------------------------------------------------------------------
@@ -675,7 +701,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"padding should be non-negative, but got pad_height: {pad[0]} pad_width: {pad[1]}")
     x, unbatched = (input, False) if input.ndim == 4 else (input.unsqueeze(0), True)
     geo = _Geometry(stride, (pad[0], pad[0], pad[1], pad[1]), dil, 1)
-    ho, wo = geo.out_size(x.shape[2], x.shape[3], kernel[0], kernel[1])
+    ho, wo = geo.out_size(x.shape[2:], kernel)
     if ho < 1 or wo < 1:
         raise RuntimeError(f"Given input with spatial size ({x.shape[2]}, {x.shape[3]}), kernel_size=({kernel[0]}, "
                            f"{kernel[1]}), dilation=({dil[0]}, {dil[1]}), padding=({pad[0]}, {pad[1]}), "
@@ -703,7 +729,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
                            f"but got input.size(1)={x.shape[1]} and kernel_size=({kernel[0]}, {kernel[1]}).")
     geo = _Geometry(stride, (pad[0], pad[0], pad[1], pad[1]), dil, 1)
-    ho, wo = geo.out_size(out_hw[0], out_hw[1], kernel[0], kernel[1])
+    ho, wo = geo.out_size(out_hw, kernel)
     if x.shape[2] != ho * wo:
         raise RuntimeError(f"Given output_size=({out_hw[0]}, {out_hw[1]}), kernel_size=({kernel[0]}, {kernel[1]}), "
                            f"dilation=({dil[0]}, {dil[1]}), padding=({pad[0]}, {pad[1]}), stride=({stride[0]}, "
@@ -711,11 +737,3 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)={x.shape[2]}.")
     out = _Fold.apply(x, out_hw, kernel, geo)
     return out.squeeze(0) if unbatched else out
-
-
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    raise NotImplementedError("conv3d: flambeau implements 1-D and 2-D convolutions only")
-
-
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    raise NotImplementedError("conv_transpose3d: flambeau implements 1-D and 2-D transposed convolutions only")
