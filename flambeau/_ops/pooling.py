@@ -1,10 +1,11 @@
-"""Pooling: max/avg pooling (1-D, 2-D), adaptive pooling, max_unpool2d.
+"""Pooling: max/avg pooling (1-D, 2-D, 3-D), adaptive pooling, max_unpool.
 
 Note [Pooling over window offsets]
-The windows of the (padded) input are an ``as_strided`` view (N, C, Ho, Wo, kh, kw); when
-kernel == stride (the common case) it is a plain reshape of the input and needs no padded
-copy. Max pooling records, per output, the offset of the (first) maximum in its window,
-found by one argmax over the windows copied as (N, C, Ho, Wo, kh*kw). Its gradient is
+The windows of the (padded) input are an ``as_strided`` view (N, C, *out, *kernel), in 2-D
+(N, C, Ho, Wo, kh, kw); when kernel == stride (the common case) it is a plain reshape of the
+input and needs no padded copy. Max pooling records, per output, the offset of the (first)
+maximum in its window (i*kw + j in 2-D, row-major over the kernel), found by one argmax over
+the windows copied as (N, C, *out, prod(kernel)). Its gradient is
 written back window by window when windows are disjoint (one masked product, no scatter
 with repeated indices) and added at flat indices when they overlap. Each step is one
 array operation over the whole batch: few kernel launches on a GPU. The three maps
@@ -13,21 +14,28 @@ array operation over the whole batch: few kernel launches on a GPU. The three ma
 
 are linear in their first argument given the offsets, and select and scatter are each
 other's adjoints, so every backward is a Function and differentiates again.
-Everything is 2-D inside: 1-D pooling runs over a height of 1.
+1-D pooling runs as 2-D over a height of 1 (the compiled kernels below are 2-D).
 """
+import itertools
+import math
+
 import numpy as np
 
 from .. import _xp
 from .._tensor import Tensor, _make
+from ._util import _type_word
 from ..autograd.function import Function
-from .conv import split_batch
+from .conv import split_batch, _padded_sizes, _inside
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
            "adaptive_max_pool1d", "max_pool1d_with_indices"]
 
 
 class _Window:
-    """Kernel, stride, padding (top, bottom, left, right) and dilation of a 2-D pooling."""
+    """Kernel, stride, padding, dilation and output sizes of a 2-D or 3-D pooling.
+
+    ``pad`` holds (before, after) for each spatial dim in turn: (top, bottom, left, right) in 2-D.
+    """
     __slots__ = ("kernel", "stride", "pad", "dilation", "out")
 
     def __init__(self, kernel, stride, pad, dilation, out):
@@ -35,17 +43,23 @@ class _Window:
 
 
 def _windows(a, win, fill):
-    """View (N, C, Ho, Wo, kh, kw) of a (N, C, H, W) padded by win.pad with ``fill``."""
+    """View (N, C, *out, *kernel) of a (N, C, *sizes) padded by win.pad with ``fill``."""
     xp = _xp.array_module(a)
-    t, b, l, r = win.pad
-    if t or b or l or r:
-        n, c, h, w = a.shape
-        p = xp.full((n, c, h + t + b, w + l + r), fill, a.dtype)
-        p[:, :, t:t + h, l:l + w] = a
+    if any(win.pad):
+        sizes = a.shape[2:]
+        p = xp.full(a.shape[:2] + _padded_sizes(sizes, win.pad), fill, a.dtype)
+        p[(slice(None), slice(None)) + _inside(sizes, win.pad)] = a
         a = p
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
-    s0, s1, s2, s3 = a.strides
-    return _xp.as_strided(a, a.shape[:2] + (ho, wo, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw))
+    spatial = a.strides[2:]
+    return _xp.as_strided(a, a.shape[:2] + tuple(win.out) + tuple(win.kernel),
+                          a.strides[:2] + tuple(s * st for s, st in zip(spatial, win.stride))
+                          + tuple(s * d for s, d in zip(spatial, win.dilation)))
+
+
+def _window_axes(win):
+    """The kernel axes of a _windows view."""
+    nd = len(win.kernel)
+    return tuple(range(2 + nd, 2 + 2 * nd))
 
 
 def _lowest(dtype):
@@ -200,11 +214,11 @@ def _inside_kernel(kh, kw):
 
 
 def _use_compiled(a):
-    return type(a) is np.ndarray and _compiled() is not None
+    return type(a) is np.ndarray and a.ndim == 4 and _compiled() is not None
 
 
 def _max_and_offsets(x, win, offsets):
-    """Window maxima of x and, when asked, the offset (i*kw + j) of each window's first maximum."""
+    """Window maxima of x and, when asked, the offset (i*kw + j in 2-D) of each window's first maximum."""
     xp = _xp.array_module(x)
     if _use_compiled(x) and x.dtype != np.float16:
         out = np.empty(x.shape[:2] + tuple(win.out), x.dtype)
@@ -221,7 +235,7 @@ def _max_and_offsets(x, win, offsets):
         return out, arg if offsets else None
     v = _windows(x, win, _lowest(x.dtype))
     if not offsets:
-        return v.max(axis=(4, 5)), None
+        return v.max(axis=_window_axes(win)), None
     flat = _window_values(v)
     out = flat.max(axis=-1)
     arg = flat.argmax(axis=-1)                   # the first maximum in window order
@@ -232,8 +246,8 @@ def _max_and_offsets(x, win, offsets):
 
 
 def _window_values(v):
-    """The (N, C, Ho, Wo, kh, kw) windows v as (N, C, Ho, Wo, kh*kw), in window order (one copy)."""
-    return v.reshape(v.shape[:4] + (-1,))
+    """The (N, C, *out, *kernel) windows v as (N, C, *out, prod(kernel)), in window order (one copy)."""
+    return v.reshape(v.shape[:v.ndim // 2 + 1] + (-1,))
 
 
 def _select(a, arg, win):
@@ -243,70 +257,74 @@ def _select(a, arg, win):
     return xp.take_along_axis(flat, arg[..., None].astype(np.int64, copy=False), axis=-1)[..., 0]
 
 
-def _scatter(g, arg, win, hw):
+def _scatter(g, arg, win, sizes):
     """Input-sized array, zero except g added at each window's offset arg."""
     xp = _xp.array_module(g)
     n, c = g.shape[:2]
-    h, w = hw
-    t, b, l, r = win.pad
     if _use_compiled(g) and g.dtype != np.float16:
-        full = np.empty((n, c, h, w), g.dtype)
+        full = np.empty((n, c) + tuple(sizes), g.dtype)
 
         def half(lo, hi):
             full[lo:hi] = 0
-            _compiled()[1](g[lo:hi], arg[lo:hi], win.kernel[1], win.stride[0], win.stride[1], t, l,
-                           win.dilation[0], win.dilation[1], full[lo:hi])
+            _compiled()[1](g[lo:hi], arg[lo:hi], win.kernel[1], win.stride[0], win.stride[1], win.pad[0],
+                           win.pad[2], win.dilation[0], win.dilation[1], full[lo:hi])
         split_batch(half, n, full.size, g)
         return full
-    full = xp.zeros((n, c, h + t + b, w + l + r), g.dtype)
-    unpadded = _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out)
-    kh, kw = win.kernel
+    padded = _padded_sizes(sizes, win.pad)
+    full = xp.zeros((n, c) + padded, g.dtype)
+    unpadded = _Window(win.kernel, win.stride, (0,) * len(win.pad), win.dilation, win.out)
     if _overlapping(win):       # windows share inputs: add every gradient at its flat index in the plane
-        index = _flat_indices(arg, unpadded, full.shape[2:])
-        _xp.scatter_add(full.reshape(n, c, -1), (xp.arange(n).reshape(n, 1, 1, 1),
-                                                 xp.arange(c).reshape(1, c, 1, 1), index), g)
+        nd = len(sizes)
+        index = _flat_indices(arg, unpadded, padded)
+        _xp.scatter_add(full.reshape(n, c, math.prod(padded)),
+                        (xp.arange(n).reshape((n,) + (1,) * (nd + 1)), xp.arange(c).reshape((1, c) + (1,) * nd),
+                         index), g)
     else:               # disjoint windows: write each window whole, the gradient at its offset
         v = _windows(full, unpadded, 0)
-        at_max = xp.arange(kh * kw) == arg[..., None]
+        at_max = xp.arange(math.prod(win.kernel)) == arg[..., None]
         v[...] = (at_max * g[..., None]).reshape(v.shape)
-    if t or b or l or r:
-        full = xp.ascontiguousarray(full[:, :, t:t + h, l:l + w])
+    if any(win.pad):
+        full = xp.ascontiguousarray(full[(slice(None), slice(None)) + _inside(sizes, win.pad)])
     return full
 
 
 def _overlapping(win):
-    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-    return sh < (kh - 1) * dh + 1 or sw < (kw - 1) * dw + 1
+    return any(s < (k - 1) * d + 1 for k, s, d in zip(win.kernel, win.stride, win.dilation))
+
+
+def _named(fn, win):
+    """fn, or for 3-D windows fn recorded under PyTorch's 3-D node name (MaxPool3DWithIndicesBackward0...)."""
+    return fn if len(win.kernel) == 2 else fn.named(fn._node_name.replace("2D", "3D"))
 
 
 class _MaxPool(Function):
-    """y = max over each window (4-D)."""
+    """y = max over each window (2-D or 3-D, with the batch)."""
     _node_name = "MaxPool2DWithIndicesBackward0"
 
     @staticmethod
     def forward(ctx, x, win, want_offsets):
         out, arg = _max_and_offsets(x._data, win, want_offsets or ctx.needs_input_grad[0])
-        ctx.win, ctx.arg, ctx.hw = win, arg, x.shape[2:]
+        ctx.win, ctx.arg, ctx.sizes = win, arg, x.shape[2:]
         if want_offsets:
             return out, _make(arg)
         return out
 
     @staticmethod
     def backward(ctx, grad, *_):    # the gradient goes to each window's maximum
-        return _Scatter.apply(grad, ctx.arg, ctx.win, tuple(ctx.hw)), None, None
+        return _named(_Scatter, ctx.win).apply(grad, ctx.arg, ctx.win, tuple(ctx.sizes)), None, None
 
 
 class _Scatter(Function):
     _node_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, arg, win, hw):
+    def forward(ctx, g, arg, win, sizes):
         ctx.arg, ctx.win = arg, win
-        return _scatter(g._data, arg, win, hw)
+        return _scatter(g._data, arg, win, sizes)
 
     @staticmethod
     def backward(ctx, grad):        # adjoint of scatter: select
-        return _Select.apply(grad, ctx.arg, ctx.win), None, None, None
+        return _named(_Select, ctx.win).apply(grad, ctx.arg, ctx.win), None, None, None
 
 
 class _Select(Function):
@@ -314,46 +332,48 @@ class _Select(Function):
 
     @staticmethod
     def forward(ctx, a, arg, win):
-        ctx.arg, ctx.win, ctx.hw = arg, win, a.shape[2:]
+        ctx.arg, ctx.win, ctx.sizes = arg, win, a.shape[2:]
         return _select(a._data, arg, win)
 
     @staticmethod
     def backward(ctx, grad):        # adjoint of select: scatter
-        return _Scatter.apply(grad, ctx.arg, ctx.win, tuple(ctx.hw)), None, None
+        return _named(_Scatter, ctx.win).apply(grad, ctx.arg, ctx.win, tuple(ctx.sizes)), None, None
 
 
-def _avg_divisor(xp, win, hw, count_include_pad, divisor_override, dtype):
-    """(Ho, Wo) divisors of average pooling, as PyTorch counts them."""
+def _avg_divisor(xp, win, sizes, count_include_pad, divisor_override, dtype):
+    """Divisors of average pooling (shaped as the output's spatial dims), as PyTorch counts them."""
     if divisor_override is not None:
         return dtype.type(divisor_override)
     counts = []
-    for size, k, s, p0, o in zip(hw, win.kernel, win.stride, win.pad[::2], win.out):
+    for size, k, s, p0, o in zip(sizes, win.kernel, win.stride, win.pad[::2], win.out):
         start = np.arange(o) * s - p0
         end = np.minimum(start + k, size + p0)
         if count_include_pad:
             counts.append(end - start)
         else:
             counts.append(np.minimum(end, size) - np.maximum(start, 0))
-    div = (counts[0][:, None] * counts[1][None, :]).astype(dtype)
-    return xp.asarray(div)
+    div = counts[0]
+    for more in counts[1:]:
+        div = np.multiply.outer(div, more)
+    return xp.asarray(div.astype(dtype))
 
 
 class _AvgPool(Function):
-    """y = window sums of x / divisor (4-D)."""
+    """y = window sums of x / divisor (2-D or 3-D, with the batch)."""
     _node_name = "AvgPool2DBackward0"
 
     @staticmethod
     def forward(ctx, x, win, div):
         xp = _xp.array_module(x._data)
         v = _windows(x._data, win, 0)
-        kh, kw = win.kernel
         if type(v) is np.ndarray:       # kh*kw vectorized adds beat NumPy's sum over tiny strided axes
-            out = v[..., 0, 0].copy()
-            for off in range(1, kh * kw):
-                out += v[..., off // kw, off % kw]
+            offsets = itertools.product(*map(range, win.kernel))
+            out = v[(Ellipsis,) + next(offsets)].copy()
+            for off in offsets:
+                out += v[(Ellipsis,) + off]
         else:                           # one reduction: one kernel on a GPU
-            out = v.sum(axis=(4, 5), dtype=v.dtype)
-        ctx.win, ctx.div, ctx.hw = win, div, x.shape[2:]
+            out = v.sum(axis=_window_axes(win), dtype=v.dtype)
+        ctx.win, ctx.div, ctx.sizes = win, div, x.shape[2:]
         if out.dtype.kind == "f":
             out /= div
         else:
@@ -362,36 +382,32 @@ class _AvgPool(Function):
 
     @staticmethod
     def backward(ctx, grad):        # each window's input gets grad / divisor
-        return _AvgPoolAdjoint.apply(grad, ctx.win, ctx.div, tuple(ctx.hw)), None, None
+        return _named(_AvgPoolAdjoint, ctx.win).apply(grad, ctx.win, ctx.div, tuple(ctx.sizes)), None, None
 
 
 class _AvgPoolAdjoint(Function):
     _node_name = "AvgPool2DBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, win, div, hw):
+    def forward(ctx, g, win, div, sizes):
         xp = _xp.array_module(g._data)
         gd = g._data / div
-        n, c = gd.shape[:2]
-        h, w = hw
-        t, b, l, r = win.pad
-        full = xp.zeros((n, c, h + t + b, w + l + r), gd.dtype)
-        v = _windows(full, _Window(win.kernel, win.stride, (0, 0, 0, 0), win.dilation, win.out), 0)
+        full = xp.zeros(gd.shape[:2] + _padded_sizes(sizes, win.pad), gd.dtype)
+        v = _windows(full, _Window(win.kernel, win.stride, (0,) * len(win.pad), win.dilation, win.out), 0)
         if _overlapping(win):
-            kh, kw = win.kernel
-            for off in range(kh * kw):
-                dst = v[..., off // kw, off % kw]
+            for off in itertools.product(*map(range, win.kernel)):
+                dst = v[(Ellipsis,) + off]
                 dst += gd
         else:                           # disjoint windows: each input gets its window's share once
-            v[...] = gd[..., None, None]
-        if t or b or l or r:
-            full = xp.ascontiguousarray(full[:, :, t:t + h, l:l + w])
+            v[...] = gd[(Ellipsis,) + (None,) * len(win.kernel)]
+        if any(win.pad):
+            full = xp.ascontiguousarray(full[(slice(None), slice(None)) + _inside(sizes, win.pad)])
         ctx.win, ctx.div = win, div
         return full
 
     @staticmethod
     def backward(ctx, grad):        # adjoint of the adjoint: average pooling again
-        return _AvgPool.apply(grad, ctx.win, ctx.div), None, None, None
+        return _named(_AvgPool, ctx.win).apply(grad, ctx.win, ctx.div), None, None, None
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,13 +439,18 @@ def _check_input(op, input, nd):
     if input.ndim not in (nd + 1, nd + 2) or any(s == 0 for s in input.shape[-nd - 1 if input.ndim == nd + 1
                                                                           else 1:]):
         raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input"
-                           if nd == 2 else
+                           if nd >= 2 else
                            f"{op}() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+    _check_dtype(op, input)
+
+
+def _check_dtype(op, input):
     if input.dtype.is_complex or input.dtype.name == "bool":
-        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype}'")
+        raise NotImplementedError(f"\"{op}\" not implemented for '{_type_word(input.dtype)}'")
 
 
-def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd):
+def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd, check_input_size=False):
+    """The pooling windows; check_input_size: also refuse inputs smaller than the kernel (avg_pool3d)."""
     kernel = _ints(kernel_size, nd, "kernel_size")
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _ints(
         stride, nd, "stride")
@@ -447,6 +468,10 @@ def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd):
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
                                f"kernel_size={k} and dilation={d}")
     sizes = tuple(input.shape[-nd:])
+    if check_input_size and any(s < k for s, k in zip(sizes, kernel)):
+        names = ("T", "H", "W")[3 - nd:]
+        raise RuntimeError(f"input image ({' '.join(f'{n}: {s}' for n, s in zip(names, sizes))}) smaller than "
+                           f"kernel size ({' '.join(f'k{n}: {k}' for n, k in zip(names, kernel))})")
     out = tuple(_pool_out(s, k, st, p, d, ceil_mode) for s, k, st, p, d in zip(sizes, kernel, stride, pad, dil))
     if any(o < 1 for o in out):
         c = input.shape[-nd - 1]
@@ -458,39 +483,46 @@ def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd):
     # extra padding after the input so that every (ceil_mode) window lies inside the buffer
     ends = tuple((o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out, stride, kernel, dil))
     after = tuple(max(e - sz - p, 0) for e, sz, p in zip(ends, sizes, pad))
-    return _Window(kernel, stride, (pad[0], after[0], pad[1], after[1]), dil, out)
+    return _Window(kernel, stride, tuple(v for p, a in zip(pad, after) for v in (p, a)), dil, out)
 
 
-def _as_4d(input, nd):
+def _as_batch(input, nd):
+    """input with its batch dim (and a height of 1 for 1-D pooling), and whether it had none."""
     x = input if input.ndim == nd + 2 else input.unsqueeze(0)
     return (x.unsqueeze(2) if nd == 1 else x), input.ndim == nd + 1
 
 
-def _from_4d(t, unbatched, nd):
+def _from_batch(t, unbatched, nd):
     if nd == 1:
         t = t.squeeze(2)
     return t.squeeze(0) if unbatched else t
 
 
-def _flat_indices(arg, win, hw):
-    """Offsets within windows -> indices into the flattened (H*W) input plane, as int64."""
+def _flat_indices(arg, win, sizes):
+    """Offsets within windows -> indices into the flattened input plane (h*W + w in 2-D), as int64."""
     xp = _xp.array_module(arg)
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = win.kernel, win.stride, win.dilation, win.out
-    t, l = win.pad[0], win.pad[2]
-    rows = xp.arange(ho).reshape(ho, 1) * sh - t + (arg // kw) * dh
-    cols = xp.arange(wo) * sw - l + (arg % kw) * dw
-    return (rows * hw[1] + cols).astype(np.int64)
+    nd = len(win.kernel)
+    index, rest, plane = None, arg, 1
+    for d in reversed(range(nd)):           # the offset is row-major over the kernel: last dim first
+        k, o = win.kernel[d], win.out[d]
+        off = rest % k if d else rest
+        rest = rest // k if d else None
+        pos = xp.arange(o).reshape((o,) + (1,) * (nd - 1 - d)) * win.stride[d] - win.pad[2 * d] + off * win.dilation[d]
+        index = pos if index is None else index + pos * plane
+        plane *= sizes[d]
+    return index.astype(np.int64)
 
 
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
     _check_input(op, input, nd)
     win = _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
-    x, unbatched = _as_4d(input, nd)
+    x, unbatched = _as_batch(input, nd)
+    pool = _named(_MaxPool, win)
     if return_indices:
-        out, arg = _MaxPool.apply(x, win, True)
+        out, arg = pool.apply(x, win, True)
         idx = _make(_flat_indices(arg._data, win, x.shape[2:]))
-        return _from_4d(out, unbatched, nd), _from_4d(idx, unbatched, nd)
-    return _from_4d(_MaxPool.apply(x, win, False), unbatched, nd)
+        return _from_batch(out, unbatched, nd), _from_batch(idx, unbatched, nd)
+    return _from_batch(pool.apply(x, win, False), unbatched, nd)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -512,6 +544,14 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
 
 
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W) input; arguments as max_pool2d, ints or triples.
+
+    With return_indices=True, also returns the flat ((d * H + h) * W + w) index of each maximum.
+    """
+    return _max_pool("max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
@@ -522,19 +562,24 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd):
     _check_input(op, input, nd)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    win = _window(op, input, kernel_size, stride, padding, 1, ceil_mode, nd)
-    x, unbatched = _as_4d(input, nd)
+    win = _window(op, input, kernel_size, stride, padding, 1, ceil_mode, nd, check_input_size=nd == 3)
+    x, unbatched = _as_batch(input, nd)
     xp = _xp.array_module(x._data)
     ddt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float64)
     # divisors count the padded border (count_include_pad) but never the extra ceil_mode cells
-    counted = _Window(win.kernel, win.stride, (win.pad[0], win.pad[0], win.pad[2], win.pad[2]), win.dilation,
+    counted = _Window(win.kernel, win.stride, tuple(p for p in win.pad[::2] for _ in range(2)), win.dilation,
                       win.out)
     div = _avg_divisor(xp, counted, tuple(x.shape[2:]), count_include_pad, divisor_override, ddt)
-    return _from_4d(_AvgPool.apply(x, win, div), unbatched, nd)
+    return _from_batch(_named(_AvgPool, win).apply(x, win, div), unbatched, nd)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -554,6 +599,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """1-D average pooling over (N, C, L) or (C, L) input; arguments as avg_pool2d."""
     return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) input; arguments as avg_pool2d, ints or triples."""
+    return _avg_pool("avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 3)
 
 
 # ---------------------------------------------------------------------------------------
@@ -598,7 +650,7 @@ def _adaptive_matrix(size, out, like):
 def _adaptive_avg(op, input, output_size, nd):
     sizes, out = _adaptive_sizes(op, input, output_size, nd)
     if input.dtype.is_floating_point is False:
-        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype}'")
+        raise NotImplementedError(f"\"{op}\" not implemented for '{_type_word(input.dtype)}'")
     if all(s % o == 0 for s, o in zip(sizes, out) if o):
         if all(o > 0 for o in out):         # equal windows: plain average pooling
             kernel = tuple(s // o for s, o in zip(sizes, out))
@@ -622,39 +674,49 @@ def adaptive_avg_pool1d(input, output_size):
     return _adaptive_avg("adaptive_avg_pool1d", input, output_size, 1)
 
 
+def adaptive_avg_pool3d(input, output_size):
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to a given output size (ints, or None to keep that
+    input size)."""
+    return _adaptive_avg("adaptive_avg_pool3d", input, output_size, 3)
+
+
 def _adaptive_max(op, input, output_size, return_indices, nd):
     sizes, out = _adaptive_sizes(op, input, output_size, nd)
-    if input.dtype.is_complex or input.dtype.name == "bool":
-        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype}'")
-    x, unbatched = _as_4d(input, nd)
-    if nd == 1:
-        sizes, out = (1,) + sizes, (1,) + out
+    _check_dtype(op, input)
+    unbatched = input.ndim == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
     xp = _xp.array_module(x._data)
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     # gather each window, padded to the longest by repeating its last index (same max, same first index)
-    idx = []
+    spans = []
     for size, o in zip(sizes, out):
         start, end = _adaptive_bounds(size, o)
         kmax = int((end - start).max()) if o else 1
-        ii = np.minimum(start[:, None] + np.arange(kmax), (end - 1)[:, None])      # (o, kmax)
-        idx.append(ii)
-    ih, iw = idx
-    rows = xp.asarray(ih[:, None, :, None])         # (Ho, 1, kh, 1)
-    cols = xp.asarray(iw[None, :, None, :])         # (1, Wo, 1, kw)
-    v = x._data[:, :, rows, cols]                   # (N, C, Ho, Wo, kh, kw)
-    flat = v.reshape(n, c, out[0], out[1], -1)
-    if flat.shape[-1] == 0:
-        arg = xp.zeros((n, c) + tuple(out), np.int64)
-    else:
-        nan = flat != flat
-        arg = xp.where(nan.any(-1), nan.argmax(-1), flat.argmax(-1)) if flat.dtype.kind == "f" else flat.argmax(-1)
-    ar = xp.asarray(ih)[xp.arange(out[0])[:, None], arg // iw.shape[1]]
-    ac = xp.asarray(iw)[xp.arange(out[1]), arg % iw.shape[1]]
-    index = _make((ar * w + ac).astype(np.int64))
+        spans.append(np.minimum(start[:, None] + np.arange(kmax), (end - 1)[:, None]))      # (o, kmax)
+    where = []          # dim d's (o, kmax) indices placed at axes d and nd + d of (*out, *kmax)
+    for d, ii in enumerate(spans):
+        shape = [1] * (2 * nd)
+        shape[d], shape[nd + d] = ii.shape
+        where.append(xp.asarray(ii.reshape(shape)))
+    v = x._data[(slice(None), slice(None)) + tuple(where)]          # (N, C, *out, *kmax)
+    flat = v.reshape((n, c) + out + (math.prod(ii.shape[1] for ii in spans),))
+    nan = flat != flat
+    arg = xp.where(nan.any(-1), nan.argmax(-1), flat.argmax(-1)) if flat.dtype.kind == "f" else flat.argmax(-1)
+    # each window's offset -> the input position along each dim -> the flat index in the input plane
+    index, rest, plane = None, arg, 1
+    for d in reversed(range(nd)):
+        k = spans[d].shape[1]
+        off = rest % k if d else rest
+        rest = rest // k if d else None
+        pos = xp.asarray(spans[d])[xp.arange(out[d]).reshape((out[d],) + (1,) * (nd - 1 - d)), off]
+        index = pos if index is None else index + pos * plane
+        plane *= sizes[d]
+    index = _make(index.astype(np.int64))
     # the indices are in range by construction: no check (on cuda, a read of the device)
     from .indexing import Gather
-    result = Gather.apply(x.flatten(2), 2, index.flatten(2)).view(n, c, out[0], out[1])
-    result, index = _from_4d(result, unbatched, nd), _from_4d(index, unbatched, nd)
+    result = Gather.apply(x.flatten(2), 2, index.flatten(2)).view((n, c) + out)
+    if unbatched:
+        result, index = result.squeeze(0), index.squeeze(0)
     return (result, index) if return_indices else result
 
 
@@ -668,12 +730,22 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     return _adaptive_max("adaptive_max_pool1d", input, output_size, return_indices, 1)
 
 
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to a given output size (ints, or None to keep that input
+    size); with return_indices, also the flat index of each maximum in its (D*H*W) input volume."""
+    return _adaptive_max("adaptive_max_pool3d", input, output_size, return_indices, 3)
+
+
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool2d(input, output_size, True)
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -684,10 +756,10 @@ def _unpool_size(op, input, kernel, stride, padding, output_size, nd):
     sizes = tuple(input.shape[-nd:])
     default = tuple((s - 1) * st - 2 * p + k for s, st, p, k in zip(sizes, stride, padding, kernel))
     if output_size is None:
-        return default
+        return _nonnegative(default)
     output_size = tuple(int(s) for s in output_size)
-    if len(output_size) == nd + 2 or len(output_size) == nd + 1:
-        output_size = output_size[-nd:]
+    if len(output_size) == nd + 2:
+        output_size = output_size[2:]
     if len(output_size) != nd:
         raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a "
                          f"length of '{len(output_size)}'")
@@ -695,6 +767,14 @@ def _unpool_size(op, input, kernel, stride, padding, output_size, nd):
         if not de - st < o < de + st:
             raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {de - st} and '
                              f'{de + st})')
+    return _nonnegative(output_size)
+
+
+def _nonnegative(output_size):
+    for d, o in enumerate(output_size):
+        if o < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={o}")
     return output_size
 
 
@@ -702,6 +782,8 @@ def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, n
     kernel = _ints(kernel_size, nd, "kernel_size")
     stride = kernel if stride is None else _ints(stride, nd, "stride")
     padding = _ints(padding, nd, "padding")
+    if nd == 3 and any(s <= 0 for s in stride):      # (PyTorch checks the 3-D strides only)
+        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
     if tuple(indices.shape) != tuple(input.shape):
@@ -736,6 +818,11 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
 
 
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool3d: puts each value at its index, zeros elsewhere."""
+    return _max_unpool("max_unpool3d", input, indices, kernel_size, stride, padding, output_size, 3)
+
+
 # ---------------------------------------------------------------------------------------
 # Power-average pooling
 # ---------------------------------------------------------------------------------------
@@ -759,10 +846,6 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
 
 
-def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    raise NotImplementedError("max_pool3d: flambeau implements 1-D and 2-D pooling only")
-
-
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
-    raise NotImplementedError("avg_pool3d: flambeau implements 1-D and 2-D pooling only")
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-D power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)

@@ -27,13 +27,13 @@ from .._ops.pointwise import _not_implemented, _erf, _sigmoid
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
 from .._ops.pooling import (max_pool1d, max_pool2d, max_pool3d, max_unpool1d, max_unpool2d,  # noqa: F401
-                            avg_pool1d, avg_pool2d, avg_pool3d, lp_pool1d, lp_pool2d, adaptive_avg_pool1d,
-                            adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, max_pool1d_with_indices,
-                            max_pool2d_with_indices, adaptive_max_pool1d_with_indices,
-                            adaptive_max_pool2d_with_indices)
+                            max_unpool3d, avg_pool1d, avg_pool2d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d,
+                            adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
+                            adaptive_max_pool2d, adaptive_max_pool3d, max_pool1d_with_indices,
+                            max_pool2d_with_indices, max_pool3d_with_indices, adaptive_max_pool1d_with_indices,
+                            adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices)
 
-_NOT_IMPLEMENTED = ("max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "grid_sample", "affine_grid",
-                    "ctc_loss", "embedding_bag")
+_NOT_IMPLEMENTED = ("grid_sample", "affine_grid", "ctc_loss", "embedding_bag")
 
 
 def __getattr__(name):
