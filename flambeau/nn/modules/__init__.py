@@ -26,3 +26,5 @@ from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
                    LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyInstanceNorm1d, LazyInstanceNorm2d,
                    LazyInstanceNorm3d)
+from .conv import ConvTranspose3d
+from .pooling import MaxPool3d, AvgPool3d, MaxUnpool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, LPPool3d

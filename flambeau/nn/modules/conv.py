@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (kernels in flambeau._ops.conv)."""
+"""Conv1d/2d/3d, ConvTranspose1d/2d/3d (kernels in flambeau._ops.conv)."""
 import math
 
 from ... import _ops
@@ -7,7 +7,7 @@ from ..parameter import Parameter
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 def _ntuple(n):
@@ -150,6 +150,11 @@ class Conv2d(_Conv):
 
 
 class Conv3d(_Conv):
+    """3-D convolution: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out).
+
+    Initialization: weight, bias ~ U(-1/sqrt(k), 1/sqrt(k)), k = in_channels / groups * kernel_d * kernel_h
+    * kernel_w.
+    """
     _tuple = staticmethod(_triple)
     _fn = "conv3d"
 
@@ -211,3 +216,13 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
     _tuple = staticmethod(_pair)
     _fn = "conv_transpose2d"
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out).
+
+    Initialization: weight, bias ~ U(-1/sqrt(k), 1/sqrt(k)), k = out_channels / groups * kernel_d * kernel_h
+    * kernel_w.
+    """
+    _tuple = staticmethod(_triple)
+    _fn = "conv_transpose3d"
