@@ -816,16 +816,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     out_size, scales = _output_size(input, size, scale_factor, dims)
     if recompute_scale_factor:
         scales = None
-    if mode == "area":
-        from .._ops import pooling
-        fn = {1: "adaptive_avg_pool1d", 2: "adaptive_avg_pool2d"}.get(dims)
-        if fn is None:
-            raise NotImplementedError("interpolate(mode='area') supports 3-D and 4-D inputs")
-        return getattr(pooling, fn)(input, out_size)
-    if mode == "bicubic" and dims != 2:
+    if dims > 3 or (mode == "bicubic" and dims != 2):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
                                   "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
-                                  "nearest-exact (got bicubic)")
+                                  f"nearest-exact (got {mode})")
+    if mode == "area":
+        from .._ops import pooling
+        return getattr(pooling, f"adaptive_avg_pool{dims}d")(input, out_size)
     expected = {"linear": 1, "bilinear": 2, "trilinear": 3}
     if mode in expected and expected[mode] != dims:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {expected[mode] + 2}D input")
