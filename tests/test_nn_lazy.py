@@ -371,9 +371,13 @@ CONV_CASES = [
     ("LazyConv1d", (4, 3), {"padding": 1, "bias": False}, (3, 7)),
     ("LazyConv2d", (6, (2, 3)), {"stride": 2, "groups": 2}, (1, 4, 6, 7)),
     ("LazyConv2d", (4, 3), {"padding": "same", "padding_mode": "reflect", "dilation": 2}, (2, 6, 6)),
+    ("LazyConv3d", (2, 2), {}, (1, 3, 4, 4, 4)),
+    ("LazyConv3d", (4, (1, 2, 2)), {"groups": 2, "padding": 1}, (2, 3, 3, 3)),
     ("LazyConvTranspose1d", (4, 3), {"stride": 2, "output_padding": 1}, (2, 3, 5)),
     ("LazyConvTranspose2d", (4, 3), {"groups": 2, "bias": False}, (1, 6, 3, 3)),
     ("LazyConvTranspose2d", (2, 2), {"dilation": 2}, (3, 4, 4)),
+    ("LazyConvTranspose3d", (2, 2), {"stride": 2}, (1, 3, 2, 3, 2)),
+    ("LazyConvTranspose3d", (4, 2), {"groups": 2, "bias": False}, (2, 2, 2, 2)),
 ]
 
 

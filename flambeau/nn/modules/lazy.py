@@ -12,13 +12,13 @@ import itertools
 from ...autograd.grad_mode import no_grad
 from ... import _ops, _dtype
 from ..parameter import UninitializedBuffer, UninitializedParameter, is_lazy
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
 from .normalization import (_BatchNorm, _InstanceNorm, _NormBase, BatchNorm1d, BatchNorm2d, BatchNorm3d,
                             InstanceNorm1d, InstanceNorm2d, InstanceNorm3d)
 
-__all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
-           "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
+__all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+           "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
            "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
@@ -181,6 +181,12 @@ class LazyConv2d(_LazyConv, Conv2d):
     _num_spatial_dims = 2
 
 
+class LazyConv3d(_LazyConv, Conv3d):
+    """A Conv3d whose ``in_channels`` is inferred from the first input."""
+    cls_to_become = Conv3d
+    _num_spatial_dims = 3
+
+
 class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
     """A ConvTranspose1d whose ``in_channels`` is inferred from the first input."""
     cls_to_become = ConvTranspose1d
@@ -191,6 +197,12 @@ class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
     """A ConvTranspose2d whose ``in_channels`` is inferred from the first input."""
     cls_to_become = ConvTranspose2d
     _num_spatial_dims = 2
+
+
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
+    """A ConvTranspose3d whose ``in_channels`` is inferred from the first input."""
+    cls_to_become = ConvTranspose3d
+    _num_spatial_dims = 3
 
 
 class _LazyNormBase(LazyModuleMixin, _NormBase):
