@@ -60,6 +60,10 @@ class _Writer:
                 return {"$": "float", "v": repr(obj)}
             return obj
         if isinstance(obj, Tensor):
+            from .nn.parameter import is_lazy, UninitializedParameter
+            if is_lazy(obj):             # no data yet: what it will be materialized as
+                return {"$": "uninitialized", "parameter": isinstance(obj, UninitializedParameter),
+                        "dtype": obj.dtype.name, "device": str(obj.device), "requires_grad": bool(obj.requires_grad)}
             return self._tensor(obj)
         if isinstance(obj, _dtype.dtype):
             return {"$": "dtype", "v": obj.name}
@@ -296,6 +300,8 @@ class _Reader:
         v = x.get("v")
         if tag == "tensor":
             return self.tensor(x, depth)
+        if tag == "uninitialized":
+            return self.uninitialized(x)
         if tag == "ref":
             _need(v in self.tensors, f"reference to unknown tensor {v!r}")
             return self.tensors[v]
@@ -342,6 +348,15 @@ class _Reader:
             except Exception:
                 raise _Corrupt(f"bad device {v!r}") from None
         raise _Corrupt(f"unknown record type {tag!r}")
+
+    def uninitialized(self, x):
+        from .nn.parameter import UninitializedParameter, UninitializedBuffer
+        _need(x.get("dtype") in _dtype._BY_NAME and isinstance(x.get("device"), str), "bad uninitialized tensor")
+        dt = _dtype._BY_NAME[x["dtype"]]
+        from ._ops.creation import empty
+        placed = _map_location(empty(0, dtype=dt), x["device"], self.map_location)    # where map_location says
+        cls = UninitializedParameter if x.get("parameter") else UninitializedBuffer
+        return cls(requires_grad=bool(x.get("requires_grad")), device=placed.device, dtype=dt)
 
     def tensor(self, x, depth):
         number = x.get("id")

@@ -456,3 +456,13 @@ def test_cross_entropy_empty_batch_and_noncontiguous(device):
     lr.backward()
     assert_on_device(x, device)
     assert_same(x.grad, rx.grad)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (2, 3, 5)])
+def test_instance_norm_names_the_channel_dim_in_its_error(shape):
+    messages = []
+    for lib in (flambeau, torch):
+        with pytest.raises(ValueError) as e:
+            lib.nn.InstanceNorm1d(4, affine=True)(lib.randn(*shape))
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]

@@ -538,3 +538,33 @@ def test_uninitialized_buffer_assigned_to_module(device):
     # a plain Module detaches what it saves, which an uninitialized tensor refuses
     msg, msg_ref = _raises_like(lambda: ours.state_dict(), lambda: ref.state_dict())
     _same_tail(msg, msg_ref)
+
+
+def test_share_memory_refuses_uninitialized_parameters():
+    messages = []
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError) as e:
+            lib.nn.LazyLinear(3).share_memory()
+        messages.append(str(e.value))
+        m = lib.nn.LazyLinear(3)
+        m(lib.ones(2, 4))
+        assert m.share_memory() is m
+    assert messages[0] == messages[1]
+
+
+def test_a_lazy_state_dict_saves_and_loads(tmp_path, device):
+    kinds = []
+    for lib in (flambeau, torch):
+        m = lib.nn.LazyBatchNorm1d()
+        if lib is flambeau:
+            m = m.to(device)
+        path = tmp_path / f"{lib.__name__}.pt"
+        lib.save(m.state_dict(), path)
+        sd = lib.load(path, weights_only=False)
+        kinds.append({k: (type(v).__name__, v.dtype.is_floating_point, v.requires_grad) for k, v in sd.items()})
+        fresh = lib.nn.LazyBatchNorm1d()
+        fresh.load_state_dict(sd)
+        assert type(fresh).__name__ == "LazyBatchNorm1d"
+        if lib is flambeau:
+            assert all(v.device.type == flambeau.device(device).type for k, v in sd.items() if k != "num_batches_tracked")
+    assert kinds[0] == kinds[1]

@@ -514,6 +514,12 @@ class Module:
         return self._apply(lambda t: t.type(dst_type))
 
     def share_memory(self):
+        """A no-op for memory (flambeau's CPU tensors are not shared across processes), but refuses
+        uninitialized parameters as torch's does."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            if is_lazy(t):
+                raise RuntimeError("Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+                                   "initialize the parameters before calling `module.share_memory()`.")
         return self
 
     # -- state dict ----------------------------------------------------------------------------

@@ -165,8 +165,8 @@ class _InstanceNorm(_NormBase):
         if unbatched:
             input = input.unsqueeze(0)
         if input.shape[1] != self.num_features and self.affine:
-            raise ValueError(f"expected input's size at dim=1 to match num_features ({self.num_features}), but got: "
-                             f"{input.shape[1]}.")
+            raise ValueError(f"expected input's size at dim={0 if unbatched else 1} to match num_features "
+                             f"({self.num_features}), but got: {input.shape[1]}.")
         out = F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                               self.training or not self.track_running_stats,
                               self.momentum if self.momentum is not None else 0.0, self.eps)
