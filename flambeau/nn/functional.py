@@ -1289,7 +1289,8 @@ class _CrossEntropy(Function):
     _node_name = "NllLossBackward0"
 
     @staticmethod
-    def forward(ctx, input, target, weight, ignore_index, reduction, label_smoothing, log_probs):
+    def forward(ctx, input, target, weight, options):
+        ignore_index, reduction, label_smoothing, log_probs = options
         a = input._data
         xp = _xp.array_module(a)
         x = _to_rows(a, xp)
@@ -1330,7 +1331,7 @@ class _CrossEntropy(Function):
         if reduction == "none":
             return per.reshape(_loss_shape(input.shape))
         total = per.sum()
-        return (total / denom).astype(a.dtype) if reduction == "mean" else total.astype(a.dtype)
+        return xp.asarray(total / denom if reduction == "mean" else total, dtype=a.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1370,7 +1371,7 @@ class _CrossEntropy(Function):
             grad_target = _from_rows(_make(gt if ctx.w is None else gt * ctx.w) * g, ctx.shape)
         if target is not None and ctx.needs_input_grad[2]:      # d/dw_c = -sum_i t_ic logp_ic
             grad_weight = (_make(-ctx.unweighted * ctx.logp) * g).sum(0)
-        return grad_input, grad_target, grad_weight, None, None, None, None
+        return grad_input, grad_target, grad_weight, None
 
 
 def _dense_targets(ctx):
@@ -1392,23 +1393,22 @@ def _from_rows_input(input):
 
 
 def _check_class_input(name, input, target, weight):
-    if input.ndim == 0:
+    shape, tshape = input._data.shape, target._data.shape       # plain tuples: cheaper than Size
+    if not shape:
         raise ValueError(f"Expected input to have at least 1 dimension, got a 0-D input ({name})")
     if target.is_floating_point():
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if tshape != shape:
+            raise RuntimeError(f"Expected target size {list(shape)}, got {list(tshape)}")
         return
-    if input.ndim == 1:
-        if target.ndim != 0:
-            raise RuntimeError(f"Expected target to be a 0-D tensor for a 1-D input, got target shape "
-                               f"{list(target.shape)}")
-    elif input.shape[0] != (target.shape[0] if target.ndim else -1):
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0] if target.ndim else 0}).")
-    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
-        raise RuntimeError(f"Expected target size {list((input.shape[0],) + tuple(input.shape[2:]))}, got "
-                           f"{list(target.shape)}")
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if len(shape) == 1:
+        if tshape:
+            raise RuntimeError(f"Expected target to be a 0-D tensor for a 1-D input, got target shape {list(tshape)}")
+    elif shape[0] != (tshape[0] if tshape else -1):
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size "
+                         f"({tshape[0] if tshape else 0}).")
+    elif tshape[1:] != shape[2:]:
+        raise RuntimeError(f"Expected target size {list(shape[:1] + shape[2:])}, got {list(tshape)}")
+    c = shape[1] if len(shape) > 1 else shape[0]
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
@@ -1425,7 +1425,7 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
     if weight is not None and not target.is_floating_point() and recording(weight):
         raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. "
                            "This input cannot have requires_grad True.")
-    out = _CrossEntropy.apply(input, target, weight, ignore_index, reduction, label_smoothing, log_probs)
+    out = _CrossEntropy.apply(input, target, weight, (ignore_index, reduction, label_smoothing, log_probs))
     return out
 
 
