@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, on_device
+from _oracle import assert_same, check_against_torch, no_host_reads, on_device
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((4, 5, 6)).astype(np.float32)
@@ -307,6 +307,33 @@ def test_scatter_reduce_gradients_match_torch(reduce, include_self, device):
     check_against_torch(lambda lib, x, y: (x * 1).scatter_reduce_(0, lib.tensor([[0, 2, 1, 1]]), y, reduce,
                                                                   include_self=include_self), (3, 4), (1, 4),
                         device=device)
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("zeros", [[(0, 1)], [(0, 1), (2, 0)], [], [(1, 0), (1, 1)]])
+def test_scatter_reduce_prod_gradient_with_zeros(zeros, include_self, device):
+    # zeros in src: alone in their slot, two in one slot (idx row 1 sends both to slot 3), or in self
+    idx = [[0, 2], [3, 3], [2, 0]]
+
+    def fn(lib, x, y):
+        y = y.clone()
+        for i, j in zeros:
+            y = y.index_put((lib.tensor([i]), lib.tensor([j])), lib.tensor(0.0, dtype=y.dtype))
+        x = x.index_put((lib.tensor([1, 2]), lib.tensor([0, 2])), lib.tensor(0.0, dtype=x.dtype))
+        return x.scatter_reduce(1, lib.tensor(idx), y, "prod", include_self=include_self)
+    check_against_torch(fn, (3, 4), (3, 2), device=device)
+    x = flambeau.tensor(X[0, :3, :4], device=device, requires_grad=True)
+    y = flambeau.zeros(3, 2, device=device, requires_grad=True)
+    out = x.scatter_reduce(1, flambeau.tensor(idx, device=device), y, "prod", include_self=include_self)
+    with no_host_reads(device):
+        out.sum().backward()
+
+
+def test_scatter_reduce_prod_gradgradcheck_with_zeros():
+    idx = flambeau.tensor([[0, 2], [3, 1]])
+    x = flambeau.tensor([[1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 3.0]], dtype=flambeau.float64, requires_grad=True)
+    y = flambeau.tensor([[0.0, 2.0], [1.5, -0.5]], dtype=flambeau.float64, requires_grad=True)
+    assert flambeau.autograd.gradcheck(lambda x, y: x.scatter_reduce(1, idx, y, "prod"), (x, y))
 
 
 def test_put_gradients_match_torch(device):

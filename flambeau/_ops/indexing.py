@@ -478,7 +478,7 @@ class ScatterReduce(Function):
             a = (a / count).astype(a.dtype) if a.dtype.kind == "f" else a // count
         ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         ctx.key, ctx.touched, ctx.count = key, touched, count
-        ctx.src_shape, ctx.index_shape = src.shape, index.shape
+        ctx.src_shape, ctx.index_shape, ctx.index = src.shape, index.shape, index
         ctx.save_for_backward(x, src)
         ctx.result = a
         return a
@@ -502,14 +502,23 @@ class ScatterReduce(Function):
             count = hit_self + IndexPutAccumulate.apply(hit_src, tuple(x.shape), key)
             g = grad / count.clamp(min=1)
             g_self, g_src = g * hit_self, GatherByKey.apply(g, key) * hit_src
-        else:                                     # prod: the product of the others
+        else:                                     # prod: the product of the others, zeros included
             out = _make(ctx.result)
             sd = src[tuple(slice(0, n) for n in ctx.index_shape)]
-            if bool((x._data == 0).any()) or bool((sd._data == 0).any()):
-                raise NotImplementedError("the gradient of scatter_reduce(reduce='prod') with zeros in the input "
-                                          "is not implemented")
-            g_self = grad * out / x * keep_self
-            g_src = GatherByKey.apply(grad * out, key) / sd
+            index, dim, include_self = ctx.index, ctx.dim, ctx.include_self
+            # self: its own factor replaced by 1 (the product of the others even where self is 0)
+            masked_self = x.masked_fill(x == 0, 1)
+            # (ScatterReduce itself: the index was range-checked by the forward, no second read)
+            g_self = grad * ScatterReduce.apply(masked_self, dim, index, sd, "prod", include_self) / masked_self \
+                * keep_self
+            # src: out / src where src is not 0; where it is the only 0 of its slot, the product of the
+            # others is out with that factor replaced by 1; with two zeros or more, it is 0 (out is)
+            src_zero = sd == 0
+            zeros_in_slot = IndexPutAccumulate.apply(src_zero.to(grad.dtype), tuple(x.shape), key)
+            single_zero = src_zero & (GatherByKey.apply(zeros_in_slot, key) == 1)
+            others = ScatterReduce.apply(x, dim, index, sd.masked_fill(single_zero, 1), "prod", include_self)
+            g_src = GatherByKey.apply(grad * out, key) / sd.masked_fill(src_zero, 1)
+            g_src = g_src.where(~single_zero, GatherByKey.apply(grad * others, key))
         if tuple(g_src.shape) != tuple(ctx.src_shape):
             g_src = _pad_to(g_src, ctx.src_shape)
         return g_self, None, None, g_src, None, None
