@@ -1,0 +1,156 @@
+"""Top-level names torch also offers: in-place functions (``torch.clamp_(x, ...)`` is ``x.clamp_(...)``),
+nn.functional ops torch exports at the top, old norms, and process-wide settings."""
+from ._tensor import Tensor
+
+__all__ = ["is_neg", "frobenius_norm", "nuclear_norm", "set_float32_matmul_precision",
+           "get_float32_matmul_precision", "get_default_device", "set_flush_denormal", "set_warn_always",
+           "is_warn_always_enabled", "get_num_interop_threads", "set_num_interop_threads", "init_num_threads",
+           "set_deterministic_debug_mode", "get_deterministic_debug_mode",
+           "is_deterministic_algorithms_warn_only_enabled", "set_anomaly_enabled", "is_anomaly_check_nan_enabled"]
+
+
+# -- torch.xxx_(tensor, ...) is tensor.xxx_(...) -----------------------------------------------
+_INPLACE = ("addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "clamp_", "clamp_max_",
+            "clamp_min_", "clip_", "fix_", "nan_to_num_", "negative_", "round_", "xlogy_", "index_put_", "detach_",
+            "gcd_", "lcm_", "ldexp_", "resize_as_")
+_METHODS = ("detach", "is_conj", "is_signed", "resolve_conj", "resolve_neg", "ravel", "put")
+
+
+def _method_as_function(name):
+    def fn(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``."
+    return fn
+
+
+for _name in _INPLACE + _METHODS:
+    if hasattr(Tensor, _name):
+        globals()[_name] = _method_as_function(_name)
+        __all__.append(_name)
+
+# in-place arc functions: the Tensor methods under their arc- names
+for _short, _long in (("acos_", "arccos_"), ("asin_", "arcsin_"), ("atan_", "arctan_"), ("acosh_", "arccosh_"),
+                      ("asinh_", "arcsinh_"), ("atanh_", "arctanh_")):
+    if hasattr(Tensor, _short) and not hasattr(Tensor, _long):
+        setattr(Tensor, _long, getattr(Tensor, _short))
+        globals()[_long] = _method_as_function(_long)
+        __all__.append(_long)
+
+
+def is_neg(input):
+    """Always False: flambeau has no lazy negation bit (neg() computes)."""
+    return False
+
+
+Tensor.is_neg = is_neg
+
+
+# -- nn.functional ops also at the top, with the same arguments ---------------------------------
+def _functional_alias(name):
+    def fn(*args, **kwargs):
+        from .nn import functional
+        return getattr(functional, name)(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``torch.nn.functional.{name}``."
+    return fn
+
+
+for _name in ("celu", "selu", "threshold", "hardshrink", "prelu", "rrelu", "pixel_shuffle", "pixel_unshuffle",
+              "bilinear", "feature_alpha_dropout", "celu_", "selu_", "rrelu_", "threshold_"):
+    globals()[_name] = _functional_alias(_name)
+    __all__.append(_name)
+
+
+# -- old norms -----------------------------------------------------------------------------------
+def frobenius_norm(input, dim=(-2, -1), keepdim=False, *, out=None):
+    """The Frobenius norm over dim (torch.norm(p='fro') of old)."""
+    from . import linalg
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return linalg.vector_norm(input, 2, dim=dims, keepdim=keepdim, out=out)
+
+
+def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
+    """The sum of singular values of the matrices over dim (the last two by default)."""
+    from . import linalg
+    if isinstance(dim, bool):                  # nuclear_norm(input, keepdim)
+        dim, keepdim = None, dim
+    return linalg.matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else tuple(dim), keepdim=keepdim, out=out)
+
+
+# -- process-wide settings -----------------------------------------------------------------------
+_settings = {"float32_matmul_precision": "highest", "warn_always": False, "interop_threads": 1,
+             "deterministic_debug_mode": 0}
+
+
+def set_float32_matmul_precision(precision):
+    """Recorded only: flambeau's float32 products are plain float32 BLAS products at any setting."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid precision: {precision!r}; expected 'highest', 'high' or 'medium'")
+    _settings["float32_matmul_precision"] = precision
+
+
+def get_float32_matmul_precision():
+    return _settings["float32_matmul_precision"]
+
+
+def get_default_device():
+    from ._device import device
+    return device("cpu")
+
+
+def set_flush_denormal(mode):
+    """False: flushing denormals is not available (as torch answers where the CPU does not support it)."""
+    return False
+
+
+def set_warn_always(b):
+    _settings["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled():
+    return _settings["warn_always"]
+
+
+def get_num_interop_threads():
+    return _settings["interop_threads"]
+
+
+def set_num_interop_threads(n):
+    """Recorded only: flambeau runs no inter-op thread pool (ops run one after the other)."""
+    if int(n) < 1:
+        raise RuntimeError("Expected positive number of threads")
+    _settings["interop_threads"] = int(n)
+
+
+def init_num_threads():
+    """Nothing to initialize: flambeau's threads start on first use."""
+
+
+def set_deterministic_debug_mode(debug_mode):
+    modes = {"default": 0, "warn": 1, "error": 2}
+    mode = modes.get(debug_mode, debug_mode) if isinstance(debug_mode, str) else int(debug_mode)
+    if mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                           f"{debug_mode}")
+    _settings["deterministic_debug_mode"] = mode
+
+
+def get_deterministic_debug_mode():
+    return _settings["deterministic_debug_mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return False
+
+
+def set_anomaly_enabled(enabled, check_nan=True):
+    from .autograd.anomaly_mode import set_detect_anomaly
+    set_detect_anomaly(enabled, check_nan)
+
+
+def is_anomaly_check_nan_enabled():
+    from .autograd import function
+    return bool(function._anomaly[0])
