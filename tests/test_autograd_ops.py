@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, need_torch, on_device
+from _oracle import assert_same, check_against_torch, gradcheck, need_torch, no_host_reads, on_device
 
 torch = need_torch()
 
@@ -540,3 +540,23 @@ def test_complex_backward_conjugates_the_derivative(name, device):
         return
     ours = _complex_grads(on_device(flambeau, device), fn)
     assert_same(ours, ref, rtol=1e-9, atol=1e-12, device=device)
+
+
+@pytest.mark.parametrize("zeros", [[], [(0, 0)], [(1, 2)], [(0, 1), (0, 3)], [(2, 0), (2, 4), (1, 4)]])
+def test_cumprod_gradient_with_zeros_reads_nothing(zeros, device):
+    # no zero, a first zero at the start, inside, two zeros in one row, zeros at both ends
+    def fn(lib, x):
+        mask = np.ones((3, 5))
+        for i, j in zeros:
+            mask[i, j] = 0.0
+        return (x * lib.tensor(mask, dtype=x.dtype)).cumprod(1)
+    check_against_torch(fn, (3, 5), device=device)
+    x = flambeau.tensor(np.arange(1.0, 16.0).reshape(3, 5), device=device, requires_grad=True)
+    y = (x * flambeau.tensor([1.0, 0.0, 1.0, 0.0, 1.0], device=device)).cumprod(1).sum()
+    with no_host_reads(device):
+        y.backward()
+
+
+def test_cumprod_with_zeros_differentiates_twice():
+    x = flambeau.tensor([[1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 0.0]], dtype=flambeau.float64, requires_grad=True)
+    assert flambeau.autograd.gradgradcheck(lambda x: x.cumprod(1), (x,))

@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._util import register, recording, wrap_dims, _BY_NP
 from .pointwise import _out
@@ -794,10 +795,12 @@ class Cumprod(Function):
         d = ctx.dim
         if x.dtype != grad.dtype:
             x = x.to(grad.dtype)
+        if not grad_mode.is_grad_enabled():
+            return _cumprod_grad(x, out, grad, d), None, None
+        # differentiable again (create_graph): the products with x_i replaced by 1 are
+        # polynomials in every x_j, zeros included; when there are no zeros, the cheap formula
         if not bool((x._data == 0).any()):
-            # without zeros: the reversed cumulative sum of grad * out, divided by x
             return (grad * _conj(out)).flip(d).cumsum(d).flip(d) / _conj(x), None, None
-        # with zeros, exactly: for each i, the products with x_i replaced by 1 (O(n^2) along dim)
         from .creation import cat
         n = x.shape[d]
         cols = []
@@ -806,6 +809,25 @@ class Cumprod(Function):
             y = cat([x.narrow(d, 0, i), one, x.narrow(d, i + 1, n - i - 1)], d).cumprod(d)
             cols.append((_conj(y.narrow(d, i, n - i)) * grad.narrow(d, i, n - i)).sum(d, keepdim=True))
         return cat(cols, d), None, None
+
+
+def _cumprod_grad(x, out, grad, d):
+    """The gradient of out = x.cumprod(d), exact with zeros and without reading the device (its
+    values only: a second derivative needs the polynomial form above).
+
+    Along each slice, let k be the position of the first zero (n when there is none). For i < k,
+    grad_i is the reversed cumulative sum of grad * out divided by x_i (out is 0 from k on); for
+    i = k, it is that sum for the products with x_k replaced by 1; beyond k every product holds
+    x_k = 0.
+    """
+    zero = x == 0
+    zeros_so_far = zero.to(_dtype.int64).cumsum(d)
+    before, first = zeros_so_far == 0, zero & (zeros_so_far == 1)
+    one = x.new_ones(())
+    upto_first = (grad * _conj(out)).flip(d).cumsum(d).flip(d) / _conj(x.where(~zero, one))
+    with_one = x.where(~first, one).cumprod(d)                  # x_k replaced by 1
+    at_first = (grad * _conj(with_one)).flip(d).cumsum(d).flip(d)
+    return upto_first.where(before, at_first.where(first, upto_first.new_zeros(())))
 
 
 @register("cumprod")
