@@ -560,3 +560,16 @@ def test_cumprod_gradient_with_zeros_reads_nothing(zeros, device):
 def test_cumprod_with_zeros_differentiates_twice():
     x = flambeau.tensor([[1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 0.0]], dtype=flambeau.float64, requires_grad=True)
     assert flambeau.autograd.gradgradcheck(lambda x: x.cumprod(1), (x,))
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_prod_gradient_with_and_without_zeros_reads_nothing(dim, device):
+    for mask in (np.ones((3, 4)), np.array([[1.0, 0, 1, 1], [1, 1, 1, 1], [0, 1, 0, 1]])):
+        def fn(lib, x):
+            y = x * lib.tensor(mask, dtype=x.dtype)
+            return y.prod() if dim is None else y.prod(dim)
+        check_against_torch(fn, (3, 4), device=device)
+        x = flambeau.tensor(np.arange(1.0, 13.0).reshape(3, 4) * mask, device=device, requires_grad=True)
+        y = x.prod() if dim is None else x.prod(dim).sum()
+        with no_host_reads(device):
+            y.backward()

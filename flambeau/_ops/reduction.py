@@ -233,10 +233,12 @@ class Prod(Function):
             grad, out = grad.unsqueeze(dim), out.unsqueeze(dim)
         if x.dtype != grad.dtype:
             x = x.to(grad.dtype)
-        # PyTorch also reads on the host whether x has zeros: without, out / x is the product of the others
-        if not bool((x._data == 0).any()):
+        # Under create_graph, PyTorch's formula: out / x when x has no zeros (a read by the host to
+        # know), so that second derivatives reach the saved result as in PyTorch. Otherwise the
+        # exclusive cumulative products below: exact with zeros, and no read by the host.
+        if grad_mode.is_grad_enabled() and not bool((x._data == 0).any()):
             return grad * _conj(out / x), None, None, None
-        if dim is None:                        # exact with zeros: exclusive cumulative products
+        if dim is None:
             return (_conj(_prod_others(x.reshape(-1), 0)) * grad).reshape(x.shape), None, None, None
         return _conj(_prod_others(x, dim)) * grad, None, None, None
 
