@@ -48,6 +48,14 @@ def is_neg(input):
 Tensor.is_neg = is_neg
 
 
+# -- torch's "unsafe" split family: the same splits (flambeau's views are always safe) -------------
+for _name, _target in (("unsafe_chunk", "chunk"), ("unsafe_split", "split"),
+                       ("unsafe_split_with_sizes", "split_with_sizes")):
+    setattr(Tensor, _name, getattr(Tensor, _target))
+    globals()[_name] = _method_as_function(_name)
+    __all__.append(_name)
+
+
 # -- nn.functional ops also at the top, with the same arguments ---------------------------------
 def _functional_alias(name):
     def fn(*args, **kwargs):
@@ -62,6 +70,8 @@ for _name in ("celu", "selu", "threshold", "hardshrink", "prelu", "rrelu", "pixe
               "bilinear", "feature_alpha_dropout", "celu_", "selu_", "rrelu_", "threshold_"):
     globals()[_name] = _functional_alias(_name)
     __all__.append(_name)
+Tensor.hardshrink = _functional_alias("hardshrink")
+Tensor.prelu = _functional_alias("prelu")
 
 
 # -- old norms -----------------------------------------------------------------------------------

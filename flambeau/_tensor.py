@@ -529,6 +529,51 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
+    def is_nonzero(self):
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        return self.__bool__()
+
+    def is_same_size(self, other):
+        return self._data.shape == other._data.shape
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        """This tensor (flambeau's tensors are all dense), in dtype when given."""
+        return self if dtype is None else self.to(dtype)
+
+    def new(self, *args, **kwargs):
+        """Legacy constructor in this tensor's dtype and device: new(2, 3) is uninitialized (zeros
+        here), new([1, 2]) copies data, new() is empty."""
+        kwargs.setdefault("dtype", self.dtype)
+        kwargs.setdefault("device", self.device)
+        t = Tensor.__new__(Tensor)
+        Tensor.__init__(t, *args, **kwargs) if args else Tensor.__init__(t, 0, **kwargs)
+        return t
+
+    def apply_(self, callable):
+        """Replace each element x by callable(x), in Python (CPU tensors only, as torch)."""
+        return self._map_elements("apply_", callable)
+
+    def map_(self, tensor, callable):
+        """self[i] = callable(self[i], tensor[i]) with tensor broadcast to self (CPU only)."""
+        return self._map_elements("map_", callable, tensor)
+
+    def map2_(self, x, y, callable):
+        """self[i] = callable(self[i], x[i], y[i]) with x and y broadcast to self (CPU only)."""
+        return self._map_elements("map2_", callable, x, y)
+
+    def _map_elements(self, op, fn, *others):
+        if self.device.type != "cpu" or any(o.device.type != "cpu" for o in others):
+            raise TypeError(f"{op} is only implemented on CPU tensors")
+        if self._requires_grad and grad_mode._enabled[0]:
+            raise RuntimeError(f"{op}(): a tensor that requires grad cannot be changed element by element")
+        args = [np.broadcast_to(o._data, self._data.shape) for o in others]
+        flat = [a.reshape(-1) for a in [self._data] + args]
+        values = [fn(*(a[i].item() for a in flat)) for i in range(self._data.size)]
+        self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+        self._version[0] += 1
+        return self
+
     def _scalar(self, what):
         if self._data.size != 1:
             raise ValueError(f"only one element tensors can be converted to Python scalars "

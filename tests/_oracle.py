@@ -145,3 +145,21 @@ def gradcheck(fn, *shapes, seed=0, positive=False, device="cpu"):
         ins.append(flambeau.tensor(a, dtype=flambeau.float64, device=device, requires_grad=True))
     lib = on_device(flambeau, device)
     assert flambeau.autograd.gradcheck(lambda *xs: fn(lib, *xs), tuple(ins))
+
+
+def run_both(fn, device="cpu"):
+    """fn(lib) under flambeau (its factories on ``device``) and under torch."""
+    import torch
+    return fn(on_device(flambeau, device)), fn(torch)
+
+
+def same_error(fn, device="cpu"):
+    """fn(lib) raises the same exception type with the same message under flambeau and torch."""
+    import pytest
+    import torch
+    errors = []
+    for lib in (on_device(flambeau, device), torch):
+        with pytest.raises(Exception) as e:
+            fn(lib)
+        errors.append((e.type, str(e.value)))
+    assert errors[0] == errors[1]

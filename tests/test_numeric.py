@@ -4,22 +4,9 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, check_against_torch, need_torch, on_device
+from _oracle import assert_same, check_against_torch, need_torch, on_device, run_both as both, same_error
 
 torch = need_torch()
-
-
-def both(fn, device="cpu"):
-    return fn(on_device(flambeau, device)), fn(torch)
-
-
-def same_error(fn, device="cpu"):
-    errors = []
-    for lib in (on_device(flambeau, device), torch):
-        with pytest.raises(Exception) as e:
-            fn(lib)
-        errors.append((e.type, str(e.value)))
-    assert errors[0] == errors[1]
 
 
 # -- gcd, lcm, frexp, ldexp, rsub -----------------------------------------------------------------

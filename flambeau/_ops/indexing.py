@@ -1031,3 +1031,95 @@ def _tile_method(self, *dims):
 
 
 Tensor.tile = _tile_method
+
+
+# -- *_scatter: a copy of input with src written into one of its views ---------------------------
+def _scatter_into_view(input, src, view_of):
+    """input's copy with src copied into view_of(copy) (differentiable through the in-place copy)."""
+    out = input.clone()
+    view = view_of(out)
+    if tuple(view.shape) != tuple(src.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(view.shape)}")
+    view.copy_(src)
+    return out
+
+
+@register("diagonal_scatter")
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    return _scatter_into_view(input, src, lambda t: t.diagonal(offset, dim1, dim2))
+
+
+@register("select_scatter")
+def select_scatter(input, src, dim, index):
+    return _scatter_into_view(input, src, lambda t: t.select(dim, index))
+
+
+@register("slice_scatter")
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    d = _wrap_dim(dim, input.ndim)
+    key = (slice(None),) * d + (slice(start, end, step),)
+    return _scatter_into_view(input, src, lambda t: t[key])
+
+
+@register("as_strided_scatter")
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    return _scatter_into_view(input, src, lambda t: t.as_strided(size, stride, storage_offset))
+
+
+# -- index_reduce: scatter_reduce along one dim with a 1-D index -----------------------------------
+def _index_as_scatter(self, dim, index, source):
+    d = _wrap_dim(dim, self.ndim)
+    if index.ndim > 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    if index.dtype not in (_dtype.int64, _dtype.int32):
+        raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {index.dtype}")
+    if source.ndim and source.shape[d] != index.numel():
+        raise RuntimeError(f"index_reduce_(): Number of indices ({index.numel()}) should be equal to "
+                           f"source.size(dim): ({source.shape[d]}), for dim: {d}")
+    shape = [1] * max(source.ndim, 1)
+    shape[d] = -1
+    return d, index.to(_dtype.int64).reshape(shape).expand(source.shape if source.ndim else (1,))
+
+
+@register("index_reduce")
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """input with the rows source[i] reduced into rows index[i] along dim (prod, mean, amax, amin)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d, idx = _index_as_scatter(input, dim, index, source)
+    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
+
+
+def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d, idx = _index_as_scatter(self, dim, index, source)
+    return self.scatter_reduce_(d, idx, source, reduce, include_self=include_self)
+
+
+Tensor.index_reduce_ = _index_reduce_
+
+
+# -- fill_diagonal_ ----------------------------------------------------------------------------
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """Writes fill_value on the main diagonal (all dims equal, or a tall matrix: wrap restarts it
+    every ncols + 1 rows, as NumPy and torch do)."""
+    if self.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    n = min(self.shape)
+    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1] + 1:
+        rows = [i for i in range(self.shape[0]) if i % (self.shape[1] + 1) < self.shape[1]]
+        cols = [i % (self.shape[1] + 1) for i in rows]
+        key = (rows, cols)
+    else:
+        key = tuple([list(range(n))] * self.ndim)
+    from .creation import tensor
+    idx = tuple(tensor(k, device=self.device) for k in key)
+    return self.index_put_(idx, tensor(fill_value, dtype=self.dtype, device=self.device))
+
+
+Tensor.fill_diagonal_ = _fill_diagonal_
+__all__ += ["diagonal_scatter", "select_scatter", "slice_scatter", "as_strided_scatter", "index_reduce"]

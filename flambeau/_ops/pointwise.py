@@ -984,6 +984,14 @@ def polygamma(n, input):
     return _make(_special_module(_xp.array_module(a)).polygamma(n, a).astype(a.dtype, copy=False))
 
 
+def _polygamma_(self, n):
+    return write_inplace(self, polygamma(n, self)._data, "polygamma_") if not recording(self) else \
+        self.copy_(polygamma(n, self))
+
+
+Tensor.polygamma_ = _polygamma_
+
+
 class Logit(Function):
     """out = log(x / (1 - x)), x clamped to [eps, 1 - eps] when eps is given"""
     _node_name = "LogitBackward0"
@@ -1632,6 +1640,8 @@ _compare("gt", "greater", "__gt__")
 _compare("ge", "greater_equal", "__ge__")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 Tensor.greater, Tensor.greater_equal, Tensor.less, Tensor.less_equal, Tensor.not_equal = gt, ge, lt, le, ne
+Tensor.greater_, Tensor.greater_equal_, Tensor.less_, Tensor.less_equal_, Tensor.not_equal_ = (
+    Tensor.gt_, Tensor.ge_, Tensor.lt_, Tensor.le_, Tensor.ne_)
 Tensor.__hash__ = lambda self: id(self)
 _export("greater", "greater_equal", "less", "less_equal", "not_equal")
 
@@ -1758,6 +1768,7 @@ def conj(input):
 
 
 conj_physical = conj
+Tensor.conj_physical_ = lambda self: self.copy_(self.conj()) if self.is_complex() else self
 Tensor.resolve_conj = lambda self: self
 Tensor.resolve_neg = lambda self: self
 Tensor.is_conj = lambda self: False

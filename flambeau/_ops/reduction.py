@@ -838,6 +838,33 @@ def cumprod(input, dim, *, dtype=None, out=None):
     return _out(Cumprod.apply(input, d, _sum_dtype(input, dtype)), out)
 
 
+def _cumulative_inplace(fn_cls):
+    def inplace(self, dim, *, dtype=None):
+        from ._util import apply_inplace
+        d = _wrap_dim(dim, self.ndim) if self.ndim else 0
+        return apply_inplace(self, fn_cls, d, dtype or self.dtype)
+    return inplace
+
+
+Tensor.cumsum_ = _cumulative_inplace(Cumsum)
+Tensor.cumprod_ = _cumulative_inplace(Cumprod)
+
+
+@register("sum_to_size")
+def sum_to_size(self, *size):
+    """The sum of self down to ``size``, a shape self broadcasts from (the undo of expand)."""
+    from builtins import all as all_of        # this module defines its own all()
+    from .views import _sizes
+    size = _sizes(size)
+    shape = tuple(self.shape)
+    lead = len(shape) - len(size)
+    if lead < 0 or not all_of(s == 1 or s == n for s, n in zip(size, shape[lead:])):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(size) if s == 1 and shape[lead + i] != 1]
+    out = self.sum(dims, keepdim=True) if dims else self
+    return out.reshape(size) if lead else out
+
+
 # -- trace ------------------------------------------------------------------------------------
 class Trace(Function):
     """out = sum of the main diagonal of a matrix (integers sum to int64)"""

@@ -356,6 +356,18 @@ def transpose_(self, dim0, dim1):
     return self
 
 
+def _reshape_in_place(self, op, view_fn, *args):
+    """self takes the geometry of view_fn(self, *args) (no data moves), as transpose_ does."""
+    if recording(self):
+        raise RuntimeError(f"{op}() on a tensor that requires grad is not supported; use {op[:-1]}()")
+    self._data = view_fn(self, *args)._data
+    return self
+
+
+Tensor.squeeze_ = lambda self, dim=None: _reshape_in_place(self, "squeeze_", squeeze, dim)
+Tensor.unsqueeze_ = lambda self, dim: _reshape_in_place(self, "unsqueeze_", unsqueeze, dim)
+
+
 @register("t")
 def t(self):
     nd = self._data.ndim
