@@ -28,3 +28,5 @@ from .lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTrans
                    LazyInstanceNorm2d, LazyInstanceNorm3d)
 from .conv import ConvTranspose3d
 from .pooling import MaxPool3d, AvgPool3d, MaxUnpool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, LPPool3d
+from .transformer import (MultiheadAttention, Transformer, TransformerEncoder, TransformerDecoder,
+                          TransformerEncoderLayer, TransformerDecoderLayer)
