@@ -1,2 +1,4 @@
-"""``flambeau.utils``: data loading (``flambeau.utils.data``)."""
+"""``flambeau.utils``: data loading (``flambeau.utils.data``), activation checkpointing
+(``flambeau.utils.checkpoint``)."""
 from . import data  # noqa: F401
+from . import checkpoint  # noqa: F401
