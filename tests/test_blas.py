@@ -243,3 +243,15 @@ def test_boolean_products_raise_as_torch(expr, device):
             eval(expr)
         outcomes.append(str(caught.value))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("shapes", [((2, 3, 4, 5), (2, 2, 5, 6)), ((3, 4, 5), (2, 5, 6)), ((4, 1, 2, 3), (5, 3, 4))])
+def test_matmul_batch_dims_that_do_not_broadcast(shapes):
+    messages = []
+    for lib in (flambeau, torch):
+        try:
+            lib.matmul(lib.zeros(*shapes[0]), lib.zeros(*shapes[1]))
+            messages.append(None)
+        except RuntimeError as e:
+            messages.append(str(e))
+    assert messages[0] == messages[1]

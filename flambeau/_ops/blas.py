@@ -4,7 +4,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
-from ._util import check_same_device, register, recording, scalar_as, _BY_NP
+from ._util import broadcast_shapes, check_same_device, register, recording, scalar_as, _BY_NP
 from .pointwise import _out
 
 __all__ = ["mm", "mv", "bmm", "matmul", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
@@ -235,11 +235,7 @@ def matmul(input, other, *, out=None):
         nb = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))) if a.ndim > 2 else 1
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{nb}, {a.shape[-1]}] but got: [{nb}, {b.shape[-2]}].")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b "
-                           f"({b.shape[-3]}) at non-singleton dimension 0") from None
+    broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))       # torch's message when they do not
     if recording(a, b):
         r = Bmm.apply(a, b) if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] else Mm.apply(a, b)
     else:

@@ -366,3 +366,8 @@ class Softmax2d(Module):
         if input.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+# torch keeps MultiheadAttention here; flambeau defines it with the Transformer (imported last: that
+# module imports this one)
+from .transformer import MultiheadAttention  # noqa: E402,F401
