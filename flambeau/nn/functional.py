@@ -32,9 +32,10 @@ from .._ops.pooling import (max_pool1d, max_pool2d, max_pool3d, max_unpool1d, ma
                             adaptive_max_pool2d, adaptive_max_pool3d, max_pool1d_with_indices,
                             max_pool2d_with_indices, max_pool3d_with_indices, adaptive_max_pool1d_with_indices,
                             adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices)
+from ._grid_sample import grid_sample, affine_grid  # noqa: F401
 from ._attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: F401
 
-_NOT_IMPLEMENTED = ("grid_sample", "affine_grid", "ctc_loss", "embedding_bag")
+_NOT_IMPLEMENTED = ("ctc_loss", "embedding_bag")
 
 
 def __getattr__(name):
