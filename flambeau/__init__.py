@@ -27,6 +27,7 @@ for _name in _ops.FAMILIES:           # further op families export their public 
 from ._tensor_str import set_printoptions, get_printoptions
 from . import autograd, linalg, nn, optim, utils, cuda, random, testing, backends, special, fft   # noqa: F401
 from . import vision  # noqa: F401
+from . import distributions  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from ._legacy import *          # noqa: F401,F403  (top-level LAPACK functions, 2019 APIs)
 from ._aliases import *         # noqa: F401,F403  (torch.clamp_(x), torch.selu, settings)
