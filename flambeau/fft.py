@@ -12,6 +12,10 @@ scaling (the adjoint of an unnormalized fft is n * ifft); the one-sided primitiv
 the half of the spectrum they drop (torch's fft_r2c_backward and fft_c2r_backward). Cropping and zero
 padding to n / s, promotion and conjugation are separate differentiable ops, as in torch.
 """
+import math
+
+import numpy as np
+
 from . import _dtype, _xp
 from ._tensor import Tensor, _make, _wrap_dim
 from .autograd.function import Function
@@ -210,6 +214,11 @@ def _check_input(name, input):
 def _out(name, result, out, real):
     if out is None:
         return result
+    if out._requires_grad and result.requires_grad:
+        kernel = {"FftR2CBackward0": "_fft_r2c", "FftC2CBackward0": "_fft_c2c", "FftC2RBackward0": "_fft_c2r",
+                  "ConjBackward0": "conj_physical"}[result.grad_fn.name()]
+        raise RuntimeError(f"{kernel}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
     if real and out.is_complex():
         raise RuntimeError(f"{name} expects a floating point output tensor, but got {_type_word(out.dtype)}")
     if not real and not out.is_complex():
@@ -421,8 +430,9 @@ def _frequencies(name, count, n, d, out, dtype, device, requires_grad, two_sided
     values = xp.arange(count, dtype=dt.np)
     if two_sided:           # the negative frequencies after the positive ones
         values[(n + 1) // 2:] -= n
-    if n * d:
-        values *= dt.np.type(1.0 / (n * d))
+    scale = 1.0 / (n * d) if n * d else math.copysign(math.inf, d)      # torch's 0 * inf is NaN
+    with np.errstate(invalid="ignore"):
+        values *= dt.np.type(scale)
     result = _make(values)
     if requires_grad:
         result.requires_grad_(True)
