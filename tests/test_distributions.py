@@ -382,7 +382,8 @@ def _errors(lib):
                 lambda: D.Independent(D.Normal(t([0.]), 1.), 2),
                 lambda: D.TransformedDistribution(D.Normal(0., 1.), "exp"),
                 lambda: D.Normal(0., 1.).enumerate_support(), lambda: D.Gamma(1., 1.).icdf(t(0.5)),
-                lambda: D.Beta(1., 1.).cdf(t(0.5)), lambda: D.Normal(0., 1.).mode.item() + D.Uniform(0., 1.).mode.item()]
+                lambda: D.Beta(1., 1.).cdf(t(0.5)),
+                lambda: D.Normal(0., 1.).mode.item() + D.Uniform(0., 1.).mode.item()]
     out = []
     for attempt in attempts:
         try:
