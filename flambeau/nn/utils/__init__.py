@@ -1,7 +1,12 @@
-"""nn.utils: gradient clipping, parameter/vector conversion, sequence padding and packing (rnn)."""
+"""nn.utils: gradient clipping, parameter/vector conversion, sequence padding and packing (rnn),
+parametrizations (parametrize, parametrizations) and the hook-based weight_norm / spectral_norm."""
 from .clip_grad import clip_grad_norm_, clip_grad_norm, clip_grad_value_, get_total_norm, clip_grads_with_norm_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from . import rnn
+from . import parametrize, parametrizations
+from .weight_norm import weight_norm, remove_weight_norm
+from .spectral_norm import spectral_norm, remove_spectral_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-           "parameters_to_vector", "vector_to_parameters", "rnn"]
+           "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations",
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
