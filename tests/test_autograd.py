@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, need_torch, on_device
+from _oracle import assert_same, need_torch, no_host_reads, on_device
 from _nn_helpers import assert_on_device
 
 torch = need_torch()
@@ -1084,3 +1084,25 @@ def _real_times_complex_grad(lib):
     x = leaf(lib, [1.0, 2.0, 3.0])
     (x * lib.tensor([1 + 2j, 3j, 1])).abs().sum().backward()
     return x.grad
+
+
+def test_gradgradcheck_with_a_constant_first_derivative():
+    # d/dy (x * x + y) is constant: that first derivative does not require grad (as in torch)
+    rng = np.random.default_rng(2)
+    x, y = (flambeau.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
+    assert flambeau.autograd.gradgradcheck(lambda x, y: x * x + y, (x, y))
+    assert flambeau.autograd.gradcheck(lambda x: (x * 2, x.detach() * 3), (x,))
+    with pytest.raises(RuntimeError, match="expected to be zero"):          # GradcheckError
+        flambeau.autograd.gradcheck(lambda x: x.detach() * 3, (x,))
+
+
+def test_second_derivative_of_advanced_indexing_reads_nothing(device):
+    x = flambeau.tensor(X, device=device, requires_grad=True)
+    idx = flambeau.tensor([2, 0, 2], device=device)
+    g, = flambeau.autograd.grad((x[idx] ** 3).sum(), x, create_graph=True)
+    with no_host_reads(device):
+        g.sum().backward()
+    ref = torch.tensor(X, requires_grad=True)
+    rg, = torch.autograd.grad((ref[torch.tensor([2, 0, 2])] ** 3).sum(), ref, create_graph=True)
+    rg.sum().backward()
+    assert_same(x.grad, ref.grad, device=device)

@@ -162,8 +162,8 @@ class IndexPutAccumulate(Function):
         return out
 
     @staticmethod
-    def backward(ctx, gg):
-        return gg[ctx.key], None, None
+    def backward(ctx, gg):                        # a gather at the same key (checked once, in the forward)
+        return GatherByKey.apply(gg, ctx.key), None, None
 
 
 def getitem(self, key):
