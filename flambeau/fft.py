@@ -228,11 +228,6 @@ def _out(name, result, out, real):
     return _pw._out(result, out)
 
 
-def _complex_only(name, t):
-    if not t.is_complex():
-        raise RuntimeError(f"{name} expects a complex input tensor, but got {_type_word(t.dtype)}")
-
-
 def _real_only(name, t, message="{name} expects a real input tensor, but got {type}"):
     if t.is_complex():
         raise RuntimeError(message.format(name=name, type=_type_word(t.dtype)))
