@@ -565,3 +565,38 @@ def test_every_layer_repr_and_state_dict(name, args):
     assert repr(ours) == repr(ref)
     assert [(k, tuple(v.shape), str(v.dtype)) for k, v in ours.state_dict().items()] == \
         [(k, tuple(v.shape), str(v.dtype)) for k, v in ref.state_dict().items()]
+
+
+def test_state_dict_hooks_as_torch():
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU())
+        calls = []
+        m.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: calls.append(("pre", prefix, keep_vars)))
+        def drop_bias(mod, sd, prefix, meta):
+            del sd[prefix + "bias"]
+        m[0].register_state_dict_post_hook(drop_bias)
+        h = m._register_state_dict_hook(lambda mod, sd, prefix, meta: calls.append(("legacy", list(sd))))
+        keys = list(m.state_dict())
+        h.remove()
+        return calls, keys, list(m.state_dict())
+    assert run(flambeau) == run(torch)
+
+
+def test_load_state_dict_hooks_rename_keys_and_edit_the_incompatible_keys():
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3))
+        old = {"0.w": lib.ones(3, 2), "0.bias": lib.zeros(3), "extra": lib.ones(1)}
+
+        def rename(mod, sd, prefix, meta, strict, missing, unexpected, errors):
+            if prefix + "w" in sd:
+                sd[prefix + "weight"] = sd.pop(prefix + "w")
+        m[0].register_load_state_dict_pre_hook(rename)
+        m.register_load_state_dict_post_hook(lambda mod, keys: keys.unexpected_keys.clear())
+        result = m.load_state_dict(old)
+        legacy = []
+        m[0]._register_load_state_dict_pre_hook(lambda sd, prefix, *rest: legacy.append(prefix))
+        m.load_state_dict(m.state_dict())
+        return m[0].weight.detach(), repr(result), legacy
+    ours, ref = run(flambeau), run(torch)
+    assert ours[1:] == ref[1:]
+    assert_same(ours[0], ref[0])

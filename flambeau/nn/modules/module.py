@@ -111,7 +111,9 @@ class Module:
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
         d["_has_hooks"] = False
 
     def forward(self, *input):
@@ -196,8 +198,40 @@ class Module:
     def register_backward_hook(self, hook):
         return self.register_full_backward_hook(hook)
 
+    # -- state dict hooks (torch's signatures) ----------------------------------------------------
     def register_state_dict_pre_hook(self, hook):
-        raise NotImplementedError("state_dict pre-hooks are not supported by flambeau")
+        """hook(module, prefix, keep_vars), run before this module saves its state."""
+        return _Handle(self._hook_table("_state_dict_pre_hooks"), hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata), run after; it edits state_dict in place."""
+        def post(module, state_dict, prefix, local_metadata):
+            if hook(module, state_dict, prefix, local_metadata) is not None:
+                raise RuntimeError("state_dict post-hook must return None")
+        return _Handle(self._hook_table("_state_dict_hooks"), post)
+
+    def _register_state_dict_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) -> None or a state dict to use instead."""
+        return _Handle(self._hook_table("_state_dict_hooks"), hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs), run before this module loads (it may rename keys of state_dict)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        fn = (lambda *args: hook(self, *args)) if with_module else hook
+        return _Handle(self._hook_table("_load_state_dict_pre_hooks"), fn)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """hook(module, incompatible_keys), run after loading; it may edit the key lists in place."""
+        return _Handle(self._hook_table("_load_state_dict_post_hooks"), hook)
+
+    def _hook_table(self, name):
+        table = self.__dict__.get(name)
+        if table is None:                   # modules unpickled from before these tables existed
+            table = self.__dict__[name] = OrderedDict()
+        return table
 
     # -- registration --------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -544,16 +578,25 @@ class Module:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
         meta = getattr(destination, "_metadata", None)
+        local_metadata = {"version": self._version}
         if meta is not None:
-            meta[prefix[:-1]] = {"version": self._version}
+            meta[prefix[:-1]] = local_metadata
+        for hook in self._hook_table("_state_dict_pre_hooks").values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in self._hook_table("_state_dict_hooks").values():
+            result = hook(self, destination, prefix, local_metadata)
+            if result is not None:
+                destination = result
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
+        for hook in self._hook_table("_load_state_dict_pre_hooks").values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         local = {k: v for k, v in itertools.chain(self._parameters.items(), self._buffers.items())
                  if v is not None and k not in self._non_persistent_buffers_set}
         for name, param in local.items():
@@ -609,6 +652,10 @@ class Module:
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
+            incompatible = _IncompatibleKeys(missing, unexpected)
+            for hook in module._hook_table("_load_state_dict_post_hooks").values():
+                if hook(module, incompatible) is not None:
+                    raise RuntimeError("load_state_dict post-hook must return None")
         load(self)
         if assign:
             # keys are checked the same way; values were assigned
