@@ -34,8 +34,9 @@ from .._ops.pooling import (max_pool1d, max_pool2d, max_pool3d, max_unpool1d, ma
                             adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices)
 from ._grid_sample import grid_sample, affine_grid  # noqa: F401
 from ._attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: F401
+from ._embedding_bag import embedding_bag  # noqa: F401
 
-_NOT_IMPLEMENTED = ("ctc_loss", "embedding_bag")
+_NOT_IMPLEMENTED = ("ctc_loss",)
 
 
 def __getattr__(name):
@@ -623,10 +624,11 @@ class _Embedding(Function):
     _node_name = "EmbeddingBackward0"
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx):
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq=False):
         ctx.save_for_backward(indices)
         ctx.num_weights = weight.shape[0]
         ctx.padding_idx = padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         return weight._data[indices._data]
 
     @staticmethod
@@ -636,10 +638,15 @@ class _Embedding(Function):
         g = grad.reshape(-1, grad.shape[-1])
         if ctx.padding_idx is not None:
             g = g * (flat != ctx.padding_idx).to(g.dtype).unsqueeze(1)
+        if ctx.scale_grad_by_freq:              # each row's gradient divided by how often the input names it
+            xp = _xp.array_module(flat._data)
+            counts = xp.zeros(ctx.num_weights, np.float64)
+            _xp.scatter_add(counts, flat._data, xp.ones(flat.shape, counts.dtype))
+            g = g / _make(counts[flat._data].astype(g._data.dtype)).unsqueeze(1)
         zeros = _creation.zeros((ctx.num_weights, g.shape[1]), dtype=g.dtype, device=g.device)
         # the indices were checked in the forward: no second check (a read by the host on cuda)
         from .._ops.indexing import IndexAdd
-        return IndexAdd.apply(zeros, (flat._data,), g), None, None
+        return IndexAdd.apply(zeros, (flat._data,), g), None, None, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
@@ -659,8 +666,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             if padding_idx < -n:
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx = n + padding_idx
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding(): scale_grad_by_freq and sparse gradients are not supported by flambeau")
+    if sparse:
+        raise NotImplementedError("embedding(): sparse gradients are not supported by flambeau")
     check_same_device("embedding", weight, input)
     if input.numel():
         # checked on every device: CuPy would wrap around silently
@@ -670,7 +677,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None:
         with grad_mode.no_grad():
             _embedding_renorm_(weight, input, max_norm, norm_type)
-    return _Embedding.apply(weight, input, padding_idx)
+    return _Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
 
 
 def _embedding_renorm_(weight, input, max_norm, norm_type):
