@@ -378,3 +378,17 @@ def test_chained_registration_errors_match_torch():
         return out
 
     assert messages(flambeau) == messages(torch)
+
+
+def test_new_weight_norm_loads_an_old_weight_norm_checkpoint():
+    outs = []
+    for lib in (flambeau, torch):
+        lib.manual_seed(0)
+        old = lib.nn.utils.weight_norm(lib.nn.Linear(3, 2))
+        state = {k: v.detach().clone() for k, v in old.state_dict().items()}
+        new = lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(3, 2))
+        new.load_state_dict(state)
+        outs.append((sorted(state), sorted(new.state_dict()), new(lib.ones(1, 3)).detach(), old(lib.ones(1, 3)).detach()))
+    assert outs[0][:2] == outs[1][:2]
+    np.testing.assert_allclose(outs[0][2].numpy(), outs[0][3].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(outs[1][2].numpy(), outs[1][3].numpy(), rtol=1e-6)

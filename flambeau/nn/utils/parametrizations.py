@@ -201,6 +201,14 @@ def weight_norm(module, name="weight", dim=0):
     """``module.<name>`` = g * v / ||v||, the norm over every dimension but ``dim`` (all of them
     for dim=None); g is ``parametrizations.<name>.original0``, v ``original1``."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def load_old_keys(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        # a checkpoint of the old weight_norm (name_g, name_v) loads into this one, as torch's does
+        g, v = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g in state_dict and v in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v)
+    module._register_load_state_dict_pre_hook(load_old_keys)
     return module
 
 
