@@ -222,3 +222,155 @@ def test_embedding_scale_grad_by_freq(device):
                  host_reads=True)
     with pytest.raises(NotImplementedError):
         flambeau.nn.functional.embedding(flambeau.tensor(idx), flambeau.zeros(10, 3), sparse=True)
+
+
+# -- ctc_loss ----------------------------------------------------------------------------------
+T, N, C = 7, 4, 5
+INPUT_LENGTHS = [7, 6, 3, 5]
+TARGET_LENGTHS = [3, 2, 0, 3]
+TARGETS = np.array([[1, 1, 2, 0], [3, 4, 9, 9], [9, 9, 9, 9], [2, 3, 2, 0]])      # 1, 1: a repeat
+
+
+def _log_probs(seed=8, dtype=np.float64, shape=(T, N, C)):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def _ctc_both(device, lp, targets, input_lengths, target_lengths, as_tensors=True, targets_device=None, **kw):
+    """ctc_loss of log_softmax(lp) in flambeau and torch: (ours, ref, our leaf, torch leaf)."""
+    lf, lt = _pair(lp, device, grad=True)
+    tf = flambeau.tensor(targets, device=targets_device or device)
+    if as_tensors:
+        args_f = (flambeau.tensor(input_lengths, device=device), flambeau.tensor(target_lengths, device=device))
+        args_t = (torch.tensor(input_lengths), torch.tensor(target_lengths))
+    else:
+        args_f = args_t = (tuple(input_lengths), tuple(target_lengths))
+    out = flambeau.nn.functional.ctc_loss(lf.log_softmax(-1), tf, *args_f, **kw)
+    ref = torch.nn.functional.ctc_loss(lt.log_softmax(-1), torch.tensor(targets), *args_t, **kw)
+    return out, ref, lf, lt
+
+
+def test_ctc_loss_matches_torch(device):
+    concatenated = np.concatenate([row[:n] for row, n in zip(TARGETS, TARGET_LENGTHS)])
+    for reduction in ("none", "mean", "sum"):
+        for targets, as_tensors in ((TARGETS, True), (concatenated, False), (TARGETS.astype(np.int32), False)):
+            out, ref, lf, lt = _ctc_both(device, _log_probs(), targets, INPUT_LENGTHS, TARGET_LENGTHS, as_tensors,
+                                         reduction=reduction)
+            assert_same(out, ref, rtol=1e-10, device=device)
+            _backward_both(out, ref)
+            assert_same(lf.grad, lt.grad, rtol=1e-8, atol=1e-12, device=device)
+    out, ref, lf, lt = _ctc_both(device, _log_probs(), TARGETS % 4 + 1, INPUT_LENGTHS, TARGET_LENGTHS, blank=0,
+                                 reduction="none")
+    assert out.grad_fn.name() == "CtcLossBackward0"
+    out, ref, lf, lt = _ctc_both(device, _log_probs(), np.where(TARGETS == 4, 0, TARGETS), INPUT_LENGTHS,
+                                 TARGET_LENGTHS, blank=4, reduction="sum")
+    assert_same(out, ref, rtol=1e-10, device=device)
+    _backward_both(out, ref)
+    assert_same(lf.grad, lt.grad, rtol=1e-8, atol=1e-12, device=device)
+
+
+def test_ctc_loss_gradient_of_raw_log_probs(device):
+    """The gradient torch gives for log_probs themselves (exp(log_probs) minus the posteriors), float32 too."""
+    for dtype, rtol in ((np.float64, 1e-8), (np.float32, 1e-4)):
+        lp = np.log(np.random.default_rng(9).dirichlet(np.ones(C), size=(T, N))).astype(dtype)
+        lf, lt = _pair(lp, device, grad=True)
+        out = flambeau.nn.functional.ctc_loss(lf, flambeau.tensor(TARGETS, device=device), tuple(INPUT_LENGTHS),
+                                              tuple(TARGET_LENGTHS), reduction="sum")
+        ref = torch.nn.functional.ctc_loss(lt, torch.tensor(TARGETS), tuple(INPUT_LENGTHS), tuple(TARGET_LENGTHS),
+                                           reduction="sum")
+        assert_same(out, ref, rtol=rtol, device=device)
+        _backward_both(out, ref)
+        assert_same(lf.grad, lt.grad, rtol=rtol, atol=rtol, device=device)
+
+
+def test_ctc_loss_infinite_and_zero_infinity(device):
+    # sample 1 cannot fit its target in one step, sample 2 has no step at all
+    lengths = [7, 1, 0, 5]
+    for zero_infinity in (False, True):
+        for reduction in ("none", "sum", "mean"):
+            out, ref, lf, lt = _ctc_both(device, _log_probs(), TARGETS, lengths, TARGET_LENGTHS,
+                                         reduction=reduction, zero_infinity=zero_infinity)
+            assert_same(out, ref, rtol=1e-10, device=device)
+            _backward_both(out, ref)
+            assert_same(lf.grad, lt.grad, rtol=1e-8, atol=1e-12, device=device)     # NaN where torch's is
+
+
+def test_ctc_loss_unbatched(device):
+    lp = _log_probs(shape=(T, C))
+    for targets, lengths in (([1, 2, 2], (7, 3)), ([[1, 2, 2, 0]], (6, 3))):
+        for reduction in ("none", "mean"):
+            for as_tensors in (True, False):
+                lf, lt = _pair(lp, device, grad=True)
+                il, tl = lengths
+                args_f = (flambeau.tensor(il, device=device), flambeau.tensor(tl, device=device)) if as_tensors \
+                    else ((il,), (tl,))
+                args_t = (torch.tensor(il), torch.tensor(tl)) if as_tensors else ((il,), (tl,))
+                out = flambeau.nn.functional.ctc_loss(lf.log_softmax(-1), flambeau.tensor(targets, device=device),
+                                                      *args_f, reduction=reduction)
+                ref = torch.nn.functional.ctc_loss(lt.log_softmax(-1), torch.tensor(targets), *args_t,
+                                                   reduction=reduction)
+                assert_same(out, ref, rtol=1e-10, device=device)
+                _backward_both(out, ref)
+                assert_same(lf.grad, lt.grad, rtol=1e-8, atol=1e-12, device=device)
+
+
+def test_ctc_loss_targets_on_cpu_and_host_reads(device):
+    out, ref, lf, lt = _ctc_both(device, _log_probs(), TARGETS, INPUT_LENGTHS, TARGET_LENGTHS, as_tensors=False,
+                                 targets_device="cpu", reduction="mean")
+    assert_same(out, ref, rtol=1e-10, device=device)
+    lf = flambeau.tensor(_log_probs(), device=device, requires_grad=True)
+    with host_reads() as n:
+        loss = flambeau.nn.functional.ctc_loss(lf.log_softmax(-1), flambeau.tensor(TARGETS, device=device),
+                                               tuple(INPUT_LENGTHS), tuple(TARGET_LENGTHS))
+    assert n[0] == (1 if device == "cuda" else 0)           # the labels' range check
+    with host_reads() as n:
+        loss.backward()
+    assert n[0] == 0
+    assert_on_device([loss, lf], device)
+
+
+def test_ctc_loss_gradcheck(device):
+    # through log_softmax, whose backward cancels the exp(log_probs) term of torch's gradient; the
+    # second sample cannot fit its repeated label in two steps: zero_infinity makes it a constant 0
+    targets = flambeau.tensor([[1, 3], [2, 2]], device=device)
+    gradcheck(lambda lib, x: lib.nn.functional.ctc_loss(x.log_softmax(-1), targets, (5, 2), (2, 2), blank=0,
+                                                        reduction="mean", zero_infinity=True), (5, 2, 4), device=device)
+
+
+def test_ctc_loss_errors(device):
+    def ctc(lp_shape=(T, N, C), targets=TARGETS, il=INPUT_LENGTHS, tl=TARGET_LENGTHS, tensors=True, dtype=None,
+            **kw):
+        def fn(lib):
+            lp = lib.zeros(lp_shape, dtype=getattr(lib, dtype or "float64"))
+            lengths = (lib.tensor(il), lib.tensor(tl)) if tensors else (tuple(il), tuple(tl))
+            return lib.nn.functional.ctc_loss(lp, lib.tensor(targets), *lengths, **kw)
+        return fn
+    cases = [
+        ctc(reduction="foo"), ctc(blank=5), ctc(blank=-1), ctc(il=[8, 1, 1, 1]), ctc(il=[-1, 1, 1, 1]),
+        ctc(il=[1, 1, 1]), ctc(tl=[1, 1, 1]), ctc(tl=[5, 1, 1, 1]), ctc(tl=[-1, 1, 1, 1]), ctc(targets=TARGETS[:3]),
+        ctc(targets=TARGETS.reshape(-1)), ctc(targets=TARGETS[None]), ctc(lp_shape=(T, N, 1, C)),
+        ctc(lp_shape=(T, 0, C), il=[], tl=[], targets=np.zeros((0, 2), np.int64)),
+        ctc(dtype="float16"), ctc(dtype="int32"),
+        lambda lib: lib.nn.functional.ctc_loss(lib.zeros(T, N, C), lib.tensor(TARGETS), lib.tensor([1.0] * N),
+                                               lib.tensor(TARGET_LENGTHS)),
+        lambda lib: lib.nn.functional.ctc_loss(lib.zeros(T, N, C), lib.tensor(TARGETS), lib.tensor(INPUT_LENGTHS),
+                                               lib.tensor([True] * N)),
+    ]
+    for fn in cases:
+        if fn is cases[-4] or fn is cases[-3]:          # dtypes: torch's class names differ by device
+            with pytest.raises(NotImplementedError):
+                fn(on_device(flambeau, device))
+            with pytest.raises(NotImplementedError):
+                fn(torch)
+            continue
+        _same_error(fn, device)
+    for lengths in (((7, 6, 3, 5), torch.tensor(TARGET_LENGTHS)), (7, 3), ((7.5, 1, 1, 1), (1, 1, 1, 1))):
+        lengths_f = tuple(flambeau.tensor(v.numpy()) if isinstance(v, torch.Tensor) else v for v in lengths)
+        with pytest.raises(TypeError):
+            torch.nn.functional.ctc_loss(torch.zeros(T, N, C), torch.tensor(TARGETS), *lengths)
+        with pytest.raises(TypeError):
+            flambeau.nn.functional.ctc_loss(flambeau.zeros(T, N, C), flambeau.tensor(TARGETS), *lengths_f)
+    bad = TARGETS.copy()
+    bad[0, 0] = C
+    with pytest.raises(RuntimeError, match="target labels"):     # torch reads past its array here
+        flambeau.nn.functional.ctc_loss(flambeau.zeros(T, N, C, device=device), flambeau.tensor(bad, device=device),
+                                        INPUT_LENGTHS, TARGET_LENGTHS)

@@ -35,8 +35,9 @@ from .._ops.pooling import (max_pool1d, max_pool2d, max_pool3d, max_unpool1d, ma
 from ._grid_sample import grid_sample, affine_grid  # noqa: F401
 from ._attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: F401
 from ._embedding_bag import embedding_bag  # noqa: F401
+from ._ctc_loss import ctc_loss  # noqa: F401
 
-_NOT_IMPLEMENTED = ("ctc_loss",)
+_NOT_IMPLEMENTED = ()
 
 
 def __getattr__(name):
