@@ -374,3 +374,86 @@ def test_ctc_loss_errors(device):
     with pytest.raises(RuntimeError, match="target labels"):     # torch reads past its array here
         flambeau.nn.functional.ctc_loss(flambeau.zeros(T, N, C, device=device), flambeau.tensor(bad, device=device),
                                         INPUT_LENGTHS, TARGET_LENGTHS)
+
+
+# -- channel_shuffle --------------------------------------------------------------
+def test_channel_shuffle(device):
+    for groups, shape in ((3, (2, 6, 3)), (2, (2, 6, 2, 2)), (1, (1, 4, 3)), (4, (1, 4, 2, 1, 2)), (2, (0, 6, 2))):
+        check_against_torch(lambda lib, x: lib.nn.functional.channel_shuffle(x, groups), shape, device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.channel_shuffle(x.transpose(0, 2), 3), (3, 6, 2),
+                        device=device)
+    x = flambeau.arange(12, device=device).reshape(1, 6, 2).to(flambeau.int32)
+    out = flambeau.nn.functional.channel_shuffle(x, 1)
+    assert_same(out, torch.nn.functional.channel_shuffle(torch.arange(12).reshape(1, 6, 2).int(), 1), device=device)
+    out[0, 0, 0] = 100                      # a new tensor, even where nothing moves
+    assert x[0, 0, 0].item() == 0 and out.is_contiguous()
+    assert flambeau.nn.functional.native_channel_shuffle(x, 2).tolist() == \
+        torch.nn.functional.native_channel_shuffle(torch.arange(12).reshape(1, 6, 2), 2).tolist()
+    x = flambeau.randn(2, 6, 3, device=device, dtype=flambeau.float64, requires_grad=True)
+    assert flambeau.nn.functional.channel_shuffle(x, 3).grad_fn.name() == "ChannelShuffleBackward0"
+    gradcheck(lambda lib, x: lib.nn.functional.channel_shuffle(x, 3) * lib.arange(18.).reshape(1, 6, 3), (2, 6, 3),
+              device=device)
+    for groups, shape in ((2, (6, 3)), (0, (2, 6, 3)), (-2, (2, 6, 3)), (4, (2, 6, 3)), (2.0, (2, 6, 3)),
+                          (True, (2, 6, 3))):
+        _same_error(lambda lib: lib.nn.functional.channel_shuffle(lib.zeros(shape), groups), device)
+
+
+# -- multilabel_margin_loss --------------------------------------------------------------------
+MULTILABEL_TARGETS = np.array([[3, 0, -1, 1, 2], [0, 1, 2, 3, 4], [-1, 0, 0, 0, 0], [1, 1, -1, 4, 0],
+                               [4, -1, 0, 0, 0]])
+
+
+def test_multilabel_margin_loss(device):
+    tf, tt = _pair(MULTILABEL_TARGETS, device)
+    for reduction in ("none", "mean", "sum"):
+        check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(
+            x, tf if lib is not torch else tt, reduction=reduction), (5, 5), device=device)
+        check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(
+            x, tf[4] if lib is not torch else tt[4], reduction=reduction), (5,), device=device)
+        check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(
+            x, lib.tensor(0), reduction=reduction), (), device=device)
+        if reduction != "mean":             # torch's mean of no frame is a value it never wrote
+            check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(
+                x, lib.zeros(0, 5, dtype=lib.int64), reduction=reduction), (0, 5), device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(
+        x, tf if lib is not torch else tt, reduce=False), (5, 5), device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(
+        x, tf if lib is not torch else tt, size_average=False), (5, 5), device=device)
+    check_against_torch(lambda lib, x: lib.nn.functional.multilabel_margin_loss(x, tf if lib is not torch else tt),
+                        (5, 5), device=device, dtype="float32", rtol=1e-5)
+    gradcheck(lambda lib, x: lib.nn.functional.multilabel_margin_loss(x, tf, reduction="sum"), (5, 5), device=device)
+
+
+def test_multilabel_margin_loss_errors(device):
+    def mlm(x_shape, target, dtype=None, **kw):
+        return lambda lib: lib.nn.functional.multilabel_margin_loss(lib.zeros(x_shape, dtype=dtype or lib.float64),
+                                                                    lib.tensor(target), **kw)
+    y = MULTILABEL_TARGETS[:3]
+    for fn in (mlm((3, 5), y[:2]), mlm((3, 5), y[:, :4]), mlm((1, 3, 5), y[None]), mlm((3, 0), y[:, :0]),
+               mlm((0,), y[0, :0]), mlm((3, 5), y * 0 - 2), mlm((3, 5), np.minimum(y, 2) * 2), mlm((), 1),
+               mlm((3, 5), y, reduction="foo"), mlm((3, 5), y.astype(np.int32)), mlm((3, 5), y.astype(np.float32))):
+        _same_error(fn, device)
+    with pytest.raises(NotImplementedError):
+        mlm((3, 5), y, dtype=flambeau.int32)(on_device(flambeau, device))
+
+
+# -- triplet_margin_with_distance_loss ---------------------------------------------------------
+def test_triplet_margin_with_distance_loss(device):
+    def cosine(lib):
+        return lambda a, b: 1.0 - lib.nn.functional.cosine_similarity(a, b)
+    for reduction in ("none", "mean", "sum"):
+        for swap in (False, True):
+            check_against_torch(lambda lib, a, p, n: lib.nn.functional.triplet_margin_with_distance_loss(
+                a, p, n, swap=swap, reduction=reduction, margin=1.5), (4, 3), (4, 3), (4, 3), device=device)
+            check_against_torch(lambda lib, a, p, n: lib.nn.functional.triplet_margin_with_distance_loss(
+                a, p, n, distance_function=cosine(lib), swap=swap, reduction=reduction, margin=0.5),
+                (4, 3), (4, 3), (4, 3), device=device)
+    check_against_torch(lambda lib, a, p, n: lib.nn.functional.triplet_margin_with_distance_loss(a, p, n),
+                        (3,), (3,), (3,), device=device)
+    for fn in (lambda lib: lib.nn.functional.triplet_margin_with_distance_loss(lib.zeros(2, 3), lib.zeros(2, 3),
+                                                                               lib.zeros(3)),
+               lambda lib: lib.nn.functional.triplet_margin_with_distance_loss(lib.zeros(3), lib.zeros(3),
+                                                                               lib.zeros(3), margin=0),
+               lambda lib: lib.nn.functional.triplet_margin_with_distance_loss(lib.zeros(3), lib.zeros(3),
+                                                                               lib.zeros(3), reduction="x")):
+        _same_error(fn, device)
