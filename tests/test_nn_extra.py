@@ -457,3 +457,82 @@ def test_triplet_margin_with_distance_loss(device):
                lambda lib: lib.nn.functional.triplet_margin_with_distance_loss(lib.zeros(3), lib.zeros(3),
                                                                                lib.zeros(3), reduction="x")):
         _same_error(fn, device)
+
+
+# -- modules ---------------------------------------------------------------------------------
+def test_embedding_bag_module(device):
+    idx = INDICES.reshape(2, 5)
+    for kw in ({}, {"mode": "sum", "padding_idx": 4}, {"mode": "max", "max_norm": 1.0}):
+        check_module(lambda nn: nn.EmbeddingBag(10, 3, **kw), device=device, inputs=[idx], host_reads=True)
+    check_module(lambda nn: nn.EmbeddingBag(10, 3, mode="sum", include_last_offset=True), device=device,
+                 inputs=[INDICES, np.array([0, 4, 4, 10])], host_reads=True)
+    for kw in ({}, {"padding_idx": -1, "mode": "max", "max_norm": 1.0}, {"norm_type": 3.0, "scale_grad_by_freq": True}):
+        assert repr(flambeau.nn.EmbeddingBag(10, 3, **kw)) == repr(torch.nn.EmbeddingBag(10, 3, **kw))
+    ours = flambeau.nn.EmbeddingBag(10, 3, padding_idx=-2, device=device, dtype=flambeau.float64)
+    assert ours.padding_idx == 8 and ours.weight.dtype is flambeau.float64
+    assert_on_device(ours.weight, device)
+    assert not ours.weight[8].any()
+    with pytest.raises(AssertionError):
+        flambeau.nn.EmbeddingBag(10, 3, padding_idx=10)
+    w = np.random.default_rng(6).standard_normal((10, 3))
+    for freeze in (True, False):
+        ours = flambeau.nn.EmbeddingBag.from_pretrained(flambeau.tensor(w, device=device), freeze=freeze, mode="sum")
+        ref = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), freeze=freeze, mode="sum")
+        assert ours.weight.requires_grad is ref.weight.requires_grad is (not freeze)
+        assert_same(ours(flambeau.tensor(idx, device=device)), ref(torch.tensor(idx)), device=device)
+        assert repr(ours) == repr(ref)
+    with pytest.raises(AssertionError):
+        flambeau.nn.EmbeddingBag.from_pretrained(flambeau.zeros(3))
+
+
+def test_ctc_loss_module(device):
+    for kw in ({}, {"blank": 4, "reduction": "sum"}, {"reduction": "none", "zero_infinity": True}):
+        targets = np.where(TARGETS == 4, 0, TARGETS) if kw.get("blank") == 4 else TARGETS
+        lf, lt = _pair(_log_probs(), device, grad=True)
+        lengths = ((7, 1, 3, 5), tuple(TARGET_LENGTHS))
+        out = flambeau.nn.CTCLoss(**kw)(lf.log_softmax(-1), flambeau.tensor(targets, device=device), *lengths)
+        ref = torch.nn.CTCLoss(**kw)(lt.log_softmax(-1), torch.tensor(targets), *lengths)
+        assert_same(out, ref, rtol=1e-10, device=device)
+        _backward_both(out, ref)
+        assert_same(lf.grad, lt.grad, rtol=1e-8, atol=1e-12, device=device)
+    assert repr(flambeau.nn.CTCLoss(blank=2)) == repr(torch.nn.CTCLoss(blank=2)) == "CTCLoss()"
+    m = flambeau.nn.CTCLoss(blank=3, reduction="sum", zero_infinity=True)
+    assert (m.blank, m.reduction, m.zero_infinity) == (3, "sum", True)
+
+
+def test_fold_unfold_modules(device):
+    check_module(lambda nn: nn.Unfold(2, padding=1), (2, 3, 4, 5), device=device)
+    check_module(lambda nn: nn.Unfold((2, 3), dilation=(1, 2), stride=2), (1, 2, 6, 7), device=device)
+    check_module(lambda nn: nn.Fold((4, 5), 2), (2, 12, 12), device=device)
+    check_module(lambda nn: nn.Fold(5, (2, 3), padding=1, stride=(1, 2)), (1, 6, 18), device=device)
+    for make in (lambda nn: nn.Fold((4, 5), 2), lambda nn: nn.Fold(4, (2, 3), stride=(1, 2)),
+                 lambda nn: nn.Unfold(2, padding=1), lambda nn: nn.Unfold((2, 3), 2, 1, (1, 2))):
+        assert repr(make(flambeau.nn)) == repr(make(torch.nn))
+
+
+def test_channel_shuffle_module(device):
+    for groups, shape in ((3, (2, 6, 3)), (2, (2, 6, 2, 2))):
+        check_module(lambda nn: nn.ChannelShuffle(groups), shape, device=device)
+    assert repr(flambeau.nn.ChannelShuffle(3)) == repr(torch.nn.ChannelShuffle(3))
+
+
+def test_multilabel_margin_loss_module(device):
+    tf, tt = _pair(MULTILABEL_TARGETS, device)
+    for kw in ({}, {"reduction": "none"}, {"size_average": False}):
+        check_against_torch(lambda lib, x: lib.nn.MultiLabelMarginLoss(**kw)(x, tf if lib is not torch else tt),
+                            (5, 5), device=device)
+    assert repr(flambeau.nn.MultiLabelMarginLoss()) == repr(torch.nn.MultiLabelMarginLoss())
+
+
+def test_triplet_margin_with_distance_loss_module(device):
+    check_against_torch(lambda lib, a, p, n: lib.nn.TripletMarginWithDistanceLoss(swap=True)(a, p, n),
+                        (4, 3), (4, 3), (4, 3), device=device)
+    check_against_torch(lambda lib, a, p, n: lib.nn.TripletMarginWithDistanceLoss(
+        distance_function=lib.nn.PairwiseDistance(p=1), margin=0.7, reduction="none")(a, p, n),
+        (4, 3), (4, 3), (4, 3), device=device)
+    for make in (lambda nn: nn.TripletMarginWithDistanceLoss(), lambda nn: nn.TripletMarginWithDistanceLoss(
+            distance_function=nn.PairwiseDistance(p=1), margin=2.0)):
+        assert repr(make(flambeau.nn)) == repr(make(torch.nn))
+    m = flambeau.nn.TripletMarginWithDistanceLoss(distance_function=None, margin=2.0, swap=True, reduction="sum")
+    assert isinstance(m.distance_function, flambeau.nn.PairwiseDistance) and (m.margin, m.swap) == (2.0, True)
+    _same_error(lambda lib: lib.nn.TripletMarginWithDistanceLoss(margin=-1.0), device)

@@ -30,3 +30,7 @@ from .conv import ConvTranspose3d
 from .pooling import MaxPool3d, AvgPool3d, MaxUnpool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, LPPool3d
 from .transformer import (MultiheadAttention, Transformer, TransformerEncoder, TransformerDecoder,
                           TransformerEncoderLayer, TransformerDecoderLayer)
+from .sparse import EmbeddingBag
+from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss, CTCLoss
+from .fold import Fold, Unfold
+from .pixelshuffle import ChannelShuffle
