@@ -74,6 +74,20 @@ Tensor.hardshrink = _functional_alias("hardshrink")
 Tensor.prelu = _functional_alias("prelu")
 
 
+# -- torch.igamma / igammac: torch.special.gammainc / gammaincc ------------------------------------
+def igamma(input, other, *, out=None):
+    from .special import gammainc
+    return gammainc(input, other, out=out)
+
+
+def igammac(input, other, *, out=None):
+    from .special import gammaincc
+    return gammaincc(input, other, out=out)
+
+
+__all__ += ["igamma", "igammac"]
+
+
 # -- old norms -----------------------------------------------------------------------------------
 def frobenius_norm(input, dim=(-2, -1), keepdim=False, *, out=None):
     """The Frobenius norm over dim (torch.norm(p='fro') of old)."""

@@ -152,3 +152,62 @@ def xlog1py(input, other, *, out=None):
     fn = Xlog1py if isinstance(input, Tensor) and isinstance(other, Tensor) else \
         Xlog1py.named("SpecialXlog1PyBackward1" if isinstance(other, Tensor) else "SpecialXlog1PyBackward2")
     return _pw._out(fn.apply(input, other), out)
+
+
+# -- regularized incomplete gamma functions ------------------------------------------------------
+class _IncompleteGamma(Function):
+    """P(a, x) = gammainc (lower) or Q(a, x) = gammaincc (upper); like torch, differentiable in x only:
+    dP/dx = x^(a-1) e^(-x) / Gamma(a) = -dQ/dx."""
+    _node_name = "IgammaBackward0"
+    upper = False
+
+    @staticmethod
+    def forward(ctx, a, x, dt, upper):
+        ctx.save_for_backward(a, x)
+        ctx.upper = upper
+        like = _pw._device_array(a, x)
+        xp = _xp.array_module(like)
+        fn = _pw._special_module(xp).gammaincc if upper else _pw._special_module(xp).gammainc
+        return fn(operand(a, dt, like), operand(x, dt, like)).astype(dt.np, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"the derivative for '{'igammac' if ctx.upper else 'igamma'}: input' is not "
+                                      "implemented.")
+        density = ((a - 1) * x.log() - x - a.lgamma()).exp()
+        return None, (-grad if ctx.upper else grad) * density, None, None
+
+
+class _IncompleteGammaUpper(_IncompleteGamma):
+    _node_name = "IgammacBackward0"
+    upper = True
+
+
+def _incomplete_gamma(fn_cls, input, other, out):
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"{'igammac' if fn_cls.upper else 'igamma'}(): argument 'input' and 'other' must be Tensors")
+    check_same_device("igammac" if fn_cls.upper else "igamma", input, other)
+    dt = result_dtype(input, other)
+    if not dt.is_floating_point:
+        name = "igammac" if fn_cls.upper else "igamma"
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dt._legacy.replace('Tensor', '')}'")
+    return _pw._out(fn_cls.apply(input, other, dt, fn_cls.upper), out)
+
+
+def gammainc(input, other, *, out=None):
+    """The regularized lower incomplete gamma function P(input, other)."""
+    return _incomplete_gamma(_IncompleteGamma, input, other, out)
+
+
+def gammaincc(input, other, *, out=None):
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
+    return _incomplete_gamma(_IncompleteGammaUpper, input, other, out)
+
+
+__all__ += ["gammainc", "gammaincc"]
+Tensor.igamma = gammainc
+Tensor.igammac = gammaincc
+Tensor.igamma_ = lambda self, other: self.copy_(gammainc(self, other))
+Tensor.igammac_ = lambda self, other: self.copy_(gammaincc(self, other))

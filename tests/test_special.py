@@ -126,3 +126,18 @@ def test_i0_and_round_nodes_and_derivatives_as_torch(device):
     assert results[0][0] == results[1][0]
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12)
     np.testing.assert_allclose(results[1][2], results[0][2], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["gammainc", "gammaincc"])
+def test_regularized_incomplete_gamma(name, device):
+    a = np.array([0.5, 1.0, 3.0, 10.0])
+    check_against_torch(lambda lib, x: getattr(lib.special, name)(lib.tensor(a, dtype=x.dtype), x.abs() + 0.1),
+                        (4,), device=device)
+    check_against_torch(lambda lib, x: getattr(lib, "igamma" if name == "gammainc" else "igammac")(
+        lib.tensor(a[:3], dtype=x.dtype), x.abs()), (2, 3), device=device, dtype="float32", rtol=1e-5)
+    for lib in (flambeau, torch):
+        with pytest.raises(NotImplementedError):
+            getattr(lib.special, name)(lib.tensor([1, 2]), lib.tensor([1, 2]))
+        t = lib.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(NotImplementedError, match="derivative for"):
+            getattr(lib.special, name)(t, lib.tensor([1.0, 2.0])).sum().backward()
