@@ -189,3 +189,14 @@ def test_settings():
         assert lib.is_neg(lib.ones(2)) is False
     with pytest.raises(RuntimeError):
         flambeau.set_float32_matmul_precision("low")
+
+
+@pytest.mark.parametrize("name,args", [("celu_", (1.5,)), ("selu_", ()), ("rrelu_", (0.1, 0.3)), ("threshold_", (0.1, 2.0))])
+def test_inplace_activations_at_the_top_and_in_functional(name, args, device):
+    def fn(lib):
+        x, y = lib.tensor([-1.0, 0.05, 2.0]), lib.tensor([-1.0, 0.05, 2.0])
+        assert getattr(lib, name)(x, *args) is x
+        assert getattr(lib.nn.functional, name)(y, *args) is y
+        return x, y
+    ours, ref = both(fn, device)
+    assert_same(ours, ref)

@@ -39,13 +39,6 @@ from ._ctc_loss import ctc_loss  # noqa: F401
 from ._extra import (channel_shuffle, native_channel_shuffle, multilabel_margin_loss,  # noqa: F401
                      triplet_margin_with_distance_loss)
 
-_NOT_IMPLEMENTED = ()
-
-
-def __getattr__(name):
-    if name in _NOT_IMPLEMENTED:
-        raise AttributeError(f"flambeau.nn.functional.{name} is not implemented by flambeau")
-    raise AttributeError(f"module 'flambeau.nn.functional' has no attribute '{name}'")
 
 
 def _f():
@@ -308,6 +301,18 @@ def elu(input, alpha=1.0, inplace=False):
 
 def elu_(input, alpha=1.0):
     return elu(input, alpha, True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
