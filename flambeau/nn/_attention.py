@@ -361,7 +361,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         E = q.shape[-1]
         q_scaled = q * math.sqrt(1.0 / float(E))
         if is_causal and attn_mask is None:
-            raise AssertionError("FIXME: is_causal not implemented for need_weights")
+            # torch asserts here too (its caller requires attn_mask with is_causal, so it is not reached)
+            raise AssertionError("is_causal without attn_mask cannot give attention weights (need_weights=True)")
         k_t = k.transpose(-2, -1)
         if attn_mask is not None:
             weights = baddbmm(attn_mask, q_scaled, k_t)
