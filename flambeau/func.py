@@ -291,8 +291,9 @@ class _Level:
         return tree_map(unwrap_one, tree)
 
 
-def _autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=True):
-    """autograd.grad that skips outputs not requiring grad and gives zeros for unreached inputs."""
+def _autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=True):
+    """autograd.grad that skips outputs not requiring grad and gives zeros for unreached inputs. The graph
+    is kept when a graph is created: an enclosing transform differentiates through it again."""
     import flambeau
     if grad_outputs is None:
         pairs = [(o, None) for o in outputs if o.requires_grad]
@@ -487,10 +488,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     computed by reverse mode, as jacrev (one vjp per output element), and gives the same values; it
     differs from jacrev only in its error messages and in accepting integer outputs (zero Jacobian).
     randomness is checked as vmap's; func runs once, so it has no further effect."""
-    _check_randomness_arg(randomness)
-
     @_wraps(func)
     def wrapper(*args):
+        _check_randomness_arg(randomness)
         return _jacobian(func, argnums, has_aux, args, "jacfwd")
     return wrapper
 
@@ -502,6 +502,12 @@ def hessian(func, argnums=0):
 
 
 # -- jvp -------------------------------------------------------------------------------------------------
+def _check_dual_primal(p):
+    if not (p.is_floating_point() or p.is_complex()):
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
+    return p
+
+
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """``(func(*primals), J @ tangents)``, the Jacobian-vector product, by the double-vjp trick (flambeau
     has no forward mode): ``g(u) = J^T u`` is built with a graph, then differentiated against ``u`` with
@@ -529,8 +535,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                f"forward gradient is of size {list(t.shape)}.")
     level = _Level()
     with enable_grad():
-        # integer primals cannot require grad: they pass through, their tangents contribute nothing
-        diff = [level.differentiable(p) if p.is_floating_point() or p.is_complex() else p for p in flat_primals]
+        diff = [level.differentiable(_check_dual_primal(p)) for p in flat_primals]
         out = func(*tree_unflatten(diff, primals_spec))
         aux = None
         if has_aux:
