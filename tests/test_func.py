@@ -1,11 +1,12 @@
 """flambeau.func (grad, vjp, jvp, jacrev, jacfwd, hessian, vmap, functional_call) against torch.func."""
+import collections
 import warnings
 
 import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, need_torch, on_device, same_error
+from _oracle import assert_same, need_torch, no_host_reads, on_device, same_error
 
 torch = need_torch()
 
@@ -26,7 +27,10 @@ def same_tree(ours, ref, device=None, rtol=1e-6, atol=1e-8):
         for k in ref:
             same_tree(ours[k], ref[k], device, rtol, atol)
     elif isinstance(ref, (tuple, list)):
-        assert type(ours) is type(ref) and len(ours) == len(ref), (ours, ref)
+        if type(ref).__module__ == "torch.return_types":     # torch's structseqs: flambeau's namedtuples
+            assert type(ours).__name__ == type(ref).__name__ and isinstance(ours, tuple), (ours, ref)
+        else:
+            assert type(ours) is type(ref) and len(ours) == len(ref), (ours, ref)
         for o, r in zip(ours, ref):
             same_tree(o, r, device, rtol, atol)
     elif isinstance(ref, torch.Tensor):
@@ -406,3 +410,31 @@ def test_vmap_errors():
     same_error(lambda lib: lib.func.vmap(lambda x: (x, x), out_dims=(0, None))(t(lib, X)))
     same_error(lambda lib: lib.func.vmap(lambda x: x, chunk_size=0))
     same_error(lambda lib: lib.func.vmap(lambda x: x, randomness="foo"))
+
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+def test_vmap_namedtuples_and_return_types(device):
+    both(lambda lib: lib.func.vmap(lambda r: r.max(0))(t(lib, X)), device)
+    both(lambda lib: lib.func.vmap(lambda p: Pair(p.a * 2, p.b.sum()), in_dims=(Pair(0, 1),),
+                                   out_dims=Pair(1, 0))(Pair(t(lib, X), t(lib, X.T))), device)
+    both(lambda lib: lib.func.jacrev(lambda p: collections.OrderedDict(s=p.a * p.b))(
+        Pair(t(lib, Y), t(lib, X[0]))), device)
+    same_error(lambda lib: lib.func.vmap(lambda p: p.a, in_dims=((0, 1),))(Pair(t(lib, X), t(lib, X.T))))
+
+
+def test_transforms_read_nothing_back_from_the_device(device):
+    model = make_mlp(flambeau).to(device)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x, y = flambeau.tensor(X, device=device), flambeau.tensor(np.zeros((4, 2)), device=device)
+
+    def loss(p, x, y):
+        out = flambeau.func.functional_call(model, p, (x.unsqueeze(0),))
+        return flambeau.nn.functional.mse_loss(out, y.unsqueeze(0))
+    with no_host_reads(device):
+        grads = flambeau.func.vmap(flambeau.func.grad(loss), in_dims=(None, 0, 0))(params, x, y)
+        hess = flambeau.func.hessian(lambda v: (v ** 3).sin().sum())(x[0])
+        _, tangent = flambeau.func.jvp(lambda v: v.exp(), (x[0],), (x[1],))
+    for r in (grads["0.weight"], hess, tangent):
+        assert r.device.type == flambeau.device(device).type
