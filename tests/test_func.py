@@ -438,3 +438,16 @@ def test_transforms_read_nothing_back_from_the_device(device):
         _, tangent = flambeau.func.jvp(lambda v: v.exp(), (x[0],), (x[1],))
     for r in (grads["0.weight"], hess, tangent):
         assert r.device.type == flambeau.device(device).type
+
+
+def test_functional_call_through_a_parametrization(device):
+    def run(lib):
+        lin = lib.nn.Linear(3, 2).double().to(device if lib is not torch else "cpu")
+
+        class Double(lib.nn.Module):
+            def forward(self, w):
+                return w * 2
+        lib.nn.utils.parametrize.register_parametrization(lin, "weight", Double())
+        state = {"parametrizations.weight.original": t(lib, W.T), "bias": t(lib, Y[:2])}
+        return lib.func.functional_call(lin, state, t(lib, X), strict=True)
+    both(run, device)
