@@ -427,3 +427,13 @@ def test_in_place_through_a_view_of_another_dtype_in_a_graph_is_refused_before_w
     assert w.tolist() == [1 + 2j, 3 - 1j]                  # nothing written
     x.detach().real.mul_(2)                                 # untracked views stay writable
     assert x.tolist() == [2 + 2j, 6 - 1j]
+
+
+def test_gradient_shape_mismatch_message_names_sizes_as_torch():
+    messages = []
+    for lib in (flambeau, torch):
+        x = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            (x * 2).backward(lib.ones(4))
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]

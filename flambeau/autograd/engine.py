@@ -141,8 +141,8 @@ def _make_root_grads(tensors, grads, create_graph):
             if not isinstance(g, Tensor):
                 g = flambeau.tensor(g, dtype=t.dtype, device=t.device)
             if g.shape != t.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
-                                   f"and output[{i}] has a shape of {tuple(t.shape)}.")
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape!r} "
+                                   f"and output[{i}] has a shape of {t.shape!r}.")
             if g.device != t.device:
                 raise RuntimeError(f"Mismatch in device: grad_output[{i}] is on {g.device} and "
                                    f"output[{i}] is on {t.device}.")

@@ -3,7 +3,7 @@ parametrizations (parametrize, parametrizations) and the hook-based weight_norm 
 from .clip_grad import clip_grad_norm_, clip_grad_norm, clip_grad_value_, get_total_norm, clip_grads_with_norm_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from . import rnn
-from . import parametrize, parametrizations
+from . import parametrize, parametrizations, stateless
 from .weight_norm import weight_norm, remove_weight_norm
 from .spectral_norm import spectral_norm, remove_spectral_norm
 
