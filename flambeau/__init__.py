@@ -25,9 +25,8 @@ from ._ops.blas import *           # noqa: F401,F403
 for _name in _ops.FAMILIES:           # further op families export their public names too
     globals().update({k: getattr(_name, k) for k in getattr(_name, "__all__", ())})
 from ._tensor_str import set_printoptions, get_printoptions
-from . import autograd, linalg, nn, optim, utils, cuda, random, testing, backends, special, fft, func   # noqa: F401
+from . import autograd, linalg, nn, optim, utils, cuda, random, testing, backends, special, fft   # noqa: F401
 from . import vision  # noqa: F401
-from . import distributions  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from ._legacy import *          # noqa: F401,F403  (top-level LAPACK functions, 2019 APIs)
 from ._aliases import *         # noqa: F401,F403  (torch.clamp_(x), torch.selu, settings)
@@ -99,3 +98,15 @@ def are_deterministic_algorithms_enabled():
 
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly  # noqa: E402,F401
+
+
+# Packages loaded on first use (flambeau.distributions, flambeau.func): most programs never touch
+# them, and they would add to every import.
+_LAZY_SUBMODULES = ("distributions", "func")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
