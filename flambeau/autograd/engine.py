@@ -5,6 +5,7 @@ where every node runs after all nodes that feed it a gradient; among ready nodes
 recently created runs first, as in PyTorch. Saved tensors are released as soon as a node
 has run, unless ``retain_graph``.
 """
+import sys
 import weakref
 from sys import getrefcount as _getrefcount
 from heapq import heappush, heappop
@@ -395,12 +396,15 @@ def _accumulate(var, grad, create_graph):
 # buffer list and the argument). Any other holder (a hook that kept the tensor, a view, a
 # retained or captured gradient) raises a reference count, and the gradient is copied.
 _ENGINE_REFS = 4    # the engine's buffer list, _accumulate's and _owned's arguments, getrefcount's own
+# From Python 3.14 the interpreter may skip reference counts it can prove unneeded, and the counts
+# above stop being a proof: the gradient is then always copied.
+_COUNTS_ARE_EXACT = sys.version_info < (3, 14)
 
 
 def _owned(grad):
     """grad's array if nothing else can reach it (see the Note above), else a row-major copy."""
     d = grad._data
-    if (type(d) is _ndarray and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
+    if (_COUNTS_ARE_EXACT and type(d) is _ndarray and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
             and _getrefcount(d) <= 3):                        # grad._data, d, the argument
         owner = d.base
         if owner is None:
