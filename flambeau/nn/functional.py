@@ -36,6 +36,8 @@ from ._grid_sample import grid_sample, affine_grid  # noqa: F401
 from ._attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: F401
 from ._embedding_bag import embedding_bag  # noqa: F401
 from ._ctc_loss import ctc_loss  # noqa: F401
+from ._fractional import (fractional_max_pool2d, fractional_max_pool3d, fractional_max_pool2d_with_indices,  # noqa: F401
+                          fractional_max_pool3d_with_indices)
 from ._extra import (channel_shuffle, native_channel_shuffle, multilabel_margin_loss,  # noqa: F401
                      triplet_margin_with_distance_loss)
 
