@@ -138,3 +138,102 @@ ERRORS = [
 @pytest.mark.parametrize("case", range(len(ERRORS)))
 def test_fractional_max_pool_errors(device, case):
     same_error(ERRORS[case], device=device)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_fractional_max_pool_modules(device, nd):
+    shape = (2, 3) + (8,) * nd
+
+    def run(lib):
+        cls = getattr(lib.nn, f"FractionalMaxPool{nd}d")
+        m = cls(2, output_ratio=0.5, return_indices=True, _random_samples=_samples(lib, 2, 3, nd))
+        x = lib.tensor(np.random.default_rng(0).standard_normal(shape), requires_grad=True)
+        y, i = m(x)
+        y.sum().backward()
+        return (y, i, x.grad), (m.kernel_size, m.output_size, m.output_ratio, list(dict(m.named_buffers())))
+    ours, ref = run(_on(device)), run(torch)
+    assert_same(ours[0], ref[0], device=device)
+    assert ours[1] == ref[1]
+
+
+FRACTIONAL_MODULE_ERRORS = [
+    lambda lib: lib.nn.FractionalMaxPool2d(2),
+    lambda lib: lib.nn.FractionalMaxPool3d(2),
+    lambda lib: lib.nn.FractionalMaxPool2d(2, output_size=3, output_ratio=0.5),
+    lambda lib: lib.nn.FractionalMaxPool2d(2, output_ratio=(0.5, 1.0)),
+    lambda lib: lib.nn.FractionalMaxPool3d(2, output_ratio=1.5),
+    lambda lib: lib.nn.FractionalMaxPool3d(0, output_size=3),
+    lambda lib: lib.nn.FractionalMaxPool3d((2, 0, 2), output_size=3),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FRACTIONAL_MODULE_ERRORS)))
+def test_fractional_max_pool_module_errors(case):
+    same_error(FRACTIONAL_MODULE_ERRORS[case])
+
+
+# -- AdaptiveLogSoftmaxWithLoss --------------------------------------------------------------------------
+
+def _asm_pair(device, *args, **kw):
+    ref = torch.nn.AdaptiveLogSoftmaxWithLoss(*args, **kw).double()
+    ours = flambeau.nn.AdaptiveLogSoftmaxWithLoss(*args, **kw).double().to(device)
+    ours.load_state_dict({k: flambeau.tensor(to_numpy(v)) for k, v in ref.state_dict().items()})
+    return ours, ref
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(div_value=2.0, head_bias=True)])
+def test_adaptive_log_softmax_matches_torch(device, kw):
+    ours, ref = _asm_pair(device, 16, 20, [4, 9, 15], **kw)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in ref.state_dict().items()]
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((7, 16))
+    target = np.array([0, 19, 5, 3, 12, 10, 16])
+    x, xt = flambeau.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, out_ref = ours(x, flambeau.tensor(target, device=device)), ref(xt, torch.tensor(target))
+    assert type(out).__name__ == "_ASMoutput" and out._fields == ("output", "loss")
+    assert_same(tuple(out), tuple(out_ref), device=device)
+    out.loss.backward()
+    out_ref.loss.backward()
+    assert_same(x.grad, xt.grad, device=device)
+    for (name, p), (_, q) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert_same(p.grad, q.grad, device=device), name
+    assert_same(ours.log_prob(x), ref.log_prob(xt), device=device)
+    assert_same(ours.predict(x), ref.predict(xt), device=device)
+    # unbatched: a 1-D input with a 0-d target
+    assert_same(tuple(ours(x[2], flambeau.tensor(5, device=device))), tuple(ref(xt[2], torch.tensor(5))),
+                device=device)
+
+
+def test_adaptive_log_softmax_predict_paths(device):
+    ours, ref = _asm_pair(device, 6, 10, [3])
+    with torch.no_grad():            # a head that picks the shortlist, then the cluster, then a mix
+        for bias in (10.0, -10.0):
+            ref.head.weight[3].fill_(0.0)
+            ref.head.weight[:3].fill_(0.0)
+            ref.head.weight[3, 0] = bias
+            ours.head.weight.data = flambeau.tensor(to_numpy(ref.head.weight), device=device)
+            a = np.abs(np.random.default_rng(1).standard_normal((5, 6)))
+            a[1, 0] = -a[1, 0]
+            assert_same(ours.predict(flambeau.tensor(a, device=device)), ref.predict(torch.tensor(a)),
+                        device=device)
+
+
+ASM_ERRORS = [
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, []),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [5, 3]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [0, 3]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 10]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 3]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2.5]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3])(lib.zeros(4, 8), lib.tensor([0, 1, 2])),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3])(lib.zeros(3, 2, 8), lib.tensor([0, 1, 2])),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3])(lib.zeros(3, 8), lib.tensor(1)),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3])(lib.zeros(3, 8), lib.zeros(3, 1, dtype=lib.long)),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3])(lib.zeros(3, 8), lib.tensor([0, 10, -1])),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ASM_ERRORS)))
+def test_adaptive_log_softmax_errors(device, case):
+    same_error(ASM_ERRORS[case], device=device)

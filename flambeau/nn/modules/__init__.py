@@ -34,3 +34,5 @@ from .sparse import EmbeddingBag
 from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss, CTCLoss
 from .fold import Fold, Unfold
 from .pixelshuffle import ChannelShuffle
+from .fractional import FractionalMaxPool2d, FractionalMaxPool3d
+from .adaptive import AdaptiveLogSoftmaxWithLoss
