@@ -200,3 +200,19 @@ def test_inplace_activations_at_the_top_and_in_functional(name, args, device):
         return x, y
     ours, ref = both(fn, device)
     assert_same(ours, ref)
+
+
+def test_binomial_and_channel_shuffle_at_the_top(device):
+    lib = on_device(flambeau, device)
+    lib.manual_seed(0)
+    count = lib.tensor([10.0, 20.0, 0.0, 5.0] * 2500)
+    prob = lib.tensor([0.5, 0.1, 0.7, 1.0] * 2500)
+    draws = lib.binomial(count, prob)
+    assert draws.dtype == count.dtype and draws.device == count.device
+    d = draws.view(-1, 4).cpu().numpy()
+    assert (d >= 0).all() and (d <= np.array([10, 20, 0, 5])).all() and (d[:, 3] == 5).all()
+    np.testing.assert_allclose(d.mean(0), [5.0, 2.0, 0.0, 5.0], atol=0.15)
+    same_error(lambda L: L.binomial(L.tensor([10, 20]), L.tensor([0.5, 0.1])))
+    same_error(lambda L: L.binomial(L.tensor([10.0]), L.tensor([0.5], dtype=L.float64)))
+    ours, ref = both(lambda L: L.channel_shuffle(L.arange(8.0).view(1, 4, 2), 2), device)
+    assert_same(ours, ref)
