@@ -6,7 +6,7 @@ from flambeau._tensor import _make
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _draws, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import BinaryProbs, _draws, broadcast_all
 
 __all__ = ["Binomial"]
 
@@ -23,7 +23,7 @@ def _binomial(count, probs):
     return _make(draw("binomial", n, probs.detach()._data).astype(count._data.dtype, copy=False))
 
 
-class Binomial(Distribution):
+class Binomial(BinaryProbs, Distribution):
     """The binomial distribution of total_count trials of success probability probs (or log-odds logits)."""
     arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
                        "logits": constraints.real}
@@ -65,14 +65,6 @@ class Binomial(Distribution):
     @property
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):

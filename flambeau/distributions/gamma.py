@@ -9,7 +9,7 @@ from flambeau.autograd import Function
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _Number, _draws, broadcast_all
+from .utils import _draws, batch_shape_of, broadcast_all
 
 __all__ = ["Gamma"]
 
@@ -140,11 +140,7 @@ class Gamma(ExponentialFamily):
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
-        if isinstance(concentration, _Number) and isinstance(rate, _Number):
-            batch_shape = flambeau.Size()
-        else:
-            batch_shape = self.concentration.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(batch_shape_of((concentration, rate), self.concentration), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_params(Gamma, batch_shape, _instance, ("concentration", "rate"))

@@ -5,7 +5,7 @@ import flambeau
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _Number, broadcast_all
+from .utils import batch_shape_of, broadcast_all
 
 __all__ = ["Uniform"]
 
@@ -36,11 +36,7 @@ class Uniform(Distribution):
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
-        if isinstance(low, _Number) and isinstance(high, _Number):
-            batch_shape = flambeau.Size()
-        else:
-            batch_shape = self.low.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(batch_shape_of((low, high), self.low), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))

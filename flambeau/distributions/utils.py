@@ -122,3 +122,22 @@ def _draws(device):
         method = getattr(g, name, None)
         return method(*args) if method is not None else g._draw(name, *args)
     return draw
+
+
+def batch_shape_of(given, broadcast):
+    """The batch shape of a distribution built from parameters ``given`` (as passed) and ``broadcast``
+    (after broadcast_all): empty when every parameter was a Python number, as torch."""
+    return flambeau.Size() if all(isinstance(p, _Number) for p in given) else broadcast.size()
+
+
+class BinaryProbs:
+    """``probs`` and ``logits`` of a distribution parametrized by a success probability, each computed
+    from the other on first use (Bernoulli, Binomial, Geometric)."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
