@@ -76,11 +76,6 @@ def typename(obj):
     return type(obj).__module__ + "." + type(obj).__qualname__
 
 
-def set_default_device(device):
-    if device is not None and str(device) != "cpu":
-        raise NotImplementedError("flambeau creates tensors on the CPU by default; pass device= instead")
-
-
 def compile(model=None, **kwargs):
     """No compiler: returns the model unchanged (flambeau runs eagerly)."""
     if model is None:

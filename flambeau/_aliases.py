@@ -3,7 +3,7 @@ nn.functional ops torch exports at the top, old norms, and process-wide settings
 from ._tensor import Tensor
 
 __all__ = ["is_neg", "frobenius_norm", "nuclear_norm", "set_float32_matmul_precision",
-           "get_float32_matmul_precision", "get_default_device", "set_flush_denormal", "set_warn_always",
+           "get_float32_matmul_precision", "get_default_device", "set_default_device", "set_default_tensor_type", "set_flush_denormal", "set_warn_always",
            "is_warn_always_enabled", "get_num_interop_threads", "set_num_interop_threads", "init_num_threads",
            "set_deterministic_debug_mode", "get_deterministic_debug_mode",
            "is_deterministic_algorithms_warn_only_enabled", "set_anomaly_enabled", "is_anomaly_check_nan_enabled"]
@@ -144,8 +144,39 @@ def get_float32_matmul_precision():
 
 
 def get_default_device():
-    from ._device import device
-    return device("cpu")
+    """The device factory functions use when given none (an index is filled in for cuda)."""
+    from . import _device
+    return _device.reported_default()
+
+
+def set_default_device(device):
+    """Make factory functions (zeros, rand, tensor, nn layers' parameters, ...) create on ``device``
+    when given none; None goes back to the CPU. ``with flambeau.device(d):`` does it for a block."""
+    from . import _device
+    _device.set_default(device)
+
+
+# set_default_tensor_type's names: the legacy tensor types, by class or by 'torch.[cuda.]XTensor'
+_FLOAT_TENSOR_TYPES = {"HalfTensor": "float16", "FloatTensor": "float32", "DoubleTensor": "float64"}
+
+
+def set_default_tensor_type(t):
+    """The legacy default: a floating tensor type sets the default dtype, and a cuda one the default
+    device too (PyTorch deprecates it for set_default_dtype and set_default_device)."""
+    import warnings
+    from . import _dtype
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning,
+                  stacklevel=2)
+    name = t if isinstance(t, str) else f"torch.{'cuda.' if getattr(t, '_is_cuda', False) else ''}{t.__name__}"
+    module, _, kind = name.rpartition(".")
+    if module not in ("torch", "torch.cuda", "flambeau", "flambeau.cuda"):
+        raise ModuleNotFoundError(f"No module named '{module or name}'")
+    if kind not in _FLOAT_TENSOR_TYPES:
+        raise TypeError("only floating-point types are supported as the default type")
+    from . import _device
+    _dtype.set_default_dtype(getattr(_dtype, _FLOAT_TENSOR_TYPES[kind]))
+    _device.set_legacy_type_default("cuda" if module.endswith("cuda") else None)
 
 
 def set_flush_denormal(mode):

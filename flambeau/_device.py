@@ -1,4 +1,6 @@
 """Devices, and the one seam where a device picks its array engine (NumPy or CuPy)."""
+import threading
+
 import numpy as np
 
 __all__ = ["device"]
@@ -58,6 +60,14 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    # ``with flambeau.device('cuda'):`` makes the factory functions create there (see default()).
+    def __enter__(self):
+        _defaults().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _defaults().pop()
+
 
 _CACHE = {}
 CPU = device("cpu")
@@ -76,6 +86,58 @@ def canonical(dev):
     elif dev.index not in (None, 0):
         raise RuntimeError(f"CPU device index must be -1 or zero, got {dev.index}")
     return CPU if dev.type == "cpu" else dev
+
+
+# The device factory functions use when given none: the innermost ``with device(...)`` block, else
+# the one set_default_device() chose (both per thread, as PyTorch's), else the device of the legacy
+# default tensor type (set_default_tensor_type('torch.cuda.FloatTensor'), process-wide), else the CPU.
+_state = threading.local()
+_legacy_type_device = [None]
+
+
+def _defaults():
+    stack = getattr(_state, "stack", None)
+    if stack is None:
+        stack = _state.stack = []
+    return stack
+
+
+def set_default(dev):
+    _state.base = None if dev is None else device(dev)
+
+
+def set_legacy_type_default(dev):
+    _legacy_type_device[0] = None if dev is None else device(dev)
+
+
+def _chosen():
+    stack = getattr(_state, "stack", None)
+    return stack[-1] if stack else getattr(_state, "base", None)
+
+
+def chosen_default():
+    """The default device if one was chosen, else None."""
+    dev = _chosen() or _legacy_type_device[0]
+    return None if dev is None else canonical(dev)      # 'cuda' is the current cuda device at each use
+
+
+def reported_default():
+    """get_default_device(): as PyTorch's, it does not report the legacy tensor type's device."""
+    dev = _chosen()
+    return CPU if dev is None else canonical(dev)
+
+
+def legacy_type_default():
+    """Where the legacy constructor Tensor(2, 3) creates: the default tensor type's device only."""
+    dev = _legacy_type_device[0]
+    return CPU if dev is None else canonical(dev)
+
+
+def or_default(dev):
+    """``dev`` made concrete, or the default device when it is None."""
+    if dev is not None:
+        return canonical(dev)
+    return chosen_default() or CPU
 
 
 def xp_of(dev):

@@ -11,7 +11,7 @@ array's address and strides relative to that storage.
 """
 import numpy as np
 
-from . import _dtype, _xp
+from . import _device, _dtype, _xp
 from ._device import CPU, device as _device_cls, canonical as _canonical_device
 from ._storage import TypedStorage, UntypedStorage
 from .autograd import grad_mode
@@ -88,6 +88,8 @@ class Tensor:
         if hasattr(self, "_data"):
             return
         from ._ops import creation
+        if device is None:
+            device = _device.legacy_type_default()    # not set_default_device's, as in PyTorch
         if len(args) == 1 and not isinstance(args[0], int):
             src = creation.tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
         else:

@@ -7,7 +7,8 @@ import struct
 import numpy as np
 
 from .. import _dtype, _xp
-from .._device import canonical as _canonical, xp_of, CPU
+from .._device import (canonical as _canonical, or_default as _or_default, chosen_default as _chosen_default,
+                       xp_of, CPU)
 from .._tensor import Tensor, _make, Size, _contiguous_strides
 from ..autograd.function import Function
 from ._util import (register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as,
@@ -26,7 +27,7 @@ __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "fr
 
 
 def _resolve(dtype, device):
-    dev = _canonical(device) if device is not None else CPU
+    dev = _or_default(device)
     return dtype, dev, xp_of(dev)
 
 
@@ -143,11 +144,17 @@ def _flatten_tensors(data):
     return data
 
 
+def _data_device(data):
+    """Where tensor(data) and as_tensor(data) put their result when given no device: the default
+    device if one was chosen, else the device of a tensor given as data, else the CPU."""
+    return _chosen_default() or (data.device if isinstance(data, Tensor) else CPU)
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors)."""
     arr, inferred = _data_to_numpy(data)
     dt = dtype or inferred
-    dev = _canonical(device) if device is not None else (data.device if isinstance(data, Tensor) else CPU)
+    dev = _canonical(device) if device is not None else _data_device(data)
     arr = np.array(arr, dtype=dt.np, copy=True) if not arr.dtype == dt.np else arr.copy()
     if dev.type != "cpu":
         arr = xp_of(dev).asarray(arr)
@@ -160,10 +167,10 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with a Tensor or NumPy array when it can."""
+    dev = _canonical(device) if device is not None else _data_device(data)
     if isinstance(data, Tensor):
-        return data.to(dtype=dtype, device=device) if (dtype or device) else data
-    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype) and \
-            (device is None or _canonical(device).type == "cpu"):
+        return data.to(dtype=dtype, device=dev) if (dtype or dev != data.device) else data
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype) and dev.type == "cpu":
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -433,7 +440,9 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
         start, end = 0, start
     dt = dtype or _dtype.get_default_dtype()
     n = int((end - start) // step) + 1
-    return arange(0, n, dtype=_dtype.float64, device=device).mul_(step).add_(start).to(dt).requires_grad_(requires_grad)
+    # as PyTorch's, range and normal(mean, std, size) ignore the default device: CPU unless told
+    values = arange(0, n, dtype=_dtype.float64, device=device or CPU).mul_(step).add_(start)
+    return values.to(dt).requires_grad_(requires_grad)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
@@ -1384,7 +1393,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if size is None:
         raise TypeError("normal() received an invalid combination of arguments: with float mean and std, "
                         "size is required")
-    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device or CPU)
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
     g = _source(generator, dev)
     shape = _shape_args(tuple(size) if not isinstance(size, int) else (size,))

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import _dtype, _xp
-from .._device import canonical as _canonical, xp_of
+from .._device import or_default as _or_default, xp_of
 from .._tensor import Tensor, Size, _make, _wrap_dim
 from ._util import register, check_same_device, write_inplace, check_inplace_autograd
 from .pointwise import _out
@@ -232,7 +232,7 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
     if window_length < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
-    dev = _canonical(device)
+    dev = _or_default(device)
     if window_length == 0:
         w = np.zeros(0)
     elif window_length == 1:
