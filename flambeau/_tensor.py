@@ -632,6 +632,9 @@ class Tensor:
                 raise ValueError(f"invalid type: '{dtype}'")
             dev = "cuda" if ".cuda." in dtype else "cpu"
             return self.to(device=dev, dtype=d)
+        legacy_device = getattr(dtype, "_device_type", None)     # flambeau.FloatTensor, flambeau.cuda.FloatTensor
+        if legacy_device is not None:
+            return self.to(device=legacy_device, dtype=dtype._dtype)
         return self.to(dtype)
 
     def type_as(self, other):

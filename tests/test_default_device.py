@@ -188,3 +188,15 @@ def test_set_default_tensor_type_cuda_sets_the_device_too():
         warnings.simplefilter("ignore")
         flambeau.set_default_tensor_type("torch.FloatTensor")
     assert flambeau.ones(1).device.type == "cpu" and flambeau.ones(1).dtype is flambeau.float32
+
+
+@cuda
+def test_type_takes_the_legacy_classes():
+    from flambeau._legacy_types import CUDA_TYPES
+    x = flambeau.ones(2)
+    assert x.type(flambeau.DoubleTensor).dtype is flambeau.float64
+    moved = x.type(CUDA_TYPES["LongTensor"])
+    assert moved.type() == "torch.cuda.LongTensor" and isinstance(moved, CUDA_TYPES["LongTensor"])
+    assert not isinstance(x, CUDA_TYPES["FloatTensor"]) and isinstance(x.cuda(), CUDA_TYPES["FloatTensor"])
+    assert moved.type(flambeau.FloatTensor).device.type == "cpu"
+    assert repr(CUDA_TYPES["FloatTensor"]) == "<class 'torch.cuda.FloatTensor'>" == repr(torch.cuda.FloatTensor)
