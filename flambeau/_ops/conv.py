@@ -286,6 +286,15 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
     plane = math.prod(gy.shape[2:])
     g = geo.groups
     layout = layout or _layout(n, plane)
+    full = geo.out_size(x.shape[2:], tuple(w_shape[2:]))
+    if full != tuple(gy.shape[2:]):
+        # x came out of a transposed convolution with output_padding >= stride: conv(x) has more
+        # positions than gy, and the ones past gy's end take no part (a zero gradient)
+        wide = xp.zeros(gy.shape[:2] + full, gy.dtype)
+        wide[(slice(None), slice(None)) + tuple(slice(0, s) for s in gy.shape[2:])] = gy
+        gy = wide
+        plane = math.prod(full)
+        layout = _layout(n, plane)
     if cols is None:
         cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
     if layout == "sample":
@@ -301,7 +310,7 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
 def _conv_input_grad(gy, w, out_sizes, geo):
     """dL/dx of y = conv(x, w), x of spatial sizes out_sizes; also conv_transpose(gy, w)."""
     if type(gy) is not np.ndarray and all(s == 1 for s in geo.stride) and _padding_within_kernel(w, geo):
-        return _full_convolution(gy, w, geo)
+        return _full_convolution(gy, w, geo, out_sizes)
     xp = _xp.array_module(gy)
     n, co = gy.shape[:2]
     conv_out = gy.shape[2:]
@@ -327,9 +336,10 @@ def _padding_within_kernel(w, geo):
     return all(max(geo.pad[2 * i], geo.pad[2 * i + 1]) <= e for i, e in enumerate(extents))
 
 
-def _full_convolution(gy, w, geo):
+def _full_convolution(gy, w, geo, out_sizes):
     """dL/dx of a stride-1 convolution, as a convolution: gy padded by the kernel's extent
-    (less the forward padding), with w flipped and its two channel axes swapped (per group).
+    (less the forward padding, plus any output_padding at the end), with w flipped and its two
+    channel axes swapped (per group).
 
     One im2col and one product instead of col2im's prod(kernel) strided adds: on a GPU, where
     each array operation is a kernel launch, that is the cheaper way.
@@ -341,9 +351,10 @@ def _full_convolution(gy, w, geo):
     wt = w.reshape((g, co // g, cg) + kernel).transpose((0, 2, 1) + tuple(range(3, 3 + nd)))
     wt = wt[(Ellipsis,) + (slice(None, None, -1),) * nd].reshape((g * cg, co // g) + kernel)
     pad = ()
-    for i, (k, d) in enumerate(zip(kernel, geo.dilation)):
+    for i, (k, d, n, size) in enumerate(zip(kernel, geo.dilation, gy.shape[2:], out_sizes)):
         extent = (k - 1) * d
-        pad += (extent - geo.pad[2 * i], extent - geo.pad[2 * i + 1])
+        output_padding = size - (n + extent - geo.pad[2 * i] - geo.pad[2 * i + 1])
+        pad += (extent - geo.pad[2 * i], extent - geo.pad[2 * i + 1] + output_padding)
     full = _Geometry((1,) * nd, pad, geo.dilation, g)
     return _conv_forward(gy, wt, full)[0]
 
@@ -381,6 +392,16 @@ class _Conv(Function):
         return gx, gw, gb, None
 
 
+def _conv_to(x, w, geo, sizes):
+    """conv(x, w) cut to the spatial ``sizes`` of the tensor it is the gradient of: with an
+    output_padding of at least the stride, conv_transpose's output x is longer than the one
+    conv maps back onto y, and the extra positions fall off the end."""
+    out = _Conv.apply(x, w, None, geo)
+    if tuple(out.shape[2:]) == tuple(sizes):
+        return out
+    return out[(slice(None), slice(None)) + tuple(slice(0, s) for s in sizes)]
+
+
 class _ConvTranspose(Function):
     """x = conv_transpose(y, w) + b: the adjoint of conv in its input."""
     _node_name = "ConvolutionBackward0"
@@ -400,7 +421,7 @@ class _ConvTranspose(Function):
         need = ctx.needs_input_grad
         gy = gw = gb = None
         if need[0]:
-            gy = _Conv.apply(grad, w, None, ctx.geo)
+            gy = _conv_to(grad, w, ctx.geo, ctx._input_meta[0][0][2:])
         if need[1]:
             gw = _ConvWeight.apply(grad, y, tuple(ctx._input_meta[1][0]), ctx.geo, None, None)
         if need[2]:
@@ -423,7 +444,7 @@ class _ConvWeight(Function):
         x, y = ctx.saved_tensors
         need = ctx.needs_input_grad
         gx = _ConvTranspose.apply(y, grad, None, ctx.geo, tuple(ctx._input_meta[0][0][2:])) if need[0] else None
-        gy = _Conv.apply(x, grad, None, ctx.geo) if need[1] else None
+        gy = _conv_to(x, grad, ctx.geo, ctx._input_meta[1][0][2:]) if need[1] else None
         return gx, gy, None, None, None, None
 
 
