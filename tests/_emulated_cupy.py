@@ -635,6 +635,13 @@ class Stream(_Device):
     def done(self):
         return True
 
+    def use(self):
+        _current_stream[0] = self
+        return self
+
+
+_current_stream = [Stream()]
+
 
 class Event:
     def __init__(self, block=False, disable_timing=False, interprocess=False):
@@ -671,7 +678,7 @@ _runtime = types.SimpleNamespace(
     runtimeGetVersion=lambda: 12000, deviceSynchronize=_sync)
 cuda = types.SimpleNamespace(
     runtime=_runtime, Device=lambda device=None: _Device(), Stream=Stream, Event=Event,
-    get_current_stream=lambda: Stream(), get_elapsed_time=get_elapsed_time, MemoryPool=MemoryPool,
+    get_current_stream=lambda: _current_stream[0], get_elapsed_time=get_elapsed_time, MemoryPool=MemoryPool,
     set_allocator=_set_allocator, get_allocator=_get_allocator, is_available=lambda: True)
 
 
