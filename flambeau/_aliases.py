@@ -232,3 +232,83 @@ def set_anomaly_enabled(enabled, check_nan=True):
 def is_anomaly_check_nan_enabled():
     from .autograd import function
     return bool(function._anomaly[0])
+
+
+# -- view ops' _copy variants: the same result, in new contiguous memory -------------------------
+_VIEW_COPIES = ("view", "t", "transpose", "permute", "unsqueeze", "squeeze", "select", "diagonal", "detach",
+                "expand", "split", "split_with_sizes", "unbind", "as_strided", "unfold", "view_as_real",
+                "view_as_complex", "alias")
+
+
+def _copy_of(view, node_name=None):
+    """``view`` copied to fresh contiguous memory; its graph node is named as PyTorch's, XBackward0_copy."""
+    from ._ops.creation import Clone, contiguous_format
+    node = view.grad_fn
+    if node is None:
+        return view.clone(memory_format=contiguous_format)
+    return Clone.named(f"{node_name or node.name()}_copy").apply(view, contiguous_format)
+
+
+def _view_as_copy(name):
+    def view_of(input, *args, **kwargs):
+        if name == "alias":
+            return input.view_as(input)
+        if name == "slice":
+            dim, start, end, step = (list(args) + [0, None, None, 1][len(args):])[:4]
+            index = [slice(None)] * input.dim()
+            index[dim] = slice(start, end, step)
+            return input[tuple(index)]
+        if name in ("view_as_real", "view_as_complex"):
+            from ._ops import views
+            return getattr(views, name)(input)
+        return getattr(input, name)(*args, **kwargs)
+
+    def fn(input, *args, out=None, **kwargs):
+        from ._ops.pointwise import _out
+        result = view_of(input, *args, **kwargs)
+        if isinstance(result, (tuple, list)):
+            copies = tuple(_copy_of(v) for v in result)
+            if out is not None:
+                return [_out(c, o) for c, o in zip(copies, out)]
+            return copies
+        return _out(_copy_of(result, "AliasBackward0" if name == "alias" else None), out)
+
+    fn.__name__ = fn.__qualname__ = f"{name}_copy"
+    fn.__doc__ = f"``torch.{name}_copy``: what {name} gives, in new memory (no view)."
+    return fn
+
+
+for _name in _VIEW_COPIES + ("slice",):
+    globals()[f"{_name}_copy"] = _view_as_copy(_name)
+    __all__.append(f"{_name}_copy")
+
+
+def as_strided_(input, size, stride, storage_offset=None):
+    """input itself, made to see its storage with these sizes and strides (from its own offset unless
+    storage_offset is given)."""
+    from .autograd.grad_mode import is_grad_enabled
+    if input.requires_grad and is_grad_enabled():
+        if input.is_leaf:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        raise NotImplementedError("as_strided_() on a tensor that is part of a graph is not supported; "
+                                  "use as_strided(), which is differentiable")
+    offset = input.storage_offset() if storage_offset is None else storage_offset
+    input.set_(input.untyped_storage(), offset, size, stride)
+    return input
+
+
+Tensor.as_strided_ = as_strided_
+
+
+def get_device(input):
+    """The index of input's cuda device, -1 on the CPU."""
+    return input.get_device()
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """torch.vmap is torch.func.vmap."""
+    from .func import vmap as func_vmap
+    return func_vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
+__all__ += ["as_strided_", "get_device", "vmap"]
