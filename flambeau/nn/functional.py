@@ -805,55 +805,124 @@ def _output_size(input, size, scale_factor, dims):
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
-        size = [size] * dims if isinstance(size, numbers.Integral) else list(size)
-        if len(size) != dims:
-            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {list(input.shape[2:])} and output size of {size}. Please "
-                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
-                             "...,oK) format.")
+        if isinstance(size, (list, tuple)):
+            if len(size) != dims:
+                raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
+                                 f"with spatial dimensions of {list(input.shape[2:])} and output size of {size}. "
+                                 "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                                 "(o1, o2, ...,oK) format.")
+            if not all(_is_integer(s) for s in size):
+                raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, "
+                                f"int], but got size with types {[type(s) for s in size]}")
+        else:
+            size = [size] * dims
         return [int(s) for s in size], None
     if scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
     sf = [scale_factor] * dims if isinstance(scale_factor, numbers.Number) else list(scale_factor)
     if len(sf) != dims:
         raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
-                         f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape {sf}.")
+                         f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape {sf}. "
+                         "Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, "
+                         "...,sK) format.")
     return [int(math.floor(n * s)) for n, s in zip(input.shape[2:], sf)], [float(s) for s in sf]
+
+
+def _is_integer(x):
+    if isinstance(x, Tensor):
+        return not (x.dtype.is_floating_point or x.dtype.is_complex)
+    return isinstance(x, numbers.Integral)
+
+
+def _source_scale(n_in, n_out, align_corners, scale_factor):
+    """Input pixels per output pixel (PyTorch's area_pixel_compute_scale)."""
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale_factor if scale_factor else n_in / n_out
+
+
+def _check_interp_sizes(input, out_size):
+    names = "DHW"[3 - len(out_size):]
+    if all(n > 0 for n in input.shape[2:]) and all(n > 0 for n in out_size):
+        return
+    got_in = ", ".join(f"{k}: {n}" for k, n in zip(names, input.shape[2:]))
+    got_out = ", ".join(f"{k}: {n}" for k, n in zip(names, out_size))
+    joint = " and output" if len(out_size) == 1 else " output"
+    raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({got_in}){joint} ({got_out})")
+
+
+def _check_interp_dtype(input, mode, dims, antialias):
+    """PyTorch's CPU kernels resample floating tensors, and uint8 ones (images) in every mode but
+    linear and trilinear; its error names the kernel that refused the dtype."""
+    dt = input.dtype
+    if dt.is_floating_point and not (dt is _dtype.float16 and (antialias or mode == "lanczos")):
+        return
+    if dt is _dtype.uint8 and mode not in ("linear", "trilinear"):
+        return
+    if antialias or mode == "lanczos":
+        kernel = "compute_index_ranges_weights"
+    elif mode in ("nearest", "nearest-exact"):
+        kernel = "upsample_nearest2d_channels_last" if dims == 2 else "compute_indices_weights_nearest"
+    else:
+        kernel = {"bilinear": "upsample_bilinear2d_channels_last",
+                  "bicubic": "compute_indices_weights_cubic"}.get(mode, "compute_indices_weights_linear")
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_word(dt)}'")
+
+
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, *spatial) by nearest, (bi/tri)linear or bicubic sampling."""
+    """Resize the spatial dims of (N, C, *spatial) by nearest, (bi/tri)linear, bicubic or area sampling;
+    antialias=True (bilinear, bicubic, lanczos) widens the filter by the scale when downsampling."""
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: linear | "
+                             "bilinear | bicubic | trilinear")
     dims = input.ndim - 2
-    if dims < 1:
-        raise ValueError(f"interpolate(): expected an input of shape (N, C, *spatial), got {tuple(input.shape)}")
-    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
-                         "bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate(): antialias=True is not supported by flambeau")
     out_size, scales = _output_size(input, size, scale_factor, dims)
-    if recompute_scale_factor:
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if recompute_scale_factor or mode == "area":
         scales = None
-    if dims > 3 or (mode == "bicubic" and dims != 2):
+    if antialias and not (mode in _AA_TAPS and dims == 2):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                         "4-D tensor as input")
+    expected = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
+    if dims not in (1, 2, 3) or mode not in _MODES or (mode in ("bicubic", "lanczos") and dims != 2):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
                                   "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
                                   f"nearest-exact (got {mode})")
+    if mode in expected and expected[mode] != dims:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {expected[mode] + 2}D input")
     if mode == "area":
         from .._ops import pooling
         return getattr(pooling, f"adaptive_avg_pool{dims}d")(input, out_size)
-    expected = {"linear": 1, "bilinear": 2, "trilinear": 3}
-    if mode in expected and expected[mode] != dims:
-        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {expected[mode] + 2}D input")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"):
-        raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported by flambeau")
     align = bool(align_corners)
+    if mode == "lanczos":
+        if align:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    _check_interp_sizes(input, out_size)
+    _check_interp_dtype(input, mode, dims, antialias)
+    scale_factors = scales or [None] * dims
+    if antialias or (input.dtype is _dtype.uint8 and mode in ("bilinear", "bicubic")):
+        return _resample_separable(input, mode, out_size, scale_factors, align, antialias)
+    # PyTorch's separable kernels (the linear family, 2-d nearest) leave a dim of unchanged size
+    # as it is, whatever the scale factor says
+    keep_same = mode in ("linear", "bilinear", "trilinear") or (mode == "nearest" and dims == 2)
     xp = _xp.array_module(input._data)
     x = input
     for i in range(dims):
         d = 2 + i
         n_in, n_out = input.shape[d], out_size[i]
-        scale = (1.0 / scales[i]) if scales is not None else (n_in / n_out if n_out else 0.0)
+        if keep_same and n_in == n_out:
+            continue
+        scale = _source_scale(n_in, n_out, False, scale_factors[i])
+        if mode == "nearest" and dims == 2 and n_out == 2 * n_in:
+            scale = 0.5                 # PyTorch's 2-d nearest doubles a dim by repetition, ignoring the factor
         dst = np.arange(n_out, dtype=np.float64)
         if mode in ("nearest", "nearest-exact"):
             src = np.floor((dst + 0.5) * scale) if mode == "nearest-exact" else np.floor(dst * scale)
@@ -861,7 +930,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             x = _select_in_range(x, d, idx)
             continue
         if align:
-            src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros_like(dst)
+            src = dst * _source_scale(n_in, n_out, True, None)
         else:
             src = (dst + 0.5) * scale - 0.5
             if mode != "bicubic":           # cubic sampling reads left of the first pixel too
@@ -884,17 +953,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 _CUBIC_A = -0.75          # the cubic convolution's free parameter, as PyTorch (and OpenCV) use
 
 
-def _cubic_weights(t):
-    """Weights of the 4 taps at floor(src) - 1 .. floor(src) + 2 for fractional offsets t (Keys'
-    cubic convolution: 1 - (A+3)|x|^2 + (A+2)|x|^3 within 1, A(|x|-1)(|x|-2)^2 form within 2)."""
-    a = _CUBIC_A
+def _cubic_near(x, a):       # Keys' cubic convolution for |x| <= 1
+    return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    def near(x):                     # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    def far(x):                      # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    return far(t + 1), near(t), near(1 - t), far(2 - t)
+def _cubic_far(x, a):        # and for 1 < |x| < 2
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
+def _cubic_weights(t, a=_CUBIC_A):
+    """Weights of the 4 taps at floor(src) - 1 .. floor(src) + 2 for fractional offsets t."""
+    return _cubic_far(t + 1, a), _cubic_near(t, a), _cubic_near(1 - t, a), _cubic_far(2 - t, a)
 
 
 def _cubic_along(x, dim, src, n_in, shape, xp):
@@ -906,6 +975,118 @@ def _cubic_along(x, dim, src, n_in, shape, xp):
         term = taps * _make(xp.asarray(w.astype(x._data.dtype).reshape(shape)))
         out = term if out is None else out + term
     return out
+
+
+# -- separable resampling (antialiased; uint8 images) ------------------------------------------
+# PyTorch resamples these one spatial dim at a time, width first, each output pixel a normalized
+# window of input pixels; antialiasing stretches the filter by the scale when downsampling (as PIL)
+_AA_TAPS = {"bilinear": 2, "bicubic": 4, "lanczos": 6}      # the filter's width in input pixels
+
+
+def _aa_filter(mode, x):
+    x = np.abs(x)
+    if mode == "bilinear":
+        return np.where(x < 1, 1 - x, 0.0)
+    if mode == "bicubic":            # a = -0.5 (Keys' own choice, PIL's) rather than -0.75
+        return np.where(x < 1, _cubic_near(x, -0.5), np.where(x < 2, _cubic_far(x, -0.5), 0.0))
+    return np.where(x < 3, np.sinc(x) * np.sinc(x / 3), 0.0)          # lanczos-3
+
+
+def _aa_weights(mode, n_in, n_out, scale, antialias, align_delta=0.0):
+    """First input index and weights (n_out, taps) of each output index, as PyTorch's
+    _compute_indices_min_size_weights_aa: the filter centred on scale * (i + 0.5), cut at the
+    borders and renormalized. align_delta = 0.5 turns the centres into align_corners' ones."""
+    stretch = scale if antialias and scale >= 1 else 1.0
+    support = _AA_TAPS[mode] * 0.5 * stretch
+    n_taps = int(math.ceil(support)) * 2 + 1 if antialias else _AA_TAPS[mode]
+    center = scale * (np.arange(n_out) + 0.5 - align_delta)
+    # astype(int64) truncates toward zero, as the C++ casts do
+    first = np.maximum((center - support + 0.5 + align_delta).astype(np.int64), 0)
+    count = np.clip(np.minimum((center + support + 0.5 + align_delta).astype(np.int64), n_in) - first, 0, n_taps)
+    taps = np.arange(n_taps)
+    w = _aa_filter(mode, (taps + first[:, None] - center[:, None] + 0.5 - align_delta) * (1.0 / stretch))
+    w = np.where(taps < count[:, None], w, 0.0)
+    total = w.sum(1, keepdims=True)
+    return first, np.divide(w, total, out=w, where=total != 0)
+
+
+def _cubic_clamped_weights(n_in, n_out, scale, align):
+    """Plain bicubic as windows: the taps past a border fold onto the border pixel."""
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * scale if align else (dst + 0.5) * scale - 0.5
+    floor = np.floor(src)
+    idx = np.clip(floor.astype(np.int64)[:, None] - 1 + np.arange(4), 0, n_in - 1)
+    first = idx[:, 0]
+    w = np.zeros((n_out, 4))
+    for k, wk in enumerate(_cubic_weights(src - floor)):
+        np.add.at(w, (np.arange(n_out), idx[:, k] - first), wk)
+    return first, w
+
+
+def _dense_weights(first, w, n_in):
+    """The (n_out, n_in) matrix of the windows."""
+    m = np.zeros((len(first), n_in))
+    cols = np.minimum(first[:, None] + np.arange(w.shape[1]), n_in - 1)    # zero-weight padding taps may overrun
+    np.add.at(m, (np.arange(len(first))[:, None], cols), w)
+    return m
+
+
+def _apply_along(a, dim, m):
+    return a @ m.T if dim == 3 else m @ a
+
+
+class _SeparableResample(Function):
+    """x -> M_h x M_w^T over the last two dims of (N, C, H, W): one matrix per resampled dim."""
+
+    @staticmethod
+    def forward(ctx, x, maps):
+        a = x._data
+        xp = _xp.array_module(a)
+        ctx.maps = [(dim, xp.asarray(m.astype(a.dtype))) for dim, m in maps]
+        for dim, m in ctx.maps:
+            a = _apply_along(a, dim, m)
+        return a if ctx.maps else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):                     # the transposed maps, in flambeau ops: differentiable again
+        for dim, m in reversed(ctx.maps):
+            m = _make(m)
+            grad = grad @ m if dim == 3 else m.t() @ grad
+        return grad, None
+
+
+def _resample_uint8(a, dim, first, w):
+    """PyTorch's uint8 resampling: weights in 16-bit fixed point (as many fraction bits as keep the
+    largest below 2**15), sums of products rounded and clamped to 0..255 after each pass."""
+    bits = next((b for b in range(22) if int(0.5 + w.max() * (1 << (b + 1))) >= 1 << 15), 22)
+    fixed = np.trunc(w * (1 << bits) + np.where(w < 0, -0.5, 0.5))
+    xp = _xp.array_module(a)
+    m = xp.asarray(_dense_weights(first, fixed, a.shape[dim]))
+    # integer products and sums stay far below 2**53: float64 computes them exactly
+    acc = _apply_along(a.astype(np.float64), dim, m).astype(np.int64) + (1 << (bits - 1))
+    return xp.clip(acc >> bits, 0, 255).astype(np.uint8)
+
+
+def _resample_separable(input, mode, out_size, scale_factors, align, antialias):
+    """Antialiased interpolation, and uint8 bilinear/bicubic, as PyTorch's separable CPU kernels."""
+    windows = []
+    for dim in (3, 2):
+        n_in, n_out = input.shape[dim], out_size[dim - 2]
+        if n_in == n_out:        # left as it is, whatever the scale factor says
+            continue
+        scale = _source_scale(n_in, n_out, align, scale_factors[dim - 2])
+        if mode == "bicubic" and not antialias:
+            first, w = _cubic_clamped_weights(n_in, n_out, scale, align)
+        else:
+            first, w = _aa_weights(mode, n_in, n_out, scale, antialias, 0.5 if align and not antialias else 0.0)
+        windows.append((dim, first, w, n_in))
+    if input.dtype is _dtype.uint8:
+        a = input._data
+        for dim, first, w, _ in windows:
+            a = _resample_uint8(a, dim, first, w)
+        return _make(a if windows else a.copy())
+    maps = [(dim, _dense_weights(first, w, n_in)) for dim, first, w, n_in in windows]
+    return _SeparableResample.named(f"Upsample{mode.capitalize()}2DAaBackward0").apply(input, maps)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
