@@ -55,10 +55,33 @@ def _warn_no_window(what):
                   "device=<device>)`.", UserWarning, stacklevel=3)
 
 
+def _align_to_window(signals, n_fft, hop, win):
+    """The signals padded so that frame m, taken at m * hop, holds its window (centered in the n_fft
+    samples) over samples m * hop .. m * hop + win: torch pads (n_fft - win) // 2 zeros on each side and
+    takes 1 + (length - win) // hop frames."""
+    batch, length = signals.shape
+    side = (n_fft - win) // 2
+    padded = length + 2 * side
+    count = 1 + (length - win) // hop
+    # with n_fft - win odd, the last frame may reach one sample past the padding: torch's strided view
+    # of the padded signals then fails
+    needed = (batch - 1) * padded + (count - 1) * hop + n_fft
+    if needed > batch * padded:
+        size = signals.element_size()
+        raise RuntimeError(f"setStorage: sizes [{batch}, {count}, {n_fft}], strides [{padded}, {hop}, 1], storage "
+                           f"offset 0, and itemsize {size} requiring a storage size of {needed * size} are out of "
+                           f"bounds for storage of size {batch * padded * size}")
+    from ..nn.functional import pad
+    return pad(signals, [side, side])
+
+
 @register("stft")
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect",
          normalized=False, onesided=None, return_complex=None, align_to_window=None):
-    """The short-time Fourier transform: (n_fft // 2 + 1 or n_fft frequencies, frames) per signal."""
+    """The short-time Fourier transform: (n_fft // 2 + 1 or n_fft frequencies, frames) per signal.
+    With center=False, align_to_window=True starts frame m's window (not its n_fft samples) at m * hop."""
+    if center and align_to_window is not None:
+        raise RuntimeError("stft align_to_window should only be set when center = false")
     if center:          # torch pads in Python, before its checks
         from ..nn.functional import pad
         signal_dim = input.ndim
@@ -91,7 +114,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     signals = input.unsqueeze(0) if input.ndim == 1 else input
     length = signals.shape[1]
     if n_fft <= 0 or n_fft > length:
-        raise RuntimeError(where + f"expected 0 < n_fft < {length}, but got n_fft={n_fft}")
+        raise RuntimeError(where + f"expected 0 < n_fft < {length}, but got n_fft={win}")   # sic: torch's
     if hop <= 0:
         raise RuntimeError(where + f"expected hop_length > 0, but got hop_length={hop}")
     if win <= 0 or win > n_fft:
@@ -99,8 +122,8 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     if window is not None and (window.ndim != 1 or window.shape[0] != win):
         raise RuntimeError(where + f"expected a 1D window tensor of size equal to win_length={win}, but got "
                            f"window with size {list(window.shape)}")
-    if align_to_window:
-        raise NotImplementedError("stft(align_to_window=True) is not implemented in flambeau")
+    if align_to_window and win < n_fft:
+        signals = _align_to_window(signals, n_fft, hop, win)
     if win < n_fft:     # the window centered in n_fft samples
         left = (n_fft - win) // 2
         if window is None:
