@@ -40,6 +40,7 @@ from ._fractional import (fractional_max_pool2d, fractional_max_pool3d, fraction
                           fractional_max_pool3d_with_indices)
 from ._extra import (channel_shuffle, native_channel_shuffle, multilabel_margin_loss,  # noqa: F401
                      triplet_margin_with_distance_loss)
+from ._linear_cross_entropy import linear_cross_entropy  # noqa: F401
 
 
 

@@ -36,3 +36,6 @@ from .fold import Fold, Unfold
 from .pixelshuffle import ChannelShuffle
 from .fractional import FractionalMaxPool2d, FractionalMaxPool3d
 from .adaptive import AdaptiveLogSoftmaxWithLoss
+from .legacy import NLLLoss2d, CrossMapLRN2d
+from .linear_cross_entropy import LinearCrossEntropyLoss
+from .._linear_cross_entropy import LinearCrossEntropyOptions
