@@ -149,9 +149,10 @@ def test_uint8_random_sizes():
 
 # -- plain interpolation: torch's corners -------------------------------------------------------
 @pytest.mark.parametrize("mode,shape,sf", [("linear", (2, 3, 5), 1.1), ("bilinear", (2, 3, 5, 6), (1.1, 2.0)),
-                                           ("bilinear", (2, 3, 5, 6), (0.5, 1.1)), ("trilinear", (1, 2, 5, 6, 4),
-                                                                                     (1.1, 2.0, 1.2)),
-                                           ("nearest", (2, 3, 5, 6), (1.1, 0.7)), ("bicubic", (2, 3, 5, 6), (1.1, 2.0))])
+                                           ("bilinear", (2, 3, 5, 6), (0.5, 1.1)),
+                                           ("trilinear", (1, 2, 5, 6, 4), (1.1, 2.0, 1.2)),
+                                           ("nearest", (2, 3, 5, 6), (1.1, 0.7)),
+                                           ("bicubic", (2, 3, 5, 6), (1.1, 2.0))])
 def test_unchanged_dim(mode, shape, sf, device):
     """torch's separable kernels (the linear family, 2-d nearest) copy a dim whose size the scale
     factor keeps; bicubic resamples it by the factor."""

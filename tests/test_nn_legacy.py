@@ -257,6 +257,14 @@ def test_chunked_float32_and_unbatched(device):
         assert names[0] == names[1]
 
 
+def test_chunked_float16_accumulates_in_float32(device):
+    """float16 inputs: chunks computed in float32 ("auto"), results and gradients back in float16."""
+    rng = np.random.default_rng(12)
+    (ours, ref), _ = _lce_both(device, rng.standard_normal((8, 4)), rng.standard_normal((6, 4)),
+                               rng.integers(0, 6, 8), dtype="float16", opts={})
+    assert_same(ours, ref, rtol=2e-3, atol=2e-3, device=device)
+
+
 def test_chunked_all_ignored_and_empty_batch(device):
     rng = np.random.default_rng(10)
     w = rng.standard_normal((5, 3))

@@ -6,8 +6,8 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 
 class Upsample(Module):
-    """Resizes (N, C, *spatial) to size, or by scale_factor, with mode 'nearest' | 'linear' | 'bilinear' |
-    'trilinear'."""
+    """Resizes (N, C, *spatial) to size, or by scale_factor, with mode 'nearest' | 'nearest-exact' | 'linear' |
+    'bilinear' | 'bicubic' | 'trilinear' | 'area' (functional.interpolate, without antialiasing)."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
