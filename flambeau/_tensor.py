@@ -71,6 +71,27 @@ def _make(array, requires_grad=False):
     return t
 
 
+# The dims of the channels-last layouts, innermost first: C, then W, H (, D), then N.
+_CHANNELS_LAST_ORDER = {"channels_last": (1, 3, 2, 0), "channels_last_3d": (1, 4, 3, 2, 0)}
+
+
+def _suggested_memory_format(t):
+    """The format a tensor's strides suggest, by PyTorch's rule (which calls ambiguous layouts, as
+    an N111 tensor, contiguous): strides that grow along C, W, H(, D), N, with N's above C's."""
+    shape, strides = t._data.shape, t.stride()
+    for name, order in _CHANNELS_LAST_ORDER.items():
+        if len(shape) != len(order) or strides[1] == 0:
+            continue
+        low = 0
+        for d in order:
+            if shape[d] == 0 or strides[d] < low or (d == 0 and low == strides[1]):
+                break
+            low = strides[d] * (shape[d] if shape[d] > 1 else 1)
+        else:
+            return name
+    return "contiguous_format"
+
+
 class Tensor:
     """A multi-dimensional array with autograd, on a device."""
 
@@ -210,13 +231,22 @@ class Tensor:
         return _xp.address(self._data)
 
     def is_contiguous(self, memory_format=None):
-        if not self._data.size:
-            return True
-        expected = 1
-        for n, s in zip(reversed(self._data.shape), reversed(self.stride())):
-            if n != 1 and s != expected:
+        if memory_format is not None and memory_format._name in _CHANNELS_LAST_ORDER:
+            order = _CHANNELS_LAST_ORDER[memory_format._name]
+            if self._data.ndim != len(order):
                 return False
-            expected *= n
+            dims = order
+        else:
+            if not self._data.size:
+                return True
+            dims = range(self._data.ndim - 1, -1, -1)
+        # PyTorch's rule: dims of size 1 may have any stride; the others nest, innermost first
+        shape, strides, expected = self._data.shape, self.stride(), 1
+        for d in dims:
+            if shape[d] != 1:
+                if strides[d] != expected:
+                    return False
+                expected *= shape[d]
         return True
 
     def is_set_to(self, other):
@@ -642,15 +672,27 @@ class Tensor:
         return self.to(other.device, other.dtype)
 
     def to(self, *args, **kwargs):
-        """to(dtype) / to(device, dtype=None) / to(other): a converted tensor (self if nothing changes)."""
+        """to(dtype) / to(device, dtype=None) / to(other): a converted tensor (self if nothing changes),
+        laid out in memory_format if one is given."""
+        memory_format = kwargs.pop("memory_format", None)
         dtype, dev, copy = _parse_to(self, args, kwargs)
-        return _ops_dispatch.convert(self, dtype, dev, copy)
+        out = _ops_dispatch.convert(self, dtype, dev, copy)
+        if memory_format is None or memory_format._name == "preserve_format":
+            return out
+        # as PyTorch's: nothing to do if the strides already suggest this format (even if not dense)
+        if out is self and _suggested_memory_format(self) == memory_format._name:
+            return self
+        from ._ops.creation import _format_strides, clone
+        if out is not self and out.stride() == _format_strides(out.shape, None, memory_format):
+            return out
+        return clone(out, memory_format=memory_format)
 
     def cpu(self, memory_format=None):
-        return self.to("cpu")
+        return self.to("cpu", memory_format=memory_format)
 
     def cuda(self, device=None, non_blocking=False, memory_format=None):
-        return self.to("cuda" if device is None else (_device_cls("cuda", device) if isinstance(device, int) else device))
+        return self.to("cuda" if device is None else (_device_cls("cuda", device) if isinstance(device, int) else device),
+                       memory_format=memory_format)
 
     def float(self, memory_format=None):
         return self.to(_dtype.float32)

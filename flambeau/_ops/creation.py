@@ -244,6 +244,10 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     shape = _shape_args(size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    if memory_format is not None and memory_format._name.startswith("channels_last"):
+        out = _empty_laid_out(xp, shape, dt.np, _format_strides(shape, _contiguous_strides(shape), memory_format))
+        out[...] = 0
+        return _finish(out, requires_grad)
     return _finish(xp.zeros(shape, dt.np), requires_grad)
 
 

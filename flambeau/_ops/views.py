@@ -992,7 +992,13 @@ class Contiguous(Function):
 
 @register("contiguous")
 def contiguous(self, memory_format=None):
-    """self if already C-contiguous, else a contiguous copy (the fix for view errors)."""
+    """self if already C-contiguous, else a contiguous copy (the fix for view errors); with
+    channels_last(_3d), self if already laid out so, else a copy laid out so."""
+    if memory_format is not None and memory_format._name.startswith("channels_last"):
+        if self.is_contiguous(memory_format=memory_format):
+            return self
+        from .creation import clone
+        return clone(self, memory_format=memory_format)
     if self.is_contiguous():
         return self
     return Contiguous.apply(self)
