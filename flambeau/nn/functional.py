@@ -1033,27 +1033,32 @@ def _dense_weights(first, w, n_in):
 
 
 def _apply_along(a, dim, m):
-    return a @ m.T if dim == 3 else m @ a
+    """m @ a along dim 3 (the width) or 2 (the height) of (N, C, H, W), as one 2-d product."""
+    xp = _xp.array_module(a)
+    n, c, h, w = a.shape
+    if dim == 3:
+        return (xp.ascontiguousarray(a).reshape(-1, w) @ m.T).reshape(n, c, h, m.shape[0])
+    out = (m @ xp.moveaxis(a, 2, 0).reshape(h, -1)).reshape(m.shape[0], n, c, w)
+    return xp.ascontiguousarray(xp.moveaxis(out, 0, 2))
 
 
 class _SeparableResample(Function):
-    """x -> M_h x M_w^T over the last two dims of (N, C, H, W): one matrix per resampled dim."""
+    """x -> M_h x M_w^T over the last two dims of (N, C, H, W): one (n_out, n_in) device matrix per
+    resampled dim, applied in order. The backward is the same map transposed (differentiable again)."""
 
     @staticmethod
     def forward(ctx, x, maps):
         a = x._data
-        xp = _xp.array_module(a)
-        ctx.maps = [(dim, xp.asarray(m.astype(a.dtype))) for dim, m in maps]
-        for dim, m in ctx.maps:
+        ctx.maps = maps
+        for dim, m in maps:
             a = _apply_along(a, dim, m)
-        return a if ctx.maps else a.copy()
+        return a if maps else a.copy()
 
     @staticmethod
-    def backward(ctx, grad):                     # the transposed maps, in flambeau ops: differentiable again
-        for dim, m in reversed(ctx.maps):
-            m = _make(m)
-            grad = grad @ m if dim == 3 else m.t() @ grad
-        return grad, None
+    def backward(ctx, grad):
+        transposed = [(dim, m.T) for dim, m in reversed(ctx.maps)]
+        return _SeparableResample.named(type(ctx).__name__.replace("Backward0", "BackwardBackward0")).apply(
+            grad, transposed), None
 
 
 def _resample_uint8(a, dim, first, w):
@@ -1086,7 +1091,9 @@ def _resample_separable(input, mode, out_size, scale_factors, align, antialias):
         for dim, first, w, _ in windows:
             a = _resample_uint8(a, dim, first, w)
         return _make(a if windows else a.copy())
-    maps = [(dim, _dense_weights(first, w, n_in)) for dim, first, w, n_in in windows]
+    xp = _xp.array_module(input._data)
+    maps = [(dim, xp.asarray(_dense_weights(first, w, n_in).astype(input._data.dtype)))
+            for dim, first, w, n_in in windows]
     return _SeparableResample.named(f"Upsample{mode.capitalize()}2DAaBackward0").apply(input, maps)
 
 
