@@ -198,3 +198,209 @@ def test_conv_transpose_output_padding_past_stride_gradients(device):
     w = flambeau.tensor(randn(4, 2, 1, 2), device=device, requires_grad=True)
     assert flambeau.autograd.gradgradcheck(
         lambda x, w: flambeau.nn.functional.conv_transpose1d(x, w, stride=1, dilation=2, output_padding=1), (x, w))
+
+
+# -- pooling -----------------------------------------------------------------------------------
+@st.composite
+def pool_case(draw, nd, kind):
+    kernel = _per_dim(draw, nd, st.integers(1, 3))
+    stride = draw(st.one_of(st.none(), st.just(()), _per_dim_strategy(nd, st.integers(1, 3))))
+    # padding at most half the kernel, sometimes more to compare the errors
+    half = min(_expand(kernel, nd)) // 2
+    padding = _per_dim(draw, nd, st.integers(0, half + (draw(st.integers(0, 9)) == 0)))
+    sizes = tuple(draw(st.integers(1, 6)) for _ in range(nd))
+    batched = draw(st.booleans())
+    shape = ((draw(st.integers(1, 2)),) if batched else ()) + (draw(st.integers(1, 2)),) + sizes
+    kw = dict(kernel_size=kernel, stride=stride, ceil_mode=draw(st.booleans()))
+    if kind == "max":
+        kw.update(padding=padding, dilation=_per_dim(draw, nd, st.integers(1, 2)),
+                  return_indices=draw(st.booleans()))
+    elif kind == "avg":
+        kw.update(padding=padding, count_include_pad=draw(st.booleans()))
+        if nd > 1:
+            kw["divisor_override"] = draw(st.sampled_from([None, None, 1, 2, 5]))
+    else:
+        kw["norm_type"] = draw(st.sampled_from([1, 2, 3, 1.5, 2.0, float("inf"), -float("inf")]))
+    return dict(shape=shape, kw=kw, layout=draw(st.sampled_from(["contiguous", "transposed", "strided"])),
+                seed=draw(seeds), values=draw(st.sampled_from(["normal", "normal", "ties", "special"])))
+
+
+def _pool_values(seed, shape, values):
+    """Normal values, or small integers (ties in the windows), or normal ones with some -inf and NaN."""
+    x = randn(seed, *shape)
+    if values == "ties":
+        return np.round(x)
+    if values == "special":
+        pick = np.random.default_rng(seed).integers(0, 6, shape)
+        x[pick == 0] = -np.inf
+        x[pick == 1] = np.nan
+    return x
+
+
+def _per_dim_strategy(nd, values):
+    return st.one_of(values, st.tuples(*[values] * nd))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "lp"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@given(case=st.data())
+@FUZZ
+def test_pool_fuzz(device, nd, kind, case):
+    c = case.draw(pool_case(nd, kind))
+    kw = dict(c["kw"])
+    x = _pool_values(c["seed"], c["shape"], c["values"] if kind == "max" else "normal")
+    if kind == "lp":
+        norm_type = kw.pop("norm_type")
+        if abs(norm_type) != float("inf") and norm_type != int(norm_type):    # fractional powers of negatives: NaN
+            x = np.abs(x) + 0.1
+        op = lambda lib, x: getattr(F(lib), f"lp_pool{nd}d")(x, norm_type, **kw)    # noqa: E731
+    else:
+        op = lambda lib, x: getattr(F(lib), f"{kind}_pool{nd}d")(x, **kw)           # noqa: E731
+    # torch's max-pool backward writes out of bounds for a window that dilation steps over the
+    # whole input with (a heap corruption): such cases compare values here, gradients below
+    grad = not (kind == "max" and _window_in_padding(c["shape"][-nd:], kw))
+    out = compare(lambda lib, x: op(lib, _layout(lib, x, c["layout"])), _make_layout(x, c["layout"]),
+                  device=device, grad=grad)
+    if not grad and out is not None:
+        _compare_max_pool_grad_padded_by_hand(x, nd, kw, device)
+
+
+def _compare_max_pool_grad_padded_by_hand(x, nd, kw, device):
+    """The gradient of max pooling against torch's for the input padded with -inf by F.pad (whose
+    windows all start inside), cut to the same windows (ceil_mode may keep one more there)."""
+    kw = dict(kw, return_indices=False)
+    padding = _expand(kw.pop("padding"), nd)
+    pool = getattr(F(torch), f"max_pool{nd}d")
+    xt = torch.tensor(x, requires_grad=True)
+    pads = tuple(p for p in reversed(padding) for _ in range(2))
+    ref = pool(F(torch).pad(xt, pads, value=-np.inf), **kw)
+    ours_in = flambeau.tensor(x, device=device, requires_grad=True)
+    ours = getattr(F(flambeau), f"max_pool{nd}d")(ours_in, padding=padding, **kw)
+    ref = ref[(Ellipsis,) + tuple(slice(0, n) for n in ours.shape[-nd:])]
+    cot = randn(7, *ours.shape)
+    ref.backward(torch.tensor(cot))
+    ours.backward(flambeau.tensor(cot, device=device))
+    assert_same(ours, ref, device=device)
+    assert_same(ours_in.grad, xt.grad, device=device)
+
+
+def _window_in_padding(sizes, kw):
+    """Whether a max-pool window of these options has no position inside the input."""
+    nd = len(sizes)
+    kernel, padding, dilation = (_expand(kw[k], nd) for k in ("kernel_size", "padding", "dilation"))
+    stride = _expand(kw["stride"], nd) if kw["stride"] not in (None, ()) else kernel
+    for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        if span < 0:
+            continue
+        o = (span + (s - 1 if kw["ceil_mode"] else 0)) // s + 1
+        if kw["ceil_mode"] and (o - 1) * s >= n + p:
+            o -= 1
+        for start in range(-p, o * s - p, s):
+            first = -(min(start, 0) // d)
+            if first >= k or start + first * d >= n:
+                return True
+    return False
+
+
+@st.composite
+def adaptive_case(draw, nd):
+    sizes = tuple(draw(st.integers(1, 7)) for _ in range(nd))
+    out = draw(st.one_of(st.integers(1, 5), st.tuples(*[st.one_of(st.integers(1, 5), st.none())] * nd)))
+    batched = draw(st.booleans())
+    shape = ((draw(st.integers(1, 2)),) if batched else ()) + (draw(st.integers(1, 2)),) + sizes
+    return dict(shape=shape, out=out, return_indices=draw(st.booleans()),
+                layout=draw(st.sampled_from(["contiguous", "transposed", "strided"])), seed=draw(seeds),
+                values=draw(st.sampled_from(["normal", "normal", "ties", "special"])))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@given(case=st.data())
+@FUZZ
+def test_adaptive_pool_fuzz(device, nd, kind, case):
+    c = case.draw(adaptive_case(nd))
+    kw = dict(return_indices=c["return_indices"]) if kind == "max" else {}
+    op = f"adaptive_{kind}_pool{nd}d"
+    compare(lambda lib, x: getattr(F(lib), op)(_layout(lib, x, c["layout"]), c["out"], **kw),
+            _make_layout(_pool_values(c["seed"], c["shape"], c["values"] if kind == "max" else "normal"),
+                         c["layout"]), device=device)
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def pool_kernels(request, monkeypatch):
+    """Max pooling through the compiled kernels (when numba is there) and through array code."""
+    from flambeau._ops import pooling
+    if request.param == "numpy":
+        monkeypatch.setattr(pooling, "_kernels", [None])
+    elif pooling._compiled() is None:
+        pytest.skip("numba is not installed")
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_pool_window_in_padding(device, pool_kernels, nd):
+    """With dilation a window may have no position inside the input: torch's lowest value at the
+    window's first in-range offset, and (unlike torch's backward, which writes there out of
+    bounds) no gradient from it."""
+    shape = (2, 2) + (3,) * (nd - 1) + (1,)
+    kw = dict(kernel_size=(3,) * (nd - 1) + (2,), padding=(1,) * (nd - 1) + (1,), dilation=2)
+    pool = lambda lib, x: getattr(F(lib), f"max_pool{nd}d")(x, **kw)       # noqa: E731
+    compare(lambda lib, x: pool(lib, x), randn(0, *shape), device=device, grad=False)
+    compare(lambda lib, x: getattr(F(lib), f"max_pool{nd}d")(x, return_indices=True, **kw), randn(0, *shape),
+            device=device, grad=False)
+    compare(lambda lib, x: getattr(F(lib), f"max_pool{nd}d")(x.long(), **kw), randn(0, *shape), device=device,
+            grad=False)
+    _compare_max_pool_grad_padded_by_hand(randn(0, *shape), nd, dict(kw, stride=None, ceil_mode=False), device)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_pool_all_lowest_window_index(device, pool_kernels, nd):
+    """A window of -inf values only points at its first position inside the input, not in the padding."""
+    x = np.full((1, 1) + (2,) * (nd - 1) + (3,), -np.inf)
+    x[..., -1] = 1.0
+    compare(lambda lib, x: getattr(F(lib), f"max_pool{nd}d")(x, 2, stride=1, padding=1, return_indices=True),
+            x, device=device)
+
+
+def test_max_pool_padding_bound_ignores_dilation(device):
+    """Max pooling's padding is at most half the kernel as given, though dilation widens the window."""
+    for nd in (1, 2, 3):
+        for indices in (False, True):
+            compare(lambda lib, x: getattr(F(lib), f"max_pool{nd}d")(x, 3, padding=2, dilation=2,
+                                                                     return_indices=indices),
+                    randn(0, 1, 1, *(9,) * nd), device=device)
+    torch_error, ours_error = [], []
+    for lib, errors in ((torch, torch_error), (flambeau, ours_error)):
+        for nd, indices in ((1, False), (1, True), (2, False), (3, False)):
+            with pytest.raises(RuntimeError) as e:
+                getattr(F(lib), f"max_pool{nd}d")(lib.ones((1, 1) + (9,) * nd), 3, padding=2, dilation=2,
+                                                  return_indices=indices)
+            errors.append(str(e.value))
+    assert ours_error == torch_error
+
+
+def test_lp_pool_infinite_norm_and_kernel_types(device):
+    for p in (float("inf"), -float("inf")):
+        for nd in (1, 2, 3):
+            compare(lambda lib, x: getattr(F(lib), f"lp_pool{nd}d")(x, p, 2, ceil_mode=True),
+                    randn(nd, 1, 2, *(5,) * nd), device=device)
+    compare(lambda lib, x: F(lib).lp_pool1d(x, 2, (2,)), randn(0, 1, 2, 5), device=device)        # TypeError
+    compare(lambda lib, x: F(lib).lp_pool1d(x, 2, (7,)), randn(0, 1, 2, 5), device=device)        # too small first
+    compare(lambda lib, x: F(lib).lp_pool2d(x, 2, (2,)), randn(0, 1, 2, 5, 5), device=device)     # ValueError
+    compare(lambda lib, x: F(lib).lp_pool3d(x, 2, (2, 2)), randn(0, 1, 2, 5, 5, 5), device=device)
+
+
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_adaptive_pool_output_size_types(device, kind):
+    for nd, size in ((1, None), (1, (None,)), (1, 2.0), (1, (2.0,)), (2, None), (2, 2.0), (2, (2.0, 2)),
+                     (2, (None, 2)), (3, (None, 2, None)), (2, (2,))):
+        compare(lambda lib, x: getattr(F(lib), f"adaptive_{kind}_pool{nd}d")(x, size),
+                randn(0, 1, 2, *(5,) * nd), device=device)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_adaptive_max_pool_last_nan_wins(device, nd):
+    x = np.arange(2.0 * 4 ** nd).reshape((2,) + (4,) * nd)
+    x.reshape(2, -1)[:, [1, 2]] = np.nan
+    compare(lambda lib, x: getattr(F(lib), f"adaptive_max_pool{nd}d")(x, 1, return_indices=True), x, device=device)
+    compare(lambda lib, x: getattr(F(lib), f"adaptive_max_pool{nd}d")(x, 3), x, device=device)

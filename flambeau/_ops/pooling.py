@@ -117,7 +117,7 @@ def _compiled():
                             arg[n, c, oh, ow] = bi
 
         @numba.njit(cache=True, nogil=True)
-        def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, out, arg):
+        def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, lowest, out, arg):
             n_, c_, h_, w_ = x.shape
             ho, wo = out.shape[2], out.shape[3]
             for n in range(n_):
@@ -130,6 +130,10 @@ def _compiled():
                             w0 = ow * sw - pw
                             j0 = (-w0 + dw - 1) // dw if w0 < 0 else 0
                             j1 = min(kw, (w_ - 1 - w0) // dw + 1)
+                            if i0 >= i1 or j0 >= j1:    # dilation steps over the input: see _first_inside
+                                out[n, c, oh, ow] = lowest
+                                arg[n, c, oh, ow] = i0 * kw + j0
+                                continue
                             best = x[n, c, h0 + i0 * dh, w0 + j0 * dw]
                             bi = i0 * kw + j0
                             s = best - best
@@ -153,12 +157,16 @@ def _compiled():
         @numba.njit(cache=True, nogil=True)
         def scatter(g, arg, kw, sh, sw, ph, pw, dh, dw, out):
             n_, c_, ho, wo = g.shape
+            h_, w_ = out.shape[2], out.shape[3]
             for n in range(n_):
                 for c in range(c_):
                     for oh in range(ho):
                         for ow in range(wo):
                             off = arg[n, c, oh, ow]
-                            out[n, c, oh * sh - ph + (off // kw) * dh, ow * sw - pw + (off % kw) * dw] += g[n, c, oh, ow]
+                            h = oh * sh - ph + (off // kw) * dh
+                            w = ow * sw - pw + (off % kw) * dw
+                            if h < h_ and w < w_:       # not a window in the padding
+                                out[n, c, h, w] += g[n, c, oh, ow]
 
         _kernels.append((max_pool, scatter, max_pool_inside))
     return _kernels[0]
@@ -230,7 +238,8 @@ def _max_and_offsets(x, win, offsets):
             if inside is not None:
                 inside(x[lo:hi], kh, kw, sh, sw, dh, dw, out[lo:hi], arg[lo:hi])
             else:
-                _compiled()[0](x[lo:hi], kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, out[lo:hi], arg[lo:hi])
+                _compiled()[0](x[lo:hi], kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, x.dtype.type(_lowest(x.dtype)),
+                               out[lo:hi], arg[lo:hi])
         split_batch(half, x.shape[0], x.size, x)
         return out, arg if offsets else None
     v = _windows(x, win, _lowest(x.dtype))
@@ -239,10 +248,27 @@ def _max_and_offsets(x, win, offsets):
     flat = _window_values(v)
     out = flat.max(axis=-1)
     arg = flat.argmax(axis=-1)                   # the first maximum in window order
+    if any(win.pad[::2]):                        # a window of lowest values only may start in the padding
+        arg = xp.where(out == _lowest(x.dtype), _first_inside(win, xp), arg)
     if x.dtype.kind == "f":                      # NaN wins, and a window's last NaN gives the offset
         last_nan = (flat.shape[-1] - 1) - xp.isnan(flat)[..., ::-1].argmax(axis=-1)
         arg = xp.where(xp.isnan(out), last_nan, arg)
     return out, arg
+
+
+def _first_inside(win, xp):
+    """Offset in each window of its first position not before the input, shaped as the output.
+
+    PyTorch's max pooling starts each window's search there, with the lowest value: a window
+    whose values are all the lowest (or, with dilation, whose positions all fall in the padding)
+    gives that offset and the lowest value."""
+    offset = xp.zeros(tuple(win.out), np.int64)
+    nd = len(win.kernel)
+    for d, (k, s, before, dil, o) in enumerate(zip(win.kernel, win.stride, win.pad[::2], win.dilation, win.out)):
+        start = np.arange(o) * s - before
+        first = -(np.minimum(start, 0) // dil)               # ceil(-start / dil) for starts before the input
+        offset = offset * k + xp.asarray(first.reshape((o,) + (1,) * (nd - 1 - d)))
+    return offset
 
 
 def _window_values(v):
@@ -433,7 +459,7 @@ def _pool_out(size, k, s, p, d, ceil_mode):
     return o
 
 
-def _check_input(op, input, nd):
+def _check_input(op, input, nd, dtype_op=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     if input.ndim not in (nd + 1, nd + 2) or any(s == 0 for s in input.shape[-nd - 1 if input.ndim == nd + 1
@@ -441,7 +467,7 @@ def _check_input(op, input, nd):
         raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input"
                            if nd >= 2 else
                            f"{op}() Expected 2D or 3D input tensor, but got {list(input.shape)}")
-    _check_dtype(op, input)
+    _check_dtype(dtype_op or op, input)
 
 
 def _check_dtype(op, input):
@@ -463,10 +489,16 @@ def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd, ch
                            f"stride must be greater than zero, but got {list(stride)}")
     if any(d <= 0 for d in dil):
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dil)}")
+    if op == "max_pool1d":
+        _check_max_pool_padding(op, pad, kernel)
     for p, k, d in zip(pad, kernel, dil):
         if p < 0 or p > ((k - 1) * d + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
                                f"kernel_size={k} and dilation={d}")
+    if op == "max_pool1d_with_indices":      # PyTorch pools 1-D with indices as 2-D over a height of 1
+        _check_max_pool_padding(op, (0,) + pad, (1,) + kernel)
+    elif op.startswith("max_pool"):
+        _check_max_pool_padding(op, pad, kernel)
     sizes = tuple(input.shape[-nd:])
     if check_input_size and any(s < k for s, k in zip(sizes, kernel)):
         names = ("T", "H", "W")[3 - nd:]
@@ -484,6 +516,21 @@ def _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd, ch
     ends = tuple((o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out, stride, kernel, dil))
     after = tuple(max(e - sz - p, 0) for e, sz, p in zip(ends, sizes, pad))
     return _Window(kernel, stride, tuple(v for p, a in zip(pad, after) for v in (p, a)), dil, out)
+
+
+def _check_max_pool_padding(op, pad, kernel):
+    """Max pooling's padding is at most half the kernel as given, whatever the dilation (PyTorch
+    checks this after, and for 1-D before, the effective kernel's bound)."""
+    if all(p <= k // 2 for p, k in zip(pad, kernel)):
+        return
+    if len(kernel) == 1:
+        raise RuntimeError(f"{op}() padding should be at most half of kernel size, but got padding={pad[0]} and "
+                           f"kernel_size={kernel[0]}")
+    if len(kernel) == 2:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {pad[1]}, "
+                           f"padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
+    raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {kernel[0]} "
+                       f"kW: {kernel[2]} kH: {kernel[1]} padT: {pad[0]} padW: {pad[2]} padH: {pad[1]}")
 
 
 def _as_batch(input, nd):
@@ -514,8 +561,14 @@ def _flat_indices(arg, win, sizes):
 
 
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
-    _check_input(op, input, nd)
-    win = _window(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    if nd == 1:         # PyTorch: without indices, max_pool1d_impl (floating point only), else 2-D pooling
+        _check_input(op, input, nd, "max_pool2d" if return_indices else "max_pool1d_impl")
+        if not return_indices and not input.dtype.is_floating_point:
+            raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{_type_word(input.dtype)}'")
+    else:
+        _check_input(op, input, nd)
+    win = _window(op + "_with_indices" if return_indices and nd == 1 else op, input, kernel_size, stride, padding,
+                  dilation, ceil_mode, nd)
     x, unbatched = _as_batch(input, nd)
     pool = _named(_MaxPool, win)
     if return_indices:
@@ -618,14 +671,31 @@ def _adaptive_bounds(size, out):
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
+def _check_output_size(op, output_size, nd):
+    """PyTorch's type checks of adaptive pooling's output_size: an int or a sequence of ints, in
+    2-D and 3-D with None for "the input's size" (a whole None there has no len())."""
+    if isinstance(output_size, (int, np.integer)):
+        return
+    if not isinstance(output_size, (tuple, list, Tensor)):
+        if nd == 1:
+            raise TypeError(f"{op}(): argument 'output_size' (position 2) must be tuple of ints, not "
+                            f"{type(output_size).__name__}")
+        raise TypeError(f"object of type '{type(output_size).__name__}' has no len()")
+    for i, o in enumerate(output_size):
+        if not (isinstance(o, (int, np.integer)) or (o is None and nd > 1)):
+            raise TypeError(f"{op}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
+                            f"of type {type(o).__name__} at pos {i}")
+
+
 def _adaptive_sizes(op, input, output_size, nd):
+    _check_output_size(op, output_size, nd)
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
     for d in range(1, input.ndim):
         if input.shape[d] == 0:
             raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
                                f"input has sizes {list(input.shape)} with dimension {d} being empty")
-    if isinstance(output_size, (int, np.integer)) or output_size is None:
+    if isinstance(output_size, (int, np.integer)):
         output_size = (output_size,) * nd
     output_size = tuple(output_size)
     if len(output_size) != nd:
@@ -701,7 +771,8 @@ def _adaptive_max(op, input, output_size, return_indices, nd):
     v = x._data[(slice(None), slice(None)) + tuple(where)]          # (N, C, *out, *kmax)
     flat = v.reshape((n, c) + out + (math.prod(ii.shape[1] for ii in spans),))
     nan = flat != flat
-    arg = xp.where(nan.any(-1), nan.argmax(-1), flat.argmax(-1)) if flat.dtype.kind == "f" else flat.argmax(-1)
+    last_nan = (flat.shape[-1] - 1) - nan[..., ::-1].argmax(-1)        # NaN wins, the window's last one (PyTorch)
+    arg = xp.where(nan.any(-1), last_nan, flat.argmax(-1)) if flat.dtype.kind == "f" else flat.argmax(-1)
     # each window's offset -> the input position along each dim -> the flat index in the input plane
     index, rest, plane = None, arg, 1
     for d in reversed(range(nd)):
@@ -829,8 +900,18 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd):
     from .pointwise import relu
+    if nd > 1 and not isinstance(kernel_size, (int, np.integer)) and len(kernel_size) != nd:    # and unpacks it
+        raise ValueError(f"too many values to unpack (expected {nd})" if len(kernel_size) > nd else
+                         f"not enough values to unpack (expected {nd}, got {len(kernel_size)})")
+    if isinstance(norm_type, (int, float)) and abs(norm_type) == math.inf:    # the limits: max and min of |x|
+        pool = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[nd]
+        if norm_type > 0:
+            return pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     kernel = _ints(kernel_size, nd, "kernel_size")
     pooled = _avg_pool(f"lp_pool{nd}d", input.pow(norm_type), kernel, stride, 0, ceil_mode, True, None, nd)
+    if nd == 1 and not isinstance(kernel_size, (int, np.integer)):     # PyTorch multiplies by kernel_size
+        raise TypeError(f"mul(): argument 'other' (position 1) must be Tensor, not {type(kernel_size).__name__}")
     size = int(np.prod(kernel))
     # sign * relu(abs): keeps the gradient finite where a window's sum is exactly zero
     return (pooled.sign() * relu(pooled.abs())).mul(size).pow(1.0 / norm_type)
