@@ -312,3 +312,82 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 
 __all__ += ["as_strided_", "get_device", "vmap"]
+
+
+# -- nonzero_static and dim_order ------------------------------------------------------------------
+def nonzero_static(input, *, size, fill_value=-1):
+    """nonzero() with a fixed number of rows: the first ``size`` nonzero positions, padded with rows of
+    ``fill_value``. Its shape does not depend on the values, so on cuda nothing is read back: each
+    nonzero element's row is its rank among the nonzeros (a cumulative count), and the rows are
+    scattered into place (the elements past ``size`` into a spare row that is dropped)."""
+    from ._tensor import _make
+    from . import _xp
+    import numpy as np
+    if not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    a = input._data
+    xp = _xp.array_module(a)
+    flat = (a != 0).reshape(-1)
+    row = xp.cumsum(flat, dtype=np.int64) - 1
+    destination = xp.where(flat & (row < size), row, size)
+    positions = xp.full(size + 1, -1, dtype=np.int64)
+    positions[destination] = xp.arange(flat.size, dtype=np.int64)
+    positions = positions[:size]
+    coords = [(positions // int(np.prod(a.shape[d + 1:], dtype=np.int64))) % n for d, n in enumerate(a.shape)]
+    out = xp.stack(coords, axis=1) if coords else xp.zeros((size, 0), np.int64)
+    return _make(xp.where(positions[:, None] >= 0, out, np.int64(fill_value)))
+
+
+def dim_order(input, *, ambiguity_check=False):
+    """The dims from outermost to innermost in memory: dims sorted by stride, largest first (a stride
+    tie goes to the longer dim; a zero stride, or a tie of equal lengths, keeps the logical order).
+    With ambiguity_check (True, or a list of memory formats), a layout that more than one order
+    describes raises, unless exactly one of the listed formats matches it."""
+    from ._ops.creation import channels_last, memory_format
+    bad_check = TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+    if not isinstance(ambiguity_check, bool):
+        if not isinstance(ambiguity_check, list) or not all(isinstance(f, memory_format) for f in ambiguity_check):
+            raise bad_check
+    shape, strides = input.shape, input.stride()
+    if ambiguity_check is not False:
+        formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+        several_orders = any(a == b for a, b in zip(strides, strides[1:])) or 1 in shape
+        if several_orders and sum(input.is_contiguous(memory_format=f) for f in formats) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact one of the "
+                               "given memory formats.")
+    nd = len(shape)
+    if nd < 2:
+        return tuple(range(nd))
+    dense = input.is_contiguous()
+    channels = input.is_contiguous(memory_format=channels_last)
+    if dense and not channels:
+        return tuple(range(nd))
+    if channels and not dense:
+        return (0, *range(2, nd), 1)
+
+    def outside(a, b):
+        """1 if dim a lies outside dim b in memory, -1 if inside, 0 if the strides cannot tell."""
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if shape[a] > shape[b] else 0
+
+    order = list(range(nd - 1, -1, -1))      # innermost first; an insertion sort keeps ties in place
+    for i in range(1, nd):
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = outside(order[k], order[j])
+            if c > 0:
+                order[k], order[j] = order[j], order[k]
+                j = k
+            elif c < 0:
+                break
+    if ambiguity_check and any(outside(a, b) != -1 for a, b in zip(order, order[1:])):
+        raise RuntimeError("The tensor does not have unique dim order.")
+    return tuple(reversed(order))
+
+
+Tensor.nonzero_static = nonzero_static
+Tensor.dim_order = dim_order
+__all__ += ["nonzero_static"]
