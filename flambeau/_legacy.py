@@ -18,7 +18,11 @@ from ._ops.pointwise import _out
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "matrix_power", "matrix_rank", "cholesky",
            "cholesky_solve", "cholesky_inverse", "cross", "trace", "lu", "lu_unpack", "lu_solve",
-           "triangular_solve", "lstsq", "solve", "qr", "svd", "symeig", "eig", "gels", "matrix_exp"]
+           "triangular_solve", "lstsq", "solve", "qr", "svd", "symeig", "eig", "gels", "matrix_exp", "geqrf",
+           "orgqr", "ormqr"]
+
+# LAPACK's Householder routines, at the top level and as Tensor methods (defined with linalg's reflectors)
+geqrf, orgqr, ormqr = linalg.geqrf, linalg.orgqr, linalg.ormqr
 
 
 class return_types:

@@ -1232,14 +1232,16 @@ def _no_grad_only(name, *tensors):
 
 @_tuple_out
 def lu_factor(A, *, pivot=True, out=None):
-    """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK)."""
-    _check_kernel_dtype("lu_cpu", A)
-    _check_matrix("linalg.lu_factor", A)
+    """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK); raises where U has
+    a zero on its diagonal (reading the info on the host, as torch does)."""
+    _check_lu_input("linalg.lu_factor", A)
     if not pivot:
-        raise NotImplementedError("linalg.lu_factor: LU without pivoting is not implemented in flambeau")
-    _no_grad_only("linalg.lu_factor", A)
-    lu_, piv, _ = _lu_array(A._data)
-    return return_types.linalg_lu_factor(_make(lu_), _make(piv))
+        _no_pivoting("linalg.lu_factor", A)
+    LU, pivots, info = lu_factor_ex(A)
+    error = _lu_singular_error("linalg.lu_factor", A.shape, info._data)
+    if error is not None:
+        raise error
+    return return_types.linalg_lu_factor(LU, pivots)
 
 
 def _lu_unpack_arrays(lu_, piv):
@@ -1263,12 +1265,12 @@ def _lu_unpack_arrays(lu_, piv):
 
 @_tuple_out
 def lu(A, *, pivot=True, out=None):
-    """(P, L, U) with A = P L U."""
-    _check_kernel_dtype("lu_cpu", A)
-    _check_matrix("linalg.lu", A)
+    """(P, L, U) with A = P L U; differentiable in L and U."""
+    _check_lu_input("linalg.lu", A)
     if not pivot:
-        raise NotImplementedError("linalg.lu: LU without pivoting is not implemented in flambeau")
-    _no_grad_only("linalg.lu", A)
+        _no_pivoting("linalg.lu", A)
+    if recording(A):
+        return return_types.linalg_lu(*_Lu.apply(A))
     lu_, piv, _ = _lu_array(A._data)
     return return_types.linalg_lu(*[_make(x) for x in _lu_unpack_arrays(lu_, piv)])
 
@@ -1419,3 +1421,610 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
         return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
     raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
                        f"Got {A.ndim}D.")
+
+
+# -- LU with its info and gradient ---------------------------------------------------------------------
+def _lu_backward(gL, gU, P, L, U):
+    """Gradient of A = P L U (L: (*, m, k) unit lower, U: (*, k, n)) from those of L and U, as torch's
+    linalg_lu_backward: square, wide and tall cases (None for a factor without a gradient)."""
+    from ._ops.creation import cat, zeros_like
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    if m == n:                      # P L^{-H} [tril(L^H gL, -1) + triu(gU U^H)] U^{-H}
+        gA = (L.mH @ gL).tril(-1) if gL is not None else None
+        if gU is not None:
+            gA = (gU @ U.mH).triu() if gA is None else gA + (gU @ U.mH).triu()
+        gA = solve_triangular(U.mH, gA, upper=False, left=False)
+        return P @ solve_triangular(L.mH, gA, upper=True, unitriangular=True)
+    if m < n:                       # wide: U = [U1 | U2] with U1 square
+        U1 = U[..., :, :k]
+        gA = L.mH @ gL if gL is not None else None
+        if gU is not None:
+            gA = -(gU.triu() @ U.mH) if gA is None else gA - gU.triu() @ U.mH
+        gA = solve_triangular(U1.mH, gA.tril(-1), upper=False, left=False)
+        if gU is not None:
+            gA = cat([gA + gU[..., :, :k].triu(), gU[..., :, k:]], -1)
+        gA = solve_triangular(L.mH, gA, upper=True, unitriangular=True)
+        if gU is None:
+            gA = cat([gA, zeros_like(U[..., :, k:])], -1)
+        return P @ gA
+    L1 = L[..., :k, :]              # tall: L = [L1; L2] with L1 square
+    gA = gU @ U.mH if gU is not None else None
+    if gL is not None:
+        gA = -(L.mH @ gL.tril(-1)) if gA is None else gA - L.mH @ gL.tril(-1)
+    gA = solve_triangular(L1.mH, gA.triu(), upper=True, unitriangular=True)
+    if gL is not None:
+        gA = cat([gA + gL[..., :k, :].tril(-1), gL[..., k:, :]], -2)
+    gA = solve_triangular(U.mH, gA, upper=False, left=False)
+    if gL is None:
+        gA = cat([gA, zeros_like(L[..., k:, :])], -2)
+    return P @ gA
+
+
+def _lu_factors(LU, pivots):
+    """(P, L, U) from lu_factor's result: L and U differentiable functions of LU, P a constant."""
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    P = _make(_lu_unpack_arrays(LU._data, pivots._data)[0])
+    eye = _make(_xpof(LU._data).eye(m, k, dtype=LU._data.dtype))
+    return P, LU[..., :, :k].tril(-1) + eye, LU[..., :k, :].triu()
+
+
+class _LuFactor(Function):
+    """(LU, pivots, info) of A = P L U with partial pivoting (LAPACK getrf)"""
+    _node_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        lu_, piv, info = _lu_array(A._data)
+        LU, pivots = _make(lu_), _make(piv)
+        ctx.save_for_backward(LU, pivots)
+        return LU, pivots, _make(info)
+
+    @staticmethod
+    def backward(ctx, grad, grad_pivots, grad_info):
+        LU, pivots = ctx.saved_tensors
+        k = min(LU.shape[-2:])
+        P, L, U = _lu_factors(LU, pivots)
+        return _lu_backward(grad[..., :, :k], grad[..., :k, :], P, L, U)
+
+
+class _Lu(Function):
+    """(P, L, U) with A = P L U; P carries no gradient"""
+    _node_name = "LinalgLuBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        lu_, piv, _ = _lu_array(A._data)
+        P, L, U = [_make(x) for x in _lu_unpack_arrays(lu_, piv)]
+        ctx.save_for_backward(P, L, U)
+        ctx.mark_non_differentiable(P)
+        return P, L, U
+
+    @staticmethod
+    def backward(ctx, gP, gL, gU):
+        P, L, U = ctx.saved_tensors
+        return _lu_backward(gL, gU, P, L, U)
+
+
+def _check_lu_input(name, A):
+    if isinstance(A, Tensor) and A.ndim < 2:
+        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} "
+                           f"instead")
+    _check_kernel_dtype("lu_cpu", A)
+    if A.dtype is _dtype.float16:
+        raise NotImplementedError("\"lu_cpu\" not implemented for 'Half'")
+    _check_matrix(name, A)
+
+
+def _lu_singular_error(name, shape, info):
+    """torch's report of the first matrix whose U has a zero on its diagonal (a host read, as torch's)."""
+    fail = _first_failure(info)
+    if fail is not None:
+        idx, k = fail
+        return RuntimeError(f"torch.{name}: {_batch_prefix(shape, idx)}U[{k},{k}] is zero and using it on "
+                            f"lu_solve would result in a division by zero. If you still want to perform the "
+                            f"factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+    return None
+
+
+def _no_pivoting(name, A):
+    if A.device.type == "cpu":
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    raise NotImplementedError(f"{name}: LU without pivoting (torch's cuda-only option) is not implemented in "
+                              f"flambeau")
+
+
+@_tuple_out
+def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
+    """(LU, pivots, info) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK); info is 0,
+    or k where U[k-1, k-1] is zero. check_errors raises there (reading info on the host)."""
+    _check_lu_input("linalg.lu_factor_ex", A)
+    if not pivot:
+        _no_pivoting("linalg.lu_factor_ex", A)
+    if recording(A):
+        LU, pivots, info = _LuFactor.apply(A)
+    else:
+        LU, pivots, info = (_make(x) for x in _lu_array(A._data))
+    if check_errors:
+        error = _lu_singular_error("linalg.lu_factor_ex", A.shape, info._data)
+        if error is not None:
+            raise error
+    return return_types.linalg_lu_factor_ex(LU, pivots, info)
+
+
+return_types.linalg_lu_factor_ex = _return_type("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+
+
+# -- Householder reflectors: geqrf, householder_product (orgqr), ormqr --------------------------------
+# Q = H_0 H_1 ... H_{k-1} with H_i = I - tau_i v_i v_i^H, v_i stored as LAPACK's geqrf leaves it: 0
+# above row i, 1 at row i (not stored), column i of A below. One step per reflector, each batched.
+def _reflector_array(a, i):
+    xp = _xpof(a)
+    rows = xp.arange(a.shape[-2])
+    return xp.where(rows > i, a[..., :, i], 0).astype(a.dtype) + (rows == i).astype(a.dtype)
+
+
+def _reflector(A, i):
+    """v_i as a tensor differentiable in A's column i below row i."""
+    from ._ops.pointwise import where
+    rows = _make(_xpof(A._data).arange(A.shape[-2]))
+    return where(rows > i, A[..., :, i], 0.0) + (rows == i).to(A.dtype)
+
+
+def _reflector_order(k, adjoint):
+    """Q C applies H_{k-1} first; Q^H C = H_{k-1}^H ... H_0^H C applies H_0^H first."""
+    return range(k) if adjoint else range(k - 1, -1, -1)
+
+
+def _reflect_array(a, tau, c, adjoint):
+    """Q C (Q^H C when adjoint) for c (*, m, p); a and c have the same batch dims."""
+    xp = _xpof(a)
+    for i in _reflector_order(tau.shape[-1], adjoint):
+        v = _reflector_array(a, i)
+        s = xp.conj(tau[..., i]) if adjoint else tau[..., i]
+        c = c - (s[..., None, None] * v[..., :, None]) * xp.matmul(xp.conj(v)[..., None, :], c)
+    return c.copy() if tau.shape[-1] == 0 else c
+
+
+def _reflect_backward(A, tau, C, G, adjoint):
+    """Gradients of A, tau and C for Q C (Q^H C when adjoint), written with flambeau ops so that they
+    differentiate again: each step X' = X - s v (v^H X) taken back in turn, s = tau_i (or conj(tau_i))."""
+    from ._ops.creation import stack, zeros_like
+    from ._ops.pointwise import where
+    k, n = tau.shape[-1], A.shape[-1]
+    if k == 0:
+        return zeros_like(A), zeros_like(tau), G
+    order = list(_reflector_order(k, adjoint))
+    vs = [_reflector(A, i).unsqueeze(-1) for i in range(k)]
+    scales = [tau[..., i, None, None].conj() if adjoint else tau[..., i, None, None] for i in range(k)]
+    states, X = [], C                   # the matrix each step is applied to
+    for i in order:
+        states.append(X)
+        X = X - scales[i] * vs[i] @ (vs[i].mH @ X)
+    rows = _make(_xpof(A._data).arange(A.shape[-2]))
+    columns, taus = [None] * k, [None] * k
+    for i, X in zip(reversed(order), reversed(states)):
+        v, s = vs[i], scales[i]
+        w, a = v.mH @ X, v.mH @ G                                # rows (*, 1, p)
+        g_s = -(a @ w.mH)[..., 0, 0]
+        g_v = -(s.conj() * (G @ w.mH)) - s * (X @ a.mH)          # (*, m, 1)
+        G = G - s.conj() * v @ a
+        taus[i] = g_s.conj() if adjoint else g_s
+        columns[i] = where(rows > i, g_v[..., 0], 0.0)
+    columns += [zeros_like(A[..., :, 0])] * (n - k)
+    return stack(columns, -1), stack(taus, -1), G
+
+
+def _conj_t(a):
+    return _xpof(a).conj(_xpof(a).swapaxes(a, -1, -2))
+
+
+def _ormqr_array(a, tau, c, left, adjoint):
+    """Q C or Q^H C from the left; from the right C Q = (Q^H C^H)^H and C Q^H = (Q C^H)^H."""
+    if left:
+        return _reflect_array(a, tau, c, adjoint)
+    return _conj_t(_reflect_array(a, tau, _conj_t(c), not adjoint))
+
+
+class _Reflect(Function):
+    """Q C, Q^H C, C Q or C Q^H, as LAPACK's ormqr"""
+    _node_name = "OrmqrBackward0"
+
+    @staticmethod
+    def forward(ctx, A, tau, C, left, adjoint):
+        ctx.save_for_backward(A, tau, C)
+        ctx.left, ctx.adjoint = left, adjoint
+        return _ormqr_array(A._data, tau._data, C._data, left, adjoint)
+
+    @staticmethod
+    def backward(ctx, grad):
+        A, tau, C = ctx.saved_tensors
+        if ctx.left:
+            return _reflect_backward(A, tau, C, grad, ctx.adjoint) + (None, None)
+        gA, gtau, gC = _reflect_backward(A, tau, C.mH, grad.mH, not ctx.adjoint)
+        return gA, gtau, gC.mH, None, None
+
+
+def _last_dim(t):
+    if t.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    return t.shape[-1]
+
+
+def _check_devices(name, **tensors):
+    (na, a), *rest = tensors.items()
+    for nb, b in rest:
+        if a.device != b.device:
+            raise RuntimeError(f"{name}: Expected {na} and {nb} to be on the same device, but found {na} on "
+                               f"{a.device} and {nb} on {b.device} instead.")
+
+
+def householder_product(A, tau, *, out=None):
+    """The first n columns of H_0 ... H_{k-1}, H_i = I - tau_i v_i v_i^H with v_i below A's diagonal
+    (LAPACK's orgqr/ungqr; with geqrf's result, the Q of A's QR)."""
+    name = "torch.linalg.householder_product"
+    for arg, t in (("input", A), ("tau", tau)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg_householder_product(): argument '{arg}' must be Tensor, not {type(t).__name__}")
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    m, n = A.shape[-2:]
+    if m < n:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if n < _last_dim(tau):
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if A.ndim - tau.ndim != 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got tau.ndim equal to "
+                           f"{tau.ndim} and input.ndim is equal to {A.ndim}")
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+                           f"{list(tau.shape[:-1])}")
+    if tau.dtype is not A.dtype:
+        raise RuntimeError(f"{name}: tau dtype {_type_word(tau.dtype)} does not match input dtype "
+                           f"{_type_word(A.dtype)}")
+    _check_devices(name, input=A, tau=tau)
+    _check_kernel_dtype("orgqr_cpu", A)
+    if A.dtype is _dtype.float16:
+        raise NotImplementedError("\"orgqr_cpu\" not implemented for 'Half'")
+    xp = _xpof(A._data)
+    eye = _make(xp.broadcast_to(xp.eye(m, n, dtype=A._data.dtype), A.shape))
+    if recording(A, tau):
+        return _out(_Reflect.named("LinalgHouseholderProductBackward0").apply(A, tau, eye, True, False), out)
+    return _out(_make(_reflect_array(A._data, tau._data, eye._data, False)), out)
+
+
+def orgqr(input, input2, *, out=None):
+    """torch.orgqr: householder_product(input, input2)."""
+    return householder_product(input, input2, out=out)
+
+
+def ormqr(input, input2, input3, left=True, transpose=False, *, out=None):
+    """Q input3 (input3 Q with left=False; Q^H with transpose=True), Q = H_0 ... H_{k-1} from the reflectors
+    below input's diagonal and their scales input2, as geqrf leaves them (LAPACK's ormqr/unmqr)."""
+    name = "torch.ormqr"
+    A, tau, C = input, input2, input3
+    for arg, t in (("input", A), ("input2", tau), ("input3", C)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"ormqr(): argument '{arg}' must be Tensor, not {type(t).__name__}")
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if C.ndim < 2:
+        raise RuntimeError(f"{name}: other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if C.shape[side] != A.shape[-2]:
+        raise RuntimeError(f"{name}: other.shape[{side}] must be equal to input.shape[-2]")
+    if _last_dim(tau) != min(C.shape[side], A.shape[-1]):
+        raise RuntimeError(f"{name}: tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
+    if A.ndim - tau.ndim != 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got tau.ndim equal to "
+                           f"{tau.ndim} and input.ndim is equal to {A.ndim}")
+    if A.ndim != C.ndim:
+        raise RuntimeError(f"{name}: Expected other to have the same number of dimensions as input, but got "
+                           f"other.ndim equal to {C.ndim} and input.ndim is equal to {A.ndim}")
+    for what, t, batch in (("tau", tau, tau.shape[:-1]), ("other", C, C.shape[:-2])):
+        if tuple(batch) != tuple(A.shape[:-2]):
+            raise RuntimeError(f"{name}: Expected batch dimensions of {what} to be equal to input.shape[:-2], but "
+                               f"got {list(batch)}")
+    for what, t in (("tau", tau), ("other", C)):
+        if t.dtype is not A.dtype:
+            raise RuntimeError(f"{name}: Expected input and {what} to have the same dtype, but input has dtype"
+                               f"{_type_word(A.dtype)} and {what} has dtype {_type_word(t.dtype)}")
+    _check_devices(name, input=A, tau=tau, other=C)
+    _check_kernel_dtype("ormqr_cpu", A)
+    if A.dtype is _dtype.float16:
+        raise NotImplementedError("\"ormqr_cpu\" not implemented for 'Half'")
+    if recording(A, tau, C):
+        return _out(_Reflect.apply(A, tau, C, bool(left), bool(transpose)), out)
+    return _out(_make(_ormqr_array(A._data, tau._data, C._data, bool(left), bool(transpose))), out)
+
+
+def _geqrf_arrays(a):
+    """(a, tau) as LAPACK's geqrf leaves them: R on and above the diagonal, the reflectors below."""
+    xp = _xpof(a)
+    m, n = a.shape[-2:]
+    if 0 in a.shape:
+        return a.copy(), xp.zeros(a.shape[:-2] + (min(m, n),), dtype=a.dtype)
+    if xp is np:
+        h, tau = np.linalg.qr(a, mode="raw")
+    else:       # CuPy's qr factors one matrix at a time
+        flat = a.reshape((-1, m, n))
+        pairs = [xp.linalg.qr(flat[b], mode="raw") for b in range(flat.shape[0])]
+        h = xp.stack([p[0] for p in pairs]).reshape(a.shape[:-2] + (n, m))
+        tau = xp.stack([p[1] for p in pairs]).reshape(a.shape[:-2] + (min(m, n),))
+    # the raw mode gives the factor transposed (LAPACK's column-major), maybe in double precision
+    return xp.ascontiguousarray(xp.swapaxes(h, -1, -2)).astype(a.dtype), tau.astype(a.dtype)
+
+
+class _Geqrf(Function):
+    _node_name = "GeqrfBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        return _geqrf_arrays(A._data)
+
+    @staticmethod
+    def backward(ctx, grad_a, grad_tau):
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+@_tuple_out
+def geqrf(input, *, out=None):
+    """(a, tau): A's QR as LAPACK's geqrf leaves it, R on and above the diagonal and the Householder
+    vectors below (with tau, what householder_product and ormqr take). Not differentiable, as in torch."""
+    from ._ops.reduction import return_types as top_level
+    if not isinstance(input, Tensor):
+        raise TypeError(f"geqrf(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    _check_kernel_dtype("geqrf_cpu", input)
+    if input.dtype is _dtype.float16:
+        raise NotImplementedError("\"geqrf_cpu\" not implemented for 'Half'")
+    if recording(input):
+        a, tau = _Geqrf.apply(input)
+    else:
+        a, tau = (_make(x) for x in _geqrf_arrays(input._data))
+    return top_level.geqrf(a, tau)
+
+
+Tensor.geqrf = geqrf
+Tensor.orgqr = orgqr
+Tensor.ormqr = ormqr
+
+
+# -- LDL^T (Bunch-Kaufman) -------------------------------------------------------------------------------
+class _NotDifferentiable(Function):
+    """torch's NotImplemented node: the outputs are in the graph, their backward refuses."""
+    _node_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, op, compute, *inputs):
+        ctx.op = op
+        return compute()
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+
+def _not_differentiable(op, compute, *inputs):
+    """compute() with the node torch records for ops without a derivative when an input requires grad."""
+    if not recording(*inputs):
+        return compute()
+    return _NotDifferentiable.apply(op, compute, *inputs)
+
+
+def _ldl_arrays(a, hermitian, name):
+    """(LD, pivots, info) of LAPACK's sytrf (hetrf for Hermitian complex input), lower triangle, per matrix."""
+    if not _is_numpy(a):
+        raise NotImplementedError(f"{name}: not available on cuda in flambeau: CuPy offers no Bunch-Kaufman "
+                                  f"LDL^T factorization (LAPACK/cuSOLVER sytrf); factor A.cpu() and move LD and "
+                                  f"pivots back (ldl_solve runs on cuda)")
+    from scipy.linalg import lapack
+    complex_ = a.dtype.kind == "c"
+    routine = getattr(lapack, {"float32": "s", "float64": "d", "complex64": "c", "complex128": "z"}[a.dtype.name]
+                      + ("hetrf" if hermitian and complex_ else "sytrf"))
+    n = a.shape[-1]
+    flat = a.reshape((math.prod(a.shape[:-2]), n, n))
+    LD = np.zeros_like(flat)
+    pivots = np.zeros(flat.shape[:2], dtype=np.int32)
+    info = np.zeros(flat.shape[0], dtype=np.int32)
+    if n:
+        for b in range(flat.shape[0]):
+            ldu, ipiv, info[b] = routine(flat[b], lower=1)
+            LD[b], pivots[b] = np.tril(ldu), ipiv       # torch zeroes the unused upper triangle
+    return LD.reshape(a.shape), pivots.reshape(a.shape[:-1]), info.reshape(a.shape[:-2])
+
+
+@_tuple_out
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
+    """(LD, pivots, info) of A = L D L^T (L D L^H with hermitian=True) by Bunch-Kaufman pivoting, as LAPACK's
+    sytrf leaves them: L's multipliers and D's 1x1 and 2x2 blocks in LD's lower triangle; pivots > 0 for a
+    1x1 block (the row it swapped with, 1-based), a pair of equal negative pivots for a 2x2 block. info is 0,
+    or k when D's k-th diagonal element is exactly zero. Reads only A's lower triangle."""
+    name = "torch.linalg.ldl_factor_ex"
+    _check_ldl_input(A)
+    LD, pivots, info = _not_differentiable(
+        "linalg_ldl_factor_ex", lambda: tuple(_make(x) for x in _ldl_arrays(A._data, hermitian, name)), A)
+    if check_errors:
+        _check_ldl_info(name, A.shape, info._data)
+    return return_types.linalg_ldl_factor_ex(LD, pivots, info)
+
+
+def _check_ldl_input(A):
+    if isinstance(A, Tensor) and A.dtype is _dtype.float16:
+        raise NotImplementedError("\"ldl_factor_kernel_cpu\" not implemented for 'Half'")
+    _check_matrix("torch.linalg.ldl_factor_ex", A, square=True)
+
+
+def _check_ldl_info(name, shape, info):
+    fail = _first_failure(info)
+    if fail is not None:
+        idx, k = fail
+        raise LinAlgError(f"{name}: {_batch_prefix(shape, idx)}The factorization could not be completed because "
+                          f"the block diagonal matrix D has a zero at position {k} (LAPACK sytrf info = {k}).")
+
+
+@_tuple_out
+def ldl_factor(A, *, hermitian=False, out=None):
+    """(LD, pivots) of ldl_factor_ex, raising where D is singular."""
+    name = "torch.linalg.ldl_factor"
+    _check_ldl_input(A)
+    LD, pivots, info = _not_differentiable(
+        "linalg_ldl_factor_ex", lambda: tuple(_make(x) for x in _ldl_arrays(A._data, hermitian, name)), A)
+    _check_ldl_info(name, A.shape, info._data)
+    return return_types.linalg_ldl_factor(LD, pivots)
+
+
+return_types.linalg_ldl_factor = _return_type("linalg_ldl_factor", ("LD", "pivots"))
+return_types.linalg_ldl_factor_ex = _return_type("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+
+
+def _ldl_blocks(piv):
+    """Per row k: (whether it is a 1x1 block, whether it opens a 2x2 block), as (nb,) masks. In LAPACK's
+    lower storage a 2x2 block at rows k, k + 1 has ipiv[k] = ipiv[k + 1] < 0."""
+    xp = _xpof(piv)
+    single, opens = [], []
+    second = xp.zeros(piv.shape[0], dtype=bool)
+    for k in range(piv.shape[1]):
+        starts = (piv[:, k] < 0) & ~second
+        single.append(~starts & ~second)
+        opens.append(starts)
+        second = starts
+    return single, opens
+
+
+def _swap_rows(x, rows, i, j):
+    """Swap rows i and j (per batch element: (nb,) index arrays) of x (nb, n, p)."""
+    xi, xj = x[rows, i].copy(), x[rows, j].copy()
+    x[rows, i] = xj
+    x[rows, j] = xi
+
+
+def _ldl_solve_array(ld, piv, b, hermitian):
+    """X with A X = B from sytrf's (LD, pivots), as LAPACK's sytrs/hetrs: L D L^T Y = B forward, one
+    (masked) step per row for the whole batch, then L^T X = Y backward."""
+    xp = _xpof(ld)
+    n, p = b.shape[-2:]
+    batch = np.broadcast_shapes(ld.shape[:-2], piv.shape[:-1], b.shape[:-2])
+    size = math.prod(batch)
+    ld = xp.broadcast_to(ld, batch + (n, n)).reshape((size, n, n))
+    piv = xp.broadcast_to(piv.astype(np.int64), batch + (n,)).reshape((size, n))
+    x = xp.broadcast_to(b, batch + (n, p)).reshape((size, n, p)).copy()
+    conj = xp.conj if hermitian else (lambda v: v)
+    single, opens = _ldl_blocks(piv)
+    rows = xp.arange(x.shape[0])
+    for k in range(n):              # L D Y = P B
+        one, two = single[k], opens[k]
+        row = xp.where(two, min(k + 1, n - 1), k)
+        partner = xp.where(one, piv[:, k] - 1, xp.where(two, -piv[:, k] - 1, row))
+        _swap_rows(x, rows, row, partner)
+        if k + 1 < n:
+            x[:, k + 1:] -= xp.where(one[:, None, None], ld[:, k + 1:, k, None] * x[:, None, k], 0)
+        d = ld[:, k, k].real.astype(ld.dtype) if hermitian else ld[:, k, k]
+        x[:, k] = xp.where(one[:, None], x[:, k] / xp.where(one, d, 1)[:, None], x[:, k])
+        if k + 1 < n:               # a 2x2 block at rows k, k + 1
+            if k + 2 < n:
+                x[:, k + 2:] -= xp.where(two[:, None, None], ld[:, k + 2:, k, None] * x[:, None, k]
+                                         + ld[:, k + 2:, k + 1, None] * x[:, None, k + 1], 0)
+            off = xp.where(two, ld[:, k + 1, k], 1)
+            first, second = ld[:, k, k] / conj(off), ld[:, k + 1, k + 1] / off
+            denom = (first * second - 1)[:, None]
+            yk, yk1 = x[:, k] / conj(off)[:, None], x[:, k + 1] / off[:, None]
+            x[:, k] = xp.where(two[:, None], (second[:, None] * yk - yk1) / denom, x[:, k])
+            x[:, k + 1] = xp.where(two[:, None], (first[:, None] * yk1 - yk) / denom, x[:, k + 1])
+    for k in range(n - 1, -1, -1):  # L^T X = Y (L^H for Hermitian)
+        one, closes = single[k], opens[k - 1] if k else xp.zeros_like(single[k])
+        if k + 1 < n:
+            tail = x[:, k + 1:]
+            x[:, k] -= xp.where((one | closes)[:, None], (conj(ld[:, k + 1:, k, None]) * tail).sum(axis=1), 0)
+            if k:
+                x[:, k - 1] -= xp.where(closes[:, None], (conj(ld[:, k + 1:, k - 1, None]) * tail).sum(axis=1), 0)
+        partner = xp.where(one, piv[:, k] - 1, xp.where(closes, -piv[:, k] - 1, k))
+        _swap_rows(x, rows, xp.full(x.shape[0], k), partner)
+    return x.reshape(batch + (n, p))
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
+    """X with A X = B from A's ldl_factor (LD, pivots); LD, pivots and B's batch dims broadcast."""
+    name = "torch.linalg.ldl_solve"
+    _check_matrix(name, LD, square=True)
+    if not isinstance(pivots, Tensor) or not isinstance(B, Tensor):
+        raise TypeError(f"linalg_ldl_solve(): arguments 'pivots' and 'B' must be Tensors")
+    if tuple(pivots.shape) != tuple(LD.shape[:-1]):
+        raise RuntimeError(f"{name}: Expected LD.shape[:-1] and pivots.shape to be the same, but got pivots with "
+                           f"shape {list(pivots.shape)} instead")
+    if pivots.dtype._category != 1:
+        raise RuntimeError(f"{name}: Expected pivots to be integers. Got {_type_word(pivots.dtype)}")
+    if B.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(B.ndim, 1)}, "
+                         f"{max(B.ndim, 1) - 1}], but got -2)")
+    if B.dtype is not LD.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_type_word(B.dtype)} and "
+                           f"A of type {_type_word(LD.dtype)} instead.")
+    n = LD.shape[-1]
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{B.shape[-2]} by {B.shape[-1]}")
+    _check_devices(name, LD=LD, pivots=pivots, B=B)
+    try:
+        np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
+    except ValueError:
+        a, b = LD.shape[:-2], B.shape[:-2]
+        dim = next(i for i in range(1, min(len(a), len(b)) + 1) if a[-i] != b[-i] and 1 not in (a[-i], b[-i]))
+        raise RuntimeError(f"The size of tensor a ({b[-dim]}) must match the size of tensor b ({a[-dim]}) at "
+                           f"non-singleton dimension {len(b) - dim}") from None
+    X = _not_differentiable("linalg_ldl_solve",
+                            lambda: _make(_ldl_solve_array(LD._data, pivots._data, B._data, hermitian)), LD, B)
+    return _out(X, out)
+
+
+# -- compositions: tensorinv, tensorsolve, vander ------------------------------------------------------
+def tensorinv(A, ind=2, *, out=None):
+    """The tensor inverse: inv(A.reshape(prod(shape[:ind]), -1)) shaped shape[ind:] + shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    if ind > A.ndim:
+        raise RuntimeError(f"ArrayRef: invalid slice, N = {ind}; size = {A.ndim}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    try:
+        inverse = inv(A.reshape(rows, rows))
+    except LinAlgError as e:             # torch reports it under the name "inv"
+        raise LinAlgError("inv" + str(e)[len("linalg.inv"):]) from None
+    return _out(inverse.reshape(tuple(A.shape[ind:]) + tuple(A.shape[:ind])), out)
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    """X with tensordot(A, X, X.ndim) = B; dims of A move to the end first."""
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        A = A.movedim(dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    result_shape = tuple(A.shape[B.ndim:])
+    size, other = math.prod(result_shape), B.numel()
+    if size != other:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {size} != {other}")
+    return _out(solve(A.reshape(size, size), B.flatten()).reshape(result_shape), out)
+
+
+def vander(x, N=None):
+    """Columns x^0, x^1, ..., x^(N-1) (increasing powers, N = x.shape[-1] by default), batched over x's
+    leading dims; cumulative products, differentiable."""
+    dt = x.dtype
+    if dt is _dtype.bool or dt is _dtype.float16:
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, but got "
+                           f"{_type_word(dt)}")
+    from ._ops.creation import cat
+    x = x.unsqueeze(-1) if x.ndim == 0 else x
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    powers = x.unsqueeze(-1).expand(*x.shape, n - 1).cumprod(-1)
+    return cat([powers.new_ones(tuple(x.shape) + (1,)), powers], -1)
+
+
+__all__ += ["householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu_factor_ex", "tensorinv",
+            "tensorsolve", "vander"]
