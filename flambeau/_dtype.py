@@ -3,6 +3,8 @@
 A flambeau dtype wraps a NumPy dtype (CuPy uses the same ones). Its repr is
 PyTorch's (``torch.float32``) so that printed output matches course transcripts.
 """
+import math
+
 import numpy as np
 
 __all__ = [
@@ -169,6 +171,35 @@ def can_cast(from_, to):
     if from_._category > to._category:
         return False
     return True
+
+
+_C_NAME = {"float16": "c10::Half", "float32": "float", "float64": "double", "uint8": "uint8_t", "int8": "int8_t",
+           "int16": "int16_t", "int32": "int", "int64": "int64_t"}
+
+
+def fill_value(value, to):
+    """value as a ``to`` element can hold it, or PyTorch's error for a fill value (fill_, full,
+    masked_fill...) that does not fit (c10::overflows): integers may wrap within an unsigned type's
+    range (-1 fills uint8 with 255), a float must lie within the type's range, NaN and inf only fit
+    floating types, anything fits bool."""
+    if to is bool or to.is_complex or isinstance(value, (_pybool, np.bool_)):
+        return value
+    if isinstance(value, (complex, np.complexfloating)):
+        if value.imag != 0:
+            raise RuntimeError(f"value cannot be converted to type {_C_NAME[to.name]} without overflow")
+        value = value.real
+    if to.is_floating_point:
+        fits = not math.isfinite(value) or -np.finfo(to.np).max <= value <= np.finfo(to.np).max
+    else:
+        info = np.iinfo(to.np)
+        integral = isinstance(value, (_pyint, np.integer))
+        lo = -info.max if info.min == 0 and integral else info.min
+        fits = (integral or math.isfinite(value)) and lo <= value <= info.max
+        if fits and integral and value < 0 and info.min == 0:
+            value = _pyint(value) + info.max + 1
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {_C_NAME[to.name]} without overflow")
+    return value
 
 
 class finfo:

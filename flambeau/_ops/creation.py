@@ -271,6 +271,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = dtype or _dtype.scalar_dtype(fill_value)
+    fill_value = _dtype.fill_value(fill_value, dt)
     dt, dev, xp = _resolve(dt, device)
     return _finish(xp.full(shape, fill_value, dt.np), requires_grad)
 
@@ -396,9 +397,13 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
+    if out is not None:
+        from .pointwise import _out
+        return _out(arange(start, end, step, dtype=dtype or out.dtype, device=out.device), out)
     if dtype is None:
         dtype = _dtype.int64 if all(isinstance(v, (int, np.integer)) for v in vals) else _dtype.get_default_dtype()
     dt, dev, xp = _resolve(dtype, device)
+    _kernel_for("arange_cpu", dt, (1, 2, 3))
     if dt._category <= 1:
         # integer outputs work with the truncated bounds and step
         istart, iend, istep = (int(v) for v in (start, end, step))
@@ -555,11 +560,18 @@ def cat(tensors, dim=0, *, out=None):
         if t.device != ref.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                f"{ref.device} and {t.device}!")
-    r = Cat.apply(d, *tensors)
-    if out is not None:
-        from .pointwise import _out
-        return _out(r, out)
-    return r
+    return _cat_out(Cat.apply(d, *tensors), out)
+
+
+def _cat_out(r, out):
+    """cat's (and stack's) out=: a TypeError, not the usual RuntimeError, when r's dtype can't be cast."""
+    if out is None:
+        return r
+    from .pointwise import _out
+    if isinstance(out, Tensor) and not _dtype.can_cast(r.dtype, out.dtype):
+        from ._util import _type_word
+        raise TypeError(f"torch.cat(): input types can't be cast to the desired output type {_type_word(out.dtype)}")
+    return _out(r, out)
 
 
 import builtins as _builtins  # noqa: E402
@@ -579,11 +591,7 @@ def stack(tensors, dim=0, *, out=None):
     from .._tensor import _wrap_dim
     d = _wrap_dim(dim, len(shape) + 1)
     check_same_device("stack", *tensors)
-    r = Stack.apply(d, *tensors)
-    if out is not None:
-        from .pointwise import _out
-        return _out(r, out)
-    return r
+    return _cat_out(Stack.apply(d, *tensors), out)
 
 
 class Stack(Function):
@@ -1030,6 +1038,8 @@ class Fill(Function):
 def fill_(self, value):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+    if not isinstance(value, Tensor):
+        value = _dtype.fill_value(value, self.dtype)
     if recording(self, value) or (self._base is not None and recording(self._base)):
         from ._util import apply_inplace
         return apply_inplace(self, Fill, value)

@@ -623,6 +623,8 @@ def index_copy(input, dim, index, source):
 def index_fill(input, dim, index, value):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_fill", input.shape[dim], dim, input)
+    if not isinstance(value, Tensor):
+        value = _dtype.fill_value(value, input.dtype)
     return IndexPut.named("IndexFillBackward0").apply(input, value, (slice(None),) * dim + (idx,))
 
 
@@ -704,6 +706,8 @@ def masked_fill(input, mask, value):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
+    if not isinstance(value, Tensor):
+        value = _dtype.fill_value(value, input.dtype)
     return MaskedFill.apply(input, mask, value)
 
 

@@ -190,7 +190,7 @@ def _div_arrays(a, b, rounding_mode=None):
             return ad / bd
         if rounding_mode == "trunc":
             if dt._category < 2:
-                _check_int_zero(bd)
+                _check_int_zero(ad, bd)
                 xp = _xp.array_module(ad)
                 q = xp.floor_divide(ad, bd)             # exact for integers; round toward zero
                 inexact = (xp.remainder(ad, bd) != 0) & ((ad < 0) != (bd < 0))
@@ -198,7 +198,7 @@ def _div_arrays(a, b, rounding_mode=None):
             return _xp.array_module(ad).trunc(ad / bd)
         if rounding_mode == "floor":
             if dt._category < 2:
-                _check_int_zero(bd)
+                _check_int_zero(ad, bd)
             return _xp.array_module(ad).floor_divide(ad, bd)   # a - fmod(a, b) based, as PyTorch
     except ValueError:
         _check_shapes(ad, bd)
@@ -206,9 +206,12 @@ def _div_arrays(a, b, rounding_mode=None):
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
 
 
-def _check_int_zero(bd):
+def _check_int_zero(ad, bd):
     # integer division by zero is an error in PyTorch's CPU kernels (NumPy would return 0 with a warning);
-    # its CUDA kernels do not check, since checking means reading the divisor on the host
+    # its CUDA kernels do not check, since checking means reading the divisor on the host. The check is
+    # the kernel's, per element: an empty result divides nothing.
+    if ad.size == 0 or getattr(bd, "size", 1) == 0:
+        return
     if type(bd) is np.ndarray:
         if (bd == 0).any():
             raise RuntimeError("ZeroDivisionError")
@@ -497,6 +500,36 @@ def _out(result, out):
     return out
 
 
+# c10's names of the element types, which some of PyTorch's out= checks print
+_CPP_NAME = {"float16": "c10::Half", "float32": "float", "float64": "double", "uint8": "unsigned char",
+             "int8": "signed char", "int16": "short int", "int32": "int", "int64": "long int", "bool": "bool",
+             "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def _expected_out_dtype(want, got):
+    return f"Expected out tensor to have dtype {_CPP_NAME[want.name]}, but got {_CPP_NAME[got.name]} instead"
+
+
+def _out_pair(results, out):
+    """(values, indices) written into the out pair; each must have its result's dtype, as in PyTorch."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"out= expects a tuple of two Tensors, got {type(out).__name__}")
+    for o in out:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"expected Tensor as element {out.index(o)} in argument 'out', but got "
+                            f"{type(o).__name__}")
+    return tuple(_out_exact(r, o, _expected_out_dtype) for r, o in zip(results, out))
+
+
+def _out_exact(result, out, message=None):
+    """out= for the ops whose out must have the result's dtype (PyTorch's unary ops that keep the
+    input's dtype, and many others, each with its own message); message(result_dtype, out_dtype)."""
+    if out is not None and isinstance(out, Tensor) and out.dtype is not result.dtype:
+        raise RuntimeError(message(result.dtype, out.dtype) if message else
+                           f"Found dtype {_type_name(out.dtype)} but expected {_type_name(result.dtype)}")
+    return _out(result, out)
+
+
 # -- operators --------------------------------------------------------------------------------
 def _radd(self, other):
     return _add_m(self, other)
@@ -613,7 +646,9 @@ def _inplace_binary(fn_cls, array_fn, name):
         if r.shape != self._data.shape:
             write_inplace(self, r, name)
             return self
-        self._data[...] = r
+        # cast first: NumPy refuses to store an out-of-range NumPy scalar (a 0-dim result) into a
+        # narrower integer array, where PyTorch's cast wraps
+        self._data[...] = r if r.dtype == self._data.dtype else r.astype(self._data.dtype)
         self._version[0] += 1
         return self
     method.__name__ = name + "_"
@@ -626,13 +661,23 @@ def _add_(self, other, *, alpha=1):
             and not (self._requires_grad and _enabled_grad()):
         # the optimizer's hot path: one fused NumPy call, no temporaries for alpha == 1
         check_no_internal_overlap(self)
-        if alpha == 1:
-            self._data += other._data
-        else:
-            self._data += other._data * scalar_as(alpha, _BY_NP[self._data.dtype])
+        try:
+            if alpha == 1:
+                self._data += other._data
+            else:
+                self._data += other._data * scalar_as(alpha, _BY_NP[self._data.dtype])
+        except ValueError:
+            _inplace_shape_error(self, other)
         self._version[0] += 1
         return self
     return _iadd(self, other, alpha) if alpha != 1 else _iadd(self, other)
+
+
+def _inplace_shape_error(self, other):
+    """PyTorch's error for an in-place op whose other operand broadcasts self to a larger shape."""
+    from ._util import broadcast_shapes
+    shape = broadcast_shapes(self._data.shape, other._data.shape)      # raises when they don't broadcast
+    raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(shape)}")
 
 
 def _enabled_grad():
@@ -683,6 +728,9 @@ def _float_input(x):
 
 
 _NOT_HOLOMORPHIC = {"abs", "sgn", "sign", "angle", "relu", "floor", "ceil", "trunc", "frac", "round"}
+# unary ops whose out= must have the input's dtype (PyTorch's unary_op iterators check it; the floating
+# ones cast their result to out)
+_SAME_DTYPE_OUT = {"abs", "neg", "floor", "ceil", "trunc", "frac", "sign", "sgn", "bitwise_not"}
 
 
 def _unary(name, compute, derivative=None, *, save="input", floating=True, node=None, methods=True,
@@ -745,7 +793,9 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
             if floating and a.dtype.kind in "biu":
                 a = _float_input(input)
             r = _make(compute(np if type(a) is _ndarray else _xp.array_module(a), a))
-        return r if out is None else _out(r, out)
+        if out is None:
+            return r
+        return _out_exact(r, out) if name in _SAME_DTYPE_OUT else _out(r, out)
     fn.__name__ = name
     globals()[name] = fn
     _export(name)
@@ -829,7 +879,16 @@ def _sgn_backward(x, s, grad):
     return ((grad - s * s * grad.conj()) / (mag * 2)).masked_fill(mag == 0, 0.0)
 _unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ else xp.invert(a),
        None, floating=False, reject=(2, 3))
-_unary("lgamma", lambda xp, a: _special(xp, "gammaln", a), lambda x, ctx, g: g * digamma(x), reject=_COMPLEX)
+_unary("lgamma", lambda xp, a: _lgamma(xp, a), lambda x, ctx, g: g * digamma(x), reject=_COMPLEX)
+
+
+def _lgamma(xp, a):
+    r = _special(xp, "gammaln", a)
+    # lgamma(-inf) is +inf (|Gamma| grows without bound), and near 0 it is -log|x|, subnormals included:
+    # SciPy's gammaln gives -inf and inf there
+    mag = xp.abs(a)
+    tiny = (mag < np.finfo(a.dtype).tiny) & (a != 0)
+    return xp.where(xp.isneginf(a), np.inf, xp.where(tiny, -xp.log(mag), r)).astype(a.dtype, copy=False)
 _unary("digamma", lambda xp, a: _special(xp, "digamma", a), lambda x, ctx, g: g * polygamma(1, x),
        reject=_COMPLEX)
 _unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a),
@@ -845,8 +904,10 @@ def _real_only(name, a):
     if a.dtype.kind == "c":
         raise RuntimeError(f"{name} is not supported for complex tensors.")
     return a
+# real angle: pi below zero, 0 elsewhere (-0.0 included), NaN kept
 _unary("angle", lambda xp, a: xp.angle(a).astype(a.real.dtype) if a.dtype.kind == "c" else
-       xp.where(a < 0, np.pi, 0).astype(a.dtype), lambda x, ctx, g: _angle_backward(x, g), inplace=False)
+       xp.where(a < 0, np.pi, xp.where(a == a, 0, a)).astype(a.dtype), lambda x, ctx, g: _angle_backward(x, g),
+       inplace=False)
 
 
 def _angle_backward(x, grad):
@@ -940,7 +1001,8 @@ def _erf(xp, a):
 
 
 def _erfinv(xp, a):
-    return _special(xp, "erfinv", a)
+    # erfinv is odd: -0.0 maps to -0.0, as in PyTorch (SciPy's gives +0.0)
+    return xp.where(a == 0, a, _special(xp, "erfinv", a))
 
 
 def _sign(a):
@@ -1050,9 +1112,11 @@ class Clamp(Function):
         dt = _dtype.result_type(x, *[v for v in (lo, hi) if v is not None])
         if dt._category == 3:
             raise NotImplementedError("clamp is not supported for complex types")
-        if dt._category == 0:
+        if dt._category == 0 and not (isinstance(lo, Tensor) or isinstance(hi, Tensor)):
             _not_implemented("clamp_min_scalar_cpu" if hi is None else "clamp_max_scalar_cpu" if lo is None
                              else "clamp_scalar_cpu", dt)
+        if dt._category == 0 and lo is not None and hi is not None:
+            _not_implemented("clamp_cpu", dt)       # one tensor bound is maximum or minimum, which take bools
         a = a.astype(dt.np, copy=False)
         out = a
         if lo is not None:
@@ -1090,24 +1154,47 @@ def _ones_bool(x):
 def clamp(input, min=None, max=None, *, out=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return _out(Clamp.apply(input, min, max), out)
+    min, max = _clamp_bounds(input, min, max)
+    result = Clamp.apply(input, min, max)
+    # with Number bounds clamp is a unary op (out keeps the result's dtype); Tensor bounds cast to out
+    return _out(result, out) if isinstance(min, Tensor) or isinstance(max, Tensor) else _out_exact(result, out)
 
 
 clip = clamp
 
 
+def _clamp_bounds(input, lo, hi, name="clamp"):
+    """PyTorch has clamp(Tensor, Tensor?, Tensor?) and clamp(Tensor, Number?, Number?): a number with a
+    tensor picks the second, which takes a 0-dim tensor that needs no gradient as its number."""
+    if lo is None or hi is None or isinstance(lo, Tensor) == isinstance(hi, Tensor):
+        return lo, hi
+    for b in (lo, hi):
+        if isinstance(b, Tensor) and (b.ndim or b._requires_grad):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                            f"{type(lo).__name__}, {type(hi).__name__}): min and max must both be Tensors or "
+                            f"both be Numbers")
+    return tuple(b.item() if isinstance(b, Tensor) else b for b in (lo, hi))
+
+
+def _bound(name, value):
+    if value is None:       # no overload of clamp_min/clamp_max takes None
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, NoneType)")
+    return value
+
+
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    return clamp(input, min=_bound("clamp_min", min))
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    return clamp(input, max=_bound("clamp_max", max))
 
 
 Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max
 
 
 def _clamp_(self, min=None, max=None):
+    min, max = _clamp_bounds(self, min, max, "clamp_")
     if recording(self, min, max) or (self._base is not None and recording(self._base)):
         return apply_inplace(self, Clamp, min, max)
     check_inplace_autograd(self)
@@ -1115,8 +1202,8 @@ def _clamp_(self, min=None, max=None):
 
 
 Tensor.clamp_ = Tensor.clip_ = _clamp_
-Tensor.clamp_min_ = lambda self, min: _clamp_(self, min=min)
-Tensor.clamp_max_ = lambda self, max: _clamp_(self, max=max)
+Tensor.clamp_min_ = lambda self, min: _clamp_(self, min=_bound("clamp_min_", min))
+Tensor.clamp_max_ = lambda self, max: _clamp_(self, max=_bound("clamp_max_", max))
 _export("clamp", "clip", "clamp_min", "clamp_max")
 
 
@@ -1158,7 +1245,8 @@ def where(condition, input=None, other=None, *, out=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         from .creation import tensor
         input = tensor(input, device=condition.device)
-    return _out(Where.apply(condition, input, other), out)
+    return _out_exact(Where.apply(condition, input, other), out,
+                      lambda want, got: f"Expected out type to be {_type_name(want)} but got {_type_name(got)}")
 
 
 def _where_method(self, condition, other):
@@ -1209,6 +1297,9 @@ class Lerp(Function):
 
 @register("lerp")
 def lerp(input, end, weight, *, out=None):
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):
+        raise TypeError(f"lerp() received an invalid combination of arguments - got ({type(input).__name__}, "
+                        f"{type(end).__name__}, {type(weight).__name__}): input and end must be Tensors")
     check_same_device("lerp", input, end, weight)
     return _out(Lerp.apply(input, end, weight), out)
 
@@ -1282,8 +1373,11 @@ def _minmax_binary(name, pick_a):
         ad, bd, dt = _prep(a, b)
         if dt._category == 3:
             raise RuntimeError(f"{name} not implemented for complex tensors.")
-        xp = _xp.array_module(ad)
-        return getattr(xp, "maximum" if name == "maximum" else "minimum")(ad, bd)
+        try:
+            return getattr(_xp.array_module(ad), name)(ad, bd)
+        except ValueError:
+            _check_shapes(ad, bd)
+            raise
 
     class Op(Function):
         _node_name = name.capitalize() + "Backward0"
@@ -1318,26 +1412,39 @@ _minmax_binary("minimum", False)
 
 
 def _no_complex_order(name, input, other):
-    if input.is_complex() or (isinstance(other, Tensor) and other.is_complex()):
+    _tensors_only(name, input, other)
+    if input.is_complex() or other.is_complex():
         raise RuntimeError(f"{name} not implemented for complex tensors.")
+
+
+def _tensors_only(name, input, other, second="other"):
+    """PyTorch's TypeError for an op that has no overload taking a Python number."""
+    for pos, (arg, v) in enumerate((("input", input), (second, other))):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos + 1}) must be Tensor, not {type(v).__name__}")
+
+
+def _ufunc_pair(ufunc_name, input, other):
+    ad, bd, dt = _prep(input, other)
+    try:
+        return _make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd))
+    except ValueError:
+        _check_shapes(ad, bd)
+        raise
 
 
 def fmax(input, other):
     _no_complex_order("fmax", input, other)
     if recording(input, other):     # the gradient goes where the value came from (NaN loses)
         return where((input >= other) | other.isnan(), input, other)
-    xp = _xp.array_module(input._data)
-    ad, bd, dt = _prep(input, other)
-    return _make(xp.fmax(ad, bd))
+    return _ufunc_pair("fmax", input, other)
 
 
 def fmin(input, other):
     _no_complex_order("fmin", input, other)
     if recording(input, other):
         return where((input <= other) | other.isnan(), input, other)
-    xp = _xp.array_module(input._data)
-    ad, bd, dt = _prep(input, other)
-    return _make(xp.fmin(ad, bd))
+    return _ufunc_pair("fmin", input, other)
 
 
 Tensor.fmax, Tensor.fmin = fmax, fmin
@@ -1352,10 +1459,21 @@ class Remainder(Function):
         ad, bd, dt = _prep(a, b)
         _reject("remainder_cpu", dt, _BOOL_COMPLEX)
         if dt._category < 2:
-            _check_int_zero(bd)
+            _check_int_zero(ad, bd)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
         ctx.b = None if isinstance(b, Tensor) else b
-        return _xp.array_module(ad).remainder(ad, bd)
+        xp = _xp.array_module(ad)
+        try:
+            if dt._category < 2:
+                return xp.remainder(ad, bd)
+            # PyTorch's formula: fmod, moved by b when its sign differs from b's; a zero keeps a's sign
+            # (NumPy's remainder gives zeros b's sign: remainder(0., -1.) is -0.0 there, 0.0 in PyTorch)
+            mod = xp.fmod(ad, bd)
+            b_negative = (bd < 0) if _xp.is_array(bd) else float(bd) < 0      # a scalar stays on the host
+            return xp.where((mod != 0) & ((mod < 0) != b_negative), mod + bd, mod)
+        except ValueError:
+            _check_shapes(ad, bd)
+            raise
 
     @staticmethod
     def backward(ctx, grad):
@@ -1373,9 +1491,13 @@ class Fmod(Function):
         ad, bd, dt = _prep(a, b)
         _reject("fmod_cpu", dt, _BOOL_COMPLEX)
         if dt._category < 2:
-            _check_int_zero(bd)
+            _check_int_zero(ad, bd)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
-        return _xp.array_module(ad).fmod(ad, bd)
+        try:
+            return _xp.array_module(ad).fmod(ad, bd)
+        except ValueError:
+            _check_shapes(ad, bd)
+            raise
 
     @staticmethod
     def backward(ctx, grad):
@@ -1426,7 +1548,7 @@ class Round(Function):
 @register("round")
 def round(input, *, decimals=None, out=None):
     node = Round if decimals is None else Round.named("RoundBackward1")     # torch's two overloads
-    return _out(node.apply(input, decimals), out)
+    return _out_exact(node.apply(input, decimals), out)
 
 
 Tensor.round_ = lambda self, *, decimals=None: write_inplace(self, round(self, decimals=decimals)._data, "round")
@@ -1466,8 +1588,15 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 
 Tensor.nan_to_num = nan_to_num
-Tensor.nan_to_num_ = lambda self, nan=0.0, posinf=None, neginf=None: write_inplace(
-    self, nan_to_num(self, nan, posinf, neginf)._data, "nan_to_num")
+
+
+def _nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+    if self.dtype._category < 2:
+        return self         # integers hold no NaN: PyTorch copies self onto itself, a no-op (no overlap check)
+    return write_inplace(self, nan_to_num(self, nan, posinf, neginf)._data, "nan_to_num")
+
+
+Tensor.nan_to_num_ = _nan_to_num_
 _export("nan_to_num")
 
 
@@ -1648,10 +1777,13 @@ _export("greater", "greater_equal", "less", "less_equal", "not_equal")
 
 def _logical(name, ufunc_name):
     def fn(input, other, *, out=None):
-        if not isinstance(other, Tensor):
-            other = _as_tensor_like(other, input)
-        xp = _xp.array_module(input._data)
-        return _out(_make(getattr(xp, ufunc_name)(input._data, data_on_device_of(other, input._data))), out)
+        _tensors_only(name, input, other)
+        ad, bd = input._data, data_on_device_of(other, input._data)
+        try:
+            return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
+        except ValueError:
+            _check_shapes(ad, bd)
+            raise
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
@@ -1724,6 +1856,7 @@ _predicate("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind == "f" else (a
 
 @register("isclose")
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    _tensors_only("isclose", input, other)
     if input.dtype is not other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
     check_same_device("isclose", input, other)
@@ -1885,6 +2018,7 @@ def xlogy(input, other, *, out=None):
 @register("logaddexp")
 def logaddexp(input, other, *, out=None):
     """log(exp(input) + exp(other)) without overflow."""
+    _tensors_only("logaddexp", input, other)
     dt = result_dtype(input, other)
     if dt._category < 2:
         _not_implemented("logaddexp_cpu", dt)
@@ -1894,6 +2028,7 @@ def logaddexp(input, other, *, out=None):
         hi, lo = where(first, input, other), where(first, other, input)
         both_inf = hi.isinf() & (input == other)
         return _out(where(both_inf, hi, hi + log1p(exp(lo - hi))), out)
+    input, other = input.to(dt), other.to(dt)           # bool operands take part as numbers
     m = maximum(input, other)
     both_inf = m.isinf() & (input == other)                  # inf + inf, -inf + -inf
     return _out(where(both_inf, m, m + log1p(exp(-(input - other).abs()))), out)
@@ -1947,6 +2082,7 @@ def copysign(input, other, *, out=None):
 @register("heaviside")
 def heaviside(input, values, *, out=None):
     """0 where input < 0, values where input == 0, 1 where input > 0."""
+    _tensors_only("heaviside", input, values, "values")
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     if input.is_complex():
@@ -1962,9 +2098,9 @@ def heaviside(input, values, *, out=None):
 @register("nextafter")
 def nextafter(input, other, *, out=None):
     """The next floating-point value after input in the direction of other."""
-    ad, bd, dt = _prep(input, other)
-    _reject("nextafter_cpu", dt, (0, 1, 3))
-    return _out(_make(_xp.array_module(ad).nextafter(ad, bd)), out)
+    _tensors_only("nextafter", input, other)
+    _reject("nextafter_cpu", result_dtype(input, other), (0, 1, 3))
+    return _out(_ufunc_pair("nextafter", input, other), out)
 
 
 class Mvlgamma(Function):

@@ -8,7 +8,7 @@ from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._util import register, recording, wrap_dims, _BY_NP
-from .pointwise import _out
+from .pointwise import _out, _out_exact, _out_pair
 
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean", "max", "min",
            "amax", "amin", "aminmax", "argmax", "argmin", "all", "any", "norm", "dist", "cumsum", "cumprod",
@@ -38,7 +38,10 @@ class _ReturnType(tuple):
 
 
 def _return_type(name, fields):
-    return type(name, (_ReturnType,), {"_fields": fields, "_name": name})
+    rt = type(name, (_ReturnType,), {"_fields": fields, "_name": name})
+    # what the op returns when given out= (torch.return_types.max_out ...)
+    rt.out_type = type(name + "_out", (_ReturnType,), {"_fields": fields, "_name": name + "_out"})
+    return rt
 
 
 class return_types:
@@ -84,6 +87,16 @@ def _unsqueeze_to(grad, in_shape, dims, keepdim):
 _UNSET = type("_Unset", (), {"__repr__": lambda self: "None"})()     # "no dim argument given"
 
 
+def _no_out_overload(name):
+    raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, out=Tensor): "
+                    f"{name}(input, dim, keepdim=False, *, dtype=None, out=None) is the overload with out")
+
+
+def _out_dtype(dtype, out):
+    """sum, prod and the cumulative ops compute in out's dtype when given an out and no dtype."""
+    return out.dtype if dtype is None and isinstance(out, Tensor) else dtype
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dtype
@@ -114,6 +127,9 @@ def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
         return _make(np.asarray(np.add.reduce(a, axis=None, dtype=np.int64 if a.dtype.kind in "biu" else None)))
     if isinstance(dim, _dtype.dtype):
         dim, dtype = _UNSET, dim
+    if out is not None and dim is _UNSET:
+        _no_out_overload("sum")
+    dtype = _out_dtype(dtype, out)
     # PyTorch names the overloads apart: SumBackward0 without a dim argument, SumBackward1 with one
     node = Sum.named("SumBackward0") if dim is _UNSET else Sum
     dims = _dims(input, None if dim is _UNSET else dim)
@@ -261,11 +277,14 @@ def _prod_others(x, dim):
 
 
 @register("prod")
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(dim, _dtype.dtype):
         dim, dtype = None, dim
+    if out is not None and dim is None:
+        _no_out_overload("prod")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
-    return (Prod if d is None else Prod.named("ProdBackward1")).apply(input, d, keepdim, _sum_dtype(input, dtype))
+    dt = _sum_dtype(input, _out_dtype(dtype, out))
+    return _out((Prod if d is None else Prod.named("ProdBackward1")).apply(input, d, keepdim, dt), out)
 
 
 class Var(Function):
@@ -489,13 +508,19 @@ def _extreme(name, is_max):
             raise RuntimeError(f"{name}(): does not support complex input")
         d = _wrap_dim(dim, input.ndim)
         vals, idx = ExtremeDim.named("MaxBackward0" if is_max else "MinBackward0").apply(input, d, keepdim, is_max)
-        return rt(vals, idx)
+        return rt(vals, idx) if out is None else rt.out_type(*_out_pair((vals, idx), out))
     fn.__name__ = name
     return fn
 
 
 max = register("max")(_extreme("max", True))
 min = register("min")(_extreme("min", False))
+
+
+def _amax_out_message(want, got):
+    from ._util import _type_word
+    return (f"Expected the dtype for input and out to match, but got {_type_word(want)} for input's dtype and "
+            f"{_type_word(got)} for out's dtype.")
 
 
 def _check_nonempty(name, input, dims):
@@ -510,19 +535,19 @@ def _check_nonempty(name, input, dims):
 
 
 @register("amax")
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, out=None):
     _reject_complex(input, "max_values_cpu")
     _check_nonempty("amax()", input, dim)
     dims = _dims(input, dim)
-    return _extreme_all(input, True, dims, keepdim, "AmaxBackward0")
+    return _out_exact(_extreme_all(input, True, dims, keepdim, "AmaxBackward0"), out, _amax_out_message)
 
 
 @register("amin")
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, out=None):
     _reject_complex(input, "min_values_cpu")
     _check_nonempty("amin()", input, dim)
     dims = _dims(input, dim)
-    return _extreme_all(input, False, dims, keepdim, "AminBackward0")
+    return _out_exact(_extreme_all(input, False, dims, keepdim, "AminBackward0"), out, _amax_out_message)
 
 
 @register("aminmax")
@@ -571,16 +596,32 @@ argmin = register("argmin")(_arg("argmin", False))
 
 @register("all")
 def all(input, dim=None, keepdim=False, *, out=None):
-    a = input._data
+    a = _logical_input(input, out)
     r = a.all(axis=_dims(input, dim), keepdims=keepdim)
-    return _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8))
+    return _logical_out("all", _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8)), out)
 
 
 @register("any")
 def any(input, dim=None, keepdim=False, *, out=None):
-    a = input._data
+    a = _logical_input(input, out)
     r = a.any(axis=_dims(input, dim), keepdims=keepdim)
-    return _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8))
+    return _logical_out("any", _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8)), out)
+
+
+def _logical_input(input, out):
+    # PyTorch reduces in a uint8 out's dtype: the input is cast first, so 0.5 counts as False there
+    if isinstance(out, Tensor) and out.dtype is _dtype.uint8 and input.dtype is not _dtype.uint8:
+        return input._data.astype(np.uint8)
+    return input._data
+
+
+def _logical_out(name, result, out):
+    if out is None:
+        return result
+    if out.dtype is not _dtype.bool and out.dtype is not _dtype.uint8:
+        from ._util import _type_word
+        raise RuntimeError(f"{name} only supports bool tensor for result, got: {_type_word(out.dtype)}")
+    return _out(result.to(out.dtype), out)
 
 
 @register("count_nonzero")
@@ -775,7 +816,14 @@ class Cumsum(Function):
 @register("cumsum")
 def cumsum(input, dim, *, dtype=None, out=None):
     d = _wrap_dim(dim, input.ndim) if input.ndim else 0
-    return _out(Cumsum.apply(input, d, _sum_dtype(input, dtype)), out)
+    dt = _sum_dtype(input, _out_dtype(dtype, out))
+    _no_bool_kernel("cumsum_out_cpu", dt, input)
+    return _out(Cumsum.apply(input, d, dt), out)
+
+
+def _no_bool_kernel(kernel, dt, input):
+    if dt is _dtype.bool and input.ndim:        # a 0-dim input is copied, by no kernel
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
 class Cumprod(Function):
@@ -835,7 +883,9 @@ def _cumprod_grad(x, out, grad, d):
 @register("cumprod")
 def cumprod(input, dim, *, dtype=None, out=None):
     d = _wrap_dim(dim, input.ndim) if input.ndim else 0
-    return _out(Cumprod.apply(input, d, _sum_dtype(input, dtype)), out)
+    dt = _sum_dtype(input, _out_dtype(dtype, out))
+    _no_bool_kernel("cumprod_out_cpu", dt, input)
+    return _out(Cumprod.apply(input, d, dt), out)
 
 
 def _cumulative_inplace(fn_cls):

@@ -11,6 +11,7 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import check_same_device, register, recording
+from .pointwise import _out_pair
 from .reduction import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
@@ -102,11 +103,16 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     _no_complex("sort", input)
     a = input._data
     if a.ndim == 0:
-        return return_types.sort(_select(input, None, 0, True, "SortBackward0"),
-                                 _make(_xp.array_module(a).zeros((), np.int64)))
+        return _returned(return_types.sort, _select(input, None, 0, True, "SortBackward0"),
+                         _make(_xp.array_module(a).zeros((), np.int64)), out)
     d = _wrap_dim(dim, a.ndim)
     idx = _sorted_indices(a, d, descending)
-    return return_types.sort(_select(input, idx, d, True, "SortBackward0"), _index_tensor(idx))
+    return _returned(return_types.sort, _select(input, idx, d, True, "SortBackward0"), _index_tensor(idx), out)
+
+
+def _returned(rt, values, indices, out):
+    """The named (values, indices) pair, written into out's pair when given."""
+    return rt(values, indices) if out is None else rt.out_type(*_out_pair((values, indices), out))
 
 
 @register("argsort")
@@ -129,11 +135,11 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range: k={k}, the dimension {d} has size {n}")
     if a.ndim == 0:
-        return return_types.topk(_select(input, None, 0, True, "TopkBackward0"),
-                                 _make(_xp.array_module(a).zeros((), np.int64)))
+        return _returned(return_types.topk, _select(input, None, 0, True, "TopkBackward0"),
+                         _make(_xp.array_module(a).zeros((), np.int64)), out)
     idx = _sorted_indices(a, d, largest)
     idx = _xp.array_module(a).take(idx, _xp.array_module(a).arange(k), axis=d)
-    return return_types.topk(_select(input, idx, d, True, "TopkBackward0"), _index_tensor(idx))
+    return _returned(return_types.topk, _select(input, idx, d, True, "TopkBackward0"), _index_tensor(idx), out)
 
 
 @register("kthvalue")
@@ -145,8 +151,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     n = a.shape[d] if a.ndim else 1
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}: k={k}, size {n}")
-    return _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, k - 1), "kthvalue",
-                      "KthvalueBackward0")
+    return _returned(return_types.kthvalue, *_pick_rank(
+        input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, k - 1), "kthvalue", "KthvalueBackward0"), out)
 
 
 def _pick_rank(input, d, keepdim, rank_of, name, node, nan_last=True):
