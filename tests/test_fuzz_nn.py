@@ -26,13 +26,15 @@ def F(lib):
 
 
 def _inputs(lib, arrays, grad, device):
+    """Tensors of the arrays; grad: True (every floating one requires grad), False, or one flag each."""
     out = []
-    for a in arrays:
+    flags = grad if isinstance(grad, (list, tuple)) else [grad] * len(arrays)
+    for a, g in zip(arrays, flags):
         if lib is torch:
             t = torch.tensor(a)
         else:
             t = flambeau.tensor(a, device=device)
-        if grad and a.dtype.kind == "f":
+        if g and a.dtype.kind == "f":
             t.requires_grad_(True)
         out.append(t)
     return out
@@ -56,7 +58,7 @@ def compare(fn, *arrays, device="cpu", grad=True, rtol=1e-7, atol=1e-9, seed=0):
         return None
     ins, out = _run(fn, flambeau, arrays, grad, device)
     assert_same(out, ref, rtol, atol, device=device)
-    if not grad:
+    if not any(grad if isinstance(grad, (list, tuple)) else [grad]):
         return out
     outs = out if isinstance(out, (tuple, list)) else (out,)
     refs = ref if isinstance(ref, (tuple, list)) else (ref,)
@@ -404,3 +406,223 @@ def test_adaptive_max_pool_last_nan_wins(device, nd):
     x.reshape(2, -1)[:, [1, 2]] = np.nan
     compare(lambda lib, x: getattr(F(lib), f"adaptive_max_pool{nd}d")(x, 1, return_indices=True), x, device=device)
     compare(lambda lib, x: getattr(F(lib), f"adaptive_max_pool{nd}d")(x, 3), x, device=device)
+
+
+# -- losses ------------------------------------------------------------------------------------
+reductions = st.sampled_from(["none", "mean", "sum"])
+
+
+@st.composite
+def class_case(draw, smoothing):
+    """Logits (N, C, *extra), (C,) or (N, C), class targets (some ignored) or probabilities, options."""
+    c = draw(st.integers(1, 4))
+    layout = draw(st.sampled_from(["batchless", "flat", "spatial"]))
+    n = draw(st.integers(1, 3))
+    extra = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 2)))) if layout == "spatial" else ()
+    shape = (c,) if layout == "batchless" else (n, c) + extra
+    target_shape = () if layout == "batchless" else (n,) + extra
+    seed = draw(seeds)
+    rng = np.random.default_rng(seed)
+    ignore_index = draw(st.sampled_from([-100, 0, c - 1, 7]))
+    probabilities = smoothing and draw(st.integers(0, 3)) == 0
+    if probabilities:
+        target = rng.random(shape)
+        target /= target.sum(axis=0 if layout == "batchless" else 1, keepdims=True)
+    else:
+        target = rng.integers(0, c, target_shape)
+        if draw(st.booleans()):                         # some ignored targets (all of them, sometimes)
+            target = np.where(rng.random(target_shape) < draw(st.sampled_from([0.3, 1.0])), ignore_index, target)
+        target = np.asarray(target, np.int64)
+    kw = dict(reduction=draw(reductions), ignore_index=ignore_index)
+    if smoothing:
+        kw["label_smoothing"] = draw(st.sampled_from([0.0, 0.0, 0.1, 0.5, 1.0]))
+    weight = rng.random(c) + 0.1 if draw(st.booleans()) else None
+    return dict(input=rng.standard_normal(shape), target=target, weight=weight, kw=kw,
+                target_grad=probabilities and draw(st.booleans()))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@given(case=st.data())
+@FUZZ
+def test_class_loss_fuzz(device, loss, case):
+    c = case.draw(class_case(loss == "cross_entropy"))
+    arrays = [c["input"], c["target"]] + ([c["weight"]] if c["weight"] is not None else [])
+    compare(lambda lib, x, t, *w: getattr(F(lib), loss)(x, t, *w, **c["kw"]), *arrays, device=device,
+            grad=[True, c["target_grad"], False])
+
+
+def _broadcastable_shape(draw, shape):
+    """shape, or (sometimes) one that broadcasts against it: dims dropped in front or set to 1."""
+    if not shape or draw(st.integers(0, 3)):
+        return shape
+    out = list(shape[draw(st.integers(0, len(shape))):])
+    return tuple(1 if draw(st.booleans()) else n for n in out)
+
+
+@st.composite
+def elementwise_loss_case(draw, loss):
+    shape = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 3))))
+    target_shape = _broadcastable_shape(draw, shape)
+    seed = draw(seeds)
+    rng = np.random.default_rng(seed)
+    x, t = rng.standard_normal(shape), rng.standard_normal(target_shape)
+    kw = dict(reduction=draw(reductions))
+    arrays, grad = [x, t], [True, True]
+    if loss in ("mse_loss", "l1_loss", "huber_loss") and draw(st.booleans()):
+        kw["weight"] = rng.random(_broadcastable_shape(draw, shape))
+    if loss == "smooth_l1_loss":
+        kw["beta"] = draw(st.sampled_from([1.0, 0.5, 0.0, 2.0]))
+    if loss == "huber_loss":
+        kw["delta"] = draw(st.sampled_from([1.0, 0.5, 2.0]))
+    if loss in ("binary_cross_entropy", "binary_cross_entropy_with_logits"):
+        t = rng.random(target_shape)
+        if draw(st.booleans()):
+            t = np.round(t)                                 # hard labels, log(0) terms included
+        if loss == "binary_cross_entropy":
+            x = rng.random(shape)
+            if draw(st.integers(0, 4)) == 0:
+                x.reshape(-1)[0] = draw(st.sampled_from([0.0, 1.0]))     # torch clamps the log at -100
+        arrays = [x, t]
+        if draw(st.booleans()):
+            arrays.append(rng.random(_broadcastable_shape(draw, shape)))
+            grad.append(False)
+        if loss == "binary_cross_entropy_with_logits" and draw(st.booleans()):
+            kw["pos_weight"] = rng.random(shape[-1:] if shape and draw(st.booleans()) else ()) + 0.5
+    if loss == "kl_div":
+        kw["log_target"] = draw(st.booleans())
+        kw["reduction"] = draw(st.sampled_from(["none", "mean", "sum", "batchmean"]))
+        if not kw["log_target"]:
+            arrays[1] = rng.random(target_shape) * (rng.random(target_shape) > 0.2)     # zeros: 0 log 0 = 0
+    if loss == "poisson_nll_loss":
+        kw.update(log_input=draw(st.booleans()), full=draw(st.booleans()), eps=draw(st.sampled_from([1e-8, 0.5])))
+        if not kw["log_input"]:
+            arrays[0] = rng.random(shape) * 3
+        arrays[1] = np.round(rng.random(target_shape) * 4)          # counts, 0 and 1 included
+    if loss == "soft_margin_loss":
+        arrays[1] = np.sign(rng.standard_normal(target_shape))
+    return dict(arrays=arrays, grad=grad, kw=kw)
+
+
+ELEMENTWISE_LOSSES = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                      "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "soft_margin_loss"]
+
+
+@pytest.mark.parametrize("loss", ELEMENTWISE_LOSSES)
+@given(case=st.data())
+@FUZZ
+def test_elementwise_loss_fuzz(device, loss, case):
+    c = case.draw(elementwise_loss_case(loss))
+    kw = dict(c["kw"])
+    for name in ("weight", "pos_weight"):               # tensors made from the arrays on each side
+        if name in kw:
+            c["arrays"].append(kw[name])
+            c["grad"].append(False)
+    names = [n for n in ("weight", "pos_weight") if n in kw]
+    plain = {k: v for k, v in kw.items() if k not in names}
+    n_plain = len(c["arrays"]) - len(names)
+
+    def fn(lib, *ts):
+        extra = dict(zip(names, ts[n_plain:]))
+        return getattr(F(lib), loss)(*ts[:n_plain], **plain, **extra)
+    compare(fn, *c["arrays"], device=device, grad=c["grad"])
+
+
+def _signs(rng, shape):
+    return np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+
+
+@st.composite
+def margin_loss_case(draw, loss):
+    rng = np.random.default_rng(draw(seeds))
+    batched = draw(st.booleans())
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    kw = dict(reduction=draw(reductions))
+    grad = None
+    if loss == "margin_ranking_loss":
+        shape = (n,) if batched else ()
+        arrays = [rng.standard_normal(shape), rng.standard_normal(shape), _signs(rng, shape)]
+        kw["margin"] = draw(st.sampled_from([0.0, 0.5, 1.0]))
+    elif loss == "hinge_embedding_loss":
+        shape = (n, c) if batched else (c,)
+        arrays = [rng.standard_normal(shape), _signs(rng, shape)]
+        kw["margin"] = draw(st.sampled_from([1.0, 0.5, 0.0]))
+        grad = [True, False]
+    elif loss == "cosine_embedding_loss":
+        shape = (n, c) if batched else (c,)
+        a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+        if draw(st.integers(0, 4)) == 0:
+            b = 0 * b                                       # a zero vector: torch's eps keeps it finite
+        arrays = [a, b, _signs(rng, shape[:-1])]
+        kw["margin"] = draw(st.sampled_from([0.0, 0.5, -0.5]))
+        grad = [True, True, False]
+    elif loss == "triplet_margin_loss":
+        shape = (n, c) if batched else (c,)
+        anchor = rng.standard_normal(shape)
+        positive = anchor.copy() if draw(st.integers(0, 4)) == 0 else rng.standard_normal(shape)
+        arrays = [anchor, positive, rng.standard_normal(shape)]
+        kw.update(margin=draw(st.sampled_from([1.0, 0.5, 2.0, 0.0])), p=draw(st.sampled_from([1, 2, 3, 1.5])),
+                  eps=draw(st.sampled_from([1e-6, 0.1])), swap=draw(st.booleans()))
+    elif loss == "multi_margin_loss":
+        shape = (n, c) if batched else (c,)
+        arrays = [rng.standard_normal(shape), rng.integers(0, c, shape[:-1])]
+        kw.update(p=draw(st.sampled_from([1, 2])), margin=draw(st.sampled_from([1.0, 0.5, 2.0])))
+        if draw(st.booleans()):
+            kw["weight"] = rng.random(c) + 0.1
+    elif loss == "multilabel_soft_margin_loss":
+        shape = (n, c) if batched else (c,)
+        arrays = [rng.standard_normal(shape), np.round(rng.random(shape))]
+        if draw(st.booleans()):
+            kw["weight"] = rng.random(draw(st.sampled_from([(c,), shape]))) + 0.1
+    elif loss == "multilabel_margin_loss":
+        shape = (n, c) if batched else (c,)
+        target = rng.integers(-1, c, shape)
+        arrays = [rng.standard_normal(shape), target]
+    elif loss == "gaussian_nll_loss":
+        shape = (n, c) if batched else (c,)
+        var_shape = draw(st.sampled_from([shape, shape[:-1] + (1,), shape[:-1]]))
+        var = rng.random(var_shape) + 0.05
+        if draw(st.integers(0, 5)) == 0:
+            var.reshape(-1)[0] = 0.0                        # clamped up to eps
+        arrays = [rng.standard_normal(shape), rng.standard_normal(shape), var]
+        kw.update(full=draw(st.booleans()), eps=draw(st.sampled_from([1e-6, 0.1])))
+    return dict(arrays=arrays, kw=kw, grad=grad if grad is not None else [True] * len(arrays))
+
+
+MARGIN_LOSSES = ["margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
+                 "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "gaussian_nll_loss"]
+
+
+@pytest.mark.parametrize("loss", MARGIN_LOSSES)
+@given(case=st.data())
+@FUZZ
+def test_margin_loss_fuzz(device, loss, case):
+    c = case.draw(margin_loss_case(loss))
+    kw = dict(c["kw"])
+    arrays, grad = list(c["arrays"]), list(c["grad"])
+    weighted = "weight" in kw
+    if weighted:
+        arrays.append(kw.pop("weight"))
+        grad.append(False)
+
+    def fn(lib, *ts):
+        if weighted:
+            return getattr(F(lib), loss)(*ts[:-1], weight=ts[-1], **kw)
+        return getattr(F(lib), loss)(*ts, **kw)
+    compare(fn, *arrays, device=device, grad=grad)
+
+
+def test_loss_corner_cases_as_torch(device):
+    """Found by the loss fuzzing: probability targets refuse an ignore_index, kl_div and poisson_nll's
+    Stirling term give torch's (NaN) target gradient at 0, soft_margin_loss has no target gradient,
+    triplet_margin_loss refuses a margin <= 0."""
+    rng = np.random.default_rng(0)
+    x, p = rng.standard_normal((2, 3)), rng.random((2, 3))
+    compare(lambda lib, x, t: F(lib).cross_entropy(x, t, ignore_index=1), x, p, device=device)
+    compare(lambda lib, x, t: F(lib).cross_entropy(x, t, ignore_index=-1), x, p, device=device)
+    t = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
+    compare(lambda lib, x, t: F(lib).kl_div(x, t, reduction="none"), rng.standard_normal(5), t, device=device)
+    compare(lambda lib, x, t: F(lib).poisson_nll_loss(x, t, full=True, reduction="none"), rng.standard_normal(5), t,
+            device=device)
+    compare(lambda lib, x, t: F(lib).soft_margin_loss(x, t), x, np.sign(p - 0.5), device=device)
+    compare(lambda lib, x, t: F(lib).soft_margin_loss(x, t), x, np.sign(p - 0.5), device=device, grad=[True, False])
+    compare(lambda lib, a, b, c: F(lib).triplet_margin_loss(a, b, c, margin=0), x, p, x, device=device)

@@ -1626,6 +1626,8 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
     _check_reduction(reduction)
     _check_class_input(name, input, target, weight)
     check_same_device(name, input, target, weight)
+    if target.is_floating_point() and ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not input.is_floating_point():
@@ -1870,11 +1872,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       UserWarning, stacklevel=2)
     if log_target:
         loss = target.exp() * (target - input)
-    else:
-        pos = target > 0
-        safe = _f().where(pos, target, _creation.ones((), dtype=target.dtype, device=target.device))
-        loss = _f().where(pos, target * safe.log(), _creation.zeros((), dtype=target.dtype,
-                                                                      device=target.device)) - target * input
+    else:           # xlogy: 0 where target is 0, and PyTorch's gradient there (NaN) for a target that needs one
+        loss = _f().xlogy(target, target) - target * input
     if reduction == "batchmean":
         if input.ndim == 0:
             return loss.sum()
@@ -1927,6 +1926,8 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     """max(0, d(a, p) - d(a, n) + margin), d the p-norm pairwise distance."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     if not (anchor.ndim == positive.ndim == negative.ndim):
         raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
                            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
@@ -1966,6 +1967,9 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """log(1 + exp(-target * input))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    if recording(target):
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. "
+                           "This input cannot have requires_grad True.")
     loss = -logsigmoid(target * input)
     return _reduce(loss, reduction)
 
@@ -1990,11 +1994,9 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         loss = input.exp() - target * input
     else:
         loss = input - target * (input + eps).log()
-    if full:
-        t = target
-        safe = _f().where(t > 1, t, _creation.ones((), dtype=t.dtype, device=t.device))
-        stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
-        loss = loss + _f().where(t > 1, stirling, _creation.zeros((), dtype=t.dtype, device=t.device))
+    if full:        # Stirling's term from 2 on, as PyTorch computes it (its target gradient included)
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
     return _reduce(loss, reduction)
 
 
