@@ -10,7 +10,9 @@ from .adamax import Adamax
 from .nadam import NAdam
 from .radam import RAdam
 from .lbfgs import LBFGS
+from .rprop import Rprop
+from .asgd import ASGD
 from . import lr_scheduler, swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "LBFGS", "lr_scheduler", "swa_utils"]
+           "LBFGS", "Rprop", "ASGD", "lr_scheduler", "swa_utils"]
