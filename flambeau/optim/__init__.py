@@ -12,7 +12,9 @@ from .radam import RAdam
 from .lbfgs import LBFGS
 from .rprop import Rprop
 from .asgd import ASGD
+from ._adafactor import Adafactor
+from ._muon import Muon
 from . import lr_scheduler, swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "LBFGS", "Rprop", "ASGD", "lr_scheduler", "swa_utils"]
+           "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon", "lr_scheduler", "swa_utils"]
