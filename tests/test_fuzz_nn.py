@@ -511,20 +511,19 @@ ELEMENTWISE_LOSSES = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "bi
 @given(case=st.data())
 @FUZZ
 def test_elementwise_loss_fuzz(device, loss, case):
-    c = case.draw(elementwise_loss_case(loss))
-    kw = dict(c["kw"])
-    for name in ("weight", "pos_weight"):               # tensors made from the arrays on each side
-        if name in kw:
-            c["arrays"].append(kw[name])
-            c["grad"].append(False)
+    _compare_loss(loss, case.draw(elementwise_loss_case(loss)), device)
+
+
+def _compare_loss(loss, case, device):
+    """The loss of case's arrays, its tensor-valued options (weight, pos_weight) made from arrays too."""
+    kw = dict(case["kw"])
     names = [n for n in ("weight", "pos_weight") if n in kw]
-    plain = {k: v for k, v in kw.items() if k not in names}
-    n_plain = len(c["arrays"]) - len(names)
+    arrays = list(case["arrays"]) + [kw.pop(n) for n in names]
+    n_plain = len(case["arrays"])
 
     def fn(lib, *ts):
-        extra = dict(zip(names, ts[n_plain:]))
-        return getattr(F(lib), loss)(*ts[:n_plain], **plain, **extra)
-    compare(fn, *c["arrays"], device=device, grad=c["grad"])
+        return getattr(F(lib), loss)(*ts[:n_plain], **kw, **dict(zip(names, ts[n_plain:])))
+    compare(fn, *arrays, device=device, grad=list(case["grad"]) + [False] * len(names))
 
 
 def _signs(rng, shape):
@@ -596,19 +595,7 @@ MARGIN_LOSSES = ["margin_ranking_loss", "hinge_embedding_loss", "cosine_embeddin
 @given(case=st.data())
 @FUZZ
 def test_margin_loss_fuzz(device, loss, case):
-    c = case.draw(margin_loss_case(loss))
-    kw = dict(c["kw"])
-    arrays, grad = list(c["arrays"]), list(c["grad"])
-    weighted = "weight" in kw
-    if weighted:
-        arrays.append(kw.pop("weight"))
-        grad.append(False)
-
-    def fn(lib, *ts):
-        if weighted:
-            return getattr(F(lib), loss)(*ts[:-1], weight=ts[-1], **kw)
-        return getattr(F(lib), loss)(*ts, **kw)
-    compare(fn, *arrays, device=device, grad=grad)
+    _compare_loss(loss, case.draw(margin_loss_case(loss)), device)
 
 
 def test_loss_corner_cases_as_torch(device):
