@@ -199,8 +199,8 @@ def test_ormqr_errors(device):
              lambda lib: lib.ormqr(r(lib, 2, 4, 3), r(lib, 2, 3), r(lib, 3, 4, 2)),
              lambda lib: lib.ormqr(r(lib, 4, 3), r(lib, 3), r(lib, 4, 2, dtype=lib.float64)),
              lambda lib: lib.ormqr(r(lib, 4, 3), r(lib, 3, dtype=lib.float64), r(lib, 4, 2)),
-             lambda lib: lib.ormqr(r(lib, 4, 3, dtype=lib.long), r(lib, 3, dtype=lib.long), r(lib, 4, 2, dtype=lib.long)),
-             lambda lib: lib.ormqr(r(lib, 4, 3, dtype=lib.half), r(lib, 3, dtype=lib.half), r(lib, 4, 2, dtype=lib.half))]
+             lambda lib: lib.ormqr(*(r(lib, *s, dtype=lib.long) for s in ((4, 3), (3,), (4, 2)))),
+             lambda lib: lib.ormqr(*(r(lib, *s, dtype=lib.half) for s in ((4, 3), (3,), (4, 2))))]
     for case in cases:
         _same_error(case, device)
 
@@ -457,8 +457,8 @@ def test_device_mixes_are_refused(device):
     on, off = dict(device=device), {}
     cases = [lambda: flambeau.linalg.householder_product(flambeau.ones(4, 3, **on), flambeau.ones(2, **off)),
              lambda: flambeau.ormqr(flambeau.ones(4, 3, **on), flambeau.ones(3, **on), flambeau.ones(4, 2, **off)),
-             lambda: flambeau.linalg.ldl_solve(flambeau.eye(3, **on), flambeau.tensor([1, 2, 3], dtype=flambeau.int32,
-                                                                                        **off), flambeau.ones(3, 1, **on))]
+             lambda: flambeau.linalg.ldl_solve(flambeau.eye(3, **on), flambeau.tensor([1, 2, 3], dtype=flambeau.int32),
+                                               flambeau.ones(3, 1, **on))]
     for case in cases:
         with pytest.raises(RuntimeError, match="cuda:0 .*cpu|cpu .*cuda:0"):
             case()
