@@ -1,5 +1,6 @@
 """Adadelta: an adaptive learning rate from running averages of squared gradients and updates."""
 from .. import _xp
+from ._state_utils import _check_capturable, _scalar_state
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _scalar, _grad_array, _real, _bump,
                         _run_closure, _step_tensor, _zeros_like, _use_params)
 
@@ -59,9 +60,11 @@ class Adadelta(Optimizer):
             for p in _use_params(group, "Adadelta"):
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
+                if group["capturable"]:
+                    _check_capturable([(p, state["step"])], "params and state_steps", supports_xla=False)
                 state["step"]._data += 1
                 g = _grad_array(p, group["maximize"])
                 if weight_decay != 0:

@@ -1,6 +1,7 @@
 """Adam (and, with decoupled weight decay, AdamW)."""
 from .. import _xp
 from .._tensor import Tensor
+from ._state_utils import _check_capturable, _scalar_state
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _check_betas, _scalar, _grad_array, _real, _lerp_,
                         _bump, _run_closure, _step_tensor, _zeros_like, _use_params)
 
@@ -80,12 +81,14 @@ class Adam(Optimizer):
             for p in _use_params(group, "Adam"):
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = _zeros_like(p)
                 step_t = state["step"]
+                if group["capturable"]:
+                    _check_capturable([(p, step_t)], "params and state_steps")
                 step_t._data += 1
                 pd = p._data
                 g = _grad_array(p, group["maximize"])

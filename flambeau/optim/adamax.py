@@ -1,5 +1,6 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 from .. import _xp
+from ._state_utils import _check_capturable, _scalar_state
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _check_betas, _scalar, _grad_array, _real, _lerp_,
                         _bump, _run_closure, _step_tensor, _zeros_like, _use_params)
 
@@ -58,10 +59,12 @@ class Adamax(Optimizer):
             for p in _use_params(group, "Adamax"):
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_inf"] = _zeros_like(p)
                 step_t = state["step"]
+                if group["capturable"]:
+                    _check_capturable([(p, step_t)], "params and state_steps")
                 step_t._data += 1
                 g = _grad_array(p, group["maximize"])
                 if weight_decay != 0:

@@ -1,5 +1,6 @@
 """NAdam: Adam with Nesterov momentum."""
 from .. import _xp
+from ._state_utils import _check_capturable, _scalar_state
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _check_betas, _scalar, _grad_array, _real, _lerp_,
                         _bump, _run_closure, _step_tensor, _zeros_like, _use_params)
 
@@ -69,11 +70,13 @@ class NAdam(Optimizer):
             for p in _use_params(group, "NAdam"):
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["mu_product"] = _step_tensor(1.0)
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
+                    state["mu_product"] = _scalar_state(1.0, p, group["capturable"])
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
                 step_t, mu_product = state["step"], state["mu_product"]
+                if group["capturable"]:
+                    _check_capturable([(p, mu_product, step_t)], "params, mu_products and state_steps")
                 step_t._data += 1
                 step = float(step_t._data)
                 bias_correction2 = 1 - beta2 ** step

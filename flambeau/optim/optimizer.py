@@ -309,16 +309,19 @@ class Optimizer:
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
 
-        def cast(param, value, key=None):
+        # capturable and fused groups keep their step counters as float32 on the parameter's device
+        step_on_device = {pid for g in saved_groups if g.get("capturable") or g.get("fused") for pid in g["params"]}
+
+        def cast(param, value, key=None, on_device=False):
             """Move state tensors to the parameter's device (and floating dtype, except ``step``)."""
             if isinstance(value, Tensor):
                 if key == "step":
-                    return value
+                    return value.to(dtype=_dtype.float32, device=param.device) if on_device else value
                 if param.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device)
                 return value.to(device=param.device)
             if isinstance(value, dict):
-                return {k: cast(param, v, key=k) for k, v in value.items()}
+                return {k: cast(param, v, key=k, on_device=on_device) for k, v in value.items()}
             if isinstance(value, (list, tuple)):
                 return type(value)(cast(param, v) for v in value)
             return value
@@ -327,7 +330,7 @@ class Optimizer:
         for k, v in state_dict["state"].items():
             if k in id_map:
                 param = id_map[k]
-                state[param] = cast(param, v)
+                state[param] = cast(param, v, on_device=k in step_on_device)
             else:
                 state[k] = v
 

@@ -1,5 +1,6 @@
 """RMSprop: divide the gradient by a running average of its recent magnitude."""
 from .. import _xp
+from ._state_utils import _check_capturable, _scalar_state
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _scalar, _grad_array, _real, _lerp_, _bump,
                         _run_closure, _step_tensor, _zeros_like, _use_params)
 
@@ -65,12 +66,14 @@ class RMSprop(Optimizer):
             for p in _use_params(group, "RMSprop"):
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
                     state["square_avg"] = _zeros_like(p)
                     if momentum > 0:
                         state["momentum_buffer"] = _zeros_like(p)
                     if centered:
                         state["grad_avg"] = _zeros_like(p)
+                if group["capturable"]:
+                    _check_capturable([(p, state["step"])], "params and state_steps")
                 state["step"]._data += 1
                 g = _grad_array(p, group["maximize"])
                 if weight_decay != 0:
