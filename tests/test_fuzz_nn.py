@@ -613,3 +613,165 @@ def test_loss_corner_cases_as_torch(device):
     compare(lambda lib, x, t: F(lib).soft_margin_loss(x, t), x, np.sign(p - 0.5), device=device)
     compare(lambda lib, x, t: F(lib).soft_margin_loss(x, t), x, np.sign(p - 0.5), device=device, grad=[True, False])
     compare(lambda lib, a, b, c: F(lib).triplet_margin_loss(a, b, c, margin=0), x, p, x, device=device)
+
+
+# -- normalization -----------------------------------------------------------------------------
+@st.composite
+def norm_case(draw, kind):
+    rng = np.random.default_rng(draw(seeds))
+    c = draw(st.integers(1, 4))
+    spatial = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0 if kind == "batch" else 1, 3))))
+    n = draw(st.integers(1, 3))
+    shape = (n, c) + spatial
+    x = rng.standard_normal(shape) * 2 + 1
+    if kind in ("instance", "group") and draw(st.integers(0, 3)) == 0:
+        shape = shape[1:]                                 # unbatched (through the modules)
+        x = x[0]
+    affine = draw(st.booleans())
+    return dict(x=x, c=c, affine=affine, batched=x.ndim == len(shape) and len(shape) == 2 + len(spatial), w=rng.standard_normal(c), b=rng.standard_normal(c),
+                rm=rng.standard_normal(c), rv=rng.random(c) + 0.5, training=draw(st.booleans()),
+                stats=draw(st.booleans()), momentum=draw(st.sampled_from([0.1, 0.5, 1.0, 0.0])),
+                eps=draw(st.sampled_from([1e-5, 0.1])), seed=draw(seeds))
+
+
+@given(case=norm_case("batch"))
+@FUZZ
+def test_batch_norm_fuzz(device, case):
+    c = case
+    arrays = [c["x"], c["rm"], c["rv"]] + ([c["w"], c["b"]] if c["affine"] else [])
+    stats = c["stats"] or not c["training"]
+
+    def fn(lib, x, rm, rv, *wb):
+        out = F(lib).batch_norm(x, rm if stats else None, rv if stats else None, *wb, training=c["training"],
+                                momentum=c["momentum"], eps=c["eps"])
+        return out, rm, rv
+    compare(fn, *arrays, device=device, grad=[True, False, False, True, True])
+
+
+@given(case=norm_case("instance"))
+@FUZZ
+def test_instance_norm_fuzz(device, case):
+    c = case
+    if c["x"].ndim == 2:
+        return
+    arrays = [c["x"], c["rm"], c["rv"]] + ([c["w"], c["b"]] if c["affine"] else [])
+    use_input_stats = c["training"] or not c["stats"]
+
+    def fn(lib, x, rm, rv, *wb):
+        out = F(lib).instance_norm(x, rm if c["stats"] else None, rv if c["stats"] else None, *wb,
+                                   use_input_stats=use_input_stats, momentum=c["momentum"], eps=c["eps"])
+        return out, rm, rv
+    compare(fn, *arrays, device=device, grad=[True, False, False, True, True])
+
+
+@given(case=norm_case("group"), groups=st.integers(1, 4))
+@FUZZ
+def test_group_norm_fuzz(device, case, groups):
+    c = case
+    if c["x"].ndim == 2:
+        return
+    arrays = [c["x"]] + ([c["w"], c["b"]] if c["affine"] else [])
+    compare(lambda lib, x, *wb: F(lib).group_norm(x, groups, *wb, eps=c["eps"]), *arrays, device=device)
+
+
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=4), k=st.integers(1, 3), affine=st.booleans(),
+       bias=st.booleans(), eps=st.sampled_from([1e-5, 0.1, None]), seed=seeds, as_int=st.booleans())
+@FUZZ
+def test_layer_and_rms_norm_fuzz(device, shape, k, affine, bias, eps, seed, as_int):
+    k = min(k, len(shape))
+    normalized = tuple(shape[-k:])
+    if as_int and k == 1:
+        normalized = normalized[0]
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(shape) * 3 + 1]
+    if affine:
+        arrays.append(rng.standard_normal(shape[-k:]))
+    if affine and bias:
+        arrays.append(rng.standard_normal(shape[-k:]))
+    compare(lambda lib, x, *wb: F(lib).layer_norm(x, normalized, *wb, eps=1e-5 if eps is None else eps), *arrays,
+            device=device)
+    compare(lambda lib, x, *w: F(lib).rms_norm(x, normalized, *w[:1], eps=eps), *arrays, device=device)
+
+
+def compare_module(make, inputs, device="cpu", train=True, seed=0, rtol=1e-7, atol=1e-9):
+    """make(lib) builds the same layer in torch and flambeau (float64); the flambeau one takes the torch
+    one's random state. Each array of inputs goes through both in turn: outputs, input and parameter
+    gradients, and the buffers after each step (running statistics...) must agree."""
+    rng = np.random.default_rng(seed)
+    ref, ours = make(torch).double(), make(flambeau).double()
+    with torch.no_grad():
+        for t in ref.parameters():
+            t.copy_(torch.tensor(rng.standard_normal(tuple(t.shape))))
+    ours.load_state_dict({k: flambeau.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    ours.to(device)
+    ref.train(train)
+    ours.train(train)
+    for step, x in enumerate(inputs):
+        ref.zero_grad()
+        ours.zero_grad()
+        out = compare(lambda lib, x: (ref if lib is torch else ours)(x), x, device=device, rtol=rtol, atol=atol,
+                      seed=seed + step)
+        if out is None:                 # both refused
+            return
+        for (name, a), (_, b) in zip(ours.named_parameters(), ref.named_parameters()):
+            if b.grad is None:
+                assert a.grad is None, name
+            else:
+                assert_same(a.grad, b.grad, rtol, atol, device=device)
+        ours_state, ref_state = ours.state_dict(), ref.state_dict()
+        assert list(ours_state) == list(ref_state)
+        for k in ref_state:
+            assert_same(ours_state[k], ref_state[k], rtol, atol, device=device)
+
+
+@given(nd=st.sampled_from([1, 2, 3]), case=norm_case("batch"), track=st.booleans(), cumulative=st.booleans(),
+       steps=st.integers(1, 3))
+@FUZZ
+def test_batch_norm_module_fuzz(device, nd, case, track, cumulative, steps):
+    c = case
+    x = c["x"]
+    if x.ndim != nd + 2 and not (nd == 1 and x.ndim == 2):
+        x = x.reshape(x.shape[:2] + (-1,) + (1,) * (nd - 1))
+    momentum = None if cumulative else c["momentum"]
+    make = lambda lib: getattr(lib.nn, f"BatchNorm{nd}d")(c["c"], eps=c["eps"], momentum=momentum,   # noqa: E731
+                                                          affine=c["affine"], track_running_stats=track)
+    compare_module(make, [x * (i + 1) for i in range(steps)], device=device, train=c["training"], seed=c["seed"])
+
+
+@given(nd=st.sampled_from([1, 2, 3]), case=norm_case("instance"), track=st.booleans(), steps=st.integers(1, 2))
+@FUZZ
+def test_instance_norm_module_fuzz(device, nd, case, track, steps):
+    c = case
+    lead = c["x"].shape[:2 if c["batched"] else 1]
+    x = c["x"].reshape(lead + (-1,) + (1,) * (nd - 1))
+    make = lambda lib: getattr(lib.nn, f"InstanceNorm{nd}d")(c["c"], eps=c["eps"], momentum=c["momentum"],  # noqa
+                                                             affine=c["affine"], track_running_stats=track)
+    compare_module(make, [x * (i + 1) for i in range(steps)], device=device, train=c["training"], seed=c["seed"])
+
+
+@given(case=norm_case("group"), groups=st.sampled_from([1, 2]))
+@FUZZ
+def test_group_and_layer_norm_modules_fuzz(device, case, groups):
+    c = case
+    channels = c["x"].shape[1] if c["x"].ndim > 2 else c["x"].shape[0]
+    compare_module(lambda lib: lib.nn.GroupNorm(groups, groups * channels, eps=c["eps"], affine=c["affine"]),
+                   [np.concatenate([c["x"]] * groups, axis=1 if c["x"].ndim > 2 else 0)], device=device,
+                   seed=c["seed"])
+    shape = c["x"].shape[-2:]
+    compare_module(lambda lib: lib.nn.LayerNorm(shape, eps=c["eps"], elementwise_affine=c["affine"],
+                                                bias=c["training"]), [c["x"]], device=device, seed=c["seed"])
+    compare_module(lambda lib: lib.nn.RMSNorm(shape[-1], elementwise_affine=c["affine"]), [c["x"]], device=device,
+                   seed=c["seed"])
+    compare_module(lambda lib: lib.nn.LocalResponseNorm(2 + groups, alpha=0.5, beta=0.75, k=c["eps"] + 1),
+                   [c["x"]], device=device, seed=c["seed"])
+
+
+def test_norm_argument_checks_as_torch(device):
+    """layer_norm and rms_norm take normalized_shape as a sequence only; group_norm refuses one value per
+    group (before the divisibility check), as torch's functional forms."""
+    x = randn(0, 2, 3)
+    for fn in ("layer_norm", "rms_norm"):
+        compare(lambda lib, x: getattr(F(lib), fn)(x, 3), x, device=device)
+        compare(lambda lib, x: getattr(F(lib), fn)(x, [3]), x, device=device)
+    for shape, groups in (((1, 3, 1), 2), ((1, 2, 1), 2), ((1, 2), 2), ((1, 4, 1), 3), ((1, 4, 2), 2)):
+        compare(lambda lib, x: F(lib).group_norm(x, groups), randn(1, *shape), device=device)

@@ -1358,10 +1358,17 @@ class _LayerNorm(Function):
         return gx, gw, gb, None, None
 
 
+def _shape_argument(op, normalized_shape):
+    """normalized_shape as a tuple: PyTorch's functional form takes a sequence of ints (the layers take an int)."""
+    if isinstance(normalized_shape, numbers.Integral):
+        raise TypeError(f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
+    return tuple(normalized_shape)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-        else tuple(normalized_shape)
+    normalized_shape = _shape_argument("layer_norm", normalized_shape)
     k = len(normalized_shape)
     if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
@@ -1372,8 +1379,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims."""
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-        else tuple(normalized_shape)
+    normalized_shape = _shape_argument("rms_norm", normalized_shape)
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
@@ -1386,6 +1392,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
     n, c = input.shape[0], input.shape[1]
+    size = [n * c // num_groups, num_groups] + list(input.shape[2:])     # PyTorch's check, before divisibility
+    if math.prod(size[:1] + size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {input.shape} and num_groups={num_groups}")
