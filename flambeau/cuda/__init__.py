@@ -1,5 +1,5 @@
 """``flambeau.cuda``: the CUDA device through CuPy (available only where CuPy finds a GPU)."""
-from . import _xp
+from .. import _xp
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize", "manual_seed",
            "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
@@ -48,7 +48,7 @@ def _index(device):
         return current_device()
     if isinstance(device, int):
         return device
-    from ._device import device as _dev
+    from .._device import device as _dev
     index = _dev(device).index
     return current_device() if index is None else index
 
@@ -88,7 +88,7 @@ def synchronize(device=None):
 
 # -- the default generators of the devices (Note [default cuda generators]) ---------------------
 def _generator(device=None):
-    from ._ops.creation import default_cuda_generator
+    from .._ops.creation import default_cuda_generator
     return default_cuda_generator(_index(device))
 
 
@@ -239,7 +239,7 @@ def _pin_memory(self, device=None):
     if self.is_pinned():
         return self
     import cupyx
-    from ._tensor import _make
+    from .._tensor import _make
     pinned = cupyx.empty_pinned(tuple(self.shape), dtype=self._data.dtype)
     pinned[...] = self._data
     return _make(pinned)
@@ -256,7 +256,7 @@ def _is_pinned(self, device=None):
 
 
 def _install_tensor_methods():
-    from ._tensor import Tensor
+    from .._tensor import Tensor
     Tensor.pin_memory = _pin_memory
     Tensor.is_pinned = _is_pinned
 
