@@ -153,7 +153,7 @@ def _transpose_2d(a):
                                 dst[j, i] = src[i, j]
                 _transpose_kernel.append(transpose)
         kernel = _transpose_kernel[0]
-        if kernel is not None and a.dtype.kind in "fiub":
+        if kernel is not None and a.dtype.kind in "fiub" and a.dtype != np.float16:    # numba has no float16
             out = np.empty(a.shape[::-1], a.dtype)
             # walk the array whose row stride has the smaller power-of-two factor
             src_row, dst_row = a.strides[0], out.strides[0]
