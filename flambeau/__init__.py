@@ -94,6 +94,17 @@ def are_deterministic_algorithms_enabled():
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly  # noqa: E402,F401
 
+# Last: autocast hooks the ops named above (flambeau.amp._policy), and cuda.amp / cpu.amp build on it.
+from . import amp, cpu  # noqa: E402,F401
+from .cuda import amp as _cuda_amp  # noqa: E402,F401  (makes flambeau.cuda.amp)
+del _cuda_amp
+from .amp.grad_scaler import _amp_foreach_non_finite_check_and_unscale_, _amp_update_scale_  # noqa: E402,F401
+from .amp.autocast_mode import (autocast, is_autocast_enabled, set_autocast_enabled, get_autocast_dtype,  # noqa
+                                set_autocast_dtype, is_autocast_cache_enabled, set_autocast_cache_enabled,
+                                clear_autocast_cache, autocast_increment_nesting, autocast_decrement_nesting,
+                                is_autocast_cpu_enabled, set_autocast_cpu_enabled, get_autocast_cpu_dtype,
+                                set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype)
+
 
 # Packages loaded on first use (flambeau.distributions, flambeau.func): most programs never touch
 # them, and they would add to every import.
