@@ -36,6 +36,8 @@ from ._ops.views import view_as_real, view_as_complex  # noqa: F401
 from ._legacy_types import (FloatTensor, DoubleTensor, HalfTensor, ByteTensor, CharTensor, ShortTensor,  # noqa
                             IntTensor, LongTensor, BoolTensor)
 
+from .cuda import OutOfMemoryError  # noqa: E402,F401  (torch.OutOfMemoryError is torch.cuda's)
+
 strided = "torch.strided"
 inf = __import__("math").inf
 nan = __import__("math").nan

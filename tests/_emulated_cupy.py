@@ -573,23 +573,33 @@ class MemoryPool:
 
     def __init__(self):
         self._used = 0
+        self._limit = 0
         self._lock = threading.Lock()
 
     def _allocated(self, a):
         nbytes = a.nbytes
         if not nbytes:
             return
-        with self._lock:
-            self._used += nbytes
-        _allocator[0](nbytes)           # the allocator a program installed sees each allocation
-        weakref.finalize(a, self._freed, nbytes)
+        # the allocator a program installed serves each allocation; the pool counts what it serves
+        if _allocator[0](nbytes) is _SERVED_BY_POOL:
+            weakref.finalize(a, self._freed, nbytes)
+
+    def set_limit(self, size=None, fraction=None):
+        self._limit = size or 0
 
     def _freed(self, nbytes):
         with self._lock:
             self._used -= nbytes
 
     def malloc(self, size):
-        return _Pointer(0)
+        with self._lock:
+            if self._limit and self._used + size > self._limit:
+                raise OutOfMemoryError(size, self._used, self._limit)
+            self._used += size
+        return _SERVED_BY_POOL
+
+    def get_limit(self):
+        return self._limit
 
     def used_bytes(self):
         return self._used
@@ -604,6 +614,7 @@ class MemoryPool:
         pass
 
 
+_SERVED_BY_POOL = _Pointer(0)
 _pool = MemoryPool()
 _allocator = [_pool.malloc]
 
@@ -640,7 +651,8 @@ class Stream(_Device):
         return self
 
 
-_current_stream = [Stream()]
+Stream.null = Stream(null=True)
+_current_stream = [Stream.null]
 
 
 class Event:
@@ -666,6 +678,14 @@ class CUDARuntimeError(RuntimeError):
     pass
 
 
+class OutOfMemoryError(MemoryError):
+    """CuPy's: the pool could not find ``size`` bytes."""
+
+    def __init__(self, size, total, limit=0):
+        super().__init__(f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes"
+                         + (f", limit set to: {limit:,} bytes" if limit else "") + ").")
+
+
 def _set_device(index):
     if index != 0:
         raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
@@ -675,11 +695,13 @@ _runtime = types.SimpleNamespace(
     getDeviceCount=lambda: 1, getDevice=lambda: 0, setDevice=_set_device, CUDARuntimeError=CUDARuntimeError,
     getDeviceProperties=lambda index: {"name": b"Emulated CuPy device (NumPy)", "totalGlobalMem": 1 << 34,
                                        "major": 9, "minor": 0, "multiProcessorCount": 1},
-    runtimeGetVersion=lambda: 12000, deviceSynchronize=_sync)
+    runtimeGetVersion=lambda: 12000, deviceSynchronize=_sync,
+    memGetInfo=lambda: ((1 << 34) - _pool.used_bytes(), 1 << 34))
 cuda = types.SimpleNamespace(
     runtime=_runtime, Device=lambda device=None: _Device(), Stream=Stream, Event=Event,
     get_current_stream=lambda: _current_stream[0], get_elapsed_time=get_elapsed_time, MemoryPool=MemoryPool,
-    set_allocator=_set_allocator, get_allocator=_get_allocator, is_available=lambda: True)
+    set_allocator=_set_allocator, get_allocator=_get_allocator, is_available=lambda: True,
+    memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError))
 
 
 class _RandomState:

@@ -5,7 +5,15 @@ __all__ = ["is_available", "device_count", "current_device", "set_device", "sync
            "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
            "get_rng_state_all", "set_rng_state_all", "memory_allocated", "max_memory_allocated",
            "reset_peak_memory_stats", "memory_reserved", "empty_cache", "Event", "Stream", "current_stream", "stream",
-           "get_device_name", "get_device_properties", "get_device_capability", "device"]
+           "get_device_name", "get_device_properties", "get_device_capability", "device", "OutOfMemoryError",
+           "reset_max_memory_allocated", "max_memory_reserved", "memory_cached", "max_memory_cached",
+           "mem_get_info", "memory_stats", "memory_summary", "is_bf16_supported", "is_initialized", "init",
+           "default_stream", "set_stream", "StreamContext"]
+
+# torch.cuda.FloatTensor and the other legacy cuda tensor types
+from .._legacy_types import CUDA_TYPES as _CUDA_TYPES  # noqa: E402
+globals().update(_CUDA_TYPES)
+__all__ += list(_CUDA_TYPES)
 
 
 def is_available():
@@ -147,17 +155,60 @@ def set_rng_state_all(new_states):
 # CuPy's memory pool knows the bytes in use but not their peak. The peak can only rise
 # when a block is allocated, so flambeau installs an allocator (the pool's own malloc,
 # then one read of the bytes in use) when it loads CuPy, and keeps the highest value seen.
+# The allocator also turns CuPy's out-of-memory error into PyTorch's, with its message.
 _peak = [0]
+_peak_reserved = [0]
+
+
+class OutOfMemoryError(RuntimeError):
+    """The device has no room for an allocation (``flambeau.OutOfMemoryError`` too)."""
+
+
+def _device_out_of_memory_class(cupy):
+    """OutOfMemoryError that is CuPy's too, so CuPy's own handlers (which free caches and retry) still
+    catch it."""
+    try:
+        return type("OutOfMemoryError", (OutOfMemoryError, cupy.cuda.memory.OutOfMemoryError),
+                    {"__init__": RuntimeError.__init__, "__str__": RuntimeError.__str__,
+                     "__module__": __name__})
+    except TypeError:         # layouts that cannot be combined: PyTorch's class alone
+        return OutOfMemoryError
+
+
+def _format_size(n):
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} bytes"
+
+
+def _out_of_memory_message(cupy, pool, size):
+    free, total = cupy.cuda.runtime.memGetInfo()
+    used, reserved = pool.used_bytes(), pool.total_bytes()
+    return (f"CUDA out of memory. Tried to allocate {_format_size(size)}. GPU {cupy.cuda.runtime.getDevice()} "
+            f"has a total capacity of {_format_size(total)} of which {_format_size(free)} is free. Of the "
+            f"allocated memory {_format_size(used)} is allocated by flambeau, and "
+            f"{_format_size(reserved - used)} is reserved by flambeau but unallocated.")
 
 
 def _track_peak(cupy):
     pool = cupy.get_default_memory_pool()
+    out_of_memory = _device_out_of_memory_class(cupy)
+    cupy_out_of_memory = cupy.cuda.memory.OutOfMemoryError
 
     def malloc(size):
-        block = pool.malloc(size)
+        try:
+            block = pool.malloc(size)
+        except cupy_out_of_memory as e:
+            if isinstance(e, OutOfMemoryError):
+                raise
+            raise out_of_memory(_out_of_memory_message(cupy, pool, size)) from e
         used = pool.used_bytes()
         if used > _peak[0]:
             _peak[0] = used
+            reserved = pool.total_bytes()
+            if reserved > _peak_reserved[0]:
+                _peak_reserved[0] = reserved
         return block
     cupy.cuda.set_allocator(malloc)
 
@@ -174,10 +225,75 @@ def max_memory_allocated(device=None):
 
 def reset_peak_memory_stats(device=None):
     _peak[0] = memory_allocated()
+    _peak_reserved[0] = memory_reserved()
+
+
+def reset_max_memory_allocated(device=None):
+    """Deprecated in PyTorch for reset_peak_memory_stats, which it calls."""
+    reset_peak_memory_stats(device)
 
 
 def memory_reserved(device=None):
+    """Bytes CuPy's memory pool holds from the device (allocated, or kept for reuse)."""
     return _cp().get_default_memory_pool().total_bytes() if is_available() else 0
+
+
+def max_memory_reserved(device=None):
+    """The most bytes the pool held, as seen at allocations (a pool grows only then)."""
+    return max(_peak_reserved[0], memory_reserved()) if is_available() else 0
+
+
+memory_cached = memory_reserved            # PyTorch's old names
+max_memory_cached = max_memory_reserved
+
+
+def mem_get_info(device=None):
+    """(free, total) bytes of the device, as the driver reports them."""
+    cupy = _cp()
+    if device is None:
+        return cupy.cuda.runtime.memGetInfo()
+    with cupy.cuda.Device(_index(device)):
+        return cupy.cuda.runtime.memGetInfo()
+
+
+def memory_stats(device=None):
+    """The statistics flambeau keeps, under PyTorch's keys: bytes allocated and reserved (current
+    and peak). PyTorch's caching allocator reports more (block counts, retries...); CuPy's pool
+    does not keep those."""
+    from collections import OrderedDict
+    if not is_available():
+        return OrderedDict()
+    return OrderedDict([("allocated_bytes.all.current", memory_allocated()),
+                        ("allocated_bytes.all.peak", max_memory_allocated()),
+                        ("reserved_bytes.all.current", memory_reserved()),
+                        ("reserved_bytes.all.peak", max_memory_reserved())])
+
+
+def memory_summary(device=None, abbreviated=False):
+    """A short table of memory_stats()."""
+    stats = memory_stats(device)
+    rows = [("Allocated memory", "allocated_bytes"), ("GPU reserved memory", "reserved_bytes")]
+    lines = ["|" + "=" * 60 + "|", "|{:^60}|".format("flambeau CUDA memory summary"), "|" + "-" * 60 + "|",
+             "| {:<26}| {:>14} | {:>14} |".format("Metric", "Cur Usage", "Peak Usage"), "|" + "-" * 60 + "|"]
+    for label, key in rows:
+        cur, peak = stats.get(f"{key}.all.current", 0), stats.get(f"{key}.all.peak", 0)
+        lines.append("| {:<26}| {:>14} | {:>14} |".format(label, _format_size(cur), _format_size(peak)))
+    lines.append("|" + "=" * 60 + "|")
+    return "\n".join(lines) + "\n"
+
+
+def is_bf16_supported(including_emulation=True):
+    """False: flambeau has no bfloat16 dtype (float16 is the half precision it offers)."""
+    return False
+
+
+def is_initialized():
+    return _xp.cupy is not None
+
+
+def init():
+    """Load CuPy and select the GPU now (flambeau otherwise does it at the first cuda tensor)."""
+    _cp()
 
 
 def empty_cache():
@@ -219,14 +335,55 @@ class Stream:
         return self._s.__exit__(*exc)
 
 
-def current_stream(device=None):
+    def __eq__(self, other):
+        return isinstance(other, Stream) and self._s is other._s
+
+    def __hash__(self):
+        return id(self._s)
+
+
+def _wrap_stream(cupy_stream):
     s = Stream.__new__(Stream)
-    s._s = _cp().cuda.get_current_stream()
+    s._s = cupy_stream
     return s
 
 
-def stream(s):
-    return s
+def current_stream(device=None):
+    return _wrap_stream(_cp().cuda.get_current_stream())
+
+
+def default_stream(device=None):
+    """The device's default (null) stream."""
+    return _wrap_stream(_cp().cuda.Stream.null)
+
+
+def set_stream(stream):
+    """Make ``stream`` the current stream (None: leave it)."""
+    if stream is not None:
+        stream._s.use()
+
+
+class StreamContext:
+    """``with StreamContext(s):`` makes ``s`` current for the block and restores the previous one;
+    ``s`` None does nothing."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __enter__(self):
+        if self.stream is not None:
+            self._previous = current_stream()
+            set_stream(self.stream)
+        return self.stream
+
+    def __exit__(self, *exc):
+        if self.stream is not None:
+            set_stream(self._previous)
+
+
+def stream(stream):
+    """``with flambeau.cuda.stream(s):``: s is the current stream inside the block."""
+    return StreamContext(stream)
 
 
 # -- page-locked host memory ------------------------------------------------------------------
