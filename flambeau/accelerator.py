@@ -10,7 +10,8 @@ from . import _device
 
 __all__ = ["is_available", "current_accelerator", "device_count", "current_device_index", "current_device_idx",
            "set_device_index", "set_device_idx", "device_index", "synchronize", "current_stream", "set_stream",
-           "empty_cache", "memory_allocated", "max_memory_allocated", "memory_reserved",
+           "empty_cache", "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
+           "memory_stats", "get_memory_info",
            "reset_peak_memory_stats", "get_device_capability"]
 
 
@@ -114,6 +115,19 @@ def max_memory_allocated(device_index=None):
 
 def memory_reserved(device_index=None):
     return _require().memory_reserved(_index(device_index))
+
+
+def max_memory_reserved(device_index=None):
+    return _require().max_memory_reserved(_index(device_index))
+
+
+def memory_stats(device_index=None):
+    return _require().memory_stats(_index(device_index))
+
+
+def get_memory_info(device_index=None):
+    """(free, total) bytes of the device."""
+    return _require().mem_get_info(_index(device_index))
 
 
 def reset_peak_memory_stats(device_index=None):

@@ -19,7 +19,8 @@ def test_without_an_accelerator_as_torch_without_one(monkeypatch):
     assert acc.current_accelerator(check_available=True) is None
     assert acc.device_count() == torch.accelerator.device_count() == 0
     for name in ("current_device_index", "current_device_idx", "synchronize", "memory_allocated", "empty_cache",
-                 "reset_peak_memory_stats", "memory_reserved"):
+                 "reset_peak_memory_stats", "memory_reserved", "max_memory_reserved", "memory_stats",
+                 "get_memory_info"):
         with pytest.raises(RuntimeError) as theirs:
             getattr(torch.accelerator, name)()
         with pytest.raises(RuntimeError, match=str(theirs.value)):
@@ -68,7 +69,10 @@ def test_memory_and_streams():
     x = flambeau.empty(1 << 20, device="cuda")
     assert acc.memory_allocated() >= before + x.nbytes
     assert acc.max_memory_allocated() >= acc.memory_allocated()
-    assert acc.memory_reserved() >= acc.memory_allocated()
+    assert acc.max_memory_reserved() >= acc.memory_reserved() >= acc.memory_allocated()
+    assert acc.memory_stats()["allocated_bytes.all.current"] == acc.memory_allocated()
+    free, total = acc.get_memory_info()
+    assert 0 <= free <= total
     acc.reset_peak_memory_stats()
     del x
     acc.empty_cache()
