@@ -416,9 +416,6 @@ def test_recurrent_layers(device, kind):
     made float16, without autocast). torch's CPU LSTM in float16 has no kernel."""
     if device == "cpu" and kind == "LSTM":
         pytest.skip("torch's CPU LSTM has no float16 kernel under autocast")
-    if device == "cpu" and kind in ("RNNCell", "RNN"):
-        pytest.skip("flambeau's step adds the hidden bias after the float16 product (float32 result) where "
-                    "torch's linear(h, w_hh, b_hh) casts it: float32 instead of float16 (nn/modules/rnn.py)")
     t_layer = _recurrent(torch, kind)
     layer = _recurrent(flambeau, kind).to(device)
     _same_weights(layer, t_layer, device)

@@ -22,9 +22,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None):
     """One time step given gi = x W_ih^T + b_ih (N, G*H) and the previous state; w_hr projects an
     LSTM's h (proj_size > 0)."""
-    gh = h.matmul(w_hh.t())
-    if b_hh is not None:
-        gh = gh + b_hh
+    gh = F.linear(h, w_hh, b_hh)      # one linear, as torch's cells: autocast casts its bias too
     if mode == "RNN_TANH":
         return (gi + gh).tanh(), None
     if mode == "RNN_RELU":
