@@ -81,9 +81,11 @@ class Operand:
 
 @st.composite
 def operands(draw, shape=None, dtype=None, layout=None, finite=False, values=None):
-    """A tensor of `shape` and `dtype` (drawn when None) in a drawn layout."""
+    """A tensor of `shape` and `dtype` (drawn when None, or from shape when a strategy) in a drawn layout."""
     dtype = dtype or draw(st.sampled_from(DTYPES))
-    shape = tuple(draw(shapes) if shape is None else shape)
+    if shape is None or isinstance(shape, st.SearchStrategy):
+        shape = draw(shapes if shape is None else shape)
+    shape = tuple(shape)
     layout = layout or draw(st.sampled_from(LAYOUTS))
     nd = len(shape)
     steps = []
@@ -455,6 +457,522 @@ def test_where_with_mixed_operands(data):
     compare(lambda lib, c, a, b: lib.where(c, a, b), cond, x, y)
 
 
+# -- reductions: dims as ints, negative ints and tuples, keepdim, dtype= --------------------------------
+
+@st.composite
+def dims_for(draw, shape, tuples=True):
+    """None, an int (negative ones too, now and then one out of range), or a tuple of distinct dims."""
+    nd = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "int", "tuple"] if tuples else ["none", "int", "int"]))
+    span = max(nd, 1)
+    if kind == "none":
+        return None
+    if kind == "int":
+        return draw(st.integers(-span - (draw(st.integers(0, 9)) == 0), span - 1))
+    picked = draw(st.lists(st.integers(0, span - 1), unique=True, max_size=span))
+    return tuple(d - span if draw(st.booleans()) else d for d in picked)
+
+
+REDUCTION_TOL = {"float16": (1e-2, 5e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-10)}
+REDUCTIONS = {
+    # name: (fn(lib, x, dim, keepdim, dtype), takes dim tuples, takes dtype=)
+    "sum": (lambda lib, x, d, k, dt: lib.sum(x, d, keepdim=k, dtype=dt) if d is not None else lib.sum(x, dtype=dt), 1, 1),
+    "nansum": (lambda lib, x, d, k, dt: lib.nansum(x, d, keepdim=k, dtype=dt), 1, 1),
+    "mean": (lambda lib, x, d, k, dt: lib.mean(x, d, keepdim=k, dtype=dt) if d is not None else lib.mean(x, dtype=dt), 1, 1),
+    "nanmean": (lambda lib, x, d, k, dt: lib.nanmean(x, d, keepdim=k, dtype=dt), 1, 1),
+    "prod": (lambda lib, x, d, k, dt: lib.prod(x, d, keepdim=k, dtype=dt) if d is not None else lib.prod(x, dtype=dt), 0, 1),
+    "amax": (lambda lib, x, d, k, dt: lib.amax(x, () if d is None else d, keepdim=k), 1, 0),
+    "amin": (lambda lib, x, d, k, dt: lib.amin(x, () if d is None else d, keepdim=k), 1, 0),
+    "max": (lambda lib, x, d, k, dt: lib.max(x, d, keepdim=k) if d is not None else lib.max(x), 0, 0),
+    "min": (lambda lib, x, d, k, dt: lib.min(x, d, keepdim=k) if d is not None else lib.min(x), 0, 0),
+    "argmax": (lambda lib, x, d, k, dt: lib.argmax(x, d, keepdim=k), 0, 0),
+    "argmin": (lambda lib, x, d, k, dt: lib.argmin(x, d, keepdim=k), 0, 0),
+    "aminmax": (lambda lib, x, d, k, dt: lib.aminmax(x, dim=d, keepdim=k), 0, 0),
+    "all": (lambda lib, x, d, k, dt: lib.all(x, d, keepdim=k) if d is not None else lib.all(x), 1, 0),
+    "any": (lambda lib, x, d, k, dt: lib.any(x, d, keepdim=k) if d is not None else lib.any(x), 1, 0),
+    "std": (lambda lib, x, d, k, dt: lib.std(x, d, keepdim=k), 1, 0),
+    "var": (lambda lib, x, d, k, dt: lib.var(x, d, keepdim=k, correction=0), 1, 0),
+    "var_mean": (lambda lib, x, d, k, dt: lib.var_mean(x, d, keepdim=k), 1, 0),
+    "std_mean": (lambda lib, x, d, k, dt: lib.std_mean(x, d, keepdim=k, correction=2), 1, 0),
+    "logsumexp": (lambda lib, x, d, k, dt: lib.logsumexp(x, d if d is not None else tuple(range(x.dim())),
+                                                         keepdim=k), 1, 0),
+    "count_nonzero": (lambda lib, x, d, k, dt: lib.count_nonzero(x, d), 1, 0),
+    "norm": (lambda lib, x, d, k, dt: lib.norm(x, dim=d, keepdim=k), 1, 0),
+    "norm_1": (lambda lib, x, d, k, dt: lib.norm(x, 1, dim=d, keepdim=k), 1, 0),
+    "norm_inf": (lambda lib, x, d, k, dt: lib.norm(x, math.inf, dim=d, keepdim=k), 1, 0),
+    "median": (lambda lib, x, d, k, dt: lib.median(x, d, keepdim=k) if d is not None else lib.median(x), 0, 0),
+    "nanmedian": (lambda lib, x, d, k, dt: lib.nanmedian(x, d, keepdim=k) if d is not None else lib.nanmedian(x), 0, 0),
+    "mode": (lambda lib, x, d, k, dt: lib.mode(x, d if d is not None else -1, keepdim=k), 0, 0),
+    "cumsum": (lambda lib, x, d, k, dt: lib.cumsum(x, d if d is not None else 0, dtype=dt), 0, 1),
+    "cumprod": (lambda lib, x, d, k, dt: lib.cumprod(x, d if d is not None else 0, dtype=dt), 0, 1),
+    "cummax": (lambda lib, x, d, k, dt: lib.cummax(x, d if d is not None else 0), 0, 0),
+    "cummin": (lambda lib, x, d, k, dt: lib.cummin(x, d if d is not None else 0), 0, 0),
+    "logcumsumexp": (lambda lib, x, d, k, dt: lib.logcumsumexp(x, d if d is not None else 0), 0, 0),
+    "softmax": (lambda lib, x, d, k, dt: lib.softmax(x, d if d is not None else 0, dtype=dt), 0, 1),
+    "log_softmax": (lambda lib, x, d, k, dt: lib.log_softmax(x, d if d is not None else 0), 0, 0),
+}
+# ops whose index results may pick any of several equal elements: values are compared, and the indices
+# must point at them
+TIED_INDICES = {"median", "nanmedian", "mode", "max", "min"}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@FUZZ
+@given(data=st.data(), keepdim=st.booleans(),
+       dtype=st.sampled_from([None, None, "float64", "float32", "int64", "float16", "int32", "bool"]))
+def test_reduction(name, data, keepdim, dtype):
+    fn, tuples, takes_dtype = REDUCTIONS[name]
+    dt = dtype if takes_dtype else None
+    # torch's mode sorts with std::sort and <, whose order for NaN is unspecified; NaN and inf cast to an
+    # integer dtype= are undefined behaviour; var_mean/std_mean's mean comes from Welford's running update
+    # in torch, NaN once an infinity is followed by any element (flambeau's is the plain mean, inf)
+    x = data.draw(operands(finite=name in ("mode", "var_mean", "std_mean") or dt in INTS), label="x")
+    dim = data.draw(dims_for(x.shape, tuples), label="dim")
+    # flambeau's linalg.vector_norm raises IndexError for the inf norm over an empty dim where torch raises
+    # RuntimeError (flambeau/linalg.py, outside this suite's files; see test_inf_norm_over_an_empty_dim)
+    assume(not (name == "norm_inf" and 0 in x.shape))
+    # torch's median of an empty integer tensor is NaN cast to the integer type: undefined
+    assume(not (name in ("median", "nanmedian") and dim is None and x.dtype not in FLOATS and 0 in x.shape))
+    # torch's median/nanmedian along a dim of an expanded tensor read memory outside it (garbage values)
+    assume(not (name in ("median", "nanmedian") and dim is not None and x.layout == "expanded"))
+    # torch's logsumexp over dim=() of a non-empty tensor fails inside (an in-place shape mismatch)
+    assume(not (name == "logsumexp" and dim == ()))
+
+    def run(lib, t):
+        r = fn(lib, t, dim, keepdim, getattr(lib, dt) if dt else None)
+        if name in TIED_INDICES and isinstance(r, tuple) and dim is not None:
+            values, idx = r
+            picked = t.gather(dim, idx if keepdim else idx.unsqueeze(dim)) if t.dim() else t
+            return values, picked if keepdim or not t.dim() else picked.squeeze(dim)
+        return r
+    out_dtype = dt or x.dtype
+    compare(run, x, tol=REDUCTION_TOL.get(out_dtype, REDUCTION_TOL["float32"]), signed_zeros=False)
+
+
+# -- sorting, unique, searching --------------------------------------------------------------------------
+
+@FUZZ
+@given(x=operands(), dim=st.integers(-4, 3), descending=st.booleans(), stable=st.booleans())
+def test_sort_and_argsort(x, dim, descending, stable):
+    def run(lib, t):
+        values, idx = lib.sort(t, dim=dim, descending=descending, stable=stable)
+        if not stable:      # unstable: ties may come in either order; the indices must point at the values
+            idx = t.gather(dim, idx) if t.dim() else t
+        return values, idx, lib.argsort(t, dim=dim, descending=descending, stable=True)
+    compare(run, x, signed_zeros=False)
+
+
+@FUZZ
+@given(x=operands(shape=nonempty_shapes), data=st.data(), largest=st.booleans())
+def test_topk_and_kthvalue(x, data, largest):
+    nd = len(x.shape)
+    dim = data.draw(st.integers(-max(nd, 1), max(nd, 1) - 1))
+    n = x.shape[dim] if nd else 1
+    k = data.draw(st.integers(0, n + 1))
+
+    def run(lib, t):
+        values, idx = lib.topk(t, k, dim=dim, largest=largest)
+        kth = lib.kthvalue(t, max(k, 1), dim, keepdim=largest)
+        picked = t.gather(dim, idx) if t.dim() else t
+        kth_picked = t.gather(dim, kth.indices if largest else kth.indices.unsqueeze(dim)) if t.dim() else t
+        return values, picked, kth.values, kth_picked
+    compare(run, x, signed_zeros=False)
+
+
+def few_values(dtype):
+    """Few distinct values, so that repeats are common (NaN, -0.0 and inf among the floats)."""
+    if dtype in FLOATS:
+        return st.sampled_from([0.0, 1.0, 2.0, -1.0, 2.5, math.nan, -0.0, math.inf])
+    return st.booleans() if dtype == "bool" else st.integers(0, 3)
+
+
+@FUZZ
+@given(x=st.sampled_from(DTYPES).flatmap(lambda dt: operands(dtype=dt, values=few_values(dt))),
+       sorted_=st.booleans(), inverse=st.booleans(), counts=st.booleans(), dim=st.sampled_from([None, 0, -1]))
+def test_unique(x, sorted_, inverse, counts, dim):
+    def run(lib, t):
+        r = lib.unique(t, sorted=True, return_inverse=inverse, return_counts=counts, dim=dim)
+        rc = lib.unique_consecutive(t, return_inverse=inverse, return_counts=counts, dim=dim)
+        return r, rc
+    compare(run, x, signed_zeros=False)
+
+
+@FUZZ
+@given(seq=operands(shape=st.sampled_from([(5,), (2, 4), (0,), (3, 0)])), values=operands(), right=st.booleans(),
+       out_int32=st.booleans())
+def test_searchsorted_and_bucketize(seq, values, right, out_int32):
+    def run(lib, s, v):
+        s = lib.sort(s, dim=-1).values
+        r = [lib.bucketize(v, s.flatten().sort().values, right=right, out_int32=out_int32)]
+        if s.dim() == 1 or s.shape[:-1] == v.shape[:-1]:
+            r.append(lib.searchsorted(s, v, right=right, out_int32=out_int32))
+        return r
+    compare(run, seq, values)
+
+
+# -- indexing: basic, advanced (bool masks, negative indices, lists, tensors), None, Ellipsis -----------
+
+@st.composite
+def index_keys(draw, shape, advanced=True):
+    """A key for a tensor of shape: an int, slice, None, Ellipsis, list, index tensor or bool mask per
+    dim, now and then out of range; tensors made per library from Operands."""
+    key, dim, nd = [], 0, len(shape)
+    ellipsis = False
+    for _ in range(draw(st.integers(0, nd + 2))):
+        kinds = ["slice", "int", "none"] + (["list", "tensor", "mask", "bool"] if advanced else [])
+        if not ellipsis:
+            kinds.append("ellipsis")
+        kind = draw(st.sampled_from(kinds))
+        if kind == "none":
+            key.append(None)
+            continue
+        if kind == "ellipsis":
+            key.append(Ellipsis)
+            ellipsis = True
+            dim = nd - sum(1 for k in key if k is not None and k is not Ellipsis and not isinstance(k, bool))
+            continue
+        if kind == "bool":
+            key.append(draw(st.booleans()))
+            continue
+        if dim >= nd and not draw(st.integers(0, 5)) == 0:
+            break
+        n = shape[dim] if dim < nd else 1
+        if kind == "slice":
+            start = draw(st.none() | st.integers(-n - 1, n + 1))
+            stop = draw(st.none() | st.integers(-n - 1, n + 1))
+            step = draw(st.none() | st.integers(1, 3))
+            key.append(slice(start, stop, step))
+            dim += 1
+        elif kind == "int":
+            wide = draw(st.integers(0, 8)) == 0 or n == 0        # out of range now and then
+            key.append(draw(st.integers(-n - wide, n - 1 + wide)))
+            dim += 1
+        elif kind in ("list", "tensor"):
+            idx_shape = draw(st.sampled_from([(0,), (1,), (2,), (3,), (2, 2), ()]))
+            vals = st.integers(-n, n - 1) if n and draw(st.integers(0, 8)) else st.integers(-n - 1, n)
+            idx = draw(operands(shape=idx_shape, dtype="int64", layout="contiguous", values=vals))
+            key.append(idx.base.tolist() if kind == "list" and idx_shape != () else idx)
+            dim += 1
+        else:
+            span = draw(st.integers(1, max(1, min(2, nd - dim))))
+            mask_shape = tuple(shape[dim:dim + span]) if dim < nd else (1,)
+            key.append(draw(operands(shape=mask_shape, dtype="bool")))
+            dim += span
+    if len(key) == 1 and draw(st.booleans()):
+        return key[0]
+    return tuple(key)
+
+
+def _uses_advanced(key):
+    items = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, (list, Operand, bool)) for k in items)
+
+
+@FUZZ
+@given(data=st.data())
+def test_getitem(data):
+    x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=0, max_size=4).map(tuple)), "x")
+    key = data.draw(index_keys(x.shape), "key")
+
+    def run(lib, t, k):
+        r = t[k]
+        if not _uses_advanced(key) and r.numel():   # basic indexing is a view: where it starts, how it strides
+            return r, r.stride(), r.storage_offset(), r._base is t or r._base is t._base
+        return r
+    compare(run, x, key)
+
+
+@FUZZ
+@given(data=st.data(), scalar=st.booleans())
+def test_setitem(data, scalar):
+    x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=0, max_size=3).map(tuple),
+                           layout=data.draw(st.sampled_from(["contiguous", "permuted", "sliced"]))), "x")
+    key = data.draw(index_keys(x.shape), "key")
+    try:
+        target = tuple(torch.tensor(x.base)[make(key, torch)].shape) if not x.steps else \
+            tuple(make(x, torch)[make(key, torch)].shape)
+    except Exception:
+        target = ()
+    if scalar:
+        value = data.draw(st.sampled_from([0, 1, -1, 2.5, True, math.nan]), "value")
+    else:
+        shape = list(target)[data.draw(st.integers(0, len(target))):]
+        shape = [1 if n and data.draw(st.booleans()) else n for n in shape]
+        # a value per written element: a position written twice takes either value in torch
+        value = data.draw(operands(shape=tuple(shape), dtype=data.draw(st.sampled_from(DTYPES)),
+                                   values=st.integers(0, 1) if _uses_advanced(key) else None), "value")
+
+    def run(lib, t, k, v):
+        t[k] = v
+        return t
+    compare(run, x, key, value)
+
+
+@FUZZ
+@given(data=st.data(), accumulate=st.booleans())
+def test_index_put(data, accumulate):
+    # torch writes into an expanded tensor here (deprecated, with a warning); flambeau refuses, as torch's
+    # other in-place ops do
+    x = data.draw(operands(shape=st.lists(st.sampled_from([1, 2, 3, 4]), min_size=1, max_size=3).map(tuple),
+                           layout=data.draw(st.sampled_from(["contiguous", "permuted", "sliced"]))), "x")
+    n_idx = data.draw(st.integers(1, len(x.shape)))
+    idx_shape = data.draw(st.sampled_from([(0,), (1,), (3,), (2, 2)]))
+    indices = tuple(data.draw(operands(shape=idx_shape, dtype="int64", layout="contiguous",
+                                       values=st.integers(-x.shape[i], x.shape[i] - 1)), f"index{i}")
+                    for i in range(n_idx))
+    value_dtype = data.draw(st.sampled_from([x.dtype, x.dtype, "float64", "int64"]))
+    value = data.draw(operands(shape=data.draw(st.sampled_from([(), (1,), idx_shape])), dtype=value_dtype,
+                               values=None if accumulate else st.sampled_from([1])), "value")
+
+    def run(lib, t, idx, v):
+        return t.index_put_(idx, v, accumulate=accumulate), lib.index_put(t, idx, v, accumulate=accumulate)
+    compare(run, x, indices, value)
+
+
+INDEX_OPS = {
+    "gather": lambda lib, t, d, i: lib.gather(t, d, i),
+    "take_along_dim": lambda lib, t, d, i: lib.take_along_dim(t, i, d),
+    "index_select": lambda lib, t, d, i: lib.index_select(t, d, i.flatten()),
+    "take": lambda lib, t, d, i: lib.take(t, i),
+    "scatter": lambda lib, t, d, i: t.clone().scatter_(d, i, 7),
+    "scatter_add": lambda lib, t, d, i: t.clone().scatter_add_(d, i, lib.ones(i.shape, dtype=t.dtype)),
+    "scatter_reduce": lambda lib, t, d, i: t.scatter_reduce(d, i, lib.ones(i.shape, dtype=t.dtype), "amax"),
+    "index_add": lambda lib, t, d, i: t.index_add(d, i.flatten(), lib.ones_like(t.index_select(d, i.flatten()))),
+    "index_fill": lambda lib, t, d, i: t.index_fill(d, i.flatten(), -1),
+    "index_copy": lambda lib, t, d, i: t.index_copy(d, i.flatten().unique(), lib.zeros_like(t.index_select(d, i.flatten().unique()))),
+    "masked_select": lambda lib, t, d, i: t.masked_select(t > 0),
+    "masked_fill": lambda lib, t, d, i: t.masked_fill(t != 0, 3),
+    "nonzero": lambda lib, t, d, i: (lib.nonzero(t), lib.nonzero(t, as_tuple=True), lib.argwhere(t)),
+    "flip": lambda lib, t, d, i: lib.flip(t, (d,)),
+    "roll": lambda lib, t, d, i: lib.roll(t, 2, d),
+    "repeat_interleave": lambda lib, t, d, i: lib.repeat_interleave(t, 2, d),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEX_OPS))
+@FUZZ
+@given(data=st.data())
+def test_index_ops(name, data):
+    x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=0, max_size=3).map(tuple)), "x")
+    assume(not empty_expanded(x))
+    nd = max(len(x.shape), 1)
+    dim = data.draw(st.integers(-nd, nd - 1), "dim")
+    n = x.shape[dim] if x.shape else 1
+    idx_shape = tuple(data.draw(st.integers(0, 3)) if i != dim % nd else data.draw(st.integers(0, 3))
+                      for i in range(len(x.shape)))
+    bound = n if name != "take" else max(int(np.prod(x.shape)), 1)
+    # index_add's error for a bad index is IndexError or RuntimeError by its input's strides in torch;
+    # index_fill of an empty tensor at a bad index fails inside torch (a storage size error)
+    valid_only = name == "index_add" or (name == "index_fill" and 0 in x.shape)
+    if valid_only and n == 0:
+        idx_shape = tuple(0 if i == dim % nd else k for i, k in enumerate(idx_shape)) or (0,)
+    idx = data.draw(operands(shape=idx_shape, dtype="int64", layout="contiguous",
+                             values=st.integers(-bound - 1, bound) if data.draw(st.integers(0, 6)) == 0 and not valid_only
+                             else st.integers(0, max(bound - 1, 0))), "index")
+    compare(lambda lib, t, i: INDEX_OPS[name](lib, t, dim, i), x, idx)
+
+
+# -- views: strides and storage offsets after chains of view ops, on non-contiguous inputs --------------
+
+@st.composite
+def view_steps(draw, shape):
+    steps, cur = [], list(shape)
+    for _ in range(draw(st.integers(1, 5))):
+        nd = len(cur)
+        kind = draw(st.sampled_from(["permute", "transpose", "narrow", "select", "unsqueeze", "squeeze", "expand",
+                                     "flatten", "unflatten", "view", "reshape", "movedim", "diagonal", "unfold",
+                                     "t", "mT", "split", "unbind", "slice", "as_strided", "squeeze_dims", "T"]))
+        d = draw(st.integers(-max(nd, 1), max(nd, 1) - 1))
+        if kind == "permute":
+            steps.append((kind, (tuple(draw(st.permutations(range(nd)))),)))
+        elif kind in ("transpose", "movedim"):
+            steps.append((kind, (d, draw(st.integers(-max(nd, 1), max(nd, 1) - 1)))))
+        elif kind == "narrow":
+            n = cur[d] if nd else 0
+            start = draw(st.integers(-n, n))
+            steps.append((kind, (d, start, draw(st.integers(0, max(n - start % max(n, 1), 0))))))
+        elif kind == "select":
+            n = cur[d] if nd else 0
+            steps.append((kind, (d, draw(st.integers(-n, max(n - 1, 0))))))
+        elif kind == "unsqueeze":
+            steps.append((kind, (draw(st.integers(-nd - 1, nd)),)))
+        elif kind == "squeeze":
+            steps.append((kind, (d,)))
+        elif kind == "squeeze_dims":
+            steps.append(("squeeze", (tuple(sorted({draw(st.integers(0, max(nd - 1, 0))) for _ in range(2)})),)))
+        elif kind == "expand":
+            steps.append((kind, (tuple([2] * draw(st.integers(0, 1)) + [draw(st.sampled_from([-1, 2])) if n == 1 else -1
+                                                                        for n in cur]),)))
+        elif kind == "flatten":
+            steps.append((kind, (draw(st.integers(-max(nd, 1), max(nd, 1) - 1)), d)))
+        elif kind == "unflatten":
+            n = cur[d] if nd else 1
+            steps.append((kind, (d, draw(st.sampled_from([(n, 1), (1, -1), (-1,), (2, -1)])))))
+        elif kind in ("view", "reshape"):
+            total = int(np.prod(cur))
+            steps.append((kind, (draw(st.sampled_from([(-1,), (total,), (1, -1), (-1, 1)] +
+                                                      ([(2, -1)] if total % 2 == 0 else []) +
+                                                      ([tuple(reversed(cur))] if cur else []))),)))
+        elif kind == "diagonal":
+            steps.append((kind, (draw(st.integers(-2, 2)), 0, d)))
+        elif kind == "unfold":
+            n = cur[d] if nd else 1
+            steps.append((kind, (d, draw(st.integers(1, max(n, 1))), draw(st.integers(1, 2)))))
+        elif kind in ("split", "unbind"):
+            steps.append((kind, (d, draw(st.integers(0, 2)))))
+        elif kind == "slice":
+            steps.append(("getitem", ((slice(None),) * (d % max(nd, 1)) + (slice(draw(st.integers(0, 2)), None,
+                                                                              draw(st.integers(1, 3))),),)))
+        elif kind == "as_strided":
+            steps.append((kind, ((2, 2), (1, draw(st.integers(0, 2))), draw(st.integers(0, 2)))))
+        else:
+            steps.append((kind, ()))
+        try:        # follow the shape as torch sees it; a failing step ends the chain (it is tested too)
+            cur = list(_apply_view(torch.zeros(cur), steps[-1:]).shape)
+        except Exception:
+            break
+    return steps
+
+
+def _apply_view(t, steps):
+    for name, args in steps:
+        if name == "getitem":
+            t = t[args[0]]
+        elif name in ("T", "mT"):
+            t = getattr(t, name)
+        elif name == "split":
+            t = t.split(max(args[1], 1), args[0])[-1] if t.dim() else t.split(1)
+        elif name == "unbind":
+            pieces = t.unbind(args[0])
+            t = pieces[args[1] % len(pieces)] if pieces else t.unbind(args[0])
+        else:
+            t = getattr(t, name)(*args)
+    return t
+
+
+@FUZZ
+@given(data=st.data())
+def test_view_chains(data):
+    x = data.draw(operands(shape=st.lists(st.sampled_from([1, 2, 3, 4]), min_size=0, max_size=4).map(tuple),
+                           dtype="float32", finite=True), "x")
+    steps = data.draw(view_steps(x.shape), "steps")
+
+    def run(lib, t):
+        v = _apply_view(t, steps)
+        if not isinstance(v, lib.Tensor):
+            return v
+        return v, v.stride(), v.storage_offset() if v.numel() else 0, v.is_contiguous()
+    compare(run, x)
+
+
+# -- creation -------------------------------------------------------------------------------------------
+
+NUMBERS = st.sampled_from([0, 1, -1, 3, 7, -2, 10, 0.5, -1.5, 2.0, 1e-3, True])
+
+
+@FUZZ
+@given(start=NUMBERS, end=NUMBERS | st.none(), step=st.none() | NUMBERS,
+       dtype=st.sampled_from([None, None, "float32", "float64", "int64", "int32", "uint8", "float16", "bool"]))
+def test_arange(start, end, step, dtype):
+    def run(lib):
+        kwargs = {"dtype": getattr(lib, dtype)} if dtype else {}
+        if end is None:
+            return lib.arange(start, **kwargs)
+        return lib.arange(start, end, step, **kwargs) if step is not None else lib.arange(start, end, **kwargs)
+    compare(run)
+
+
+@FUZZ
+@given(start=NUMBERS, end=NUMBERS, steps=st.integers(-1, 6), base=st.sampled_from([10.0, 2, 0.5]),
+       dtype=st.sampled_from([None, "float32", "float64", "int64", "int32", "uint8", "float16"]))
+def test_linspace_logspace(start, end, steps, base, dtype):
+    def run(lib):
+        kwargs = {"dtype": getattr(lib, dtype)} if dtype else {}
+        return lib.linspace(start, end, steps, **kwargs), lib.logspace(start, end, steps, base, **kwargs)
+    compare(run, tol=(1e-3, 1e-3))
+
+
+DATA_ITEMS = st.sampled_from([0, 1, -3, 2.5, True, False, -0.0, math.nan])
+
+
+@FUZZ
+@given(data=st.recursive(DATA_ITEMS, lambda inner: st.lists(inner, max_size=3), max_leaves=8),
+       dtype=st.sampled_from([None, None, "float64", "int64", "bool", "uint8"]))
+def test_tensor_from_nested_data(data, dtype):
+    def run(lib):
+        kwargs = {"dtype": getattr(lib, dtype)} if dtype else {}
+        t = lib.tensor(data, **kwargs)
+        return t, lib.as_tensor(data, **kwargs), lib.full_like(t, 2), lib.zeros_like(t, dtype=lib.float16)
+    compare(run)
+
+
+@FUZZ
+@given(value=NUMBERS | st.sampled_from([math.inf, -math.inf, 300, -129]), shape=shapes,
+       dtype=st.sampled_from([None, None, "float16", "int8", "uint8", "bool", "int64"]))
+def test_full(value, shape, dtype):
+    def run(lib):
+        kwargs = {"dtype": getattr(lib, dtype)} if dtype else {}
+        return lib.full(shape, value, **kwargs), lib.full(shape, value, **kwargs).new_full((2,), value)
+    compare(run)
+
+
+@FUZZ
+@given(n=st.integers(-1, 4), m=st.none() | st.integers(0, 4), offset=st.integers(-3, 3), x=operands())
+def test_eye_tri_and_diag(n, m, offset, x):
+    def run(lib, t):
+        r = [lib.eye(n) if m is None else lib.eye(n, m)]
+        if n >= 0 and m is not None:
+            r += [lib.tril_indices(n, m, offset), lib.triu_indices(n, m, offset)]
+        r += [lib.tril(t, offset), lib.triu(t, offset)] if t.dim() >= 2 else []
+        r += [lib.diag(t, offset)] if t.dim() in (1, 2) else []
+        r += [lib.diag_embed(t, offset), lib.diagflat(t, offset)] if t.dim() >= 1 else []
+        return r
+    compare(run, x)
+
+
+@FUZZ
+@given(data=st.data(), dim=st.integers(-3, 2))
+def test_cat_and_stack_promote(data, dim):
+    first = data.draw(operands(shape=st.sampled_from([(2, 3), (0,), (2, 0), (1, 3), ()])), "first")
+    shape = list(first.shape)
+    if shape and data.draw(st.booleans()):
+        shape[dim % len(shape)] = data.draw(st.integers(0, 3))
+    second = data.draw(operands(shape=st.sampled_from([tuple(shape), (0,), first.shape])), "second")
+
+    def run(lib, a, b):
+        return lib.cat([a, b], dim), lib.stack([a, b], dim), lib.hstack([a, b]), lib.vstack([a, b])
+    compare(run, first, second)
+
+
+@FUZZ
+@given(x=operands(), reps=st.lists(st.integers(0, 3), max_size=4).map(tuple))
+def test_repeat_tile_expand(x, reps):
+    compare(lambda lib, t: (t.repeat(reps), lib.tile(t, reps), t.expand(reps + tuple(t.shape)[len(reps):])
+                            if len(reps) >= t.dim() else t.expand(*t.shape)), x)
+
+
+# -- Tensor methods: conversions to Python, casts, metadata ---------------------------------------------
+
+@FUZZ
+@given(x=operands(finite=True), to=st.sampled_from(DTYPES))
+def test_tensor_conversions_and_metadata(x, to):
+    def run(lib, t):
+        r = [t.tolist(), t.dim(), t.numel(), t.element_size(), t.is_floating_point(), t.is_signed(),
+             t.size(), t.shape, t.is_contiguous(), len(t) if t.dim() else None]
+        for conv in (lambda: t.item(), lambda: bool(t), lambda: int(t), lambda: float(t), lambda: t.__index__(),
+                     lambda: t.size(-1), lambda: list(iter(t))):
+            try:
+                r.append(conv())
+            except Exception as e:      # the exception types are compared too
+                r.append(type(e).__name__)
+        cast = getattr(lib, to)
+        if x.dtype in FLOATS and to in INTS and t.numel() and not bool(((t > -1) & (t < 127)).all()):
+            return r        # out-of-range floats to integers are undefined behaviour in torch
+        r += [t.to(cast), t.type(cast), t.to(cast).to(t.dtype), t.new_zeros(2), t.new_tensor([1, 2]), t.new_ones(())]
+        return r
+    compare(run, x)
+
+
 # -- regressions: each case the fuzzing above found, pinned -------------------------------------------
 
 def _cases(device, *fns, signed_zeros=True, tol=None):
@@ -594,3 +1112,92 @@ def test_out_dtype_rules(device):
                                        "tensor as overlapping; torch writes nothing and raises nothing")
 def test_inplace_into_empty_expanded_tensor():
     _cases("cpu", lambda lib: lib.zeros(0, 1).expand(0, 3).neg_(), lambda lib: lib.zeros(0, 1).expand(0, 2).add_(1))
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="flambeau/linalg.py vector_norm: IndexError from amax where torch raises RuntimeError")
+def test_inf_norm_over_an_empty_dim():
+    _cases("cpu", lambda lib: lib.norm(lib.zeros(0), math.inf, dim=0),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(2, 0), math.inf, dim=1))
+
+
+def test_reduction_corners(device):
+    x = lambda lib: lib.tensor([[1.5, 0.0], [-2.0, 3.0]])      # noqa: E731
+    _cases(device,
+           lambda lib: lib.cumsum(lib.tensor(2.0), -2), lambda lib: lib.cumprod(lib.tensor(2.0), 1),
+           lambda lib: lib.cumsum(lib.tensor(2.0), -1), lambda lib: lib.cumprod(lib.zeros(0), 0, dtype=lib.bool),
+           lambda lib: lib.cumsum(x(lib), 0, dtype=lib.bool),
+           lambda lib: lib.softmax(lib.tensor(1, dtype=lib.uint8), -2),
+           lambda lib: lib.softmax(lib.tensor([1, 2]), 0), lambda lib: lib.log_softmax(lib.tensor([[1]]), 0),
+           lambda lib: lib.softmax(lib.tensor([1]), 0, dtype=lib.int64),
+           lambda lib: lib.log_softmax(lib.zeros(0, dtype=lib.uint8), 0), lambda lib: lib.softmax(lib.zeros(3, 0), 1),
+           lambda lib: lib.log_softmax(lib.zeros(0), 0),
+           lambda lib: lib.nanmean(x(lib), dtype=lib.int64), lambda lib: lib.mean(x(lib), dtype=lib.int64),
+           lambda lib: x(lib).all(()), lambda lib: x(lib).any([]), lambda lib: lib.tensor([2, 0], dtype=lib.uint8).all(()),
+           lambda lib: lib.logsumexp(lib.zeros(0), ()),
+           lambda lib: lib.median(lib.tensor([True])), lambda lib: lib.median(lib.tensor([True, False]), 0),
+           lambda lib: lib.nanmedian(lib.tensor([True]), 0), lambda lib: lib.kthvalue(lib.tensor([True]), 1),
+           lambda lib: lib.nanmedian(lib.zeros(0, dtype=lib.bool), 0), lambda lib: lib.median(lib.zeros(2, 0), 1),
+           lambda lib: lib.mode(lib.tensor(3), -2), lambda lib: lib.sort(lib.tensor(3), 1))
+
+
+def test_sorting_corners(device):
+    _cases(device,
+           lambda lib: lib.unique(lib.zeros(0, 0), dim=0), lambda lib: lib.unique(lib.zeros(2, 0), dim=0),
+           lambda lib: lib.unique(lib.zeros(0, 2), dim=0, return_inverse=True, return_counts=True),
+           lambda lib: lib.unique_consecutive(lib.zeros(0), dim=0),
+           lambda lib: lib.unique_consecutive(lib.zeros(0, 0), dim=0),
+           lambda lib: lib.searchsorted(lib.zeros(2, 4), lib.zeros(2, 0)),
+           lambda lib: lib.searchsorted(lib.zeros(5, dtype=lib.uint8), lib.tensor(-1, dtype=lib.int8)),
+           lambda lib: lib.searchsorted(lib.tensor([False, True]), lib.tensor([True])),
+           lambda lib: lib.bucketize(lib.tensor(False), lib.tensor([0.5, 1.5], dtype=lib.float16)),
+           lambda lib: lib.median(lib.tensor([[1.0, 2.0]]), 1, out=(lib.zeros(0), lib.zeros(0, dtype=lib.int64))))
+
+
+def test_indexing_corners(device):
+    h = lambda lib: lib.zeros(3, dtype=lib.float16)      # noqa: E731
+
+    def put(key, value):
+        def run(lib):
+            t = h(lib)
+            t[key(lib) if callable(key) else key] = value(lib)
+            return t
+        return run
+    _cases(device,
+           # writes through index_put_ want the value's dtype; a bare bool or int key copies
+           put([0, 1], lambda lib: lib.tensor([1.0, 2.0], dtype=lib.float64)),
+           put(lambda lib: lib.tensor([0]), lambda lib: lib.tensor(1.0)),
+           put(lambda lib: lib.zeros(3, dtype=lib.bool), lambda lib: lib.zeros(3)),
+           put((True,), lambda lib: lib.ones(())), put(True, lambda lib: lib.ones(())),
+           put(lambda lib: lib.tensor(1), lambda lib: lib.ones(())),
+           put([0], lambda lib: lib.ones(1, dtype=lib.float16)),
+           lambda lib: h(lib).index_put_((lib.tensor([0]),), lib.tensor(1.0, dtype=lib.float64)),
+           lambda lib: lib.tensor([-0.0, 1.0]).index_put_((lib.tensor([1]),), lib.tensor(2.0), accumulate=True),
+           lambda lib: lib.tensor(3.0)[False], lambda lib: lib.tensor(3.0)[True],
+           # 0-dim inputs and indices
+           lambda lib: lib.tensor(3.0).index_add(0, lib.tensor(0), lib.tensor(1.0)),
+           lambda lib: lib.tensor(3.0).index_copy(0, lib.tensor(0), lib.tensor(1.0)),
+           lambda lib: lib.tensor(3.0).index_fill(0, lib.tensor(0), 1.0),
+           lambda lib: lib.tensor(3.0).index_select(0, lib.tensor([0])),
+           lambda lib: lib.tensor(3.0).scatter(0, lib.tensor(0), 7.0),
+           lambda lib: lib.tensor(3.0).scatter(0, lib.tensor(-1), 7.0),
+           lambda lib: lib.tensor([3.0, 4.0]).gather(0, lib.tensor(1)),
+           lambda lib: lib.tensor(3, dtype=lib.uint8).scatter_reduce(0, lib.tensor(0), lib.tensor(1, dtype=lib.uint8),
+                                                                    "amax"),
+           # negative indices: index_fill and take_along_dim along a dim take them, the others refuse
+           lambda lib: lib.zeros(2).index_add(0, lib.tensor([-1]), lib.ones(1)),
+           lambda lib: lib.zeros(2, 2).index_add(1, lib.tensor([-1]), lib.ones(2, 1)),
+           lambda lib: lib.zeros(2).index_copy(0, lib.tensor([-1]), lib.ones(1)),
+           lambda lib: lib.zeros(2).index_fill(0, lib.tensor([-1]), 1.0),
+           lambda lib: lib.zeros(2).scatter(0, lib.tensor([-1]), 7.0),
+           lambda lib: lib.zeros(2).gather(0, lib.tensor([-1])),
+           lambda lib: lib.tensor([1.0, 2.0, 3.0]).scatter_reduce(0, lib.tensor([-1]), lib.ones(1), "amax"),
+           lambda lib: lib.take_along_dim(lib.tensor([10.0, 20.0, 30.0]), lib.tensor([-1, -5, 4, 100]), 0),
+           lambda lib: lib.take_along_dim(lib.tensor([10.0, 20.0, 30.0]), lib.tensor([-1])),
+           lambda lib: lib.take_along_dim(lib.zeros(0, 0), lib.zeros(0, 2, dtype=lib.int64), 0),
+           # empty inputs and indices
+           lambda lib: lib.zeros(0, 0).gather(0, lib.zeros(0, 1, dtype=lib.int64)),
+           lambda lib: lib.zeros(0, 0).index_select(0, lib.tensor([0])),
+           lambda lib: lib.zeros(2, 0).index_select(0, lib.tensor([5])),
+           lambda lib: lib.zeros(0, 2).index_select(1, lib.tensor([5])),
+           lambda lib: lib.zeros(0).index_select(0, lib.tensor([0])))

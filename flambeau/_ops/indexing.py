@@ -172,7 +172,7 @@ def getitem(self, key):
         if not -n <= key < n:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
         return BasicIndex.named("SelectBackward0").apply(self, key)
-    if self._data.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis), Tensor, slice, list)):
+    if self._data.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis), Tensor, slice, list, bool)):
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
                          "C++ to convert a 0-dim tensor to a number")
     k, basic = _normalize_key(self, key)
@@ -209,6 +209,8 @@ def setitem(self, key, value):
     if isinstance(value, Tensor):
         if value.device != self.device and value.ndim:
             raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on {self.device}")
+        if value.dtype is not self.dtype and _is_index_put(key):
+            _index_put_dtypes(self, value)
     elif isinstance(value, (list, tuple)) or _xp.is_array(value):
         from .creation import tensor
         value = tensor(value, dtype=self.dtype, device=self.device)
@@ -236,6 +238,23 @@ def setitem(self, key, value):
 Tensor.__setitem__ = setitem
 
 
+def _is_index_put(key):
+    """Whether PyTorch writes through key with index_put_ (which wants value's dtype to be self's): any
+    index tensor but a 0-dim integer one (read as an int), a sequence, or a bool within a tuple key."""
+    for k in (key if isinstance(key, tuple) else (key,)):
+        if isinstance(k, Tensor) and (k.ndim or k.dtype is _dtype.bool or k.dtype is _dtype.uint8):
+            return True
+        if isinstance(k, (list, tuple)) or _xp.is_array(k) or (isinstance(k, bool) and isinstance(key, tuple)):
+            return True
+    return False
+
+
+def _index_put_dtypes(self, values):
+    from ._util import _type_word
+    raise RuntimeError(f"Index put requires the source and destination dtypes match, got {_type_word(self.dtype)} "
+                       f"for the destination and {_type_word(values.dtype)} for the source.")
+
+
 # -- gather / scatter along a dim ---------------------------------------------------------------
 def _along(idx, dim, xp):
     """Full index tuple addressing, along dim, the positions idx names (others by position)."""
@@ -251,6 +270,8 @@ def _check_index_tensor(name, index, input, dim):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, but got {index.dtype}")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+    if not index.numel():
+        return          # an empty index reads and writes nothing: PyTorch checks no sizes then
     for d in range(index.ndim):
         if d != dim and index.shape[d] > (input.shape[d] if input.ndim else 1):
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
@@ -258,8 +279,8 @@ def _check_index_tensor(name, index, input, dim):
     if index.numel():
         n = input.shape[dim] if input.ndim else 1
         lo, hi = index_range(index._data)
-        if lo < -n or hi >= n:
-            raise RuntimeError(f"index {hi if hi >= n else lo} is out of bounds for dimension {dim} with size {n}")
+        if lo < 0 or hi >= n:       # gather and scatter take no negative indices
+            raise RuntimeError(f"index {lo if lo < 0 else hi} is out of bounds for dimension {dim} with size {n}")
 
 
 class Gather(Function):
@@ -287,6 +308,8 @@ class Gather(Function):
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("gather", index, input, dim)
+    if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then index's shape
+        return Gather.apply(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
     return Gather.apply(input, dim, index)
 
 
@@ -425,6 +448,9 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         src = value
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("scatter", index, input, dim)
+    if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then input's shape
+        flat_src = src.reshape(-1) if isinstance(src, Tensor) else src
+        return scatter(input.reshape(-1), 0, index.reshape(-1), flat_src, reduce=reduce).reshape(input.shape)
     if reduce == "add" and isinstance(src, Tensor):
         node = "ScatterAddBackward0"
     else:
@@ -530,6 +556,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     _check_index_tensor("scatter_reduce", index, input, dim)
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then input's shape
+        return ScatterReduce.apply(input.reshape(-1), 0, index.reshape(-1), src.reshape(-1), reduce,
+                                   include_self).reshape(input.shape)
     return ScatterReduce.apply(input, dim, index, src, reduce, include_self)
 
 
@@ -568,21 +597,27 @@ def _index_vector(index, name, size, dim, input):
         if name == "index_select" and (lo < 0 or hi >= size):
             # torch's index_select takes no negative indices; its kernel along dim 1 words the error its own way
             bad = hi if hi >= size else lo
-            if dim == 1:
+            if input.ndim >= 2 and size == 0:
+                raise RuntimeError("index_select(): self indexing axis dim should be positive")
+            if input.ndim >= 2 and (dim == 1 or input.numel() == 0):
                 raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
             raise IndexError("index out of range in self")
-        if lo < -size or hi >= size:
-            raise range_error(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
-                              f"with size {size}")
+        # only index_fill counts negative indices from the end
+        if lo < (-size if name == "index_fill" else 0) or hi >= size:
+            bad = lo if lo < 0 else hi
+            if name.startswith("index_add") and input.ndim <= 1:
+                raise IndexError("index out of range in self")     # its 1-dim kernel's own check
+            prefix = "index_copy_(): " if name == "index_copy" else ""
+            raise range_error(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
     return idx
 
 
 @register("index_select")
 def index_select(input, dim, index, *, out=None):
-    dim = _wrap_dim(dim, input.ndim) if input.ndim else 0
+    dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_select", input.shape[dim] if input.ndim else 1, dim, input)
-    if input.ndim == 0:
-        return input.reshape(1)[idx].reshape(index.shape)
+    if input.ndim == 0:         # a 0-dim input gives a 0-dim result for a one-element index
+        return input.reshape(1)[idx].reshape(() if idx.size == 1 else tuple(index.shape))
     key = (slice(None),) * dim + (idx,)
     return AdvancedIndex.named("IndexSelectBackward0").apply(input, key)
 
@@ -590,10 +625,11 @@ def index_select(input, dim, index, *, out=None):
 @register("index_add")
 def index_add(input, dim, index, source, *, alpha=1):
     dim = _wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_add", input.shape[dim], dim, input)
-    key = (slice(None),) * dim + (idx,)
+    idx = _index_vector(index, "index_add", input.shape[dim] if input.ndim else 1, dim, input)
     src = source if alpha == 1 else source * alpha
-    return IndexAdd.apply(input, key, src)
+    if input.ndim == 0:             # as a 1-element vector
+        return IndexAdd.apply(input.reshape(1), (idx,), src.reshape(-1)).reshape(())
+    return IndexAdd.apply(input, (slice(None),) * dim + (idx,), src)
 
 
 class IndexAdd(Function):
@@ -615,16 +651,20 @@ class IndexAdd(Function):
 @register("index_copy")
 def index_copy(input, dim, index, source):
     dim = _wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_copy", input.shape[dim], dim, input)
+    idx = _index_vector(index, "index_copy", input.shape[dim] if input.ndim else 1, dim, input)
+    if input.ndim == 0:             # as a 1-element vector
+        return IndexPut.named("IndexCopyBackward0").apply(input.reshape(1), source.reshape(-1), (idx,)).reshape(())
     return IndexPut.named("IndexCopyBackward0").apply(input, source, (slice(None),) * dim + (idx,))
 
 
 @register("index_fill")
 def index_fill(input, dim, index, value):
     dim = _wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_fill", input.shape[dim], dim, input)
+    idx = _index_vector(index, "index_fill", input.shape[dim] if input.ndim else 1, dim, input)
     if not isinstance(value, Tensor):
         value = _dtype.fill_value(value, input.dtype)
+    if input.ndim == 0:             # as a 1-element vector
+        return IndexPut.named("IndexFillBackward0").apply(input.reshape(1), value, (idx,)).reshape(())
     return IndexPut.named("IndexFillBackward0").apply(input, value, (slice(None),) * dim + (idx,))
 
 
@@ -658,11 +698,13 @@ Tensor.index_fill_ = _inplace_from(index_fill, "index_fill")
 
 
 def index_put(input, indices, values, accumulate=False):
+    if values.dtype is not input.dtype:
+        _index_put_dtypes(input, values)
     out = input.clone()
     key = tuple(indices)
-    if accumulate:
+    if accumulate:          # added at the positions only: the others keep their values (-0.0 included)
         k, _ = _normalize_key(input, key)
-        return input + IndexPutAccumulate.apply(values.expand(input._data[k].shape), input.shape, k)
+        return IndexAdd.named("IndexPutBackward0").apply(input, k, values.expand(input._data[k].shape))
     out[key] = values
     return out
 
@@ -771,12 +813,15 @@ def take(input, index):
 
 @register("take_along_dim")
 def take_along_dim(input, indices, dim=None):
-    if dim is None:
-        return take(input, indices.reshape(-1))
+    if dim is None:         # a gather of the flattened input: no negative indices
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
     dim = _wrap_dim(dim, input.ndim)
-    from .views import broadcast_to
-    shape = list(np.broadcast_shapes(tuple(s if i != dim else 1 for i, s in enumerate(input.shape)),
-                                     tuple(s if i != dim else 1 for i, s in enumerate(indices.shape))))
+    n = input.shape[dim] if input.ndim else 1
+    if indices.numel() and n:      # along a dim PyTorch takes every index modulo the size, as Python's %
+        indices = _make(indices._data % n)
+    from ._util import broadcast_shapes
+    shape = list(broadcast_shapes(tuple(s if i != dim else 1 for i, s in enumerate(input.shape)),
+                                  tuple(s if i != dim else 1 for i, s in enumerate(indices.shape))))
     ishape = list(shape)
     ishape[dim] = indices.shape[dim]
     xshape = list(shape)

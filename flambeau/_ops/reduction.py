@@ -195,8 +195,8 @@ class Mean(Function):
 def _check_float_reduce(name, x, dtype):
     dt = dtype or x.dtype
     if dt._category < 2:
-        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
-                           f"or complex dtype. Got: {_word(dt)}")
+        raise RuntimeError(f"{name}(): could not infer output dtype. {'Optional' if dtype else 'Input'} dtype must "
+                           f"be either a floating point or complex dtype. Got: {_word(dt)}")
     return dt
 
 
@@ -227,6 +227,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if input.dtype._category < 2:
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
                            f"{_word(input.dtype)}")
+    _check_float_reduce("nanmean", input, dtype)
     notnan = (~input.isnan()).sum(dim, keepdim) if dim is not None else (~input.isnan()).sum()
     return nansum(input, dim, keepdim, dtype=dtype) / notnan
 
@@ -597,15 +598,20 @@ argmin = register("argmin")(_arg("argmin", False))
 @register("all")
 def all(input, dim=None, keepdim=False, *, out=None):
     a = _logical_input(input, out)
-    r = a.all(axis=_dims(input, dim), keepdims=keepdim)
+    r = a.all(axis=_dims(input, dim), keepdims=keepdim) if not _no_dims(dim) else a.astype(bool)
     return _logical_out("all", _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8)), out)
 
 
 @register("any")
 def any(input, dim=None, keepdim=False, *, out=None):
     a = _logical_input(input, out)
-    r = a.any(axis=_dims(input, dim), keepdims=keepdim)
+    r = a.any(axis=_dims(input, dim), keepdims=keepdim) if not _no_dims(dim) else a.astype(bool)
     return _logical_out("any", _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8)), out)
+
+
+def _no_dims(dim):
+    # all/any over an empty dim list reduce nothing (sum and the others reduce every dim then)
+    return isinstance(dim, (tuple, list)) and len(dim) == 0
 
 
 def _logical_input(input, out):
@@ -683,7 +689,7 @@ class Softmax(Function):
     def forward(ctx, x, dim):
         a = x._data
         xp = _xp.array_module(a)
-        z = a - a.max(axis=dim, keepdims=True)
+        z = a - _max_or_zero(a, dim)
         e = xp.exp(z)
         e /= e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
@@ -697,6 +703,11 @@ class Softmax(Function):
         return s * (grad - (grad * s).sum(ctx.dim, keepdim=True)), None
 
 
+def _max_or_zero(a, dim):
+    """The shift that keeps exp from overflowing; an empty input has nothing to shift (NumPy's max refuses it)."""
+    return a.max(axis=dim, keepdims=True) if a.size else a.dtype.type(0)
+
+
 class LogSoftmax(Function):
     """out = x - max - log(sum(exp(x - max))) along dim"""
     _node_name = "LogSoftmaxBackward0"
@@ -705,7 +716,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         a = x._data
         xp = _xp.array_module(a)
-        z = a - a.max(axis=dim, keepdims=True)
+        z = a - _max_or_zero(a, dim)
         out = _make(z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True)))
         ctx.dim = dim
         ctx.save_for_backward(out)             # PyTorch's formula reads the result
@@ -723,7 +734,7 @@ def _softmax_dim(input, dim, name):
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
                       "dim=X as an argument.", UserWarning, stacklevel=3)
         dim = 0 if input.ndim in (0, 1, 3) else 1
-    return _wrap_dim(dim, input.ndim) if input.ndim else 0
+    return _wrap_dim(dim, input.ndim)
 
 
 def _softmax_input(input, dtype, dim, name):
@@ -731,17 +742,20 @@ def _softmax_input(input, dtype, dim, name):
         last = dim is None or input.ndim == 0 or dim in (-1, input.ndim - 1)
         _reject_complex(input.to(dtype) if dtype is not None else input,
                         f"{name}_{'lastdim_' if last else ''}kernel_impl")
-    if dtype is not None:
-        return input.to(dtype)
-    if input.dtype._category < 2:
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{_word(input.dtype)}'")
-    return input
+    x = input.to(dtype) if dtype is not None else input
+    if x.dtype._category < 2 and x.numel():     # PyTorch returns an empty input before picking a kernel
+        last = dim is None or x.ndim <= 1 or dim in (-1, x.ndim - 1)
+        raise NotImplementedError(f"\"{name}_{'lastdim_' if last else ''}kernel_impl\" not implemented for "
+                                  f"'{_word(x.dtype)}'")
+    return x
 
 
 @register("softmax")
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    d = _softmax_dim(input, dim, "softmax")
     x = _softmax_input(input, dtype, dim, "softmax")
-    d = _softmax_dim(x, dim, "softmax")
+    if x.dtype._category < 2:
+        return x.clone()        # empty
     if x.ndim == 0:
         return Softmax.apply(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, d)
@@ -749,8 +763,10 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 @register("log_softmax")
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    d = _softmax_dim(input, dim, "log_softmax")
     x = _softmax_input(input, dtype, dim, "log_softmax")
-    d = _softmax_dim(x, dim, "log_softmax")
+    if x.dtype._category < 2:
+        return x.clone()        # empty
     if x.ndim == 0:
         return LogSoftmax.apply(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, d)
@@ -787,9 +803,9 @@ def _logsumexp_array(a, dims, keepdim):
 
 @register("logsumexp")
 def logsumexp(input, dim=None, keepdim=False):
-    dims = _dims(input, dim) if dim is not None else tuple(range(input.ndim))
-    if dims is None:
-        dims = ()
+    dims = _dims(input, dim) if dim is not None else None
+    if dims is None:            # no dims (None or ()) reduces them all
+        dims = tuple(range(input.ndim))
     x = input if input.is_floating_point() or input.is_complex() else input.to(_dtype.get_default_dtype())
     return Logsumexp.apply(x, dims, keepdim)
 
@@ -815,14 +831,14 @@ class Cumsum(Function):
 
 @register("cumsum")
 def cumsum(input, dim, *, dtype=None, out=None):
-    d = _wrap_dim(dim, input.ndim) if input.ndim else 0
+    d = _wrap_dim(dim, input.ndim)      # a 0-dim input takes dims -1 and 0, as a 1-dim one
     dt = _sum_dtype(input, _out_dtype(dtype, out))
     _no_bool_kernel("cumsum_out_cpu", dt, input)
     return _out(Cumsum.apply(input, d, dt), out)
 
 
 def _no_bool_kernel(kernel, dt, input):
-    if dt is _dtype.bool and input.ndim:        # a 0-dim input is copied, by no kernel
+    if dt is _dtype.bool and input.ndim and input.numel():      # a 0-dim or empty input needs no kernel
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
@@ -882,7 +898,7 @@ def _cumprod_grad(x, out, grad, d):
 
 @register("cumprod")
 def cumprod(input, dim, *, dtype=None, out=None):
-    d = _wrap_dim(dim, input.ndim) if input.ndim else 0
+    d = _wrap_dim(dim, input.ndim)      # a 0-dim input takes dims -1 and 0, as a 1-dim one
     dt = _sum_dtype(input, _out_dtype(dtype, out))
     _no_bool_kernel("cumprod_out_cpu", dt, input)
     return _out(Cumprod.apply(input, d, dt), out)
@@ -891,7 +907,7 @@ def cumprod(input, dim, *, dtype=None, out=None):
 def _cumulative_inplace(fn_cls):
     def inplace(self, dim, *, dtype=None):
         from ._util import apply_inplace
-        d = _wrap_dim(dim, self.ndim) if self.ndim else 0
+        d = _wrap_dim(dim, self.ndim)
         return apply_inplace(self, fn_cls, d, dtype or self.dtype)
     return inplace
 

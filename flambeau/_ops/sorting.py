@@ -5,6 +5,8 @@ stable sorts keep equal elements in input order in both directions. Ops that sel
 elements (sort, topk, kthvalue, median along a dim, mode, cummax) send the gradient back
 to the selected positions; median over all elements spreads it evenly over the ties.
 """
+import math
+
 import numpy as np
 
 from .. import _dtype, _xp
@@ -24,9 +26,10 @@ def _word(dt):
     return _type_word(dt)
 
 
-def _no_complex(name, x, kernel=None):
-    """Complex x raises as PyTorch does: NotImplementedError naming its kernel when it has one."""
-    if x.dtype.is_complex and kernel is not None:
+def _no_complex(name, x, kernel=None, bool_too=False):
+    """Complex x raises as PyTorch does: NotImplementedError naming its kernel when it has one (bool x
+    too, for the kernels without a bool version)."""
+    if (x.dtype.is_complex or (bool_too and x.dtype is _dtype.bool)) and kernel is not None:
         from .pointwise import _not_implemented
         _not_implemented(kernel, x.dtype)
     if x.dtype.is_complex:
@@ -102,10 +105,10 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
         raise TypeError("sort(): argument 'dim' must be int, not bool (pass descending=True by keyword)")
     _no_complex("sort", input)
     a = input._data
+    d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return _returned(return_types.sort, _select(input, None, 0, True, "SortBackward0"),
                          _make(_xp.array_module(a).zeros((), np.int64)), out)
-    d = _wrap_dim(dim, a.ndim)
     idx = _sorted_indices(a, d, descending)
     return _returned(return_types.sort, _select(input, idx, d, True, "SortBackward0"), _index_tensor(idx), out)
 
@@ -145,7 +148,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
 @register("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """The k-th smallest element along dim (k counts from 1), and its index."""
-    _no_complex("kthvalue", input, "kthvalue_cpu")
+    _no_complex("kthvalue", input, "kthvalue_cpu", bool_too=True)
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     n = a.shape[d] if a.ndim else 1
@@ -197,7 +200,7 @@ class _EvenlySpread(Function):
 def _median_all(input, ignore_nan, node):
     a = input._data
     xp = _xp.array_module(a)
-    _no_complex("median", input, "median_cpu")
+    _no_complex("median", input, "median_cpu", bool_too=True)
     flat = a.reshape(-1)
     if flat.size == 0:
         return _make(xp.asarray(float("nan"), a.dtype)) if a.dtype.kind == "f" else \
@@ -223,6 +226,14 @@ def _median_all(input, ignore_nan, node):
 _NanEvenlySpread = type("_NanEvenlySpread", (_EvenlySpread,), {"_node_name": "NanmedianBackward0"})
 
 
+def _nonempty_dim(input, dim):
+    """dim, wrapped; an empty one raises PyTorch's IndexError (before any dtype check)."""
+    d = _wrap_dim(dim, input.ndim)
+    if input.ndim and input.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    return d
+
+
 def _raise(e):
     raise e
 
@@ -232,18 +243,19 @@ def median(input, dim=None, keepdim=False, *, out=None):
     """The lower median: of all elements, or (values, indices) along dim. NaN propagates."""
     if dim is None:
         return _median_all(input, False, "MedianBackward0")
-    _no_complex("median", input, "median_out")
-    d = _wrap_dim(dim, input.ndim)
+    d = _nonempty_dim(input, dim)
+    _no_complex("median", input, "median_out", bool_too=True)
     a = input._data
     if a.ndim and a.dtype.kind == "f":
         n = a.shape[d]
 
         def rank_of(xp, s, cnt):    # a NaN in the row: pick the first NaN (sorted last)
             return xp.where(cnt < n, cnt, (n - 1) // 2)
-        return _pick_rank(input, d, keepdim, rank_of, "median", "MedianBackward1")
+        return _returned(return_types.median, *_pick_rank(input, d, keepdim, rank_of, "median", "MedianBackward1"),
+                         out)
     n = a.shape[d] if a.ndim else 1
-    return _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, (n - 1) // 2), "median",
-                      "MedianBackward1")
+    return _returned(return_types.median, *_pick_rank(
+        input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, (n - 1) // 2), "median", "MedianBackward1"), out)
 
 
 @register("nanmedian")
@@ -251,11 +263,11 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
     """median() ignoring NaN (NaN only where a row is all NaN)."""
     if dim is None:
         return _median_all(input, True, "NanmedianBackward0")
-    _no_complex("nanmedian", input, "median_out")
-    d = _wrap_dim(dim, input.ndim)
+    d = _nonempty_dim(input, dim)
+    _no_complex("nanmedian", input, "median_out", bool_too=True)
     r = _pick_rank(input, d, keepdim, lambda xp, s, cnt: xp.maximum((cnt - 1) // 2, 0), "median",
                    "NanmedianBackward1")
-    return return_types.nanmedian(*r)
+    return _returned(return_types.nanmedian, *r, out)
 
 
 @register("mode")
@@ -264,9 +276,9 @@ def mode(input, dim=-1, keepdim=False):
     _no_complex("mode", input, "mode_cpu")
     a = input._data
     xp = _xp.array_module(a)
+    d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return return_types.mode(_select(input, None, 0, True, "ModeBackward0"), _make(xp.zeros((), np.int64)))
-    d = _wrap_dim(dim, a.ndim)
     if a.shape[d] == 0:
         raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
     m = xp.moveaxis(a, d, -1)
@@ -393,14 +405,22 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         inv = inv.reshape(a.shape)
     else:
         d = _wrap_dim(dim, a.ndim)
-        if a.shape[d] == 0 or a.size == 0:
-            vals = a.copy() if a.shape[d] == 0 else _raise(RuntimeError(
-                "unique(): the number of elements in a slice must be non-zero"))
+        if a.size == 0:
+            vals = _empty_unique_dim(a, d)
             inv = xp.zeros((a.shape[d],), np.int64)
             cnt = xp.zeros((0,), np.int64)
         else:
             vals, inv, cnt = _unique_dim(a, d, xp)
     return _unique_result(vals, inv, cnt, return_inverse, return_counts)
+
+
+def _empty_unique_dim(a, d):
+    """unique along d of an empty tensor: itself, when d is its only zero-size dim (PyTorch's checks)."""
+    if a.shape.count(0) != 1:
+        raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot be applied ")
+    if a.shape[d] != 0:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
+    return a.copy()
 
 
 def _unique_dim(a, d, xp):
@@ -439,8 +459,11 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         rows, shape, d = flat.reshape(-1, 1), a.shape, None
     else:
         d = _wrap_dim(dim, a.ndim)
+        if a.size == 0:
+            _empty_unique_dim(a, d)
         m = xp.moveaxis(a, d, 0)
-        rows, shape = m.reshape(m.shape[0], -1), (a.shape[d],)
+        # an explicit row length: NumPy can't infer -1 for an empty array
+        rows, shape = m.reshape(m.shape[0], math.prod(m.shape[1:])), (a.shape[d],)
     n = rows.shape[0]
     new = xp.ones(n, bool)
     if n > 1:
@@ -618,10 +641,16 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     for t in (sorted_sequence, input):
         if isinstance(t, Tensor):
             _no_complex("searchsorted", t, "searchsorted_out_cpu")
-    seq = sorted_sequence._data
+    # both compare in PyTorch's result type (a 0-dim input does not widen the sequence's dtype: -1 meets
+    # a uint8 sequence as 255)
+    common = _dtype.result_type(sorted_sequence, input)
+    if common is _dtype.bool:
+        from .pointwise import _not_implemented
+        _not_implemented("searchsorted_out_cpu", _dtype.bool)
+    seq = sorted_sequence._data.astype(common.np, copy=False)
     xp = _xp.array_module(seq)
     scalar = not isinstance(input, Tensor)
-    vals = xp.asarray(input) if scalar else input._data
+    vals = xp.asarray(input).astype(common.np) if scalar else input._data.astype(common.np, copy=False)
     if sorter is not None:
         seq = xp.take_along_axis(seq, sorter._data, axis=-1)
     how = "right" if right else "left"
@@ -634,7 +663,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                f"boundaries tensor {list(seq.shape)} and input value tensor "
                                f"{list(vals.shape) if not scalar else []}")
         rows_s = seq.reshape(-1, seq.shape[-1])
-        rows_v = vals.reshape(-1, vals.shape[-1])
+        rows_v = vals.reshape(rows_s.shape[0], vals.shape[-1])      # the leading dims match
         res = xp.stack([xp.searchsorted(s, v, side=how) for s, v in zip(rows_s, rows_v)]) if rows_s.shape[0] \
             else xp.zeros(rows_v.shape, np.int64)
         res = res.reshape(vals.shape)
