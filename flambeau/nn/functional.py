@@ -209,7 +209,10 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
-    return hardtanh(input, min_val, max_val, True)
+    # PyTorch's hardtanh_ calls the kernel directly: no min_val <= max_val check
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    return _activate(_Hardtanh, input, True, min_val, max_val)
 
 
 def relu6(input, inplace=False):
@@ -222,24 +225,31 @@ class _LeakyRelu(Function):
     _node_name = "LeakyReluBackward0"
 
     @staticmethod
-    def forward(ctx, x, slope):
+    def forward(ctx, x, slope, in_place=False):
         a = x._data
         if a.dtype.kind != "f":
             _not_implemented("leaky_relu_cpu", x.dtype)
         ctx.save_for_backward(x)
-        ctx.slope = slope
+        ctx.slope, ctx.in_place = slope, in_place
         return _xp.array_module(a).where(a > 0, a, a * slope)
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.in_place and ctx.slope < 0:      # PyTorch's backward reads the result, which hides x's sign
+            raise RuntimeError("In-place leakyReLu backward calculation is triggered with a negative slope which is "
+                               "not supported. This is caused by calling in-place forward function with a negative "
+                               "slope, please call out-of-place version instead. File an issue at "
+                               "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
+                               "backward calculation with negative slope")
         (x,) = ctx.saved_tensors
-        return _f().where(x > 0, grad, grad * ctx.slope), None
+        return _f().where(x > 0, grad, grad * ctx.slope), None, None
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
-    return _activate(_LeakyRelu.named("LeakyReluBackward1") if inplace else _LeakyRelu, input, inplace,
-                     negative_slope)
+    if inplace:
+        return _activate(_LeakyRelu.named("LeakyReluBackward1"), input, True, negative_slope, True)
+    return _LeakyRelu.apply(input, negative_slope)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -248,24 +258,30 @@ def leaky_relu_(input, negative_slope=0.01):
 
 def prelu(input, weight):
     """x if x > 0 else a * x, with one a per channel (dim 1) or one shared a."""
-    if weight.numel() != 1:
-        channels = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 1
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    if weight.numel() == 1:
+        weight = weight.reshape(())             # the input's shape, even 0-dim
+    else:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim >= 2 else 1        # a 1-D input is one channel
         if weight.numel() != channels:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                                f"{weight.numel()} and channel size = {channels}.")
-        if input.ndim >= 2:
-            weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+        weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
     return _f().where(input > 0, input, weight * input)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """x if x >= 0 else a * x, a ~ U(lower, upper) in training, (lower + upper) / 2 otherwise."""
+    if not training:        # PyTorch: leaky_relu with the mean slope
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if not input.is_floating_point():
+        _not_implemented("rrelu_with_noise_out_cpu", input.dtype)
     target, input = input, _source(input, inplace)
-    if training:
-        a = _creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
-        out = _f().where(input >= 0, input, input * a)
-    else:
-        out = _f().where(input >= 0, input, input * ((lower + upper) / 2))
+    a = _creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
+    out = _f().where(input > 0, input, input * a)       # x <= 0 takes the slope, as PyTorch's noise
     return _inplace(target, out) if inplace else out
 
 
@@ -471,23 +487,58 @@ def softsign(input):
     return input / (input.abs() + 1)
 
 
+class _LogSigmoid(Function):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))."""
+    _node_name = "LogSigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        a = _float_data(x, "log_sigmoid_cpu")
+        xp = _xp.array_module(a)
+        ctx.save_for_backward(x)
+        return (xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # sigmoid(-x) (1/2 at 0, where min(x, 0) has a kink)
+        (x,) = ctx.saved_tensors
+        return grad * (-x).sigmoid()
+
+
 def logsigmoid(input):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))."""
-    return input.clamp(max=0) - (-input.abs()).exp().log1p()
+    return _LogSigmoid.apply(input)
+
+
+class _Shrink(Function):
+    """0 on [-lambd, lambd], else x (hard) or x shrunk towards 0 by lambd (soft); NaN passes."""
+    _node_name = "HardshrinkBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lambd, soft):
+        a = _float_data(x, "softshrink_check" if soft else "hardshrink_cpu")
+        xp = _xp.array_module(a)
+        inside = (a >= -lambd) & (a <= lambd)
+        out = xp.where(a > 0, a - lambd, a + lambd) if soft else a
+        ctx.save_for_backward(x)
+        ctx.lambd = lambd
+        return xp.where(inside, 0, out).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return _f().where((x >= -ctx.lambd) & (x <= ctx.lambd), 0.0, grad), None, None
 
 
 def softshrink(input, lambd=0.5):
     """x - lambd if x > lambd, x + lambd if x < -lambd, else 0."""
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    zero = _creation.zeros((), dtype=input.dtype, device=input.device)
-    return _f().where(input > lambd, input - lambd, _f().where(input < -lambd, input + lambd, zero))
+    return _Shrink.named("SoftshrinkBackward0").apply(input, lambd, True)
 
 
 def hardshrink(input, lambd=0.5):
     """x if |x| > lambd else 0."""
-    zero = _creation.zeros((), dtype=input.dtype, device=input.device)
-    return _f().where(input.abs() > lambd, input, zero)
+    return _Shrink.apply(input, lambd, False)
 
 
 def tanhshrink(input):
@@ -495,18 +546,35 @@ def tanhshrink(input):
     return input - input.tanh()
 
 
+class _Hardsigmoid(Function):
+    """h(x) = clamp(x / 6 + 1/2, 0, 1), or x h(x) (hardswish), with PyTorch's gradients at the kinks:
+    hardsigmoid's 1/6 strictly inside (-3, 3); hardswish's x / 3 + 1/2 inside, 0 from -3 down, 1 from 3 up."""
+    _node_name = "HardsigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x, swish):
+        a = _float_data(x, "hardswish_cpu" if swish else "hardsigmoid_cpu")
+        h = _xp.array_module(a).clip(a / 6 + 0.5, 0, 1)
+        ctx.save_for_backward(x)
+        ctx.swish = swish
+        return (a * h if swish else h).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # flambeau ops: hardswish's second derivative is 1/3 inside
+        (x,) = ctx.saved_tensors
+        if ctx.swish:
+            return _f().where(x <= -3, 0.0, _f().where(x < 3, grad * (x / 3 + 0.5), grad)), None
+        return _f().where((x > -3) & (x < 3), grad / 6, 0.0), None
+
+
 def hardsigmoid(input, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
-    target, input = input, _source(input, inplace)
-    out = (input / 6 + 0.5).clamp(0.0, 1.0)
-    return _inplace(target, out) if inplace else out
+    return _activate(_Hardsigmoid, input, inplace, False)
 
 
 def hardswish(input, inplace=False):
     """x * clamp(x / 6 + 1/2, 0, 1)."""
-    target, input = input, _source(input, inplace)
-    out = input * (input / 6 + 0.5).clamp(0.0, 1.0)
-    return _inplace(target, out) if inplace else out
+    return _activate(_Hardsigmoid.named("HardswishBackward0"), input, inplace, True)
 
 
 def glu(input, dim=-1):
@@ -529,10 +597,8 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    """softmax(-x)."""
-    if dtype is not None:
-        input = input.to(dtype)
-    return _reduction.softmax(-input, dim, _stacklevel)
+    """softmax(-x), negated before the cast to dtype, as PyTorch's."""
+    return _reduction.softmax(-input, dim, _stacklevel, dtype)
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
