@@ -899,6 +899,7 @@ DATA_ITEMS = st.sampled_from([0, 1, -3, 2.5, True, False, -0.0, math.nan])
 @given(data=st.recursive(DATA_ITEMS, lambda inner: st.lists(inner, max_size=3), max_leaves=8),
        dtype=st.sampled_from([None, None, "float64", "int64", "bool", "uint8"]))
 def test_tensor_from_nested_data(data, dtype):
+
     def run(lib):
         kwargs = {"dtype": getattr(lib, dtype)} if dtype else {}
         t = lib.tensor(data, **kwargs)
@@ -1201,3 +1202,39 @@ def test_indexing_corners(device):
            lambda lib: lib.zeros(2, 0).index_select(0, lib.tensor([5])),
            lambda lib: lib.zeros(0, 2).index_select(1, lib.tensor([5])),
            lambda lib: lib.zeros(0).index_select(0, lib.tensor([0])))
+
+
+def test_creation_corners(device):
+    _cases(device,
+           # integer arange: int64 counts with the truncated bounds and step, the others in float64
+           *(lambda lib, a=a, dt=dt: lib.arange(*a, dtype=getattr(lib, dt))
+             for a in [(0, 5, 1.5), (0, 1, 0.3), (-1.5, 3, 0.7), (0, 0, 0.001), (1, 0, 0.001), (0.5, 2.7), (2.9,)]
+             for dt in ("int64", "int32", "uint8")),
+           lambda lib: lib.linspace(3, -1, 3, dtype=lib.uint8), lambda lib: lib.linspace(0, 300, 3, dtype=lib.uint8),
+           lambda lib: lib.linspace(0, 1.5, 4, dtype=lib.int8), lambda lib: lib.linspace(0, 1e6, 2, dtype=lib.float16),
+           lambda lib: lib.linspace(0, math.nan, 2, dtype=lib.int64),
+           lambda lib: lib.tensor(math.nan, dtype=lib.int64), lambda lib: lib.tensor([300], dtype=lib.uint8),
+           lambda lib: lib.tensor([-1], dtype=lib.uint8), lambda lib: lib.tensor([255.5], dtype=lib.uint8),
+           lambda lib: lib.tensor([128], dtype=lib.int8), lambda lib: lib.tensor([2.5, math.nan], dtype=lib.bool),
+           lambda lib: lib.tensor([1e10], dtype=lib.float16),
+           # nested data: the first elements fix the shape; an empty shape is not read further
+           lambda lib: lib.tensor([[], 0]), lambda lib: lib.tensor([[], [0]]), lambda lib: lib.tensor([[0], [[]]]),
+           lambda lib: lib.tensor([0, []]), lambda lib: lib.tensor([[[1]], [2]]),
+           # cat skips legacy empty (0,) tensors, dim and all
+           lambda lib: lib.cat([lib.zeros(0), lib.zeros(0)], 1), lambda lib: lib.cat([lib.zeros(2, 0), lib.zeros(0)], 1),
+           lambda lib: lib.hstack([lib.zeros(2, 0), lib.zeros(0)]),
+           lambda lib: lib.stack([lib.zeros(2, 0), lib.zeros(0)], 1))
+    # (the tests' cuda view of flambeau has no logspace default device: these run on the CPU)
+    _cases("cpu", lambda lib: lib.logspace(0, 0.5, 2, dtype=lib.int64),
+           lambda lib: lib.logspace(0.5, 3.7, 3, 2, dtype=lib.int64),
+           lambda lib: lib.logspace(3, 0, 2, dtype=lib.uint8), lambda lib: lib.logspace(3, 0, 1, dtype=lib.uint8))
+
+
+def test_view_corners(device):
+    s = lambda lib: lib.tensor(1.5)      # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # mT of a 0-dim tensor is deprecated
+        _cases(device, lambda lib: s(lib).movedim(0, 0), lambda lib: s(lib).movedim(-1, 0),
+               lambda lib: s(lib).movedim(1, 0), lambda lib: s(lib).unflatten(0, (1, 1)),
+               lambda lib: s(lib).split(1), lambda lib: s(lib).mT, lambda lib: s(lib).mH,
+               lambda lib: s(lib).adjoint(), lambda lib: lib.ones(2).mT, lambda lib: lib.ones(2).adjoint())

@@ -52,20 +52,32 @@ def _infer_dtype(np_arr, data):
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
-def _check_ragged(data, depth=0):
-    """PyTorch's shape inference: the first element fixes the shape of each level."""
-    if isinstance(data, (list, tuple)) and data:
-        first_is_seq = isinstance(data[0], (list, tuple))
-        lens = len(data[0]) if first_is_seq else None
-        for item in data:
-            is_seq = isinstance(item, (list, tuple))
-            if is_seq != first_is_seq:
-                raise TypeError("not a sequence" if first_is_seq else
-                                f"'{type(item).__name__}' object cannot be interpreted as an integer")
-            if is_seq:
-                if len(item) != lens:
-                    raise ValueError(f"expected sequence of length {lens} at dim {depth + 1} (got {len(item)})")
-                _check_ragged(item, depth + 1)
+def _check_ragged(data):
+    """PyTorch's shape inference: the chain of first elements fixes the shape, every item must then
+    have it. An empty shape is not checked further (PyTorch reads no item then: [[], 0] is (2, 0)).
+    Returns the shape."""
+    shape, x = [], data
+    while isinstance(x, (list, tuple)):
+        shape.append(len(x))
+        if not x:
+            break
+        x = x[0]
+    if 0 not in shape:
+        _check_shape_of(data, shape, 0)
+    return tuple(shape)
+
+
+def _check_shape_of(item, shape, depth):
+    if depth == len(shape):             # a number belongs here
+        if isinstance(item, (list, tuple)):
+            raise TypeError(f"must be real number, not {type(item).__name__}")
+        return
+    if not isinstance(item, (list, tuple)):
+        raise TypeError("not a sequence")
+    if len(item) != shape[depth]:
+        raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {len(item)})")
+    for sub in item:
+        _check_shape_of(sub, shape, depth + 1)
 
 
 def _data_to_numpy(data):
@@ -80,7 +92,9 @@ def _data_to_numpy(data):
         arr = np.asarray(data)
         return arr, _dtype.from_numpy_dtype(arr.dtype)
     if isinstance(data, (list, tuple)):
-        _check_ragged(data)
+        shape = _check_ragged(data)
+        if 0 in shape:
+            return np.zeros(shape), _dtype.get_default_dtype()
         flat = _flatten_tensors(data)
         arr = np.array(flat)
         if arr.dtype == object:
@@ -144,6 +158,20 @@ def _flatten_tensors(data):
     return data
 
 
+def _check_python_values_fit(arr, dt):
+    """Python numbers given for an integer dtype must fit it, as PyTorch checks each (the rule of
+    fill values: an integer may wrap within an unsigned type's range, a float may not)."""
+    if not arr.size or arr.dtype.kind not in "fiu":
+        return
+    info = np.iinfo(dt.np)
+    if arr.dtype.kind == "f":
+        fits = bool(np.isfinite(arr).all()) and info.min <= arr.min() and arr.max() <= info.max
+    else:
+        fits = (-info.max if info.min == 0 else info.min) <= arr.min() and arr.max() <= info.max
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+
+
 def _data_device(data):
     """Where tensor(data) and as_tensor(data) put their result when given no device: the default
     device if one was chosen, else the device of a tensor given as data, else the CPU."""
@@ -154,6 +182,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors)."""
     arr, inferred = _data_to_numpy(data)
     dt = dtype or inferred
+    if dtype is not None and dt._category == 1 and not isinstance(data, (np.ndarray, Tensor)):
+        _check_python_values_fit(arr, dt)
     dev = _canonical(device) if device is not None else _data_device(data)
     arr = np.array(arr, dtype=dt.np, copy=True) if not arr.dtype == dt.np else arr.copy()
     if dev.type != "cpu":
@@ -404,17 +434,16 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         dtype = _dtype.int64 if all(isinstance(v, (int, np.integer)) for v in vals) else _dtype.get_default_dtype()
     dt, dev, xp = _resolve(dtype, device)
     _kernel_for("arange_cpu", dt, (1, 2, 3))
-    if dt._category <= 1:
-        # integer outputs work with the truncated bounds and step
-        istart, iend, istep = (int(v) for v in (start, end, step))
-        if istep == 0:
-            if step != 0:
-                raise ValueError(f"arange(): step {step} truncates to 0 for {dt}; step must be nonzero")
-            raise RuntimeError("step must be nonzero")
-    elif step == 0:
+    if step == 0:
         raise RuntimeError("step must be nonzero")
-    if (end - start) / step < 0 if step else True:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dt._category <= 1:
+        # integer outputs start from the truncated start and step by the truncated step; int64 also
+        # counts with them (a step truncated to 0 is an error there), the others count in float64
+        istart, iend, istep = (int(v) for v in (start, end, step))
+        if istep == 0 and dt is _dtype.int64:
+            raise ValueError("step must be nonzero")
     if dt is _dtype.int64:
         sgn = 1 if istep > 0 else -1
         n = max(0, int((iend - istart + istep - sgn) / istep))
@@ -482,8 +511,10 @@ def _linspace_values(s, e, n, dt):
         return np.linspace(s, e, n).astype(dt.np) if n != 1 else np.full(1, s, dt.np)
     if n == 0:
         return np.zeros(0, dt.np)
-    # integer outputs step in float64 and truncate; floating outputs compute in their own dtype
+    # integer outputs step in float64 and truncate; floating outputs compute in their own dtype. start
+    # and end are first converted to the output dtype, checked as PyTorch's Scalar conversion checks them
     ct = np.float64 if kind in "iu" else dt.np.type
+    s, e = _dtype.fill_value(s, dt), _dtype.fill_value(e, dt)
     start, end = (ct(dt.np.type(s)), ct(dt.np.type(e))) if kind in "iu" else (ct(s), ct(e))
     if n == 1:
         return np.full(1, start).astype(dt.np)
@@ -502,7 +533,13 @@ def _linspace_values(s, e, n, dt):
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     dt = dtype or _dtype.get_default_dtype()
-    lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
+    s = start.item() if isinstance(start, Tensor) else start
+    e = end.item() if isinstance(end, Tensor) else end
+    if steps == 1:              # PyTorch fills with base ** start, a fill that checks the value fits
+        return full((1,), base ** s, dtype=dt, device=device, requires_grad=requires_grad)
+    if dt._category == 1:       # integer outputs take start and end as integers (checked), as PyTorch's
+        s, e = (int(dt.np.type(_dtype.fill_value(v, dt))) for v in (s, e))
+    lin = linspace(s, e, steps, dtype=_dtype.float64, device=device)
     return _finish(((base ** lin._data).astype(dt.np)), requires_grad)
 
 
@@ -514,7 +551,7 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
-        ctx.sizes = [t.shape[dim] if t.ndim else 0 for t in tensors]
+        ctx.sizes = [t.shape[dim] if not _legacy_empty(t) else 0 for t in tensors]
         dt = tensors[0].dtype
         for t in tensors[1:]:
             dt = _dtype.promote_types(dt, t.dtype)
@@ -547,7 +584,8 @@ def cat(tensors, dim=0, *, out=None):
     if ref.ndim == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     from .._tensor import _wrap_dim
-    d = _wrap_dim(dim, ref.ndim)
+    # only legacy empty (0,) tensors: PyTorch skips them all, dim unchecked, and returns an empty one
+    d = _wrap_dim(dim, ref.ndim) if not _legacy_empty(ref) else 0
     for i, t in enumerate(tensors):
         if _legacy_empty(t):
             continue

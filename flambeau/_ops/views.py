@@ -240,6 +240,9 @@ def ravel(self):
 
 @register("unflatten")
 def unflatten(self, dim, sizes):
+    if self._data.ndim == 0:
+        raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} but tensor has no "
+                           f"dimensions")
     dim = _wrap_dim(dim, self._data.ndim)
     shape = self._data.shape
     sizes = _infer_size(tuple(sizes), shape[dim])
@@ -402,9 +405,14 @@ def _T(self):
     return Permute.apply(self, tuple(range(nd - 1, -1, -1)))
 
 
-def _mT(self):
+def _mT(self, name="tensor.mT"):
+    if self._data.ndim == 0:            # deprecated, the identity, as in PyTorch
+        import warnings
+        warnings.warn(f"{name.replace('tensor.', 'Tensor.')} is deprecated on 0-D tensors. This function is the "
+                      f"identity in these cases.", UserWarning, stacklevel=3)
+        return Permute.apply(self, ())
     if self._data.ndim < 2:
-        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+        raise RuntimeError(f"{name} is only supported on matrices or batches of matrices. Got 1-D tensor.")
     return Transpose.apply(self, self._data.ndim - 2, self._data.ndim - 1)
 
 
@@ -416,7 +424,7 @@ Tensor.mH = property(lambda self: _mT(self).conj())
 
 @register("adjoint")
 def adjoint(self):
-    return _mT(self).conj()
+    return _mT(self, "tensor.adjoint()").conj()
 
 
 @register("movedim", "moveaxis")
@@ -427,6 +435,8 @@ def movedim(self, source, destination):
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
                            f"contain the same number of dims as destination ({list(dst)} dims)")
+    if nd == 0:             # dims -1 and 0 name the one "dim" of a 0-dim tensor: nothing moves
+        return Permute.apply(self, ())
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -822,6 +832,8 @@ def as_strided(self, size, stride, storage_offset=None):
 # -- splitting --------------------------------------------------------------------------------
 @register("split")
 def split(self, split_size_or_sections, dim=0):
+    if self._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     dim = _wrap_dim(dim, self._data.ndim)
     n = self._data.shape[dim]
     if isinstance(split_size_or_sections, (list, tuple)):
