@@ -1155,9 +1155,8 @@ def cross(input, other, *, dim=-1, out=None):
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d] if input.ndim else 0} and {other.shape[d] if other.ndim else 0}")
     if input.dtype is not other.dtype:
-        from ._ops._util import result_dtype
-        dt = result_dtype(input, other)
-        input, other = input.to(dt), other.to(dt)
+        from ._ops._util import _type_word
+        raise RuntimeError(f"expected scalar type {_type_word(input.dtype)} but found {_type_word(other.dtype)}")
     a0, a1, a2 = input.unbind(d)
     b0, b1, b2 = other.unbind(d)
     from ._ops.creation import stack

@@ -191,7 +191,7 @@ CASES = [
     ("addcmul, addcdiv", lambda L, c, a, b: (L.addcmul(c, a, b), c.addcdiv(a, b)), ["f32:4", "f16:4", "f16+:4"],
      "keep", "promote"),
     ("dot", lambda L, a, b: L.dot(a, b), ["f16:4", "f32:4"], "keep", "promote"),
-    # without autocast torch refuses these mixed dtypes and flambeau promotes them: not compared there
+    # without autocast torch refuses these mixed dtypes, as flambeau does: no value to compare there
     ("cross", lambda L, a, b: L.cross(a, b, dim=1), ["f16:2,3", "f32:2,3"], None, "promote"),
     ("scatter_add", lambda L, a, s: a.scatter_add(0, L.tensor([[0, 1, 0]]), s), ["f32:2,3", "f16:1,3"],
      None, "promote"),

@@ -10,12 +10,19 @@ from .._tensor import Size, Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
                     _type_word, check_same_device, index_range)
+from .pointwise import _broadcast_errors
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
            "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim", "index_add", "index_copy",
            "index_fill", "index_put", "select_scatter", "slice_scatter", "diagonal_scatter", "flip", "fliplr",
            "flipud", "roll", "rot90", "repeat_interleave", "narrow_copy", "tile"]
+
+
+def _same_dtype(input, source, message):
+    """torch's scatter-style ops write source into input as is: the dtypes must agree."""
+    if isinstance(source, Tensor) and source.dtype is not input.dtype:
+        raise RuntimeError(message.format(self=_type_word(input.dtype), source=_type_word(source.dtype)))
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -448,6 +455,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         src = value
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("scatter", index, input, dim)
+    _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then input's shape
         flat_src = src.reshape(-1) if isinstance(src, Tensor) else src
         return scatter(input.reshape(-1), 0, index.reshape(-1), flat_src, reduce=reduce).reshape(input.shape)
@@ -554,6 +562,7 @@ class ScatterReduce(Function):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("scatter_reduce", index, input, dim)
+    _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then input's shape
@@ -626,6 +635,7 @@ def index_select(input, dim, index, *, out=None):
 def index_add(input, dim, index, source, *, alpha=1):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_add", input.shape[dim] if input.ndim else 1, dim, input)
+    _same_dtype(input, source, "index_add_(): self ({self}) and source ({source}) must have the same scalar type")
     src = source if alpha == 1 else source * alpha
     if input.ndim == 0:             # as a 1-element vector
         return IndexAdd.apply(input.reshape(1), (idx,), src.reshape(-1)).reshape(())
@@ -652,6 +662,8 @@ class IndexAdd(Function):
 def index_copy(input, dim, index, source):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_copy", input.shape[dim] if input.ndim else 1, dim, input)
+    _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, but got (self) "
+                               "{self} and (source) {source}")
     if input.ndim == 0:             # as a 1-element vector
         return IndexPut.named("IndexCopyBackward0").apply(input.reshape(1), source.reshape(-1), (idx,)).reshape(())
     return IndexPut.named("IndexCopyBackward0").apply(input, source, (slice(None),) * dim + (idx,))
@@ -743,6 +755,7 @@ def _check_mask(mask, name, input):
 
 
 @register("masked_fill")
+@_broadcast_errors
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_", input)
     if isinstance(value, Tensor) and value.ndim != 0:
@@ -767,6 +780,8 @@ def masked_select(input, mask):
 @register("masked_scatter")
 def masked_scatter(input, mask, source):
     _check_mask(mask, "masked_scatter_", input)
+    _same_dtype(input, source, "masked_scatter: expected self and source to have same dtypes but got{self} and "
+                               "{source}")
     x = input if mask.shape == input.shape else input.expand(np.broadcast_shapes(input.shape, mask.shape))
     m = mask.expand(x.shape)
     n = int(m._data.sum())
@@ -1136,6 +1151,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """input with the rows source[i] reduced into rows index[i] along dim (prod, mean, amax, amin)."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    _same_dtype(input, source, "index_reduce_(): self ({self}) and source ({source}) must have the same scalar type")
     d, idx = _index_as_scatter(input, dim, index, source)
     return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
 
