@@ -10,7 +10,6 @@ from .._tensor import Size, Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
                     _type_word, check_same_device, index_range)
-from .pointwise import _broadcast_errors
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
@@ -755,7 +754,6 @@ def _check_mask(mask, name, input):
 
 
 @register("masked_fill")
-@_broadcast_errors
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_", input)
     if isinstance(value, Tensor) and value.ndim != 0:
