@@ -900,3 +900,115 @@ def test_activation_kinks_and_dtypes_as_torch(device):
         compare(lambda lib, x, w: F(lib).prelu(x, w), randn(0, *xs), randn(1, *ws), device=device)
     compare(lambda lib, x: F(lib).softmin(x.to(lib.uint8), 0, dtype=lib.float64), np.array([0.0, 1.0, 3.0]),
             device=device)
+
+
+# -- padding, shuffles, folds ------------------------------------------------------------------
+@given(mode=st.sampled_from(["constant", "reflect", "replicate", "circular"]), ndim=st.integers(1, 5),
+       k=st.integers(1, 3), data=st.data(), seed=seeds)
+@FUZZ
+def test_pad_fuzz(device, mode, ndim, k, data, seed):
+    shape = tuple(data.draw(st.integers(1, 4)) for _ in range(ndim))
+    pads = tuple(data.draw(st.integers(-2, 4)) for _ in range(2 * min(k, ndim + 1)))
+    if mode == "circular":      # torch wraps the cropped part: a pad past it reads uninitialized memory there
+        sizes = shape[::-1]
+        pads = tuple(p if p <= 0 or i // 2 >= ndim or p <= sizes[i // 2] + min(pads[i ^ 1], 0) else 0
+                     for i, p in enumerate(pads))
+    value = data.draw(st.sampled_from([None, 0.0, 1.5, -2]))
+    dtype = data.draw(st.sampled_from(["float64", "float64", "int64"]))
+    x = randn(seed, *shape)
+    x = x.astype(dtype) if dtype == "float64" else np.round(x * 3).astype(np.int64)
+    kw = {} if value is None else {"value": value}
+    compare(lambda lib, x: F(lib).pad(x, pads, mode=mode, **kw), x, device=device)
+    if ndim >= 2:
+        compare(lambda lib, x: F(lib).pad(x.transpose(0, -1), pads, mode=mode, **kw), x, device=device)
+
+
+@given(factor=st.integers(1, 3), lead=st.lists(st.integers(1, 2), max_size=2).map(tuple), c=st.integers(1, 3),
+       hw=st.tuples(st.integers(0, 3), st.integers(1, 3)), seed=seeds, broken=st.integers(0, 5))
+@FUZZ
+def test_pixel_shuffle_fuzz(device, factor, lead, c, hw, seed, broken):
+    # channels a multiple of factor**2 (and sizes of factor), or now and then not, to compare the errors
+    channels = c * factor ** 2 + (broken == 0)
+    # torch's pixel_unshuffle returns an empty input as it is (not reshaped), so the backward of an
+    # empty pixel_shuffle fails there: values only for empty shuffles, none for empty unshuffles
+    compare(lambda lib, x: F(lib).pixel_shuffle(x, factor), randn(seed, *lead, channels, *hw), device=device,
+            grad=hw[0] > 0)
+    sizes = tuple(n * factor + (broken == 1) for n in hw)
+    if hw[0] > 0:
+        compare(lambda lib, x: F(lib).pixel_unshuffle(x, factor), randn(seed, *lead, c, *sizes), device=device)
+
+
+@given(data=st.data(), seed=seeds)
+@FUZZ
+def test_unfold_fold_fuzz(device, data, seed):
+    kernel = _per_dim(data.draw, 2, st.integers(1, 3))
+    dilation = _per_dim(data.draw, 2, st.integers(1, 2))
+    padding = _per_dim(data.draw, 2, st.integers(0, 2))
+    stride = _per_dim(data.draw, 2, st.integers(1, 3))
+    batched = data.draw(st.booleans())
+    c = data.draw(st.integers(1, 3))
+    size = (data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6)))
+    lead = (data.draw(st.integers(1, 2)),) if batched else ()
+    kw = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
+    unfolded = compare(lambda lib, x: F(lib).unfold(x, **kw), randn(seed, *lead, c, *size), device=device)
+    if unfolded is None:
+        return
+    compare(lambda lib, x: F(lib).fold(x, size, **kw), randn(seed + 1, *unfolded.shape), device=device)
+    compare(lambda lib, x: lib.nn.Fold(size, **kw)(lib.nn.Unfold(**kw)(x)), randn(seed, *lead, c, *size),
+            device=device)
+
+
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple), data=st.data(), seed=seeds)
+@FUZZ
+def test_distances_fuzz(device, shape, data, seed):
+    other = _broadcastable_shape(data.draw, shape)
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    eps = data.draw(st.sampled_from([1e-8, 1e-6, 0.5, 2.0]))
+    a, b = randn(seed, *shape), randn(seed + 1, *other)
+    zero = data.draw(st.sampled_from(["none", "a", "b", "same"]))   # eps decides around zero vectors
+    if zero == "a":
+        a = 0 * a
+    elif zero == "b":
+        b = 0 * b
+    elif zero == "same":
+        b = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))[tuple(slice(0, n) for n in b.shape)].copy() \
+            if b.shape == a.shape else b
+    compare(lambda lib, x, y: F(lib).cosine_similarity(x, y, dim, eps), a, b, device=device)
+    p = data.draw(st.sampled_from([2.0, 1.0, 3.0, 0.0, float("inf"), 1.5]))
+    keepdim = data.draw(st.booleans())
+    # p=0 (a count): flambeau's norm records no node (see test_distances_p0_values), values only
+    compare(lambda lib, x, y: F(lib).pairwise_distance(x, y, p, eps, keepdim), a, b, device=device, grad=p != 0)
+    compare(lambda lib, x: F(lib).normalize(x, p if p else 2.0, dim, eps), a, device=device)
+
+
+@given(shape=st.lists(st.integers(0, 3), max_size=3).map(tuple), num_classes=st.sampled_from([-1, 3, 5, 0]),
+       seed=seeds)
+@FUZZ
+def test_one_hot_fuzz(device, shape, num_classes, seed):
+    x = np.random.default_rng(seed).integers(0, 4, shape)
+    compare(lambda lib, x: F(lib).one_hot(x, num_classes), x, device=device)
+
+
+def test_pad_and_distance_corners_as_torch(device):
+    """Found by the fuzzing: non-constant pads with negative sizes (too-small outputs refused, some empty
+    padded dims allowed), circular padding wraps the cropped part, a value with a non-constant mode is a
+    RuntimeError; cosine_similarity clamps the norms' values only (their gradient stays the norms')."""
+    x = randn(0, 1, 2, 4)
+    for mode in ("reflect", "replicate", "circular"):
+        for pads in ((0, -1), (-1, 2), (-2, -1), (2, -3), (3, 0), (4, 0), (-1, -3), (-5, 5), (0, -4, 0, 0),
+                     (0, -4, 0, -2), (0, 0, 0, -3), (1, 1)):
+            if mode == "circular" and pads in ((2, -3), (-5, 5)):
+                continue            # torch reads memory it never wrote there
+            compare(lambda lib, x: F(lib).pad(x, pads, mode=mode), x, device=device)
+        compare(lambda lib, x: F(lib).pad(x, (1, 1), mode=mode, value=1.5), x, device=device)
+        compare(lambda lib, x: F(lib).pad(x, (1, 1), mode=mode, value=0), x, device=device)
+    a, b = np.array([[0.3, 0.0], [2.0, 1.0]]), np.array([[0.2, 0.1], [0.0, 0.0]])
+    for eps in (1e-8, 0.5):
+        compare(lambda lib, x, y: F(lib).cosine_similarity(x, y, 1, eps), a, b, device=device)
+
+
+def test_distances_p0_values(device):
+    """pairwise_distance with p=0 counts the nonzero differences; torch keeps a (zero) gradient there,
+    flambeau's norm records no node for p=0 (its vector norm), so only the values are compared."""
+    compare(lambda lib, x, y: F(lib).pairwise_distance(x, y, 0.0), randn(0, 3, 4), randn(1, 3, 4), device=device,
+            grad=False)

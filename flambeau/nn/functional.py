@@ -830,31 +830,43 @@ def pad(input, pad, mode="constant", value=None):
             return x if x is not input else input.clone()
         return _ConstantPad.apply(x, pos, 0.0 if value is None else value)
     if value is not None and value != 0:
-        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unsupported padding mode: {mode}")
     if input.ndim - k not in (1, 2):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
                                   f"(got a {input.ndim}-D input with {k} padded dims)")
+    out_sizes = [n + a + b for n, (a, b) in zip(input.shape, pairs)]
+    # PyTorch lets some padded dims (not all of them) come out empty, none negative
+    if mode != "circular" and (max(out_sizes[input.ndim - k:]) < 1 or min(out_sizes) < 0):
+        raise RuntimeError(f"input ({', '.join(map(str, input.shape[input.ndim - k:]))}) is too small. Calculated "
+                           f"output size: ({', '.join(map(str, out_sizes[input.ndim - k:]))})")
     x = input
     for d, (a, b) in enumerate(pairs):
         if a == 0 and b == 0:
             continue
         n = x.shape[d]
         idx = np.arange(-a, n + b)
-        if mode == "reflect":
+        if mode == "circular":
+            # PyTorch crops first (negative pads), then wraps the cropped part around
+            if a > n or b > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if n + min(a, 0) + min(b, 0) < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+            x = x.narrow(d, max(-a, 0), n + min(a, 0) + min(b, 0))
+            a, b, n = max(a, 0), max(b, 0), x.shape[d]
+            if a > n or b > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            idx = np.arange(-a, n + b) % max(n, 1)
+        elif mode == "reflect":
             if a >= n or b >= n:
                 raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
                                    f"but got: padding ({a}, {b}) at dimension {d} of input {tuple(input.shape)}")
             period = 2 * (n - 1) if n > 1 else 1
             idx = np.abs(idx) % period if n > 1 else np.zeros_like(idx)
             idx = np.where(idx >= n, period - idx, idx)
-        elif mode == "replicate":
-            idx = np.clip(idx, 0, n - 1)
         else:
-            if a > n or b > n:
-                raise RuntimeError("Padding value causes wrapping around more than once.")
-            idx = idx % n
+            idx = np.clip(idx, 0, n - 1)
         x = _select_in_range(x, d, idx)
     return x
 
@@ -1219,8 +1231,11 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim."""
     x1, x2 = _f().broadcast_tensors(x1, x2)
-    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
-    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    n1 = x1.norm(2, dim, keepdim=True).clone()
+    n2 = x2.norm(2, dim, keepdim=True).clone()
+    with grad_mode.no_grad():       # PyTorch clamps the norms' values only: their gradient stays the norms'
+        n1.clamp_(min=eps)
+        n2.clamp_(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
