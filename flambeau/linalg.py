@@ -139,7 +139,10 @@ def _lu_array(a):
     piv = xp.empty((nb, k), dtype=np.int32)
     info = xp.zeros(nb, dtype=np.int32)
     for j in range(k):
-        p = j + xp.abs(flat[:, j:, j]).argmax(axis=1)
+        column = flat[:, j:, j]
+        # LAPACK's i?amax: |Re| + |Im| for complex
+        size = xp.abs(column.real) + xp.abs(column.imag) if column.dtype.kind == "c" else xp.abs(column)
+        p = j + size.argmax(axis=1)
         piv[:, j] = p + 1
         row_j, row_p = flat[rows, j, :].copy(), flat[rows, p, :].copy()
         flat[rows, j, :] = row_p
