@@ -12,7 +12,7 @@ import numpy as np
 from . import _xp, linalg
 from ._tensor import Tensor, _make
 from .autograd.function import Function
-from ._ops._util import register, recording, _type_word
+from ._ops._util import register, recording, _type_word, check_same_device
 from ._ops.reduction import _return_type
 from ._ops.pointwise import _out
 
@@ -36,6 +36,7 @@ class return_types:
     solve = _return_type("solve", ("solution", "LU"))
     triangular_solve = _return_type("triangular_solve", ("solution", "cloned_coefficient"))
     lu_unpack = _return_type("lu_unpack", ("P", "L", "U"))
+    _lu_with_info = _return_type("_lu_with_info", ("LU", "pivots", "info"))
 
 
 def _deprecated(old, new):
@@ -183,34 +184,109 @@ def cholesky_inverse(input, upper=False, *, out=None):
 
 
 # -- LU --------------------------------------------------------------------------------------------------
+_warned = set()
+
+
+def _warn_once(key, message):
+    """A UserWarning the first time only, as PyTorch's TORCH_WARN_ONCE."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
 @register("lu")
 @linalg._tuple_out
 def lu(A, pivot=True, get_infos=False, out=None):
-    """(LU, pivots) packed as LAPACK getrf (plus infos with get_infos=True)."""
-    linalg._check_matrix("lu", A)
-    if not pivot:
-        raise NotImplementedError("lu: LU without pivoting is not implemented in flambeau")
-    linalg._no_grad_only("lu", A)
-    lu_, piv, info = linalg._lu_array(A._data)
+    """(LU, pivots) of A = P L U packed as LAPACK's getrf, and info with get_infos=True: linalg.lu_factor_ex
+    (differentiable in LU, as torch's)."""
+    _warn_once("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and "
+               "will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be "
+               "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
+               "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
+               "torch.linalg.lu_factor_ex(A, compute_pivots)")
+    LU, pivots, info = linalg.lu_factor_ex(A, pivot=pivot)
     if get_infos:
-        return _make(lu_), _make(piv), _make(info)
-    return _make(lu_), _make(piv)
+        return return_types._lu_with_info(LU, pivots, info)
+    return LU, pivots
+
+
+class _LuUnpack(Function):
+    """(P, L, U) from lu_factor's packed (LU, pivots); P carries no gradient"""
+    _node_name = "LuUnpackBackward0"
+
+    @staticmethod
+    def forward(ctx, LU_data, LU_pivots, unpack_data, unpack_pivots):
+        a = LU_data._data
+        empty = _xp.array_module(a).zeros((0,), dtype=a.dtype)
+        P = linalg._lu_permutation(a, LU_pivots._data) if unpack_pivots else empty
+        L, U = linalg._lu_triangles(a) if unpack_data else (empty, empty.copy())
+        P, L, U = _make(P), _make(L), _make(U)
+        ctx.mark_non_differentiable(P)
+        ctx.set_materialize_grads(False)
+        ctx.shape = LU_data.shape
+        return P, L, U
+
+    @staticmethod
+    def backward(ctx, gP, gL, gU):               # L = tril(LU[:, :k], -1) + I, U = triu(LU[:k, :])
+        # as torch: only the gradients that came (tril/triu refuse the empty L and U of unpack_data=False)
+        gL = gL.tril(-1) if gL is not None else None
+        gU = gU.triu() if gU is not None else None
+        if gL is None and gU is None:
+            return None, None, None, None
+        from ._ops.creation import cat, zeros
+        *batch, m, n = ctx.shape
+        k = min(m, n)
+        like = dict(dtype=(gL if gL is not None else gU).dtype, device=(gL if gL is not None else gU).device)
+        gL = gL if gL is not None else zeros(*batch, m, k, **like)
+        gU = gU if gU is not None else zeros(*batch, k, n, **like)
+        if m == n:
+            return gL + gU, None, None, None
+        if m < n:                                # wide: L is square, U = [U1 | U2] with U1 square
+            return cat([gU[..., :, :k] + gL, gU[..., :, k:]], -1), None, None, None
+        return cat([gL[..., :k, :] + gU, gL[..., k:, :]], -2), None, None, None     # tall: L = [L1; L2]
 
 
 @linalg._tuple_out
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
-    """(P, L, U) from lu()'s packed result."""
-    linalg._no_grad_only("lu_unpack", LU_data)
-    P, L, U = linalg._lu_unpack_arrays(LU_data._data, LU_pivots._data)
-    return return_types.lu_unpack(_make(P), _make(L), _make(U))
+    """(P, L, U) with A = P L U from lu_factor's packed result; an empty tensor for P without unpack_pivots,
+    for L and U without unpack_data. Differentiable in L and U."""
+    for position, (arg, t) in enumerate((("LU_data", LU_data), ("LU_pivots", LU_pivots)), 1):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"lu_unpack(): argument '{arg}' (position {position}) must be Tensor, not "
+                            f"{type(t).__name__}")
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(LU_data.shape)} instead")
+    if unpack_pivots:
+        _check_pivots(LU_data, LU_pivots)
+    return return_types.lu_unpack(*_LuUnpack.apply(LU_data, LU_pivots, unpack_data, unpack_pivots))
+
+
+def _check_pivots(LU_data, LU_pivots):
+    if LU_pivots.dtype.name != "int32":
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
+                           "Note: this function is intended to be used with the output produced by "
+                           "torch.linalg.lu_factor")
+    check_same_device("lu_unpack", LU_data, LU_pivots)
+    m, n = LU_data.shape[-2:]
+    expected = list(LU_data.shape[:-2]) + [min(m, n)]
+    if list(LU_pivots.shape) != expected:      # torch reads out of bounds there
+        raise RuntimeError(f"torch.lu_unpack: Expected LU_pivots of shape {expected}, but got "
+                           f"{list(LU_pivots.shape)}")
+    piv = LU_pivots._data
+    # torch's CPU kernel checks the range; its cuda kernel asserts on the device, where flambeau reads nothing
+    if type(piv) is np.ndarray and piv.size and (piv.min() < 1 or piv.max() > m):
+        raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive.Did you "
+                           "properly pass the result of lu_factor?")
 
 
 @register("lu_solve")
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
-    """X with A X = b, from lu()'s packed factors of A."""
-    P, L, U = lu_unpack(LU_data, LU_pivots)
-    y = linalg.solve_triangular(L, P.mT @ b, upper=False, unitriangular=True)
-    return _out(linalg.solve_triangular(U, y, upper=True), out)
+    """X with A X = b from lu()'s packed factors of A: linalg.lu_solve(LU_data, LU_pivots, b)."""
+    _warn_once("lu_solve", "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
+               "future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\nX = "
+               "torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = torch.linalg.lu_solve(LU, pivots, B)")
+    return linalg.lu_solve(LU_data, LU_pivots, b, out=out)
 
 
 # -- triangular, general solves ------------------------------------------------------------------------

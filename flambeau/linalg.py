@@ -17,7 +17,7 @@ import numpy as np
 from . import _dtype, _xp
 from ._tensor import Tensor, _make
 from .autograd.function import Function
-from ._ops._util import wrap_dims, recording, _type_word
+from ._ops._util import wrap_dims, recording, _type_word, broadcast_shapes, check_same_device
 from ._ops.reduction import _return_type
 from ._ops.pointwise import _out
 
@@ -63,18 +63,31 @@ def _tuple_out(fn):
 
 
 # -- input checks --------------------------------------------------------------------------------
-def _check_float(name, A, arg="A"):
+def _check_float(name, A, arg="A", low_precision=False):
+    """A floating point or complex tensor; float16 and bfloat16 only with low_precision (the op's kernel then
+    refuses them, see _refuse_low_precision)."""
     if not isinstance(A, Tensor):
         raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(A).__name__}")
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_type_word(dt)}")
-    if dt is _dtype.float16 or dt.name == "bfloat16":
+    if not low_precision and _is_low_precision(dt):
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {_type_word(dt)}")
 
 
-def _check_matrix(name, A, square=False, arg="A"):
-    _check_float(name, A, arg)
+def _is_low_precision(dt):
+    return dt is _dtype.float16 or dt.name == "bfloat16"
+
+
+def _refuse_low_precision(kernel, A):
+    """The error of torch's LAPACK kernels, which have no float16 or bfloat16 version."""
+    if _is_low_precision(A.dtype):
+        word = "BFloat16" if A.dtype.name == "bfloat16" else "Half"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{word}\'')
+
+
+def _check_matrix(name, A, square=False, arg="A", low_precision=False):
+    _check_float(name, A, arg, low_precision)
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
     if square and A.shape[-1] != A.shape[-2]:
@@ -155,6 +168,51 @@ def _lu_array(a):
     return flat.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
 
 
+def _pivot_permutation(piv, m):
+    """perm (*, m) from getrf's 1-based row interchanges piv (*, k): row i of P^T A is row perm[i] of A."""
+    xp = _xpof(piv)
+    batch, k = piv.shape[:-1], piv.shape[-1]
+    nb = math.prod(batch)
+    perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
+    swaps = piv.reshape((nb, k)).astype(np.int64) - 1
+    rows = xp.arange(nb)
+    for j in range(k):                            # the interchanges, in order
+        here, there = perm[:, j].copy(), perm[rows, swaps[:, j]]
+        perm[:, j] = there
+        perm[rows, swaps[:, j]] = here
+    return perm.reshape(batch + (m,))
+
+
+def _permute_rows(x, perm):
+    """The rows of x (*, m, k) in the order perm (*, m), batch dims broadcast: P^T x for perm from
+    _pivot_permutation, P x for its inverse (argsort). A gather, so inf and nan stay in their rows."""
+    xp = _xpof(x)
+    batch = tuple(np.broadcast_shapes(x.shape[:-2], perm.shape[:-1]))
+    shape = batch + x.shape[-2:]
+    return xp.take_along_axis(xp.broadcast_to(x, shape), xp.broadcast_to(perm[..., :, None], shape), axis=-2)
+
+
+def _lu_solve_array(lu_, perm, b, adjoint=False):
+    """X with A X = b (A^H X = b with adjoint) from A = P L U packed as getrf leaves it, as getrs: the
+    substitutions do not check U's diagonal, so a singular A gives LAPACK's inf and nan."""
+    if not adjoint:                               # U^{-1} L^{-1} P^T b
+        y = _trsm_array(lu_, _permute_rows(b, perm), upper=False, unitriangular=True)
+        return _trsm_array(lu_, y, upper=True, unitriangular=False)
+    lu_h = _conj_t(lu_)                           # P L^{-H} U^{-H} b
+    y = _trsm_array(lu_h, b, upper=False, unitriangular=False)
+    y = _trsm_array(lu_h, y, upper=True, unitriangular=True)
+    return _permute_rows(y, _xpof(perm).argsort(perm, axis=-1))
+
+
+def _lu_solve_sided(lu_, perm, b, left, adjoint):
+    """lu_solve's arrays: X op(A) = b (left=False) is op(A)^H X^H = b^H."""
+    if left:
+        x = _lu_solve_array(lu_, perm, b, adjoint)
+    else:
+        x = _conj_t(_lu_solve_array(lu_, perm, _conj_t(b), not adjoint))
+    return _xpof(x).ascontiguousarray(x)
+
+
 def _first_failure(info):
     """(flat batch index, info value) of the first failed matrix, or None."""
     info = _xp.to_host(info).reshape(-1)
@@ -184,6 +242,11 @@ def _inv_array(a, name="linalg.inv"):
     return out
 
 
+def _inv_backward(Ainv, grad):                # dA = -A^{-H} grad A^{-H}
+    AinvH = Ainv.mH
+    return -(AinvH @ grad @ AinvH)
+
+
 class _Inv(Function):
     """out = A^{-1}"""
     _node_name = "LinalgInvExBackward0"
@@ -195,10 +258,9 @@ class _Inv(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):                     # dA = -A^{-H} grad A^{-H}
+    def backward(ctx, grad):
         (Ainv,) = ctx.saved_tensors
-        AinvH = Ainv.mH
-        return -(AinvH @ grad @ AinvH)
+        return _inv_backward(Ainv, grad)
 
 
 def inv(A, *, out=None):
@@ -207,20 +269,47 @@ def inv(A, *, out=None):
     return _out(_Inv.apply(A) if recording(A) else _make(_inv_array(A._data)), out)
 
 
+def _inv_ex_arrays(a):
+    """(inverse, info) as torch's inv_ex (getrf, then getrs on the identity): info is 0, or k where U[k-1, k-1]
+    is zero, and that matrix's inverse holds what the substitutions give (inf, nan). Reads nothing back on cuda."""
+    xp = _xpof(a)
+    n = a.shape[-1]
+    lu_, piv, info = _lu_array(a)
+    if _is_numpy(a) and not info.any():           # on the host, LAPACK's inverse where all are invertible
+        return _inv_array(a), info
+    eye = xp.broadcast_to(_eye_like(a, n), a.shape)
+    return _lu_solve_sided(lu_, _pivot_permutation(piv, n), eye, True, False), info
+
+
+class _InvEx(Function):
+    """(A^{-1}, info)"""
+    _node_name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        inverse, info = _inv_ex_arrays(A._data)
+        out = _make(inverse)
+        ctx.save_for_backward(out)
+        return out, _make(info)
+
+    @staticmethod
+    def backward(ctx, grad, grad_info):
+        (Ainv,) = ctx.saved_tensors
+        return _inv_backward(Ainv, grad)
+
+
 @_tuple_out
 def inv_ex(A, *, check_errors=False, out=None):
-    """(inverse, info): info is 0, or k when U[k-1, k-1] of A's LU factorisation is zero."""
-    _check_matrix("linalg.inv_ex", A, square=True)
-    a = A._data
-    xp = _xpof(a)
-    _, _, info = _lu_array(a)
-    failed = info != 0
-    safe = xp.where(failed[..., None, None], _eye_like(a, a.shape[-1]), a)
-    inverse = inv(A) if recording(A) and not bool(failed.any()) else \
-        _make(xp.where(failed[..., None, None], xp.nan, _inv_array(safe)).astype(a.dtype))
-    if check_errors and bool(failed.any()):
-        raise _singular_error("linalg.inv_ex", a)
-    return return_types.linalg_inv_ex(inverse, _make(info))
+    """(inverse, info): info is 0, or k when U[k-1, k-1] of A's LU factorisation is zero (then the inverse
+    holds inf or nan, as torch's). check_errors raises there, reading info on the host as torch does."""
+    _check_matrix("linalg.inv", A, square=True)
+    if recording(A):
+        inverse, info = _InvEx.apply(A)
+    else:
+        inverse, info = (_make(x) for x in _inv_ex_arrays(A._data))
+    if check_errors and _first_failure(info._data) is not None:
+        raise _singular_error("linalg.inv_ex", A._data)
+    return return_types.linalg_inv_ex(inverse, info)
 
 
 class _Det(Function):
@@ -315,8 +404,9 @@ def slogdet(A, *, out=None):
 
 
 # -- solves --------------------------------------------------------------------------------------------
-def _solve_array(a, b, name="torch.linalg.solve"):
-    """a (*, n, n), b (*, n, k), batch dims broadcast."""
+def _solve_array(a, b, name="torch.linalg.solve", check=True):
+    """a (*, n, n), b (*, n, k), batch dims broadcast; check: raise LinAlgError where a is singular (on cuda
+    by a look at the result on the host)."""
     xp = _xpof(a)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = xp.broadcast_to(a, batch + a.shape[-2:])
@@ -327,7 +417,8 @@ def _solve_array(a, b, name="torch.linalg.solve"):
         out = xp.linalg.solve(a, b)
     except np.linalg.LinAlgError:
         raise _solve_error(name, a) from None
-    if not _is_numpy(out) and not xp.isfinite(out).all() and xp.isfinite(a).all() and xp.isfinite(b).all():
+    if check and not _is_numpy(out) and not xp.isfinite(out).all() and xp.isfinite(a).all() and \
+            xp.isfinite(b).all():
         raise _solve_error(name, a)
     return out
 
@@ -340,22 +431,57 @@ def _solve_error(name, a):
                        f"singular.")
 
 
+def _solve_sided(a, b, left, check=True):
+    """_solve_array for A X = b, or X A = b (A^H X^H = b^H) with left=False."""
+    if left:
+        return _solve_array(a, b, check=check)
+    return _xpof(a).ascontiguousarray(_conj_t(_solve_array(_conj_t(a), _conj_t(b), check=check)))
+
+
 class _Solve(Function):
-    """X = A^{-1} B for B (*, n, k)"""
+    """X with A X = B (X A = B with left=False) for B (*, n, k), or B (*, n) with vector; check: raise where A
+    is singular (linalg.solve), not in backward"""
     _node_name = "LinalgSolveExBackward0"
 
     @staticmethod
-    def forward(ctx, A, B):
-        X = _make(_solve_array(A._data, B._data))
+    def forward(ctx, A, B, left=True, vector=False, check=True):
+        x = _solve_sided(A._data, B._data[..., None] if vector else B._data, left, check)
+        X = _make(x[..., 0] if vector else x)
         ctx.save_for_backward(A, X)
+        ctx.left, ctx.vector = left, vector
         return X
 
     @staticmethod
-    def backward(ctx, grad):                     # gB = A^{-H} grad, gA = -gB X^H
+    def backward(ctx, grad):                     # gB = grad op(A)^{-H}; gA = -gB X^H (left), -X^H gB (right)
         A, X = ctx.saved_tensors
-        gB = solve(A.mH, grad)
-        gA = -(gB @ X.mH) if ctx.needs_input_grad[0] else None
-        return gA, gB
+        AH = A.mH
+        # A was invertible in forward: the backward solve checks nothing (no read of the device)
+        if recording(AH, grad):
+            gB = _Solve.apply(AH, grad, ctx.left, ctx.vector, False)
+        else:
+            gB = _make(_solve_sided(AH._data, grad._data[..., None] if ctx.vector else grad._data, ctx.left,
+                                    check=False))
+            gB = gB.squeeze(-1) if ctx.vector else gB
+        gA = None
+        if ctx.needs_input_grad[0]:
+            gA = _solve_grad_A(X, gB, ctx.left, ctx.vector)
+        return gA, gB, None, None, None
+
+
+def _solve_grad_A(X, gB, left, vector):
+    """-gB X^H for A X = B, -X^H gB for X A = B (vectors as columns)."""
+    if vector:
+        X, gB = X.unsqueeze(-1), gB.unsqueeze(-1)
+    return -(gB @ X.mH) if left else -(X.mH @ gB)
+
+
+def _check_solver_shapes(name, n, B, left):
+    """B is a matrix that fits A X = B (X A = B with left=False) for A n by n (torch's checkInputsSolver)."""
+    if B.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor B must have at least 2 dimensions.")
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
 
 
 def _vector_rhs(A, B):
@@ -363,57 +489,80 @@ def _vector_rhs(A, B):
     return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
 
 
-def solve(A, B, *, left=True, out=None):
-    """The solution X of A X = B (or X A = B with left=False); B may be a vector."""
-    _check_matrix("linalg.solve", A, square=True)
-    _check_float("linalg.solve", B, "B")
+def _solve_operands(A, B, left):
+    """torch's checks of linalg.solve(_ex), in its order; (B as a matrix, whether B was a vector)."""
+    _check_float("linalg.solve", A, low_precision=True)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"linalg_solve(): argument 'B' (position 2) must be Tensor, not {type(B).__name__}")
     _check_same("linalg.solve", A, B)
     vector = _vector_rhs(A, B)
+    Bm = B.unsqueeze(-1) if vector else B
+    _check_matrix("linalg.solve", A, square=True, low_precision=True)
+    _check_solver_shapes("linalg.solve", A.shape[-1], Bm, left)
+    broadcast_shapes(Bm.shape[:-2], A.shape[:-2])
     if not left and vector:
         raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for "
                            "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)")
-    Bm = B.unsqueeze(-1) if vector else B
-    if Bm.ndim < 2:
-        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
-    n = A.shape[-1]
-    rows = Bm.shape[-2] if left else Bm.shape[-1]
-    if rows != n:
-        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {Bm.shape[-2]}x{Bm.shape[-1]})")
-    try:
-        np.broadcast_shapes(A.shape[:-2], Bm.shape[:-2])
-    except ValueError:
-        raise RuntimeError(f"linalg.solve: the batch dimensions of A {tuple(A.shape[:-2])} and B "
-                           f"{tuple(Bm.shape[:-2])} do not broadcast") from None
-    if not left:
-        return _out(solve(A.mT, Bm.mT).mT, out)
-    if recording(A, Bm):
-        X = _Solve.apply(A, Bm)
-    else:
-        X = _make(_solve_array(A._data, Bm._data))
-    return _out(X.squeeze(-1) if vector else X, out)
+    _refuse_low_precision("lu_cpu", A)
+    return Bm, vector
+
+
+def solve(A, B, *, left=True, out=None):
+    """The solution X of A X = B (or X A = B with left=False); B may be a vector."""
+    Bm, vector = _solve_operands(A, B, left)
+    if recording(A, B):
+        return _out(_Solve.apply(A, B, left, vector), out)
+    x = _solve_sided(A._data, Bm._data, left)
+    return _out(_make(x[..., 0] if vector else x), out)
+
+
+def _solve_ex_arrays(a, b, left):
+    """(X, LU, pivots, info) as torch's solve_ex (getrf, then getrs): where A is singular (info > 0), X holds
+    what the substitutions give (inf, nan). Reads nothing back on cuda."""
+    lu_, piv, info = _lu_array(a)
+    if _is_numpy(a) and not info.any():          # on the host, LAPACK's solve where all are invertible
+        return _solve_sided(a, b, left), lu_, piv, info
+    return _lu_solve_sided(lu_, _pivot_permutation(piv, a.shape[-1]), b, left, False), lu_, piv, info
+
+
+class _SolveEx(Function):
+    """(X, info) with A X = B (X A = B with left=False) for B (*, n, k), or B (*, n) with vector, through A's
+    LU factorisation"""
+    _node_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, A, B, left, vector):
+        x, lu_, piv, info = _solve_ex_arrays(A._data, B._data[..., None] if vector else B._data, left)
+        X = _make(x[..., 0] if vector else x)
+        ctx.save_for_backward(A, X)
+        ctx.LU, ctx.pivots, ctx.left, ctx.vector = _make(lu_), _make(piv), left, vector
+        return X, _make(info)
+
+    @staticmethod
+    def backward(ctx, grad, grad_info):          # gB = grad op(A)^{-H}; gA = -gB X^H (left), -X^H gB (right)
+        A, X = ctx.saved_tensors
+        LU, pivots = ctx.LU, ctx.pivots
+        if recording(A):                         # a second derivative: the factors as functions of A
+            LU, pivots, _ = lu_factor_ex(A)
+        gB = lu_solve(LU, pivots, grad.unsqueeze(-1) if ctx.vector else grad, left=ctx.left, adjoint=True)
+        gB = gB.squeeze(-1) if ctx.vector else gB
+        gA = _solve_grad_A(X, gB, ctx.left, ctx.vector) if ctx.needs_input_grad[0] else None
+        return gA, gB, None, None
 
 
 @_tuple_out
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    """(result, info) of solve; info is nonzero where A is singular (then result holds NaN)."""
-    _check_matrix("linalg.solve_ex", A, square=True)
-    a = A._data
-    _, _, info = _lu_array(a)
-    failed = bool((info != 0).any())
-    if failed:
-        if check_errors:
-            raise _solve_error("torch.linalg.solve_ex", a)
-        xp = _xpof(a)
-        safe = _make(xp.where((info != 0)[..., None, None], _eye_like(a, a.shape[-1]), a))
-        res = solve(safe, B, left=left)
-        bad = _make(info != 0)
-        bad = bad.reshape(tuple(bad.shape) + (1,) * (res.ndim - bad.ndim))
-        from ._ops.pointwise import where
-        res = where(bad, math.nan, res)
+    """(result, info) of solve; info is k > 0 where U[k-1, k-1] of A's LU factorisation is zero (then result
+    holds inf or nan, as torch's). check_errors raises there, reading info on the host as torch does."""
+    Bm, vector = _solve_operands(A, B, left)
+    if recording(A, B):
+        X, info = _SolveEx.apply(A, B, left, vector)
     else:
-        res = solve(A, B, left=left)
-    return return_types.linalg_solve_ex(res, _make(info))
+        x, _, _, info = _solve_ex_arrays(A._data, Bm._data, left)
+        X, info = _make(x[..., 0] if vector else x), _make(info)
+    if check_errors and _first_failure(info._data) is not None:
+        raise _solve_error("torch.linalg.solve_ex", A._data)
+    return return_types.linalg_solve_ex(X, info)
 
 
 def _trsm_array(a, b, upper, unitriangular):
@@ -462,10 +611,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     _check_matrix("linalg.solve_triangular", A, square=True)
     _check_matrix("linalg.solve_triangular", B, arg="B")
     _check_same("linalg.solve_triangular", A, B)
-    n = A.shape[-1]
-    if (B.shape[-2] if left else B.shape[-1]) != n:
-        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    _check_solver_shapes("linalg.solve_triangular", A.shape[-1], B, left)
     try:
         np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
     except ValueError:
@@ -522,50 +668,122 @@ def _cholesky_array(a, name="linalg.cholesky"):
     return out
 
 
+def _cholesky_backward(L, grad):
+    """gA = L^{-H} Phi L^{-1}, Phi = (G + tril(G, -1)^H) / 2 with G = tril(L^H grad): torch's formula, whose
+    gradient of a complex A has an anti-Hermitian part (i Im diag(G) / 2) that Hermitian directions do not see."""
+    G = (L.mH @ grad).tril()
+    Phi = 0.5 * (G + G.tril(-1).mH)
+    gA = solve_triangular(L.mH, Phi, upper=True)                # L^{-H} Phi
+    return solve_triangular(L, gA, upper=False, left=False)     # ... L^{-1}
+
+
+def _potf2_array(a):
+    """(L, info) as LAPACK's unblocked potf2 (lower) leaves them, batched: column j from the columns before it;
+    at a first pivot that is not positive (or NaN), info = j + 1, the diagonal keeps that pivot and the later
+    columns A's values (torch's partial factor; its blocked LAPACK differs there only for n over ~100)."""
+    xp = _xpof(a)
+    n = a.shape[-1]
+    L = xp.tril(a)
+    info = xp.zeros(a.shape[:-2], dtype=np.int32)
+    for j in range(n):
+        row = L[..., j, :j]
+        pivot = a[..., j, j].real - (row * row.conj()).real.sum(-1)
+        active = info == 0
+        ok = active & (pivot > 0)
+        failed = active & ~ok
+        info = xp.where(failed, j + 1, info).astype(np.int32)
+        root = xp.sqrt(xp.where(ok, pivot, 1))
+        col = (L[..., j + 1:, j] - xp.matmul(L[..., j + 1:, :j], row.conj()[..., None])[..., 0]) / root[..., None]
+        L[..., j + 1:, j] = xp.where(ok[..., None], col, L[..., j + 1:, j])
+        L[..., j, j] = xp.where(ok, root, xp.where(failed, pivot, L[..., j, j]))
+    return L, info
+
+
+def _cholesky_ex_arrays(a, upper):
+    """(L, info) of linalg.cholesky_ex; upper reads A's upper triangle and gives U = L^H of A^H's factor."""
+    xp = _xpof(a)
+    if upper:
+        a = _conj_t(a)
+    L = info = None
+    if a.size == 0:
+        L, info = a.copy(), xp.zeros(a.shape[:-2], dtype=np.int32)
+    elif _is_numpy(a):                          # on the host, LAPACK's factor where all are positive-definite
+        try:
+            L, info = np.linalg.cholesky(a), np.zeros(a.shape[:-2], dtype=np.int32)
+        except np.linalg.LinAlgError:
+            pass
+    if L is None:
+        L, info = _potf2_array(a)
+    return xp.ascontiguousarray(_conj_t(L) if upper else L), info
+
+
+def _cholesky_output(A, upper):
+    a = A._data
+    if upper:
+        return _xpof(a).ascontiguousarray(_conj_t(_cholesky_array(_conj_t(a))))
+    return _cholesky_array(a)
+
+
 class _Cholesky(Function):
-    """L lower triangular with A = L L^H"""
+    """L lower triangular with A = L L^H (U = L^H with upper, from A's upper triangle)"""
     _node_name = "LinalgCholeskyExBackward0"
 
     @staticmethod
-    def forward(ctx, A):
-        L = _make(_cholesky_array(A._data))
-        ctx.save_for_backward(L)
-        return L
+    def forward(ctx, A, upper):
+        out = _make(_cholesky_output(A, upper))
+        ctx.save_for_backward(out)
+        ctx.upper = upper
+        return out
 
     @staticmethod
-    def backward(ctx, grad):                     # gA = sym(L^{-H} Phi(L^H grad) L^{-1}), Phi: tril, half diag
-        (L,) = ctx.saved_tensors
-        P = (L.mH @ grad).tril()
-        P = P - 0.5 * P.diagonal(0, -2, -1).real.diag_embed().to(P.dtype) if P.is_complex() else \
-            P - 0.5 * P.diagonal(0, -2, -1).diag_embed()
-        gA = solve_triangular(L.mH, P, upper=True)                  # L^{-H} P
-        gA = solve_triangular(L, gA, upper=False, left=False)       # ... L^{-1}
-        return 0.5 * (gA + gA.mH)
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        if ctx.upper:
+            return _cholesky_backward(out.mH, grad.mH), None
+        return _cholesky_backward(out, grad), None
+
+
+class _CholeskyEx(Function):
+    """(L, info) of cholesky_ex: the backward of _Cholesky"""
+    _node_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, A, upper):
+        L, info = _cholesky_ex_arrays(A._data, upper)
+        out = _make(L)
+        ctx.save_for_backward(out)
+        ctx.upper = upper
+        return out, _make(info)
+
+    @staticmethod
+    def backward(ctx, grad, grad_info):
+        return _Cholesky.backward(ctx, grad)
+
+
+def _check_cholesky_input(A):
+    _check_matrix("linalg.cholesky", A, square=True, low_precision=True)
+    _refuse_low_precision("cholesky_cpu", A)
 
 
 def cholesky(A, *, upper=False, out=None):
-    """Lower (or upper) triangular L with A = L L^H for Hermitian positive-definite A."""
-    _check_matrix("linalg.cholesky", A, square=True)
-    L = _Cholesky.apply(A) if recording(A) else _make(_cholesky_array(A._data))
-    return _out(L.mH if upper else L, out)
+    """Lower triangular L with A = L L^H for Hermitian positive-definite A (reads its lower triangle); with
+    upper, U = L^H (reads A's upper triangle)."""
+    _check_cholesky_input(A)
+    return _out(_Cholesky.apply(A, upper) if recording(A) else _make(_cholesky_output(A, upper)), out)
 
 
 @_tuple_out
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    """(L, info): info is 0, or the order of the first leading minor that is not positive-definite."""
-    _check_matrix("linalg.cholesky_ex", A, square=True)
-    a = A._data
-    info = _cholesky_info(a)
-    if not info.any():
-        return return_types.linalg_cholesky_ex(cholesky(A, upper=upper), _make(_xpof(a).asarray(info)))
-    if check_errors:
-        raise _cholesky_error("linalg.cholesky_ex", a, info)
-    # partial factors are not meaningful: failed matrices come back as NaN
-    xp = _xpof(a)
-    bad = xp.asarray(info != 0)[..., None, None]
-    L = xp.where(bad, xp.nan, _cholesky_array(xp.where(bad, _eye_like(a, a.shape[-1]), a))).astype(a.dtype)
-    L = _make(xp.conj(xp.swapaxes(L, -1, -2)) if upper else L)
-    return return_types.linalg_cholesky_ex(L, _make(xp.asarray(info)))
+    """(L, info): info is 0, or the order of the first leading minor that is not positive-definite; there L
+    holds LAPACK's partial factor, as torch's. check_errors raises, reading info on the host as torch does."""
+    _check_cholesky_input(A)
+    if recording(A):
+        L, info = _CholeskyEx.apply(A, upper)
+    else:
+        L, info = (_make(x) for x in _cholesky_ex_arrays(A._data, upper))
+    if check_errors and _first_failure(info._data) is not None:
+        raise _cholesky_error("linalg.cholesky_ex", A._data, _xp.to_host(info._data))
+    return return_types.linalg_cholesky_ex(L, info)
 
 
 # -- eigen-decompositions ----------------------------------------------------------------------------
@@ -1225,13 +1443,7 @@ def matrix_exp(A):
     return _MatrixExp.apply(A) if recording(A) else _make(_expm_array(A._data))
 
 
-# -- LU (forward only) ----------------------------------------------------------------------------------
-def _no_grad_only(name, *tensors):
-    if recording(*tensors):
-        raise NotImplementedError(f"{name}: backward is not implemented in flambeau; call it under "
-                                  f"flambeau.no_grad() or on a detached tensor")
-
-
+# -- LU: factor, unpack, solve ----------------------------------------------------------------------------
 @_tuple_out
 def lu_factor(A, *, pivot=True, out=None):
     """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK); raises where U has
@@ -1246,23 +1458,32 @@ def lu_factor(A, *, pivot=True, out=None):
     return return_types.linalg_lu_factor(LU, pivots)
 
 
-def _lu_unpack_arrays(lu_, piv):
+def _permutation_matrix(perm, dtype):
+    """P (*, m, m) with P^T's row i picking row perm[i]: P[perm[i], i] = 1."""
+    xp = _xpof(perm)
+    m = perm.shape[-1]
+    eye = xp.eye(m, dtype=dtype)
+    return xp.swapaxes(eye[perm], -1, -2).copy()
+
+
+def _lu_triangles(lu_):
+    """(L, U) of lu_factor's packed LU (*, m, n), any dtype: L (*, m, k) unit lower, U (*, k, n) upper."""
     xp = _xpof(lu_)
     m, n = lu_.shape[-2:]
     k = min(m, n)
-    L = xp.tril(lu_[..., :, :k], -1) + xp.eye(m, k, dtype=lu_.dtype)
-    U = xp.triu(lu_[..., :k, :])
-    batch = lu_.shape[:-2]
-    perm = xp.broadcast_to(xp.arange(m), batch + (m,)).copy().reshape(-1, m)
-    p = piv.reshape(-1, k) - 1
-    rows = xp.arange(perm.shape[0])
-    for j in range(k):                            # apply the row swaps in order
-        a, b = perm[rows, j].copy(), perm[rows, p[:, j]].copy()
-        perm[rows, j] = b
-        perm[rows, p[:, j]] = a
-    P = xp.zeros((perm.shape[0], m, m), dtype=lu_.dtype)
-    P[rows[:, None], perm, xp.arange(m)[None, :]] = 1      # A = P L U: row i of LU came from row perm[i] of A
-    return P.reshape(batch + (m, m)), L, U
+    return xp.tril(lu_[..., :, :k], -1) + xp.eye(m, k, dtype=lu_.dtype), xp.triu(lu_[..., :k, :])
+
+
+def _lu_permutation(lu_, piv):
+    """P (*, m, m) of A = P L U in lu_'s dtype from the pivots, whose batch dims broadcast to lu_'s."""
+    m, n = lu_.shape[-2:]
+    perm = _pivot_permutation(_xpof(piv).broadcast_to(piv, lu_.shape[:-2] + (min(m, n),)), m)
+    return _permutation_matrix(perm, lu_.dtype)
+
+
+def _lu_unpack_arrays(lu_, piv):
+    """(P, L, U) of lu_factor's packed result."""
+    return (_lu_permutation(lu_, piv),) + _lu_triangles(lu_)
 
 
 @_tuple_out
@@ -1277,19 +1498,108 @@ def lu(A, *, pivot=True, out=None):
     return return_types.linalg_lu(*[_make(x) for x in _lu_unpack_arrays(lu_, piv)])
 
 
+class _PermuteRows(Function):
+    """The rows of x in the order perm (see _permute_rows); the adjoint of a permutation is its inverse"""
+
+    @staticmethod
+    def forward(ctx, x, perm, inverse):
+        ctx.perm, ctx.inverse = perm, inverse
+        return _permute_rows(x._data, perm)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _rows(grad, ctx.inverse, ctx.perm), None, None
+
+
+def _rows(x, perm, inverse):
+    """x's rows in the order perm (inverse: the inverse permutation), differentiable."""
+    if recording(x):
+        return _PermuteRows.apply(x, perm, inverse)
+    return _make(_permute_rows(x._data, perm))
+
+
+def _lu_solve_backward(LU, perm, X, gX, left, adjoint, need_LU):
+    """(gLU, gB) of X = lu_solve(LU, pivots, B, left, adjoint), in flambeau ops (they differentiate again).
+
+    A = P L U takes a gradient gA to the packed factors as gLU = tril(P^T gA U^H, -1) + triu(L^H P^T gA):
+    A X = B:    gB = A^{-H} gX = P Z, Z = L^{-H} Y, Y = U^{-H} gX; gA = -gB X^H, so
+                gLU = -tril(Z (U X)^H, -1) - triu(Y X^H).
+    A^H X = B:  gB = A^{-1} gX = U^{-1} W, W = L^{-1} P^T gX; gA = -X gB^H, so with V = P^T X
+                gLU = -tril(V W^H, -1) - triu(L^H V gB^H).
+    X op(A) = B is op(A)^H X^H = B^H. The triangular solves read LU's triangles as L and U.
+    """
+    if not left:
+        gLU, gB = _lu_solve_backward(LU, perm, X.mH, gX.mH, True, not adjoint, need_LU)
+        return gLU, gB.mH
+    inverse = _xpof(perm).argsort(perm, axis=-1)
+    if adjoint:
+        W = solve_triangular(LU, _rows(gX, perm, inverse), upper=False, unitriangular=True)
+        gB = solve_triangular(LU, W, upper=True)
+        if not need_LU:
+            return None, gB
+        V = _rows(X, perm, inverse)
+        LhV = LU.tril(-1).mH @ V + V
+        return -((V @ W.mH).tril(-1) + (LhV @ gB.mH).triu()), gB
+    Y = solve_triangular(LU.mH, gX, upper=False)
+    Z = solve_triangular(LU.mH, Y, upper=True, unitriangular=True)
+    gB = _rows(Z, inverse, perm)
+    if not need_LU:
+        return None, gB
+    return -((Z @ (LU.triu() @ X).mH).tril(-1) + (Y @ X.mH).triu()), gB
+
+
+class _LuSolve(Function):
+    """X with op(A) X = B (X op(A) = B with left=False), A = P L U as lu_factor packs it"""
+    _node_name = "LinalgLuSolveBackward0"
+
+    @staticmethod
+    def forward(ctx, LU, pivots, B, left, adjoint):
+        perm = _pivot_permutation(pivots._data, LU.shape[-1])
+        X = _make(_lu_solve_sided(LU._data, perm, B._data, left, adjoint))
+        ctx.save_for_backward(LU, X)
+        ctx.perm, ctx.left, ctx.adjoint = perm, left, adjoint
+        return X
+
+    @staticmethod
+    def backward(ctx, grad):
+        LU, X = ctx.saved_tensors
+        gLU, gB = _lu_solve_backward(LU, ctx.perm, X, grad, ctx.left, ctx.adjoint, ctx.needs_input_grad[0])
+        return gLU, None, gB, None, None
+
+
+def _check_lu_solve(LU, pivots, B, left):
+    """torch's checks of linalg.lu_solve, in its order."""
+    for position, (arg, t) in enumerate((("LU", LU), ("pivots", pivots), ("B", B)), 1):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg_lu_solve(): argument '{arg}' (position {position}) must be Tensor, not "
+                            f"{type(t).__name__}")
+    _check_float("torch.linalg.lu_solve", LU, low_precision=True)
+    if B.dtype is not LU.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+                           f"{_type_word(LU.dtype)} and B of type {_type_word(B.dtype)} instead")
+    if pivots.dtype is not _dtype.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
+    _check_matrix("torch.linalg.lu_solve", LU, square=True, low_precision=True)
+    _check_solver_shapes("linalg.lu_solve", LU.shape[-1], B, left)
+    if _last_dim(pivots) != LU.shape[-1]:
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the dimension of the "
+                           "matrix")
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError(f"linalg.lu_solve: Expected LU.shape[:-1] and pivots.shape to be the same, but got "
+                           f"pivots with shape {list(pivots.shape)} instead")
+    broadcast_shapes(B.shape[:-2], LU.shape[:-2])
+    check_same_device("linalg.lu_solve", LU, pivots, B)
+    _refuse_low_precision("linalg.lu_solve_cpu", LU)
+
+
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
-    """X with A X = B (or X A = B with left=False; A^H with adjoint=True) from lu_factor's result."""
-    _check_matrix("linalg.lu_solve", LU, square=True, arg="LU")
-    _no_grad_only("linalg.lu_solve", LU)
-    P, L, U = [_make(x) for x in _lu_unpack_arrays(LU._data, pivots._data)]
-    if not left:                                # X A = B  <=>  A^H X^H = B^H
-        return _out(lu_solve(LU, pivots, B.mH, adjoint=not adjoint).mH, out)
-    if adjoint:                                 # A^H = U^H L^H P^T
-        y = solve_triangular(U.mH, B, upper=False)
-        y = solve_triangular(L.mH, y, upper=True, unitriangular=True)
-        return _out(P @ y, out)
-    y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
-    return _out(solve_triangular(U, y, upper=True), out)
+    """X with A X = B (X A = B with left=False; A^H for A with adjoint=True) from lu_factor's (LU, pivots) of A;
+    the batch dims of LU and B broadcast. Differentiable in LU and B."""
+    _check_lu_solve(LU, pivots, B, left)
+    if recording(LU, B):
+        return _out(_LuSolve.apply(LU, pivots, B, left, adjoint), out)
+    perm = _pivot_permutation(pivots._data, LU.shape[-1])
+    return _out(_make(_lu_solve_sided(LU._data, perm, B._data, left, adjoint)), out)
 
 
 # -- norms ---------------------------------------------------------------------------------------------
@@ -1467,7 +1777,7 @@ def _lu_factors(LU, pivots):
     """(P, L, U) from lu_factor's result: L and U differentiable functions of LU, P a constant."""
     m, n = LU.shape[-2:]
     k = min(m, n)
-    P = _make(_lu_unpack_arrays(LU._data, pivots._data)[0])
+    P = _make(_lu_permutation(LU._data, pivots._data))
     eye = _make(_xpof(LU._data).eye(m, k, dtype=LU._data.dtype))
     return P, LU[..., :, :k].tril(-1) + eye, LU[..., :k, :].triu()
 
