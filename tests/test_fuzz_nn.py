@@ -1012,3 +1012,114 @@ def test_distances_p0_values(device):
     flambeau's norm records no node for p=0 (its vector norm), so only the values are compared."""
     compare(lambda lib, x, y: F(lib).pairwise_distance(x, y, 0.0), randn(0, 3, 4), randn(1, 3, 4), device=device,
             grad=False)
+
+
+# -- embedding, dropout ------------------------------------------------------------------------
+@given(num=st.integers(1, 5), dim=st.integers(1, 3), shape=st.lists(st.integers(0, 3), max_size=3).map(tuple),
+       padding_idx=st.one_of(st.none(), st.integers(-5, 4)), max_norm=st.sampled_from([None, None, 0.5, 1.0, 2.0]),
+       norm_type=st.sampled_from([2.0, 1.0, 3.0]), scale=st.booleans(), seed=seeds)
+@FUZZ
+def test_embedding_fuzz(device, num, dim, shape, padding_idx, max_norm, norm_type, scale, seed):
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, num, shape)
+    weight = rng.standard_normal((num, dim))
+    kw = dict(padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=scale)
+
+    def fn(lib, i, w):
+        if max_norm is None:
+            return F(lib).embedding(i, w, **kw)
+        w = w * 1                   # max_norm renormalizes the rows in place: not on a leaf
+        return F(lib).embedding(i, w, **kw), w
+    compare(fn, idx, weight, device=device)
+
+    def module(lib, i, w):
+        emb = lib.nn.Embedding(num, dim, **kw).double().to(w.device)
+        with lib.no_grad():
+            emb.weight.copy_(w)
+        return emb(i) * w.sum(), emb.weight
+    compare(module, idx, weight, device=device)
+
+
+DROPOUTS = {   # name -> input shapes (large enough that a mask constant along a dim by chance is unlikely)
+    "dropout": [(40,), (6, 7), (3, 4, 5)],
+    "dropout1d": [(6, 9), (3, 6, 9), (2, 3, 4, 5)],
+    "dropout2d": [(6, 4, 5), (3, 6, 4, 5), (6, 9), (2, 3, 4, 5, 6)],
+    "dropout3d": [(6, 3, 4, 5), (2, 6, 3, 4, 5), (6, 4, 5)],
+    "alpha_dropout": [(40,), (6, 7)],
+    "feature_alpha_dropout": [(6, 7), (3, 6, 5), (7,)],
+}
+
+
+def _mask_structure(lib, name, shape, p, seed, draws=4):
+    """What torch and flambeau must share for a random dropout of an input of ones: the dims along
+    which the kept/dropped pattern stays constant over a few draws, the output's dtype and shape and,
+    for a draw, that the gradient is the output's multiplier (the output itself, x being ones)."""
+    lib.manual_seed(seed)
+    varying = set()
+    for _ in range(draws):
+        x = lib.ones(shape, dtype=lib.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = getattr(F(lib), name)(x * 1, p, True)
+        dropped = to_numpy(y == y.reshape(-1)[0] if "alpha" in name else y == 0)
+        varying |= {d for d in range(len(shape)) if (dropped != dropped.take([0], axis=d)).any()}
+    (y * 1.0).sum().backward()
+    kept = to_numpy(y) if "alpha" not in name else None
+    if kept is not None:
+        np.testing.assert_allclose(to_numpy(x.grad), kept)
+    return sorted(set(range(len(shape))) - varying), str(y.dtype), tuple(y.shape)
+
+
+@pytest.mark.parametrize("name", sorted(DROPOUTS))
+@given(p=st.sampled_from([0.5, 0.3, 0.0, 1.0, -0.1, 1.5]), seed=seeds, data=st.data())
+@FEW
+def test_dropout_structure(device, name, p, seed, data):
+    shape = data.draw(st.sampled_from(DROPOUTS[name]))
+    try:
+        ref = _mask_structure(torch, name, shape, p, seed)
+    except Exception as e:
+        with pytest.raises(type(e)):
+            _mask_structure(on_device(flambeau, device), name, shape, p, seed)
+        return
+    assert _mask_structure(on_device(flambeau, device), name, shape, p, seed) == ref
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout2d", "alpha_dropout"])
+def test_dropout_rate_and_scale(device, name):
+    """Over many elements the dropped fraction is p, the kept ones scaled by 1/(1-p); alpha dropout
+    keeps mean 0 and variance 1 of a standard normal input."""
+    lib = on_device(flambeau, device)
+    lib.manual_seed(0)
+    shape = (200, 100, 3, 3) if name == "dropout2d" else (200000,)
+    x = lib.randn(shape, dtype=lib.float64)
+    for p in (0.1, 0.5, 0.8):
+        y = getattr(F(lib), name)(x, p, True)
+        if name == "alpha_dropout":
+            assert abs(float(y.mean())) < 0.02 and abs(float(y.var()) - 1) < 0.03
+            continue
+        dropped = float((y == 0).double().mean())
+        n = 20000 if name == "dropout2d" else 200000
+        assert abs(dropped - p) < 5 * (p * (1 - p) / n) ** 0.5
+        kept = y != 0
+        np.testing.assert_allclose(to_numpy(y[kept]), to_numpy(x[kept]) / (1 - p), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(DROPOUTS))
+def test_dropout_eval_inplace_and_leaf(device, name):
+    """Not training: the input itself (in place or not); in place: the input, changed; in place on a
+    leaf that requires grad: torch's error."""
+    shape = DROPOUTS[name][0]
+    identities = []
+    for lib in (torch, on_device(flambeau, device)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = lib.randn(shape, dtype=lib.float64)
+            leaf = lib.ones(shape, dtype=lib.float64, requires_grad=True)
+            try:        # unbatched dropout1d/3d: torch's unsqueeze_ refuses the leaf
+                in_place_leaf = getattr(F(lib), name)(leaf, 0.5, False, inplace=True) is leaf
+            except RuntimeError:
+                in_place_leaf = RuntimeError
+            identities.append((getattr(F(lib), name)(x, 0.5, False) is x,       # unbatched 1d/3d: a view
+                               in_place_leaf, getattr(F(lib), name)(x, 0.5, True, inplace=True) is x))
+    assert identities[0] == identities[1]
+    compare(lambda lib, x: getattr(F(lib), name)(x, 0.5, True, inplace=True), np.ones(shape), device=device)

@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from .._ops import creation as _creation
 from .._ops import reduction as _reduction
 from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word
-from .._ops._util import recording, write_inplace, apply_inplace
+from .._ops._util import recording, write_inplace, apply_inplace, check_inplace_autograd
 from .._ops.pointwise import _not_implemented, _erf, _sigmoid
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
@@ -619,80 +619,106 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(shape, p, like):
-    """Bernoulli(1 - p) mask scaled by 1 / (1 - p), drawn from flambeau's generator."""
-    keep = _creation.rand(shape, dtype=like.dtype, device=like.device)
+def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
+    """PyTorch's dropout: the input itself when not training, with p == 0 or when empty; zeros for
+    p == 1; else the input times a Bernoulli(1 - p) noise drawn from flambeau's generator in
+    noise_shape (broadcast over the input), scaled by 1 / (1 - p), or for alpha dropout the dropped
+    values set to SELU's saturation -alpha and an affine map a x + b keeping mean and variance."""
+    _check_p(p)
+    if p == 0.0 or not training or input.numel() == 0:
+        return input
+    target, input = input, _source(input, inplace)
     if p == 1.0:
-        return keep * 0
-    return (keep >= p).to(like.dtype) * (1.0 / (1.0 - p))
+        out = input * 0
+    else:
+        shape = input.shape if noise_shape is None else noise_shape
+        keep = (_creation.rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+        if alpha:
+            saturation = _SELU_ALPHA * _SELU_SCALE
+            a = 1.0 / math.sqrt((saturation * saturation * p + 1) * (1 - p))
+            out = input * (keep * a) + ((keep - 1) * (saturation * a) + saturation * a * p)
+        else:
+            out = input * (keep * (1.0 / (1.0 - p)))
+    return _inplace(target, out) if inplace else out
+
+
+def _feature_noise_shape(input, unbatched=False):
+    """One noise value per (sample, channel), or per channel of an input without its batch dim."""
+    if unbatched:
+        return (input.shape[0],) + (1,) * (input.ndim - 1)
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
-    target, input = input, _source(input, inplace)
-    _check_p(p)
-    if not training or p == 0.0:
-        return input
-    out = input * _keep_mask(input.shape, p, input)
-    return _inplace(target, out) if inplace else out
+    return _dropout(input, p, training, inplace)
 
 
-def _feature_dropout(name, input, p, training, inplace, batched_ndim):
-    target, input = input, _source(input, inplace)
+def _feature_dropout(name, input, p, training, inplace, spatial):
+    """dropout1d/2d/3d as PyTorch's: dropout1d takes 2-D or 3-D inputs only; dropout2d and 3d warn
+    about other ranks; dropout1d and 3d take any input of another rank than the batched one as
+    unbatched, dropout2d takes every input as batched (a 3-D one as (N, C, L))."""
     _check_p(p)
-    if input.ndim not in (batched_ndim, batched_ndim - 1):
-        warnings.warn(f"{name}: Received a {input.ndim}-D input to {name}, which is deprecated; expected a "
-                      f"{batched_ndim - 1}-D or {batched_ndim}-D input.", UserWarning, stacklevel=3)
-    if not training or p == 0.0:
+    batched = spatial + 2
+    if name == "dropout1d" and input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if input.ndim not in (batched - 1, batched):
+        warnings.warn(f"{name}: Received a {input.ndim}-D input to {name}, which is deprecated and will result in "
+                      f"an error in a future release. To retain the behavior and silence this warning, please use "
+                      f"dropout instead. Note that {name} exists to provide channel-wise dropout on inputs with "
+                      f"{spatial} spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{batched - 1}D or {batched}D inputs).", UserWarning, stacklevel=3)
+    if name == "dropout2d" and input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", UserWarning, stacklevel=3)
+    if name != "dropout2d" and input.ndim != batched:
+        if not inplace:         # PyTorch: the dropout of input.unsqueeze(0), squeezed (a view when not training)
+            return _feature_dropout_of(input.unsqueeze(0), p, training, False, False).squeeze(0)
+        check_inplace_autograd(input)       # PyTorch's input.unsqueeze_(0), training or not
+        return _feature_dropout_of(input, p, training, True, True)
+    return _feature_dropout_of(input, p, training, inplace, False)
+
+
+def _feature_dropout_of(input, p, training, inplace, unbatched):
+    if p == 0.0 or not training or input.numel() == 0:
         return input
-    if input.ndim < 2:
-        raise RuntimeError(f"Feature dropout requires at least 2 dimensions in the input, got {input.ndim}")
-    unbatched = input.ndim == batched_ndim - 1 and name != "dropout2d"
-    lead = 1 if unbatched else 2
-    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
-    out = input * _keep_mask(shape, p, input)
-    return _inplace(target, out) if inplace else out
+    return _dropout(input, p, training, inplace, _feature_noise_shape(input, unbatched))
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels (dim 1 of (N, C, L)) with probability p."""
-    return _feature_dropout("dropout1d", input, p, training, inplace, 3)
+    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels (dim 1 of (N, C, H, W)) with probability p."""
-    return _feature_dropout("dropout2d", input, p, training, inplace, 4)
+    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
-    return _feature_dropout("dropout3d", input, p, training, inplace, 5)
-
-
-def _alpha_dropout(input, p, training, inplace, shape):
-    target, input = input, _source(input, inplace)
-    _check_p(p)
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        out = input * 0
-        return _inplace(target, out) if inplace else out
-    alpha_p = -_SELU_ALPHA * _SELU_SCALE          # the value SELU saturates to
-    a = 1.0 / math.sqrt((alpha_p * alpha_p * p + 1) * (1 - p))
-    b = -a * alpha_p * p
-    keep = (_creation.rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
-    out = (input * keep + (1 - keep) * alpha_p) * a + b
-    return _inplace(target, out) if inplace else out
+    """Zero whole channels (dim 1 of (N, C, D, H, W)) with probability p."""
+    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU's zero mean and unit variance: dropped values become -alpha*scale,
     then an affine map a * x + b restores the moments."""
-    return _alpha_dropout(input, p, training, inplace, input.shape)
+    return _dropout(input, p, training, inplace, alpha=True)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
-    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    return _alpha_dropout(input, p, training, inplace, shape)
+    """alpha_dropout of whole channels (dim 1)."""
+    _check_p(p)
+    if p == 0.0 or not training or input.numel() == 0:
+        return input
+    return _dropout(input, p, training, inplace, _feature_noise_shape(input), alpha=True)
 
 
 # -- sparse ------------------------------------------------------------------------------------
