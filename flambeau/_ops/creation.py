@@ -1082,7 +1082,8 @@ def fill_(self, value):
         from ._util import apply_inplace
         return apply_inplace(self, Fill, value)
     check_inplace_autograd(self)
-    v = value.item() if isinstance(value, Tensor) else value
+    # a tensor value is cast as a copy casts (-1 into uint8 is 255, unchecked); a number was checked above
+    v = np.asarray(value.item()).astype(self._data.dtype)[()] if isinstance(value, Tensor) else value
     self._data[...] = v if self._data.dtype.kind != "b" else bool(v)
     self._version[0] += 1
     return self

@@ -10,6 +10,7 @@ from .._tensor import Size, Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
                     _type_word, check_same_device, index_range)
+from .pointwise import _broadcast_errors
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
@@ -672,11 +673,20 @@ def index_copy(input, dim, index, source):
 def index_fill(input, dim, index, value):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_fill", input.shape[dim] if input.ndim else 1, dim, input)
-    if not isinstance(value, Tensor):
-        value = _dtype.fill_value(value, input.dtype)
+    value = _checked_fill(value, input)
     if input.ndim == 0:             # as a 1-element vector
         return IndexPut.named("IndexFillBackward0").apply(input.reshape(1), value, (idx,)).reshape(())
     return IndexPut.named("IndexFillBackward0").apply(input, value, (slice(None),) * dim + (idx,))
+
+
+def _checked_fill(value, input):
+    """A fill value checked against input's dtype (see _dtype.fill_value); a 0-dim CPU tensor is read as
+    its number, as PyTorch's CPU kernels read it (its CUDA kernels read a CUDA value unchecked)."""
+    if not isinstance(value, Tensor):
+        return _dtype.fill_value(value, input.dtype)
+    if value.ndim == 0 and type(value._data) is np.ndarray:
+        _dtype.fill_value(value.item(), input.dtype)
+    return value
 
 
 def _inplace_from(fn, name):
@@ -754,13 +764,13 @@ def _check_mask(mask, name, input):
 
 
 @register("masked_fill")
+@_broadcast_errors
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_", input)
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
-    if not isinstance(value, Tensor):
-        value = _dtype.fill_value(value, input.dtype)
+    value = _checked_fill(value, input)
     return MaskedFill.apply(input, mask, value)
 
 

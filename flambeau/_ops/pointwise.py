@@ -51,6 +51,25 @@ def _check_shapes(ad, bd):
         broadcast_shapes(ad.shape, bd.shape)
 
 
+def _broadcast_errors(fn):
+    """fn, with NumPy's broadcast ValueError turned into PyTorch's RuntimeError (named by the shapes of
+    the tensors fn was given), for the ops that leave broadcasting to NumPy without a check first."""
+    def checked(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            from ._util import broadcast_shapes
+            shapes = [tuple(a.shape) for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+            joined = shapes[0] if shapes else ()
+            for shape in shapes[1:]:                    # torch's message names the first pair that fails
+                joined = broadcast_shapes(joined, shape)
+            raise RuntimeError(str(e)) from None
+    checked.__name__, checked.__qualname__, checked.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    return checked
+
+
 class Add(Function):
     """out = a + alpha * b"""
     _node_name = "AddBackward0"
@@ -1815,6 +1834,7 @@ def _bitwise(name, ufunc_name, dunder, rdunder, idunder):
             _not_implemented(ufunc_name[0] + "shift_cpu" if "shift" in ufunc_name else name + "_cpu", dt)
         return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
     fn.__name__ = name
+    fn = _broadcast_errors(fn)
     globals()[name] = fn
     setattr(Tensor, name, fn)
     setattr(Tensor, dunder, fn)
@@ -2174,3 +2194,18 @@ Tensor.negative_ = Tensor.neg_
 Tensor.absolute_ = Tensor.abs_
 Tensor.fix_ = Tensor.trunc_
 _export("xlogy", "logaddexp", "logaddexp2", "copysign", "heaviside", "nextafter", "mvlgamma", "logit_")
+
+
+# -- broadcast errors -------------------------------------------------------------------------
+def _install_broadcast_errors(*fns):
+    """Replace each of fns, wherever this module or Tensor holds it (aliases included), by its checked version."""
+    wrapped = {id(f): _broadcast_errors(f) for f in fns}
+    for namespace, put in ((globals(), globals().__setitem__), (dict(vars(Tensor)), lambda k, v: setattr(Tensor, k, v))):
+        for name, value in list(namespace.items()):
+            if id(value) in wrapped:
+                put(name, wrapped[id(value)])
+
+
+_install_broadcast_errors(pow, _ipow, float_power, _float_power_, where, _where_method, xlogy, Tensor.xlogy_, atan2,
+                          Tensor.atan2_, hypot, Tensor.hypot_, clamp, _clamp_, copysign, Tensor.copysign_, heaviside,
+                          Tensor.heaviside_, isclose, lerp, _lerp_, logaddexp2)
