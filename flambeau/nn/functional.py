@@ -1407,14 +1407,20 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     """Normalize each (sample, channel) over its spatial dims."""
     if input.ndim < 3:
         raise ValueError(f"expected 3D or more input (got {input.ndim}D input)")
+    size = math.prod(input.shape[2:])
+    if use_input_stats and size == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    n, c = input.shape[0], input.shape[1]
+    # PyTorch batch-normalizes (1, N * C, ...) with the per-channel tensors repeated N times
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
     shape = _channel_shape(input)
     dims = tuple(range(2, input.ndim))
     if use_input_stats:
-        size = 1
-        for s in input.shape[2:]:
-            size *= s
-        if size == 1:
-            raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
         mean = input.mean(dims, keepdim=True)
         var = ((input - mean) ** 2).mean(dims, keepdim=True)
         if running_mean is not None:
@@ -1422,8 +1428,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 running_mean.mul_(1 - momentum).add_(mean.detach().mean(0).reshape(-1) * momentum)
                 running_var.mul_(1 - momentum).add_(var.detach().mean(0).reshape(-1) * (momentum * size / (size - 1)))
     else:
-        if running_mean is None:
-            raise ValueError("Expected running_mean and running_var to be defined when use_input_stats is false")
         mean = running_mean.reshape(shape)
         var = running_var.reshape(shape)
     out = (input - mean) * (var + eps).rsqrt()
