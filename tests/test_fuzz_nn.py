@@ -1260,3 +1260,104 @@ def test_instance_norm_checks_as_torch(device):
         compare(lambda lib, x, *ts: F(lib).instance_norm(x, **dict(zip(names, ts))), x, *kw.values(),
                 device=device, grad=[True, False, False])
     compare(lambda lib, x, m: F(lib).instance_norm(x, m, m), randn(0, 2, 3, 1), np.zeros(2), device=device)
+
+
+# -- second order ------------------------------------------------------------------------------
+def _hessian_vector(lib, fn, arrays, device, seed):
+    """d<grad(fn) . u, v>/d(inputs) for random u (the upstream gradient) and v, through the backward's
+    own graph; zeros where the first gradient has no graph (a backward that is constant in the inputs:
+    torch records one there, with zero derivatives)."""
+    ins = _inputs(lib, arrays, True, device)
+    floats = [t for t in ins if t.dtype.is_floating_point]
+    kw = {} if lib is torch else {"device": device}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(on_device(lib, device) if lib is not torch else lib, *ins)
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if o.requires_grad]
+    rng = np.random.default_rng(seed)
+    cots = [lib.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, **kw) for o in outs]
+    grads = lib.autograd.grad(outs, floats, cots, create_graph=True, allow_unused=True)
+    terms = [(g * lib.tensor(rng.standard_normal(tuple(g.shape)), dtype=g.dtype, **kw)).sum()
+             for g in grads if g is not None]
+    terms = [t for t in terms if t.requires_grad]
+    second = lib.autograd.grad(sum(terms), floats, allow_unused=True) if terms else [None] * len(floats)
+    return [lib.zeros_like(x) if h is None else h for x, h in zip(floats, second)]
+
+
+def compare_double_backward(fn, *arrays, device="cpu", rtol=1e-7, atol=1e-9, seed=0):
+    """Hessian-vector products of fn against torch's. Where torch's backward is not differentiable
+    again (it refuses), flambeau may give its (zero) derivative."""
+    try:
+        ref = _hessian_vector(torch, fn, arrays, "cpu", seed)
+    except RuntimeError:
+        return
+    ours = _hessian_vector(flambeau, fn, arrays, device, seed)
+    assert_same(ours, ref, rtol, atol, device=device)
+
+
+SECOND_ORDER = {
+    "conv2d": (lambda lib, x, w, b: F(lib).conv2d(x, w, b, stride=(1, 2), padding=1, dilation=(2, 1), groups=2),
+               [(2, 4, 5, 5), (4, 2, 3, 2), (4,)]),
+    "conv_transpose1d": (lambda lib, x, w: F(lib).conv_transpose1d(x, w, stride=2, padding=1, output_padding=1),
+                         [(2, 2, 4), (2, 3, 3)]),
+    "conv_transpose1d_opad_past_stride": (
+        lambda lib, x, w: F(lib).conv_transpose1d(x, w, stride=1, dilation=2, output_padding=1), [(2, 2, 3), (2, 2, 2)]),
+    "max_pool2d": (lambda lib, x: F(lib).max_pool2d(x, 3, 2, 1, ceil_mode=True), [(2, 2, 5, 6)]),
+    "max_pool3d": (lambda lib, x: F(lib).max_pool3d(x, 2, 1, 1), [(1, 2, 3, 3, 3)]),
+    "avg_pool2d": (lambda lib, x: F(lib).avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+                   [(2, 2, 5, 6)]),
+    "adaptive_max_pool2d": (lambda lib, x: F(lib).adaptive_max_pool2d(x, (2, 3)), [(2, 2, 5, 4)]),
+    "adaptive_avg_pool1d": (lambda lib, x: F(lib).adaptive_avg_pool1d(x, 3), [(2, 2, 7)]),
+    "lp_pool2d": (lambda lib, x: F(lib).lp_pool2d(x.abs() + 0.1, 1.5, 2), [(2, 2, 4, 4)]),
+    "batch_norm_train": (lambda lib, x, w, b: F(lib).batch_norm(x, None, None, w, b, True), [(4, 3, 2), (3,), (3,)]),
+    "batch_norm_eval": (lambda lib, x, w, b: F(lib).batch_norm(x, lib.zeros(3, dtype=x.dtype, device=x.device),
+                                                                lib.ones(3, dtype=x.dtype, device=x.device), w, b),
+                        [(4, 3, 2), (3,), (3,)]),
+    "layer_norm": (lambda lib, x, w, b: F(lib).layer_norm(x, (2, 3), w, b), [(4, 2, 3), (2, 3), (2, 3)]),
+    "group_norm": (lambda lib, x, w, b: F(lib).group_norm(x, 2, w, b), [(3, 4, 2), (4,), (4,)]),
+    "instance_norm": (lambda lib, x: F(lib).instance_norm(x), [(2, 3, 4)]),
+    "rms_norm": (lambda lib, x, w: F(lib).rms_norm(x, (3,), w), [(4, 3), (3,)]),
+    "cross_entropy": (lambda lib, x, t: F(lib).cross_entropy(x, t, label_smoothing=0.2), [(4, 3), (4, 3)]),
+    "cross_entropy_weighted": (lambda lib, x, t, w: F(lib).cross_entropy(x.reshape(2, 3, 2), t.reshape(2, 3, 2), w,
+                                                                          reduction="none", label_smoothing=0.3),
+                               [(4, 3), (4, 3), (3,)]),
+    "cross_entropy_indices": (lambda lib, x: F(lib).cross_entropy(x, lib.tensor([0, 2, -100, 1], device=x.device),
+                                                                  label_smoothing=0.1), [(4, 3)]),
+    "nll_loss": (lambda lib, x: F(lib).nll_loss(x.log_softmax(1), lib.tensor([0, 2, 1, 2], device=x.device)),
+                 [(4, 3)]),
+    "bce_with_logits": (lambda lib, x, t: F(lib).binary_cross_entropy_with_logits(
+        x, t.sigmoid(), pos_weight=lib.tensor([1.0, 2.0, 0.5], dtype=x.dtype, device=x.device)), [(4, 3), (4, 3)]),
+    "binary_cross_entropy": (lambda lib, x, t: F(lib).binary_cross_entropy(x.sigmoid(), t.sigmoid()),
+                             [(4, 3), (4, 3)]),
+    "smooth_l1": (lambda lib, x, t: F(lib).smooth_l1_loss(x, t, beta=0.5), [(4, 3), (4, 3)]),
+    "huber": (lambda lib, x, t: F(lib).huber_loss(x, t, delta=0.5), [(4, 3), (4, 3)]),
+    "kl_div": (lambda lib, x, t: F(lib).kl_div(x, t, reduction="batchmean", log_target=True), [(4, 3), (4, 3)]),
+    "poisson_nll": (lambda lib, x, t: F(lib).poisson_nll_loss(x, t.abs() * 3, full=True), [(4, 3), (4, 3)]),
+    "gaussian_nll": (lambda lib, x, t, v: F(lib).gaussian_nll_loss(x, t, v.abs() + 0.1), [(4, 3), (4, 3), (4, 1)]),
+    "multi_margin": (lambda lib, x: F(lib).multi_margin_loss(x, lib.tensor([0, 2, 1, 2], device=x.device), p=2),
+                     [(4, 3)]),
+    "triplet_margin": (lambda lib, a, p, n: F(lib).triplet_margin_loss(a, p, n, swap=True), [(4, 3)] * 3),
+    "cosine_similarity": (lambda lib, a, b: F(lib).cosine_similarity(a, b), [(4, 3), (4, 3)]),
+    "pairwise_distance": (lambda lib, a, b: F(lib).pairwise_distance(a, b, 3.0), [(4, 3), (4, 3)]),
+    "normalize": (lambda lib, a: F(lib).normalize(a, 1.5), [(4, 3)]),
+    "pad_reflect": (lambda lib, x: F(lib).pad(x, (2, -1, 1, 1), mode="reflect"), [(2, 2, 3, 4)]),
+    "unfold_fold": (lambda lib, x: F(lib).fold(F(lib).unfold(x, 2, padding=1, stride=2) ** 2, (3, 4), 2, padding=1,
+                                               stride=2), [(2, 2, 3, 4)]),
+    "embedding": (lambda lib, w: F(lib).embedding(lib.tensor([[0, 2], [2, 1]], device=w.device), w ** 2,
+                                                  padding_idx=1), [(3, 2)]),
+    "glu": (lambda lib, x: F(lib).glu(x, 0), [(4, 3)]),
+    "log_softmax": (lambda lib, x: F(lib).log_softmax(x, 1), [(4, 3)]),
+    "softmin": (lambda lib, x: F(lib).softmin(x, 0), [(4, 3)]),
+    "prelu": (lambda lib, x, w: F(lib).prelu(x, w), [(4, 3), (3,)]),
+}
+SECOND_ORDER.update({name: (lambda lib, x, name=name: getattr(F(lib), name)(x), [(4, 3)])
+                     for name in ["elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
+                                  "logsigmoid", "hardswish", "hardsigmoid", "tanhshrink", "softshrink",
+                                  "hardshrink", "hardtanh", "leaky_relu", "relu6", "rrelu"]})
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_order_as_torch(device, name):
+    fn, shapes = SECOND_ORDER[name]
+    arrays = [randn(i, *s) * (3 if name in ("hardswish", "hardsigmoid", "relu6") else 1) for i, s in enumerate(shapes)]
+    compare_double_backward(fn, *arrays, device=device)

@@ -1654,7 +1654,8 @@ class _CrossEntropy(Function):
             # every target ignored: the loss is nan, its gradient 0 (not 0/0), as torch
             ctx.denom = _make(xp.where(valid.any(), ctx.denom._data, xp.asarray(1, dtype=a.dtype)))
         ctx.label_smoothing = label_smoothing
-        ctx.save_for_backward(input, target if target.is_floating_point() else None)
+        floating = target.is_floating_point()
+        ctx.save_for_backward(input, target if floating else None, weight if floating else None)
         ctx.logp = logp
         if reduction == "none":
             return per.reshape(_loss_shape(input.shape))
@@ -1663,7 +1664,7 @@ class _CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        input, target = ctx.saved_tensors
+        input, target, weight = ctx.saved_tensors
         xp = _xp.array_module(input._data)
         if ctx.reduction == "none":
             g = grad.reshape(-1, 1)
@@ -1672,6 +1673,22 @@ class _CrossEntropy(Function):
         else:
             g = grad
         grad_input = grad_target = None
+        if target is not None and grad_mode.is_grad_enabled():
+            # probabilities, differentiated again: the gradients as flambeau ops of both input and target
+            # (the mixed second derivatives), q = t (1 - eps) + eps / C, times the class weights
+            x, t = _from_rows_input(input), _from_rows_input(target)
+            eps = ctx.label_smoothing
+            w = weight
+            smoothed = t * (1 - eps) + eps / x.shape[1] if eps else t
+            q = smoothed if w is None else smoothed * w
+            logp = _reduction.log_softmax(x, 1)
+            if ctx.needs_input_grad[0]:
+                grad_input = _from_rows((_reduction.softmax(x, 1) * q.sum(1, keepdim=True) - q) * g, ctx.shape)
+            if ctx.needs_input_grad[1]:
+                gt = logp * -(1 - eps)
+                grad_target = _from_rows((gt if w is None else gt * w) * g, ctx.shape)
+            grad_weight = (-smoothed * logp * g).sum(0) if ctx.needs_input_grad[2] else None
+            return grad_input, grad_target, grad_weight, None
         if ctx.needs_input_grad[0]:
             if ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
                 rows, safe, valid = ctx.picked                  # softmax - onehot, on kept rows
