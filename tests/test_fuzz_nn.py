@@ -123,12 +123,17 @@ def conv_case(draw, nd):
     dilation = _per_dim(draw, nd, st.integers(1, 2))
     padding = draw(st.one_of(st.just("same"), st.just("valid"), st.integers(0, 2),
                              st.tuples(*[st.integers(0, 2)] * nd)))
-    if padding == "same":
+    broken = draw(st.integers(0, 12))           # now and then an invalid call, to compare the errors
+    if padding == "same" and broken != 1:
         stride = 1
     sizes = tuple(draw(st.integers(1, 7)) for _ in range(nd))
     batched = draw(st.booleans())
-    shape = ((draw(st.integers(1, 3)),) if batched else ()) + (cin,) + sizes
-    return dict(shape=shape, weight=(cout, cin // groups) + kernel, bias=draw(st.booleans()),
+    shape = ((draw(st.integers(1, 3)),) if batched else ()) + (cin + (broken == 2),) + sizes
+    weight = (cout + (broken == 3), cin // groups) + kernel
+    if broken == 4:
+        padding = -1
+    return dict(shape=shape, weight=weight, bias=draw(st.booleans()) or broken == 5,
+                bias_extra=int(broken == 5),
                 kw=dict(stride=stride, padding=padding, dilation=dilation, groups=groups),
                 layout=draw(st.sampled_from(["contiguous", "transposed", "strided"])), seed=draw(seeds))
 
@@ -163,7 +168,7 @@ def _compare_conv(op, c, out_channels, device):
     x = _make_layout(randn(c["seed"], *c["shape"]), c["layout"])
     arrays = [x, randn(c["seed"] + 1, *c["weight"])]
     if c["bias"]:
-        arrays.append(randn(c["seed"] + 2, out_channels))
+        arrays.append(randn(c["seed"] + 2, out_channels + c.get("bias_extra", 0)))
     compare(lambda lib, x, w, *b: getattr(F(lib), op)(_layout(lib, x, c["layout"]), w, *b, **c["kw"]), *arrays,
             device=device)
 
@@ -710,7 +715,13 @@ def compare_module(make, inputs, device="cpu", train=True, seed=0, rtol=1e-7, at
     one's random state. Each array of inputs goes through both in turn: outputs, input and parameter
     gradients, and the buffers after each step (running statistics...) must agree."""
     rng = np.random.default_rng(seed)
-    ref, ours = make(torch).double(), make(flambeau).double()
+    try:
+        ref = make(torch).double()
+    except Exception as e:          # torch refuses the layer's arguments: so must flambeau
+        with pytest.raises(type(e)):
+            make(flambeau)
+        return
+    ours = make(flambeau).double()
     with torch.no_grad():
         for t in ref.parameters():
             t.copy_(torch.tensor(rng.standard_normal(tuple(t.shape))))
@@ -1289,7 +1300,11 @@ def compare_double_backward(fn, *arrays, device="cpu", rtol=1e-7, atol=1e-9, see
     again (it refuses), flambeau may give its (zero) derivative."""
     try:
         ref = _hessian_vector(torch, fn, arrays, "cpu", seed)
-    except RuntimeError:
+    except RuntimeError:            # invalid arguments (compared by the first-order tests) or no double backward
+        return
+    except Exception as e:
+        with pytest.raises(type(e)):
+            _hessian_vector(flambeau, fn, arrays, device, seed)
         return
     ours = _hessian_vector(flambeau, fn, arrays, device, seed)
     assert_same(ours, ref, rtol, atol, device=device)
@@ -1301,7 +1316,8 @@ SECOND_ORDER = {
     "conv_transpose1d": (lambda lib, x, w: F(lib).conv_transpose1d(x, w, stride=2, padding=1, output_padding=1),
                          [(2, 2, 4), (2, 3, 3)]),
     "conv_transpose1d_opad_past_stride": (
-        lambda lib, x, w: F(lib).conv_transpose1d(x, w, stride=1, dilation=2, output_padding=1), [(2, 2, 3), (2, 2, 2)]),
+        lambda lib, x, w: F(lib).conv_transpose1d(x, w, stride=1, dilation=2, output_padding=1),
+        [(2, 2, 3), (2, 2, 2)]),
     "max_pool2d": (lambda lib, x: F(lib).max_pool2d(x, 3, 2, 1, ceil_mode=True), [(2, 2, 5, 6)]),
     "max_pool3d": (lambda lib, x: F(lib).max_pool3d(x, 2, 1, 1), [(1, 2, 3, 3, 3)]),
     "avg_pool2d": (lambda lib, x: F(lib).avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
@@ -1361,3 +1377,111 @@ def test_second_order_as_torch(device, name):
     fn, shapes = SECOND_ORDER[name]
     arrays = [randn(i, *s) * (3 if name in ("hardswish", "hardsigmoid", "relu6") else 1) for i, s in enumerate(shapes)]
     compare_double_backward(fn, *arrays, device=device)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_conv_double_backward_fuzz(device, transposed):
+    def check(nd, data):
+        c = data.draw(conv_transpose_case(nd) if transposed else conv_case(nd))
+        op = f"conv_transpose{nd}d" if transposed else f"conv{nd}d"
+        arrays = [randn(c["seed"], *c["shape"]), randn(c["seed"] + 1, *c["weight"])]
+        compare_double_backward(lambda lib, x, w: getattr(F(lib), op)(x, w, **c["kw"]), *arrays, device=device)
+    run_fuzz(device, FEW, check, nd=st.sampled_from([1, 2, 3]), data=st.data())
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "adaptive_max", "adaptive_avg"])
+def test_pool_double_backward_fuzz(device, kind):
+    def check(nd, data):
+        if kind.startswith("adaptive"):
+            c = data.draw(adaptive_case(nd))
+            kw = {}
+            op = lambda lib, x: getattr(F(lib), f"{kind}_pool{nd}d")(x, c["out"])      # noqa: E731
+        else:
+            c = data.draw(pool_case(nd, kind))
+            kw = dict(c["kw"], return_indices=False) if kind == "max" else c["kw"]
+            if kind == "max" and _window_in_padding(c["shape"][-nd:], kw):
+                return              # torch's backward writes out of bounds there
+            op = lambda lib, x: getattr(F(lib), f"{kind}_pool{nd}d")(x, **kw)         # noqa: E731
+        compare_double_backward(op, randn(c["seed"], *c["shape"]), device=device)
+    run_fuzz(device, FEW, check, nd=st.sampled_from([1, 2, 3]), data=st.data())
+
+
+# -- linear layers, random activations ---------------------------------------------------------
+def test_linear_bilinear_fuzz(device):
+    def check(lead, fin, fout, weight_1d, bias, broken, seed):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(lead + (fin + (broken == 1),))
+        w = rng.standard_normal((fin,) if weight_1d else (fout, fin))
+        arrays = [x, w] + ([rng.standard_normal(() if weight_1d else (fout + (broken == 2),))] if bias else [])
+        compare(lambda lib, x, w, *b: F(lib).linear(x, w, *b), *arrays, device=device)
+        x2 = rng.standard_normal(lead + (2,))
+        w3 = rng.standard_normal((fout, fin + (broken == 1), 2))
+        arrays = [x, x2, w3] + ([rng.standard_normal(fout + (broken == 2))] if bias else [])
+        compare(lambda lib, a, b, w, *bb: F(lib).bilinear(a, b, w, *bb), *arrays, device=device)
+    run_fuzz(device, FUZZ, check, lead=st.lists(st.integers(0, 3), max_size=3).map(tuple), fin=st.integers(1, 3),
+             fout=st.integers(1, 3), weight_1d=st.booleans(), bias=st.booleans(), broken=st.integers(0, 8),
+             seed=seeds)
+
+
+def test_rrelu_training_slopes(device):
+    """rrelu in training: x > 0 kept, x <= 0 times a slope drawn from U(lower, upper) per element (the
+    gradient that slope), the mean slope (lower + upper) / 2; in place, the input itself."""
+    lib = on_device(flambeau, device)
+    lib.manual_seed(0)
+    x = lib.randn(100000, dtype=lib.float64, requires_grad=True)
+    y = F(lib).rrelu(x, 0.1, 0.3, training=True)
+    y.sum().backward()
+    xs, ys, gs = to_numpy(x), to_numpy(y), to_numpy(x.grad)
+    neg = xs <= 0
+    np.testing.assert_array_equal(ys[~neg], xs[~neg])
+    np.testing.assert_array_equal(gs[~neg], 1.0)
+    slopes = ys[neg] / xs[neg]
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and abs(slopes.mean() - 0.2) < 0.002
+    np.testing.assert_allclose(gs[neg], slopes)
+    z = x.detach().clone()
+    assert F(lib).rrelu(z, 0.1, 0.3, training=True, inplace=True) is z
+    compare(lambda lib, x: F(lib).rrelu(x, training=True, inplace=True), np.ones(3), device=device)
+
+
+def test_gumbel_softmax(device):
+    """Soft samples sum to 1 along dim; hard ones are one-hot at the soft argmax with the soft
+    gradient; over many draws the argmax follows softmax(logits); the deprecated eps warns."""
+    lib = on_device(flambeau, device)
+    lib.manual_seed(0)
+    logits = lib.tensor([[1.0, 0.0, -1.0]] * 20000, dtype=lib.float64, requires_grad=True)
+    soft = F(lib).gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(to_numpy(soft.sum(-1)), 1.0)
+    hard = F(lib).gumbel_softmax(logits, tau=0.5, hard=True, dim=1)
+    assert set(np.unique(to_numpy(hard)).tolist()) == {0.0, 1.0}
+    np.testing.assert_array_equal(to_numpy(hard.sum(1)), 1.0)
+    frequencies = to_numpy(hard).mean(0)
+    np.testing.assert_allclose(frequencies, np.exp([1, 0, -1]) / np.exp([1, 0, -1]).sum(), atol=0.015)
+    (hard * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum().backward()
+    assert logits.grad is not None and np.all(np.isfinite(to_numpy(logits.grad)))
+    for library in (torch, lib):
+        with pytest.warns(UserWarning, match="eps"):
+            F(library).gumbel_softmax(library.zeros(2, 3, dtype=library.float64), eps=1e-5)
+
+
+ACTIVATION_LAYERS = [
+    ("ReLU", {}), ("ReLU", {"inplace": True}), ("ReLU6", {"inplace": True}), ("Hardtanh", {"min_val": -0.5}),
+    ("Hardtanh", {"min_val": -2.0, "max_val": 0.5, "inplace": True}), ("ELU", {"alpha": 0.5, "inplace": True}),
+    ("CELU", {"alpha": 2.0}), ("SELU", {"inplace": True}), ("GELU", {"approximate": "tanh"}), ("SiLU", {}),
+    ("SiLU", {"inplace": True}), ("Mish", {"inplace": True}), ("Hardswish", {"inplace": True}),
+    ("Hardsigmoid", {}), ("LeakyReLU", {"negative_slope": 0.2, "inplace": True}), ("RReLU", {"lower": 0.2}),
+    ("Threshold", {"threshold": 0.5, "value": -1.0}), ("Threshold", {"threshold": 0.5, "value": -1.0, "inplace": True}),
+    ("Softplus", {"beta": 2.0, "threshold": 1.0}), ("Softshrink", {"lambd": 0.3}), ("Hardshrink", {"lambd": 0.3}),
+    ("Tanhshrink", {}), ("Softsign", {}), ("LogSigmoid", {}), ("Sigmoid", {}), ("Tanh", {}),
+    ("Softmax", {"dim": 1}), ("LogSoftmax", {"dim": 0}), ("Softmin", {"dim": -1}), ("Softmax2d", {}),
+    ("GLU", {"dim": 1}), ("PReLU", {"num_parameters": 4, "init": 0.1}), ("Identity", {}),
+]
+
+
+@pytest.mark.parametrize("layer, kw", ACTIVATION_LAYERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(ACTIVATION_LAYERS)])
+def test_activation_layers(device, layer, kw):
+    """The activation layers (in place ones on a non-leaf), their outputs, gradients and repr."""
+    x = _activation_input(0, (2, 4, 3), True)
+    compare_module(lambda lib: getattr(lib.nn, layer)(**kw), [x], device=device, train=False)
+    assert repr(getattr(flambeau.nn, layer)(**kw)) == repr(getattr(torch.nn, layer)(**kw))
+    if kw.get("inplace"):
+        compare(lambda lib, x: getattr(lib.nn, layer)(**kw)(x * 1), x, device=device)

@@ -604,6 +604,8 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); hard=True returns one-hot values with
     the soft gradient (straight-through)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", UserWarning, stacklevel=2)
     gumbels = -_creation.empty(logits.shape, dtype=logits.dtype, device=logits.device).exponential_().log()
     y = _reduction.softmax((logits + gumbels) / tau, dim)
     if not hard:
