@@ -516,14 +516,14 @@ def _check_operands(op, input, weight, bias, nd):
         raise RuntimeError(f"weight should have at least three dimensions" if weight.ndim < 3 else
                            f"expected stride to be a single integer value or a list of {weight.ndim - 2} values "
                            f"to match the convolution dimensions, but got stride={[1] * nd}")
+    if input.dtype.name == "bool":
+        raise NotImplementedError(f"\"{op}\" not implemented for '{_type_word(input)}'")
     for t in (weight, bias):
         if t is not None and t.dtype is not input.dtype:
             raise RuntimeError(f"expected scalar type {_type_word(input)} but found {_type_word(t)}")
         if t is not None and t.device != input.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                f"{input.device} and {t.device}! ({op})")
-    if input.dtype.name == "bool":
-        raise NotImplementedError(f"\"{op}\" not implemented for '{_type_word(input)}'")
     if input.dtype.is_complex:
         raise NotImplementedError(f"{op}: complex convolutions are not implemented by flambeau")
 
@@ -531,6 +531,15 @@ def _check_operands(op, input, weight, bias, nd):
 def _type_word(t):
     from ._util import _type_word as word
     return word(t.dtype)
+
+
+def refuse_integers(kernel, input, but_int64=False):
+    """NotImplementedError, as PyTorch's CPU kernel ``kernel`` for an integer input (of another
+    integer dtype than int64, when but_int64)."""
+    dt = input.dtype
+    if dt.is_floating_point or dt.is_complex or dt.name == "bool" or (but_int64 and dt.name == "int64"):
+        return
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_word(input)}'")
 
 
 def _geometry(op, stride, padding, dilation, groups, kernel, nd):
@@ -660,6 +669,7 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
         raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}). Calculated "
                            f"output size per channel: ({' x '.join(map(str, out_sizes))}). Output size is too "
                            f"small")
+    refuse_integers(f"slow_conv_transpose{max(nd, 2)}d_out_cpu", input, but_int64=True)
     out = _ConvTranspose.apply(x, weight, bias, geo, out_sizes)
     return out.squeeze(0) if unbatched else out
 
@@ -728,6 +738,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            f"{kernel[1]}), dilation=({dil[0]}, {dil[1]}), padding=({pad[0]}, {pad[1]}), "
                            f"calculated shape of the array of sliding blocks as ({ho}, {wo}), but its components "
                            f"must be at least one.")
+    refuse_integers("im2col_out_cpu", input)
     out = _Unfold.apply(x, kernel, geo)
     return out.squeeze(0) if unbatched else out
 
@@ -756,5 +767,6 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"dilation=({dil[0]}, {dil[1]}), padding=({pad[0]}, {pad[1]}), stride=({stride[0]}, "
                            f"{stride[1]}), expected size of input's dimension 2 to match the calculated number of "
                            f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)={x.shape[2]}.")
+    refuse_integers("col2im_out_cpu", input)
     out = _Fold.apply(x, out_hw, kernel, geo)
     return out.squeeze(0) if unbatched else out

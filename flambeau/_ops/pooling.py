@@ -25,7 +25,7 @@ from .. import _xp
 from .._tensor import Tensor, _make
 from ._util import _type_word
 from ..autograd.function import Function
-from .conv import split_batch, _padded_sizes, _inside
+from .conv import split_batch, _padded_sizes, _inside, refuse_integers
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
            "adaptive_max_pool1d", "max_pool1d_with_indices"]
@@ -625,6 +625,7 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     win = _window(op, input, kernel_size, stride, padding, 1, ceil_mode, nd, check_input_size=nd == 3)
+    refuse_integers("avg_pool3d_out_frame" if nd == 3 else "avg_pool2d", input, but_int64=True)
     x, unbatched = _as_batch(input, nd)
     xp = _xp.array_module(x._data)
     ddt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float64)
@@ -753,6 +754,7 @@ def adaptive_avg_pool3d(input, output_size):
 def _adaptive_max(op, input, output_size, return_indices, nd):
     sizes, out = _adaptive_sizes(op, input, output_size, nd)
     _check_dtype(op, input)
+    refuse_integers("adaptive_max_pool3d_cpu" if nd == 3 else "adaptive_max_pool2d", input)
     unbatched = input.ndim == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     xp = _xp.array_module(x._data)

@@ -156,6 +156,8 @@ def relu_(input):
 
 def threshold(input, threshold, value, inplace=False):
     """x if x > threshold else value."""
+    if input.dtype is _dtype.bool:
+        _not_implemented("threshold_cpu", input.dtype)
     target, input = input, _source(input, inplace)
     out = _f().where(input > threshold, input, _f().tensor(value, dtype=input.dtype, device=input.device))
     return _inplace(target, out) if inplace else out
@@ -203,15 +205,22 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val)."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    _check_hardtanh(input, min_val, max_val)
+    return _activate(_Hardtanh, input, inplace, min_val, max_val)
+
+
+def _check_hardtanh(input, min_val, max_val):
     if input.dtype is _dtype.bool:
         raise RuntimeError("Bool inputs not supported for hardtanh")
-    return _activate(_Hardtanh, input, inplace, min_val, max_val)
+    if input.dtype.is_complex:
+        raise NotImplementedError("clamp is not supported for complex types")
+    if input.dtype is _dtype.uint8 and (min_val < 0 or max_val < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
     # PyTorch's hardtanh_ calls the kernel directly: no min_val <= max_val check
-    if input.dtype is _dtype.bool:
-        raise RuntimeError("Bool inputs not supported for hardtanh")
+    _check_hardtanh(input, min_val, max_val)
     return _activate(_Hardtanh, input, True, min_val, max_val)
 
 
@@ -260,6 +269,8 @@ def prelu(input, weight):
     """x if x > 0 else a * x, with one a per channel (dim 1) or one shared a."""
     if weight.ndim > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    if not input.is_floating_point():
+        _not_implemented("prelu_cpu", input.dtype)
     if weight.numel() == 1:
         weight = weight.reshape(())             # the input's shape, even 0-dim
     else:
@@ -584,6 +595,8 @@ def glu(input, dim=-1):
     d = _wrap_dim(dim, input.ndim)
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
+    if not input.is_floating_point():
+        _not_implemented("glu_cpu", input.dtype)
     a, b = input.chunk(2, d)
     return a * b.sigmoid()
 
@@ -861,6 +874,9 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unsupported padding mode: {mode}")
+    if mode != "circular" and input.dtype is _dtype.bool:
+        kernel = "reflection_pad" if mode == "reflect" else "replication_pad"
+        _not_implemented(f"{kernel}{k}d", input.dtype)
     if input.ndim - k not in (1, 2):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
                                   f"(got a {input.ndim}-D input with {k} padded dims)")
@@ -1258,6 +1274,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim."""
+    common = result_dtype(x1, x2)
+    if common.is_complex:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {_type_word(common)}")
     x1, x2 = _f().broadcast_tensors(x1, x2)
     n1 = x1.norm(2, dim, keepdim=True).clone()
     n2 = x2.norm(2, dim, keepdim=True).clone()
@@ -1420,6 +1439,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                     ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
+    if not input.is_floating_point():
+        _not_implemented("batch_norm", input.dtype)
     shape = _channel_shape(input)
     dims = tuple(range(2, input.ndim))
     if use_input_stats:
@@ -1494,6 +1515,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims."""
     normalized_shape = _shape_argument("rms_norm", normalized_shape)
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    if not (input.is_floating_point() or input.is_complex()):
+        _not_implemented("rms_norm", input.dtype)
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
@@ -1511,6 +1534,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {input.shape} and num_groups={num_groups}")
+    if not input.is_floating_point():
+        _not_implemented("GroupNormKernelImpl", input.dtype)
     x = input.reshape(n, num_groups, -1)
     mean = x.mean(2, keepdim=True)
     var = ((x - mean) ** 2).mean(2, keepdim=True)
@@ -1529,13 +1554,18 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
     if input.numel() == 0:
         return input
-    sq = input * input
-    padded = pad(sq, [0, 0] * (input.ndim - 2) + [size // 2, (size - 1) // 2])
-    c = input.shape[1]
-    acc = padded.narrow(1, 0, c)
-    for j in range(1, size):
-        acc = acc + padded.narrow(1, j, c)
-    div = (acc * (alpha / size) + k) ** beta
+    # as PyTorch: the channel window's mean of x^2 by average pooling (its dtypes, and integer division
+    # for int64), over (N, 1, C, L) or (N, 1, C, H, W*...) padded along C
+    div = input * input
+    if input.ndim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
+    div = (div * alpha + k) ** beta
     return input / div
 
 
@@ -1769,8 +1799,14 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
         raise RuntimeError("ignore_index is not supported for floating point target")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if log_probs and not target.is_floating_point() and target.dtype is not _dtype.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_type_word(target.dtype)}")     # before the input's
     if not input.is_floating_point():
-        raise RuntimeError(f"\"{name}\" not implemented for '{input.dtype}'")
+        _not_implemented("nll_loss_out_frame" if log_probs else "log_softmax_lastdim_kernel_impl", input.dtype)
+    if target.is_floating_point() and target.dtype is not input.dtype:
+        # probabilities: PyTorch's product of log_softmax(input) and target promotes (float16 with float32...)
+        common = result_dtype(input, target)
+        input, target = input.to(common), target.to(common)
     if weight is not None and not target.is_floating_point() and recording(weight):
         raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. "
                            "This input cannot have requires_grad True.")
@@ -1923,6 +1959,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     # PyTorch's huber result has the input's dtype (a floating one), the target's is cast to it
     dtype = input.dtype if input.is_floating_point() else None
+    promoted = result_dtype(input, target)
+    if dtype is None and promoted.is_floating_point:
+        raise RuntimeError(f"result type {_type_word(promoted)} can't be cast to the desired output type "
+                           f"{_type_word(input.dtype)}")
     if weight is None:
         return _HuberLoss.apply(input, target, reduction, delta, 1.0, "huber_cpu", dtype)
     loss = _HuberLoss.apply(input, target, "none", delta, 1.0, "huber_cpu", dtype)
@@ -1990,8 +2030,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
-    log_sig_neg = logsigmoid(-input)        # log(1 - sigmoid(x))
     log_sig = logsigmoid(input)
+    log_sig_neg = logsigmoid(-input)        # log(1 - sigmoid(x))
     if pos_weight is not None:
         loss = -(pos_weight * target * log_sig + (1 - target) * log_sig_neg)
     else:
@@ -2009,6 +2049,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       UserWarning, stacklevel=2)
+    if input.is_complex() or target.is_complex():
+        raise RuntimeError("kl_div: Complex inputs not supported.")
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
     else:           # xlogy: 0 where target is 0, and PyTorch's gradient there (NaN) for a target that needs one
