@@ -1540,3 +1540,109 @@ def test_dtypes_as_torch(device, name, dtype):
     fn = DTYPE_CASES[name]
     compare(lambda lib, _: fn(lib, getattr(lib, dtype)), np.zeros(1), device=device, grad=False, rtol=4e-3,
             atol=1e-3)
+
+
+# -- recurrent layers --------------------------------------------------------------------------
+def _flat(out):
+    """A layer's output (nested tuples of tensors) as a flat tuple."""
+    if isinstance(out, (tuple, list)):
+        return tuple(t for o in out for t in _flat(o))
+    return (out,)
+
+
+def test_rnn_layers_fuzz(device):
+    def check(mode, layers, bidirectional, batch_first, bias, proj, batched, with_h0, seq, batch, seed, sizes):
+        input_size, hidden = sizes
+        kw = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+        if mode == "RNN":
+            kw["nonlinearity"] = "relu" if proj else "tanh"
+        elif mode == "LSTM" and proj and hidden > 1:
+            kw["proj_size"] = hidden - 1
+        rng = np.random.default_rng(seed)
+        shape = ((batch, seq) if batch_first else (seq, batch)) if batched else (seq,)
+        arrays = [rng.standard_normal(shape + (input_size,))]
+        directions = 2 if bidirectional else 1
+        h_size = kw.get("proj_size", hidden)
+        lead = (layers * directions,) + ((batch,) if batched else ())
+        if with_h0:
+            arrays.append(rng.standard_normal(lead + (h_size,)))
+            if mode == "LSTM":
+                arrays.append(rng.standard_normal(lead + (hidden,)))
+        params = {}
+
+        def fn(lib, x, *h):
+            layer = getattr(lib.nn, mode)(input_size, hidden, **kw).double()
+            if lib is torch:        # torch's random weights, shared with flambeau's layer
+                params.update({k: v.detach().numpy().copy() for k, v in layer.state_dict().items()})
+            else:
+                layer.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
+                layer.to(x.device)
+            hx = None if not h else (tuple(h) if mode == "LSTM" else h[0])
+            return _flat(layer(x, hx))
+        compare(fn, *arrays, device=device, rtol=1e-6, atol=1e-8, seed=seed)
+    run_fuzz(device, FEW, check, mode=st.sampled_from(["RNN", "LSTM", "GRU"]), layers=st.integers(1, 2),
+             bidirectional=st.booleans(), batch_first=st.booleans(), bias=st.booleans(), proj=st.booleans(),
+             batched=st.booleans(), with_h0=st.booleans(), seq=st.integers(1, 4), batch=st.integers(1, 3),
+             seed=seeds, sizes=st.tuples(st.integers(1, 3), st.integers(1, 3)))
+
+
+def test_rnn_cells_fuzz(device):
+    def check(mode, bias, batched, with_h0, batch, seed, sizes):
+        input_size, hidden = sizes
+        rng = np.random.default_rng(seed)
+        lead = (batch,) if batched else ()
+        arrays = [rng.standard_normal(lead + (input_size,))]
+        if with_h0:
+            arrays += [rng.standard_normal(lead + (hidden,)) for _ in range(2 if mode == "LSTMCell" else 1)]
+        params = {}
+
+        def fn(lib, x, *h):
+            cell = getattr(lib.nn, mode)(input_size, hidden, bias=bias).double()
+            if lib is torch:
+                params.update({k: v.detach().numpy().copy() for k, v in cell.state_dict().items()})
+            else:
+                cell.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
+                cell.to(x.device)
+            hx = None if not h else (tuple(h) if mode == "LSTMCell" else h[0])
+            return _flat(cell(x, hx))
+        compare(fn, *arrays, device=device, rtol=1e-6, atol=1e-8, seed=seed)
+    run_fuzz(device, FEW, check, mode=st.sampled_from(["RNNCell", "LSTMCell", "GRUCell"]), bias=st.booleans(),
+             batched=st.booleans(), with_h0=st.booleans(), batch=st.integers(1, 3), seed=seeds,
+             sizes=st.tuples(st.integers(1, 3), st.integers(1, 3)))
+
+
+def test_transformer_layers_fuzz(device):
+    def check(kind, heads, per_head, ff, activation, batch_first, norm_first, bias, batched, seq, batch, masks,
+              seed):
+        d = heads * per_head
+        kw = dict(dim_feedforward=ff, dropout=0.0, activation=activation, batch_first=batch_first,
+                  norm_first=norm_first, bias=bias)
+        rng = np.random.default_rng(seed)
+        shape = ((batch, seq) if batch_first else (seq, batch)) if batched else (seq,)
+        arrays = [rng.standard_normal(shape + (d,))]
+        if kind == "decoder":
+            arrays.append(rng.standard_normal(shape + (d,)))
+        params = {}
+
+        def fn(lib, x, *memory):
+            layer = getattr(lib.nn, f"Transformer{kind.capitalize()}Layer")(d, heads, **kw).double()
+            if lib is torch:
+                params.update({k: v.detach().numpy().copy() for k, v in layer.state_dict().items()})
+            else:
+                layer.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
+                layer.to(x.device)
+            layer.train()           # dropout 0: the plain (not fast) path, both sides
+            extra = {}
+            if masks:
+                causal = lib.nn.Transformer.generate_square_subsequent_mask(seq, dtype=lib.float64).to(x.device)
+                extra["src_mask" if kind == "encoder" else "tgt_mask"] = causal
+                if batched:
+                    padding = lib.zeros(batch, seq, dtype=lib.bool).to(x.device)
+                    padding[:, -1] = seq > 1
+                    extra["src_key_padding_mask" if kind == "encoder" else "memory_key_padding_mask"] = padding
+            return layer(x, *memory, **extra)
+        compare(fn, *arrays, device=device, rtol=1e-6, atol=1e-8, seed=seed)
+    run_fuzz(device, FEW, check, kind=st.sampled_from(["encoder", "decoder"]), heads=st.integers(1, 2),
+             per_head=st.integers(1, 3), ff=st.integers(1, 4), activation=st.sampled_from(["relu", "gelu"]),
+             batch_first=st.booleans(), norm_first=st.booleans(), bias=st.booleans(), batched=st.booleans(),
+             seq=st.integers(1, 3), batch=st.integers(1, 2), masks=st.booleans(), seed=seeds)
