@@ -15,9 +15,9 @@ from _oracle import assert_same, need_torch, on_device, to_numpy
 
 torch = need_torch()
 
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-FEW = settings(FUZZ, max_examples=12)
+FEW = settings(FUZZ, max_examples=10)
 
 
 def run_fuzz(device, base, check, **strategies):
@@ -1550,6 +1550,17 @@ def _flat(out):
     return (out,)
 
 
+def _same_layer(lib, make, params, device):
+    """make() in float64: torch's (first) keeps its random state in params, flambeau's takes it."""
+    layer = make().double()
+    if lib is torch:
+        params.update({k: v.detach().numpy().copy() for k, v in layer.state_dict().items()})
+    else:
+        layer.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
+        layer.to(device)
+    return layer
+
+
 def test_rnn_layers_fuzz(device):
     def check(mode, layers, bidirectional, batch_first, bias, proj, batched, with_h0, seq, batch, seed, sizes):
         input_size, hidden = sizes
@@ -1571,12 +1582,7 @@ def test_rnn_layers_fuzz(device):
         params = {}
 
         def fn(lib, x, *h):
-            layer = getattr(lib.nn, mode)(input_size, hidden, **kw).double()
-            if lib is torch:        # torch's random weights, shared with flambeau's layer
-                params.update({k: v.detach().numpy().copy() for k, v in layer.state_dict().items()})
-            else:
-                layer.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
-                layer.to(x.device)
+            layer = _same_layer(lib, lambda: getattr(lib.nn, mode)(input_size, hidden, **kw), params, x.device)
             hx = None if not h else (tuple(h) if mode == "LSTM" else h[0])
             return _flat(layer(x, hx))
         compare(fn, *arrays, device=device, rtol=1e-6, atol=1e-8, seed=seed)
@@ -1597,12 +1603,7 @@ def test_rnn_cells_fuzz(device):
         params = {}
 
         def fn(lib, x, *h):
-            cell = getattr(lib.nn, mode)(input_size, hidden, bias=bias).double()
-            if lib is torch:
-                params.update({k: v.detach().numpy().copy() for k, v in cell.state_dict().items()})
-            else:
-                cell.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
-                cell.to(x.device)
+            cell = _same_layer(lib, lambda: getattr(lib.nn, mode)(input_size, hidden, bias=bias), params, x.device)
             hx = None if not h else (tuple(h) if mode == "LSTMCell" else h[0])
             return _flat(cell(x, hx))
         compare(fn, *arrays, device=device, rtol=1e-6, atol=1e-8, seed=seed)
@@ -1625,12 +1626,8 @@ def test_transformer_layers_fuzz(device):
         params = {}
 
         def fn(lib, x, *memory):
-            layer = getattr(lib.nn, f"Transformer{kind.capitalize()}Layer")(d, heads, **kw).double()
-            if lib is torch:
-                params.update({k: v.detach().numpy().copy() for k, v in layer.state_dict().items()})
-            else:
-                layer.load_state_dict({k: lib.tensor(v) for k, v in params.items()})
-                layer.to(x.device)
+            layer = _same_layer(lib, lambda: getattr(lib.nn, f"Transformer{kind.capitalize()}Layer")(d, heads, **kw),
+                                params, x.device)
             layer.train()           # dropout 0: the plain (not fast) path, both sides
             extra = {}
             if masks:
