@@ -1643,3 +1643,18 @@ def test_transformer_layers_fuzz(device):
              per_head=st.integers(1, 3), ff=st.integers(1, 4), activation=st.sampled_from(["relu", "gelu"]),
              batch_first=st.booleans(), norm_first=st.booleans(), bias=st.booleans(), batched=st.booleans(),
              seq=st.integers(1, 3), batch=st.integers(1, 2), masks=st.booleans(), seed=seeds)
+
+
+def test_extreme_values_as_torch(device):
+    """Found with extreme inputs: elu/selu/celu pass the gradient at NaN (x <= 0 is false there);
+    binary_cross_entropy_with_logits and soft_margin_loss keep torch's forms, whose infinite logits give
+    NaN losses (and beyond exp's range an infinite loss with a NaN gradient)."""
+    x = np.array([0.0, 1.0, -1.0, 50.0, -50.0, 710.0, -710.0, 1e30, -1e30, np.inf, -np.inf, np.nan])
+    for name in ("elu", "selu", "celu"):
+        compare(lambda lib, x: getattr(F(lib), name)(x), x, device=device)
+    t = np.linspace(0, 1, x.size)
+    compare(lambda lib, x, t: F(lib).binary_cross_entropy_with_logits(x, t, reduction="none"), x, t, device=device)
+    compare(lambda lib, x, t, w: F(lib).binary_cross_entropy_with_logits(x, t, reduction="none", pos_weight=w), x, t,
+            np.full(x.size, 2.0), device=device, grad=[True, True, False])
+    compare(lambda lib, x, y: F(lib).soft_margin_loss(x, y, reduction="none"), x, np.sign(t - 0.5) + (t == 0.5),
+            device=device, grad=[True, False])

@@ -321,7 +321,7 @@ class _Elu(Function):
         alpha, scale, input_scale = ctx.params
         neg = x.clamp(max=0)                    # exp of non-positive numbers only: no inf to differentiate
         neg = (neg * input_scale if input_scale != 1 else neg).exp() * (alpha * scale * input_scale)
-        return grad * _f().where(x > 0, scale, neg), None, None, None
+        return grad * _f().where(x <= 0, neg, scale), None, None, None        # NaN takes scale, as PyTorch
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -2030,12 +2030,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    # PyTorch's form, (1 - t) x - log_weight log(sigmoid(x)): infinite logits give its NaN losses
     log_sig = logsigmoid(input)
-    log_sig_neg = logsigmoid(-input)        # log(1 - sigmoid(x))
     if pos_weight is not None:
-        loss = -(pos_weight * target * log_sig + (1 - target) * log_sig_neg)
-    else:
-        loss = -(target * log_sig + (1 - target) * log_sig_neg)
+        log_sig = log_sig * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input - log_sig
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -2153,7 +2152,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     if recording(target):
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. "
                            "This input cannot have requires_grad True.")
-    loss = -logsigmoid(target * input)
+    loss = (-target * input).exp().log1p()          # PyTorch's form (inf, and a NaN gradient, past exp's range)
     return _reduce(loss, reduction)
 
 
