@@ -1658,3 +1658,20 @@ def test_extreme_values_as_torch(device):
             np.full(x.size, 2.0), device=device, grad=[True, True, False])
     compare(lambda lib, x, y: F(lib).soft_margin_loss(x, y, reduction="none"), x, np.sign(t - 0.5) + (t == 0.5),
             device=device, grad=[True, False])
+
+
+@pytest.mark.parametrize("kind", ["Zero", "Constant", "Reflection", "Replication", "Circular"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_padding_layers(device, kind, nd):
+    """The padding layers take an int, or a sequence of any length as F.pad does (torch checks only the
+    circular ones' input ranks); repr as torch's."""
+    rng = np.random.default_rng(nd)
+    for padding in (1, 2, (1, 0), (0, 1, 2, 1), (1, 1, 0, 2, 1, 0)):
+        for ndim in range(1, 6):
+            x = rng.standard_normal(tuple(rng.integers(2, 4, ndim)))
+
+            def make(lib):
+                cls = getattr(lib.nn, f"{kind}Pad{nd}d")
+                return cls(padding, 1.5) if kind == "Constant" else cls(padding)
+            compare(lambda lib, x: make(lib)(x), x, device=device)
+            assert repr(make(flambeau)) == repr(make(torch))

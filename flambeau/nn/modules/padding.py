@@ -8,13 +8,11 @@ __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2
 
 
 def _expand(padding, n):
-    """int -> (p, p) per padded dim; a tuple is (left, right, top, bottom, ...) as given."""
+    """int -> (p, p) per padded dim; a sequence is (left, right, top, bottom, ...) as given, of any
+    length (PyTorch's layers take it as F.pad does)."""
     if isinstance(padding, int):
         return (padding,) * (2 * n)
-    padding = tuple(padding)
-    if len(padding) != 2 * n:
-        raise ValueError(f"expected padding of length {2 * n}, got {len(padding)}")
-    return padding
+    return tuple(padding)
 
 
 class _ConstantPadNd(Module):
@@ -108,13 +106,22 @@ class ReplicationPad3d(_ModePadNd):
     _dims, _mode = 3, "replicate"
 
 
-class CircularPad1d(_ModePadNd):
-    _dims, _mode = 1, "circular"
+class _CircularPadNd(_ModePadNd):
+    _mode = "circular"
+
+    def forward(self, input):
+        if input.dim() not in (self._dims + 1, self._dims + 2):     # PyTorch checks these layers' input
+            raise ValueError(f"expected {self._dims + 1}D or {self._dims + 2}D input (got {input.dim()}D input)")
+        return super().forward(input)
 
 
-class CircularPad2d(_ModePadNd):
-    _dims, _mode = 2, "circular"
+class CircularPad1d(_CircularPadNd):
+    _dims = 1
 
 
-class CircularPad3d(_ModePadNd):
-    _dims, _mode = 3, "circular"
+class CircularPad2d(_CircularPadNd):
+    _dims = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    _dims = 3
