@@ -456,7 +456,7 @@ class _Unfold(Function):
     def forward(ctx, x, kernel, geo):
         ctx.kernel, ctx.geo, ctx.hw = kernel, geo, x.shape[2:]
         cols = _im2col(x._data, kernel, geo, "sample")
-        return cols.reshape(cols.shape[0], -1, cols.shape[3])
+        return cols.reshape(cols.shape[0], cols.shape[1] * cols.shape[2], cols.shape[3])
 
     @staticmethod
     def backward(ctx, grad):        # the adjoint of im2col is col2im
@@ -574,12 +574,26 @@ def _batched(input, nd):
     return (input, False) if input.ndim == nd + 2 else (input.unsqueeze(0), True)
 
 
+def _check_weight_and_empty_input(x, weight, g, nd):
+    """PyTorch's checks of a weight without output (input) channels and of an input empty other
+    than in its batch or channels (reported as 4-D for 1-D convolutions)."""
+    if weight.shape[0] < g:
+        raise RuntimeError(f"Given groups={g}, expected weight to be at least {g} at dimension 0, but got weight "
+                           f"of size {_shape_str(weight.shape)} instead")
+    if x.numel() == 0 and x.shape[0] and x.shape[1]:
+        shape = x.shape[:2] + (1,) + x.shape[2:] if nd == 1 else x.shape
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: "
+                           f"{_shape_str(shape)}")
+
+
 def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
     _check_operands(op, input, weight, bias, nd)
     geo = _geometry(op, stride, padding, dilation, groups, tuple(weight.shape[2:]), nd)
     x, unbatched = _batched(input, nd)
     co, cg = weight.shape[0], weight.shape[1]
     g = geo.groups
+    if co < g:
+        _check_weight_and_empty_input(x, weight, g, nd)
     if co % g:
         raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at dimension 0, but got "
                            f"weight of size [{_shape_str(weight.shape)}] instead")
@@ -596,6 +610,7 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel "
                            f"size: ({' x '.join(map(str, extents))}). Kernel size can't be greater than actual "
                            f"input size")
+    _check_weight_and_empty_input(x, weight, g, nd)
     out = _Conv.apply(x, weight, bias, geo)
     return out.squeeze(0) if unbatched else out
 
@@ -644,6 +659,7 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
     x, unbatched = _batched(input, nd)
     g = geo.groups
     cin, cog = weight.shape[0], weight.shape[1]
+    _check_weight_and_empty_input(x, weight, g, nd)
     if cin % g:
         raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at dimension 0, but got "
                            f"weight of size [{_shape_str(weight.shape)}] instead")
@@ -709,6 +725,14 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 # unfold / fold
 # ---------------------------------------------------------------------------------------
 
+def _check_nonempty(input, unbatched_ndim, words):
+    """PyTorch's im2col/col2im refuse empty dims but the batch (of a batched input)."""
+    rest = input.shape[1:] if input.ndim == unbatched_ndim + 1 else input.shape
+    if 0 in rest:
+        raise RuntimeError(f"Expected {unbatched_ndim}D or {unbatched_ndim + 1}D (batch mode) tensor {words}, but "
+                           f"got: {_shape_str(input.shape)}")
+
+
 def _pair(value, name):
     return _int_tuple(value, 2, name)
 
@@ -730,6 +754,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            f"dilation_width: {dil[1]}")
     if any(p < 0 for p in pad):
         raise RuntimeError(f"padding should be non-negative, but got pad_height: {pad[0]} pad_width: {pad[1]}")
+    _check_nonempty(input, 3, "with possibly 0 batch size and other non-zero dimensions for input")
     x, unbatched = (input, False) if input.ndim == 4 else (input.unsqueeze(0), True)
     geo = _Geometry(stride, (pad[0], pad[0], pad[1], pad[1]), dil, 1)
     ho, wo = geo.out_size(x.shape[2:], kernel)
@@ -755,6 +780,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             p < 0 for p in pad):
         raise RuntimeError(f"fold(): kernel_size, stride and dilation must be positive and padding non-negative, "
                            f"but got kernel_size={kernel}, stride={stride}, dilation={dil}, padding={pad}")
+    _check_nonempty(input, 2, "for input with possibly 0 batch size and non-zero dimensions for input")
     x, unbatched = (input, False) if input.ndim == 3 else (input.unsqueeze(0), True)
     kk = kernel[0] * kernel[1]
     if x.shape[1] % kk:

@@ -273,7 +273,8 @@ def _first_inside(win, xp):
 
 def _window_values(v):
     """The (N, C, *out, *kernel) windows v as (N, C, *out, prod(kernel)), in window order (one copy)."""
-    return v.reshape(v.shape[:v.ndim // 2 + 1] + (-1,))
+    lead = v.ndim // 2 + 1
+    return v.reshape(v.shape[:lead] + (math.prod(v.shape[lead:]),))      # not -1: an empty batch has no size
 
 
 def _select(a, arg, win):

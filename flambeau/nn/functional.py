@@ -874,12 +874,15 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unsupported padding mode: {mode}")
-    if mode != "circular" and input.dtype is _dtype.bool:
-        kernel = "reflection_pad" if mode == "reflect" else "replication_pad"
-        _not_implemented(f"{kernel}{k}d", input.dtype)
     if input.ndim - k not in (1, 2):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
                                   f"(got a {input.ndim}-D input with {k} padded dims)")
+    if mode != "circular" and (0 in input.shape[1:] or (input.ndim == k + 1 and input.shape[0] == 0)):
+        raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
+    if mode != "circular" and input.dtype is _dtype.bool:
+        kernel = "reflection_pad" if mode == "reflect" else "replication_pad"
+        _not_implemented(f"{kernel}{k}d", input.dtype)
     out_sizes = [n + a + b for n, (a, b) in zip(input.shape, pairs)]
     # PyTorch lets some padded dims (not all of them) come out empty, none negative
     if mode != "circular" and (max(out_sizes[input.ndim - k:]) < 1 or min(out_sizes) < 0):
@@ -1420,6 +1423,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be defined in evaluation mode")
     check_same_device("batch_norm", input, weight, bias, running_mean, running_var)
+    if input.numel() == 0:      # PyTorch: an empty result, the running statistics untouched
+        shape = _channel_shape(input)
+        out = input.clone() if weight is None else input * weight.reshape(shape)
+        return out if bias is None else out + bias.reshape(shape)
     return _BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
@@ -1536,7 +1543,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                            f"shape {input.shape} and num_groups={num_groups}")
     if not input.is_floating_point():
         _not_implemented("GroupNormKernelImpl", input.dtype)
-    x = input.reshape(n, num_groups, -1)
+    x = input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))
     mean = x.mean(2, keepdim=True)
     var = ((x - mean) ** 2).mean(2, keepdim=True)
     out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
