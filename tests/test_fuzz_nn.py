@@ -1725,3 +1725,10 @@ def test_empty_tensors_as_torch(device, name):
     a convolution with zero input channels gives zero output channels.)"""
     fn, shapes = EMPTY_CASES[name]
     compare(fn, *[randn(i, *s) for i, s in enumerate(shapes)], device=device)
+
+
+def test_feature_dropout_p1_before_rank_check(device):
+    """p = 1 zeroes the input before torch looks at its rank: a 1-D input is fine there."""
+    for name in ("feature_alpha_dropout", "dropout2d", "dropout3d"):
+        compare(lambda lib, x: getattr(F(lib), name)(x, 1.0, True), randn(0, 7), device=device)
+        compare(lambda lib, x: getattr(F(lib), name)(x, 0.5, True) * 0, randn(0, 7), device=device)

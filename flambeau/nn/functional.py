@@ -636,8 +636,8 @@ def _check_p(p):
 
 def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
     """PyTorch's dropout: the input itself when not training, with p == 0 or when empty; zeros for
-    p == 1; else the input times a Bernoulli(1 - p) noise drawn from flambeau's generator in
-    noise_shape (broadcast over the input), scaled by 1 / (1 - p), or for alpha dropout the dropped
+    p == 1; else the input times a Bernoulli(1 - p) noise drawn from flambeau's generator in the
+    shape noise_shape(input) (broadcast over the input), scaled by 1 / (1 - p), or for alpha dropout the dropped
     values set to SELU's saturation -alpha and an affine map a x + b keeping mean and variance."""
     _check_p(p)
     if p == 0.0 or not training or input.numel() == 0:
@@ -646,7 +646,7 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
     if p == 1.0:
         out = input * 0
     else:
-        shape = input.shape if noise_shape is None else noise_shape
+        shape = input.shape if noise_shape is None else noise_shape(input)
         keep = (_creation.rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
         if alpha:
             saturation = _SELU_ALPHA * _SELU_SCALE
@@ -657,7 +657,7 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
     return _inplace(target, out) if inplace else out
 
 
-def _feature_noise_shape(input, unbatched=False):
+def _feature_noise_shape(input, unbatched=False):       # checked only once p < 1, as PyTorch
     """One noise value per (sample, channel), or per channel of an input without its batch dim."""
     if unbatched:
         return (input.shape[0],) + (1,) * (input.ndim - 1)
@@ -704,7 +704,7 @@ def _feature_dropout(name, input, p, training, inplace, spatial):
 def _feature_dropout_of(input, p, training, inplace, unbatched):
     if p == 0.0 or not training or input.numel() == 0:
         return input
-    return _dropout(input, p, training, inplace, _feature_noise_shape(input, unbatched))
+    return _dropout(input, p, training, inplace, lambda x: _feature_noise_shape(x, unbatched))
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -733,7 +733,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     _check_p(p)
     if p == 0.0 or not training or input.numel() == 0:
         return input
-    return _dropout(input, p, training, inplace, _feature_noise_shape(input), alpha=True)
+    return _dropout(input, p, training, inplace, _feature_noise_shape, alpha=True)
 
 
 # -- sparse ------------------------------------------------------------------------------------
