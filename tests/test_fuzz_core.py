@@ -22,6 +22,7 @@ EXAMPLES = int(os.environ.get("FLAMBEAU_FUZZ_EXAMPLES", "6"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.filter_too_much])
+MORE = settings(FUZZ, max_examples=EXAMPLES * 4)       # cheap tests over a large space: indexing keys
 
 FLOATS = ["float16", "float32", "float64"]
 INTS = ["uint8", "int8", "int16", "int32", "int64"]
@@ -58,10 +59,13 @@ class Operand:
     """A tensor recipe: a NumPy base and the view steps (permute, step slices, expand) that give the
     layout; made afresh for each library, so in-place ops never leak between runs."""
 
-    def __init__(self, base, steps, layout):
+    def __init__(self, base, steps, layout, cpu=False):
         self.base, self.steps, self.layout = base, steps, layout
+        self.cpu = cpu          # made on the CPU whatever the test's device (a 0-dim index, as torch on CPU reads it)
 
     def make(self, lib, device="cpu"):
+        if self.cpu:
+            device = "cpu"
         t = lib.tensor(self.base, device=device) if lib is not torch else torch.tensor(self.base)
         for name, arg in self.steps:
             t = t[arg] if name == "getitem" else getattr(t, name)(*arg)
@@ -111,6 +115,8 @@ def operands(draw, shape=None, dtype=None, layout=None, finite=False, values=Non
     else:
         layout, base_shape = "contiguous", shape
     n = int(np.prod(base_shape))
+    if n > 256:         # a large strided base: its values cost more than the layout is worth
+        layout, base_shape, steps, n = "contiguous", shape, [], int(np.prod(shape))
     elems = values if values is not None else elements(dtype, finite)
     flat = draw(st.lists(elems, min_size=n, max_size=n))
     base = np.array(flat, dtype=dtype).reshape(base_shape)
@@ -170,6 +176,8 @@ def same(ours, ref, where="result", tol=None, device="cpu", signed_zeros=True):
             assert getattr(ours, "_fields", None) == ref._fields, f"{where}: fields {ours!r} vs {ref!r}"
         for i, (o, r) in enumerate(zip(ours, ref)):
             same(o, r, f"{where}[{i}]", tol, device, signed_zeros)
+    elif isinstance(ref, torch.dtype):
+        assert isinstance(ours, flambeau.dtype) and str(ours) == str(ref), f"{where}: {ours!r} vs {ref!r}"
     elif isinstance(ref, float) and math.isnan(ref):
         assert isinstance(ours, float) and math.isnan(ours), f"{where}: {ours!r} vs {ref!r}"
     else:
@@ -196,6 +204,33 @@ def compare(fn, *args, device="cpu", tol=None, signed_zeros=True):
 # max/min of -0.0 and 0.0 may be either zero: torch's kernels keep the first on ties, NumPy's SIMD loops
 # pick by dtype and length; not a difference worth a slower kernel.
 EITHER_ZERO = {"relu", "relu_", "maximum", "minimum", "fmax", "fmin", "clamp", "where"}
+
+
+# -- type promotion: every pair of dtypes, dims and Python scalars ------------------------------------
+
+ALL_DTYPES = DTYPES + ["complex64", "complex128"]
+
+
+def test_promote_types_and_can_cast_for_every_pair():
+    for a in ALL_DTYPES:
+        for b in ALL_DTYPES:
+            ours = flambeau.promote_types(getattr(flambeau, a), getattr(flambeau, b))
+            assert str(ours) == str(torch.promote_types(getattr(torch, a), getattr(torch, b))), (a, b)
+            assert flambeau.can_cast(getattr(flambeau, a), getattr(flambeau, b)) == \
+                torch.can_cast(getattr(torch, a), getattr(torch, b)), (a, b)
+
+
+def test_result_type_over_tensors_zero_dim_tensors_and_scalars():
+    operands_ = [("tensor", d, nd) for d in ALL_DTYPES for nd in (0, 1)] + \
+                [("scalar", v, None) for v in (True, 2, 2.5, 1j)]
+
+    def make_(lib, o):
+        return lib.zeros((1,) * o[2], dtype=getattr(lib, o[1])) if o[0] == "tensor" else o[1]
+    for x in operands_:
+        for y in operands_:
+            if {x[1], y[1]} & {"float16"} and {x[1], y[1]} & {"complex64", "complex128", 1j}:
+                continue        # torch gives complex32 there, a dtype flambeau does not have (complex64)
+            compare(lambda lib: lib.result_type(make_(lib, x), make_(lib, y)))
 
 
 # -- pointwise: unary ---------------------------------------------------------------------------------
@@ -408,7 +443,7 @@ def test_out_argument(name, pair, out_dtype, out_shape):
 
 
 @FUZZ
-@given(x=operands(), op=st.sampled_from(["max", "min", "sort", "topk"]),
+@given(x=operands(), op=st.sampled_from(["max", "min", "sort"]),      # (topk's tied indices may differ)
        dtypes=st.sampled_from([("same", "int64"), ("float64", "int64"), ("same", "int32")]))
 def test_out_pairs(x, op, dtypes):
     assume(x.shape != ())
@@ -555,6 +590,51 @@ def test_reduction(name, data, keepdim, dtype, device):
     compare(run, x, device=device, tol=REDUCTION_TOL.get(out_dtype, REDUCTION_TOL["float32"]), signed_zeros=False)
 
 
+# -- statistics: distances, cov, corrcoef, vander ----------------------------------------------------
+
+STATS_DTYPES = st.sampled_from(["float32", "float64", "float64", "int64", "float16"])
+
+
+@FUZZ
+@given(data=st.data(), p=st.sampled_from([0.0, 1.0, 2.0, 3.0, 0.5, math.inf]))
+def test_distances(data, p, device):
+    dt = data.draw(STATS_DTYPES, "dtype")
+    m = data.draw(st.integers(0, 3), "columns")
+    batch = data.draw(st.sampled_from([(), (2,), (1,)]), "batch")
+    x1 = data.draw(operands(shape=batch + (data.draw(st.integers(0, 3)), m), dtype=dt, finite=True), "x1")
+    x2 = data.draw(operands(shape=(data.draw(st.integers(0, 3)), m), dtype=dt, finite=True), "x2")
+
+    def run(lib, a, b):
+        r = [lib.cdist(a, b, p), lib.cdist(a, b, p, compute_mode="donot_use_mm_for_euclid_dist")]
+        if a.dim() == 2:
+            r.append(lib.pdist(a, p))
+        if a.shape == b.shape:
+            r += [lib.cosine_similarity(a, b, dim=-1), lib.pairwise_distance(a, b, p)]
+        return r
+    compare(run, x1, x2, device=device, tol=(1e-3, 1e-3))
+
+
+@FUZZ
+@given(data=st.data(), correction=st.integers(0, 2), weights=st.sampled_from(["none", "f", "a", "both"]))
+def test_cov_corrcoef_vander(data, correction, weights, device):
+    dt = data.draw(STATS_DTYPES, "dtype")
+    x = data.draw(operands(shape=st.sampled_from([(3,), (2, 4), (1, 3), (3, 1), (0,), (2, 0)]), dtype=dt,
+                           values=st.integers(-9, 9) if dt == "int64" else None, finite=True), "x")
+    n = x.shape[-1] if x.shape else 1
+    fw = data.draw(operands(shape=(n,), dtype="int64", values=st.integers(0, 3))) if weights in ("f", "both") else None
+    # aweights of the input's float dtype: with a wider one and no degrees of freedom left, torch's mm
+    # gets operands of two dtypes and fails (flambeau promotes them, as torch does with degrees of freedom)
+    aw = data.draw(operands(shape=(n,), dtype=dt if dt in FLOATS else "float32",
+                            values=st.sampled_from([0.5, 1.0, 2.0]))) if weights in ("a", "both") else None
+
+    def run(lib, t, f, a):
+        r = [lib.cov(t, correction=correction, fweights=f, aweights=a), lib.corrcoef(t)]
+        if t.dim() == 1:
+            r += [lib.vander(t), lib.vander(t, N=2, increasing=True)]
+        return r
+    compare(run, x, fw, aw, device=device, tol=(1e-3, 1e-3))
+
+
 # -- sorting, unique, searching --------------------------------------------------------------------------
 
 @FUZZ
@@ -576,6 +656,9 @@ def test_topk_and_kthvalue(x, data, largest, device):
     n = x.shape[dim] if nd else 1
     k = data.draw(st.integers(0, n + 1))
 
+    # torch's CUDA topk takes bool, its CPU one does not (the oracle's)
+    assume(not (device != "cpu" and x.dtype == "bool"))
+
     def run(lib, t):
         values, idx = lib.topk(t, k, dim=dim, largest=largest)
         kth = lib.kthvalue(t, max(k, 1), dim, keepdim=largest)
@@ -596,6 +679,9 @@ def few_values(dtype):
 @given(x=st.sampled_from(DTYPES).flatmap(lambda dt: operands(dtype=dt, values=few_values(dt))),
        sorted_=st.booleans(), inverse=st.booleans(), counts=st.booleans(), dim=st.sampled_from([None, 0, -1]))
 def test_unique(x, sorted_, inverse, counts, dim, device):
+    # along a dim torch sorts slices with std::sort and <, whose order (and so the result) is unspecified for
+    # NaN; flambeau's is NaN last, each NaN its own value
+    assume(dim is None or not np.isnan(x.base).any() if x.dtype in FLOATS else True)
     def run(lib, t):
         r = lib.unique(t, sorted=True, return_inverse=inverse, return_counts=counts, dim=dim)
         rc = lib.unique_consecutive(t, return_inverse=inverse, return_counts=counts, dim=dim)
@@ -657,6 +743,8 @@ def index_keys(draw, shape, advanced=True):
             idx_shape = draw(st.sampled_from([(0,), (1,), (2,), (3,), (2, 2), ()]))
             vals = st.integers(-n, n - 1) if n and draw(st.integers(0, 8)) else st.integers(-n - 1, n)
             idx = draw(operands(shape=idx_shape, dtype="int64", layout="contiguous", values=vals))
+            # a 0-dim CPU index is an int to torch, a CUDA one an index tensor: the CPU oracle reads the first
+            idx.cpu = idx_shape == ()
             key.append(idx.base.tolist() if kind == "list" and idx_shape != () else idx)
             dim += 1
         else:
@@ -674,11 +762,21 @@ def _uses_advanced(key):
     return any(isinstance(k, (list, Operand, bool)) for k in items)
 
 
-@FUZZ
+def _emulation_can_index(key, device):
+    """tests/_emulated_cupy.py's _wrap_index counts a Python bool in a key as an axis, so that the index
+    arrays after it wrap by the wrong axis' size (real CuPy reads the bool as NumPy does): such keys
+    are left to the CPU runs."""
+    items = key if isinstance(key, tuple) else (key,)
+    return device == "cpu" or not any(isinstance(k, bool) for k in items) or \
+        not any(isinstance(k, (list, Operand)) for k in items)
+
+
+@MORE
 @given(data=st.data())
 def test_getitem(data, device):
     x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=0, max_size=4).map(tuple)), "x")
     key = data.draw(index_keys(x.shape), "key")
+    assume(_emulation_can_index(key, device))
 
     def run(lib, t, k):
         r = t[k]
@@ -688,12 +786,13 @@ def test_getitem(data, device):
     compare(run, x, key, device=device)
 
 
-@FUZZ
+@MORE
 @given(data=st.data(), scalar=st.booleans())
 def test_setitem(data, scalar, device):
     x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=0, max_size=3).map(tuple),
                            layout=data.draw(st.sampled_from(["contiguous", "permuted", "sliced"]))), "x")
     key = data.draw(index_keys(x.shape), "key")
+    assume(_emulation_can_index(key, device))
     try:
         target = tuple(torch.tensor(x.base)[make(key, torch)].shape) if not x.steps else \
             tuple(make(x, torch)[make(key, torch)].shape)
@@ -901,10 +1000,17 @@ def test_linspace_logspace(start, end, steps, base, dtype):
 DATA_ITEMS = st.sampled_from([0, 1, -3, 2.5, True, False, -0.0, math.nan])
 
 
+def _has_nan(data):
+    return any(_has_nan(d) for d in data) if isinstance(data, list) else data != data
+
+
 @FUZZ
 @given(data=st.recursive(DATA_ITEMS, lambda inner: st.lists(inner, max_size=3), max_leaves=8),
        dtype=st.sampled_from([None, None, "float64", "int64", "bool", "uint8"]))
 def test_tensor_from_nested_data(data, dtype):
+    # for an integer dtype torch finds a NaN before a ragged list that follows (flambeau checks the shape
+    # first): both raise, with other types; NaN for integers is in test_creation_corners
+    assume(not (dtype in INTS and _has_nan(data)))
 
     def run(lib):
         kwargs = {"dtype": getattr(lib, dtype)} if dtype else {}
@@ -1266,3 +1372,59 @@ def test_fill_values_from_tensors():
            lambda lib: u8(lib).masked_fill_(lib.tensor([True, False]), lib.tensor(-1)),
            lambda lib: u8(lib).fill_(lib.tensor(300)), lambda lib: u8(lib).fill_(lib.tensor(-1)),
            lambda lib: lib.zeros(1, dtype=lib.bool).fill_(lib.tensor(0.5)))
+
+
+def test_ints_select_before_advanced_indexing(device):
+    x = lambda lib: lib.arange(24.0).reshape(2, 3, 4)      # noqa: E731
+    keys = [(0, slice(None), [1, 2]), (0, None, [1, 2]), (slice(None), 0, [1, 2]), ([1], slice(None), 0),
+            (0, [1, 2], slice(None)), (Ellipsis, 0, [1]), (1, slice(None), [[0, 1]], None), (-1, [True, False, True])]
+    for key in keys:
+        def write(lib, key=key):
+            t = x(lib)
+            t[key] = -1.0
+            u = x(lib)
+            u[key] = lib.full(tuple(u[key].shape), 5.0)
+            return t, u
+        _cases(device, lambda lib, key=key: x(lib)[key], write)
+    # a 0-dim CPU integer tensor is an int; index arrays that broadcast to nothing read (and check) nothing
+    _cases(device, lambda lib: lib.zeros(1, 0)[lib.tensor(0, device="cpu"), None, []],
+           lambda lib: lib.zeros(0, 0)[[], [0]], lambda lib: lib.zeros(2, 3)[lib.tensor([False, False]), [5]],
+           lambda lib: lib.arange(6.0).reshape(2, 3)[lib.tensor(1, device="cpu")],
+           lambda lib: lib.arange(6.0)[lib.tensor(7, device="cpu")])
+    gradcheck_like = lambda lib, w: (w * 2)[0, :, [1, 2]].sum()      # noqa: E731
+    grads = []
+    for lib in (flambeau, torch):
+        w = lib.ones(2, 3, 4, requires_grad=True) if lib is torch else lib.ones(2, 3, 4, device=device,
+                                                                                requires_grad=True)
+        gradcheck_like(lib, w).backward()
+        grads.append(w.grad)
+    same(grads[0], grads[1], device=device)
+
+
+def test_reduction_corners_found_later(device):
+    _cases(device,
+           lambda lib: lib.tensor([-0.0, -0.0]).cumsum(0), lambda lib: lib.tensor([-0.0], dtype=lib.float16).cumsum(0),
+           lambda lib: lib.cummax(lib.tensor(1.0), -2), lambda lib: lib.cummin(lib.tensor(1.0), 0),
+           lambda lib: lib.mean(lib.tensor([32767, -32768], dtype=lib.int16), dtype=lib.float16),
+           lambda lib: lib.mean(lib.tensor([[2147483647, -2147483647]], dtype=lib.int32), 1, dtype=lib.float16))
+
+
+def test_statistics_corners(device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # cov's warning for no degrees of freedom
+        _cases(device,
+               lambda lib: lib.cov(lib.ones(1, 3)), lambda lib: lib.cov(lib.tensor([1.0, 2.0]), correction=3),
+               lambda lib: lib.cov(lib.tensor([1, 2, 4])), lambda lib: lib.cov(lib.zeros(3), fweights=lib.zeros(3, dtype=lib.int64)),
+               lambda lib: lib.cov(lib.ones(3), fweights=lib.ones(3)),
+               lambda lib: lib.cov(lib.ones(3), aweights=lib.ones(3, dtype=lib.int64)),
+               lambda lib: lib.cov(lib.ones(3), aweights=lib.tensor([1.0, -1.0, 1.0])),
+               lambda lib: lib.cov(lib.ones(3), fweights=lib.tensor([1, -1, 0])),
+               lambda lib: lib.cov(lib.ones(3), fweights=lib.ones(2, dtype=lib.int64)),
+               lambda lib: lib.cov(lib.ones(3), fweights=lib.ones(1, 3, dtype=lib.int64)),
+               lambda lib: lib.cov(lib.tensor([True, False])), lambda lib: lib.corrcoef(lib.ones(1, 3)),
+               lambda lib: lib.cov(lib.tensor([[1.0, 2.0, 4.0], [0.0, 1.0, 1.0]]), fweights=lib.tensor([1, 2, 1]),
+                                   aweights=lib.tensor([0.5, 1.0, 2.0], dtype=lib.float64), correction=2),
+               lambda lib: lib.cdist(lib.ones(1, 2).half(), lib.ones(1, 2).half()),
+               lambda lib: lib.cdist(lib.ones(2, 0).half(), lib.ones(2, 0).half()),
+               lambda lib: lib.pdist(lib.ones(2, 2).half()), lambda lib: lib.pdist(lib.ones(3, 0).half()),
+               lambda lib: lib.pdist(lib.ones(1, 2).half()), tol=(1e-6, 1e-6))

@@ -26,7 +26,7 @@ def _same_dtype(input, source, message):
 
 
 # -- keys -------------------------------------------------------------------------------------
-def _normalize_key(self, key):
+def _normalize_key(self, key, ranges=True):
     """Turn a user key into (numpy-style key tuple, is_basic)."""
     if not isinstance(key, tuple):
         key = tuple(key) if _sequence_as_tuple(key) else (key,)
@@ -39,7 +39,10 @@ def _normalize_key(self, key):
                 continue
             seen_ellipsis = True
         if isinstance(k, Tensor):
-            if k.dtype is _dtype.bool or k.dtype is _dtype.uint8:
+            if k.ndim == 0 and k.dtype._category == 1 and k.dtype is not _dtype.uint8 and \
+                    type(k._data) is np.ndarray:
+                out.append(int(k._data))      # a 0-dim CPU integer tensor is an int to PyTorch (a CUDA one is not)
+            elif k.dtype is _dtype.bool or k.dtype is _dtype.uint8:
                 out.append(_as_device(k._data.astype(bool), xp))
                 basic = False
             elif k.dtype._category == 1:
@@ -78,8 +81,7 @@ def _normalize_key(self, key):
         else:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                              f"valid indices (got {type(k).__name__})")
-    key = tuple(out)
-    _check_bounds(self, key)
+    key = _check_bounds(self, tuple(out), ranges)
     return key, basic
 
 
@@ -105,14 +107,36 @@ def _as_device(a, xp):
     return xp.asarray(a)
 
 
-def _check_bounds(self, key):
+def _index_broadcast(key):
+    """The shape the index arrays of key broadcast to (a mask counts as its nonzero positions: a read
+    by the host, as PyTorch's nonzero), PyTorch's IndexError when they don't; None without two of them."""
+    items = [k for k in key if _xp.is_array(k) or isinstance(k, bool)]     # a bool is an index: [0] or []
+    if len(items) < 2:
+        return None if not items or not _xp.is_array(items[0]) or items[0].dtype == bool else tuple(items[0].shape)
+    shapes = [(int(k),) if isinstance(k, bool) else (int(k.sum()),) if k.dtype == bool else tuple(k.shape)
+              for k in items]
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         + ", ".join(str(list(s)) for s in shapes)) from None
+
+
+def _check_bounds(self, key, ranges=True):
+    """PyTorch's IndexErrors for key: its form, int indices, and (with ranges) index arrays' values.
+    Returns key, its index arrays clipped into range where the result has no element (NumPy would check
+    values PyTorch never reads)."""
     shape = self._data.shape
     n_specified = sum(1 for k in key if k is not None and k is not Ellipsis and not isinstance(k, bool)
                       for _ in range(k.ndim if _xp.is_array(k) and k.dtype == bool else 1))
     if n_specified > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    # the index arrays broadcast first (a mask as its nonzero positions); when that or self leaves no
+    # element, PyTorch's kernel reads (and checks) no index value
+    indexed = _index_broadcast(key)
+    no_elements = self._data.size == 0 or (indexed is not None and 0 in indexed)
+    clipped = {}
     # walk dims left to right (after an Ellipsis, right to left)
-    dims = []
     pos = 0
     ell = next((i for i, k in enumerate(key) if k is Ellipsis), None)
     for i, k in enumerate(key):
@@ -134,12 +158,17 @@ def _check_bounds(self, key):
         if isinstance(k, int):
             if not -size <= k < size:
                 raise IndexError(f"index {k} is out of bounds for dimension {pos} with size {size}")
-        elif _xp.is_array(k) and k.size:
+        elif _xp.is_array(k) and size == 0 and k.size and not (indexed is not None and 0 in indexed):
+            raise IndexError("index is out of bounds for dimension with size 0")    # said before the values
+        elif ranges and not no_elements and _xp.is_array(k) and k.size:
             lo, hi = index_range(k)
             if lo < -size or hi >= size:
                 bad = hi if hi >= size else lo
                 raise IndexError(f"index {bad} is out of bounds for dimension {pos} with size {size}")
+        elif no_elements and _xp.is_array(k) and k.size and size:
+            clipped[i] = _xp.array_module(k).clip(k, -size, size - 1)
         pos += 1
+    return tuple(clipped.get(i, k) for i, k in enumerate(key)) if clipped else key
 
 
 # -- getitem ----------------------------------------------------------------------------------
@@ -185,10 +214,37 @@ def getitem(self, key):
     k, basic = _normalize_key(self, key)
     if basic:
         return basic_getitem(self, k if isinstance(key, tuple) else k[0])
+    split = _split_ints(k)
+    if split:
+        return AdvancedIndex.apply(basic_getitem(self, split[0]), split[1])
     return AdvancedIndex.apply(self, k)
 
 
 Tensor.__getitem__ = getitem
+
+
+def _split_ints(k):
+    """(ints_key, rest_key) when a normalized key mixes ints with index arrays, else None.
+
+    PyTorch selects with the ints first (basic indexing) and indexes what is left with the rest, so an int
+    never takes part in placing the advanced dims: x[0, :, [1, 2]] is (3, 2) for a (2, 3, 4) x, where NumPy,
+    which broadcasts ints with the arrays, gives (2, 3). The first key is basic (a view), the second
+    indexes that view."""
+    if not any(type(i) is int for i in k) or not any(_xp.is_array(i) or isinstance(i, bool) for i in k):
+        return None
+    ints, rest = [], []
+    for item in k:
+        if type(item) is int:
+            ints.append(item)
+        elif item is None or isinstance(item, bool):
+            rest.append(item)
+        elif item is Ellipsis:
+            ints.append(item)
+            rest.append(item)
+        else:
+            ints.extend([slice(None)] * (item.ndim if _xp.is_array(item) and item.dtype == bool else 1))
+            rest.append(item)
+    return tuple(ints), tuple(rest)
 
 
 # -- setitem ----------------------------------------------------------------------------------
@@ -212,15 +268,24 @@ class IndexPut(Function):
 
 
 def setitem(self, key, value):
-    k, basic = _normalize_key(self, key)
+    if isinstance(value, (int, float, complex)):    # a number must fit (-1 wraps into uint8), checked first
+        value = _dtype.fill_value(value, self.dtype)
+    # index_put_ checks the value's dtype after the key's form and its ints, before the index arrays' values
+    k, basic = _normalize_key(self, key, ranges=False)
+    if isinstance(value, Tensor) and value.dtype is not self.dtype and _is_index_put(key) and \
+            not (value.numel() == 1 and _single_mask(k)):       # that one is a masked_fill_ in PyTorch
+        _index_put_dtypes(self, value)
+    if not basic:
+        k = _check_bounds(self, k)
     if isinstance(value, Tensor):
         if value.device != self.device and value.ndim:
             raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on {self.device}")
-        if value.dtype is not self.dtype and _is_index_put(key):
-            _index_put_dtypes(self, value)
     elif isinstance(value, (list, tuple)) or _xp.is_array(value):
         from .creation import tensor
         value = tensor(value, dtype=self.dtype, device=self.device)
+    split = None if basic else _split_ints(k)
+    if split:           # PyTorch's order: select with the ints, then write through that view
+        self, k = basic_getitem(self, split[0]), split[1]
     if recording(self, value) or (self._base is not None and recording(self._base)):
         apply_inplace(self, IndexPut, value, k)
         return
@@ -254,6 +319,12 @@ def _is_index_put(key):
         if isinstance(k, (list, tuple)) or _xp.is_array(k) or (isinstance(k, bool) and isinstance(key, tuple)):
             return True
     return False
+
+
+def _single_mask(k):
+    """Whether a normalized key's only advanced index is a mask (its ints and slices are basic)."""
+    advanced = [i for i in k if _xp.is_array(i) or isinstance(i, bool)]
+    return len(advanced) == 1 and _xp.is_array(advanced[0]) and advanced[0].dtype == bool
 
 
 def _index_put_dtypes(self, values):

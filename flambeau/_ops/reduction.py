@@ -210,7 +210,9 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
     if isinstance(dim, _dtype.dtype):
         dim, dtype = _UNSET, dim
     dt = _check_float_reduce("mean", input, dtype)
-    x = input if dtype is None else input.to(dtype)
+    # a float16 mean sums in float32, PyTorch converting the input to float32 (not to float16) first
+    x = input if dtype is None or input.dtype is dtype else \
+        input.to(_dtype.float32 if dtype is _dtype.float16 else dtype)
     dims = _dims(input, None if dim is _UNSET else dim)
     if not recording(x):            # no graph: one NumPy call
         a = x._data
@@ -820,7 +822,10 @@ class Cumsum(Function):
         a = x._data
         if a.ndim == 0:
             return a.astype(dt.np).copy()
-        return _xp.array_module(a).cumsum(a, axis=dim, dtype=dt.np)
+        out = _xp.array_module(a).cumsum(a, axis=dim, dtype=dt.np)
+        if out.dtype.kind in "fc":
+            out += 0        # PyTorch's running sum starts from +0.0: a leading -0.0 sums to 0.0
+        return out
 
     @staticmethod
     def backward(ctx, grad):                    # reversed cumulative sum

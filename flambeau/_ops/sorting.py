@@ -132,6 +132,8 @@ def msort(input):
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """The k largest (or smallest) elements along dim, with their indices."""
     _no_complex("topk", input)
+    if input.dtype is _dtype.bool and type(input._data) is np.ndarray:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     n = a.shape[d] if a.ndim else 1
@@ -553,6 +555,8 @@ def _cum_extreme(name, input, dim, is_max):
     rt = getattr(return_types, name)
     node = "CummaxBackward0" if is_max else "CumminBackward0"
     if a.ndim == 0:
+        if dim not in (-1, 0):
+            raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
         return rt(_select(input, None, 0, True, node), _make(xp.zeros((), np.int64)))
     d = _wrap_dim(dim, a.ndim)
     work = a.astype(np.uint8) if a.dtype == np.bool_ else a

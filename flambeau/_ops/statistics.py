@@ -114,6 +114,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
                            f"{_C_NAME[x2.dtype.name]}")
     check_same_device("cdist", x1, x2)
     batch = broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2]))
+    if x1.shape[-2] and x2.shape[-2] and x1.shape[-1]:     # PyTorch answers empty inputs without a kernel
+        _no_half_kernel("cdist", x1)
     P, R, M = x1.shape[-2], x2.shape[-2], x1.shape[-1]
     if p == 2 and (mode == 1 or (mode == 0 and (P > 25 or R > 25))) and x1.numel() and x2.numel():
         # PyTorch's matrix-product form for large inputs, on (B, P, M) batches, viewed back
@@ -123,6 +125,11 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     return Cdist.apply(x1, x2, p)
 
 
+def _no_half_kernel(name, t):
+    if t.dtype is _dtype.float16:
+        raise NotImplementedError(f"\"{name}\" not implemented for 'Half'")
+
+
 _C_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
 
 
@@ -130,6 +137,8 @@ def pdist(input, p=2):
     """Distances between all pairs of rows i < j of an (N, M) tensor, in row-major order."""
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if input.shape[0] > 1 and input.shape[1]:        # PyTorch answers the others without a kernel
+        _no_half_kernel("pdist", input)
     n = input.shape[0]
     from .creation import triu_indices
     i, j = triu_indices(n, n, 1, device=input.device)
@@ -138,35 +147,47 @@ def pdist(input, p=2):
 
 @register("cov")
 def cov(input, *, correction=1, fweights=None, aweights=None):
-    """Covariance of the variables in the rows of input (columns are observations)."""
+    """Covariance of the variables in the rows of input (columns are observations): PyTorch's
+    computation, step for step (its checks, weights, dtypes, and a zero norm for <= 0 degrees of freedom)."""
     if input.ndim > 2:
         raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                          f"{input.ndim} dimensions")
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     x = input.reshape(1, -1) if input.ndim < 2 else input
-    if x.dtype._category < 2:
-        x = x.to(_dtype.get_default_dtype())
     n = x.shape[1]
     w = None
-    if fweights is not None:
-        w = fweights.to(x.dtype)
-    if aweights is not None:
-        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
-    if w is None:
-        avg = x.mean(1, keepdim=True)
-        norm = n - correction
+    for name, weights, wanted in (("fweights", fweights, "integral"), ("aweights", aweights, "floating point")):
+        if weights is None:
+            continue
+        if weights.ndim > 1:
+            raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                               f"{weights.ndim} dimensions")
+        if (weights.dtype._category == 1) != (name == "fweights") or weights.dtype._category > 2:
+            raise RuntimeError(f"cov(): expected {name} to have {wanted} dtype but got {name} with "
+                               f"{_type_word(weights.dtype)} dtype")
+        if weights.numel() != n:
+            raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the "
+                               f"input but got {weights.numel()} != {n}")
+        if n and bool(weights.min() < 0):          # a read by the host, as PyTorch's check
+            raise RuntimeError(f"cov(): {name} cannot be negative")
+        w = weights if w is None else w * weights
+    from .creation import scalar_tensor
+    w_sum = w.sum() if w is not None else scalar_tensor(n, dtype=_dtype.int64, device=x.device)
+    if w is not None and not bool(w_sum != 0):
+        raise RuntimeError("cov(): weights sum to zero, can't be normalized")
+    avg = (x * w if w is not None else x).sum(1) / w_sum
+    if w is not None and aweights is not None and correction != 0:
+        norm = w_sum - correction * (w * aweights).sum() / w_sum
     else:
-        wsum = w.sum()
-        avg = (x * w).sum(1, keepdim=True) / wsum
-        if correction == 0:
-            norm = wsum
-        elif aweights is None:
-            norm = wsum - correction
-        else:
-            norm = wsum - correction * (w * aweights.to(x.dtype)).sum() / wsum
-    xc = x - avg
-    xw = xc if w is None else xc * w
-    c = xw @ xc.t().conj() / (norm if not isinstance(norm, Tensor) else norm.clamp(min=0))
-    return c.squeeze() if input.ndim < 2 else c
+        norm = w_sum - correction
+    if bool(norm <= 0):
+        import warnings
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.", UserWarning, stacklevel=2)
+        norm = norm * 0
+    xc = x - avg.unsqueeze(1)
+    return (xc @ (xc * w if w is not None else xc).t().conj()).true_divide(norm).squeeze()
 
 
 @register("corrcoef")
