@@ -1732,3 +1732,10 @@ def test_feature_dropout_p1_before_rank_check(device):
     for name in ("feature_alpha_dropout", "dropout2d", "dropout3d"):
         compare(lambda lib, x: getattr(F(lib), name)(x, 1.0, True), randn(0, 7), device=device)
         compare(lambda lib, x: getattr(F(lib), name)(x, 0.5, True) * 0, randn(0, 7), device=device)
+
+
+def test_linear_1d_weight_with_bias_as_torch(device):
+    """A 2-D input with a 1-D weight and a bias goes through torch's addmm, which refuses the weight."""
+    for shape in ((0, 1), (2, 1), (1,), (3, 2, 1)):
+        compare(lambda lib, x, w, b: F(lib).linear(x, w, b), randn(0, *shape), randn(1, 1), randn(2), device=device)
+        compare(lambda lib, x, w: F(lib).linear(x, w), randn(0, *shape), randn(1, 1), device=device)

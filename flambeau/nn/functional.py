@@ -117,7 +117,9 @@ def linear(input, weight, bias=None):
                            f"{input.shape[-1]} features per sample (input shape {tuple(input.shape)}), weight expects "
                            f"{weight.shape[-1]} (weight shape {tuple(weight.shape)})")
     check_same_device("linear", input, weight, bias)
-    if input.ndim == 2 and bias is not None and weight.ndim == 2:
+    if input.ndim == 2 and bias is not None:        # PyTorch's addmm, which wants a 2-D weight
+        if weight.ndim == 1:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
         return _f().addmm(bias, input, weight.t())
     out = input.matmul(weight.t()) if weight.ndim == 2 else input.matmul(weight)
     if bias is not None:
