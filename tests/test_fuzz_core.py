@@ -1428,3 +1428,9 @@ def test_statistics_corners(device):
                lambda lib: lib.cdist(lib.ones(2, 0).half(), lib.ones(2, 0).half()),
                lambda lib: lib.pdist(lib.ones(2, 2).half()), lambda lib: lib.pdist(lib.ones(3, 0).half()),
                lambda lib: lib.pdist(lib.ones(1, 2).half()), tol=(1e-6, 1e-6))
+
+
+def test_nextafter_of_equal_operands_is_other(device):
+    for dt in ("float16", "float32", "float64"):
+        _cases(device, lambda lib, dt=dt: lib.nextafter(lib.tensor([0.0, -0.0, 1.0], dtype=getattr(lib, dt)),
+                                                         lib.tensor([-0.0, 0.0, 1.0], dtype=getattr(lib, dt))))

@@ -2120,7 +2120,10 @@ def nextafter(input, other, *, out=None):
     """The next floating-point value after input in the direction of other."""
     _tensors_only("nextafter", input, other)
     _reject("nextafter_cpu", result_dtype(input, other), (0, 1, 3))
-    return _out(_ufunc_pair("nextafter", input, other), out)
+    r = _ufunc_pair("nextafter", input, other)._data       # (broadcast checked there)
+    # equal operands give other, as C's nextafter (NumPy's float16 loop gives input: 0.0 toward -0.0)
+    ad, bd, _ = _prep(input, other)
+    return _out(_make(_xp.array_module(ad).where(ad == bd, bd, r)), out)
 
 
 class Mvlgamma(Function):
