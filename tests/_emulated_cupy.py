@@ -8,8 +8,20 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   (``__array__`` raises TypeError, as CuPy does), and CuPy functions, ufuncs and operators
   refuse NumPy arrays mixed with device arrays. Reductions and full indexing return 0-d
   device arrays, never NumPy scalars. There is no ``__index__``.
-- CuPy's semantics where they differ from NumPy's: out-of-range integer-array indices wrap
-  around instead of raising (in indexing, take, take_along_axis and scatter_add).
+- CuPy's semantics where they differ from NumPy's (each seen on a real GPU):
+  - out-of-range integer-array indices wrap around instead of raising (in indexing, take,
+    take_along_axis and scatter_add);
+  - ``fill`` (and so ``full`` and ``a[basic index] = scalar``) with a zero scalar on a
+    C-contiguous array is a memset: -0.0 becomes +0.0;
+  - a float converted to an integer type goes through a saturating 32-bit (or 64-bit)
+    conversion, as CUDA's ``cvt`` does: -2.7 -> uint8 is 0, 300.7 -> uint8 is 44, NaN is 0;
+  - ``floor_divide`` of floats is ``floor(a / b)`` (NumPy's is the floor of the exact quotient);
+  - a complex division by zero gives nan+nanj;
+  - ``scatter_add``/``add.at`` take int32, int64, float16, float32, float64, uint32 and uint64
+    only, ``scatter_max``/``scatter_min`` the same without float16;
+  - the logical ufuncs refuse complex arrays;
+  - ``cupyx.scipy.special.polygamma`` needs ``n`` as a device array;
+  - ``RandomState.randint`` reads the device (rejection sampling sizes its output on the host).
 - Host synchronisations: every read of device values by the host (``get``, ``item``,
   ``float``, ``bool``, ``asnumpy``, printing, ...) is counted in ``SYNCS``.
 
@@ -225,6 +237,24 @@ class ndarray:
             return _wrap(method(*args, **kwargs))
         return call
 
+    def fill(self, value):
+        LAUNCHES["ndarray.fill"] += 1
+        if isinstance(value, ndarray):
+            value = value._a
+        elif isinstance(value, numpy.ndarray):
+            value = value.astype(self.dtype).item()
+        if not isinstance(value, numpy.ndarray) and value == 0 and self._a.flags.c_contiguous:
+            self._a[...] = 0            # CuPy memsets: the sign of a negative zero is lost
+        else:
+            self._a[...] = value
+
+    def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
+        dtype = numpy.dtype(dtype)
+        if not copy and dtype == self._a.dtype:
+            return self
+        LAUNCHES["ndarray.astype"] += 1
+        return _wrap(_cuda_cast(self._a, dtype, order))
+
     # Host reads: allowed, and counted ------------------------------------------------
     def get(self, stream=None, order="C", out=None, blocking=True):
         _sync()
@@ -288,7 +318,12 @@ class ndarray:
         LAUNCHES["setitem"] += 1
         if isinstance(value, ndarray):
             value = value._a
-        self._a[_wrap_index(key, self._a.shape)] = value
+        key = _wrap_index(key, self._a.shape)
+        if not isinstance(value, numpy.ndarray) and _is_basic(key):
+            target = self._a[key]
+            if isinstance(target, numpy.ndarray):
+                return ndarray._of(target).fill(value)
+        self._a[key] = value
 
     # NumPy protocol: NumPy functions on device arrays dispatch to CuPy's -------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -307,6 +342,27 @@ class ndarray:
         except AttributeError:
             return NotImplemented
         return own(*args, **kwargs)
+
+
+def _is_basic(key):
+    items = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) and not isinstance(k, bool) for k in items)
+
+
+def _cuda_cast(a, dtype, order="K"):
+    """a as dtype, converting floats to integers as CUDA's saturating ``cvt`` does (NaN gives 0):
+    through a 32-bit integer for the narrow types, whose high bits are then dropped."""
+    if a.dtype.kind not in "fc" or dtype.kind not in "iu":
+        return a.astype(dtype, order=order)
+    x = numpy.nan_to_num(a.real.astype(numpy.float64), nan=0.0, posinf=numpy.inf, neginf=-numpy.inf)
+    wide = numpy.dtype(("u" if dtype.kind == "u" else "i") + str(max(dtype.itemsize, 4)))
+    info = numpy.iinfo(wide)
+    with numpy.errstate(invalid="ignore"):
+        # the bounds as floats: the largest 64-bit values round up to 2**63 / 2**64, out of range
+        clipped = numpy.where(x >= float(info.max), info.max, numpy.where(x <= float(info.min), info.min, 0))
+        inside = (x < float(info.max)) & (x > float(info.min))
+        out = numpy.where(inside, numpy.trunc(numpy.where(inside, x, 0)).astype(wide), clipped.astype(wide))
+    return out.astype(dtype, order=order)
 
 
 def _host_read(convert):
@@ -385,7 +441,12 @@ class _Ufunc:
         if out is not None:
             kwargs["out"] = _unwrap(out, f"cupy.{self.__name__}")
         LAUNCHES[self.__name__] += 1
-        result = self._u(*self._inputs(inputs), **kwargs)
+        arrays = self._inputs(inputs)
+        if self.__name__ in _NO_COMPLEX and any(numpy.iscomplexobj(x) for x in arrays):
+            raise TypeError(f"Wrong type ({tuple(numpy.asarray(x).dtype for x in arrays)}) of arguments for "
+                            f"cupy_{self.__name__}")
+        quirk = _UFUNC_QUIRKS.get(self.__name__)
+        result = quirk(self._u, arrays, kwargs) if quirk else self._u(*arrays, **kwargs)
         return out if out is not None and not isinstance(out, tuple) else _wrap(result)
 
     # CuPy 14 implements these ufunc methods for a few ufuncs only (others raise NotImplementedError)
@@ -406,6 +467,7 @@ class _Ufunc:
             args, kwargs = self._inputs(args), _unwrap(kwargs, f"cupy.{self.__name__}.{name}")
             LAUNCHES[f"{self.__name__}.{name}"] += 1
             if name == "at":
+                _check_scatter_dtype(self.__name__, args[0].dtype)
                 args = (args[0], _wrap_index(args[1], args[0].shape)) + tuple(args[2:])
             result = numpy_method(*args, **kwargs)
             return out if out is not None else _wrap(result)
@@ -417,6 +479,38 @@ class _Ufunc:
     outer = property(lambda self: self._method("outer", ["A", "B"]))
     at = property(lambda self: self._method("at", ["a", "indices", "b"]))
 
+
+_NO_COMPLEX = {"logical_and", "logical_or", "logical_xor", "logical_not"}
+
+
+def _floor_divide(u, arrays, kwargs):
+    """CuPy's floor division of floats: the floor of the rounded quotient."""
+    result_type = numpy.result_type(*arrays)
+    if result_type.kind != "f":
+        return u(*arrays, **kwargs)
+    out = kwargs.get("out")
+    with numpy.errstate(all="ignore"):
+        q = numpy.floor(numpy.true_divide(*arrays, dtype=kwargs.get("dtype")))
+    if out is not None:
+        numpy.copyto(out, q, casting="unsafe")
+        return out
+    return q
+
+
+def _true_divide(u, arrays, kwargs):
+    """CuPy's complex division: by zero gives nan+nanj."""
+    result = u(*arrays, **kwargs)
+    if numpy.iscomplexobj(result):
+        zero = numpy.broadcast_to(numpy.asarray(arrays[1]) == 0, numpy.shape(result))
+        if zero.any():
+            result = numpy.asarray(result)
+            numpy.copyto(result, numpy.array(complex("nan+nanj"), result.dtype), where=zero)
+            if kwargs.get("out") is not None and kwargs["out"] is not result:
+                kwargs["out"][...] = result
+    return result
+
+
+_UFUNC_QUIRKS = {"floor_divide": _floor_divide, "true_divide": _true_divide, "divide": _true_divide}
 
 # What only makes a view (no device work), as methods and as functions.
 _VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "diagonal"}
@@ -487,9 +581,34 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
     if isinstance(obj, ndarray):
-        out = obj._a.astype(dtype or obj.dtype, order=order, copy=copy)
+        out = _cuda_cast(obj._a, numpy.dtype(dtype or obj.dtype), order) if copy or dtype not in (None, obj.dtype) \
+            else obj._a
         return _wrap(out if ndmin <= out.ndim else out.reshape((1,) * (ndmin - out.ndim) + out.shape))
     return ndarray._of(numpy.array(_unwrap_host(obj), dtype=dtype, order=order, ndmin=ndmin))
+
+
+def full_like(a, fill_value, dtype=None, order="K", subok=None, shape=None):
+    return full(a.shape if shape is None else shape, fill_value, a.dtype if dtype is None else dtype)
+
+
+def full(shape, fill_value, dtype=None, order="C"):
+    out = ndarray(shape, numpy.array(fill_value).dtype if dtype is None else dtype, order=order)
+    out.fill(fill_value)
+    return out
+
+
+def copyto(dst, src, casting="same_kind", where=None):
+    LAUNCHES["cupy.copyto"] += 1
+    if casting not in ("no", "equiv", "safe", "same_kind", "unsafe"):
+        raise ValueError(f"casting must be one of 'no', 'equiv', 'safe', 'same_kind', or 'unsafe' (got {casting!r})")
+    value = _unwrap(src, "cupy.copyto")
+    where = _unwrap(where, "cupy.copyto")
+    if isinstance(value, numpy.ndarray) and value.dtype != dst.dtype:
+        if not numpy.can_cast(value.dtype, dst.dtype, casting):
+            raise TypeError(f"Cannot cast array data from {value.dtype} to {dst.dtype} according to the rule "
+                            f"{casting!r}")
+        value = _cuda_cast(value, dst.dtype)
+    numpy.copyto(dst._a, value, casting="unsafe", where=True if where is None else where)
 
 
 def _unwrap_host(obj):
@@ -534,15 +653,28 @@ def put_along_axis(a, indices, values, axis):
     numpy.put_along_axis(a._a, idx, _unwrap(values, "cupy.put_along_axis"), axis)
 
 
+_SCATTER_DTYPES = {"add": ("int32", "int64", "float16", "float32", "float64", "uint32", "uint64"),
+                   "maximum": ("int32", "int64", "float32", "float64", "uint32", "uint64"),
+                   "minimum": ("int32", "int64", "float32", "float64", "uint32", "uint64")}
+
+
+def _check_scatter_dtype(op, dtype):
+    if numpy.dtype(dtype).name not in _SCATTER_DTYPES[op]:
+        raise TypeError(f"cupy.{op}.at only supports {', '.join(_SCATTER_DTYPES[op])} as data type")
+
+
 def scatter_add(a, slices, value):
+    _check_scatter_dtype("add", a.dtype)
     numpy.add.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_add"))
 
 
 def scatter_max(a, slices, value):
+    _check_scatter_dtype("maximum", a.dtype)
     numpy.maximum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_max"))
 
 
 def scatter_min(a, slices, value):
+    _check_scatter_dtype("minimum", a.dtype)
     numpy.minimum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_min"))
 
 
@@ -721,6 +853,8 @@ class _RandomState:
 
         def call(*args, dtype=None, **kwargs):
             LAUNCHES[f"random.{name}"] += 1
+            if name == "randint":
+                _sync()         # CuPy's rejection sampling reads how many draws it kept
             # parameters may be device arrays (CuPy's samplers take them, e.g. poisson's lam)
             args = tuple(a._a if isinstance(a, ndarray) else a for a in args)
             kwargs = {k: v._a if isinstance(v, ndarray) else v for k, v in kwargs.items()}
@@ -748,7 +882,7 @@ def _special_modules():
 
 _module = _Namespace("cupy", [numpy], {
     "ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy,
-    "get_array_module": get_array_module, "take": take, "take_along_axis": take_along_axis,
+    "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "copyto": copyto, "take_along_axis": take_along_axis,
     "put_along_axis": put_along_axis, "cuda": cuda, "get_default_memory_pool": get_default_memory_pool,
     "get_default_pinned_memory_pool": get_default_pinned_memory_pool, "from_dlpack": from_dlpack,
     "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,
@@ -774,8 +908,17 @@ _module._overrides.update(linalg=_NAMESPACES["cupy.linalg"], random=_NAMESPACES[
 cupy_module, cupyx_module = _module, _cupyx
 
 
+def _polygamma(n, x):
+    """CuPy's polygamma compares ``n == 0`` and hands that to ``where``: n must be a device array."""
+    if not isinstance(n, ndarray):
+        raise AttributeError(f"'{type(n == 0).__name__}' object has no attribute 'astype'")
+    import scipy.special
+    LAUNCHES["cupyx.scipy.special.polygamma"] += 1
+    return _wrap(numpy.asarray(scipy.special.polygamma(n._a, _unwrap(x, "polygamma"))))
+
+
 def special_namespace():
-    special = _Namespace("cupyx.scipy.special", _special_modules())
+    special = _Namespace("cupyx.scipy.special", _special_modules(), {"polygamma": _polygamma})
     _NAMESPACES["cupyx.scipy.special"] = special
     _cupyx._overrides["scipy"] = types.SimpleNamespace(special=special)
     return special
