@@ -20,6 +20,35 @@ def need_torch():
     return torch
 
 
+def oracle_version():
+    """The oracle's (major, minor): a GPU machine may hold an older torch than the 2.13 that CI pins."""
+    return tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2]) if HAVE_TORCH else (0, 0)
+
+
+def need_oracle(major, minor, what):
+    """Skip where the installed torch predates (major, minor), which changed ``what``."""
+    if oracle_version() < (major, minor):
+        pytest.skip(f"the oracle is torch {torch.__version__}; {what} follows torch >= {major}.{minor}")
+
+
+def real_gpu():
+    """True when flambeau's cuda device is a real GPU (CuPy), False under the emulated CuPy or none."""
+    cupy = flambeau._xp.cupy
+    return cupy is not None and not getattr(cupy, "_EMULATED", False)
+
+
+def flush_subnormals(a):
+    """float32/complex64 subnormals as signed zeros: CuPy compiles its kernels with -ftz=true, so a GPU
+    flushes them (torch's CUDA kernels do not). Comparisons on a real GPU flush both sides."""
+    a = np.asarray(a)
+    if a.dtype not in (np.float32, np.complex64):
+        return a
+    tiny = np.finfo(np.float32).tiny
+    parts = [a.real, a.imag] if a.dtype.kind == "c" else [a]
+    flushed = [np.where(np.abs(p) < tiny, np.copysign(np.float32(0), p), p) for p in parts]
+    return (flushed[0] + 1j * flushed[1]).astype(a.dtype) if a.dtype.kind == "c" else flushed[0].astype(a.dtype)
+
+
 def to_numpy(t):
     """flambeau or torch tensor (or number) -> NumPy array."""
     if isinstance(t, flambeau.Tensor):
@@ -55,13 +84,41 @@ def on_device(lib, device):
     return lib if str(device) == "cpu" else OnDevice(lib, device)
 
 
+def reads_counted():
+    """Whether host_reads() counts: the emulated CuPy counts each read, and on a real GPU each read
+    passes CuPy's synchronisation check, which host_reads wraps."""
+    return getattr(flambeau._xp.cupy, "count_syncs", None) is not None or real_gpu()
+
+
 @contextlib.contextmanager
 def host_reads():
-    """``with host_reads() as n``: n[0] counts the reads of device values by the host (the emulated
-    CuPy counts them; elsewhere n[0] stays 0)."""
+    """``with host_reads() as n``: n[0] counts the reads of device values by the host inside the block
+    (0 where no cuda device is present)."""
     count = getattr(flambeau._xp.cupy, "count_syncs", None)
-    with (count() if count else contextlib.nullcontext([0])) as n:
-        yield n
+    if count is not None:
+        with count() as n:
+            yield n
+    elif real_gpu():
+        # every read of device memory by the host calls syncdetect._declare_synchronize (the hook
+        # behind cupyx.allow_synchronize), looked up on the module at each call
+        from cupy._core import syncdetect
+        declare, n = syncdetect._declare_synchronize, [0]
+
+        def counted():
+            n[0] += 1
+            declare()
+        syncdetect._declare_synchronize = counted
+        try:
+            yield n
+        finally:
+            syncdetect._declare_synchronize = declare
+    else:
+        yield [0]
+
+
+def expected_reads(device, n):
+    """n host reads on cuda, none on the CPU."""
+    return n if str(device).startswith("cuda") and reads_counted() else 0
 
 
 def no_host_reads(device):

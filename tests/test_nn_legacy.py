@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, need_torch, on_device, same_error
+from _oracle import assert_same, need_oracle, need_torch, on_device, same_error
 
 torch = need_torch()
 
@@ -130,6 +130,7 @@ def test_cross_map_lrn2d_refuses_create_graph(device):
 
 # -- LinearCrossEntropyLoss ----------------------------------------------------------------------
 def test_linear_cross_entropy_loss_state_dict_and_repr():
+    need_oracle(2, 13, "linear_cross_entropy")
     for kw in ({}, {"bias": True}, {"out_features": (2, 3), "bias": True},
                {"weight": "w", "reduction": "sum", "ignore_index": 2}):
         built = []
@@ -170,6 +171,7 @@ def _compare_module(ours, ref, a, t, device, probabilities=False):
 @pytest.mark.parametrize("kw", [{}, {"bias": True, "reduction": "sum"}, {"reduction": "none", "ignore_index": 1},
                                 {"label_smoothing": 0.2, "bias": True}, {"weight": True, "reduction": "mean"}])
 def test_linear_cross_entropy_loss(kw, device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(4)
     if kw.get("weight"):
         kw = dict(kw, weight=torch.tensor(rng.random(6) + 0.5))
@@ -178,6 +180,7 @@ def test_linear_cross_entropy_loss(kw, device):
 
 
 def test_linear_cross_entropy_loss_k_dimensional(device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(5)
     ours, ref = _module_pair(device, 4, 3, out_features=(2, 5), bias=True)
     _compare_module(ours, ref, rng.standard_normal((6, 4)), rng.integers(0, 3, (6, 2, 5)), device)
@@ -186,6 +189,7 @@ def test_linear_cross_entropy_loss_k_dimensional(device):
 
 
 def test_linear_cross_entropy_loss_unbatched_and_probabilities(device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(6)
     ours, ref = _module_pair(device, 4, 5, bias=True, reduction="none")
     _compare_module(ours, ref, rng.standard_normal(4), np.int64(3), device)
@@ -194,6 +198,7 @@ def test_linear_cross_entropy_loss_unbatched_and_probabilities(device):
 
 
 def test_linear_cross_entropy_loss_constructor_errors():
+    need_oracle(2, 13, "linear_cross_entropy")
     for kw in ({"weight": "bad"}, {"label_smoothing": 1.5}):
         def build(lib):
             options = dict(kw)
@@ -232,6 +237,7 @@ CHUNK_OPTIONS = [{}, {"batch_chunk_size": 3}, {"chunking_method": "aspect_ratio"
 @pytest.mark.parametrize("opts", CHUNK_OPTIONS, ids=[str(o) for o in CHUNK_OPTIONS])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_chunked_values_and_grads(opts, reduction, device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(7)
     a, w, b = rng.standard_normal((10, 4)), rng.standard_normal((9, 4)), rng.standard_normal(9)
     t = rng.integers(0, 9, 10)
@@ -246,6 +252,7 @@ def test_chunked_values_and_grads(opts, reduction, device):
 
 
 def test_chunked_float32_and_unbatched(device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(8)
     (ours, ref), _ = _lce_both(device, rng.standard_normal((6, 5)), rng.standard_normal((7, 5)),
                                rng.integers(0, 7, 6), dtype="float32", opts={"batch_chunk_size": 4})
@@ -259,6 +266,7 @@ def test_chunked_float32_and_unbatched(device):
 
 def test_chunked_float16_accumulates_in_float32(device):
     """float16 inputs: chunks computed in float32 ("auto"), results and gradients back in float16."""
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(12)
     (ours, ref), _ = _lce_both(device, rng.standard_normal((8, 4)), rng.standard_normal((6, 4)),
                                rng.integers(0, 6, 8), dtype="float16", opts={})
@@ -266,6 +274,7 @@ def test_chunked_float16_accumulates_in_float32(device):
 
 
 def test_chunked_all_ignored_and_empty_batch(device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(10)
     w = rng.standard_normal((5, 3))
     for a, t, reduction in ((rng.standard_normal((4, 3)), np.full(4, -100), "mean"),
@@ -281,6 +290,7 @@ def test_chunked_all_ignored_and_empty_batch(device):
 
 
 def test_chunked_backward_once_unless_retained(device):
+    need_oracle(2, 13, "linear_cross_entropy")
     def twice(lib, **kw):
         x = lib.randn(4, 3, requires_grad=True, dtype=lib.float64)
         w = lib.randn(5, 3, requires_grad=True, dtype=lib.float64)
@@ -296,6 +306,7 @@ def test_chunked_backward_once_unless_retained(device):
 
 
 def test_chunked_falls_back_with_a_warning(device):
+    need_oracle(2, 13, "linear_cross_entropy")
     rng = np.random.default_rng(11)
     a, w = rng.standard_normal((4, 3)), rng.standard_normal((5, 2, 3))
     cases = [(w[:, 0], rng.integers(0, 5, 4), {"label_smoothing": 0.1}),
@@ -340,6 +351,7 @@ F_ERRORS = [
 
 @pytest.mark.parametrize("name,call", F_ERRORS, ids=[e[0] for e in F_ERRORS])
 def test_linear_cross_entropy_errors(name, call, device):
+    need_oracle(2, 13, "linear_cross_entropy")
     same_error(call, device)
 
 

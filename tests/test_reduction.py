@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, on_device, host_reads
+from _oracle import assert_same, check_against_torch, host_reads, on_device, oracle_version
 
 RNG = np.random.default_rng(0)
 
@@ -146,7 +146,7 @@ def test_reduction_grad_fn_repr(device):
     for code in ["x.sum()", "x.sum(0)", "x.mean()", "x.mean(1)", "x.std()", "x.prod()", "x.prod(1)", "x.max()",
                  "x.amax(0)", "x.logsumexp(1)", "x.nansum()", "x.var(0)", "x.max(0)", "torch.var_mean(x, 1)",
                  "torch.std_mean(x)", "torch.dist(x, x * 2)", "torch.dist(x, x.detach(), 1)", "x.min()", "x.amin(1)",
-                 "x.aminmax()", "x.std(1)", "x.nanmean()", "x.cumsum(0)", "x.cumprod(1)", "x.mean(dim=None)"]:
+                 *(["x.aminmax()"] if oracle_version() >= (2, 13) else []), "x.std(1)", "x.nanmean()", "x.cumsum(0)", "x.cumprod(1)", "x.mean(dim=None)"]:
         ours = eval(code, {"x": F.tensor(a, requires_grad=True), "torch": flambeau})
         ref = eval(code, {"x": torch.tensor(a, requires_grad=True), "torch": torch})
         assert repr_off(device, ours, repr(ref)) == repr(ref), code
