@@ -287,7 +287,9 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
         _no_out_overload("prod")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
     dt = _sum_dtype(input, _out_dtype(dtype, out))
-    return _out((Prod if d is None else Prod.named("ProdBackward1")).apply(input, d, keepdim, dt), out)
+    node = Prod if d is None else Prod.named("ProdBackward1")
+    # a 0-d input has no dim to reduce: its product is itself (CuPy refuses axis 0 of a 0-d array)
+    return _out(node.apply(input, d if input.ndim else None, keepdim, dt), out)
 
 
 class Var(Function):

@@ -42,6 +42,13 @@ def _index_counts(idx, size, xp, dtype):
     return counts
 
 
+def _ordered_key(a):
+    """float64 <-> int64 keys whose integer order is the floats' order (-0.0 just below +0.0): a negative
+    float's bits count down as it grows, so its magnitude bits are flipped. The map is its own inverse."""
+    bits = a.view(np.int64)
+    return bits ^ ((bits >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
+
+
 class _EmbeddingBag(Function):
     """out[b] = reduction over the rows weight[idx[i]] (times per_sample_weights[i]) whose bag[i] is b."""
     _node_name = "EmbeddingBagBackward0"
@@ -78,10 +85,12 @@ class _EmbeddingBag(Function):
             return xp.zeros((num_bags, dim), w.dtype)
         rows = w[idx]
         is_nan = xp.isnan(rows)
-        # scatter maxima in float32 at least (CuPy's have no float16); half values convert exactly
-        values = xp.where(is_nan, -xp.inf, rows).astype(xp.promote_types(w.dtype, np.float32), copy=False)
-        best = xp.full((num_bags + 1, dim), -xp.inf, values.dtype)
-        xp.maximum.at(best, bag, values)
+        # float64 holds every weight dtype exactly; the maxima are scattered as ordered int64 keys, since
+        # CuPy's float64 maximum.at compares through float32 (fmaxf) and would round the maxima
+        values = xp.where(is_nan, -xp.inf, rows).astype(np.float64, copy=False)
+        best = xp.full((num_bags + 1, dim), int(_ordered_key(np.array(-np.inf))), np.int64)
+        xp.maximum.at(best, bag, _ordered_key(values))
+        best = _ordered_key(best).view(np.float64)
         position = xp.arange(n)
         first_best = xp.full((num_bags + 1, dim), n, np.int64)
         xp.minimum.at(first_best, bag, xp.where(values == best[bag], position[:, None], n))
