@@ -185,9 +185,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dtype is not None and dt._category == 1 and not isinstance(data, (np.ndarray, Tensor)):
         _check_python_values_fit(arr, dt)
     dev = _canonical(device) if device is not None else _data_device(data)
-    arr = np.array(arr, dtype=dt.np, copy=True) if not arr.dtype == dt.np else arr.copy()
+    arr = _xp.astype(arr, dt.np) if not arr.dtype == dt.np else arr.copy()
     if dev.type != "cpu":
-        arr = xp_of(dev).asarray(arr)
+        arr = _xp.from_host(xp_of(dev), arr)
     return _finish(arr, requires_grad)
 
 
@@ -303,7 +303,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     dt = dtype or _dtype.scalar_dtype(fill_value)
     fill_value = _dtype.fill_value(fill_value, dt)
     dt, dev, xp = _resolve(dt, device)
-    return _finish(xp.full(shape, fill_value, dt.np), requires_grad)
+    return _finish(_xp.full(xp, shape, fill_value, dt.np), requires_grad)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
@@ -540,7 +540,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     if dt._category == 1:       # integer outputs take start and end as integers (checked), as PyTorch's
         s, e = (int(dt.np.type(_dtype.fill_value(v, dt))) for v in (s, e))
     lin = linspace(s, e, steps, dtype=_dtype.float64, device=device)
-    return _finish(((base ** lin._data).astype(dt.np)), requires_grad)
+    return _finish(_xp.astype(base ** lin._data, dt.np), requires_grad)
 
 
 # -- joining ----------------------------------------------------------------------------------
@@ -996,8 +996,8 @@ class CopyFrom(Function):
         xp = _xp.array_module(old._data)
         s = src._data
         if type(s) is not type(old._data):
-            s = xp.asarray(_xp.to_host(s))
-        return xp.broadcast_to(s.astype(old._data.dtype, copy=False), old._data.shape).copy()
+            s = _xp.from_host(xp, _xp.to_host(s))
+        return xp.broadcast_to(_xp.astype(s, old._data.dtype, copy=False), old._data.shape).copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -1028,12 +1028,9 @@ def copy_(self, src, non_blocking=False):
     check_inplace_autograd(self)
     s = src._data
     if type(s) is not type(self._data):
-        s = _xp.array_module(self._data).asarray(_xp.to_host(s)) if type(self._data) is not np.ndarray \
+        s = _xp.from_host(_xp.array_module(self._data), _xp.to_host(s)) if type(self._data) is not np.ndarray \
             else _xp.to_host(s)
-    if self._data.ndim == 0:
-        self._data[...] = s
-    else:
-        self._data[...] = s
+    self._data[...] = _xp.astype(s, self._data.dtype, copy=False)
     self._version[0] += 1
     return self
 
@@ -1063,9 +1060,8 @@ class Fill(Function):
 
     @staticmethod
     def forward(ctx, old, value):
-        xp = _xp.array_module(old._data)
-        v = value._data if isinstance(value, Tensor) else value
-        return xp.full(old._data.shape, v, old._data.dtype)
+        a = old._data
+        return _xp.full(_xp.array_module(a), a.shape, _fill_scalar(value, a), a.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1082,11 +1078,20 @@ def fill_(self, value):
         from ._util import apply_inplace
         return apply_inplace(self, Fill, value)
     check_inplace_autograd(self)
-    # a tensor value is cast as a copy casts (-1 into uint8 is 255, unchecked); a number was checked above
-    v = np.asarray(value.item()).astype(self._data.dtype)[()] if isinstance(value, Tensor) else value
-    self._data[...] = v if self._data.dtype.kind != "b" else bool(v)
+    _xp.fill(self._data, _fill_scalar(value, self._data))
     self._version[0] += 1
     return self
+
+
+def _fill_scalar(value, a):
+    """What fills array a for fill_(value): a number (checked by fill_), or a 0-d tensor's value cast as
+    a copy casts (-1 into uint8 is 255, unchecked), left on the device when it is a's."""
+    if not isinstance(value, Tensor):
+        return bool(value) if a.dtype.kind == "b" else value
+    v = _xp.astype(value._data, a.dtype, copy=False)
+    if type(v) is not type(a):
+        v = _xp.to_host(v)[()]        # a CPU scalar tensor's number (a device's is read, as torch reads it)
+    return v
 
 
 @register("zero_")
@@ -1216,11 +1221,10 @@ class _DeviceDraws:
     drawn on the device (a stream of their own: torch's cuda numbers differ from its CPU numbers too).
 
     Note [cuda generator state]: CuPy cannot say where its generator stands (cuRAND has no getter for
-    its offset, and randint's rejection sampling draws a count of numbers that only the device knows),
-    so the state is a key the stream was seeded from: capturing it after draws re-seeds the stream
-    with a fresh key derived from the last one, and restoring a state re-seeds from its key. The draws
-    after a restore repeat those after the capture exactly; a capture changes the draws that follow it
-    (capturing with no draws since the last seeding changes nothing).
+    its offset), so the state is a key the stream was seeded from: capturing it after draws re-seeds
+    the stream with a fresh key derived from the last one, and restoring a state re-seeds from its key.
+    The draws after a restore repeat those after the capture exactly; a capture changes the draws that
+    follow it (capturing with no draws since the last seeding changes nothing).
     """
 
     def __init__(self, state, key):
@@ -1248,12 +1252,19 @@ class _DeviceDraws:
         return self._draw("standard_normal", shape).astype(dtype, copy=False)
 
     def integers(self, low, high, shape):
+        # from uniform doubles, not CuPy's randint: its rejection sampling reads the device to size its output
         if high - low <= 1 << 32:
-            return self._draw("randint", low, high, shape)
-        # CuPy draws ranges of at most 2^32 integers: two 32-bit halves make a 64-bit draw
-        upper = self._draw("randint", 0, 1 << 32, shape).astype(np.uint64)
-        lower = self._draw("randint", 0, 1 << 32, shape).astype(np.uint64)
+            return self._below(high - low, shape) + low
+        # two 32-bit halves make a 64-bit draw
+        upper = self._below(1 << 32, shape).astype(np.uint64)
+        lower = self._below(1 << 32, shape).astype(np.uint64)
         return ((upper << np.uint64(32) | lower) % np.uint64(high - low)).astype(np.int64) + low
+
+    def _below(self, n, shape):
+        """int64 integers uniform in [0, n), n <= 2^32: the top bits of uniform doubles in [0, 1), which
+        carry at least 32 random bits (cuRAND's doubles)."""
+        xp = _xp.require_cuda()
+        return xp.minimum(xp.floor(self.random(shape) * n), n - 1).astype(np.int64)
 
     def permutation(self, n):
         return self._draw("permutation", n)
@@ -1546,7 +1557,7 @@ def _fill_random(self, sample):
     from ._util import check_no_internal_overlap
     check_no_internal_overlap(self)
     check_inplace_autograd(self)
-    self._data[...] = sample(self.shape).astype(self._data.dtype, copy=False)
+    self._data[...] = _xp.astype(sample(self.shape), self._data.dtype, copy=False)
     self._version[0] += 1
     return self
 

@@ -256,7 +256,12 @@ class IndexPut(Function):
     def forward(ctx, old, value, key):
         ctx.key = key
         out = old._data.copy()
-        out[key] = value._data.astype(out.dtype, copy=False) if isinstance(value, Tensor) else value
+        v = value._data if isinstance(value, Tensor) else value
+        if _xp.is_array(v):
+            v = _xp.astype(v, out.dtype, copy=False)
+            if type(v) is not type(out):            # a 0-dim CPU tensor's value
+                v = _xp.from_host(_xp.array_module(out), v)
+        _xp.setitem(out, key, v)
         return out
 
     @staticmethod
@@ -293,13 +298,12 @@ def setitem(self, key, value):
     if isinstance(value, Tensor):
         v = value._data
         if type(v) is not type(self._data):
-            v = _xp.array_module(self._data).asarray(_xp.to_host(v))
-        if v.dtype != self._data.dtype:
-            v = v.astype(self._data.dtype)
+            v = _xp.from_host(_xp.array_module(self._data), _xp.to_host(v))
+        v = _xp.astype(v, self._data.dtype, copy=False)
     else:
         v = value
     try:
-        self._data[k] = v
+        _xp.setitem(self._data, k, v)
     except ValueError as e:
         target = self._data[k].shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
@@ -447,12 +451,14 @@ class Scatter(Function):
             s = scalar_as(src, _BY_NP[a.dtype])
         ctx.dim, ctx.key, ctx.reduce = dim, key, reduce
         ctx.src_shape = src.shape if isinstance(src, Tensor) else None
+        # a number becomes an array of index's shape on a's device (CuPy broadcasts no NumPy scalar)
+        values = xp.broadcast_to(s, idx.shape) if isinstance(src, Tensor) else _xp.full(xp, idx.shape, s, a.dtype)
         if reduce is None:
-            a[key] = s
+            a[key] = values
         elif reduce == "add":
-            _xp.scatter_add(a, key, xp.broadcast_to(s, idx.shape))
+            _xp.scatter_add(a, key, values)
         elif reduce == "multiply":
-            _reduce_at(np.multiply, a, key, xp.broadcast_to(s, idx.shape))
+            _reduce_at(np.multiply, a, key, values)
         else:
             raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
         return a
@@ -721,7 +727,7 @@ class IndexAdd(Function):
     def forward(ctx, x, key, src):
         ctx.key = key
         out = x._data.copy()
-        _xp.scatter_add(out, key, src._data.astype(out.dtype, copy=False))
+        _xp.scatter_add(out, key, _xp.astype(src._data, out.dtype, copy=False))
         return out
 
     @staticmethod
@@ -814,8 +820,10 @@ class MaskedFill(Function):
         a = x._data
         xp = _xp.array_module(a)
         v = value._data if isinstance(value, Tensor) else value
+        if _xp.is_array(v):
+            v = _xp.astype(v, a.dtype, copy=False)
         ctx.save_for_backward(mask)
-        return xp.where(mask._data, xp.asarray(v).astype(a.dtype), a)
+        return xp.where(mask._data, _xp.full(xp, (), v, a.dtype), a)
 
     @staticmethod
     def backward(ctx, grad):
