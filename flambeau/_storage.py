@@ -68,7 +68,7 @@ class TypedStorage:
     def __setitem__(self, i, value):
         if not isinstance(i, slice):
             self._check_index(i)
-        self._array[i] = value
+        _xp.setitem(self._array, i, value)
 
     def __iter__(self):
         return iter(_xp.to_host(self._array).tolist())
@@ -77,7 +77,7 @@ class TypedStorage:
         return _xp.to_host(self._array).tolist()
 
     def fill_(self, value):
-        self._array[...] = value
+        _xp.fill(self._array, value)
         return self
 
     def copy_(self, other):

@@ -12,7 +12,9 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   - out-of-range integer-array indices wrap around instead of raising (in indexing, take,
     take_along_axis and scatter_add);
   - ``fill`` (and so ``full`` and ``a[basic index] = scalar``) with a zero scalar on a
-    C-contiguous array is a memset: -0.0 becomes +0.0;
+    C-contiguous array is a memset: -0.0 becomes +0.0; so is the upload of a 0-d host value
+    (``asarray(-0.0)``) and ``a[advanced index] = -0.0``; ``fill`` with a device array reads it;
+  - ``broadcast_to`` refuses NumPy scalars;
   - a float converted to an integer type goes through a saturating 32-bit (or 64-bit)
     conversion, as CUDA's ``cvt`` does: -2.7 -> uint8 is 0, 300.7 -> uint8 is 44, NaN is 0;
   - ``floor_divide`` of floats is ``floor(a / b)`` (NumPy's is the floor of the exact quotient);
@@ -21,7 +23,10 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
     only, ``scatter_max``/``scatter_min`` the same without float16;
   - the logical ufuncs refuse complex arrays;
   - ``cupyx.scipy.special.polygamma`` needs ``n`` as a device array;
-  - ``RandomState.randint`` reads the device (rejection sampling sizes its output on the host).
+  - ``RandomState.randint`` reads the device (rejection sampling sizes its output on the host);
+  - ``maximum.at``/``minimum.at`` (and ``scatter_max``/``scatter_min``) ignore NaN, and on float64
+    keep a float32-rounded result (CuPy's float64 atomicMax calls fmaxf);
+  - a reduction of a 0-d array over axis 0 or -1 raises AxisError (NumPy reduces nothing).
 - Host synchronisations: every read of device values by the host (``get``, ``item``,
   ``float``, ``bool``, ``asnumpy``, printing, ...) is counted in ``SYNCS``.
 
@@ -226,6 +231,7 @@ class ndarray:
 
         def call(*args, **kwargs):
             _check_call(f"ndarray.{name}", spec, args, kwargs)
+            _check_reduction_axis(name, self, args, kwargs)
             no_copy = name == "astype" and kwargs.get("copy") is False and \
                 numpy.dtype(args[0] if args else kwargs["dtype"]) == self._a.dtype
             if name not in _VIEW_METHODS and not no_copy:
@@ -240,6 +246,7 @@ class ndarray:
     def fill(self, value):
         LAUNCHES["ndarray.fill"] += 1
         if isinstance(value, ndarray):
+            _sync()                     # CuPy compares the value with 0 on the host
             value = value._a
         elif isinstance(value, numpy.ndarray):
             value = value.astype(self.dtype).item()
@@ -323,7 +330,7 @@ class ndarray:
             target = self._a[key]
             if isinstance(target, numpy.ndarray):
                 return ndarray._of(target).fill(value)
-        self._a[key] = value
+        self._a[key] = _uploaded_number(value)
 
     # NumPy protocol: NumPy functions on device arrays dispatch to CuPy's -------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -342,6 +349,26 @@ class ndarray:
         except AttributeError:
             return NotImplemented
         return own(*args, **kwargs)
+
+
+_REDUCTIONS = {"sum", "prod", "max", "min", "amax", "amin", "mean", "var", "std", "all", "any", "argmax", "argmin",
+               "nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd", "ptp"}
+
+
+def _check_reduction_axis(name, a, args, kwargs):
+    """CuPy checks each reduction axis against ndim, also for a 0-d array (NumPy lets axis 0 through)."""
+    if name.rsplit(".", 1)[-1] not in _REDUCTIONS or not isinstance(a, ndarray) or a.ndim:
+        return
+    axis = kwargs.get("axis", args[0] if args else None)
+    if axis is not None and not isinstance(axis, tuple):
+        raise numpy.exceptions.AxisError(axis, 0)
+
+
+def _uploaded_number(value):
+    """A host number or 0-d array as CuPy uploads it: into a fresh 0-d array by fill, a zero by memset."""
+    if numpy.ndim(value) == 0 and not isinstance(value, (str, bytes)) and value == 0:
+        return numpy.zeros((), numpy.asarray(value).dtype)
+    return value
 
 
 def _is_basic(key):
@@ -469,6 +496,8 @@ class _Ufunc:
             if name == "at":
                 _check_scatter_dtype(self.__name__, args[0].dtype)
                 args = (args[0], _wrap_index(args[1], args[0].shape)) + tuple(args[2:])
+                if self.__name__ in ("maximum", "minimum"):
+                    return _scatter_extremum(self.__name__, *args)
             result = numpy_method(*args, **kwargs)
             return out if out is not None else _wrap(result)
         return call
@@ -527,6 +556,8 @@ def _function(qualname, numpy_fn, spec):
     @functools.wraps(numpy_fn)
     def call(*args, **kwargs):
         _check_call(qualname, spec, args, kwargs)
+        if args:
+            _check_reduction_axis(qualname, args[0], args[1:], kwargs)
         if qualname in _DATA_DEPENDENT:
             _sync()
         if qualname.split(".")[-1] not in _VIEW_FUNCTIONS:
@@ -576,7 +607,7 @@ class _Namespace(types.ModuleType):
 def asarray(a, dtype=None, order=None, *, blocking=False):
     if isinstance(a, ndarray):
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
-    return ndarray._of(numpy.array(_unwrap_host(a), dtype=dtype, order=order or "K"))
+    return ndarray._of(numpy.array(_uploaded_number(_unwrap_host(a)), dtype=dtype, order=order or "K"))
 
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
@@ -584,7 +615,14 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocki
         out = _cuda_cast(obj._a, numpy.dtype(dtype or obj.dtype), order) if copy or dtype not in (None, obj.dtype) \
             else obj._a
         return _wrap(out if ndmin <= out.ndim else out.reshape((1,) * (ndmin - out.ndim) + out.shape))
-    return ndarray._of(numpy.array(_unwrap_host(obj), dtype=dtype, order=order, ndmin=ndmin))
+    return ndarray._of(numpy.array(_uploaded_number(_unwrap_host(obj)), dtype=dtype, order=order, ndmin=ndmin))
+
+
+def broadcast_to(array, shape):
+    if not isinstance(array, ndarray):
+        raise TypeError(f"Argument 'array' has incorrect type (expected cupy._core.core._ndarray_base, got "
+                        f"{type(array).__name__})")
+    return _wrap(numpy.broadcast_to(array._a, shape))
 
 
 def full_like(a, fill_value, dtype=None, order="K", subok=None, shape=None):
@@ -668,14 +706,23 @@ def scatter_add(a, slices, value):
     numpy.add.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_add"))
 
 
+def _scatter_extremum(name, a, index, value):
+    """CuPy's atomic max/min: NaN loses (fmax/fmin), and float64 goes through fmaxf/fminf (float32)."""
+    (numpy.fmax if name == "maximum" else numpy.fmin).at(a, index, value)
+    if a.dtype == numpy.float64:
+        touched = numpy.zeros(a.shape, bool)
+        touched[index] = True
+        a[touched] = a[touched].astype(numpy.float32).astype(numpy.float64)
+
+
 def scatter_max(a, slices, value):
     _check_scatter_dtype("maximum", a.dtype)
-    numpy.maximum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_max"))
+    _scatter_extremum("maximum", a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_max"))
 
 
 def scatter_min(a, slices, value):
     _check_scatter_dtype("minimum", a.dtype)
-    numpy.minimum.at(a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_min"))
+    _scatter_extremum("minimum", a._a, _wrap_index(slices, a.shape), _unwrap(value, "cupyx.scatter_min"))
 
 
 class PinnedMemoryPointer(bytearray):
@@ -882,7 +929,7 @@ def _special_modules():
 
 _module = _Namespace("cupy", [numpy], {
     "ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy,
-    "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "copyto": copyto, "take_along_axis": take_along_axis,
+    "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "broadcast_to": broadcast_to, "copyto": copyto, "take_along_axis": take_along_axis,
     "put_along_axis": put_along_axis, "cuda": cuda, "get_default_memory_pool": get_default_memory_pool,
     "get_default_pinned_memory_pool": get_default_pinned_memory_pool, "from_dlpack": from_dlpack,
     "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, need_torch, no_host_reads, on_device
+from _oracle import assert_same, check_against_torch, gradcheck, need_oracle, need_torch, no_host_reads, on_device
 
 torch = need_torch()
 
@@ -146,6 +146,8 @@ RED_CASES = [(n, v) for n in sorted(REDUCTIONS) for v in ("contig", "transposed"
 @pytest.mark.parametrize("name,variant", RED_CASES)
 def test_reduction(name, variant, device):
     fn = REDUCTIONS[name]
+    if name == "trace" and variant == "transposed":
+        need_oracle(2, 13, "trace's gradient for a tall matrix")     # older torch filled a fourth 'diagonal' entry
     if variant == "transposed":
         f = lambda L, x: fn(L, x.permute(2, 0, 1))  # noqa: E731
         shape = (5, 3, 4)

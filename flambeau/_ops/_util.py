@@ -104,7 +104,7 @@ def data_on_device_of(t, like):
 def _move_scalar_tensor(d, like):
     # A 0-dim CPU tensor may take part in a CUDA op (PyTorch allows it, as a scalar); not the other way round.
     if d.ndim == 0 and type(d) is _ndarray:
-        return _xp.array_module(like).asarray(_xp.to_host(d))
+        return _xp.from_host(_xp.array_module(like), _xp.to_host(d))
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                        f"{_xp.device_of(like)} and {_xp.device_of(d)}!")
 

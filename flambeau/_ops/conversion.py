@@ -14,7 +14,7 @@ def _move(array, dev):
         return _xp.to_host(array)
     xp = xp_of(dev)
     with xp.cuda.Device(dev.index or 0):
-        return xp.asarray(array, order="C")
+        return _xp.from_host(xp, array, order="C")
 
 
 def _non_overlapping_and_dense(shape, strides):
@@ -100,8 +100,7 @@ def _cast(a, dtype):
         warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4)
         a = a.real
     if a.dtype.kind == "f" and dtype._category == 1:
-        # float -> int truncates toward zero, as C casts do
-        return a.astype(dtype.np)
+        return _xp.astype(a, dtype.np)      # as torch on x86, on both engines (CUDA's casts saturate)
     return a.astype(dtype.np)
 
 

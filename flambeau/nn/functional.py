@@ -838,7 +838,7 @@ class _ConstantPad(Function):
         # pads: ((before, after) per dim), all >= 0
         xp = _xp.array_module(x._data)
         shape = tuple(n + a + b for n, (a, b) in zip(x.shape, pads))
-        out = xp.full(shape, value, dtype=x._data.dtype)
+        out = _xp.full(xp, shape, value, x._data.dtype)
         ctx.slices = tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, pads))
         out[ctx.slices] = x._data
         return out

@@ -57,7 +57,7 @@ class Adagrad(Optimizer):
                 if p.is_complex():
                     init = complex(init, init)
                 xp = _xp.array_module(p._data)
-                state["sum"] = _make(xp.full_like(p._data, init))
+                state["sum"] = _make(_xp.full(xp, p._data.shape, init, p._data.dtype))
 
     _group_defaults = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
 
