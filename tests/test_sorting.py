@@ -236,6 +236,9 @@ def test_logcumsumexp(device):
     check_against_torch(lambda lib, x: lib.logcumsumexp(x * 30, 1), (3, 6), device=device, rtol=1e-6)
     ours, ref = both(lambda lib, t: t.logcumsumexp(0), [1000.0, 1000.0, -float("inf")], None, device)
     assert_same(ours, ref)
+    # elements far below a later maximum keep their own scale (one shift by the max underflows them)
+    ours, ref = both(lambda lib, t: t.logcumsumexp(0), [-1000.0, 0.0, -2000.0, 5.0], None, device)
+    assert_same(ours, ref)
     gradcheck(lambda lib, x: lib.logcumsumexp(x, 0), (5, 2), device=device)
 
 

@@ -594,8 +594,10 @@ class LogCumSumExp(Function):
     def forward(ctx, x, dim):
         a = x._data
         xp = _xp.array_module(a)
-        if xp is np and a.dtype.kind != "c":        # NumPy's logaddexp has no complex loop
-            out = np.logaddexp.accumulate(a, axis=dim) if a.shape[dim] else a.copy()
+        if a.dtype.kind != "c":        # logaddexp has no complex loop
+            # a scan of logaddexp on CuPy (its accumulate takes add and multiply only): one shift by the
+            # global max would underflow every element far below it (float16's [0, 100] gave -inf)
+            out = _xp.accumulate("logaddexp", a, dim) if a.shape[dim] else a.copy()
         else:
             m = xp.max(a.real, axis=dim, keepdims=True) if a.size else a.real
             m = xp.where(xp.isfinite(m), m, 0)
