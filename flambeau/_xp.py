@@ -51,7 +51,7 @@ def array_module(a):
     """numpy or cupy, from an array."""
     if type(a) is np.ndarray or cupy is None:
         return np
-    return cupy.get_array_module(a)
+    return cupy if isinstance(a, cupy.ndarray) else np      # (cupy.get_array_module costs a Python call more)
 
 
 def is_array(a):
@@ -169,11 +169,16 @@ def scatter_add(a, index, values):
 _CUPY_SCATTER_ADD = ("int32", "int64", "uint32", "uint64", "float16", "float32", "float64")
 
 
+_DEVICES = {}         # CuPy device id -> flambeau device: asked for by every op's autograd record
+
+
 def device_of(a):
-    from ._device import CPU, device
-    if isinstance(a, np.ndarray):
-        return CPU
-    return device("cuda", a.device.id)
+    key = "cpu" if isinstance(a, np.ndarray) else a.data.device_id     # (a.device builds a Device object)
+    d = _DEVICES.get(key)
+    if d is None:
+        from ._device import device
+        d = _DEVICES[key] = device(key) if key == "cpu" else device("cuda", key)
+    return d
 
 
 def accumulate(ufunc_name, a, axis):

@@ -176,6 +176,7 @@ class _Device:
 
 class _Pointer:
     __slots__ = ("ptr",)
+    device_id = 0
 
     def __init__(self, ptr):
         self.ptr = ptr
