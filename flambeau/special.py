@@ -52,16 +52,18 @@ def log_softmax(input, dim, *, dtype=None):
 
 # -- one node each, as torch's: the values from SciPy's (on cuda CuPy's) functions, the derivatives
 # torch's formulas written with flambeau ops (so that they differentiate again) --------------------
-def _unary(name, derivative, kernel=None, node=None):
+def _unary(name, derivative, kernel=None, node=None, values=None):
     """torch.special.<name> on floating tensors (integers and bools promoted to the default dtype,
-    complex refused as torch does), recorded as one node; derivative(x, result, grad)."""
+    complex refused as torch does), recorded as one node; derivative(x, result, grad). values(xp, a)
+    computes it (by default SciPy's, on cuda CuPy's, function of that name)."""
     kernel = kernel or name + "_cpu"
+    values = values or (lambda xp, a: _pw._special(xp, name, a))
 
     def forward(ctx, x):
         if x.dtype.is_complex:
             _pw._not_implemented(kernel, x.dtype)
         a = _pw._float_input(x)
-        out = _make(_pw._special(_xp.array_module(a), name, a))
+        out = _make(values(_xp.array_module(a), a))
         ctx.save_for_backward(x, out)
         return out
 
@@ -91,12 +93,112 @@ def _at_tiny(x, value, formula):
     return _pw.where(not_tiny, formula(safe), x.new_full((), value))
 
 
+# -- modified Bessel functions I and K ---------------------------------------------------------------
+# CuPy computes i0e and i1e as exp(-|x|) I(x), and k0e and k1e as exp(x) K(x): inf * 0 = NaN once I(x)
+# overflows or K(x) underflows (beyond |x| ~ 88 in float32, whose subnormals CuPy flushes to zero, and
+# at +-inf in any precision). torch (as SciPy) sums Cephes' Chebyshev series in 32/|x| - 2 beyond |x| = 8
+# and in 8/x - 2 beyond x = 2 instead; flambeau does so on every backend, in x's precision as torch does.
+_I0E_B = (-7.23318048787475395456E-18, -4.83050448594418207126E-18, 4.46562142029675999901E-17,
+          3.46122286769746109310E-17, -2.82762398051658348494E-16, -3.42548561967721913462E-16,
+          1.77256013305652638360E-15, 3.81168066935262242075E-15, -9.55484669882830764870E-15,
+          -4.15056934728722208663E-14, 1.54008621752140982691E-14, 3.85277838274214270114E-13,
+          7.18012445138366623367E-13, -1.79417853150680611778E-12, -1.32158118404477131188E-11,
+          -3.14991652796324136454E-11, 1.18891471078464383424E-11, 4.94060238822496958910E-10,
+          3.39623202570838634515E-9, 2.26666899049817806459E-8, 2.04891858946906374183E-7,
+          2.89137052083475648297E-6, 6.88975834691682398426E-5, 3.36911647825569408990E-3,
+          8.04490411014108831608E-1)
+_I1E_B = (7.51729631084210481353E-18, 4.41434832307170791151E-18, -4.65030536848935832153E-17,
+          -3.20952592199342395980E-17, 2.96262899764595013876E-16, 3.30820231092092828324E-16,
+          -1.88035477551078244854E-15, -3.81440307243700780478E-15, 1.04202769841288027642E-14,
+          4.27244001671195135429E-14, -2.10154184277266431302E-14, -4.08355111109219731823E-13,
+          -7.19855177624590851209E-13, 2.03562854414708950722E-12, 1.41258074366137813316E-11,
+          3.25260358301548823856E-11, -1.89749581235054123450E-11, -5.58974346219658380687E-10,
+          -3.83538038596423702205E-9, -2.63146884688951950684E-8, -2.51223623787020892529E-7,
+          -3.88256480887769039346E-6, -1.10588938762623716291E-4, -9.76109749136146840777E-3,
+          7.78576235018280120474E-1)
+_K0E_B = (5.30043377268626276149E-18, -1.64758043015242134646E-17, 5.21039150503902756861E-17,
+          -1.67823109680541210385E-16, 5.51205597852431940784E-16, -1.84859337734377901440E-15,
+          6.34007647740507060557E-15, -2.22751332699166985548E-14, 8.03289077536357521100E-14,
+          -2.98009692317273043925E-13, 1.14034058820847496303E-12, -4.51459788337394416547E-12,
+          1.85594911495471785253E-11, -7.95748924447710747776E-11, 3.57739728140030116597E-10,
+          -1.69753450938905987466E-9, 8.57403401741422608519E-9, -4.66048989768794782956E-8,
+          2.76681363944501510342E-7, -1.83175552271911948767E-6, 1.39498137188764993662E-5,
+          -1.28495495816278026384E-4, 1.56988388573005337491E-3, -3.14481013119645005427E-2,
+          2.44030308206595545468E0)
+_K1E_B = (-5.75674448366501715755E-18, 1.79405087314755922667E-17, -5.68946255844285935196E-17,
+          1.83809354436663880070E-16, -6.05704724837331885336E-16, 2.03870316562433424052E-15,
+          -7.01983709041831346144E-15, 2.47715442448130437068E-14, -8.97670518232499435011E-14,
+          3.34841966607842919884E-13, -1.28917396095102890680E-12, 5.13963967348173025100E-12,
+          -2.12996783842756842877E-11, 9.21831518760500529508E-11, -4.19035475934189648750E-10,
+          2.01504975519703286596E-9, -1.03457624656780970260E-8, 5.74108412545004946722E-8,
+          -3.50196060308781257119E-7, 2.40648494783721712015E-6, -1.93619797416608296024E-5,
+          1.95215518471351631108E-4, -2.85781685962277938680E-3, 1.03923736576817238437E-1,
+          2.72062619048444266945E0)
+
+
+def _chbevl(xp, y, coefficients):
+    """Cephes' chbevl: the Chebyshev series with these coefficients at y / 2 (Clenshaw's recurrence), in
+    y's dtype."""
+    T = y.dtype.type
+    b0, b1 = xp.full_like(y, T(coefficients[0])), xp.zeros_like(y)
+    b2 = b1
+    for c in coefficients[1:]:
+        b2, b1 = b1, b0
+        b0 = y * b1 - b2 + T(c)
+    return T(0.5) * (b0 - b2)
+
+
+def _in_float(compute):
+    """compute(xp, a) with half precision computed in float, as torch's kernels do."""
+    def run(xp, a):
+        work = a.astype(np.float32) if a.dtype == np.float16 else a
+        with np.errstate(all="ignore"):
+            return compute(xp, work).astype(a.dtype, copy=False)
+    return run
+
+
+def _scaled_i(name, table):
+    """exp(-|x|) I_n(x): the library's below |x| = 8, the series beyond (0 at +-inf, the sign of x for I1)."""
+    def compute(xp, x):
+        T = x.dtype.type
+        mag = xp.abs(x)
+        far = mag > T(8)                                   # False for NaN
+        z = xp.where(far, mag, T(8))
+        series = _chbevl(xp, T(32) / z - T(2), table) / xp.sqrt(z)
+        if name == "i1e":
+            series = xp.where(x < 0, -series, series)
+        out = xp.where(far, series, _pw._special(xp, name, x))
+        # +0 at -0.0 as torch (CUDA's I1 keeps the sign of zero)
+        return xp.where(x == 0, T(0), out) if name == "i1e" else out
+    return _in_float(compute)
+
+
+def _i1(xp, x):
+    """I1(x); NaN at +-inf (torch's series) where CuPy's (CUDA's cyl_bessel_i1) is +-inf, +0 at -0.0."""
+    T = x.dtype.type
+    out = _pw._special(xp, "i1", x)
+    return xp.where(xp.isinf(x), T(np.nan), xp.where(x == 0, T(0), out))
+
+
+def _scaled_k(name, table):
+    """exp(x) K_n(x): the library's up to x = 2, the series beyond (0 at +inf)."""
+    def compute(xp, x):
+        T = x.dtype.type
+        far = x > T(2)                                     # False for NaN
+        z = xp.where(far, x, T(4))
+        series = _chbevl(xp, T(8) / z - T(2), table) / xp.sqrt(z)
+        return xp.where(far, series, _pw._special(xp, name, x))
+    return _in_float(compute)
+
+
 _SQRT_2PI = math.sqrt(2 * math.pi)
-i0 = _unary("i0", lambda x, y, g: g * i1(x), kernel="i0_vml_cpu", node="I0Backward0")
-i0e = _unary("i0e", lambda x, y, g: g * (i1e(x) - x.sgn() * y), node="SpecialI0EBackward0")
-i1 = _unary("i1", lambda x, y, g: g * _at_tiny(x, 0.5, lambda s: i0(s) - y * s.reciprocal()))
+i0 = _unary("i0", lambda x, y, g: g * i1(x), kernel="i0_vml_cpu", node="I0Backward0", values=_pw._i0)
+i0e = _unary("i0e", lambda x, y, g: g * (i1e(x) - x.sgn() * y), node="SpecialI0EBackward0",
+             values=_scaled_i("i0e", _I0E_B))
+i1 = _unary("i1", lambda x, y, g: g * _at_tiny(x, 0.5, lambda s: i0(s) - y * s.reciprocal()),
+            values=_in_float(_i1))
 i1e = _unary("i1e", lambda x, y, g: g * _at_tiny(x, 0.5, lambda s: i0e(s) - y * (s.sgn() + s.reciprocal())),
-             node="SpecialI1EBackward0")
+             node="SpecialI1EBackward0", values=_scaled_i("i1e", _I1E_B))
 erfcx = _unary("erfcx", lambda x, y, g: (x * y * 2.0 - 2.0 / math.sqrt(math.pi)) * g)
 ndtri = _unary("ndtri", lambda x, y, g: g * _SQRT_2PI * (y.square() / 2).exp())
 log_ndtr = _unary("log_ndtr", lambda x, y, g: g / _SQRT_2PI * (y + x.pow(2) / 2).neg().exp())
@@ -217,8 +319,9 @@ Tensor.igammac_ = lambda self, other: self.copy_(gammaincc(self, other))
 
 # -- Bessel, Airy and related functions ------------------------------------------------------------
 # torch computes these without a derivative formula and records no node: their results never
-# require grad. Values come from SciPy (CuPy's cupyx.scipy.special on cuda); the Airy function
-# and the spherical Bessel function, which CuPy lacks, follow torch's own formulas in array code.
+# require grad. Values come from SciPy (CuPy's cupyx.scipy.special on cuda), with torch's values at
+# +-inf and the scaled I and K functions as above; the Airy function and the spherical Bessel
+# function, which CuPy lacks, follow torch's own formulas in array code.
 def _no_grad_unary(name, compute):
     kernel = name + "_cpu"
 
@@ -239,6 +342,11 @@ def _no_grad_unary(name, compute):
 
 def _scipy(name):
     return lambda xp, a: getattr(_pw._special_module(xp), name)(a)
+
+
+def _nan_at_inf(name):
+    """J0, J1, Y0, Y1: NaN at +-inf as torch's (Cephes') are; CUDA's (CuPy's) give 0 there."""
+    return lambda xp, a: xp.where(xp.isinf(a), a.dtype.type(np.nan), _scipy(name)(xp, a))
 
 
 def _horner(coefficients, z, dt):
@@ -328,16 +436,16 @@ def _spherical_j0(xp, x):
 
 
 airy_ai = _no_grad_unary("airy_ai", _airy_ai)
-bessel_j0 = _no_grad_unary("bessel_j0", _scipy("j0"))
-bessel_j1 = _no_grad_unary("bessel_j1", _scipy("j1"))
-bessel_y0 = _no_grad_unary("bessel_y0", _scipy("y0"))
-bessel_y1 = _no_grad_unary("bessel_y1", _scipy("y1"))
-modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", _scipy("i0"))
-modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", _scipy("i1"))
+bessel_j0 = _no_grad_unary("bessel_j0", _nan_at_inf("j0"))
+bessel_j1 = _no_grad_unary("bessel_j1", _nan_at_inf("j1"))
+bessel_y0 = _no_grad_unary("bessel_y0", _nan_at_inf("y0"))
+bessel_y1 = _no_grad_unary("bessel_y1", _nan_at_inf("y1"))
+modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", _pw._i0)
+modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", _i1)
 modified_bessel_k0 = _no_grad_unary("modified_bessel_k0", _scipy("k0"))
 modified_bessel_k1 = _no_grad_unary("modified_bessel_k1", _scipy("k1"))
-scaled_modified_bessel_k0 = _no_grad_unary("scaled_modified_bessel_k0", _scipy("k0e"))
-scaled_modified_bessel_k1 = _no_grad_unary("scaled_modified_bessel_k1", _scipy("k1e"))
+scaled_modified_bessel_k0 = _no_grad_unary("scaled_modified_bessel_k0", _scaled_k("k0e", _K0E_B))
+scaled_modified_bessel_k1 = _no_grad_unary("scaled_modified_bessel_k1", _scaled_k("k1e", _K1E_B))
 spherical_bessel_j0 = _no_grad_unary("spherical_bessel_j0", _spherical_j0)
 
 __all__ += ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
@@ -366,7 +474,7 @@ def _float_arrays(x, y, dt):
     0-dim CPU tensor joins a cuda one, as in torch; other device mixes raise)."""
     like = _pw._device_array(x, y)
     xp = _xp.array_module(like)
-    xd, yd = (xp.asarray(operand(v, dt, like)) for v in (x, y))
+    xd, yd = (_xp.from_host(xp, operand(v, dt, like)) for v in (x, y))      # -0.0 keeps its sign on cuda
     shape = np.broadcast_shapes(xd.shape, yd.shape)
     return xp.broadcast_to(xd, shape), xp.broadcast_to(yd, shape)
 

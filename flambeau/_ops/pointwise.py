@@ -206,7 +206,7 @@ def _div_arrays(a, b, rounding_mode=None):
         _not_implemented(f"div_{rounding_mode}_cpu", dt)
     try:
         if rounding_mode is None:
-            return ad / bd
+            return _complex_divide(ad, bd) if dt._category == 3 else ad / bd
         if rounding_mode == "trunc":
             if dt._category < 2:
                 _check_int_zero(ad, bd)
@@ -218,11 +218,55 @@ def _div_arrays(a, b, rounding_mode=None):
         if rounding_mode == "floor":
             if dt._category < 2:
                 _check_int_zero(ad, bd)
-            return _xp.array_module(ad).floor_divide(ad, bd)   # a - fmod(a, b) based, as PyTorch
+                return _xp.array_module(ad).floor_divide(ad, bd)
+            return _floor_divide_float(ad, bd)
     except ValueError:
         _check_shapes(ad, bd)
         raise
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+
+def _floor_divide_float(a, b):
+    """PyTorch's (and NumPy's) floor division of floats: the floor of the exact quotient (a - fmod(a, b)) / b,
+    rounded to the nearest integer where that quotient is off by more than a half; a zero keeps the sign of
+    a / b, and b == 0 gives a / b. CuPy's floor_divide is floor(a / b), which the rounding of a / b can
+    push to the next integer (3 // 0.3 is 10 there, 9 here). Half precision computes in float, as PyTorch."""
+    xp = _xp.array_module(a)
+    dt = a.dtype
+    if dt == np.float16:
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    T = a.dtype.type
+    # a scalar divisor is on the host already: its tests stay Python bools
+    b_negative, b_zero = (b < 0, b == 0) if _xp.is_array(b) else (bool(b < 0), bool(b == 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mod = xp.fmod(a, b)
+        div = (a - mod) / b
+        div = xp.where((mod != 0) & ((mod < 0) != b_negative), div - T(1), div)
+        floordiv = xp.floor(div)
+        floordiv = xp.where(div - floordiv > T(0.5), floordiv + T(1), floordiv)
+        quotient = a / b
+        floordiv = xp.where(div == 0, xp.copysign(T(0), quotient), floordiv)
+        return xp.where(b_zero, quotient, floordiv).astype(dt, copy=False)
+
+
+def _complex_divide(a, b):
+    """a / b for complex arrays (or a complex scalar b). A zero divisor gives (a.real / 0, a.imag / 0), as in
+    PyTorch and NumPy; CuPy gives nan+nanj there."""
+    xp = _xp.array_module(a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = xp.asarray(a / b)
+        if not _xp.is_array(b):                     # a scalar divisor is on the host already
+            if b != 0:
+                return q
+            zero = True
+        else:
+            zero = b == 0
+        T = q.real.dtype.type
+        re = xp.where(zero, a.real / T(0), q.real)
+        im = xp.where(zero, a.imag / T(0), q.imag)
+    q.real[...] = re
+    q.imag[...] = im
+    return q
 
 
 def _check_int_zero(ad, bd):
@@ -594,7 +638,7 @@ def _reflected(other, like):
     if is_scalar(other):
         dt = result_dtype(like, other)
         xp = _xp.array_module(like._data)
-        return _make(xp.asarray(scalar_as(other, dt)))
+        return _make(_xp.from_host(xp, scalar_as(other, dt)))      # -0.0 keeps its sign on cuda
     return _as_tensor_like(other, like)
 
 
@@ -910,9 +954,27 @@ def _lgamma(xp, a):
     return xp.where(xp.isneginf(a), np.inf, xp.where(tiny, -xp.log(mag), r)).astype(a.dtype, copy=False)
 _unary("digamma", lambda xp, a: _special(xp, "digamma", a), lambda x, ctx, g: g * polygamma(1, x),
        reject=_COMPLEX)
-_unary("i0", lambda xp, a: xp.i0(a) if xp is np else _special(xp, "i0", a),
-       lambda x, ctx, g: g * _special_i1(x), reject=_COMPLEX)        # d/dx I0(x) = I1(x)
-_unary("sinc", lambda xp, a: xp.sinc(a),
+_unary("i0", lambda xp, a: _i0(xp, a), lambda x, ctx, g: g * _special_i1(x), reject=_COMPLEX)  # I0' = I1
+
+
+def _i0(xp, a):
+    # NumPy's i0 computes in a's precision (half in float), as PyTorch's does. CuPy's (CUDA's
+    # cyl_bessel_i0) is +inf at +-inf, where PyTorch's Chebyshev series (and NumPy's) give NaN.
+    work = a.astype(np.float32) if a.dtype == np.float16 else a
+    with np.errstate(invalid="ignore"):
+        r = xp.i0(work) if xp is np else _special(xp, "i0", work)
+    return xp.where(xp.isinf(work), work.dtype.type(np.nan), r).astype(a.dtype, copy=False)
+
+
+def _sinc(xp, a):
+    """PyTorch's sinc: 1 at 0, else sin(pi x) / (pi x) in x's precision (half in float). CuPy's sinc is
+    exactly 0 at integers and 1 at a half-precision NaN; NumPy's agrees with PyTorch's formula."""
+    work = a.astype(np.float32) if a.dtype == np.float16 else a
+    zero = work == 0
+    with np.errstate(invalid="ignore"):
+        product = xp.where(zero, work.dtype.type(1), work * work.dtype.type(np.pi))
+        return xp.where(zero, work.dtype.type(1), xp.sin(product) / product).astype(a.dtype, copy=False)
+_unary("sinc", lambda xp, a: _sinc(xp, a),
        lambda x, ctx, g: g * where(x == 0, _zeros_like(x),
                                    (cos(x * math.pi) * math.pi * x - sin(x * math.pi)) / (x * x * math.pi)))
 _unary("deg2rad", lambda xp, a: xp.deg2rad(_real_only("deg2rad", a)), lambda x, ctx, g: g * (math.pi / 180))
@@ -1045,8 +1107,7 @@ class Polygamma(Function):
     def forward(ctx, x, n):
         ctx.save_for_backward(x)
         ctx.n = n
-        a = _float_input(x)
-        return _special_module(_xp.array_module(a)).polygamma(n, a).astype(a.dtype, copy=False)
+        return _polygamma_array(n, _float_input(x))
 
     @staticmethod
     def backward(ctx, grad):                     # d psi^(n)(x)/dx = psi^(n+1)(x)
@@ -1061,8 +1122,13 @@ def polygamma(n, input):
     _reject({0: "digamma", 1: "trigamma"}.get(n, "polygamma"), input.dtype, _COMPLEX)
     if recording(input):
         return Polygamma.apply(input, n)
-    a = _float_input(input)
-    return _make(_special_module(_xp.array_module(a)).polygamma(n, a).astype(a.dtype, copy=False))
+    return _make(_polygamma_array(n, _float_input(input)))
+
+
+def _polygamma_array(n, a):
+    # n as an array of a's module: CuPy's polygamma compares n == 0 and hands the result to where
+    xp = _xp.array_module(a)
+    return _special_module(xp).polygamma(xp.asarray(n), a).astype(a.dtype, copy=False)
 
 
 def _polygamma_(self, n):
@@ -1794,10 +1860,15 @@ Tensor.__hash__ = lambda self: id(self)
 _export("greater", "greater_equal", "less", "less_equal", "not_equal")
 
 
+def _truth(a):
+    """a where a nonzero complex counts as True, as in PyTorch (CuPy's logical ufuncs refuse complex)."""
+    return a != 0 if a.dtype.kind == "c" else a
+
+
 def _logical(name, ufunc_name):
     def fn(input, other, *, out=None):
         _tensors_only(name, input, other)
-        ad, bd = input._data, data_on_device_of(other, input._data)
+        ad, bd = _truth(input._data), _truth(data_on_device_of(other, input._data))
         try:
             return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
         except ValueError:
@@ -1818,7 +1889,7 @@ _logical("logical_xor", "logical_xor")
 
 @register("logical_not")
 def logical_not(input, *, out=None):
-    return _out(_make(_xp.array_module(input._data).logical_not(input._data)), out)
+    return _out(_make(_xp.array_module(input._data).logical_not(_truth(input._data))), out)
 
 
 Tensor.logical_not_ = lambda self: write_inplace(self, logical_not(self)._data.astype(self._data.dtype))
