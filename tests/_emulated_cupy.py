@@ -26,7 +26,9 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   - ``RandomState.randint`` reads the device (rejection sampling sizes its output on the host);
   - ``maximum.at``/``minimum.at`` (and ``scatter_max``/``scatter_min``) ignore NaN, and on float64
     keep a float32-rounded result (CuPy's float64 atomicMax calls fmaxf);
-  - a reduction of a 0-d array over axis 0 or -1 raises AxisError (NumPy reduces nothing).
+  - a reduction of a 0-d array over axis 0 or -1 raises AxisError (NumPy reduces nothing);
+  - ``cupyx.scipy.special``'s i0e/i1e are exp(-|x|) I(x) and k0e/k1e exp(x) K(x), in the input's
+    precision: NaN (inf * 0) once I(x) or K(x) overflows or underflows.
 - Host synchronisations: every read of device values by the host (``get``, ``item``,
   ``float``, ``bool``, ``asnumpy``, printing, ...) is counted in ``SYNCS``.
 
@@ -965,8 +967,22 @@ def _polygamma(n, x):
     return _wrap(numpy.asarray(scipy.special.polygamma(n._a, _unwrap(x, "polygamma"))))
 
 
+def _scaled_bessel(name):
+    import scipy.special
+    plain, sign = {"i0e": ("i0", -1), "i1e": ("i1", -1), "k0e": ("k0", 1), "k1e": ("k1", 1)}[name]
+
+    def scaled(x):
+        LAUNCHES[f"cupyx.scipy.special.{name}"] += 1
+        a = _unwrap(x, name)
+        with numpy.errstate(all="ignore"):
+            factor = numpy.exp(sign * (numpy.abs(a) if sign < 0 else a))
+            return _wrap(numpy.asarray(factor * getattr(scipy.special, plain)(a).astype(a.dtype)))
+    return scaled
+
+
 def special_namespace():
-    special = _Namespace("cupyx.scipy.special", _special_modules(), {"polygamma": _polygamma})
+    special = _Namespace("cupyx.scipy.special", _special_modules(),
+                         {"polygamma": _polygamma, **{n: _scaled_bessel(n) for n in ("i0e", "i1e", "k0e", "k1e")}})
     _NAMESPACES["cupyx.scipy.special"] = special
     _cupyx._overrides["scipy"] = types.SimpleNamespace(special=special)
     return special
