@@ -14,7 +14,7 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   - ``fill`` (and so ``full`` and ``a[basic index] = scalar``) with a zero scalar on a
     C-contiguous array is a memset: -0.0 becomes +0.0; so is the upload of a 0-d host value
     (``asarray(-0.0)``) and ``a[advanced index] = -0.0``; ``fill`` with a device array reads it;
-  - ``broadcast_to`` refuses NumPy scalars;
+  - ``broadcast_to`` refuses NumPy scalars, ``where`` a Python bool as its condition;
   - a float converted to an integer type goes through a saturating 32-bit (or 64-bit)
     conversion, as CUDA's ``cvt`` does: -2.7 -> uint8 is 0, 300.7 -> uint8 is 44, NaN is 0;
   - ``floor_divide`` of floats is ``floor(a / b)`` (NumPy's is the floor of the exact quotient);
@@ -621,6 +621,16 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocki
     return ndarray._of(numpy.array(_uploaded_number(_unwrap_host(obj)), dtype=dtype, order=order, ndmin=ndmin))
 
 
+def where(condition, x=None, y=None):
+    if not hasattr(condition, "astype"):        # CuPy calls condition.astype('?')
+        raise AttributeError(f"'{type(condition).__name__}' object has no attribute 'astype'")
+    LAUNCHES["cupy.where"] += 1
+    if x is None and y is None:
+        _sync()
+        return _wrap(numpy.where(_unwrap(condition, "cupy.where")))
+    return _wrap(numpy.where(*_unwrap((condition, x, y), "cupy.where")))
+
+
 def broadcast_to(array, shape):
     if not isinstance(array, ndarray):
         raise TypeError(f"Argument 'array' has incorrect type (expected cupy._core.core._ndarray_base, got "
@@ -932,7 +942,7 @@ def _special_modules():
 
 _module = _Namespace("cupy", [numpy], {
     "ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy,
-    "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "broadcast_to": broadcast_to, "copyto": copyto, "take_along_axis": take_along_axis,
+    "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "broadcast_to": broadcast_to, "where": where, "copyto": copyto, "take_along_axis": take_along_axis,
     "put_along_axis": put_along_axis, "cuda": cuda, "get_default_memory_pool": get_default_memory_pool,
     "get_default_pinned_memory_pool": get_default_pinned_memory_pool, "from_dlpack": from_dlpack,
     "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, on_device
+from _oracle import assert_same, check_against_torch, on_device, oracle_version
 
 
 def same(fn, *, exact=True, rtol=0.0, device="cpu"):
@@ -136,11 +136,11 @@ def test_arange_length_and_values(args, device):
 
 def test_arange_dtypes_and_errors(device):
     same(lambda lib: lib.arange(5, dtype=lib.int16), device=device)
-    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64), device=device)
     same(lambda lib: lib.arange(lib.tensor(3)), device=device)
     same(lambda lib: lib.arange(0, 5, 0), device=device)
     same(lambda lib: lib.arange(0, 5, -1), device=device)
-    same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64), device=device)
+    if oracle_version() >= (2, 13):     # older torch divides by the step truncated to 0: SIGFPE
+        same(lambda lib: lib.arange(0, 2.5, 0.5, dtype=lib.int64), device=device)
     same(lambda lib: lib.arange(-0.5, 7.9, 1.5, dtype=lib.int64), device=device)
     same(lambda lib: lib.arange(0.0, 9.7, 0.1), device=device)
     same(lambda lib: lib.arange(-3.3, 100.1, 1.7), device=device)

@@ -1341,7 +1341,9 @@ def test_creation_corners(device):
            # integer arange: int64 counts with the truncated bounds and step, the others in float64
            *(lambda lib, a=a, dt=dt: lib.arange(*a, dtype=getattr(lib, dt))
              for a in [(0, 5, 1.5), (0, 1, 0.3), (-1.5, 3, 0.7), (0, 0, 0.001), (1, 0, 0.001), (0.5, 2.7), (2.9,)]
-             for dt in ("int64", "int32", "uint8")),
+             for dt in ("int64", "int32", "uint8")
+             # older torch divides by an int64 step truncated to 0 (SIGFPE)
+             if oracle_version() >= (2, 13) or dt != "int64" or len(a) < 3 or int(a[2]) != 0),
            lambda lib: lib.linspace(3, -1, 3, dtype=lib.uint8), lambda lib: lib.linspace(0, 300, 3, dtype=lib.uint8),
            lambda lib: lib.linspace(0, 1.5, 4, dtype=lib.int8), lambda lib: lib.linspace(0, 1e6, 2, dtype=lib.float16),
            lambda lib: lib.linspace(0, math.nan, 2, dtype=lib.int64),

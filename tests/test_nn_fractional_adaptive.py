@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, check_against_torch, same_error, need_torch, to_numpy, no_host_reads
+from _oracle import assert_same, check_against_torch, need_oracle, need_torch, no_host_reads, same_error, to_numpy
 
 torch = need_torch()
 
@@ -236,4 +236,6 @@ ASM_ERRORS = [
 
 @pytest.mark.parametrize("case", range(len(ASM_ERRORS)))
 def test_adaptive_log_softmax_errors(device, case):
+    if case in (7, 8):
+        need_oracle(2, 13, "AdaptiveLogSoftmaxWithLoss's messages for input and target ranks")
     same_error(ASM_ERRORS[case], device=device)

@@ -234,9 +234,10 @@ def _floor_divide_float(a, b):
     xp = _xp.array_module(a)
     dt = a.dtype
     if dt == np.float16:
-        a, b = a.astype(np.float32), b.astype(np.float32)
+        a = a.astype(np.float32)
+        b = b.astype(np.float32) if _xp.is_array(b) else np.float32(b)
     T = a.dtype.type
-    # a scalar divisor is on the host already: its tests stay Python bools
+    # a scalar divisor is on the host already: its tests stay Python bools (CuPy's where wants an array)
     b_negative, b_zero = (b < 0, b == 0) if _xp.is_array(b) else (bool(b < 0), bool(b == 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         mod = xp.fmod(a, b)
@@ -246,6 +247,8 @@ def _floor_divide_float(a, b):
         floordiv = xp.where(div - floordiv > T(0.5), floordiv + T(1), floordiv)
         quotient = a / b
         floordiv = xp.where(div == 0, xp.copysign(T(0), quotient), floordiv)
+        if not _xp.is_array(b_zero):
+            return (quotient if b_zero else floordiv).astype(dt, copy=False)
         return xp.where(b_zero, quotient, floordiv).astype(dt, copy=False)
 
 
@@ -255,15 +258,15 @@ def _complex_divide(a, b):
     xp = _xp.array_module(a)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = xp.asarray(a / b)
+        T = q.real.dtype.type
         if not _xp.is_array(b):                     # a scalar divisor is on the host already
             if b != 0:
                 return q
-            zero = True
+            re, im = a.real / T(0), a.imag / T(0)
         else:
             zero = b == 0
-        T = q.real.dtype.type
-        re = xp.where(zero, a.real / T(0), q.real)
-        im = xp.where(zero, a.imag / T(0), q.imag)
+            re = xp.where(zero, a.real / T(0), q.real)
+            im = xp.where(zero, a.imag / T(0), q.imag)
     q.real[...] = re
     q.imag[...] = im
     return q
