@@ -391,8 +391,8 @@ def _accumulate(var, grad, create_graph):
 
 # Note [Keeping a gradient without a copy]
 # As PyTorch's AccumulateGrad, the first gradient a leaf receives is kept as its .grad without a
-# copy when nothing else holds it: a row-major NumPy array that owns its memory (or a view of
-# all of it), referenced only by the gradient tensor, itself referenced only by the engine (its
+# copy when nothing else holds it: a row-major array that owns its memory (or, on the CPU, a view
+# of all of it), referenced only by the gradient tensor, itself referenced only by the engine (its
 # buffer list and the argument). Any other holder (a hook that kept the tensor, a view, a
 # retained or captured gradient) raises a reference count, and the gradient is copied.
 _ENGINE_REFS = 4    # the engine's buffer list, _accumulate's and _owned's arguments, getrefcount's own
@@ -404,7 +404,13 @@ _COUNTS_ARE_EXACT = sys.version_info < (3, 14)
 def _owned(grad):
     """grad's array if nothing else can reach it (see the Note above), else a row-major copy."""
     d = grad._data
-    if (_COUNTS_ARE_EXACT and type(d) is _ndarray and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
+    if type(d) is not _ndarray:
+        # a CuPy array: kept when it owns its memory and nothing else holds it (views are copied)
+        if (_COUNTS_ARE_EXACT and d.base is None and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
+                and _getrefcount(d) <= 3):
+            return d
+        return d.copy()
+    if (_COUNTS_ARE_EXACT and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
             and _getrefcount(d) <= 3):                        # grad._data, d, the argument
         owner = d.base
         if owner is None:
