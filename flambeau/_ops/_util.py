@@ -215,9 +215,10 @@ def snapshot(t):
 
 
 def check_no_internal_overlap(t):
-    """An in-place write into a tensor whose elements share memory (an expand()) is an error, as in PyTorch."""
+    """An in-place write into a tensor whose elements share memory (an expand()) is an error, as in PyTorch;
+    a tensor without elements has none to share."""
     a = t._data
-    if 0 in a.strides:
+    if a.size and 0 in a.strides:
         for n, st in zip(a.shape, a.strides):
             if st == 0 and n > 1:
                 raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
