@@ -312,7 +312,8 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):                     # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         if ctx.rounding is not None:
-            return grad * 0, (grad * 0 if ctx.needs_input_grad[1] else None), None
+            # zeros, not grad * 0: an infinite or NaN gradient still gives 0, as PyTorch's zeros_like(grad)
+            return _zeros_like(grad), (_zeros_like(grad) if ctx.needs_input_grad[1] else None), None
         a, b = ctx.saved_tensors
         if b is None:
             return grad / _conj_scalar(ctx.b_scalar), None, None
@@ -344,7 +345,7 @@ class Pow(Function):
         if b is None:
             e = ctx.b_scalar
             if e == 0:
-                return grad * 0, None
+                return _zeros_like(grad), None
             return grad * _conj(a ** (e - 1) * e), None
         ga = gb = None
         if ctx.needs_input_grad[0]:
@@ -475,6 +476,7 @@ _add_m = _binary_method(Add, _add_arrays, np.add, "fciu")
 _sub_m = _binary_method(Sub, _sub_arrays, np.subtract, "fciu")
 _mul_m = _binary_method(Mul, _mul_arrays, np.multiply, "fciub")
 _div_m = _binary_method(Div, _div_arrays, np.true_divide, "fc")
+_div_rounding_m = _binary_method(Div.named("DivBackward2"), _div_arrays)     # PyTorch's rounding overload
 
 
 @register("add")
@@ -504,7 +506,7 @@ multiply = mul
 def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor):
         input = _as_tensor_like(input, other)
-    r = _div_m(input, other, rounding_mode) if rounding_mode is not None else _div_m(input, other)
+    r = _div_rounding_m(input, other, rounding_mode) if rounding_mode is not None else _div_m(input, other)
     return _out(r, out)
 
 
@@ -513,6 +515,10 @@ divide = true_divide = div
 
 @register("floor_divide")
 def floor_divide(input, other, *, out=None):
+    if recording(input, other):     # PyTorch defines no derivative for floor_divide: its node refuses backward
+        from ..linalg import _not_differentiable
+        r = _not_differentiable("floor_divide", lambda: div(input, other, rounding_mode="floor"), input, other)
+        return _out(r, out)
     return div(input, other, rounding_mode="floor", out=out)
 
 
@@ -755,15 +761,16 @@ _iadd = _inplace_binary(Add, _add_arrays, "add")
 _isub = _inplace_binary(Sub, _sub_arrays, "sub")
 _imul = _inplace_binary(Mul, _mul_arrays, "mul")
 _idiv = _inplace_binary(Div, _div_arrays, "div")
+_idiv_rounding = _inplace_binary(Div.named("DivBackward2"), _div_arrays, "div")
 Tensor.add_ = _add_
 Tensor.sub_ = lambda self, other, *, alpha=1: _isub(self, other, alpha) if alpha != 1 else _isub(self, other)
 Tensor.subtract_ = Tensor.sub_
 Tensor.mul_ = _imul
 Tensor.multiply_ = _imul
-Tensor.div_ = lambda self, other, *, rounding_mode=None: (_idiv(self, other, rounding_mode) if rounding_mode
+Tensor.div_ = lambda self, other, *, rounding_mode=None: (_idiv_rounding(self, other, rounding_mode) if rounding_mode
                                                           else _idiv(self, other))
 Tensor.divide_ = Tensor.true_divide_ = Tensor.div_
-Tensor.floor_divide_ = lambda self, other: _idiv(self, other, "floor")
+Tensor.floor_divide_ = lambda self, other: _idiv_rounding(self, other, "floor")
 Tensor.__iadd__ = _add_
 Tensor.__isub__ = lambda self, other: Tensor.sub_(self, other)
 Tensor.__imul__ = _imul
@@ -888,6 +895,8 @@ _INT_BOOL, _BOOL_COMPLEX, _COMPLEX = (0, 1), (0, 3), (3,)
 
 
 # The derivatives are written with flambeau ops so that they differentiate again.
+# A zero derivative is zeros_like(grad), as PyTorch's: grad * 0 would turn an infinite or NaN gradient into
+# NaN, and would record a graph where PyTorch's zeros need none.
 _unary("neg", lambda xp, a: -a if a.dtype != np.bool_ else _bool_neg(),
        lambda x, ctx, g: -g, floating=False, node="NegBackward0")
 _unary("abs", lambda xp, a: xp.abs(a), lambda x, ctx, g: g * sgn(x), floating=False, reject=(0,))
@@ -926,21 +935,21 @@ _unary("erfinv", lambda xp, a: _erfinv(xp, a),
        lambda x, ctx, g: g * exp(erfinv(x) ** 2) * (math.sqrt(math.pi) / 2), reject=_COMPLEX)
 _unary("reciprocal", lambda xp, a: 1 / a, lambda y, ctx, g: -g * (y * y), save="output")
 _unary("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fc" else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="floor_vml_cpu")
+       lambda x, ctx, g: _zeros_like(g), floating=False, reject=_BOOL_COMPLEX, kernel="floor_vml_cpu")
 _unary("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fc" else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="ceil_vml_cpu")
+       lambda x, ctx, g: _zeros_like(g), floating=False, reject=_BOOL_COMPLEX, kernel="ceil_vml_cpu")
 _unary("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fc" else a.copy(),
-       lambda x, ctx, g: g * 0, floating=False, reject=_BOOL_COMPLEX, kernel="trunc_vml_cpu")
+       lambda x, ctx, g: _zeros_like(g), floating=False, reject=_BOOL_COMPLEX, kernel="trunc_vml_cpu")
 _unary("frac", lambda xp, a: a - xp.trunc(a), lambda x, ctx, g: g, floating=False, reject=(0, 1, 3))
 _unary("sign", lambda xp, a: _sign(a),
-       lambda x, ctx, g: g * 0, floating=False, reject=_COMPLEX, kernel="sign_cpu")
+       lambda x, ctx, g: _zeros_like(g), floating=False, reject=_COMPLEX, kernel="sign_cpu")
 _unary("sgn", lambda xp, a: _sgn(xp, a), lambda saved, ctx, g: _sgn_backward(*saved, g), floating=False, save="both")
 
 
 def _sgn_backward(x, s, grad):
     """PyTorch's formula, with the result s: 0 for real x; (g - s^2 conj(g)) / (2|x|) for complex, 0 at 0."""
     if not x.is_complex():
-        return grad * 0
+        return _zeros_like(grad)
     mag = x.abs()
     return ((grad - s * s * grad.conj()) / (mag * 2)).masked_fill(mag == 0, 0.0)
 _unary("bitwise_not", lambda xp, a: xp.logical_not(a) if a.dtype == np.bool_ else xp.invert(a),
@@ -996,7 +1005,7 @@ _unary("angle", lambda xp, a: xp.angle(a).astype(a.real.dtype) if a.dtype.kind =
 
 def _angle_backward(x, grad):
     if not x.is_complex():
-        return grad * 0
+        return _zeros_like(grad)
     # d angle(z) = Im(dz / z): PyTorch's grad * z / |z|^2 * i, 0 at z = 0
     return where(x == 0, 0.0, grad * x / (x.abs() ** 2) * 1j)
 Tensor.__invert__ = lambda self: bitwise_not(self)
@@ -1218,32 +1227,43 @@ class Clamp(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):                     # 1 inside [lo, hi], 0 outside
+    def backward(ctx, grad):
+        # PyTorch's clamp_backward(_min_max): the gradient selected (where), not masked by a product, so an
+        # infinite gradient elsewhere gives 0, not NaN; x gets it inside [lo, hi] (never at a NaN), a bound
+        # where it won, and max where lo > hi (the result is max there)
         x, lo_t, hi_t = ctx.saved_tensors
         lo = lo_t if lo_t is not None else ctx.lo
         hi = hi_t if hi_t is not None else ctx.hi
-        mask = _ones_bool(x)
-        if lo is not None:
-            mask = mask & (x >= lo)
+        inside = x >= lo if lo is not None else None
         if hi is not None:
-            mask = mask & (x <= hi)
-        gx = grad * mask.to(grad.dtype)
-        glo = grad * (x < lo).to(grad.dtype) if lo_t is not None and ctx.needs_input_grad[1] else None
-        ghi = grad * (x > hi).to(grad.dtype) if hi_t is not None and ctx.needs_input_grad[2] else None
+            inside = x <= hi if inside is None else inside & (x <= hi)
+        gx = where(inside, grad, 0.0) if ctx.needs_input_grad[0] else None
+        glo = ghi = None
+        if lo_t is not None and ctx.needs_input_grad[1]:
+            glo = where((x < lo) & (lo < hi) if hi_t is not None else x < lo, grad, 0.0)
+        if hi_t is not None and ctx.needs_input_grad[2]:
+            ghi = where((x > hi) | (hi < lo) if lo_t is not None else x > hi, grad, 0.0)
         return gx, glo, ghi
 
 
-def _ones_bool(x):
-    from .creation import ones_like
-    return ones_like(x, dtype=_dtype.bool)
+def _clamp_node(name, lo, hi):
+    """Clamp recorded under PyTorch's node name: its Tensor overload (bounds that are tensors) is
+    <Name>Backward0 for clamp, <Name>Backward1 for clamp_min/clamp_max; its Scalar overload the other."""
+    tensors = isinstance(lo, Tensor) or isinstance(hi, Tensor)
+    overload = (0 if tensors else 1) if name == "Clamp" else (1 if tensors else 0)
+    return Clamp.named(f"{name}Backward{overload}")
 
 
 @register("clamp", "clip")
 def clamp(input, min=None, max=None, *, out=None):
+    return _clamp(input, min, max, out, "Clamp")
+
+
+def _clamp(input, min, max, out, node):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     min, max = _clamp_bounds(input, min, max)
-    result = Clamp.apply(input, min, max)
+    result = _clamp_node(node, min, max).apply(input, min, max)
     # with Number bounds clamp is a unary op (out keeps the result's dtype); Tensor bounds cast to out
     return _out(result, out) if isinstance(min, Tensor) or isinstance(max, Tensor) else _out_exact(result, out)
 
@@ -1271,27 +1291,27 @@ def _bound(name, value):
 
 
 def clamp_min(input, min):
-    return clamp(input, min=_bound("clamp_min", min))
+    return _clamp(input, _bound("clamp_min", min), None, None, "ClampMin")
 
 
 def clamp_max(input, max):
-    return clamp(input, max=_bound("clamp_max", max))
+    return _clamp(input, None, _bound("clamp_max", max), None, "ClampMax")
 
 
 Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max
 
 
-def _clamp_(self, min=None, max=None):
+def _clamp_(self, min, max, node):
     min, max = _clamp_bounds(self, min, max, "clamp_")
     if recording(self, min, max) or (self._base is not None and recording(self._base)):
-        return apply_inplace(self, Clamp, min, max)
+        return apply_inplace(self, _clamp_node(node, min, max), min, max)
     check_inplace_autograd(self)
     return write_inplace(self, clamp(self, min, max)._data, "clamp")
 
 
-Tensor.clamp_ = Tensor.clip_ = _clamp_
-Tensor.clamp_min_ = lambda self, min: _clamp_(self, min=_bound("clamp_min_", min))
-Tensor.clamp_max_ = lambda self, max: _clamp_(self, max=_bound("clamp_max_", max))
+Tensor.clamp_ = Tensor.clip_ = lambda self, min=None, max=None: _clamp_(self, min, max, "Clamp")
+Tensor.clamp_min_ = lambda self, min: _clamp_(self, _bound("clamp_min_", min), None, "ClampMin")
+Tensor.clamp_max_ = lambda self, max: _clamp_(self, None, _bound("clamp_max_", max), "ClampMax")
 _export("clamp", "clip", "clamp_min", "clamp_max")
 
 
@@ -1630,16 +1650,20 @@ class Round(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, None
+        return _zeros_like(grad), None
+
+
+def _round_node(decimals):
+    return Round if decimals is None else Round.named("RoundBackward1")     # torch's two overloads
 
 
 @register("round")
 def round(input, *, decimals=None, out=None):
-    node = Round if decimals is None else Round.named("RoundBackward1")     # torch's two overloads
-    return _out_exact(node.apply(input, decimals), out)
+    return _out_exact(_round_node(decimals).apply(input, decimals), out)
 
 
-Tensor.round_ = lambda self, *, decimals=None: write_inplace(self, round(self, decimals=decimals)._data, "round")
+# recorded as round's node (a plain write would leave the old history: the gradient would pass unrounded)
+Tensor.round_ = lambda self, *, decimals=None: apply_inplace(self, _round_node(decimals), decimals)
 _export("round")
 
 
