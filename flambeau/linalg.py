@@ -1654,6 +1654,20 @@ class _NormP(Function):
         return x.sgn() * x.abs() ** (p - 1) * scale.to(x.dtype), None, None, None
 
 
+def _check_norm_has_identity(x, ord, dim):
+    """The inf norm and the negative-order norms are a max or a min, which an empty tensor or an empty dim
+    does not have: torch refuses them (dims checked as given, before they are wrapped)."""
+    dims = (dim,) if isinstance(dim, int) else tuple(dim) if dim is not None else ()
+    if not dims:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor because the "
+                           f"operation does not have an identity")
+    for d in dims:
+        if x.shape[wrap_dims(d, x.ndim)[0]] == 0:
+            # (torch's message has no space before "because")
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on the dimension {d}because "
+                               f"this dimension is empty and the operation does not have an identity")
+
+
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """(sum |x|^ord)^(1/ord) over dim (all elements by default); differentiable."""
     if dtype is not None:
@@ -1661,8 +1675,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {_type_word(x.dtype)}")
-    dims = None if dim is None else wrap_dims(dim, x.ndim) if x.ndim else None
-    if dims is not None and len(dims) == 0:
+    if x.numel() == 0 and (ord < 0 or ord == math.inf):
+        _check_norm_has_identity(x, ord, dim)
+    dims = wrap_dims(dim, x.ndim)
+    if not dims or not x.ndim:      # dim=() reduces every dim; a 0-dim tensor's dim 0 is the element itself
         dims = None
     if ord == 2:
         if recording(x):
@@ -1686,6 +1702,14 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return _out(r, out)
 
 
+def _max_min(s, d, largest):
+    """The max (or min) of s over dim d, kept; torch's matrix norms take the max over an empty dim as 0 (the
+    sum, of nothing), while the min over one stays an error."""
+    if largest:
+        return s.amax(d, keepdim=True) if s.shape[d] else s.sum(d, keepdim=True)
+    return s.amin(d, keepdim=True)
+
+
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Frobenius, nuclear, 1, -1, inf, -inf, 2 or -2 norm of the matrices in dims dim."""
     if dtype is not None:
@@ -1698,16 +1722,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if ord == "nuc":
         s = svdvals(A.movedim((d0, d1), (-2, -1))).sum(-1)
     elif ord in (1, -1):
-        s = A.abs().sum(d0, keepdim=True)
-        s = s.amax(d1, keepdim=True) if ord == 1 else s.amin(d1, keepdim=True)
-        s = s.squeeze((d0, d1))
+        s = _max_min(A.abs().sum(d0, keepdim=True), d1, ord > 0).squeeze((d0, d1))
     elif ord in (math.inf, -math.inf):
-        s = A.abs().sum(d1, keepdim=True)
-        s = s.amax(d0, keepdim=True) if ord > 0 else s.amin(d0, keepdim=True)
-        s = s.squeeze((d0, d1))
+        s = _max_min(A.abs().sum(d1, keepdim=True), d0, ord > 0).squeeze((d0, d1))
     elif ord in (2, -2):
-        sv = svdvals(A.movedim((d0, d1), (-2, -1)))
-        s = sv.amax(-1) if ord == 2 else sv.amin(-1)
+        s = _max_min(svdvals(A.movedim((d0, d1), (-2, -1))), -1, ord > 0).squeeze(-1)
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if keepdim:

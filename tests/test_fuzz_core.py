@@ -578,9 +578,6 @@ def test_reduction(name, data, keepdim, dtype, device):
         need_oracle(2, 13, "nansum and nanmean with an integer dtype")
     x = data.draw(operands(finite=name in ("mode", "var_mean", "std_mean") or dt in INTS), label="x")
     dim = data.draw(dims_for(x.shape, tuples), label="dim")
-    # flambeau's linalg.vector_norm raises IndexError for the inf norm over an empty dim where torch raises
-    # RuntimeError (flambeau/linalg.py, outside this suite's files; see test_inf_norm_over_an_empty_dim)
-    assume(not (name == "norm_inf" and 0 in x.shape))
     # torch's median of an empty integer tensor is NaN cast to the integer type: undefined
     assume(not (name in ("median", "nanmedian") and dim is None and x.dtype not in FLOATS and 0 in x.shape))
     # torch's median/nanmedian along a dim of an expanded tensor read memory outside it (garbage values)
@@ -1238,11 +1235,21 @@ def test_inplace_into_empty_expanded_tensor(device):
            lambda lib: lib.zeros(0, 1).expand(0, 3).add_(lib.ones(2, 3)))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="flambeau/linalg.py vector_norm: IndexError from amax where torch raises RuntimeError")
-def test_inf_norm_over_an_empty_dim():
-    _cases("cpu", lambda lib: lib.norm(lib.zeros(0), math.inf, dim=0),
-           lambda lib: lib.linalg.vector_norm(lib.zeros(2, 0), math.inf, dim=1))
+def test_inf_norm_over_an_empty_dim(device):
+    # the inf and negative-order vector norms have no identity: refused over an empty dim or tensor; the
+    # matrix norms' max over an empty dim is 0, their min an error
+    inf = math.inf
+    _cases(device, lambda lib: lib.norm(lib.zeros(0), inf, dim=0),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(2, 0), inf, dim=1),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(2, 0), -inf, dim=(0, 1)),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(2, 0), -1, dim=-1),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(0, 2), -2.5),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(2, 0), inf, dim=0),
+           lambda lib: lib.linalg.vector_norm(lib.zeros(0), inf, dim=(0, 1)),
+           lambda lib: lib.linalg.vector_norm(lib.tensor(-2.0), inf, dim=(0, -1)),
+           lambda lib: lib.linalg.vector_norm(lib.tensor(-2.0), 3, dim=1),
+           *(lambda lib, o=o, s=s: lib.linalg.matrix_norm(lib.zeros(s), o, keepdim=True)
+             for o in (1, -1, inf, -inf, 2, -2) for s in ((0, 3), (3, 0), (2, 0, 3), (0, 0))))
 
 
 def test_reduction_corners(device):
