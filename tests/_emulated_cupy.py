@@ -130,21 +130,26 @@ def _check_call(name, spec, args, kwargs):
 # -- indices wrap around, as in CuPy ------------------------------------------------------
 
 def _wrap_index(key, shape):
-    """key with its integer-array components taken modulo their axis' length."""
+    """key with its integer-array components taken modulo their axis' length.
+
+    A bool in key (True, False) is, as in NumPy and CuPy, a 0-d boolean mask: a new axis of length 1 or 0
+    that takes none of the array's axes."""
     items = list(key) if isinstance(key, tuple) else [key]
     items = [_unwrap_index(k) for k in items]
-    if any(isinstance(k, numpy.ndarray) and k.dtype == bool and k.ndim for k in items):
-        _sync()         # a boolean mask: the result's size is read from the device
-    consumed = sum(k.ndim if isinstance(k, numpy.ndarray) and k.dtype == bool else
-                   0 if k is None or k is Ellipsis else 1 for k in items)
+
+    def is_mask(k):
+        return isinstance(k, (bool, numpy.bool_)) or isinstance(k, numpy.ndarray) and k.dtype == bool
+    if any(is_mask(k) and numpy.size(k) for k in items):
+        _sync()         # a boolean mask (a 0-d one too): CuPy reads its count of True from the device
+    consumed = sum(numpy.ndim(k) if is_mask(k) else 0 if k is None or k is Ellipsis else 1 for k in items)
     axis, out = 0, []
     for k in items:
         if k is Ellipsis:
             axis += len(shape) - consumed
         elif k is None:
             pass
-        elif isinstance(k, numpy.ndarray) and k.dtype == bool:
-            axis += k.ndim
+        elif is_mask(k):
+            axis += numpy.ndim(k)
         else:
             if isinstance(k, numpy.ndarray) and k.dtype.kind in "iu" and axis < len(shape) and shape[axis] > 0:
                 k = k % shape[axis]

@@ -768,21 +768,11 @@ def _uses_advanced(key):
     return any(isinstance(k, (list, Operand, bool)) for k in items)
 
 
-def _emulation_can_index(key, device):
-    """tests/_emulated_cupy.py's _wrap_index counts a Python bool in a key as an axis, so that the index
-    arrays after it wrap by the wrong axis' size (real CuPy reads the bool as NumPy does): such keys
-    are left to the CPU runs."""
-    items = key if isinstance(key, tuple) else (key,)
-    return device == "cpu" or not any(isinstance(k, bool) for k in items) or \
-        not any(isinstance(k, (list, Operand)) for k in items)
-
-
 @MORE
 @given(data=st.data())
 def test_getitem(data, device):
     x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=0, max_size=4).map(tuple)), "x")
     key = data.draw(index_keys(x.shape), "key")
-    assume(_emulation_can_index(key, device))
 
     def run(lib, t, k):
         r = t[k]
@@ -798,7 +788,6 @@ def test_setitem(data, scalar, device):
     x = data.draw(operands(shape=st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=0, max_size=3).map(tuple),
                            layout=data.draw(st.sampled_from(["contiguous", "permuted", "sliced"]))), "x")
     key = data.draw(index_keys(x.shape), "key")
-    assume(_emulation_can_index(key, device))
     try:
         target = tuple(torch.tensor(x.base)[make(key, torch)].shape) if not x.steps else \
             tuple(make(x, torch)[make(key, torch)].shape)
@@ -1306,6 +1295,12 @@ def test_indexing_corners(device):
            lambda lib: h(lib).index_put_((lib.tensor([0]),), lib.tensor(1.0, dtype=lib.float64)),
            lambda lib: lib.tensor([-0.0, 1.0]).index_put_((lib.tensor([1]),), lib.tensor(2.0), accumulate=True),
            lambda lib: lib.tensor(3.0)[False], lambda lib: lib.tensor(3.0)[True],
+           # a bool in a key is a new dim indexed by [0] or [] (an index, not an axis of the tensor)
+           *(lambda lib, k=k: lib.arange(6.0).reshape(2, 3)[k]
+             for k in (True, False, (0, True), (Ellipsis, False), (True, [-1]), (False, [-1]), (Ellipsis, True, [-1]),
+                       ([-1], Ellipsis, True), (True, slice(None), [-1]), (1, True, [2, -3]), (True, 0, None, False))),
+           put((0, True), lambda lib: lib.tensor([1.0])), put((Ellipsis, False), lambda lib: lib.ones(())),
+           put((True, [-1]), lambda lib: lib.tensor(2.0, dtype=lib.float16)),
            # 0-dim inputs and indices
            lambda lib: lib.tensor(3.0).index_add(0, lib.tensor(0), lib.tensor(1.0)),
            lambda lib: lib.tensor(3.0).index_copy(0, lib.tensor(0), lib.tensor(1.0)),

@@ -214,7 +214,7 @@ def getitem(self, key):
     k, basic = _normalize_key(self, key)
     if basic:
         return basic_getitem(self, k if isinstance(key, tuple) else k[0])
-    split = _split_ints(k)
+    split = _split_ints(k, _xp.array_module(self._data))
     if split:
         return AdvancedIndex.apply(basic_getitem(self, split[0]), split[1])
     return AdvancedIndex.apply(self, k)
@@ -223,20 +223,25 @@ def getitem(self, key):
 Tensor.__getitem__ = getitem
 
 
-def _split_ints(k):
-    """(ints_key, rest_key) when a normalized key mixes ints with index arrays, else None.
+def _split_ints(k, xp):
+    """(basic_key, rest_key) when a normalized key mixes ints with index arrays, or holds a bool, else None.
 
     PyTorch selects with the ints first (basic indexing) and indexes what is left with the rest, so an int
     never takes part in placing the advanced dims: x[0, :, [1, 2]] is (3, 2) for a (2, 3, 4) x, where NumPy,
     which broadcasts ints with the arrays, gives (2, 3). The first key is basic (a view), the second
-    indexes that view."""
-    if not any(type(i) is int for i in k) or not any(_xp.is_array(i) or isinstance(i, bool) for i in k):
+    indexes that view. A bool is, as in PyTorch, a new dim (None in the first key) indexed by [0] or []
+    (True or False): an index array, where CuPy would read a 0-dim mask's count on the host."""
+    has_bool = any(isinstance(i, bool) for i in k)
+    if not has_bool and (not any(type(i) is int for i in k) or not any(_xp.is_array(i) for i in k)):
         return None
     ints, rest = [], []
     for item in k:
-        if type(item) is int:
+        if isinstance(item, bool):
+            ints.append(None)
+            rest.append(xp.zeros(int(item), np.int64))
+        elif type(item) is int:
             ints.append(item)
-        elif item is None or isinstance(item, bool):
+        elif item is None:
             rest.append(item)
         elif item is Ellipsis:
             ints.append(item)
@@ -288,7 +293,7 @@ def setitem(self, key, value):
     elif isinstance(value, (list, tuple)) or _xp.is_array(value):
         from .creation import tensor
         value = tensor(value, dtype=self.dtype, device=self.device)
-    split = None if basic else _split_ints(k)
+    split = None if basic else _split_ints(k, _xp.array_module(self._data))
     if split:           # PyTorch's order: select with the ints, then write through that view
         self, k = basic_getitem(self, split[0]), split[1]
     if recording(self, value) or (self._base is not None and recording(self._base)):
