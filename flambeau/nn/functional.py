@@ -20,9 +20,9 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from .._ops import creation as _creation
 from .._ops import reduction as _reduction
-from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word
+from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word, scalar_as
 from .._ops._util import recording, write_inplace, apply_inplace, check_inplace_autograd
-from .._ops.pointwise import _not_implemented, _erf, _sigmoid
+from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
@@ -156,13 +156,33 @@ def relu_(input):
     return input.relu_()
 
 
+class _Threshold(Function):
+    """value where x <= threshold, else x (a NaN stays). The numbers are taken in x's dtype, as PyTorch
+    does (an integer threshold truncates), but half compares in float32 (PyTorch's opmath type)."""
+    _node_name = "ThresholdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        a = x._data
+        if a.dtype.kind in "bc":
+            _not_implemented("threshold_cpu", x.dtype)
+        th, v = (scalar_as(_dtype.fill_value(n, x.dtype), x.dtype) for n in (threshold, value))
+        if a.dtype == np.float16:
+            th = np.float32(threshold)
+        ctx.save_for_backward(x)
+        ctx.threshold = th
+        return _xp.array_module(a).where(a <= th, v, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return piecewise_grad("ThresholdBackwardBackward0", grad, x, ~(x._data <= ctx.threshold)), None, None
+
+
 def threshold(input, threshold, value, inplace=False):
-    """x if x > threshold else value."""
-    if input.dtype is _dtype.bool:
-        _not_implemented("threshold_cpu", input.dtype)
-    target, input = input, _source(input, inplace)
-    out = _f().where(input > threshold, input, _f().tensor(value, dtype=input.dtype, device=input.device))
-    return _inplace(target, out) if inplace else out
+    """value where x <= threshold, else x."""
+    cls = _Threshold.named("ThresholdBackward1") if inplace else _Threshold
+    return _activate(cls, input, inplace, threshold, value)
 
 
 def threshold_(input, threshold, value):
@@ -199,8 +219,11 @@ class _Hardtanh(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # PyTorch's formula: 0 where x <= lo or x >= hi, so a NaN passes the gradient (as on CUDA; PyTorch's
+        # CPU vector loop, over blocks of 8 elements, gives 0 there)
         (x,) = ctx.saved_tensors
-        return _f().where((x <= ctx.lo) | (x >= ctx.hi), 0.0, grad), None, None
+        a = x._data
+        return piecewise_grad("HardtanhBackwardBackward0", grad, x, ~((a <= ctx.lo) | (a >= ctx.hi))), None, None
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -253,7 +276,7 @@ class _LeakyRelu(Function):
                                "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
                                "backward calculation with negative slope")
         (x,) = ctx.saved_tensors
-        return _f().where(x > 0, grad, grad * ctx.slope), None, None
+        return piecewise_grad("LeakyReluBackwardBackward0", grad, x, x._data > 0, ctx.slope), None, None
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -530,16 +553,20 @@ class _Shrink(Function):
     def forward(ctx, x, lambd, soft):
         a = _float_data(x, "softshrink_check" if soft else "hardshrink_cpu")
         xp = _xp.array_module(a)
-        inside = (a >= -lambd) & (a <= lambd)
+        # hardshrink compares in x's dtype, softshrink in float32 for half (as PyTorch's kernels)
+        b = a if soft else x._data
+        inside = (b >= -lambd) & (b <= lambd)
         out = xp.where(a > 0, a - lambd, a + lambd) if soft else a
         ctx.save_for_backward(x)
         ctx.lambd = lambd
-        return xp.where(inside, 0, out).astype(x._data.dtype, copy=False)
+        # PyTorch's softshrink gives x * 0 inside (-0.0 below zero), hardshrink 0
+        return xp.where(inside, a * 0 if soft else 0, out).astype(x._data.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):        # 0 on [-lambd, lambd]: a NaN passes the gradient, as in _Hardtanh
         (x,) = ctx.saved_tensors
-        return _f().where((x >= -ctx.lambd) & (x <= ctx.lambd), 0.0, grad), None, None
+        a, node = x._data, type(ctx).__name__.replace("Backward0", "BackwardBackward0")
+        return piecewise_grad(node, grad, x, ~((a >= -ctx.lambd) & (a <= ctx.lambd))), None, None
 
 
 def softshrink(input, lambd=0.5):
