@@ -26,6 +26,7 @@ from .._tensor import Tensor, _make
 from ._util import _type_word
 from ..autograd.function import Function
 from .conv import split_batch, _padded_sizes, _inside, refuse_integers
+from .creation import zeros_like
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
            "adaptive_max_pool1d", "max_pool1d_with_indices"]
@@ -332,26 +333,33 @@ class _MaxPool(Function):
     def forward(ctx, x, win, want_offsets):
         out, arg = _max_and_offsets(x._data, win, want_offsets or ctx.needs_input_grad[0])
         ctx.win, ctx.arg, ctx.sizes = win, arg, x.shape[2:]
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x)    # as PyTorch saves self: the gradient's edge to x (see _Scatter)
         if want_offsets:
             return out, _make(arg)
         return out
 
     @staticmethod
     def backward(ctx, grad, *_):    # the gradient goes to each window's maximum
-        return _named(_Scatter, ctx.win).apply(grad, ctx.arg, ctx.win, tuple(ctx.sizes)), None, None
+        x, = ctx.saved_tensors
+        return _named(_Scatter, ctx.win).apply(grad, x, ctx.arg, ctx.win, tuple(ctx.sizes)), None, None
 
 
 class _Scatter(Function):
+    """The gradient of max pooling: linear in g, and constant in x (given the maxima's offsets), so
+    differentiated again it gives zeros for x, as PyTorch's node (x is an input for that edge only;
+    None as the adjoint of _Select, which has no x)."""
     _node_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, arg, win, sizes):
+    def forward(ctx, g, x, arg, win, sizes):
         ctx.arg, ctx.win = arg, win
         return _scatter(g._data, arg, win, sizes)
 
     @staticmethod
     def backward(ctx, grad):        # adjoint of scatter: select
-        return _named(_Select, ctx.win).apply(grad, ctx.arg, ctx.win), None, None, None
+        gg = _named(_Select, ctx.win).apply(grad, ctx.arg, ctx.win) if ctx.needs_input_grad[0] else None
+        return gg, (zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None, None
 
 
 class _Select(Function):
@@ -364,7 +372,7 @@ class _Select(Function):
 
     @staticmethod
     def backward(ctx, grad):        # adjoint of select: scatter
-        return _named(_Scatter, ctx.win).apply(grad, ctx.arg, ctx.win, tuple(ctx.sizes)), None, None
+        return _named(_Scatter, ctx.win).apply(grad, None, ctx.arg, ctx.win, tuple(ctx.sizes)), None, None
 
 
 def _avg_divisor(xp, win, sizes, count_include_pad, divisor_override, dtype):
@@ -787,11 +795,50 @@ def _adaptive_max(op, input, output_size, return_indices, nd):
         plane *= sizes[d]
     index = _make(index.astype(np.int64))
     # the indices are in range by construction: no check (on cuda, a read of the device)
-    from .indexing import Gather
-    result = Gather.apply(x.flatten(2), 2, index.flatten(2)).view((n, c) + out)
+    result = _adaptive_named(_AdaptiveMaxPool, nd).apply(x, index._data)
     if unbatched:
         result, index = result.squeeze(0), index.squeeze(0)
     return (result, index) if return_indices else result
+
+
+class _AdaptiveMaxPool(Function):
+    """y = x at each window's maximum, given their flat indices in the input plane."""
+    _node_name = "AdaptiveMaxPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        from ..nn._fractional import _plane_take
+        ctx.index, ctx.sizes = index, tuple(x.shape[2:])
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x)    # as PyTorch saves self: the gradient's edge to x
+        return _plane_take(x._data, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return _adaptive_named(_AdaptiveMaxScatter, len(ctx.sizes)).apply(grad, x, ctx.index, ctx.sizes), None
+
+
+class _AdaptiveMaxScatter(Function):
+    """The gradient of adaptive max pooling: g added at the maxima. Linear in g and constant in x, so
+    differentiated again it gives zeros for x, as PyTorch's node; its adjoint reads g back at the maxima."""
+    _node_name = "AdaptiveMaxPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, x, index, sizes):
+        from ..nn._fractional import _plane_add
+        ctx.index, ctx.nd = index, len(sizes)
+        return _plane_add(g._data, index, sizes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        gg = _adaptive_named(_AdaptiveMaxPool, ctx.nd).apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
+        return gg, (zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None
+
+
+def _adaptive_named(fn, nd):
+    """fn, recorded under PyTorch's 3-D node name for 3-D pooling (1-D pools as 2-D there)."""
+    return fn.named(fn._node_name.replace("2D", "3D")) if nd == 3 else fn
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
