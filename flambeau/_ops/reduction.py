@@ -650,7 +650,28 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         if p == "nuc":
             return matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim)
         raise RuntimeError(f"norm(): invalid p {p!r}")
-    return vector_norm(input, p if p is not None else 2, dim, keepdim, dtype=dtype)
+    r = vector_norm(input, p if p is not None else 2, dim, keepdim, dtype=dtype)
+    return zero_norm_node(input, r) if p == 0 else r
+
+
+class _ZeroNorm(Function):
+    """The 0-norm (a count of nonzeros, computed by the caller) recorded as PyTorch records it: a
+    LinalgVectorNormBackward0 node whose gradient is undefined, so none reaches x (x.grad stays None,
+    autograd.grad needs allow_unused, materialize_grads gives zeros)."""
+    _node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, count):
+        return count
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+
+def zero_norm_node(x, r):
+    """r, the 0-norm of x, with _ZeroNorm's node when x needs a gradient (a count records none)."""
+    return _ZeroNorm.apply(x, r._data) if recording(x) and not r.requires_grad else r
 
 
 @register("dist")
