@@ -331,14 +331,15 @@ class ndarray:
 
     def __setitem__(self, key, value):
         LAUNCHES["setitem"] += 1
-        if isinstance(value, ndarray):
-            value = value._a
+        on_device = isinstance(value, ndarray)
+        if on_device:
+            value = value._a             # copied by a kernel: the sign of -0.0 stays
         key = _wrap_index(key, self._a.shape)
         if not isinstance(value, numpy.ndarray) and _is_basic(key):
             target = self._a[key]
             if isinstance(target, numpy.ndarray):
                 return ndarray._of(target).fill(value)
-        self._a[key] = _uploaded_number(value)
+        self._a[key] = value if on_device else _uploaded_number(value)
 
     # NumPy protocol: NumPy functions on device arrays dispatch to CuPy's -------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
