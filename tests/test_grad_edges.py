@@ -57,6 +57,7 @@ PIECEWISE = {
     "relu_inplace": lambda L, x: F(L).relu(x * 1, inplace=True),
     "leaky_relu": lambda L, x: F(L).leaky_relu(x, 0.1),
     "leaky_relu_": lambda L, x: F(L).leaky_relu_(x * 1, 0.1),
+    "leaky_relu_slope_0": lambda L, x: F(L).leaky_relu(x, 0.0),       # a product there: inf * 0 is NaN
     "threshold": lambda L, x: F(L).threshold(x, 0.5, 2.0),
     "threshold_": lambda L, x: F(L).threshold_(x * 1, 0.5, 2.0),
     "hardtanh": lambda L, x: F(L).hardtanh(x),

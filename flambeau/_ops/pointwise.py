@@ -928,7 +928,7 @@ _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
 _unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda y, ctx, g: g * (1 - y) * y, save="output")
 # PyTorch's threshold_backward: the gradient passes where x is not <= 0, a NaN included (its result is NaN)
 _unary("relu", lambda xp, a: _relu(xp, a),
-       lambda x, ctx, g: piecewise_grad("ThresholdBackwardBackward0", g, x, ~(x._data <= 0)), floating=False)
+       lambda x, ctx, g: piecewise_grad("ThresholdBackwardBackward0", g, x, x._data <= 0), floating=False)
 _unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)),
        reject=_COMPLEX, kernel="erf_vml_cpu")
 _unary("erfc", lambda xp, a: _special(xp, "erfc", a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)),
@@ -1023,31 +1023,33 @@ _export("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccos
 
 
 class PiecewiseLinearGrad(Function):
-    """The gradient of a piecewise-linear op (relu, threshold, leaky_relu, hardtanh, the shrinks): grad
-    where ``keep``, else grad * slope (selected, never multiplied by 0: an infinite gradient there gives 0).
+    """The gradient of a piecewise-linear op (relu, threshold, leaky_relu, hardtanh, the shrinks): grad * slope
+    where ``flat`` (0 without a slope: selected, never a product, so an infinite gradient there gives 0), else
+    grad.
 
     It is linear in grad and constant in x between the kinks: differentiated again it gives itself for
     grad and zeros for x, as PyTorch's <Op>BackwardBackward0 nodes (the names it is recorded under) do; x
     is an input only for that edge."""
 
     @staticmethod
-    def forward(ctx, grad, x, keep, slope):
+    def forward(ctx, grad, x, flat, slope):
         ctx.save_for_backward(x)
-        ctx.keep, ctx.slope = keep, slope
+        ctx.flat, ctx.slope = flat, slope
         g = grad._data
-        other = g * slope if slope else g.dtype.type(0)
-        return _xp.array_module(g).where(keep, g, other).astype(g.dtype, copy=False)
+        other = g.dtype.type(0) if slope is None else g * slope
+        return _xp.array_module(g).where(flat, other, g).astype(g.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        gg = type(ctx)._forward_cls.apply(grad, x, ctx.keep, ctx.slope) if ctx.needs_input_grad[0] else None
+        gg = type(ctx)._forward_cls.apply(grad, x, ctx.flat, ctx.slope) if ctx.needs_input_grad[0] else None
         return gg, (_zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None
 
 
-def piecewise_grad(node, grad, x, keep, slope=0):
-    """grad where the bool array keep, else grad * slope, recorded as ``node`` (see PiecewiseLinearGrad)."""
-    return PiecewiseLinearGrad.named(node).apply(grad, x, keep, slope)
+def piecewise_grad(node, grad, x, flat, slope=None):
+    """grad * slope (0 without one) where the bool array flat, else grad, recorded as ``node`` (see
+    PiecewiseLinearGrad)."""
+    return PiecewiseLinearGrad.named(node).apply(grad, x, flat, slope)
 
 
 def _relu(xp, a):

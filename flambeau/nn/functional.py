@@ -176,7 +176,7 @@ class _Threshold(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return piecewise_grad("ThresholdBackwardBackward0", grad, x, ~(x._data <= ctx.threshold)), None, None
+        return piecewise_grad("ThresholdBackwardBackward0", grad, x, x._data <= ctx.threshold), None, None
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -223,7 +223,7 @@ class _Hardtanh(Function):
         # CPU vector loop, over blocks of 8 elements, gives 0 there)
         (x,) = ctx.saved_tensors
         a = x._data
-        return piecewise_grad("HardtanhBackwardBackward0", grad, x, ~((a <= ctx.lo) | (a >= ctx.hi))), None, None
+        return piecewise_grad("HardtanhBackwardBackward0", grad, x, (a <= ctx.lo) | (a >= ctx.hi)), None, None
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -276,7 +276,7 @@ class _LeakyRelu(Function):
                                "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
                                "backward calculation with negative slope")
         (x,) = ctx.saved_tensors
-        return piecewise_grad("LeakyReluBackwardBackward0", grad, x, x._data > 0, ctx.slope), None, None
+        return piecewise_grad("LeakyReluBackwardBackward0", grad, x, ~(x._data > 0), ctx.slope), None, None
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -566,7 +566,7 @@ class _Shrink(Function):
     def backward(ctx, grad):        # 0 on [-lambd, lambd]: a NaN passes the gradient, as in _Hardtanh
         (x,) = ctx.saved_tensors
         a, node = x._data, type(ctx).__name__.replace("Backward0", "BackwardBackward0")
-        return piecewise_grad(node, grad, x, ~((a >= -ctx.lambd) & (a <= ctx.lambd))), None, None
+        return piecewise_grad(node, grad, x, (a >= -ctx.lambd) & (a <= ctx.lambd)), None, None
 
 
 def softshrink(input, lambd=0.5):
