@@ -1692,7 +1692,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     elif ord == -math.inf:
         r = a.amin(dims if dims is not None else (), keepdim)
     elif ord == 0:
-        r = (a != 0).to(a.dtype).sum(dims, keepdim)
+        from ._ops.reduction import zero_norm_node     # a count: a node all the same, with no gradient
+        r = zero_norm_node(x, (a != 0).to(a.dtype).sum(dims, keepdim))
     elif ord == 1:
         r = a.sum(dims, keepdim)
     elif recording(x):

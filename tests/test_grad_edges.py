@@ -202,6 +202,7 @@ NORM0 = {
     "keepdim": lambda L, x: L.norm(x, 0, dim=(0, 1), keepdim=True),
     "dtype": lambda L, x: L.norm(x.float(), 0, dtype=L.float64),
     "scaled": lambda L, x: L.norm(x * 2, 0),
+    "linalg": lambda L, x: L.linalg.vector_norm(x, 0), "linalg_dim": lambda L, x: L.linalg.vector_norm(x, 0, dim=0),
 }
 
 

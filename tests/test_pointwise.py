@@ -669,3 +669,18 @@ def test_logaddexp2_as_torch(device):
     check_against_torch(lambda L, a, b: L.logaddexp2(a, b), (3, 4), (4,), device=device)
     with pytest.raises(NotImplementedError, match="logaddexp2_cpu"):
         flambeau.logaddexp2(flambeau.tensor([1], device=device), flambeau.tensor([2], device=device))
+
+
+def test_logical_ops_compare_in_the_common_dtype(device):
+    """A float32 0-d 1e-12 beside a float16 tensor is cast to float16 first (0 there): False, as in torch."""
+    F = on_device(flambeau, device)
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        a, b = np.array([1.0, 0.0], np.float16), np.array(1.2e-12, np.float32)
+        ours = getattr(F, name)(F.tensor(a), F.tensor(b))
+        ref = getattr(torch, name)(torch.tensor(a), torch.tensor(b))
+        assert_same(ours, ref)
+        t = F.tensor(a)
+        getattr(t, name + "_")(F.tensor(b))
+        r = torch.tensor(a)
+        getattr(r, name + "_")(torch.tensor(b))
+        assert_same(t, r)

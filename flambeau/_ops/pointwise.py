@@ -1927,7 +1927,11 @@ def _truth(a):
 def _logical(name, ufunc_name):
     def fn(input, other, *, out=None):
         _tensors_only(name, input, other)
-        ad, bd = _truth(input._data), _truth(data_on_device_of(other, input._data))
+        # the operands meet in their common dtype first, as in PyTorch: a float32 1e-12 beside a float16
+        # tensor is 0 there, so False
+        common = _dtype.result_type(input, other).np
+        ad = _truth(input._data.astype(common, copy=False))
+        bd = _truth(data_on_device_of(other, input._data).astype(common, copy=False))
         try:
             return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
         except ValueError:
