@@ -334,3 +334,22 @@ def test_third_derivative_of_piecewise_linear_ops(device, name):
     (dg, third), (dg_ref, third_ref) = runs
     assert_same(dg, dg_ref, device=device)
     _assert_same_or_none(third, third_ref, device)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_fractional_max_pool_second_derivative(device, nd):
+    """The gradient of fractional max pooling is constant in x (given the windows): differentiated again
+    it gives zeros for x, and the pooling again for the upstream gradient, as in torch."""
+    torch = need_torch()
+    rng = np.random.default_rng(nd)
+    a = rng.standard_normal((1, 2) + (8,) * nd)
+    samples = rng.uniform(size=(1, 2, nd))
+    results = []
+    for lib in (on_device(flambeau, device), torch):
+        x = lib.tensor(a, requires_grad=True)
+        pool = getattr(lib.nn.functional, f"fractional_max_pool{nd}d")
+        y = pool(x, 2, output_size=(4,) * nd, _random_samples=lib.tensor(samples))
+        go = lib.ones_like(y, requires_grad=True)
+        g, = lib.autograd.grad(y, x, go, create_graph=True)
+        results.append(lib.autograd.grad((g * lib.tensor(a)).sum(), (x, go)))
+    assert_same(results[0], results[1], device=device)

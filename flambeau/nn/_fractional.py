@@ -49,25 +49,29 @@ class _FractionalMaxPool(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.sizes, ctx.nd = index, x.shape[2:], len(x.shape) - 2
+        ctx.x = x           # an input of the gradient's node, as in PyTorch (see the adjoint)
         return _plane_take(x._data, index)
 
     @staticmethod
     def backward(ctx, grad):
-        return _named(_FractionalMaxPoolAdjoint, ctx.nd).apply(grad, ctx.index, tuple(ctx.sizes)), None
+        return _named(_FractionalMaxPoolAdjoint, ctx.nd).apply(grad, ctx.x, ctx.index, tuple(ctx.sizes)), None
 
 
 class _FractionalMaxPoolAdjoint(Function):
-    """The gradient of _FractionalMaxPool: g added at the indices (linear in g; its adjoint reads them back)."""
+    """The gradient of _FractionalMaxPool: g added at the indices. Linear in g (its adjoint reads them
+    back) and constant in x given the indices, so differentiated again it gives zeros for x."""
     _node_name = "FractionalMaxPool2DBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, index, sizes):
+    def forward(ctx, g, x, index, sizes):
         ctx.index, ctx.nd = index, len(sizes)
         return _plane_add(g._data, index, sizes)
 
     @staticmethod
     def backward(ctx, grad):
-        return _named(_FractionalMaxPool, ctx.nd).apply(grad, ctx.index), None, None
+        from .._ops.creation import zeros_like
+        gg = _named(_FractionalMaxPool, ctx.nd).apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
+        return gg, (zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None
 
 
 def _named(fn, nd):
