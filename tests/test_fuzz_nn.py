@@ -3,7 +3,9 @@
 Hypothesis draws shapes and options (strides, paddings, reductions, flags...); each case runs on
 flambeau and torch in float64 and must agree in values, dtypes, shapes, error types and the
 gradients of every differentiable input (the upstream gradient is random).
+FLAMBEAU_FUZZ_EXAMPLES raises the number of examples per test for a longer local hunt.
 """
+import os
 import warnings
 
 import numpy as np
@@ -15,9 +17,10 @@ from _oracle import assert_same, need_oracle, need_torch, on_device, oracle_vers
 
 torch = need_torch()
 
-FUZZ = settings(max_examples=16, deadline=None, derandomize=True,
+EXAMPLES = int(os.environ.get("FLAMBEAU_FUZZ_EXAMPLES", "16"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-FEW = settings(FUZZ, max_examples=10)
+FEW = settings(FUZZ, max_examples=max(EXAMPLES * 5 // 8, 1))           # the slower tests: 10 by default
 
 
 def run_fuzz(device, base, check, **strategies):
@@ -1257,7 +1260,7 @@ def test_loss_modules_fuzz(device, layer):
             module = getattr(lib.nn, layer)(**kw, **dict(zip(tensors, ts[n_plain:])))
             return module(*ts[:n_plain])
         compare(fn, *arrays, device=device, grad=list(c["grad"]) + [False] * len(tensors))
-    run_fuzz(device, settings(FUZZ, max_examples=8), check, data=st.data(),
+    run_fuzz(device, settings(FUZZ, max_examples=max(EXAMPLES // 2, 1)), check, data=st.data(),
              legacy=st.sampled_from([None, None, (True, False), (False, True), (None, True), "bad"]))
 
 
