@@ -1214,6 +1214,16 @@ def test_max_unpool_fuzz(device):
     run_fuzz(device, FEW, check, nd=st.sampled_from([1, 2, 3]), data=st.data(), seed=seeds)
 
 
+def test_max_unpool_into_empty_output(device):
+    """An output with no element takes any index (PyTorch writes, and checks, nothing there); the
+    gradient, which gathers at the indices, refuses them."""
+    for nd, shape in ((1, (1, 2, 2)), (2, (1, 2, 2, 4)), (3, (2, 2, 4, 2, 4))):
+        def fn(lib, x):
+            out, idx = getattr(F(lib), f"max_pool{nd}d")(x, 2, 3, 1, return_indices=True)
+            return getattr(F(lib), f"max_unpool{nd}d")(out, idx, 2, 3, 1)
+        compare(fn, randn(nd, *shape), device=device)
+
+
 LOSS_MODULES = {   # layer -> (functional case strategy, the layer's keyword arguments from a case's)
     "CrossEntropyLoss": lambda: class_case(True),
     "NLLLoss": lambda: class_case(False),
@@ -1747,3 +1757,4 @@ def test_linear_1d_weight_with_bias_as_torch(device):
     for shape in ((0, 1), (2, 1), (1,), (3, 2, 1)):
         compare(lambda lib, x, w, b: F(lib).linear(x, w, b), randn(0, *shape), randn(1, 1), randn(2), device=device)
         compare(lambda lib, x, w: F(lib).linear(x, w), randn(0, *shape), randn(1, 1), device=device)
+

@@ -917,16 +917,34 @@ def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, n
     ix = indices if indices.ndim == nd + 2 else indices.unsqueeze(0)
     n, c = x.shape[:2]
     plane = int(np.prod(out))
-    if ix.numel():
+    if ix.numel() and plane:            # (PyTorch writes nothing, and checks nothing, into an empty output)
         lo, hi = int(ix.min()), int(ix.max())      # indices are checked on the host, as PyTorch does
         if lo < 0 or hi >= plane:
             bad = lo if lo < 0 else hi
             raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                                f"{'x'.join(map(str, out))}")
-    from .creation import zeros
-    flat = zeros(n, c, plane, dtype=x.dtype, device=x.device)
-    y = flat.scatter(2, ix.flatten(2), x.flatten(2)).view((n, c) + tuple(out))
+    if plane:
+        from .creation import zeros
+        flat = zeros(n, c, plane, dtype=x.dtype, device=x.device)
+        y = flat.scatter(2, ix.flatten(2), x.flatten(2))
+    else:
+        y = _UnpoolEmpty.apply(x.flatten(2), ix.flatten(2))
+    y = y.view((n, c) + tuple(out))
     return y.squeeze(0) if unbatched else y
+
+
+class _UnpoolEmpty(Function):
+    """max_unpool into an empty output: nothing is written, so PyTorch checks no index; its gradient
+    gathers at the indices as PyTorch's does, which refuses them in an empty gradient."""
+
+    @staticmethod
+    def forward(ctx, x, ix):
+        ctx.ix = ix
+        return _xp.array_module(x._data).zeros(x.shape[:2] + (0,), x._data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.gather(2, ctx.ix), None
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
