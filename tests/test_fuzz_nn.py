@@ -1758,3 +1758,13 @@ def test_linear_1d_weight_with_bias_as_torch(device):
         compare(lambda lib, x, w, b: F(lib).linear(x, w, b), randn(0, *shape), randn(1, 1), randn(2), device=device)
         compare(lambda lib, x, w: F(lib).linear(x, w), randn(0, *shape), randn(1, 1), device=device)
 
+
+def test_linear_bias_paths_as_torch(device):
+    """torch adds a (squeezed) 1-D contiguous bias to a contiguous input's rows through addmm (a 1-D
+    weight refused, the bias expanded to the rows), any other bias in place to the product."""
+    for x, w, b in (((1,), (1,), (2,)), ((1,), (2, 1), (1, 2)), ((1,), (2, 1), (2, 2)), ((2, 3, 1), (1, 1), (6, 1)),
+                    ((2, 3, 1), (2, 1), (3, 2)), ((2, 3, 1), (2, 1), (4, 2, 3, 2)), ((2, 2, 3, 1), (2, 1), (2, 1, 3, 2))):
+        compare(lambda lib, x, w, b: F(lib).linear(x, w, b), randn(0, *x), randn(1, *w), randn(2, *b), device=device)
+    compare(lambda lib, x, w, b: F(lib).linear(x.transpose(0, 1), w, b), randn(0, 3, 2, 1), randn(1, 2, 1), randn(2, 2),
+            device=device)     # not contiguous: the product's in-place sum
+

@@ -117,13 +117,25 @@ def linear(input, weight, bias=None):
                            f"{input.shape[-1]} features per sample (input shape {tuple(input.shape)}), weight expects "
                            f"{weight.shape[-1]} (weight shape {tuple(weight.shape)})")
     check_same_device("linear", input, weight, bias)
-    if input.ndim == 2 and bias is not None:        # PyTorch's addmm, which wants a 2-D weight
+    # PyTorch's paths, whose bias rules differ: a 2-D input, or a contiguous one with a (squeezed) 1-D
+    # contiguous bias, goes through addmm on the input's rows (the bias expands to them, a 1-D weight is
+    # refused); else the bias is added in place to the product (it must broadcast to the product's shape).
+    if bias is not None and (input.ndim == 2 or (input.is_contiguous() and bias.is_contiguous()
+                                                 and 1 in (bias.ndim, bias.squeeze().ndim))):
         if weight.ndim == 1:
             raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
-        return _f().addmm(bias, input, weight.t())
+        if input.ndim == 2:
+            return _f().addmm(bias, input, weight.t())
+        lead = tuple(input.shape[:-1])
+        rows = input.reshape(int(np.prod(lead)), input.shape[-1])
+        return _f().addmm(bias, rows, weight.t()).view(lead + (weight.shape[0],))
     out = input.matmul(weight.t()) if weight.ndim == 2 else input.matmul(weight)
     if bias is not None:
-        out = out + bias
+        total = out + bias
+        if total.shape != out.shape:
+            raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast shape "
+                               f"{list(total.shape)}")
+        out = total
     return out
 
 
