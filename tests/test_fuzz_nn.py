@@ -1768,3 +1768,14 @@ def test_linear_bias_paths_as_torch(device):
     compare(lambda lib, x, w, b: F(lib).linear(x.transpose(0, 1), w, b), randn(0, 3, 2, 1), randn(1, 2, 1), randn(2, 2),
             device=device)     # not contiguous: the product's in-place sum
 
+
+def test_bilinear_bias_as_torch(device):
+    """bilinear checks the dtypes first, then the bias's first size only; the bias adds to the output
+    with broadcasting."""
+    def fn(lib, a, b, w, bias):
+        return F(lib).bilinear(a, b, w, bias)
+    compare(fn, randn(0, 2), randn(1, 3), randn(2, 2, 2, 3), randn(3, 2, 1), device=device)
+    compare(fn, randn(0, 0, 1), randn(1, 0, 2), randn(2, 1, 1, 2), randn(3, 2), device=device)
+    compare(fn, randn(0, 4, 2), randn(1, 4, 3), randn(2, 2, 2, 3), randn(3), device=device)
+    compare(lambda lib, a, b, w, bias: fn(lib, a, b, w, bias.float()), randn(0, 4, 2), randn(1, 4, 3),
+            randn(2, 2, 2, 3), randn(3, 2), device=device)

@@ -141,19 +141,27 @@ def linear(input, weight, bias=None):
 
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1^T W_k x2 + b_k.  input1 (*, in1), input2 (*, in2), weight (out, in1, in2)."""
+    named = [("input1", input1), ("input2", input2), ("weight", weight)] + ([("bias", bias)] if bias is not None else [])
+    if len({t.dtype for _, t in named}) > 1:       # PyTorch checks the dtypes before any shape
+        raise RuntimeError("All tensors must have the same dtype, got " +
+                           ", ".join(f"{n}: {_dtype._C_NAME.get(t.dtype.name, t.dtype.name)}" for n, t in named))
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(f"bilinear(): input1 and input2 must have the same batch shape, got "
                            f"{tuple(input1.shape)} and {tuple(input2.shape)}")
     if weight.ndim != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
         raise RuntimeError(f"bilinear(): weight of shape {tuple(weight.shape)} does not match input1 features "
                            f"{input1.shape[-1]} and input2 features {input2.shape[-1]}")
+    if bias is not None:            # (PyTorch checks the first dimension only; the sum broadcasts)
+        if bias.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
+                               f"{weight.shape[0]}")
     lead = input1.shape[:-1]
     x1 = input1.reshape(-1, input1.shape[-1])
     x2 = input2.reshape(-1, input2.shape[-1])
-    out = _f().einsum("bi,oij,bj->bo", x1, weight, x2)
-    if bias is not None:
-        out = out + bias
-    return out.reshape(*lead, weight.shape[0])
+    out = _f().einsum("bi,oij,bj->bo", x1, weight, x2).reshape(*lead, weight.shape[0])
+    return out if bias is None else out + bias
 
 
 # -- activations -------------------------------------------------------------------------------
