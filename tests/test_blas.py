@@ -255,3 +255,18 @@ def test_matmul_batch_dims_that_do_not_broadcast(shapes):
         except RuntimeError as e:
             messages.append(str(e))
     assert messages[0] == messages[1]
+
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 1, 1), (2, 1), (3, 2)])
+def test_addmm_input_must_expand_to_the_product(shape, device):
+    """addmm's input expands to (n, m), it does not broadcast with it: torch's expand errors, in RuntimeError."""
+    ours, ref = same_error(lambda lib, x: lib.addmm(x, lib.ones(3, 1), lib.ones(1, 1)), np.ones(shape, np.float32),
+                           device=device)
+    assert ours == ref or device != "cpu"       # (torch on the CPU names a CPU tensor type)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "int64", "uint8", "bool", "complex64"])
+def test_expand_error_names_the_tensor_type(dtype, device):
+    ours, ref = same_error(lambda lib, x: x.expand(3), np.ones((2, 2), dtype), device=device)
+    assert ours == (ref if device == "cpu" else ref.replace("torch.", "torch.cuda.").replace("CPU", "CUDA"))

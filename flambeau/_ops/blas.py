@@ -341,13 +341,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
     _same_dtype("addmm", mat1, mat2)
     check_same_device("addmm", input, mat1)
-    try:
-        np.broadcast_shapes(input.shape, (mat1.shape[0], mat2.shape[1]))
-    except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor ({mat2.shape[1]}) must match the existing size "
-                           f"({input.shape[-1]}) at non-singleton dimension 1.") from None
     if input.dtype is not mat1.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got {_w(input.dtype)} and {_w(mat1.dtype)}")
+    target = (mat1.shape[0], mat2.shape[1])
+    if tuple(input.shape) != target and (input.ndim > 2 or any(
+            n != t and n != 1 for n, t in zip(input.shape[::-1], target[::-1]))):
+        from .views import expand
+        expand(input.detach(), target)      # input must expand to the product's shape: torch's errors
     return _out(Addmm.apply(input, mat1, mat2, beta, alpha), out)
 
 

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from .. import _xp
+from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim, Size
 from ..autograd.function import Function, _sequence
 from ._util import mark_no_grad_view, register, recording, wrap_dims
@@ -638,12 +638,21 @@ class Expand(Function):
         return grad, None
 
 
+def _legacy_type_name(t):
+    """PyTorch's name for a tensor's type in messages: torch.FloatTensor, torch.cuda.LongTensor; the types
+    without a legacy class read CPUBoolType, CUDAComplexFloatType."""
+    cuda = t.device.type == "cuda"
+    if t.dtype.is_complex or t.dtype is _dtype.bool:
+        return ("CUDA" if cuda else "CPU") + t.dtype._legacy.replace("Tensor", "Type")
+    return ("torch.cuda." if cuda else "torch.") + t.dtype._legacy
+
+
 @register("expand")
 def expand(self, *sizes, implicit=False):
     sizes = _sizes(sizes)
     shape = self._data.shape
     if len(sizes) < len(shape):
-        raise RuntimeError(f"expand(torch.{self.dtype.name}{{{list(shape)}}}, size={list(sizes)}): the "
+        raise RuntimeError(f"expand({_legacy_type_name(self)}{{{list(shape)}}}, size={list(sizes)}): the "
                            f"number of sizes provided ({len(sizes)}) must be greater or equal to the number "
                            f"of dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
