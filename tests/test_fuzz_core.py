@@ -1446,6 +1446,19 @@ def test_statistics_corners(device):
                lambda lib: lib.pdist(lib.ones(1, 2).half()), tol=(1e-6, 1e-6))
 
 
+def test_pow_of_a_half_exponent(device):
+    # a number 0.5 or -0.5 is sqrt or 1 / sqrt for float and double (-0.0 ** 0.5 is -0.0, -inf ** 0.5 NaN);
+    # float16, and any tensor exponent (NumPy's loops take a broadcast 0.5 as sqrt), C pow: 0.0 and inf
+    v = [-0.0, -math.inf, 4.0, 0.0, math.inf, -1.0]
+    for dt in FLOATS:
+        x = lambda lib, dt=dt: lib.tensor(v, dtype=getattr(lib, dt))      # noqa: E731
+        _cases(device, lambda lib, x=x: x(lib) ** 0.5, lambda lib, x=x: x(lib) ** -0.5,
+               lambda lib, x=x: x(lib) ** lib.tensor([0.5]), lambda lib, x=x: x(lib) ** lib.tensor(0.5),
+               lambda lib, x=x: x(lib).pow_(lib.tensor([0.5])), lambda lib, x=x: lib.float_power(x(lib), 0.5),
+               lambda lib, x=x: lib.float_power(x(lib), lib.tensor(0.5, dtype=lib.float16)),
+               lambda lib, x=x: lib.pow(x(lib)[:, None], lib.full((1, 3), 0.5)))
+
+
 def test_nextafter_of_equal_operands_is_other(device):
     for dt in ("float16", "float32", "float64"):
         _cases(device, lambda lib, dt=dt: lib.nextafter(lib.tensor([0.0, -0.0, 1.0], dtype=getattr(lib, dt)),

@@ -403,7 +403,28 @@ def _pow_arrays(a, b):
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             return ad ** bd
         return _int_pow(ad, bd)
+    if dt._category == 2:
+        return _float_pow(ad, bd, isinstance(b, Tensor), dt)
     return ad ** bd
+
+
+def _float_pow(ad, bd, tensor_exponent, dt):
+    xp = _xp.array_module(ad)
+    if not tensor_exponent:
+        # PyTorch takes a float or double to a number 0.5 or -0.5 as sqrt and 1 / sqrt (-0.0 ** 0.5 is
+        # -0.0, -inf ** 0.5 NaN); float16 goes through C pow, as do CuPy's kernels
+        if dt is not _dtype.float16 and bd in (0.5, -0.5):
+            r = xp.sqrt(ad)
+            return r if bd > 0 else (1 / r).astype(r.dtype, copy=False)
+        return ad ** bd
+    # a tensor exponent is C pow (-0.0 ** 0.5 is 0.0, -inf ** 0.5 inf); NumPy's float32 and float64
+    # loops take a broadcast exponent 0.5 as sqrt
+    r = ad ** bd
+    if dt is _dtype.float16:
+        return r
+    half = bd == 0.5
+    zero, inf = ad.dtype.type(0), ad.dtype.type(math.inf)
+    return xp.where(half & (ad == 0), zero, xp.where(half & (ad == -inf), inf, r))
 
 
 def _int_pow(ad, bd):
