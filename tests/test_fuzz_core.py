@@ -1459,6 +1459,15 @@ def test_pow_of_a_half_exponent(device):
                lambda lib, x=x: lib.pow(x(lib)[:, None], lib.full((1, 3), 0.5)))
 
 
+def test_half_cumulative_ops_accumulate_in_float(device):
+    # PyTorch casts to float16 first, then sums or multiplies in float32, rounding each output
+    h = lambda lib: lib.tensor([300.0, 300.0, 1 / 300.0, 1 / 300.0], dtype=lib.float16)      # noqa: E731
+    _cases(device, lambda lib: h(lib).cumprod(0), lambda lib: h(lib).cumprod_(0),
+           lambda lib: lib.cumsum(lib.tensor([60000.0, 60000.0, -60000.0, 1e-3], dtype=lib.float16), 0),
+           lambda lib: lib.cumsum(lib.tensor([2049, -1]), 0, dtype=lib.float16),
+           lambda lib: lib.cumprod(h(lib).int(), 0, dtype=lib.float16))
+
+
 def test_nextafter_of_equal_operands_is_other(device):
     for dt in ("float16", "float32", "float64"):
         _cases(device, lambda lib, dt=dt: lib.nextafter(lib.tensor([0.0, -0.0, 1.0], dtype=getattr(lib, dt)),

@@ -836,6 +836,14 @@ def logsumexp(input, dim=None, keepdim=False):
 
 
 # -- cumulative -------------------------------------------------------------------------------
+def _scan(fn, a, dim, dt):
+    """fn (cumsum or cumprod) of a along dim in dtype dt. PyTorch casts the input to float16 and runs the
+    float16 sum or product in float32, rounding each output (not each partial result, as NumPy does)."""
+    if dt is not _dtype.float16:
+        return fn(a, axis=dim, dtype=dt.np)
+    return fn(a.astype(np.float16, copy=False), axis=dim, dtype=np.float32).astype(np.float16)
+
+
 class Cumsum(Function):
     _node_name = "CumsumBackward0"
 
@@ -845,7 +853,7 @@ class Cumsum(Function):
         a = x._data
         if a.ndim == 0:
             return a.astype(dt.np).copy()
-        out = _xp.array_module(a).cumsum(a, axis=dim, dtype=dt.np)
+        out = _scan(_xp.array_module(a).cumsum, a, dim, dt)
         if out.dtype.kind in "fc":
             out += 0        # PyTorch's running sum starts from +0.0: a leading -0.0 sums to 0.0
         return out
@@ -877,7 +885,7 @@ class Cumprod(Function):
     def forward(ctx, x, dim, dt):
         ctx.dim = dim
         a = x._data
-        out = _make(a.astype(dt.np).copy() if a.ndim == 0 else _xp.array_module(a).cumprod(a, axis=dim, dtype=dt.np))
+        out = _make(a.astype(dt.np).copy() if a.ndim == 0 else _scan(_xp.array_module(a).cumprod, a, dim, dt))
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 
