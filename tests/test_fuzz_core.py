@@ -1473,6 +1473,8 @@ def test_pow_of_a_half_exponent(device):
                lambda lib, x=x: x(lib).pow_(lib.tensor([0.5])), lambda lib, x=x: lib.float_power(x(lib), 0.5),
                lambda lib, x=x: lib.float_power(x(lib), lib.tensor(0.5, dtype=lib.float16)),
                lambda lib, x=x: lib.pow(x(lib)[:, None], lib.full((1, 3), 0.5)))
+    z = lambda lib: lib.tensor([-4 + 0j, complex(-4, -0.0), -0.0, -math.inf, 2 + 3j], dtype=lib.complex64)  # noqa: E731
+    _cases(device, lambda lib: z(lib) ** 0.5, lambda lib: z(lib) ** -0.5, tol=TOL["float32"])
 
 
 def test_half_cumulative_ops_accumulate_in_float(device):

@@ -405,6 +405,9 @@ def _pow_arrays(a, b):
         return _int_pow(ad, bd)
     if dt._category == 2:
         return _float_pow(ad, bd, isinstance(b, Tensor), dt)
+    if not isinstance(b, Tensor) and bd in (0.5, -0.5):     # complex: sqrt and 1 / sqrt, as for float
+        r = _xp.array_module(ad).sqrt(ad)
+        return r if bd.real > 0 else (1 / r).astype(r.dtype, copy=False)
     return ad ** bd
 
 
