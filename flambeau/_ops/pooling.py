@@ -795,19 +795,38 @@ def _adaptive_max(op, input, output_size, return_indices, nd):
         plane *= sizes[d]
     index = _make(index.astype(np.int64))
     # the indices are in range by construction: no check (on cuda, a read of the device)
-    result = _adaptive_named(_AdaptiveMaxPool, nd).apply(x, index._data)
+    result = _three_d(_AdaptiveMaxPool, nd).apply(x, index._data)
     if unbatched:
         result, index = result.squeeze(0), index.squeeze(0)
     return (result, index) if return_indices else result
 
 
-class _AdaptiveMaxPool(Function):
-    """y = x at each window's maximum, given their flat indices in the input plane."""
-    _node_name = "AdaptiveMaxPool2DBackward0"
+def _plane_take(a, index):
+    """a (N, C, *sizes) read at flat plane indices (N, C, *rest): (N, C, *rest)."""
+    n, c = a.shape[:2]
+    xp = _xp.array_module(a)
+    flat = a.reshape(n, c, math.prod(a.shape[2:]))      # explicit sizes: a batch of 0 leaves -1 undefined
+    return xp.take_along_axis(flat, index.reshape(n, c, math.prod(index.shape[2:])), axis=2).reshape(index.shape)
+
+
+def _plane_add(g, index, sizes):
+    """(N, C, *sizes) zeros with g (N, C, *out) added at the flat plane indices."""
+    n, c = g.shape[:2]
+    xp = _xp.array_module(g)
+    full = xp.zeros((n, c, math.prod(sizes)), g.dtype)
+    if g.size:
+        _xp.scatter_add(full, (xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1),
+                               index.reshape(n, c, -1)), g.reshape(n, c, -1))
+    return full.reshape((n, c) + tuple(sizes))
+
+
+class _PlaneMax(Function):
+    """y = x at the windows' maxima, given their flat indices in the input plane (adaptive and fractional
+    max pooling; subclasses name the nodes and link the adjoint)."""
+    _adjoint = None
 
     @staticmethod
     def forward(ctx, x, index):
-        from ..nn._fractional import _plane_take
         ctx.index, ctx.sizes = index, tuple(x.shape[2:])
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x)    # as PyTorch saves self: the gradient's edge to x
@@ -816,27 +835,39 @@ class _AdaptiveMaxPool(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        return _adaptive_named(_AdaptiveMaxScatter, len(ctx.sizes)).apply(grad, x, ctx.index, ctx.sizes), None
+        adjoint = _three_d(ctx._forward_cls._adjoint, len(ctx.sizes))
+        return adjoint.apply(grad, x, ctx.index, ctx.sizes), None
 
 
-class _AdaptiveMaxScatter(Function):
-    """The gradient of adaptive max pooling: g added at the maxima. Linear in g and constant in x, so
-    differentiated again it gives zeros for x, as PyTorch's node; its adjoint reads g back at the maxima."""
-    _node_name = "AdaptiveMaxPool2DBackwardBackward0"
+class _PlaneMaxAdjoint(Function):
+    """The gradient of _PlaneMax: g added at the maxima. Linear in g and constant in x, so differentiated
+    again it gives zeros for x, as PyTorch's node; its adjoint reads g back at the maxima."""
+    _take = None
 
     @staticmethod
     def forward(ctx, g, x, index, sizes):
-        from ..nn._fractional import _plane_add
         ctx.index, ctx.nd = index, len(sizes)
         return _plane_add(g._data, index, sizes)
 
     @staticmethod
     def backward(ctx, grad):
-        gg = _adaptive_named(_AdaptiveMaxPool, ctx.nd).apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
+        take = _three_d(ctx._forward_cls._take, ctx.nd)
+        gg = take.apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
         return gg, (zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None
 
 
-def _adaptive_named(fn, nd):
+class _AdaptiveMaxPool(_PlaneMax):
+    _node_name = "AdaptiveMaxPool2DBackward0"
+
+
+class _AdaptiveMaxScatter(_PlaneMaxAdjoint):
+    _node_name = "AdaptiveMaxPool2DBackwardBackward0"
+
+
+_AdaptiveMaxPool._adjoint, _AdaptiveMaxScatter._take = _AdaptiveMaxScatter, _AdaptiveMaxPool
+
+
+def _three_d(fn, nd):
     """fn, recorded under PyTorch's 3-D node name for 3-D pooling (1-D pools as 2-D there)."""
     return fn.named(fn._node_name.replace("2D", "3D")) if nd == 3 else fn
 

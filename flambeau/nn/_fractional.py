@@ -14,8 +14,8 @@ import numpy as np
 
 from .. import _xp
 from .._tensor import Tensor, _make
-from ..autograd.function import Function
 from .._ops._util import check_same_device, _type_word
+from .._ops.pooling import _PlaneMax, _PlaneMaxAdjoint, _plane_take, _three_d
 
 
 def _f():
@@ -23,59 +23,15 @@ def _f():
     return flambeau
 
 
-def _plane_take(a, index):
-    """a (N, C, *sizes) read at flat plane indices (N, C, *rest): (N, C, *rest)."""
-    n, c = a.shape[:2]
-    xp = _xp.array_module(a)
-    flat = a.reshape(n, c, math.prod(a.shape[2:]))      # explicit sizes: a batch of 0 leaves -1 undefined
-    return xp.take_along_axis(flat, index.reshape(n, c, math.prod(index.shape[2:])), axis=2).reshape(index.shape)
-
-
-def _plane_add(g, index, sizes):
-    """(N, C, *sizes) zeros with g (N, C, *out) added at the flat plane indices."""
-    n, c = g.shape[:2]
-    xp = _xp.array_module(g)
-    full = xp.zeros((n, c, math.prod(sizes)), g.dtype)
-    if g.size:
-        _xp.scatter_add(full, (xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1),
-                               index.reshape(n, c, -1)), g.reshape(n, c, -1))
-    return full.reshape((n, c) + tuple(sizes))
-
-
-class _FractionalMaxPool(Function):
-    """y = x at the flat plane indices of the windows' maxima."""
+class _FractionalMaxPool(_PlaneMax):
     _node_name = "FractionalMaxPool2DBackward0"
 
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.index, ctx.sizes, ctx.nd = index, x.shape[2:], len(x.shape) - 2
-        ctx.x = x           # an input of the gradient's node, as in PyTorch (see the adjoint)
-        return _plane_take(x._data, index)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return _named(_FractionalMaxPoolAdjoint, ctx.nd).apply(grad, ctx.x, ctx.index, tuple(ctx.sizes)), None
-
-
-class _FractionalMaxPoolAdjoint(Function):
-    """The gradient of _FractionalMaxPool: g added at the indices. Linear in g (its adjoint reads them
-    back) and constant in x given the indices, so differentiated again it gives zeros for x."""
+class _FractionalMaxPoolAdjoint(_PlaneMaxAdjoint):
     _node_name = "FractionalMaxPool2DBackwardBackward0"
 
-    @staticmethod
-    def forward(ctx, g, x, index, sizes):
-        ctx.index, ctx.nd = index, len(sizes)
-        return _plane_add(g._data, index, sizes)
 
-    @staticmethod
-    def backward(ctx, grad):
-        from .._ops.creation import zeros_like
-        gg = _named(_FractionalMaxPool, ctx.nd).apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
-        return gg, (zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None
-
-
-def _named(fn, nd):
-    return fn if nd == 2 else fn.named(fn._node_name.replace("2D", "3D"))
+_FractionalMaxPool._adjoint, _FractionalMaxPoolAdjoint._take = _FractionalMaxPoolAdjoint, _FractionalMaxPool
 
 
 def _window_starts(samples, size, out, pool, dtype, xp):
@@ -163,7 +119,7 @@ def _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_
         raise NotImplementedError(f"{op}: kernel_size must be positive (got {list(pool)}); torch's windows are "
                                   f"empty there and its indices may leave the input")
     index = _max_indices(x._data, samples._data[:n], sizes, out, pool, nd)
-    y = _named(_FractionalMaxPool, nd).apply(x, index)
+    y = _three_d(_FractionalMaxPool, nd).apply(x, index)
     index = _make(index)
     if input.ndim == nd + 1:
         y, index = y.squeeze(0), index.squeeze(0)
