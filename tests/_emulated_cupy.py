@@ -29,6 +29,7 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   - a reduction of a 0-d array over axis 0 or -1 raises AxisError (NumPy reduces nothing);
   - ``cupyx.scipy.special``'s i0e/i1e are exp(-|x|) I(x) and k0e/k1e exp(x) K(x), in the input's
     precision: NaN (inf * 0) once I(x) or K(x) overflows or underflows.
+- ``RawKernel`` runs the kernel's own CUDA source on the CPU (tests/_emulated_kernels.py).
 - Host synchronisations: every read of device values by the host (``get``, ``item``,
   ``float``, ``bool``, ``asnumpy``, printing, ...) is counted in ``SYNCS``.
 
@@ -46,6 +47,8 @@ import weakref
 from pathlib import Path
 
 import numpy
+
+import _emulated_kernels
 
 _API = json.loads((Path(__file__).parent / "data" / "cupy_api.json").read_text())
 __version__ = _API["version"] + "+emulated"
@@ -946,13 +949,18 @@ def _special_modules():
     return [scipy.special]
 
 
+def _count_launch(key):
+    LAUNCHES[key] += 1
+
+
 _module = _Namespace("cupy", [numpy], {
     "ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy,
     "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "broadcast_to": broadcast_to, "where": where, "copyto": copyto, "take_along_axis": take_along_axis,
     "put_along_axis": put_along_axis, "cuda": cuda, "get_default_memory_pool": get_default_memory_pool,
     "get_default_pinned_memory_pool": get_default_pinned_memory_pool, "from_dlpack": from_dlpack,
     "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,
-    "count_syncs": count_syncs, "SYNCS": SYNCS})
+    "count_syncs": count_syncs, "SYNCS": SYNCS,
+    "RawKernel": _emulated_kernels.raw_kernel_class(ndarray, _count_launch)})
 _cupyx = _Namespace("cupyx", [], {"scatter_add": scatter_add, "scatter_max": scatter_max,
                                   "scatter_min": scatter_min, "empty_pinned": empty_pinned,
                                   "allow_synchronize": allow_synchronize,

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .. import _xp
+from ..cuda import _kernels as _cuda_kernels
 from .._tensor import Tensor, _make
 from ._util import _type_word
 from ..autograd.function import Function
@@ -70,9 +71,10 @@ def _lowest(dtype):
 # Note [Compiled pooling kernels]
 # On the CPU, when numba is installed, max pooling and its gradient run as compiled loops: one
 # pass over the input for the maxima and their offsets, one pass over the outputs for the
-# gradient. In NumPy (below, and on the GPU) they take a copy of the windows and a few passes
-# over it, which dominates the lecture's convnet on a small CPU. The array code is the
-# reference the tests compare the kernels against.
+# gradient. In NumPy (below) they take a copy of the windows and a few passes over it, which
+# dominates the lecture's convnet on a small CPU. On the GPU, 2-D float32/float64 pooling runs
+# flambeau's CUDA kernels (Note [Max pooling kernels] in cuda/_kernels.py). The array code is the
+# reference the tests compare both against.
 _kernels = []
 
 
@@ -243,6 +245,8 @@ def _max_and_offsets(x, win, offsets):
                                out[lo:hi], arg[lo:hi])
         split_batch(half, x.shape[0], x.size, x)
         return out, arg if offsets else None
+    if len(win.kernel) == 2 and x.ndim == 4 and _cuda_kernels.usable(x):    # Note [Max pooling kernels]
+        return _cuda_kernels.max_pool2d(x, win.kernel, win.stride, win.pad, win.dilation, win.out)
     v = _windows(x, win, _lowest(x.dtype))
     if not offsets:
         return v.max(axis=_window_axes(win)), None
@@ -298,6 +302,8 @@ def _scatter(g, arg, win, sizes):
                            win.pad[2], win.dilation[0], win.dilation[1], full[lo:hi])
         split_batch(half, n, full.size, g)
         return full
+    if len(win.kernel) == 2 and g.ndim == 4 and arg.dtype == np.int32 and _cuda_kernels.usable(g):
+        return _cuda_kernels.max_pool2d_backward(g, arg, sizes, win.kernel, win.stride, win.pad, win.dilation)
     padded = _padded_sizes(sizes, win.pad)
     full = xp.zeros((n, c) + padded, g.dtype)
     unpadded = _Window(win.kernel, win.stride, (0,) * len(win.pad), win.dilation, win.out)

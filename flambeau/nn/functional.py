@@ -18,6 +18,7 @@ from .. import _xp, _dtype
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..cuda import _kernels as _cuda_kernels
 from .._ops import creation as _creation
 from .._ops import reduction as _reduction
 from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word, scalar_as
@@ -1700,6 +1701,13 @@ def _loss_shape(input_shape):
     return (input_shape[0],) + tuple(input_shape[2:])
 
 
+def _log_softmax_rows(x, log_probs, xp):
+    if log_probs:
+        return x
+    z = x - x.max(axis=1, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+
+
 class _CrossEntropy(Function):
     """loss_i = -sum_c q_ic log_softmax(x_i)_c; backward (softmax(x) * sum_c q - q) * grad."""
     _node_name = "NllLossBackward0"
@@ -1710,14 +1718,20 @@ class _CrossEntropy(Function):
         a = input._data
         xp = _xp.array_module(a)
         x = _to_rows(a, xp)
-        if log_probs:
-            logp = x
-        else:
-            z = x - x.max(axis=1, keepdims=True)
-            logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        ctx.rows_shape, ctx.lse = x.shape, None
+        picked = None
         if weight is None and not label_smoothing and not target.is_floating_point():
             # class indices alone (the common case): pick log-probabilities, no dense target
-            rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp, need_mask=False)
+            picked = rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp, need_mask=False)
+        if (picked is not None and valid is None and rows.shape[0] and a.ndim == 2 and not log_probs
+                and _cuda_kernels.usable(a)):
+            # nothing ignored, on the GPU: one kernel for the log-softmax and the pick
+            logp = None
+            per, ctx.lse = _cuda_kernels.cross_entropy(x, safe)
+            denom = rows.shape[0]
+            ctx.q, ctx.picked = None, picked
+        elif picked is not None:
+            logp = _log_softmax_rows(x, log_probs, xp)
             if valid is None:                           # nothing ignored: no mask to apply
                 per = -logp[rows, safe]
                 denom = rows.shape[0]
@@ -1727,6 +1741,7 @@ class _CrossEntropy(Function):
                 denom = valid.sum()
             ctx.q, ctx.picked = None, (rows, safe, valid)
         else:
+            logp = _log_softmax_rows(x, log_probs, xp)
             q, denom, unweighted = _class_targets("cross_entropy", x.shape, target, weight, ignore_index,
                                                   label_smoothing, xp, a.dtype)
             if not target.is_floating_point():
@@ -1778,7 +1793,9 @@ class _CrossEntropy(Function):
             grad_weight = (-smoothed * logp * g).sum(0) if ctx.needs_input_grad[2] else None
             return grad_input, grad_target, grad_weight, None
         if ctx.needs_input_grad[0]:
-            if ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
+            if ctx.lse is not None and not grad_mode.is_grad_enabled():
+                gi = _make(_cuda_kernels.cross_entropy_backward(input._data, ctx.picked[1], ctx.lse, g._data))
+            elif ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
                 rows, safe, valid = ctx.picked                  # softmax - onehot, on kept rows
                 p = xp.exp(ctx.logp)
                 if valid is None:
@@ -1812,8 +1829,8 @@ def _dense_targets(ctx):
     if ctx.q is not None:
         return ctx.q
     rows, safe, valid = ctx.picked
-    xp = _xp.array_module(ctx.logp)
-    q = xp.zeros(ctx.logp.shape, dtype=ctx.logp.dtype)
+    xp = _xp.array_module(safe)
+    q = xp.zeros(ctx.rows_shape, dtype=ctx.saved_tensors[0]._data.dtype)
     q[rows, safe] = 1 if valid is None else valid
     return q
 

@@ -1,5 +1,8 @@
 """SGD: stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
+from numpy import ndarray as _ndarray
+
 from .._tensor import _make
+from ..cuda import _kernels as _cuda_kernels
 from .optimizer import Optimizer, _check_lr, _scalar, _grad_array, _bump, _run_closure
 
 __all__ = ["SGD"]
@@ -70,8 +73,11 @@ class SGD(Optimizer):
                     g = p.grad
                     if g is None:
                         continue
-                    pd = p._data
-                    pd += alpha * g._data
+                    pd, gd = p._data, g._data
+                    if type(pd) is not _ndarray and pd.flags.c_contiguous and _cuda_kernels.usable(pd, gd):
+                        _cuda_kernels.sgd_update(pd, gd, alpha)        # one launch instead of two
+                    else:
+                        pd += alpha * gd
                     p._version[0] += 1
                 continue
             # complex parameters need no real view here: every operation is linear with real scalars

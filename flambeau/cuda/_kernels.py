@@ -1,0 +1,239 @@
+"""CUDA kernels of flambeau's own, for work that CuPy's array functions spread over many launches.
+
+A small network's training step on a GPU is bound by kernel launches, not by arithmetic. As array
+code, max pooling takes about a dozen CuPy calls each way (a copy of the windows, max, argmax, the
+NaN rule, a masked write-back), the plain SGD update two per parameter, cross-entropy over a dozen.
+Each kernel below does that work in one launch.
+
+The sources are plain CUDA C++ with no headers (NVRTC compiles them at first use), one thread per
+output element in a grid-stride loop, over C-contiguous arrays. ``scalar_t`` is typedef'd to the
+array's type, one compiled module per dtype. Callers check ``usable`` and keep their array code for
+everything else (other dtypes, non-contiguous arrays, NumPy arrays), which is also the reference the
+tests hold the kernels to. ``FLAMBEAU_CUDA_KERNELS=0`` in the environment turns the kernels off.
+"""
+import os
+
+import numpy as np
+
+from .. import _xp
+
+_ENABLED = os.environ.get("FLAMBEAU_CUDA_KERNELS", "1") != "0"
+_C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_THREADS = 256
+_MAX_BLOCKS = 1 << 20        # a grid-stride loop covers any size beyond
+
+# Note [Max pooling kernels]
+# Forward: one thread per output (plane, oh, ow) walks the window's positions inside the input, as
+# PyTorch does: the search starts at the first inside position, a larger value or any NaN takes
+# over (so NaN wins, and the last NaN gives the offset), and a window with no position inside gets
+# the lowest value and the offset of its first position. ``arg`` holds offsets in the window
+# (i * kw + j), as the array code's argmax does.
+# Backward: one thread per input position gathers, from each window that covers it, the gradient
+# of that window if its maximum sits there: no atomics, every window size, any overlap.
+_MAX_POOL_2D = r"""
+extern "C" __global__ void max_pool2d(const scalar_t* x, scalar_t* out, int* arg, long long total,
+                                      int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw,
+                                      int ph, int pw, int dh, int dw, scalar_t lowest) {
+    for (long long o = (long long)blockIdx.x * blockDim.x + threadIdx.x; o < total;
+         o += (long long)gridDim.x * blockDim.x) {
+        int ow = (int)(o % Wo);
+        long long t = o / Wo;
+        int oh = (int)(t % Ho);
+        const scalar_t* plane = x + (t / Ho) * H * W;
+        int h0 = oh * sh - ph, w0 = ow * sw - pw;
+        int i0 = h0 < 0 ? (-h0 + dh - 1) / dh : 0;       /* first positions not before the input */
+        int j0 = w0 < 0 ? (-w0 + dw - 1) / dw : 0;
+        int i1 = h0 > H - 1 ? 0 : (H - 1 - h0) / dh + 1;  /* one past the last inside */
+        int j1 = w0 > W - 1 ? 0 : (W - 1 - w0) / dw + 1;
+        if (i1 > kh) i1 = kh;
+        if (j1 > kw) j1 = kw;
+        if (i0 >= i1 || j0 >= j1) {
+            out[o] = lowest;
+            arg[o] = i0 * kw + j0;
+            continue;
+        }
+        scalar_t best = plane[(long long)(h0 + i0 * dh) * W + (w0 + j0 * dw)];
+        int best_at = i0 * kw + j0;
+        for (int i = i0; i < i1; ++i) {
+            const scalar_t* row = plane + (long long)(h0 + i * dh) * W;
+            for (int j = j0; j < j1; ++j) {
+                scalar_t v = row[w0 + j * dw];
+                if (v > best || v != v) {
+                    best = v;
+                    best_at = i * kw + j;
+                }
+            }
+        }
+        out[o] = best;
+        arg[o] = best_at;
+    }
+}
+
+extern "C" __global__ void max_pool2d_backward(const scalar_t* gy, const int* arg, scalar_t* gx,
+                                               long long total, int H, int W, int Ho, int Wo,
+                                               int kh, int kw, int sh, int sw, int ph, int pw,
+                                               int dh, int dw) {
+    for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < total;
+         p += (long long)gridDim.x * blockDim.x) {
+        int w = (int)(p % W);
+        long long t = p / W;
+        int h = (int)(t % H);
+        long long first = (t / H) * Ho * Wo;
+        scalar_t sum = 0;
+        for (int i = 0; i < kh; ++i) {
+            int hh = h + ph - i * dh;                /* oh * sh if window oh has position i here */
+            if (hh < 0) break;
+            if (hh % sh != 0 || hh / sh >= Ho) continue;
+            for (int j = 0; j < kw; ++j) {
+                int ww = w + pw - j * dw;
+                if (ww < 0) break;
+                if (ww % sw != 0 || ww / sw >= Wo) continue;
+                long long o = first + (long long)(hh / sh) * Wo + ww / sw;
+                if (arg[o] == i * kw + j) sum += gy[o];
+            }
+        }
+        gx[p] = sum;
+    }
+}
+"""
+
+# p += alpha * g: SGD's update without momentum or weight decay (alpha = -lr, or lr to maximize).
+_SGD = r"""
+extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t alpha, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x)
+        p[k] += alpha * g[k];
+}
+"""
+
+# Cross-entropy over class indices, rows (M, C): one thread per row finds the row's maximum, then
+# lse = max + log(sum exp(x - max)) and the loss lse - x[target]; the gradient, one thread per
+# element, is (softmax - one-hot) times the incoming gradient (g[r * g_step]: one scalar for a
+# mean or sum, one per row for reduction='none').
+_CROSS_ENTROPY = r"""
+extern "C" __global__ void cross_entropy(const scalar_t* x, const long long* target, scalar_t* loss,
+                                         scalar_t* lse, long long rows, int classes) {
+    for (long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x; r < rows;
+         r += (long long)gridDim.x * blockDim.x) {
+        const scalar_t* row = x + r * classes;
+        scalar_t top = row[0];
+        for (int c = 1; c < classes; ++c) {
+            scalar_t v = row[c];
+            if (v > top) top = v;          /* a NaN makes the sum, so the row, NaN */
+        }
+        scalar_t sum = 0;
+        for (int c = 0; c < classes; ++c) sum += exp(row[c] - top);
+        scalar_t log_sum = log(sum);
+        lse[r] = top + log_sum;
+        loss[r] = -((row[target[r]] - top) - log_sum);
+    }
+}
+
+extern "C" __global__ void cross_entropy_backward(const scalar_t* x, const long long* target,
+                                                  const scalar_t* lse, const scalar_t* g, long long g_step,
+                                                  scalar_t* gx, long long total, int classes) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        long long r = k / classes;
+        scalar_t p = exp(x[k] - lse[r]);
+        if (target[r] == k % classes) p -= 1;
+        gx[k] = p * g[r * g_step];
+    }
+}
+"""
+
+SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd_update": _SGD,
+           "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY}
+_compiled = {}
+
+
+def source(name, dtype):
+    """The CUDA source holding kernel ``name`` for arrays of ``dtype``."""
+    return f"typedef {_C_TYPES[np.dtype(dtype)]} scalar_t;\n" + SOURCES[name]
+
+
+def _kernel(name, dtype):
+    key = (name, dtype)
+    k = _compiled.get(key)
+    if k is None:
+        k = _compiled[key] = _xp.cupy.RawKernel(source(name, dtype), name)
+    return k
+
+
+def usable(*arrays):
+    """Whether the kernels take these arrays: device arrays, all float32 or all float64."""
+    if not _ENABLED or _xp.cupy is None:
+        return False
+    dtype = arrays[0].dtype
+    return dtype in _C_TYPES and all(type(a) is not np.ndarray and a.dtype == dtype for a in arrays)
+
+
+def _contiguous(a):
+    return a if a.flags.c_contiguous else _xp.cupy.ascontiguousarray(a)
+
+
+def _launch(name, dtype, total, args):
+    if total:
+        blocks = min((total + _THREADS - 1) // _THREADS, _MAX_BLOCKS)
+        _kernel(name, dtype)((blocks,), (_THREADS,), args)
+
+
+def _geometry(kernel, stride, pad, dilation):
+    """(kh, kw, sh, sw, ph, pw, dh, dw) as int32 kernel arguments; pad is (top, bottom, left, right)."""
+    values = (*kernel, *stride, pad[0], pad[2], *dilation)
+    return tuple(np.int32(v) for v in values)
+
+
+def max_pool2d(x, kernel, stride, pad, dilation, out_size):
+    """(maxima, offsets) of 2-D max pooling over x (N, C, H, W); offsets are int32 (i * kw + j)."""
+    xp = _xp.cupy
+    x = _contiguous(x)
+    n, c, h, w = x.shape
+    ho, wo = out_size
+    out = xp.empty((n, c, ho, wo), x.dtype)
+    arg = xp.empty((n, c, ho, wo), np.int32)
+    lowest = x.dtype.type(-np.inf)
+    _launch("max_pool2d", x.dtype, out.size,
+            (x, out, arg, np.int64(out.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
+             *_geometry(kernel, stride, pad, dilation), lowest))
+    return out, arg
+
+
+def max_pool2d_backward(gy, arg, sizes, kernel, stride, pad, dilation):
+    """The input-sized gradient of max_pool2d: each gy at its window's maximum, summed where windows overlap."""
+    xp = _xp.cupy
+    gy, arg = _contiguous(gy), _contiguous(arg)
+    n, c, ho, wo = gy.shape
+    h, w = sizes
+    gx = xp.empty((n, c, h, w), gy.dtype)
+    _launch("max_pool2d_backward", gy.dtype, gx.size,
+            (gy, arg, gx, np.int64(gx.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
+             *_geometry(kernel, stride, pad, dilation)))
+    return gx
+
+
+def sgd_update(p, g, alpha):
+    """p += alpha * g in place, in p's precision (p C-contiguous)."""
+    _launch("sgd_update", p.dtype, p.size, (p, _contiguous(g), p.dtype.type(alpha), np.int64(p.size)))
+
+
+def cross_entropy(x, target):
+    """(per-row losses, per-row log-sum-exp) of logits x (M, C) at int64 class indices target (M,),
+    all in range."""
+    xp = _xp.cupy
+    x, target = _contiguous(x), _contiguous(target)
+    rows, classes = x.shape
+    loss = xp.empty(rows, x.dtype)
+    lse = xp.empty(rows, x.dtype)
+    _launch("cross_entropy", x.dtype, rows, (x, target, loss, lse, np.int64(rows), np.int32(classes)))
+    return loss, lse
+
+
+def cross_entropy_backward(x, target, lse, g):
+    """(softmax(x) - one_hot(target)) * g, g of shape () or (M, 1)."""
+    xp = _xp.cupy
+    x, target, g = _contiguous(x), _contiguous(target), _contiguous(g)
+    gx = xp.empty(x.shape, x.dtype)
+    _launch("cross_entropy_backward", x.dtype, gx.size,
+            (x, target, lse, g, np.int64(1 if g.size > 1 else 0), gx, np.int64(gx.size), np.int32(x.shape[1])))
+    return gx

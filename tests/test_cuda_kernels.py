@@ -1,0 +1,247 @@
+"""flambeau's own CUDA kernels (flambeau/cuda/_kernels.py), held to the array code they replace.
+
+Without a GPU the kernels' CUDA source runs on the CPU (tests/_emulated_kernels.py), and nvcc,
+where installed, compiles it for the GPU; on a GPU they run for real. Either way each kernel must
+give what the array code gives: the same maxima and offsets bit for bit (NaN and ties included),
+the same gradients, the same parameters after an SGD step.
+"""
+import itertools
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import flambeau
+from flambeau import nn
+from flambeau._ops import pooling
+from flambeau.cuda import _kernels
+
+from conftest import CUDA_MODE
+
+pytestmark = pytest.mark.skipif(not CUDA_MODE, reason="cuda runs are off")
+
+
+@pytest.fixture
+def array_code(monkeypatch):
+    """A function running f(*args) with the kernels off, to get the array code's answer."""
+    def run(f, *args):
+        with monkeypatch.context() as m:
+            m.setattr(_kernels, "_ENABLED", False)
+            return f(*args)
+    return run
+
+
+def _launches():
+    import _emulated_cupy
+    return {k: v for k, v in _emulated_cupy.LAUNCHES.items() if k.startswith("RawKernel")}
+
+
+def _input(rng, shape, dtype, special):
+    x = rng.standard_normal(shape).astype(dtype)
+    if special:      # ties, infinities and NaNs, where the offsets' rules show
+        x = np.round(x)
+        flat = x.reshape(-1)
+        for value, share in ((np.nan, 0.05), (-np.inf, 0.1), (np.inf, 0.02)):
+            flat[rng.random(flat.size) < share] = value
+    return x
+
+
+GEOMETRIES = [
+    # kernel, stride, padding, dilation, ceil_mode
+    ((2, 2), (2, 2), (0, 0), (1, 1), False),       # the lecture's
+    ((3, 3), (2, 2), (1, 1), (1, 1), False),
+    ((3, 2), (1, 2), (1, 0), (1, 1), True),
+    ((2, 3), (3, 1), (0, 1), (2, 1), True),
+    ((3, 3), (1, 1), (1, 1), (2, 2), False),
+    ((1, 1), (2, 2), (0, 0), (1, 1), True),
+    ((4, 4), (3, 3), (2, 2), (1, 1), True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_max_pool2d_kernels_match_the_array_code(array_code, geometry, special, dtype):
+    kernel, stride, padding, dilation, ceil_mode = geometry
+    rng = np.random.default_rng(hash((geometry, special)) % 2**32)
+    x = flambeau.tensor(_input(rng, (2, 3, 9, 8), dtype, special), device="cuda", requires_grad=True)
+
+    def pool(x):
+        y, idx = flambeau.nn.functional.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode,
+                                                   return_indices=True)
+        g = flambeau.tensor(rng_g.standard_normal(y.shape).astype(dtype), device="cuda")
+        gx, = flambeau.autograd.grad(y, x, g)
+        return y.detach().cpu().numpy(), idx.cpu().numpy(), gx.cpu().numpy()
+
+    rng_g = np.random.default_rng(1)
+    got = pool(x)
+    rng_g = np.random.default_rng(1)
+    want = array_code(pool, x)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+def test_max_pool_runs_one_kernel_each_way():
+    if CUDA_MODE != "emulated":
+        pytest.skip("counts launches on the emulated CuPy")
+    x = flambeau.randn(4, 2, 8, 8, device="cuda", requires_grad=True)
+    before = _launches()
+    y = flambeau.nn.functional.max_pool2d(x, 2)
+    y.sum().backward()
+    after = _launches()
+    assert after.get("RawKernel max_pool2d", 0) - before.get("RawKernel max_pool2d", 0) == 1
+    assert after.get("RawKernel max_pool2d_backward", 0) - before.get("RawKernel max_pool2d_backward", 0) == 1
+
+
+def test_max_pool_kernel_takes_non_contiguous_and_1d_and_3d(array_code):
+    x = flambeau.randn(3, 2, 10, 12, device="cuda").transpose(2, 3)
+    assert not x.is_contiguous()
+    got = flambeau.nn.functional.max_pool2d(x, 3, 2, 1)
+    want = array_code(flambeau.nn.functional.max_pool2d, x, 3, 2, 1)
+    assert flambeau.equal(got, want)
+    v = flambeau.randn(2, 3, 11, device="cuda")
+    pool1d = flambeau.nn.functional.max_pool1d
+    assert flambeau.equal(pool1d(v, 3, 2), array_code(pool1d, v, 3, 2))
+    w = flambeau.randn(1, 2, 5, 6, 7, device="cuda")       # 3-D pooling stays array code
+    assert flambeau.equal(flambeau.nn.functional.max_pool3d(w, 2).cpu(), flambeau.nn.functional.max_pool3d(w.cpu(), 2))
+
+
+def test_max_pool_kernels_leave_other_dtypes_to_the_array_code():
+    x = flambeau.randn(2, 2, 6, 6, device="cuda").half()
+    assert not _kernels.usable(x._data)
+    y = flambeau.nn.functional.max_pool2d(x, 2)
+    assert flambeau.equal(y.float().cpu(), flambeau.nn.functional.max_pool2d(x.cpu().float(), 2))
+
+
+def test_max_pool_double_backward_through_kernels(array_code):
+    x = flambeau.randn(2, 2, 6, 7, device="cuda", dtype=flambeau.float64, requires_grad=True)
+
+    def grads(x):
+        y = flambeau.nn.functional.max_pool2d(x, 3, 2, 1)
+        gx, = flambeau.autograd.grad((y * y).sum(), x, create_graph=True)
+        gg, = flambeau.autograd.grad((gx * gx).sum(), x)
+        return gx.detach(), gg
+    got, want = grads(x), array_code(grads, x)
+    assert flambeau.equal(got[0], want[0]) and flambeau.equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+def test_sgd_kernel_matches_the_array_code(array_code, dtype):
+    def train(seed):
+        flambeau.manual_seed(seed)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)).to("cuda", dtype)
+        opt = flambeau.optim.SGD(model.parameters(), lr=0.1)
+        x = flambeau.randn(5, 1, 8, 8, device="cuda", dtype=dtype)
+        y = flambeau.tensor([0, 1, 2, 1, 0], device="cuda")
+        for _ in range(3):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return [p.detach().cpu() for p in model.parameters()]
+    got, want = train(0), array_code(train, 0)
+    for a, b in zip(got, want):
+        assert flambeau.allclose(a, b, rtol=1e-6, atol=1e-7)     # fused or not: one rounding apart on a GPU
+
+
+def test_sgd_kernel_updates_in_place_and_bumps_the_version():
+    p = flambeau.ones(3, 4, device="cuda", requires_grad=True)
+    p.grad = flambeau.full((3, 4), 2.0, device="cuda")
+    storage, version = p.data_ptr(), p._version[0]
+    flambeau.optim.SGD([p], lr=0.25).step()
+    assert p.data_ptr() == storage and p._version[0] == version + 1
+    assert flambeau.equal(p.detach().cpu(), flambeau.full((3, 4), 0.5))
+    flambeau.optim.SGD([p], lr=0.25, maximize=True).step()
+    assert flambeau.equal(p.detach().cpu(), flambeau.ones(3, 4))
+
+
+def test_sgd_kernel_takes_a_non_contiguous_gradient():
+    p = flambeau.zeros(4, 3, device="cuda", requires_grad=True)
+    g = flambeau.arange(12.0, device="cuda").reshape(3, 4)
+    p.grad = g.t()
+    flambeau.optim.SGD([p], lr=1.0).step()
+    assert flambeau.equal(p.detach().cpu(), -flambeau.arange(12.0).reshape(3, 4).t())
+
+
+def test_emulated_raw_kernel_checks_argument_types():
+    if CUDA_MODE != "emulated":
+        pytest.skip("the emulated RawKernel's own checks")
+    from _emulated_cupy import cupy_module as cp
+    k = cp.RawKernel(_kernels.source("sgd_update", np.float32), "sgd_update")
+    p, g = cp.zeros(4, np.float32), cp.ones(4, np.float32)
+    with pytest.raises(TypeError, match="needs a float32 scalar"):
+        k((1,), (4,), (p, g, 0.5, np.int64(4)))             # a Python float is a double to CuPy
+    with pytest.raises(TypeError, match="C-contiguous float32 array"):
+        k((1,), (4,), (p, g.astype(np.float64), np.float32(0.5), np.int64(4)))
+    with pytest.raises(TypeError, match="takes 4 arguments"):
+        k((1,), (4,), (p, g, np.float32(0.5)))
+    k((1,), (4,), (p, g, np.float32(0.5), np.int64(4)))
+    assert p.get().tolist() == [0.5] * 4
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@pytest.mark.parametrize("name,dtype", list(itertools.product(sorted(_kernels.SOURCES), [np.float32, np.float64])))
+def test_kernel_sources_compile_for_the_gpu(tmp_path, name, dtype):
+    """What NVRTC compiles on a GPU machine: no headers, device code only (nvcc checks the same C++)."""
+    src = tmp_path / "k.cu"
+    src.write_text(_kernels.source(name, dtype))
+    done = subprocess.run(["nvcc", "--ptx", "-arch=sm_80", "-o", str(tmp_path / "k.ptx"), str(src)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f".entry {name}(" in (tmp_path / "k.ptx").read_text()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_kernels_match_the_array_code(array_code, reduction, dtype):
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((7, 5)).astype(dtype) * 4
+    logits[2, 1] = np.nan           # a NaN row, an infinite row, a row of ties
+    logits[4, 3] = np.inf
+    logits[5] = 1.5
+    target = flambeau.tensor([0, 4, 1, 2, 3, 2, 0], device="cuda")
+
+    def loss_and_grad(x):
+        x = x.detach().requires_grad_()
+        loss = nn.functional.cross_entropy(x, target, reduction=reduction)
+        g = flambeau.ones_like(loss) if reduction == "none" else None
+        gx, = flambeau.autograd.grad(loss, x, g)
+        return loss.detach().cpu().numpy(), gx.cpu().numpy()
+    for x in (flambeau.tensor(logits, device="cuda"), flambeau.tensor(logits.T.copy(), device="cuda").t()):
+        got, want = loss_and_grad(x), array_code(loss_and_grad, x)
+        tol = 1e-6 if dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(got[0], want[0], rtol=tol, atol=tol)
+        np.testing.assert_allclose(got[1], want[1], rtol=tol, atol=tol)
+
+
+def test_cross_entropy_kernel_runs_once_and_gives_way_where_it_does_not_apply(array_code):
+    x = flambeau.randn(6, 4, device="cuda", requires_grad=True)
+    t = flambeau.tensor([0, 3, 1, 2, 2, 1], device="cuda")
+    if CUDA_MODE == "emulated":
+        before = _launches()
+        nn.functional.cross_entropy(x, t).backward()
+        after = _launches()
+        assert after["RawKernel cross_entropy"] - before.get("RawKernel cross_entropy", 0) == 1
+        assert after["RawKernel cross_entropy_backward"] - before.get("RawKernel cross_entropy_backward", 0) == 1
+    # ignored targets, class weights, label smoothing, N-D inputs: the array code, same answers as the CPU
+    ignored = flambeau.tensor([0, -100, 1, 2, -100, 1], device="cuda")
+    cases = [dict(target=ignored), dict(target=t, weight=flambeau.rand(4, device="cuda")),
+             dict(target=t, label_smoothing=0.1)]
+    for kw in cases:
+        cpu_kw = {k: v.cpu() if isinstance(v, flambeau.Tensor) else v for k, v in kw.items()}
+        assert flambeau.allclose(nn.functional.cross_entropy(x, **kw).cpu(),
+                                 nn.functional.cross_entropy(x.cpu(), **cpu_kw))
+    with pytest.raises(IndexError, match="Target 4 is out of bounds"):
+        nn.functional.cross_entropy(x, flambeau.tensor([0, 4, 1, 2, 2, 1], device="cuda"))
+
+
+def test_cross_entropy_kernel_differentiates_twice(array_code):
+    x = flambeau.randn(5, 3, device="cuda", dtype=flambeau.float64, requires_grad=True)
+    t = flambeau.tensor([2, 0, 1, 1, 0], device="cuda")
+
+    def second(x):
+        gx, = flambeau.autograd.grad(nn.functional.cross_entropy(x, t), x, create_graph=True)
+        return gx.detach(), flambeau.autograd.grad((gx ** 2).sum(), x)[0]
+    got, want = second(x), array_code(second, x)
+    assert flambeau.allclose(got[0], want[0], rtol=1e-13) and flambeau.allclose(got[1], want[1], rtol=1e-12)
