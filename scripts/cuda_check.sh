@@ -20,6 +20,13 @@ x = torch.randn(3, 4, device="cuda", requires_grad=True)
 y = (x @ x.t()).relu().sum()
 y.backward()
 print(x.device, y, x.grad.device)
+# flambeau's own kernels (max pooling, cross-entropy, SGD), compiled by NVRTC here on first use
+F = torch.nn.functional
+w = torch.randn(4, 1, 8, 8, device="cuda", requires_grad=True)
+loss = F.cross_entropy(F.max_pool2d(w, 2).flatten(1)[:, :10], torch.tensor([1, 2, 3, 4], device="cuda"))
+loss.backward()
+torch.optim.SGD([w], lr=0.1).step()
+print("own kernels:", loss.item(), w.grad.abs().sum().item())
 PY
 timeout "${BENCH_TIMEOUT:-150}" python3 bench/seed_convnet.py --device cuda --data "$DATA" ${BENCH_ARGS:---epochs 10} \
     2>&1 | tee "$OUT/bench.txt"
