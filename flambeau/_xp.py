@@ -7,6 +7,7 @@ import numpy as np
 
 cupy = None
 _cuda_error = None
+_device_array = None      # cupy.ndarray, once CuPy serves the cuda device: asked for by every op
 
 
 def _load_cupy():
@@ -25,10 +26,10 @@ def _load_cupy():
 
 def use_cupy(module):
     """Serve the cuda device with ``module`` (CuPy, or an API-compatible stand-in)."""
-    global cupy, _cuda_error
+    global cupy, _cuda_error, _device_array
     from .cuda import _track_peak
     _track_peak(module)
-    cupy, _cuda_error = module, None
+    cupy, _cuda_error, _device_array = module, None, module.ndarray
 
 
 def cuda_available():
@@ -51,11 +52,11 @@ def array_module(a):
     """numpy or cupy, from an array."""
     if type(a) is np.ndarray or cupy is None:
         return np
-    return cupy if isinstance(a, cupy.ndarray) else np      # (cupy.get_array_module costs a Python call more)
+    return cupy if isinstance(a, _device_array) else np      # (cupy.get_array_module costs a Python call more)
 
 
 def is_array(a):
-    return isinstance(a, np.ndarray) or (cupy is not None and isinstance(a, cupy.ndarray))
+    return isinstance(a, np.ndarray) or (_device_array is not None and isinstance(a, _device_array))
 
 
 def to_host(a):

@@ -18,6 +18,8 @@ from .._dtype import _BY_NP
 from .._device import CPU as _CPU
 from .. import _xp
 
+_device_of = _xp.device_of
+
 _ndarray = np.ndarray
 
 
@@ -291,8 +293,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         if g is not None:
                             meta = metas[i]
                             gd = g._data
-                            if not (gd.shape == meta[0] and type(gd) is _ndarray and _BY_NP[gd.dtype] is meta[1]
-                                    and meta[2] is _CPU):
+                            if not (gd.shape == meta[0] and _BY_NP[gd.dtype] is meta[1]
+                                    and (meta[2] is _CPU if type(gd) is _ndarray else _device_of(gd) is meta[2])):
                                 g = _validate(node, i, g, meta)
                             buf = buffers.get(nxt)
                             if buf is None:

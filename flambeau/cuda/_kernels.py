@@ -165,7 +165,12 @@ def usable(*arrays):
     if not _ENABLED or _xp.cupy is None:
         return False
     dtype = arrays[0].dtype
-    return dtype in _C_TYPES and all(type(a) is not np.ndarray and a.dtype == dtype for a in arrays)
+    if dtype not in _C_TYPES:
+        return False
+    for a in arrays:
+        if type(a) is np.ndarray or a.dtype != dtype:
+            return False
+    return True
 
 
 def _contiguous(a):
@@ -180,8 +185,9 @@ def _launch(name, dtype, total, args):
 
 def _geometry(kernel, stride, pad, dilation):
     """(kh, kw, sh, sw, ph, pw, dh, dw) as int32 kernel arguments; pad is (top, bottom, left, right)."""
-    values = (*kernel, *stride, pad[0], pad[2], *dilation)
-    return tuple(np.int32(v) for v in values)
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    i32 = np.int32
+    return i32(kh), i32(kw), i32(sh), i32(sw), i32(pad[0]), i32(pad[2]), i32(dh), i32(dw)
 
 
 def max_pool2d(x, kernel, stride, pad, dilation, out_size):
