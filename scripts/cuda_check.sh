@@ -4,8 +4,8 @@
 # repository root on a machine with CuPy and a CUDA GPU. Writes logs under ${OUT:-/tmp/flambeau-cuda}.
 #   DATA=dir     the folder holding MNIST/raw/*.gz (default ../shared/data)
 #   WORKERS=n    pytest-xdist workers when xdist is installed (default 12; the tests are small)
-# The default time limits (150 s of benchmark, 220 s of tests, 40 s of profile) keep one run near
-# seven minutes.
+# The default time limits (150 s of benchmark, 2 x 40 s of kernels on/off, 220 s of tests, 40 s of
+# profile) keep one run under eight minutes.
 set -uo pipefail
 OUT=${OUT:-/tmp/flambeau-cuda}
 DATA=${DATA:-../shared/data}
@@ -30,6 +30,11 @@ print("own kernels:", loss.item(), w.grad.abs().sum().item())
 PY
 timeout "${BENCH_TIMEOUT:-150}" python3 bench/seed_convnet.py --device cuda --data "$DATA" ${BENCH_ARGS:---epochs 10} \
     2>&1 | tee "$OUT/bench.txt"
+# what flambeau's own kernels bring: two epochs with them, two with the array code instead
+for KERNELS in 1 0; do
+    FLAMBEAU_CUDA_KERNELS=$KERNELS timeout "${AB_TIMEOUT:-40}" python3 bench/seed_convnet.py --device cuda \
+        --data "$DATA" --epochs 2 --skip-torch 2>&1 | tail -3 | sed "s/^/kernels=$KERNELS: /" | tee -a "$OUT/kernels_ab.txt"
+done
 # every failure listed, with -v lines written as they come, so a run cut by the time limit still
 # names what failed (a fresh machine compiles each CuPy kernel on first use).
 XDIST=""

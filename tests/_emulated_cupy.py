@@ -555,9 +555,11 @@ _UFUNC_QUIRKS = {"floor_divide": _floor_divide, "true_divide": _true_divide, "di
 
 # What only makes a view (no device work), as methods and as functions.
 _VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "diagonal"}
+# Functions that launch nothing on a GPU: views, type queries, and allocations without a fill.
 _VIEW_FUNCTIONS = {"reshape", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to",
                    "atleast_1d", "atleast_2d", "atleast_3d", "result_type", "can_cast", "dtype", "promote_types",
-                   "iinfo", "finfo", "get_array_module", "shape", "ndim", "size", "isscalar", "broadcast_arrays"}
+                   "iinfo", "finfo", "get_array_module", "shape", "ndim", "size", "isscalar", "broadcast_arrays",
+                   "empty", "empty_like"}
 
 # Functions whose output shape depends on the values: CuPy reads the device to size them.
 _DATA_DEPENDENT = {"cupy.nonzero", "cupy.argwhere", "cupy.flatnonzero", "cupy.unique", "cupy.compress",

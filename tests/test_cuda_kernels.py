@@ -245,3 +245,26 @@ def test_cross_entropy_kernel_differentiates_twice(array_code):
         return gx.detach(), flambeau.autograd.grad((gx ** 2).sum(), x)[0]
     got, want = second(x), array_code(second, x)
     assert flambeau.allclose(got[0], want[0], rtol=1e-13) and flambeau.allclose(got[1], want[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+def test_threshold_backward_kernel_matches_the_array_code(array_code, dtype):
+    x = flambeau.tensor([[-1.0, 0.0, -0.0, 2.0, float("nan")], [0.5, -3.0, float("inf"), -float("inf"), 1e-30]],
+                        device="cuda", dtype=dtype)
+    g = flambeau.tensor([[1.0, 2.0, 3.0, 4.0, 5.0], [float("inf"), 7.0, 8.0, float("nan"), 10.0]],
+                        device="cuda", dtype=dtype)
+
+    def grads(x):
+        x = x.detach().requires_grad_()
+        relu, = flambeau.autograd.grad(x.relu(), x, g)
+        thr, = flambeau.autograd.grad(nn.functional.threshold(x, 0.5, -2.0), x, g)
+        gx, = flambeau.autograd.grad(nn.functional.relu(x * x.detach()), x, g, create_graph=True)
+        gg, = flambeau.autograd.grad(gx.nansum(), x, allow_unused=True)
+        return [t.cpu() for t in (relu, thr, gx.detach(), gg if gg is not None else flambeau.zeros(1))]
+    for a, b in zip(grads(x), array_code(grads, x)):
+        assert flambeau.equal(a.nan_to_num(-7.0), b.nan_to_num(-7.0))
+    if CUDA_MODE == "emulated":
+        before = _launches().get("RawKernel threshold_backward", 0)
+        y = x.detach().requires_grad_()
+        y.relu().backward(g)
+        assert _launches()["RawKernel threshold_backward"] == before + 1

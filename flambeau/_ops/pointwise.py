@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import _dtype, _xp
+from ..cuda import _kernels as _cuda_kernels
 from .._tensor import Tensor, _make
 from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
@@ -952,7 +953,7 @@ _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
 _unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda y, ctx, g: g * (1 - y) * y, save="output")
 # PyTorch's threshold_backward: the gradient passes where x is not <= 0, a NaN included (its result is NaN)
 _unary("relu", lambda xp, a: _relu(xp, a),
-       lambda x, ctx, g: piecewise_grad("ThresholdBackwardBackward0", g, x, x._data <= 0), floating=False)
+       lambda x, ctx, g: threshold_grad(g, x, 0), floating=False)
 _unary("erf", lambda xp, a: _erf(xp, a), lambda x, ctx, g: g * exp(-x * x) * (2 / math.sqrt(math.pi)),
        reject=_COMPLEX, kernel="erf_vml_cpu")
 _unary("erfc", lambda xp, a: _special(xp, "erfc", a), lambda x, ctx, g: -g * exp(-x * x) * (2 / math.sqrt(math.pi)),
@@ -1056,24 +1057,35 @@ class PiecewiseLinearGrad(Function):
     is an input only for that edge."""
 
     @staticmethod
-    def forward(ctx, grad, x, flat, slope):
+    def forward(ctx, grad, x, flat, slope, threshold):
         ctx.save_for_backward(x)
-        ctx.flat, ctx.slope = flat, slope
+        ctx.flat, ctx.slope, ctx.threshold = flat, slope, threshold
         g = grad._data
+        if flat is None:                    # flat where x <= threshold (relu, threshold)
+            xd = x._data
+            if slope is None and g.shape == xd.shape and _cuda_kernels.usable(g, xd):
+                return _cuda_kernels.threshold_backward(g, xd, threshold)   # one launch, not two
+            flat = xd <= threshold
         other = g.dtype.type(0) if slope is None else g * slope
         return _xp.array_module(g).where(flat, other, g).astype(g.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        gg = type(ctx)._forward_cls.apply(grad, x, ctx.flat, ctx.slope) if ctx.needs_input_grad[0] else None
-        return gg, (_zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None
+        gg = type(ctx)._forward_cls.apply(grad, x, ctx.flat, ctx.slope, ctx.threshold) \
+            if ctx.needs_input_grad[0] else None
+        return gg, (_zeros_like(grad) if ctx.needs_input_grad[1] else None), None, None, None
 
 
 def piecewise_grad(node, grad, x, flat, slope=None):
     """grad * slope (0 without one) where the bool array flat, else grad, recorded as ``node`` (see
     PiecewiseLinearGrad)."""
-    return PiecewiseLinearGrad.named(node).apply(grad, x, flat, slope)
+    return PiecewiseLinearGrad.named(node).apply(grad, x, flat, slope, None)
+
+
+def threshold_grad(grad, x, threshold):
+    """The gradient of relu and threshold: grad where x > threshold (NaN included), else 0."""
+    return PiecewiseLinearGrad.named("ThresholdBackwardBackward0").apply(grad, x, None, None, threshold)
 
 
 def _relu(xp, a):

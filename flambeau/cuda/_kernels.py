@@ -108,8 +108,8 @@ extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t a
 
 # Cross-entropy over class indices, rows (M, C): one thread per row finds the row's maximum, then
 # lse = max + log(sum exp(x - max)) and the loss lse - x[target]; the gradient, one thread per
-# element, is (softmax - one-hot) times the incoming gradient (g[r * g_step]: one scalar for a
-# mean or sum, one per row for reduction='none').
+# element, is (softmax - one-hot) times the incoming gradient over the mean's divisor
+# (g[r * g_step] / divisor: g one scalar for a mean or sum, one per row for reduction='none').
 _CROSS_ENTROPY = r"""
 extern "C" __global__ void cross_entropy(const scalar_t* x, const long long* target, scalar_t* loss,
                                          scalar_t* lse, long long rows, int classes) {
@@ -131,19 +131,30 @@ extern "C" __global__ void cross_entropy(const scalar_t* x, const long long* tar
 
 extern "C" __global__ void cross_entropy_backward(const scalar_t* x, const long long* target,
                                                   const scalar_t* lse, const scalar_t* g, long long g_step,
-                                                  scalar_t* gx, long long total, int classes) {
+                                                  scalar_t divisor, scalar_t* gx, long long total, int classes) {
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
          k += (long long)gridDim.x * blockDim.x) {
         long long r = k / classes;
         scalar_t p = exp(x[k] - lse[r]);
         if (target[r] == k % classes) p -= 1;
-        gx[k] = p * g[r * g_step];
+        gx[k] = p * (g[r * g_step] / divisor);
     }
 }
 """
 
+# The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
+_THRESHOLD_BACKWARD = r"""
+extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
+                                              scalar_t* out, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x)
+        out[k] = x[k] <= threshold ? (scalar_t)0 : g[k];
+}
+"""
+
 SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd_update": _SGD,
-           "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY}
+           "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
+           "threshold_backward": _THRESHOLD_BACKWARD}
 _compiled = {}
 
 
@@ -235,11 +246,20 @@ def cross_entropy(x, target):
     return loss, lse
 
 
-def cross_entropy_backward(x, target, lse, g):
-    """(softmax(x) - one_hot(target)) * g, g of shape () or (M, 1)."""
+def cross_entropy_backward(x, target, lse, g, divisor):
+    """(softmax(x) - one_hot(target)) * (g / divisor), g of shape () or (M, 1)."""
     xp = _xp.cupy
     x, target, g = _contiguous(x), _contiguous(target), _contiguous(g)
     gx = xp.empty(x.shape, x.dtype)
     _launch("cross_entropy_backward", x.dtype, gx.size,
-            (x, target, lse, g, np.int64(1 if g.size > 1 else 0), gx, np.int64(gx.size), np.int32(x.shape[1])))
+            (x, target, lse, g, np.int64(1 if g.size > 1 else 0), x.dtype.type(divisor), gx, np.int64(gx.size),
+             np.int32(x.shape[1])))
     return gx
+
+
+def threshold_backward(g, x, threshold):
+    """g where x > threshold (NaN included), else 0, in g's layout made C-contiguous."""
+    g, x = _contiguous(g), _contiguous(x)
+    out = _xp.cupy.empty(g.shape, g.dtype)
+    _launch("threshold_backward", g.dtype, out.size, (g, x, g.dtype.type(threshold), out, np.int64(out.size)))
+    return out

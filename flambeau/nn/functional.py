@@ -23,7 +23,7 @@ from .._ops import creation as _creation
 from .._ops import reduction as _reduction
 from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word, scalar_as
 from .._ops._util import recording, write_inplace, apply_inplace, check_inplace_autograd
-from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad
+from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad, threshold_grad
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
@@ -197,7 +197,7 @@ class _Threshold(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return piecewise_grad("ThresholdBackwardBackward0", grad, x, x._data <= ctx.threshold), None, None
+        return threshold_grad(grad, x, ctx.threshold), None, None
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -1752,7 +1752,8 @@ class _CrossEntropy(Function):
                 ctx.unweighted = unweighted
                 ctx.w = None if weight is None else weight._data.astype(a.dtype, copy=False)
         ctx.reduction, ctx.shape, ctx.log_probs = reduction, input.shape, log_probs
-        ctx.denom = _make(xp.asarray(denom, dtype=a.dtype))
+        # (the fused path's backward divides inside its kernel: no upload unless differentiated twice)
+        ctx.denom = None if ctx.lse is not None else _make(xp.asarray(denom, dtype=a.dtype))
         if reduction == "mean" and not target.is_floating_point() and valid is not None:
             # every target ignored: the loss is nan, its gradient 0 (not 0/0), as torch
             ctx.denom = _make(xp.where(valid.any(), ctx.denom._data, xp.asarray(1, dtype=a.dtype)))
@@ -1769,6 +1770,14 @@ class _CrossEntropy(Function):
     def backward(ctx, grad):
         input, target, weight = ctx.saved_tensors
         xp = _xp.array_module(input._data)
+        if ctx.lse is not None and not grad_mode.is_grad_enabled():
+            # the fused forward's gradient: one kernel, the mean's division inside it
+            g = grad._data.reshape(-1, 1) if ctx.reduction == "none" else grad._data
+            gi = _cuda_kernels.cross_entropy_backward(input._data, ctx.picked[1], ctx.lse, g,
+                                                      ctx.picked[0].shape[0] if ctx.reduction == "mean" else 1)
+            return _from_rows(_make(gi), ctx.shape), None, None, None
+        if ctx.denom is None:
+            ctx.denom = _make(xp.asarray(ctx.picked[0].shape[0], dtype=input._data.dtype))
         if ctx.reduction == "none":
             g = grad.reshape(-1, 1)
         elif ctx.reduction == "mean":
@@ -1793,9 +1802,7 @@ class _CrossEntropy(Function):
             grad_weight = (-smoothed * logp * g).sum(0) if ctx.needs_input_grad[2] else None
             return grad_input, grad_target, grad_weight, None
         if ctx.needs_input_grad[0]:
-            if ctx.lse is not None and not grad_mode.is_grad_enabled():
-                gi = _make(_cuda_kernels.cross_entropy_backward(input._data, ctx.picked[1], ctx.lse, g._data))
-            elif ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
+            if ctx.picked is not None and not ctx.log_probs and not grad_mode.is_grad_enabled():
                 rows, safe, valid = ctx.picked                  # softmax - onehot, on kept rows
                 p = xp.exp(ctx.logp)
                 if valid is None:
