@@ -40,8 +40,8 @@ class _ByCaller(collections.Counter):
         super().__setitem__(key, value)
 
 
-def count(name, model, x, y, by_caller):
-    optimizer = flambeau.optim.SGD(model.parameters(), lr=0.1)
+def count(name, model, x, y, by_caller, optimizer=flambeau.optim.SGD):
+    optimizer = optimizer(model.parameters(), lr=0.1)
 
     def step():
         loss = nn.functional.cross_entropy(model(x), y)
@@ -65,8 +65,11 @@ def main():
     count("lecture convnet, batch 100", make_model(flambeau).to("cuda"),
           flambeau.randn(100, 1, 28, 28, device="cuda"), flambeau.randint(0, 10, (100,), device="cuda"),
           args.by_caller)
-    count("MLP 784-100-10, batch 64", nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10)).to("cuda"),
-          flambeau.randn(64, 784, device="cuda"), flambeau.randint(0, 10, (64,), device="cuda"), args.by_caller)
+    for optimizer in (flambeau.optim.SGD, flambeau.optim.Adam):
+        count(f"MLP 784-100-10, batch 64, {optimizer.__name__}",
+              nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10)).to("cuda"),
+              flambeau.randn(64, 784, device="cuda"), flambeau.randint(0, 10, (64,), device="cuda"), args.by_caller,
+              optimizer)
 
 
 if __name__ == "__main__":

@@ -268,3 +268,59 @@ def test_threshold_backward_kernel_matches_the_array_code(array_code, dtype):
         y = x.detach().requires_grad_()
         y.relu().backward(g)
         assert _launches()["RawKernel threshold_backward"] == before + 1
+
+
+def _optimizer_run(make, dtype, steps=4):
+    """Parameters and optimizer state after a few steps of ``make(params)`` on cuda."""
+    rng = np.random.default_rng(7)
+    params = [flambeau.tensor(rng.standard_normal(s), device="cuda", dtype=dtype, requires_grad=True)
+              for s in ((3, 5), (5,), (2, 3, 4))]
+    opt = make(params)
+    for k in range(steps):
+        for p in params:
+            p.grad = flambeau.tensor(rng.standard_normal(p.shape) * (k + 1), device="cuda", dtype=dtype)
+        opt.step()
+    state = [v.cpu() for s in opt.state.values() for v in s.values()
+             if isinstance(v, flambeau.Tensor) and v.numel() > 1]
+    return [p.detach().cpu() for p in params], state, [p._version[0] for p in params]
+
+
+OPTIMIZERS = {
+    "sgd-momentum": lambda ps: flambeau.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "sgd-nesterov-wd": lambda ps: flambeau.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+    "sgd-dampening-max": lambda ps: flambeau.optim.SGD(ps, lr=0.05, momentum=0.5, dampening=0.3, maximize=True),
+    "adam": lambda ps: flambeau.optim.Adam(ps, lr=0.01),
+    "adam-l2-amsgrad": lambda ps: flambeau.optim.Adam(ps, lr=0.01, weight_decay=0.1, amsgrad=True),
+    "adam-beta1-large": lambda ps: flambeau.optim.Adam(ps, lr=0.01, betas=(0.3, 0.9), maximize=True),
+    "adamw": lambda ps: flambeau.optim.AdamW(ps, lr=0.01, weight_decay=0.05),
+}
+
+
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_kernels_match_the_array_code(array_code, name, dtype):
+    got = _optimizer_run(OPTIMIZERS[name], dtype)
+    want = array_code(_optimizer_run, OPTIMIZERS[name], dtype)
+    assert len(got[1]) == len(want[1]) and got[2] == want[2]
+    exact = CUDA_MODE == "emulated"     # the same roundings in the same order; a GPU may fuse a multiply-add
+    for a, b in zip(got[0] + got[1], want[0] + want[1]):
+        assert flambeau.equal(a, b) if exact else flambeau.allclose(a, b, rtol=1e-5, atol=1e-6)
+    if CUDA_MODE == "emulated":
+        before = sum(_launches().values())
+        _optimizer_run(OPTIMIZERS[name], dtype, steps=1)
+        assert sum(_launches().values()) - before == 3          # one kernel per parameter
+
+
+def test_optimizer_kernels_leave_odd_parameters_to_the_array_code(array_code):
+    def run(make):
+        p = flambeau.ones(4, 6, device="cuda").t().requires_grad_()     # not contiguous: updated in place as is
+        q = flambeau.ones(3, device="cuda", dtype=flambeau.complex64, requires_grad=True)
+        opt = make([p, q])
+        for _ in range(2):
+            p.grad = flambeau.full(p.shape, 0.5, device="cuda")
+            q.grad = flambeau.full(q.shape, 0.5 + 1j, device="cuda", dtype=flambeau.complex64)
+            opt.step()
+        return p.detach().cpu(), q.detach().cpu()
+    for make in (OPTIMIZERS["sgd-momentum"], OPTIMIZERS["adamw"]):
+        got, want = run(make), array_code(run, make)
+        assert flambeau.equal(got[0], want[0]) and flambeau.equal(got[1], want[1])

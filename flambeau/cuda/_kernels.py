@@ -2,14 +2,15 @@
 
 A small network's training step on a GPU is bound by kernel launches, not by arithmetic. As array
 code, max pooling takes about a dozen CuPy calls each way (a copy of the windows, max, argmax, the
-NaN rule, a masked write-back), the plain SGD update two per parameter, cross-entropy over a dozen.
-Each kernel below does that work in one launch.
+NaN rule, a masked write-back), cross-entropy over a dozen, relu's gradient two, the SGD update two
+per parameter and Adam's about a dozen. Each kernel below does that work in one launch.
 
 The sources are plain CUDA C++ with no headers (NVRTC compiles them at first use), one thread per
-output element in a grid-stride loop, over C-contiguous arrays. ``scalar_t`` is typedef'd to the
-array's type, one compiled module per dtype. Callers check ``usable`` and keep their array code for
-everything else (other dtypes, non-contiguous arrays, NumPy arrays), which is also the reference the
-tests hold the kernels to. ``FLAMBEAU_CUDA_KERNELS=0`` in the environment turns the kernels off.
+output element (or row) in a grid-stride loop, over C-contiguous arrays, with no shared memory,
+barriers or atomics. ``scalar_t`` is typedef'd to the array's type, one compiled module per dtype.
+Callers check ``usable`` (``in_place_usable`` for arrays written in place) and keep their array code
+for everything else (other dtypes, NumPy arrays, complex parameters), which is also the reference
+the tests hold the kernels to. ``FLAMBEAU_CUDA_KERNELS=0`` in the environment turns the kernels off.
 """
 import os
 
@@ -142,6 +143,61 @@ extern "C" __global__ void cross_entropy_backward(const scalar_t* x, const long 
 }
 """
 
+# SGD with momentum (and weight decay, dampening, Nesterov), and Adam/AdamW: each parameter's whole
+# update in one launch, in the order and with the roundings of the optimizers' array code (the host
+# folds the step's constants into scalars first, as that code's Python numbers are).
+_OPTIMIZERS = r"""
+extern "C" __global__ void sgd_momentum_update(scalar_t* p, const scalar_t* grad, scalar_t* buf, long long total,
+                                               scalar_t sign, scalar_t weight_decay, int first, scalar_t momentum,
+                                               scalar_t one_minus_dampening, int nesterov, scalar_t lr) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        scalar_t g = grad[k] * sign;
+        if (weight_decay != 0) g = g + weight_decay * p[k];
+        scalar_t b;
+        if (first) {
+            b = g;
+        } else {
+            b = buf[k] * momentum;
+            b = b + one_minus_dampening * g;
+        }
+        buf[k] = b;
+        g = nesterov ? g + momentum * b : b;
+        p[k] = p[k] - lr * g;
+    }
+}
+
+/* weight_decay_mode: 0 none, 1 L2 (Adam: added to the gradient), 2 decoupled (AdamW: p *= decay) */
+extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar_t* exp_avg, scalar_t* exp_avg_sq,
+                                       scalar_t* max_exp_avg_sq, long long total, scalar_t sign,
+                                       int weight_decay_mode, scalar_t weight_decay, scalar_t decay,
+                                       int lerp_from_start, scalar_t w, scalar_t one_minus_w, scalar_t beta2,
+                                       scalar_t one_minus_beta2, int amsgrad, scalar_t bias_correction2_sqrt,
+                                       scalar_t eps, scalar_t neg_step_size) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        scalar_t param = p[k];
+        scalar_t g = grad[k] * sign;
+        if (weight_decay_mode == 1) g = g + weight_decay * param;
+        if (weight_decay_mode == 2) param = param * decay;
+        scalar_t m = exp_avg[k];
+        m = lerp_from_start ? m + w * (g - m) : g - (g - m) * one_minus_w;   /* PyTorch's lerp */
+        scalar_t v = exp_avg_sq[k] * beta2;
+        v = v + (one_minus_beta2 * g) * g;
+        exp_avg[k] = m;
+        exp_avg_sq[k] = v;
+        if (amsgrad) {
+            scalar_t top = max_exp_avg_sq[k];
+            top = (v != v || v > top) ? v : top;                              /* NaN propagates */
+            max_exp_avg_sq[k] = top;
+            v = top;
+        }
+        scalar_t denom = sqrt(v) / bias_correction2_sqrt + eps;
+        p[k] = param + (neg_step_size * m) / denom;
+    }
+}
+"""
+
 # The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
 _THRESHOLD_BACKWARD = r"""
 extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
@@ -154,7 +210,8 @@ extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t*
 
 SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd_update": _SGD,
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
-           "threshold_backward": _THRESHOLD_BACKWARD}
+           "threshold_backward": _THRESHOLD_BACKWARD, "sgd_momentum_update": _OPTIMIZERS,
+           "adam_update": _OPTIMIZERS}
 _compiled = {}
 
 
@@ -263,3 +320,30 @@ def threshold_backward(g, x, threshold):
     out = _xp.cupy.empty(g.shape, g.dtype)
     _launch("threshold_backward", g.dtype, out.size, (g, x, g.dtype.type(threshold), out, np.int64(out.size)))
     return out
+
+
+def in_place_usable(*arrays):
+    """usable, and C-contiguous: arrays a kernel writes in place (parameters, optimizer state)."""
+    return usable(*arrays) and all(a.flags.c_contiguous for a in arrays)
+
+
+def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """SGD's step with a momentum buffer, in place on p and buf (buf is written whole when first)."""
+    t = p.dtype.type
+    _launch("sgd_momentum_update", p.dtype, p.size,
+            (p, _contiguous(g), buf, np.int64(p.size), t(-1 if maximize else 1), t(weight_decay), np.int32(first),
+             t(momentum), t(1 - dampening), np.int32(nesterov), t(lr)))
+
+
+def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay, decoupled,
+                amsgrad, maximize, step):
+    """Adam's (AdamW's when decoupled) step number ``step``, in place on p and the moments."""
+    t = p.dtype.type
+    w = 1 - beta1
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    mode = 0 if weight_decay == 0 else 2 if decoupled else 1
+    _launch("adam_update", p.dtype, p.size,
+            (p, _contiguous(g), exp_avg, exp_avg_sq, exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq,
+             np.int64(p.size), t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
+             np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
+             t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step)))))

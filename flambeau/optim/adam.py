@@ -1,5 +1,8 @@
 """Adam (and, with decoupled weight decay, AdamW)."""
+from numpy import ndarray as _ndarray
+
 from .. import _xp
+from ..cuda import _kernels as _cuda_kernels
 from .._tensor import Tensor
 from ._state_utils import _check_capturable, _scalar_state
 from .optimizer import (Optimizer, _check_lr, _check_nonneg, _check_betas, _scalar, _grad_array, _real, _lerp_,
@@ -91,6 +94,8 @@ class Adam(Optimizer):
                     _check_capturable([(p, step_t)], "params and state_steps")
                 step_t._data += 1
                 pd = p._data
+                if self._fused_step(p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled):
+                    continue
                 g = _grad_array(p, group["maximize"])
                 if weight_decay != 0:
                     if decoupled:
@@ -120,3 +125,20 @@ class Adam(Optimizer):
                 pd += (-step_size * exp_avg) / denom
                 _bump(p)
         return loss
+
+    @staticmethod
+    def _fused_step(p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled):
+        """One parameter's step as one GPU kernel, when it runs on one (else False)."""
+        pd, gd = p._data, p.grad._data
+        if type(pd) is _ndarray or group["capturable"]:
+            return False
+        moments = [state["exp_avg"]._data, state["exp_avg_sq"]._data]
+        if amsgrad:
+            moments.append(state["max_exp_avg_sq"]._data)
+        if not (_cuda_kernels.in_place_usable(pd, *moments) and _cuda_kernels.usable(pd, gd)):
+            return False
+        _cuda_kernels.adam_update(pd, gd, moments[0], moments[1], moments[2] if amsgrad else None, lr=lr,
+                                  beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
+                                  amsgrad=amsgrad, maximize=group["maximize"], step=float(state["step"]._data))
+        _bump(p)
+        return True

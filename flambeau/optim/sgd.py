@@ -1,6 +1,7 @@
 """SGD: stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
 from numpy import ndarray as _ndarray
 
+from .. import _xp
 from .._tensor import _make
 from ..cuda import _kernels as _cuda_kernels
 from .optimizer import Optimizer, _check_lr, _scalar, _grad_array, _bump, _run_closure
@@ -85,6 +86,8 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 pd = p._data
+                if momentum != 0 and self._fused_step(p, group):
+                    continue
                 g = _grad_array(p, maximize)
                 if weight_decay != 0:
                     g = g + weight_decay * pd
@@ -102,4 +105,24 @@ class SGD(Optimizer):
                 pd -= lr * g
                 _bump(p)
         return loss
+
+    def _fused_step(self, p, group):
+        """The momentum step of one parameter as one GPU kernel, when it runs on one (else False)."""
+        pd, gd = p._data, p.grad._data
+        state = self.state[p]
+        buf_t = state.get("momentum_buffer")
+        first = buf_t is None
+        if type(pd) is _ndarray or not _cuda_kernels.in_place_usable(pd) or not _cuda_kernels.usable(pd, gd) \
+                or not (first or _cuda_kernels.in_place_usable(pd, buf_t._data)):
+            return False
+        if first:
+            buf_t = state["momentum_buffer"] = _make(_xp.cupy.empty(pd.shape, pd.dtype))
+        _cuda_kernels.sgd_momentum_update(pd, gd, buf_t._data, first, lr=_scalar(group["lr"]),
+                                          momentum=group["momentum"], dampening=group["dampening"],
+                                          weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+                                          maximize=group["maximize"])
+        if not first:
+            buf_t._version[0] += 1
+        _bump(p)
+        return True
 
