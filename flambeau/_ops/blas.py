@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._util import broadcast_shapes, check_same_device, register, recording, scalar_as, _BY_NP
 from .pointwise import _out
@@ -70,12 +71,26 @@ def _transposed(array):
 
 def _mat1_grad(grad, m2, transposed):
     """dL/dm1 = grad @ m2^H, laid out as the transpose of a contiguous matrix when m1 was one."""
+    if not grad_mode._enabled[0] and grad._data.dtype == m2._data.dtype:
+        g, m = grad._data, _conj_array(m2._data)        # no graph to record: the arrays' products
+        return _make(_mT(_matmul_arrays(m, _mT(g))) if transposed else _matmul_arrays(g, _mT(m)))
     return _conj(m2).matmul(grad.mT).mT if transposed else grad.matmul(_conj(m2).mT)
 
 
 def _mat2_grad(m1, grad, transposed):
     """dL/dm2 = m1^H @ grad, laid out as the transpose of a contiguous matrix when m2 was one."""
+    if not grad_mode._enabled[0] and grad._data.dtype == m1._data.dtype:
+        g, m = grad._data, _conj_array(m1._data)
+        return _make(_mT(_matmul_arrays(_mT(g), m)) if transposed else _matmul_arrays(_mT(m), g))
     return grad.mT.matmul(_conj(m1)).mT if transposed else _conj(m1).mT.matmul(grad)
+
+
+def _mT(a):
+    return a.swapaxes(-1, -2)
+
+
+def _conj_array(a):
+    return a.conj() if a.dtype.kind == "c" else a
 
 
 # Note [Batched products on the CPU]
@@ -240,10 +255,14 @@ def matmul(input, other, *, out=None):
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
     a, b = input._data, other._data
-    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 and out is None
-            and a.dtype == b.dtype and a.dtype.kind in "fc" and a.shape[1] == b.shape[0]
-            and not recording(input, other)):
-        return _make(np.matmul(a, b))          # the common 2-D product without a graph (backward passes)
+    if (a.ndim == 2 and b.ndim == 2 and out is None and a.dtype == b.dtype and a.dtype.kind in "fc"
+            and a.shape[1] == b.shape[0]
+            and (type(a) is np.ndarray and type(b) is np.ndarray
+                 or type(a) is not np.ndarray and type(b) is not np.ndarray and _xp.device_of(a) is _xp.device_of(b))):
+        # the common 2-D product, checked once: a layer's forward, or a backward pass without a graph
+        if recording(input, other):
+            return Mm.apply(input, other)
+        return _make(_xp.array_module(a).matmul(a, b))
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")

@@ -1062,10 +1062,7 @@ class PiecewiseLinearGrad(Function):
         ctx.flat, ctx.slope, ctx.threshold = flat, slope, threshold
         g = grad._data
         if flat is None:                    # flat where x <= threshold (relu, threshold)
-            xd = x._data
-            if slope is None and g.shape == xd.shape and _cuda_kernels.usable(g, xd):
-                return _cuda_kernels.threshold_backward(g, xd, threshold)   # one launch, not two
-            flat = xd <= threshold
+            return _threshold_grad_array(g, x._data, threshold)
         other = g.dtype.type(0) if slope is None else g * slope
         return _xp.array_module(g).where(flat, other, g).astype(g.dtype, copy=False)
 
@@ -1085,7 +1082,15 @@ def piecewise_grad(node, grad, x, flat, slope=None):
 
 def threshold_grad(grad, x, threshold):
     """The gradient of relu and threshold: grad where x > threshold (NaN included), else 0."""
+    if not _grad_mode._enabled[0]:          # no graph to record (a plain backward): no node
+        return _make(_threshold_grad_array(grad._data, x._data, threshold))
     return PiecewiseLinearGrad.named("ThresholdBackwardBackward0").apply(grad, x, None, None, threshold)
+
+
+def _threshold_grad_array(g, xd, threshold):
+    if g.shape == xd.shape and _cuda_kernels.usable(g, xd):
+        return _cuda_kernels.threshold_backward(g, xd, threshold)           # one launch, not two
+    return _xp.array_module(g).where(xd <= threshold, g.dtype.type(0), g).astype(g.dtype, copy=False)
 
 
 def _relu(xp, a):
