@@ -229,7 +229,8 @@ def _kernel(name, dtype):
 
 
 def usable(*arrays):
-    """Whether the kernels take these arrays: device arrays, all float32 or all float64."""
+    """Whether the kernels take these arrays: device arrays on the current device (a kernel launches
+    there and would read another device's memory), all float32 or all float64."""
     if not _ENABLED or _xp.cupy is None:
         return False
     dtype = arrays[0].dtype
@@ -237,6 +238,10 @@ def usable(*arrays):
         return False
     for a in arrays:
         if type(a) is np.ndarray or a.dtype != dtype:
+            return False
+    device = _xp.cupy.cuda.runtime.getDevice()
+    for a in arrays:
+        if a.data.device_id != device:
             return False
     return True
 
