@@ -324,3 +324,61 @@ def test_optimizer_kernels_leave_odd_parameters_to_the_array_code(array_code):
     for make in (OPTIMIZERS["sgd-momentum"], OPTIMIZERS["adamw"]):
         got, want = run(make), array_code(run, make)
         assert flambeau.equal(got[0], want[0]) and flambeau.equal(got[1], want[1])
+
+
+BATCH_NORM_CASES = [
+    # input shape, affine, running statistics, momentum
+    ((6, 5), True, True, 0.1),
+    ((4, 3, 7), False, True, 0.3),
+    ((3, 4, 5, 6), True, False, 0.1),
+    ((2, 3, 150, 160), True, True, 0.1),        # 48000 values a channel: many chunks, a short last one
+    ((5, 2, 2, 3, 3), True, True, 1.0),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,affine,running,momentum", BATCH_NORM_CASES, ids=str)
+def test_batch_norm_kernels_match_the_array_code(array_code, shape, affine, running, momentum, dtype):
+    rng = np.random.default_rng(len(shape))
+    c = shape[1]
+    x0 = rng.standard_normal(shape).astype(dtype) * 3 + 1
+    g0 = rng.standard_normal(shape).astype(dtype)
+
+    def train_step(_):
+        x = flambeau.tensor(x0, device="cuda", requires_grad=True)
+        w = flambeau.tensor(rng_w.uniform(0.5, 1.5, c).astype(dtype), device="cuda", requires_grad=True) \
+            if affine else None
+        b = flambeau.tensor(rng_w.standard_normal(c).astype(dtype), device="cuda", requires_grad=True) \
+            if affine else None
+        rm = flambeau.zeros(c, device="cuda", dtype=x.dtype) if running else None
+        rv = flambeau.ones(c, device="cuda", dtype=x.dtype) if running else None
+        y = nn.functional.batch_norm(x, rm, rv, w, b, training=True, momentum=momentum, eps=1e-5)
+        inputs = [x] + ([w, b] if affine else [])
+        grads = flambeau.autograd.grad(y, inputs, flambeau.tensor(g0, device="cuda"))
+        out = [y.detach()] + list(grads) + ([rm, rv] if running else [])
+        return [t.cpu().double() for t in out]
+    rng_w = np.random.default_rng(0)
+    got = train_step(None)
+    rng_w = np.random.default_rng(0)
+    want = array_code(train_step, None)
+    tol = 2e-4 if dtype == np.float32 else 1e-10          # the reductions add in another order
+    for a, b in zip(got, want):
+        assert flambeau.allclose(a, b, rtol=tol, atol=tol), (a - b).abs().max()
+
+
+def test_batch_norm_kernels_launch_three_times_each_way_and_differentiate_twice(array_code):
+    x = flambeau.randn(4, 3, 5, 5, device="cuda", dtype=flambeau.float64, requires_grad=True)
+    bn = nn.BatchNorm2d(3).to("cuda", flambeau.float64)
+    if CUDA_MODE == "emulated":
+        before = sum(_launches().values())
+        y = bn(x)
+        middle = sum(_launches().values())
+        y.backward(flambeau.ones_like(y))
+        assert (middle - before, sum(_launches().values()) - middle) == (3, 3)
+
+    def second(x):
+        m = nn.BatchNorm2d(3).to("cuda", flambeau.float64)
+        gx, = flambeau.autograd.grad((m(x) ** 3).sum(), x, create_graph=True)
+        return gx.detach(), flambeau.autograd.grad(gx.sum(), x)[0], m.running_mean, m.running_var
+    for a, b in zip(second(x), array_code(second, x)):
+        assert flambeau.allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -198,6 +198,107 @@ extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar
 }
 """
 
+# Note [Batch norm kernels]
+# Batch normalization over x (N, C, S) (S the product of the spatial sizes, 1 for (N, C) inputs)
+# reduces each channel's N * S values. Without barriers, that takes two launches: the first splits
+# each channel into chunks and one thread per (channel, chunk) reduces its chunk (Welford's mean and
+# sum of squared deviations forward; the sums of g and g * x_hat backward); the second, one thread
+# per channel, combines the chunks (Chan's formula for the variance), then derives what the
+# elementwise pass needs (mean, 1/std, scale) and updates the running statistics. A third launch
+# is the elementwise pass itself. The array code takes about 16 launches forward and 13 backward.
+_BATCH_NORM = r"""
+extern "C" __global__ void batch_norm_partials(const scalar_t* x, const scalar_t* g, scalar_t* part_a,
+                                               scalar_t* part_b, const scalar_t* mean, const scalar_t* rstd,
+                                               int backward, long long N, int C, long long S, long long chunk,
+                                               long long chunks) {
+    long long per = N * S;
+    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < C * chunks;
+         t += (long long)gridDim.x * blockDim.x) {
+        int c = (int)(t / chunks);
+        long long j0 = (t % chunks) * chunk, j1 = j0 + chunk < per ? j0 + chunk : per;
+        scalar_t a = 0, b = 0;          /* forward: mean, M2 (Welford); backward: sum g, sum g x_hat */
+        for (long long j = j0; j < j1; ++j) {
+            long long n = j / S;
+            long long at = (n * C + c) * S + (j - n * S);
+            if (backward) {
+                scalar_t x_hat = (x[at] - mean[c]) * rstd[c];
+                a += g[at];
+                b += g[at] * x_hat;
+            } else {
+                scalar_t v = x[at];
+                scalar_t d = v - a;
+                a += d / (scalar_t)(j - j0 + 1);
+                b += d * (v - a);
+            }
+        }
+        part_a[t] = a;
+        part_b[t] = b;
+    }
+}
+
+extern "C" __global__ void batch_norm_stats(const scalar_t* part_mean, const scalar_t* part_m2, long long per,
+                                            long long chunk, long long chunks, int C, const scalar_t* weight,
+                                            int has_weight, scalar_t eps, scalar_t* mean_out, scalar_t* rstd_out,
+                                            scalar_t* scale_out, scalar_t* running_mean, scalar_t* running_var,
+                                            int update_running, scalar_t momentum, scalar_t one_minus_momentum,
+                                            scalar_t unbiased_momentum) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+        scalar_t mean = 0, m2 = 0;
+        long long count = 0;
+        for (long long k = 0; k < chunks; ++k) {
+            long long nk = per - k * chunk < chunk ? per - k * chunk : chunk;
+            long long total = count + nk;
+            scalar_t delta = part_mean[c * chunks + k] - mean;
+            mean += delta * ((scalar_t)nk / (scalar_t)total);
+            m2 += part_m2[c * chunks + k] + delta * delta * ((scalar_t)count * (scalar_t)nk / (scalar_t)total);
+            count = total;
+        }
+        scalar_t var = m2 / (scalar_t)per;
+        scalar_t rstd = 1 / sqrt(var + eps);
+        mean_out[c] = mean;
+        rstd_out[c] = rstd;
+        scale_out[c] = has_weight ? rstd * weight[c] : rstd;
+        if (update_running) {
+            running_mean[c] = running_mean[c] * one_minus_momentum + mean * momentum;
+            running_var[c] = running_var[c] * one_minus_momentum + var * unbiased_momentum;
+        }
+    }
+}
+
+extern "C" __global__ void batch_norm_sums(const scalar_t* part_a, const scalar_t* part_b, long long chunks, int C,
+                                           scalar_t* sum_a, scalar_t* sum_b) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+        scalar_t a = 0, b = 0;
+        for (long long k = 0; k < chunks; ++k) {
+            a += part_a[c * chunks + k];
+            b += part_b[c * chunks + k];
+        }
+        sum_a[c] = a;
+        sum_b[c] = b;
+    }
+}
+
+/* forward: y = (x - mean) * scale (+ bias); backward: gx = (g - gsum/n - x_hat ghsum/n) * scale */
+extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g, const scalar_t* mean,
+                                            const scalar_t* rstd, const scalar_t* scale, const scalar_t* bias,
+                                            int has_bias, const scalar_t* gsum, const scalar_t* ghsum,
+                                            int backward, scalar_t inv_n, scalar_t* out, long long total, int C,
+                                            long long S) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        int c = (int)((k / S) % C);
+        scalar_t xc = x[k] - mean[c];
+        if (backward) {
+            scalar_t x_hat = xc * rstd[c];
+            out[k] = (g[k] - gsum[c] * inv_n - x_hat * (ghsum[c] * inv_n)) * scale[c];
+        } else {
+            scalar_t y = xc * scale[c];
+            out[k] = has_bias ? y + bias[c] : y;
+        }
+    }
+}
+"""
+
 # The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
 _THRESHOLD_BACKWARD = r"""
 extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
@@ -211,7 +312,8 @@ extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t*
 SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd_update": _SGD,
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
            "threshold_backward": _THRESHOLD_BACKWARD, "sgd_momentum_update": _OPTIMIZERS,
-           "adam_update": _OPTIMIZERS}
+           "adam_update": _OPTIMIZERS, "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
+           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM}
 _compiled = {}
 
 
@@ -352,3 +454,63 @@ def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, 
              np.int64(p.size), t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
              np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
              t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step)))))
+
+
+def _batch_norm_layout(x):
+    """(N, C, S, N * S, chunk length, chunks per channel) of x (N, C, ...): at most 1024 chunks."""
+    n, c = x.shape[:2]
+    s = x.size // (n * c)
+    chunk = max(64, -(-(n * s) // 1024))
+    return n, c, s, n * s, chunk, -(-(n * s) // chunk)
+
+
+def _batch_norm_partials(x, g, mean, rstd):
+    """The first launch of Note [Batch norm kernels]: per (channel, chunk) Welford's (mean, M2) of
+    x, or with g the sums of g and g * x_hat; returns them (C, chunks) and x's layout."""
+    layout = n, c, s, per, chunk, chunks = _batch_norm_layout(x)
+    part_a, part_b = _xp.cupy.empty((c, chunks), x.dtype), _xp.cupy.empty((c, chunks), x.dtype)
+    backward = g is not None
+    _launch("batch_norm_partials", x.dtype, c * chunks,
+            (x, g if backward else x, part_a, part_b, mean if backward else x, rstd if backward else x,
+             np.int32(backward), np.int64(n), np.int32(c), np.int64(s), np.int64(chunk), np.int64(chunks)))
+    return part_a, part_b, layout
+
+
+def batch_norm_forward(x, weight, bias, running_mean, running_var, momentum, eps):
+    """Training batch norm of x (N, C, ...) with its batch statistics: (y, mean, rstd), mean and rstd
+    of shape (C,); running_mean and running_var (or None) are updated in place."""
+    xp = _xp.cupy
+    x = _contiguous(x)
+    part_mean, part_m2, (_, c, s, per, chunk, chunks) = _batch_norm_partials(x, None, None, None)
+    t = x.dtype.type
+    mean, rstd, scale = xp.empty(c, x.dtype), xp.empty(c, x.dtype), xp.empty(c, x.dtype)
+    update = running_mean is not None
+    _launch("batch_norm_stats", x.dtype, c,
+            (part_mean, part_m2, np.int64(per), np.int64(chunk), np.int64(chunks), np.int32(c),
+             scale if weight is None else weight, np.int32(weight is not None), t(eps), mean, rstd, scale,
+             running_mean if update else mean, running_var if update else rstd, np.int32(update), t(momentum),
+             t(1 - momentum), t(momentum * per / max(per - 1, 1))))
+    y = xp.empty(x.shape, x.dtype)
+    _launch("batch_norm_apply", x.dtype, y.size,
+            (x, x, mean, rstd, scale, scale if bias is None else bias, np.int32(bias is not None), mean, mean,
+             np.int32(0), t(0), y, np.int64(y.size), np.int32(c), np.int64(s)))
+    return y, mean, rstd
+
+
+def batch_norm_backward(x, g, mean, rstd, weight, need_input):
+    """(gx or None, ghsum, gsum) of training batch norm: ghsum and gsum (C,) are the weight's and
+    bias's gradients."""
+    xp = _xp.cupy
+    x, g = _contiguous(x), _contiguous(g)
+    part_g, part_gx, (_, c, s, per, _, chunks) = _batch_norm_partials(x, g, mean, rstd)
+    t = x.dtype.type
+    gsum, ghsum = xp.empty(c, x.dtype), xp.empty(c, x.dtype)
+    _launch("batch_norm_sums", x.dtype, c, (part_g, part_gx, np.int64(chunks), np.int32(c), gsum, ghsum))
+    gx = None
+    if need_input:
+        scale = rstd if weight is None else rstd * weight
+        gx = xp.empty(x.shape, x.dtype)
+        _launch("batch_norm_apply", x.dtype, gx.size,
+                (x, g, mean, rstd, scale, scale, np.int32(0), gsum, ghsum, np.int32(1), t(1 / per), gx,
+                 np.int64(gx.size), np.int32(c), np.int64(s)))
+    return gx, ghsum, gsum

@@ -1418,6 +1418,21 @@ class _BatchNorm(Function):
         xp = _xp.array_module(a)
         shape = _channel_shape(input)
         dims = (0,) + tuple(range(2, a.ndim))
+        ctx.shape, ctx.fused = shape, False
+        stats = [t._data for t in (running_mean, running_var) if t is not None]
+        if (training and _cuda_kernels.usable(input._data, *[t._data for t in (weight, bias) if t is not None], *stats)
+                and _cuda_kernels.in_place_usable(*stats or [a])):
+            # Note [Batch norm kernels]: three launches, the running statistics updated by the second
+            out, mean, rstd = _cuda_kernels.batch_norm_forward(
+                a, None if weight is None else weight._data, None if bias is None else bias._data,
+                None if running_mean is None else running_mean._data,
+                None if running_var is None else running_var._data, momentum, eps)
+            for t in (running_mean, running_var):
+                if t is not None:
+                    t._version[0] += 1
+            _keep_statistics(ctx, input, weight, mean.reshape(shape), rstd.reshape(shape), eps, dims, training)
+            ctx.fused = True
+            return out
         if training:
             mean = a.mean(axis=dims, keepdims=True)
             xc = a - mean
@@ -1434,11 +1449,19 @@ class _BatchNorm(Function):
         scale = rstd if weight is None else rstd * weight._data.reshape(shape)
         out = _scale_shift(xc, scale, None if bias is None else bias._data.reshape(shape))
         _keep_statistics(ctx, input, weight, mean, rstd, eps, dims, training)
-        ctx.shape = shape
         return out.astype(input._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.fused and not grad_mode.is_grad_enabled() and _cuda_kernels.usable(grad._data, ctx.mean):
+            x, weight = ctx.saved_tensors
+            need_b = ctx.needs_input_grad[2]
+            need_w = weight is not None and ctx.needs_input_grad[1]
+            gx, gw, gb = _cuda_kernels.batch_norm_backward(x._data, grad._data, ctx.mean.reshape(-1),
+                                                           ctx.rstd.reshape(-1), None if weight is None else
+                                                           weight._data, ctx.needs_input_grad[0])
+            return (None if gx is None else _make(gx), _make(gw) if need_w else None, _make(gb) if need_b else None,
+                    None, None, None, None, None)
         x, weight, xhat, rstd = _normalized_input(ctx)
         scale = rstd if weight is None else rstd * weight.reshape(ctx.shape)
         need_x, need_w = ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[1]
