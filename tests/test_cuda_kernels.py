@@ -382,3 +382,23 @@ def test_batch_norm_kernels_launch_three_times_each_way_and_differentiate_twice(
         return gx.detach(), flambeau.autograd.grad(gx.sum(), x)[0], m.running_mean, m.running_var
     for a, b in zip(second(x), array_code(second, x)):
         assert flambeau.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+def test_dropout_kernel_matches_the_array_code(array_code, dtype):
+    x0 = flambeau.randn(6, 7, dtype=dtype)
+    x0[0, :3] = flambeau.tensor([float("inf"), -1.0, float("nan")], dtype=dtype)
+
+    def run(p, inplace):
+        flambeau.manual_seed(5)
+        x = x0.to("cuda").requires_grad_()
+        y = nn.functional.dropout(x * 1, p, training=True, inplace=inplace)
+        gx, = flambeau.autograd.grad(y, x, flambeau.full(y.shape, 2.0, device="cuda", dtype=dtype))
+        return y.detach().cpu(), gx.cpu(), y.grad_fn.name()
+    for p in (0.2, 0.5, 0.9):
+        for inplace in (False, True):
+            got, want = run(p, inplace), array_code(run, p, inplace)
+            assert flambeau.equal(got[0].nan_to_num(7.0), want[0].nan_to_num(7.0)) and flambeau.equal(got[1], want[1])
+            assert got[0].isnan().sum() == want[0].isnan().sum()
+            if not inplace:
+                assert (got[2], want[2]) == ("NativeDropoutBackward0", "MulBackward0")   # PyTorch's on CUDA and CPU

@@ -299,6 +299,20 @@ extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g
 }
 """
 
+# Dropout from uniform noise u: the scale 1 / (1 - p) where u >= p, else 0, times x (the mask kept
+# for the gradient).
+_DROPOUT = r"""
+extern "C" __global__ void dropout(const scalar_t* x, const scalar_t* u, scalar_t p, scalar_t scale,
+                                   scalar_t* out, scalar_t* mask, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        scalar_t m = u[k] >= p ? scale : (scalar_t)0;
+        mask[k] = m;
+        out[k] = x[k] * m;
+    }
+}
+"""
+
 # The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
 _THRESHOLD_BACKWARD = r"""
 extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
@@ -313,7 +327,7 @@ SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
            "threshold_backward": _THRESHOLD_BACKWARD, "sgd_momentum_update": _OPTIMIZERS,
            "adam_update": _OPTIMIZERS, "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
-           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM}
+           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM, "dropout": _DROPOUT}
 _compiled = {}
 
 
@@ -514,3 +528,12 @@ def batch_norm_backward(x, g, mean, rstd, weight, need_input):
                 (x, g, mean, rstd, scale, scale, np.int32(0), gsum, ghsum, np.int32(1), t(1 / per), gx,
                  np.int64(gx.size), np.int32(c), np.int64(s)))
     return gx, ghsum, gsum
+
+
+def dropout(x, noise, p):
+    """(x * mask, mask), mask = 1 / (1 - p) where noise >= p, else 0."""
+    x, noise = _contiguous(x), _contiguous(noise)
+    out, mask = _xp.cupy.empty(x.shape, x.dtype), _xp.cupy.empty(x.shape, x.dtype)
+    t = x.dtype.type
+    _launch("dropout", x.dtype, x.size, (x, noise, t(p), t(1.0 / (1.0 - p)), out, mask, np.int64(x.size)))
+    return out, mask

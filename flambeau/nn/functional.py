@@ -697,7 +697,11 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
         out = input * 0
     else:
         shape = input.shape if noise_shape is None else noise_shape(input)
-        keep = (_creation.rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+        noise = _creation.rand(shape, dtype=input.dtype, device=input.device)
+        if not alpha and noise_shape is None and _cuda_kernels.usable(input._data, noise._data):
+            out = _Dropout.apply(input, noise._data, p)          # one launch after the noise, not four
+            return _inplace(target, out) if inplace else out
+        keep = (noise >= p).to(input.dtype)
         if alpha:
             saturation = _SELU_ALPHA * _SELU_SCALE
             a = 1.0 / math.sqrt((saturation * saturation * p + 1) * (1 - p))
@@ -705,6 +709,20 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
         else:
             out = input * (keep * (1.0 / (1.0 - p)))
     return _inplace(target, out) if inplace else out
+
+
+class _Dropout(Function):
+    """x * mask with the mask made on the GPU in one kernel (PyTorch's CUDA node name)."""
+    _node_name = "NativeDropoutBackward0"
+
+    @staticmethod
+    def forward(ctx, input, noise, p):
+        out, ctx.mask = _cuda_kernels.dropout(input._data, noise, p)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * _make(ctx.mask), None, None
 
 
 def _feature_noise_shape(input, unbatched=False):       # checked only once p < 1, as PyTorch
