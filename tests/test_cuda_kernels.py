@@ -56,6 +56,8 @@ GEOMETRIES = [
     ((3, 3), (1, 1), (1, 1), (2, 2), False),
     ((1, 1), (2, 2), (0, 0), (1, 1), True),
     ((4, 4), (3, 3), (2, 2), (1, 1), True),
+    ((9, 8), (9, 8), (0, 0), (1, 1), False),       # one window over the whole plane
+    ((5, 4), (2, 3), (2, 2), (1, 2), True),
 ]
 
 
@@ -402,3 +404,13 @@ def test_dropout_kernel_matches_the_array_code(array_code, dtype):
             assert got[0].isnan().sum() == want[0].isnan().sum()
             if not inplace:
                 assert (got[2], want[2]) == ("NativeDropoutBackward0", "MulBackward0")   # PyTorch's on CUDA and CPU
+
+
+def test_cross_entropy_kernel_leaves_many_classes_to_the_array_code():
+    if CUDA_MODE != "emulated":
+        pytest.skip("counts launches on the emulated CuPy")
+    x = flambeau.randn(3, _kernels.CROSS_ENTROPY_MAX_CLASSES + 1, device="cuda")
+    before = _launches().get("RawKernel cross_entropy", 0)
+    loss = nn.functional.cross_entropy(x, flambeau.tensor([0, 5, 1024], device="cuda"))
+    assert _launches().get("RawKernel cross_entropy", 0) == before
+    assert flambeau.allclose(loss.cpu(), nn.functional.cross_entropy(x.cpu(), flambeau.tensor([0, 5, 1024])))

@@ -80,17 +80,21 @@ extern "C" __global__ void max_pool2d_backward(const scalar_t* gy, const int* ar
         long long t = p / W;
         int h = (int)(t % H);
         long long first = (t / H) * Ho * Wo;
+        /* the windows whose span reaches (h, w): oh * sh in [h + ph - (kh - 1) dh, h + ph] */
+        int lo = h + ph - (kh - 1) * dh, oh0 = lo <= 0 ? 0 : (lo + sh - 1) / sh, oh1 = (h + ph) / sh;
+        lo = w + pw - (kw - 1) * dw;
+        int ow0 = lo <= 0 ? 0 : (lo + sw - 1) / sw, ow1 = (w + pw) / sw;
+        if (oh1 > Ho - 1) oh1 = Ho - 1;
+        if (ow1 > Wo - 1) ow1 = Wo - 1;
         scalar_t sum = 0;
-        for (int i = 0; i < kh; ++i) {
-            int hh = h + ph - i * dh;                /* oh * sh if window oh has position i here */
-            if (hh < 0) break;
-            if (hh % sh != 0 || hh / sh >= Ho) continue;
-            for (int j = 0; j < kw; ++j) {
-                int ww = w + pw - j * dw;
-                if (ww < 0) break;
-                if (ww % sw != 0 || ww / sw >= Wo) continue;
-                long long o = first + (long long)(hh / sh) * Wo + ww / sw;
-                if (arg[o] == i * kw + j) sum += gy[o];
+        for (int oh = oh0; oh <= oh1; ++oh) {
+            int di = h + ph - oh * sh;               /* i * dh for the window position i at h */
+            if (di % dh != 0) continue;
+            for (int ow = ow0; ow <= ow1; ++ow) {
+                int dj = w + pw - ow * sw;
+                if (dj % dw != 0) continue;
+                long long o = first + (long long)oh * Wo + ow;
+                if (arg[o] == (di / dh) * kw + dj / dw) sum += gy[o];
             }
         }
         gx[p] = sum;
@@ -107,10 +111,12 @@ extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t a
 }
 """
 
-# Cross-entropy over class indices, rows (M, C): one thread per row finds the row's maximum, then
+# Cross-entropy over class indices, rows (M, C): one thread per row (so only for a moderate C: a
+# vocabulary-sized row is better reduced by CuPy's parallel reductions) finds the row's maximum, then
 # lse = max + log(sum exp(x - max)) and the loss lse - x[target]; the gradient, one thread per
 # element, is (softmax - one-hot) times the incoming gradient over the mean's divisor
 # (g[r * g_step] / divisor: g one scalar for a mean or sum, one per row for reduction='none').
+CROSS_ENTROPY_MAX_CLASSES = 1024
 _CROSS_ENTROPY = r"""
 extern "C" __global__ void cross_entropy(const scalar_t* x, const long long* target, scalar_t* loss,
                                          scalar_t* lse, long long rows, int classes) {

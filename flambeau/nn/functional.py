@@ -1765,7 +1765,7 @@ class _CrossEntropy(Function):
             # class indices alone (the common case): pick log-probabilities, no dense target
             picked = rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp, need_mask=False)
         if (picked is not None and valid is None and rows.shape[0] and a.ndim == 2 and not log_probs
-                and _cuda_kernels.usable(a)):
+                and a.shape[1] <= _cuda_kernels.CROSS_ENTROPY_MAX_CLASSES and _cuda_kernels.usable(a)):
             # nothing ignored, on the GPU: one kernel for the log-softmax and the pick
             logp = None
             per, ctx.lse = _cuda_kernels.cross_entropy(x, safe)
