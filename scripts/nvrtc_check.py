@@ -47,7 +47,7 @@ def main():
     nvrtc = ctypes.CDLL(args.lib)
     failed = 0
     for name in sorted(_kernels.SOURCES):
-        for dtype in (np.float32, np.float64):
+        for dtype in _kernels.dtypes(name):
             ok, log = compile_source(nvrtc, _kernels.source(name, dtype), args.arch)
             print(f"{name:24s} {np.dtype(dtype).name:8s} {'ok' if ok else 'FAILED'}")
             if not ok or log:

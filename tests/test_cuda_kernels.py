@@ -5,7 +5,6 @@ where installed, compiles it for the GPU; on a GPU they run for real. Either way
 give what the array code gives: the same maxima and offsets bit for bit (NaN and ties included),
 the same gradients, the same parameters after an SGD step.
 """
-import itertools
 import shutil
 import subprocess
 
@@ -183,7 +182,8 @@ def test_emulated_raw_kernel_checks_argument_types():
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-@pytest.mark.parametrize("name,dtype", list(itertools.product(sorted(_kernels.SOURCES), [np.float32, np.float64])))
+@pytest.mark.parametrize("name,dtype", [(name, dtype) for name in sorted(_kernels.SOURCES)
+                                        for dtype in _kernels.dtypes(name)])
 def test_kernel_sources_compile_for_the_gpu(tmp_path, name, dtype):
     """What NVRTC compiles on a GPU machine: no headers, device code only (nvcc checks the same C++)."""
     src = tmp_path / "k.cu"
@@ -414,3 +414,27 @@ def test_cross_entropy_kernel_leaves_many_classes_to_the_array_code():
     loss = nn.functional.cross_entropy(x, flambeau.tensor([0, 5, 1024], device="cuda"))
     assert _launches().get("RawKernel cross_entropy", 0) == before
     assert flambeau.allclose(loss.cpu(), nn.functional.cross_entropy(x.cpu(), flambeau.tensor([0, 5, 1024])))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 1000])
+def test_index_range_kernel_matches_the_array_code(array_code, n, dtype):
+    from flambeau._ops._util import index_range
+    rng = np.random.default_rng(n)
+    values = rng.integers(-2**31 + 1, 2**31 - 1, n).astype(dtype)
+    a = flambeau.tensor(values, device="cuda")._data
+    assert index_range(a) == array_code(index_range, a) == (int(values.min()), int(values.max()))
+    assert index_range(a[::-1]) == (int(values.min()), int(values.max()))     # any layout
+    if CUDA_MODE == "emulated":
+        import _emulated_cupy
+        before, syncs = _launches().get("RawKernel index_range", 0), _emulated_cupy.SYNCS[0]
+        index_range(a)
+        assert _launches()["RawKernel index_range"] == before + 1 and _emulated_cupy.SYNCS[0] == syncs + 1
+
+
+def test_index_errors_still_raise_on_cuda_through_the_kernel():
+    x = flambeau.arange(10.0, device="cuda")
+    with pytest.raises(IndexError):
+        x[flambeau.tensor([0, 10], device="cuda")]
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        nn.functional.cross_entropy(flambeau.randn(2, 5, device="cuda"), flambeau.tensor([1, 7], device="cuda"))

@@ -20,6 +20,7 @@ from .. import _xp
 
 _ENABLED = os.environ.get("FLAMBEAU_CUDA_KERNELS", "1") != "0"
 _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_INDEX_TYPES = {np.dtype(np.int64): "long long", np.dtype(np.int32): "int"}
 _THREADS = 256
 _MAX_BLOCKS = 1 << 20        # a grid-stride loop covers any size beyond
 
@@ -319,6 +320,25 @@ extern "C" __global__ void dropout(const scalar_t* x, const scalar_t* u, scalar_
 }
 """
 
+# The range of an index array (checked before indexing: CuPy would wrap out-of-range indices
+# around), as per-chunk minima and maxima that the host finishes: one launch and one read.
+_INDEX_RANGE = r"""
+extern "C" __global__ void index_range(const scalar_t* a, long long total, long long chunk, scalar_t* lo,
+                                       scalar_t* hi, long long chunks) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < chunks;
+         k += (long long)gridDim.x * blockDim.x) {
+        long long j0 = k * chunk, j1 = j0 + chunk < total ? j0 + chunk : total;
+        scalar_t low = a[j0], high = a[j0];
+        for (long long j = j0 + 1; j < j1; ++j) {
+            if (a[j] < low) low = a[j];
+            if (a[j] > high) high = a[j];
+        }
+        lo[k] = low;
+        hi[k] = high;
+    }
+}
+"""
+
 # The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
 _THRESHOLD_BACKWARD = r"""
 extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
@@ -333,13 +353,20 @@ SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
            "threshold_backward": _THRESHOLD_BACKWARD, "sgd_momentum_update": _OPTIMIZERS,
            "adam_update": _OPTIMIZERS, "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
-           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM, "dropout": _DROPOUT}
+           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM, "dropout": _DROPOUT,
+           "index_range": _INDEX_RANGE}
 _compiled = {}
+
+
+def dtypes(name):
+    """The dtypes kernel ``name`` is compiled for."""
+    return tuple(_INDEX_TYPES if name == "index_range" else _C_TYPES)
 
 
 def source(name, dtype):
     """The CUDA source holding kernel ``name`` for arrays of ``dtype``."""
-    return f"typedef {_C_TYPES[np.dtype(dtype)]} scalar_t;\n" + SOURCES[name]
+    dtype = np.dtype(dtype)
+    return f"typedef {_C_TYPES.get(dtype) or _INDEX_TYPES[dtype]} scalar_t;\n" + SOURCES[name]
 
 
 def _kernel(name, dtype):
@@ -543,3 +570,22 @@ def dropout(x, noise, p):
     t = x.dtype.type
     _launch("dropout", x.dtype, x.size, (x, noise, t(p), t(1.0 / (1.0 - p)), out, mask, np.int64(x.size)))
     return out, mask
+
+
+INDEX_RANGE_MAX = 1 << 16       # larger index arrays: CuPy's parallel min and max
+
+
+def index_range(a):
+    """(min, max) of a non-empty int64 or int32 device array on the current device, as Python
+    ints; None when the kernel does not take it."""
+    if (not _ENABLED or a.dtype not in _INDEX_TYPES or a.size > INDEX_RANGE_MAX
+            or a.data.device_id != _xp.cupy.cuda.runtime.getDevice()):
+        return None
+    a = _contiguous(a).reshape(-1)
+    chunk = 64
+    chunks = -(-a.size // chunk)
+    both = _xp.cupy.empty((2, chunks), a.dtype)
+    _launch("index_range", a.dtype, chunks,
+            (a, np.int64(a.size), np.int64(chunk), both[0], both[1], np.int64(chunks)))
+    lo, hi = _xp.to_host(both)
+    return int(lo.min()), int(hi.max())
