@@ -2,8 +2,11 @@
 
 A small network's training step on a GPU is bound by kernel launches, not by arithmetic. As array
 code, max pooling takes about a dozen CuPy calls each way (a copy of the windows, max, argmax, the
-NaN rule, a masked write-back), cross-entropy over a dozen, relu's gradient two, the SGD update two
-per parameter and Adam's about a dozen. Each kernel below does that work in one launch.
+NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a dozen each way,
+dropout four, relu's gradient two, the SGD update two per parameter and Adam's about a dozen. The
+kernels below do each of those in one launch (batch norm in three), in this order: max pooling,
+cross-entropy, relu's gradient, dropout, batch norm, the optimizers' updates, the range of index
+arrays. The infrastructure comes first.
 
 The sources are plain CUDA C++ with no headers (NVRTC compiles them at first use), one thread per
 output element (or row) in a grid-stride loop, over C-contiguous arrays, with no shared memory,
@@ -23,6 +26,58 @@ _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _INDEX_TYPES = {np.dtype(np.int64): "long long", np.dtype(np.int32): "int"}
 _THREADS = 256
 _MAX_BLOCKS = 1 << 20        # a grid-stride loop covers any size beyond
+
+def dtypes(name):
+    """The dtypes kernel ``name`` is compiled for."""
+    return tuple(_INDEX_TYPES if name == "index_range" else _C_TYPES)
+
+
+def source(name, dtype):
+    """The CUDA source holding kernel ``name`` for arrays of ``dtype``."""
+    dtype = np.dtype(dtype)
+    return f"typedef {_C_TYPES.get(dtype) or _INDEX_TYPES[dtype]} scalar_t;\n" + SOURCES[name]
+
+
+def _kernel(name, dtype):
+    key = (name, dtype)
+    k = _compiled.get(key)
+    if k is None:
+        k = _compiled[key] = _xp.cupy.RawKernel(source(name, dtype), name)
+    return k
+
+
+def usable(*arrays):
+    """Whether the kernels take these arrays: device arrays on the current device (a kernel launches
+    there and would read another device's memory), all float32 or all float64."""
+    if not _ENABLED or _xp.cupy is None:
+        return False
+    dtype = arrays[0].dtype
+    if dtype not in _C_TYPES:
+        return False
+    for a in arrays:
+        if type(a) is np.ndarray or a.dtype != dtype:
+            return False
+    device = _xp.cupy.cuda.runtime.getDevice()
+    for a in arrays:
+        if a.data.device_id != device:
+            return False
+    return True
+
+
+def in_place_usable(*arrays):
+    """usable, and C-contiguous: arrays a kernel writes in place (parameters, optimizer state)."""
+    return usable(*arrays) and all(a.flags.c_contiguous for a in arrays)
+
+
+def _contiguous(a):
+    return a if a.flags.c_contiguous else _xp.cupy.ascontiguousarray(a)
+
+
+def _launch(name, dtype, total, args):
+    if total:
+        blocks = min((total + _THREADS - 1) // _THREADS, _MAX_BLOCKS)
+        _kernel(name, dtype)((blocks,), (_THREADS,), args)
+
 
 # Note [Max pooling kernels]
 # Forward: one thread per output (plane, oh, ow) walks the window's positions inside the input, as
@@ -103,14 +158,40 @@ extern "C" __global__ void max_pool2d_backward(const scalar_t* gy, const int* ar
 }
 """
 
-# p += alpha * g: SGD's update without momentum or weight decay (alpha = -lr, or lr to maximize).
-_SGD = r"""
-extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t alpha, long long total) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x)
-        p[k] += alpha * g[k];
-}
-"""
+def _geometry(kernel, stride, pad, dilation):
+    """(kh, kw, sh, sw, ph, pw, dh, dw) as int32 kernel arguments; pad is (top, bottom, left, right)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    i32 = np.int32
+    return i32(kh), i32(kw), i32(sh), i32(sw), i32(pad[0]), i32(pad[2]), i32(dh), i32(dw)
+
+
+def max_pool2d(x, kernel, stride, pad, dilation, out_size):
+    """(maxima, offsets) of 2-D max pooling over x (N, C, H, W); offsets are int32 (i * kw + j)."""
+    xp = _xp.cupy
+    x = _contiguous(x)
+    n, c, h, w = x.shape
+    ho, wo = out_size
+    out = xp.empty((n, c, ho, wo), x.dtype)
+    arg = xp.empty((n, c, ho, wo), np.int32)
+    lowest = x.dtype.type(-np.inf)
+    _launch("max_pool2d", x.dtype, out.size,
+            (x, out, arg, np.int64(out.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
+             *_geometry(kernel, stride, pad, dilation), lowest))
+    return out, arg
+
+
+def max_pool2d_backward(gy, arg, sizes, kernel, stride, pad, dilation):
+    """The input-sized gradient of max_pool2d: each gy at its window's maximum, summed where windows overlap."""
+    xp = _xp.cupy
+    gy, arg = _contiguous(gy), _contiguous(arg)
+    n, c, ho, wo = gy.shape
+    h, w = sizes
+    gx = xp.empty((n, c, h, w), gy.dtype)
+    _launch("max_pool2d_backward", gy.dtype, gx.size,
+            (gy, arg, gx, np.int64(gx.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
+             *_geometry(kernel, stride, pad, dilation)))
+    return gx
+
 
 # Cross-entropy over class indices, rows (M, C): one thread per row (so only for a moderate C: a
 # vocabulary-sized row is better reduced by CuPy's parallel reductions) finds the row's maximum, then
@@ -150,60 +231,69 @@ extern "C" __global__ void cross_entropy_backward(const scalar_t* x, const long 
 }
 """
 
-# SGD with momentum (and weight decay, dampening, Nesterov), and Adam/AdamW: each parameter's whole
-# update in one launch, in the order and with the roundings of the optimizers' array code (the host
-# folds the step's constants into scalars first, as that code's Python numbers are).
-_OPTIMIZERS = r"""
-extern "C" __global__ void sgd_momentum_update(scalar_t* p, const scalar_t* grad, scalar_t* buf, long long total,
-                                               scalar_t sign, scalar_t weight_decay, int first, scalar_t momentum,
-                                               scalar_t one_minus_dampening, int nesterov, scalar_t lr) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x) {
-        scalar_t g = grad[k] * sign;
-        if (weight_decay != 0) g = g + weight_decay * p[k];
-        scalar_t b;
-        if (first) {
-            b = g;
-        } else {
-            b = buf[k] * momentum;
-            b = b + one_minus_dampening * g;
-        }
-        buf[k] = b;
-        g = nesterov ? g + momentum * b : b;
-        p[k] = p[k] - lr * g;
-    }
-}
+def cross_entropy(x, target):
+    """(per-row losses, per-row log-sum-exp) of logits x (M, C) at int64 class indices target (M,),
+    all in range."""
+    xp = _xp.cupy
+    x, target = _contiguous(x), _contiguous(target)
+    rows, classes = x.shape
+    loss = xp.empty(rows, x.dtype)
+    lse = xp.empty(rows, x.dtype)
+    _launch("cross_entropy", x.dtype, rows, (x, target, loss, lse, np.int64(rows), np.int32(classes)))
+    return loss, lse
 
-/* weight_decay_mode: 0 none, 1 L2 (Adam: added to the gradient), 2 decoupled (AdamW: p *= decay) */
-extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar_t* exp_avg, scalar_t* exp_avg_sq,
-                                       scalar_t* max_exp_avg_sq, long long total, scalar_t sign,
-                                       int weight_decay_mode, scalar_t weight_decay, scalar_t decay,
-                                       int lerp_from_start, scalar_t w, scalar_t one_minus_w, scalar_t beta2,
-                                       scalar_t one_minus_beta2, int amsgrad, scalar_t bias_correction2_sqrt,
-                                       scalar_t eps, scalar_t neg_step_size) {
+
+def cross_entropy_backward(x, target, lse, g, divisor):
+    """(softmax(x) - one_hot(target)) * (g / divisor), g of shape () or (M, 1)."""
+    xp = _xp.cupy
+    x, target, g = _contiguous(x), _contiguous(target), _contiguous(g)
+    gx = xp.empty(x.shape, x.dtype)
+    _launch("cross_entropy_backward", x.dtype, gx.size,
+            (x, target, lse, g, np.int64(1 if g.size > 1 else 0), x.dtype.type(divisor), gx, np.int64(gx.size),
+             np.int32(x.shape[1])))
+    return gx
+
+
+# The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
+_THRESHOLD_BACKWARD = r"""
+extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
+                                              scalar_t* out, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x)
+        out[k] = x[k] <= threshold ? (scalar_t)0 : g[k];
+}
+"""
+
+def threshold_backward(g, x, threshold):
+    """g where x > threshold (NaN included), else 0, in g's layout made C-contiguous."""
+    g, x = _contiguous(g), _contiguous(x)
+    out = _xp.cupy.empty(g.shape, g.dtype)
+    _launch("threshold_backward", g.dtype, out.size, (g, x, g.dtype.type(threshold), out, np.int64(out.size)))
+    return out
+
+
+# Dropout from uniform noise u: the scale 1 / (1 - p) where u >= p, else 0, times x (the mask kept
+# for the gradient).
+_DROPOUT = r"""
+extern "C" __global__ void dropout(const scalar_t* x, const scalar_t* u, scalar_t p, scalar_t scale,
+                                   scalar_t* out, scalar_t* mask, long long total) {
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
          k += (long long)gridDim.x * blockDim.x) {
-        scalar_t param = p[k];
-        scalar_t g = grad[k] * sign;
-        if (weight_decay_mode == 1) g = g + weight_decay * param;
-        if (weight_decay_mode == 2) param = param * decay;
-        scalar_t m = exp_avg[k];
-        m = lerp_from_start ? m + w * (g - m) : g - (g - m) * one_minus_w;   /* PyTorch's lerp */
-        scalar_t v = exp_avg_sq[k] * beta2;
-        v = v + (one_minus_beta2 * g) * g;
-        exp_avg[k] = m;
-        exp_avg_sq[k] = v;
-        if (amsgrad) {
-            scalar_t top = max_exp_avg_sq[k];
-            top = (v != v || v > top) ? v : top;                              /* NaN propagates */
-            max_exp_avg_sq[k] = top;
-            v = top;
-        }
-        scalar_t denom = sqrt(v) / bias_correction2_sqrt + eps;
-        p[k] = param + (neg_step_size * m) / denom;
+        scalar_t m = u[k] >= p ? scale : (scalar_t)0;
+        mask[k] = m;
+        out[k] = x[k] * m;
     }
 }
 """
+
+def dropout(x, noise, p):
+    """(x * mask, mask), mask = 1 / (1 - p) where noise >= p, else 0."""
+    x, noise = _contiguous(x), _contiguous(noise)
+    out, mask = _xp.cupy.empty(x.shape, x.dtype), _xp.cupy.empty(x.shape, x.dtype)
+    t = x.dtype.type
+    _launch("dropout", x.dtype, x.size, (x, noise, t(p), t(1.0 / (1.0 - p)), out, mask, np.int64(x.size)))
+    return out, mask
+
 
 # Note [Batch norm kernels]
 # Batch normalization over x (N, C, S) (S the product of the spatial sizes, 1 for (N, C) inputs)
@@ -306,203 +396,6 @@ extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g
 }
 """
 
-# Dropout from uniform noise u: the scale 1 / (1 - p) where u >= p, else 0, times x (the mask kept
-# for the gradient).
-_DROPOUT = r"""
-extern "C" __global__ void dropout(const scalar_t* x, const scalar_t* u, scalar_t p, scalar_t scale,
-                                   scalar_t* out, scalar_t* mask, long long total) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x) {
-        scalar_t m = u[k] >= p ? scale : (scalar_t)0;
-        mask[k] = m;
-        out[k] = x[k] * m;
-    }
-}
-"""
-
-# The range of an index array (checked before indexing: CuPy would wrap out-of-range indices
-# around), as per-chunk minima and maxima that the host finishes: one launch and one read.
-_INDEX_RANGE = r"""
-extern "C" __global__ void index_range(const scalar_t* a, long long total, long long chunk, scalar_t* lo,
-                                       scalar_t* hi, long long chunks) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < chunks;
-         k += (long long)gridDim.x * blockDim.x) {
-        long long j0 = k * chunk, j1 = j0 + chunk < total ? j0 + chunk : total;
-        scalar_t low = a[j0], high = a[j0];
-        for (long long j = j0 + 1; j < j1; ++j) {
-            if (a[j] < low) low = a[j];
-            if (a[j] > high) high = a[j];
-        }
-        lo[k] = low;
-        hi[k] = high;
-    }
-}
-"""
-
-# The gradient of relu and threshold: g where x > threshold (or x is NaN), else 0.
-_THRESHOLD_BACKWARD = r"""
-extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t* x, scalar_t threshold,
-                                              scalar_t* out, long long total) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x)
-        out[k] = x[k] <= threshold ? (scalar_t)0 : g[k];
-}
-"""
-
-SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D, "sgd_update": _SGD,
-           "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
-           "threshold_backward": _THRESHOLD_BACKWARD, "sgd_momentum_update": _OPTIMIZERS,
-           "adam_update": _OPTIMIZERS, "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
-           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM, "dropout": _DROPOUT,
-           "index_range": _INDEX_RANGE}
-_compiled = {}
-
-
-def dtypes(name):
-    """The dtypes kernel ``name`` is compiled for."""
-    return tuple(_INDEX_TYPES if name == "index_range" else _C_TYPES)
-
-
-def source(name, dtype):
-    """The CUDA source holding kernel ``name`` for arrays of ``dtype``."""
-    dtype = np.dtype(dtype)
-    return f"typedef {_C_TYPES.get(dtype) or _INDEX_TYPES[dtype]} scalar_t;\n" + SOURCES[name]
-
-
-def _kernel(name, dtype):
-    key = (name, dtype)
-    k = _compiled.get(key)
-    if k is None:
-        k = _compiled[key] = _xp.cupy.RawKernel(source(name, dtype), name)
-    return k
-
-
-def usable(*arrays):
-    """Whether the kernels take these arrays: device arrays on the current device (a kernel launches
-    there and would read another device's memory), all float32 or all float64."""
-    if not _ENABLED or _xp.cupy is None:
-        return False
-    dtype = arrays[0].dtype
-    if dtype not in _C_TYPES:
-        return False
-    for a in arrays:
-        if type(a) is np.ndarray or a.dtype != dtype:
-            return False
-    device = _xp.cupy.cuda.runtime.getDevice()
-    for a in arrays:
-        if a.data.device_id != device:
-            return False
-    return True
-
-
-def _contiguous(a):
-    return a if a.flags.c_contiguous else _xp.cupy.ascontiguousarray(a)
-
-
-def _launch(name, dtype, total, args):
-    if total:
-        blocks = min((total + _THREADS - 1) // _THREADS, _MAX_BLOCKS)
-        _kernel(name, dtype)((blocks,), (_THREADS,), args)
-
-
-def _geometry(kernel, stride, pad, dilation):
-    """(kh, kw, sh, sw, ph, pw, dh, dw) as int32 kernel arguments; pad is (top, bottom, left, right)."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    i32 = np.int32
-    return i32(kh), i32(kw), i32(sh), i32(sw), i32(pad[0]), i32(pad[2]), i32(dh), i32(dw)
-
-
-def max_pool2d(x, kernel, stride, pad, dilation, out_size):
-    """(maxima, offsets) of 2-D max pooling over x (N, C, H, W); offsets are int32 (i * kw + j)."""
-    xp = _xp.cupy
-    x = _contiguous(x)
-    n, c, h, w = x.shape
-    ho, wo = out_size
-    out = xp.empty((n, c, ho, wo), x.dtype)
-    arg = xp.empty((n, c, ho, wo), np.int32)
-    lowest = x.dtype.type(-np.inf)
-    _launch("max_pool2d", x.dtype, out.size,
-            (x, out, arg, np.int64(out.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
-             *_geometry(kernel, stride, pad, dilation), lowest))
-    return out, arg
-
-
-def max_pool2d_backward(gy, arg, sizes, kernel, stride, pad, dilation):
-    """The input-sized gradient of max_pool2d: each gy at its window's maximum, summed where windows overlap."""
-    xp = _xp.cupy
-    gy, arg = _contiguous(gy), _contiguous(arg)
-    n, c, ho, wo = gy.shape
-    h, w = sizes
-    gx = xp.empty((n, c, h, w), gy.dtype)
-    _launch("max_pool2d_backward", gy.dtype, gx.size,
-            (gy, arg, gx, np.int64(gx.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
-             *_geometry(kernel, stride, pad, dilation)))
-    return gx
-
-
-def sgd_update(p, g, alpha):
-    """p += alpha * g in place, in p's precision (p C-contiguous)."""
-    _launch("sgd_update", p.dtype, p.size, (p, _contiguous(g), p.dtype.type(alpha), np.int64(p.size)))
-
-
-def cross_entropy(x, target):
-    """(per-row losses, per-row log-sum-exp) of logits x (M, C) at int64 class indices target (M,),
-    all in range."""
-    xp = _xp.cupy
-    x, target = _contiguous(x), _contiguous(target)
-    rows, classes = x.shape
-    loss = xp.empty(rows, x.dtype)
-    lse = xp.empty(rows, x.dtype)
-    _launch("cross_entropy", x.dtype, rows, (x, target, loss, lse, np.int64(rows), np.int32(classes)))
-    return loss, lse
-
-
-def cross_entropy_backward(x, target, lse, g, divisor):
-    """(softmax(x) - one_hot(target)) * (g / divisor), g of shape () or (M, 1)."""
-    xp = _xp.cupy
-    x, target, g = _contiguous(x), _contiguous(target), _contiguous(g)
-    gx = xp.empty(x.shape, x.dtype)
-    _launch("cross_entropy_backward", x.dtype, gx.size,
-            (x, target, lse, g, np.int64(1 if g.size > 1 else 0), x.dtype.type(divisor), gx, np.int64(gx.size),
-             np.int32(x.shape[1])))
-    return gx
-
-
-def threshold_backward(g, x, threshold):
-    """g where x > threshold (NaN included), else 0, in g's layout made C-contiguous."""
-    g, x = _contiguous(g), _contiguous(x)
-    out = _xp.cupy.empty(g.shape, g.dtype)
-    _launch("threshold_backward", g.dtype, out.size, (g, x, g.dtype.type(threshold), out, np.int64(out.size)))
-    return out
-
-
-def in_place_usable(*arrays):
-    """usable, and C-contiguous: arrays a kernel writes in place (parameters, optimizer state)."""
-    return usable(*arrays) and all(a.flags.c_contiguous for a in arrays)
-
-
-def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
-    """SGD's step with a momentum buffer, in place on p and buf (buf is written whole when first)."""
-    t = p.dtype.type
-    _launch("sgd_momentum_update", p.dtype, p.size,
-            (p, _contiguous(g), buf, np.int64(p.size), t(-1 if maximize else 1), t(weight_decay), np.int32(first),
-             t(momentum), t(1 - dampening), np.int32(nesterov), t(lr)))
-
-
-def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay, decoupled,
-                amsgrad, maximize, step):
-    """Adam's (AdamW's when decoupled) step number ``step``, in place on p and the moments."""
-    t = p.dtype.type
-    w = 1 - beta1
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-    mode = 0 if weight_decay == 0 else 2 if decoupled else 1
-    _launch("adam_update", p.dtype, p.size,
-            (p, _contiguous(g), exp_avg, exp_avg_sq, exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq,
-             np.int64(p.size), t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
-             np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
-             t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step)))))
-
-
 def _batch_norm_layout(x):
     """(N, C, S, N * S, chunk length, chunks per channel) of x (N, C, ...): at most 1024 chunks."""
     n, c = x.shape[:2]
@@ -563,14 +456,115 @@ def batch_norm_backward(x, g, mean, rstd, weight, need_input):
     return gx, ghsum, gsum
 
 
-def dropout(x, noise, p):
-    """(x * mask, mask), mask = 1 / (1 - p) where noise >= p, else 0."""
-    x, noise = _contiguous(x), _contiguous(noise)
-    out, mask = _xp.cupy.empty(x.shape, x.dtype), _xp.cupy.empty(x.shape, x.dtype)
-    t = x.dtype.type
-    _launch("dropout", x.dtype, x.size, (x, noise, t(p), t(1.0 / (1.0 - p)), out, mask, np.int64(x.size)))
-    return out, mask
+# p += alpha * g: SGD's update without momentum or weight decay (alpha = -lr, or lr to maximize).
+_SGD = r"""
+extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t alpha, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x)
+        p[k] += alpha * g[k];
+}
+"""
 
+def sgd_update(p, g, alpha):
+    """p += alpha * g in place, in p's precision (p C-contiguous)."""
+    _launch("sgd_update", p.dtype, p.size, (p, _contiguous(g), p.dtype.type(alpha), np.int64(p.size)))
+
+
+# SGD with momentum (and weight decay, dampening, Nesterov), and Adam/AdamW: each parameter's whole
+# update in one launch, in the order and with the roundings of the optimizers' array code (the host
+# folds the step's constants into scalars first, as that code's Python numbers are).
+_OPTIMIZERS = r"""
+extern "C" __global__ void sgd_momentum_update(scalar_t* p, const scalar_t* grad, scalar_t* buf, long long total,
+                                               scalar_t sign, scalar_t weight_decay, int first, scalar_t momentum,
+                                               scalar_t one_minus_dampening, int nesterov, scalar_t lr) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        scalar_t g = grad[k] * sign;
+        if (weight_decay != 0) g = g + weight_decay * p[k];
+        scalar_t b;
+        if (first) {
+            b = g;
+        } else {
+            b = buf[k] * momentum;
+            b = b + one_minus_dampening * g;
+        }
+        buf[k] = b;
+        g = nesterov ? g + momentum * b : b;
+        p[k] = p[k] - lr * g;
+    }
+}
+
+/* weight_decay_mode: 0 none, 1 L2 (Adam: added to the gradient), 2 decoupled (AdamW: p *= decay) */
+extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar_t* exp_avg, scalar_t* exp_avg_sq,
+                                       scalar_t* max_exp_avg_sq, long long total, scalar_t sign,
+                                       int weight_decay_mode, scalar_t weight_decay, scalar_t decay,
+                                       int lerp_from_start, scalar_t w, scalar_t one_minus_w, scalar_t beta2,
+                                       scalar_t one_minus_beta2, int amsgrad, scalar_t bias_correction2_sqrt,
+                                       scalar_t eps, scalar_t neg_step_size) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        scalar_t param = p[k];
+        scalar_t g = grad[k] * sign;
+        if (weight_decay_mode == 1) g = g + weight_decay * param;
+        if (weight_decay_mode == 2) param = param * decay;
+        scalar_t m = exp_avg[k];
+        m = lerp_from_start ? m + w * (g - m) : g - (g - m) * one_minus_w;   /* PyTorch's lerp */
+        scalar_t v = exp_avg_sq[k] * beta2;
+        v = v + (one_minus_beta2 * g) * g;
+        exp_avg[k] = m;
+        exp_avg_sq[k] = v;
+        if (amsgrad) {
+            scalar_t top = max_exp_avg_sq[k];
+            top = (v != v || v > top) ? v : top;                              /* NaN propagates */
+            max_exp_avg_sq[k] = top;
+            v = top;
+        }
+        scalar_t denom = sqrt(v) / bias_correction2_sqrt + eps;
+        p[k] = param + (neg_step_size * m) / denom;
+    }
+}
+"""
+
+def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """SGD's step with a momentum buffer, in place on p and buf (buf is written whole when first)."""
+    t = p.dtype.type
+    _launch("sgd_momentum_update", p.dtype, p.size,
+            (p, _contiguous(g), buf, np.int64(p.size), t(-1 if maximize else 1), t(weight_decay), np.int32(first),
+             t(momentum), t(1 - dampening), np.int32(nesterov), t(lr)))
+
+
+def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay, decoupled,
+                amsgrad, maximize, step):
+    """Adam's (AdamW's when decoupled) step number ``step``, in place on p and the moments."""
+    t = p.dtype.type
+    w = 1 - beta1
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    mode = 0 if weight_decay == 0 else 2 if decoupled else 1
+    _launch("adam_update", p.dtype, p.size,
+            (p, _contiguous(g), exp_avg, exp_avg_sq, exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq,
+             np.int64(p.size), t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
+             np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
+             t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step)))))
+
+
+# The range of an index array (checked before indexing: CuPy would wrap out-of-range indices
+# around), as per-chunk minima and maxima that the host finishes: one launch and one read.
+_INDEX_RANGE = r"""
+extern "C" __global__ void index_range(const scalar_t* a, long long total, long long chunk, scalar_t* lo,
+                                       scalar_t* hi, long long chunks) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < chunks;
+         k += (long long)gridDim.x * blockDim.x) {
+        long long j0 = k * chunk, j1 = j0 + chunk < total ? j0 + chunk : total;
+        scalar_t low = a[j0], high = a[j0];
+        for (long long j = j0 + 1; j < j1; ++j) {
+            if (a[j] < low) low = a[j];
+            if (a[j] > high) high = a[j];
+        }
+        lo[k] = low;
+        hi[k] = high;
+    }
+}
+"""
 
 INDEX_RANGE_MAX = 1 << 16       # larger index arrays: CuPy's parallel min and max
 
@@ -589,3 +583,15 @@ def index_range(a):
             (a, np.int64(a.size), np.int64(chunk), both[0], both[1], np.int64(chunks)))
     lo, hi = _xp.to_host(both)
     return int(lo.min()), int(hi.max())
+
+
+# Each kernel's source, by the kernel's name (a source may hold several kernels), and the compiled
+# kernels by (name, dtype).
+SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D,
+           "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
+           "threshold_backward": _THRESHOLD_BACKWARD, "dropout": _DROPOUT,
+           "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
+           "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM,
+           "sgd_update": _SGD, "sgd_momentum_update": _OPTIMIZERS, "adam_update": _OPTIMIZERS,
+           "index_range": _INDEX_RANGE}
+_compiled = {}
