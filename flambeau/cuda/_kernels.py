@@ -158,6 +158,7 @@ extern "C" __global__ void max_pool2d_backward(const scalar_t* gy, const int* ar
 }
 """
 
+
 def _geometry(kernel, stride, pad, dilation):
     """(kh, kw, sh, sw, ph, pw, dh, dw) as int32 kernel arguments; pad is (top, bottom, left, right)."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
@@ -231,6 +232,7 @@ extern "C" __global__ void cross_entropy_backward(const scalar_t* x, const long 
 }
 """
 
+
 def cross_entropy(x, target):
     """(per-row losses, per-row log-sum-exp) of logits x (M, C) at int64 class indices target (M,),
     all in range."""
@@ -264,6 +266,7 @@ extern "C" __global__ void threshold_backward(const scalar_t* g, const scalar_t*
 }
 """
 
+
 def threshold_backward(g, x, threshold):
     """g where x > threshold (NaN included), else 0, in g's layout made C-contiguous."""
     g, x = _contiguous(g), _contiguous(x)
@@ -285,6 +288,7 @@ extern "C" __global__ void dropout(const scalar_t* x, const scalar_t* u, scalar_
     }
 }
 """
+
 
 def dropout(x, noise, p):
     """(x * mask, mask), mask = 1 / (1 - p) where noise >= p, else 0."""
@@ -396,6 +400,7 @@ extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g
 }
 """
 
+
 def _batch_norm_layout(x):
     """(N, C, S, N * S, chunk length, chunks per channel) of x (N, C, ...): at most 1024 chunks."""
     n, c = x.shape[:2]
@@ -465,6 +470,7 @@ extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t a
 }
 """
 
+
 def sgd_update(p, g, alpha):
     """p += alpha * g in place, in p's precision (p C-contiguous)."""
     _launch("sgd_update", p.dtype, p.size, (p, _contiguous(g), p.dtype.type(alpha), np.int64(p.size)))
@@ -525,6 +531,7 @@ extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar
 }
 """
 
+
 def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
     """SGD's step with a momentum buffer, in place on p and buf (buf is written whole when first)."""
     t = p.dtype.type
@@ -565,6 +572,7 @@ extern "C" __global__ void index_range(const scalar_t* a, long long total, long 
     }
 }
 """
+
 
 INDEX_RANGE_MAX = 1 << 16       # larger index arrays: CuPy's parallel min and max
 

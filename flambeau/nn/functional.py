@@ -700,14 +700,13 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
         noise = _creation.rand(shape, dtype=input.dtype, device=input.device)
         if not alpha and noise_shape is None and _cuda_kernels.usable(input._data, noise._data):
             out = _Dropout.apply(input, noise._data, p)          # one launch after the noise, not four
-            return _inplace(target, out) if inplace else out
-        keep = (noise >= p).to(input.dtype)
-        if alpha:
+        elif alpha:
+            keep = (noise >= p).to(input.dtype)
             saturation = _SELU_ALPHA * _SELU_SCALE
             a = 1.0 / math.sqrt((saturation * saturation * p + 1) * (1 - p))
             out = input * (keep * a) + ((keep - 1) * (saturation * a) + saturation * a * p)
         else:
-            out = input * (keep * (1.0 / (1.0 - p)))
+            out = input * ((noise >= p).to(input.dtype) * (1.0 / (1.0 - p)))
     return _inplace(target, out) if inplace else out
 
 

@@ -75,7 +75,7 @@ class SGD(Optimizer):
                     if g is None:
                         continue
                     pd, gd = p._data, g._data
-                    if type(pd) is not _ndarray and pd.flags.c_contiguous and _cuda_kernels.usable(pd, gd):
+                    if type(pd) is not _ndarray and _cuda_kernels.in_place_usable(pd) and _cuda_kernels.usable(pd, gd):
                         _cuda_kernels.sgd_update(pd, gd, alpha)        # one launch instead of two
                     else:
                         pd += alpha * gd
@@ -109,11 +109,13 @@ class SGD(Optimizer):
     def _fused_step(self, p, group):
         """The momentum step of one parameter as one GPU kernel, when it runs on one (else False)."""
         pd, gd = p._data, p.grad._data
+        if type(pd) is _ndarray:
+            return False
         state = self.state[p]
         buf_t = state.get("momentum_buffer")
         first = buf_t is None
-        if type(pd) is _ndarray or not _cuda_kernels.in_place_usable(pd) or not _cuda_kernels.usable(pd, gd) \
-                or not (first or _cuda_kernels.in_place_usable(pd, buf_t._data)):
+        written = (pd,) if first else (pd, buf_t._data)
+        if not (_cuda_kernels.in_place_usable(*written) and _cuda_kernels.usable(pd, gd)):
             return False
         if first:
             buf_t = state["momentum_buffer"] = _make(_xp.cupy.empty(pd.shape, pd.dtype))
