@@ -248,6 +248,8 @@ class ndarray:
             if name not in _VIEW_METHODS and not no_copy:
                 LAUNCHES[f"ndarray.{name}"] += 1
             args, kwargs = _unwrap(args, f"ndarray.{name}"), _unwrap(kwargs, f"ndarray.{name}")
+            if name in _MAYBE_COPY:
+                return _wrap(_count_if_copied(f"ndarray.{name}", method(*args, **kwargs), self._a))
             if name == "take":
                 args = (_wrap_index(args[0], (self._a.size,) if kwargs.get("axis", args[1] if len(args) > 1 else None) is None
                                     else (self._a.shape[kwargs.get("axis", args[1] if len(args) > 1 else None)],)),) + args[1:]
@@ -554,6 +556,16 @@ def _true_divide(u, arrays, kwargs):
 _UFUNC_QUIRKS = {"floor_divide": _floor_divide, "true_divide": _true_divide, "divide": _true_divide}
 
 # What only makes a view (no device work), as methods and as functions.
+# reshape and ravel are views when the layout allows, else a copy: one launch
+_MAYBE_COPY = {"reshape", "ravel"}
+
+
+def _count_if_copied(name, result, source):
+    if result.size and not numpy.shares_memory(result, source):
+        LAUNCHES[name] += 1
+    return result
+
+
 _VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "diagonal"}
 # Functions that launch nothing on a GPU: views, type queries, and allocations without a fill.
 _VIEW_FUNCTIONS = {"reshape", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to",
@@ -574,9 +586,13 @@ def _function(qualname, numpy_fn, spec):
             _check_reduction_axis(qualname, args[0], args[1:], kwargs)
         if qualname in _DATA_DEPENDENT:
             _sync()
-        if qualname.split(".")[-1] not in _VIEW_FUNCTIONS:
+        short = qualname.split(".")[-1]
+        if short not in _VIEW_FUNCTIONS:
             LAUNCHES[qualname] += 1
-        return _wrap(numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname)))
+        result = numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname))
+        if short in _MAYBE_COPY and args and isinstance(args[0], ndarray):
+            _count_if_copied(qualname, result, args[0]._a)
+        return _wrap(result)
     return call
 
 

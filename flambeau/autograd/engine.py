@@ -44,7 +44,9 @@ def _sum_to_shape(grad, shape):
     if not (grad._requires_grad and grad_mode._enabled[0]):
         # no graph to record (the usual backward): one array reduction, no intermediate tensors
         from .._tensor import _make
-        return _make(grad._data.sum(axis=tuple(dims)).reshape(shape) if dims else grad._data.reshape(shape))
+        summed = grad._data.sum(axis=tuple(dims)) if dims else grad._data
+        # reshape only when needed: a same-shape reshape is a view, and a view's .grad is copied
+        return _make(summed if summed.shape == shape else summed.reshape(shape))
     if dims:
         grad = grad.sum(dim=dims, keepdim=True)
     if lead:

@@ -1692,15 +1692,16 @@ def _class_targets(op, logits_shape, target, weight, ignore_index, label_smoothi
     return q, w_row.sum(), valid
 
 
-def _index_targets(target, c, ignore_index, xp, need_mask=True):
+def _index_targets(target, c, ignore_index, xp, need_mask=True, need_rows=True):
     """Rows, class indices (ignored ones replaced by 0) and the not-ignored mask of int64 targets.
 
-    Without need_mask, the mask is None when no target can be ignore_index (the usual case).
+    Without need_mask, the mask is None when no target can be ignore_index (the usual case);
+    without need_rows, the rows (an arange: one launch on a GPU) are None.
     """
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype._legacy.replace('Tensor', '')}")
     t = target._data.reshape(-1)
-    rows = xp.arange(t.shape[0])
+    rows = xp.arange(t.shape[0]) if need_rows else None
     if not t.size:
         return rows, t, xp.ones(t.shape, bool)
     # checked on every device (one read by the host): CuPy would wrap around silently
@@ -1762,15 +1763,17 @@ class _CrossEntropy(Function):
         picked = None
         if weight is None and not label_smoothing and not target.is_floating_point():
             # class indices alone (the common case): pick log-probabilities, no dense target
-            picked = rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp, need_mask=False)
-        if (picked is not None and valid is None and rows.shape[0] and a.ndim == 2 and not log_probs
+            picked = rows, safe, valid = _index_targets(target, x.shape[1], ignore_index, xp, need_mask=False,
+                                                        need_rows=False)
+        if (picked is not None and valid is None and x.shape[0] and a.ndim == 2 and not log_probs
                 and a.shape[1] <= _cuda_kernels.CROSS_ENTROPY_MAX_CLASSES and _cuda_kernels.usable(a)):
             # nothing ignored, on the GPU: one kernel for the log-softmax and the pick
             logp = None
             per, ctx.lse = _cuda_kernels.cross_entropy(x, safe)
-            denom = rows.shape[0]
+            denom = x.shape[0]
             ctx.q, ctx.picked = None, picked
         elif picked is not None:
+            rows = xp.arange(x.shape[0])
             logp = _log_softmax_rows(x, log_probs, xp)
             if valid is None:                           # nothing ignored: no mask to apply
                 per = -logp[rows, safe]
@@ -1803,6 +1806,8 @@ class _CrossEntropy(Function):
         ctx.logp = logp
         if reduction == "none":
             return per.reshape(_loss_shape(input.shape))
+        if reduction == "mean" and ctx.lse is not None:
+            return per.mean()           # sum / N in one reduction
         total = per.sum()
         return xp.asarray(total / denom if reduction == "mean" else total, dtype=a.dtype)
 
@@ -1814,10 +1819,10 @@ class _CrossEntropy(Function):
             # the fused forward's gradient: one kernel, the mean's division inside it
             g = grad._data.reshape(-1, 1) if ctx.reduction == "none" else grad._data
             gi = _cuda_kernels.cross_entropy_backward(input._data, ctx.picked[1], ctx.lse, g,
-                                                      ctx.picked[0].shape[0] if ctx.reduction == "mean" else 1)
+                                                      ctx.rows_shape[0] if ctx.reduction == "mean" else 1)
             return _from_rows(_make(gi), ctx.shape), None, None, None
         if ctx.denom is None:
-            ctx.denom = _make(xp.asarray(ctx.picked[0].shape[0], dtype=input._data.dtype))
+            ctx.denom = _make(xp.asarray(ctx.rows_shape[0], dtype=input._data.dtype))
         if ctx.reduction == "none":
             g = grad.reshape(-1, 1)
         elif ctx.reduction == "mean":
@@ -1877,6 +1882,8 @@ def _dense_targets(ctx):
         return ctx.q
     rows, safe, valid = ctx.picked
     xp = _xp.array_module(safe)
+    if rows is None:                    # the GPU kernel's forward made none
+        rows = xp.arange(ctx.rows_shape[0])
     q = xp.zeros(ctx.rows_shape, dtype=ctx.saved_tensors[0]._data.dtype)
     q[rows, safe] = 1 if valid is None else valid
     return q
