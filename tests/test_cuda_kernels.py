@@ -128,6 +128,79 @@ def test_max_pool_double_backward_through_kernels(array_code):
     assert flambeau.equal(got[0], want[0]) and flambeau.equal(got[1], want[1])
 
 
+CONV_GEOMETRIES = [
+    # input (N, C, H, W), weight (Co, C/G, kh, kw), stride, padding, dilation, groups
+    ((4, 3, 8, 8), (5, 3, 5, 5), 1, 0, 1, 1),          # the lecture's second layer, smaller
+    ((3, 4, 9, 7), (6, 2, 3, 3), 2, 1, 1, 2),
+    ((2, 3, 10, 9), (4, 3, 3, 2), (1, 2), (2, 1), (2, 1), 1),
+    ((3, 2, 7, 8), (4, 2, 4, 2), 1, "same", 1, 1),     # even kernel: more padding after than before
+    ((2, 4, 6, 6), (4, 1, 3, 3), 1, 2, 3, 4),          # depthwise, windows mostly outside
+    ((5, 1, 4, 4), (3, 1, 4, 4), 1, 0, 1, 1),          # one window over the whole plane
+]
+
+
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=str)
+def test_conv2d_kernels_match_the_array_code(array_code, geometry, with_bias, dtype):
+    xs, ws, stride, padding, dilation, groups = geometry
+    gen = flambeau.Generator().manual_seed(1)
+    x = flambeau.randn(xs, generator=gen, dtype=dtype).cuda().requires_grad_()
+    w = flambeau.randn(ws, generator=gen, dtype=dtype).cuda().requires_grad_()
+    b = flambeau.randn(ws[0], generator=gen, dtype=dtype).cuda().requires_grad_() if with_bias else None
+
+    def run():
+        y = flambeau.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)
+        grads = flambeau.autograd.grad((y * y).sum(), [x, w] + ([b] if with_bias else []))
+        return [y.detach()] + list(grads)
+    got, want = run(), array_code(run)
+    # the same columns and products as the array code: equal bit for bit
+    for g, v in zip(got, want):
+        assert g.shape == v.shape and flambeau.equal(g, v)
+    cpu = flambeau.nn.functional.conv2d(x.detach().cpu(), w.detach().cpu(),
+                                        None if b is None else b.detach().cpu(), stride, padding, dilation, groups)
+    assert flambeau.allclose(got[0].cpu(), cpu, rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_kernels_take_non_contiguous_input_and_leave_1d_3d_and_half_to_the_array_code(array_code):
+    conv2d = flambeau.nn.functional.conv2d
+    x = flambeau.randn(3, 2, 7, 6, device="cuda").transpose(2, 3)
+    w = flambeau.randn(4, 2, 3, 3, device="cuda")
+    assert flambeau.equal(conv2d(x, w, padding=1), array_code(conv2d, x, w, None, 1, 1))
+    v, k = flambeau.randn(3, 2, 9, device="cuda"), flambeau.randn(4, 2, 3, device="cuda")
+    conv1d = flambeau.nn.functional.conv1d
+    assert flambeau.equal(conv1d(v, k, padding=1), array_code(conv1d, v, k, None, 1, 1))
+    h = flambeau.randn(3, 2, 6, 6, device="cuda").half()
+    assert not _kernels.usable(h._data)
+    assert flambeau.allclose(conv2d(h, w.half()).float().cpu(), conv2d(h.float().cpu(), w.cpu()), atol=2e-2)
+
+
+def test_conv_transpose2d_through_the_kernels(array_code):
+    # stride 1: the transposed convolution is a full convolution, through both kernels
+    x = flambeau.randn(3, 4, 6, 5, device="cuda", dtype=flambeau.float64, requires_grad=True)
+    w = flambeau.randn(4, 2, 3, 3, device="cuda", dtype=flambeau.float64, requires_grad=True)
+
+    def run():
+        y = flambeau.nn.functional.conv_transpose2d(x, w, padding=1)
+        return [y.detach()] + list(flambeau.autograd.grad(y.square().sum(), [x, w]))
+    for g, v in zip(run(), array_code(run)):
+        assert flambeau.equal(g, v)
+
+
+def test_conv2d_step_launches_on_the_gpu_path():
+    if CUDA_MODE != "emulated":
+        pytest.skip("counts launches on the emulated CuPy")
+    x = flambeau.randn(4, 3, 8, 8, device="cuda", requires_grad=True)
+    conv = nn.Conv2d(3, 5, 3, padding=1).cuda()
+    conv(x).sum().backward()                         # the first call makes the gradients' buffers
+    before = _launches()
+    conv(x)
+    after = _launches()
+    # columns, one product, back to NCHW with the bias
+    assert after.get("RawKernel im2col_batch_last", 0) - before.get("RawKernel im2col_batch_last", 0) == 1
+    assert after.get("RawKernel batch_last_to_nchw", 0) - before.get("RawKernel batch_last_to_nchw", 0) == 1
+
+
 @pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
 def test_sgd_kernel_matches_the_array_code(array_code, dtype):
     def train(seed):

@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import _xp
 from .._tensor import Tensor
+from ..cuda import _kernels as _cuda_kernels
 from ..autograd.function import Function
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -197,6 +198,10 @@ def _im2col(x, kernel, geo, layout, out=None):
             out.reshape(win.shape)[...] = win
             return out
         return win.reshape(n, g, k, plane)
+    if len(kernel) == 2 and _cuda_kernels.usable(x):
+        # on the GPU: one kernel reads the windows from x itself (Note [Convolution kernels])
+        cols = _cuda_kernels.im2col_batch_last(x, kernel, geo.stride, geo.pad, geo.dilation, out_sizes)
+        return cols.reshape(g, k, plane * n)
     # batch last: every copy below moves contiguous runs of Wo*N (stride 1) or N elements
     xt = _batch_last(x, geo.pad)
     s1, s0 = xt.strides[0], xt.strides[-1]
@@ -273,6 +278,9 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
         return y.reshape((n, co) + out_sizes), cols, layout
     cols = _im2col(x, kernel, geo, layout)
     y = xp.matmul(wm, cols)                                                  # (G, Co/G, L*N)
+    if len(kernel) == 2 and _cuda_kernels.usable(y, *(() if bias is None else (bias,))):
+        return _cuda_kernels.batch_last_to_nchw(y.reshape(co, plane * n), bias, n, plane).reshape((n, co) + out_sizes), \
+            cols, layout
     y = _transpose_2d(y.reshape(co * plane, n)).reshape((n, co) + out_sizes)
     if bias is not None:
         y += bias.reshape((1, co) + (1,) * len(out_sizes))
@@ -297,14 +305,22 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
         layout = _layout(n, plane)
     if cols is None:
         cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
+    # written through a (G, Co/G, K) view into an array of the weight's shape: an array that owns
+    # its memory becomes w.grad without a copy, a reshaped view would be copied
+    gw = xp.empty(tuple(w_shape), gy.dtype)
+    gw3 = gw.reshape(g, co // g, -1)
     if layout == "sample":
         gm = gy.reshape(n, g, co // g, plane)
-        parts = split_batch(lambda lo, hi: xp.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(0),
-                            n, gm.size, gm)
-        gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]           # (G, Co/G, K)
+
+        def half(lo, hi):
+            prod = xp.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2))      # (n, G, Co/G, K)
+            return prod.sum(0, out=gw3) if lo == 0 else prod.sum(0)
+        parts = split_batch(half, n, gm.size, gm)
+        if len(parts) == 2:
+            gw3 += parts[1]
     else:
-        gw = xp.matmul(_grad_batch_last(gy, g), cols.transpose(0, 2, 1))     # (G, Co/G, K)
-    return gw.reshape(w_shape)
+        xp.matmul(_grad_batch_last(gy, g), cols.transpose(0, 2, 1), out=gw3)
+    return gw
 
 
 def _conv_input_grad(gy, w, out_sizes, geo):

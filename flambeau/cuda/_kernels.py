@@ -5,6 +5,7 @@ code, max pooling takes about a dozen CuPy calls each way (a copy of the windows
 NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a dozen each way,
 dropout four, relu's gradient two, the SGD update two per parameter and Adam's about a dozen. The
 kernels below do each of those in one launch (batch norm in three), in this order: max pooling,
+convolution's columns and output (im2col in the batch-last layout, its product back to NCHW),
 cross-entropy, relu's gradient, dropout, batch norm, the optimizers' updates, the range of index
 arrays. The infrastructure comes first.
 
@@ -192,6 +193,75 @@ def max_pool2d_backward(gy, arg, sizes, kernel, stride, pad, dilation):
             (gy, arg, gx, np.int64(gx.size), np.int32(h), np.int32(w), np.int32(ho), np.int32(wo),
              *_geometry(kernel, stride, pad, dilation)))
     return gx
+
+
+# Note [Convolution kernels]
+# Convolution as im2col and one matrix product in the batch-last layout (see _ops/conv.py): the
+# columns (C * kh * kw, Ho * Wo * N), batch fastest, are read straight from the NCHW input with
+# the padding implied, instead of a transposed copy, a zero-padded copy and a window copy; the
+# product (Co, Ho * Wo * N) goes back to NCHW with the bias added in one pass, instead of a
+# transposing copy and an add. One thread per element written: the writes are coalesced.
+_CONV = r"""
+extern "C" __global__ void im2col_batch_last(const scalar_t* x, scalar_t* cols, long long total,
+                                             int N, int C, int H, int W, int Ho, int Wo,
+                                             int kh, int kw, int sh, int sw, int ph, int pw,
+                                             int dh, int dw) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        int n = (int)(k % N);
+        long long t = k / N;
+        int ow = (int)(t % Wo);
+        t /= Wo;
+        int oh = (int)(t % Ho);
+        t /= Ho;
+        int j = (int)(t % kw);
+        t /= kw;
+        int i = (int)(t % kh);
+        long long c = t / kh;
+        int h = oh * sh - ph + i * dh, w = ow * sw - pw + j * dw;
+        cols[k] = (h >= 0 && h < H && w >= 0 && w < W)
+                  ? x[(((long long)n * C + c) * H + h) * W + w] : (scalar_t)0;
+    }
+}
+
+extern "C" __global__ void batch_last_to_nchw(const scalar_t* y, const scalar_t* bias, int has_bias,
+                                              scalar_t* out, long long total, int N, int Co,
+                                              long long L) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        long long l = k % L;
+        long long t = k / L;
+        int co = (int)(t % Co);
+        long long n = t / Co;
+        scalar_t v = y[((long long)co * L + l) * N + n];
+        out[k] = has_bias ? v + bias[co] : v;
+    }
+}
+"""
+
+
+def im2col_batch_last(x, kernel, stride, pad, dilation, out_size):
+    """The columns (C * kh * kw, Ho * Wo * N) of x (N, C, H, W), batch fastest; pad is
+    (top, bottom, left, right), zeros outside the input."""
+    x = _contiguous(x)
+    n, c, h, w = x.shape
+    (kh, kw), (ho, wo) = kernel, out_size
+    cols = _xp.cupy.empty((c * kh * kw, ho * wo * n), x.dtype)
+    _launch("im2col_batch_last", x.dtype, cols.size,
+            (x, cols, np.int64(cols.size), np.int32(n), np.int32(c), np.int32(h), np.int32(w),
+             np.int32(ho), np.int32(wo), *_geometry(kernel, stride, pad, dilation)))
+    return cols
+
+
+def batch_last_to_nchw(y, bias, n, plane):
+    """y (Co, L * N), batch fastest, as a contiguous (N, Co, L), plus bias (Co,) when given."""
+    y = _contiguous(y)
+    co = y.shape[0]
+    out = _xp.cupy.empty((n, co, plane), y.dtype)
+    _launch("batch_last_to_nchw", y.dtype, out.size,
+            (y, y if bias is None else _contiguous(bias), np.int32(bias is not None), out,
+             np.int64(out.size), np.int32(n), np.int32(co), np.int64(plane)))
+    return out
 
 
 # Cross-entropy over class indices, rows (M, C): one thread per row (so only for a moderate C: a
@@ -596,6 +666,7 @@ def index_range(a):
 # Each kernel's source, by the kernel's name (a source may hold several kernels), and the compiled
 # kernels by (name, dtype).
 SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D,
+           "im2col_batch_last": _CONV, "batch_last_to_nchw": _CONV,
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
            "threshold_backward": _THRESHOLD_BACKWARD, "dropout": _DROPOUT,
            "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
