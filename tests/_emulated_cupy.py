@@ -971,9 +971,41 @@ def _count_launch(key):
     LAUNCHES[key] += 1
 
 
+def _matmul_copies(a, b, out):
+    """The launches CuPy's matmul adds to the product (cupy/_core/_routines_linalg.pyx): a copy of
+    each operand it cannot hand to cuBLAS as it is, and, for broadcast batches, the kernels that
+    build the arrays of matrix pointers for a pointer-batched product."""
+    x, y = (v._a if isinstance(v, ndarray) else numpy.asarray(v) for v in (a, b))
+    nd = max(x.ndim, y.ndim)
+    n = 0
+    if nd <= 2:
+        # dot: cuBLAS reads a row- or column-major matrix, any other layout is copied first
+        n += sum(v.ndim == 2 and not (v.flags.c_contiguous or v.flags.f_contiguous) for v in (x, y))
+    else:
+        n += sum(not v.flags.c_contiguous for v in (x, y))
+        bx, by = (1,) * (nd - x.ndim) + x.shape[:-2], (1,) * (nd - y.ndim) + y.shape[:-2]
+        if x.ndim < 2 or y.ndim < 2:
+            bx, by = bx[:nd - 2], by[:nd - 2]
+        if any(p != q and min(p, q) == 1 for p, q in zip(bx, by)):
+            n += 3 * (nd - 2)        # _mat_ptrs for both operands and the output
+    if out is not None and not out._a.flags.c_contiguous:
+        n += 1                       # the product in a temporary, then copied into out
+    return n
+
+
+def matmul(a, b, out=None, **kwargs):
+    result = _plain_matmul(a, b, out=out, **kwargs)
+    for _ in range(_matmul_copies(a, b, out)):
+        LAUNCHES["cupy.matmul copies"] += 1
+    return result
+
+
+_plain_matmul = _function("cupy.matmul", numpy.matmul, _API["namespaces"]["cupy"]["matmul"])
+
+
 _module = _Namespace("cupy", [numpy], {
     "ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy,
-    "get_array_module": get_array_module, "take": take, "full": full, "full_like": full_like, "broadcast_to": broadcast_to, "where": where, "copyto": copyto, "take_along_axis": take_along_axis,
+    "get_array_module": get_array_module, "matmul": matmul, "take": take, "full": full, "full_like": full_like, "broadcast_to": broadcast_to, "where": where, "copyto": copyto, "take_along_axis": take_along_axis,
     "put_along_axis": put_along_axis, "cuda": cuda, "get_default_memory_pool": get_default_memory_pool,
     "get_default_pinned_memory_pool": get_default_pinned_memory_pool, "from_dlpack": from_dlpack,
     "fromDlpack": from_dlpack, "__version__": __version__, "_EMULATED": True,

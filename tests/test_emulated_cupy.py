@@ -81,6 +81,27 @@ def test_views_share_memory_and_memory_is_counted():
     assert pool.used_bytes() == before
 
 
+def test_copies_are_counted_as_cupy_makes_them():
+    import _emulated_cupy
+
+    def launches(f):
+        before = dict(_emulated_cupy.LAUNCHES)
+        f()
+        return sum(_emulated_cupy.LAUNCHES.values()) - sum(before.values())
+    a, b = cp.ones((4, 6)), cp.ones((6, 5))
+    assert launches(lambda: a.reshape(24)) == 0                 # a view
+    assert launches(lambda: a.T.reshape(24)) == 1               # a copy
+    assert launches(lambda: cp.matmul(a, b)) == 1
+    assert launches(lambda: cp.matmul(b.T, a.T)) == 1           # cuBLAS takes a transposed matrix
+    assert launches(lambda: cp.matmul(a[:, ::2], b[::2])) == 3  # both neither row- nor column-major
+    batch, other, wide, four, one = (cp.ones(s) for s in ((3, 4, 6), (3, 6, 5), (3, 5, 6), (2, 3, 4, 6), (1, 3, 6, 5)))
+    assert launches(lambda: cp.matmul(batch, other)) == 1
+    assert launches(lambda: cp.matmul(batch, wide.transpose(0, 2, 1))) == 2     # copied first
+    assert launches(lambda: cp.matmul(batch, other[:1])) == 1 + 3               # the pointer arrays
+    assert launches(lambda: cp.matmul(four, b)) == 1 + 6                        # b broadcast too
+    assert launches(lambda: cp.matmul(four, one)) == 1 + 6
+
+
 def test_count_cuda_ops_script_counts_a_training_step():
     import os
     import re

@@ -13,6 +13,9 @@ columns serve different shapes:
   when L is small (late layers): a few big products beat many small ones. With the batch as
   the last axis, im2col and col2im move contiguous runs of Wo*N elements instead of Wo; the
   input, output and output gradient are transposed to and from batch last (small copies).
+  On the GPU every convolution takes this layout: cuBLAS runs one product over the batch, where
+  the per-sample products would be a pointer-batched product with extra kernels for the weight
+  broadcast over the batch.
 
 The gradient for the input is the adjoint of im2col (col2im): the product with the weight
 gives per-window gradients, which are added back to the input by a loop over the kernel
@@ -61,8 +64,18 @@ class _Geometry:
                      for i, (n, k, s, d) in enumerate(zip(sizes, kernel, self.stride, self.dilation)))
 
 
-def _layout(n, plane):
+def _layout(n, plane, array):
+    if type(array) is not np.ndarray:
+        return "gemm"
     return "sample" if plane >= _PER_SAMPLE_MIN_PLANE or n == 1 else "gemm"
+
+
+def _group_products(xp, a, b, out=None):
+    """a @ b for (G, M, K) and (G, K, N): with one group, as a 2-D product, which CuPy hands to
+    cuBLAS even for a transposed operand (a batched product copies it first)."""
+    if a.shape[0] != 1:
+        return xp.matmul(a, b, out=out)
+    return xp.matmul(a[0], b[0], out=None if out is None else out[0])[None]
 
 
 # Note [Two halves of a batch on two threads]
@@ -261,7 +274,7 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
     g = geo.groups
     out_sizes = geo.out_size(x.shape[2:], kernel)
     plane = math.prod(out_sizes)
-    layout = layout or _layout(n, plane)
+    layout = layout or _layout(n, plane, x)
     k = cg * math.prod(kernel)
     wm = w.reshape(g, co // g, k)
     if layout == "sample":
@@ -277,7 +290,7 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
         split_batch(half, n, y.size, x)
         return y.reshape((n, co) + out_sizes), cols, layout
     cols = _im2col(x, kernel, geo, layout)
-    y = xp.matmul(wm, cols)                                                  # (G, Co/G, L*N)
+    y = _group_products(xp, wm, cols)                                        # (G, Co/G, L*N)
     if len(kernel) == 2 and _cuda_kernels.usable(y, *(() if bias is None else (bias,))):
         return _cuda_kernels.batch_last_to_nchw(y.reshape(co, plane * n), bias, n, plane).reshape((n, co) + out_sizes), \
             cols, layout
@@ -293,7 +306,7 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
     n, co = gy.shape[:2]
     plane = math.prod(gy.shape[2:])
     g = geo.groups
-    layout = layout or _layout(n, plane)
+    layout = layout or _layout(n, plane, gy)
     full = geo.out_size(x.shape[2:], tuple(w_shape[2:]))
     if full != tuple(gy.shape[2:]):
         # x came out of a transposed convolution with output_padding >= stride: conv(x) has more
@@ -302,7 +315,7 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
         wide[(slice(None), slice(None)) + tuple(slice(0, s) for s in gy.shape[2:])] = gy
         gy = wide
         plane = math.prod(full)
-        layout = _layout(n, plane)
+        layout = _layout(n, plane, gy)
     if cols is None:
         cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
     # written through a (G, Co/G, K) view into an array of the weight's shape: an array that owns
@@ -319,7 +332,7 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
         if len(parts) == 2:
             gw3 += parts[1]
     else:
-        xp.matmul(_grad_batch_last(gy, g), cols.transpose(0, 2, 1), out=gw3)
+        _group_products(xp, _grad_batch_last(gy, g), cols.transpose(0, 2, 1), out=gw3)
     return gw
 
 
@@ -334,7 +347,7 @@ def _conv_input_grad(gy, w, out_sizes, geo):
     kernel = w.shape[2:]
     g = geo.groups
     wt = w.reshape(g, co // g, cg * math.prod(kernel)).transpose(0, 2, 1)   # (G, K, Co/G)
-    if _layout(n, math.prod(conv_out)) == "sample":
+    if _layout(n, math.prod(conv_out), gy) == "sample":
         gm = gy.reshape(n, g, co // g, math.prod(conv_out))
         gx = xp.empty((n, g * cg) + tuple(out_sizes), gy.dtype)
 
@@ -343,7 +356,7 @@ def _conv_input_grad(gy, w, out_sizes, geo):
             gx[lo:hi] = _col2im(cols.reshape((hi - lo, g, cg) + kernel + conv_out), out_sizes, geo)
         split_batch(half, n, gx.size, gy)
         return gx
-    cols = xp.matmul(wt, _grad_batch_last(gy, g))                            # (G, K, L*N)
+    cols = _group_products(xp, wt, _grad_batch_last(gy, g))                  # (G, K, L*N)
     return _col2im(cols.reshape((g, cg) + kernel + conv_out + (n,)), out_sizes, geo, "gemm")
 
 

@@ -15,6 +15,7 @@ import traceback
 import numpy as np
 
 from . import grad_mode
+from .. import _xp
 
 _sequence = itertools.count()
 _anomaly = [False]
@@ -291,7 +292,7 @@ class Function(metaclass=_FunctionMeta):
         finally:
             grad_mode._enabled[0] = prev_mode
         make = _Tensor[1]
-        if type(out) is _ndarray:                 # the common case: one fresh NumPy array
+        if type(out) is _ndarray or type(out) is _xp._device_array:     # the common case: one fresh array
             res = make(out)
             if not needs and not cls._is_view:
                 return res
