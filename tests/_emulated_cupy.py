@@ -556,8 +556,9 @@ def _true_divide(u, arrays, kwargs):
 _UFUNC_QUIRKS = {"floor_divide": _floor_divide, "true_divide": _true_divide, "divide": _true_divide}
 
 # What only makes a view (no device work), as methods and as functions.
-# reshape and ravel are views when the layout allows, else a copy: one launch
-_MAYBE_COPY = {"reshape", "ravel"}
+# reshape and ravel are views when the layout allows, else a copy: one launch; ascontiguousarray
+# returns a C-contiguous array of the same dtype as it is
+_MAYBE_COPY = {"reshape", "ravel", "ascontiguousarray"}
 
 
 def _count_if_copied(name, result, source):
@@ -587,7 +588,7 @@ def _function(qualname, numpy_fn, spec):
         if qualname in _DATA_DEPENDENT:
             _sync()
         short = qualname.split(".")[-1]
-        if short not in _VIEW_FUNCTIONS:
+        if short not in _VIEW_FUNCTIONS and short not in _MAYBE_COPY:
             LAUNCHES[qualname] += 1
         result = numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname))
         if short in _MAYBE_COPY and args and isinstance(args[0], ndarray):
