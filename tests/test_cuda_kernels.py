@@ -230,6 +230,44 @@ def test_sgd_kernel_updates_in_place_and_bumps_the_version():
     assert flambeau.equal(p.detach().cpu(), flambeau.ones(3, 4))
 
 
+@pytest.mark.parametrize("count", [1, 3, 8, 9, 17])
+def test_sgd_kernel_updates_many_parameters_in_one_launch(count):
+    gen = flambeau.Generator().manual_seed(3)
+    sizes = [(i % 4) * 7 + (i % 3) if i else 5 for i in range(count)]     # the 13th is empty
+    params = [flambeau.randn(n, generator=gen).cuda().requires_grad_() for n in sizes]
+    for p in params:
+        p.grad = flambeau.randn(p.shape, generator=gen).cuda()
+    want = [(p.detach() - 0.125 * p.grad).cpu() for p in params]
+    before = _launches().get("RawKernel sgd_update", 0)
+    flambeau.optim.SGD(params, lr=0.125).step()
+    for p, w in zip(params, want):
+        assert flambeau.equal(p.detach().cpu(), w)
+    if CUDA_MODE == "emulated":
+        slots = _kernels.SGD_SLOTS
+        assert _launches().get("RawKernel sgd_update", 0) - before == (count + slots - 1) // slots
+
+
+def test_sgd_kernel_launches_per_dtype_and_one_by_one_for_parameters_sharing_memory():
+    a = flambeau.zeros(4, device="cuda", requires_grad=True)
+    b = flambeau.zeros(3, device="cuda", dtype=flambeau.float64, requires_grad=True)
+    for p in (a, b):
+        p.grad = flambeau.ones_like(p)
+    before = _launches().get("RawKernel sgd_update", 0)
+    flambeau.optim.SGD([a, b], lr=1.0).step()
+    assert a.tolist() == [-1.0] * 4 and b.tolist() == [-1.0] * 3
+    if CUDA_MODE == "emulated":
+        assert _launches().get("RawKernel sgd_update", 0) - before == 2
+    # two parameters over one storage: updated one after the other, each seeing the other's update
+    base = flambeau.zeros(6, device="cuda")
+    p, q = (nn.Parameter(base[:4]), nn.Parameter(base[2:]))
+    p.grad, q.grad = flambeau.ones(4, device="cuda"), flambeau.ones(4, device="cuda")
+    before = _launches().get("RawKernel sgd_update", 0)
+    flambeau.optim.SGD([p, q], lr=1.0).step()
+    assert base.tolist() == [-1.0, -1.0, -2.0, -2.0, -1.0, -1.0]
+    if CUDA_MODE == "emulated":     # (the emulation runs threads in order: a race would not show)
+        assert _launches().get("RawKernel sgd_update", 0) - before == 2
+
+
 def test_sgd_kernel_takes_a_non_contiguous_gradient():
     p = flambeau.zeros(4, 3, device="cuda", requires_grad=True)
     g = flambeau.arange(12.0, device="cuda").reshape(3, 4)
@@ -242,16 +280,16 @@ def test_emulated_raw_kernel_checks_argument_types():
     if CUDA_MODE != "emulated":
         pytest.skip("the emulated RawKernel's own checks")
     from _emulated_cupy import cupy_module as cp
-    k = cp.RawKernel(_kernels.source("sgd_update", np.float32), "sgd_update")
-    p, g = cp.zeros(4, np.float32), cp.ones(4, np.float32)
+    k = cp.RawKernel(_kernels.source("threshold_backward", np.float32), "threshold_backward")
+    g, x, out = cp.ones(4, np.float32), cp.asarray(np.array([-1, 0, 1, 2], np.float32)), cp.zeros(4, np.float32)
     with pytest.raises(TypeError, match="needs a float32 scalar"):
-        k((1,), (4,), (p, g, 0.5, np.int64(4)))             # a Python float is a double to CuPy
+        k((1,), (4,), (g, x, 0.5, out, np.int64(4)))            # a Python float is a double to CuPy
     with pytest.raises(TypeError, match="C-contiguous float32 array"):
-        k((1,), (4,), (p, g.astype(np.float64), np.float32(0.5), np.int64(4)))
-    with pytest.raises(TypeError, match="takes 4 arguments"):
-        k((1,), (4,), (p, g, np.float32(0.5)))
-    k((1,), (4,), (p, g, np.float32(0.5), np.int64(4)))
-    assert p.get().tolist() == [0.5] * 4
+        k((1,), (4,), (g, x.astype(np.float64), np.float32(0.5), out, np.int64(4)))
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        k((1,), (4,), (g, x, np.float32(0.5), out))
+    k((1,), (4,), (g, x, np.float32(0.5), out, np.int64(4)))
+    assert out.get().tolist() == [0, 0, 1, 1]
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")

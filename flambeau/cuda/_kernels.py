@@ -4,10 +4,10 @@ A small network's training step on a GPU is bound by kernel launches, not by ari
 code, max pooling takes about a dozen CuPy calls each way (a copy of the windows, max, argmax, the
 NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a dozen each way,
 dropout four, relu's gradient two, the SGD update two per parameter and Adam's about a dozen. The
-kernels below do each of those in one launch (batch norm in three), in this order: max pooling,
-convolution's columns and output (im2col in the batch-last layout, its product back to NCHW),
-cross-entropy, relu's gradient, dropout, batch norm, the optimizers' updates, the range of index
-arrays. The infrastructure comes first.
+kernels below do each of those in one launch (batch norm in three; plain SGD one for up to
+SGD_SLOTS parameters), in this order: max pooling, convolution's columns and output (im2col in
+the batch-last layout, its product back to NCHW), cross-entropy, relu's gradient, dropout, batch
+norm, the optimizers' updates, the range of index arrays. The infrastructure comes first.
 
 The sources are plain CUDA C++ with no headers (NVRTC compiles them at first use), one thread per
 output element (or row) in a grid-stride loop, over C-contiguous arrays, with no shared memory,
@@ -531,19 +531,54 @@ def batch_norm_backward(x, g, mean, rstd, weight, need_input):
     return gx, ghsum, gsum
 
 
-# p += alpha * g: SGD's update without momentum or weight decay (alpha = -lr, or lr to maximize).
-_SGD = r"""
-extern "C" __global__ void sgd_update(scalar_t* p, const scalar_t* g, scalar_t alpha, long long total) {
+# p += alpha * g: SGD's update without momentum or weight decay (alpha = -lr, or lr to maximize),
+# for up to SGD_SLOTS parameters in one launch, as PyTorch's multi-tensor update: thread k finds
+# its parameter t from the running ends of the parameters' sizes. Unused slots repeat the first
+# parameter with the last end, so no thread reaches them.
+SGD_SLOTS = 8
+_SGD = (r"""
+extern "C" __global__ void sgd_update(
+        """ + ", ".join(f"scalar_t* p{i}" for i in range(SGD_SLOTS)) + """,
+        """ + ", ".join(f"const scalar_t* g{i}" for i in range(SGD_SLOTS)) + """,
+        """ + ", ".join(f"long long end{i}" for i in range(SGD_SLOTS)) + """,
+        scalar_t alpha, long long total) {
+    scalar_t* p[] = {""" + ", ".join(f"p{i}" for i in range(SGD_SLOTS)) + """};
+    const scalar_t* g[] = {""" + ", ".join(f"g{i}" for i in range(SGD_SLOTS)) + """};
+    const long long end[] = {""" + ", ".join(f"end{i}" for i in range(SGD_SLOTS)) + """};
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x)
-        p[k] += alpha * g[k];
+         k += (long long)gridDim.x * blockDim.x) {
+        int t = 0;
+        while (k >= end[t]) ++t;
+        long long i = t ? k - end[t - 1] : k;
+        p[t][i] += alpha * g[t][i];
+    }
 }
-"""
+""")
 
 
-def sgd_update(p, g, alpha):
-    """p += alpha * g in place, in p's precision (p C-contiguous)."""
-    _launch("sgd_update", p.dtype, p.size, (p, _contiguous(g), p.dtype.type(alpha), np.int64(p.size)))
+def sgd_update(pairs, alpha):
+    """p += alpha * g in place for each (p, g) of pairs, all of one dtype, each p C-contiguous, in
+    p's precision: SGD_SLOTS parameters a launch, or one a launch when two of them share memory
+    (a launch's threads run in no order)."""
+    dtype = pairs[0][0].dtype
+    step = SGD_SLOTS if _disjoint([p for p, _ in pairs]) else 1
+    for lo in range(0, len(pairs), step):
+        chunk = pairs[lo:lo + step]
+        ps, gs, ends, total = [], [], [], 0
+        for p, g in chunk:
+            total += p.size
+            ps.append(p)
+            gs.append(_contiguous(g))
+            ends.append(np.int64(total))
+        unused = SGD_SLOTS - len(chunk)
+        _launch("sgd_update", dtype, total, (*ps, *[ps[0]] * unused, *gs, *[gs[0]] * unused,
+                                             *ends, *[ends[-1]] * unused, dtype.type(alpha), np.int64(total)))
+
+
+def _disjoint(arrays):
+    """Whether no two of these device arrays share memory."""
+    spans = sorted((a.data.ptr, a.data.ptr + a.nbytes) for a in arrays if a.size)
+    return all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:]))
 
 
 # SGD with momentum (and weight decay, dampening, Nesterov), and Adam/AdamW: each parameter's whole

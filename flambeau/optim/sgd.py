@@ -68,18 +68,24 @@ class SGD(Optimizer):
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             if momentum == 0 and weight_decay == 0:
-                # the common case: one fused in-place update per parameter
+                # the common case: one fused in-place update per parameter, on the GPU one launch
+                # for several parameters of a dtype
                 alpha = lr if maximize else -lr
+                on_device = None
                 for p in group["params"]:
                     g = p.grad
                     if g is None:
                         continue
                     pd, gd = p._data, g._data
                     if type(pd) is not _ndarray and _cuda_kernels.in_place_usable(pd) and _cuda_kernels.usable(pd, gd):
-                        _cuda_kernels.sgd_update(pd, gd, alpha)        # one launch instead of two
+                        on_device = on_device or {}
+                        on_device.setdefault(pd.dtype, []).append((pd, gd))
                     else:
                         pd += alpha * gd
                     p._version[0] += 1
+                if on_device:
+                    for pairs in on_device.values():
+                        _cuda_kernels.sgd_update(pairs, alpha)
                 continue
             # complex parameters need no real view here: every operation is linear with real scalars
             for p in group["params"]:
