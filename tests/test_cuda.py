@@ -179,6 +179,38 @@ def test_training_step_never_reads_the_device(make):
 
 
 @cuda
+def test_batches_of_targets_kept_on_the_device_are_checked_once():
+    # the lecture's loop: batches narrowed out of targets moved to the device once
+    logits = flambeau.randn(64, 10, device="cuda", requires_grad=True)
+    targets = flambeau.arange(64, device="cuda") % 10
+    want = F.cross_entropy(logits.detach().cpu(), targets.cpu(), reduction="none")
+    F.cross_entropy(logits[:8], targets.narrow(0, 0, 8)).backward()     # reads the whole range once
+    with _cupyx().allow_synchronize(False):
+        for b, batch in zip(range(0, 64, 8), targets.split(8)):
+            loss = F.cross_entropy(logits[b:b + 8], batch, reduction="none")
+            loss.sum().backward()
+            got = loss
+    assert flambeau.allclose(got.detach().cpu(), want[56:], rtol=1e-6, atol=1e-6)
+    # a write to the targets moves their version: read again, and a batch out of range raises
+    targets[5] = 10
+    with pytest.raises(IndexError, match="Target 10 is out of bounds"):
+        F.cross_entropy(logits[:8], targets.narrow(0, 0, 8))
+    F.cross_entropy(logits[8:16], targets.narrow(0, 8, 8))           # in range: checked on its own
+    targets[5] = 5
+    # ignore_index within the targets' range: each batch is checked (and masked) on its own
+    with pytest.raises(_cupyx().DeviceSynchronized):
+        with _cupyx().allow_synchronize(False):
+            F.cross_entropy(logits[:8], targets.narrow(0, 0, 8), ignore_index=3)
+    # the base's data replaced: a view of the old memory is checked against that memory
+    targets[0] = 12
+    old = targets.narrow(0, 0, 8)
+    targets.data = flambeau.arange(64, device="cuda") % 10
+    F.cross_entropy(logits[:8], targets.narrow(0, 0, 8))
+    with pytest.raises(IndexError, match="Target 12 is out of bounds"):
+        F.cross_entropy(logits[:8], old)
+
+
+@cuda
 def test_lecture_convnet_step_agrees_with_cpu():
     flambeau.manual_seed(0)
     cpu_model = LectureNet()

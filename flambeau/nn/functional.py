@@ -1704,6 +1704,8 @@ def _index_targets(target, c, ignore_index, xp, need_mask=True, need_rows=True):
     rows = xp.arange(t.shape[0]) if need_rows else None
     if not t.size:
         return rows, t, xp.ones(t.shape, bool)
+    if _in_range_by_base(target, c, ignore_index):
+        return rows, t, None if not need_mask else xp.ones(t.shape, bool)
     # checked on every device (one read by the host): CuPy would wrap around silently
     lo, hi = index_range(t)
     if lo <= ignore_index <= hi:
@@ -1715,6 +1717,36 @@ def _index_targets(target, c, ignore_index, xp, need_mask=True, need_rows=True):
     if lo < 0 or hi >= c:
         raise IndexError(f"Target {hi if hi >= c else lo} is out of bounds.")
     return rows, t, valid
+
+
+# Note [Targets checked once]
+# A class index out of range must raise, and CuPy would wrap it around silently, so targets are
+# checked by reading their range on the host: on a GPU, a synchronization each step. A training
+# loop on the GPU usually takes its batches as views of one target tensor kept on the device
+# (narrow, split): the range of that whole base is read once and kept with it, tagged with its
+# storage's version counter, and a batch inside a base whose every entry is in [0, C) and none is
+# ignore_index needs no read. Any write to the base (through any view) moves the version and the
+# range is read again; a base with entries out of range leaves each batch to its own check.
+
+def _in_range_by_base(target, c, ignore_index):
+    """Whether target, a GPU view of a larger base tensor, is known in [0, c) with no entry equal
+    to ignore_index from its base's range alone (see the Note above)."""
+    base = target._base
+    if base is None or type(base._data) is np.ndarray or target._version is not base._version:
+        return False
+    b, t = base._data, target._data
+    start = t.data.ptr
+    end = start + sum((n - 1) * st for n, st in zip(t.shape, t.strides)) + t.itemsize
+    if not b.data.ptr <= start < end <= b.data.ptr + b.nbytes:
+        return False                        # (base's data replaced since the view was taken)
+    version = base._version[0]
+    known = base.__dict__.get("_class_index_range")
+    if known is None or known[0] != version or known[1] is not b:
+        if b.dtype != np.int64 or not b.size:
+            return False
+        known = base.__dict__["_class_index_range"] = (version, b, *index_range(b.reshape(-1)))
+    lo, hi = known[2:]
+    return 0 <= lo and hi < c and not lo <= ignore_index <= hi
 
 
 def _to_rows(a, xp):
