@@ -90,6 +90,20 @@ def count_syncs():
 
 # -- wrapping -------------------------------------------------------------------------------
 
+_OWNERS = weakref.WeakValueDictionary()     # id(NumPy array owning memory) -> its device array
+
+
+def _memory_owner(a):
+    """The NumPy array owning a view's memory (through as_strided's interface object too), or None."""
+    r = a.base
+    while r is not None:
+        if isinstance(r, numpy.ndarray):
+            if r.base is None:
+                return r
+        r = r.base if hasattr(r, "base") else None
+    return None
+
+
 def _wrap(x):
     if isinstance(x, numpy.ndarray):
         return ndarray._of(x)
@@ -195,19 +209,38 @@ class _Pointer:
 class ndarray:
     """A device array: a NumPy array that refuses to leave the device implicitly."""
 
-    __slots__ = ("_a", "__weakref__")
+    __slots__ = ("_a", "_base", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
         self._a = numpy.empty(shape, dtype, order=order)
+        self._base = None
+        _OWNERS[id(self._a)] = self
         _pool._allocated(self._a)
 
     @classmethod
     def _of(cls, a):
+        """The device array of NumPy array a. As in CuPy, an array handed back as it is (an out=,
+        an ascontiguousarray of a contiguous array) is the same object, and a view's ``base`` is
+        the array owning the memory, held by the view."""
+        if a.base is None:
+            known = _OWNERS.get(id(a))
+            if known is not None and known._a is a:
+                return known
+            self = object.__new__(cls)
+            self._a, self._base = a, None
+            _OWNERS[id(a)] = self
+            _pool._allocated(a)
+            return self
         self = object.__new__(cls)
         self._a = a
-        if a.base is None:
-            _pool._allocated(a)
+        root = _memory_owner(a)
+        owner = None if root is None else _OWNERS.get(id(root))
+        if root is not None and (owner is None or owner._a is not root):
+            owner = object.__new__(cls)         # an owner no device array stood for yet
+            owner._a, owner._base = root, None
+            _OWNERS[id(root)] = owner
+        self._base = owner
         return self
 
     # Attributes ----------------------------------------------------------------------
@@ -228,7 +261,7 @@ class ndarray:
 
     @property
     def base(self):
-        return None if self._a.base is None else _wrap(numpy.asarray(self._a.base))
+        return self._base
 
     @shape.setter
     def shape(self, value):

@@ -988,6 +988,24 @@ def test_leaf_grad_does_not_alias_a_retained_or_returned_gradient(device):
     assert_same(ours, ref)
 
 
+def test_leaf_grad_of_a_transposed_weight_does_not_alias_a_hook_kept_gradient(device):
+    # t()'s backward hands the weight the product its transposed gradient views; while a hook keeps
+    # that gradient, w.grad is a copy (torch keeps the view, and w.grad changes with the kept one)
+    def f(lib):
+        w = leaf(lib, X)
+        x = lib.tensor(np.arange(8.0).reshape(2, 4) / 3)
+        kept = []
+        wt = w.t()
+        wt.register_hook(lambda g: kept.append(g))
+        (x @ wt).sum().backward()
+        return w.grad.clone(), kept[0].clone(), w.grad, kept[0]
+    ours, ref = both(f, device)
+    assert_same(ours[:2], ref[:2])
+    grad, kept = ours[2:]
+    kept.mul_(3)
+    assert flambeau.equal(grad, ours[0]) and grad.data_ptr() != kept.data_ptr()
+
+
 @pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck"])
 def test_transposed_operand_products_differentiate_twice(check):
     rng = np.random.default_rng(0)

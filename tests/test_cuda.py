@@ -179,6 +179,22 @@ def test_training_step_never_reads_the_device(make):
 
 
 @cuda
+def test_first_gradients_of_a_step_are_kept_without_copies():
+    from conftest import CUDA_MODE
+    if CUDA_MODE != "emulated":
+        pytest.skip("counts launches on the emulated CuPy")
+    import _emulated_cupy
+    model = LectureNet().to("cuda")
+    optimizer = flambeau.optim.SGD(model.parameters(), lr=0.1)
+    x, y = flambeau.randn(4, 1, 28, 28, device="cuda"), flambeau.arange(4, device="cuda")
+    _step(model, optimizer, x, y, F.cross_entropy)
+    before = _emulated_cupy.LAUNCHES.get("ndarray.copy", 0)
+    _step(model, optimizer, x, y, F.cross_entropy)
+    # conv weights reshaped, linear weights through t(), biases summed: each gradient owns its array
+    assert _emulated_cupy.LAUNCHES.get("ndarray.copy", 0) == before
+
+
+@cuda
 def test_batches_of_targets_kept_on_the_device_are_checked_once():
     # the lecture's loop: batches narrowed out of targets moved to the device once
     logits = flambeau.randn(64, 10, device="cuda", requires_grad=True)

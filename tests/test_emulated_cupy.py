@@ -81,6 +81,19 @@ def test_views_share_memory_and_memory_is_counted():
     assert pool.used_bytes() == before
 
 
+def test_views_hold_the_array_owning_their_memory_as_cupy_does():
+    import sys
+    a = cp.zeros((4, 6))
+    v = a[1:].T
+    assert v.base is a and v.T.base is a and a.base is None
+    assert cp.ascontiguousarray(a) is a and cp.add(a, 1, out=a) is a
+    refs = sys.getrefcount(a)
+    w = a.reshape(24)
+    assert sys.getrefcount(a) == refs + 1        # the view's base is a reference, as CuPy's
+    del a
+    assert w.base is v.base and float(w.base.sum()) == 24.0
+
+
 def test_copies_are_counted_as_cupy_makes_them():
     import _emulated_cupy
 

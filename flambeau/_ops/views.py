@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim, Size
+from ..autograd import grad_mode
 from ..autograd.function import Function, _sequence
 from ._util import mark_no_grad_view, register, recording, wrap_dims
 
@@ -321,7 +322,27 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(*ctx.d), None, None
+        if grad._requires_grad and grad_mode._enabled[0]:
+            return grad.transpose(*ctx.d), None, None
+        return _make(_unviewed(grad._data.swapaxes(*ctx.d))), None, None
+
+
+def _data_address(a):
+    return a.ctypes.data if type(a) is np.ndarray else a.data.ptr
+
+
+def _unviewed(a):
+    """a itself, or the array a views when a has its exact layout (a transpose of a transpose).
+
+    A linear layer's weight gradient comes back through t()'s backward as the transpose of a
+    transposed product: handed on as the product itself, an array that owns its memory, it
+    becomes the weight's .grad without a copy (Note [Keeping a gradient without a copy]).
+    """
+    owner = a.base
+    if (owner is not None and owner.shape == a.shape and owner.strides == a.strides and owner.dtype == a.dtype
+            and _data_address(owner) == _data_address(a)):
+        return owner
+    return a
 
 
 @register("permute")
