@@ -450,9 +450,11 @@ extern "C" __global__ void batch_norm_sums(const scalar_t* part_a, const scalar_
 }
 
 /* forward: y = (x - mean) * scale (+ bias); backward: gx = (g - gsum/n - x_hat ghsum/n) * scale */
+/* forward: out = (x - mean) * scale + affine (the bias); backward: the input's gradient, times
+   scale (rstd) * affine (the weight); without the affine parameter, the term is left out */
 extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g, const scalar_t* mean,
-                                            const scalar_t* rstd, const scalar_t* scale, const scalar_t* bias,
-                                            int has_bias, const scalar_t* gsum, const scalar_t* ghsum,
+                                            const scalar_t* rstd, const scalar_t* scale, const scalar_t* affine,
+                                            int has_affine, const scalar_t* gsum, const scalar_t* ghsum,
                                             int backward, scalar_t inv_n, scalar_t* out, long long total, int C,
                                             long long S) {
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
@@ -461,10 +463,11 @@ extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g
         scalar_t xc = x[k] - mean[c];
         if (backward) {
             scalar_t x_hat = xc * rstd[c];
-            out[k] = (g[k] - gsum[c] * inv_n - x_hat * (ghsum[c] * inv_n)) * scale[c];
+            scalar_t factor = has_affine ? scale[c] * affine[c] : scale[c];
+            out[k] = (g[k] - gsum[c] * inv_n - x_hat * (ghsum[c] * inv_n)) * factor;
         } else {
             scalar_t y = xc * scale[c];
-            out[k] = has_bias ? y + bias[c] : y;
+            out[k] = has_affine ? y + affine[c] : y;
         }
     }
 }
@@ -523,11 +526,10 @@ def batch_norm_backward(x, g, mean, rstd, weight, need_input):
     _launch("batch_norm_sums", x.dtype, c, (part_g, part_gx, np.int64(chunks), np.int32(c), gsum, ghsum))
     gx = None
     if need_input:
-        scale = rstd if weight is None else rstd * weight
         gx = xp.empty(x.shape, x.dtype)
         _launch("batch_norm_apply", x.dtype, gx.size,
-                (x, g, mean, rstd, scale, scale, np.int32(0), gsum, ghsum, np.int32(1), t(1 / per), gx,
-                 np.int64(gx.size), np.int32(c), np.int64(s)))
+                (x, g, mean, rstd, rstd, rstd if weight is None else _contiguous(weight), np.int32(weight is not None),
+                 gsum, ghsum, np.int32(1), t(1 / per), gx, np.int64(gx.size), np.int32(c), np.int64(s)))
     return gx, ghsum, gsum
 
 
