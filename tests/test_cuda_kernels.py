@@ -276,6 +276,31 @@ def test_sgd_kernel_takes_a_non_contiguous_gradient():
     assert flambeau.equal(p.detach().cpu(), -flambeau.arange(12.0).reshape(3, 4).t())
 
 
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_gradient_kernels_match_the_array_code(array_code, name, dtype):
+    gen = flambeau.Generator().manual_seed(5)
+    x = (flambeau.randn(7, 9, generator=gen, dtype=dtype) * 4).cuda().requires_grad_()
+    g = flambeau.randn(9, 7, generator=gen, dtype=dtype).cuda().t()            # not contiguous
+    fn = getattr(flambeau, name)
+
+    def grads():
+        gx, = flambeau.autograd.grad(fn(x), x, g)
+        return gx
+    before = _launches().get(f"RawKernel {name}_backward", 0)
+    got = grads()
+    want = array_code(grads)
+    exact = CUDA_MODE == "emulated"     # a GPU may fuse a multiply-add
+    assert flambeau.equal(got, want) if exact else flambeau.allclose(got, want, rtol=1e-6, atol=1e-7)
+    if CUDA_MODE == "emulated":
+        assert _launches().get(f"RawKernel {name}_backward", 0) - before == 1
+    # differentiated twice: the array code's ops, a graph of their own
+    gx, = flambeau.autograd.grad(fn(x), x, g, create_graph=True)
+    assert gx.requires_grad and flambeau.allclose(gx.detach(), got)
+    assert flambeau.allclose(flambeau.autograd.grad(gx.sum(), x)[0], array_code(
+        lambda: flambeau.autograd.grad(flambeau.autograd.grad(fn(x), x, g, create_graph=True)[0].sum(), x)[0]))
+
+
 def test_emulated_raw_kernel_checks_argument_types():
     if CUDA_MODE != "emulated":
         pytest.skip("the emulated RawKernel's own checks")

@@ -944,13 +944,15 @@ _unary("acos", lambda xp, a: xp.arccos(a), lambda x, ctx, g: -g * rsqrt(-x * x +
 _unary("atan", lambda xp, a: xp.arctan(a), lambda x, ctx, g: g / (x * x + 1))
 _unary("sinh", lambda xp, a: xp.sinh(a), lambda x, ctx, g: g * cosh(x))
 _unary("cosh", lambda xp, a: xp.cosh(a), lambda x, ctx, g: g * sinh(x))
-_unary("tanh", lambda xp, a: xp.tanh(a), lambda y, ctx, g: g * (1 - y * y), save="output")
+_unary("tanh", lambda xp, a: xp.tanh(a),
+       lambda y, ctx, g: _saturating_grad("tanh_backward", g, y, lambda: g * (1 - y * y)), save="output")
 _unary("asinh", lambda xp, a: xp.arcsinh(a), lambda x, ctx, g: g * rsqrt(x * x + 1))
 # sqrt(z - 1) sqrt(z + 1) is acosh's derivative off the real line (sqrt(z^2 - 1) has the other sign there)
 _unary("acosh", lambda xp, a: xp.arccosh(a), lambda x, ctx, g: g * rsqrt(x + 1) * rsqrt(x - 1) if x.is_complex()
        else g * rsqrt(x * x - 1))
 _unary("atanh", lambda xp, a: xp.arctanh(a), lambda x, ctx, g: g / (-x * x + 1))
-_unary("sigmoid", lambda xp, a: _sigmoid(xp, a), lambda y, ctx, g: g * (1 - y) * y, save="output")
+_unary("sigmoid", lambda xp, a: _sigmoid(xp, a),
+       lambda y, ctx, g: _saturating_grad("sigmoid_backward", g, y, lambda: g * (1 - y) * y), save="output")
 # PyTorch's threshold_backward: the gradient passes where x is not <= 0, a NaN included (its result is NaN)
 _unary("relu", lambda xp, a: _relu(xp, a),
        lambda x, ctx, g: threshold_grad(g, x, 0), floating=False)
@@ -1078,6 +1080,14 @@ def piecewise_grad(node, grad, x, flat, slope=None):
     """grad * slope (0 without one) where the bool array flat, else grad, recorded as ``node`` (see
     PiecewiseLinearGrad)."""
     return PiecewiseLinearGrad.named(node).apply(grad, x, flat, slope, None)
+
+
+def _saturating_grad(kernel, g, y, as_ops):
+    """tanh's or sigmoid's gradient: one GPU kernel when no graph is recorded, else as_ops()."""
+    gd, yd = g._data, y._data
+    if not _grad_mode._enabled[0] and gd.shape == yd.shape and _cuda_kernels.usable(gd, yd):
+        return _make(_cuda_kernels.saturating_backward(kernel, gd, yd))
+    return as_ops()
 
 
 def threshold_grad(grad, x, threshold):

@@ -3,11 +3,12 @@
 A small network's training step on a GPU is bound by kernel launches, not by arithmetic. As array
 code, max pooling takes about a dozen CuPy calls each way (a copy of the windows, max, argmax, the
 NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a dozen each way,
-dropout four, relu's gradient two, the SGD update two per parameter and Adam's about a dozen. The
-kernels below do each of those in one launch (batch norm in three; plain SGD one for up to
-SGD_SLOTS parameters), in this order: max pooling, convolution's columns and output (im2col in
-the batch-last layout, its product back to NCHW), cross-entropy, relu's gradient, dropout, batch
-norm, the optimizers' updates, the range of index arrays. The infrastructure comes first.
+dropout four, relu's gradient two, tanh's and sigmoid's three, the SGD update two per parameter
+and Adam's about a dozen. The kernels below do each of those in one launch (batch norm in three;
+plain SGD one for up to SGD_SLOTS parameters), in this order: max pooling, convolution's columns
+and output (im2col in the batch-last layout, its product back to NCHW), cross-entropy, the
+gradients of relu, tanh and sigmoid, dropout, batch norm, the optimizers' updates, the range of
+index arrays. The infrastructure comes first.
 
 The sources are plain CUDA C++ with no headers (NVRTC compiles them at first use), one thread per
 output element (or row) in a grid-stride loop, over C-contiguous arrays, with no shared memory,
@@ -342,6 +343,31 @@ def threshold_backward(g, x, threshold):
     g, x = _contiguous(g), _contiguous(x)
     out = _xp.cupy.empty(g.shape, g.dtype)
     _launch("threshold_backward", g.dtype, out.size, (g, x, g.dtype.type(threshold), out, np.int64(out.size)))
+    return out
+
+
+# The gradients of tanh and sigmoid from their outputs y, in the array code's order of operations:
+# g (1 - y y) and g (1 - y) y.
+_SATURATING_BACKWARD = r"""
+extern "C" __global__ void tanh_backward(const scalar_t* g, const scalar_t* y, scalar_t* out, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x)
+        out[k] = g[k] * ((scalar_t)1 - y[k] * y[k]);
+}
+
+extern "C" __global__ void sigmoid_backward(const scalar_t* g, const scalar_t* y, scalar_t* out, long long total) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x)
+        out[k] = g[k] * ((scalar_t)1 - y[k]) * y[k];
+}
+"""
+
+
+def saturating_backward(name, g, y):
+    """tanh's or sigmoid's gradient (name "tanh_backward" or "sigmoid_backward") for the output y."""
+    g, y = _contiguous(g), _contiguous(y)
+    out = _xp.cupy.empty(y.shape, y.dtype)
+    _launch(name, y.dtype, out.size, (g, y, out, np.int64(out.size)))
     return out
 
 
@@ -706,6 +732,7 @@ SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D,
            "im2col_batch_last": _CONV, "batch_last_to_nchw": _CONV,
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
            "threshold_backward": _THRESHOLD_BACKWARD, "dropout": _DROPOUT,
+           "tanh_backward": _SATURATING_BACKWARD, "sigmoid_backward": _SATURATING_BACKWARD,
            "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
            "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM,
            "sgd_update": _SGD, "sgd_momentum_update": _OPTIMIZERS, "adam_update": _OPTIMIZERS,
