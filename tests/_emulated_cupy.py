@@ -601,11 +601,12 @@ def _count_if_copied(name, result, source):
 
 
 _VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "diagonal"}
-# Functions that launch nothing on a GPU: views, type queries, and allocations without a fill.
+# Functions that launch nothing on a GPU: views, type queries, allocations without a fill, and
+# may_share_memory (a comparison of bounds on the host).
 _VIEW_FUNCTIONS = {"reshape", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to",
                    "atleast_1d", "atleast_2d", "atleast_3d", "result_type", "can_cast", "dtype", "promote_types",
                    "iinfo", "finfo", "get_array_module", "shape", "ndim", "size", "isscalar", "broadcast_arrays",
-                   "empty", "empty_like"}
+                   "empty", "empty_like", "may_share_memory"}
 
 # Functions whose output shape depends on the values: CuPy reads the device to size them.
 _DATA_DEPENDENT = {"cupy.nonzero", "cupy.argwhere", "cupy.flatnonzero", "cupy.unique", "cupy.compress",

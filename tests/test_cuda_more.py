@@ -86,3 +86,54 @@ def test_legacy_cuda_types():
     y = flambeau.cuda.LongTensor([1, 2])
     assert y.device.type == "cuda" and y.tolist() == [1, 2]
     assert x.type(flambeau.FloatTensor).device.type == "cpu"
+
+
+# -- in-place arithmetic: one launch into the tensor's own memory ------------------------------
+def _launch_total():
+    import _emulated_cupy
+    return sum(_emulated_cupy.LAUNCHES.values())
+
+
+@cuda
+@pytest.mark.parametrize("case", [
+    ("add_", "float32", lambda lib, x: 1.5), ("sub_", "int64", lambda lib, x: 3), ("mul_", "int8", lambda lib, x: 100),
+    ("add_", "int8", lambda lib, x: 1000), ("div_", "float64", lambda lib, x: 4.0), ("mul_", "float16", lambda lib, x: 0.1),
+    ("add_", "float32", lambda lib, x: lib.ones(3, 4)), ("sub_", "float32", lambda lib, x: lib.arange(4.0)),
+    ("mul_", "int32", lambda lib, x: lib.full((3, 1), 7, dtype=lib.int32)),
+    ("add_", "float32", lambda lib, x: x), ("add_", "float32", lambda lib, x: x.flip(0)),          # overlapping
+    ("sub_", "float32", lambda lib, x: x[0]), ("add_", "float32", lambda lib, x: lib.ones(3, 4, dtype=lib.float64)),
+], ids=lambda c: f"{c[0]}-{c[1]}")
+def test_in_place_arithmetic_on_cuda_agrees_with_the_cpu(case):
+    name, dtype, make_other = case
+    results = []
+    for device in ("cpu", "cuda"):
+        x = (flambeau.arange(12) - 5).reshape(3, 4).to(getattr(flambeau, dtype)).to(device)
+        other = make_other(flambeau, x)
+        other = other.to(device) if isinstance(other, flambeau.Tensor) and other.device != x.device else other
+        version, ptr = x._version[0], x.data_ptr()
+        try:
+            getattr(x, name)(other)
+        except RuntimeError as e:
+            results.append(type(e))
+            continue
+        assert x.data_ptr() == ptr and x._version[0] > version
+        results.append(x.cpu())
+    if isinstance(results[0], type):
+        assert results[1] is results[0]
+    else:
+        assert flambeau.equal(results[0], results[1])
+
+
+@cuda
+def test_in_place_arithmetic_with_a_number_or_a_separate_tensor_is_one_launch():
+    from conftest import CUDA_MODE
+    if CUDA_MODE != "emulated":
+        pytest.skip("counts launches on the emulated CuPy")
+    x, y = flambeau.zeros(3, 4, device="cuda"), flambeau.ones(4, device="cuda")
+    for op in (lambda: x.add_(1), lambda: x.mul_(y), lambda: x.sub_(y[None]), lambda: x.div_(2.0)):
+        before = _launch_total()
+        op()
+        assert _launch_total() - before == 1
+    before = _launch_total()
+    x.add_(x.flip(0))                   # reads what it writes: a new array, then copied in
+    assert _launch_total() - before >= 2

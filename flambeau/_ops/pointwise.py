@@ -736,6 +736,9 @@ def _inplace_binary(fn_cls, array_fn, name):
         if recording(self, other) or (self._base is not None and recording(self._base)):
             return apply_inplace(self, fn_cls, other, *args)
         check_inplace_autograd(self)
+        if type(self._data) is not _ndarray and not args and _device_in_place(fn_cls, self, other):
+            self._version[0] += 1
+            return self
         r = array_fn(self, other, *args)
         dt = _BY_NP[r.dtype]
         if dt is not _BY_NP[self._data.dtype]:
@@ -782,11 +785,40 @@ def _enabled_grad():
     return grad_mode._enabled[0]
 
 
+def _device_in_place(fn_cls, self, other):
+    """self op= other as one GPU launch, the ufunc writing into self's memory (the general path
+    computes a new array and copies it in: two), when the result keeps self's real dtype and
+    other, a number or a tensor of self's dtype and device, broadcasts to self without sharing its
+    memory (CuPy does not order the reads before the writes). False when it does not apply."""
+    sd = self._data
+    ufunc = _IN_PLACE_UFUNCS.get(fn_cls)
+    if ufunc is None or sd.dtype.kind not in "fiu" or (fn_cls is Div and sd.dtype.kind != "f"):
+        return False
+    xp = _xp.cupy
+    dt = _BY_NP[sd.dtype]
+    if isinstance(other, Tensor):
+        od = other._data
+        if (type(od) is not type(sd) or od.dtype != sd.dtype or other.device != self.device
+                or not _broadcasts_to(od.shape, sd.shape) or xp.may_share_memory(od, sd)):
+            return False
+    elif type(other) in (int, float) and result_dtype(self, other) is dt:
+        od = scalar_as(other, dt)
+    else:
+        return False
+    getattr(xp, ufunc)(sd, od, out=sd)
+    return True
+
+
+def _broadcasts_to(shape, target):
+    return len(shape) <= len(target) and all(n == 1 or n == t for n, t in zip(shape[::-1], target[::-1]))
+
+
 _iadd = _inplace_binary(Add, _add_arrays, "add")
 _isub = _inplace_binary(Sub, _sub_arrays, "sub")
 _imul = _inplace_binary(Mul, _mul_arrays, "mul")
 _idiv = _inplace_binary(Div, _div_arrays, "div")
 _idiv_rounding = _inplace_binary(Div.named("DivBackward2"), _div_arrays, "div")
+_IN_PLACE_UFUNCS = {Add: "add", Sub: "subtract", Mul: "multiply", Div: "true_divide"}
 Tensor.add_ = _add_
 Tensor.sub_ = lambda self, other, *, alpha=1: _isub(self, other, alpha) if alpha != 1 else _isub(self, other)
 Tensor.subtract_ = Tensor.sub_
