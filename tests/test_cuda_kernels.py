@@ -446,7 +446,51 @@ def test_optimizer_kernels_match_the_array_code(array_code, name, dtype):
     if CUDA_MODE == "emulated":
         before = sum(_launches().values())
         _optimizer_run(OPTIMIZERS[name], dtype, steps=1)
-        assert sum(_launches().values()) - before == 3          # one kernel per parameter
+        # SGD with momentum: one kernel per parameter; Adam: one for up to ADAM_SLOTS parameters
+        assert sum(_launches().values()) - before == (3 if name.startswith("sgd") else 1)
+
+
+def test_adam_kernel_updates_many_parameters_in_few_launches(array_code):
+    def run():
+        gen = flambeau.Generator().manual_seed(11)
+        sizes = [5, 0, 7, 3, 9, 1, 4, 6, 2]
+        params = [flambeau.randn(n, generator=gen).cuda().requires_grad_() for n in sizes]
+        params.append(flambeau.randn(4, generator=gen, dtype=flambeau.float64).cuda().requires_grad_())
+        opt = flambeau.optim.Adam(params, lr=0.01, amsgrad=True)
+        counts = []
+        for k in range(3):
+            for i, p in enumerate(params):
+                # the fourth parameter misses the first step: its step count lags the others'
+                p.grad = None if (i == 3 and k == 0) else flambeau.randn(p.shape, generator=gen, dtype=p.dtype).cuda()
+            before = sum(_launches().values()) if CUDA_MODE == "emulated" else 0
+            opt.step()
+            counts.append(sum(_launches().values()) - before if CUDA_MODE == "emulated" else 0)
+        return [p.detach().cpu() for p in params], counts
+    (got, counts), (want, _) = run(), array_code(run)
+    exact = CUDA_MODE == "emulated"
+    for a, b in zip(got, want):
+        assert flambeau.equal(a, b) if exact else flambeau.allclose(a, b, rtol=1e-5, atol=1e-6)
+    if CUDA_MODE == "emulated":
+        # the first step: 8 float32 parameters in 2 launches, the float64 one in its own; then the
+        # lagging parameter's step count differs from the others', so it takes a launch of its own
+        assert counts == [2 + 1, 2 + 1 + 1, 2 + 1 + 1]
+
+
+def test_adam_kernel_steps_parameters_sharing_memory_one_by_one(array_code):
+    def run():
+        base = flambeau.arange(8.0, device="cuda")
+        p, q = nn.Parameter(base[:5]), nn.Parameter(base[3:])
+        opt = flambeau.optim.Adam([p, q], lr=0.1)
+        for _ in range(2):
+            p.grad, q.grad = flambeau.ones(5, device="cuda"), flambeau.full((5,), -2.0, device="cuda")
+            before = _launches().get("RawKernel adam_update", 0) if CUDA_MODE == "emulated" else 0
+            opt.step()
+            if CUDA_MODE == "emulated" and _kernels._ENABLED:
+                # (the emulation runs threads in order: a race would not show)
+                assert _launches().get("RawKernel adam_update", 0) - before == 2
+        return base.cpu()
+    got, want = run(), array_code(run)
+    assert flambeau.equal(got, want) if CUDA_MODE == "emulated" else flambeau.allclose(got, want)
 
 
 def test_optimizer_kernels_leave_odd_parameters_to_the_array_code(array_code):

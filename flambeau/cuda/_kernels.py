@@ -5,7 +5,7 @@ code, max pooling takes about a dozen CuPy calls each way (a copy of the windows
 NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a dozen each way,
 dropout four, relu's gradient two, tanh's and sigmoid's three, the SGD update two per parameter
 and Adam's about a dozen. The kernels below do each of those in one launch (batch norm in three;
-plain SGD one for up to SGD_SLOTS parameters), in this order: max pooling, convolution's columns
+one launch updates up to SGD_SLOTS parameters by plain SGD, ADAM_SLOTS by Adam), in this order: max pooling, convolution's columns
 and output (im2col in the batch-last layout, its product back to NCHW), cross-entropy, the
 gradients of relu, tanh and sigmoid, dropout, batch norm, the optimizers' updates, the range of
 index arrays. The infrastructure comes first.
@@ -634,16 +634,23 @@ extern "C" __global__ void sgd_momentum_update(scalar_t* p, const scalar_t* grad
 }
 
 /* weight_decay_mode: 0 none, 1 L2 (Adam: added to the gradient), 2 decoupled (AdamW: p *= decay) */
-extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar_t* exp_avg, scalar_t* exp_avg_sq,
-                                       scalar_t* max_exp_avg_sq, long long total, scalar_t sign,
+extern "C" __global__ void adam_update(ADAM_SLOT_PARAMETERS, long long total, scalar_t sign,
                                        int weight_decay_mode, scalar_t weight_decay, scalar_t decay,
                                        int lerp_from_start, scalar_t w, scalar_t one_minus_w, scalar_t beta2,
                                        scalar_t one_minus_beta2, int amsgrad, scalar_t bias_correction2_sqrt,
                                        scalar_t eps, scalar_t neg_step_size) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x) {
+    ADAM_SLOT_ARRAYS
+    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < total;
+         j += (long long)gridDim.x * blockDim.x) {
+        int t = 0;
+        while (j >= end[t]) ++t;
+        long long k = t ? j - end[t - 1] : j;
+        scalar_t* p = ps[t];
+        scalar_t* exp_avg = ms[t];
+        scalar_t* exp_avg_sq = vs[t];
+        scalar_t* max_exp_avg_sq = tops[t];
         scalar_t param = p[k];
-        scalar_t g = grad[k] * sign;
+        scalar_t g = gs[t][k] * sign;
         if (weight_decay_mode == 1) g = g + weight_decay * param;
         if (weight_decay_mode == 2) param = param * decay;
         scalar_t m = exp_avg[k];
@@ -665,6 +672,19 @@ extern "C" __global__ void adam_update(scalar_t* p, const scalar_t* grad, scalar
 """
 
 
+# Adam takes up to ADAM_SLOTS parameters a launch: each slot passes its five arrays (parameter,
+# gradient, the two moments, the running maximum) and the running end of the sizes, and a thread
+# finds its slot as in SGD's kernel.
+ADAM_SLOTS = 4
+_ADAM_COLUMNS = (("scalar_t*", "ps"), ("const scalar_t*", "gs"), ("scalar_t*", "ms"), ("scalar_t*", "vs"),
+                 ("scalar_t*", "tops"))
+_OPTIMIZERS = _OPTIMIZERS.replace("ADAM_SLOT_PARAMETERS", ",\n        ".join(
+    [", ".join(f"{ctype} {name}{i}" for i in range(ADAM_SLOTS)) for ctype, name in _ADAM_COLUMNS]
+    + [", ".join(f"long long end{i}" for i in range(ADAM_SLOTS))])).replace("ADAM_SLOT_ARRAYS", "\n    ".join(
+    [f"{ctype} {name}[] = {{{', '.join(f'{name}{i}' for i in range(ADAM_SLOTS))}}};" for ctype, name in _ADAM_COLUMNS]
+    + [f"const long long end[] = {{{', '.join(f'end{i}' for i in range(ADAM_SLOTS))}}};"]))
+
+
 def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
     """SGD's step with a momentum buffer, in place on p and buf (buf is written whole when first)."""
     t = p.dtype.type
@@ -673,18 +693,32 @@ def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_dec
              t(momentum), t(1 - dampening), np.int32(nesterov), t(lr)))
 
 
-def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay, decoupled,
-                amsgrad, maximize, step):
-    """Adam's (AdamW's when decoupled) step number ``step``, in place on p and the moments."""
-    t = p.dtype.type
+def adam_update(params, *, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step):
+    """Adam's (AdamW's when decoupled) step number ``step``, in place on each (p, g, exp_avg,
+    exp_avg_sq, max_exp_avg_sq or None) of params, all of one dtype: ADAM_SLOTS parameters a launch,
+    or one a launch when two of them share memory."""
+    dtype = params[0][0].dtype
+    t = dtype.type
     w = 1 - beta1
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     mode = 0 if weight_decay == 0 else 2 if decoupled else 1
-    _launch("adam_update", p.dtype, p.size,
-            (p, _contiguous(g), exp_avg, exp_avg_sq, exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq,
-             np.int64(p.size), t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
-             np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
-             t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step)))))
+    scalars = (t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
+               np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
+               t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step))))
+    written = [a for p, _, m, v, top in params for a in (p, m, v, top) if a is not None]
+    per_launch = ADAM_SLOTS if _disjoint(written) else 1
+    for lo in range(0, len(params), per_launch):
+        chunk = params[lo:lo + per_launch]
+        arrays = [[], [], [], [], []]
+        ends, total = [], 0
+        for p, g, m, v, top in chunk:
+            total += p.size
+            for column, a in zip(arrays, (p, _contiguous(g), m, v, v if top is None else top)):
+                column.append(a)
+            ends.append(np.int64(total))
+        unused = ADAM_SLOTS - len(chunk)
+        args = [a for column in arrays for a in column + [column[0]] * unused]
+        _launch("adam_update", dtype, total, (*args, *ends, *[ends[-1]] * unused, np.int64(total), *scalars))
 
 
 # The range of an index array (checked before indexing: CuPy would wrap out-of-range indices

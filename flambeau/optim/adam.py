@@ -81,6 +81,7 @@ class Adam(Optimizer):
             beta1, beta2 = (_scalar(b) for b in group["betas"])
             eps, weight_decay = group["eps"], group["weight_decay"]
             amsgrad, decoupled = group["amsgrad"], group["decoupled_weight_decay"]
+            on_device = {}          # (dtype, step) -> the parameters one GPU launch updates
             for p in _use_params(group, "Adam"):
                 state = self.state[p]
                 if len(state) == 0:
@@ -94,7 +95,7 @@ class Adam(Optimizer):
                     _check_capturable([(p, step_t)], "params and state_steps")
                 step_t._data += 1
                 pd = p._data
-                if self._fused_step(p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled):
+                if self._on_device(p, state, group, amsgrad, on_device):
                     continue
                 g = _grad_array(p, group["maximize"])
                 if weight_decay != 0:
@@ -124,11 +125,14 @@ class Adam(Optimizer):
                 denom += eps
                 pd += (-step_size * exp_avg) / denom
                 _bump(p)
+            for (_, step), params in on_device.items():
+                _cuda_kernels.adam_update(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                                          decoupled=decoupled, amsgrad=amsgrad, maximize=group["maximize"], step=step)
         return loss
 
     @staticmethod
-    def _fused_step(p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled):
-        """One parameter's step as one GPU kernel, when it runs on one (else False)."""
+    def _on_device(p, state, group, amsgrad, on_device):
+        """Queue p's step for the group's GPU kernel launches when it runs on the GPU (else False)."""
         pd, gd = p._data, p.grad._data
         if type(pd) is _ndarray or group["capturable"]:
             return False
@@ -137,8 +141,8 @@ class Adam(Optimizer):
             moments.append(state["max_exp_avg_sq"]._data)
         if not (_cuda_kernels.in_place_usable(pd, *moments) and _cuda_kernels.usable(pd, gd)):
             return False
-        _cuda_kernels.adam_update(pd, gd, moments[0], moments[1], moments[2] if amsgrad else None, lr=lr,
-                                  beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
-                                  amsgrad=amsgrad, maximize=group["maximize"], step=float(state["step"]._data))
+        step = float(state["step"]._data)
+        on_device.setdefault((pd.dtype, step), []).append(
+            (pd, gd, moments[0], moments[1], moments[2] if amsgrad else None))
         _bump(p)
         return True
