@@ -446,8 +446,7 @@ def test_optimizer_kernels_match_the_array_code(array_code, name, dtype):
     if CUDA_MODE == "emulated":
         before = sum(_launches().values())
         _optimizer_run(OPTIMIZERS[name], dtype, steps=1)
-        # SGD with momentum: one kernel per parameter; Adam: one for up to ADAM_SLOTS parameters
-        assert sum(_launches().values()) - before == (3 if name.startswith("sgd") else 1)
+        assert sum(_launches().values()) - before == 1          # one launch for the three parameters
 
 
 def test_adam_kernel_updates_many_parameters_in_few_launches(array_code):
@@ -476,21 +475,35 @@ def test_adam_kernel_updates_many_parameters_in_few_launches(array_code):
         assert counts == [2 + 1, 2 + 1 + 1, 2 + 1 + 1]
 
 
-def test_adam_kernel_steps_parameters_sharing_memory_one_by_one(array_code):
+@pytest.mark.parametrize("kernel,make", [
+    ("sgd_momentum_update", lambda ps: flambeau.optim.SGD(ps, lr=0.1, momentum=0.9)),
+    ("adam_update", lambda ps: flambeau.optim.Adam(ps, lr=0.1)),
+], ids=["sgd-momentum", "adam"])
+def test_optimizer_kernels_step_parameters_sharing_memory_one_by_one(array_code, kernel, make):
     def run():
         base = flambeau.arange(8.0, device="cuda")
         p, q = nn.Parameter(base[:5]), nn.Parameter(base[3:])
-        opt = flambeau.optim.Adam([p, q], lr=0.1)
+        opt = make([p, q])
         for _ in range(2):
             p.grad, q.grad = flambeau.ones(5, device="cuda"), flambeau.full((5,), -2.0, device="cuda")
-            before = _launches().get("RawKernel adam_update", 0) if CUDA_MODE == "emulated" else 0
+            before = _launches().get(f"RawKernel {kernel}", 0) if CUDA_MODE == "emulated" else 0
             opt.step()
             if CUDA_MODE == "emulated" and _kernels._ENABLED:
                 # (the emulation runs threads in order: a race would not show)
-                assert _launches().get("RawKernel adam_update", 0) - before == 2
+                assert _launches().get(f"RawKernel {kernel}", 0) - before == 2
         return base.cpu()
     got, want = run(), array_code(run)
     assert flambeau.equal(got, want) if CUDA_MODE == "emulated" else flambeau.allclose(got, want)
+
+
+def test_written_arrays_must_stand_apart_from_every_other_array():
+    cp = _kernels._xp.cupy
+    a, b, c = cp.zeros(8), cp.zeros(8), cp.zeros(8)
+    assert _kernels._written_apart([(a, b), (c, b)], written=(0,))          # a gradient read twice
+    assert not _kernels._written_apart([(a, b), (b, c)], written=(0,))      # read by one, written by another
+    assert not _kernels._written_apart([(a[:5], c), (a[4:], b)], written=(0,))
+    assert _kernels._written_apart([(a[:4], c), (a[4:], b)], written=(0,))
+    assert _kernels._written_apart([(a, b, c, c)], written=(0, 2, 3))        # one array for two columns
 
 
 def test_optimizer_kernels_leave_odd_parameters_to_the_array_code(array_code):

@@ -4,11 +4,11 @@ A small network's training step on a GPU is bound by kernel launches, not by ari
 code, max pooling takes about a dozen CuPy calls each way (a copy of the windows, max, argmax, the
 NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a dozen each way,
 dropout four, relu's gradient two, tanh's and sigmoid's three, the SGD update two per parameter
-and Adam's about a dozen. The kernels below do each of those in one launch (batch norm in three;
-one launch updates up to SGD_SLOTS parameters by plain SGD, ADAM_SLOTS by Adam), in this order: max pooling, convolution's columns
-and output (im2col in the batch-last layout, its product back to NCHW), cross-entropy, the
-gradients of relu, tanh and sigmoid, dropout, batch norm, the optimizers' updates, the range of
-index arrays. The infrastructure comes first.
+and Adam's about a dozen. The kernels below do each of those in one launch (batch norm in three,
+and the optimizers update several parameters a launch), in this order: max pooling,
+convolution's columns and output (im2col in the batch-last layout, its product back to NCHW),
+cross-entropy, the gradients of relu, tanh and sigmoid, dropout, batch norm, the optimizers'
+updates, the range of index arrays. The infrastructure comes first.
 
 The sources are plain CUDA C++ with no headers (NVRTC compiles them at first use), one thread per
 output element (or row) in a grid-stride loop, over C-contiguous arrays, with no shared memory,
@@ -559,96 +559,123 @@ def batch_norm_backward(x, g, mean, rstd, weight, need_input):
     return gx, ghsum, gsum
 
 
-# p += alpha * g: SGD's update without momentum or weight decay (alpha = -lr, or lr to maximize),
-# for up to SGD_SLOTS parameters in one launch, as PyTorch's multi-tensor update: thread k finds
-# its parameter t from the running ends of the parameters' sizes. Unused slots repeat the first
-# parameter with the last end, so no thread reaches them.
-SGD_SLOTS = 8
-_SGD = (r"""
-extern "C" __global__ void sgd_update(
-        """ + ", ".join(f"scalar_t* p{i}" for i in range(SGD_SLOTS)) + """,
-        """ + ", ".join(f"const scalar_t* g{i}" for i in range(SGD_SLOTS)) + """,
-        """ + ", ".join(f"long long end{i}" for i in range(SGD_SLOTS)) + """,
-        scalar_t alpha, long long total) {
-    scalar_t* p[] = {""" + ", ".join(f"p{i}" for i in range(SGD_SLOTS)) + """};
-    const scalar_t* g[] = {""" + ", ".join(f"g{i}" for i in range(SGD_SLOTS)) + """};
-    const long long end[] = {""" + ", ".join(f"end{i}" for i in range(SGD_SLOTS)) + """};
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x) {
-        int t = 0;
-        while (k >= end[t]) ++t;
-        long long i = t ? k - end[t - 1] : k;
-        p[t][i] += alpha * g[t][i];
+# Note [Several parameters a launch]
+# The optimizers' kernels update several parameters in one launch, as PyTorch's multi-tensor
+# updates do: each of a kernel's slots passes one parameter's arrays (the parameter, its
+# gradient, its state) and the running end of the parameters' sizes, and thread j finds its slot t
+# from those ends, its element k in that slot's arrays. Unused slots repeat the first slot's arrays
+# with the last end, so no thread reaches them. A launch's threads run in no order, so parameters
+# whose written arrays share memory with another's go one a launch instead. The sources name the
+# slots with SLOT_PARAMETERS, SLOT_ARRAYS and FIND_SLOT, filled in by _with_slots.
+_FIND_SLOT = """int t = 0;
+        while (j >= end[t]) ++t;
+        long long k = t ? j - end[t - 1] : j;"""
+
+
+def _with_slots(source, columns, slots):
+    """source with its slot placeholders filled in for ``slots`` slots of (C type, name) columns."""
+    params = [", ".join(f"{ctype} {name}{i}" for i in range(slots)) for ctype, name in columns]
+    params.append(", ".join(f"long long end{i}" for i in range(slots)))
+    arrays = [f"{ctype} {name}[] = {{{', '.join(f'{name}{i}' for i in range(slots))}}};" for ctype, name in columns]
+    arrays.append(f"const long long end[] = {{{', '.join(f'end{i}' for i in range(slots))}}};")
+    return (source.replace("SLOT_PARAMETERS", ",\n        ".join(params))
+            .replace("SLOT_ARRAYS", "\n    ".join(arrays)).replace("FIND_SLOT", _FIND_SLOT))
+
+
+def _launch_slots(name, slots, tensors, scalars, written):
+    """Kernel ``name`` over tensors (tuples of arrays, in the kernel's column order, all of one
+    dtype; the first is the parameter, whose size counts), ``slots`` tensors a launch, then the
+    total size and ``scalars``. ``written`` gives the columns the kernel writes."""
+    dtype = tensors[0][0].dtype
+    per_launch = slots if _written_apart(tensors, written) else 1
+    for lo in range(0, len(tensors), per_launch):
+        chunk = tensors[lo:lo + per_launch]
+        columns = [[_contiguous(a) for a in column] for column in zip(*chunk)]
+        ends, total = [], 0
+        for arrays in chunk:
+            total += arrays[0].size
+            ends.append(np.int64(total))
+        unused = slots - len(chunk)
+        args = [a for column in columns for a in column + [column[0]] * unused]
+        _launch(name, dtype, total, (*args, *ends, *[ends[-1]] * unused, np.int64(total), *scalars))
+
+
+def _written_apart(tensors, written):
+    """Whether no array in a ``written`` column shares memory with any other array of tensors (an
+    array a tensor passes twice, for a column the kernel leaves alone, counts once)."""
+    spans = []
+    for arrays in tensors:
+        seen = {}
+        for i, a in enumerate(arrays):
+            if a.size:
+                seen[id(a)] = (a.data.ptr, a.data.ptr + a.nbytes, i in written or seen.get(id(a), (0, 0, False))[2])
+        spans.extend(seen.values())
+    spans.sort()
+    end_any = end_written = 0
+    for start, end, is_written in spans:
+        if start < end_written or (is_written and start < end_any):
+            return False
+        end_any = max(end_any, end)
+        if is_written:
+            end_written = max(end_written, end)
+    return True
+
+
+# SGD (plain, or with momentum, weight decay, dampening, Nesterov) and Adam/AdamW: each
+# parameter's whole update, in the order and with the roundings of the optimizers' array code (the
+# host folds the step's constants into scalars first, as that code's Python numbers are).
+SGD_SLOTS, SGD_MOMENTUM_SLOTS, ADAM_SLOTS = 8, 6, 4
+_SGD = _with_slots(r"""
+/* p += alpha * g: no momentum or weight decay (alpha = -lr, or lr to maximize) */
+extern "C" __global__ void sgd_update(SLOT_PARAMETERS, long long total, scalar_t alpha) {
+    SLOT_ARRAYS
+    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < total;
+         j += (long long)gridDim.x * blockDim.x) {
+        FIND_SLOT
+        ps[t][k] += alpha * gs[t][k];
     }
 }
-""")
+""", (("scalar_t*", "ps"), ("const scalar_t*", "gs")), SGD_SLOTS)
 
-
-def sgd_update(pairs, alpha):
-    """p += alpha * g in place for each (p, g) of pairs, all of one dtype, each p C-contiguous, in
-    p's precision: SGD_SLOTS parameters a launch, or one a launch when two of them share memory
-    (a launch's threads run in no order)."""
-    dtype = pairs[0][0].dtype
-    step = SGD_SLOTS if _disjoint([p for p, _ in pairs]) else 1
-    for lo in range(0, len(pairs), step):
-        chunk = pairs[lo:lo + step]
-        ps, gs, ends, total = [], [], [], 0
-        for p, g in chunk:
-            total += p.size
-            ps.append(p)
-            gs.append(_contiguous(g))
-            ends.append(np.int64(total))
-        unused = SGD_SLOTS - len(chunk)
-        _launch("sgd_update", dtype, total, (*ps, *[ps[0]] * unused, *gs, *[gs[0]] * unused,
-                                             *ends, *[ends[-1]] * unused, dtype.type(alpha), np.int64(total)))
-
-
-def _disjoint(arrays):
-    """Whether no two of these device arrays share memory."""
-    spans = sorted((a.data.ptr, a.data.ptr + a.nbytes) for a in arrays if a.size)
-    return all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:]))
-
-
-# SGD with momentum (and weight decay, dampening, Nesterov), and Adam/AdamW: each parameter's whole
-# update in one launch, in the order and with the roundings of the optimizers' array code (the host
-# folds the step's constants into scalars first, as that code's Python numbers are).
-_OPTIMIZERS = r"""
-extern "C" __global__ void sgd_momentum_update(scalar_t* p, const scalar_t* grad, scalar_t* buf, long long total,
-                                               scalar_t sign, scalar_t weight_decay, int first, scalar_t momentum,
+_SGD_MOMENTUM = _with_slots(r"""
+extern "C" __global__ void sgd_momentum_update(SLOT_PARAMETERS, long long total, scalar_t sign,
+                                               scalar_t weight_decay, int first, scalar_t momentum,
                                                scalar_t one_minus_dampening, int nesterov, scalar_t lr) {
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (long long)gridDim.x * blockDim.x) {
-        scalar_t g = grad[k] * sign;
+    SLOT_ARRAYS
+    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < total;
+         j += (long long)gridDim.x * blockDim.x) {
+        FIND_SLOT
+        scalar_t* p = ps[t];
+        scalar_t g = gs[t][k] * sign;
         if (weight_decay != 0) g = g + weight_decay * p[k];
         scalar_t b;
         if (first) {
             b = g;
         } else {
-            b = buf[k] * momentum;
+            b = bufs[t][k] * momentum;
             b = b + one_minus_dampening * g;
         }
-        buf[k] = b;
+        bufs[t][k] = b;
         g = nesterov ? g + momentum * b : b;
         p[k] = p[k] - lr * g;
     }
 }
+""", (("scalar_t*", "ps"), ("const scalar_t*", "gs"), ("scalar_t*", "bufs")), SGD_MOMENTUM_SLOTS)
 
+_ADAM = _with_slots(r"""
 /* weight_decay_mode: 0 none, 1 L2 (Adam: added to the gradient), 2 decoupled (AdamW: p *= decay) */
-extern "C" __global__ void adam_update(ADAM_SLOT_PARAMETERS, long long total, scalar_t sign,
+extern "C" __global__ void adam_update(SLOT_PARAMETERS, long long total, scalar_t sign,
                                        int weight_decay_mode, scalar_t weight_decay, scalar_t decay,
                                        int lerp_from_start, scalar_t w, scalar_t one_minus_w, scalar_t beta2,
                                        scalar_t one_minus_beta2, int amsgrad, scalar_t bias_correction2_sqrt,
                                        scalar_t eps, scalar_t neg_step_size) {
-    ADAM_SLOT_ARRAYS
+    SLOT_ARRAYS
     for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < total;
          j += (long long)gridDim.x * blockDim.x) {
-        int t = 0;
-        while (j >= end[t]) ++t;
-        long long k = t ? j - end[t - 1] : j;
+        FIND_SLOT
         scalar_t* p = ps[t];
         scalar_t* exp_avg = ms[t];
         scalar_t* exp_avg_sq = vs[t];
-        scalar_t* max_exp_avg_sq = tops[t];
         scalar_t param = p[k];
         scalar_t g = gs[t][k] * sign;
         if (weight_decay_mode == 1) g = g + weight_decay * param;
@@ -660,65 +687,45 @@ extern "C" __global__ void adam_update(ADAM_SLOT_PARAMETERS, long long total, sc
         exp_avg[k] = m;
         exp_avg_sq[k] = v;
         if (amsgrad) {
-            scalar_t top = max_exp_avg_sq[k];
+            scalar_t top = tops[t][k];
             top = (v != v || v > top) ? v : top;                              /* NaN propagates */
-            max_exp_avg_sq[k] = top;
+            tops[t][k] = top;
             v = top;
         }
         scalar_t denom = sqrt(v) / bias_correction2_sqrt + eps;
         p[k] = param + (neg_step_size * m) / denom;
     }
 }
-"""
+""", (("scalar_t*", "ps"), ("const scalar_t*", "gs"), ("scalar_t*", "ms"), ("scalar_t*", "vs"),
+      ("scalar_t*", "tops")), ADAM_SLOTS)
 
 
-# Adam takes up to ADAM_SLOTS parameters a launch: each slot passes its five arrays (parameter,
-# gradient, the two moments, the running maximum) and the running end of the sizes, and a thread
-# finds its slot as in SGD's kernel.
-ADAM_SLOTS = 4
-_ADAM_COLUMNS = (("scalar_t*", "ps"), ("const scalar_t*", "gs"), ("scalar_t*", "ms"), ("scalar_t*", "vs"),
-                 ("scalar_t*", "tops"))
-_OPTIMIZERS = _OPTIMIZERS.replace("ADAM_SLOT_PARAMETERS", ",\n        ".join(
-    [", ".join(f"{ctype} {name}{i}" for i in range(ADAM_SLOTS)) for ctype, name in _ADAM_COLUMNS]
-    + [", ".join(f"long long end{i}" for i in range(ADAM_SLOTS))])).replace("ADAM_SLOT_ARRAYS", "\n    ".join(
-    [f"{ctype} {name}[] = {{{', '.join(f'{name}{i}' for i in range(ADAM_SLOTS))}}};" for ctype, name in _ADAM_COLUMNS]
-    + [f"const long long end[] = {{{', '.join(f'end{i}' for i in range(ADAM_SLOTS))}}};"]))
+def sgd_update(pairs, alpha):
+    """p += alpha * g in place, in p's precision, for each (p, g) of pairs (each p C-contiguous)."""
+    _launch_slots("sgd_update", SGD_SLOTS, pairs, (pairs[0][0].dtype.type(alpha),), written=(0,))
 
 
-def sgd_momentum_update(p, g, buf, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
-    """SGD's step with a momentum buffer, in place on p and buf (buf is written whole when first)."""
-    t = p.dtype.type
-    _launch("sgd_momentum_update", p.dtype, p.size,
-            (p, _contiguous(g), buf, np.int64(p.size), t(-1 if maximize else 1), t(weight_decay), np.int32(first),
-             t(momentum), t(1 - dampening), np.int32(nesterov), t(lr)))
+def sgd_momentum_update(params, first, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """SGD's step with a momentum buffer, in place on each (p, g, buf) of params (each buf written
+    whole when first)."""
+    t = params[0][0].dtype.type
+    _launch_slots("sgd_momentum_update", SGD_MOMENTUM_SLOTS, params,
+                  (t(-1 if maximize else 1), t(weight_decay), np.int32(first), t(momentum), t(1 - dampening),
+                   np.int32(nesterov), t(lr)), written=(0, 2))
 
 
 def adam_update(params, *, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step):
     """Adam's (AdamW's when decoupled) step number ``step``, in place on each (p, g, exp_avg,
-    exp_avg_sq, max_exp_avg_sq or None) of params, all of one dtype: ADAM_SLOTS parameters a launch,
-    or one a launch when two of them share memory."""
-    dtype = params[0][0].dtype
-    t = dtype.type
+    exp_avg_sq, max_exp_avg_sq or None) of params."""
+    t = params[0][0].dtype.type
     w = 1 - beta1
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     mode = 0 if weight_decay == 0 else 2 if decoupled else 1
-    scalars = (t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
-               np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
-               t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step))))
-    written = [a for p, _, m, v, top in params for a in (p, m, v, top) if a is not None]
-    per_launch = ADAM_SLOTS if _disjoint(written) else 1
-    for lo in range(0, len(params), per_launch):
-        chunk = params[lo:lo + per_launch]
-        arrays = [[], [], [], [], []]
-        ends, total = [], 0
-        for p, g, m, v, top in chunk:
-            total += p.size
-            for column, a in zip(arrays, (p, _contiguous(g), m, v, v if top is None else top)):
-                column.append(a)
-            ends.append(np.int64(total))
-        unused = ADAM_SLOTS - len(chunk)
-        args = [a for column in arrays for a in column + [column[0]] * unused]
-        _launch("adam_update", dtype, total, (*args, *ends, *[ends[-1]] * unused, np.int64(total), *scalars))
+    tensors = [arrays if arrays[4] is not None else arrays[:4] + (arrays[3],) for arrays in params]
+    _launch_slots("adam_update", ADAM_SLOTS, tensors,
+                  (t(-1 if maximize else 1), np.int32(mode), t(weight_decay), t(1 - lr * weight_decay),
+                   np.int32(abs(w) < 0.5), t(w), t(1 - w), t(beta2), t(1 - beta2), np.int32(amsgrad),
+                   t(bias_correction2_sqrt), t(eps), t(-(lr / (1 - beta1 ** step)))), written=(0, 2, 3, 4))
 
 
 # The range of an index array (checked before indexing: CuPy would wrap out-of-range indices
@@ -769,6 +776,6 @@ SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D,
            "tanh_backward": _SATURATING_BACKWARD, "sigmoid_backward": _SATURATING_BACKWARD,
            "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
            "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM,
-           "sgd_update": _SGD, "sgd_momentum_update": _OPTIMIZERS, "adam_update": _OPTIMIZERS,
+           "sgd_update": _SGD, "sgd_momentum_update": _SGD_MOMENTUM, "adam_update": _ADAM,
            "index_range": _INDEX_RANGE}
 _compiled = {}

@@ -88,11 +88,12 @@ class SGD(Optimizer):
                         _cuda_kernels.sgd_update(pairs, alpha)
                 continue
             # complex parameters need no real view here: every operation is linear with real scalars
+            on_device = {}          # (dtype, first step) -> the parameters one GPU launch updates
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 pd = p._data
-                if momentum != 0 and self._fused_step(p, group):
+                if momentum != 0 and self._on_device(p, on_device):
                     continue
                 g = _grad_array(p, maximize)
                 if weight_decay != 0:
@@ -110,10 +111,14 @@ class SGD(Optimizer):
                     g = g + momentum * buf_t._data if nesterov else buf_t._data
                 pd -= lr * g
                 _bump(p)
+            for (_, first), params in on_device.items():
+                _cuda_kernels.sgd_momentum_update(params, first, lr=lr, momentum=momentum, dampening=dampening,
+                                                  weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         return loss
 
-    def _fused_step(self, p, group):
-        """The momentum step of one parameter as one GPU kernel, when it runs on one (else False)."""
+    def _on_device(self, p, on_device):
+        """Queue p's momentum step for the group's GPU kernel launches when it runs on the GPU
+        (else False)."""
         pd, gd = p._data, p.grad._data
         if type(pd) is _ndarray:
             return False
@@ -125,12 +130,9 @@ class SGD(Optimizer):
             return False
         if first:
             buf_t = state["momentum_buffer"] = _make(_xp.cupy.empty(pd.shape, pd.dtype))
-        _cuda_kernels.sgd_momentum_update(pd, gd, buf_t._data, first, lr=_scalar(group["lr"]),
-                                          momentum=group["momentum"], dampening=group["dampening"],
-                                          weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-                                          maximize=group["maximize"])
-        if not first:
+        else:
             buf_t._version[0] += 1
+        on_device.setdefault((pd.dtype, first), []).append((pd, gd, buf_t._data))
         _bump(p)
         return True
 
