@@ -561,6 +561,37 @@ def test_batch_norm_kernels_match_the_array_code(array_code, shape, affine, runn
         assert flambeau.allclose(a, b, rtol=tol, atol=tol), (a - b).abs().max()
 
 
+@pytest.mark.parametrize("dtype", [flambeau.float32, flambeau.float64])
+@pytest.mark.parametrize("shape,weight,bias", [((6, 5), True, True), ((4, 3, 7), False, False),
+                                               ((3, 4, 5, 6), True, False), ((2, 3, 0, 4), True, True)], ids=str)
+def test_batch_norm_eval_kernel_matches_the_array_code(array_code, shape, weight, bias, dtype):
+    gen = flambeau.Generator().manual_seed(2)
+    c = shape[1]
+    x = (flambeau.randn(shape, generator=gen, dtype=dtype) * 3 + 1).cuda()
+    rm = flambeau.randn(c, generator=gen, dtype=dtype).cuda()
+    rv = flambeau.rand(c, generator=gen, dtype=dtype).cuda() + 0.5
+    w = flambeau.randn(c, generator=gen, dtype=dtype).cuda() if weight else None
+    b = flambeau.randn(c, generator=gen, dtype=dtype).cuda() if bias else None
+
+    def run():
+        return nn.functional.batch_norm(x, rm, rv, w, b, training=False, eps=1e-3)
+    before = _launches().get("RawKernel batch_norm_eval", 0)
+    got = run()
+    want = array_code(run)
+    exact = CUDA_MODE == "emulated"     # a GPU may fuse the multiply-add
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert flambeau.equal(got, want) if exact else flambeau.allclose(got, want, rtol=1e-6, atol=1e-6)
+    if CUDA_MODE == "emulated" and x.numel():
+        assert _launches().get("RawKernel batch_norm_eval", 0) - before == 1
+    # differentiated: the array code, which keeps what the backward needs
+    xg = x.clone().requires_grad_()
+    gx, = flambeau.autograd.grad(nn.functional.batch_norm(xg, rm, rv, w, b, training=False, eps=1e-3).sum(), xg)
+    xc = x.cpu().requires_grad_()
+    cpu = [None if t is None else t.cpu() for t in (rm, rv, w, b)]
+    nn.functional.batch_norm(xc, *cpu, training=False, eps=1e-3).sum().backward()
+    assert flambeau.allclose(gx.cpu(), xc.grad, rtol=1e-5, atol=1e-6)
+
+
 def test_batch_norm_kernels_launch_three_times_each_way_and_differentiate_twice(array_code):
     x = flambeau.randn(4, 3, 5, 5, device="cuda", dtype=flambeau.float64, requires_grad=True)
     bn = nn.BatchNorm2d(3).to("cuda", flambeau.float64)

@@ -497,6 +497,22 @@ extern "C" __global__ void batch_norm_apply(const scalar_t* x, const scalar_t* g
         }
     }
 }
+
+/* evaluation mode, with the running statistics: one launch, each element deriving its channel's
+   1/std and scale in the array code's order */
+extern "C" __global__ void batch_norm_eval(const scalar_t* x, const scalar_t* mean, const scalar_t* var,
+                                           const scalar_t* weight, int has_weight, const scalar_t* bias,
+                                           int has_bias, scalar_t eps, scalar_t* out, long long total, int C,
+                                           long long S) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        int c = (int)((k / S) % C);
+        scalar_t scale = (scalar_t)1 / sqrt(var[c] + eps);
+        if (has_weight) scale = scale * weight[c];
+        scalar_t y = (x[k] - mean[c]) * scale;
+        out[k] = has_bias ? y + bias[c] : y;
+    }
+}
 """
 
 
@@ -518,6 +534,18 @@ def _batch_norm_partials(x, g, mean, rstd):
             (x, g if backward else x, part_a, part_b, mean if backward else x, rstd if backward else x,
              np.int32(backward), np.int64(n), np.int32(c), np.int64(s), np.int64(chunk), np.int64(chunks)))
     return part_a, part_b, layout
+
+
+def batch_norm_eval(x, running_mean, running_var, weight, bias, eps):
+    """Evaluation-mode batch norm of x (N, C, ...) with its running statistics."""
+    x = _contiguous(x)
+    n, c = x.shape[:2]
+    y = _xp.cupy.empty(x.shape, x.dtype)
+    _launch("batch_norm_eval", x.dtype, y.size,
+            (x, _contiguous(running_mean), _contiguous(running_var), x if weight is None else _contiguous(weight),
+             np.int32(weight is not None), x if bias is None else _contiguous(bias), np.int32(bias is not None),
+             x.dtype.type(eps), y, np.int64(y.size), np.int32(c), np.int64(y.size // max(n * c, 1))))
+    return y
 
 
 def batch_norm_forward(x, weight, bias, running_mean, running_var, momentum, eps):
@@ -776,6 +804,7 @@ SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D,
            "tanh_backward": _SATURATING_BACKWARD, "sigmoid_backward": _SATURATING_BACKWARD,
            "batch_norm_partials": _BATCH_NORM, "batch_norm_stats": _BATCH_NORM,
            "batch_norm_sums": _BATCH_NORM, "batch_norm_apply": _BATCH_NORM,
+           "batch_norm_eval": _BATCH_NORM,
            "sgd_update": _SGD, "sgd_momentum_update": _SGD_MOMENTUM, "adam_update": _ADAM,
            "index_range": _INDEX_RANGE}
 _compiled = {}

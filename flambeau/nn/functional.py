@@ -1450,6 +1450,13 @@ class _BatchNorm(Function):
             _keep_statistics(ctx, input, weight, mean.reshape(shape), rstd.reshape(shape), eps, dims, training)
             ctx.fused = True
             return out
+        if (not training and running_mean is not None and running_var is not None and not any(ctx.needs_input_grad)
+                and _cuda_kernels.usable(a, running_mean._data, running_var._data,
+                                         *[t._data for t in (weight, bias) if t is not None])):
+            # running statistics, nothing to differentiate (the usual evaluation): one launch
+            return _cuda_kernels.batch_norm_eval(a, running_mean._data, running_var._data,
+                                                 None if weight is None else weight._data,
+                                                 None if bias is None else bias._data, eps)
         if training:
             mean = a.mean(axis=dims, keepdims=True)
             xc = a - mean
