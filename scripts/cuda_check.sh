@@ -20,13 +20,25 @@ x = torch.randn(3, 4, device="cuda", requires_grad=True)
 y = (x @ x.t()).relu().sum()
 y.backward()
 print(x.device, y, x.grad.device)
-# flambeau's own kernels (max pooling, cross-entropy, SGD), compiled by NVRTC here on first use
-F = torch.nn.functional
-w = torch.randn(4, 1, 8, 8, device="cuda", requires_grad=True)
-loss = F.cross_entropy(F.max_pool2d(w, 2).flatten(1)[:, :10], torch.tensor([1, 2, 3, 4], device="cuda"))
-loss.backward()
-torch.optim.SGD([w], lr=0.1).step()
-print("own kernels:", loss.item(), w.grad.abs().sum().item())
+# each of flambeau's own kernels once (compiled by NVRTC here on first use), in float32 and float64
+nn, F = torch.nn, torch.nn.functional
+for dtype in (torch.float32, torch.float64):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Dropout(0.2), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 10),
+                          nn.Sigmoid()).to("cuda", dtype)
+    x, y = torch.randn(6, 1, 8, 8, device="cuda", dtype=dtype), torch.arange(6, device="cuda")
+    for opt in (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                torch.optim.Adam(model.parameters(), lr=1e-3)):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        cpu = model.cpu()(x.cpu())
+        gpu = model.to("cuda")(x)
+    print("own kernels,", dtype, "loss", loss.item(), "eval gpu-cpu", (gpu.cpu() - cpu).abs().max().item())
 PY
 timeout "${BENCH_TIMEOUT:-150}" python3 bench/seed_convnet.py --device cuda --data "$DATA" ${BENCH_ARGS:---epochs 10} \
     2>&1 | tee "$OUT/bench.txt"
