@@ -1341,10 +1341,12 @@ def _uniform(g, shape, dt, lo=0.0, hi=1.0):
         return _uniform(g, shape, real, lo, hi) + 1j * _uniform(g, shape, real, lo, hi)
     u = g.random(shape, dtype=np.float32 if dt is _dtype.float32 else np.float64)
     out = (u * (hi - lo) + lo) if (lo, hi) != (0.0, 1.0) else u
-    out = out.astype(dt.np)
-    if hi > lo and out.size:                 # rounding to a narrower dtype must not reach hi
+    out = out.astype(dt.np, copy=False)     # (a fresh array either way)
+    if hi > lo and out.size:
+        # rounding to a narrower dtype may reach hi, never pass it: the values at hi become the
+        # largest below it (a minimum is one array operation, a comparison and a where two)
         below = np.nextafter(dt.np.type(hi), dt.np.type(lo))
-        out = _xp.array_module(out).where(out >= dt.np.type(hi), below, out).astype(dt.np, copy=False)
+        out = _xp.array_module(out).minimum(out, below).astype(dt.np, copy=False)
     return out
 
 
