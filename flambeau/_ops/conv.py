@@ -292,8 +292,9 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
     cols = _im2col(x, kernel, geo, layout)
     y = _group_products(xp, wm, cols)                                        # (G, Co/G, L*N)
     if len(kernel) == 2 and _cuda_kernels.usable(y, *(() if bias is None else (bias,))):
-        return _cuda_kernels.batch_last_to_nchw(y.reshape(co, plane * n), bias, n, plane).reshape((n, co) + out_sizes), \
-            cols, layout
+        # back to NCHW with the bias in one kernel (Note [Convolution kernels])
+        y = _cuda_kernels.batch_last_to_nchw(y.reshape(co, plane * n), bias, n, plane)
+        return y.reshape((n, co) + out_sizes), cols, layout
     y = _transpose_2d(y.reshape(co * plane, n)).reshape((n, co) + out_sizes)
     if bias is not None:
         y += bias.reshape((1, co) + (1,) * len(out_sizes))

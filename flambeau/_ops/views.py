@@ -322,7 +322,7 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if grad._requires_grad and grad_mode._enabled[0]:
+        if grad._requires_grad and grad_mode._enabled[0]:     # differentiated again: a recorded view
             return grad.transpose(*ctx.d), None, None
         return _make(_unviewed(grad._data.swapaxes(*ctx.d))), None, None
 
