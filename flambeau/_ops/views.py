@@ -324,23 +324,21 @@ class Transpose(Function):
     def backward(ctx, grad):
         if grad._requires_grad and grad_mode._enabled[0]:     # differentiated again: a recorded view
             return grad.transpose(*ctx.d), None, None
-        return _make(_unviewed(grad._data.swapaxes(*ctx.d))), None, None
-
-
-def _data_address(a):
-    return a.ctypes.data if type(a) is np.ndarray else a.data.ptr
+        a = grad._data.swapaxes(*ctx.d)
+        return _make(a if type(a) is np.ndarray else _unviewed(a)), None, None
 
 
 def _unviewed(a):
-    """a itself, or the array a views when a has its exact layout (a transpose of a transpose).
+    """a itself, or the device array a views when a has its exact layout (a transpose of a transpose).
 
     A linear layer's weight gradient comes back through t()'s backward as the transpose of a
     transposed product: handed on as the product itself, an array that owns its memory, it
-    becomes the weight's .grad without a copy (Note [Keeping a gradient without a copy]).
+    becomes the weight's .grad without a copy (Note [Keeping a gradient without a copy]; on the
+    CPU the engine keeps such a view of a whole array as it is).
     """
     owner = a.base
     if (owner is not None and owner.shape == a.shape and owner.strides == a.strides and owner.dtype == a.dtype
-            and _data_address(owner) == _data_address(a)):
+            and owner.data.ptr == a.data.ptr):
         return owner
     return a
 
