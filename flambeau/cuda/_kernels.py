@@ -633,11 +633,11 @@ def _written_apart(tensors, written):
     array a tensor passes twice, for a column the kernel leaves alone, counts once)."""
     spans = []
     for arrays in tensors:
-        seen = {}
+        columns = {}                    # id(array) -> the columns it stands for in this tensor
         for i, a in enumerate(arrays):
-            if a.size:
-                seen[id(a)] = (a.data.ptr, a.data.ptr + a.nbytes, i in written or seen.get(id(a), (0, 0, False))[2])
-        spans.extend(seen.values())
+            columns.setdefault(id(a), (a, []))[1].append(i)
+        spans.extend((a.data.ptr, a.data.ptr + a.nbytes, any(i in written for i in at))
+                     for a, at in columns.values() if a.size)
     spans.sort()
     end_any = end_written = 0
     for start, end, is_written in spans:
