@@ -90,17 +90,26 @@ def count_syncs():
 
 # -- wrapping -------------------------------------------------------------------------------
 
-_OWNERS = weakref.WeakValueDictionary()     # id(NumPy array owning memory) -> its device array
+_OWNERS = weakref.WeakValueDictionary()     # id(NumPy array) -> the base-less device array over it (an
+                                            # owner of memory, or an as_strided view)
 
 
-def _memory_owner(a):
-    """The NumPy array owning a view's memory (through as_strided's interface object too), or None."""
+def _cupy_base(a):
+    """The device array CuPy gives as ``base`` to a view of NumPy array a's memory: the first array
+    of a's base chain that a base-less device array stands for (an owner, or an ``as_strided`` view),
+    made for the memory's owner when none is alive; None when a owns its memory."""
     r = a.base
     while r is not None:
         if isinstance(r, numpy.ndarray):
+            known = _OWNERS.get(id(r))
+            if known is not None and known._a is r:
+                return known
             if r.base is None:
-                return r
-        r = r.base if hasattr(r, "base") else None
+                owner = object.__new__(ndarray)        # an owner no device array stood for yet
+                owner._a, owner._base = r, None
+                _OWNERS[id(r)] = owner
+                return owner
+        r = r.base if hasattr(r, "base") else None     # (through as_strided's interface object too)
     return None
 
 
@@ -198,18 +207,26 @@ class _Device:
         return False
 
 
+class _Memory:
+    """An allocation (CuPy's PooledMemory): held only by the pointers into it."""
+    __slots__ = ("__weakref__",)
+
+
 class _Pointer:
-    __slots__ = ("ptr",)
+    """CuPy's MemoryPointer: an address, and the allocation it points into. As in CuPy, an array
+    holds one; a view holds its own into the same allocation, and an ``as_strided`` view holds the
+    very pointer of the array it was taken of, so reference counts show who shares memory."""
+    __slots__ = ("ptr", "mem")
     device_id = 0
 
-    def __init__(self, ptr):
-        self.ptr = ptr
+    def __init__(self, ptr, mem=None):
+        self.ptr, self.mem = ptr, mem
 
 
 class ndarray:
     """A device array: a NumPy array that refuses to leave the device implicitly."""
 
-    __slots__ = ("_a", "_base", "__weakref__")
+    __slots__ = ("_a", "_base", "_pointer", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
@@ -222,11 +239,11 @@ class ndarray:
     def _of(cls, a):
         """The device array of NumPy array a. As in CuPy, an array handed back as it is (an out=,
         an ascontiguousarray of a contiguous array) is the same object, and a view's ``base`` is
-        the array owning the memory, held by the view."""
+        the array owning the memory (or the ``as_strided`` view it was taken of), held by the view."""
+        known = _OWNERS.get(id(a))
+        if known is not None and known._a is a:
+            return known
         if a.base is None:
-            known = _OWNERS.get(id(a))
-            if known is not None and known._a is a:
-                return known
             self = object.__new__(cls)
             self._a, self._base = a, None
             _OWNERS[id(a)] = self
@@ -234,13 +251,9 @@ class ndarray:
             return self
         self = object.__new__(cls)
         self._a = a
-        root = _memory_owner(a)
-        owner = None if root is None else _OWNERS.get(id(root))
-        if root is not None and (owner is None or owner._a is not root):
-            owner = object.__new__(cls)         # an owner no device array stood for yet
-            owner._a, owner._base = root, None
-            _OWNERS[id(root)] = owner
-        self._base = owner
+        base = self._base = _cupy_base(a)
+        if base is not None:           # a view holds a pointer into its base's allocation
+            self._pointer = _Pointer(a.__array_interface__["data"][0], base.data.mem)
         return self
 
     # Attributes ----------------------------------------------------------------------
@@ -257,7 +270,13 @@ class ndarray:
     real = property(lambda self: _wrap(self._a.real))
     imag = property(lambda self: _wrap(self._a.imag))
     device = property(lambda self: _Device())
-    data = property(lambda self: _Pointer(self._a.__array_interface__["data"][0]))
+
+    @property
+    def data(self):
+        pointer = getattr(self, "_pointer", None)
+        if pointer is None:          # an owner's, made when first asked for
+            pointer = self._pointer = _Pointer(self._a.__array_interface__["data"][0], _Memory())
+        return pointer
 
     @property
     def base(self):
@@ -811,7 +830,13 @@ def empty_pinned(shape, dtype=float, order="C"):
 
 
 def as_strided(x, shape=None, strides=None):
-    return _wrap(numpy.lib.stride_tricks.as_strided(x._a, shape, strides, writeable=True))
+    # CuPy's is ndarray(memptr=x.data): a view with no base, sharing x's memory; views of it take
+    # it as their base
+    a = numpy.lib.stride_tricks.as_strided(x._a, shape, strides, writeable=True)
+    view = object.__new__(ndarray)
+    view._a, view._base, view._pointer = a, None, x.data
+    _OWNERS[id(a)] = view
+    return view
 
 
 def from_dlpack(obj):

@@ -973,6 +973,46 @@ def test_leaf_grad_never_aliases_what_someone_else_holds(device):
     assert not ours[3].any()
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("through", ["sum", "view", "unsqueeze", "squeeze", "flatten", "t", "index"])
+def test_size_one_leaves_fed_one_gradient_keep_grads_apart(device, shape, through):
+    # the gradient of a size-1 leaf is often a view of the one gradient reaching both leaves (on
+    # CuPy an as_strided view with no base): kept as it is, both .grad would share memory and the
+    # second backward would add into both twice. (torch 2.13 keeps such a view for a 0-d leaf, and
+    # for squeeze, and gives 3: the values are checked against the arithmetic, not against it.)
+    def g(x):
+        if through == "sum":
+            return x.sum()
+        if through == "view":
+            return x.view(-1).sum()
+        if through == "unsqueeze":
+            return x.unsqueeze(-1).sum()
+        if through == "squeeze":
+            return x.squeeze().sum()
+        if through == "flatten":
+            return x.flatten().sum()
+        if through == "index":
+            return x[None].sum()
+        return (x.t() if x.dim() == 2 else x).sum()
+    a = flambeau.tensor(np.full(shape, 0.5), requires_grad=True, device=device)
+    b = flambeau.tensor(np.full(shape, 1.5), requires_grad=True, device=device)
+    for _ in range(2):
+        (g(a) + g(b)).backward()
+    assert a.grad.data_ptr() != b.grad.data_ptr()
+    assert_same([a.grad, b.grad], [torch.full(shape, 2.0, dtype=torch.float64)] * 2, device=device)
+
+
+def test_leaf_grad_is_kept_without_a_copy_when_nothing_else_holds_it(device):
+    # as PyTorch's AccumulateGrad: the product that the backward made becomes .grad
+    seen = []
+    w = flambeau.tensor(X, requires_grad=True, device=device)
+    x = flambeau.tensor(X + 1, device=device)
+    w.register_hook(lambda g: seen.append(g.data_ptr()))
+    (w * x).sum().backward()
+    assert w.grad.data_ptr() == seen[0]
+    assert flambeau.equal(w.grad, x)
+
+
 def test_leaf_grad_does_not_alias_a_retained_or_returned_gradient(device):
     def f(lib):
         w = leaf(lib, X)

@@ -94,6 +94,39 @@ def test_views_hold_the_array_owning_their_memory_as_cupy_does():
     assert w.base is v.base and float(w.base.sum()) == 24.0
 
 
+def test_as_strided_views_have_no_base_as_cupys():
+    # CuPy's as_strided is ndarray(memptr=x.data): base None though the memory is x's; views of
+    # it take it as their base
+    a = cp.zeros((4, 6))
+    s = cp.lib.stride_tricks.as_strided(a, (3, 6), (48, 8))
+    assert s.base is None and a.base is None
+    assert s.reshape(18).base is s and s[1:].base is s and cp.ascontiguousarray(s) is s
+    s[0, 0] = 5.0
+    assert float(a[0, 0]) == 5.0
+
+
+def test_memory_pointers_are_shared_as_cupys():
+    # who shares an allocation shows in the reference counts of the arrays' pointers and of the
+    # allocation, as with CuPy's MemoryPointer and PooledMemory
+    import sys
+
+    def alone(x):
+        pointer = x.data
+        return sys.getrefcount(pointer) <= 3 and sys.getrefcount(pointer.mem) <= 2
+    a, b = cp.zeros((4, 6)), cp.ones(3)
+    assert alone(a) and alone(b + 1) and a.data is a.data
+    v = a[1:]
+    assert not alone(a) and v.data.mem is a.data.mem
+    del v
+    assert alone(a)
+    s = cp.lib.stride_tricks.as_strided(a, (3, 6), (48, 8))
+    assert s.data is a.data and not alone(a) and not alone(s)
+    del a
+    assert alone(s)                   # the last holder of a's memory
+    r = s.reshape(18)
+    assert r.base is s and not alone(s)
+
+
 def test_copies_are_counted_as_cupy_makes_them():
     import _emulated_cupy
 

@@ -398,7 +398,9 @@ def _accumulate(var, grad, create_graph):
 # copy when nothing else holds it: a row-major array that owns its memory (or, on the CPU, a view
 # of all of it), referenced only by the gradient tensor, itself referenced only by the engine (its
 # buffer list and the argument). Any other holder (a hook that kept the tensor, a view, a
-# retained or captured gradient) raises a reference count, and the gradient is copied.
+# retained or captured gradient) raises a reference count, and the gradient is copied. On the GPU
+# the counts of the array's memory pointer and of its allocation are read too: CuPy's as_strided
+# views share memory without a base.
 _ENGINE_REFS = 4    # the engine's buffer list, _accumulate's and _owned's arguments, getrefcount's own
 # From Python 3.14 the interpreter may skip reference counts it can prove unneeded, and the counts
 # above stop being a proof: the gradient is then always copied.
@@ -409,9 +411,9 @@ def _owned(grad):
     """grad's array if nothing else can reach it (see the Note above), else a row-major copy."""
     d = grad._data
     if type(d) is not _ndarray:
-        # a CuPy array: kept when it owns its memory and nothing else holds it (views are copied)
+        # a CuPy array: kept when nothing else holds it or its memory (views are copied)
         if (_COUNTS_ARE_EXACT and d.base is None and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
-                and _getrefcount(d) <= 3):
+                and _getrefcount(d) <= 3 and _holds_its_memory_alone(d)):
             return d
         return d.copy()
     if (_COUNTS_ARE_EXACT and d.flags.c_contiguous and _getrefcount(grad) <= _ENGINE_REFS
@@ -430,6 +432,16 @@ def _owned(grad):
             if _getrefcount(owner) <= refs:
                 return d
     return d.copy()
+
+
+def _holds_its_memory_alone(d):
+    """Whether CuPy array d is the only array over its memory. Its base cannot tell: CuPy's
+    as_strided (views the engine's geometry makes, as a size-1 parameter's summed gradient) has
+    none, though it shares the viewed array's memory. d's memory pointer can: any other array over
+    the allocation holds that pointer (as_strided's) or another pointer into the same allocation."""
+    pointer = d.data
+    # held by d, the local name and the argument; the allocation by the pointer and the argument
+    return _getrefcount(pointer) <= 3 and _getrefcount(pointer.mem) <= 2
 
 
 def _check_nan(node, grads):
