@@ -373,16 +373,8 @@ def dim_order(input, *, ambiguity_check=False):
             return 1 if strides[a] > strides[b] else -1
         return 1 if shape[a] > shape[b] else 0
 
-    order = list(range(nd - 1, -1, -1))      # innermost first; an insertion sort keeps ties in place
-    for i in range(1, nd):
-        j = i
-        for k in range(i - 1, -1, -1):
-            c = outside(order[k], order[j])
-            if c > 0:
-                order[k], order[j] = order[j], order[k]
-                j = k
-            elif c < 0:
-                break
+    from ._ops._util import dims_inner_first
+    order = dims_inner_first(shape, [strides])      # innermost first, ties kept in place
     if ambiguity_check and any(outside(a, b) != -1 for a, b in zip(order, order[1:])):
         raise RuntimeError("The tensor does not have unique dim order.")
     return tuple(reversed(order))

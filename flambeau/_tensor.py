@@ -75,6 +75,18 @@ def _make(array, requires_grad=False):
 _CHANNELS_LAST_ORDER = {"channels_last": (1, 3, 2, 0), "channels_last_3d": (1, 4, 3, 2, 0)}
 
 
+def _nests(shape, strides, inner_first):
+    """Whether strides lay shape out densely with its dims nested in the order inner_first (PyTorch's
+    is_contiguous: dims of size 1 may have any stride)."""
+    expected = 1
+    for d in inner_first:
+        if shape[d] != 1:
+            if strides[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
 def _suggested_memory_format(t):
     """The format a tensor's strides suggest, by PyTorch's rule (which calls ambiguous layouts, as
     an N111 tensor, contiguous): strides that grow along C, W, H(, D), N, with N's above C's."""
@@ -240,14 +252,7 @@ class Tensor:
             if not self._data.size:
                 return True
             dims = range(self._data.ndim - 1, -1, -1)
-        # PyTorch's rule: dims of size 1 may have any stride; the others nest, innermost first
-        shape, strides, expected = self._data.shape, self.stride(), 1
-        for d in dims:
-            if shape[d] != 1:
-                if strides[d] != expected:
-                    return False
-                expected *= shape[d]
-        return True
+        return _nests(self._data.shape, self.stride(), dims)
 
     def is_set_to(self, other):
         return (self._storage_array() is other._storage_array() and self.storage_offset() == other.storage_offset()

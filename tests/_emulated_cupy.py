@@ -29,6 +29,8 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   - a reduction of a 0-d array over axis 0 or -1 raises AxisError (NumPy reduces nothing);
   - ``cupyx.scipy.special``'s i0e/i1e are exp(-|x|) I(x) and k0e/k1e exp(x) K(x), in the input's
     precision: NaN (inf * 0) once I(x) or K(x) overflows or underflows.
+  - a ufunc allocates its output row-major, whatever the inputs' layout (NumPy's follows them);
+  - ``as_strided`` views have no ``base``, though they share the viewed array's memory.
 - ``RawKernel`` runs the kernel's own CUDA source on the CPU (tests/_emulated_kernels.py).
 - Host synchronisations: every read of device values by the host (``get``, ``item``,
   ``float``, ``bool``, ``asnumpy``, printing, ...) is counted in ``SYNCS``.
@@ -540,7 +542,10 @@ class _Ufunc:
                             f"cupy_{self.__name__}")
         quirk = _UFUNC_QUIRKS.get(self.__name__)
         result = quirk(self._u, arrays, kwargs) if quirk else self._u(*arrays, **kwargs)
-        return out if out is not None and not isinstance(out, tuple) else _wrap(result)
+        if out is not None and not isinstance(out, tuple):
+            return out
+        # CuPy allocates its outputs row-major; NumPy's follow the inputs' layout
+        return _wrap(tuple(map(_row_major, result)) if isinstance(result, tuple) else _row_major(result))
 
     # CuPy 14 implements these ufunc methods for a few ufuncs only (others raise NotImplementedError)
     _SUPPORTED = {"at": {"add", "maximum", "minimum"}, "reduce": {"add", "multiply"},
@@ -573,6 +578,10 @@ class _Ufunc:
     reduceat = property(lambda self: self._method("reduceat", ["array", "indices", "axis", "dtype", "out"]))
     outer = property(lambda self: self._method("outer", ["A", "B"]))
     at = property(lambda self: self._method("at", ["a", "indices", "b"]))
+
+
+def _row_major(a):
+    return a.copy(order="C") if isinstance(a, numpy.ndarray) and not a.flags.c_contiguous else a
 
 
 _NO_COMPLEX = {"logical_and", "logical_or", "logical_xor", "logical_not"}

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from ..cuda import _kernels as _cuda_kernels
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Tensor, _make, _wrap_dim, _nests
 from ..autograd import grad_mode
 
 _ndarray = np.ndarray
@@ -264,3 +264,112 @@ def _broadcast_error(shapes):
             return (f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
                     f"dimension {max(len(a), len(b)) - i}")
     return f"shapes {[list(s) for s in shapes]} cannot be broadcast together"
+
+
+# Note [Elementwise results keep their operands' layout]
+# PyTorch lays an elementwise result out as its operands are laid out (TensorIterator): a transposed
+# or channels-last input gives a transposed or channels-last result. NumPy's ufuncs do the same
+# (order='K'); CuPy's allocate their results row-major whatever the inputs, so on the GPU the result
+# of operands that are not all row-major is moved to PyTorch's layout (one copy). On the CPU too where
+# NumPy's order differs: it ignores dims of size 1, and falls back to row-major when operands disagree.
+def elementwise_strides(shape, arrays, scalar=False):
+    """The element strides PyTorch gives the result of an elementwise op over arrays (and a Python
+    number when scalar) broadcast to shape. When every operand has the result's shape: channels-last
+    when all are, row-major when all are, the operands' own strides when all share one dense layout.
+    Else the dims in the order of the operands' strides (dims an operand broadcasts ignored, the first
+    operand that tells deciding, and of two dims with equal strides the smaller one inside), laid out
+    densely in that order."""
+    nd = len(shape)
+    steps = []
+    for a in arrays:
+        item, lead = a.itemsize, nd - a.ndim
+        steps.append([0] * lead + [0 if n == 1 and shape[lead + i] != 1 else s // item
+                                   for i, (n, s) in enumerate(zip(a.shape, a.strides))])
+    if not scalar and all(a.shape == shape for a in arrays):
+        inner_first = range(nd - 1, -1, -1)
+        if all(_nests(shape, s, inner_first) for s in steps):
+            return _nested(shape, inner_first)
+        if nd == 4 and all(_nests(shape, s, (1, 3, 2, 0)) for s in steps):
+            return _nested(shape, (1, 3, 2, 0))
+        first = steps[0]
+        from .conversion import _non_overlapping_and_dense
+        if all(s == first for s in steps) and _non_overlapping_and_dense(shape, first):
+            return tuple(first)
+
+    return _nested(shape, dims_inner_first(shape, steps))
+
+
+def dims_inner_first(shape, steps):
+    """The dims of shape, innermost first, in the order of the operands' element strides steps
+    (TensorIterator's): dims an operand broadcasts (stride 0) ignored, the first operand that tells
+    deciding, and of two dims with equal strides the smaller one inside."""
+    def order(d0, d1):          # > 0: d0 goes outside d1; < 0: inside; 0: the operands cannot tell
+        for s in steps:
+            s0, s1 = s[d0], s[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+    nd = len(shape)
+    inner_first = list(range(nd - 1, -1, -1))
+    for i in range(1, nd):      # an insertion sort that leaves what cannot be told in place
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = order(inner_first[k], inner_first[j])
+            if c > 0:
+                inner_first[k], inner_first[j] = inner_first[j], inner_first[k]
+                j = k
+            elif c < 0:
+                break
+    return inner_first
+
+
+def _nested(shape, inner_first):
+    """The strides laying shape out densely with its dims nested in the order inner_first."""
+    strides, step = [0] * len(shape), 1
+    for d in inner_first:
+        strides[d] = step
+        step *= shape[d]
+    return tuple(strides)
+
+
+def laid_out_as_operands(out, args, rule=True):
+    """An elementwise Function's forward result in PyTorch's layout (Function.apply calls this for the
+    Functions marked _elementwise): that of its tensor arguments, or with rule "like", that of
+    empty_like(first argument), which some ops (hardtanh) write into."""
+    if not _xp.is_array(out):
+        return out
+    if rule == "like":
+        from .conversion import _copy_strides
+        a = args[0]._data
+        return _relaid(out, _copy_strides(a.shape, tuple(st // a.itemsize for st in a.strides)))
+    arrays = [a._data for a in args if isinstance(a, Tensor)]
+    return in_operand_layout(out, arrays) if arrays else out
+
+
+def in_operand_layout(result, arrays, scalar=False):
+    """result, an elementwise op's over arrays (and a Python number when scalar), moved to PyTorch's
+    layout (see the Note above) where the engine laid it out otherwise."""
+    if result.ndim < 2 or not result.size:
+        return result
+    if 1 not in result.shape:
+        for a in arrays:
+            if not a.flags.c_contiguous:
+                break
+        else:
+            return result      # (row-major operands give a row-major result, but for dims of size 1)
+    return _relaid(result, elementwise_strides(result.shape, arrays, scalar))
+
+
+def _relaid(result, strides):
+    """result, or a copy of it with these element strides."""
+    if tuple(s * result.itemsize for s in strides) == result.strides or not result.size:
+        return result
+    from .creation import _empty_laid_out
+    xp = _xp.array_module(result)
+    out = _empty_laid_out(xp, result.shape, result.dtype, strides)
+    xp.copyto(out, result)
+    return out

@@ -33,20 +33,9 @@ def _copy_strides(shape, strides):
     (infer_dense_strides: stride-0 dimensions stay where a contiguous tensor has them)."""
     if 0 in shape or _non_overlapping_and_dense(shape, strides):
         return strides                 # (an empty tensor keeps its strides too)
+    from ._util import dims_inner_first
     ndim = len(shape)
-    perm = list(range(ndim - 1, -1, -1))       # innermost first
-    # TensorIterator's stable insertion sort: ascending stride, the smaller size first on ties
-    for i in range(1, ndim):
-        dim1 = i
-        for dim0 in range(i - 1, -1, -1):
-            a, b = perm[dim0], perm[dim1]
-            if strides[a] == 0 or strides[b] == 0:
-                continue
-            if strides[a] > strides[b] or (strides[a] == strides[b] and shape[a] > shape[b]):
-                perm[dim0], perm[dim1] = b, a
-                dim1 = dim0
-            elif strides[a] < strides[b]:
-                break
+    perm = dims_inner_first(shape, [strides])      # TensorIterator's order, innermost first
     out = [0] * ndim
     step = 1
     for d in perm:

@@ -16,7 +16,7 @@ from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
                     write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap,
-                    check_same_device, data_on_device_of)
+                    check_same_device, data_on_device_of, in_operand_layout, broadcast_shapes)
 
 np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
 
@@ -48,7 +48,6 @@ def _prep(a, b):
 
 def _check_shapes(ad, bd):
     if hasattr(bd, "shape") and bd.shape != ad.shape and bd.ndim and ad.ndim:
-        from ._util import broadcast_shapes
         broadcast_shapes(ad.shape, bd.shape)
 
 
@@ -61,7 +60,6 @@ def _broadcast_errors(fn):
         except ValueError as e:
             if "broadcast" not in str(e):
                 raise
-            from ._util import broadcast_shapes
             shapes = [tuple(a.shape) for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
             joined = shapes[0] if shapes else ()
             for shape in shapes[1:]:                    # torch's message names the first pair that fails
@@ -69,6 +67,24 @@ def _broadcast_errors(fn):
             raise RuntimeError(str(e)) from None
     checked.__name__, checked.__qualname__, checked.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     return checked
+
+
+def _laid_out(result, a, b):
+    """result of an elementwise op over a and b (tensors or numbers) in PyTorch's layout
+    (Note [Elementwise results keep their operands' layout])."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return in_operand_layout(result, (a._data, b._data))
+        return in_operand_layout(result, (a._data,), scalar=True)
+    return in_operand_layout(result, (b._data,), scalar=True) if isinstance(b, Tensor) else result
+
+
+def _keeps_layout(array_fn):
+    """array_fn(a, b, ...), its result in PyTorch's layout (see _laid_out)."""
+    def run(a, b, *args):
+        return _laid_out(array_fn(a, b, *args), a, b)
+    run.__name__, run.__qualname__, run.__doc__ = array_fn.__name__, array_fn.__qualname__, array_fn.__doc__
+    return run
 
 
 class Add(Function):
@@ -86,6 +102,7 @@ class Add(Function):
         return grad, (grad if ctx.alpha == 1 else grad * _conj_scalar(ctx.alpha)), None
 
 
+@_keeps_layout
 def _add_arrays(a, b, alpha=1):
     ad, bd, dt = _prep(a, b)
     if alpha != 1:
@@ -118,6 +135,7 @@ class Sub(Function):
         return grad, (-grad if ctx.alpha == 1 else grad * -_conj_scalar(ctx.alpha)), None
 
 
+@_keeps_layout
 def _sub_arrays(a, b, alpha=1):
     if _is_bool(a) or _is_bool(b):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. If you are "
@@ -151,7 +169,7 @@ class Rsub(Function):
     def forward(ctx, a, other, alpha=1):
         ctx.alpha = alpha
         ad, od, dt = _prep(a, other)
-        return od - (ad if alpha == 1 else ad * scalar_as(alpha, dt))
+        return _laid_out(od - (ad if alpha == 1 else ad * scalar_as(alpha, dt)), other, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -180,6 +198,7 @@ class Mul(Function):
         return ga, gb
 
 
+@_keeps_layout
 def _mul_arrays(a, b):
     ad, bd, dt = _prep(a, b)
     try:
@@ -196,6 +215,7 @@ def _div_dtype(a, b, rounding_mode):
     return dt
 
 
+@_keeps_layout
 def _div_arrays(a, b, rounding_mode=None):
     if rounding_mode is not None and rounding_mode != "trunc" and rounding_mode != "floor":
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
@@ -390,6 +410,7 @@ class RPow(Function):
         return g, None
 
 
+@_keeps_layout
 def _pow_arrays(a, b):
     """a ** b with PyTorch's rules for bool and integer powers (a is a Tensor)."""
     ad, bd, dt = _prep(a, b)
@@ -469,12 +490,12 @@ def _binary_method(fn_cls, array_fn, ufunc=None, kinds=""):
                 if (type(a) is _ndarray and type(b) is _ndarray and a.dtype is b.dtype and a.dtype.kind in kinds
                         and not (_grad_enabled[0] and (self._requires_grad or other._requires_grad))):
                     try:
-                        return _make(ufunc(a, b))
+                        return _make(in_operand_layout(ufunc(a, b), (a, b)))
                     except ValueError:     # shapes do not broadcast: the general path names them
                         pass
             elif ((type(other) is float or type(other) is int) and type(a) is _ndarray and a.dtype.kind in "fc"
                   and not (_grad_enabled[0] and self._requires_grad)):
-                return _make(ufunc(a, other))
+                return _make(in_operand_layout(ufunc(a, other), (a,), scalar=True))
         if isinstance(other, Tensor):
             if recording(self, other):
                 return fn_cls.apply(self, other, *args)
@@ -644,7 +665,7 @@ def _rsub(self, other):
     if recording(self):
         return Rsub.apply(self, other)
     ad, od, dt = _prep(self, other)
-    return _make(od - ad)
+    return _make(_laid_out(od - ad, other, self))
 
 
 def _rtruediv(self, other):
@@ -775,7 +796,6 @@ def _add_(self, other, *, alpha=1):
 
 def _inplace_shape_error(self, other):
     """PyTorch's error for an in-place op whose other operand broadcasts self to a larger shape."""
-    from ._util import broadcast_shapes
     shape = broadcast_shapes(self._data.shape, other._data.shape)      # raises when they don't broadcast
     raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(shape)}")
 
@@ -888,7 +908,7 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
 
     def forward(ctx, x):
         a = _float_input(x) if floating else x._data
-        out = compute(_xp.array_module(a), a)
+        out = in_operand_layout(compute(_xp.array_module(a), a), (a,))
         if derivative is not None:
             if save == "input":
                 ctx.save_for_backward(x)
@@ -922,7 +942,7 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
             a = input._data
             if floating and a.dtype.kind in "biu":
                 a = _float_input(input)
-            r = _make(compute(np if type(a) is _ndarray else _xp.array_module(a), a))
+            r = _make(in_operand_layout(compute(np if type(a) is _ndarray else _xp.array_module(a), a), (a,)))
         if out is None:
             return r
         return _out_exact(r, out) if name in _SAME_DTYPE_OUT else _out(r, out)
@@ -1552,7 +1572,7 @@ def _binary_float(name, compute, grads, reject=(3,), reads_result=False):
             dt = _dtype.get_default_dtype()
         ad = operand(a, dt)
         bd = operand(b, dt, ad)
-        out = compute(_xp.array_module(ad), ad, bd)
+        out = _laid_out(compute(_xp.array_module(ad), ad, bd), a, b)
         if reads_result:
             out = _make(out)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None, out if reads_result else None)
@@ -1592,6 +1612,7 @@ _export("arctan2")
 
 
 def _minmax_binary(name, pick_a):
+    @_keeps_layout
     def compute(a, b):
         ad, bd, dt = _prep(a, b)
         if dt._category == 3:
@@ -1688,12 +1709,12 @@ class Remainder(Function):
         xp = _xp.array_module(ad)
         try:
             if dt._category < 2:
-                return xp.remainder(ad, bd)
+                return _laid_out(xp.remainder(ad, bd), a, b)
             # PyTorch's formula: fmod, moved by b when its sign differs from b's; a zero keeps a's sign
             # (NumPy's remainder gives zeros b's sign: remainder(0., -1.) is -0.0 there, 0.0 in PyTorch)
             mod = xp.fmod(ad, bd)
             b_negative = (bd < 0) if _xp.is_array(bd) else float(bd) < 0      # a scalar stays on the host
-            return xp.where((mod != 0) & ((mod < 0) != b_negative), mod + bd, mod)
+            return _laid_out(xp.where((mod != 0) & ((mod < 0) != b_negative), mod + bd, mod), a, b)
         except ValueError:
             _check_shapes(ad, bd)
             raise
@@ -1717,7 +1738,7 @@ class Fmod(Function):
             _check_int_zero(ad, bd)
         ctx.save_for_backward(a, b if isinstance(b, Tensor) else None)
         try:
-            return _xp.array_module(ad).fmod(ad, bd)
+            return _laid_out(_xp.array_module(ad).fmod(ad, bd), a, b)
         except ValueError:
             _check_shapes(ad, bd)
             raise
@@ -1911,14 +1932,16 @@ _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     if recording(input, tensor1, tensor2):
         return _out(Addcmul.apply(input, tensor1, tensor2, value), out)
-    return _out(_make(_addcmul_arrays(input, tensor1, tensor2, value)), out)
+    r = _addcmul_arrays(input, tensor1, tensor2, value)
+    return _out(_make(in_operand_layout(r, [t._data for t in (input, tensor1, tensor2)])), out)
 
 
 @register("addcdiv")
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     if recording(input, tensor1, tensor2):
         return _out(Addcdiv.apply(input, tensor1, tensor2, value), out)
-    return _out(_make(_addcdiv_arrays(input, tensor1, tensor2, value)), out)
+    r = _addcdiv_arrays(input, tensor1, tensor2, value)
+    return _out(_make(in_operand_layout(r, [t._data for t in (input, tensor1, tensor2)])), out)
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
@@ -1970,7 +1993,7 @@ def _compare(name, ufunc_name, dunder=None):
         except ValueError:
             _check_shapes(ad, bd)
             raise
-        return _out(_make(r), out)
+        return _out(_make(_laid_out(r, input, other)), out)
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
@@ -2016,7 +2039,7 @@ def _logical(name, ufunc_name):
         ad = _truth(input._data.astype(common, copy=False))
         bd = _truth(data_on_device_of(other, input._data).astype(common, copy=False))
         try:
-            return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
+            return _out(_make(_laid_out(getattr(_xp.array_module(ad), ufunc_name)(ad, bd), input, other)), out)
         except ValueError:
             _check_shapes(ad, bd)
             raise
@@ -2035,7 +2058,8 @@ _logical("logical_xor", "logical_xor")
 
 @register("logical_not")
 def logical_not(input, *, out=None):
-    return _out(_make(_xp.array_module(input._data).logical_not(_truth(input._data))), out)
+    r = _xp.array_module(input._data).logical_not(_truth(input._data))
+    return _out(_make(in_operand_layout(r, (input._data,))), out)
 
 
 Tensor.logical_not_ = lambda self: write_inplace(self, logical_not(self)._data.astype(self._data.dtype))
@@ -2049,7 +2073,7 @@ def _bitwise(name, ufunc_name, dunder, rdunder, idunder):
         ad, bd, dt = _prep(input, other)
         if dt._category > 1 or (dt._category == 0 and "shift" in ufunc_name):
             _not_implemented(ufunc_name[0] + "shift_cpu" if "shift" in ufunc_name else name + "_cpu", dt)
-        return _out(_make(getattr(_xp.array_module(ad), ufunc_name)(ad, bd)), out)
+        return _out(_make(_laid_out(getattr(_xp.array_module(ad), ufunc_name)(ad, bd), input, other)), out)
     fn.__name__ = name
     fn = _broadcast_errors(fn)
     globals()[name] = fn
@@ -2075,7 +2099,7 @@ _bitwise("bitwise_right_shift", "right_shift", "__rshift__", "__rrshift__", "__i
 def _predicate(name, compute):
     def fn(input):
         a = input._data
-        return _make(compute(_xp.array_module(a), a))
+        return _make(in_operand_layout(compute(_xp.array_module(a), a), (a,)))
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
@@ -2249,7 +2273,7 @@ def xlogy(input, other, *, out=None):
         fn = Xlogy if isinstance(input, Tensor) and isinstance(other, Tensor) else \
             Xlogy.named("XlogyBackward1" if isinstance(other, Tensor) else "XlogyBackward2")
         return _out(fn.apply(input, other), out)
-    return _out(_make(_xlogy_arrays(input, other)), out)
+    return _out(_make(_laid_out(_xlogy_arrays(input, other), input, other)), out)
 
 
 @register("logaddexp")
@@ -2312,7 +2336,10 @@ def copysign(input, other, *, out=None):
     """|input| with the sign of other (-0.0 counts as negative)."""
     x, y, dt = _float_pair("copysign", input, other)
     _reject("copysign_cpu", dt, _COMPLEX)
-    neg = _make(_xp.array_module(y._data).signbit(y._data))
+    # the sign bits over the result's shape, laid out as the result will be (the where keeps it)
+    xp, shape = _xp.array_module(y._data), broadcast_shapes(x.shape, y.shape)
+    signs = xp.signbit(y._data if y.shape == shape else xp.broadcast_to(y._data, shape))
+    neg = _make(in_operand_layout(signs, (x._data, y._data)))
     return _out(where(neg, -x.abs(), x.abs()), out)
 
 
@@ -2429,3 +2456,8 @@ def _install_broadcast_errors(*fns):
 _install_broadcast_errors(pow, _ipow, float_power, _float_power_, where, _where_method, xlogy, Tensor.xlogy_, atan2,
                           Tensor.atan2_, hypot, Tensor.hypot_, clamp, _clamp_, copysign, Tensor.copysign_, heaviside,
                           Tensor.heaviside_, isclose, lerp, _lerp_, logaddexp2)
+
+
+# Note [Elementwise results keep their operands' layout]: Function.apply lays these ops' results out
+for _cls in (Polygamma, Logit, Clamp, Where, Lerp, Round, NanToNum, Addcmul, Addcdiv, Xlogy, Logaddexp2):
+    _cls._elementwise = True

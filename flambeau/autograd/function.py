@@ -237,6 +237,7 @@ class Function(metaclass=_FunctionMeta):
 
     _is_view = False       # forward returns a view of its first input's storage
     _wrapped_scalars = 0   # leading arguments that, given as numbers, still count as inputs
+    _elementwise = False   # forward's array laid out as its tensor arguments, or "like" its first (_ops._util)
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError("Function subclasses are used through their apply() classmethod, not instantiated")
@@ -291,6 +292,8 @@ class Function(metaclass=_FunctionMeta):
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             grad_mode._enabled[0] = prev_mode
+        if cls._elementwise:
+            out = _Tensor[2](out, args, cls._elementwise)
         make = _Tensor[1]
         if type(out) is _ndarray or type(out) is _xp._device_array:     # the common case: one fresh array
             res = make(out)
@@ -393,7 +396,7 @@ class Function(metaclass=_FunctionMeta):
 
 
 _base_setup_context = Function.setup_context
-_Tensor = [None, None]      # (Tensor, _make), bound on first use: _tensor imports this module
+_Tensor = [None, None, None]    # (Tensor, _make, _ops' layout rule), bound on first use: _tensor imports this module
 _BY_NP = None
 
 
@@ -406,8 +409,9 @@ def _bind():
     from .._tensor import Tensor, _make
     from .._dtype import _BY_NP as by_np
     from .._device import CPU
+    from .._ops._util import laid_out_as_operands
     _BY_NP, _CPU = by_np, CPU
-    _Tensor[0], _Tensor[1] = Tensor, _make
+    _Tensor[0], _Tensor[1], _Tensor[2] = Tensor, _make, laid_out_as_operands
     return Tensor
 
 
