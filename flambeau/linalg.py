@@ -17,7 +17,7 @@ import numpy as np
 from . import _dtype, _xp
 from ._tensor import Tensor, _make
 from .autograd.function import Function
-from ._ops._util import wrap_dims, recording, _type_word, broadcast_shapes, check_same_device
+from ._ops._util import wrap_dims, recording, _type_word, broadcast_shapes, check_same_device, row_major
 from ._ops.reduction import _return_type
 from ._ops.pointwise import _out
 
@@ -1612,7 +1612,7 @@ class _Norm2(Function):
         a = x._data
         xp = _xpof(a)
         mag = xp.abs(a)
-        out = _make(xp.sqrt((mag * mag).sum(axis=dims, keepdims=keepdim)))
+        out = _make(row_major(xp.sqrt((mag * mag).sum(axis=dims, keepdims=keepdim))))
         ctx.save_for_backward(x, out)
         ctx.dims, ctx.keepdim = dims, keepdim
         return out
@@ -1637,7 +1637,7 @@ class _NormP(Function):
     def forward(ctx, x, p, dims, keepdim):
         a = x._data
         xp = _xpof(a)
-        out = _make((xp.abs(a) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p))
+        out = _make(row_major((xp.abs(a) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)))
         ctx.save_for_backward(x, out)
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         return out
@@ -1685,7 +1685,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
             return _out(_Norm2.apply(x, dims, keepdim), out)
         a = x._data
         mag = _xpof(a).abs(a)
-        return _out(_make(_xpof(a).sqrt((mag * mag).sum(axis=dims, keepdims=keepdim))), out)
+        return _out(_make(row_major(_xpof(a).sqrt((mag * mag).sum(axis=dims, keepdims=keepdim)))), out)
     a = x.abs()
     if ord == math.inf:
         r = a.amax(dims if dims is not None else (), keepdim)

@@ -29,7 +29,8 @@ It checks what a CPU machine can check about flambeau's cuda code paths, not GPU
   - a reduction of a 0-d array over axis 0 or -1 raises AxisError (NumPy reduces nothing);
   - ``cupyx.scipy.special``'s i0e/i1e are exp(-|x|) I(x) and k0e/k1e exp(x) K(x), in the input's
     precision: NaN (inf * 0) once I(x) or K(x) overflows or underflows.
-  - a ufunc allocates its output row-major, whatever the inputs' layout (NumPy's follows them);
+  - a ufunc or a reduction allocates its output row-major, whatever the inputs' layout (NumPy's
+    follow them);
   - ``as_strided`` views have no ``base``, though they share the viewed array's memory.
 - ``RawKernel`` runs the kernel's own CUDA source on the CPU (tests/_emulated_kernels.py).
 - Host synchronisations: every read of device values by the host (``get``, ``item``,
@@ -307,6 +308,8 @@ class ndarray:
             if name == "take":
                 args = (_wrap_index(args[0], (self._a.size,) if kwargs.get("axis", args[1] if len(args) > 1 else None) is None
                                     else (self._a.shape[kwargs.get("axis", args[1] if len(args) > 1 else None)],)),) + args[1:]
+            if name in _REDUCTIONS and kwargs.get("out") is None:
+                return _wrap(_row_major(method(*args, **kwargs)))
             return _wrap(method(*args, **kwargs))
         return call
 
@@ -580,6 +583,11 @@ class _Ufunc:
     at = property(lambda self: self._method("at", ["a", "indices", "b"]))
 
 
+# CuPy's reduction kernels allocate their results row-major (NumPy's follow the input's layout)
+_REDUCTIONS = {"sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any",
+               "nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd", "count_nonzero"}
+
+
 def _row_major(a):
     return a.copy(order="C") if isinstance(a, numpy.ndarray) and not a.flags.c_contiguous else a
 
@@ -655,6 +663,8 @@ def _function(qualname, numpy_fn, spec):
         result = numpy_fn(*_unwrap(args, qualname), **_unwrap(kwargs, qualname))
         if short in _MAYBE_COPY and args and isinstance(args[0], ndarray):
             _count_if_copied(qualname, result, args[0]._a)
+        if short in _REDUCTIONS and kwargs.get("out") is None:
+            result = _row_major(result)
         return _wrap(result)
     return call
 

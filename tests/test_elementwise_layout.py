@@ -86,3 +86,30 @@ def test_strides_of_torchs_rule_on_examples():
     assert elementwise_strides((4, 3), [np.zeros(3), t]) == (1, 4)
     square = np.lib.stride_tricks.as_strided(np.zeros(9), (3, 3), (8, 8))
     assert elementwise_strides((3, 3), [square], scalar=True) == (3, 1)
+
+
+REDUCTIONS = {
+    "sum": lambda t: t.sum(1), "sum keepdim": lambda t: t.sum(1, keepdim=True), "sum of two dims": lambda t: t.sum((0, 2)),
+    "mean": lambda t: t.mean(1), "prod": lambda t: t.prod(1), "amax": lambda t: t.amax(1),
+    "max": lambda t: t.max(1), "argmin": lambda t: t.argmin(1), "std": lambda t: t.std(1),
+    "var": lambda t: t.var(1), "norm": lambda t: t.norm(dim=1),
+    "logsumexp": lambda t: t.logsumexp(1), "any": lambda t: (t > 0).any(1), "count_nonzero": lambda t: t.count_nonzero(1),
+    "cumsum": lambda t: t.cumsum(1), "cumprod": lambda t: t.cumprod(1), "cummax": lambda t: t.cummax(1),
+    "logcumsumexp": lambda t: t.logcumsumexp(1), "softmax": lambda t: t.softmax(1), "log_softmax": lambda t: t.log_softmax(2),
+    "flip": lambda t: t.flip(1),
+}
+
+
+@pytest.mark.parametrize("op", sorted(REDUCTIONS))
+@pytest.mark.parametrize("grad", [False, True])
+def test_reductions_scans_and_softmax_are_laid_out_as_torchs(op, grad, device):
+    # row-major whatever the input's layout (NumPy's and CuPy's differ from it and from each other),
+    # but for flip, which keeps the input's
+    values = np.arange(24.0).reshape(2, 3, 4) / 5 - 2
+    results = []
+    for lib in (flambeau, torch):
+        t = (lib.tensor(values, device=device) if lib is flambeau else torch.tensor(values)).requires_grad_(grad)
+        results.append(REDUCTIONS[op](t.permute(2, 0, 1)))
+    for ours, ref in zip(*(r if isinstance(r, tuple) else (r,) for r in results)):
+        assert ours.stride() == ref.stride(), (op, ours.stride(), ref.stride())
+        assert_same(ours.detach(), ref.detach(), device=device)

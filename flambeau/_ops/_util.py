@@ -336,10 +336,13 @@ def _nested(shape, inner_first):
     return tuple(strides)
 
 
-def laid_out_as_operands(out, args, rule=True):
-    """An elementwise Function's forward result in PyTorch's layout (Function.apply calls this for the
-    Functions marked _elementwise): that of its tensor arguments, or with rule "like", that of
-    empty_like(first argument), which some ops (hardtanh) write into."""
+def laid_out_as_operands(out, args, rule):
+    """A Function's forward result (an array, or a tuple of them with rule "rows") in PyTorch's layout,
+    for the Functions with a _result_layout (Function.apply calls this): "operands", an elementwise
+    op's (the Note above); "like", empty_like(first argument)'s, which some ops (hardtanh) write into;
+    "rows", row-major, as PyTorch makes the results of reductions, scans and softmax."""
+    if rule == "rows":
+        return tuple(map(row_major, out)) if isinstance(out, tuple) else row_major(out)
     if not _xp.is_array(out):
         return out
     if rule == "like":
@@ -348,6 +351,13 @@ def laid_out_as_operands(out, args, rule=True):
         return _relaid(out, _copy_strides(a.shape, tuple(st // a.itemsize for st in a.strides)))
     arrays = [a._data for a in args if isinstance(a, Tensor)]
     return in_operand_layout(out, arrays) if arrays else out
+
+
+def row_major(a):
+    """a, or a row-major copy of it (see laid_out_as_operands)."""
+    if not _xp.is_array(a) or a.flags.c_contiguous:
+        return a
+    return _xp.array_module(a).ascontiguousarray(a)
 
 
 def in_operand_layout(result, arrays, scalar=False):

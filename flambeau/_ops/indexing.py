@@ -1021,6 +1021,7 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 # -- reordering -------------------------------------------------------------------------------
 class Flip(Function):
     _node_name = "FlipBackward0"
+    _result_layout = "like"          # PyTorch flips into empty_like(input)
 
     @staticmethod
     def forward(ctx, x, dims):

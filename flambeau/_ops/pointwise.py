@@ -2460,4 +2460,4 @@ _install_broadcast_errors(pow, _ipow, float_power, _float_power_, where, _where_
 
 # Note [Elementwise results keep their operands' layout]: Function.apply lays these ops' results out
 for _cls in (Polygamma, Logit, Clamp, Where, Lerp, Round, NanToNum, Addcmul, Addcdiv, Xlogy, Logaddexp2):
-    _cls._elementwise = True
+    _cls._result_layout = "operands"

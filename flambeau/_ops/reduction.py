@@ -7,7 +7,7 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ._util import register, recording, wrap_dims, _BY_NP
+from ._util import register, recording, wrap_dims, _BY_NP, row_major
 from .pointwise import _out, _out_exact, _out_pair
 
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean", "max", "min",
@@ -136,9 +136,8 @@ def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
     dt = _sum_dtype(input, dtype)
     if recording(input):
         return _out(node.apply(input, dims, keepdim, dt), out)
-    return _out(_make(np.asarray(input._data.sum(axis=dims, keepdims=keepdim, dtype=dt.np))
-                      if type(input._data) is np.ndarray else input._data.sum(axis=dims, keepdims=keepdim,
-                                                                                dtype=dt.np)), out)
+    r = input._data.sum(axis=dims, keepdims=keepdim, dtype=dt.np)
+    return _out(_make(row_major(np.asarray(r) if type(input._data) is np.ndarray else r)), out)
 
 
 class Nansum(Function):
@@ -219,7 +218,8 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
         n = a.size if dims is None else math.prod(a.shape[d] for d in dims)
         acc = np.float32 if dt is _dtype.float16 else dt.np
         r = a.sum(axis=dims, keepdims=keepdim, dtype=acc) / np.dtype(acc).type(n if n else float("nan"))
-        return _out(_make(r.astype(dt.np, copy=False) if hasattr(r, "astype") else np.asarray(r, dt.np)), out)
+        return _out(_make(row_major(r.astype(dt.np, copy=False)) if hasattr(r, "astype") else np.asarray(r, dt.np)),
+                    out)
     node = Mean.named("MeanBackward0") if dim is _UNSET else Mean
     return _out(node.apply(x, dims, keepdim, dt), out)
 
@@ -239,7 +239,7 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, dim, keepdim, dt):
-        out = _make(x._data.prod(axis=dim, keepdims=keepdim, dtype=dt.np))
+        out = _make(row_major(x._data.prod(axis=dim, keepdims=keepdim, dtype=dt.np)))
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         ctx.dim, ctx.keepdim = dim, keepdim
         return out
@@ -348,7 +348,7 @@ class Std(Function):
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
         v = Var.forward(ctx, x, dims, correction, keepdim)
-        out = _make(_xp.array_module(v).sqrt(v))
+        out = _make(row_major(_xp.array_module(v).sqrt(v)))
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 
@@ -370,7 +370,7 @@ class VarMean(Function):
         m = _xp.array_module(a).asarray(m).astype(a.dtype, copy=False)
         ctx.take_sqrt = take_sqrt
         if take_sqrt:
-            v = _make(_xp.array_module(v).sqrt(v))
+            v = _make(row_major(_xp.array_module(v).sqrt(v)))
             ctx.save_for_backward(x, v)        # PyTorch's std formula reads the result
         return v, m
 
@@ -444,8 +444,8 @@ def _extreme_all(input, is_max, dims=None, keepdim=False, node=None):
     # NumPy's max/min propagate NaN as PyTorch's do: no separate NaN pass is needed
     if type(a) is np.ndarray and a.dtype.kind != "c":
         r = (np.maximum if is_max else np.minimum).reduce(a, axis=dims, keepdims=keepdim)
-        return _make(r if type(r) is np.ndarray else np.asarray(r))
-    return _make((a.max if is_max else a.min)(axis=dims, keepdims=keepdim))
+        return _make(row_major(r) if type(r) is np.ndarray else np.asarray(r))
+    return _make(row_major((a.max if is_max else a.min)(axis=dims, keepdims=keepdim)))
 
 
 class ExtremeDim(Function):
@@ -590,7 +590,7 @@ def _arg(name, is_max):
         r = _arg_extreme(xp, a, d, is_max)
         if keepdim:
             r = xp.expand_dims(r, d)
-        return _make(r.astype(np.int64))
+        return _make(row_major(r.astype(np.int64)))
     fn.__name__ = name
     return fn
 
@@ -602,14 +602,14 @@ argmin = register("argmin")(_arg("argmin", False))
 @register("all")
 def all(input, dim=None, keepdim=False, *, out=None):
     a = _logical_input(input, out)
-    r = a.all(axis=_dims(input, dim), keepdims=keepdim) if not _no_dims(dim) else a.astype(bool)
+    r = row_major(a.all(axis=_dims(input, dim), keepdims=keepdim)) if not _no_dims(dim) else a.astype(bool)
     return _logical_out("all", _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8)), out)
 
 
 @register("any")
 def any(input, dim=None, keepdim=False, *, out=None):
     a = _logical_input(input, out)
-    r = a.any(axis=_dims(input, dim), keepdims=keepdim) if not _no_dims(dim) else a.astype(bool)
+    r = row_major(a.any(axis=_dims(input, dim), keepdims=keepdim)) if not _no_dims(dim) else a.astype(bool)
     return _logical_out("any", _make(r if input.dtype is not _dtype.uint8 else r.astype(np.uint8)), out)
 
 
@@ -636,8 +636,8 @@ def _logical_out(name, result, out):
 
 @register("count_nonzero")
 def count_nonzero(input, dim=None):
-    return _make(_xp.array_module(input._data).asarray((input._data != 0).sum(axis=_dims(input, dim)),
-                                                        dtype=np.int64))
+    counts = (input._data != 0).sum(axis=_dims(input, dim))
+    return _make(row_major(_xp.array_module(input._data).asarray(counts, dtype=np.int64)))
 
 
 # -- norms ------------------------------------------------------------------------------------
@@ -718,7 +718,7 @@ class Softmax(Function):
         e = xp.exp(z)
         e /= e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
-        out = _make(e)
+        out = _make(row_major(e))
         ctx.save_for_backward(out)             # PyTorch's formula reads the result
         return out
 
@@ -742,7 +742,7 @@ class LogSoftmax(Function):
         a = x._data
         xp = _xp.array_module(a)
         z = a - _max_or_zero(a, dim)
-        out = _make(z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True)))
+        out = _make(row_major(z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))))
         ctx.dim = dim
         ctx.save_for_backward(out)             # PyTorch's formula reads the result
         return out
@@ -804,7 +804,7 @@ class Logsumexp(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
-        out = _make(_logsumexp_array(x._data, dims, keepdim))
+        out = _make(row_major(_logsumexp_array(x._data, dims, keepdim)))
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 
@@ -885,7 +885,7 @@ class Cumprod(Function):
     def forward(ctx, x, dim, dt):
         ctx.dim = dim
         a = x._data
-        out = _make(a.astype(dt.np).copy() if a.ndim == 0 else _scan(_xp.array_module(a).cumprod, a, dim, dt))
+        out = _make(a.astype(dt.np).copy() if a.ndim == 0 else row_major(_scan(_xp.array_module(a).cumprod, a, dim, dt)))
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 
@@ -1186,3 +1186,8 @@ def _renorm_(self, p, dim, maxnorm):
 
 Tensor.renorm_ = _renorm_
 __all__ += ["trace", "trapezoid", "trapz", "cumulative_trapezoid", "renorm"]
+
+
+# PyTorch makes the results of its reductions, scans and softmax row-major whatever the input's layout
+for _cls in (Sum, Nansum, Mean, Prod, Var, Std, VarMean, ExtremeAll, ExtremeDim, Softmax, LogSoftmax, Logsumexp, Cumsum):
+    _cls._result_layout = "rows"

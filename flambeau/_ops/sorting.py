@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
-from ._util import check_same_device, register, recording
+from ._util import check_same_device, register, recording, row_major
 from .pointwise import _out_pair
 from .reduction import return_types
 
@@ -568,7 +568,7 @@ def _cum_extreme(name, input, dim, is_max):
     shape = [1] * a.ndim
     shape[d] = a.shape[d]
     pos = xp.arange(a.shape[d]).reshape(shape)
-    idx = _xp.accumulate("maximum", xp.where(update, pos, 0), d) if a.shape[d] else \
+    idx = row_major(_xp.accumulate("maximum", xp.where(update, pos, 0), d)) if a.shape[d] else \
         xp.zeros(a.shape, np.int64)
     values = _select(input, idx, d, True, node)
     return rt(values, _index_tensor(idx))
@@ -603,7 +603,7 @@ class LogCumSumExp(Function):
             m = xp.where(xp.isfinite(m), m, 0)
             out = xp.log(xp.cumsum(xp.exp(a - m), axis=dim)) + m
         ctx.dim = dim
-        out = _make(out)
+        out = _make(row_major(out))            # PyTorch's scans make row-major results
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 

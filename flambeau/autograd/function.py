@@ -237,7 +237,7 @@ class Function(metaclass=_FunctionMeta):
 
     _is_view = False       # forward returns a view of its first input's storage
     _wrapped_scalars = 0   # leading arguments that, given as numbers, still count as inputs
-    _elementwise = False   # forward's array laid out as its tensor arguments, or "like" its first (_ops._util)
+    _result_layout = None  # PyTorch's layout rule for forward's arrays: "operands", "like" or "rows" (_ops._util)
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError("Function subclasses are used through their apply() classmethod, not instantiated")
@@ -292,8 +292,8 @@ class Function(metaclass=_FunctionMeta):
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             grad_mode._enabled[0] = prev_mode
-        if cls._elementwise:
-            out = _Tensor[2](out, args, cls._elementwise)
+        if cls._result_layout is not None:
+            out = _Tensor[2](out, args, cls._result_layout)
         make = _Tensor[1]
         if type(out) is _ndarray or type(out) is _xp._device_array:     # the common case: one fresh array
             res = make(out)

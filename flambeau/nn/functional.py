@@ -640,8 +640,8 @@ def hardswish(input, inplace=False):
 
 # Note [Elementwise results keep their operands' layout]: Function.apply lays these ops' results out
 for _cls in (_Threshold, _LeakyRelu, _Elu, _Gelu, _Silu, _Softplus, _LogSigmoid, _Shrink, _Hardsigmoid):
-    _cls._elementwise = True
-_Hardtanh._elementwise = "like"           # PyTorch writes hardtanh into empty_like(input)
+    _cls._result_layout = "operands"
+_Hardtanh._result_layout = "like"           # PyTorch writes hardtanh into empty_like(input)
 
 
 def glu(input, dim=-1):
@@ -719,7 +719,7 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
 class _Dropout(Function):
     """x * mask with the mask made on the GPU in one kernel (PyTorch's CUDA node name)."""
     _node_name = "NativeDropoutBackward0"
-    _elementwise = True
+    _result_layout = "operands"
 
     @staticmethod
     def forward(ctx, input, noise, p):
