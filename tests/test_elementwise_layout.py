@@ -96,7 +96,7 @@ REDUCTIONS = {
     "logsumexp": lambda t: t.logsumexp(1), "any": lambda t: (t > 0).any(1), "count_nonzero": lambda t: t.count_nonzero(1),
     "cumsum": lambda t: t.cumsum(1), "cumprod": lambda t: t.cumprod(1), "cummax": lambda t: t.cummax(1),
     "logcumsumexp": lambda t: t.logcumsumexp(1), "softmax": lambda t: t.softmax(1), "log_softmax": lambda t: t.log_softmax(2),
-    "flip": lambda t: t.flip(1),
+    "flip": lambda t: t.flip(1), "sort": lambda t: t.sort(1), "topk": lambda t: t.topk(2, 1),
 }
 
 
@@ -104,7 +104,7 @@ REDUCTIONS = {
 @pytest.mark.parametrize("grad", [False, True])
 def test_reductions_scans_and_softmax_are_laid_out_as_torchs(op, grad, device):
     # row-major whatever the input's layout (NumPy's and CuPy's differ from it and from each other),
-    # but for flip, which keeps the input's
+    # but for flip and sort, which keep the input's
     values = np.arange(24.0).reshape(2, 3, 4) / 5 - 2
     results = []
     for lib in (flambeau, torch):

@@ -346,11 +346,16 @@ def laid_out_as_operands(out, args, rule):
     if not _xp.is_array(out):
         return out
     if rule == "like":
-        from .conversion import _copy_strides
-        a = args[0]._data
-        return _relaid(out, _copy_strides(a.shape, tuple(st // a.itemsize for st in a.strides)))
+        return laid_out_like(out, args[0]._data)
     arrays = [a._data for a in args if isinstance(a, Tensor)]
     return in_operand_layout(out, arrays) if arrays else out
+
+
+def laid_out_like(result, a):
+    """result (of a's shape) laid out as empty_like(a): a's strides when a is dense, else dense in
+    a's order of dims."""
+    from .conversion import _copy_strides
+    return _relaid(result, _copy_strides(a.shape, tuple(st // a.itemsize for st in a.strides)))
 
 
 def row_major(a):

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
-from ._util import check_same_device, register, recording, row_major
+from ._util import check_same_device, register, recording, row_major, laid_out_like
 from .pointwise import _out_pair
 from .reduction import return_types
 
@@ -85,12 +85,15 @@ def _select(x, idx, dim, keepdim, node):
     if a.ndim == 0:
         return _make(a.copy())
     v = _take(a, idx, dim)
+    if _SELECT_NODES[node]._result_layout == "like":
+        v = laid_out_like(v, a)
     return _make(v if keepdim else v.squeeze(dim))
 
 
 _SELECT_NODES = {name: type(name, (_Select,), {"_node_name": name})
                  for name in ("SortBackward0", "TopkBackward0", "KthvalueBackward0", "MedianBackward1",
                               "NanmedianBackward1", "ModeBackward0", "CummaxBackward0", "CumminBackward0")}
+_SELECT_NODES["SortBackward0"]._result_layout = "like"
 
 
 def _index_tensor(idx):
@@ -109,7 +112,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     if a.ndim == 0:
         return _returned(return_types.sort, _select(input, None, 0, True, "SortBackward0"),
                          _make(_xp.array_module(a).zeros((), np.int64)), out)
-    idx = _sorted_indices(a, d, descending)
+    idx = laid_out_like(_sorted_indices(a, d, descending), a)     # as PyTorch's: values and indices like input
     return _returned(return_types.sort, _select(input, idx, d, True, "SortBackward0"), _index_tensor(idx), out)
 
 
