@@ -88,23 +88,43 @@ def test_strides_of_torchs_rule_on_examples():
     assert elementwise_strides((3, 3), [square], scalar=True) == (3, 1)
 
 
+def test_cat_keeps_a_format_all_inputs_share(device):
+    for lib in (flambeau, torch):
+        kw = {"device": device} if lib is flambeau else {}
+        a = lib.ones(2, 3, 4, 5, **kw).to(memory_format=lib.channels_last)
+        b = lib.ones(2, 3, 4, 5, **kw)
+        assert lib.cat([a, a], 1).stride() == (120, 1, 30, 6)
+        assert lib.cat([a, b], 1).stride() == (120, 20, 5, 1)
+
+
 REDUCTIONS = {
-    "sum": lambda t: t.sum(1), "sum keepdim": lambda t: t.sum(1, keepdim=True), "sum of two dims": lambda t: t.sum((0, 2)),
+    "sum": lambda t: t.sum(1), "sum keepdim": lambda t: t.sum(1, keepdim=True),
+    "sum of two dims": lambda t: t.sum((0, 2)),
     "mean": lambda t: t.mean(1), "prod": lambda t: t.prod(1), "amax": lambda t: t.amax(1),
     "max": lambda t: t.max(1), "argmin": lambda t: t.argmin(1), "std": lambda t: t.std(1),
     "var": lambda t: t.var(1), "norm": lambda t: t.norm(dim=1),
-    "logsumexp": lambda t: t.logsumexp(1), "any": lambda t: (t > 0).any(1), "count_nonzero": lambda t: t.count_nonzero(1),
+    "logsumexp": lambda t: t.logsumexp(1), "any": lambda t: (t > 0).any(1),
+    "count_nonzero": lambda t: t.count_nonzero(1),
     "cumsum": lambda t: t.cumsum(1), "cumprod": lambda t: t.cumprod(1), "cummax": lambda t: t.cummax(1),
-    "logcumsumexp": lambda t: t.logcumsumexp(1), "softmax": lambda t: t.softmax(1), "log_softmax": lambda t: t.log_softmax(2),
+    "logcumsumexp": lambda t: t.logcumsumexp(1), "softmax": lambda t: t.softmax(1),
+    "log_softmax": lambda t: t.log_softmax(2),
     "flip": lambda t: t.flip(1), "sort": lambda t: t.sort(1), "topk": lambda t: t.topk(2, 1),
+    "masked_fill": lambda t: t.masked_fill(t > 0, 0.5), "tril": lambda t: t.tril(), "roll": lambda t: t.roll(1, 1),
+    "index_select": lambda t: t.index_select(1, t.new_zeros(2).long()),
+    "cat": lambda t: _lib(t).cat([t, t], 1), "stack": lambda t: _lib(t).stack([t, t], 1),
+    "layer_norm": lambda t: _lib(t).nn.functional.layer_norm(t, (3,)), "logit": lambda t: t.sigmoid().logit(),
 }
+
+
+def _lib(t):
+    return torch if isinstance(t, torch.Tensor) else flambeau
 
 
 @pytest.mark.parametrize("op", sorted(REDUCTIONS))
 @pytest.mark.parametrize("grad", [False, True])
-def test_reductions_scans_and_softmax_are_laid_out_as_torchs(op, grad, device):
+def test_reductions_scans_and_others_are_laid_out_as_torchs(op, grad, device):
     # row-major whatever the input's layout (NumPy's and CuPy's differ from it and from each other),
-    # but for flip and sort, which keep the input's
+    # but for flip and sort, which keep the input's, and logit, an elementwise op
     values = np.arange(24.0).reshape(2, 3, 4) / 5 - 2
     results = []
     for lib in (flambeau, torch):

@@ -9,10 +9,10 @@ import numpy as np
 from .. import _dtype, _xp
 from .._device import (canonical as _canonical, or_default as _or_default, chosen_default as _chosen_default,
                        xp_of, CPU)
-from .._tensor import Tensor, _make, Size, _contiguous_strides
+from .._tensor import Tensor, _make, Size, _contiguous_strides, _suggested_memory_format
 from ..autograd.function import Function
 from ._util import (register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as,
-                    check_same_device)
+                    check_same_device, row_major, _relaid)
 from .views import _sizes
 
 __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
@@ -558,7 +558,16 @@ class Cat(Function):
         arrays = [t._data.astype(dt.np, copy=False) for t in tensors if not _legacy_empty(t)]
         if not arrays:
             return _xp.array_module(tensors[0]._data).zeros((0,), dt.np)
-        return _xp.array_module(arrays[0]).concatenate(arrays, axis=dim)
+        out = _xp.array_module(arrays[0]).concatenate(arrays, axis=dim)
+        if out.flags.c_contiguous and all(a.flags.c_contiguous for a in arrays):
+            return out
+        # PyTorch's layout: the memory format all inputs suggest, else contiguous
+        formats = {_suggested_memory_format(t) for t in tensors if not _legacy_empty(t)}
+        fmt = formats.pop() if len(formats) == 1 else "contiguous_format"
+        if fmt == "contiguous_format":
+            return row_major(out)
+        return _relaid(out, _format_strides(out.shape, None, channels_last if fmt == "channels_last"
+                                            else channels_last_3d))
 
     @staticmethod
     def backward(ctx, grad):                         # each input gets its slice of grad
@@ -643,7 +652,10 @@ class Stack(Function):
         for t in tensors[1:]:
             dt = _dtype.promote_types(dt, t.dtype)
         arrays = [t._data.astype(dt.np, copy=False) for t in tensors]
-        return _xp.array_module(arrays[0]).stack(arrays, axis=dim)
+        out = _xp.array_module(arrays[0]).stack(arrays, axis=dim)
+        if out.flags.c_contiguous or any(_suggested_memory_format(t) != "contiguous_format" for t in tensors):
+            return out       # (PyTorch's layouts for channels-last inputs are its own; NumPy's match at dim 0)
+        return row_major(out)                       # as PyTorch's
 
     @staticmethod
     def backward(ctx, grad):                         # each input gets its slice of grad
@@ -726,6 +738,7 @@ def combinations(input, r=2, with_replacement=False):
 # -- triangles and diagonals ------------------------------------------------------------------
 class Triangle(Function):
     """out = x with the elements above (tril) or below (triu) diagonal k zeroed"""
+    _result_layout = "rows"           # as PyTorch's (Function.apply)
 
     @staticmethod
     def forward(ctx, x, k, upper):

@@ -703,6 +703,10 @@ def _index_vector(index, name, size, dim, input):
     return idx
 
 
+_IndexSelect = AdvancedIndex.named("IndexSelectBackward0")
+_IndexSelect._result_layout = "rows"          # as PyTorch's (Function.apply)
+
+
 @register("index_select")
 def index_select(input, dim, index, *, out=None):
     dim = _wrap_dim(dim, input.ndim)
@@ -710,7 +714,7 @@ def index_select(input, dim, index, *, out=None):
     if input.ndim == 0:         # a 0-dim input gives a 0-dim result for a one-element index
         return input.reshape(1)[idx].reshape(() if idx.size == 1 else tuple(index.shape))
     key = (slice(None),) * dim + (idx,)
-    return AdvancedIndex.named("IndexSelectBackward0").apply(input, key)
+    return _IndexSelect.apply(input, key)
 
 
 @register("index_add")
@@ -819,6 +823,7 @@ Tensor.index_put_ = _inplace_from(index_put, "index_put")
 # -- masks ------------------------------------------------------------------------------------
 class MaskedFill(Function):
     _node_name = "MaskedFillBackward0"
+    _result_layout = "rows"           # PyTorch fills a contiguous clone (Function.apply)
 
     @staticmethod
     def forward(ctx, x, mask, value):
@@ -1058,6 +1063,7 @@ def flipud(input):
 
 class Roll(Function):
     _node_name = "RollBackward0"
+    _result_layout = "rows"           # as PyTorch's (Function.apply)
 
     @staticmethod
     def forward(ctx, x, shifts, dims):

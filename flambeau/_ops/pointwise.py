@@ -1326,7 +1326,8 @@ def logit(input, eps=None, *, out=None):
     _reject("logit_cpu", input.dtype, _COMPLEX)
     if recording(input):
         return _out(Logit.apply(input, eps), out)
-    return _out(_make(_logit_array(_float_input(input), eps)), out)
+    a = _float_input(input)
+    return _out(_make(in_operand_layout(_logit_array(a, eps), (a,))), out)
 
 
 _export("polygamma", "logit")
@@ -2356,7 +2357,7 @@ def heaviside(input, values, *, out=None):
     r = xp.where(a == 0, v, (a > 0).astype(a.dtype))
     if recording(input, values):
         raise RuntimeError("the derivative for 'heaviside' is not implemented.")
-    return _out(_make(r.astype(a.dtype, copy=False)), out)
+    return _out(_make(in_operand_layout(r.astype(a.dtype, copy=False), (a, v))), out)
 
 
 @register("nextafter")

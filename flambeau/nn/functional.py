@@ -1575,6 +1575,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 class _LayerNorm(Function):
     """(x - mean) * rstd * weight + bias, the statistics over the last len(normalized_shape) dims."""
     _node_name = "NativeLayerNormBackward0"
+    _result_layout = "rows"           # as PyTorch's (Function.apply)
 
     @staticmethod
     def forward(ctx, input, weight, bias, dims, eps):
