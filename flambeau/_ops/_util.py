@@ -3,13 +3,14 @@
 Every op module builds on these few helpers so that the rules (PyTorch's type promotion,
 device checks, in-place semantics with autograd) are written once.
 """
+import functools
 import numbers
 
 import numpy as np
 
 from .. import _dtype, _xp
 from ..cuda import _kernels as _cuda_kernels
-from .._tensor import Tensor, _make, _wrap_dim, _nests
+from .._tensor import Tensor, _make, _wrap_dim, _nests, _contiguous_strides
 from ..autograd import grad_mode
 
 _ndarray = np.ndarray
@@ -376,7 +377,19 @@ def in_operand_layout(result, arrays, scalar=False):
                 break
         else:
             return result      # (row-major operands give a row-major result, but for dims of size 1)
+    elif result.strides == _row_major_bytes(result.shape, result.itemsize):
+        for a in arrays:
+            if a.strides != _row_major_bytes(a.shape, a.itemsize):
+                break
+        else:
+            return result      # (and those too when every stride is row-major's)
     return _relaid(result, elementwise_strides(result.shape, arrays, scalar))
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_major_bytes(shape, itemsize):
+    """The byte strides of a row-major array, those of dims of size 1 included."""
+    return tuple(itemsize * s for s in _contiguous_strides(shape))
 
 
 def _relaid(result, strides):

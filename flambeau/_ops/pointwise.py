@@ -490,12 +490,14 @@ def _binary_method(fn_cls, array_fn, ufunc=None, kinds=""):
                 if (type(a) is _ndarray and type(b) is _ndarray and a.dtype is b.dtype and a.dtype.kind in kinds
                         and not (_grad_enabled[0] and (self._requires_grad or other._requires_grad))):
                     try:
-                        return _make(in_operand_layout(ufunc(a, b), (a, b)))
+                        r = ufunc(a, b)
+                        return _make(in_operand_layout(r, (a, b)) if r.ndim > 1 else r)
                     except ValueError:     # shapes do not broadcast: the general path names them
                         pass
             elif ((type(other) is float or type(other) is int) and type(a) is _ndarray and a.dtype.kind in "fc"
                   and not (_grad_enabled[0] and self._requires_grad)):
-                return _make(in_operand_layout(ufunc(a, other), (a,), scalar=True))
+                r = ufunc(a, other)
+                return _make(in_operand_layout(r, (a,), scalar=True) if r.ndim > 1 else r)
         if isinstance(other, Tensor):
             if recording(self, other):
                 return fn_cls.apply(self, other, *args)
@@ -942,7 +944,8 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
             a = input._data
             if floating and a.dtype.kind in "biu":
                 a = _float_input(input)
-            r = _make(in_operand_layout(compute(np if type(a) is _ndarray else _xp.array_module(a), a), (a,)))
+            r = compute(np if type(a) is _ndarray else _xp.array_module(a), a)
+            r = _make(in_operand_layout(r, (a,)) if r.ndim > 1 else r)
         if out is None:
             return r
         return _out_exact(r, out) if name in _SAME_DTYPE_OUT else _out(r, out)
