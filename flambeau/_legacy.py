@@ -14,7 +14,7 @@ from ._tensor import Tensor, _make
 from .autograd.function import Function
 from ._ops._util import register, recording, _type_word, check_same_device
 from ._ops.reduction import _return_type
-from ._ops.pointwise import _out
+from ._ops.pointwise import _out, handles_out
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "matrix_power", "matrix_rank", "cholesky",
            "cholesky_solve", "cholesky_inverse", "cross", "trace", "lu", "lu_unpack", "lu_solve",
@@ -195,7 +195,7 @@ def _warn_once(key, message):
 
 
 @register("lu")
-@linalg._tuple_out
+@handles_out
 def lu(A, pivot=True, get_infos=False, out=None):
     """(LU, pivots) of A = P L U packed as LAPACK's getrf, and info with get_infos=True: linalg.lu_factor_ex
     (differentiable in LU, as torch's)."""
@@ -246,7 +246,7 @@ class _LuUnpack(Function):
         return cat([gL[..., :k, :] + gU, gL[..., k:, :]], -2), None, None, None     # tall: L = [L1; L2]
 
 
-@linalg._tuple_out
+@handles_out
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     """(P, L, U) with A = P L U from lu_factor's packed result; an empty tensor for P without unpack_pivots,
     for L and U without unpack_data. Differentiable in L and U."""
@@ -291,18 +291,21 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
 
 # -- triangular, general solves ------------------------------------------------------------------------
 @register("triangular_solve")
-@linalg._tuple_out
+@handles_out
 def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """(X, A.clone()) with op(tri(A)) X = input; op is the transpose when transpose=True."""
     linalg._check_matrix("triangular_solve", input, arg="b")
     linalg._check_matrix("triangular_solve", A, square=True)
+    if A.shape[-1] != input.shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for triangular_solve: each A matrix is {A.shape[-2]} by "
+                           f"{A.shape[-1]} but each b matrix is {input.shape[-2]} by {input.shape[-1]}")
     M = A.mT if transpose else A
     X = linalg.solve_triangular(M, input, upper=upper != transpose, unitriangular=unitriangular)
     return return_types.triangular_solve(X, A.clone())
 
 
 @register("solve")
-@linalg._tuple_out
+@handles_out
 def solve(input, A, *, out=None):
     """Removed API: (X, LU) with A X = input; LU is A's packed LU factorisation."""
     _deprecated("solve", "torch.linalg.solve")
@@ -350,7 +353,7 @@ def _gels(name, B, A):
 
 
 @register("gels")
-@linalg._tuple_out
+@handles_out
 def gels(input, A, *, out=None):
     """Removed API: least-squares (m >= n) or minimum-norm (m < n) solution of A X = input.
 
@@ -370,7 +373,7 @@ def gels(input, A, *, out=None):
 
 
 @register("lstsq")
-@linalg._tuple_out
+@handles_out
 def lstsq(input, A, *, out=None):
     """Removed API (torch.lstsq, the successor of gels): same arguments and results as gels."""
     _deprecated("lstsq", "torch.linalg.lstsq")
@@ -379,14 +382,14 @@ def lstsq(input, A, *, out=None):
 
 # -- decompositions --------------------------------------------------------------------------------------
 @register("qr")
-@linalg._tuple_out
+@handles_out
 def qr(input, some=True, *, out=None):
     """(Q, R): reduced with some=True, complete otherwise."""
     return return_types.qr(*linalg.qr(input, "reduced" if some else "complete"))
 
 
 @register("svd")
-@linalg._tuple_out
+@handles_out
 def svd(input, some=True, compute_uv=True, *, out=None):
     """(U, S, V) with input = U diag(S) V^H (V, not V^H, unlike linalg.svd).
 
@@ -403,7 +406,7 @@ def svd(input, some=True, compute_uv=True, *, out=None):
 
 
 @register("symeig")
-@linalg._tuple_out
+@handles_out
 def symeig(input, eigenvectors=False, upper=True, *, out=None):
     """Removed API: (eigenvalues ascending, eigenvectors or an empty tensor) of a symmetric matrix."""
     _deprecated("symeig", "torch.linalg.eigh")
@@ -442,7 +445,7 @@ def _parts(z):
 
 
 @register("eig")
-@linalg._tuple_out
+@handles_out
 def eig(input, eigenvectors=False, *, out=None):
     """Removed API: eigenvalues of a real square matrix as an (n, 2) tensor of (real, imaginary) parts.
 

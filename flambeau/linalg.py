@@ -19,7 +19,7 @@ from ._tensor import Tensor, _make
 from .autograd.function import Function
 from ._ops._util import wrap_dims, recording, _type_word, broadcast_shapes, check_same_device, row_major
 from ._ops.reduction import _return_type
-from ._ops.pointwise import _out
+from ._ops.pointwise import _out, handles_out
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "lstsq", "solve", "solve_ex", "inv", "inv_ex",
            "det", "slogdet", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals", "qr", "cholesky",
@@ -44,22 +44,6 @@ class return_types:
     linalg_solve_ex = _return_type("linalg_solve_ex", ("result", "info"))
     linalg_lu_factor = _return_type("linalg_lu_factor", ("LU", "pivots"))
     linalg_lu = _return_type("linalg_lu", ("P", "L", "U"))
-
-
-def _tuple_out(fn):
-    """Support out=(t1, t2, ...) for functions returning several tensors: results are copied in."""
-    @functools.wraps(fn)
-    def wrapper(*args, out=None, **kwargs):
-        result = fn(*args, **kwargs)
-        if out is None:
-            return result
-        if not isinstance(out, (tuple, list)) or len(out) != len(result) or \
-                not all(isinstance(o, Tensor) for o in out):
-            raise TypeError(f"{fn.__name__}(): argument 'out' must be a tuple of {len(result)} Tensors")
-        for o, r in zip(out, result):
-            _out(r, o)
-        return type(result)(*out) if hasattr(type(result), "_fields") else tuple(out)
-    return wrapper
 
 
 # -- input checks --------------------------------------------------------------------------------
@@ -298,7 +282,7 @@ class _InvEx(Function):
         return _inv_backward(Ainv, grad)
 
 
-@_tuple_out
+@handles_out
 def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info): info is 0, or k when U[k-1, k-1] of A's LU factorisation is zero (then the inverse
     holds inf or nan, as torch's). check_errors raises there, reading info on the host as torch does."""
@@ -391,7 +375,7 @@ class _Slogdet(Function):
         return grad_logabs.unsqueeze(-1).unsqueeze(-1) * inv(A).mH
 
 
-@_tuple_out
+@handles_out
 def slogdet(A, *, out=None):
     """(sign, logabsdet) of det(A), stable where det under/overflows."""
     _check_matrix("linalg.slogdet", A, square=True)
@@ -550,7 +534,7 @@ class _SolveEx(Function):
         return gA, gB, None, None
 
 
-@_tuple_out
+@handles_out
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info) of solve; info is k > 0 where U[k-1, k-1] of A's LU factorisation is zero (then result
     holds inf or nan, as torch's). check_errors raises there, reading info on the host as torch does."""
@@ -772,7 +756,7 @@ def cholesky(A, *, upper=False, out=None):
     return _out(_Cholesky.apply(A, upper) if recording(A) else _make(_cholesky_output(A, upper)), out)
 
 
-@_tuple_out
+@handles_out
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """(L, info): info is 0, or the order of the first leading minor that is not positive-definite; there L
     holds LAPACK's partial factor, as torch's. check_errors raises, reading info on the host as torch does."""
@@ -832,7 +816,7 @@ def _check_kernel_dtype(kernel, A):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_word(A.dtype)}\'')
 
 
-@_tuple_out
+@handles_out
 def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues ascending, orthonormal eigenvectors) of Hermitian A (reads the UPLO triangle)."""
     _check_kernel_dtype("linalg_eigh_cpu", A)
@@ -899,7 +883,7 @@ def _check_complexable(A):
         raise RuntimeError(f"Unknown Complex ScalarType for {_type_word(A.dtype)}")
 
 
-@_tuple_out
+@handles_out
 def eig(A, *, out=None):
     """(eigenvalues, eigenvectors) of a general square matrix, both complex."""
     _check_complexable(A)
@@ -986,7 +970,7 @@ def _svd_backward(U, S, Vh, gU, gS, gVh):
     return U @ gA @ Vh
 
 
-@_tuple_out
+@handles_out
 def svd(A, full_matrices=True, *, driver=None, out=None):
     """(U, S, Vh) with A = U diag(S) Vh, S descending."""
     _check_matrix("linalg.svd", A)
@@ -1053,7 +1037,7 @@ class _Qr(Function):
         return cat([gX, gY], -1), None
 
 
-@_tuple_out
+@handles_out
 def qr(A, mode="reduced", *, out=None):
     """(Q, R) with A = QR; mode 'reduced', 'complete' or 'r' (Q empty)."""
     _check_matrix("linalg.qr", A)
@@ -1444,7 +1428,7 @@ def matrix_exp(A):
 
 
 # -- LU: factor, unpack, solve ----------------------------------------------------------------------------
-@_tuple_out
+@handles_out
 def lu_factor(A, *, pivot=True, out=None):
     """(LU, pivots) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK); raises where U has
     a zero on its diagonal (reading the info on the host, as torch does)."""
@@ -1486,7 +1470,7 @@ def _lu_unpack_arrays(lu_, piv):
     return (_lu_permutation(lu_, piv),) + _lu_triangles(lu_)
 
 
-@_tuple_out
+@handles_out
 def lu(A, *, pivot=True, out=None):
     """(P, L, U) with A = P L U; differentiable in L and U."""
     _check_lu_input("linalg.lu", A)
@@ -1867,7 +1851,7 @@ def _no_pivoting(name, A):
                               f"flambeau")
 
 
-@_tuple_out
+@handles_out
 def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     """(LU, pivots, info) of A = P L U with partial pivoting (pivots 1-based int32, as LAPACK); info is 0,
     or k where U[k-1, k-1] is zero. check_errors raises there (reading info on the host)."""
@@ -2100,7 +2084,7 @@ class _Geqrf(Function):
         raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
 
 
-@_tuple_out
+@handles_out
 def geqrf(input, *, out=None):
     """(a, tau): A's QR as LAPACK's geqrf leaves it, R on and above the diagonal and the Householder
     vectors below (with tau, what householder_product and ormqr take). Not differentiable, as in torch."""
@@ -2168,7 +2152,7 @@ def _ldl_arrays(a, hermitian, name):
     return LD.reshape(a.shape), pivots.reshape(a.shape[:-1]), info.reshape(a.shape[:-2])
 
 
-@_tuple_out
+@handles_out
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     """(LD, pivots, info) of A = L D L^T (L D L^H with hermitian=True) by Bunch-Kaufman pivoting, as LAPACK's
     sytrf leaves them: L's multipliers and D's 1x1 and 2x2 blocks in LD's lower triangle; pivots > 0 for a
@@ -2197,7 +2181,7 @@ def _check_ldl_info(name, shape, info):
                           f"the block diagonal matrix D has a zero at position {k} (LAPACK sytrf info = {k}).")
 
 
-@_tuple_out
+@handles_out
 def ldl_factor(A, *, hermitian=False, out=None):
     """(LD, pivots) of ldl_factor_ex, raising where D is singular."""
     name = "torch.linalg.ldl_factor"

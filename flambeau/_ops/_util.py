@@ -219,6 +219,16 @@ def snapshot(t):
     return s
 
 
+def dims_argument(name, dims, kwargs):
+    """The dims given as positions (x.flip(0, 1), torch.flip(x, (0, 1))) or as dims= (PyTorch's name)."""
+    if kwargs:
+        if dims or set(kwargs) != {"dims"}:
+            raise TypeError(f"{name}() got an unexpected keyword argument {next(k for k in kwargs if k != 'dims')!r}"
+                            if set(kwargs) - {"dims"} else f"{name}() got multiple values for argument 'dims'")
+        dims = (kwargs["dims"],)
+    return dims
+
+
 def check_no_internal_overlap(t):
     """An in-place write into a tensor whose elements share memory (an expand()) is an error, as in PyTorch;
     a tensor without elements has none to share."""
@@ -231,8 +241,64 @@ def check_no_internal_overlap(t):
                                    "operation.")
 
 
-def write_inplace(self, array, op="op"):
+# Note [Writes over their own operands]
+# PyTorch refuses an operand over part of the memory an op writes (in place, out=, copy_, item
+# assignment): x.add_(x.t()), x[1:].copy_(x[:-1]). Its loops would read elements they have already
+# written. An operand over the same memory in the same layout (x.add_(x)) is accepted: each element is
+# read before it is written. index_put_, index_add_, index_copy_, scatter_, put_ and cat's out= refuse
+# any shared memory. Only tensors that are dense, with no overlap of their own, are compared; empty
+# ones never overlap. flambeau computes into fresh memory before it writes (NumPy and CuPy also copy
+# inputs that overlap an output), so its values would not be wrong: the checks make it answer as
+# PyTorch answers.
+_OVERLAP_ERROR = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                  "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def memory_overlap(a, b):
+    """How arrays a and b share memory, as PyTorch tells it: "full" (the same elements, laid out
+    alike), "partial", or None (no shared memory, or not told: empty, or a layout not dense)."""
+    if a is b:
+        return "full"
+    if not a.size or not b.size or type(a) is not type(b):
+        return None
+    if not (np if type(a) is _ndarray else _xp.array_module(a)).may_share_memory(a, b):   # bounds only
+        return None
+    from .conversion import _non_overlapping_and_dense
+    steps_a = [s // a.itemsize for s in a.strides]
+    steps_b = [s // b.itemsize for s in b.strides]
+    if not (_non_overlapping_and_dense(a.shape, steps_a) and _non_overlapping_and_dense(b.shape, steps_b)):
+        return None
+    begin_a, begin_b = _xp.address(a), _xp.address(b)
+    end_a, end_b = begin_a + a.nbytes, begin_b + b.nbytes
+    if begin_a == begin_b and end_a == end_b:
+        return "full" if steps_a == steps_b else "partial"
+    return "partial" if begin_a < end_b and begin_b < end_a else None
+
+
+def check_no_partial_overlap(written, *operands):
+    """PyTorch's error for an operand over part of the tensor an op writes (see the Note above)."""
+    w = written._data
+    for t in operands:
+        if isinstance(t, Tensor):
+            d = t._data
+            if d is w or (type(w) is _ndarray and w.base is None and d.base is None):
+                continue            # the same array, or two NumPy arrays each owning its memory
+            if memory_overlap(w, d) == "partial":
+                raise RuntimeError(_OVERLAP_ERROR)
+
+
+def check_no_overlap(written, *operands):
+    """As check_no_partial_overlap, and an operand over all of it refused too (cat's out=)."""
+    w = written._data
+    for t in operands:
+        if isinstance(t, Tensor) and memory_overlap(w, t._data) is not None:
+            raise RuntimeError(_OVERLAP_ERROR)
+
+
+def write_inplace(self, array, op="op", operands=()):
+    """Write array (an op's result over operands) into self, as the op's in-place form."""
     check_no_internal_overlap(self)
+    check_no_partial_overlap(self, *operands)
     dt = _BY_NP[array.dtype]
     check_inplace_dtype(op, self, dt)
     if array.shape != self._data.shape:

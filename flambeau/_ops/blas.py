@@ -6,7 +6,7 @@ from .._tensor import Tensor, _make
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._util import broadcast_shapes, check_same_device, register, recording, scalar_as, _BY_NP
-from .pointwise import _out
+from .pointwise import _out, handles_out
 
 __all__ = ["mm", "mv", "bmm", "matmul", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
            "baddbmm", "addr", "einsum", "tensordot", "kron", "chain_matmul"]
@@ -242,6 +242,7 @@ def vdot(input, other, *, out=None):
 
 
 @register("inner")
+@handles_out
 def inner(input, other, *, out=None):
     if input.ndim == 0 or other.ndim == 0:
         return input * other
@@ -494,7 +495,11 @@ Tensor.baddbmm_ = _inplace(baddbmm)
 Tensor.addbmm_ = _inplace(addbmm)
 
 
-def chain_matmul(*matrices):
+def chain_matmul(*matrices, out=None):
+    return _out(_chain_matmul(*matrices), out)
+
+
+def _chain_matmul(*matrices):
     from ..linalg import multi_dot
     return multi_dot(list(matrices))
 
@@ -662,7 +667,11 @@ def tensordot(a, b, dims=2, out=None):
 
 
 @register("kron")
-def kron(input, other):
+def kron(input, other, *, out=None):
+    return _out(_kron(input, other), out)
+
+
+def _kron(input, other):
     nd = max(input.ndim, other.ndim)
     a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
     b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))

@@ -13,6 +13,7 @@ from .._tensor import Tensor, _make, Size, _contiguous_strides, _suggested_memor
 from ..autograd.function import Function
 from ._util import (register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as,
                     check_same_device, row_major, _relaid)
+from .pointwise import factory_out, handles_out
 from .views import _sizes
 
 __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
@@ -268,6 +269,7 @@ def _check_shape(shape):
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
 
 
+@factory_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
     """An uninitialized tensor (flambeau fills it with zeros: reading it is still a bug)."""
@@ -275,12 +277,13 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
     if memory_format is not None and memory_format._name.startswith("channels_last"):
-        out = _empty_laid_out(xp, shape, dt.np, _format_strides(shape, _contiguous_strides(shape), memory_format))
-        out[...] = 0
-        return _finish(out, requires_grad)
+        values = _empty_laid_out(xp, shape, dt.np, _format_strides(shape, _contiguous_strides(shape), memory_format))
+        values[...] = 0
+        return _finish(values, requires_grad)
     return _finish(xp.zeros(shape, dt.np), requires_grad)
 
 
+@factory_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     shape = _shape_args(size)
     _check_shape(shape)
@@ -288,6 +291,7 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     return _finish(xp.zeros(shape, dt.np), requires_grad)
 
 
+@factory_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     shape = _shape_args(size)
     _check_shape(shape)
@@ -295,6 +299,7 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
     return _finish(xp.ones(shape, dt.np), requires_grad)
 
 
+@factory_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     shape = _shape_args((size,) if isinstance(size, int) else size)
     _check_shape(shape)
@@ -306,6 +311,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     return _finish(_xp.full(xp, shape, fill_value, dt.np), requires_grad)
 
 
+@factory_out
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
@@ -483,6 +489,7 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
     return values.to(dt).requires_grad_(requires_grad)
 
 
+@factory_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end (both included), rounded as PyTorch rounds them."""
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
@@ -530,6 +537,7 @@ def _linspace_values(s, e, n, dt):
     return vals.astype(dt.np)
 
 
+@factory_out
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     dt = dtype or _dtype.get_default_dtype()
@@ -607,14 +615,18 @@ def cat(tensors, dim=0, *, out=None):
         if t.device != ref.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                f"{ref.device} and {t.device}!")
-    return _cat_out(Cat.apply(d, *tensors), out)
+    return _cat_out(Cat.apply(d, *tensors), out, tensors)
 
 
-def _cat_out(r, out):
-    """cat's (and stack's) out=: a TypeError, not the usual RuntimeError, when r's dtype can't be cast."""
+def _cat_out(r, out, tensors):
+    """cat's (and stack's) out=: a TypeError, not the usual RuntimeError, when r's dtype can't be cast;
+    no input may share out's memory, even all of it (Note [Writes over their own operands])."""
     if out is None:
         return r
     from .pointwise import _out
+    from ._util import check_no_overlap
+    if isinstance(out, Tensor):
+        check_no_overlap(out, *tensors)
     if isinstance(out, Tensor) and not _dtype.can_cast(r.dtype, out.dtype):
         from ._util import _type_word
         raise TypeError(f"torch.cat(): input types can't be cast to the desired output type {_type_word(out.dtype)}")
@@ -638,7 +650,7 @@ def stack(tensors, dim=0, *, out=None):
     from .._tensor import _wrap_dim
     d = _wrap_dim(dim, len(shape) + 1)
     check_same_device("stack", *tensors)
-    return _cat_out(Stack.apply(d, *tensors), out)
+    return _cat_out(Stack.apply(d, *tensors), out, tensors)
 
 
 class Stack(Function):
@@ -782,6 +794,7 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None):
 
 
 @register("diag")
+@handles_out
 def diag(input, diagonal=0, *, out=None):
     if input.ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
@@ -1034,8 +1047,9 @@ def copy_(self, src, non_blocking=False):
                            f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of "
                            f"tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
                            f"{max(self.ndim - 1, 0)}") from None
-    from ._util import check_no_internal_overlap
+    from ._util import check_no_internal_overlap, check_no_partial_overlap
     check_no_internal_overlap(self)
+    check_no_partial_overlap(self, src)
     if recording(self, src) or (self._base is not None and recording(self._base)):
         return apply_inplace_copy(self, src)
     check_inplace_autograd(self)
@@ -1375,6 +1389,7 @@ def _normal(g, shape, dt, mean=0.0, std=1.0):
     return z.astype(dt.np, copy=False)
 
 
+@factory_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Samples of U[0, 1)."""
     shape = _shape_args(size)
@@ -1385,6 +1400,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     return _finish(_random_array(lambda s: _uniform(g, s, dt), shape, dt, dev), requires_grad)
 
 
+@factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Samples of N(0, 1)."""
     shape = _shape_args(size)
@@ -1399,6 +1415,7 @@ def _type(dt):
     return _word(dt)
 
 
+@factory_out
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False):
     """Integers uniform in [low, high): randint(high, size) or randint(low, high, size)."""
@@ -1436,6 +1453,7 @@ def _check_random_bounds(dt, low, high):
         raise RuntimeError(f"to - 1 is out of bounds for {dt.name}")
 
 
+@factory_out
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1."""
     if n < 0:
@@ -1445,6 +1463,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     return _finish(_random_array(lambda s: g.permutation(n), (n,), dt, dev), requires_grad)
 
 
+@handles_out
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     """N(mean, std^2) samples: mean and/or std may be tensors (broadcast), else size is required."""
@@ -1480,6 +1499,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
 
 @register("bernoulli")
+@handles_out
 def bernoulli(input, p=None, *, generator=None, out=None):
     """1 with probability input (or p), else 0; the result has input's dtype and shape."""
     g = _source(generator, input.device)
@@ -1498,6 +1518,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 @register("multinomial")
+@handles_out
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """num_samples category indices per row, drawn with the row's (unnormalized) probabilities."""
     if input.dtype._category != 2:

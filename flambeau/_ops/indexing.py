@@ -9,8 +9,9 @@ from .. import _dtype, _xp
 from .._tensor import Size, Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
-                    _type_word, check_same_device, index_range)
-from .pointwise import _broadcast_errors
+                    _type_word, check_same_device, index_range, memory_overlap, check_no_overlap, dims_argument,
+                    _OVERLAP_ERROR)
+from .pointwise import _broadcast_errors, _out, handles_out
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
@@ -296,6 +297,8 @@ def setitem(self, key, value):
     split = None if basic else _split_ints(k, _xp.array_module(self._data))
     if split:           # PyTorch's order: select with the ints, then write through that view
         self, k = basic_getitem(self, split[0]), split[1]
+    if isinstance(value, Tensor):
+        _check_value_overlap(self, k, basic, value)
     if recording(self, value) or (self._base is not None and recording(self._base)):
         apply_inplace(self, IndexPut, value, k)
         return
@@ -317,6 +320,20 @@ def setitem(self, key, value):
 
 
 Tensor.__setitem__ = setitem
+
+
+def _check_value_overlap(self, key, basic, value):
+    """PyTorch's refusal of a value over the memory it is written to (Note [Writes over their own
+    operands]): a basic key writes through a view of self (copy_: a value over all of that view, laid
+    out alike, is fine), any other through index_put_ on all of self (any shared memory is refused)."""
+    d, v = self._data, value._data
+    if memory_overlap(d, v) is None:
+        return
+    if basic:
+        if memory_overlap(d[key], v) == "partial":
+            raise RuntimeError(_OVERLAP_ERROR)
+    elif not (value.numel() == 1 and _single_mask(key)):      # (that one is a masked_fill_: nothing checked)
+        raise RuntimeError(_OVERLAP_ERROR)          # index_put_ refuses any shared memory
 
 
 def _is_index_put(key):
@@ -392,6 +409,7 @@ class Gather(Function):
 
 
 @register("gather")
+@handles_out
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim = _wrap_dim(dim, input.ndim)
     _check_index_tensor("gather", index, input, dim)
@@ -554,6 +572,7 @@ def scatter_add(input, dim, index, src):
 
 
 def _scatter_inplace(self, dim, index, src=None, value=None, *, reduce=None):
+    check_no_overlap(self, src)
     r = scatter(self, dim, index, src if src is not None else value, reduce=reduce)
     if recording(self, src):
         from .views import rebase_history
@@ -653,8 +672,13 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     return ScatterReduce.apply(input, dim, index, src, reduce, include_self)
 
 
-Tensor.scatter_reduce_ = lambda self, dim, index, src, reduce, *, include_self=True: apply_inplace(
-    self, ScatterReduce, _wrap_dim(dim, self.ndim), _checked(self, dim, index), src, reduce, include_self)
+def _scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    check_no_overlap(self, src)
+    return apply_inplace(self, ScatterReduce, _wrap_dim(dim, self.ndim), _checked(self, dim, index), src, reduce,
+                         include_self)
+
+
+Tensor.scatter_reduce_ = _scatter_reduce_
 
 
 def _checked(input, dim, index):
@@ -708,6 +732,7 @@ _IndexSelect._result_layout = "rows"          # as PyTorch's (Function.apply)
 
 
 @register("index_select")
+@handles_out
 def index_select(input, dim, index, *, out=None):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_select", input.shape[dim] if input.ndim else 1, dim, input)
@@ -796,11 +821,20 @@ _index_add_inplace = _inplace_from(index_add, "index_add")
 def _index_add_(self, dim, index, source, *, alpha=1):
     d = _wrap_dim(dim, self.ndim)
     _index_vector(index, "index_add_", self.shape[d] if self.ndim else 1, d, self)   # in place: IndexError
+    check_no_overlap(self, source)
     return _index_add_inplace(self, dim, index, source, alpha=alpha)
 
 
+_index_copy_inplace = _inplace_from(index_copy, "index_copy")
+
+
+def _index_copy_(self, dim, index, source):
+    check_no_overlap(self, source)
+    return _index_copy_inplace(self, dim, index, source)
+
+
 Tensor.index_add_ = _index_add_
-Tensor.index_copy_ = _inplace_from(index_copy, "index_copy")
+Tensor.index_copy_ = _index_copy_
 Tensor.index_fill_ = _inplace_from(index_fill, "index_fill")
 
 
@@ -867,7 +901,11 @@ Tensor.masked_fill_ = _inplace_from(masked_fill, "masked_fill")
 
 
 @register("masked_select")
-def masked_select(input, mask):
+def masked_select(input, mask, *, out=None):
+    return _out(_masked_select(input, mask), out)
+
+
+def _masked_select(input, mask):
     _check_mask(mask, "masked_select:", input)
     from .views import broadcast_tensors
     x, m = broadcast_tensors(input, mask)
@@ -891,6 +929,7 @@ Tensor.masked_scatter_ = _inplace_from(masked_scatter, "masked_scatter")
 
 
 @register("nonzero")
+@handles_out
 def nonzero(input, *, as_tuple=False, out=None):
     a = input._data
     xp = _xp.array_module(a)
@@ -924,7 +963,11 @@ def take(input, index):
 
 
 @register("take_along_dim")
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input, indices, dim=None, *, out=None):
+    return _out(_take_along_dim(input, indices, dim), out)
+
+
+def _take_along_dim(input, indices, dim=None):
     if dim is None:         # a gather of the flattened input: no negative indices
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     dim = _wrap_dim(dim, input.ndim)
@@ -994,6 +1037,7 @@ def _check_put(self, index, source):
 @register("put_")
 def put_(self, index, source, accumulate=False):
     _check_put(self, index, source)
+    check_no_overlap(self, source)
     return apply_inplace(self, Put, index, source, accumulate)
 
 
@@ -1039,7 +1083,9 @@ class Flip(Function):
 
 
 @register("flip")
-def flip(input, *dims):
+def flip(input, *dims, **kwargs):
+    if kwargs:
+        dims = dims_argument("flip", dims, kwargs)
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = tuple(dims[0])
     from ._util import wrap_dims
@@ -1144,7 +1190,11 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 @register("narrow_copy")
-def narrow_copy(input, dim, start, length):
+def narrow_copy(input, dim, start, length, *, out=None):
+    return _out(_narrow_copy(input, dim, start, length), out)
+
+
+def _narrow_copy(input, dim, start, length):
     return input.narrow(dim, start, length).clone()
 
 

@@ -5,6 +5,7 @@ the engine sums gradients back to each input's shape, so backwards here are writ
 for the broadcast shape. Each op has a no-graph fast path that skips node creation.
 """
 import cmath
+import functools
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
                     write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap,
-                    check_same_device, data_on_device_of, in_operand_layout, broadcast_shapes)
+                    check_no_partial_overlap, check_same_device, data_on_device_of, in_operand_layout, broadcast_shapes)
 
 np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
 
@@ -530,13 +531,13 @@ _div_rounding_m = _binary_method(Div.named("DivBackward2"), _div_arrays)     # P
 @register("add")
 def add(input, other, *, alpha=1, out=None):
     r = _add_m(input, other, alpha) if alpha != 1 else _add_m(input, other)
-    return _out(r, out)
+    return _out(r, out, operands=(input, other))
 
 
 @register("sub", "subtract")
 def sub(input, other, *, alpha=1, out=None):
     r = _sub_m(input, other, alpha) if alpha != 1 else _sub_m(input, other)
-    return _out(r, out)
+    return _out(r, out, operands=(input, other))
 
 
 subtract = sub
@@ -544,7 +545,7 @@ subtract = sub
 
 @register("mul", "multiply")
 def mul(input, other, *, out=None):
-    return _out(_mul_m(input, other), out)
+    return _out(_mul_m(input, other), out, operands=(input, other))
 
 
 multiply = mul
@@ -555,7 +556,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor):
         input = _as_tensor_like(input, other)
     r = _div_rounding_m(input, other, rounding_mode) if rounding_mode is not None else _div_m(input, other)
-    return _out(r, out)
+    return _out(r, out, operands=(input, other))
 
 
 divide = true_divide = div
@@ -566,20 +567,21 @@ def floor_divide(input, other, *, out=None):
     if recording(input, other):     # PyTorch defines no derivative for floor_divide: its node refuses backward
         from ..linalg import _not_differentiable
         r = _not_differentiable("floor_divide", lambda: div(input, other, rounding_mode="floor"), input, other)
-        return _out(r, out)
+        return _out(r, out, operands=(input, other))
     return div(input, other, rounding_mode="floor", out=out)
 
 
 @register("pow")
 def pow(input, exponent, *, out=None):
     if not isinstance(input, Tensor):
-        return _out(RPow.apply(exponent, input) if recording(exponent) else _make(_rpow_arrays(exponent, input)), out)
+        r = RPow.apply(exponent, input) if recording(exponent) else _make(_rpow_arrays(exponent, input))
+        return _out(r, out, operands=(exponent,))
     if not isinstance(exponent, Tensor) and not is_scalar(exponent):
         exponent = _coerce(exponent, input)
     if recording(input, exponent):
         fn = Pow.named("PowBackward1") if isinstance(exponent, Tensor) else Pow   # PyTorch's overload names
-        return _out(fn.apply(input, exponent), out)
-    return _out(_make(_pow_arrays(input, exponent)), out)
+        return _out(fn.apply(input, exponent), out, operands=(input, exponent))
+    return _out(_make(_pow_arrays(input, exponent)), out, operands=(input, exponent))
 
 
 def _rpow_arrays(a, other):
@@ -591,22 +593,29 @@ def _rpow_arrays(a, other):
     return od ** ad
 
 
-def float_power(input, exponent):
+def float_power(input, exponent, *, out=None):
     # computed in double precision: complex128 when either operand is complex, else float64
     wide = _dtype.complex128 if any(isinstance(v, complex) or (isinstance(v, Tensor) and v.is_complex())
                                     for v in (input, exponent)) else _dtype.float64
-    return pow(input.to(wide) if isinstance(input, Tensor) else input,
-               exponent.to(wide) if isinstance(exponent, Tensor) else exponent)
+    if out is not None and isinstance(out, Tensor) and out.dtype is not wide:
+        raise RuntimeError(f"the output given to float_power has dtype {_type_name(out.dtype)} but the operation's "
+                           f"result requires dtype {_type_name(wide)}")
+    r = pow(input.to(wide) if isinstance(input, Tensor) else input,
+            exponent.to(wide) if isinstance(exponent, Tensor) else exponent)
+    return _out(r, out, operands=(input, exponent))
 
 
 Tensor.float_power = float_power
 
 
-def _out(result, out):
+def _out(result, out, operands=()):
+    """result written into out (when given), as an op's out= form; operands are the op's inputs,
+    which may not lie over part of out (Note [Writes over their own operands])."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"out= expects a Tensor, got {type(out).__name__}")
+    check_no_partial_overlap(out, *operands)
     if recording(result) and out._requires_grad:
         raise RuntimeError("functions with out=... arguments don't support automatic differentiation, but one "
                            "of the arguments requires grad.")
@@ -641,13 +650,59 @@ def _out_pair(results, out):
     return tuple(_out_exact(r, o, _expected_out_dtype) for r, o in zip(results, out))
 
 
-def _out_exact(result, out, message=None):
+def _out_tuple(results, out):
+    """A tuple of results (named, as torch.return_types.svd, or plain) written into out's tensors, one
+    each, which must have their result's dtype; returns out's tensors in the result's out type."""
+    if not isinstance(out, (tuple, list)) or len(out) != len(results):
+        raise TypeError(f"out= expects a tuple of {len(results)} Tensors, got "
+                        f"{type(out).__name__}{f' of {len(out)}' if isinstance(out, (tuple, list)) else ''}")
+    for k, o in enumerate(out):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 'out', but got {type(o).__name__}")
+    written = [_out_exact(r, o, _expected_out_dtype) for r, o in zip(results, out)]
+    out_type = getattr(type(results), "out_type", None)
+    return out_type(*written) if out_type is not None else tuple(written)
+
+
+def handles_out(fn):
+    """fn computed out of place (its own out= left None), its result written into out= when given:
+    a tensor as _out writes it, a tuple of results as _out_tuple."""
+    @functools.wraps(fn)
+    def op(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        return _out_tuple(result, out) if isinstance(result, tuple) else _out(result, out)
+    return op
+
+
+def factory_out(fn):
+    """A factory (zeros, rand, ...) whose out= is written: the values take out's dtype and device
+    unless dtype= or device= is given; a dtype= other than out's is refused, as in PyTorch."""
+    @functools.wraps(fn)
+    def op(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{fn.__name__}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        dtype = kwargs.get("dtype")
+        if dtype is not None and dtype is not out.dtype:
+            raise RuntimeError(f"dtype {_type_name(dtype)} does not match dtype of out parameter "
+                               f"({_type_name(out.dtype)})")
+        kwargs["dtype"] = out.dtype
+        if kwargs.get("device") is None:
+            kwargs["device"] = out.device
+        return _out(fn(*args, **kwargs), out)
+    return op
+
+
+def _out_exact(result, out, message=None, operands=()):
     """out= for the ops whose out must have the result's dtype (PyTorch's unary ops that keep the
     input's dtype, and many others, each with its own message); message(result_dtype, out_dtype)."""
     if out is not None and isinstance(out, Tensor) and out.dtype is not result.dtype:
         raise RuntimeError(message(result.dtype, out.dtype) if message else
                            f"Found dtype {_type_name(out.dtype)} but expected {_type_name(result.dtype)}")
-    return _out(result, out)
+    return _out(result, out, operands)
 
 
 # -- operators --------------------------------------------------------------------------------
@@ -752,6 +807,7 @@ def _inplace_binary(fn_cls, array_fn, name):
         if not isinstance(other, Tensor) and not is_scalar(other):
             other = _coerce(other, self)
         check_no_internal_overlap(self)
+        check_no_partial_overlap(self, other)
         if other is not NotImplemented:
             dt = _div_dtype(self, other, args[0] if args else None) if fn_cls is Div else result_dtype(self, other)
             if dt is not _BY_NP[self._data.dtype]:
@@ -784,6 +840,7 @@ def _add_(self, other, *, alpha=1):
             and not (self._requires_grad and _enabled_grad()):
         # the optimizer's hot path: one fused NumPy call, no temporaries for alpha == 1
         check_no_internal_overlap(self)
+        check_no_partial_overlap(self, other)
         try:
             if alpha == 1:
                 self._data += other._data
@@ -858,6 +915,7 @@ Tensor.__ifloordiv__ = Tensor.floor_divide_
 
 
 def _ipow(self, other):
+    check_no_partial_overlap(self, other)
     if recording(self, other):
         return apply_inplace(self, Pow, other)
     check_inplace_autograd(self)
@@ -948,7 +1006,7 @@ def _unary(name, compute, derivative=None, *, save="input", floating=True, node=
             r = _make(in_operand_layout(r, (a,)) if r.ndim > 1 else r)
         if out is None:
             return r
-        return _out_exact(r, out) if name in _SAME_DTYPE_OUT else _out(r, out)
+        return _out_exact(r, out, operands=(input,)) if name in _SAME_DTYPE_OUT else _out(r, out, operands=(input,))
     fn.__name__ = name
     globals()[name] = fn
     _export(name)
@@ -1266,13 +1324,13 @@ class Polygamma(Function):
 
 
 @register("polygamma")
-def polygamma(n, input):
+def polygamma(n, input, *, out=None):
     if isinstance(n, Tensor):       # Tensor.polygamma(n) method order
         n, input = input, n
     _reject({0: "digamma", 1: "trigamma"}.get(n, "polygamma"), input.dtype, _COMPLEX)
     if recording(input):
-        return Polygamma.apply(input, n)
-    return _make(_polygamma_array(n, _float_input(input)))
+        return _out(Polygamma.apply(input, n), out, operands=(input,))
+    return _out(_make(_polygamma_array(n, _float_input(input))), out, operands=(input,))
 
 
 def _polygamma_array(n, a):
@@ -1328,9 +1386,9 @@ def _full_like(x, value):
 def logit(input, eps=None, *, out=None):
     _reject("logit_cpu", input.dtype, _COMPLEX)
     if recording(input):
-        return _out(Logit.apply(input, eps), out)
+        return _out(Logit.apply(input, eps), out, operands=(input,))
     a = _float_input(input)
-    return _out(_make(in_operand_layout(_logit_array(a, eps), (a,))), out)
+    return _out(_make(in_operand_layout(_logit_array(a, eps), (a,))), out, operands=(input,))
 
 
 _export("polygamma", "logit")
@@ -1404,7 +1462,9 @@ def _clamp(input, min, max, out, node):
     min, max = _clamp_bounds(input, min, max)
     result = _clamp_node(node, min, max).apply(input, min, max)
     # with Number bounds clamp is a unary op (out keeps the result's dtype); Tensor bounds cast to out
-    return _out(result, out) if isinstance(min, Tensor) or isinstance(max, Tensor) else _out_exact(result, out)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _out(result, out, operands=(input, min, max))
+    return _out_exact(result, out, operands=(input,))
 
 
 clip = clamp
@@ -1429,12 +1489,14 @@ def _bound(name, value):
     return value
 
 
-def clamp_min(input, min):
-    return _clamp(input, _bound("clamp_min", min), None, None, "ClampMin")
+def clamp_min(input, min, *, out=None):
+    r = _clamp(input, _bound("clamp_min", min), None, None, "ClampMin")
+    return _out_exact(r, out, operands=(input, min)) if out is not None else r
 
 
-def clamp_max(input, max):
-    return _clamp(input, None, _bound("clamp_max", max), None, "ClampMax")
+def clamp_max(input, max, *, out=None):
+    r = _clamp(input, None, _bound("clamp_max", max), None, "ClampMax")
+    return _out_exact(r, out, operands=(input, max)) if out is not None else r
 
 
 Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max
@@ -1442,6 +1504,7 @@ Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max
 
 def _clamp_(self, min, max, node):
     min, max = _clamp_bounds(self, min, max, "clamp_")
+    check_no_partial_overlap(self, min, max)
     if recording(self, min, max) or (self._base is not None and recording(self._base)):
         return apply_inplace(self, _clamp_node(node, min, max), min, max)
     check_inplace_autograd(self)
@@ -1493,7 +1556,8 @@ def where(condition, input=None, other=None, *, out=None):
         from .creation import tensor
         input = tensor(input, device=condition.device)
     return _out_exact(Where.apply(condition, input, other), out,
-                      lambda want, got: f"Expected out type to be {_type_name(want)} but got {_type_name(got)}")
+                      lambda want, got: f"Expected out type to be {_type_name(want)} but got {_type_name(got)}",
+                      operands=(condition, input, other))
 
 
 def _where_method(self, condition, other):
@@ -1548,11 +1612,12 @@ def lerp(input, end, weight, *, out=None):
         raise TypeError(f"lerp() received an invalid combination of arguments - got ({type(input).__name__}, "
                         f"{type(end).__name__}, {type(weight).__name__}): input and end must be Tensors")
     check_same_device("lerp", input, end, weight)
-    return _out(Lerp.apply(input, end, weight), out)
+    return _out(Lerp.apply(input, end, weight), out, operands=(input, end, weight))
 
 
 def _lerp_(self, end, weight):
     check_same_device("lerp_", self, end, weight)
+    check_no_partial_overlap(self, end, weight)
     if recording(self, end, weight):
         return apply_inplace(self, Lerp, end, weight)
     return write_inplace(self, lerp(self, end, weight)._data, "lerp")
@@ -1596,12 +1661,17 @@ def _binary_float(name, compute, grads, reject=(3,), reads_result=False):
             if not isinstance(v, Tensor):
                 raise TypeError(f"{name}(): argument '{arg}' (position {pos + 1}) must be Tensor, not "
                                 f"{type(v).__name__}")
-        return _out(cls.apply(input, other), out)
+        return _out(cls.apply(input, other), out, operands=(input, other))
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
-    setattr(Tensor, name + "_", lambda self, other: write_inplace(self, fn(self, other)._data, name)
-            if not recording(self, other) else apply_inplace(self, cls, other))
+
+    def fn_(self, other):
+        check_no_partial_overlap(self, other)
+        if recording(self, other):
+            return apply_inplace(self, cls, other)
+        return write_inplace(self, fn(self, other)._data, name)
+    setattr(Tensor, name + "_", fn_)
     _export(name)
     return cls
 
@@ -1647,8 +1717,8 @@ def _minmax_binary(name, pick_a):
         if not isinstance(other, Tensor):
             raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(other).__name__}")
         if recording(input, other):
-            return _out(Op.apply(input, other), out)
-        return _out(_make(compute(input, other)), out)
+            return _out(Op.apply(input, other), out, operands=(input, other))
+        return _out(_make(compute(input, other)), out, operands=(input, other))
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
@@ -1681,18 +1751,22 @@ def _ufunc_pair(ufunc_name, input, other):
         raise
 
 
-def fmax(input, other):
+def fmax(input, other, *, out=None):
     _no_complex_order("fmax", input, other)
     if recording(input, other):     # the gradient goes where the value came from (NaN loses)
-        return where((input >= other) | other.isnan(), input, other)
-    return _ufunc_pair("fmax", input, other)
+        r = where((input >= other) | other.isnan(), input, other)
+    else:
+        r = _ufunc_pair("fmax", input, other)
+    return _out(r, out, operands=(input, other))
 
 
-def fmin(input, other):
+def fmin(input, other, *, out=None):
     _no_complex_order("fmin", input, other)
     if recording(input, other):
-        return where((input <= other) | other.isnan(), input, other)
-    return _ufunc_pair("fmin", input, other)
+        r = where((input <= other) | other.isnan(), input, other)
+    else:
+        r = _ufunc_pair("fmin", input, other)
+    return _out(r, out, operands=(input, other))
 
 
 Tensor.fmax, Tensor.fmin = fmax, fmin
@@ -1758,18 +1832,19 @@ class Fmod(Function):
 def remainder(input, other, *, out=None):
     if not isinstance(input, Tensor):
         input = _as_tensor_like(input, other)
-    return _out(Remainder.apply(input, other), out)
+    return _out(Remainder.apply(input, other), out, operands=(input, other))
 
 
 @register("fmod")
 def fmod(input, other, *, out=None):
-    return _out(Fmod.apply(input, other), out)
+    return _out(Fmod.apply(input, other), out, operands=(input, other))
 
 
 Tensor.remainder_ = lambda self, other: write_inplace(
-    self, remainder(self, other)._data, "remainder") if _check_inplace_result(self, other, "remainder") else None
+    self, remainder(self, other)._data, "remainder", (other,)) \
+    if _check_inplace_result(self, other, "remainder") else None
 Tensor.fmod_ = lambda self, other: write_inplace(
-    self, fmod(self, other)._data, "fmod") if _check_inplace_result(self, other, "fmod") else None
+    self, fmod(self, other)._data, "fmod", (other,)) if _check_inplace_result(self, other, "fmod") else None
 Tensor.__imod__ = Tensor.remainder_
 _export("maximum", "minimum", "fmax", "fmin", "remainder", "fmod")
 
@@ -1799,7 +1874,7 @@ def _round_node(decimals):
 
 @register("round")
 def round(input, *, decimals=None, out=None):
-    return _out_exact(_round_node(decimals).apply(input, decimals), out)
+    return _out_exact(_round_node(decimals).apply(input, decimals), out, operands=(input,))
 
 
 # recorded as round's node (a plain write would leave the old history: the gradient would pass unrounded)
@@ -1835,8 +1910,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
         if input.is_complex():
             raise RuntimeError("nan_to_num does not support automatic differentiation for outputs with complex "
                                "dtype.")
-        return _out(NanToNum.apply(input, nan, posinf, neginf), out)
-    return _out(_make(_nan_to_num_array(input._data, nan, posinf, neginf)), out)
+        return _out(NanToNum.apply(input, nan, posinf, neginf), out, operands=(input,))
+    return _out(_make(_nan_to_num_array(input._data, nan, posinf, neginf)), out, operands=(input,))
 
 
 Tensor.nan_to_num = nan_to_num
@@ -1935,20 +2010,23 @@ _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int
 @register("addcmul")
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     if recording(input, tensor1, tensor2):
-        return _out(Addcmul.apply(input, tensor1, tensor2, value), out)
+        return _out(Addcmul.apply(input, tensor1, tensor2, value), out, operands=(input, tensor1, tensor2))
     r = _addcmul_arrays(input, tensor1, tensor2, value)
-    return _out(_make(in_operand_layout(r, [t._data for t in (input, tensor1, tensor2)])), out)
+    return _out(_make(in_operand_layout(r, [t._data for t in (input, tensor1, tensor2)])), out,
+                operands=(input, tensor1, tensor2))
 
 
 @register("addcdiv")
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     if recording(input, tensor1, tensor2):
-        return _out(Addcdiv.apply(input, tensor1, tensor2, value), out)
+        return _out(Addcdiv.apply(input, tensor1, tensor2, value), out, operands=(input, tensor1, tensor2))
     r = _addcdiv_arrays(input, tensor1, tensor2, value)
-    return _out(_make(in_operand_layout(r, [t._data for t in (input, tensor1, tensor2)])), out)
+    return _out(_make(in_operand_layout(r, [t._data for t in (input, tensor1, tensor2)])), out,
+                operands=(input, tensor1, tensor2))
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
+    check_no_partial_overlap(self, tensor1, tensor2)
     if recording(self, tensor1, tensor2):
         return apply_inplace(self, Addcmul, tensor1, tensor2, value)
     check_inplace_autograd(self)
@@ -1961,6 +2039,7 @@ def _addcmul_(self, tensor1, tensor2, *, value=1):
 
 
 def _addcdiv_(self, tensor1, tensor2, *, value=1):
+    check_no_partial_overlap(self, tensor1, tensor2)
     if recording(self, tensor1, tensor2):
         return apply_inplace(self, Addcdiv, tensor1, tensor2, value)
     check_inplace_autograd(self)
@@ -1997,13 +2076,13 @@ def _compare(name, ufunc_name, dunder=None):
         except ValueError:
             _check_shapes(ad, bd)
             raise
-        return _out(_make(_laid_out(r, input, other)), out)
+        return _out(_make(_laid_out(r, input, other)), out, operands=(input, other))
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
 
     def fn_(self, other):
-        return write_inplace(self, fn(self, other)._data.astype(self._data.dtype), name)
+        return write_inplace(self, fn(self, other)._data.astype(self._data.dtype), name, (other,))
     setattr(Tensor, name + "_", fn_)
     if dunder:
         setattr(Tensor, dunder, fn)
@@ -2043,7 +2122,8 @@ def _logical(name, ufunc_name):
         ad = _truth(input._data.astype(common, copy=False))
         bd = _truth(data_on_device_of(other, input._data).astype(common, copy=False))
         try:
-            return _out(_make(_laid_out(getattr(_xp.array_module(ad), ufunc_name)(ad, bd), input, other)), out)
+            r = getattr(_xp.array_module(ad), ufunc_name)(ad, bd)
+            return _out(_make(_laid_out(r, input, other)), out, operands=(input, other))
         except ValueError:
             _check_shapes(ad, bd)
             raise
@@ -2051,7 +2131,7 @@ def _logical(name, ufunc_name):
     globals()[name] = fn
     setattr(Tensor, name, fn)
     setattr(Tensor, name + "_", lambda self, other: write_inplace(
-        self, fn(self, other)._data.astype(self._data.dtype), name))
+        self, fn(self, other)._data.astype(self._data.dtype), name, (other,)))
     _export(name)
 
 
@@ -2063,7 +2143,7 @@ _logical("logical_xor", "logical_xor")
 @register("logical_not")
 def logical_not(input, *, out=None):
     r = _xp.array_module(input._data).logical_not(_truth(input._data))
-    return _out(_make(in_operand_layout(r, (input._data,))), out)
+    return _out(_make(in_operand_layout(r, (input._data,))), out, operands=(input,))
 
 
 Tensor.logical_not_ = lambda self: write_inplace(self, logical_not(self)._data.astype(self._data.dtype))
@@ -2077,7 +2157,8 @@ def _bitwise(name, ufunc_name, dunder, rdunder, idunder):
         ad, bd, dt = _prep(input, other)
         if dt._category > 1 or (dt._category == 0 and "shift" in ufunc_name):
             _not_implemented(ufunc_name[0] + "shift_cpu" if "shift" in ufunc_name else name + "_cpu", dt)
-        return _out(_make(_laid_out(getattr(_xp.array_module(ad), ufunc_name)(ad, bd), input, other)), out)
+        r = getattr(_xp.array_module(ad), ufunc_name)(ad, bd)
+        return _out(_make(_laid_out(r, input, other)), out, operands=(input, other))
     fn.__name__ = name
     fn = _broadcast_errors(fn)
     globals()[name] = fn
@@ -2087,7 +2168,7 @@ def _bitwise(name, ufunc_name, dunder, rdunder, idunder):
 
     def fn_(self, other):
         _check_inplace_result(self, other, name)
-        return write_inplace(self, fn(self, other)._data, name)
+        return write_inplace(self, fn(self, other)._data, name, (other,))
     setattr(Tensor, name + "_", fn_)
     setattr(Tensor, idunder, fn_)
     _export(name)
@@ -2100,10 +2181,18 @@ _bitwise("bitwise_left_shift", "left_shift", "__lshift__", "__rlshift__", "__ils
 _bitwise("bitwise_right_shift", "right_shift", "__rshift__", "__rrshift__", "__irshift__")
 
 
-def _predicate(name, compute):
+def _predicate(name, compute, has_out=False):
     def fn(input):
         a = input._data
         return _make(in_operand_layout(compute(_xp.array_module(a), a), (a,)))
+
+    if has_out:                         # (these write only into a bool out=)
+        test = fn
+
+        def fn(input, *, out=None):
+            if out is not None and isinstance(out, Tensor) and out.dtype is not _dtype.bool:
+                raise RuntimeError(f"{name} does not support non-boolean outputs.")
+            return _out(test(input), out, operands=(input,))
     fn.__name__ = name
     globals()[name] = fn
     setattr(Tensor, name, fn)
@@ -2113,10 +2202,10 @@ def _predicate(name, compute):
 _predicate("isnan", lambda xp, a: xp.isnan(a) if a.dtype.kind in "fc" else xp.zeros(a.shape, bool))
 _predicate("isinf", lambda xp, a: xp.isinf(a) if a.dtype.kind in "fc" else xp.zeros(a.shape, bool))
 _predicate("isfinite", lambda xp, a: xp.isfinite(a) if a.dtype.kind in "fc" else xp.ones(a.shape, bool))
-_predicate("isposinf", lambda xp, a: xp.isposinf(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool))
-_predicate("isneginf", lambda xp, a: xp.isneginf(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool))
+_predicate("isposinf", lambda xp, a: xp.isposinf(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool), True)
+_predicate("isneginf", lambda xp, a: xp.isneginf(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool), True)
 _predicate("isreal", lambda xp, a: (a.imag == 0) if a.dtype.kind == "c" else xp.ones(a.shape, bool))
-_predicate("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind == "f" else (a < 0))
+_predicate("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind == "f" else (a < 0), True)
 
 
 @register("isclose")
@@ -2276,8 +2365,8 @@ def xlogy(input, other, *, out=None):
     if recording(input, other):
         fn = Xlogy if isinstance(input, Tensor) and isinstance(other, Tensor) else \
             Xlogy.named("XlogyBackward1" if isinstance(other, Tensor) else "XlogyBackward2")
-        return _out(fn.apply(input, other), out)
-    return _out(_make(_laid_out(_xlogy_arrays(input, other), input, other)), out)
+        return _out(fn.apply(input, other), out, operands=(input, other))
+    return _out(_make(_laid_out(_xlogy_arrays(input, other), input, other)), out, operands=(input, other))
 
 
 @register("logaddexp")
@@ -2292,11 +2381,11 @@ def logaddexp(input, other, *, out=None):
         first = input.real >= other.real
         hi, lo = where(first, input, other), where(first, other, input)
         both_inf = hi.isinf() & (input == other)
-        return _out(where(both_inf, hi, hi + log1p(exp(lo - hi))), out)
+        return _out(where(both_inf, hi, hi + log1p(exp(lo - hi))), out, operands=(input, other))
     input, other = input.to(dt), other.to(dt)           # bool operands take part as numbers
     m = maximum(input, other)
     both_inf = m.isinf() & (input == other)                  # inf + inf, -inf + -inf
-    return _out(where(both_inf, m, m + log1p(exp(-(input - other).abs()))), out)
+    return _out(where(both_inf, m, m + log1p(exp(-(input - other).abs()))), out, operands=(input, other))
 
 
 class Logaddexp2(Function):
@@ -2332,7 +2421,7 @@ def logaddexp2(input, other, *, out=None):
     if dt._category != 2:
         _not_implemented("logaddexp2_cpu", dt)
     check_same_device("logaddexp2", input, other)
-    return _out(Logaddexp2.apply(input, other), out)
+    return _out(Logaddexp2.apply(input, other), out, operands=(input, other))
 
 
 @register("copysign")
@@ -2344,7 +2433,7 @@ def copysign(input, other, *, out=None):
     xp, shape = _xp.array_module(y._data), broadcast_shapes(x.shape, y.shape)
     signs = xp.signbit(y._data if y.shape == shape else xp.broadcast_to(y._data, shape))
     neg = _make(in_operand_layout(signs, (x._data, y._data)))
-    return _out(where(neg, -x.abs(), x.abs()), out)
+    return _out(where(neg, -x.abs(), x.abs()), out, operands=(input, other))
 
 
 @register("heaviside")
@@ -2360,7 +2449,7 @@ def heaviside(input, values, *, out=None):
     r = xp.where(a == 0, v, (a > 0).astype(a.dtype))
     if recording(input, values):
         raise RuntimeError("the derivative for 'heaviside' is not implemented.")
-    return _out(_make(in_operand_layout(r.astype(a.dtype, copy=False), (a, v))), out)
+    return _out(_make(in_operand_layout(r.astype(a.dtype, copy=False), (a, v))), out, operands=(input, values))
 
 
 @register("nextafter")
@@ -2371,7 +2460,7 @@ def nextafter(input, other, *, out=None):
     r = _ufunc_pair("nextafter", input, other)._data       # (broadcast checked there)
     # equal operands give other, as C's nextafter (NumPy's float16 loop gives input: 0.0 toward -0.0)
     ad, bd, _ = _prep(input, other)
-    return _out(_make(_xp.array_module(ad).where(ad == bd, bd, r)), out)
+    return _out(_make(_xp.array_module(ad).where(ad == bd, bd, r)), out, operands=(input, other))
 
 
 class Mvlgamma(Function):
@@ -2415,6 +2504,7 @@ def mvlgamma(input, p):
 
 def _inplace_from(fn, name):
     def fn_(self, *args, **kwargs):
+        check_no_partial_overlap(self, *args)
         if recording(self, *args):
             check_inplace_autograd(self)
             # computed from a clone: the result's graph must not save self, which is overwritten next

@@ -8,7 +8,7 @@ from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._util import register, recording, wrap_dims, _BY_NP, row_major
-from .pointwise import _out, _out_exact, _out_pair
+from .pointwise import _out, _out_exact, _out_pair, handles_out
 
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean", "max", "min",
            "amax", "amin", "aminmax", "argmax", "argmin", "all", "any", "norm", "dist", "cumsum", "cumprod",
@@ -225,7 +225,11 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
 
 
 @register("nanmean")
-def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _out(_nanmean(input, dim, keepdim, dtype=dtype), out)
+
+
+def _nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if input.dtype._category < 2:
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
                            f"{_word(input.dtype)}")
@@ -556,7 +560,12 @@ def amin(input, dim=(), keepdim=False, *, out=None):
 
 
 @register("aminmax")
-def aminmax(input, *, dim=None, keepdim=False):
+def aminmax(input, *, dim=None, keepdim=False, out=None):
+    r = _aminmax(input, dim=dim, keepdim=keepdim)
+    return r if out is None else return_types.aminmax.out_type(*_out_pair(r, out))
+
+
+def _aminmax(input, *, dim=None, keepdim=False):
     _reject_complex(input, "aminmax_cpu")
     dims = _dims(input, dim)
     if dims is None and not input._data.size:
@@ -642,6 +651,7 @@ def count_nonzero(input, dim=None):
 
 # -- norms ------------------------------------------------------------------------------------
 @register("norm")
+@handles_out
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     from ..linalg import vector_norm, matrix_norm
     if isinstance(p, str):
@@ -827,7 +837,11 @@ def _logsumexp_array(a, dims, keepdim):
 
 
 @register("logsumexp")
-def logsumexp(input, dim=None, keepdim=False):
+def logsumexp(input, dim=None, keepdim=False, *, out=None):
+    return _out(_logsumexp(input, dim, keepdim), out)
+
+
+def _logsumexp(input, dim=None, keepdim=False):
     dims = _dims(input, dim) if dim is not None else None
     if dims is None:            # no dims (None or ()) reduces them all
         dims = tuple(range(input.ndim))

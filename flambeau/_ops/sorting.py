@@ -13,7 +13,7 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import check_same_device, register, recording, row_major, laid_out_like
-from .pointwise import _out_pair
+from .pointwise import _out, _out_pair, handles_out
 from .reduction import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
@@ -127,7 +127,11 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 
 @register("msort")
-def msort(input):
+def msort(input, *, out=None):
+    return _out(_msort(input), out)
+
+
+def _msort(input):
     return sort(input, 0).values
 
 
@@ -276,8 +280,12 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
 
 
 @register("mode")
-def mode(input, dim=-1, keepdim=False):
+def mode(input, dim=-1, keepdim=False, *, out=None):
     """The most frequent value along dim (the smallest of equally frequent ones) and its last index."""
+    return _returned(return_types.mode, *_mode(input, dim, keepdim), out)
+
+
+def _mode(input, dim=-1, keepdim=False):
     _no_complex("mode", input, "mode_cpu")
     a = input._data
     xp = _xp.array_module(a)
@@ -386,12 +394,14 @@ def _gather_last(s, idx):
 
 
 @register("quantile")
+@handles_out
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """The q-th quantiles of input (along dim), interpolating between data points."""
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
 @register("nanquantile")
+@handles_out
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """quantile() ignoring NaN."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
@@ -507,6 +517,7 @@ def bincount(input, weights=None, minlength=0):
 
 
 @register("histc")
+@handles_out
 def histc(input, bins=100, min=0, max=0, *, out=None):
     """Histogram with equal-width bins over [min, max] (the data range when min == max)."""
     a = input._data
@@ -531,6 +542,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
 
 
 @register("histogram")
+@handles_out
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     """(hist, bin_edges): a histogram of input with bins equal-width bins or the given edges."""
     a = _xp.to_host(input._data)
@@ -578,14 +590,22 @@ def _cum_extreme(name, input, dim, is_max):
 
 
 @register("cummax")
-def cummax(input, dim):
+def cummax(input, dim, *, out=None):
     """Running maximum along dim, and the index where each was reached (the latest of ties)."""
+    return _returned(return_types.cummax, *_cummax(input, dim), out)
+
+
+def _cummax(input, dim):
     return _cum_extreme("cummax", input, dim, True)
 
 
 @register("cummin")
-def cummin(input, dim):
+def cummin(input, dim, *, out=None):
     """Running minimum along dim, and the index where each was reached (the latest of ties)."""
+    return _returned(return_types.cummin, *_cummin(input, dim), out)
+
+
+def _cummin(input, dim):
     return _cum_extreme("cummin", input, dim, False)
 
 
@@ -624,8 +644,12 @@ class LogCumSumExp(Function):
 
 
 @register("logcumsumexp")
-def logcumsumexp(input, dim):
+def logcumsumexp(input, dim, *, out=None):
     """log(cumsum(exp(input))) along dim, computed without overflow."""
+    return _out(_logcumsumexp(input, dim), out)
+
+
+def _logcumsumexp(input, dim):
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     x = input
@@ -638,6 +662,7 @@ def logcumsumexp(input, dim):
 
 # -- searching --------------------------------------------------------------------------------
 @register("searchsorted")
+@handles_out
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):
     """Indices where input's values would be inserted into sorted_sequence (its last dim) to keep it sorted."""
     if side is not None:
@@ -698,6 +723,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None
 
 
 @register("bucketize")
+@handles_out
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     """The bucket of each input value given sorted 1-D boundaries."""
     if boundaries.ndim != 1:
@@ -706,8 +732,12 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 
 
 @register("diff")
-def diff(input, n=1, dim=-1, prepend=None, append=None):
+def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     """n-th forward difference along dim (after joining prepend and append)."""
+    return _out(_diff(input, n, dim, prepend, append), out)
+
+
+def _diff(input, n=1, dim=-1, prepend=None, append=None):
     from .creation import cat
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")

@@ -11,7 +11,7 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim, Size
 from ..autograd import grad_mode
 from ..autograd.function import Function, _sequence
-from ._util import mark_no_grad_view, register, recording, wrap_dims
+from ._util import dims_argument, mark_no_grad_view, register, recording, wrap_dims
 
 __all__ = ["reshape", "narrow", "transpose", "swapaxes", "swapdims", "t", "permute", "squeeze",
            "unsqueeze", "flatten", "unflatten", "select", "diagonal", "as_strided", "chunk", "split",
@@ -344,7 +344,9 @@ def _unviewed(a):
 
 
 @register("permute")
-def permute(self, *dims):
+def permute(self, *dims, **kwargs):
+    if kwargs:
+        dims = dims_argument("permute", dims, kwargs)
     dims = _sizes(dims)
     nd = self._data.ndim
     if len(dims) != nd:
