@@ -1164,3 +1164,40 @@ def test_second_derivative_of_advanced_indexing_reads_nothing(device):
     rg, = torch.autograd.grad((ref[torch.tensor([2, 0, 2])] ** 3).sum(), ref, create_graph=True)
     rg.sum().backward()
     assert_same(x.grad, ref.grad, device=device)
+
+
+def test_a_scalar_seed_changed_or_kept_by_a_hook_is_not_reused(device):
+    # the engine may start each backward() of a scalar from the ones it made last time (on the GPU,
+    # Note [A scalar output's seed on the GPU]): never once a hook has written them, or still holds them
+    w = flambeau.tensor(X, requires_grad=True, device=device)
+    kept = []
+
+    def doubling(g):
+        g.mul_(2)                          # in place, returning nothing: the gradient flowing on is 2
+
+    def keeping(g):
+        kept.append(g)
+
+    for hook, factor in ((doubling, 2), (None, 1), (keeping, 1), (None, 1), (doubling, 2), (None, 1)):
+        w.grad = None
+        loss = (w * 3).sum()
+        handle = loss.register_hook(hook) if hook else None
+        loss.backward()
+        assert flambeau.equal(w.grad, flambeau.full_like(w, 3.0 * factor)), (hook, w.grad)
+        if handle:
+            handle.remove()
+    kept[0].add_(10)                       # changing the kept seed changes no later gradient
+    w.grad = None
+    (w * 3).sum().backward()
+    assert flambeau.equal(w.grad, flambeau.full_like(w, 3.0))
+    assert kept[0].item() == 11.0
+
+
+def test_a_scalar_leaf_seeded_twice_sums_its_gradients(device):
+    x = flambeau.tensor(2.0, requires_grad=True, device=device)
+    x.backward()
+    x.backward()
+    assert x.grad.item() == 2.0
+    y = flambeau.tensor(5.0, requires_grad=True, device=device)
+    y.backward()                           # its own gradient, not x's
+    assert (x.grad.item(), y.grad.item()) == (2.0, 1.0)

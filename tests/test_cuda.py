@@ -178,8 +178,8 @@ def test_training_step_never_reads_the_device(make):
             _step(model, optimizer, x, labels, F.cross_entropy)
 
 
-@cuda
-def test_first_gradients_of_a_step_are_kept_without_copies():
+def _second_step_launches(name):
+    """How many times a second training step of the lecture's net launches ``name`` (emulated CuPy)."""
     from conftest import CUDA_MODE
     if CUDA_MODE != "emulated":
         pytest.skip("counts launches on the emulated CuPy")
@@ -188,10 +188,20 @@ def test_first_gradients_of_a_step_are_kept_without_copies():
     optimizer = flambeau.optim.SGD(model.parameters(), lr=0.1)
     x, y = flambeau.randn(4, 1, 28, 28, device="cuda"), flambeau.arange(4, device="cuda")
     _step(model, optimizer, x, y, F.cross_entropy)
-    before = _emulated_cupy.LAUNCHES.get("ndarray.copy", 0)
+    before = _emulated_cupy.LAUNCHES.get(name, 0)
     _step(model, optimizer, x, y, F.cross_entropy)
+    return _emulated_cupy.LAUNCHES.get(name, 0) - before
+
+
+@cuda
+def test_first_gradients_of_a_step_are_kept_without_copies():
     # conv weights reshaped, linear weights through t(), biases summed: each gradient owns its array
-    assert _emulated_cupy.LAUNCHES.get("ndarray.copy", 0) == before
+    assert _second_step_launches("ndarray.copy") == 0
+
+
+@cuda
+def test_a_training_step_reuses_its_loss_seed():
+    assert _second_step_launches("cupy.ones") == 0          # no fill for backward()'s ones
 
 
 @cuda

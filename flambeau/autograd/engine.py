@@ -139,7 +139,7 @@ def _make_root_grads(tensors, grads, create_graph):
                                    f"(the output has shape {list(t.shape)}; pass gradient= of that shape)")
             if d.dtype.kind not in "fc":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-            g = _Tensor_make((np if type(d) is _ndarray else _xp.array_module(d)).ones(d.shape, d.dtype))
+            g = _Tensor_make(np.ones(d.shape, d.dtype)) if type(d) is _ndarray else _device_seed(d)
         else:
             from .._tensor import Tensor
             import flambeau
@@ -159,6 +159,26 @@ def _make_root_grads(tensors, grads, create_graph):
                 g = g.detach()
         out.append(g)
     return out
+
+
+# Note [A scalar output's seed on the GPU]
+# backward() of a scalar starts from a gradient of ones. On the GPU making it is a launch (a fill)
+# every step, so the engine keeps the seed it made and starts from it again while nothing else holds
+# it, nor its memory, and nothing has written it (its version): as Note [Keeping a gradient without a
+# copy] reads reference counts. A hook that kept the seed, a view of it, a leaf whose .grad it became
+# (which _owned copies, the cache holding it) or an in-place write: a new seed is made.
+_seeds = {}
+
+
+def _device_seed(d):
+    """Ones of d's shape, dtype and device, for a device array d (see the Note above)."""
+    key = (d.shape, d.dtype, d.data.device_id)
+    seed = _seeds.get(key)
+    if (seed is None or not _COUNTS_ARE_EXACT or seed._version[0] or seed._requires_grad
+            or _getrefcount(seed) > 3 or _getrefcount(seed._data) > 2 or not _holds_its_memory_alone(seed._data)):
+        # (held by the cache, the name and getrefcount; its array by the seed and getrefcount)
+        seed = _seeds[key] = _Tensor_make(_xp.array_module(d).ones(d.shape, d.dtype))
+    return seed
 
 
 def _needed_nodes(roots, targets):
