@@ -258,11 +258,18 @@ def _col2im(wgrad, out_sizes, geo, layout="sample"):
     return out
 
 
-def _grad_batch_last(gy, g):
-    """gy (N, Co, *out) as (G, Co/G, L*N)."""
+def _grad_batch_last(gy, g, shared=None):
+    """gy (N, Co, *out) as (G, Co/G, L*N); made once for a backward's weight and input gradients
+    when they share the dict ``shared``."""
+    key = (id(gy), g)
+    if shared is not None and key in shared:
+        return shared[key]
     n, co = gy.shape[:2]
     plane = math.prod(gy.shape[2:])
-    return _transpose_2d(gy.reshape(n, co * plane)).reshape(g, co // g, plane * n)
+    out = _transpose_2d(gy.reshape(n, co * plane)).reshape(g, co // g, plane * n)
+    if shared is not None:
+        shared[key] = out
+    return out
 
 
 def _conv_forward(x, w, geo, bias=None, layout=None):
@@ -301,7 +308,7 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
     return y, cols, layout
 
 
-def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
+def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
     """dL/dw of y = conv(x, w) given gy = dL/dy (also the columns of x when already made)."""
     xp = _xp.array_module(gy)
     n, co = gy.shape[:2]
@@ -333,14 +340,12 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None):
         if len(parts) == 2:
             gw3 += parts[1]
     else:
-        _group_products(xp, _grad_batch_last(gy, g), cols.transpose(0, 2, 1), out=gw3)
+        _group_products(xp, _grad_batch_last(gy, g, shared), cols.transpose(0, 2, 1), out=gw3)
     return gw
 
 
-def _conv_input_grad(gy, w, out_sizes, geo):
+def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
     """dL/dx of y = conv(x, w), x of spatial sizes out_sizes; also conv_transpose(gy, w)."""
-    if type(gy) is not np.ndarray and all(s == 1 for s in geo.stride) and _padding_within_kernel(w, geo):
-        return _full_convolution(gy, w, geo, out_sizes)
     xp = _xp.array_module(gy)
     n, co = gy.shape[:2]
     conv_out = gy.shape[2:]
@@ -348,6 +353,13 @@ def _conv_input_grad(gy, w, out_sizes, geo):
     kernel = w.shape[2:]
     g = geo.groups
     wt = w.reshape(g, co // g, cg * math.prod(kernel)).transpose(0, 2, 1)   # (G, K, Co/G)
+    if len(kernel) == 2 and _cuda_kernels.usable(gy, w):
+        # on the GPU: one product, then col2im gathers the columns into NCHW (Note [Convolution kernels])
+        cols = _group_products(xp, wt, _grad_batch_last(gy, g, shared))      # (G, K, L*N)
+        return _cuda_kernels.col2im_batch_last(cols.reshape(g * cg * math.prod(kernel), -1), tuple(out_sizes), n,
+                                               kernel, geo.stride, geo.pad, geo.dilation, conv_out)
+    if type(gy) is not np.ndarray and all(s == 1 for s in geo.stride) and _padding_within_kernel(w, geo):
+        return _full_convolution(gy, w, geo, out_sizes)
     if _layout(n, math.prod(conv_out), gy) == "sample":
         gm = gy.reshape(n, g, co // g, math.prod(conv_out))
         gx = xp.empty((n, g * cg) + tuple(out_sizes), gy.dtype)
@@ -411,12 +423,13 @@ class _Conv(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         gx = gw = gb = None
+        shared = {}         # gy as the two gradients' products read it, made once
         if need[0]:
-            gx = _ConvTranspose.apply(grad, w, None, ctx.geo, tuple(ctx._input_meta[0][0][2:]))
+            gx = _ConvTranspose.apply(grad, w, None, ctx.geo, tuple(ctx._input_meta[0][0][2:]), shared)
         if need[1]:
             cols = ctx.__dict__.pop("cols", None)
             gw = _ConvWeight.apply(x, grad, tuple(ctx._input_meta[1][0]), ctx.geo, cols,
-                                   ctx.__dict__.get("layout"))
+                                   ctx.__dict__.get("layout"), shared)
         if need[2]:
             gb = grad.sum((0,) + tuple(range(2, grad.ndim)))
         return gx, gw, gb, None
@@ -437,8 +450,8 @@ class _ConvTranspose(Function):
     _node_name = "ConvolutionBackward0"
 
     @staticmethod
-    def forward(ctx, y, w, b, geo, out_sizes):
-        x = _conv_input_grad(y._data, w._data, out_sizes, geo)
+    def forward(ctx, y, w, b, geo, out_sizes, shared=None):
+        x = _conv_input_grad(y._data, w._data, out_sizes, geo, shared)
         if b is not None:
             x += b._data.reshape((1, -1) + (1,) * len(out_sizes))
         ctx.geo = geo
@@ -456,7 +469,7 @@ class _ConvTranspose(Function):
             gw = _ConvWeight.apply(grad, y, tuple(ctx._input_meta[1][0]), ctx.geo, None, None)
         if need[2]:
             gb = grad.sum((0,) + tuple(range(2, grad.ndim)))
-        return gy, gw, gb, None, None
+        return gy, gw, gb, None, None, None
 
 
 class _ConvWeight(Function):
@@ -464,10 +477,10 @@ class _ConvWeight(Function):
     _node_name = "ConvolutionBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, x, y, w_shape, geo, cols, layout):
+    def forward(ctx, x, y, w_shape, geo, cols, layout, shared=None):
         ctx.geo = geo
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y if ctx.needs_input_grad[0] else None)
-        return _conv_weight_grad(x._data, y._data, w_shape, geo, cols, layout)
+        return _conv_weight_grad(x._data, y._data, w_shape, geo, cols, layout, shared)
 
     @staticmethod
     def backward(ctx, grad):        # dx = conv_transpose(y, grad), dy = conv(x, grad)
@@ -475,7 +488,7 @@ class _ConvWeight(Function):
         need = ctx.needs_input_grad
         gx = _ConvTranspose.apply(y, grad, None, ctx.geo, tuple(ctx._input_meta[0][0][2:])) if need[0] else None
         gy = _conv_to(x, grad, ctx.geo, ctx._input_meta[1][0][2:]) if need[1] else None
-        return gx, gy, None, None, None, None
+        return gx, gy, None, None, None, None, None
 
 
 class _Unfold(Function):

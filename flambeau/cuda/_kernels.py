@@ -6,7 +6,8 @@ NaN rule, a masked write-back), cross-entropy over a dozen, batch norm over a do
 dropout four, relu's gradient two, tanh's and sigmoid's three, the SGD update two per parameter
 and Adam's about a dozen. The kernels below do each of those in one launch (batch norm in three,
 and the optimizers update several parameters a launch), in this order: max pooling,
-convolution's columns and output (im2col in the batch-last layout, its product back to NCHW),
+convolution's columns and output (im2col in the batch-last layout, its product back to NCHW, and
+col2im for the input's gradient),
 cross-entropy, the gradients of relu, tanh and sigmoid, dropout, batch norm, the optimizers'
 updates, the range of index arrays. The infrastructure comes first.
 
@@ -202,6 +203,9 @@ def max_pool2d_backward(gy, arg, sizes, kernel, stride, pad, dilation):
 # the padding implied, instead of a transposed copy, a zero-padded copy and a window copy; the
 # product (Co, Ho * Wo * N) goes back to NCHW with the bias added in one pass, instead of a
 # transposing copy and an add. One thread per element written: the writes are coalesced.
+# The input's gradient is the adjoint: one product w^T gy gives the columns' gradients, which
+# col2im sums back into NCHW, each input position gathering from the windows that read it (no
+# atomics), in place of a strided add per kernel offset.
 _CONV = r"""
 extern "C" __global__ void im2col_batch_last(const scalar_t* x, scalar_t* cols, long long total,
                                              int N, int C, int H, int W, int Ho, int Wo,
@@ -222,6 +226,33 @@ extern "C" __global__ void im2col_batch_last(const scalar_t* x, scalar_t* cols, 
         int h = oh * sh - ph + i * dh, w = ow * sw - pw + j * dw;
         cols[k] = (h >= 0 && h < H && w >= 0 && w < W)
                   ? x[(((long long)n * C + c) * H + h) * W + w] : (scalar_t)0;
+    }
+}
+
+extern "C" __global__ void col2im_batch_last(const scalar_t* cols, scalar_t* x, long long total,
+                                             int N, int C, int H, int W, int Ho, int Wo,
+                                             int kh, int kw, int sh, int sw, int ph, int pw,
+                                             int dh, int dw) {
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
+         k += (long long)gridDim.x * blockDim.x) {
+        int w = (int)(k % W);
+        long long t = k / W;
+        int h = (int)(t % H);
+        t /= H;
+        long long c = t % C;
+        long long n = t / C;
+        long long plane = (long long)Ho * Wo * N;
+        scalar_t sum = (scalar_t)0;
+        for (int i = 0; i < kh; ++i) {           /* the offsets in the order the array code adds them */
+            int hh = h + ph - i * dh;
+            if (hh < 0 || hh % sh != 0 || hh / sh >= Ho) continue;
+            for (int j = 0; j < kw; ++j) {
+                int ww = w + pw - j * dw;
+                if (ww < 0 || ww % sw != 0 || ww / sw >= Wo) continue;
+                sum += cols[((c * kh + i) * kw + j) * plane + ((long long)(hh / sh) * Wo + ww / sw) * N + n];
+            }
+        }
+        x[k] = sum;
     }
 }
 
@@ -252,6 +283,19 @@ def im2col_batch_last(x, kernel, stride, pad, dilation, out_size):
             (x, cols, np.int64(cols.size), np.int32(n), np.int32(c), np.int32(h), np.int32(w),
              np.int32(ho), np.int32(wo), *_geometry(kernel, stride, pad, dilation)))
     return cols
+
+
+def col2im_batch_last(cols, sizes, n, kernel, stride, pad, dilation, out_size):
+    """The adjoint of im2col_batch_last: the columns (C * kh * kw, Ho * Wo * N), batch fastest, summed
+    into an (N, C, H, W) array, H, W = sizes (each input position gathers the columns that read it)."""
+    cols = _contiguous(cols)
+    (kh, kw), (ho, wo), (h, w) = kernel, out_size, sizes
+    c = cols.shape[0] // (kh * kw)
+    x = _xp.cupy.empty((n, c, h, w), cols.dtype)
+    _launch("col2im_batch_last", cols.dtype, x.size,
+            (cols, x, np.int64(x.size), np.int32(n), np.int32(c), np.int32(h), np.int32(w),
+             np.int32(ho), np.int32(wo), *_geometry(kernel, stride, pad, dilation)))
+    return x
 
 
 def batch_last_to_nchw(y, bias, n, plane):
@@ -798,7 +842,7 @@ def index_range(a):
 # Each kernel's source, by the kernel's name (a source may hold several kernels), and the compiled
 # kernels by (name, dtype).
 SOURCES = {"max_pool2d": _MAX_POOL_2D, "max_pool2d_backward": _MAX_POOL_2D,
-           "im2col_batch_last": _CONV, "batch_last_to_nchw": _CONV,
+           "im2col_batch_last": _CONV, "col2im_batch_last": _CONV, "batch_last_to_nchw": _CONV,
            "cross_entropy": _CROSS_ENTROPY, "cross_entropy_backward": _CROSS_ENTROPY,
            "threshold_backward": _THRESHOLD_BACKWARD, "dropout": _DROPOUT,
            "tanh_backward": _SATURATING_BACKWARD, "sigmoid_backward": _SATURATING_BACKWARD,
