@@ -73,9 +73,15 @@ def numel(input):
 
 
 def typename(obj):
+    """A tensor's type() string; else the qualified name of obj (a class or function) or of its
+    class, without "builtins." (as torch.typename)."""
     if isinstance(obj, Tensor):
         return obj.type()
-    return type(obj).__module__ + "." + type(obj).__qualname__
+    if hasattr(obj, "__qualname__") or hasattr(obj, "__name__"):
+        module, name = getattr(obj, "__module__", "") or "", getattr(obj, "__qualname__", None) or obj.__name__
+    else:
+        module, name = type(obj).__module__ or "", type(obj).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
 
 
 def compile(model=None, **kwargs):
@@ -107,6 +113,11 @@ from .amp.autocast_mode import (autocast, is_autocast_enabled, set_autocast_enab
                                 is_autocast_cpu_enabled, set_autocast_cpu_enabled, get_autocast_cpu_dtype,
                                 set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype)
 
+
+# NumPy's axis= and keepdims= wherever PyTorch takes them, once every op above is in place.
+from ._numpy_names import accept_numpy_names as _accept_numpy_names  # noqa: E402
+_accept_numpy_names([__import__("sys").modules[__name__], linalg, special, fft], Tensor)
+del _accept_numpy_names
 
 # Packages loaded on first use (flambeau.distributions, flambeau.func): most programs never touch
 # them, and they would add to every import.

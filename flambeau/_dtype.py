@@ -100,18 +100,18 @@ def default_complex():
     return complex128 if _default[0] is float64 else complex64
 
 
-def promote_types(a, b):
-    """The smallest dtype both a and b convert to safely (torch.promote_types)."""
-    if a is b:
-        return a
-    ca, cb = a._category, b._category
+def promote_types(type1, type2):
+    """The smallest dtype both type1 and type2 convert to safely (torch.promote_types)."""
+    if type1 is type2:
+        return type1
+    ca, cb = type1._category, type2._category
     if ca != cb:
-        hi, lo = (a, b) if ca > cb else (b, a)
+        hi, lo = (type1, type2) if ca > cb else (type2, type1)
         if hi.is_complex and lo.is_floating_point and lo.itemsize > hi.itemsize // 2:
             return complex128
         if hi._category >= 2 or lo is bool:
             return hi
-    return _BY_NP[np.promote_types(a.np, b.np)]
+    return _BY_NP[np.promote_types(type1.np, type2.np)]
 
 
 def _combine_categories(higher, lower):

@@ -225,15 +225,15 @@ def _check_bmm(input, mat2):
 
 
 @register("dot")
-def dot(input, other, *, out=None):
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
-    if input.shape[0] != other.shape[0]:
+def dot(input, tensor, *, out=None):
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
-                           f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
-                           f"{other.shape[0]} elements respectively")
-    _same_dtype("dot", input, other)
-    return _out(Dot.apply(input, other), out)
+                           f"[{tensor.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
+                           f"{tensor.shape[0]} elements respectively")
+    _same_dtype("dot", input, tensor)
+    return _out(Dot.apply(input, tensor), out)
 
 
 @register("vdot")

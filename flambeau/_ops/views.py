@@ -204,12 +204,12 @@ def view_as(self, other):
 
 
 @register("reshape")
-def reshape(self, *shape):
-    shape = _infer_size(_sizes(shape), self._data.size)
-    a = self._data
+def reshape(input, *shape):
+    shape = _infer_size(_sizes(shape), input._data.size)
+    a = input._data
     if _view_strides(a.shape, [s // a.itemsize for s in a.strides], shape) is not None:
-        return View.apply(self, shape)
-    return Reshape.apply(self, shape)
+        return View.apply(input, shape)
+    return Reshape.apply(input, shape)
 
 
 @register("reshape_as")
@@ -218,20 +218,20 @@ def reshape_as(self, other):
 
 
 @register("flatten")
-def flatten(self, start_dim=0, end_dim=-1):
-    nd = self._data.ndim
+def flatten(input, start_dim=0, end_dim=-1):
+    nd = input._data.ndim
     if nd == 0:
-        return reshape(self, 1)
+        return reshape(input, 1)
     s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
-        return self
-    shape = self._data.shape
+        return input
+    shape = input._data.shape
     n = 1
     for k in shape[s:e + 1]:
         n *= k
-    return reshape(self, shape[:s] + (n,) + shape[e + 1:])
+    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
 
 
 @register("ravel")
@@ -240,42 +240,42 @@ def ravel(self):
 
 
 @register("unflatten")
-def unflatten(self, dim, sizes):
-    if self._data.ndim == 0:
+def unflatten(input, dim, sizes):
+    if input._data.ndim == 0:
         raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} but tensor has no "
                            f"dimensions")
-    dim = _wrap_dim(dim, self._data.ndim)
-    shape = self._data.shape
+    dim = _wrap_dim(dim, input._data.ndim)
+    shape = input._data.shape
     sizes = _infer_size(tuple(sizes), shape[dim])
-    return view(self, shape[:dim] + sizes + shape[dim + 1:]) if self.is_contiguous() else \
-        reshape(self, shape[:dim] + sizes + shape[dim + 1:])
+    return view(input, shape[:dim] + sizes + shape[dim + 1:]) if input.is_contiguous() else \
+        reshape(input, shape[:dim] + sizes + shape[dim + 1:])
 
 
 @register("squeeze")
-def squeeze(self, dim=None):
-    shape = self._data.shape
+def squeeze(input, dim=None):
+    shape = input._data.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        dims = wrap_dims(dim, self._data.ndim) if self._data.ndim else ()
+        dims = wrap_dims(dim, input._data.ndim) if input._data.ndim else ()
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     name = "SqueezeBackward0" if dim is None else \
         "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1"
-    strides = [st for i, (n, st) in enumerate(zip(shape, self.stride()))
+    strides = [st for i, (n, st) in enumerate(zip(shape, input.stride()))
                if not (n == 1 and (dim is None or i in dims))]
-    return ViewStrided.named(name).apply(self, new, tuple(strides))
+    return ViewStrided.named(name).apply(input, new, tuple(strides))
 
 
 @register("unsqueeze")
-def unsqueeze(self, dim):
-    nd = self._data.ndim
+def unsqueeze(input, dim):
+    nd = input._data.ndim
     dim = _wrap_dim(dim, nd + 1)
-    shape = list(self._data.shape)
-    strides = list(self.stride())
+    shape = list(input._data.shape)
+    strides = list(input.stride())
     new_stride = 1 if dim >= nd else shape[dim] * strides[dim]
     shape.insert(dim, 1)
     strides.insert(dim, new_stride)
-    return ViewStrided.named("UnsqueezeBackward0").apply(self, tuple(shape), tuple(strides))
+    return ViewStrided.named("UnsqueezeBackward0").apply(input, tuple(shape), tuple(strides))
 
 
 class ViewStrided(Function):
@@ -344,29 +344,35 @@ def _unviewed(a):
 
 
 @register("permute")
-def permute(self, *dims, **kwargs):
+def permute(input, *dims, **kwargs):
     if kwargs:
         dims = dims_argument("permute", dims, kwargs)
     dims = _sizes(dims)
-    nd = self._data.ndim
+    nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match "
                            f"the length of the desired ordering of dimensions i.e. input.dim() = {nd} is not "
                            f"equal to len(dims) = {len(dims)}")
     dims = wrap_dims(dims, nd)
-    return Permute.apply(self, dims)
+    return Permute.apply(input, dims)
 
 
-@register("transpose", "swapaxes", "swapdims")
-def transpose(self, dim0, dim1):
-    nd = self._data.ndim
+@register("transpose", "swapdims")
+def transpose(input, dim0, dim1):
+    nd = input._data.ndim
     if nd == 0:
         _wrap_dim(dim0, 0), _wrap_dim(dim1, 0)
-        return View.apply(self, ())
-    return Transpose.apply(self, _wrap_dim(dim0, nd), _wrap_dim(dim1, nd))
+        return View.apply(input, ())
+    return Transpose.apply(input, _wrap_dim(dim0, nd), _wrap_dim(dim1, nd))
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
+
+
+@register("swapaxes")
+def swapaxes(input, axis0, axis1):
+    """transpose under NumPy's names."""
+    return transpose(input, axis0, axis1)
 
 
 @register("transpose_", "swapaxes_", "swapdims_")
@@ -393,13 +399,13 @@ Tensor.unsqueeze_ = lambda self, dim: _reshape_in_place(self, "unsqueeze_", unsq
 
 
 @register("t")
-def t(self):
-    nd = self._data.ndim
+def t(input):
+    nd = input._data.ndim
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
     if nd < 2:
-        return View.named("TBackward0").apply(self, self._data.shape)
-    return Transpose.named("TBackward0").apply(self, 0, 1)
+        return View.named("TBackward0").apply(input, input._data.shape)
+    return Transpose.named("TBackward0").apply(input, 0, 1)
 
 
 @register("t_")
@@ -444,24 +450,24 @@ Tensor.mH = property(lambda self: _mT(self).conj())
 
 
 @register("adjoint")
-def adjoint(self):
-    return _mT(self, "tensor.adjoint()").conj()
+def adjoint(input):
+    return _mT(input, "tensor.adjoint()").conj()
 
 
 @register("movedim", "moveaxis")
-def movedim(self, source, destination):
-    nd = self._data.ndim
+def movedim(input, source, destination):
+    nd = input._data.ndim
     src = wrap_dims(source, nd)
     dst = wrap_dims(destination, nd)
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
                            f"contain the same number of dims as destination ({list(dst)} dims)")
     if nd == 0:             # dims -1 and 0 name the one "dim" of a 0-dim tensor: nothing moves
-        return Permute.apply(self, ())
+        return Permute.apply(input, ())
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return Permute.apply(self, tuple(order))
+    return Permute.apply(input, tuple(order))
 
 
 moveaxis = movedim
@@ -590,8 +596,8 @@ def _basic_node_name(self, key):
 
 
 @register("narrow")
-def narrow(self, dim, start, length):
-    return _narrow(self, dim, start, length, "SliceBackward0")
+def narrow(input, dim, start, length):
+    return _narrow(input, dim, start, length, "SliceBackward0")
 
 
 def _narrow(self, dim, start, length, node):
@@ -615,8 +621,8 @@ def _narrow(self, dim, start, length, node):
 
 
 @register("select")
-def select(self, dim, index):
-    return _select(self, dim, index, "SelectBackward0")
+def select(input, dim, index):
+    return _select(input, dim, index, "SelectBackward0")
 
 
 def _select(self, dim, index, node):
@@ -786,15 +792,15 @@ def _view_via_map(self, make_view, node_name):
 
 
 @register("diagonal")
-def diagonal(self, offset=0, dim1=0, dim2=1):
-    nd = self._data.ndim
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    nd = input._data.ndim
     d1, d2 = _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
 
     def make(a):
         return _diagonal_view(a, offset, d1, d2)
-    return _view_via_map(self, make, "DiagonalBackward0")
+    return _view_via_map(input, make, "DiagonalBackward0")
 
 
 def _diagonal_view(a, offset, d1, d2):
@@ -833,19 +839,19 @@ def unfold(self, dimension, size, step):
 
 
 @register("as_strided")
-def as_strided(self, size, stride, storage_offset=None):
+def as_strided(input, size, stride, storage_offset=None):
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    offset = self.storage_offset() if storage_offset is None else int(storage_offset)
-    storage = self._storage_array()
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    storage = input._storage_array()
     from .._tensor import _check_in_bounds
     _check_in_bounds(size, stride, offset, storage.shape[0], "as_strided()")
-    own_offset = self.storage_offset()
-    own_strides = self.stride()
+    own_offset = input.storage_offset()
+    own_strides = input.stride()
     item = storage.itemsize
 
     def make(a):
         # a has self's geometry; find the storage under it through its first element
-        if a is self._data:
+        if a is input._data:
             base = storage[offset:]
         else:       # an index map laid out like self: rebuild self's storage order over it
             span = storage.shape[0]
@@ -856,16 +862,16 @@ def as_strided(self, size, stride, storage_offset=None):
             flat[pos.reshape(-1)] = a.reshape(-1)
             base = flat[offset:]
         return _xp.as_strided(base, size, tuple(s * base.itemsize for s in stride))
-    return _view_via_map(self, make, "AsStridedBackward0")
+    return _view_via_map(input, make, "AsStridedBackward0")
 
 
 # -- splitting --------------------------------------------------------------------------------
 @register("split")
-def split(self, split_size_or_sections, dim=0):
-    if self._data.ndim == 0:
+def split(input, split_size_or_sections, dim=0):
+    if input._data.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
-    dim = _wrap_dim(dim, self._data.ndim)
-    n = self._data.shape[dim]
+    dim = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[dim]
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -879,27 +885,27 @@ def split(self, split_size_or_sections, dim=0):
     node = "SplitWithSizesBackward0" if isinstance(split_size_or_sections, (list, tuple)) else "SplitBackward0"
     out, start = [], 0
     for s in sizes:
-        out.append(_narrow(self, dim, start, s, node))
+        out.append(_narrow(input, dim, start, s, node))
         start += s
     return tuple(out)
 
 
 @register("chunk")
-def chunk(self, chunks, dim=0):
+def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    dim = _wrap_dim(dim, self._data.ndim)
-    n = self._data.shape[dim]
+    dim = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[dim]
     size = -(-n // chunks) if n else 0
     if size == 0:                 # an empty dim splits into `chunks` empty pieces
-        return tuple(_narrow(self, dim, 0, 0, "SplitBackward0") for _ in range(chunks))
-    return split(self, size, dim)
+        return tuple(_narrow(input, dim, 0, 0, "SplitBackward0") for _ in range(chunks))
+    return split(input, size, dim)
 
 
 @register("tensor_split")
-def tensor_split(self, indices_or_sections, dim=0):
-    dim = _wrap_dim(dim, self._data.ndim)
-    n = self._data.shape[dim]
+def tensor_split(input, indices_or_sections, dim=0):
+    dim = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[dim]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         if k <= 0:
@@ -914,7 +920,7 @@ def tensor_split(self, indices_or_sections, dim=0):
         idx = [int(i) for i in indices_or_sections]
         edges = [0] + idx + [n]
         bounds = [(min(max(a, 0), n), min(max(b, a, 0), n)) for a, b in zip(edges[:-1], edges[1:])]
-    return tuple(narrow(self, dim, a, max(b - a, 0)) for a, b in bounds)
+    return tuple(narrow(input, dim, a, max(b - a, 0)) for a, b in bounds)
 
 
 @register("hsplit")
@@ -933,9 +939,9 @@ def dsplit(input, sections):
 
 
 @register("unbind")
-def unbind(self, dim=0):
-    dim = _wrap_dim(dim, self._data.ndim)
-    return tuple(_select(self, dim, i, "UnbindBackward0") for i in range(self._data.shape[dim]))
+def unbind(input, dim=0):
+    dim = _wrap_dim(dim, input._data.ndim)
+    return tuple(_select(input, dim, i, "UnbindBackward0") for i in range(input._data.shape[dim]))
 
 
 def atleast_1d(*tensors):
