@@ -1,38 +1,222 @@
-"""``flambeau.testing.assert_close``: PyTorch's default tolerances per dtype."""
+"""``flambeau.testing``: ``assert_close`` as PyTorch's (its pairing of inputs, default tolerances per
+dtype, checks and messages), its older form ``assert_allclose``, and ``make_tensor``."""
+import collections.abc
+import math
+import numbers
+import warnings
+
 import numpy as np
 
-from . import _xp
+from . import _dtype, _xp
 from ._tensor import Tensor
 
-_TOL = {"float16": (1e-3, 1e-5), "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7),
+# (rtol, atol) by dtype; exact (0, 0) for the others (integers, bool)
+_TOL = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7),
         "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7)}
 
 
-def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False, check_device=True, check_dtype=True,
-                 msg=None):
-    if not isinstance(actual, Tensor) or not isinstance(expected, Tensor):
-        from ._ops.creation import tensor
-        actual = actual if isinstance(actual, Tensor) else tensor(actual)
-        expected = expected if isinstance(expected, Tensor) else tensor(expected)
-        check_dtype = False
-    if actual.shape != expected.shape:
-        raise AssertionError(msg or f"The values for attribute 'shape' do not match: {actual.shape} != "
-                                    f"{expected.shape}.")
-    if check_dtype and actual.dtype is not expected.dtype:
-        raise AssertionError(msg or f"The values for attribute 'dtype' do not match: {actual.dtype} != "
-                                    f"{expected.dtype}.")
-    if check_device and actual.device != expected.device:
-        raise AssertionError(msg or f"The values for attribute 'device' do not match: {actual.device} != "
-                                    f"{expected.device}.")
-    r, a = _TOL.get(actual.dtype.name, (0.0, 0.0))
-    rtol = r if rtol is None else rtol
-    atol = a if atol is None else atol
-    x, y = _xp.to_host(actual._data), _xp.to_host(expected._data)
-    if not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan):
-        bad = ~np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)
-        raise AssertionError(msg or f"Tensor-likes are not close!\n\nMismatched elements: {int(bad.sum())} / "
-                                    f"{bad.size} ({100.0 * bad.sum() / max(bad.size, 1):.1f}%)\nGreatest absolute "
-                                    f"difference: {np.max(np.abs(x - y)[bad])}")
+class _Failure(Exception):
+    """A comparison that failed: the exception type to raise and PyTorch's message."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind, self.message = kind, message
 
 
-assert_allclose = assert_close
+def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=None, equal_nan=False,
+                 check_device=True, check_dtype=True, check_layout=True, check_stride=False, msg=None):
+    """Raise AssertionError unless actual and expected are close: tensors (or NumPy arrays) of the same
+    shape, device and dtype whose values pass isclose(rtol, atol), Python numbers, or sequences and
+    mappings of those, compared item by item. rtol and atol default to the dtype's tolerances."""
+    if (rtol is None) != (atol is None):
+        raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but got no "
+                         f"{'rtol' if rtol is None else 'atol'}.")
+    options = dict(allow_subclasses=allow_subclasses, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                   check_device=check_device, check_dtype=check_dtype, check_stride=check_stride)
+    try:
+        _compare(actual, expected, "", options)
+    except _Failure as failure:
+        message, path = failure.message, getattr(failure, "path", "")
+        if failure.kind is AssertionError and path:
+            message += f"\n\nThe failure occurred for item {path}"
+        if msg is not None and failure.kind is AssertionError:
+            message = msg if isinstance(msg, str) else msg(message)
+        raise failure.kind(message) from None
+
+
+def _compare(actual, expected, path, options):
+    try:
+        _compare_pair(actual, expected, path, options)
+    except _Failure as failure:
+        if not hasattr(failure, "path"):
+            failure.path = path
+        raise
+
+
+def _is_sequence(x):
+    return isinstance(x, collections.abc.Sequence) and not isinstance(x, (str, bytes))
+
+
+def _compare_pair(actual, expected, path, options):
+    if _is_sequence(actual) and _is_sequence(expected):
+        if len(actual) != len(expected):
+            raise _Failure(AssertionError, f"The length of the sequences mismatch: {len(actual)} != {len(expected)}")
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            _compare(a, e, f"{path}[{i}]", options)
+        return
+    if isinstance(actual, collections.abc.Mapping) and isinstance(expected, collections.abc.Mapping):
+        if set(actual) != set(expected):
+            missing = sorted(set(expected) - set(actual), key=repr)
+            extra = sorted(set(actual) - set(expected), key=repr)
+            raise _Failure(AssertionError, f"The keys of the mappings do not match:\nMissing keys in the actual "
+                                           f"mapping: {missing}\nAdditional keys in the actual mapping: {extra}")
+        for key in expected:
+            _compare(actual[key], expected[key], f"{path}[{key!r}]", options)
+        return
+    if isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):
+        from ._ops.creation import from_numpy
+        actual, expected = from_numpy(np.ascontiguousarray(actual)), from_numpy(np.ascontiguousarray(expected))
+    if isinstance(actual, Tensor) and isinstance(expected, Tensor) and (
+            options["allow_subclasses"] or type(actual) is type(expected)):
+        return _compare_tensors(actual, expected, options)
+    if _is_number(actual) and _is_number(expected):
+        return _compare_numbers(actual, expected, options)
+    raise _Failure(TypeError, f"No comparison pair was able to handle inputs of type {type(actual)} and "
+                              f"{type(expected)}.")
+
+
+def _is_number(x):
+    return isinstance(x, (numbers.Number, np.number, np.bool_))
+
+
+def _compare_numbers(actual, expected, options):
+    actual = actual.item() if isinstance(actual, (np.number, np.bool_)) else actual
+    expected = expected.item() if isinstance(expected, (np.number, np.bool_)) else expected
+    if isinstance(actual, bool) and isinstance(expected, bool):
+        if actual is not expected:
+            raise _Failure(AssertionError, f"Booleans mismatch: {actual} is not {expected}")
+        return
+    if options["check_dtype"] and type(actual) is not type(expected):
+        raise _Failure(AssertionError, f"The (d)types do not match: {type(actual)} != {type(expected)}.")
+    kinds = {type(actual), type(expected)}
+    default = (0, 0) if kinds <= {int, bool} else _TOL["complex128" if complex in kinds else "float64"]
+    rtol, atol = (options["rtol"], options["atol"]) if options["rtol"] is not None else default
+    if actual == expected or (options["equal_nan"] and _isnan(actual) and _isnan(expected)):
+        return
+    diff = abs(actual - expected)
+    if diff <= atol + rtol * abs(expected):
+        return
+    relative = math.inf if expected == 0 else diff / abs(expected)
+    raise _Failure(AssertionError, _mismatch("Scalars", f"Expected {expected} but got {actual}.",
+                                             diff, None, atol, relative, None, rtol))
+
+
+def _isnan(x):
+    return x != x
+
+
+def _compare_tensors(actual, expected, options):
+    checked = [("shape", actual.shape, expected.shape)]
+    if options["check_device"]:
+        checked.append(("device", actual.device, expected.device))
+    if options["check_dtype"]:
+        checked.append(("dtype", actual.dtype, expected.dtype))
+    if options["check_stride"]:
+        checked.append(("stride()", actual.stride(), expected.stride()))
+    for name, a, e in checked:
+        if a != e:
+            raise _Failure(AssertionError, f"The values for attribute '{name}' do not match: {a} != {e}.")
+    rtol, atol = options["rtol"], options["atol"]
+    if rtol is None:
+        tols = [_TOL.get(t.dtype.name, (0, 0)) for t in (actual, expected)]
+        rtol, atol = max(t[0] for t in tols), max(t[1] for t in tols)
+    common = _dtype.promote_types(actual.dtype, expected.dtype).np
+    x = _xp.to_host(actual.detach()._data).astype(common, copy=False)
+    y = _xp.to_host(expected.detach()._data).astype(common, copy=False)
+    exact = common.kind not in "fc"
+    if exact and rtol == 0 and atol == 0:
+        matches = x == y
+    else:
+        matches = np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=options["equal_nan"])
+    if bool(matches.all()):
+        return
+    shape = x.shape
+    x, y, matches = x.reshape(-1), y.reshape(-1), matches.reshape(-1)
+    if exact:
+        x, y = x.astype(np.int64), y.astype(np.int64)
+    with np.errstate(all="ignore"):
+        diff = np.abs(x - y)
+        diff[matches] = 0
+        # the relative difference in the values' own precision (PyTorch's default dtype for integers)
+        relative = (diff / np.abs(y)).astype(np.float32 if exact else diff.dtype, copy=False)
+    relative[matches] = 0
+    if actual.ndim == 0:
+        raise _Failure(AssertionError, _mismatch("Scalars", f"Expected {expected.item()} but got {actual.item()}.",
+                                                 diff.item(), None, atol, relative.item(), None, rtol))
+    bad = int((~matches).sum())
+    at_diff, at_relative = int(np.argmax(diff)), int(np.argmax(relative))
+    raise _Failure(AssertionError, _mismatch(
+        "Tensor-likes", f"Mismatched elements: {bad} / {matches.size} ({bad / matches.size:.1%})",
+        diff[at_diff].item(), np.unravel_index(at_diff, shape), atol,
+        relative[at_relative].item(), np.unravel_index(at_relative, shape), rtol))
+
+
+def _mismatch(what, detail, diff, diff_at, atol, relative, relative_at, rtol):
+    """PyTorch's message for values that differ: exact comparisons say "equal" and no tolerance."""
+    exact = rtol == 0 and atol == 0
+
+    def line(kind, value, at, tol):
+        text = f"{kind.title()} difference: {value}" if at is None else \
+            f"Greatest {kind} difference: {value} at index {tuple(int(i) for i in at)}"
+        return text + ("" if exact else f" (up to {tol} allowed)")
+    return (f"{what} are not {'equal' if exact else 'close'}!\n\n{detail}\n"
+            f"{line('absolute', diff, diff_at, atol)}\n{line('relative', relative, relative_at, rtol)}")
+
+
+# PyTorch's older assert_allclose: looser tolerances, expected may be any tensor-like, dtypes may differ
+_ALLCLOSE_TOL = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5), "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be removed in a future "
+                  "release. Please use `torch.testing.assert_close()` instead.", FutureWarning, stacklevel=2)
+    from ._ops.creation import tensor
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        dt = _dtype.promote_types(actual.dtype, expected.dtype)
+        rtol, atol = _ALLCLOSE_TOL.get(dt.name, (0.0, 0.0))
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True,
+                 check_dtype=False, check_stride=False, msg=msg or None)
+
+
+def make_tensor(*shape, dtype, device=None, low=None, high=None, requires_grad=False, noncontiguous=False,
+                exclude_zero=False, memory_format=None):
+    """A tensor of shape filled with values drawn uniformly from [low, high): by default [-9, 9) for
+    floating and complex dtypes, [-9, 10) for integers ([0, 10) unsigned), False or True for bool."""
+    from ._ops.creation import rand, randint
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if dtype is _dtype.bool:
+        t = randint(0, 2, shape, device=device).bool()
+    elif dtype.is_floating_point or dtype.is_complex:
+        lo, hi = (-9.0 if low is None else low), (9.0 if high is None else high)
+        real = _dtype.float64 if dtype.is_complex else dtype
+        t = rand(shape, dtype=real, device=device) * (hi - lo) + lo
+        if dtype.is_complex:
+            t = t + 1j * (rand(shape, dtype=real, device=device) * (hi - lo) + lo)
+        t = t.to(dtype)
+    else:
+        lo = (0 if dtype is _dtype.uint8 else -9) if low is None else math.ceil(low)
+        hi = 10 if high is None else math.ceil(high)
+        t = randint(lo, hi, shape, device=device, dtype=dtype)
+    if exclude_zero:
+        tiny = 1 if not (dtype.is_floating_point or dtype.is_complex) else np.finfo(t.real.dtype.np).tiny
+        t = t.masked_fill(t == 0, tiny)
+    if noncontiguous and t.numel() > 1:
+        t = t.repeat_interleave(2, dim=-1)[..., ::2]
+    elif memory_format is not None:
+        t = t.contiguous(memory_format=memory_format)
+    return t.requires_grad_(requires_grad) if requires_grad else t
