@@ -254,3 +254,11 @@ def test_copies_keep_the_layout_as_torch(layout, device):
         assert (how, ours.stride()) == (how, theirs.stride())
         np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
         assert ours.is_contiguous() == theirs.is_contiguous()
+
+
+def test_typename(device):
+    same_output("""
+        print(torch.typename(torch.zeros(2)), torch.typename(torch.zeros(2, dtype=torch.long)))
+        print(torch.typename(3), torch.typename([1]), torch.typename(len))
+        print(torch.typename(torch.nn.Parameter).split(".", 1)[1], torch.typename(torch.nn.Linear(2, 2)).split(".", 1)[1])
+    """, device)
