@@ -1944,13 +1944,23 @@ def _from_rows_input(input):
 
 
 def _check_class_input(name, input, target, weight):
+    """As PyTorch: cross_entropy reads a target shaped like the input as class probabilities (which
+    must be floating point), any other as class indices (int64 or uint8, shaped like the input
+    without its class dim); nll_loss reads only class indices."""
     shape, tshape = input._data.shape, target._data.shape       # plain tuples: cheaper than Size
     if not shape:
         raise ValueError(f"Expected input to have at least 1 dimension, got a 0-D input ({name})")
-    if target.is_floating_point():
-        if tshape != shape:
-            raise RuntimeError(f"Expected target size {list(shape)}, got {list(tshape)}")
+    if tshape == shape and name == "cross_entropy":
+        if not target.is_floating_point():
+            raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                               f"{_type_word(target.dtype)}")
         return
+    if len(shape) == 2 and len(tshape) > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if target.dtype is not _dtype.int64 and target.dtype is not _dtype.uint8:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_word(target.dtype)}")
+    if target.dtype is _dtype.uint8 and len(shape) > 2:     # PyTorch's nll_loss2d takes int64 alone
+        raise RuntimeError("expected scalar type Long but found Byte")
     if len(shape) == 1:
         if tshape:
             raise RuntimeError(f"Expected target to be a 0-D tensor for a 1-D input, got target shape {list(tshape)}")
@@ -1973,8 +1983,8 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
         raise RuntimeError("ignore_index is not supported for floating point target")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if log_probs and not target.is_floating_point() and target.dtype is not _dtype.int64:
-        raise RuntimeError(f"expected scalar type Long but found {_type_word(target.dtype)}")     # before the input's
+    if target.dtype is _dtype.uint8:
+        target = target.long()          # class indices as bytes: the kernels read int64
     if not input.is_floating_point():
         _not_implemented("nll_loss_out_frame" if log_probs else "log_softmax_lastdim_kernel_impl", input.dtype)
     if target.is_floating_point() and target.dtype is not input.dtype:
@@ -2004,8 +2014,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[target] per sample (input holds log-probabilities), weighted, ignoring ignore_index."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if target.is_floating_point():
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype._legacy.replace('Tensor', '')}")
     return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True)
 
 
