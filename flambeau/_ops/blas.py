@@ -104,8 +104,23 @@ _ONE_THREAD_MIN_PRODUCTS = 1 << 20     # below: switching BLAS threads (~7 us) c
 _SPLIT_MIN_PRODUCTS = 1 << 24          # multiply-adds below which one thread does the whole batch
 
 
+# Note [float16 products on the CPU]
+# NumPy has no BLAS for float16: its products (and a bias added after them) round at every step,
+# which near cancellations costs tens of ulps. As PyTorch's CPU kernels, flambeau computes float16
+# products, with their bias, in float32 and rounds once, through float32's BLAS (also far faster).
+# On the GPU, cuBLAS already accumulates float16 products in float32.
+def half_on_cpu(*arrays):
+    """Whether the arrays are NumPy float16 arrays (see the Note above)."""
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype.char != "e":
+            return False
+    return True
+
+
 def _matmul_arrays(a, b):
     """a @ b for engine arrays (see the Note above for NumPy batches)."""
+    if a.dtype.char == "e" and half_on_cpu(a, b):
+        return _matmul_arrays(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
     if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 3 or a.shape[:-2] != b.shape[:-2]
             or a.shape[0] < _BATCH_MIN_MATRICES or a.size * b.shape[-1] < _ONE_THREAD_MIN_PRODUCTS):
         return _xp.array_module(a).matmul(a, b)
@@ -152,7 +167,7 @@ class Mv(Function):
     @staticmethod
     def forward(ctx, m, v):
         ctx.save_for_backward(m, v)
-        return _xp.array_module(m._data).matmul(m._data, v._data)
+        return _matmul_arrays(m._data, v._data)
 
     @staticmethod
     def backward(ctx, grad):                     # dM = grad v^T, dv = M^T grad
@@ -189,7 +204,7 @@ def mm(input, mat2, *, out=None):
     _same_dtype("mm", input, mat2)
     if recording(input, mat2):
         return _out(Mm.apply(input, mat2), out)
-    return _out(_make(_xp.array_module(input._data).matmul(input._data, mat2._data)), out)
+    return _out(_make(_matmul_arrays(input._data, mat2._data)), out)
 
 
 @register("mv")
@@ -263,7 +278,7 @@ def matmul(input, other, *, out=None):
         # the common 2-D product, checked once: a layer's forward, or a backward pass without a graph
         if recording(input, other):
             return Mm.apply(input, other)
-        return _make(_xp.array_module(a).matmul(a, b))
+        return _make(_matmul_arrays(a, b))
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
@@ -326,14 +341,19 @@ class Addmm(Function):
         ctx.beta, ctx.alpha = beta, alpha
         ctx.layouts = (_transposed(m1._data), _transposed(m2._data))
         xp = _xp.array_module(m1._data)
-        prod = xp.matmul(m1._data, m2._data)
+        a, b, c = m1._data, m2._data, input._data
+        half = half_on_cpu(a, b, c)        # Note [float16 products on the CPU]: rounded once, at the end
+        if half:
+            a, b, c = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
+        prod = xp.matmul(a, b)
         if alpha != 1:
             prod *= alpha
         if beta == 0:
-            return xp.broadcast_to(prod, np.broadcast_shapes(prod.shape, input.shape)).copy() \
-                if prod.shape != np.broadcast_shapes(prod.shape, input.shape) else prod
-        prod += input._data if beta == 1 else input._data * beta
-        return prod
+            if prod.shape != np.broadcast_shapes(prod.shape, c.shape):
+                prod = xp.broadcast_to(prod, np.broadcast_shapes(prod.shape, c.shape)).copy()
+        else:
+            prod += c if beta == 1 else c * beta
+        return prod.astype(np.float16) if half else prod
 
     @staticmethod
     def backward(ctx, grad):
@@ -406,7 +426,7 @@ class _AddProduct(Function):
 class Addmv(_AddProduct):
     """out = beta * input + alpha * (mat @ vec)"""
     _node_name = "AddmvBackward0"
-    product = staticmethod(lambda xp, m, v: xp.matmul(m, v))
+    product = staticmethod(lambda xp, m, v: _matmul_arrays(m, v))
     grad_a = staticmethod(lambda grad, v: outer(grad, _conj(v)))
     grad_b = staticmethod(lambda grad, m: _conj(m).mT.mv(grad))
 
@@ -422,7 +442,7 @@ class Addr(_AddProduct):
 class Baddbmm(_AddProduct):
     """out = beta * input + alpha * bmm(batch1, batch2)"""
     _node_name = "BaddbmmBackward0"
-    product = staticmethod(lambda xp, a, b: xp.matmul(a, b))
+    product = staticmethod(lambda xp, a, b: _matmul_arrays(a, b))
     grad_a = staticmethod(lambda grad, b: grad.bmm(_conj(b).mT))
     grad_b = staticmethod(lambda grad, a: _conj(a).mT.bmm(grad))
 
