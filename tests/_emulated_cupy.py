@@ -1079,7 +1079,19 @@ def matmul(a, b, out=None, **kwargs):
     return result
 
 
-_plain_matmul = _function("cupy.matmul", numpy.matmul, _API["namespaces"]["cupy"]["matmul"])
+def _cublas_matmul(a, b, out=None, **kwargs):
+    """numpy.matmul as cuBLAS computes it for CuPy: float16 products accumulate in float32 (CuPy's
+    default compute type for half) and are rounded once, where NumPy's float16 loops round each step."""
+    if a.dtype == numpy.float16 and b.dtype == numpy.float16:
+        r = numpy.matmul(a.astype(numpy.float32), b.astype(numpy.float32), **kwargs).astype(numpy.float16)
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    return numpy.matmul(a, b, out=out, **kwargs)
+
+
+_plain_matmul = _function("cupy.matmul", _cublas_matmul, _API["namespaces"]["cupy"]["matmul"])
 
 
 _module = _Namespace("cupy", [numpy], {

@@ -1,6 +1,7 @@
 """float16 products on the CPU are computed in float32 and rounded once, as PyTorch's CPU kernels
 (Note [float16 products on the CPU]): a linear layer, a matrix product, a convolution and its
-gradients give exactly the float32 results of the same inputs, rounded to float16. (NumPy's own
+gradients give exactly the float32 results of the same inputs, rounded to float16 (convolutions on
+cuda too). (NumPy's own
 float16 arithmetic rounds every step: up to tens of ulps off near cancellations.)"""
 import numpy as np
 import pytest
@@ -27,9 +28,11 @@ def test_linear_and_matmul_round_once(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_convolution_and_its_gradients_round_once(seed):
+def test_convolution_and_its_gradients_round_once(seed, device):
+    # on both devices: the GPU's float16 convolution goes through float32 too (its bias then rounds once)
     rng = np.random.default_rng(seed)
-    x, w, b, g = _half(rng, 5, 3, 8, 8), _half(rng, 4, 3, 3, 3), _half(rng, 4, scale=10), _half(rng, 5, 4, 8, 8)
+    x, w, b, g = (t.to(device) for t in (_half(rng, 5, 3, 8, 8), _half(rng, 4, 3, 3, 3), _half(rng, 4, scale=10),
+                                        _half(rng, 5, 4, 8, 8)))
     assert flambeau.equal(F.conv2d(x, w, b, padding=1), _rounded_once(F.conv2d(x.float(), w.float(), b.float(), padding=1)))
     grads = []
     for dtype in (flambeau.float16, flambeau.float32):

@@ -108,7 +108,8 @@ _SPLIT_MIN_PRODUCTS = 1 << 24          # multiply-adds below which one thread do
 # NumPy has no BLAS for float16: its products (and a bias added after them) round at every step,
 # which near cancellations costs tens of ulps. As PyTorch's CPU kernels, flambeau computes float16
 # products, with their bias, in float32 and rounds once, through float32's BLAS (also far faster).
-# On the GPU, cuBLAS already accumulates float16 products in float32.
+# On the GPU, cuBLAS already accumulates float16 products in float32; convolutions go through
+# float32 there too (_ops/conv.py), so that their bias is not rounded a second time.
 def half_on_cpu(*arrays):
     """Whether the arrays are NumPy float16 arrays (see the Note above)."""
     for a in arrays:

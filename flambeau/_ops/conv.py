@@ -41,7 +41,6 @@ from .. import _xp
 from .._tensor import Tensor
 from ..cuda import _kernels as _cuda_kernels
 from ..autograd.function import Function
-from .blas import half_on_cpu
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -273,9 +272,16 @@ def _grad_batch_last(gy, g, shared=None):
     return out
 
 
+def _half(*arrays):
+    """Whether the arrays are float16: convolutions compute them in float32 and round once, bias
+    included, on both devices (Note [float16 products on the CPU]; on the GPU too, since flambeau's
+    convolution kernels take float32 and float64 only and the bias would round a second time)."""
+    return all(a.dtype.char == "e" for a in arrays)
+
+
 def _conv_forward(x, w, geo, bias=None, layout=None):
     """y = conv(x, w) + bias for x (N, C, *sizes), w (Co, C/G, *kernel); returns (y, columns, layout)."""
-    if half_on_cpu(x, w):          # in float32, rounded once (Note [float16 products on the CPU])
+    if _half(x, w):                # in float32, rounded once (Note [float16 products on the CPU])
         y, cols, layout = _conv_forward(x.astype(np.float32), w.astype(np.float32), geo,
                                         None if bias is None else bias.astype(np.float32), layout)
         return y.astype(np.float16), cols, layout
@@ -315,7 +321,7 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
 
 def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
     """dL/dw of y = conv(x, w) given gy = dL/dy (also the columns of x when already made)."""
-    if half_on_cpu(x, gy):
+    if _half(x, gy):
         return _conv_weight_grad(x.astype(np.float32), gy.astype(np.float32), w_shape, geo, cols, layout,
                                  None).astype(np.float16)
     xp = _xp.array_module(gy)
@@ -354,7 +360,7 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
 
 def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
     """dL/dx of y = conv(x, w), x of spatial sizes out_sizes; also conv_transpose(gy, w)."""
-    if half_on_cpu(gy, w):
+    if _half(gy, w):
         return _conv_input_grad(gy.astype(np.float32), w.astype(np.float32), out_sizes, geo).astype(np.float16)
     xp = _xp.array_module(gy)
     n, co = gy.shape[:2]
