@@ -600,3 +600,32 @@ def test_load_state_dict_hooks_rename_keys_and_edit_the_incompatible_keys():
     ours, ref = run(flambeau), run(torch)
     assert ours[1:] == ref[1:]
     assert_same(ours[0], ref[0])
+
+
+def test_set_submodule_as_pytorch():
+    import torch
+    results = []
+    for lib in (torch, flambeau):
+        nn = lib.nn
+        m = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
+        out = []
+        for target, module, strict in (("1.0", nn.Tanh(), False), ("", nn.Tanh(), False), ("2.0", nn.Tanh(), False),
+                                       ("0.weight", nn.Tanh(), False), ("1.5", nn.Tanh(), True),
+                                       ("1.5", nn.Tanh(), False), ("0", 3, False)):
+            try:
+                m.set_submodule(target, module, strict=strict)
+                out.append(repr(m))
+            except (ValueError, AttributeError) as e:
+                out.append(f"{type(e).__name__}: {e}")
+        results.append(out)
+    assert results[0] == results[1]
+
+
+def test_to_empty_keeps_shapes_dtypes_and_parameters(device):
+    m = flambeau.nn.Sequential(flambeau.nn.Linear(3, 2), flambeau.nn.BatchNorm1d(2))
+    params = list(m.parameters())
+    m.to_empty(device=device)
+    assert [p is q for p, q in zip(m.parameters(), params)] == [True] * 4
+    assert [tuple(p.shape) for p in m.parameters()] == [(2, 3), (2,), (2,), (2,)]
+    assert all(t.device.type == device for t in list(m.parameters()) + list(m.buffers()))
+    assert m[1].running_var.dtype is flambeau.float32 and m[1].num_batches_tracked.dtype is flambeau.int64

@@ -364,6 +364,21 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Put module at the dotted path target ("features.0"), as get_submodule finds it; with strict,
+        only in place of a submodule that is there already."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(parent._get_name() + " has no attribute `" + name + "`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError("`" + name + "` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -528,6 +543,13 @@ class Module:
             d = dtype if (dtype is not None and (t.is_floating_point() or t.is_complex())) else None
             return t.to(device=dev, dtype=d)
         return self._apply(convert)
+
+    def to_empty(self, *, device, recurse=True):
+        """Parameters and buffers replaced by uninitialized ones (flambeau's hold zeros) on device,
+        without copying their values: for a model built on the "meta" device in PyTorch, or before
+        loading a state dict."""
+        from ..._ops.creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse)
 
     def cpu(self):
         return self._apply(lambda t: t.cpu())
