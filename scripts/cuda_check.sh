@@ -39,6 +39,13 @@ for dtype in (torch.float32, torch.float64):
         cpu = model.cpu()(x.cpu())
         gpu = model.to("cuda")(x)
     print("own kernels,", dtype, "loss", loss.item(), "eval gpu-cpu", (gpu.cpu() - cpu).abs().max().item())
+    # the input's gradient through col2im (the first convolution's input above needs none), stride 2
+    conv = nn.Conv2d(3, 5, 3, stride=2, padding=1).to("cuda", dtype)
+    xg = torch.randn(4, 3, 9, 9, device="cuda", dtype=dtype, requires_grad=True)
+    gx, = torch.autograd.grad(conv(xg).square().sum(), xg)
+    xc = xg.detach().cpu().requires_grad_()
+    gc, = torch.autograd.grad(conv.cpu()(xc).square().sum(), xc)
+    print("col2im,", dtype, "dx gpu-cpu", (gx.cpu() - gc).abs().max().item())
 PY
 timeout "${BENCH_TIMEOUT:-150}" python3 bench/seed_convnet.py --device cuda --data "$DATA" ${BENCH_ARGS:---epochs 10} \
     2>&1 | tee "$OUT/bench.txt"
