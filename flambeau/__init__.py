@@ -114,6 +114,12 @@ from .amp.autocast_mode import (autocast, is_autocast_enabled, set_autocast_enab
                                 set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype)
 
 
+# The core classes under the names they are reached by (type(x) is <class 'flambeau.Tensor'>, as
+# PyTorch's is <class 'torch.Tensor'>); pickles name them so too, and both names import.
+for _cls in (Tensor, Size, dtype, device):
+    _cls.__module__ = __name__
+del _cls
+
 # NumPy's axis= and keepdims= wherever PyTorch takes them, once every op above is in place.
 from ._numpy_names import accept_numpy_names as _accept_numpy_names  # noqa: E402
 _accept_numpy_names([__import__("sys").modules[__name__], linalg, special, fft], Tensor)

@@ -262,3 +262,13 @@ def test_typename(device):
         print(torch.typename(3), torch.typename([1]), torch.typename(len))
         print(torch.typename(torch.nn.Parameter).split(".", 1)[1], torch.typename(torch.nn.Linear(2, 2)).split(".", 1)[1])
     """, device)
+
+
+def test_core_classes_are_named_as_pytorch_names_them():
+    # type(x) prints <class 'flambeau.Tensor'> where PyTorch prints <class 'torch.Tensor'>
+    for ours, theirs in ((flambeau.ones(1), torch.ones(1)), (flambeau.Size([1]), torch.Size([1])),
+                         (flambeau.float32, torch.float32), (flambeau.device("cpu"), torch.device("cpu"))):
+        assert repr(type(ours)).replace("flambeau", "torch") == repr(type(theirs))
+    assert flambeau.typename(flambeau.float32).replace("flambeau", "torch") == torch.typename(torch.float32)
+    for value in (flambeau.Size([2, 3]), flambeau.float32, flambeau.device("cpu")):     # pickled by those names
+        assert pickle.loads(pickle.dumps(value)) == value
