@@ -641,13 +641,7 @@ def _expected_out_dtype(want, got):
 
 def _out_pair(results, out):
     """(values, indices) written into the out pair; each must have its result's dtype, as in PyTorch."""
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise TypeError(f"out= expects a tuple of two Tensors, got {type(out).__name__}")
-    for o in out:
-        if not isinstance(o, Tensor):
-            raise TypeError(f"expected Tensor as element {out.index(o)} in argument 'out', but got "
-                            f"{type(o).__name__}")
-    return tuple(_out_exact(r, o, _expected_out_dtype) for r, o in zip(results, out))
+    return tuple(_out_tuple(tuple(results), out))
 
 
 def _out_tuple(results, out):

@@ -207,10 +207,7 @@ def max_pool2d_backward(gy, arg, sizes, kernel, stride, pad, dilation):
 # col2im sums back into NCHW, each input position gathering from the windows that read it (no
 # atomics), in place of a strided add per kernel offset.
 _CONV = r"""
-extern "C" __global__ void im2col_batch_last(const scalar_t* x, scalar_t* cols, long long total,
-                                             int N, int C, int H, int W, int Ho, int Wo,
-                                             int kh, int kw, int sh, int sw, int ph, int pw,
-                                             int dh, int dw) {
+extern "C" __global__ void im2col_batch_last(const scalar_t* x, scalar_t* cols, COLUMNS_GEOMETRY) {
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
          k += (long long)gridDim.x * blockDim.x) {
         int n = (int)(k % N);
@@ -229,10 +226,7 @@ extern "C" __global__ void im2col_batch_last(const scalar_t* x, scalar_t* cols, 
     }
 }
 
-extern "C" __global__ void col2im_batch_last(const scalar_t* cols, scalar_t* x, long long total,
-                                             int N, int C, int H, int W, int Ho, int Wo,
-                                             int kh, int kw, int sh, int sw, int ph, int pw,
-                                             int dh, int dw) {
+extern "C" __global__ void col2im_batch_last(const scalar_t* cols, scalar_t* x, COLUMNS_GEOMETRY) {
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
          k += (long long)gridDim.x * blockDim.x) {
         int w = (int)(k % W);
@@ -270,6 +264,10 @@ extern "C" __global__ void batch_last_to_nchw(const scalar_t* y, const scalar_t*
     }
 }
 """
+# im2col and col2im take the same geometry: the element count, then the sizes of x (N, C, H, W),
+# of the output plane (Ho, Wo) and the window's kernel, stride, padding and dilation
+_CONV = _CONV.replace("COLUMNS_GEOMETRY", "long long total, int N, int C, int H, int W, int Ho, int Wo, "
+                      "int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw")
 
 
 def im2col_batch_last(x, kernel, stride, pad, dilation, out_size):
@@ -279,9 +277,7 @@ def im2col_batch_last(x, kernel, stride, pad, dilation, out_size):
     n, c, h, w = x.shape
     (kh, kw), (ho, wo) = kernel, out_size
     cols = _xp.cupy.empty((c * kh * kw, ho * wo * n), x.dtype)
-    _launch("im2col_batch_last", x.dtype, cols.size,
-            (x, cols, np.int64(cols.size), np.int32(n), np.int32(c), np.int32(h), np.int32(w),
-             np.int32(ho), np.int32(wo), *_geometry(kernel, stride, pad, dilation)))
+    _launch_columns("im2col_batch_last", x, cols, cols.size, (n, c, h, w), out_size, kernel, stride, pad, dilation)
     return cols
 
 
@@ -289,13 +285,17 @@ def col2im_batch_last(cols, sizes, n, kernel, stride, pad, dilation, out_size):
     """The adjoint of im2col_batch_last: the columns (C * kh * kw, Ho * Wo * N), batch fastest, summed
     into an (N, C, H, W) array, H, W = sizes (each input position gathers the columns that read it)."""
     cols = _contiguous(cols)
-    (kh, kw), (ho, wo), (h, w) = kernel, out_size, sizes
+    (kh, kw), (h, w) = kernel, sizes
     c = cols.shape[0] // (kh * kw)
     x = _xp.cupy.empty((n, c, h, w), cols.dtype)
-    _launch("col2im_batch_last", cols.dtype, x.size,
-            (cols, x, np.int64(x.size), np.int32(n), np.int32(c), np.int32(h), np.int32(w),
-             np.int32(ho), np.int32(wo), *_geometry(kernel, stride, pad, dilation)))
+    _launch_columns("col2im_batch_last", cols, x, x.size, (n, c, h, w), out_size, kernel, stride, pad, dilation)
     return x
+
+
+def _launch_columns(name, source, target, total, nchw, out_size, kernel, stride, pad, dilation):
+    """Launch im2col or col2im over ``total`` elements of target, with their shared geometry."""
+    _launch(name, source.dtype, total, (source, target, np.int64(total), *(np.int32(v) for v in nchw),
+                                        *(np.int32(v) for v in out_size), *_geometry(kernel, stride, pad, dilation)))
 
 
 def batch_last_to_nchw(y, bias, n, plane):
