@@ -50,6 +50,13 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
+def is_inference(input):
+    """Whether input was made in inference mode (Note [Inference tensors])."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input.is_inference()
+
+
 def is_storage(obj):
     return isinstance(obj, (TypedStorage, UntypedStorage))
 

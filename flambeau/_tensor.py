@@ -15,6 +15,7 @@ from . import _device, _dtype, _xp
 from ._device import CPU, device as _device_cls, canonical as _canonical_device
 from ._storage import TypedStorage, UntypedStorage
 from .autograd import grad_mode
+from .autograd.grad_mode import _inference, _InferenceVersion, _DetachedInferenceVersion, refuse_inference_write
 from .autograd.function import AccumulateGrad, _Handle
 
 _ndarray = np.ndarray
@@ -64,7 +65,7 @@ def _make(array, requires_grad=False):
     t._grad = None
     t._grad_fn = None
     t._output_nr = 0
-    t._version = [0]
+    t._version = _InferenceVersion((0,)) if _inference[0] else [0]
     t._hooks = None
     t._grad_acc = None
     t._base_hist = None
@@ -260,6 +261,7 @@ class Tensor:
 
     def set_(self, source=None, storage_offset=None, size=None, stride=None):
         """Make this tensor view ``source`` (a storage or tensor) with the given geometry."""
+        refuse_inference_write(self)
         if storage_offset is not None and size is None:
             raise TypeError("set_() received an invalid combination of arguments: a storage_offset needs a size "
                             "(set_(source, storage_offset, size, stride=()))")
@@ -318,6 +320,7 @@ class Tensor:
         from ._ops.views import _sizes
         from ._ops.creation import _format_strides, contiguous_format
         size = _sizes(sizes)
+        refuse_inference_write(self)
         if self._requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
         if any(n < 0 for n in size):
@@ -386,8 +389,14 @@ class Tensor:
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients "
                                f"(this tensor is {self.dtype})")
+        if requires_grad and isinstance(self._version, _InferenceVersion) and not _inference[0]:
+            raise RuntimeError(grad_mode.REQUIRES_GRAD_ON_INFERENCE_TENSOR)
         self._requires_grad = bool(requires_grad)
         return self
+
+    def is_inference(self):
+        """Whether this tensor was made in inference mode (Note [Inference tensors])."""
+        return isinstance(self._version, _InferenceVersion)
 
     @property
     def is_leaf(self):
@@ -493,7 +502,8 @@ class Tensor:
         """A new tensor sharing data, cut from the graph."""
         t = _make(self._data)
         t._base = self._root()
-        t._version = self._version
+        v = self._version
+        t._version = v if type(v) is not _InferenceVersion else _DetachedInferenceVersion((0,))
         return t
 
     def detach_(self):
@@ -774,7 +784,7 @@ def _init_from(t, array):
     t._grad = None
     t._grad_fn = None
     t._output_nr = 0
-    t._version = [0]
+    t._version = _InferenceVersion((0,)) if _inference[0] else [0]
     t._hooks = None
     t._grad_acc = None
     t._base_hist = None

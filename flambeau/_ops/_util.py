@@ -12,6 +12,7 @@ from .. import _dtype, _xp
 from ..cuda import _kernels as _cuda_kernels
 from .._tensor import Tensor, _make, _wrap_dim, _nests, _contiguous_strides
 from ..autograd import grad_mode
+from ..autograd.grad_mode import _inference, _InferenceVersion, INPLACE_ON_INFERENCE_TENSOR
 
 _ndarray = np.ndarray
 _BY_NP = _dtype._BY_NP
@@ -169,7 +170,9 @@ def mark_no_grad_view(view, src):
 
 
 def check_inplace_autograd(self):
-    """PyTorch's rules for in-place ops on tensors in a graph."""
+    """PyTorch's rules for in-place ops on tensors in a graph (and on inference tensors, in any mode)."""
+    if type(self._version) is _InferenceVersion and not _inference[0]:     # (inlined: on every in-place op)
+        raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
     if not _enabled[0]:
         return
     if self._base is not None and self.__dict__.get("_no_grad_view"):
@@ -229,9 +232,12 @@ def dims_argument(name, dims, kwargs):
     return dims
 
 
-def check_no_internal_overlap(t):
-    """An in-place write into a tensor whose elements share memory (an expand()) is an error, as in PyTorch;
-    a tensor without elements has none to share."""
+def check_writable(t):
+    """What PyTorch checks of a tensor before an op writes into it (in place, out=): not an inference
+    tensor outside inference mode (Note [Inference tensors]), and no two elements over one memory
+    location (an expand(); a tensor without elements has none to share)."""
+    if type(t._version) is _InferenceVersion and not _inference[0]:
+        raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
     a = t._data
     if a.size and 0 in a.strides:
         for n, st in zip(a.shape, a.strides):
@@ -297,7 +303,7 @@ def check_no_overlap(written, *operands):
 
 def write_inplace(self, array, op="op", operands=()):
     """Write array (an op's result over operands) into self, as the op's in-place form."""
-    check_no_internal_overlap(self)
+    check_writable(self)
     check_no_partial_overlap(self, *operands)
     dt = _BY_NP[array.dtype]
     check_inplace_dtype(op, self, dt)

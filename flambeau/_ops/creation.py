@@ -1047,8 +1047,8 @@ def copy_(self, src, non_blocking=False):
                            f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of "
                            f"tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
                            f"{max(self.ndim - 1, 0)}") from None
-    from ._util import check_no_internal_overlap, check_no_partial_overlap
-    check_no_internal_overlap(self)
+    from ._util import check_writable, check_no_partial_overlap
+    check_writable(self)
     check_no_partial_overlap(self, src)
     if recording(self, src) or (self._base is not None and recording(self._base)):
         return apply_inplace_copy(self, src)
@@ -1590,8 +1590,8 @@ def poisson(input, generator=None):
 
 def _fill_random(self, sample):
     """Fill self in place with sample(shape), a host array, through every view of self."""
-    from ._util import check_no_internal_overlap
-    check_no_internal_overlap(self)
+    from ._util import check_writable
+    check_writable(self)
     check_inplace_autograd(self)
     self._data[...] = _xp.astype(sample(self.shape), self._data.dtype, copy=False)
     self._version[0] += 1

@@ -16,7 +16,7 @@ from .._tensor import Tensor, _make
 from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 from ._util import (register, recording, result_dtype, operand, apply_inplace, check_inplace_autograd,
-                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_no_internal_overlap,
+                    write_inplace, check_inplace_dtype, is_scalar, _BY_NP, scalar_as, check_writable,
                     check_no_partial_overlap, check_same_device, data_on_device_of, in_operand_layout, broadcast_shapes)
 
 np.seterr(all="ignore")    # PyTorch returns inf/nan silently; so do we (NumPy would warn)
@@ -800,7 +800,7 @@ def _inplace_binary(fn_cls, array_fn, name):
             args = args + tuple(kwargs.values())
         if not isinstance(other, Tensor) and not is_scalar(other):
             other = _coerce(other, self)
-        check_no_internal_overlap(self)
+        check_writable(self)
         check_no_partial_overlap(self, other)
         if other is not NotImplemented:
             dt = _div_dtype(self, other, args[0] if args else None) if fn_cls is Div else result_dtype(self, other)
@@ -833,7 +833,7 @@ def _add_(self, other, *, alpha=1):
             and other._data.dtype == self._data.dtype and type(other._data) is type(self._data) \
             and not (self._requires_grad and _enabled_grad()):
         # the optimizer's hot path: one fused NumPy call, no temporaries for alpha == 1
-        check_no_internal_overlap(self)
+        check_writable(self)
         check_no_partial_overlap(self, other)
         try:
             if alpha == 1:

@@ -10,6 +10,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim, Size
 from ..autograd import grad_mode
+from ..autograd.grad_mode import refuse_inference_write
 from ..autograd.function import Function, _sequence
 from ._util import dims_argument, mark_no_grad_view, register, recording, wrap_dims
 
@@ -378,6 +379,7 @@ def swapaxes(input, axis0, axis1):
 @register("transpose_", "swapaxes_", "swapdims_")
 def transpose_(self, dim0, dim1):
     """In-place transpose: this tensor's own strides change (no data moves)."""
+    refuse_inference_write(self)
     nd = self._data.ndim
     d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
     if recording(self):
@@ -388,6 +390,7 @@ def transpose_(self, dim0, dim1):
 
 def _reshape_in_place(self, op, view_fn, *args):
     """self takes the geometry of view_fn(self, *args) (no data moves), as transpose_ does."""
+    refuse_inference_write(self)
     if recording(self):
         raise RuntimeError(f"{op}() on a tensor that requires grad is not supported; use {op[:-1]}()")
     self._data = view_fn(self, *args)._data
@@ -410,6 +413,7 @@ def t(input):
 
 @register("t_")
 def t_(self):
+    refuse_inference_write(self)
     if self._data.ndim == 2:
         return transpose_(self, 0, 1)
     return self

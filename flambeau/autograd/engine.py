@@ -174,7 +174,8 @@ def _device_seed(d):
     """Ones of d's shape, dtype and device, for a device array d (see the Note above)."""
     key = (d.shape, d.dtype, d.data.device_id)
     seed = _seeds.get(key)
-    if (seed is None or not _COUNTS_ARE_EXACT or seed._version[0] or seed._requires_grad
+    if (seed is None or not _COUNTS_ARE_EXACT or seed._version[0] or type(seed._version) is not list
+            or seed._requires_grad
             or _getrefcount(seed) > 3 or _getrefcount(seed._data) > 2 or not _holds_its_memory_alone(seed._data)):
         # (held by the cache, the name and getrefcount; its array by the seed and getrefcount)
         seed = _seeds[key] = _Tensor_make(_xp.array_module(d).ones(d.shape, d.dtype))

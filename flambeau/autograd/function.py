@@ -15,6 +15,7 @@ import traceback
 import numpy as np
 
 from . import grad_mode
+from .grad_mode import _InferenceVersion
 from .. import _xp
 
 _sequence = itertools.count()
@@ -74,6 +75,9 @@ class Node:
             if t is None:
                 saved.append(None)
             elif isinstance(t, Tensor):
+                if isinstance(t._version, _InferenceVersion) and not grad_mode._inference[0] \
+                        and True in getattr(self, "needs_input_grad", ()):
+                    raise RuntimeError(grad_mode.SAVED_INFERENCE_TENSOR)       # Note [Inference tensors]
                 saved.append((t, t._version[0]))
             else:
                 raise TypeError(f"save_for_backward can only save tensors or None, got {type(t).__name__}")

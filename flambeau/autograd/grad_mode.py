@@ -1,16 +1,69 @@
-"""Grad modes: whether operations record a graph for backward."""
+"""Grad modes: whether operations record a graph for backward.
+
+Note [Inference tensors]
+Inside ``inference_mode()`` nothing is recorded, even under ``enable_grad()``, and every tensor
+made is an inference tensor. As in PyTorch, an inference tensor keeps no version counter, so
+that once out of inference mode it can be read but not changed in place, nor saved for
+backward (an autograd node could not tell whether it changed since). Its ``_version`` holds an
+_InferenceVersion instead of a plain list: the tensor's views share it, ``is_inference()``
+looks for it, and a write outside inference mode through a path that checked nothing before
+(every in-place op checks first, through ``refuse_inference_write``) still raises when it bumps it.
+PyTorch makes one exception, which flambeau follows: ``x.detach()`` and ``x.data`` may be
+changed in place anywhere (so ``p.data.sub_(...)`` updates work).
+Its counter never moves, so nothing may cache a result keyed on an inference tensor's version.
+"""
 import functools
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
 
-# One flag read by every op; a list so that it is mutated, never rebound.
+# Whether ops record a graph: one flag read by every op; a list so that it is mutated, never rebound.
 _enabled = [True]
 _inference = [False]
+# The grad mode a user set, which is_grad_enabled() reports: inside inference mode, enable_grad()
+# reports True while _enabled stays False.
+_requested = [True]
+
+INPLACE_ON_INFERENCE_TENSOR = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
+    "normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details.")
+SAVED_INFERENCE_TENSOR = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in "
+    "computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and "
+    "use it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
+REQUIRES_GRAD_ON_INFERENCE_TENSOR = (
+    "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
+
+
+class _InferenceVersion(list):
+    """The version counter of an inference tensor (Note [Inference tensors]): it stays at 0, and
+    refuses the bump of an in-place update outside inference mode."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index, value):
+        if not _inference[0]:
+            raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
+
+
+class _DetachedInferenceVersion(_InferenceVersion):
+    """The version counter of detach() (or .data) of an inference tensor: still an inference tensor,
+    but PyTorch lets it, and flambeau its views too, be changed in place anywhere."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index, value):
+        pass
+
+
+def refuse_inference_write(t):
+    """PyTorch's refusal to change an inference tensor in place outside inference mode."""
+    if type(t._version) is _InferenceVersion and not _inference[0]:
+        raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
 
 
 def is_grad_enabled():
-    return _enabled[0]
+    return _requested[0] if _inference[0] else _enabled[0]
 
 
 def is_inference_mode_enabled():
@@ -23,11 +76,11 @@ class _GradModeContext:
     _mode = True
 
     def __enter__(self):
-        self._prev = _enabled[0]
-        _enabled[0] = self._mode
+        self._prev = _enabled[0], _requested[0]
+        _set_mode(self._mode)
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
+        _enabled[0], _requested[0] = self._prev
         return False
 
     def __call__(self, fn):
@@ -64,25 +117,26 @@ class set_grad_enabled(_GradModeContext):
     def __init__(self, mode):
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(): mode must be a bool, got {type(mode).__name__}")
-        self._prev = _enabled[0]
+        self._prev = _enabled[0], _requested[0]
         self._mode = mode
         self._args = (mode,)
-        _enabled[0] = mode
+        _set_mode(mode)
 
     def __enter__(self):
         pass
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
+        _enabled[0], _requested[0] = self._prev
         return False
 
     def __call__(self, fn):
-        _enabled[0] = self._prev      # used as a decorator: the mode applies inside fn only
+        _enabled[0], _requested[0] = self._prev      # used as a decorator: the mode applies inside fn only
         return super().__call__(fn)
 
 
 class inference_mode(_GradModeContext):
-    """Like no_grad; tensors made inside are plain (flambeau keeps no separate inference tensors)."""
+    """No graph is recorded, and the tensors made are inference tensors (Note [Inference tensors]);
+    ``inference_mode(False)`` turns both back off, and grad mode on."""
 
     def __init__(self, mode=True):
         if callable(mode) and not isinstance(mode, bool):
@@ -91,12 +145,15 @@ class inference_mode(_GradModeContext):
         self._args = (mode,)
 
     def __enter__(self):
-        self._prev = _enabled[0]
-        self._prev_inf = _inference[0]
-        _enabled[0] = self._mode
+        self._prev = _enabled[0], _requested[0], _inference[0]
         _inference[0] = not self._mode
+        _set_mode(self._mode)
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
-        _inference[0] = self._prev_inf
+        _enabled[0], _requested[0], _inference[0] = self._prev
         return False
+
+
+def _set_mode(mode):
+    _requested[0] = mode
+    _enabled[0] = mode and not _inference[0]

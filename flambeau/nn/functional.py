@@ -1413,6 +1413,13 @@ def _scale_shift(y, scale, shift):
     return y
 
 
+def _running(statistic):
+    """A running statistic to update in place. As in PyTorch, the update is no user's in-place op:
+    it goes through even to statistics made in inference mode (detach() of one may be written,
+    Note [Inference tensors]), and still counts in a normal tensor's version."""
+    return statistic.detach()
+
+
 def _keep_statistics(ctx, input, weight, mean, rstd, eps, dims, batch_stats):
     ctx.save_for_backward(input, weight)
     ctx.mean, ctx.rstd, ctx.eps, ctx.dims, ctx.batch_stats = mean, rstd, eps, dims, batch_stats
@@ -1453,7 +1460,7 @@ class _BatchNorm(Function):
                 None if running_var is None else running_var._data, momentum, eps)
             for t in (running_mean, running_var):
                 if t is not None:
-                    t._version[0] += 1
+                    t.detach()._version[0] += 1       # (see _running)
             _keep_statistics(ctx, input, weight, mean.reshape(shape), rstd.reshape(shape), eps, dims, training)
             ctx.fused = True
             return out
@@ -1470,8 +1477,8 @@ class _BatchNorm(Function):
             var = xp.square(xc).mean(axis=dims, keepdims=True)
             if running_mean is not None:
                 n = input.numel() // input.shape[1]
-                running_mean.mul_(1 - momentum).add_(_make(mean).reshape(-1) * momentum)
-                running_var.mul_(1 - momentum).add_(_make(var).reshape(-1) * (momentum * n / max(n - 1, 1)))
+                _running(running_mean).mul_(1 - momentum).add_(_make(mean).reshape(-1) * momentum)
+                _running(running_var).mul_(1 - momentum).add_(_make(var).reshape(-1) * (momentum * n / max(n - 1, 1)))
         else:
             mean = running_mean._data.reshape(shape).astype(a.dtype, copy=False)
             var = running_var._data.reshape(shape).astype(a.dtype, copy=False)
@@ -1559,8 +1566,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         var = ((input - mean) ** 2).mean(dims, keepdim=True)
         if running_mean is not None:
             with grad_mode.no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.detach().mean(0).reshape(-1) * momentum)
-                running_var.mul_(1 - momentum).add_(var.detach().mean(0).reshape(-1) * (momentum * size / (size - 1)))
+                _running(running_mean).mul_(1 - momentum).add_(mean.detach().mean(0).reshape(-1) * momentum)
+                _running(running_var).mul_(1 - momentum).add_(var.detach().mean(0).reshape(-1) * (momentum * size / (size - 1)))
     else:
         mean = running_mean.reshape(shape)
         var = running_var.reshape(shape)
@@ -1747,7 +1754,8 @@ def _in_range_by_base(target, c, ignore_index):
     """Whether target, a GPU view of a larger base tensor, is known in [0, c) with no entry equal
     to ignore_index from its base's range alone (see the Note above)."""
     base = target._base
-    if base is None or type(base._data) is np.ndarray or target._version is not base._version:
+    if (base is None or type(base._data) is np.ndarray or target._version is not base._version
+            or type(base._version) is not list):        # (an inference tensor's counts nothing)
         return False
     b, t = base._data, target._data
     start = t.data.ptr

@@ -16,6 +16,7 @@ import os
 import sys
 
 from .._tensor import Size, Tensor, _init_from
+from ..autograd import grad_mode
 
 
 class Parameter(Tensor):
@@ -35,6 +36,8 @@ class Parameter(Tensor):
         self._requires_grad = bool(requires_grad) and (data.dtype.is_floating_point or data.dtype.is_complex)
         if requires_grad and not (data.dtype.is_floating_point or data.dtype.is_complex):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        if self._requires_grad and data.is_inference() and not grad_mode._inference[0]:
+            raise RuntimeError(grad_mode.REQUIRES_GRAD_ON_INFERENCE_TENSOR)
         return self
 
     def __init__(self, data=None, requires_grad=True):

@@ -48,6 +48,15 @@ def register_optimizer_step_post_hook(hook):
     return _Handle(_global_optimizer_post_hooks, hook)
 
 
+def _refuse_inference_parameters(optimizer):
+    """Before a step writes any parameter: PyTorch refuses to update an inference tensor (one made in
+    inference mode, Note [Inference tensors]) outside inference mode."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p._grad is not None and type(p._version) is grad_mode._InferenceVersion:
+                raise RuntimeError(grad_mode.INPLACE_ON_INFERENCE_TENSOR)
+
+
 def _wrap_step(step, grad_off):
     """Run step hooks around ``step``; flambeau's own optimizers also run it with grad mode off
     (their closures re-enable it), while a user's subclass keeps the caller's mode, as in PyTorch."""
@@ -63,6 +72,8 @@ def _wrap_step(step, grad_off):
                     else:
                         raise RuntimeError(
                             f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
+        if grad_off and not grad_mode._inference[0]:
+            _refuse_inference_parameters(self)
         if grad_off:
             prev = grad_mode._enabled[0]
             grad_mode._enabled[0] = False
