@@ -65,7 +65,7 @@ def _make(array, requires_grad=False):
     t._grad = None
     t._grad_fn = None
     t._output_nr = 0
-    t._version = _InferenceVersion((0,)) if _inference[0] else [0]
+    t._version_counter = _InferenceVersion((0,)) if _inference[0] else [0]
     t._hooks = None
     t._grad_acc = None
     t._base_hist = None
@@ -109,7 +109,7 @@ class Tensor:
     """A multi-dimensional array with autograd, on a device."""
 
     __slots__ = ("_data", "_base", "_storage_obj", "_requires_grad", "_grad", "_grad_fn",
-                 "_output_nr", "_version", "_hooks", "_grad_acc", "_base_hist",
+                 "_output_nr", "_version_counter", "_hooks", "_grad_acc", "_base_hist",
                  "__dict__", "__weakref__")
 
     __array_priority__ = 1000      # NumPy defers binary operators to Tensor
@@ -311,7 +311,7 @@ class Tensor:
         self._data = arr
         self._base = None
         self._storage_obj = storage
-        self._version[0] += 1
+        self._version_counter[0] += 1
         return self
 
     def resize_(self, *sizes, memory_format=None):
@@ -367,7 +367,7 @@ class Tensor:
         self._data = array
         self._base = root if root is not self else None
         self._storage_obj = None if root is not self else self._storage_obj
-        self._version[0] += 1
+        self._version_counter[0] += 1
 
     # -- autograd state ----------------------------------------------------------------------
     @property
@@ -389,14 +389,14 @@ class Tensor:
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients "
                                f"(this tensor is {self.dtype})")
-        if requires_grad and isinstance(self._version, _InferenceVersion) and not _inference[0]:
+        if requires_grad and isinstance(self._version_counter, _InferenceVersion) and not _inference[0]:
             raise RuntimeError(grad_mode.REQUIRES_GRAD_ON_INFERENCE_TENSOR)
         self._requires_grad = bool(requires_grad)
         return self
 
     def is_inference(self):
         """Whether this tensor was made in inference mode (Note [Inference tensors])."""
-        return isinstance(self._version, _InferenceVersion)
+        return isinstance(self._version_counter, _InferenceVersion)
 
     @property
     def is_leaf(self):
@@ -444,8 +444,11 @@ class Tensor:
         return self._output_nr
 
     @property
-    def _version_counter(self):
-        return self._version[0]
+    def _version(self):
+        """How many times this tensor's memory was written in place (shared by its views)."""
+        if type(self._version_counter) is _InferenceVersion:
+            raise RuntimeError("Inference tensors do not track version counter.")
+        return self._version_counter[0]
 
     def _edge(self):
         """(node, output_nr) through which a gradient reaches this tensor."""
@@ -502,8 +505,8 @@ class Tensor:
         """A new tensor sharing data, cut from the graph."""
         t = _make(self._data)
         t._base = self._root()
-        v = self._version
-        t._version = v if type(v) is not _InferenceVersion else _DetachedInferenceVersion((0,))
+        v = self._version_counter
+        t._version_counter = v if type(v) is not _InferenceVersion else _DetachedInferenceVersion((0,))
         return t
 
     def detach_(self):
@@ -528,7 +531,7 @@ class Tensor:
         """A new tensor object over the same data and version counter (no graph)."""
         t = _make(self._data)
         t._base = self._root()
-        t._version = self._version
+        t._version_counter = self._version_counter
         return t
 
     # -- conversions -------------------------------------------------------------------------
@@ -620,7 +623,7 @@ class Tensor:
         flat = [a.reshape(-1) for a in [self._data] + args]
         values = [fn(*(a[i].item() for a in flat)) for i in range(self._data.size)]
         self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
-        self._version[0] += 1
+        self._version_counter[0] += 1
         return self
 
     def _scalar(self, what):
@@ -784,7 +787,7 @@ def _init_from(t, array):
     t._grad = None
     t._grad_fn = None
     t._output_nr = 0
-    t._version = _InferenceVersion((0,)) if _inference[0] else [0]
+    t._version_counter = _InferenceVersion((0,)) if _inference[0] else [0]
     t._hooks = None
     t._grad_acc = None
     t._base_hist = None

@@ -395,7 +395,7 @@ def _view(root, shape, stride, offset, item):
                          tuple(s * item for s in stride))
     t = _make(arr)
     t._base = root
-    t._version = root._version
+    t._version_counter = root._version_counter
     return t
 
 

@@ -110,13 +110,13 @@ def test_in_place_arithmetic_on_cuda_agrees_with_the_cpu(case):
         x = (flambeau.arange(12) - 5).reshape(3, 4).to(getattr(flambeau, dtype)).to(device)
         other = make_other(flambeau, x)
         other = other.to(device) if isinstance(other, flambeau.Tensor) and other.device != x.device else other
-        version, ptr = x._version[0], x.data_ptr()
+        version, ptr = x._version, x.data_ptr()
         try:
             getattr(x, name)(other)
         except RuntimeError as e:
             results.append(type(e))
             continue
-        assert x.data_ptr() == ptr and x._version[0] > version
+        assert x.data_ptr() == ptr and x._version > version
         results.append(x.cpu())
     if isinstance(results[0], type):
         assert results[1] is results[0]

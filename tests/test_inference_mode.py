@@ -311,3 +311,14 @@ def test_batch_norm_statistics_made_in_inference_mode(device):
                 var.tolist(), _outcome(lambda: lib.nn.functional.batch_norm(x, mean, var, training=False)))
     assert probe(torch) == probe(flambeau)
     assert probe(flambeau)[1] == pytest.approx([0.3, 0.4])
+
+
+def test_version_counter(device):
+    def probe(lib):
+        n = lib.ones(3, device=_on(lib, device))
+        before = n._version
+        n[1:].add_(1)
+        x = _made_in_inference_mode(lib, device)
+        return type(before), before, n._version, _outcome(lambda: x._version), x.detach()._version, x.data._version
+    assert probe(torch) == probe(flambeau)
+    assert probe(flambeau)[3] == ("RuntimeError", "Inference tensors do not track version counter.")

@@ -306,9 +306,9 @@ def test_inplace_through_view_updates_base_and_version(device):
         row *= 2
         t.t()[3].sub_(1, alpha=2)
     assert_same(a, b)
-    v0 = a._version_counter
+    v0 = a._version
     a.add_(1)
-    assert a._version_counter == v0 + 1
+    assert a._version == v0 + 1
 
 
 def test_inplace_casting_error_message(device):

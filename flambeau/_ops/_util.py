@@ -171,7 +171,7 @@ def mark_no_grad_view(view, src):
 
 def check_inplace_autograd(self):
     """PyTorch's rules for in-place ops on tensors in a graph (and on inference tensors, in any mode)."""
-    if type(self._version) is _InferenceVersion and not _inference[0]:     # (inlined: on every in-place op)
+    if type(self._version_counter) is _InferenceVersion and not _inference[0]:     # (inlined: on every in-place op)
         raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
     if not _enabled[0]:
         return
@@ -206,7 +206,7 @@ def apply_inplace(self, fn_cls, *args):
         node = result._grad_fn
         if node is not None and node._out_version is not None:
             # the op's result is self now: modifying self again invalidates this backward
-            node._out_version = (self._version, self._version[0]) + node._out_version[2:]
+            node._out_version = (self._version_counter, self._version_counter[0]) + node._out_version[2:]
         return self
     result = fn_cls.apply(self, *args)
     write_inplace(self, result._data, fn_cls.__name__.lower())
@@ -236,7 +236,7 @@ def check_writable(t):
     """What PyTorch checks of a tensor before an op writes into it (in place, out=): not an inference
     tensor outside inference mode (Note [Inference tensors]), and no two elements over one memory
     location (an expand(); a tensor without elements has none to share)."""
-    if type(t._version) is _InferenceVersion and not _inference[0]:
+    if type(t._version_counter) is _InferenceVersion and not _inference[0]:
         raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
     a = t._data
     if a.size and 0 in a.strides:
@@ -317,7 +317,7 @@ def write_inplace(self, array, op="op", operands=()):
         self._data[...] = array
     else:
         self._data[...] = array
-    self._version[0] += 1
+    self._version_counter[0] += 1
     return self
 
 

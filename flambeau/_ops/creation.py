@@ -1058,7 +1058,7 @@ def copy_(self, src, non_blocking=False):
         s = _xp.from_host(_xp.array_module(self._data), _xp.to_host(s)) if type(self._data) is not np.ndarray \
             else _xp.to_host(s)
     self._data[...] = _xp.astype(s, self._data.dtype, copy=False)
-    self._version[0] += 1
+    self._version_counter[0] += 1
     return self
 
 
@@ -1077,7 +1077,7 @@ def apply_inplace_copy(self, src):
     old = snapshot(self)
     result = CopyFrom.apply(old, src)
     self._data[...] = result._data
-    self._version[0] += 1
+    self._version_counter[0] += 1
     rebase_history(self, result)
     return self
 
@@ -1106,7 +1106,7 @@ def fill_(self, value):
         return apply_inplace(self, Fill, value)
     check_inplace_autograd(self)
     _xp.fill(self._data, _fill_scalar(value, self._data))
-    self._version[0] += 1
+    self._version_counter[0] += 1
     return self
 
 
@@ -1594,7 +1594,7 @@ def _fill_random(self, sample):
     check_writable(self)
     check_inplace_autograd(self)
     self._data[...] = _xp.astype(sample(self.shape), self._data.dtype, copy=False)
-    self._version[0] += 1
+    self._version_counter[0] += 1
     return self
 
 

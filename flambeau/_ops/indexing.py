@@ -316,7 +316,7 @@ def setitem(self, key, value):
         target = self._data[k].shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
                            f"indexing result of shape {list(target)}") from None
-    self._version[0] += 1
+    self._version_counter[0] += 1
 
 
 Tensor.__setitem__ = setitem

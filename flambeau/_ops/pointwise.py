@@ -625,7 +625,7 @@ def _out(result, out, operands=()):
         out._storage_obj = None
     check_inplace_dtype("out", out, result.dtype)
     out._data[...] = result._data
-    out._version[0] += 1
+    out._version_counter[0] += 1
     return out
 
 
@@ -810,7 +810,7 @@ def _inplace_binary(fn_cls, array_fn, name):
             return apply_inplace(self, fn_cls, other, *args)
         check_inplace_autograd(self)
         if type(self._data) is not _ndarray and not args and _device_in_place(fn_cls, self, other):
-            self._version[0] += 1
+            self._version_counter[0] += 1
             return self
         r = array_fn(self, other, *args)
         dt = _BY_NP[r.dtype]
@@ -822,7 +822,7 @@ def _inplace_binary(fn_cls, array_fn, name):
         # cast first: NumPy refuses to store an out-of-range NumPy scalar (a 0-dim result) into a
         # narrower integer array, where PyTorch's cast wraps
         self._data[...] = r if r.dtype == self._data.dtype else r.astype(self._data.dtype)
-        self._version[0] += 1
+        self._version_counter[0] += 1
         return self
     method.__name__ = name + "_"
     return method
@@ -842,7 +842,7 @@ def _add_(self, other, *, alpha=1):
                 self._data += other._data * scalar_as(alpha, _BY_NP[self._data.dtype])
         except ValueError:
             _inplace_shape_error(self, other)
-        self._version[0] += 1
+        self._version_counter[0] += 1
         return self
     return _iadd(self, other, alpha) if alpha != 1 else _iadd(self, other)
 
@@ -2028,7 +2028,7 @@ def _addcmul_(self, tensor1, tensor2, *, value=1):
     if value != 1:
         t *= value
     self._data += t.astype(self._data.dtype, copy=False)
-    self._version[0] += 1
+    self._version_counter[0] += 1
     return self
 
 
@@ -2041,7 +2041,7 @@ def _addcdiv_(self, tensor1, tensor2, *, value=1):
     if value != 1:
         t *= value
     self._data += t.astype(self._data.dtype, copy=False)
-    self._version[0] += 1
+    self._version_counter[0] += 1
     return self
 
 

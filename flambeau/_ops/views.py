@@ -194,7 +194,7 @@ def view_dtype(self, dt):
                            "flambeau supports only same-size reinterpretation")
     out = _make(self._data.view(dt.np))
     out._base = self._root()
-    out._version = self._version
+    out._version_counter = self._version_counter
     mark_no_grad_view(out, self)
     return out
 
@@ -790,7 +790,7 @@ def _view_via_map(self, make_view, node_name):
         return ViewByIndexMap.named(node_name).apply(self, make_view, _index_map(self, make_view))
     out = _make(make_view(self._data))
     out._base = self._root()
-    out._version = self._version
+    out._version_counter = self._version_counter
     mark_no_grad_view(out, self)
     return out
 

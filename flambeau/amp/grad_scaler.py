@@ -54,10 +54,10 @@ def _amp_foreach_non_finite_check_and_unscale_(scaled_grads, found_inf, inv_scal
         bad = ~xp.isfinite(d).all()
         nonfinite = bad if nonfinite is None else nonfinite | bad
         d *= inv                          # computed in float32, stored in the gradient's dtype
-        g._version[0] += 1
+        g._version_counter[0] += 1
     flag = found_inf._data
     flag[...] = xp.where(nonfinite, xp.float32(1.0), flag)
-    found_inf._version[0] += 1
+    found_inf._version_counter[0] += 1
     return None
 
 
@@ -80,8 +80,8 @@ def _amp_update_scale_(current_scale, growth_tracker, found_inf, scale_growth_fa
     new_scale = xp.where(found, backed_off, xp.where(grow & xp.isfinite(grown), grown, scale))
     tracker[...] = xp.where(found | grow, 0, successful).astype(np.int32)
     scale[...] = new_scale
-    current_scale._version[0] += 1
-    growth_tracker._version[0] += 1
+    current_scale._version_counter[0] += 1
+    growth_tracker._version_counter[0] += 1
     return current_scale
 
 

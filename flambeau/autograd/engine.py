@@ -174,7 +174,7 @@ def _device_seed(d):
     """Ones of d's shape, dtype and device, for a device array d (see the Note above)."""
     key = (d.shape, d.dtype, d.data.device_id)
     seed = _seeds.get(key)
-    if (seed is None or not _COUNTS_ARE_EXACT or seed._version[0] or type(seed._version) is not list
+    if (seed is None or not _COUNTS_ARE_EXACT or seed._version_counter[0] or type(seed._version_counter) is not list
             or seed._requires_grad
             or _getrefcount(seed) > 3 or _getrefcount(seed._data) > 2 or not _holds_its_memory_alone(seed._data)):
         # (held by the cache, the name and getrefcount; its array by the seed and getrefcount)
@@ -409,7 +409,7 @@ def _accumulate(var, grad, create_graph):
         var._grad = var._grad + grad
     else:
         var._grad._data += grad._data
-        var._grad._version[0] += 1
+        var._grad._version_counter[0] += 1
     for hook in list(var.__dict__.get("_post_acc_hooks", {}).values()):
         hook(var)
 

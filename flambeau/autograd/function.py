@@ -75,10 +75,10 @@ class Node:
             if t is None:
                 saved.append(None)
             elif isinstance(t, Tensor):
-                if isinstance(t._version, _InferenceVersion) and not grad_mode._inference[0] \
+                if isinstance(t._version_counter, _InferenceVersion) and not grad_mode._inference[0] \
                         and True in getattr(self, "needs_input_grad", ()):
                     raise RuntimeError(grad_mode.SAVED_INFERENCE_TENSOR)       # Note [Inference tensors]
-                saved.append((t, t._version[0]))
+                saved.append((t, t._version_counter[0]))
             else:
                 raise TypeError(f"save_for_backward can only save tensors or None, got {type(t).__name__}")
         self._saved = saved
@@ -103,10 +103,10 @@ class Node:
             t, version = entry
             if type(t) is _SavedOutput:
                 t = t.unpack(self)
-            if t._version[0] != version:
+            if t._version_counter[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{t.type()} {list(t.shape)}] is at version {t._version[0]}; expected version "
+                    f"operation: [{t.type()} {list(t.shape)}] is at version {t._version_counter[0]}; expected version "
                     f"{version} instead. Hint: the backward of {self.name()} needs the original value; "
                     "clone the tensor before modifying it in place.")
             out.append(t)
@@ -162,11 +162,11 @@ class _SavedOutput:
     __slots__ = ("data", "version", "base", "output_nr")
 
     def __init__(self, t, output_nr):
-        self.data, self.version, self.base, self.output_nr = t._data, t._version, t._base, output_nr
+        self.data, self.version, self.base, self.output_nr = t._data, t._version_counter, t._base, output_nr
 
     def unpack(self, node):
         t = _Tensor[1](self.data)
-        t._base, t._version = self.base, self.version
+        t._base, t._version_counter = self.base, self.version
         t._grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
         return t
 
@@ -312,7 +312,7 @@ class Function(metaclass=_FunctionMeta):
             for o in ((out,) if single else out):
                 if isinstance(o, Tensor):
                     if dirty is not None and any(o is d for d in dirty):
-                        o._version[0] += 1
+                        o._version_counter[0] += 1
                     elif any(o is a for a in args):
                         o = o._alias()      # an input returned as is becomes a new tensor sharing data
                 elif o is not None and hasattr(o, "shape") and hasattr(o, "dtype"):
@@ -323,7 +323,7 @@ class Function(metaclass=_FunctionMeta):
             root = src._base if src._base is not None else src
             for o in wrapped:
                 o._base = root
-                o._version = src._version
+                o._version_counter = src._version_counter
                 if needs:
                     o._base_hist = root.__dict__.get("_hist", 0)
                 elif (not prev_mode and src._requires_grad) or src.__dict__.get("_no_grad_view"):
@@ -363,7 +363,7 @@ class Function(metaclass=_FunctionMeta):
                 ctx._trace = "".join(traceback.format_stack()[:-1])
             if cls._saves_output:
                 o = wrapped[0]
-                ctx._out_version = (o._version, o._version[0], o._data.shape, o._data.dtype)
+                ctx._out_version = (o._version_counter, o._version_counter[0], o._data.shape, o._data.dtype)
             saved = ctx._saved
             if saved:
                 for j, entry in enumerate(saved):

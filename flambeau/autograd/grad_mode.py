@@ -4,13 +4,15 @@ Note [Inference tensors]
 Inside ``inference_mode()`` nothing is recorded, even under ``enable_grad()``, and every tensor
 made is an inference tensor. As in PyTorch, an inference tensor keeps no version counter, so
 that once out of inference mode it can be read but not changed in place, nor saved for
-backward (an autograd node could not tell whether it changed since). Its ``_version`` holds an
-_InferenceVersion instead of a plain list: the tensor's views share it, ``is_inference()``
-looks for it, and a write outside inference mode through a path that checked nothing before
-(every in-place op checks first, through ``refuse_inference_write``) still raises when it bumps it.
-PyTorch makes one exception, which flambeau follows: ``x.detach()`` and ``x.data`` may be
-changed in place anywhere (so ``p.data.sub_(...)`` updates work).
-Its counter never moves, so nothing may cache a result keyed on an inference tensor's version.
+backward (an autograd node could not tell whether it changed since).
+- Its ``_version_counter`` is an _InferenceVersion instead of a plain list. Its views share it,
+  and ``is_inference()`` looks for it.
+- Every in-place path checks it before writing: ``check_writable`` and ``check_inplace_autograd``
+  (in _ops._util), ``refuse_inference_write`` elsewhere. A path that checked nothing still
+  raises when it bumps the counter, but only after it wrote.
+- PyTorch makes one exception, which flambeau follows: ``x.detach()`` and ``x.data`` may be
+  changed in place anywhere (so ``p.data.sub_(...)`` updates work).
+- The counter never moves, so nothing may cache a result keyed on an inference tensor's version.
 """
 import functools
 
@@ -58,7 +60,7 @@ class _DetachedInferenceVersion(_InferenceVersion):
 
 def refuse_inference_write(t):
     """PyTorch's refusal to change an inference tensor in place outside inference mode."""
-    if type(t._version) is _InferenceVersion and not _inference[0]:
+    if type(t._version_counter) is _InferenceVersion and not _inference[0]:
         raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
 
 

@@ -879,7 +879,7 @@ def _embedding_renorm_(weight, input, max_norm, norm_type):
     norms = (xp.abs(w) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
     weight._data[rows] = w * scale[:, None]
-    weight._version[0] += 1
+    weight._version_counter[0] += 1
 
 
 def one_hot(tensor, num_classes=-1):
@@ -1460,7 +1460,7 @@ class _BatchNorm(Function):
                 None if running_var is None else running_var._data, momentum, eps)
             for t in (running_mean, running_var):
                 if t is not None:
-                    t.detach()._version[0] += 1       # (see _running)
+                    t.detach()._version_counter[0] += 1       # (see _running)
             _keep_statistics(ctx, input, weight, mean.reshape(shape), rstd.reshape(shape), eps, dims, training)
             ctx.fused = True
             return out
@@ -1754,15 +1754,15 @@ def _in_range_by_base(target, c, ignore_index):
     """Whether target, a GPU view of a larger base tensor, is known in [0, c) with no entry equal
     to ignore_index from its base's range alone (see the Note above)."""
     base = target._base
-    if (base is None or type(base._data) is np.ndarray or target._version is not base._version
-            or type(base._version) is not list):        # (an inference tensor's counts nothing)
+    if (base is None or type(base._data) is np.ndarray or target._version_counter is not base._version_counter
+            or type(base._version_counter) is not list):        # (an inference tensor's counts nothing)
         return False
     b, t = base._data, target._data
     start = t.data.ptr
     end = start + sum((n - 1) * st for n, st in zip(t.shape, t.strides)) + t.itemsize
     if not b.data.ptr <= start < end <= b.data.ptr + b.nbytes:
         return False                        # (base's data replaced since the view was taken)
-    version = base._version[0]
+    version = base._version_counter[0]
     known = base.__dict__.get("_class_index_range")
     if known is None or known[0] != version or known[1] is not b:
         if b.dtype != np.int64 or not b.size:

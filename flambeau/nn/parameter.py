@@ -31,7 +31,7 @@ class Parameter(Tensor):
         self = Tensor.__new__(cls)
         _init_from(self, data._data)
         self._base = data._root() if data._data is not None else None
-        self._version = data._version
+        self._version_counter = data._version_counter
         self._storage_obj = None
         self._requires_grad = bool(requires_grad) and (data.dtype.is_floating_point or data.dtype.is_complex)
         if requires_grad and not (data.dtype.is_floating_point or data.dtype.is_complex):
@@ -143,7 +143,7 @@ def _as_uninitialized(t, cls):
     out = Tensor.__new__(cls)
     _init_from(out, t._data)
     out._base = t._root()
-    out._version = t._version
+    out._version_counter = t._version_counter
     out._requires_grad = t._requires_grad
     return out
 

@@ -198,7 +198,7 @@ class LBFGS(Optimizer):
                 pd = _xp.array_module(pd).atleast_1d(pd).view(pd.real.dtype)
             numel = pd.size
             pd += step_size * update[offset:offset + numel].reshape(pd.shape)
-            p._version[0] += 1
+            p._version_counter[0] += 1
             offset += numel
         assert offset == self._numel()
 
@@ -208,7 +208,7 @@ class LBFGS(Optimizer):
     def _set_param(self, params_data):
         for p, pdata in zip(self._params, params_data):
             p._data[...] = pdata
-            p._version[0] += 1
+            p._version_counter[0] += 1
 
     def _directional_evaluate(self, closure, x, t, d):
         self._add_grad(t, d)

@@ -53,7 +53,7 @@ def _refuse_inference_parameters(optimizer):
     inference mode, Note [Inference tensors]) outside inference mode."""
     for group in optimizer.param_groups:
         for p in group["params"]:
-            if p._grad is not None and type(p._version) is grad_mode._InferenceVersion:
+            if p._grad is not None and type(p._version_counter) is grad_mode._InferenceVersion:
                 raise RuntimeError(grad_mode.INPLACE_ON_INFERENCE_TENSOR)
 
 
@@ -243,7 +243,7 @@ class Optimizer:
                     else:
                         g.requires_grad_(False)
                     g._data.fill(0)
-                    g._version[0] += 1
+                    g._version_counter[0] += 1
 
     def step(self, closure=None):
         """Perform a single optimization step (subclasses implement the update rule)."""
@@ -429,7 +429,7 @@ def _lerp_(a, b, w):
 
 
 def _bump(p):
-    p._version[0] += 1
+    p._version_counter[0] += 1
 
 
 def _use_params(group, sparse_name=None):

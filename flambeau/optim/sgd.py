@@ -82,7 +82,7 @@ class SGD(Optimizer):
                         on_device.setdefault(pd.dtype, []).append((pd, gd))
                     else:
                         pd += alpha * gd
-                    p._version[0] += 1
+                    p._version_counter[0] += 1
                 if on_device:
                     for pairs in on_device.values():
                         _cuda_kernels.sgd_update(pairs, alpha)
@@ -107,7 +107,7 @@ class SGD(Optimizer):
                         buf = buf_t._data
                         buf *= momentum
                         buf += (1 - dampening) * g
-                        buf_t._version[0] += 1
+                        buf_t._version_counter[0] += 1
                     g = g + momentum * buf_t._data if nesterov else buf_t._data
                 pd -= lr * g
                 _bump(p)
@@ -131,7 +131,7 @@ class SGD(Optimizer):
         if first:
             buf_t = state["momentum_buffer"] = _make(_xp.cupy.empty(pd.shape, pd.dtype))
         else:
-            buf_t._version[0] += 1
+            buf_t._version_counter[0] += 1
         on_device.setdefault((pd.dtype, first), []).append((pd, gd, buf_t._data))
         _bump(p)
         return True

@@ -40,7 +40,7 @@ def get_ema_multi_avg_fn(decay=0.999):
                 _lerp_arrays(p_ema._data, p_model._data, 1 - decay)
             else:
                 p_ema._data[...] = p_ema._data * decay + p_model._data * (1 - decay)
-            p_ema._version[0] += 1
+            p_ema._version_counter[0] += 1
 
     return ema_update
 
@@ -55,7 +55,7 @@ def get_swa_multi_avg_fn():
                 _lerp_arrays(p_avg._data, p_model._data, 1 / (n + 1))
             else:
                 p_avg._data[...] = p_avg._data + (p_model._data - p_avg._data) / (n + 1)
-            p_avg._version[0] += 1
+            p_avg._version_counter[0] += 1
 
     return swa_update
 
@@ -133,7 +133,7 @@ class AveragedModel(Module):
                     for p_avg, p_model in zip(self_detached, model_detached):
                         a = p_avg._data
                         a[...] = a + (p_model._data - a) / (n + 1)
-                        p_avg._version[0] += 1
+                        p_avg._version_counter[0] += 1
                 else:
                     for p_avg, p_model in zip(self_detached, model_detached):
                         p_avg.copy_(self.avg_fn(p_avg, p_model, self.n_averaged.to(p_avg.device)))
