@@ -29,6 +29,7 @@ from . import autograd, linalg, nn, optim, utils, cuda, accelerator, random, tes
 from . import vision  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from ._legacy import *          # noqa: F401,F403  (top-level LAPACK functions, 2019 APIs)
+from ._lowrank import svd_lowrank, pca_lowrank  # noqa: F401
 from ._aliases import *         # noqa: F401,F403  (torch.clamp_(x), torch.selu, settings)
 
 from ._ops.views import view_as_real, view_as_complex  # noqa: F401
