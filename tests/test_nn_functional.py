@@ -775,3 +775,35 @@ def test_batch_norm_running_statistics(device):
         stats.append((rm, rv, y))
     for ours, ref in zip(*stats):
         assert_same(ours, ref, device=device)
+
+
+# Loss arguments without a derivative (class weights...): PyTorch refuses one that requires grad
+# while a graph is recorded, naming its kernel.
+NOT_DIFFERENTIABLE = {
+    "bce weight": lambda F, lib, w, x, t, c: F.binary_cross_entropy(x.sigmoid(), t, weight=w),
+    "bce logits weight": lambda F, lib, w, x, t, c: F.binary_cross_entropy_with_logits(x, t, weight=w),
+    "bce logits pos_weight": lambda F, lib, w, x, t, c: F.binary_cross_entropy_with_logits(x, t, pos_weight=w),
+    "nll weight": lambda F, lib, w, x, t, c: F.nll_loss(x.log_softmax(1), c, weight=w),
+    "cross_entropy 3-D weight": lambda F, lib, w, x, t, c: F.cross_entropy(x.unsqueeze(2), c.unsqueeze(1), weight=w),
+    "multi_margin weight": lambda F, lib, w, x, t, c: F.multi_margin_loss(x, c, weight=w),
+    "soft_margin target": lambda F, lib, w, x, t, c: F.soft_margin_loss(x, t.requires_grad_()),
+    "multilabel_soft_margin weight": lambda F, lib, w, x, t, c: F.multilabel_soft_margin_loss(x, t, weight=w),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_DIFFERENTIABLE))
+def test_loss_arguments_without_a_derivative(case, device):
+    outcomes = []
+    for lib in (torch, flambeau):
+        dev = device if lib is flambeau else "cpu"
+        w = lib.tensor([0.5, 1.0, 2.0], device=dev, requires_grad=True)
+        x = lib.tensor([[0.1, -0.4, 0.3], [1.2, 0.0, -0.7]], device=dev)
+        t = lib.tensor([[0.2, 0.9, 0.5], [0.0, 1.0, 0.3]], device=dev)
+        c = lib.tensor([0, 2], device=dev)
+        try:
+            outcomes.append(("ok", NOT_DIFFERENTIABLE[case](lib.nn.functional, lib, w, x, t, c).requires_grad))
+        except RuntimeError as e:
+            outcomes.append(("RuntimeError", str(e)))
+        with lib.no_grad():         # nothing recorded: nothing refused
+            NOT_DIFFERENTIABLE[case](lib.nn.functional, lib, w, x, t.detach(), c)
+    assert outcomes[0] == outcomes[1]

@@ -1999,9 +1999,8 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
         # probabilities: PyTorch's product of log_softmax(input) and target promotes (float16 with float32...)
         common = result_dtype(input, target)
         input, target = input.to(common), target.to(common)
-    if weight is not None and not target.is_floating_point() and recording(weight):
-        raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. "
-                           "This input cannot have requires_grad True.")
+    if not target.is_floating_point():
+        _not_differentiable("nll_loss2d_forward" if input.ndim >= 3 else "nll_loss_forward", weight=weight)
     out = _CrossEntropy.apply(input, target, weight, (ignore_index, reduction, label_smoothing, log_probs))
     return out
 
@@ -2203,14 +2202,21 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.dtype is not input.dtype:
         raise RuntimeError(f"Found dtype {_type_word(target.dtype)} but expected {_type_word(input.dtype)}")
     check_same_device("binary_cross_entropy", input, target, weight)
-    if weight is not None and recording(weight):
-        raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
-                           "'weight'. This input cannot have requires_grad True.")
+    _not_differentiable("binary_cross_entropy", weight=weight)
     a = input._data
     xp = _xp.array_module(a)
     if xp is np and a.size and ((a < 0).any() or (a > 1).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     return _BinaryCrossEntropy.apply(input, target, weight, reduction)
+
+
+def _not_differentiable(op, **arguments):
+    """PyTorch's refusal, while a graph is recorded, of a tensor requiring grad as an argument its op
+    has no derivative for (a loss's class weights...)."""
+    for name, t in arguments.items():
+        if t is not None and recording(t):
+            raise RuntimeError(f"The function '{op}' is not differentiable with respect to argument '{name}'. "
+                               "This input cannot have requires_grad True.")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -2220,6 +2226,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    _not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     # PyTorch's form, (1 - t) x - log_weight log(sigmoid(x)): infinite logits give its NaN losses
     log_sig = logsigmoid(input)
     if pos_weight is not None:
@@ -2318,6 +2325,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     _check_reduction(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
+    _not_differentiable("multi_margin_loss", weight=weight)
     x = input if input.ndim == 2 else input.reshape(1, -1)
     t = target.reshape(-1, 1)
     c = x.shape[1]
@@ -2339,9 +2347,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """log(1 + exp(-target * input))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    if recording(target):
-        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. "
-                           "This input cannot have requires_grad True.")
+    _not_differentiable("soft_margin_loss", target=target)
     loss = (-target * input).exp().log1p()          # PyTorch's form (inf, and a NaN gradient, past exp's range)
     return _reduce(loss, reduction)
 
