@@ -1,5 +1,5 @@
 """Distances and statistics: cdist (one node, as in PyTorch), and, built from other ops (so autograd comes
-with them), pdist, cov, corrcoef, vander, and the top-level cosine_similarity/pairwise_distance/dropout."""
+with them), pdist, cov, corrcoef, vander."""
 import math
 
 from .. import _dtype, _xp
@@ -8,8 +8,7 @@ from ..autograd.function import Function
 from ._util import register, check_same_device, broadcast_shapes, _type_word
 from .pointwise import where
 
-__all__ = ["cdist", "pdist", "cov", "corrcoef", "vander", "cosine_similarity", "pairwise_distance", "dropout",
-           "alpha_dropout", "feature_dropout"]
+__all__ = ["cdist", "pdist", "cov", "corrcoef", "vander"]
 
 
 class Cdist(Function):
@@ -215,28 +214,3 @@ def vander(x, N=None, increasing=False):
         powers = powers.flip(0)
     base = x if x.dtype._category >= 2 else x.to(_dtype.int64)
     return base.unsqueeze(1) ** powers.unsqueeze(0) if n else base.new_zeros((x.shape[0], 0))
-
-
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    from ..nn import functional as F
-    return F.cosine_similarity(x1, x2, dim, eps)
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    from ..nn import functional as F
-    return F.pairwise_distance(x1, x2, p, eps, keepdim)
-
-
-def dropout(input, p, train):
-    from ..nn import functional as F
-    return F.dropout(input, p, train)
-
-
-def alpha_dropout(input, p, train):
-    from ..nn import functional as F
-    return F.alpha_dropout(input, p, train)
-
-
-def feature_dropout(input, p, train):
-    from ..nn import functional as F
-    return F.dropout2d(input, p, train) if input.ndim == 4 else F.dropout1d(input, p, train)
