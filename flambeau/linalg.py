@@ -1661,6 +1661,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
                            f"Got {_type_word(x.dtype)}")
     if x.numel() == 0 and (ord < 0 or ord == math.inf):
         _check_norm_has_identity(x, ord, dim)
+    if x.dtype is _dtype.float16 and ord not in (math.inf, -math.inf, 0):
+        # accumulated in float32, rounded once (Note [Half precision statistics] in nn.functional)
+        return _out(vector_norm(x.float(), ord, dim, keepdim).to(x.dtype), out)
     dims = wrap_dims(dim, x.ndim)
     if not dims or not x.ndim:      # dim=() reduces every dim; a 0-dim tensor's dim 0 is the element itself
         dims = None

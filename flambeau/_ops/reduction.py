@@ -296,6 +296,17 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _out(node.apply(input, d if input.ndim else None, keepdim, dt), out)
 
 
+def _variance(a, dims, correction, keepdim):
+    """a's variance, in float32 for float16 (Note [Half precision statistics] in nn.functional: the
+    squares overflow float16 first)."""
+    return (a.astype(np.float32) if a.dtype == np.float16 else a).var(axis=dims, ddof=correction, keepdims=keepdim)
+
+
+def _rounded(v, a):
+    """A statistic v of a, in a's (real) dtype."""
+    return v.astype(a.real.dtype if a.dtype.kind == "c" else a.dtype, copy=False)
+
+
 class Var(Function):
     _node_name = "VarBackward0"
 
@@ -306,8 +317,7 @@ class Var(Function):
         a = x._data
         n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
         ctx.n = n
-        return a.var(axis=dims, ddof=correction, keepdims=keepdim).astype(a.real.dtype if a.dtype.kind == "c"
-                                                                          else a.dtype, copy=False)
+        return _rounded(_variance(a, dims, correction, keepdim), a)
 
     @staticmethod
     def backward(ctx, grad):                   # d(var)/dx = 2 (x - mean) / (n - correction)
@@ -351,8 +361,10 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        v = Var.forward(ctx, x, dims, correction, keepdim)
-        out = _make(row_major(_xp.array_module(v).sqrt(v)))
+        Var.forward(ctx, x, dims, correction, keepdim)      # (its context)
+        a = x._data
+        v = _variance(a, dims, correction, keepdim)
+        out = _make(row_major(_rounded(_xp.array_module(v).sqrt(v), a)))
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result
         return out
 
@@ -374,7 +386,8 @@ class VarMean(Function):
         m = _xp.array_module(a).asarray(m).astype(a.dtype, copy=False)
         ctx.take_sqrt = take_sqrt
         if take_sqrt:
-            v = _make(row_major(_xp.array_module(v).sqrt(v)))
+            v = _variance(a, dims, correction, keepdim)
+            v = _make(row_major(_rounded(_xp.array_module(v).sqrt(v), a)))
             ctx.save_for_backward(x, v)        # PyTorch's std formula reads the result
         return v, m
 
@@ -830,8 +843,8 @@ def _logsumexp_array(a, dims, keepdim):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if a.size == 0:
             return xp.log(xp.exp(a).sum(axis=dims, keepdims=keepdim))
-        m = a.max(axis=dims, keepdims=True)
-        m = xp.where(xp.isinf(m), xp.zeros((), a.dtype), m)
+        m = a.real.max(axis=dims, keepdims=True)     # a real shift, for complex a too, as PyTorch's:
+        m = xp.where(xp.isinf(m), xp.zeros((), m.dtype), m)     # the result's phase stays in (-pi, pi]
         r = xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True)) + m
     return r if keepdim else r.reshape([n for i, n in enumerate(r.shape) if i not in dims])
 
@@ -972,6 +985,8 @@ def sum_to_size(self, *size):
     from builtins import all as all_of        # this module defines its own all()
     from .views import _sizes
     size = _sizes(size)
+    if not size:                # PyTorch sums to a 0-dim shape unconditionally (a bool one to int64)
+        return self.sum()
     shape = tuple(self.shape)
     lead = len(shape) - len(size)
     if lead < 0 or not all_of(s == 1 or s == n for s, n in zip(size, shape[lead:])):

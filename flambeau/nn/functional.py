@@ -210,6 +210,15 @@ def threshold_(input, threshold, value):
     return globals()["threshold"](input, threshold, value, True)
 
 
+# Note [Half precision statistics]
+# A mean of squares, a variance or a norm of float16 values overflows float16 (its largest value is
+# 65504) long before the result does: PyTorch's CPU kernels accumulate half precision in float32 and
+# round the result once. The normalizations here do the same, by running on float32 copies
+# (_float_data for the kernels, input.float() for the compositions); so do var, std and the norms.
+def _as_float(t):
+    return None if t is None else t.float()
+
+
 def _float_data(x, kernel):
     """x's array for a kernel PyTorch has for floating dtypes only; half precision computes in
     float32, as PyTorch's CPU kernels do (the caller casts the result back)."""
@@ -493,6 +502,11 @@ class _Silu(Function):
 
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
+    if input.is_complex():          # computed, as PyTorch, but never differentiated
+        if recording(input):
+            raise RuntimeError("silu does not support automatic differentiation for outputs with complex dtype.")
+        out = input / (1 + (-input).exp())
+        return input.copy_(out) if inplace else out
     return _activate(_Silu, input, inplace)
 
 
@@ -1559,6 +1573,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
     if not input.is_floating_point():
         _not_implemented("batch_norm", input.dtype)
+    if input.dtype is _dtype.float16:       # Note [Half precision statistics]
+        return instance_norm(input.float(), running_mean, running_var, _as_float(weight), _as_float(bias),
+                             use_input_stats, momentum, eps).to(input.dtype)
     shape = _channel_shape(input)
     dims = tuple(range(2, input.ndim))
     if use_input_stats:
@@ -1636,6 +1653,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     if not (input.is_floating_point() or input.is_complex()):
         _not_implemented("rms_norm", input.dtype)
+    if input.dtype is _dtype.float16:       # Note [Half precision statistics]: weight applies after rounding
+        out = rms_norm(input.float(), normalized_shape, None, eps).to(input.dtype)
+        return out * weight if weight is not None else out
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
@@ -1655,6 +1675,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                            f"shape {input.shape} and num_groups={num_groups}")
     if not input.is_floating_point():
         _not_implemented("GroupNormKernelImpl", input.dtype)
+    if input.dtype is _dtype.float16:       # Note [Half precision statistics]
+        return group_norm(input.float(), num_groups, _as_float(weight), _as_float(bias), eps).to(input.dtype)
     x = input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))
     mean = x.mean(2, keepdim=True)
     var = ((x - mean) ** 2).mean(2, keepdim=True)
