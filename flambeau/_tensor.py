@@ -739,10 +739,10 @@ class Tensor:
     def bool(self, memory_format=None):
         return self.to(_dtype.bool)
 
-    def cfloat(self):
+    def cfloat(self, memory_format=None):
         return self.to(_dtype.complex64)
 
-    def cdouble(self):
+    def cdouble(self, memory_format=None):
         return self.to(_dtype.complex128)
 
     def __repr__(self, *, tensor_contents=None):

@@ -451,7 +451,7 @@ class Baddbmm(_AddProduct):
 class Addbmm(_AddProduct):
     """out = beta * input + alpha * sum_b batch1[b] @ batch2[b]"""
     _node_name = "AddbmmBackward0"
-    product = staticmethod(lambda xp, a, b: xp.matmul(a, b).sum(0))
+    product = staticmethod(lambda xp, a, b: xp.matmul(a, b).sum(0, dtype=a.dtype))     # (NumPy widens small ints)
     grad_a = staticmethod(lambda grad, b: grad.expand(b.shape[0], *grad.shape).bmm(_conj(b).mT))
     grad_b = staticmethod(lambda grad, a: _conj(a).mT.bmm(grad.expand(a.shape[0], *grad.shape)))
 
@@ -483,7 +483,14 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2)"""
     _check_outer(vec1, vec2)
-    _same_dtype("addr", vec1, vec2)
+    check_same_device("addr", input, vec1, vec2)
+    common = _dtype.result_type(input, vec1, vec2)      # unlike the other products, addr promotes its operands
+    for name, scalar in (("beta", beta), ("alpha", alpha)):
+        if isinstance(scalar, bool) and common is not _dtype.bool:
+            raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+        if isinstance(scalar, float) and not (common.is_floating_point or common.is_complex):
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating point number.")
+    input, vec1, vec2 = (t.to(common) for t in (input, vec1, vec2))     # (a boolean addr is logical: or of ands)
     return _out(_add_product(Addr, "addr", input, vec1, vec2, beta, alpha, (vec1.shape[0], vec2.shape[0])), out)
 
 

@@ -593,6 +593,8 @@ class ScatterReduce(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index, src, reduce, include_self):
+        if reduce == "mean" and x.dtype is _dtype.bool:
+            raise NotImplementedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
         a = x._data.copy()
         xp = _xp.array_module(a)
         key = _along(index._data, dim, xp)
@@ -600,7 +602,8 @@ class ScatterReduce(Function):
         touched = xp.zeros(a.shape, bool)
         touched[key] = True
         if not include_self:
-            low, high = (-np.inf, np.inf) if a.dtype.kind in "fc" else (np.iinfo(a.dtype).min, np.iinfo(a.dtype).max)
+            low, high = ((-np.inf, np.inf) if a.dtype.kind in "fc" else (False, True) if a.dtype.kind == "b"
+                         else (np.iinfo(a.dtype).min, np.iinfo(a.dtype).max))
             start = {"sum": 0, "mean": 0, "prod": 1, "amax": low, "amin": high}[reduce]
             a = xp.where(touched, xp.asarray(start, a.dtype), a)
         ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
@@ -610,7 +613,7 @@ class ScatterReduce(Function):
             count = xp.zeros(a.shape, np.int64) + (1 if include_self else 0)
             _reduce_at(np.add, count, key, xp.ones(index.shape, np.int64))
             count = xp.maximum(count, 1)
-            a = (a / count).astype(a.dtype) if a.dtype.kind == "f" else a // count
+            a = (a / count if a.dtype.kind == "f" else a // count).astype(a.dtype, copy=False)
         ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         ctx.key, ctx.touched, ctx.count = key, touched, count
         ctx.src_shape, ctx.index_shape, ctx.index = src.shape, index.shape, index
@@ -1012,7 +1015,7 @@ class Put(Function):
 
 
 def _clone_flat_writable(a):
-    return _xp.array_module(a).ascontiguousarray(a).copy()
+    return a.copy(order="C")         # (ascontiguousarray would make a 0-dim array 1-dim)
 
 
 def _check_put(self, index, source):

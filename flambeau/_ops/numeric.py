@@ -161,6 +161,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     tensor per dim. ``spacing``: a number, one number per dim, or one coordinate tensor per dim."""
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    if spacing is None:
+        spacing = 1
     dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
     dims = [_wrap_dim(d, input.ndim) for d in dims]
     if isinstance(spacing, (list, tuple)):

@@ -609,6 +609,30 @@ def _cummin(input, dim):
     return _cum_extreme("cummin", input, dim, False)
 
 
+def _complex_log_add_exp(xp, acc, b):
+    """log(exp(acc) + exp(b)) as PyTorch's complex scan takes it: hi + log1p(exp(lo - hi)), hi the operand
+    of larger real part (b on a tie), so that the phase accumulates rather than wrapping into (-pi, pi]."""
+    acc_low = acc.real <= b.real
+    lo, hi = xp.where(acc_low, acc, b), xp.where(acc_low, b, acc)
+    with np.errstate(all="ignore"):
+        r = xp.log1p(xp.exp(lo - hi)) + hi
+        infinite = ~xp.isfinite(lo.real) & (lo.real == hi.real)     # both real parts -inf, or both +inf
+        r = xp.where(infinite & (lo.real < 0), lo, r)
+        r = xp.where(infinite & (lo.real > 0), xp.log(xp.exp(lo) + xp.exp(hi)), r)
+        nan = xp.isnan(lo.real) | xp.isnan(hi.real)
+        return xp.where(nan, xp.asarray(complex(np.nan, np.nan), acc.dtype), r)
+
+
+def _complex_log_cum_sum_exp(xp, a, dim):
+    """The running log-sum-exp of complex a along dim, one step at a time."""
+    steps = xp.moveaxis(a, dim, 0)
+    out = xp.empty_like(steps)
+    acc = xp.full(steps.shape[1:], complex(-np.inf, 0), a.dtype)      # the empty sum's log, as PyTorch starts
+    for i in range(steps.shape[0]):
+        out[i] = acc = _complex_log_add_exp(xp, acc, steps[i])
+    return xp.ascontiguousarray(xp.moveaxis(out, 0, dim))
+
+
 class LogCumSumExp(Function):
     """out_i = log(sum_{j<=i} exp(x_j)) along dim"""
     _node_name = "LogcumsumexpBackward0"
@@ -622,9 +646,7 @@ class LogCumSumExp(Function):
             # global max would underflow every element far below it (float16's [0, 100] gave -inf)
             out = _xp.accumulate("logaddexp", a, dim) if a.shape[dim] else a.copy()
         else:
-            m = xp.max(a.real, axis=dim, keepdims=True) if a.size else a.real
-            m = xp.where(xp.isfinite(m), m, 0)
-            out = xp.log(xp.cumsum(xp.exp(a - m), axis=dim)) + m
+            out = _complex_log_cum_sum_exp(xp, a, dim)
         ctx.dim = dim
         out = _make(row_major(out))            # PyTorch's scans make row-major results
         ctx.save_for_backward(x, out)          # PyTorch's formula reads the result

@@ -12,7 +12,7 @@ from .._tensor import Tensor, _make, _wrap_dim, Size
 from ..autograd import grad_mode
 from ..autograd.grad_mode import refuse_inference_write
 from ..autograd.function import Function, _sequence
-from ._util import dims_argument, mark_no_grad_view, register, recording, wrap_dims
+from ._util import _type_word, dims_argument, mark_no_grad_view, register, recording, wrap_dims
 
 __all__ = ["reshape", "narrow", "transpose", "swapaxes", "swapdims", "t", "permute", "squeeze",
            "unsqueeze", "flatten", "unflatten", "select", "diagonal", "as_strided", "chunk", "split",
@@ -910,6 +910,15 @@ def chunk(input, chunks, dim=0):
 def tensor_split(input, indices_or_sections, dim=0):
     dim = _wrap_dim(dim, input._data.ndim)
     n = input._data.shape[dim]
+    if isinstance(indices_or_sections, Tensor):       # a 0-dim one: a number of sections; a 1-dim one: indices
+        t = indices_or_sections
+        if t.dtype is not _dtype.int64:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{_type_word(t.dtype)}")
+        if t.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {t.ndim} dims")
+        indices_or_sections = t.item() if t.ndim == 0 else t.tolist()
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         if k <= 0:

@@ -1,0 +1,136 @@
+"""Corners of ops where flambeau differed from PyTorch: argument forms, dtypes kept through a reduction,
+0-dim tensors, boolean and complex inputs. Each case runs under both; outcomes must match."""
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+
+
+def _outcome(result):
+    if isinstance(result, (tuple, list)):
+        return [_outcome(r) for r in result]
+    if isinstance(result, (torch.Tensor, flambeau.Tensor)):
+        return tuple(result.shape), str(result.dtype).split(".")[-1], result.detach().cpu().resolve_conj().numpy()
+    return result
+
+
+def _run(lib, device, case):
+    try:
+        return _outcome(CASES[case](lib, device if lib is flambeau else "cpu"))
+    except Exception as e:          # noqa: BLE001 - the exception is the outcome compared
+        return type(e).__name__, str(e)
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, tuple) and len(a) == 3 and isinstance(a[2], np.ndarray):
+        assert a[:2] == b[:2]
+        tol = 1e-12 if a[2].dtype in (np.float64, np.complex128) else 1e-6      # (a float32 sum's order)
+        np.testing.assert_allclose(a[2], b[2], rtol=tol, atol=tol)
+    else:
+        assert a == b
+
+
+def _bools(lib, dev, values):
+    return lib.tensor(values, device=dev)
+
+
+CASES = {
+    # tensor_split takes a tensor: 0-dim, a number of sections; 1-dim, indices (int64 only)
+    "tensor_split 0-dim": lambda lib, dev: lib.tensor_split(lib.arange(7.0, device=dev), lib.tensor(3)),
+    "tensor_split 1-dim": lambda lib, dev: lib.arange(6.0, device=dev).tensor_split(lib.tensor([1, 4])),
+    "tensor_split float": lambda lib, dev: lib.tensor_split(lib.arange(6.0, device=dev), lib.tensor(2.0)),
+    "tensor_split int32": lambda lib, dev: lib.tensor_split(lib.arange(6.0, device=dev),
+                                                            lib.tensor([1], dtype=lib.int32)),
+    "tensor_split 2-dim": lambda lib, dev: lib.tensor_split(lib.arange(6.0, device=dev), lib.tensor([[1]])),
+    # sum_to_size(()) always sums (a bool to int64)
+    "sum_to_size () bool": lambda lib, dev: lib.tensor(True, device=dev).sum_to_size(()),
+    "sum_to_size () matrix": lambda lib, dev: lib.ones(2, 3, device=dev).sum_to_size([]),
+    "cfloat memory_format": lambda lib, dev: lib.ones(2, device=dev).cfloat(memory_format=lib.preserve_format),
+    "cdouble memory_format": lambda lib, dev: lib.ones(2, device=dev).cdouble(memory_format=lib.preserve_format),
+    "gradient spacing None": lambda lib, dev: lib.gradient(lib.tensor([1.0, 4.0, 9.0, 16.0], device=dev),
+                                                           spacing=None),
+    # addbmm keeps small integer dtypes (NumPy's sum would widen them)
+    "addbmm uint8": lambda lib, dev: lib.addbmm(lib.ones(2, 2, dtype=lib.uint8, device=dev),
+                                                lib.full((4, 2, 3), 7, dtype=lib.uint8, device=dev),
+                                                lib.full((4, 3, 2), 5, dtype=lib.uint8, device=dev)),
+    "addbmm int16": lambda lib, dev: lib.addbmm(lib.ones(2, 2, dtype=lib.int16, device=dev),
+                                                lib.full((3, 2, 3), -4, dtype=lib.int16, device=dev),
+                                                lib.full((3, 3, 2), 5, dtype=lib.int16, device=dev)),
+    # addr promotes its operands, and is logical on booleans
+    "addr bool": lambda lib, dev: lib.addr(_bools(lib, dev, [[False, True], [False, False]]),
+                                           _bools(lib, dev, [True, False]), _bools(lib, dev, [True, False])),
+    "addr bool beta 0": lambda lib, dev: lib.addr(_bools(lib, dev, [[False, True], [False, False]]),
+                                                  _bools(lib, dev, [True, False]), _bools(lib, dev, [True, True]),
+                                                  beta=0),
+    "addr bool alpha False": lambda lib, dev: lib.addr(_bools(lib, dev, [[False, True], [False, False]]),
+                                                       _bools(lib, dev, [True, False]),
+                                                       _bools(lib, dev, [True, False]), beta=True, alpha=False),
+    "addr float and double": lambda lib, dev: lib.addr(lib.ones(2, 2, device=dev), lib.ones(2, device=dev),
+                                                       lib.ones(2, dtype=lib.float64, device=dev)),
+    "addr bool and long": lambda lib, dev: lib.addr(lib.ones(2, 2, dtype=lib.bool, device=dev),
+                                                    _bools(lib, dev, [True, False]),
+                                                    lib.ones(2, dtype=lib.int64, device=dev)),
+    "addr int beta float": lambda lib, dev: lib.addr(lib.ones(2, 2, dtype=lib.int64, device=dev),
+                                                     lib.ones(2, dtype=lib.int64, device=dev),
+                                                     lib.ones(2, dtype=lib.int64, device=dev), beta=1.5),
+    "addr int alpha bool": lambda lib, dev: lib.addr(lib.ones(2, 2, dtype=lib.int64, device=dev),
+                                                     lib.ones(2, dtype=lib.int64, device=dev),
+                                                     lib.ones(2, dtype=lib.int64, device=dev), alpha=True),
+    # scatter_reduce on booleans; a mean of integers keeps their dtype
+    "scatter_reduce bool amax no self": lambda lib, dev: _bools(lib, dev, [False, True, False, True]).scatter_reduce(
+        0, lib.tensor([0, 0, 1, 3], device=dev), _bools(lib, dev, [True, False, True, False]), "amax",
+        include_self=False),
+    "scatter_reduce bool prod no self": lambda lib, dev: _bools(lib, dev, [False, True, False, True]).scatter_reduce(
+        0, lib.tensor([0, 0, 1, 3], device=dev), _bools(lib, dev, [True, False, True, False]), "prod",
+        include_self=False),
+    "scatter_reduce bool mean": lambda lib, dev: _bools(lib, dev, [False, True]).scatter_reduce(
+        0, lib.tensor([0, 0], device=dev), _bools(lib, dev, [True, False]), "mean"),
+    "scatter_reduce mean int32": lambda lib, dev: lib.tensor([1, 2, 3], dtype=lib.int32, device=dev).scatter_reduce(
+        0, lib.tensor([0, 0], device=dev), lib.tensor([4, 6], dtype=lib.int32, device=dev), "mean",
+        include_self=False),
+    "index_reduce mean uint8": lambda lib, dev: lib.tensor([1, 2, 3], dtype=lib.uint8, device=dev).index_reduce(
+        0, lib.tensor([0, 0], device=dev), lib.tensor([4, 5], dtype=lib.uint8, device=dev), "mean"),
+    # put on a 0-dim tensor stays 0-dim
+    "put 0-dim": lambda lib, dev: lib.tensor(1.0, device=dev).put(lib.tensor(0, device=dev),
+                                                                   lib.tensor(5.0, device=dev)),
+    "put 0-dim accumulate": lambda lib, dev: lib.tensor(1.0, device=dev).put(
+        lib.tensor(0, device=dev), lib.tensor(5.0, device=dev), accumulate=True),
+    # silu of complex numbers: computed, never differentiated
+    "silu complex": lambda lib, dev: lib.nn.functional.silu(lib.tensor([1 + 1j, -2j, 3.5 - 0.25j], device=dev)),
+    "silu complex grad": lambda lib, dev: lib.nn.functional.silu(
+        lib.tensor([1 + 1j], device=dev, requires_grad=True)),
+    # complex log-sum-exp: a real shift (phase in (-pi, pi]); the running one accumulates its phase
+    "logsumexp complex": lambda lib, dev: lib.logsumexp(
+        lib.tensor([[-3 + 2j, 1 - 3j, 0.5 + 3j], [2 - 2.5j, 4 + 3.1j, -1 - 3.1j]], device=dev), 1),
+    "logsumexp complex 0-dim": lambda lib, dev: lib.logsumexp(lib.tensor(3 + 5j, device=dev), 0),
+    "logcumsumexp complex": lambda lib, dev: lib.logcumsumexp(
+        lib.tensor([[-3 + 2j, 1 - 3j, 0.5 + 3j], [2 - 2.5j, 4 + 3.1j, -1 - 3.1j]], device=dev), 1),
+    "logcumsumexp complex infinities": lambda lib, dev: lib.logcumsumexp(lib.tensor(
+        [complex(-np.inf, 1), complex(-np.inf, 2), complex(np.inf, 0.5), complex(np.inf, 1), complex(np.nan, 0)],
+        device=dev), 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_against_pytorch(case, device):
+    expected = _run(torch, device, case)
+    got = _run(flambeau, device, case)
+    if isinstance(expected, tuple) and len(expected) == 2:          # an error
+        assert got == expected
+    else:
+        _same(got, expected)
+
+
+def test_complex_logcumsumexp_gradient(device):
+    values = np.random.default_rng(0).standard_normal((3, 4)) + 1j * np.random.default_rng(1).standard_normal((3, 4))
+    grads = []
+    for lib, dev in ((torch, "cpu"), (flambeau, device)):
+        x = lib.tensor(values, device=dev, requires_grad=True)
+        lib.logcumsumexp(x, 1).abs().sum().backward()
+        grads.append(x.grad.cpu().resolve_conj().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)
