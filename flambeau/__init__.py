@@ -132,6 +132,9 @@ del _cls
 from ._numpy_names import accept_numpy_names as _accept_numpy_names  # noqa: E402
 _accept_numpy_names([__import__("sys").modules[__name__], linalg, special, fft], Tensor)
 del _accept_numpy_names
+from ._tensor_first import check_tensor_first as _check_tensor_first  # noqa: E402
+_check_tensor_first(__import__("sys").modules[__name__])
+del _check_tensor_first
 
 # Packages loaded on first use (flambeau.distributions, flambeau.func): most programs never touch
 # them, and they would add to every import.
