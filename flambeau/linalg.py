@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from . import _dtype, _xp
-from ._tensor import Tensor, _make
+from ._tensor import Tensor, _make, _wrap_dim
 from .autograd.function import Function
 from ._ops._util import wrap_dims, recording, _type_word, broadcast_shapes, check_same_device, row_major
 from ._ops.reduction import _return_type
@@ -1355,7 +1355,7 @@ def cross(input, other, *, dim=-1, out=None):
     if input.ndim != other.ndim:
         raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got {input.ndim} and "
                            f"{other.ndim}")
-    d = dim % input.ndim if input.ndim else 0
+    d = _wrap_dim(dim, input.ndim) if input.ndim else 0
     if input.ndim == 0 or input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d] if input.ndim else 0} and {other.shape[d] if other.ndim else 0}")

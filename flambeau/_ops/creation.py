@@ -9,10 +9,10 @@ import numpy as np
 from .. import _dtype, _xp
 from .._device import (canonical as _canonical, or_default as _or_default, chosen_default as _chosen_default,
                        xp_of, CPU)
-from .._tensor import Tensor, _make, Size, _contiguous_strides, _suggested_memory_format
+from .._tensor import Tensor, _make, Size, _contiguous_strides, _suggested_memory_format, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as,
-                    check_same_device, row_major, _relaid)
+                    check_same_device, row_major, _relaid, _type_word)
 from .pointwise import factory_out, handles_out
 from .views import _sizes
 
@@ -315,6 +315,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
     return _finish(xp.eye(n, m if m is not None else n, dtype=dt.np), requires_grad)
 
@@ -433,6 +435,8 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
+    if not all(math.isfinite(v) for v in (start, end) if not isinstance(v, _builtins.complex)):
+        raise RuntimeError(f"unsupported range: {start:g} -> {end:g}")
     if out is not None:
         from .pointwise import _out
         return _out(arange(start, end, step, dtype=dtype or out.dtype, device=out.device), out)
@@ -489,11 +493,15 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
     return values.to(dt).requires_grad_(requires_grad)
 
 
+def _check_steps(op, steps):
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"{op}(): argument 'steps' must be int, not {type(steps).__name__}")
+
+
 @factory_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end (both included), rounded as PyTorch rounds them."""
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
-        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    _check_steps("linspace", steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt, dev, xp = _resolve(dtype or _linspace_dtype(start, end), device)
@@ -540,6 +548,7 @@ def _linspace_values(s, e, n, dt):
 @factory_out
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
+    _check_steps("logspace", steps)
     dt = dtype or _dtype.get_default_dtype()
     s = start.item() if isinstance(start, Tensor) else start
     e = end.item() if isinstance(end, Tensor) else end
@@ -590,8 +599,21 @@ def _legacy_empty(t):
     return t.ndim == 1 and t.shape[0] == 0
 
 
+def _tensor_sequence(op, tensors):
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
+    return list(tensors)
+
+
+def _non_empty(op, tensors):
+    tensors = _tensor_sequence(op, tensors)
+    if not tensors:
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
+    return tensors
+
+
 def cat(tensors, dim=0, *, out=None):
-    tensors = list(tensors)
+    tensors = _tensor_sequence("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
@@ -639,9 +661,7 @@ concat = concatenate = cat
 
 
 def stack(tensors, dim=0, *, out=None):
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
+    tensors = _non_empty("stack", tensors)
     shape = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.shape != shape:
@@ -675,12 +695,12 @@ class Stack(Function):
 
 
 def hstack(tensors, *, out=None):
-    ts = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    ts = [t.reshape(1) if t.ndim == 0 else t for t in _non_empty("hstack", tensors)]
     return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
 
 
 def vstack(tensors, *, out=None):
-    ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in _non_empty("vstack", tensors)]
     return cat(ts, 0, out=out)
 
 
@@ -689,12 +709,12 @@ row_stack = vstack
 
 def dstack(tensors, *, out=None):
     from .views import atleast_3d
-    ts = [atleast_3d(t) for t in tensors]
+    ts = [atleast_3d(t) for t in _non_empty("dstack", tensors)]
     return cat(ts, 2, out=out)
 
 
 def column_stack(tensors, *, out=None):
-    ts = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors]
+    ts = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in _non_empty("column_stack", tensors)]
     return cat(ts, 1, out=out)
 
 
@@ -850,6 +870,9 @@ class DiagEmbed(Function):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    d1, d2 = _wrap_dim(dim1, input.ndim + 1), _wrap_dim(dim2, input.ndim + 1)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     return DiagEmbed.apply(input, offset, dim1, dim2)
 
 
@@ -948,7 +971,11 @@ class Complex(Function):
 def complex(real, imag, *, out=None):
     _complex_parts("complex", real, imag)
     from .pointwise import _out
-    return _out(Complex.apply(real, imag), out)
+    result = Complex.apply(real, imag)
+    if out is not None and out.dtype is not result.dtype:
+        raise RuntimeError(f"Expected object of scalar type {_type_word(result.dtype)} but got scalar type "
+                           f"{_type_word(out.dtype)} for argument 'out'")
+    return _out(result, out)
 
 
 class Polar(Function):

@@ -750,6 +750,12 @@ def index_add(input, dim, index, source, *, alpha=1):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_add", input.shape[dim] if input.ndim else 1, dim, input)
     _same_dtype(input, source, "index_add_(): self ({self}) and source ({source}) must have the same scalar type")
+    if source.ndim != input.ndim or any(s != n for i, (s, n) in enumerate(zip(source.shape, input.shape)) if i != dim):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
+                           f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
+    if input.ndim and idx.size != source.shape[dim]:
+        raise RuntimeError(f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+                           f"({source.shape[dim]}), for dim: {dim}")
     src = source if alpha == 1 else source * alpha
     if input.ndim == 0:             # as a 1-element vector
         return IndexAdd.apply(input.reshape(1), (idx,), src.reshape(-1)).reshape(())
@@ -778,9 +784,28 @@ def index_copy(input, dim, index, source):
     idx = _index_vector(index, "index_copy", input.shape[dim] if input.ndim else 1, dim, input)
     _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, but got (self) "
                                "{self} and (source) {source}")
+    _check_copy_slices(input, dim, idx, source)
     if input.ndim == 0:             # as a 1-element vector
         return IndexPut.named("IndexCopyBackward0").apply(input.reshape(1), source.reshape(-1), (idx,)).reshape(())
     return IndexPut.named("IndexCopyBackward0").apply(input, source, (slice(None),) * dim + (idx,))
+
+
+def _check_copy_slices(input, dim, idx, source):
+    """index_copy's checks of source against input, in PyTorch's order and words."""
+    if source.ndim == 0 or input.ndim == 0:
+        return
+    if source.ndim != input.ndim:
+        raise IndexError(f"index_copy_(): When source and destination are not scalars, their dimensionality must "
+                         f"match. Source dimensionality ({source.ndim}), destination dimensionality ({input.ndim})")
+    kept = [i for i in range(input.ndim) if i != dim]
+    for k, i in enumerate(kept):
+        if source.shape[i] != input.shape[i]:
+            raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice shapes. Destination "
+                               f"slice shape: {input.shape[i]} at dimension {k} and source slice shape: "
+                               f"{source.shape[i]} at dimension {k}.")
+    if idx.size != source.shape[dim]:
+        raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal to source.size(dim) "
+                         f"({source.shape[dim]})")
 
 
 @register("index_fill")
@@ -951,7 +976,7 @@ def argwhere(input):
 
 
 @register("take")
-def take(input, index):
+def take(input, index, *, out=None):
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
     check_same_device("take", input, index)
@@ -962,7 +987,7 @@ def take(input, index):
         if lo < -n or hi >= n:
             raise IndexError(f"out of range: tried to access index {hi if hi >= n else lo} on a tensor of {n} "
                              f"elements.")
-    return AdvancedIndex.named("TakeBackward0").apply(input.reshape(-1), (idx,))
+    return _out(AdvancedIndex.named("TakeBackward0").apply(input.reshape(-1), (idx,)), out)
 
 
 @register("take_along_dim")
@@ -1127,6 +1152,11 @@ class Roll(Function):
 
 @register("roll")
 def roll(input, shifts, dims=None):
+    if isinstance(shifts, (list, tuple)) and not shifts:
+        raise RuntimeError("`shifts` required")
+    if input.ndim == 0 and dims is not None:
+        raise IndexError(f"Dimension specified as {dims if isinstance(dims, int) else dims[0]} but tensor has no "
+                         "dimensions")
     if dims is None:
         return Roll.apply(input.reshape(-1), shifts, None).reshape(input.shape)
     shifts = tuple(shifts) if isinstance(shifts, (list, tuple)) else (shifts,)

@@ -165,6 +165,9 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         spacing = 1
     dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
     dims = [_wrap_dim(d, input.ndim) for d in dims]
+    for i, d in enumerate(dims):
+        if d in dims[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     if isinstance(spacing, (list, tuple)):
         if len(spacing) != len(dims) and dim is None:
             raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, or a list of length "

@@ -2205,6 +2205,9 @@ _predicate("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind == "f" else (a
 @register("isclose")
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     _tensors_only("isclose", input, other)
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if tolerance < 0:
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tolerance}")
     if input.dtype is not other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
     check_same_device("isclose", input, other)

@@ -763,6 +763,8 @@ def _diff(input, n=1, dim=-1, prepend=None, append=None):
     from .creation import cat
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
     d = _wrap_dim(dim, input.ndim)
     parts = [p for p in (prepend, input, append) if p is not None]
     for p in parts:

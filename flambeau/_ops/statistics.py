@@ -149,7 +149,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the variables in the rows of input (columns are observations): PyTorch's
     computation, step for step (its checks, weights, dtypes, and a zero norm for <= 0 degrees of freedom)."""
     if input.ndim > 2:
-        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                          f"{input.ndim} dimensions")
     if input.dtype is _dtype.bool:
         raise RuntimeError("cov(): bool dtype is not supported for input")

@@ -610,6 +610,8 @@ def _narrow(self, dim, start, length, node):
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = _wrap_dim(dim, nd)
     if isinstance(start, Tensor):
+        if start.ndim or start.dtype._category != 1:
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
         start = int(start.item())
     size = self._data.shape[dim]
     if length < 0:
@@ -936,19 +938,33 @@ def tensor_split(input, indices_or_sections, dim=0):
     return tuple(narrow(input, dim, a, max(b - a, 0)) for a, b in bounds)
 
 
+def _split_along(op, input, sections, min_dims, dim):
+    """hsplit/vsplit/dsplit: PyTorch's checks, then tensor_split."""
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{op} requires a tensor with at least {min_dims} dimension, but got a tensor with "
+                           f"{input.ndim} dimensions!")
+    if isinstance(sections, int) and not isinstance(sections, bool):
+        if sections == 0 or input.shape[dim] % sections:
+            raise RuntimeError(f"torch.{op} attempted to split along dimension {dim}, but the size of the dimension "
+                               f"{input.shape[dim]} is not divisible by the split_size {sections}!")
+    elif not isinstance(sections, (list, tuple)) or not all(isinstance(i, int) for i in sections):
+        raise TypeError(f"{op}(): argument 'sections' must be int or tuple of ints, not {type(sections).__name__}")
+    return tensor_split(input, sections, dim)
+
+
 @register("hsplit")
 def hsplit(input, sections):
-    return tensor_split(input, sections, 1 if input.ndim > 1 else 0)
+    return _split_along("hsplit", input, sections, 1, 1 if input.ndim > 1 else 0)
 
 
 @register("vsplit")
 def vsplit(input, sections):
-    return tensor_split(input, sections, 0)
+    return _split_along("vsplit", input, sections, 2, 0)
 
 
 @register("dsplit")
 def dsplit(input, sections):
-    return tensor_split(input, sections, 2)
+    return _split_along("dsplit", input, sections, 3, 2)
 
 
 @register("unbind")

@@ -1628,28 +1628,40 @@ class _LayerNorm(Function):
         return gx, gw, gb, None, None
 
 
-def _shape_argument(op, normalized_shape):
-    """normalized_shape as a tuple: PyTorch's functional form takes a sequence of ints (the layers take an int)."""
+def _shape_argument(op, normalized_shape, input=None, weight=None, bias=None, after_star=", "):
+    """normalized_shape as a tuple: PyTorch's functional form takes a sequence of ints (the layers take an
+    int). With input (and weight, bias): PyTorch's checks of them against it."""
     if isinstance(normalized_shape, numbers.Integral):
         raise TypeError(f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
                         f"{type(normalized_shape).__name__}")
-    return tuple(normalized_shape)
+    shape = tuple(normalized_shape)
+    if input is None:
+        return shape
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(shape)}")
+    k = len(shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*{after_star}{', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}")
+    return shape
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
-    normalized_shape = _shape_argument("layer_norm", normalized_shape)
+    normalized_shape = _shape_argument("layer_norm", normalized_shape, input, weight, bias)
     k = len(normalized_shape)
-    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size{input.shape}")
     check_same_device("layer_norm", input, weight, bias)
     return _LayerNorm.apply(input, weight, bias, tuple(range(input.ndim - k, input.ndim)), eps)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims."""
-    normalized_shape = _shape_argument("rms_norm", normalized_shape)
+    normalized_shape = _shape_argument("rms_norm", normalized_shape, input, weight, after_star="")
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     if not (input.is_floating_point() or input.is_complex()):
         _not_implemented("rms_norm", input.dtype)
@@ -2347,6 +2359,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     _check_reduction(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
     _not_differentiable("multi_margin_loss", weight=weight)
     x = input if input.ndim == 2 else input.reshape(1, -1)
     t = target.reshape(-1, 1)
