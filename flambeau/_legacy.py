@@ -168,9 +168,33 @@ def cholesky_solve(input, input2, upper=False, *, out=None):
         raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
                            f"{input2.shape[-1]} by {input2.shape[-1]} but each b matrix is "
                            f"{input.shape[-2]} by {input.shape[-1]}")
-    L = input2.mH if upper else input2
-    y = linalg.solve_triangular(L, input, upper=False)
-    return _out(linalg.solve_triangular(L.mH, y, upper=True), out)
+    return _out(CholeskySolve.apply(input, input2, upper), out)
+
+
+class CholeskySolve(Function):
+    """X = (L L^H)^-1 B from the factor L (or U). Its gradient is PyTorch's dense formula: the factor's
+    other triangle, which the solve never reads, gets the formula's values too, as in PyTorch."""
+    _node_name = "CholeskySolveBackward0"
+
+    @staticmethod
+    def forward(ctx, b, factor, upper):
+        L = factor.mH if upper else factor
+        x = linalg.solve_triangular(L.mH, linalg.solve_triangular(L, b, upper=False), upper=True)
+        ctx.upper, ctx.b_shape, ctx.factor_shape = upper, b.shape, factor.shape
+        ctx.save_for_backward(factor, x)          # x is returned: the output, whose history double backward reads
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):            # A = L L^H, X = A^-1 B: dB = A^-1 G, dA = -dB X^H, dL = (dA + dA^H) L
+        factor, x = ctx.saved_tensors
+        grad_b = cholesky_solve(grad, factor, ctx.upper)
+        grad_factor = None
+        if ctx.needs_input_grad[1]:
+            common = grad_b @ x.mH
+            common = common + common.mH
+            grad_factor = -(factor @ common) if ctx.upper else -(common @ factor)
+            grad_factor = grad_factor.sum_to_size(ctx.factor_shape)
+        return (grad_b.sum_to_size(ctx.b_shape) if ctx.needs_input_grad[0] else None), grad_factor, None
 
 
 @register("cholesky_inverse")

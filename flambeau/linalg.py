@@ -1635,7 +1635,11 @@ class _NormP(Function):
                 grad, out = grad.unsqueeze(d), out.unsqueeze(d)
         zero = _make(_xpof(out._data).asarray(out._data == 0, dtype=out._data.dtype))
         scale = grad / (out + zero) ** (p - 1) * (1 - zero)
-        return x.sgn() * x.abs() ** (p - 1) * scale.to(x.dtype), None, None, None
+        # 0 at zero elements, as PyTorch (for p < 1, |x|^(p-1) would be inf there, and sgn(x) 0)
+        slope = x.sgn() * x.abs() ** (p - 1)
+        if p < 1:
+            slope = slope.masked_fill(x == 0, 0.0)
+        return slope * scale.to(x.dtype), None, None, None
 
 
 def _check_norm_has_identity(x, ord, dim):

@@ -278,6 +278,18 @@ class IndexPut(Function):
         return g_old, g_val, None
 
 
+class IndexFill(IndexPut):
+    """out = old with value at every position key reaches; value's gradient sums grad over those positions,
+    each once, however many times key names it (index_put_'s value takes grad at each index)."""
+    _node_name = "IndexFillBackward0"
+
+    @staticmethod
+    def backward(ctx, grad):
+        g_old = grad.clone()
+        g_old[ctx.key] = 0
+        return g_old, (grad - g_old).sum() if ctx.needs_input_grad[1] else None, None
+
+
 def setitem(self, key, value):
     if isinstance(value, (int, float, complex)):    # a number must fit (-1 wraps into uint8), checked first
         value = _dtype.fill_value(value, self.dtype)
@@ -814,8 +826,8 @@ def index_fill(input, dim, index, value):
     idx = _index_vector(index, "index_fill", input.shape[dim] if input.ndim else 1, dim, input)
     value = _checked_fill(value, input)
     if input.ndim == 0:             # as a 1-element vector
-        return IndexPut.named("IndexFillBackward0").apply(input.reshape(1), value, (idx,)).reshape(())
-    return IndexPut.named("IndexFillBackward0").apply(input, value, (slice(None),) * dim + (idx,))
+        return IndexFill.apply(input.reshape(1), value, (idx,)).reshape(())
+    return IndexFill.apply(input, value, (slice(None),) * dim + (idx,))
 
 
 def _checked_fill(value, input):

@@ -7,6 +7,7 @@ import numpy as np
 from .. import _dtype, _xp
 from .._device import or_default as _or_default, xp_of
 from .._tensor import Tensor, Size, _make, _wrap_dim
+from ..autograd.function import Function
 from ._util import register, check_same_device, write_inplace, check_inplace_autograd
 from .pointwise import _out
 from .reduction import _return_type
@@ -63,13 +64,29 @@ Tensor.lcm_ = _integer_inplace(lcm)
 
 
 # -- frexp, ldexp, rsub ------------------------------------------------------------------------
+class Frexp(Function):
+    """(mantissa, exponent): the mantissa x / 2**exponent is differentiable, the integer exponent is not."""
+    _node_name = "FrexpBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        a = x._data
+        xp = _xp.array_module(a)
+        m, e = xp.frexp(a)
+        ctx.scale = xp.ldexp(xp.ones((), a.dtype), -e)      # 2**-exponent, exactly
+        return m, e.astype(np.int32, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_mantissa, grad_exponent):
+        return grad_mantissa * _make(ctx.scale)
+
+
 @register("frexp")
 def frexp(input, *, out=None):
     """(mantissa, exponent) with input = mantissa * 2**exponent, |mantissa| in [0.5, 1), exponent int32."""
     if not input.is_floating_point():
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    m, e = _xp.array_module(input._data).frexp(input._data)
-    result = frexp_result(_make(m), _make(e.astype(np.int32, copy=False)))
+    result = frexp_result(*Frexp.apply(input))
     if out is not None:
         out[0].copy_(result[0])
         out[1].copy_(result[1])

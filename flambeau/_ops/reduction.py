@@ -426,7 +426,7 @@ class ExtremeAll(Function):
     @staticmethod
     def forward(ctx, x, is_max, dims, keepdim):
         a = x._data
-        if a.size == 0:
+        if a.size == 0 and dims is None:    # (an empty tensor reduced over nonempty dims is empty: fine)
             raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
                                "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
         xp = _xp.array_module(a)
@@ -473,8 +473,8 @@ class ExtremeDim(Function):
     def forward(ctx, x, dim, keepdim, is_max):
         a = x._data
         xp = _xp.array_module(a)
-        if a.ndim == 0:
-            ctx.mark_non_differentiable()
+        if a.ndim == 0:             # the element itself (its gradient passes as is), at index 0
+            ctx.in_shape = ()
             return a.copy(), xp.zeros((), np.int64)
         if a.shape[dim] == 0:
             raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} to have non-zero size.")
