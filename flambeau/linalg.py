@@ -1078,8 +1078,8 @@ def _tolerances(name, A, atol, rtol, s_max):
     if isinstance(rtol, Tensor):
         rtol = rtol._data
     if rtol is None:
-        rtol = 0.0 if (atol is not None and np.any(np.asarray(_xp.to_host(atol)) > 0)) else \
-            np.finfo(_real_dtype(A._data.dtype)).eps * max(A.shape[-2:])
+        given = atol is not None and np.any(np.asarray(_xp.to_host(atol) if _xp.is_array(atol) else atol) > 0)
+        rtol = 0.0 if given else np.finfo(_real_dtype(A._data.dtype)).eps * max(A.shape[-2:])
     atol = 0.0 if atol is None else atol
     return _xpof(s_max).maximum(atol, rtol * s_max)
 

@@ -113,7 +113,43 @@ CASES = {
     "logcumsumexp complex infinities": lambda lib, dev: lib.logcumsumexp(lib.tensor(
         [complex(-np.inf, 1), complex(-np.inf, 2), complex(np.inf, 0.5), complex(np.inf, 1), complex(np.nan, 0)],
         device=dev), 0),
+    # histc bins as PyTorch computes them, (x - lo) * bins / (hi - lo) in the input's dtype
+    "histc float16 near an edge": lambda lib, dev: lib.histc(
+        lib.tensor([-8.4766, -1.7656, -4.3242, -2.4004, -7.9492], dtype=lib.float16, device=dev), min=-10, max=10),
+    "histc float32": lambda lib, dev: lib.histc(lib.tensor(
+        np.random.default_rng(3).uniform(-10, 10, 300).round(2), dtype=lib.float32, device=dev), bins=37, min=-10,
+        max=10),
+    "histc float64 data range": lambda lib, dev: lib.histc(lib.tensor(
+        np.random.default_rng(4).uniform(-1, 1, 300).round(3), dtype=lib.float64, device=dev), bins=13),
+    # diff of order 0 is a copy of input, prepend and append left out
+    "diff n=0": lambda lib, dev: lib.diff(lib.ones(3, 2, device=dev), n=0, dim=0, prepend=lib.zeros(1, 2, device=dev),
+                                          append=lib.zeros(2, 2, device=dev)),
+    "matrix_rank atol": lambda lib, dev: lib.linalg.matrix_rank(
+        lib.diag(lib.arange(1.0, 6.0, dtype=lib.float64, device=dev)), atol=1.0, rtol=None),
+    "native_group_norm empty batch": lambda lib, dev: lib.native_group_norm(lib.ones(0, 6, 5, device=dev), None, None,
+                                                                            0, 6, 5, 3, 1e-5),
 }
+
+# float16 products with an added term on the CPU: PyTorch's kernels each round in their own way (addmm,
+# addmv, baddbmm once, in float32; addbmm after each batch; addr at each step of its elementwise formula)
+HALF_PRODUCTS = {
+    "addbmm": lambda lib, t, beta, alpha: lib.addbmm(t(2, 3), t(4, 2, 5), t(4, 5, 3), beta=beta, alpha=alpha),
+    "baddbmm": lambda lib, t, beta, alpha: lib.baddbmm(t(4, 2, 3), t(4, 2, 5), t(4, 5, 3), beta=beta, alpha=alpha),
+    "addmv": lambda lib, t, beta, alpha: lib.addmv(t(2), t(2, 5), t(5), beta=beta, alpha=alpha),
+    "addr": lambda lib, t, beta, alpha: lib.addr(t(2, 3), t(2), t(3), beta=beta, alpha=alpha),
+    "addmm": lambda lib, t, beta, alpha: lib.addmm(t(2, 3), t(2, 5), t(5, 3), beta=beta, alpha=alpha),
+}
+
+
+@pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, 2), (0, 1), (1, -1.5)])
+@pytest.mark.parametrize("op", sorted(HALF_PRODUCTS))
+def test_float16_products_with_a_term_on_the_cpu(op, beta, alpha):
+    results = []
+    for lib in (torch, flambeau):
+        rng = np.random.default_rng(0)
+        results.append(HALF_PRODUCTS[op](lib, lambda *shape: lib.tensor(rng.standard_normal(shape) * 3,
+                                                                        dtype=lib.float16), beta, alpha))
+    np.testing.assert_array_equal(results[1].numpy(), results[0].numpy())
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

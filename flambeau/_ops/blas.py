@@ -404,12 +404,26 @@ class _AddProduct(Function):
     def forward(cls, ctx, input, a, b, beta, alpha):
         ctx.save_for_backward(a if ctx.needs_input_grad[2] else None, b if ctx.needs_input_grad[1] else None)
         ctx.beta, ctx.alpha = beta, alpha
-        out = cls.product(_xp.array_module(a._data), a._data, b._data)
+        x, y, c = a._data, b._data, input._data
+        if half_on_cpu(x, y, c):           # Note [float16 products on the CPU]
+            return cls.combine_half(c, x, y, beta, alpha)
+        return cls.combine(c, x, y, beta, alpha)
+
+    @classmethod
+    def combine_half(cls, c, x, y, beta, alpha):
+        """combine for float16 NumPy arrays, as PyTorch's CPU kernel rounds: here in float32, once."""
+        f32 = np.float32
+        return cls.combine(c.astype(f32), x.astype(f32), y.astype(f32), beta, alpha).astype(np.float16)
+
+    @classmethod
+    def combine(cls, c, x, y, beta, alpha):
+        """beta * c + alpha * product(x, y), for arrays."""
+        out = cls.product(_xp.array_module(x), x, y)
         if alpha != 1:
             out *= scalar_as(alpha, _BY_NP[out.dtype])
         if beta == 0:
             return out
-        out += input._data if beta == 1 else input._data * scalar_as(beta, _BY_NP[out.dtype])
+        out += c if beta == 1 else c * scalar_as(beta, _BY_NP[out.dtype])
         return out
 
     @classmethod
@@ -439,6 +453,12 @@ class Addr(_AddProduct):
     grad_a = staticmethod(lambda grad, v: grad.mv(_conj(v)))
     grad_b = staticmethod(lambda grad, u: grad.mT.mv(_conj(u)))
 
+    @staticmethod
+    def combine_half(c, u, v, beta, alpha):
+        # PyTorch's elementwise kernel, (alpha * u) * v + beta * c, rounding to float16 at each step
+        out = np.multiply.outer(np.float16(alpha) * u, v)
+        return out if beta == 0 else out + np.float16(beta) * c
+
 
 class Baddbmm(_AddProduct):
     """out = beta * input + alpha * bmm(batch1, batch2)"""
@@ -454,6 +474,17 @@ class Addbmm(_AddProduct):
     product = staticmethod(lambda xp, a, b: xp.matmul(a, b).sum(0, dtype=a.dtype))     # (NumPy widens small ints)
     grad_a = staticmethod(lambda grad, b: grad.expand(b.shape[0], *grad.shape).bmm(_conj(b).mT))
     grad_b = staticmethod(lambda grad, a: _conj(a).mT.bmm(grad.expand(a.shape[0], *grad.shape)))
+
+    @staticmethod
+    def combine_half(c, x, y, beta, alpha):
+        # PyTorch adds the batches' products one at a time onto beta * input, each in float32 and rounded
+        # to float16
+        shape = x.shape[1:2] + y.shape[2:]
+        out = (np.broadcast_to(c.astype(np.float32) * np.float32(beta), shape) if beta != 0
+               else np.zeros(shape, np.float32)).astype(np.float16)
+        for xk, yk in zip(x.astype(np.float32), y.astype(np.float32)):
+            out = (out.astype(np.float32) + np.float32(alpha) * (xk @ yk)).astype(np.float16)
+        return out
 
 
 def _add_product(fn_cls, name, input, a, b, beta, alpha, out_shape):

@@ -138,7 +138,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enable
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     """(output, mean, rstd), the statistics of each (sample, group). Unlike the other native norms',
     PyTorch's are differentiable: a gradient through them reaches input."""
-    groups = input.reshape(N, group, -1)
+    groups = input.reshape(N, group, C // group * HxW)          # (explicit: N may be 0)
     mean = groups.mean(2, keepdim=True)
     rstd = (((groups - mean) ** 2).mean(2) + eps).rsqrt()
     out = _F().group_norm(input, group, weight, bias, eps)

@@ -533,10 +533,12 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
         lo, hi = float(a.min()), float(a.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    flat = a.reshape(-1).astype(np.float64)
-    keep = (flat >= lo) & (flat <= hi)
-    v = flat[keep]
-    pos = ((v - lo) * bins / (hi - lo)).astype(np.int64)
+    # PyTorch's arithmetic, in the input's dtype (float16 rounding at each step): (x - lo) * bins / (hi - lo),
+    # so that values next to an edge fall in the same bin
+    lo_, hi_ = a.dtype.type(lo), a.dtype.type(hi)           # (NumPy scalars: CuPy takes them)
+    flat = a.reshape(-1)
+    v = flat[(flat >= lo_) & (flat <= hi_)]
+    pos = ((v - lo_) * a.dtype.type(bins) / (hi_ - lo_)).astype(np.int64)
     pos = xp.minimum(pos, bins - 1)                  # the max value falls in the last bin
     return _make(xp.bincount(pos, minlength=bins).astype(a.dtype))
 
@@ -770,6 +772,8 @@ def _diff(input, n=1, dim=-1, prepend=None, append=None):
     for p in parts:
         if not isinstance(p, Tensor):
             raise TypeError(f"diff(): prepend and append must be Tensors, got {type(p).__name__}")
+    if n == 0:                  # PyTorch: a copy of input, prepend and append left out
+        return input.clone()
     x = cat(parts, d) if len(parts) > 1 else input
     for _ in range(n):
         k = x.shape[d]
