@@ -128,6 +128,18 @@ CASES = {
         lib.diag(lib.arange(1.0, 6.0, dtype=lib.float64, device=dev)), atol=1.0, rtol=None),
     "native_group_norm empty batch": lambda lib, dev: lib.native_group_norm(lib.ones(0, 6, 5, device=dev), None, None,
                                                                             0, 6, 5, 3, 1e-5),
+    # in-place forms on 0-dim tensors and broadcast shapes
+    "scatter_reduce_ 0-dim": lambda lib, dev: lib.tensor(2.0, device=dev).scatter_reduce_(
+        0, lib.tensor(0, device=dev), lib.tensor(5.0, device=dev), "sum"),
+    "index_reduce_ 0-dim": lambda lib, dev: lib.tensor(2.0, device=dev).index_reduce_(
+        0, lib.tensor([0], device=dev), lib.tensor([5.0], device=dev), "prod"),
+    "index_reduce source shape": lambda lib, dev: lib.ones(2, 3, device=dev).index_reduce(
+        0, lib.tensor([0], device=dev), lib.ones(1, 2, device=dev), "amax"),
+    "transpose_ 0-dim": lambda lib, dev: lib.tensor(2.0, device=dev).transpose_(-1, 0),
+    "addcmul_ broadcast self": lambda lib, dev: lib.ones(1, device=dev).addcmul_(lib.ones(5, 5, device=dev),
+                                                                               lib.ones(5, 5, device=dev)),
+    "addcdiv_ broadcast other": lambda lib, dev: lib.ones(3, device=dev).addcdiv_(lib.ones(3, device=dev),
+                                                                                lib.full((1,), 2.0, device=dev)),
 }
 
 # float16 products with an added term on the CPU: PyTorch's kernels each round in their own way (addmm,

@@ -689,6 +689,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 def _scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
     check_no_overlap(self, src)
+    if index.ndim == 0 or self.ndim == 0:       # the out-of-place form's 1-dim view of them, copied back
+        return self.copy_(scatter_reduce(self, dim, index, src, reduce, include_self=include_self))
     return apply_inplace(self, ScatterReduce, _wrap_dim(dim, self.ndim), _checked(self, dim, index), src, reduce,
                          include_self)
 
@@ -762,9 +764,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     dim = _wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_add", input.shape[dim] if input.ndim else 1, dim, input)
     _same_dtype(input, source, "index_add_(): self ({self}) and source ({source}) must have the same scalar type")
-    if source.ndim != input.ndim or any(s != n for i, (s, n) in enumerate(zip(source.shape, input.shape)) if i != dim):
-        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
-                           f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
+    _check_source_slices(input, dim, source)
     if input.ndim and idx.size != source.shape[dim]:
         raise RuntimeError(f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
                            f"({source.shape[dim]}), for dim: {dim}")
@@ -800,6 +800,13 @@ def index_copy(input, dim, index, source):
     if input.ndim == 0:             # as a 1-element vector
         return IndexPut.named("IndexCopyBackward0").apply(input.reshape(1), source.reshape(-1), (idx,)).reshape(())
     return IndexPut.named("IndexCopyBackward0").apply(input, source, (slice(None),) * dim + (idx,))
+
+
+def _check_source_slices(input, dim, source):
+    """index_add's and index_reduce's check: source has input's shape but along dim."""
+    if source.ndim != input.ndim or any(s != n for i, (s, n) in enumerate(zip(source.shape, input.shape)) if i != dim):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
+                           f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
 
 
 def _check_copy_slices(input, dim, idx, source):
@@ -1346,6 +1353,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     _same_dtype(input, source, "index_reduce_(): self ({self}) and source ({source}) must have the same scalar type")
+    _check_source_slices(input, _wrap_dim(dim, input.ndim), source)
     d, idx = _index_as_scatter(input, dim, index, source)
     return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
 
@@ -1353,6 +1361,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
 def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    _check_source_slices(self, _wrap_dim(dim, self.ndim), source)
     d, idx = _index_as_scatter(self, dim, index, source)
     return self.scatter_reduce_(d, idx, source, reduce, include_self=include_self)
 

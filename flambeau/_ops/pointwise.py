@@ -2027,6 +2027,8 @@ def _addcmul_(self, tensor1, tensor2, *, value=1):
     t = tensor1._data * tensor2._data
     if value != 1:
         t *= value
+    if t.shape != self._data.shape and broadcast_shapes(self._data.shape, t.shape) != self._data.shape:
+        _inplace_shape_error(self, _make(t))
     self._data += t.astype(self._data.dtype, copy=False)
     self._version_counter[0] += 1
     return self
@@ -2040,6 +2042,8 @@ def _addcdiv_(self, tensor1, tensor2, *, value=1):
     t = tensor1._data / tensor2._data
     if value != 1:
         t *= value
+    if t.shape != self._data.shape and broadcast_shapes(self._data.shape, t.shape) != self._data.shape:
+        _inplace_shape_error(self, _make(t))
     self._data += t.astype(self._data.dtype, copy=False)
     self._version_counter[0] += 1
     return self

@@ -382,6 +382,8 @@ def transpose_(self, dim0, dim1):
     refuse_inference_write(self)
     nd = self._data.ndim
     d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    if nd == 0:                     # (a 0-dim tensor's one dim, 0 or -1, swapped with itself)
+        return self
     if recording(self):
         raise RuntimeError("transpose_() on a tensor that requires grad is not supported; use transpose()")
     self._data = self._data.swapaxes(d0, d1)
