@@ -140,6 +140,15 @@ CASES = {
                                                                                lib.ones(5, 5, device=dev)),
     "addcdiv_ broadcast other": lambda lib, dev: lib.ones(3, device=dev).addcdiv_(lib.ones(3, device=dev),
                                                                                 lib.full((1,), 2.0, device=dev)),
+    # an empty index of any dtype names no element: taken, as by PyTorch (a nonempty one is refused)
+    "gather empty uint8 index": lambda lib, dev: lib.gather(lib.arange(5.0, device=dev), 0,
+                                                            lib.zeros(0, dtype=lib.uint8, device=dev)),
+    "gather empty float index 2-dim": lambda lib, dev: lib.ones(2, 2, device=dev).gather(
+        1, lib.zeros(2, 0, device=dev)),
+    "gather uint8 index": lambda lib, dev: lib.gather(lib.arange(5.0, device=dev), 0,
+                                                      lib.zeros(2, dtype=lib.uint8, device=dev)),
+    "scatter_add empty bool index": lambda lib, dev: lib.arange(5.0, device=dev).scatter_add(
+        0, lib.zeros(0, dtype=lib.bool, device=dev), lib.zeros(0, device=dev)),
 }
 
 # float16 products with an added term on the CPU: PyTorch's kernels each round in their own way (addmm,

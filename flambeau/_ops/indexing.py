@@ -381,13 +381,15 @@ def _along(idx, dim, xp):
 
 
 def _check_index_tensor(name, index, input, dim):
+    """index, checked for gather/scatter along dim of input (an empty one of another dtype made int64)."""
     check_same_device(name, input, index)
-    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
-        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, but got {index.dtype}")
+    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32 and index.numel():
+        # (an empty index of any dtype is taken, as PyTorch takes it: it names no element)
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
-    if not index.numel():
-        return          # an empty index reads and writes nothing: PyTorch checks no sizes then
+    if not index.numel():       # an empty index reads and writes nothing: PyTorch checks no sizes then
+        return index if index.dtype._category == 1 else index.long()
     for d in range(index.ndim):
         if d != dim and index.shape[d] > (input.shape[d] if input.ndim else 1):
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
@@ -397,6 +399,7 @@ def _check_index_tensor(name, index, input, dim):
         lo, hi = index_range(index._data)
         if lo < 0 or hi >= n:       # gather and scatter take no negative indices
             raise RuntimeError(f"index {lo if lo < 0 else hi} is out of bounds for dimension {dim} with size {n}")
+    return index
 
 
 class Gather(Function):
@@ -424,7 +427,7 @@ class Gather(Function):
 @handles_out
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim = _wrap_dim(dim, input.ndim)
-    _check_index_tensor("gather", index, input, dim)
+    index = _check_index_tensor("gather", index, input, dim)
     if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then index's shape
         return Gather.apply(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
     return Gather.apply(input, dim, index)
@@ -566,7 +569,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     if src is None:
         src = value
     dim = _wrap_dim(dim, input.ndim)
-    _check_index_tensor("scatter", index, input, dim)
+    index = _check_index_tensor("scatter", index, input, dim)
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then input's shape
         flat_src = src.reshape(-1) if isinstance(src, Tensor) else src
@@ -677,7 +680,7 @@ class ScatterReduce(Function):
 @register("scatter_reduce")
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     dim = _wrap_dim(dim, input.ndim)
-    _check_index_tensor("scatter_reduce", index, input, dim)
+    index = _check_index_tensor("scatter_reduce", index, input, dim)
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -699,8 +702,7 @@ Tensor.scatter_reduce_ = _scatter_reduce_
 
 
 def _checked(input, dim, index):
-    _check_index_tensor("scatter_reduce", index, input, _wrap_dim(dim, input.ndim))
-    return index
+    return _check_index_tensor("scatter_reduce", index, input, _wrap_dim(dim, input.ndim))
 
 
 # -- index_* ----------------------------------------------------------------------------------
