@@ -149,6 +149,14 @@ CASES = {
                                                       lib.zeros(2, dtype=lib.uint8, device=dev)),
     "scatter_add empty bool index": lambda lib, dev: lib.arange(5.0, device=dev).scatter_add(
         0, lib.zeros(0, dtype=lib.bool, device=dev), lib.zeros(0, device=dev)),
+    "gather empty index of more dims": lambda lib, dev: lib.gather(lib.arange(5.0, device=dev), 0,
+                                                                   lib.zeros(2, 0, dtype=lib.uint8, device=dev)),
+    # complex() sets the parts: an infinite imaginary part stays inf (1j * inf would be nan + inf j)
+    "complex of infinities": lambda lib, dev: lib.complex(
+        lib.tensor([np.inf, np.inf, -np.inf, np.nan, 1.5], device=dev),
+        lib.tensor([np.inf, np.nan, -np.inf, np.inf, -2.0], device=dev)),
+    "complex broadcast": lambda lib, dev: lib.complex(lib.ones(1, 3, dtype=lib.float64, device=dev),
+                                                      lib.arange(2.0, dtype=lib.float64, device=dev).reshape(2, 1)),
 }
 
 # float16 products with an added term on the CPU: PyTorch's kernels each round in their own way (addmm,

@@ -959,7 +959,13 @@ class Complex(Function):
 
     @staticmethod
     def forward(ctx, real, imag):
-        return real._data + 1j * imag._data
+        # the parts set directly: real + 1j * imag would turn an infinite imag into nan + inf j
+        re, im = real._data, imag._data
+        xp = _xp.array_module(re)
+        out = xp.empty(np.broadcast_shapes(re.shape, im.shape), np.result_type(re.dtype, im.dtype, np.complex64))
+        out.real[...] = re             # (views of out, on either engine)
+        out.imag[...] = im
+        return out
 
     @staticmethod
     def backward(ctx, grad):                     # d/dreal = Re(grad), d/dimag = Im(grad)

@@ -386,10 +386,10 @@ def _check_index_tensor(name, index, input, dim):
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32 and index.numel():
         # (an empty index of any dtype is taken, as PyTorch takes it: it names no element)
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
-    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
     if not index.numel():       # an empty index reads and writes nothing: PyTorch checks no sizes then
         return index if index.dtype._category == 1 else index.long()
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
     for d in range(index.ndim):
         if d != dim and index.shape[d] > (input.shape[d] if input.ndim else 1):
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
@@ -428,6 +428,8 @@ class Gather(Function):
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim = _wrap_dim(dim, input.ndim)
     index = _check_index_tensor("gather", index, input, dim)
+    if not index.numel():           # nothing to read: an empty result of index's shape (no node needed)
+        return input.reshape(-1)[:0].reshape(index.shape)
     if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then index's shape
         return Gather.apply(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
     return Gather.apply(input, dim, index)
