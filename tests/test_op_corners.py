@@ -157,6 +157,10 @@ CASES = {
         lib.tensor([np.inf, np.nan, -np.inf, np.inf, -2.0], device=dev)),
     "complex broadcast": lambda lib, dev: lib.complex(lib.ones(1, 3, dtype=lib.float64, device=dev),
                                                       lib.arange(2.0, dtype=lib.float64, device=dev).reshape(2, 1)),
+    # integer inputs give a floating loss: the margin is a float, as in PyTorch
+    "margin_ranking_loss integers": lambda lib, dev: [lib.nn.functional.margin_ranking_loss(
+        lib.tensor([[1, 2], [3, 4]], device=dev), lib.tensor([[2], [1]], device=dev),
+        lib.tensor([[1], [-1]], device=dev), reduction=reduction) for reduction in ("none", "sum", "mean")],
 }
 
 # float16 products with an added term on the CPU: PyTorch's kernels each round in their own way (addmm,

@@ -2301,7 +2301,8 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
-    loss = (-target * (input1 - input2) + margin).clamp(min=0)
+    # the margin is a float, as PyTorch's: integer inputs give a floating loss
+    loss = (-target * (input1 - input2) + float(margin)).clamp(min=0)
     return _reduce(loss, reduction)
 
 
