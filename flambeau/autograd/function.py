@@ -75,7 +75,8 @@ class Node:
             if t is None:
                 saved.append(None)
             elif isinstance(t, Tensor):
-                if isinstance(t._version_counter, _InferenceVersion) and not grad_mode._inference[0] \
+                if grad_mode._ever_entered[0] and isinstance(t._version_counter, _InferenceVersion) \
+                        and not grad_mode._inference[0] \
                         and True in getattr(self, "needs_input_grad", ()):
                     raise RuntimeError(grad_mode.SAVED_INFERENCE_TENSOR)       # Note [Inference tensors]
                 saved.append((t, t._version_counter[0]))

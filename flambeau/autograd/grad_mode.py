@@ -25,6 +25,9 @@ _inference = [False]
 # The grad mode a user set, which is_grad_enabled() reports: inside inference mode, enable_grad()
 # reports True while _enabled stays False.
 _requested = [True]
+# Whether inference mode was ever entered, so inference tensors may exist: the checks that would
+# otherwise run on every saved tensor and every optimizer step wait for it.
+_ever_entered = [False]
 
 INPLACE_ON_INFERENCE_TENSOR = (
     "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a "
@@ -149,6 +152,7 @@ class inference_mode(_GradModeContext):
     def __enter__(self):
         self._prev = _enabled[0], _requested[0], _inference[0]
         _inference[0] = not self._mode
+        _ever_entered[0] = _ever_entered[0] or _inference[0]
         _set_mode(self._mode)
 
     def __exit__(self, *exc):

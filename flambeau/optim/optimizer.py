@@ -72,7 +72,7 @@ def _wrap_step(step, grad_off):
                     else:
                         raise RuntimeError(
                             f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
-        if grad_off and not grad_mode._inference[0]:
+        if grad_off and grad_mode._ever_entered[0] and not grad_mode._inference[0]:
             _refuse_inference_parameters(self)
         if grad_off:
             prev = grad_mode._enabled[0]
