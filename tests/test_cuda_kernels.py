@@ -174,10 +174,12 @@ def test_conv2d_kernels_match_the_array_code(array_code, geometry, with_bias, dt
         return [y.detach()] + list(grads)
     got, want = run(), array_code(run)
     # the same columns and products as the array code: equal bit for bit, but for the input's gradient,
-    # which the array code makes as a full convolution where it can (another order of the same sums)
+    # which the array code makes as a full convolution where it can (another order of the same sums: their
+    # rounding errors scale with the largest terms, not with each element, which may cancel to near zero)
     for k, (g, v) in enumerate(zip(got, want)):
         assert g.shape == v.shape
-        assert flambeau.equal(g, v) if k != 1 else flambeau.allclose(g, v, rtol=_RTOL[dtype], atol=_RTOL[dtype])
+        scale = v.abs().max().item()
+        assert flambeau.equal(g, v) if k != 1 else flambeau.allclose(g, v, rtol=0, atol=_RTOL[dtype] * scale)
     cpu = flambeau.nn.functional.conv2d(x.detach().cpu(), w.detach().cpu(),
                                         None if b is None else b.detach().cpu(), stride, padding, dilation, groups)
     assert flambeau.allclose(got[0].cpu(), cpu, rtol=1e-4, atol=1e-4)
