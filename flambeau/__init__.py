@@ -36,6 +36,9 @@ from ._ops.views import view_as_real, view_as_complex  # noqa: F401
 
 from ._legacy_types import (FloatTensor, DoubleTensor, HalfTensor, ByteTensor, CharTensor, ShortTensor,  # noqa
                             IntTensor, LongTensor, BoolTensor)
+from ._legacy_types import STORAGE_TYPES as _STORAGE_TYPES  # noqa: E402  (torch.FloatStorage and the others)
+globals().update(_STORAGE_TYPES)
+Storage = _STORAGE_TYPES["FloatStorage"]    # torch.Storage is torch.FloatStorage
 
 from .cuda import OutOfMemoryError  # noqa: E402,F401  (torch.OutOfMemoryError is torch.cuda's)
 

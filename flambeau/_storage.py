@@ -87,6 +87,24 @@ class TypedStorage:
     def clone(self):
         return TypedStorage(self._array.copy())
 
+    def type(self, dtype=None, non_blocking=False):
+        """The name of this storage's legacy type ('torch.FloatStorage'), or, given a type or its name, a
+        copy converted to that type."""
+        from ._legacy_types import storage_type_of, STORAGE_TYPES, CUDA_STORAGE_TYPES
+        own = storage_type_of(self.dtype, self.device.type)
+        if dtype is None:
+            return ("torch.cuda." if self.is_cuda else "torch.") + own.__name__
+        if isinstance(dtype, str):
+            table = CUDA_STORAGE_TYPES if dtype.startswith("torch.cuda.") else STORAGE_TYPES
+            name = dtype.rsplit(".", 1)[-1]
+            if name not in table:
+                raise ValueError(f"invalid storage type '{dtype}'")
+            dtype = table[name]
+        if dtype is own:
+            return self
+        from ._tensor import _make
+        return _make(self._array).to(dtype=dtype.dtype, device=dtype._device_type).storage()
+
     def untyped(self):
         return UntypedStorage(self._array)
 

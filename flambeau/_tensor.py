@@ -226,6 +226,11 @@ class Tensor:
         self._storage_array()
         return self._root()._storage_obj
 
+    def storage_type(self):
+        """The legacy storage class of this tensor's dtype and device (torch.FloatStorage, ...)."""
+        from ._legacy_types import storage_type_of
+        return storage_type_of(self.dtype, self.device.type)
+
     def untyped_storage(self):
         return UntypedStorage(self._storage_array())
 
@@ -286,8 +291,9 @@ class Tensor:
                 storage_offset = source.storage_offset()
         elif isinstance(source, TypedStorage):
             storage = source
-        elif isinstance(source, UntypedStorage):
-            storage = TypedStorage(source._typed)
+        elif isinstance(source, UntypedStorage):      # its bytes, seen as this tensor's dtype
+            from ._legacy_types import _wrap_bytes
+            storage = _wrap_bytes(source, self.dtype, "set_()")
         else:
             raise TypeError(f"set_(): expected a Storage or Tensor as source, got {type(source).__name__}")
         base = storage._array
@@ -302,7 +308,7 @@ class Tensor:
         _check_in_bounds(size, stride, storage_offset, base.shape[0], "set_()")
         if self.dtype is not _BY_NP[base.dtype] and source is not None:
             from ._ops._util import _type_word
-            raise RuntimeError(f"Expected a Storage of type {self.dtype.name.replace('float32', 'float')} or an "
+            raise RuntimeError(f"Expected a Storage of type {_type_word(self.dtype)} or an "
                                f"UntypedStorage, but got type {_type_word(_BY_NP[base.dtype])} for argument 1 "
                                "'storage'")
         item = base.itemsize

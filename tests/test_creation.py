@@ -339,3 +339,33 @@ def test_clone_keeps_gradient_and_layout_under_autograd(device):
     (a * flambeau.arange(12., device=device).view(2, 2, 3)).sum().backward()
     (b * torch.arange(12.).view(2, 2, 3)).sum().backward()
     assert_same(x.grad, ref.grad, device=device)
+
+
+@pytest.mark.parametrize("size, order", [((2, 3, 4), (0, 2, 1)), ((2, 3), (1, 0)), ((2, 0, 3), (2, 1, 0)),
+                                         ((5,), (0,)), ((), ()), ((2, 3), (0,)), ((2, 3), (0, 2)),
+                                         ((2, 3), (0, -1)), ((2, 3), (0, 0))])
+def test_empty_permuted_lays_dims_out_in_the_given_order(size, order, device):
+    def strides(lib):
+        e = lib.empty_permuted(size, order, dtype=lib.int16, requires_grad=False)
+        return lib.tensor(list(e.shape) + list(e.stride())), e.dtype
+    same(lambda lib: strides(lib)[0], device=device)
+    if len(size) == len(order) and sorted(order) == list(range(len(size))):
+        e = flambeau.empty_permuted(size, order, dtype=flambeau.int16)
+        assert e.dtype is flambeau.int16 and e.permute(order).is_contiguous()
+        assert flambeau.empty_permuted(size, order, requires_grad=True).is_leaf
+
+
+def test_fill_makes_a_new_tensor_with_gradient_to_the_value(device):
+    same(lambda lib: lib.fill(lib.zeros(2, 3, dtype=lib.int64), 2.7), device=device)
+    same(lambda lib: lib.fill(lib.zeros(2, dtype=lib.bool), 2), device=device)
+    same(lambda lib: lib.fill(lib.zeros(2), lib.ones(2)), device=device)
+
+    def grads(lib):
+        x = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+        v = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
+        y = lib.fill(x, v)
+        (y * lib.arange(6.).view(2, 3)).sum().backward()
+        return y.detach(), x.grad, v.grad
+    same(grads, device=device)
+    x = flambeau.zeros(3)
+    assert flambeau.fill(x, 4.0).data_ptr() != x.data_ptr() and bool((x == 0).all())

@@ -264,3 +264,50 @@ def test_resize_errors():
     with pytest.raises(NotImplementedError, match="share it"):
         a.resize_(5)
     assert keep.shape == (3,)
+
+
+def test_legacy_storage_classes():
+    same_output("""
+        print(torch.FloatStorage, torch.Storage, torch.LongStorage.dtype, torch.cuda.DoubleStorage, torch.HalfStorage.dtype)
+        s = torch.FloatStorage([1, 2, 3])
+        print(s, s.dtype, s.type(), isinstance(s, torch.FloatStorage), isinstance(s, torch.DoubleStorage),
+              isinstance(s, torch.TypedStorage), isinstance(s, torch.cuda.FloatStorage))
+        print(torch.IntStorage(3).size(), torch.BoolStorage([1, 0]).tolist(), torch.ComplexFloatStorage(1).dtype,
+              torch.HalfStorage([1.5]).tolist(), torch.ByteStorage().tolist())
+        t = torch.FloatTensor(s)
+        t[0] = 9
+        print(s.tolist(), t)
+        print(torch.LongTensor(torch.LongStorage([3, 4])))
+
+        torch.FloatTensor(torch.DoubleStorage([1, 2]))
+
+        torch.FloatStorage(2, 3)
+
+        torch.FloatStorage('ab')
+
+        print(torch.FloatStorage(wrap_storage=torch.ones(2, dtype=torch.float64).untyped_storage()).tolist())
+        print(torch.empty(0).set_(torch.ones(2, dtype=torch.float64).untyped_storage()))
+    """)
+
+
+def test_legacy_storage_from_buffer():
+    same_output("""
+        print(torch.FloatStorage.from_buffer(bytes([0, 0, 128, 63]), 'little').tolist(),
+              torch.FloatStorage.from_buffer(bytes([63, 128, 0, 0]), 'big').tolist(),
+              torch.ByteStorage.from_buffer(b'ab').tolist(), torch.LongStorage.from_buffer(bytes(16), 'native').tolist())
+        print(torch.IntStorage.from_buffer(bytes(range(16)), 'big', count=2, offset=4).tolist())
+        print(torch.ShortStorage.from_buffer(bytearray([1, 0, 0, 1]), 'little').tolist())
+
+        torch.FloatStorage.from_buffer(bytes(8))
+
+        torch.FloatStorage.from_buffer(bytes(7), 'little')
+    """)
+
+
+def test_storage_type_names_the_legacy_class(device):
+    same_output("""
+        for dt in [torch.float32, torch.float64, torch.float16, torch.uint8, torch.int8, torch.int16, torch.int32,
+                   torch.int64, torch.bool, torch.complex64]:
+            x = torch.zeros(2, dtype=dt)
+            print(x.storage_type(), x.storage().type(), isinstance(x.storage(), x.storage_type()))
+    """, device)

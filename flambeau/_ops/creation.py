@@ -18,7 +18,7 @@ from .views import _sizes
 
 __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
            "full", "eye", "arange", "range", "linspace", "logspace", "empty_like", "zeros_like", "ones_like",
-           "full_like", "rand_like", "randn_like", "randint_like", "empty_strided", "rand", "randn", "randint",
+           "full_like", "rand_like", "randn_like", "randint_like", "empty_strided", "empty_permuted", "fill", "rand", "randn", "randint",
            "randperm", "normal", "bernoulli", "multinomial", "poisson", "cat", "concat", "concatenate", "stack",
            "hstack", "vstack", "dstack", "column_stack", "row_stack", "meshgrid", "tril", "triu", "diag",
            "diag_embed", "diagflat", "clone", "Generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -329,6 +329,30 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     t = _make(base)
     return t.as_strided(size, stride, 0).detach() if not requires_grad else \
         t.as_strided(size, stride, 0).detach().requires_grad_()
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
+                   pin_memory=False):
+    """A new tensor of logical shape `size` whose memory holds its dims in the order `physical_layout`
+    (outermost first): the contiguous tensor of the permuted shape, permuted back."""
+    size, order = tuple(int(n) for n in size), tuple(int(d) for d in physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
+                           f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}")
+    seen = set()
+    for i, d in enumerate(order):
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and {len(size) - 1}, but got {d} "
+                               f"at index {i}).  NB: negative dims not currently supported")
+        if d in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(d)
+    stride, step = [0] * len(size), 1
+    for d in reversed(order):                # innermost first; empty dims count as one, as contiguous strides do
+        stride[d] = step
+        step *= max(size[d], 1)
+    return empty_strided(size, stride, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+                         pin_memory=pin_memory)
 
 
 # -- memory formats: how a new tensor made from another lays out its elements ------------------
@@ -1160,6 +1184,7 @@ def zero_(self):
 
 
 def fill(input, value):
+    """A new tensor of input's shape and dtype, every element `value` (a number or a 0-d tensor)."""
     return clone(input).fill_(value)
 
 

@@ -12,8 +12,10 @@ __all__ = ["is_available", "device_count", "current_device", "set_device", "sync
 
 # torch.cuda.FloatTensor and the other legacy cuda tensor types
 from .._legacy_types import CUDA_TYPES as _CUDA_TYPES  # noqa: E402
+from .._legacy_types import CUDA_STORAGE_TYPES as _CUDA_STORAGE_TYPES  # noqa: E402
 globals().update(_CUDA_TYPES)
-__all__ += list(_CUDA_TYPES)
+globals().update(_CUDA_STORAGE_TYPES)
+__all__ += list(_CUDA_TYPES) + list(_CUDA_STORAGE_TYPES)
 
 
 def is_available():
