@@ -583,6 +583,13 @@ def _signed(xp, k, value, dtype):
     return xp.where(k % 2 == 0, value, -value).astype(dtype)
 
 
+def _wide(a):
+    """a in float64 for the closed forms' cos, sin and arccos: in float32 their few-ulp errors are multiplied
+    by the degree (libraries differ there by CPU); rounded back once, the values are as accurate as the
+    dtype allows."""
+    return a if a.dtype.itemsize >= 8 else a.astype(np.float64)
+
+
 def _chebyshev_t_of(xp, x, k, hd, y=None, closed_after=6):
     """T_k(x); the shifted T*_k(x) = T_k(2x - 1) with y = 2x - 1 (torch's special cases at its ends)."""
     T, u = x.dtype.type, x if y is None else y
@@ -591,18 +598,20 @@ def _chebyshev_t_of(xp, x, k, hd, y=None, closed_after=6):
         [(x == 1, T(1)), (x == 0, _signed(xp, k, 1, x.dtype))]
     loop = (k >= 2) & ~closed & ~_any(xp, [c for c, _ in ends])
     rec = _recurrence(xp, u, k, loop, lambda j, p, q: (u + u) * q - p, hd)
-    return _select(xp, [(k < 0, T(0))] + ends + [(closed, xp.cos(k.astype(x.dtype) * xp.arccos(u))),
-                                                (k == 0, T(1)), (k == 1, u)], rec)
+    wide = _wide(u)
+    form = xp.cos(k.astype(wide.dtype) * xp.arccos(wide)).astype(x.dtype)
+    return _select(xp, [(k < 0, T(0))] + ends + [(closed, form), (k == 0, T(1)), (k == 1, u)], rec)
 
 
 def _chebyshev_u_of(xp, x, k, hd, y=None, closed_after=8):
     T, u = x.dtype.type, x if y is None else y
     k1 = (k + 1).astype(x.dtype)
     closed = (k > closed_after) & (xp.abs(u) < 1)
-    theta = xp.arccos(u)
+    theta, w1 = xp.arccos(_wide(u)), _wide(k1)
     ends = [(xp.abs(x) == 1, xp.where((x > 0) | (k % 2 == 0), k1, -k1))] if y is None else \
         [(x == 1, k1), (x == 0, _signed(xp, k, k + 1, x.dtype))]
-    form = xp.where(xp.sin(theta) != 0, xp.sin(k1 * theta) / xp.sin(theta), k1 * xp.cos(k1 * theta) / u)
+    form = xp.where(xp.sin(theta) != 0, xp.sin(w1 * theta) / xp.sin(theta),
+                    w1 * xp.cos(w1 * theta) / _wide(u)).astype(x.dtype)
     loop = (k >= 2) & ~closed & ~_any(xp, [c for c, _ in ends])
     rec = _recurrence(xp, u + u, k, loop, lambda j, p, q: (u + u) * q - p, hd)
     return _select(xp, [(k < 0, T(0))] + ends + [(closed, form), (k == 0, T(1)), (k == 1, u + u)], rec)
@@ -612,11 +621,11 @@ def _chebyshev_v_of(xp, x, k, hd, y=None, closed_after=8):
     T, u = x.dtype.type, x if y is None else y
     odd_ends = _signed(xp, k, k + k + 1, x.dtype)
     closed = (k > closed_after) & (xp.abs(u) < 1)
-    theta = xp.arccos(u)
+    theta = xp.arccos(_wide(u))
     ends = [(xp.abs(x) == 1, xp.where(x > 0, T(1), odd_ends))] if y is None else \
         [(x == 1, T(1)), (x == 0, odd_ends)]
-    form = xp.where(xp.sin(theta / T(2)) != 1,
-                    xp.cos((k.astype(x.dtype) + T(0.5)) * theta) / xp.cos(theta / T(2)), odd_ends)
+    form = xp.where(xp.sin(theta / 2) != 1,
+                    xp.cos((k.astype(theta.dtype) + 0.5) * theta) / xp.cos(theta / 2), odd_ends).astype(x.dtype)
     loop = (k >= 2) & ~closed & ~_any(xp, [c for c, _ in ends])
     rec = _recurrence(xp, u + u - T(1), k, loop, lambda j, p, q: (u + u) * q - p, hd)
     return _select(xp, [(k < 0, T(0))] + ends + [(closed, form), (k == 0, T(1)), (k == 1, u + u - T(1))], rec)
@@ -626,12 +635,12 @@ def _chebyshev_w_of(xp, x, k, hd, y=None, closed_after=8):
     T, u = x.dtype.type, x if y is None else y
     top = (k + k + 1).astype(x.dtype)
     closed = (k > closed_after) & (xp.abs(u) < 1)
-    theta = xp.arccos(u)
+    theta = xp.arccos(_wide(u))
     ends = [(xp.abs(x) == 1, xp.where(x > 0, top, _signed(xp, k, 1, x.dtype)))] if y is None else \
         [(x == 1, top), (x == 0, _signed(xp, k, 1, x.dtype))]
     at_one = xp.where(x > 0, top, _signed(xp, k, 1, x.dtype)) if y is None else _signed(xp, k, 1, x.dtype)
-    form = xp.where(xp.cos(theta / T(2)) != 1,
-                    xp.sin((k.astype(x.dtype) + T(0.5)) * theta) / xp.sin(theta / T(2)), at_one)
+    form = xp.where(xp.cos(theta / 2) != 1,
+                    xp.sin((k.astype(theta.dtype) + 0.5) * theta) / xp.sin(theta / 2), at_one).astype(x.dtype)
     loop = (k >= 2) & ~closed & ~_any(xp, [c for c, _ in ends])
     rec = _recurrence(xp, u + u + T(1), k, loop, lambda j, p, q: (u + u) * q - p, hd)
     return _select(xp, [(k < 0, T(0))] + ends + [(closed, form), (k == 0, T(1)), (k == 1, u + u + T(1))], rec)
