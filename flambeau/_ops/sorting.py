@@ -5,7 +5,9 @@ stable sorts keep equal elements in input order in both directions. Ops that sel
 elements (sort, topk, kthvalue, median along a dim, mode, cummax) send the gradient back
 to the selected positions; median over all elements spreads it evenly over the ties.
 """
+import builtins
 import math
+import numbers
 
 import numpy as np
 
@@ -13,12 +15,13 @@ from .. import _dtype, _xp
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import check_same_device, register, recording, row_major, laid_out_like
-from .pointwise import _out, _out_pair, handles_out
-from .reduction import return_types
+from .creation import linspace
+from .pointwise import _CPP_NAME, _out, _out_pair, handles_out
+from .reduction import return_types, _return_type
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
-           "nanquantile", "unique", "unique_consecutive", "bincount", "histc", "histogram", "cummax", "cummin",
-           "logcumsumexp", "searchsorted", "bucketize", "diff", "isin"]
+           "nanquantile", "unique", "unique_consecutive", "bincount", "histc", "histogram", "histogramdd", "cummax",
+           "cummin", "logcumsumexp", "searchsorted", "bucketize", "diff", "isin"]
 
 
 def _word(dt):
@@ -562,6 +565,191 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
                                density=density)
     xp = _xp.array_module(input._data)
     return return_types.histogram(_make(xp.asarray(hist.astype(a.dtype))), _make(xp.asarray(edges.astype(a.dtype))))
+
+
+return_types.histogramdd = _return_type("histogramdd", ("hist", "bin_edges"))
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _histogramdd_bins_kind(bins):
+    """'int', 'ints' or 'tensors': which of torch's three overloads bins selects (TypeError for none)."""
+    if isinstance(bins, Tensor) and bins.ndim == 0 and bins.dtype.np.kind in "iu":
+        return "int"
+    if _is_int(bins):
+        return "int"
+    if isinstance(bins, (list, tuple)):
+        if bins and all(isinstance(b, Tensor) for b in bins):
+            return "tensors"
+        if all(_is_int(b) for b in bins):
+            return "ints"
+    got = type(bins).__name__
+    if isinstance(bins, (list, tuple)):
+        got += " of " + ", ".join(sorted({type(b).__name__ for b in bins}))
+    raise TypeError(f"histogramdd(): argument 'bins' must be an int, a sequence of ints or a sequence of "
+                    f"Tensors, not {got}")
+
+
+def _histogramdd_outer_edges(input, x, range):
+    """Per dimension (leftmost, rightmost) as Python floats: range's, else the data's min and max ([0, 1]
+    without data); an empty range widens by 0.5 each way, as NumPy's."""
+    N = x.shape[1]
+    if range is not None:
+        if len(range) != 2 * N:
+            raise RuntimeError(f"torch.histogramdd: for a {N}-dimensional histogram range should have {2 * N} "
+                               f"elements, but got {len(range)}")
+        lo, hi = [float(v) for v in range[0::2]], [float(v) for v in range[1::2]]
+    elif x.size:
+        if input.dtype not in (_dtype.float32, _dtype.float64):
+            raise NotImplementedError(f"\"histogramdd\" not implemented for '{_word(input.dtype)}'")
+        xp = _xp.array_module(x)
+        lo, hi = _xp.to_host(xp.stack([x.min(axis=0), x.max(axis=0)])).astype(np.float64).tolist()   # one read
+    else:
+        lo, hi = [0.0] * N, [1.0] * N
+    for d in builtins.range(N):
+        if not (math.isfinite(lo[d]) and math.isfinite(hi[d])):
+            raise RuntimeError(f"torch.histogramdd: dimension {d}'s range [{lo[d]:g}, {hi[d]:g}] is not finite")
+        if lo[d] > hi[d]:
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo[d]:g} max "
+                               f"{hi[d]:g} for dimension {d}")
+        if lo[d] == hi[d]:
+            lo[d], hi[d] = lo[d] - 0.5, hi[d] + 0.5
+    return lo, hi
+
+
+def _histogramdd_check(input, edges, weight):
+    """torch's checks of the bin edges (however they were made) and of weight, in its order."""
+    N = input.shape[-1]
+    if len(edges) != N:
+        raise RuntimeError(f"torch.histogramdd: expected {N} sequences of bin edges for a {N}-dimensional "
+                           f"histogram but got {len(edges)}")
+    for d, e in enumerate(edges):
+        if e.dtype != input.dtype:
+            raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, but "
+                               f"got input with dtype {_CPP_NAME[input.dtype.name]} and bins for dimension {d} with "
+                               f"dtype {_CPP_NAME[e.dtype.name]}")
+        if e.ndim != 1:
+            raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got {e.ndim} "
+                               f"dimensions in the bins tensor for dimension {d}")
+        if e.numel() == 0:
+            raise RuntimeError(f"torch.histogramdd: bins tensor should have at least 1 element, but got 0 "
+                               f"elements in the bins tensor for dimension {d}")
+    if weight is not None:
+        if weight.dtype != input.dtype:
+            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor "
+                               f"should have the same dtype, but got input({_CPP_NAME[input.dtype.name]}), and "
+                               f"weight({_CPP_NAME[weight.dtype.name]})")
+        if tuple(input.shape[:-1]) != (tuple(weight.shape) or (1,)):      # torch reads a 0-d weight as (1,)
+            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the same shape as "
+                               f"the input tensor excluding its innermost dimension, but got input with shape "
+                               f"{list(input.shape)} and weight with shape {list(weight.shape)}")
+    for d, e in enumerate(edges):
+        if e.numel() < 2:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {e.numel() - 1} for dimension {d}")
+    if input.dtype not in (_dtype.float16, _dtype.float32, _dtype.float64):
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_word(input.dtype)}'")
+
+
+def _histogramdd_counts(x, edges, w, density):
+    """The histogram over the bins that edges (xp arrays, increasing) make, in x's dtype.
+
+    Each bin holds its left edge, the last one its right edge too: a point's bin in dimension d is
+    searchsorted(edges_d, x_d, 'right') - 1, the last edge moved into the last bin; points outside
+    [edges_d[0], edges_d[-1]] (and NaN) in any dimension are dropped."""
+    xp = _xp.array_module(x)
+    counts = tuple(e.shape[0] - 1 for e in edges)
+    M = x.shape[0]
+    if x.size == 0 or math.prod(counts) == 0:       # torch counts nothing without data (N == 0 included)
+        hist = xp.zeros(counts, x.dtype)
+    else:
+        flat = xp.zeros(M, np.int64)
+        inside = xp.ones(M, bool)
+        for d, e in enumerate(edges):
+            v = x[:, d]
+            inside &= (v >= e[0]) & (v <= e[-1])
+            pos = xp.clip(xp.searchsorted(e, v, side="right") - 1, 0, counts[d] - 1)
+            flat = flat * counts[d] + pos                # row-major index into the (counts) grid
+        # where(), not a product: an outside point's NaN or inf weight must not reach the sums
+        wt = xp.where(inside, xp.ones((), np.float64) if w is None else w.astype(np.float64),
+                      xp.zeros((), np.float64))
+        sums = xp.zeros(math.prod(counts), np.float64)
+        _xp.scatter_add(sums, flat, wt)                 # (not bincount: CuPy's reads the device to size it)
+        hist = sums.astype(x.dtype).reshape(counts)
+    if density:
+        # hist / (total * bin volume), dividing as torch does: by the total, then by each dimension's widths
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hist = hist / hist.sum()
+            for d, e in enumerate(edges):
+                shape = [1] * len(edges)
+                shape[d] = counts[d]
+                hist = hist / xp.diff(e).reshape(shape)
+    return row_major(hist)
+
+
+def histogramdd(input, bins, range=None, weight=None, density=False):
+    """(hist, bin_edges): the N-dimensional histogram of the rows of input (shape (..., N)).
+
+    Args:
+        input (Tensor): points, one per row of its last dimension's size N (at least 2-D).
+        bins (int, sequence of ints, or sequence of Tensors): equal-width bins per dimension (the same
+            count for all with an int), over range or the data's min and max; or each dimension's
+            increasing bin edges.
+        range (sequence of float, optional): [min_0, max_0, min_1, max_1, ...] for equal-width bins.
+        weight (Tensor, optional): each point's weight, shape input.shape[:-1].
+        density (bool): divide by the total weight and each bin's volume.
+
+    Example::
+
+        >>> flambeau.histogramdd(flambeau.tensor([[0., 0.], [1., 1.], [2., 2.]]), bins=[2, 2]).hist
+        tensor([[1., 0.],
+                [0., 2.]])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"histogramdd(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if weight is not None and not isinstance(weight, Tensor):
+        raise TypeError(f"histogramdd(): argument 'weight' must be Tensor, not {type(weight).__name__}")
+    if not isinstance(density, (bool, np.bool_)):
+        raise TypeError(f"histogramdd(): argument 'density' must be bool, not {type(density).__name__}")
+    if range is not None and not (isinstance(range, (list, tuple)) and
+                                  all(isinstance(v, numbers.Real) and not isinstance(v, Tensor) for v in range)):
+        raise TypeError(f"histogramdd(): argument 'range' must be a sequence of floats, not {type(range).__name__}")
+    kind = _histogramdd_bins_kind(bins)
+    if kind == "int" and input.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    if input.ndim < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    check_same_device("histogramdd", input, weight, *(bins if kind == "tensors" else ()))
+    N = input.shape[-1]
+    x = input._data.reshape(math.prod(input.shape[:-1]), N)          # (M, N): one point per row
+    if kind == "tensors":
+        edges = list(bins)                 # returned as given; range does not apply to explicit edges
+        op = "_histogramdd_from_bin_tensors"
+    else:
+        counts = [int(bins)] * N if kind == "int" else list(bins)
+        lo, hi = _histogramdd_outer_edges(input, x, range)
+        if len(counts) != N:
+            raise RuntimeError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
+        edges = [linspace(lo[d], hi[d], counts[d] + 1, dtype=input.dtype, device=input.device)
+                 for d in builtins.range(N)]
+        op = "_histogramdd_from_bin_cts"
+    _histogramdd_check(input, edges, weight)
+    w = None if weight is None else weight._data.reshape(-1)
+
+    def compute():
+        hist = _histogramdd_counts(x, [e._data for e in edges], w, density)
+        return hist if kind == "tensors" else (hist, *(e._data for e in edges))
+
+    if recording(input, weight, *edges):       # torch records a node whose backward refuses
+        from ..linalg import _not_differentiable
+        out = _not_differentiable(op, compute, input, weight, *edges)
+    else:
+        out = compute()
+        out = _make(out) if kind == "tensors" else tuple(_make(a) for a in out)
+    if kind == "tensors":
+        return return_types.histogramdd(out, tuple(edges))
+    return return_types.histogramdd(out[0], tuple(out[1:]))
 
 
 # -- cumulative -------------------------------------------------------------------------------
