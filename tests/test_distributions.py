@@ -584,3 +584,17 @@ def test_exponential_family_entropy_by_bregman():
               D.Exponential(flambeau.tensor([0.5, 3.]))):
         generic = D.ExponentialFamily.entropy(d)
         np.testing.assert_allclose(to_numpy(generic), to_numpy(d.entropy()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda D, t: D.Gamma(3., 1.), lambda D, t: D.Chi2(3.), lambda D, t: D.Beta(2., 3.),
+                                  lambda D, t: D.Poisson(3.), lambda D, t: D.Dirichlet(t([1., 2.])),
+                                  lambda D, t: D.Binomial(5, t(0.3)), lambda D, t: D.Gamma(t(2.).double(), 1.)])
+def test_draws_of_zero_dim_parameters(make, device):
+    # NumPy's samplers give a bare number for 0-d parameters: the draw is still a tensor of the batch shape
+    t = lambda v, **kw: flambeau.tensor(v, device=device, **kw)   # noqa: E731
+    d = make(flambeau.distributions, t)
+    ref = make(torch.distributions, torch.tensor)
+    for shape in ((), (3,)):
+        s = d.sample(shape)
+        assert s.shape == ref.sample(shape).shape and str(s.dtype) == str(ref.sample(shape).dtype)
+    assert flambeau.poisson(t(3.)).shape == () and flambeau.poisson(t(3., dtype=flambeau.float64)).dtype == flambeau.float64

@@ -1643,7 +1643,8 @@ def _multinomial_on_device(input, num_samples, replacement, g):
 def poisson(input, generator=None):
     """Counts drawn from Poisson(rate) for each rate of input, on input's device."""
     rates = input._data
-    return _make(_source(generator, input.device).poisson(rates).astype(rates.dtype))
+    counts = _source(generator, input.device).poisson(rates)
+    return _make(_xp.array_module(rates).asarray(counts).astype(rates.dtype))   # a 0-d rate gives a bare number
 
 
 def _fill_random(self, sample):

@@ -2,8 +2,10 @@
 import numbers
 from functools import update_wrapper
 
+import numpy as np
+
 import flambeau
-from flambeau import Tensor
+from flambeau import Tensor, _xp
 
 euler_constant = 0.57721566490153286060  # Euler Mascheroni Constant
 
@@ -120,7 +122,8 @@ def _draws(device):
 
     def draw(name, *args):
         method = getattr(g, name, None)
-        return method(*args) if method is not None else g._draw(name, *args)
+        out = method(*args) if method is not None else g._draw(name, *args)
+        return out if _xp.is_array(out) else np.asarray(out)     # NumPy gives a bare number for 0-d parameters
     return draw
 
 
