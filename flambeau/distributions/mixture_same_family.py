@@ -5,37 +5,7 @@ from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 
-__all__ = ["MixtureSameFamily", "MixtureSameFamilyConstraint"]
-
-
-class MixtureSameFamilyConstraint(constraints.Constraint):
-    """The support of a MixtureSameFamily: base_constraint (the components') checked with the component
-    dim added back to the value."""
-
-    def __init__(self, base_constraint):
-        if not isinstance(base_constraint, constraints.Constraint):
-            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self):
-        return self.base_constraint.event_dim
-
-    def check(self, value):
-        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
-        if value.dim() < self.event_dim:
-            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        # valid when every component accepts it
-        num_dim_to_keep = value.dim() - self.event_dim
-        return result.reshape(result.shape[:num_dim_to_keep] + (-1,)).all(-1)
-
-    def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self.base_constraint)})"
+__all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
@@ -101,7 +71,7 @@ class MixtureSameFamily(Distribution):
 
     @constraints.dependent_property
     def support(self):
-        return MixtureSameFamilyConstraint(self._component_distribution.support)
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self):
