@@ -42,7 +42,7 @@ Storage = _STORAGE_TYPES["FloatStorage"]    # torch.Storage is torch.FloatStorag
 
 from .cuda import OutOfMemoryError  # noqa: E402,F401  (torch.OutOfMemoryError is torch.cuda's)
 
-strided = "torch.strided"
+from ._layout import layout, strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc, jagged  # noqa
 inf = __import__("math").inf
 nan = __import__("math").nan
 pi = __import__("math").pi

@@ -194,7 +194,8 @@ class Tensor:
 
     @property
     def layout(self):
-        return "torch.strided"
+        from ._layout import strided
+        return strided
 
     @property
     def is_sparse(self):

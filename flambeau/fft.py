@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from . import _dtype, _xp
+from ._layout import check_layout
 from ._tensor import Tensor, _make, _wrap_dim
 from .autograd.function import Function
 from ._ops import creation as _creation
@@ -438,11 +439,13 @@ def _frequencies(name, count, n, d, out, dtype, device, requires_grad, two_sided
 
 def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """The sample frequencies of fft(signal of n points spaced d): [0, 1, ..., -(n // 2), ..., -1] / (d * n)."""
+    check_layout(layout, "fftfreq")
     return _frequencies("fftfreq", n, n, d, out, dtype, device, requires_grad, True)
 
 
 def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """The sample frequencies of rfft(signal of n points spaced d): [0, 1, ..., n // 2] / (d * n)."""
+    check_layout(layout, "rfftfreq")
     return _frequencies("rfftfreq", n // 2 + 1, n, d, out, dtype, device, requires_grad, False)
 
 

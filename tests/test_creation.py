@@ -369,3 +369,25 @@ def test_fill_makes_a_new_tensor_with_gradient_to_the_value(device):
     same(grads, device=device)
     x = flambeau.zeros(3)
     assert flambeau.fill(x, 4.0).data_ptr() != x.data_ptr() and bool((x == 0).all())
+
+
+def test_layouts_compare_print_and_pickle_as_torch(device):
+    import pickle
+    for lib in (torch, flambeau):
+        assert repr(lib.strided) == "torch.strided" and repr(lib.sparse_coo) == "torch.sparse_coo"
+        assert isinstance(lib.strided, lib.layout) and lib.strided != lib.sparse_csr
+        assert pickle.loads(pickle.dumps(lib.strided)) is lib.strided
+    assert flambeau.zeros(2, device=device).layout is flambeau.strided
+
+
+@pytest.mark.parametrize("make", [lambda lib, lay: lib.zeros(2, layout=lay), lambda lib, lay: lib.empty(2, 3, layout=lay).zero_(),
+                                  lambda lib, lay: lib.arange(3, layout=lay), lambda lib, lay: lib.full((2,), 1.5, layout=lay),
+                                  lambda lib, lay: lib.ones_like(lib.zeros(2), layout=lay),
+                                  lambda lib, lay: lib.randn(2, layout=lay) * 0,
+                                  lambda lib, lay: lib.hann_window(4, layout=lay), lambda lib, lay: lib.fft.fftfreq(4, layout=lay)])
+def test_factories_take_strided_and_refuse_other_layouts(make):
+    same(lambda lib: make(lib, lib.strided))
+    same(lambda lib: make(lib, None))
+    same(lambda lib: make(lib, "torch.strided"))       # a string: TypeError in both
+    with pytest.raises(NotImplementedError, match="strided"):
+        make(flambeau, flambeau.sparse_coo)

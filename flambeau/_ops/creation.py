@@ -7,6 +7,7 @@ import struct
 import numpy as np
 
 from .. import _dtype, _xp
+from .._layout import check_layout
 from .._device import (canonical as _canonical, or_default as _or_default, chosen_default as _chosen_default,
                        xp_of, CPU)
 from .._tensor import Tensor, _make, Size, _contiguous_strides, _suggested_memory_format, _wrap_dim
@@ -273,6 +274,7 @@ def _check_shape(shape):
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
     """An uninitialized tensor (flambeau fills it with zeros: reading it is still a bug)."""
+    check_layout(layout, "empty")
     shape = _shape_args(size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
@@ -285,6 +287,7 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
 
 @factory_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_layout(layout, "zeros")
     shape = _shape_args(size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
@@ -293,6 +296,7 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
 
 @factory_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_layout(layout, "ones")
     shape = _shape_args(size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
@@ -301,6 +305,7 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
 
 @factory_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_layout(layout, "full")
     shape = _shape_args((size,) if isinstance(size, int) else size)
     _check_shape(shape)
     if isinstance(fill_value, Tensor):
@@ -313,6 +318,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 
 @factory_out
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_layout(layout, "eye")
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
@@ -322,6 +328,7 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    check_layout(layout, "empty_strided")
     size, stride = tuple(size), tuple(stride)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
     span = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if 0 not in size else 0
@@ -335,6 +342,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
                    pin_memory=False):
     """A new tensor of logical shape `size` whose memory holds its dims in the order `physical_layout`
     (outermost first): the contiguous tensor of the permuted shape, permuted back."""
+    check_layout(layout, "empty_permuted")
     size, order = tuple(int(n) for n in size), tuple(int(d) for d in physical_layout)
     if len(size) != len(order):
         raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
@@ -414,30 +422,36 @@ def _new_like(input, values, dtype, device, requires_grad, memory_format):
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    check_layout(layout, "empty_like")
     return _new_like(input, 0, dtype, device, requires_grad, memory_format)      # zeros, as empty gives
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    check_layout(layout, "zeros_like")
     return _new_like(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    check_layout(layout, "ones_like")
     return _new_like(input, 1, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
+    check_layout(layout, "full_like")
     values = full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device)
     return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    check_layout(layout, "rand_like")
     dt, dev = _like(input, dtype, device)
     values = rand(input.shape, dtype=dt, device=dev)
     return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    check_layout(layout, "randn_like")
     dt, dev = _like(input, dtype, device)
     values = randn(input.shape, dtype=dt, device=dev)
     return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
@@ -445,6 +459,7 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None):
+    check_layout(layout, "randint_like")
     if high is None:
         low, high = 0, low
     dt, dev = _like(input, dtype, device)
@@ -455,6 +470,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
 # -- ranges -----------------------------------------------------------------------------------
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Values from start (included) to end (excluded) by step; ceil((end - start) / step) of them."""
+    check_layout(layout, "arange")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -525,6 +541,7 @@ def _check_steps(op, steps):
 @factory_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end (both included), rounded as PyTorch rounds them."""
+    check_layout(layout, "linspace")
     _check_steps("linspace", steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -572,6 +589,7 @@ def _linspace_values(s, e, n, dt):
 @factory_out
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
+    check_layout(layout, "logspace")
     _check_steps("logspace", steps)
     dt = dtype or _dtype.get_default_dtype()
     s = start.item() if isinstance(start, Tensor) else start
@@ -1450,6 +1468,7 @@ def _normal(g, shape, dt, mean=0.0, std=1.0):
 @factory_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Samples of U[0, 1)."""
+    check_layout(layout, "rand")
     shape = _shape_args(size)
     _check_shape(shape)
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
@@ -1461,6 +1480,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
 @factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Samples of N(0, 1)."""
+    check_layout(layout, "randn")
     shape = _shape_args(size)
     _check_shape(shape)
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
@@ -1477,6 +1497,7 @@ def _type(dt):
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False):
     """Integers uniform in [low, high): randint(high, size) or randint(low, high, size)."""
+    check_layout(layout, "randint")
     if size is None:
         if high is None or not isinstance(high, (tuple, list, Size)):
             raise TypeError("randint() missing 1 required positional argument: 'size'")
@@ -1514,6 +1535,7 @@ def _check_random_bounds(dt, low, high):
 @factory_out
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1."""
+    check_layout(layout, "randperm")
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
@@ -1525,6 +1547,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     """N(mean, std^2) samples: mean and/or std may be tensors (broadcast), else size is required."""
+    check_layout(layout, "normal")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         if isinstance(mean, Tensor) and isinstance(std, Tensor):
@@ -1781,6 +1804,7 @@ def _new_defaults(self, dtype, device):
 @register("new_tensor")
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A copy of data as a tensor with self's dtype and device (unless given)."""
+    check_layout(layout, "new_tensor")
     dt, dev = _new_defaults(self, dtype, device)
     if isinstance(data, Tensor):
         import warnings
@@ -1791,18 +1815,21 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layo
 
 @register("new_zeros")
 def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_zeros")
     dt, dev = _new_defaults(self, dtype, device)
     return zeros(*size, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @register("new_ones")
 def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_ones")
     dt, dev = _new_defaults(self, dtype, device)
     return ones(*size, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @register("new_empty")
 def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    check_layout(layout, "new_empty")
     dt, dev = _new_defaults(self, dtype, device)
     return empty(*size, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -1810,6 +1837,7 @@ def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=
 @register("new_full")
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False):
+    check_layout(layout, "new_full")
     dt, dev = _new_defaults(self, dtype, device)
     return full(size, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -1817,5 +1845,6 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 @register("new_empty_strided")
 def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
                       pin_memory=False):
+    check_layout(layout, "new_empty_strided")
     dt, dev = _new_defaults(self, dtype, device)
     return empty_strided(size, stride, dtype=dt, device=dev, requires_grad=requires_grad)

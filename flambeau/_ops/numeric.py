@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from .._device import or_default as _or_default, xp_of
+from .._layout import check_layout
 from .._tensor import Tensor, Size, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import register, check_same_device, write_inplace, check_inplace_autograd
@@ -268,30 +269,35 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
 
 def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False,
                 pin_memory=False):
+    check_layout(layout, "hann_window")
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: 0.5 - 0.5 * np.cos(2 * math.pi * n / (N - 1)))
 
 
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, layout=None, device=None,
                    requires_grad=False, pin_memory=False):
+    check_layout(layout, "hamming_window")
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: alpha - beta * np.cos(2 * math.pi * n / (N - 1)))
 
 
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False,
                     pin_memory=False):
+    check_layout(layout, "bartlett_window")
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1))
 
 
 def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False,
                     pin_memory=False):
+    check_layout(layout, "blackman_window")
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: 0.42 - 0.5 * np.cos(2 * math.pi * n / (N - 1)) + 0.08 * np.cos(4 * math.pi * n / (N - 1)))
 
 
 def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None, device=None,
                   requires_grad=False, pin_memory=False):
+    check_layout(layout, "kaiser_window")
     def values(n, N):
         alpha = (N - 1) / 2
         return np.i0(beta * np.sqrt(np.clip(1 - ((n - alpha) / alpha) ** 2, 0, None))) / np.i0(beta)

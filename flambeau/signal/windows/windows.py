@@ -17,13 +17,10 @@ import math
 from collections.abc import Iterable
 
 import flambeau
+from flambeau._layout import strided as _STRIDED
 
 __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine", "general_hamming",
            "hamming", "hann", "kaiser", "nuttall"]
-
-# flambeau.strided's value: flambeau/__init__.py defines it after importing this package
-_STRIDED = "torch.strided"
-
 
 def _window_function_checks(name, M, dtype, layout):
     """The checks every window makes first (PyTorch raises ValueError for all three)."""
