@@ -159,6 +159,27 @@ def test_dlpack_round_trip():
     assert w.dtype is flambeau.int64 and w.tolist() == [0, 1, 2]
 
 
+def test_dlpack_capsules_cross_both_ways_once():
+    x = flambeau.arange(6.).view(2, 3).t()
+    t = torch.utils.dlpack.from_dlpack(flambeau.to_dlpack(x))       # flambeau -> capsule -> torch, shared
+    t[0, 1] = -1.0
+    assert x[0, 1].item() == -1.0 and t.stride() == x.stride()
+    src = torch.arange(8, dtype=torch.int16).view(2, 4)[:, 1:]
+    y = flambeau.utils.dlpack.from_dlpack(torch.to_dlpack(src))        # torch -> capsule -> flambeau, writable
+    assert y.dtype is flambeau.int16 and y.stride() == src.stride() and y.tolist() == src.tolist()
+    y.add_(10)
+    y[1, 0] = 0
+    assert src.tolist() == [[11, 12, 13], [0, 16, 17]]
+    capsule = torch.to_dlpack(torch.zeros(2))
+    flambeau.from_dlpack(capsule)
+    for bad in (capsule, 5):                  # a capsule is consumed once; a number is not one
+        with pytest.raises(RuntimeError):
+            torch.from_dlpack(bad)
+        with pytest.raises(RuntimeError):
+            flambeau.from_dlpack(bad)
+    assert flambeau.utils.dlpack.DLDeviceType.kDLCUDA == torch.utils.dlpack.DLDeviceType.kDLCUDA == 2
+
+
 def test_clone_and_detach(device):
     same_output("""
         x = torch.arange(6.).view(2, 3).t()

@@ -17,7 +17,7 @@ from ._util import (register, recording, write_inplace, check_inplace_autograd, 
 from .pointwise import factory_out, handles_out
 from .views import _sizes
 
-__all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "frombuffer", "empty", "zeros", "ones",
+__all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "to_dlpack", "frombuffer", "empty", "zeros", "ones",
            "full", "eye", "arange", "range", "linspace", "logspace", "empty_like", "zeros_like", "ones_like",
            "full_like", "rand_like", "randn_like", "randint_like", "empty_strided", "empty_permuted", "fill", "rand", "randn", "randint",
            "randperm", "normal", "bernoulli", "multinomial", "poisson", "cat", "concat", "concatenate", "stack",
@@ -244,14 +244,69 @@ def from_numpy(ndarray):
 
 
 def from_dlpack(ext):
+    """A tensor sharing the memory of ext: an object of the DLPack protocol (__dlpack__, as NumPy's and
+    CuPy's arrays and torch's tensors), or a DLPack capsule (what to_dlpack returns; usable once)."""
     if isinstance(ext, Tensor):
         return ext
+    capsule = type(ext).__name__ == "PyCapsule"
+    if capsule:
+        ext = _Capsule(ext)
     if hasattr(ext, "__dlpack_device__") and ext.__dlpack_device__()[0] == 1:
-        return _make(np.from_dlpack(ext))
+        a = np.from_dlpack(ext)
+        # NumPy marks what an unversioned capsule gives read-only (it cannot tell); torch's tensors over
+        # such memory are writable, so this one is too: the same memory, declared writable
+        return _make(_writable(a) if capsule and not a.flags.writeable else a)
     if hasattr(ext, "__dlpack__"):
         xp = _xp.require_cuda()
         return _make(xp.from_dlpack(ext))
-    raise TypeError("from_dlpack(): expected an object with __dlpack__")
+    raise RuntimeError(f"from_dlpack(): expected a DLPack capsule or an object with __dlpack__, got "
+                       f"{type(ext).__name__}")
+
+
+class _WritableMemory:
+    """The memory of a read-only array, offered to NumPy as writable (and keeping that array alive)."""
+
+    def __init__(self, array):
+        self._array = array
+        self.__array_interface__ = dict(array.__array_interface__, data=(array.__array_interface__["data"][0],
+                                                                        False))
+
+
+def _writable(array):
+    return np.asarray(_WritableMemory(array))
+
+
+class _Capsule:
+    """A DLPack capsule seen through the protocol that NumPy's and CuPy's from_dlpack take."""
+
+    def __init__(self, capsule):
+        import ctypes
+        api = ctypes.pythonapi
+        api.PyCapsule_IsValid.restype, api.PyCapsule_IsValid.argtypes = ctypes.c_int, [ctypes.py_object,
+                                                                                      ctypes.c_char_p]
+        if not api.PyCapsule_IsValid(capsule, b"dltensor"):
+            raise RuntimeError("from_dlpack received an invalid capsule: a DLTensor capsule can be consumed only "
+                               "once, and this one was used already (or is not a DLPack capsule)")
+        api.PyCapsule_GetPointer.restype, api.PyCapsule_GetPointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
+                                                                                                ctypes.c_char_p]
+        managed = api.PyCapsule_GetPointer(capsule, b"dltensor")
+        # DLManagedTensor starts with its DLTensor: a data pointer, then the device (int32 type, int32 id)
+        self._device = (ctypes.c_int32.from_address(managed + ctypes.sizeof(ctypes.c_void_p)).value,
+                        ctypes.c_int32.from_address(managed + ctypes.sizeof(ctypes.c_void_p) + 4).value)
+        self._capsule = capsule
+
+    def __dlpack__(self, **kwargs):
+        return self._capsule
+
+    def __dlpack_device__(self):
+        return self._device
+
+
+def to_dlpack(tensor):
+    """A DLPack capsule of tensor's memory, for another library's from_dlpack (consumable once)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"to_dlpack(): argument 'data' must be Tensor, not {type(tensor).__name__}")
+    return tensor._data.__dlpack__()
 
 
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):

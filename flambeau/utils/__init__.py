@@ -2,3 +2,4 @@
 (``flambeau.utils.checkpoint``)."""
 from . import data  # noqa: F401
 from . import checkpoint  # noqa: F401
+from . import dlpack  # noqa: F401
