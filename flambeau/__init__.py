@@ -103,11 +103,16 @@ def compile(model=None, **kwargs):
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
-    pass
+    """Recorded (as PyTorch's, the same setting as set_deterministic_debug_mode): flambeau's ops are
+    deterministic already, so none warns or raises under it."""
+    if type(mode) is not type(True):              # (flambeau.bool is the dtype)
+        raise TypeError(f"use_deterministic_algorithms(): argument 'mode' (position 1) must be bool, not "
+                        f"{type(mode).__name__}")
+    set_deterministic_debug_mode(0 if not mode else 1 if warn_only else 2)
 
 
 def are_deterministic_algorithms_enabled():
-    return True
+    return get_deterministic_debug_mode() > 0
 
 
 from ._threads import get_num_threads, set_num_threads  # noqa: E402

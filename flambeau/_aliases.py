@@ -221,7 +221,7 @@ def get_deterministic_debug_mode():
 
 
 def is_deterministic_algorithms_warn_only_enabled():
-    return False
+    return _settings["deterministic_debug_mode"] == 1
 
 
 def set_anomaly_enabled(enabled, check_nan=True):

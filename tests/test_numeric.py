@@ -191,6 +191,21 @@ def test_settings():
         flambeau.set_float32_matmul_precision("low")
 
 
+def test_deterministic_algorithms_setting_is_the_debug_mode():
+    for lib in (flambeau, torch):
+        assert not lib.are_deterministic_algorithms_enabled()
+        for args, kw, state in (((True,), {"warn_only": True}, (True, True, 1)), ((True,), {}, (True, False, 2)),
+                                ((False,), {}, (False, False, 0))):
+            lib.use_deterministic_algorithms(*args, **kw)
+            assert (lib.are_deterministic_algorithms_enabled(), lib.is_deterministic_algorithms_warn_only_enabled(),
+                    lib.get_deterministic_debug_mode()) == state
+        lib.set_deterministic_debug_mode("error")
+        assert lib.are_deterministic_algorithms_enabled() and not lib.is_deterministic_algorithms_warn_only_enabled()
+        lib.set_deterministic_debug_mode(0)
+        with pytest.raises(TypeError):
+            lib.use_deterministic_algorithms("yes")
+
+
 @pytest.mark.parametrize("name,args", [("celu_", (1.5,)), ("selu_", ()), ("rrelu_", (0.1, 0.3)), ("threshold_", (0.1, 2.0))])
 def test_inplace_activations_at_the_top_and_in_functional(name, args, device):
     def fn(lib):
