@@ -25,7 +25,7 @@ from ._ops.blas import *           # noqa: F401,F403
 for _name in _ops.FAMILIES:           # further op families export their public names too
     globals().update({k: getattr(_name, k) for k in getattr(_name, "__all__", ())})
 from ._tensor_str import set_printoptions, get_printoptions
-from . import autograd, linalg, nn, optim, utils, cuda, accelerator, random, testing, backends, special, fft, signal  # noqa: F401,E501
+from . import autograd, linalg, nn, optim, utils, cuda, accelerator, random, testing, backends, special, fft, signal, jit  # noqa: F401,E501
 from . import vision  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from ._legacy import *          # noqa: F401,F403  (top-level LAPACK functions, 2019 APIs)
