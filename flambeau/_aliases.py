@@ -230,8 +230,8 @@ def set_anomaly_enabled(enabled, check_nan=True):
 
 
 def is_anomaly_check_nan_enabled():
-    from .autograd import function
-    return bool(function._anomaly[0])
+    from .autograd.anomaly_mode import is_anomaly_check_nan_enabled as enabled
+    return enabled()
 
 
 # -- view ops' _copy variants: the same result, in new contiguous memory -------------------------

@@ -483,6 +483,22 @@ def test_inplace_on_view_grad_fn_names(device):
     assert ours == ref == "CopySlices"
 
 
+@pytest.mark.parametrize("make_view", [lambda y: y.view(-1), lambda y: y[0], lambda y: y.t()])
+def test_inplace_on_view_node_names(make_view, device):
+    # name() of the nodes PyTorch makes for an in-place op on a view: the base's CopySlices (a
+    # C++ class, named with its namespace) and the view's history, regenerated with as_strided
+    def run(lib):
+        x = leaf(lib, X)
+        y = x * 1
+        v = make_view(y)
+        v.add_(1)
+        acc = (x * 2).grad_fn.next_functions[0][0]
+        return y.grad_fn.name(), type(y.grad_fn).__name__, v.grad_fn.name(), type(v.grad_fn).__name__, acc.name()
+    ours, ref = both(run, device)
+    assert ours == ref == ("torch::autograd::CopySlices", "CopySlices", "AsStridedBackward0", "AsStridedBackward0",
+                           "torch::autograd::AccumulateGrad")
+
+
 def test_version_counter_is_shared_by_views(device):
     for lib in libs(device):
         y = leaf(lib, X) * 1
@@ -611,6 +627,46 @@ def test_user_function_set_materialize_grads(materialize, device):
         return seen, x.grad
     ours, ref = both(run, device)
     assert_same(ours, ref)
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+@pytest.mark.parametrize("before", ["user", "builtin", "two_outputs"])
+def test_user_function_backward_runs_when_no_gradient_arrives(before, materialize, device):
+    # as torch: a user's backward runs (on zeros, or Nones without materializing) when the op
+    # after it passes back no gradient; a built-in node is skipped and the leaf's .grad stays None
+    def run(lib):
+        seen = []
+
+        class First(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.set_materialize_grads(materialize)
+                return (x * 2, x * 3) if before == "two_outputs" else x * 2
+
+            @staticmethod
+            def backward(ctx, *grads):
+                seen.append(tuple(None if g is None else g.tolist() for g in grads))
+                return None if grads[0] is None else grads[0] * 2
+
+        class Cut(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x + 1
+
+            @staticmethod
+            def backward(ctx, grad):
+                seen.append("cut")
+                return None
+        x = leaf(lib, [1.0, 2.0])
+        y = x.exp() if before == "builtin" else First.apply(x)
+        y = y[0] if before == "two_outputs" else y
+        Cut.apply(y).sum().backward()
+        return seen, x.grad
+    (seen, grad), (seen_ref, grad_ref) = both(run, device)
+    assert seen == seen_ref
+    assert (grad is None) == (grad_ref is None)
+    if grad_ref is not None:
+        assert_same(grad, grad_ref)
 
 
 def test_user_function_double_backward(device):

@@ -75,6 +75,43 @@ def test_saved_tensor_modified_in_place_raises(case, device):
                       device=device)
 
 
+def _message(fn, lib):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn(lib)
+        except RuntimeError as e:
+            return str(e)
+    return None
+
+
+@pytest.mark.parametrize("case", sorted(SAVED_MODIFIED))
+@pytest.mark.parametrize("anomaly", [False, True])
+def test_saved_tensor_modified_message_is_torchs(case, anomaly):
+    # torch names the op that made the tensor as it is now ("output 0 of Add" for an input
+    # changed by add_, the saving node for a saved output), and its hint depends on anomaly mode
+    def run(lib):
+        with lib.autograd.set_detect_anomaly(anomaly):
+            SAVED_MODIFIED[case](lib, leaf(lib, [0.5, 1.0, 1.5, 2.0]))
+    ours, ref = _message(run, flambeau), _message(run, torch)
+    assert ref is not None and ours == ref
+
+
+def test_gradient_request_messages_are_torchs():
+    def unused(lib):
+        w = leaf(lib, [1.0, 2.0])
+        lib.autograd.grad((w * 2).sum(), [w, leaf(lib, [3.0])])
+
+    def not_scalar(lib):
+        (leaf(lib, [1.0, 2.0]) * 2).backward()
+
+    def input_without_grad(lib):
+        w = leaf(lib, [1.0, 2.0])
+        lib.autograd.grad((w * 2).sum(), [w, lib.ones(2)])
+    for fn in (unused, not_scalar, input_without_grad):
+        assert _message(fn, flambeau) == _message(fn, torch) is not None
+
+
 def test_in_place_after_backward_is_fine(device):
     def run(lib):
         x = leaf(lib, [1.0, 2.0])
@@ -291,18 +328,73 @@ def _nan_backward(lib):
     (y * lib.tensor([0.0, 1.0], dtype=lib.float64)).sum().backward()
 
 
-def test_detect_anomaly_names_the_forward_op_and_its_traceback(device):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with torch.autograd.detect_anomaly():
-            with pytest.raises(RuntimeError, match="SqrtBackward0"):
-                _nan_backward(torch)
-        with flambeau.autograd.detect_anomaly():
+def _anomaly_error_and_warnings(lib, fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with lib.autograd.detect_anomaly():
             with pytest.raises(RuntimeError) as info:
-                _nan_backward(on_device(flambeau, device))
-    msg = str(info.value)
-    assert "Function 'SqrtBackward0' returned nan values in its 0th output" in msg
-    assert "Traceback of forward call" in msg and "_nan_backward" in msg and "x.sqrt()" in msg
+                fn(lib)
+    return str(info.value), [str(w.message) for w in caught if "Error detected in" in str(w.message)]
+
+
+def test_detect_anomaly_names_the_forward_op_and_its_traceback(device):
+    # as torch: the error names the node; the forward traceback comes as a warning
+    msg, warned = _anomaly_error_and_warnings(on_device(flambeau, device), _nan_backward)
+    ref_msg, ref_warned = _anomaly_error_and_warnings(torch, _nan_backward)
+    assert msg == ref_msg == "Function 'SqrtBackward0' returned nan values in its 0th output."
+    assert len(warned) == len(ref_warned) == 1
+    for w in (warned[0], ref_warned[0]):
+        assert w.startswith("Error detected in SqrtBackward0. Traceback of forward call that caused the error:\n")
+        assert "_nan_backward" in w and "x.sqrt()" in w
+
+
+def _bad_shape_backward(lib):
+    class BadShape(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.sum(0)             # drops a dimension
+    BadShape.apply(lib.ones(2, 3, requires_grad=True)).sum().backward()
+
+
+def test_detect_anomaly_warns_for_any_error_in_a_backward():
+    msg, warned = _anomaly_error_and_warnings(flambeau, _bad_shape_backward)
+    ref_msg, ref_warned = _anomaly_error_and_warnings(torch, _bad_shape_backward)
+    assert msg == ref_msg
+    assert [w.split(".")[0] for w in warned] == [w.split(".")[0] for w in ref_warned] == \
+           ["Error detected in BadShapeBackward"]
+    assert "BadShape.apply" in warned[0]
+    with warnings.catch_warnings(record=True) as caught:      # anomaly mode off: no warning
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError):
+            _bad_shape_backward(flambeau)
+    assert not [w for w in caught if "Error detected" in str(w.message)]
+
+
+def test_detect_anomaly_during_backward_only():
+    def run(lib):
+        x = lib.tensor([0.0, 1.0], requires_grad=True)
+        y = (x.sqrt() * 0).sum()                          # recorded outside anomaly mode
+        return _anomaly_error_and_warnings(lib, lambda lib: y.backward())
+    (msg, warned), (ref_msg, ref_warned) = run(flambeau), run(torch)
+    assert msg == ref_msg and len(warned) == len(ref_warned) == 1
+    expected = ("Error detected in SqrtBackward0. No forward pass information available. Enable detect anomaly "
+                "during forward pass for more information.")
+    assert warned[0] == expected and ref_warned[0].startswith(expected)
+
+
+def test_anomaly_check_nan_flag():
+    for lib in (flambeau, torch):
+        assert lib.is_anomaly_check_nan_enabled() is True
+        with lib.autograd.set_detect_anomaly(True, check_nan=False):
+            assert lib.is_anomaly_enabled() and lib.is_anomaly_check_nan_enabled() is False
+            x = lib.tensor([0.0, 1.0], requires_grad=True)
+            (x.sqrt() * 0).sum().backward()               # no NaN check: the NaN gradient stays
+            assert bool(lib.isnan(x.grad[0]))
+        assert not lib.is_anomaly_enabled() and lib.is_anomaly_check_nan_enabled() is True
 
 
 def test_set_detect_anomaly_function_and_context():
@@ -359,6 +451,106 @@ def test_gradgradcheck_failure(device):
         x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
         return lib.autograd.gradgradcheck(WrongSecond.apply, (x,), raise_exception=False)
     assert run(on_device(flambeau, device)) is False and run(torch) is False
+
+
+def _counting_cube(lib, calls):
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+            return scale * x ** 3, x * 2
+
+        @staticmethod
+        def backward(ctx, grad, grad2):
+            calls.append(ctx.needs_input_grad)
+            x, = ctx.saved_tensors
+            return grad * 3 * ctx.scale * x ** 2 + 2 * grad2, None
+    return Cube
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_gradcheck_runs_backward_as_torch_does(outputs):
+    # twice per output element (the reentrancy check), once with zero grad_outputs, and once per
+    # undefined-gradient case: a user's backward runs even when no gradient reaches its outputs
+    counts = []
+    for lib in (flambeau, torch):
+        calls = []
+        cube = _counting_cube(lib, calls)
+        x = lib.linspace(-1, 1, 3, dtype=lib.float64, requires_grad=True)
+        fn = (lambda t: cube.apply(t, 1.5)[0]) if outputs == 1 else (lambda t: cube.apply(t, 1.5))
+        assert lib.autograd.gradcheck(fn, (x,)) is True
+        counts.append((len(calls), set(calls)))
+        calls.clear()
+        assert lib.autograd.gradcheck(fn, (x,), check_undefined_grad=False) is True
+        counts.append(len(calls))
+    assert counts[:2] == counts[2:]
+
+
+def _gradcheck_error(lib, fn, inputs, **kwargs):
+    try:
+        lib.autograd.gradcheck(fn, inputs, **kwargs)
+    except RuntimeError as e:
+        return type(e).__name__, str(e).splitlines()[0]
+    return None
+
+
+def _flawed(lib, flaw):
+    calls = []
+
+    class Flawed(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.set_materialize_grads(flaw not in ("undefined_raises", "undefined_gives_ones"))
+            return x * x, x.sin()
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            x, = ctx.saved_tensors
+            calls.append(1)
+            if g1 is None and g2 is None:
+                if flaw == "undefined_raises":
+                    raise RuntimeError("no gradient")
+                return lib.ones_like(x)
+            g1 = lib.zeros_like(x) if g1 is None else g1
+            g2 = lib.zeros_like(x) if g2 is None else g2
+            grad = g1 * 2 * x + g2 * x.cos()
+            if flaw == "not_reentrant":
+                grad = grad * (1 + 1e-9 * len(calls))
+            elif flaw == "ignores_grad_output":
+                grad = grad + 1e-3 * bool((g1 == 0).all() and (g2 == 0).all())
+            elif flaw == "wrong_second_output":
+                grad = g1 * 2 * x + g2 * x.cos() * 1.5
+            return grad
+    return Flawed
+
+
+@pytest.mark.parametrize("flaw", ["not_reentrant", "ignores_grad_output", "undefined_raises",
+                                  "undefined_gives_ones", "wrong_second_output"])
+def test_gradcheck_catches_what_torch_catches(flaw):
+    def check(lib, **kwargs):
+        x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _gradcheck_error(lib, _flawed(lib, flaw).apply, (x,), **kwargs)
+    ours, ref = check(flambeau), check(torch)
+    assert ref is not None and ours == ref
+    relaxed = {"not_reentrant": {"nondet_tol": 1e-6}, "undefined_raises": {"check_undefined_grad": False},
+               "undefined_gives_ones": {"check_undefined_grad": False}}.get(flaw)
+    if relaxed is not None:
+        assert check(flambeau, **relaxed) is None and check(torch, **relaxed) is None
+
+
+def test_gradcheck_argument_errors():
+    for lib in (flambeau, torch):
+        with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
+            lib.autograd.gradcheck(lambda t: t * 2, (lib.ones(2, dtype=lib.float64),))
+    x = flambeau.ones(2, dtype=flambeau.float64, requires_grad=True)
+    for flag in ("check_forward_ad", "check_batched_grad", "check_batched_forward_grad"):
+        with pytest.raises(NotImplementedError, match=flag):
+            flambeau.autograd.gradcheck(lambda t: t * 2, (x,), **{flag: True})
+    assert flambeau.autograd.gradcheck(lambda t: t * 2, (x,), fast_mode=True) is True
 
 
 # -- misc ------------------------------------------------------------------------------------------

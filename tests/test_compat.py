@@ -18,7 +18,8 @@ def run(args):
 
 
 @pytest.mark.parametrize("script", ["tensor_exercises.py", "mlp_backward.py", "convnet_training.py",
-                                    "dataloader_loop.py"])
+                                    "dataloader_loop.py", "autoencoder.py", "gan_loop.py", "char_rnn.py",
+                                    "attention.py", "resnet_blocks.py", "autograd_tools.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])
@@ -44,6 +45,21 @@ def test_missing_module_is_named(tmp_path):
                        env=env)
     assert r.returncode != 0
     assert "is not implemented in flambeau" in r.stderr
+
+
+def test_flambeau_modules_keep_their_own_package(tmp_path):
+    # the import system's bookkeeping on a torch.* alias must not rename the flambeau module it
+    # stands for: relative imports made inside flambeau functions would then look in torch.*
+    script = tmp_path / "relative.py"
+    script.write_text("import torch, torch.nn, torch.nn.functional as F\n"
+                      "import flambeau.nn.functional as real\n"
+                      "print(real.__package__, real.__spec__.name, torch.nn.__spec__.name)\n"
+                      "x = torch.arange(12.).view(1, 1, 3, 4)\n"
+                      "print(tuple(F.interpolate(x, scale_factor=2, mode='nearest').shape))\n")
+    r = subprocess.run([sys.executable, "-m", "flambeau.compat", str(script)], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "flambeau.nn flambeau.nn.functional torch.nn\n(1, 1, 6, 8)\n"
 
 
 def test_install_from_python(tmp_path):

@@ -1103,6 +1103,10 @@ class CopySlices(Function):
         return grad_base, grad_result
 
 
+# PyTorch's CopySlices node is a C++ class: name() gives its qualified name (error messages show it)
+CopySlices._backward_cls.name = lambda self: "torch::autograd::CopySlices"
+
+
 def view_index(base, view):
     """For each element of ``view``, its flat C-order position inside ``base`` (same storage)."""
     storage = base._storage_array()
@@ -1150,7 +1154,8 @@ def rebase_view_history(view, ctx, output_nr):
 def _regenerate_view(view):
     base = view._base
     idx = view_index(base, view)
-    node = GatherByIndexMap._backward_cls()
+    # PyTorch regenerates such a view's history with as_strided: the node's name is its
+    node = GatherByIndexMap.named("AsStridedBackward0")._backward_cls()
     node._seq = next(_sequence)
     node.needs_input_grad = (True, False)
     node._edges = [(base._grad_fn, base._output_nr), None]

@@ -135,8 +135,7 @@ def _make_root_grads(tensors, grads, create_graph):
         if g is None:
             d = t._data
             if d.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs "
-                                   f"(the output has shape {list(t.shape)}; pass gradient= of that shape)")
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if d.dtype.kind not in "fc":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
             g = _Tensor_make(np.ones(d.shape, d.dtype)) if type(d) is _ndarray else _device_seed(d)
@@ -220,7 +219,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         capture = {}
         for k, t in enumerate(inputs):
             if not t._requires_grad:
-                raise RuntimeError(f"One of the differentiated Tensors (index {k}) does not require grad")
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
             capture.setdefault(t._edge(), []).append(k)
         targets = {e[0] for e in capture}
     captured = [None] * (len(inputs) if inputs is not None else 0)
@@ -260,7 +259,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     retained = _retained_by_node() if _retaining else None
     prev_mode = grad_mode._enabled[0]
     grad_mode._enabled[0] = create_graph
-    check_nan = _anomaly[0]
+    anomaly = _anomaly[0]
+    check_nan = anomaly and _anomaly[1]
+    node = None
     try:
         while ready:
             node = heappop(ready)[1]
@@ -291,7 +292,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 for g in grads_out:
                     if g is None:
                         missing += 1
-            if missing == len(grads_out) and not post:
+            if missing == len(grads_out) and not post and not node._python_node:
                 input_grads = (None,) * len(node._edges)
             else:
                 if missing and node._materialize:
@@ -330,6 +331,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                             heappush(ready, (-nxt._seq, nxt))     # sequence numbers are unique
                 i += 1
             g = gd = input_grads = grads_out = None     # hold no gradient past its node: see _owned
+    except Exception:
+        if anomaly and node is not None:
+            from .anomaly_mode import _warn_error_in
+            _warn_error_in(node)
+        raise
     finally:
         grad_mode._enabled[0] = prev_mode
 
@@ -342,12 +348,17 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         for k, g in enumerate(captured):
             if g is None and not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    f"The differentiated Tensor at index {k} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior.")
         return tuple(captured)
     return None
 
 
+# Note [Backward with no gradient]
+# When no gradient reaches any output of a node (an op further on returned None for it), a
+# built-in node is skipped: its inputs get no gradient either, and a leaf's .grad stays None. The
+# backward of a user's Function still runs, as in PyTorch, on zeros (or on Nones, after
+# ctx.set_materialize_grads(False)): it may have effects, and its zeros reach the leaves.
 def _materialize(node, grads_out):
     if all(g is not None for g in grads_out):
         return grads_out
@@ -469,6 +480,5 @@ def _check_nan(node, grads):
     import flambeau
     for i, g in enumerate(grads):
         if g is not None and bool(flambeau.isnan(g.detach()).any()):
-            trace = getattr(node, "_trace", "")
-            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output."
-                               + (f"\nTraceback of forward call that caused the error:\n{trace}" if trace else ""))
+            # the forward traceback comes as a warning, from the engine (as PyTorch's)
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")

@@ -10,6 +10,7 @@ Backward formulas are written with flambeau ops on Tensors, so that with
 ``create_graph=True`` the backward pass is itself recorded (higher-order gradients).
 """
 import itertools
+import re
 import traceback
 
 import numpy as np
@@ -19,7 +20,7 @@ from .grad_mode import _InferenceVersion
 from .. import _xp
 
 _sequence = itertools.count()
-_anomaly = [False]
+_anomaly = [False, True]   # anomaly mode on; with it, check backward results for NaN
 _FREED = object()   # marks saved tensors released after a backward without retain_graph
 _ndarray = np.ndarray
 
@@ -35,6 +36,7 @@ class Node:
     _n_outputs = 1
     _out_version = None
     _hooked = False         # set once a hook is registered on the node (or its outputs)
+    _python_node = False    # the node of a user's Function: see Note [Backward with no gradient]
 
     def name(self):
         return type(self).__name__
@@ -105,11 +107,8 @@ class Node:
             if type(t) is _SavedOutput:
                 t = t.unpack(self)
             if t._version_counter[0] != version:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{t.type()} {list(t.shape)}] is at version {t._version_counter[0]}; expected version "
-                    f"{version} instead. Hint: the backward of {self.name()} needs the original value; "
-                    "clone the tensor before modifying it in place.")
+                raise RuntimeError(_modified_message(t.type(), list(t.shape), t._grad_fn, t._output_nr,
+                                                     t._version_counter[0], version))
             out.append(t)
         return tuple(out)
 
@@ -135,11 +134,7 @@ class Node:
         if ov is not None and ov[0][0] != ov[1]:
             import numpy
             kind = _Tensor[1](numpy.empty(0, ov[3])).type()
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{kind} {list(ov[2])}], which is output 0 of {self.name()}, is at version {ov[0][0]}; "
-                f"expected version {ov[1]} instead. Hint: the backward of {self.name()} needs its result; "
-                "modify a clone of it instead.")
+            raise RuntimeError(_modified_message(kind, list(ov[2]), self, 0, ov[0][0], ov[1]))
         out = fwd.backward(self, *grads)
         if not isinstance(out, tuple):
             out = (out,)
@@ -151,6 +146,23 @@ class Node:
                 raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                    f"(expected {n}, got {len(out)})")
         return out
+
+
+def _modified_message(kind, shape, grad_fn, output_nr, version, expected):
+    """PyTorch's error for a saved tensor modified in place. Like PyTorch, it names the op that
+    made the tensor as it is now (its grad_fn, without the Backward suffix: an input saved and
+    then changed by add_ is "output 0 of Add"); a saved output is named by the node that saved it."""
+    which = ""
+    if grad_fn is not None:
+        which = f", which is output {output_nr} of {re.sub(r'Backward[0-9]*$', '', grad_fn.name())},"
+    if _anomaly[0]:
+        hint = ("the backtrace further above shows the operation that failed to compute its gradient. The "
+                "variable in question was changed in there or anywhere later. Good luck!")
+    else:
+        hint = ("enable anomaly detection to find the operation that failed to compute its gradient, with "
+                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[{kind} {shape}]{which} is at version {version}; expected version {expected} instead. Hint: {hint}")
 
 
 class _SavedOutput:
@@ -204,6 +216,9 @@ class AccumulateGrad(Node):
     def next_functions(self):
         return ()
 
+    def name(self):
+        return "torch::autograd::AccumulateGrad"      # PyTorch's (a C++ class): its qualified name
+
 
 # Note [Saved outputs and in-place]: PyTorch's backward of these ops reads their result, so
 # modifying the result in place makes that backward fail. Some of flambeau's formulas
@@ -221,6 +236,7 @@ class _FunctionMeta(type):
         super().__init__(name, bases, ns)
         node_name = ns.get("_node_name") or (name + "Backward")
         cls._backward_cls = type(node_name, (BackwardNode,), {"_forward_cls": cls})
+        cls._backward_cls._python_node = not cls.__module__.startswith("flambeau.")
         cls._saves_output = node_name in _SAVES_OUTPUT
 
 
@@ -358,6 +374,7 @@ class Function(metaclass=_FunctionMeta):
             ctx._input_meta = meta
             if len(wrapped) > 1:
                 ctx._n_outputs = len(wrapped)
+            if len(wrapped) > 1 or node_cls._python_node:
                 ctx._output_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
                                     for o in wrapped]
             if _anomaly[0]:

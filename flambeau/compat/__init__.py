@@ -34,6 +34,10 @@ def _target(name):
     return None
 
 
+_IMPORT_ATTRS = frozenset({"__name__", "__spec__", "__package__", "__loader__", "__path__", "__file__",
+                           "__cached__"})
+
+
 class _Alias(types.ModuleType):
     """The module a script sees as ``torch.xxx``: flambeau's module, with a clear error for gaps."""
 
@@ -57,7 +61,10 @@ class _Alias(types.ModuleType):
                              f"flambeau (looked for {real.__name__}.{attr})")
 
     def __setattr__(self, attr, value):
-        if isinstance(value, _Alias):       # the import system recording a submodule: keep it here
+        # The import system records a submodule, and its own bookkeeping (__spec__, __package__,
+        # __loader__...) on the alias: keep those here. Forwarded, they would rename the real module's
+        # package to torch.*, and relative imports inside flambeau functions would then look in torch.*.
+        if isinstance(value, _Alias) or attr in _IMPORT_ATTRS:
             self.__dict__[attr] = value
         else:
             setattr(object.__getattribute__(self, "_real"), attr, value)

@@ -3,13 +3,15 @@
 Parameter names, shapes and initialization are torch's, so a torch state_dict loads as it is.
 The forward passes compute what torch's general ("slow") path computes; torch's fast path for
 inference (nested tensors, fused kernels) has no counterpart here, as flambeau has no nested
-tensors: in evaluation under no_grad, torch's encoder returns zeros at the padded positions of
-src_key_padding_mask, where this one returns the values the layers compute there.
+tensors. What that path shows a user is kept, though: see Note [Encoder padding in inference].
 """
 import copy
 import warnings
 
 from ... import _ops
+from ...amp.autocast_mode import is_autocast_enabled
+from ...autograd.grad_mode import is_grad_enabled
+from ...backends.mha import get_fastpath_enabled
 from ..parameter import Parameter
 from .. import functional as F
 from .. import _attention
@@ -345,11 +347,41 @@ def _why_no_nested_tensor(layer):
     return ""
 
 
+# Note [Encoder padding in inference]
+# Where torch's TransformerEncoder can, in inference (eval mode, and no grad needed by the input
+# or the first layer's weights) with a src_key_padding_mask and no src mask, it runs its layers on
+# a nested tensor holding only the unpadded tokens and pads the result back with zeros before the
+# final norm. The unpadded positions get what the layers compute on the padded input with the key
+# padding mask; the padded ones come out 0 (then norm(0) when a norm is given), where the general
+# path computes values there. flambeau runs the general path and then writes those zeros, under
+# the conditions torch checks, so the printed outputs agree.
+def _nested_padding(encoder, src, mask, padding_mask):
+    """The (N, S) bool mask of the positions torch's nested-tensor path would zero, or None."""
+    first = encoder.layers[0]
+    if (not get_fastpath_enabled() or not getattr(encoder, "use_nested_tensor", False) or first.training
+            or src.dim() != 3
+            or padding_mask is None or mask is not None or is_autocast_enabled()):
+        return None
+    weights = (src, first.self_attn.in_proj_weight, first.self_attn.in_proj_bias, first.self_attn.out_proj.weight,
+               first.self_attn.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
+               first.norm2.bias, first.linear1.weight, first.linear1.bias, first.linear2.weight, first.linear2.bias)
+    if is_grad_enabled() and any(w is not None and w.requires_grad for w in weights):
+        return None
+    padded = padding_mask != 0                      # the mask is canonical (float, -inf where padded) here
+    if getattr(encoder, "mask_check", True):
+        keep = padded.logical_not()
+        # torch refuses (and takes the general path) unless each row's tokens come first
+        if bool((keep[:, 1:] & padded[:, :-1]).any()):
+            return None
+    return padded
+
+
 class TransformerEncoder(Module):
     """num_layers copies of encoder_layer applied in turn, then norm (if given).
 
-    enable_nested_tensor and mask_check are kept as torch's attributes; flambeau has no nested
-    tensors, so the layers always run on the padded input."""
+    enable_nested_tensor and mask_check are torch's: flambeau has no nested tensors, and in
+    inference writes the zeros torch's nested path leaves at padded positions (Note [Encoder
+    padding in inference])."""
 
     __constants__ = ["norm"]
 
@@ -373,9 +405,12 @@ class TransformerEncoder(Module):
         mask = _attention._canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
         seq_len = _get_seq_len(src, self.layers[0].self_attn.batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        nested_padding = _nested_padding(self, src, mask, src_key_padding_mask)
         output = src
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
+        if nested_padding is not None:
+            output = output.masked_fill(nested_padding.unsqueeze(-1), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
