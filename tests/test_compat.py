@@ -47,6 +47,16 @@ def test_missing_module_is_named(tmp_path):
     assert "is not implemented in flambeau" in r.stderr
 
 
+def test_missing_attribute_of_a_submodule_reached_as_attribute_is_named(tmp_path):
+    script = tmp_path / "missing_sub.py"
+    script.write_text("import torch\nprint(torch.backends.cudnn.enabled, torch.nn is __import__('torch.nn').nn)\n"
+                      "torch.backends.no_such_thing\n")
+    r = subprocess.run([sys.executable, "-m", "flambeau.compat", str(script)], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode != 0 and r.stdout == "True True\n"
+    assert "AttributeError: torch.backends.no_such_thing is not implemented in flambeau" in r.stderr
+
+
 def test_flambeau_modules_keep_their_own_package(tmp_path):
     # the import system's bookkeeping on a torch.* alias must not rename the flambeau module it
     # stands for: relative imports made inside flambeau functions would then look in torch.*

@@ -49,9 +49,14 @@ class _Alias(types.ModuleType):
     def __getattr__(self, attr):
         real = object.__getattribute__(self, "_real")
         try:
-            return getattr(real, attr)
+            value = getattr(real, attr)
         except AttributeError:
             pass
+        else:
+            if isinstance(value, types.ModuleType) and value.__name__ == f"{real.__name__}.{attr}":
+                # a submodule reached as an attribute (torch.backends.x): its alias, so gaps are named too
+                return importlib.import_module(f"{object.__getattribute__(self, '_torch_name')}.{attr}")
+            return value
         sub = f"{real.__name__}.{attr}"
         try:
             return importlib.import_module(sub)
