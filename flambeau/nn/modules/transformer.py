@@ -9,7 +9,6 @@ import copy
 import warnings
 
 from ... import _ops
-from ...amp.autocast_mode import is_autocast_enabled
 from ...autograd.grad_mode import is_grad_enabled
 from ...backends.mha import get_fastpath_enabled
 from ..parameter import Parameter
@@ -358,6 +357,7 @@ def _why_no_nested_tensor(layer):
 def _nested_padding(encoder, src, mask, padding_mask):
     """The (N, S) bool mask of the positions torch's nested-tensor path would zero, or None."""
     first = encoder.layers[0]
+    from ...amp.autocast_mode import is_autocast_enabled     # (importing amp hooks the ops: not before all exist)
     if (not get_fastpath_enabled() or not getattr(encoder, "use_nested_tensor", False) or first.training
             or src.dim() != 3
             or padding_mask is None or mask is not None or is_autocast_enabled()):
