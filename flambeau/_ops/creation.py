@@ -1,7 +1,6 @@
 """Tensor creation, joining (cat/stack), copying and filling, random numbers."""
 import math
 import numbers
-import pickle
 import struct
 
 import numpy as np
@@ -12,6 +11,7 @@ from .._device import (canonical as _canonical, or_default as _or_default, chose
                        xp_of, CPU)
 from .._tensor import Tensor, _make, Size, _contiguous_strides, _suggested_memory_format, _wrap_dim
 from ..autograd.function import Function
+from . import _cpu_rng
 from ._util import (register, recording, write_inplace, check_inplace_autograd, wrap_dims, _BY_NP, scalar_as,
                     check_same_device, row_major, _relaid, _type_word)
 from .pointwise import factory_out, handles_out
@@ -498,18 +498,28 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
 
 
+def _random_like(input, dtype, device, requires_grad, memory_format, fill, draw):
+    """torch's empty_like(input).fill_(...) on the CPU: a tensor laid out as input (memory_format) filled
+    in its memory order by fill(out) (an in-place sampler); elsewhere draw(shape, dtype, device)."""
+    dt, dev = _like(input, dtype, device)
+    if dev.type == "cpu":
+        out = _new_like(input, 0, dtype, device, False, memory_format)
+        fill(out)
+        out._version_counter[0] = 0
+        return _finish(out._data, requires_grad)
+    return _new_like(input, draw(tuple(input.shape), dt, dev)._data, dtype, device, requires_grad, memory_format)
+
+
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     check_layout(layout, "rand_like")
-    dt, dev = _like(input, dtype, device)
-    values = rand(input.shape, dtype=dt, device=dev)
-    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
+    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: uniform_(t),
+                        lambda shape, dt, dev: rand(shape, dtype=dt, device=dev))
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     check_layout(layout, "randn_like")
-    dt, dev = _like(input, dtype, device)
-    values = randn(input.shape, dtype=dt, device=dev)
-    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
+    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: normal_(t),
+                        lambda shape, dt, dev: randn(shape, dtype=dt, device=dev))
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -517,9 +527,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
     check_layout(layout, "randint_like")
     if high is None:
         low, high = 0, low
-    dt, dev = _like(input, dtype, device)
-    values = randint(low, high, input.shape, dtype=dt, device=dev)
-    return _new_like(input, values._data, dtype, device, requires_grad, memory_format)
+    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: random_(t, low, high),
+                        lambda shape, dt, dev: randint(low, high, shape, dtype=dt, device=dev))
 
 
 # -- ranges -----------------------------------------------------------------------------------
@@ -1262,20 +1271,23 @@ def fill(input, value):
 
 
 # -- random -----------------------------------------------------------------------------------
+# Note [torch's CPU generator] (in _cpu_rng): CPU generators draw torch's numbers; cuda generators draw
+# CuPy's (Note [default cuda generators]).
 class Generator:
     """A random number generator (``generator=`` of the random ops); seeded by manual_seed."""
 
     def __init__(self, device="cpu"):
         self.device = _canonical(device)
-        self.manual_seed(67280421310721)
+        self.manual_seed(_cpu_rng.DEFAULT_SEED)          # torch's default seed, 67280421310721
 
     def manual_seed(self, seed):
-        seed = int(seed)
-        if seed < 0:
-            seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+        seed = _seed64(seed)
         self._seed = seed
         if self.device.type == "cpu":
-            self._rng = np.random.Generator(np.random.PCG64(seed))
+            if isinstance(getattr(self, "_rng", None), _cpu_rng.Engine):
+                self._rng.manual_seed(seed)
+            else:
+                self._rng = _cpu_rng.Engine(seed)
         else:                  # CuPy's generator, which draws on the device; its seeds have 32 bits
             cupy = xp_of(self.device)
             with cupy.cuda.Device(self.device.index):         # cuRAND's state lives on one device
@@ -1284,7 +1296,7 @@ class Generator:
 
     def seed(self):
         import secrets
-        s = secrets.randbits(63)
+        s = secrets.randbits(64 if self.device.type == "cpu" else 63)
         self.manual_seed(s)
         return s
 
@@ -1296,38 +1308,35 @@ class Generator:
             # 16 bytes, as torch's cuda state: the seed, then where the stream stands (its key)
             key = self._rng.capture()
             return tensor(list(struct.pack("<QQ", self._seed, key)), dtype=_dtype.uint8)
-        blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
-        return tensor(list(blob), dtype=_dtype.uint8)
+        return _make(np.frombuffer(self._rng.get_state(), dtype=np.uint8).copy())     # torch's 5056 bytes
 
     def set_state(self, state):
         if not isinstance(state, Tensor) or state.dtype is not _dtype.uint8:
-            raise TypeError("set_state(): expected a torch.ByteTensor state from get_state()")
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        blob = np.ascontiguousarray(_xp.to_host(state._data)).tobytes()
         if self.device.type != "cpu":
-            blob = bytes(_xp.to_host(state._data).tolist())
             if len(blob) not in (8, 16):
                 raise RuntimeError("RNG state is wrong size")
             seed, key = struct.unpack("<QQ", blob) if len(blob) == 16 else struct.unpack("<Q", blob) * 2
             self._seed = seed
             self._rng.restart(key)
             return self
-        seed, st = _load_state(bytes(_xp.to_host(state._data).tolist()))
-        self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64())
-        self._rng.bit_generator.state = st
+        self._rng.set_state(blob)
+        self._seed = self._rng.initial_seed()
         return self
 
 
-def _load_state(blob):
-    class _Restricted(pickle.Unpickler):
-        def find_class(self, module, name):
-            raise pickle.UnpicklingError(f"invalid RNG state: unexpected global {module}.{name}")
-    try:
-        seed, st = _Restricted(__import__("io").BytesIO(blob)).load()
-        if not isinstance(st, dict):
-            raise ValueError
-        return seed, st
-    except Exception:
-        raise RuntimeError("set_rng_state(): the given state is not one returned by get_rng_state()") from None
+def _seed64(seed):
+    """A seed as torch takes it: an integer in [-2^63, 2^64), negative ones as their 64-bit two's complement."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        if isinstance(seed, Tensor) and seed.numel() == 1 and not seed.dtype.is_floating_point:
+            seed = seed.item()
+        else:
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+    seed = int(seed)
+    if not -(1 << 63) <= seed < 1 << 64:
+        raise ValueError("Overflow when unpacking long long")
+    return seed & 0xFFFF_FFFF_FFFF_FFFF
 
 
 default_generator = Generator()
@@ -1353,6 +1362,7 @@ def default_cuda_generator(index):
 
 def manual_seed(seed):
     """Seed the default generator and every cuda device's. Same seed, same numbers."""
+    seed = int(seed)                    # torch.manual_seed takes floats and numbers with __int__ too
     default_generator.manual_seed(seed)
     _cuda_seed[0] = seed
     for g in _cuda_generators.values():
@@ -1459,13 +1469,10 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
-def _rng(generator):
-    return (generator or default_generator)._rng
-
-
 def _source(generator, dev):
     """What draws the numbers of a tensor on dev: the generator given (on dev's type of device, as torch
-    checks), else dev's default generator (Note [default cuda generators])."""
+    checks), else dev's default generator (Note [default cuda generators]). On the CPU that is a
+    _cpu_rng.Engine, which the samplers hand to _cpu_rng's kernels; on cuda a _DeviceDraws."""
     if generator is not None:
         if generator.device.type != dev.type:
             raise RuntimeError(f"Expected a '{dev.type}' device type for generator but found "
@@ -1474,6 +1481,10 @@ def _source(generator, dev):
     if dev.type == "cpu":
         return default_generator._rng
     return default_cuda_generator(_canonical(dev).index)._rng
+
+
+def _on_cpu(g):
+    return type(g) is _cpu_rng.Engine
 
 
 def _random_array(sample, shape, dt, dev):
@@ -1492,8 +1503,45 @@ def _kernel_for(kernel, dt, categories):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_word(dt)}'")
 
 
+# -- the CPU samplers: torch's kernels (_cpu_rng) on flat arrays in the order torch fills its output --
+def _cast(values, dt):
+    """values (double, float or int64) as dt the way torch's kernels cast them: to half through float."""
+    if dt is _dtype.float16 and values.dtype not in (np.float16, np.float32):
+        values = values.astype(np.float32)
+    return values.astype(dt.np, copy=False)
+
+
+def _cpu_uniform(g, n, dt, lo=0.0, hi=1.0):
+    """n samples of U[lo, hi) in dt; a complex dt draws (real, imaginary) pairs, as torch's
+    uniform_ of view_as_real."""
+    if dt.is_complex:
+        return _cpu_rng.uniform(g, 2 * n, dt.to_real().np, lo, hi).view(dt.np)
+    return _cpu_rng.uniform(g, n, dt.np, lo, hi)
+
+
+def _cpu_normal(g, n, dt, mean=0.0, std=1.0, contiguous=True):
+    """n samples of N(mean, std^2) in dt, for an output that is contiguous or not (which picks torch's
+    kernel); a complex dt draws (real, imaginary) pairs of variance std^2 / 2, as torch."""
+    if dt.is_complex:
+        return _cpu_rng.normal(g, 2 * n, dt.to_real().np, mean, std / math.sqrt(2), contiguous).view(dt.np)
+    return _cast(_cpu_rng.normal(g, n, dt.np, mean, std, contiguous), dt)
+
+
+def _fill_cpu(self, draw):
+    """Fill self in place with draw(n): its n values in the order torch's TensorIterator visits self,
+    its memory order (through every view of self)."""
+    from ._util import check_writable
+    check_writable(self)
+    check_inplace_autograd(self)
+    view = _cpu_rng.iteration_view(self._data)
+    if view.size:
+        view[...] = _cast(np.asarray(draw(view.size)), self.dtype).reshape(view.shape)
+    self._version_counter[0] += 1
+    return self
+
+
 def _uniform(g, shape, dt, lo=0.0, hi=1.0):
-    """U[lo, hi) samples in dt; complex draws the real and imaginary parts independently."""
+    """U[lo, hi) samples in dt drawn on a device; complex draws the real and imaginary parts independently."""
     if dt.is_complex:
         real = dt.to_real()
         return _uniform(g, shape, real, lo, hi) + 1j * _uniform(g, shape, real, lo, hi)
@@ -1509,7 +1557,7 @@ def _uniform(g, shape, dt, lo=0.0, hi=1.0):
 
 
 def _normal(g, shape, dt, mean=0.0, std=1.0):
-    """N(mean, std^2) samples in dt; complex has variance std^2 split over both parts."""
+    """N(mean, std^2) samples in dt drawn on a device; complex has variance std^2 split over both parts."""
     if dt.is_complex:
         real = dt.to_real()
         scale = std / np.sqrt(2.0)
@@ -1518,6 +1566,10 @@ def _normal(g, shape, dt, mean=0.0, std=1.0):
     if (mean, std) != (0.0, 1.0):
         z = z * std + mean
     return z.astype(dt.np, copy=False)
+
+
+def _numel(shape):
+    return math.prod(shape)
 
 
 @factory_out
@@ -1529,6 +1581,8 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
     _kernel_for("check_uniform_bounds", dt, (2, 3))
     g = _source(generator, dev)
+    if _on_cpu(g):
+        return _finish(_cpu_uniform(g, _numel(shape), dt).reshape(shape), requires_grad)
     return _finish(_random_array(lambda s: _uniform(g, s, dt), shape, dt, dev), requires_grad)
 
 
@@ -1541,6 +1595,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
     g = _source(generator, dev)
+    if _on_cpu(g):
+        return _finish(_cpu_normal(g, _numel(shape), dt).reshape(shape), requires_grad)
     return _finish(_random_array(lambda s: _normal(g, s, dt), shape, dt, dev), requires_grad)
 
 
@@ -1564,10 +1620,14 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
-    _check_random_bounds(dt, low, high)
     g = _source(generator, dev)
     shape = _shape_args(tuple(size))
     _check_shape(shape)
+    if _on_cpu(g):
+        span, base = _random_span(dt, low, high)
+        values = _cpu_rng.random_from_to(g, _numel(shape), dt.np, span, base)
+        return _finish(_cast(values, dt).reshape(shape), requires_grad)
+    _check_random_bounds(dt, low, high)
     return _finish(_random_array(lambda s: g.integers(low, high, s), shape, dt, dev), requires_grad)
 
 
@@ -1587,6 +1647,58 @@ def _check_random_bounds(dt, low, high):
         raise RuntimeError(f"to - 1 is out of bounds for {dt.name}")
 
 
+_MANTISSA = {np.float16: 11, np.float32: 24, np.float64: 53}
+_C_TYPE = {np.float16: "c10::Half", np.float32: "float", np.float64: "double"}
+
+
+def _as_float_and_back(dt, value):
+    """int64(scalar_t(value)), as torch's C++ casts compute it (half through float; inf wraps to int64's minimum)."""
+    f = np.array([value], dtype=np.int64).astype(np.float32 if dt is _dtype.float16 else dt.np).astype(dt.np)
+    return int(f[0]) if np.isfinite(f[0]) else -(1 << 63)
+
+
+def _update_bounds(dt, from_, to):
+    """torch's update_from/update_to: for floats, bounds moved inward to the nearest integers that rounding
+    to dt cannot move onto or past them (to=None: from only)."""
+    digits = _MANTISSA[dt.np.type]
+    if _as_float_and_back(dt, from_ + 1) < from_:
+        from_ = _as_float_and_back(dt, from_ + 1) + (1 << (abs(from_ + 1).bit_length() - 1 - digits + 1))
+    if to is not None and _as_float_and_back(dt, to - 1) >= to:
+        to = _as_float_and_back(dt, to - 1) - (1 << (abs(to - 1).bit_length() - 1 - digits + 1))
+    return from_, to
+
+
+def _check_float_range(dt, value, name):
+    """torch's bounds check of random_'s from / to - 1 for floats: an error past the dtype's range, a
+    warning past the integers it holds exactly."""
+    info, digits = np.finfo(dt.np), _MANTISSA[dt.np.type]
+    if not float(info.min) <= value <= float(info.max):
+        raise RuntimeError(f"{name} is out of bounds for {_C_TYPE[dt.np.type]}")
+    if not -(1 << digits) <= value <= 1 << digits:
+        import warnings
+        warnings.warn(f"{name} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations "
+                      f"{_C_TYPE[dt.np.type]} can support discrete uniform distribution only within this range. "
+                      "This warning will become an error in version 1.7 release, please fix the code in advance",
+                      UserWarning, stacklevel=4)
+
+
+def _random_span(dt, from_, to):
+    """(span, base) of torch's random_(from, to) for dt: the values base + draw % span; the bounds
+    checked and, for floats, moved inward as torch moves them."""
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+    if dt.is_floating_point:
+        from_, to = _update_bounds(dt, from_, to)
+        if from_ >= to:
+            raise RuntimeError(f"random_ expects 'from' casted to dtype to be less than 'to' casted to dtype, but "
+                               f"got from={from_} >= to={to}")
+        _check_float_range(dt, from_, "from")
+        _check_float_range(dt, to - 1, "to - 1")
+    else:
+        _check_random_bounds(dt, from_, to)
+    return to - from_, from_
+
+
 @factory_out
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1."""
@@ -1595,6 +1707,8 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
     g = _source(generator, dev)
+    if _on_cpu(g):
+        return _finish(_cast(_cpu_rng.randperm(g, n), dt), requires_grad)
     return _finish(_random_array(lambda s: g.permutation(n), (n,), dt, dev), requires_grad)
 
 
@@ -1618,10 +1732,20 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         from ._util import broadcast_shapes
         shape = broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
                                  tuple(std.shape) if isinstance(std, Tensor) else ())
-        z = _normal(g, shape, dt)
         m = mean._data if isinstance(mean, Tensor) else mean
         sd = std._data if isinstance(std, Tensor) else std
-        return _make((z * sd + m).astype(dt.np, copy=False))
+        if not _on_cpu(g):
+            z = _normal(g, shape, dt)
+            return _make((z * sd + m).astype(dt.np, copy=False))
+        # torch: a fresh contiguous output filled by normal_(0, std) plus mean for a number std, else by
+        # normal_(0, 1), times std, plus mean (a number mean as a 0-d tensor of the output's dtype)
+        if not isinstance(std, Tensor):
+            z = _cpu_normal(g, _numel(shape), dt, 0.0, float(std)).reshape(shape)
+            return _make((z + m).astype(dt.np, copy=False))
+        z = _cpu_normal(g, _numel(shape), dt).reshape(shape)
+        z = (z * sd).astype(dt.np, copy=False)
+        m = m if isinstance(mean, Tensor) else dt.np.type(m)
+        return _make((z + m).astype(dt.np, copy=False))
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if size is None:
@@ -1631,7 +1755,22 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
     g = _source(generator, dev)
     shape = _shape_args(tuple(size) if not isinstance(size, int) else (size,))
+    if _on_cpu(g):
+        return _finish(_cpu_normal(g, _numel(shape), dt, float(mean), float(std)).reshape(shape), requires_grad)
     return _finish(_random_array(lambda sh: _normal(g, sh, dt, mean, std), shape, dt, dev), requires_grad)
+
+
+def _cpu_bernoulli(g, out, probs):
+    """Fill the host array out with Bernoulli draws in out's memory order (torch's TensorIterator order),
+    probs a number or an array broadcastable to out."""
+    view = _cpu_rng.iteration_view(out)
+    if isinstance(probs, np.ndarray):
+        p = np.broadcast_to(probs, out.shape).transpose(_cpu_rng.iteration_order(out)).ravel()
+        draws = _cpu_rng.bernoulli_tensor(g, p)
+    else:
+        draws = _cpu_rng.bernoulli_scalar(g, view.size, probs)
+    view[...] = draws.reshape(view.shape)
+    return out
 
 
 @register("bernoulli")
@@ -1650,6 +1789,8 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
         probs = p
+    if _on_cpu(g):          # into a contiguous array (torch's LEGACY_CONTIGUOUS empty_like), filled in order
+        return _make(_cpu_bernoulli(g, np.empty(input._data.shape, input._data.dtype), probs))
     return _make((g.random(input.shape) < probs).astype(input._data.dtype))
 
 
@@ -1661,8 +1802,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise NotImplementedError(f"\"multinomial\" not implemented for '{_word(input.dtype)}'")
     if not input.is_cpu:
         return _multinomial_on_device(input, num_samples, replacement, _source(generator, input.device))
-    g = _rng(generator)
-    probs = input._data.astype(np.float64)
+    g = _source(generator, input.device)
+    probs = input._data
     if probs.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
     if num_samples <= 0:
@@ -1672,17 +1813,14 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     rows = probs.reshape(-1, probs.shape[-1])
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    out_rows = []
     for row in rows:
-        s = row.sum()
-        if s <= 0:
+        if row.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
         if not replacement and (row > 0).sum() < num_samples:
             raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
                                "category to sample)")
-        out_rows.append(g.choice(len(row), size=num_samples, replace=replacement, p=row / s))
-    res = np.array(out_rows, dtype=np.int64).reshape(probs.shape[:-1] + (num_samples,))
-    return tensor(res, device=input.device)
+    res = _cpu_rng.multinomial(g, probs, num_samples, replacement)
+    return _make(res.reshape(probs.shape[:-1] + (num_samples,)))
 
 
 def _multinomial_on_device(input, num_samples, replacement, g):
@@ -1719,14 +1857,16 @@ def _multinomial_on_device(input, num_samples, replacement, g):
 
 @register("poisson")
 def poisson(input, generator=None):
-    """Counts drawn from Poisson(rate) for each rate of input, on input's device."""
+    """Counts drawn from Poisson(rate) for each rate of input, on input's device. On the CPU the counts
+    come from NumPy's sampler seeded by one draw of the generator: reproducible, not torch's numbers."""
     rates = input._data
-    counts = _source(generator, input.device).poisson(rates)
+    g = _source(generator, input.device)
+    counts = g.numpy_generator().poisson(rates) if _on_cpu(g) else g.poisson(rates)
     return _make(_xp.array_module(rates).asarray(counts).astype(rates.dtype))   # a 0-d rate gives a bare number
 
 
 def _fill_random(self, sample):
-    """Fill self in place with sample(shape), a host array, through every view of self."""
+    """Fill self in place with sample(shape), a device array, through every view of self."""
     from ._util import check_writable
     check_writable(self)
     check_inplace_autograd(self)
@@ -1741,15 +1881,32 @@ def _continuous_only(name, dt):
                            f"floating point but you specified {_word(dt)}")
 
 
+def _check_uniform_bounds(dt, a, b):
+    """torch's checks of uniform_'s bounds for dt (the real dtype of a complex one)."""
+    real = dt.to_real() if dt.is_complex else dt
+    info, word = np.finfo(real.np), _C_TYPE[real.np.type]
+    if not float(info.min) <= a <= float(info.max):
+        raise RuntimeError(f"from is out of bounds for {word}")
+    if not float(info.min) <= b <= float(info.max):
+        raise RuntimeError(f"to is out of bounds for {word}")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    if b - a > float(info.max):
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{_word(real)}>::max(), but found "
+                           f"to={b} and from={a} which result in to-from to exceed the limit")
+
+
 @register("uniform_")
 def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
     """Fill with samples of U[from, to)."""
     a, b = kw.get("from", a), kw.get("to", b)
     _kernel_for("check_uniform_bounds", self.dtype, (2, 3))
-    if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    a, b = float(a), float(b)
+    _check_uniform_bounds(self.dtype, a, b)
     g = _source(generator, self.device)
-    return _fill_random(self, lambda s: _uniform(g, s, self.dtype, float(a), float(b)))
+    if _on_cpu(g):
+        return _fill_cpu(self, lambda n: _cpu_uniform(g, n, self.dtype, a, b))
+    return _fill_random(self, lambda s: _uniform(g, s, self.dtype, a, b))
 
 
 @register("normal_")
@@ -1759,6 +1916,9 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     g = _source(generator, self.device)
+    if _on_cpu(g):
+        contiguous = self._data.flags.c_contiguous
+        return _fill_cpu(self, lambda n: _cpu_normal(g, n, self.dtype, float(mean), float(std), contiguous))
     return _fill_random(self, lambda s: _normal(g, s, self.dtype, mean, std))
 
 
@@ -1778,37 +1938,74 @@ def bernoulli_(self, p=0.5, *, generator=None):
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
         pv = p
+    if _on_cpu(g):
+        from ._util import check_writable
+        check_writable(self)
+        check_inplace_autograd(self)
+        # drawn into a bool array laid out as self, so that the draws follow self's memory order
+        self._data[...] = _cpu_bernoulli(g, np.empty_like(self._data, dtype=np.bool_), pv)
+        self._version_counter[0] += 1
+        return self
     return _fill_random(self, lambda s: g.random(s) < pv)
 
 
+_UNSET = object()
+
+
 @register("random_")
-def random_(self, from_=0, to=None, *, generator=None, **kw):
-    """Integers uniform in [from, to); random_(to) is [0, to); random_() is [0, 2^mantissa] for
-    floating dtypes and the dtype's whole non-negative range for integers."""
-    if "from" in kw:
-        from_ = kw.pop("from")
+def random_(self, from_=_UNSET, to=_UNSET, *, generator=None, **kw):
+    """Integers uniform in [from, to); random_(to) is [0, to); random_(from, None) is [from, the dtype's
+    largest integer] (every int64 for from = -2^63); random_() is [0, 2^mantissa] for floating dtypes
+    and the dtype's whole non-negative range for integers."""
+    from_ = kw.pop("from", from_)
     to = kw.pop("to", to)
-    explicit = to is not None or from_ != 0
-    if to is None and from_ != 0:
-        from_, to = 0, from_
+    if to is _UNSET:
+        from_, to = (None, None) if from_ is _UNSET else (0, from_)       # random_() or random_(to)
+    elif from_ is _UNSET:
+        from_ = 0
     dt = self.dtype
+    explicit = from_ is not None
     if dt.is_complex:
         if explicit:
             raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types, got "
                                f"{dt}")
         raise NotImplementedError(f"\"random_kernel_cpu\" not implemented for '{_word(dt)}'")
     g = _source(generator, self.device)
-    if to is None:
-        if dt.is_floating_point:
-            to = 2 ** {np.float16: 11, np.float32: 24, np.float64: 53}[dt.np.type] + 1
-        elif dt is _dtype.bool:
-            to = 2
-        else:
-            to = int(np.iinfo(dt.np).max) + 1
-    if from_ >= to:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
-    _check_random_bounds(dt, from_, to)
-    return _fill_random(self, lambda s: g.integers(from_, to, s))
+    if not _on_cpu(g):
+        if from_ is None:
+            from_ = 0
+        if to is None:
+            if dt.is_floating_point:
+                to = 2 ** {np.float16: 11, np.float32: 24, np.float64: 53}[dt.np.type] + 1
+            elif dt is _dtype.bool:
+                to = 2
+            else:
+                to = int(np.iinfo(dt.np).max) + 1
+        if from_ >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+        _check_random_bounds(dt, from_, to)
+        return _fill_random(self, lambda s: g.integers(from_, to, s))
+    if from_ is None:                                               # random_()
+        return _fill_cpu(self, lambda n: _cpu_rng.random_default(g, n, dt.np))
+    if to is not None:                                              # [from, to)
+        span, base = _random_span(dt, from_, to)
+        return _fill_cpu(self, lambda n: _cpu_rng.random_from_to(g, n, dt.np, span, base))
+    if from_ == -(1 << 63):                                         # every int64
+        if dt not in (_dtype.int64, _dtype.float32, _dtype.float64):
+            raise RuntimeError("random_full_64_bits_range_kernel_cpu handles only int64, double, float and bfloat16")
+        return _fill_cpu(self, lambda n: _cpu_rng.random_full_range(g, n, dt.np))
+    if dt.is_floating_point:                                        # [from, 2^mantissa]
+        to_inc = 1 << _MANTISSA[dt.np.type]
+        from_, _ = _update_bounds(dt, from_, None)
+        if from_ >= to_inc:
+            raise RuntimeError(f"random_ expects 'from' casted to dtype to be less than or equal to 'to_inc' casted "
+                               f"to dtype, but got from={from_} > to_inc={to_inc}")
+        _check_float_range(dt, from_, "from")
+        _check_float_range(dt, to_inc, "to - 1")
+    else:                                                           # [from, the dtype's largest]
+        to_inc = 1 if dt is _dtype.bool else int(np.iinfo(dt.np).max)
+        _check_random_bounds(dt, from_, to_inc + 1)
+    return _fill_cpu(self, lambda n: _cpu_rng.random_from_to(g, n, dt.np, to_inc - from_ + 1, from_))
 
 
 @register("exponential_")
@@ -1818,6 +2015,8 @@ def exponential_(self, lambd=1.0, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     g = _source(generator, self.device)
+    if _on_cpu(g):
+        return _fill_cpu(self, lambda n: _cpu_rng.exponential(g, n, float(lambd)))
     return _fill_random(self, lambda s: g.exponential(1.0 / lambd, s))
 
 
@@ -1828,6 +2027,8 @@ def geometric_(self, p, *, generator=None):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     g = _source(generator, self.device)
+    if _on_cpu(g):
+        return _fill_cpu(self, lambda n: _cpu_rng.geometric(g, n, float(p)))
     return _fill_random(self, lambda s: g.geometric(p, s))
 
 
@@ -1838,6 +2039,8 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     g = _source(generator, self.device)
+    if _on_cpu(g):
+        return _fill_cpu(self, lambda n: _cpu_rng.cauchy(g, n, float(median), float(sigma)))
     return _fill_random(self, lambda s: median + sigma * g.standard_cauchy(s))
 
 
@@ -1848,6 +2051,8 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     g = _source(generator, self.device)
+    if _on_cpu(g):
+        return _fill_cpu(self, lambda n: _cpu_rng.log_normal(g, n, float(mean), float(std)))
     return _fill_random(self, lambda s: g.lognormal(mean, std, s))
 
 

@@ -84,11 +84,11 @@ def feature_alpha_dropout_(input, p, train):
 
 def native_dropout(input, p, train):
     """(output, mask): the mask (bool) of the elements kept, all True when not training."""
-    from .creation import ones_like, rand_like
-    if train is False or p == 0:        # (train=None counts as training, as in PyTorch)
+    from .creation import empty_like, ones_like
+    if train is False:                  # (train=None counts as training, as in PyTorch)
         return input.clone(), ones_like(input, dtype=_bool)
-    keep = rand_like(input) >= p if p < 1 else ones_like(input, dtype=_bool).logical_not()
-    return input * keep * (1.0 / (1 - p) if p < 1 else 0.0), keep
+    keep = empty_like(input).bernoulli_(1 - p)          # torch's draws, even for p = 0 or 1
+    return input * keep * (1.0 / (1 - p) if p < 1 else 0.0), keep.to(_bool)
 
 
 # -- normalization ----------------------------------------------------------------------------

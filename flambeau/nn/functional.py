@@ -346,9 +346,25 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if not input.is_floating_point():
         _not_implemented("rrelu_with_noise_out_cpu", input.dtype)
     target, input = input, _source(input, inplace)
-    a = _creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
+    a = _rrelu_slopes(input, lower, upper)
     out = _f().where(input > 0, input, input * a)       # x <= 0 takes the slope, as PyTorch's noise
     return _inplace(target, out) if inplace else out
+
+
+def _rrelu_slopes(input, lower, upper):
+    """The slopes of rrelu in training. On the CPU, torch's: one 53-bit uniform in [lower, upper) per element
+    x <= 0, drawn in the order of the elements (row-major, as torch reads a contiguous copy), rounded to the
+    input's dtype."""
+    g = _creation._source(None, input.device)
+    if not _creation._on_cpu(g):
+        return _creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
+    x = input.detach()._data
+    take = x <= 0                       # (NaN takes no draw, and keeps slope 1, as torch's)
+    slopes = np.ones(x.shape, dtype=np.float64)
+    # torch holds the bounds in the op's math type (float for float and half) before its double draw
+    lo, hi = (float(np.float32(lower)), float(np.float32(upper))) if x.dtype.itemsize < 8 else (lower, upper)
+    slopes[take] = g.uniform_double(int(take.sum())) * (hi - lo) + lo
+    return _creation.tensor(slopes.astype(x.dtype), device=input.device)
 
 
 class _Elu(Function):
@@ -715,19 +731,39 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
     target, input = input, _source(input, inplace)
     if p == 1.0:
         out = input * 0
+    elif input.device.type == "cpu":
+        # torch's CPU dropout: keep = bernoulli_(1 - p) drawn into empty_like(input) (laid out as input, so
+        # the draws follow its memory order) or into the (N, C, 1, ...) feature noise
+        if noise_shape is None:
+            keep = _creation.empty_like(input)
+        else:
+            keep = _creation.empty(noise_shape(input), dtype=input.dtype, device=input.device)
+        keep.bernoulli_(1.0 - p)
+        if alpha:
+            out = _alpha_dropout_of(input, keep, p)
+        else:
+            # noise.div_(1 - p): in float math for half, as torch's kernels compute
+            data = keep._data
+            opmath = np.float32 if data.dtype == np.float16 else data.dtype.type
+            out = input * _make((data.astype(opmath) / opmath(1.0 - p)).astype(data.dtype, copy=False))
     else:
         shape = input.shape if noise_shape is None else noise_shape(input)
         noise = _creation.rand(shape, dtype=input.dtype, device=input.device)
         if not alpha and noise_shape is None and _cuda_kernels.usable(input._data, noise._data):
             out = _Dropout.apply(input, noise._data, p)          # one launch after the noise, not four
         elif alpha:
-            keep = (noise >= p).to(input.dtype)
-            saturation = _SELU_ALPHA * _SELU_SCALE
-            a = 1.0 / math.sqrt((saturation * saturation * p + 1) * (1 - p))
-            out = input * (keep * a) + ((keep - 1) * (saturation * a) + saturation * a * p)
+            out = _alpha_dropout_of(input, (noise >= p).to(input.dtype), p)
         else:
             out = input * ((noise >= p).to(input.dtype) * (1.0 / (1.0 - p)))
     return _inplace(target, out) if inplace else out
+
+
+def _alpha_dropout_of(input, keep, p):
+    """input * (keep a) + b, b = (keep - 1) alpha' a + alpha' a p: the dropped values at SELU's saturation
+    -alpha' = -alpha scale, then the affine map that restores mean 0 and variance 1."""
+    saturation = _SELU_ALPHA * _SELU_SCALE
+    a = 1.0 / math.sqrt((saturation * saturation * p + 1) * (1 - p))
+    return input * (keep * a) + ((keep - 1) * (saturation * a) + saturation * a * p)
 
 
 class _Dropout(Function):

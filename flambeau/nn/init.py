@@ -71,19 +71,60 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std^2) truncated to [a, b] (inverse-CDF sampling)."""
+    """Fill with N(mean, std^2) truncated to [a, b]. On the CPU by rejection, as torch (its numbers): while
+    [a, b] holds more than 30% of the mass, normals outside it are drawn again; else uniform proposals on
+    [a, b] are kept with probability pdf(x) / pdf(mode), redrawn where rejected. On a device, where the
+    numbers are CuPy's anyway, by inverse-CDF sampling, which needs no host reads."""
+    from .._ops.pointwise import where
+
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
                       "may be incorrect.", stacklevel=2)
+    if tensor.device.type != "cpu":
+        with no_grad():
+            lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
+            tensor.uniform_(2 * lo - 1, 2 * hi - 1, generator=generator)
+            tensor.erfinv_()
+            tensor.mul_(std * math.sqrt(2.0))
+            tensor.add_(mean)
+            tensor.clamp_(min=a, max=b)
+            return tensor
     with no_grad():
-        def cdf(x):
-            return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-        lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-        tensor.uniform_(2 * lo - 1, 2 * hi - 1, generator=generator)
-        tensor.erfinv_()
-        tensor.mul_(std * math.sqrt(2.0))
-        tensor.add_(mean)
-        tensor.clamp_(min=a, max=b)
+        mass = cdf((b - mean) / std) - cdf((a - mean) / std)
+        if mass > 0.3:
+            lo = tensor.new_tensor(a, device="cpu").item()          # the bounds as tensor's dtype holds them
+            hi = tensor.new_tensor(b, device="cpu").item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                outside = (result < lo) | (result > hi)
+                if not outside.any():
+                    break
+                result = where(outside, _creation.empty_like(result).normal_(mean, std, generator=generator), result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+        def log_pdf_ratio(x):              # log(pdf(x) / pdf(mode)), in place
+            return x.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+        candidates = _creation.empty_like(tensor)
+        accept = _creation.empty_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        log_pdf_ratio(candidates.copy_(tensor))
+        pending = accept.uniform_(generator=generator).log_().gt(candidates)
+        if pending.any():
+            result = tensor
+            while True:
+                candidates.uniform_(a, b, generator=generator)
+                result = where(pending, candidates, result)
+                log_pdf_ratio(candidates)
+                pending = where(pending, accept.uniform_(generator=generator).log_().gt(candidates), pending)
+                if not pending.any():
+                    break
+            tensor.copy_(result)
         return tensor
 
 
@@ -151,7 +192,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         warnings.warn("Initializing zero-element tensors is a no-op")
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std          # (rounded as torch rounds it)
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -188,16 +230,18 @@ def orthogonal_(tensor, gain=1, generator=None):
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
-    """Fill a 2-D tensor with N(0, std^2) and zero a fraction `sparsity` of each column."""
+    """Fill a 2-D tensor with N(mean=0, std^2) and zero ceil(sparsity * rows) random rows of each column."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    with no_grad():         # on the tensor's device, from its generator, as torch
+    with no_grad():
         tensor.normal_(0, std, generator=generator)
-        # a random subset of num_zeros rows per column: the rows whose random key ranks lowest there
-        keys = _creation.rand((rows, cols), generator=generator, device=tensor.device)
-        tensor.masked_fill_(keys.argsort(0).argsort(0) < num_zeros, 0)
+        zero = np.zeros((rows, cols), dtype=bool)
+        for col in range(cols):
+            # torch draws these permutations from the default CPU generator, even when given one
+            zero[_creation.randperm(rows)[:num_zeros].numpy(), col] = True
+        tensor.masked_fill_(_creation.tensor(zero, device=tensor.device), 0)      # (no read back from a device)
     return tensor
 
 

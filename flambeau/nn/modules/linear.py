@@ -4,7 +4,7 @@ import math
 from ... import _ops
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
-from .. import functional as F
+from .. import functional as F, init
 from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear"]
@@ -56,12 +56,12 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """weight, bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features))."""
-        bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-        with no_grad():
-            self.weight.uniform_(-bound, bound)
-            if self.bias is not None:
-                self.bias.uniform_(-bound, bound)
+        """weight, bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)), the weight's bound computed as
+        kaiming_uniform_(a=sqrt(5)) computes it (so that it rounds as torch's does)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
