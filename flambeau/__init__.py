@@ -31,6 +31,9 @@ from .serialization import save, load  # noqa: F401
 from ._legacy import *          # noqa: F401,F403  (top-level LAPACK functions, 2019 APIs)
 from ._lowrank import svd_lowrank, pca_lowrank  # noqa: F401
 from ._aliases import *         # noqa: F401,F403  (torch.clamp_(x), torch.selu, settings)
+# torch's rejection samplers (Note [torch's rejection samplers] in _ops/_cpu_rng.py)
+from ._ops.creation import binomial, _standard_gamma, _sample_dirichlet  # noqa: F401,E402
+from ._ops.creation import _standard_gamma_grad, _dirichlet_grad  # noqa: F401,E402
 
 from ._ops.views import view_as_real, view_as_complex  # noqa: F401
 

@@ -88,27 +88,12 @@ def igammac(input, other, *, out=None):
 __all__ += ["igamma", "igammac"]
 
 
-# -- random draws that live with the distributions ---------------------------------------------
-def binomial(count, prob, generator=None):
-    """Successes among count trials of probability prob, elementwise (count's floating dtype)."""
-    if generator is not None:
-        raise NotImplementedError("binomial(generator=...): flambeau draws binomials from the default generator")
-    if not count.is_floating_point():
-        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
-                         f"{count.dtype._legacy.replace('Tensor', '')}")
-    if prob.dtype is not count.dtype:
-        raise RuntimeError(f"Found dtype {prob.dtype._legacy.replace('Tensor', '')} but expected "
-                           f"{count.dtype._legacy.replace('Tensor', '')}")
-    from .distributions.binomial import _binomial
-    return _binomial(count, prob)
-
-
 def channel_shuffle(input, groups):
     from .nn import functional
     return functional.channel_shuffle(input, groups)
 
 
-__all__ += ["binomial", "channel_shuffle"]
+__all__ += ["channel_shuffle"]
 
 
 # -- old norms -----------------------------------------------------------------------------------

@@ -295,20 +295,276 @@ def test_multinomial():
     same_draws(fn, 14)
 
 
-def test_samplers_without_torchs_algorithm_are_reproducible():
-    """poisson and the gamma/binomial samplers draw from NumPy seeded by the torch stream: same seed, same
-    numbers, one random64() draw (two 32-bit words) per call."""
-    def draws():
-        flambeau.manual_seed(15)
-        rates = flambeau.full((6,), 3.0)
-        return [flambeau.poisson(rates).tolist(), flambeau.distributions.Gamma(2.0, 1.0).sample((4,)).tolist(),
-                flambeau.distributions.Binomial(10, 0.3).sample((4,)).tolist(), flambeau.rand(2).tolist()]
-    assert draws() == draws()
-    flambeau.manual_seed(15)
-    flambeau.poisson(flambeau.full((6,), 3.0))
-    torch.manual_seed(15)
-    torch.empty(1, dtype=torch.int64).random_(-2 ** 63, None)          # one random64()
-    assert_same(flambeau.get_rng_state(), torch.get_rng_state())
+# -- the rejection samplers: _standard_gamma, _sample_dirichlet, poisson, binomial ------------------------
+# (Note [torch's rejection samplers]) Each element takes as many uniforms (and normals) as its own loop
+# needs, so every test also compares the generator state afterwards, and a randn(1, float64) drawn after
+# the sampler shows that the cached normal the gamma sampler shares with randn was left as torch leaves it.
+ALPHAS = [0.0, 1e-30, 1e-3, 0.3, 1 / 3, 0.5, 0.999, 1.0, 1.0001, 2.0, 9.5, 10.0, 100.0, 1e6]
+
+
+def same_error(fn):
+    """fn(torch) and fn(flambeau) raise the same type of error, with the same message."""
+    with pytest.raises(Exception) as ref:
+        fn(torch)
+    with pytest.raises(type(ref.value)) as ours:
+        fn(flambeau)
+    assert str(ours.value) == str(ref.value)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2 ** 40 + 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_standard_gamma(seed, dtype):
+    def fn(lib):
+        dt = getattr(lib, dtype)
+        alphas = lib.tensor(ALPHAS, dtype=dt)
+        grid = (lib.rand(6, 9, dtype=dt) * 3).t()                          # non-contiguous: filled in order
+        first = lib._standard_gamma(alphas)
+        lib.randn(3, dtype=lib.float64)                                   # leaves a normal cached
+        return [first, lib._standard_gamma(grid), lib._standard_gamma(lib.tensor(0.7, dtype=dt)),
+                lib._standard_gamma(lib.full((2, 0), 2.0, dtype=dt)), lib.randn(1, dtype=lib.float64)]
+    same_draws(fn, seed)
+
+
+def test_standard_gamma_computes_in_float_where_torch_does():
+    """For float alphas 1 / alpha, alpha + 1 and alpha - 1/3 are rounded to float (in double, about
+    a third of these samples would differ in the last bits), the rest is double."""
+    same_draws(lambda lib: lib._standard_gamma(lib.rand(3000) * 4), 21)
+    same_draws(lambda lib: lib._standard_gamma(lib.rand(3000, dtype=lib.float64) * 4), 22)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_standard_gamma_special_values(dtype):
+    """NaN gives the smallest normal, inf gives inf; torch takes alpha < 0 too, its loop running on C's inf and
+    NaN; huge alphas overflow float."""
+    specials = [math.nan, math.inf, -0.5, -1.0, -1e-3, -2.0, -math.inf, -0.0, 1e-45, 1e30, 1e300, 2.0]
+    same_draws(lambda lib: lib._standard_gamma(lib.tensor(specials, dtype=getattr(lib, dtype))), 23)
+
+
+def test_standard_gamma_generator_and_errors():
+    def fn(lib):
+        g = lib.Generator().manual_seed(31)
+        return [lib._standard_gamma(lib.tensor([0.4, 3.0]), g), lib._standard_gamma(lib.ones(3), generator=g),
+                g.get_state()]
+    same_draws(fn, 24)
+    for dtype in ("float16", "int64", "bool", "complex64"):
+        same_error(lambda lib: lib._standard_gamma(lib.ones(2, dtype=getattr(lib, dtype))))
+    same_error(lambda lib: lib._standard_gamma(2.0))
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2 ** 33])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sample_dirichlet(seed, dtype):
+    """Rows of 1 to 300 categories: the gammas in double, each row divided by its sum as torch adds it
+    (in lanes of four from four categories on), cast and kept within [tiny, 1 - ulp]."""
+    def fn(lib):
+        dt = getattr(lib, dtype)
+        out = [lib._sample_dirichlet(lib.tensor([0.5, 1.0, 2.0], dtype=dt)),
+               lib._sample_dirichlet(lib.tensor([[0.0, 1.0], [0.0, 0.0], [1e-30, 1e-30], [2.0, 1e-3]], dtype=dt)),
+               lib._sample_dirichlet(lib.tensor(2.0, dtype=dt)), lib._sample_dirichlet(lib.ones(3, 0, dtype=dt)),
+               lib._sample_dirichlet(lib.tensor([0.3, 4.0], dtype=dt).expand(5, 2)),
+               lib._sample_dirichlet((lib.rand(40, 3, dtype=dt) * 2).t())]
+        out += [lib._sample_dirichlet(lib.rand(2, k, dtype=dt) * 3) for k in (4, 5, 7, 8, 13, 16, 33, 64, 300)]
+        return out + [lib.randn(1, dtype=lib.float64)]
+    same_draws(fn, seed)
+
+
+def test_sample_dirichlet_errors():
+    for dtype in ("float16", "int64"):
+        same_error(lambda lib: lib._sample_dirichlet(lib.ones(2, dtype=getattr(lib, dtype))))
+    same_error(lambda lib: lib._sample_dirichlet([1.0, 2.0]))
+
+
+def test_row_sums_add_as_torch():
+    """_cpu_rng.row_sums adds each row in the order of torch's sum(-1) of a contiguous double tensor."""
+    rng = np.random.default_rng(0)
+    for k in list(range(1, 70)) + [127, 128, 129, 256, 1000, 5003]:
+        x = rng.exponential(1.0, (3, k)) * 10.0 ** rng.uniform(-6, 6, (3, k))
+        np.testing.assert_array_equal(_cpu_rng.row_sums(x), torch.tensor(x).sum(-1).numpy())
+
+
+POISSON_RATES = [0.0, 5e-324, 1e-8, 0.5, 1.0, 3.7, 9.99, 9.999999, 10.0, 10.000001, 11.0, 30.0, 1e3, 1e6]
+
+
+@pytest.mark.parametrize("seed", [0, 5, 2 ** 40 + 3])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_poisson(seed, dtype):
+    def fn(lib):
+        dt = getattr(lib, dtype)
+        rates = lib.tensor(POISSON_RATES, dtype=dt)
+        grid = (lib.rand(5, 8, dtype=dt) * 25).t()
+        return [lib.poisson(rates), lib.poisson(grid), lib.poisson(lib.tensor(12.5, dtype=dt)),
+                lib.poisson(lib.empty(0, dtype=dt))]
+    same_draws(fn, seed)
+
+
+def test_poisson_extremes_and_errors():
+    """An infinite rate gives C's conversion of an out-of-range count (INT64_MIN), in float16 too."""
+    same_draws(lambda lib: [lib.poisson(lib.tensor([math.inf, 2.0 ** 62, 1e19, 5.0], dtype=lib.float64)),
+                            lib.poisson(lib.tensor([math.inf, 7e4, 3.0], dtype=lib.float16)),
+                            lib.poisson(lib.tensor([math.inf, 1e20, 3.0]))], 25)
+    for bad in (-1.0, math.nan):
+        # the rates before the bad one have drawn their counts: the generator has moved on
+        torch.manual_seed(26)
+        flambeau.manual_seed(26)
+        same_error(lambda lib: lib.poisson(lib.tensor([5.0, 40.0, bad, 3.0])))
+        assert_same(flambeau.get_rng_state(), torch.get_rng_state())
+    for dtype in ("int64", "bool"):
+        same_error(lambda lib: lib.poisson(lib.ones(2, dtype=getattr(lib, dtype))))
+    same_error(lambda lib: lib.poisson(3.0))
+    same_draws(lambda lib: lib.poisson(lib.full((4,), 3.0), lib.Generator().manual_seed(3)), 27)
+
+
+BINOMIAL_CASES = [(0.0, 0.5), (5.0, 0.0), (5.0, 1.0), (5.0, 1.5), (5.0, -0.2), (-3.0, 0.5), (20.0, 0.5),
+                  (20.0, 0.5000001), (7.5, 0.3), (7.5, 0.8), (25.0, 0.39999), (25.0, 0.4), (25.0, 0.6), (40.0, 0.75),
+                  (100.0, 0.1), (99.0, 0.1), (1e6, 0.3), (1e6, 1e-5), (1e9, 0.5), (2.0 ** 40, 0.25), (1e30, 0.3),
+                  (1e30, 1e-29), (5.0, 1e-45), (1e-30, 0.5), (math.inf, 0.3), (math.inf, 0.7), (math.inf, 0.0),
+                  (-math.inf, 0.5), (5.0, math.nan), (5.0, math.inf)]
+
+
+@pytest.mark.parametrize("seed", [0, 9, 2 ** 40 + 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binomial(seed, dtype):
+    """Inversion below n p = 10, BTRS above, the reflection for p > 1/2, and the edges."""
+    def fn(lib):
+        dt = getattr(lib, dtype)
+        counts, probs = (lib.tensor(v, dtype=dt) for v in zip(*BINOMIAL_CASES))
+        n = lib.tensor([[3.0, 30.0, 300.0, 3000.0]], dtype=dt).expand(5, 4)
+        p = lib.rand(4, 5, dtype=dt).t()
+        return [lib.binomial(counts, probs), lib.binomial(n, p), lib.binomial(lib.tensor(12.0, dtype=dt),
+                lib.tensor(0.9, dtype=dt)), lib.binomial(lib.floor(lib.rand(2000, dtype=dt) * 200),
+                                                         lib.rand(2000, dtype=dt))]
+    same_draws(fn, seed)
+
+
+@pytest.mark.parametrize("seed, count, prob", [(1, 275825.0, 1.0136841410712805e-05),
+                                               (2, 34572.0, 2.488617155904649e-06),
+                                               (48, 751727.0, 1.330270151811419e-05),
+                                               (638, 4718324.0, 0.33286574482917786)])
+def test_binomial_float_arithmetic(seed, count, prob):
+    """Float inputs where torch's float arithmetic decides the draw: log1p(-p) as libm's log1pf (first two),
+    n p rounded to float before the comparison with 10, and n p + 1/2 from float (last two)."""
+    same_draws(lambda lib: lib.binomial(lib.tensor([count]), lib.tensor([prob])), seed)
+
+
+def test_binomial_broadcasting_generator_and_errors():
+    """A count of another shape than the result is resized, with torch's warning; torch then lays out and
+    fills the result in prob's memory order."""
+    def fn(lib):
+        with pytest.warns(UserWarning, match="was resized since it had shape"):
+            resized = lib.binomial(lib.tensor([50.0]), lib.linspace(0.1, 0.9, 12).reshape(3, 4).t())
+        g = lib.Generator().manual_seed(8)
+        return [resized, lib.binomial(lib.full((2, 3), 40.0), lib.tensor([0.1, 0.5, 0.9]), g),
+                lib.binomial(lib.empty(0), lib.empty(0))]
+    out = same_draws(fn, 28)
+    assert out[0].stride() == (1, 4)
+    for count, prob in (("int64", "float32"), ("float32", "int64"), ("float32", "float64"), ("float16", "float16")):
+        same_error(lambda lib: lib.binomial(lib.ones(2, dtype=getattr(lib, count)),
+                                            lib.ones(2, dtype=getattr(lib, prob))))
+    same_error(lambda lib: lib.binomial(lib.ones(3), lib.ones(2)))
+    same_error(lambda lib: lib.binomial(lib.ones(3), 0.5))
+    same_error(lambda lib: lib.binomial(3.0, lib.ones(3)))
+    with pytest.raises(RuntimeError, match="NaN count"):        # torch's loop never ends there
+        flambeau.binomial(flambeau.tensor([math.nan]), flambeau.tensor([0.5]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_parameter_in_bulk(dtype):
+    """poisson (rate >= 10), binomial and _standard_gamma (alpha >= 1) of one shared parameter draw in bulk
+    (_cpu_rng._accepted_attempts, _inversions, _gammas): the same draws as the loops, the engine put back
+    after the last one used and the normal left cached as the loop leaves it."""
+    def fn(lib):
+        dt = getattr(lib, dtype)
+
+        def full(n, v):
+            return lib.full((n,), v, dtype=dt)
+        out = [lib.poisson(full(500, rate)) for rate in (10.0, 10.5, 37.0, 1e4, 3e9, 1e19)]
+        out += [lib.binomial(full(300, n), full(300, p)) for n, p in
+                ((25.0, 0.4), (100.0, 0.3), (100.0, 0.7), (1000.0, 0.5), (7.0e6, 0.25), (2.0 ** 25 + 3, 0.01),
+                 (123.5, 0.2), (123.5, 0.9), (1e12, 1e-9), (1e9, 0.5), (2.0 ** 40, 0.75),
+                 (20.0, 0.2), (20.0, 0.8), (7.5, 0.3), (1e6, 1e-6), (3.0, 0.5))]
+        for alpha in (1.0, 2.0, 1e6):                   # gamma: with and without a normal cached before
+            out += [lib._standard_gamma(full(3000, alpha)), lib.randn(1, dtype=lib.float64),
+                    lib._standard_gamma(full(3001, alpha))]
+        out.append(lib._standard_gamma(full(20000, 1.6)))   # a few y <= 0 on the way
+        out.append(lib.distributions.Dirichlet(lib.ones(10, dtype=dt)).sample((500,)))
+        out.append(lib.distributions.Binomial(100, probs=lib.tensor(0.3, dtype=dt)).sample((2000,)))
+        out.append(lib.distributions.Poisson(lib.tensor(40.0, dtype=dt)).sample((2000,)))
+        return out + [lib.poisson(full(2, 50.0)), lib.randn(1, dtype=lib.float64)]
+    same_draws(fn, 33)
+    same_draws(lambda lib: lib.binomial(lib.full((150000,), 40.0), lib.full((150000,), 0.5)), 34)
+
+
+def test_rejection_samplers_across_blocks():
+    """More draws than one block of the engine's uniforms (2^16): the blocks join up, and the engine is
+    put back just after the last uniform used."""
+    same_draws(lambda lib: [lib._standard_gamma(lib.full((40000,), 0.7)), lib.poisson(lib.full((30000,), 4.0)),
+                            lib.randn(1, dtype=lib.float64)], 32)
+
+
+def test_rejection_samplers_autograd():
+    """_standard_gamma is differentiable through _standard_gamma_grad (whose own derivative torch leaves
+    out); poisson's gradient is zero; _sample_dirichlet and binomial have no derivative."""
+    grads = {}
+    for lib in (torch, flambeau):
+        lib.manual_seed(29)
+        a = lib.tensor([0.5, 2.0, 30.0], requires_grad=True)
+        x = lib._standard_gamma(a)
+        assert x.grad_fn.name() == "StandardGammaBackward0"
+        (g,) = lib.autograd.grad(x.sum(), a, create_graph=True)
+        with pytest.raises(NotImplementedError, match="the derivative for '_standard_gamma_grad' is not implemented"):
+            g.sum().backward()
+        rate = lib.tensor([3.0, 20.0], requires_grad=True)
+        lib.poisson(rate).sum().backward()
+        grads[lib] = [x, g, rate.grad]
+        for op in (lambda: lib._sample_dirichlet(a), lambda: lib.binomial(a, lib.full((3,), 0.5))):
+            y = op()
+            assert y.requires_grad
+            with pytest.raises(RuntimeError, match="derivative for aten::.* is not implemented"):
+                y.sum().backward()
+    for ours, ref in zip(grads[flambeau], grads[torch]):
+        np.testing.assert_allclose(_np(ours), _np(ref), rtol=1e-6)
+
+
+def test_dirichlet_gradient_through_dirichlet_grad():
+    """Dirichlet's rsample differentiates its samples as torch's _Dirichlet, through _dirichlet_grad."""
+    rng = np.random.default_rng(1)
+    x = rng.dirichlet([1.0, 1.0, 1.0], 400)
+    alpha = rng.exponential(5.0, (400, 3)) + 0.05
+    total = np.repeat(alpha.sum(-1, keepdims=True), 3, -1)
+    for dt in ("float32", "float64"):
+        args = [v.astype(dt) for v in (x, alpha, total)]
+        ours = flambeau._dirichlet_grad(*(flambeau.tensor(v) for v in args))
+        ref = torch._dirichlet_grad(*(torch.tensor(v) for v in args))
+        assert ours.dtype == getattr(flambeau, dt)
+        np.testing.assert_allclose(_np(ours), _np(ref), rtol=1e-4 if dt == "float32" else 1e-9, atol=1e-6)
+    grads = []
+    for lib in (torch, flambeau):
+        lib.manual_seed(30)
+        conc = lib.tensor([[0.7, 2.0, 9.0], [3.0, 0.2, 1.5]], dtype=lib.float64, requires_grad=True)
+        sample = lib.distributions.Dirichlet(conc).rsample((6,))
+        sample.backward(lib.arange(36, dtype=lib.float64).reshape(6, 2, 3).sin())
+        grads.append((sample, conc.grad))
+    assert_same(grads[1][0], grads[0][0])
+    np.testing.assert_allclose(_np(grads[1][1]), _np(grads[0][1]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_distributions_on_the_rejection_samplers(dtype):
+    """The families built on the four samplers draw torch's samples after the same seed."""
+    def fn(lib):
+        D, dt = lib.distributions, getattr(lib, dtype)
+
+        def t(v):
+            return lib.tensor(v, dtype=dt)
+        return [D.Gamma(t([2.0, 0.3, 15.0]), t(1.5)).sample((40,)), D.Gamma(t(0.5), t([1.0, 2.0])).rsample((3,)),
+                D.Chi2(t([3.0, 0.8])).sample((20,)), D.StudentT(t([3.0, 10.0])).sample((20,)),
+                D.Beta(t([2.0, 0.3]), t(1.5)).sample((30,)), D.Beta(2.0, 3.0).sample((5,)),
+                D.Dirichlet(t([[2.0, 0.3, 5.0], [1.0, 1.0, 1.0]])).sample((25,)),
+                D.Binomial(t([20.0, 50.0]), t([0.3, 0.7])).sample((30,)),
+                D.Binomial(100, logits=t([-1.0, 2.0])).sample((10,)), D.Poisson(t([3.0, 30.0])).sample((30,)),
+                D.NegativeBinomial(t([3.0, 30.0]), t([0.3, 0.6])).sample((20,)),
+                D.FisherSnedecor(t([3.0, 30.0]), t([5.0, 2.0])).sample((20,))]
+    same_draws(fn, 31)
 
 
 def test_distributions_built_on_the_samplers():

@@ -35,10 +35,12 @@ which flambeau uses on every CPU (exponential_'s MKL path likewise).
 torch computes its transcendental functions with the platform's libm (math's functions here): the
 samplers call those for arrays up to _EXACT_LIBM elements, and NumPy's vectorized functions (which may
 differ in the last bit) for larger ones. torch's poisson and its gamma, binomial and Dirichlet samplers
-are rejection loops per element; flambeau draws those from NumPy's Generator seeded with one random64()
-(numpy_generator): reproducible under manual_seed, not torch's numbers. get_state() is torch's
-5056-byte CPUGeneratorImplState.
+are rejection loops per element, run here one element at a time as torch runs them (Note [torch's
+rejection samplers]). get_state() is torch's 5056-byte CPUGeneratorImplState.
 """
+import ctypes
+import ctypes.util
+import itertools
 import math
 import os
 import platform
@@ -120,11 +122,6 @@ class Engine:
         out *= np.float32(2.0 ** -24)
         return out
 
-    def numpy_generator(self):
-        """A NumPy Generator seeded with one random64() draw, for the samplers whose torch algorithm
-        flambeau does not reproduce: deterministic under manual_seed, not torch's numbers."""
-        return np.random.Generator(np.random.PCG64(int(self.random64(1)[0])))
-
     # -- state ----------------------------------------------------------------------------------
     def get_state(self):
         """torch's CPUGeneratorImplState: seed, left, seeded, next, the 624 words, the legacy normal
@@ -165,6 +162,33 @@ def iteration_order(a):
     """The axes of array a from the largest stride to the smallest: the order in which torch's
     TensorIterator visits an output (its memory order), which its serial samplers fill."""
     return sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+
+
+def iteration_axes(shape, strides):
+    """The axes of a TensorIterator over operands of this shape and these strides (0 where broadcast),
+    outermost first: torch's reorder_dimensions, an insertion sort comparing two axes by the strides of
+    the first operand with neither broadcast (ties: the smaller axis inside)."""
+    def outer(d0, d1):          # 1: d0 goes outside d1, -1: inside, 0: no operand tells
+        for st in strides:
+            if st[d0] == 0 or st[d1] == 0:
+                continue
+            if st[d0] != st[d1]:
+                return -1 if st[d0] < st[d1] else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(len(shape)))[::-1]            # innermost first
+    for i in range(1, len(perm)):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            order = outer(perm[d0], perm[d1])
+            if order > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif order < 0:
+                break
+    return perm[::-1]
 
 
 def iteration_view(a):
@@ -534,3 +558,637 @@ def multinomial(eng, probs, num_samples, replacement):
     for row in range(probs.shape[0]):
         out[row] = np.searchsorted(cum[row].astype(np.float64), eng.uniform_double(num_samples), side="left")
     return out
+
+
+# -- rejection samplers: gamma, Dirichlet, poisson, binomial --------------------------------------
+# Note [torch's rejection samplers]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# torch's CPU _standard_gamma, _sample_dirichlet, poisson and binomial fill a fresh contiguous output one
+# element at a time (a serial kernel: the parameters' logical order), each element drawing 53-bit uniforms
+# until its test passes, so the number of draws depends on the values drawn. flambeau runs the same loops,
+# element by element in Python, on uniforms pulled from the engine in blocks (_Uniforms), and puts the
+# engine back just after the last uniform used. The loops are ATen's sample_gamma, sample_poisson and
+# sample_binomial:
+#
+# - gamma(alpha): below 1, alpha is raised to alpha + 1 and the sample scaled by (1 - u)^(1 / alpha). Then
+#   Marsaglia and Tsang (2000): d = alpha - 1/3, c = 1 / sqrt(9 d); draw a normal x until y = 1 + c x > 0,
+#   v = y^3, u = 1 - uniform; accept d v when u < 1 - 0.0331 x^4 or log u < x^2 / 2 + d (1 - v + log v).
+#   The normals are the serial Box-Muller's, sharing the generator's cached normal. 1/3 and 0.0331 are float
+#   constants; for float inputs 1 / alpha, alpha + 1 and d are computed in float, the rest in double. The
+#   sample is cast to the input's dtype and raised to its smallest normal number (NaN too);
+# - Dirichlet: that gamma in double for each element, raised to double's smallest normal, divided by its
+#   row's sum (added as torch's sum(-1) adds: row_sums), cast, and kept within [smallest normal, 1 - ulp];
+# - poisson(lambda), in double: from 10 on Hoermann's transformed rejection (PTRS, 1993), the count C's
+#   (int64_t) of k = floor(t) (INT64_MIN when out of range, as for lambda = inf). torch's compiled loop
+#   tests and uses k as the double floor(t) itself (its compiler folded the round trip through int64;
+#   measured with rates from 2^63 up): there a count can pass the test and come out as INT64_MIN.
+#   Below 10, the number of uniforms whose running product stays above exp(-lambda). A negative or NaN
+#   rate raises when its turn comes;
+# - binomial(n, p): 0 for n <= 0 or p <= 0, n for p >= 1, n - binomial(n, 1 - p) for p > 1/2; then BTRS
+#   (Hormann 1993) when n p >= 10, else inversion, summing geometric waiting times ceil(log u / log1p(-p))
+#   until they pass n. n p, sqrt(n p (1 - p)), p / (1 - p), floor((n + 1) p), the count k and the sums
+#   with n and k are computed in the input's dtype (log1p(-p) in float is libm's log1pf), the rest in
+#   double. A NaN p gives NaN; a NaN n with p in (0, 1) never ends in torch: it raises here.
+#
+# Python's math raises where C returns inf or NaN (log(0), sqrt(-1), overflow): the loops test the few
+# draws that reach such values from ordinary parameters (a uniform of exactly 0), and take C's semantics
+# (_c_math) for the calls whose parameters are out of the ordinary (alpha < 0, n = inf).
+
+
+def _load_libm():
+    """lgamma and log1pf from the C math library torch calls (Python's math.lgamma is CPython's own);
+    NumPy-based stand-ins where no such library loads."""
+    names = [ctypes.util.find_library("m"), None, "ucrtbase"]
+    for name in names:
+        try:
+            lib = ctypes.CDLL(name)
+            lgamma, log1pf = lib.lgamma, lib.log1pf
+        except (OSError, AttributeError, TypeError):
+            continue
+        lgamma.restype, lgamma.argtypes = ctypes.c_double, [ctypes.c_double]
+        log1pf.restype, log1pf.argtypes = ctypes.c_float, [ctypes.c_float]
+        return lgamma, log1pf
+    return math.lgamma, lambda x: float(np.log1p(np.float32(x)))       # (may differ in the last bit)
+
+
+_lgamma, _log1pf = _load_libm()
+_FLOAT = struct.Struct("f")
+_INF = math.inf
+_INT64_MIN = -(1 << 63)
+_TWO_63 = 2.0 ** 63
+_FLOAT_INTEGERS = float(1 << 24)              # every integer up to this is a float
+_ONE_THIRD = float(np.float32(1.0) / np.float32(3.0))          # sample_gamma's 1.0f / 3.0f
+_SQUEEZE = float(np.float32(0.0331))
+_TINY64 = float(np.finfo(np.float64).tiny)
+_STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+                  0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+                  0.00925546218271273, 0.00833056343336287)
+
+
+def _f32(x):
+    """x rounded to float (C's (float) x: inf beyond float's range)."""
+    try:
+        return _FLOAT.unpack(_FLOAT.pack(x))[0]
+    except OverflowError:
+        return math.copysign(_INF, x)
+
+
+def _c_math(fn, np_fn):
+    """math's fn, with C's result (NumPy's, for the special values) where math raises."""
+    def call(*args):
+        try:
+            return fn(*args)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            with np.errstate(all="ignore"):
+                return float(np_fn(*args))
+    return call
+
+
+_c_log, _c_sqrt, _c_pow = _c_math(math.log, np.log), _c_math(math.sqrt, np.sqrt), _c_math(math.pow, np.power)
+_c_floor, _c_ceil = _c_math(math.floor, np.floor), _c_math(math.ceil, np.ceil)
+
+
+class _Uniforms:
+    """The engine's 53-bit uniforms one at a time (next: a C-level iterator over blocks drawn in bulk, of
+    about the expected number of draws); close() leaves the engine just after the last uniform taken, as
+    if each had been drawn alone."""
+    _MOST = 1 << 16                 # uniforms per block at most
+
+    def __init__(self, eng, expected):
+        self._eng = eng
+        self._wanted = int(expected) + 64
+        self._block = iter(())
+        self.next = itertools.chain.from_iterable(self._blocks()).__next__
+
+    def _blocks(self):
+        while True:
+            size = min(self._MOST, max(256, self._wanted))
+            self._wanted -= size
+            self._start = (self._eng._bits.state, self._eng._fresh, size)
+            self._block = iter(self._eng.uniform_double(size).tolist())
+            yield self._block
+
+    def close(self):
+        unused = self._block.__length_hint__()
+        if unused:                  # back to the last block's start, and as many draws as were used of it
+            state, fresh, size = self._start
+            self._eng._bits.state = state
+            self._eng._fresh = fresh
+            self._eng.random(2 * (size - unused))
+
+
+def _gamma_plan(a, single, sqrt):
+    """What sample_gamma computes from alpha alone: (exponent of the boost or None, d, c)."""
+    e = None
+    if a < 1.0:                                      # boosted: a + 1, the sample scaled by u^(1/a)
+        e = 1.0 / a
+        a += 1.0
+        if single:
+            e, a = _f32(e), _f32(a)
+    d = a - _ONE_THIRD
+    if single:
+        d = _f32(d)
+    s = sqrt(9.0 * d)
+    return e, d, (1.0 / s if s else _INF)
+
+
+def standard_gamma(eng, alpha, single=False):
+    """Gamma(alpha, 1) samples in double for the float64 array alpha (flat, in torch's order), drawn as
+    ATen's sample_gamma draws them; single: the float kernel's arithmetic (Note [torch's rejection
+    samplers]). The caller casts them and raises them to the dtype's smallest normal number."""
+    alphas = alpha.tolist()
+    if not alphas:
+        return np.empty(0)
+    if len(alphas) >= _IN_BULK and 1.0 <= alphas[0] < _INF and (alpha == alphas[0]).all():
+        _, d, c = _gamma_plan(alphas[0], single, math.sqrt)
+        if _gamma_run(d) >= 400:                     # y <= 0 rare enough for blocks of attempts to pay
+            return _gammas(eng, len(alphas), d, c)
+    # C's log, pow and sqrt where alpha < 0 leads to log(0), overflow or sqrt(-x); math's otherwise
+    log, pow_, sqrt = (math.log, math.pow, math.sqrt) if not (alpha < 0).any() else (_c_log, _c_pow, _c_sqrt)
+    log1p, sin, cos = math.log1p, math.sin, math.cos
+    plans = {}
+    draws = _Uniforms(eng, 1.7 * len(alphas) + (alpha < 1).sum())
+    uniform = draws.next
+    cached = eng.next_double_normal
+    out = []
+    append = out.append
+    try:
+        for a in alphas:
+            if a == 0.0:
+                append(0.0)
+                continue
+            plan = plans.get(a)
+            if plan is None:
+                plan = plans[a] = _gamma_plan(a, single, sqrt)
+            e, d, c = plan
+            scale = 1.0 if e is None else pow_(1.0 - uniform(), e)
+            while True:
+                if cached is None:                   # a Box-Muller pair: cos now, sin for the next normal
+                    u1 = uniform()
+                    r = sqrt(-2.0 * log1p(-uniform()))
+                    theta = _TWO_PI * u1
+                    cached = r * sin(theta)
+                    x = r * cos(theta)
+                else:
+                    x, cached = cached, None
+                y = 1.0 + c * x
+                if y <= 0.0:
+                    continue
+                v = y * y * y
+                u = 1.0 - uniform()
+                xx = x * x
+                if u < 1.0 - _SQUEEZE * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
+                    break
+            append(scale * d * v)
+    finally:
+        draws.close()
+        eng.next_double_normal = cached
+    return np.array(out, dtype=np.float64)
+
+
+def sample_dirichlet(eng, alpha):
+    """One Dirichlet sample per row of the float64 array alpha (R, K), in double: gammas drawn in row
+    order, raised to double's smallest normal, each divided by its row's sum (torch's order of adding).
+    The caller casts the ratios and clamps them."""
+    gammas = np.fmax(_TINY64, standard_gamma(eng, alpha.ravel())).reshape(alpha.shape)
+    return gammas / row_sums(gammas)[:, None]
+
+
+def poisson(eng, lam):
+    """Poisson(lam) counts as int64 for the float64 array lam (flat, in torch's order), drawn as ATen's
+    sample_poisson draws them; a negative or NaN rate raises after the draws of the rates before it."""
+    rates = lam.tolist()
+    if not rates:
+        return np.empty(0, np.int64)
+    if len(rates) >= _IN_BULK and 10.0 <= rates[0] < _INF and (lam == rates[0]).all():
+        return _accepted_attempts(eng, len(rates), _ptrs_attempts(rates[0]), 0.8)
+    log, floor, lgamma = math.log, math.floor, _lgamma
+    with np.errstate(invalid="ignore"):
+        expected = np.where(lam >= 10, 2.5, np.clip(np.nan_to_num(lam), 0, 10) + 1.0).sum()
+    plans = {}
+    draws = _Uniforms(eng, expected)
+    uniform = draws.next
+    out = []
+    append = out.append
+    try:
+        for rate in rates:
+            if not rate >= 0.0:
+                raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+            plan = plans.get(rate)
+            if plan is None:
+                plan = plans[rate] = _ptrs_plan(rate) if rate >= 10.0 else math.exp(-rate)
+            if rate >= 10.0:
+                loglam, b, a, log_invalpha, vr = plan
+                while True:
+                    U = uniform() - 0.5
+                    V = uniform()
+                    us = 0.5 - abs(U)
+                    if not us:                       # (U = -1/2: k is -inf in C, refused as k < 0)
+                        continue
+                    t = (2 * a / us + b) * U + rate + 0.43
+                    if -_TWO_63 <= t < _TWO_63:
+                        k = kd = floor(t)
+                    else:       # the count is C's (int64_t) of it, INT64_MIN; the tests below read floor(t)
+                        k, kd = _INT64_MIN, (floor(t) if t - t == 0 else t)      # (inf, NaN: as is)
+                    if us >= 0.07 and V <= vr:
+                        break
+                    if kd < 0 or (us < 0.013 and V > us):
+                        continue
+                    log_v = log(V) if V else -_INF
+                    if log_v + log_invalpha - log(a / (us * us) + b) <= -rate + kd * loglam - lgamma(kd + 1.0):
+                        break
+                append(k)
+            elif rate == 0.0:
+                append(0)
+            else:                                    # multiplication of uniforms, down to exp(-lambda)
+                k, prod = 0, 1.0
+                while True:
+                    prod *= uniform()
+                    if not prod > plan:
+                        break
+                    k += 1
+                append(k)
+    finally:
+        draws.close()
+    return np.array(out, dtype=np.int64)
+
+
+def _ptrs_plan(lam):
+    """What sample_poisson's transformed rejection computes from lambda alone."""
+    b = 0.931 + 2.53 * math.sqrt(lam)
+    return (math.log(lam), b, -0.059 + 0.02483 * b, math.log(1.1239 + 1.1328 / (b - 3.4)),
+            0.9277 - 3.6224 / (b - 2))
+
+
+def _stirling_tail(k):
+    """log k! - (Stirling's approximation of it), tabulated below 10 (TensorFlow's, as ATen's)."""
+    if k < 10:
+        return _STIRLING_TAIL[int(k)]
+    kp1 = k + 1.0
+    kp1sq = kp1 * kp1
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / kp1
+
+
+_ZERO, _COUNT, _NAN, _INVERSION, _BTRS = range(5)
+
+
+def _binomial_plan(n, p, single, log, floor, sqrt):
+    """What sample_binomial computes from (n, p) alone: (kind, reflected, constants)."""
+    rnd = _f32 if single else float
+    if n <= 0.0 or p <= 0.0:
+        return _ZERO, False, ()
+    if p >= 1.0:
+        return _COUNT, False, ()
+    if not (p <= 0.5 or p > 0.5):
+        return _NAN, False, ()
+    reflected = p > 0.5
+    if reflected:
+        p = rnd(1.0 - p)
+    if not rnd(n * p) >= 10.0:
+        return _INVERSION, reflected, (_log1pf(-p) if single else math.log1p(-p),)
+    stddev = rnd(sqrt(rnd(rnd(n * p) * rnd(1 - p))))
+    b = 1.15 + 2.53 * stddev
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    r = rnd(p / rnd(1 - p))
+    m = float(floor(rnd(rnd(n + 1) * p)))
+    # float's n - k, n - k + 1 and k + 1 are exact for a whole n below 2^24 (0 <= k <= n a whole number)
+    exact = not single or (n.is_integer() and n < _FLOAT_INTEGERS)
+    return _BTRS, reflected, (b, a, rnd(n * p) + 0.5, 0.92 - 4.2 / b, r, (2.83 + 5.1 / b) * stddev, rnd(n + 1),
+                              (m + 0.5) * log((m + 1) / (r * (n - m + 1))), m, _stirling_tail(m),
+                              _stirling_tail(n - m), exact)
+
+
+def binomial(eng, count, prob, single=False):
+    """Binomial(count, prob) draws in double (whole numbers, or count's own fraction) for the float64
+    arrays count and prob (flat, same size, in torch's order), as ATen's sample_binomial draws them;
+    single: the float kernel's arithmetic (Note [torch's rejection samplers])."""
+    counts, probs = count.tolist(), prob.tolist()
+    if not counts:
+        return np.empty(0)
+    with np.errstate(invalid="ignore"):
+        if (np.isnan(count) & (prob > 0) & (prob < 1)).any():
+            raise RuntimeError("binomial(): a NaN count with a probability in (0, 1) has no draw (torch's "
+                               "sampler never returns there)")
+        q = np.nan_to_num(np.minimum(prob, 1 - prob))
+        small = np.where((count > 0) & (q > 0), np.nan_to_num(count * q, posinf=10.0), 0.0)
+        expected = np.where(small >= 10, 2.5, small + 1.0).sum()
+        ordinary = np.isfinite(count).all() and not ((prob > 0) & (prob < 1e-300)).any()
+    # C's log, floor, ceil and sqrt where an infinite count or a tiny p leads to inf and NaN; math's otherwise
+    log, floor, ceil, sqrt = ((math.log, math.floor, math.ceil, math.sqrt) if ordinary
+                              else (_c_log, _c_floor, _c_ceil, _c_sqrt))
+    rnd = _f32 if single else float
+    n, p = counts[0], probs[0]
+    if ordinary and len(counts) >= _IN_BULK and (count == n).all() and (prob == p).all():
+        kind, reflected, consts = _binomial_plan(n, p, single, log, floor, sqrt)
+        if kind in (_BTRS, _INVERSION):
+            k = (_accepted_attempts(eng, len(counts), _btrs_attempts(n, consts, single), 0.7) if kind == _BTRS
+                 else _inversions(eng, len(counts), n, consts[0], single, expected))
+            return _rounded(n - k, single) if reflected else k
+    plans = {}
+    draws = _Uniforms(eng, expected)
+    uniform = draws.next
+    out = []
+    append = out.append
+    try:
+        for n, p in zip(counts, probs):
+            plan = plans.get((n, p))
+            if plan is None:
+                plan = plans[(n, p)] = _binomial_plan(n, p, single, log, floor, sqrt)
+            kind, reflected, consts = plan
+            if kind == _INVERSION:                   # geometric waiting times, until their sum passes n
+                (logprob,) = consts
+                total, k = 0.0, 0
+                while True:
+                    u = uniform()
+                    if not u:                        # log(0) / logprob = inf: past n
+                        break
+                    total += ceil(log(u) / logprob)
+                    if total > n:
+                        break
+                    k += 1
+                if single and k > _FLOAT_INTEGERS:   # a float count stops at 2^24
+                    k = _FLOAT_INTEGERS
+            elif kind == _BTRS:                      # transformed rejection with squeeze (Hormann 1993)
+                b, a, c, v_r, r, alpha, n_plus_1, head, m, tail_m, tail_n_m, exact = consts
+                while True:
+                    U = uniform() - 0.5
+                    V = uniform()
+                    us = 0.5 - abs(U)
+                    if not us:                       # (U = -1/2: k is -inf, refused as k < 0)
+                        continue
+                    k = floor((2 * a / us + b) * U + c)
+                    if single and not -_FLOAT_INTEGERS <= k <= _FLOAT_INTEGERS:
+                        k = _f32(k)
+                    if k < 0 or k > n:
+                        continue
+                    if us >= 0.07 and V <= v_r:
+                        break
+                    V = V * alpha / (a / (us * us) + b)
+                    V = log(V) if V else -_INF
+                    if exact:
+                        n_k = n - k
+                        n_k_1, k_1 = n_k + 1, k + 1
+                    else:
+                        n_k = rnd(n - k)
+                        n_k_1, k_1 = rnd(n_k + 1), rnd(k + 1)
+                    bound = (head + n_plus_1 * log((n - m + 1) / n_k_1) + (k + 0.5) * log(r * n_k_1 / k_1)
+                             + tail_m + tail_n_m - _stirling_tail(k) - _stirling_tail(n_k))
+                    if V <= bound:
+                        break
+            else:
+                append((0.0, n, math.nan)[kind])
+                continue
+            append(rnd(n - k) if reflected else k)
+    finally:
+        draws.close()
+    return np.array(out, dtype=np.float64)
+
+
+# -- one parameter for all: the loops' draws in bulk ---------------------------------------------------
+# Each attempt of PTRS (poisson, lambda >= 10) and of BTRS (binomial) takes exactly two uniforms, whichever
+# element it serves. When every element has the same parameter, an attempt's outcome does not depend on
+# where one element ends and the next begins: the i-th accepted attempt gives the i-th sample. Blocks of
+# attempts are then evaluated at once, with the loops' arithmetic in the same order (NumPy's +, -, *, / and
+# floor round as Python's; libm's log, log1p, sin, cos and lgamma one value at a time), and the engine is put
+# back after the last attempt used. The binomial's inversion (one uniform per waiting time) and the gamma
+# sampler for alpha >= 1 (_gammas) read their blocks likewise.
+_IN_BULK = 32                   # elements from which one shared parameter is sampled in bulk
+
+
+def _each(fn, x):
+    """fn of each value of the float64 array x, one call at a time (libm's results, C's for log(0))."""
+    return np.fromiter(map(fn, x.tolist()), np.float64, x.size)
+
+
+def _rounded(x, single):
+    """x rounded to float where single (C's (float) x), as float64."""
+    with np.errstate(over="ignore"):
+        return x.astype(np.float32).astype(np.float64) if single else x
+
+
+def _accepted_attempts(eng, n, attempt, rate):
+    """The values of the first n accepted attempts, attempt(u, v) -> (accepted, values) evaluating arrays
+    of the two uniforms of consecutive attempts (rate: the expected share accepted); the engine is left just
+    after the n-th accepted attempt."""
+    parts = []
+    while n:
+        m = min(int(n / rate) + 64, _Uniforms._MOST)
+        state, fresh = eng._bits.state, eng._fresh
+        u = eng.uniform_double(2 * m)
+        accepted, values = attempt(u[0::2], u[1::2])
+        taken = np.flatnonzero(accepted)[:n]
+        parts.append(values[taken])
+        n -= taken.size
+        if not n and taken[-1] + 1 < m:          # back to the block's start, and the attempts used again
+            eng._bits.state, eng._fresh = state, fresh
+            eng.random(4 * (int(taken[-1]) + 1))
+    return np.concatenate(parts)
+
+
+def _ptrs_attempts(lam):
+    """sample_poisson's attempts for lambda >= 10 (finite), in bulk: (accepted, counts as int64)."""
+    loglam, b, a, log_invalpha, vr = _ptrs_plan(lam)
+
+    def attempt(u, v):
+        with np.errstate(all="ignore"):
+            U = u - 0.5
+            us = 0.5 - np.abs(U)                 # 0 (U = -1/2): t = -inf, refused as k < 0
+            t = (2 * a / us + b) * U + lam + 0.43
+            kd = np.floor(t)
+            k = np.where((t >= -_TWO_63) & (t < _TWO_63), kd, float(_INT64_MIN)).astype(np.int64)
+            accepted = (us >= 0.07) & (v <= vr)
+            i = np.flatnonzero(~accepted & ~((kd < 0) | ((us < 0.013) & (v > us))))
+            if i.size:
+                kd = kd[i]
+                lhs = _each(_c_log, v[i]) + log_invalpha - _each(math.log, a / (us[i] * us[i]) + b)
+                accepted[i] = lhs <= -lam + kd * loglam - _each(_lgamma, kd + 1.0)
+        return accepted, k
+    return attempt
+
+
+def _inversions(eng, size, n, logprob, single, expected):
+    """size draws of sample_binomial's inversion for one (n, p): the geometric waiting times
+    ceil(log u / logprob) of blocks of uniforms at once, then cut where their running sum passes n."""
+    out, k, total = [], 0, 0.0
+    while True:
+        m = min(int(expected * (size - len(out)) / size) + 64, _Uniforms._MOST)
+        state, fresh = eng._bits.state, eng._fresh
+        u = eng.uniform_double(m)
+        logs = _each(math.log, np.where(u > 0, u, 1.0))
+        logs[u == 0] = -_INF                     # a wait of inf: past n
+        used = 0
+        with np.errstate(over="ignore"):
+            waits = np.ceil(logs / logprob).tolist()
+        for wait in waits:
+            used += 1
+            total += wait
+            if total > n:
+                out.append(k)
+                if len(out) == size:
+                    if used < m:                 # back to the block's start, and the uniforms used again
+                        eng._bits.state, eng._fresh = state, fresh
+                        eng.random(2 * used)
+                    k = np.array(out, dtype=np.float64)
+                    return np.minimum(k, _FLOAT_INTEGERS) if single else k      # a float count stops at 2^24
+                k, total = 0, 0.0
+            else:
+                k += 1
+
+
+def _gamma_run(d):
+    """The number of Box-Muller pairs expected before an attempt of sample_gamma meets y = 1 + c x <= 0,
+    1 / (2 P(x < -sqrt(9 d)))."""
+    return 1.0 / max(math.erfc(math.sqrt(4.5 * d)), 1e-12)
+
+
+def _gammas(eng, size, d, c):
+    """size draws of sample_gamma for one alpha >= 1 (no boost; d and c from it). Its attempts take a
+    normal, then a uniform unless y = 1 + c x <= 0; the normals come in Box-Muller pairs, the second one
+    cached. So while no y <= 0 turns up, a block of uniforms reads [pair, uniform, uniform] from the start
+    (after [uniform] for a normal cached already): the attempts of a block are evaluated at once up to the
+    first y <= 0, where the layout shifts and a new block starts."""
+    out = []
+    cached = eng.next_double_normal
+    run = _gamma_run(d)
+    while size:
+        lead = cached is not None
+        pairs = min(size // 2 + 16, int(run) + 16, _Uniforms._MOST // 4)
+        state, fresh = eng._bits.state, eng._fresh
+        w = eng.uniform_double(lead + 4 * pairs)
+        groups = w[lead:].reshape(pairs, 4)
+        r = np.sqrt(-2.0 * _each(math.log1p, -groups[:, 1]))
+        theta = _TWO_PI * groups[:, 0]
+        x = np.empty(lead + 2 * pairs)
+        x[lead::2] = r * _each(math.cos, theta)       # the pair's first normal, then the cached one
+        x[lead + 1::2] = r * _each(math.sin, theta)
+        tests = np.empty_like(x)
+        tests[lead:] = groups[:, 2:].ravel()
+        # the uniforms used up to the end of each attempt: [lead], then 3 and 4 for each pair
+        ends = np.empty(x.size, dtype=np.int64)
+        ends[lead:] = lead + 4 * np.arange(pairs).repeat(2) + np.tile([3, 4], pairs)
+        if lead:
+            x[0], tests[0], ends[0] = cached, w[0], 1
+        y = 1.0 + c * x
+        bad = np.flatnonzero(y <= 0.0)
+        stop = bad[0] if bad.size else x.size              # attempts laid out right before the first y <= 0
+        y, u = y[:stop], 1.0 - tests[:stop]
+        v = y * y * y
+        xx = x[:stop] * x[:stop]
+        accepted = u < 1.0 - _SQUEEZE * xx * xx
+        i = np.flatnonzero(~accepted)
+        if i.size:
+            accepted[i] = _each(math.log, u[i]) < 0.5 * xx[i] + d * (1.0 - v[i] + _each(math.log, v[i]))
+        taken = np.flatnonzero(accepted)[:size]
+        out.append(d * v[taken])
+        size -= taken.size
+        if not size:                                   # done: up to the last accepted attempt
+            last = int(taken[-1])
+            used = int(ends[last])
+        elif stop < x.size:                            # the attempt with y <= 0 takes no uniform
+            last = stop
+            used = int(ends[last]) - 1 if last >= lead else 0
+        else:
+            last, used = x.size - 1, w.size
+        # the normal left cached: the second of the last attempt's pair when that attempt took the first
+        cached = float(x[last + 1]) if last >= lead and (last - lead) % 2 == 0 else None
+        if used < w.size:                              # back to the block's start, and the uniforms used again
+            eng._bits.state, eng._fresh = state, fresh
+            eng.random(2 * used)
+    eng.next_double_normal = cached
+    return np.concatenate(out)
+
+
+def _stirling_tails(k):
+    """_stirling_tail of each value of the float64 array k (k >= 0)."""
+    kp1 = k + 1.0
+    kp1sq = kp1 * kp1
+    tails = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / kp1
+    small = k < 10
+    tails[small] = np.take(_STIRLING_TAIL, k[small].astype(np.int64))
+    return tails
+
+
+def _btrs_attempts(n, consts, single):
+    """sample_binomial's BTRS attempts for (n, p) (finite, p <= 1/2 after the reflection), in bulk:
+    (accepted, k)."""
+    b, a, c, v_r, r, alpha, n_plus_1, head, m, tail_m, tail_n_m, exact = consts
+
+    def attempt(u, v):
+        with np.errstate(all="ignore"):
+            U = u - 0.5
+            us = 0.5 - np.abs(U)                 # 0 (U = -1/2): k = -inf, refused
+            k = _rounded(np.floor((2 * a / us + b) * U + c), single)
+            inside = (k >= 0) & (k <= n)
+            accepted = inside & (us >= 0.07) & (v <= v_r)
+            i = np.flatnonzero(inside & ~accepted)
+            if i.size:
+                ki = k[i]
+                log_v = _each(_c_log, v[i] * alpha / (a / (us[i] * us[i]) + b))
+                n_k = _rounded(n - ki, not exact)
+                n_k_1, k_1 = _rounded(n_k + 1, not exact), _rounded(ki + 1, not exact)
+                bound = (head + n_plus_1 * _each(math.log, (n - m + 1) / n_k_1)
+                         + (ki + 0.5) * _each(math.log, r * n_k_1 / k_1)
+                         + tail_m + tail_n_m - _stirling_tails(ki) - _stirling_tails(n_k))
+                accepted[i] = log_v <= bound
+        return accepted, k
+    return attempt
+
+
+_SUM_LANES = 4      # Vectorized<double>'s lanes in the sum torch runs on x86 (in its AVX-512 build too)
+
+
+def row_sums(x):
+    """The sums of the rows of the float64 array x (R, K), added as torch's CPU sum(-1) adds a contiguous
+    double row (ATen's cascade_sum): from 4 values on, the row as K // 4 vectors of 4 lanes summed by
+    _cascade, the K % 4 values left added in order to 0, then the 4 lanes; below, _cascade of the values.
+    (A single row of more than 32768 values is split between threads by torch: not reproduced.)"""
+    rows, k = x.shape
+    if k < _SUM_LANES:
+        return _cascade(x)
+    whole = k // _SUM_LANES * _SUM_LANES
+    lanes = _cascade(x[:, :whole].reshape(rows, whole // _SUM_LANES, _SUM_LANES))          # (R, 4)
+    total = np.zeros(rows)
+    for i in range(whole, k):
+        total = total + x[:, i]
+    for lane in range(_SUM_LANES):
+        total = total + lanes[:, lane]
+    return total
+
+
+def _cascade(x):
+    """ATen's row_sum over axis 1 of x (R, size, ...): four interleaved accumulators summed by
+    _multi_row_sum, the size % 4 values left added to the first, then the other three to it."""
+    rows, size = x.shape[:2]
+    whole = size // 4 * 4
+    acc = _multi_row_sum(x[:, :whole].reshape((rows, whole // 4, 4) + x.shape[2:]))        # (R, 4, ...)
+    first = acc[:, 0]
+    for i in range(whole, size):
+        first = first + x[:, i]
+    for j in range(1, 4):
+        first = first + acc[:, j]
+    return first
+
+
+def _multi_row_sum(x):
+    """ATen's multi_row_sum over axis 1 of x (R, size, ...): four levels of accumulators, each level
+    taking the one below every 2^p additions (p = max(4, ceil(log2 size) / 4)), to bound the error."""
+    size = x.shape[1]
+    power = max(4, (size - 1).bit_length() // 4) if size > 1 else 4
+    step = 1 << power
+    zero = np.zeros((x.shape[0],) + x.shape[2:])
+    acc = [zero] * 4
+    i = 0
+    while i + step <= size:
+        for _ in range(step):
+            acc[0] = acc[0] + x[:, i]
+            i += 1
+        for level in range(1, 4):
+            acc[level] = acc[level] + acc[level - 1]
+            acc[level - 1] = zero
+            if i & ((step - 1) << (level * power)):
+                break
+    for j in range(i, size):
+        acc[0] = acc[0] + x[:, j]
+    for level in range(1, 4):
+        acc[0] = acc[0] + acc[level]
+    return acc[0]

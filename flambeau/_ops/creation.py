@@ -1855,14 +1855,168 @@ def _multinomial_on_device(input, num_samples, replacement, g):
     return _make(picked.astype(np.int64).reshape(probs.shape[:-1] + (num_samples,)))
 
 
+# -- samplers with a rejection loop per element (Note [torch's rejection samplers], in _cpu_rng) ----------
+# On the CPU they draw torch's numbers; on cuda CuPy's samplers draw them (Note [default cuda generators]).
+def _check_tensor_argument(op, name, position, value):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
+def _in_order(a):
+    """The host array a as flat float64 in C order: the order in which torch's serial samplers fill their
+    fresh contiguous outputs."""
+    return np.asarray(a, dtype=np.float64).ravel()
+
+
+class _Poisson(Function):
+    """Counts drawn from Poisson(rate) for each rate; the counts do not move with the rates (zero gradient)."""
+    _node_name = "PoissonBackward0"
+
+    @staticmethod
+    def forward(ctx, input, g):
+        rates = input._data
+        if not _on_cpu(g):
+            return _xp.array_module(rates).asarray(g.poisson(rates)).astype(rates.dtype)   # 0-d: a bare number
+        return _cast(_cpu_rng.poisson(g, _in_order(rates)), input.dtype).reshape(rates.shape)
+
+    @staticmethod
+    def backward(ctx, grad):                            # d(count)/d(rate) = 0
+        return zeros_like(grad), None
+
+
 @register("poisson")
 def poisson(input, generator=None):
-    """Counts drawn from Poisson(rate) for each rate of input, on input's device. On the CPU the counts
-    come from NumPy's sampler seeded by one draw of the generator: reproducible, not torch's numbers."""
-    rates = input._data
+    """Counts drawn from Poisson(rate) for each rate of input, in input's dtype and shape. On the CPU,
+    torch's sampler (Note [torch's rejection samplers]): a negative or NaN rate raises RuntimeError."""
+    _check_tensor_argument("poisson", "input", 1, input)
+    _kernel_for("poisson_cpu" if input.is_cpu else "poisson_cuda", input.dtype, (2,))
+    return _Poisson.apply(input, _source(generator, input.device))
+
+
+class _StandardGamma(Function):
+    """Samples of Gamma(input, 1), differentiable in input through _standard_gamma_grad (implicit
+    reparameterization: Note [gradient of a Gamma sample], in distributions/gamma.py)."""
+    _node_name = "StandardGammaBackward0"
+
+    @staticmethod
+    def forward(ctx, input, g):
+        a = input._data
+        if _on_cpu(g):
+            x = _cpu_rng.standard_gamma(g, _in_order(a), single=a.dtype == np.float32).astype(a.dtype)
+            x = x.reshape(a.shape)
+        else:
+            x = _xp.array_module(a).asarray(g._draw("standard_gamma", a.astype(np.float64))).astype(a.dtype)
+        x = _xp.array_module(x).fmax(x, np.finfo(a.dtype).tiny)          # NaN too, as C's std::max
+        ctx.save_for_backward(input)
+        ctx.sample = x
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):                            # grad * dx/dalpha
+        (input,) = ctx.saved_tensors
+        return grad * _standard_gamma_grad(input, _make(ctx.sample)), None
+
+
+def _standard_gamma(input, generator=None):
+    """Samples of Gamma(input, 1), one per element of input (float or double), in input's dtype and shape;
+    each at least the dtype's smallest normal number. Differentiable in input (torch's StandardGammaBackward0)."""
+    _check_tensor_argument("_standard_gamma", "input", 1, input)
+    if input.dtype not in (_dtype.float32, _dtype.float64):
+        raise NotImplementedError(f"\"gamma_cpu\" not implemented for '{_word(input.dtype)}'")
+    return _StandardGamma.apply(input, _source(generator, input.device))
+
+
+def _standard_gamma_grad(self, output):
+    """dx/dalpha for samples ``output`` of Gamma(self, 1) (torch._standard_gamma_grad)."""
+    from ..distributions.gamma import _standard_gamma_grad as grad
+    return grad(self, output)
+
+
+def _sample_dirichlet(input, generator=None):
+    """One Dirichlet(row) sample per row (last dim) of input (float or double), in input's dtype and shape:
+    Gamma(row, 1) samples in double, each divided by their sum, kept within [smallest normal, 1 - ulp].
+    torch defines no derivative for it (the Dirichlet distribution differentiates through _dirichlet_grad)."""
+    _check_tensor_argument("_sample_dirichlet", "input", 1, input)
+    if input.dtype not in (_dtype.float32, _dtype.float64):
+        raise NotImplementedError(f"\"dirichlet\" not implemented for '{_word(input.dtype)}'")
     g = _source(generator, input.device)
-    counts = g.numpy_generator().poisson(rates) if _on_cpu(g) else g.poisson(rates)
-    return _make(_xp.array_module(rates).asarray(counts).astype(rates.dtype))   # a 0-d rate gives a bare number
+
+    def compute():
+        a, dt = input._data, input.dtype.np
+        if _on_cpu(g):
+            k = a.shape[-1] if a.ndim else 1
+            rows = np.ascontiguousarray(a, dtype=np.float64).reshape(a.size // k if k else 0, k)
+            ratios = _cpu_rng.sample_dirichlet(g, rows).reshape(a.shape).astype(dt)
+            xp = np
+        else:
+            xp = _xp.array_module(a)
+            gammas = xp.fmax(xp.asarray(g._draw("standard_gamma", a.astype(np.float64))), np.finfo(np.float64).tiny)
+            ratios = (gammas / gammas.sum(-1, keepdims=True)).astype(dt)
+        top = np.nextafter(dt.type(1), dt.type(0))
+        return _make(xp.fmin(top, xp.fmax(np.finfo(dt).tiny, ratios)))      # a NaN ratio becomes tiny, as in C
+
+    if not recording(input):
+        return compute()
+    from ..linalg import _not_differentiable
+    return _not_differentiable("_sample_dirichlet", compute, input)
+
+
+def _dirichlet_grad(x, alpha, total):
+    """d x / d alpha for samples x of Beta(alpha, total - alpha), the Dirichlet reparameterized gradient
+    (torch._dirichlet_grad)."""
+    from ..distributions.dirichlet import _dirichlet_grad as grad
+    return grad(x, alpha, total)
+
+
+def binomial(count, prob, generator=None):
+    """Draws of Binomial(count, prob) elementwise (count and prob broadcast together), in their dtype
+    (float or double, the same for both). On the CPU, torch's sampler (Note [torch's rejection samplers])."""
+    from ._util import broadcast_shapes
+    _check_tensor_argument("binomial", "count", 1, count)
+    _check_tensor_argument("binomial", "prob", 2, prob)
+    for name, t in (("count", count), ("prob", prob)):
+        if t.dtype._category != 2:
+            raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: {_word(t.dtype)}")
+    if prob.dtype is not count.dtype:
+        raise RuntimeError(f"Found dtype {_word(prob.dtype)} but expected {_word(count.dtype)}")
+    if count.dtype not in (_dtype.float32, _dtype.float64):
+        raise NotImplementedError(f"\"binomial_cpu\" not implemented for '{_word(count.dtype)}'")
+    check_same_device("binomial", count, prob)
+    shape = broadcast_shapes(tuple(count.shape), tuple(prob.shape))
+    if tuple(count.shape) != shape and count.numel():
+        import warnings
+        warnings.warn(f"An output with one or more elements was resized since it had shape {list(count.shape)}, "
+                      f"which does not match the required output shape {list(shape)}. This behavior is "
+                      "deprecated, and in a future PyTorch release outputs will not be resized unless they have "
+                      "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+                      "elements with t.resize_(0).", UserWarning, stacklevel=2)
+    g = _source(generator, count.device)
+
+    def compute():
+        xp = _xp.array_module(count._data)
+        n, p = xp.broadcast_to(count._data, shape), xp.broadcast_to(prob._data, shape)
+        if not _on_cpu(g):
+            return _make(xp.asarray(g._draw("binomial", n.astype(np.int64), p)).astype(count._data.dtype))
+        return _make(_binomial_cpu(g, n, p, tuple(count.shape) == shape))
+
+    if not recording(count, prob):
+        return compute()
+    from ..linalg import _not_differentiable
+    return _not_differentiable("binomial", compute, count, prob)
+
+
+def _binomial_cpu(g, n, p, fits):
+    """torch's draws for the broadcast host arrays n and p. Its output is count's, fresh and contiguous, so
+    filled in C order; where count had to be resized (fits False), torch lays the output out, and fills it,
+    in the operands' memory order."""
+    axes = list(_builtins.range(n.ndim)) if fits else _cpu_rng.iteration_axes(n.shape, (n.strides, p.strides))
+    out = np.empty([n.shape[a] for a in axes], dtype=n.dtype).transpose(np.argsort(axes))
+    view = out.transpose(axes)                          # C order: torch's order of filling out
+    draws = _cpu_rng.binomial(g, _in_order(n.transpose(axes)), _in_order(p.transpose(axes)),
+                              single=n.dtype == np.float32)
+    view[...] = draws.reshape(view.shape)
+    return out
 
 
 def _fill_random(self, sample):

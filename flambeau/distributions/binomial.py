@@ -1,12 +1,9 @@
 """Binomial(total_count, probs or logits): successes among total_count Bernoulli trials."""
-import numpy as np
-
 import flambeau
-from flambeau._tensor import _make
 
 from . import constraints
 from .distribution import Distribution
-from .utils import BinaryProbs, _draws, broadcast_all
+from .utils import BinaryProbs, broadcast_all
 
 __all__ = ["Binomial"]
 
@@ -14,13 +11,6 @@ __all__ = ["Binomial"]
 def _clamp_by_zero(x):
     # works like clamp(x, min=0) but has grad at 0 is 0.5
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
-
-
-def _binomial(count, probs):
-    """Counts of successes, drawn on count's device, in count's dtype (torch.binomial)."""
-    draw = _draws(count.device)
-    n = count.detach()._data.astype(np.int64)
-    return _make(draw("binomial", n, probs.detach()._data).astype(count._data.dtype, copy=False))
 
 
 class Binomial(BinaryProbs, Distribution):
@@ -73,7 +63,7 @@ class Binomial(BinaryProbs, Distribution):
     def sample(self, sample_shape=flambeau.Size()):
         shape = self._extended_shape(sample_shape)
         with flambeau.no_grad():
-            return _binomial(self.total_count.expand(shape), self.probs.expand(shape))
+            return flambeau.binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

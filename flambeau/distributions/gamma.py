@@ -3,13 +3,14 @@ import numpy as np
 
 import flambeau
 from flambeau import _xp
+from flambeau._ops._util import _type_word
+from flambeau._ops.creation import _standard_gamma  # noqa: F401  (Gamma's sampler, torch's)
 from flambeau._ops.pointwise import _special_module
-from flambeau._tensor import _make
 from flambeau.autograd import Function
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _draws, batch_shape_of, broadcast_all
+from .utils import batch_shape_of, broadcast_all
 
 __all__ = ["Gamma"]
 
@@ -69,36 +70,31 @@ def _standard_gamma_grad_array(alpha, x):
         return xp.where(x < 0.8, small_x, xp.where(alpha > 8.0, large_alpha, rational))
 
 
-def _standard_gamma_grad(concentration, sample):
-    """The derivative of Gamma(concentration, 1) samples with respect to concentration (torch's
-    _standard_gamma_grad): a tensor of the dtype of concentration."""
-    a = concentration.detach()._data
-    return _make(_standard_gamma_grad_array(a, sample.detach()._data).astype(a.dtype, copy=False))
-
-
-class _StandardGamma(Function):
-    """Samples of Gamma(concentration, 1), differentiable in concentration through _standard_gamma_grad."""
-    _node_name = "StandardGammaBackward0"
+class _StandardGammaGrad(Function):
+    """_standard_gamma_grad as an op: torch records it (it is the backward of _standard_gamma) but gives it
+    no derivative of its own."""
+    _node_name = "StandardGammaGradBackward0"
 
     @staticmethod
-    def forward(ctx, concentration):
-        a = concentration._data
-        x = _draws(concentration.device)("standard_gamma", a.astype(np.float64)).astype(a.dtype, copy=False)
-        x = _xp.array_module(x).maximum(x, np.finfo(a.dtype).tiny).astype(a.dtype, copy=False)
-        ctx.save_for_backward(concentration)
-        ctx.sample = x
-        return x
+    def forward(ctx, concentration, sample):
+        xp = _xp.array_module(concentration._data)
+        a, x = xp.broadcast_arrays(concentration._data, sample._data)
+        return _standard_gamma_grad_array(a, x).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        (concentration,) = ctx.saved_tensors
-        return grad * _standard_gamma_grad(concentration, _make(ctx.sample))
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
 
 
-def _standard_gamma(concentration):
-    if not concentration.is_floating_point():
-        raise NotImplementedError(f"\"gamma_cpu\" not implemented for '{concentration.dtype}'")
-    return _StandardGamma.apply(concentration)
+def _standard_gamma_grad(concentration, sample):
+    """The derivative of Gamma(concentration, 1) samples with respect to concentration (torch's
+    _standard_gamma_grad): a tensor of the dtype of concentration."""
+    if sample.dtype is not concentration.dtype:
+        raise RuntimeError(f"Found dtype {_type_word(sample.dtype)} but expected {_type_word(concentration.dtype)}")
+    if concentration.dtype not in (flambeau.float32, flambeau.float64):
+        raise NotImplementedError(f"\"_standard_gamma_grad_cpu\" not implemented for "
+                                  f"'{_type_word(concentration.dtype)}'")
+    return _StandardGammaGrad.apply(concentration, sample)
 
 
 class _GammaInc(Function):

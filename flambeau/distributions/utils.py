@@ -2,10 +2,8 @@
 import numbers
 from functools import update_wrapper
 
-import numpy as np
-
 import flambeau
-from flambeau import Tensor, _xp
+from flambeau import Tensor
 
 euler_constant = 0.57721566490153286060  # Euler Mascheroni Constant
 
@@ -112,24 +110,6 @@ def vec_to_tril_matrix(vec, diag=0):
     mat = vec.new_zeros(vec.shape[:-1] + flambeau.Size((n, n)))
     mat[..., _tril_mask(n, diag, vec.device)] = vec
     return mat
-
-
-def _draws(device):
-    """What draws random numbers for samplers whose torch algorithm flambeau does not reproduce (gamma,
-    binomial): on the CPU, NumPy's Generator seeded by one draw of the default generator at each call
-    (reproducible under manual_seed, not torch's numbers); on cuda the device's CuPy stream (through its
-    _draw, which marks the stream as used, for the samplers it has no method of its own for)."""
-    from flambeau._ops.creation import _source, _on_cpu
-    g = _source(None, device)
-
-    def draw(name, *args):
-        if _on_cpu(g):
-            out = getattr(g.numpy_generator(), name)(*args)
-        else:
-            method = getattr(g, name, None)
-            out = method(*args) if method is not None else g._draw(name, *args)
-        return out if _xp.is_array(out) else np.asarray(out)     # NumPy gives a bare number for 0-d parameters
-    return draw
 
 
 def batch_shape_of(given, broadcast):

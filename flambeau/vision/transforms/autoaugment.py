@@ -8,10 +8,10 @@ tensors (..., 1 or 3, H, W); float tensors take the geometric and enhancement op
 equalize and solarize's 0..255 thresholds raise for them, as in torchvision).
 
 The random choices are drawn with flambeau's ``randint`` / ``rand`` (and, for AugMix, Dirichlet
-weights sampled as torch._sample_dirichlet samples them) in the order and with the calls torchvision
-makes, so that one seed gives the same choices wherever flambeau's generator gives torch's numbers
-(Note [AutoAugment draws], Note [AugMix's Dirichlet draws]). NumPy arrays (H, W[, C]) are taken
-too, as ``transforms.functional`` takes them.
+weights from ``_sample_dirichlet``) in the order and with the calls torchvision makes, so that one seed
+gives the same choices as torchvision's wherever flambeau's generator gives torch's numbers (its CPU
+generator: Note [AutoAugment draws]). NumPy arrays (H, W[, C]) are taken too, as
+``transforms.functional`` takes them.
 """
 import math
 from enum import Enum
@@ -21,7 +21,6 @@ import numpy as np
 from ... import _dtype
 from ..._tensor import Tensor
 from ..._ops import creation as _creation
-from ..._ops._util import _type_word
 from ...nn import Module
 from . import functional as F
 from .functional import InterpolationMode
@@ -432,73 +431,6 @@ class TrivialAugmentWide(Module):
 
 # ------------------------------------------------------------------ AugMix
 
-# Note [AugMix's Dirichlet draws]
-# torchvision draws AugMix's weights with torch._sample_dirichlet, which flambeau does not have (and
-# flambeau.distributions' Dirichlet takes its Gamma variates from NumPy's sampler, another stream). So
-# this module samples as torch's CPU kernel does, to consume the generator as it does: for each element in
-# row-major order, a Gamma(alpha, 1) variate in float64 by Marsaglia and Tsang's method (2000), with
-# alpha < 1 raised to alpha + 1 and the variate scaled by U ** (1 / alpha); each U one float64 ``rand``
-# draw and each normal one float64 ``randn`` draw; then each row divided by its (float64) sum, cast to
-# the dtype of ``params`` and kept strictly inside (0, 1).
-
-_ONE_THIRD = float(np.float32(1.0) / np.float32(3.0))       # torch's kernel writes these as float literals
-_SQUEEZE = float(np.float32(0.0331))
-_TINY64 = float(np.finfo(np.float64).tiny)
-
-
-def _standard_gamma(alpha, device):
-    """One Gamma(alpha, 1) variate (a Python float); ``alpha`` a Python float."""
-    def uniform():
-        return _creation.rand(1, dtype=_dtype.float64, device=device).item()
-
-    def normal():
-        return _creation.randn(1, dtype=_dtype.float64, device=device).item()
-
-    scale = 1.0
-    if alpha < 1.0:
-        if alpha == 0.0:
-            return 0.0
-        base = 1.0 - uniform()
-        try:
-            scale = base ** (1.0 / alpha)
-        except OverflowError:        # C's pow gives inf (alpha < 0)
-            scale = math.inf
-        alpha += 1.0
-    d = alpha - _ONE_THIRD
-    # d <= 0 only for alpha < 0, where torch's C++ arithmetic goes on with inf / NaN (and a NaN variate)
-    c = 1.0 / math.sqrt(9.0 * d) if d > 0.0 else (math.inf if d == 0.0 else math.nan)
-    while True:
-        x = normal()
-        y = 1.0 + c * x
-        if y <= 0.0:             # drawn again; a NaN y (from alpha < 0) goes on, as in torch
-            continue
-        v = y * y * y
-        u = 1.0 - uniform()
-        xx = x * x
-        if u < 1.0 - _SQUEEZE * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
-            return scale * d * v
-
-
-def _sample_dirichlet(params):
-    """One Dirichlet sample per row (last dim) of the float tensor ``params``, drawn as torch's CPU
-    kernel of torch._sample_dirichlet draws it."""
-    if params.dtype not in (_dtype.float32, _dtype.float64):
-        raise NotImplementedError(f"\"dirichlet\" not implemented for '{_type_word(params.dtype)}'")
-    dt = params.dtype.np
-    k = params.shape[-1] if params.ndim else 1
-    rows = np.asarray(params.detach().cpu().numpy(), dtype=np.float64).reshape(-1, k)
-    out = np.empty(rows.shape, dtype=np.float64)
-    for i, row in enumerate(rows):
-        gammas = [max(_TINY64, _standard_gamma(float(a), params.device)) for a in row]
-        total = 0.0
-        for g in gammas:             # summed in order, as torch sums a short row
-            total += g
-        out[i] = [g / total for g in gammas]
-    top = np.nextafter(dt.type(1.0), dt.type(0.0))
-    weights = np.fmin(top, np.fmax(np.finfo(dt).tiny, out.astype(dt)))      # a NaN weight becomes tiny, as in torch
-    return _creation.tensor(weights.reshape(tuple(params.shape)), device=params.device)
-
-
 class AugMix(Module):
     """AugMix (Hendrycks et al., 2020): ``mixture_width`` chains of 1 to 3 random operations (or
     ``chain_depth``) at a magnitude bin below ``severity``, mixed with weights ~ Dirichlet(alpha),
@@ -569,11 +501,9 @@ class AugMix(Module):
         return F.to_pil_image(img)
 
     def _sample_dirichlet(self, params):
-        """One Dirichlet(params[i]) sample per row of ``params`` (N, K), as torch._sample_dirichlet (its
-        own method, as in torchvision, so that tests can replace it). Note [AugMix's Dirichlet draws]."""
-        import flambeau
-        sample = getattr(flambeau, "_sample_dirichlet", None)
-        return _sample_dirichlet(params) if sample is None else sample(params)
+        """One Dirichlet(params[i]) sample per row of ``params`` (N, K): torch._sample_dirichlet's draws (its
+        own method, as in torchvision, so that tests can replace it)."""
+        return _creation._sample_dirichlet(params)
 
     def forward(self, orig_img):
         fill = self.fill
