@@ -1,7 +1,7 @@
-"""``flambeau.vision``: datasets, transforms and image utilities (torchvision's API)."""
-from . import datasets, transforms, utils  # noqa: F401
+"""``flambeau.vision``: datasets, models, transforms and image utilities (torchvision's API)."""
+from . import datasets, models, transforms, utils  # noqa: F401
 
-__all__ = ["datasets", "transforms", "utils", "get_image_backend", "set_image_backend"]
+__all__ = ["datasets", "models", "transforms", "utils", "get_image_backend", "set_image_backend"]
 
 _image_backend = "PIL"
 
