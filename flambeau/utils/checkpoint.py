@@ -195,7 +195,9 @@ class CheckpointFunction(Function):
 # function closes over) is stood for by a placeholder tensor carrying that edge.
 # Differences with torch: the forward's peak memory is that of an ordinary forward (the
 # intermediates live until the function returns), the outputs' grad_fn is the _Recompute node,
-# and the determinism check compares the outputs, not each saved tensor.
+# and the determinism check compares the outputs, not each saved tensor. Under create_graph (double
+# backward), a gradient can still be counted twice where one argument of the checkpoint was made
+# from another (or from a parameter it also uses) through an earlier checkpoint.
 
 
 class _Recompute(Function):
@@ -211,19 +213,56 @@ class _Recompute(Function):
         from .. import autograd
         state = ctx.state
         create_graph = grad_mode.is_grad_enabled()
+        # The recomputation starts from detached copies of the tensor arguments, and is differentiated
+        # down to them: differentiated down to the arguments themselves, a gradient would also flow on
+        # through the outer graph into an argument (or parameter) another argument was made from
+        # (DenseNet's concatenated features), and reach it twice once the outer backward carries the
+        # returned gradients on. A create_graph gradient must stay connected to the arguments: there the
+        # copies are views, which do not cut the outer graph (see the Note's differences).
+        args_tensors = _flatten((state.args, state.kwargs), [])
+        stand_in = {}                   # one copy per tensor, passed twice or not
+        with grad_mode.enable_grad():
+            for t in args_tensors:
+                if t.requires_grad and id(t) not in stand_in:
+                    stand_in[id(t)] = t.view_as(t) if create_graph else t.detach().requires_grad_()
+        local = [stand_in.get(id(t), t) for t in args_tensors]
+        args, kwargs = _rebuild((state.args, state.kwargs), iter(local))
         with state.rng.restored(), grad_mode.enable_grad(), state.recompute_context:
-            out = state.function(*state.args, **state.kwargs)
+            out = state.function(*args, **kwargs)
         flat = _flatten(out, [])
         state.check(flat)
         pairs = [(flat[i], g) for i, g in zip(state.routed, grads)
                  if g is not None and flat[i].requires_grad]
         if not pairs:
             return (None,) * (1 + len(state.boundary))
-        # retain_graph: the walk may run a node of the outer graph lying between two boundary
-        # tensors, whose saved tensors the outer backward still needs
-        res = autograd.grad([o for o, _ in pairs], state.boundary, [g for _, g in pairs],
+        targets = [stand_in.get(id(b), b) for b in state.boundary]
+        _refuse_closures_over_other_targets([b for b in state.boundary if id(b) not in stand_in])
+        # retain_graph: a tensor the function closes over is differentiated through the outer graph,
+        # whose saved tensors the outer backward still needs
+        res = autograd.grad([o for o, _ in pairs], targets, [g for _, g in pairs],
                             retain_graph=True, create_graph=create_graph, allow_unused=True)
         return (None,) + tuple(res)
+
+
+def _refuse_closures_over_other_targets(boundary):
+    """NotImplementedError where a non-leaf the function closes over was made from another tensor the
+    recomputation is differentiated down to (a parameter, another such non-leaf): autograd.grad cannot
+    stop at the first, so that gradient would be counted twice. Passed as an argument, it works."""
+    nodes = {id(b._edge()[0]): b for b in boundary}
+    closures = [b for b in boundary if b.grad_fn is not None]
+    for c in closures:
+        stack, seen = [n for n, _ in (e for e in c.grad_fn._edges if e is not None)], set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if id(node) in nodes and nodes[id(node)] is not c:
+                raise NotImplementedError(
+                    "checkpoint(use_reentrant=False): the function closes over a tensor (of shape "
+                    f"{tuple(c.shape)}) made from another tensor its gradient also flows to; flambeau would "
+                    "count that gradient twice. Pass the tensor to checkpoint as an argument instead.")
+            stack.extend(e[0] for e in getattr(node, "_edges", ()) if e is not None)
 
 
 class _RecomputeState:
