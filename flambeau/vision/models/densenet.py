@@ -45,10 +45,7 @@ class _DenseLayer(nn.Module):
 
         def closure(*tensors):
             return self.bn_function(tensors)
-        # torchvision asks for use_reentrant=False. flambeau's non-reentrant checkpoint returns a wrong
-        # gradient for an input that is also an ancestor of another input (here the block's first
-        # features feed every earlier layer's output); the reentrant one cuts its inputs from the graph.
-        return checkpoint(closure, *inputs, use_reentrant=True)
+        return checkpoint(closure, *inputs, use_reentrant=False)
 
     def forward(self, input):
         prev_features = [input] if isinstance(input, Tensor) else input
