@@ -554,6 +554,118 @@ def _load_torch(zf, prefix, map_location):
     return _TorchUnpickler(zf.read(info), zf, prefix, map_location, byteorder).load()
 
 
+# Note [Legacy PyTorch files]
+# Before the zip format (torch < 1.6, and _use_new_zipfile_serialization=False), torch.save wrote
+# pickles one after the other: a magic number, the protocol (1001), the system's sizes, the object
+# (whose storages are persistent ids ('storage', type, key, location, numel, view)), the sorted storage
+# keys, then each storage as an int64 element count and its bytes. The storages come after the object
+# that refers to them, so the object is read twice: once skimmed for its end, once for real.
+_LEGACY_MAGIC, _LEGACY_PROTOCOL = 0x1950a86a20f9469cfc6c, 1001
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Numbers, strings and containers only (the legacy header records)."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"unexpected global {module}.{name} in a legacy header")
+
+
+class _Anything(dict):
+    """What a skimmed global builds: takes any arguments, items, appends and state."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def __setstate__(self, state):
+        pass
+
+    def append(self, item):
+        pass
+
+    def extend(self, items):
+        pass
+
+
+class _Skimmer(pickle.Unpickler):
+    """Reads past a pickle without building anything from its globals."""
+
+    def find_class(self, module, name):
+        return _Anything
+
+    def persistent_load(self, pid):
+        return _Anything()
+
+
+class _LegacyUnpickler(_TorchUnpickler):
+    def __init__(self, data, storages, map_location):
+        super().__init__(data, None, "", map_location, "little")
+        self._loaded = storages
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r:.80}")
+        _, stype, key, location, numel, view = pid
+        if not isinstance(stype, _StorageType) or key not in self._loaded:
+            raise pickle.UnpicklingError(f"bad storage record {pid!r:.80}")
+        if view is not None:
+            raise NotImplementedError("legacy storage views (files of torch < 0.4) are not read")
+        if key not in self._storages:
+            values = self._loaded[key].view(np.dtype(_TORCH_STORAGES[stype.name]))
+            _need(values.shape[0] == numel, f"storage {key} holds {values.shape[0]} elements, expected {numel}")
+            root = _map_location(_make(values), location if isinstance(location, str) else "cpu", self._map_location)
+            self._storages[key] = _TorchStorage(root)
+        return self._storages[key]
+
+
+def _load_legacy(fh, map_location):
+    try:
+        main, storages = _read_legacy(fh)
+    except pickle.UnpicklingError as e:         # a cut or damaged file: its pickles end early
+        raise _Corrupt(f"the legacy file is damaged ({e})") from None
+    return _LegacyUnpickler(main, storages, map_location).load()
+
+
+def _read_legacy(fh):
+    """The object's pickle and the storages' bytes (by key) of a legacy file."""
+    fh.seek(0)
+    _need(_PlainUnpickler(fh).load() == _LEGACY_MAGIC, "a pickle, but not a legacy PyTorch file (bad magic number)")
+    _need(_PlainUnpickler(fh).load() == _LEGACY_PROTOCOL, "unsupported legacy protocol version")
+    info = _PlainUnpickler(fh).load()
+    _need(isinstance(info, dict), "bad legacy system record")
+    order = "<" if info.get("little_endian", True) else ">"
+    start = fh.tell()
+    _Skimmer(fh).load()
+    end = fh.tell()
+    keys = _PlainUnpickler(fh).load()
+    _need(isinstance(keys, list) and all(isinstance(k, str) for k in keys), "bad legacy storage list")
+    # each storage: its element count, then its bytes; the element size comes from the records
+    sizes = {}
+    fh.seek(start)
+    main = fh.read(end - start)
+
+    class _Sizes(_Skimmer):
+        def persistent_load(self, pid):
+            if isinstance(pid, tuple) and len(pid) == 6 and isinstance(pid[1], str):
+                sizes[pid[2]] = pid[1]
+            return _Anything()
+
+        def find_class(self, module, name):
+            return name if module == "torch" and name in _TORCH_STORAGES else _Anything
+    _Sizes(io.BytesIO(main)).load()
+    fh.seek(end)
+    _PlainUnpickler(fh).load()
+    storages = {}
+    for key in keys:
+        _need(key in sizes, f"storage {key} is not used by the object")
+        dt = np.dtype(_TORCH_STORAGES[sizes[key]])
+        count = int(np.frombuffer(fh.read(8), dtype=order + "i8")[0])
+        _need(0 <= count < 2 ** 40, f"bad size {count} of storage {key}")
+        raw = fh.read(count * dt.itemsize)
+        _need(len(raw) == count * dt.itemsize, f"storage {key} is cut short")
+        storages[key] = np.frombuffer(raw, dtype=dt.newbyteorder(order)).astype(dt).view(np.uint8)
+    return main, storages
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
     """Load an object saved by :func:`save` (or a PyTorch ``torch.save`` zip file).
 
@@ -598,8 +710,7 @@ def _load_file(fh, map_location):
         except Exception:
             head = b""
         if head[:1] == b"\x80":
-            raise _Corrupt("this is a legacy (pre-zip) PyTorch file, which flambeau does not read; "
-                           "re-save it with a recent torch.save") from None
+            return _load_legacy(fh, map_location)
         raise _Corrupt("not a zip archive (flambeau and PyTorch files are zip archives)") from None
     with zf:
         names = zf.namelist()

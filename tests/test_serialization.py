@@ -373,6 +373,29 @@ def test_not_an_archive(tmp_path):
         load(p)
 
 
+def test_legacy_torch_files_load(tmp_path):
+    import torch
+    x = torch.arange(6.).view(2, 3)
+    obj = {"w": x, "v": x[1], "i": torch.tensor([7, 8], dtype=torch.int16), "p": torch.nn.Parameter(torch.ones(2)),
+           "sd": torch.nn.Linear(2, 3).state_dict(), "n": [1, "a", (2.5, None)], "b": torch.tensor([True, False])}
+    p = tmp_path / "old.pth"
+    torch.save(obj, p, _use_new_zipfile_serialization=False)        # the format of torch < 1.6
+    got = load(p)
+    assert got["n"] == [1, "a", (2.5, None)] and isinstance(got["p"], flambeau.nn.Parameter)
+    for k in ("w", "v", "i", "p", "b"):
+        np.testing.assert_array_equal(got[k].detach().numpy(), obj[k].detach().numpy())
+        assert str(got[k].dtype) == str(obj[k].dtype)
+    assert list(got["sd"]) == ["weight", "bias"]
+    got["w"][1, 0] = 100.0                                             # the view still shares its storage
+    assert got["v"][0].item() == 100.0
+    assert load(p, map_location="cpu")["i"].tolist() == [7, 8]
+    data = p.read_bytes()
+    for cut in (len(data) - 3, len(data) // 2, 40):
+        p.write_bytes(data[:cut])
+        with pytest.raises(RuntimeError):
+            load(p)
+
+
 _CHILD = r"""
 import sys, flambeau
 from flambeau.serialization import save
