@@ -106,6 +106,26 @@ def _no_bins():
     return _creation.tensor(0.0)
 
 
+def _shared_space(num_bins, shear, translate, rotate, enhance, posterize_span):
+    """{op_name: (magnitude bins, signed)} of the thirteen operations the policies share, in torchvision's
+    order: their largest magnitudes (translate: (x, y)) and the span of posterize's bits below 8."""
+    return {
+        "ShearX": (_linear_bins(shear, num_bins), True),
+        "ShearY": (_linear_bins(shear, num_bins), True),
+        "TranslateX": (_linear_bins(translate[0], num_bins), True),
+        "TranslateY": (_linear_bins(translate[1], num_bins), True),
+        "Rotate": (_linear_bins(rotate, num_bins), True),
+        "Brightness": (_linear_bins(enhance, num_bins), True),
+        "Color": (_linear_bins(enhance, num_bins), True),
+        "Contrast": (_linear_bins(enhance, num_bins), True),
+        "Sharpness": (_linear_bins(enhance, num_bins), True),
+        "Posterize": (_posterize_bins(8, num_bins, posterize_span), False),
+        "Solarize": (_creation.linspace(255.0, 0.0, num_bins), False),
+        "AutoContrast": (_no_bins(), False),
+        "Equalize": (_no_bins(), False),
+    }
+
+
 def _tensor_fill(img, fill):
     """Tensor images take one float per channel (torchvision converts it there); PIL images take ``fill`` as is."""
     if not isinstance(img, (Tensor, np.ndarray)):
@@ -258,22 +278,9 @@ class AutoAugment(Module):
     def _augmentation_space(self, num_bins, image_size):
         """{op_name: (magnitude bins, signed)} for an image of ``image_size`` (height, width)."""
         height, width = image_size
-        return {
-            "ShearX": (_linear_bins(0.3, num_bins), True),
-            "ShearY": (_linear_bins(0.3, num_bins), True),
-            "TranslateX": (_linear_bins(150.0 / 331.0 * width, num_bins), True),
-            "TranslateY": (_linear_bins(150.0 / 331.0 * height, num_bins), True),
-            "Rotate": (_linear_bins(30.0, num_bins), True),
-            "Brightness": (_linear_bins(0.9, num_bins), True),
-            "Color": (_linear_bins(0.9, num_bins), True),
-            "Contrast": (_linear_bins(0.9, num_bins), True),
-            "Sharpness": (_linear_bins(0.9, num_bins), True),
-            "Posterize": (_posterize_bins(8, num_bins, 4), False),
-            "Solarize": (_creation.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (_no_bins(), False),
-            "Equalize": (_no_bins(), False),
-            "Invert": (_no_bins(), False),
-        }
+        space = _shared_space(num_bins, 0.3, (150.0 / 331.0 * width, 150.0 / 331.0 * height), 30.0, 0.9, 4)
+        space["Invert"] = (_no_bins(), False)
+        return space
 
     @staticmethod
     def get_params(transform_num):
@@ -334,22 +341,8 @@ class RandAugment(Module):
     def _augmentation_space(self, num_bins, image_size):
         """{op_name: (magnitude bins, signed)}, in the order the operation's index is drawn from."""
         height, width = image_size
-        return {
-            "Identity": (_no_bins(), False),
-            "ShearX": (_linear_bins(0.3, num_bins), True),
-            "ShearY": (_linear_bins(0.3, num_bins), True),
-            "TranslateX": (_linear_bins(150.0 / 331.0 * width, num_bins), True),
-            "TranslateY": (_linear_bins(150.0 / 331.0 * height, num_bins), True),
-            "Rotate": (_linear_bins(30.0, num_bins), True),
-            "Brightness": (_linear_bins(0.9, num_bins), True),
-            "Color": (_linear_bins(0.9, num_bins), True),
-            "Contrast": (_linear_bins(0.9, num_bins), True),
-            "Sharpness": (_linear_bins(0.9, num_bins), True),
-            "Posterize": (_posterize_bins(8, num_bins, 4), False),
-            "Solarize": (_creation.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (_no_bins(), False),
-            "Equalize": (_no_bins(), False),
-        }
+        return {"Identity": (_no_bins(), False),
+                **_shared_space(num_bins, 0.3, (150.0 / 331.0 * width, 150.0 / 331.0 * height), 30.0, 0.9, 4)}
 
     def forward(self, img):
         fill = _tensor_fill(img, self.fill)
@@ -396,22 +389,7 @@ class TrivialAugmentWide(Module):
 
     def _augmentation_space(self, num_bins):
         """{op_name: (magnitude bins, signed)}, in the order the operation's index is drawn from."""
-        return {
-            "Identity": (_no_bins(), False),
-            "ShearX": (_linear_bins(0.99, num_bins), True),
-            "ShearY": (_linear_bins(0.99, num_bins), True),
-            "TranslateX": (_linear_bins(32.0, num_bins), True),
-            "TranslateY": (_linear_bins(32.0, num_bins), True),
-            "Rotate": (_linear_bins(135.0, num_bins), True),
-            "Brightness": (_linear_bins(0.99, num_bins), True),
-            "Color": (_linear_bins(0.99, num_bins), True),
-            "Contrast": (_linear_bins(0.99, num_bins), True),
-            "Sharpness": (_linear_bins(0.99, num_bins), True),
-            "Posterize": (_posterize_bins(8, num_bins, 6), False),
-            "Solarize": (_creation.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (_no_bins(), False),
-            "Equalize": (_no_bins(), False),
-        }
+        return {"Identity": (_no_bins(), False), **_shared_space(num_bins, 0.99, (32.0, 32.0), 135.0, 0.99, 6)}
 
     def forward(self, img):
         fill = _tensor_fill(img, self.fill)
