@@ -807,3 +807,20 @@ def test_loss_arguments_without_a_derivative(case, device):
         with lib.no_grad():         # nothing recorded: nothing refused
             NOT_DIFFERENTIABLE[case](lib.nn.functional, lib, w, x, t.detach(), c)
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("op", [lambda L, x: L.relu(x), lambda L, x: L.nn.functional.threshold(x, 0.5, -1.0)])
+def test_threshold_gradient_drops_inf_and_nan_exactly(dtype, op):
+    """relu's and threshold's gradient (Note [Masking without branches]): an inf or NaN gradient
+    where the input is at or under the threshold becomes +0, a NaN input keeps its gradient, and
+    a kept -0 stays -0, as in torch."""
+    x = [1.0, -1.0, -1.0, -1.0, 0.0, float("nan"), 2.0, 0.5, 0.7, -3.0]
+    g = [1.0, -2.0, float("inf"), float("nan"), float("-inf"), 3.0, -0.0, 5.0, float("inf"), -0.0]
+    grads = []
+    for lib in (flambeau, torch):
+        xt = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        op(lib, xt).backward(lib.tensor(g, dtype=getattr(lib, dtype)))
+        grads.append(xt.grad.detach().to(lib.float64).numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert np.signbit(grads[0]).tolist() == np.signbit(grads[1]).tolist()

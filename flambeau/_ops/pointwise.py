@@ -1204,9 +1204,24 @@ def threshold_grad(grad, x, threshold):
     return PiecewiseLinearGrad.named("ThresholdBackwardBackward0").apply(grad, x, None, None, threshold)
 
 
+# Note [Masking without branches]
+# NumPy's where() branches on every element: with a mask as random as relu's (half the inputs
+# negative) the branch predictor fails half the time, and where() runs ~7x slower than one
+# arithmetic pass. For float gradients on the CPU the mask is applied to the bits instead: the
+# mask as an integer of the float's width, all ones (keep) or all zeros (drop), ANDed with the
+# gradient's bits. A dropped inf or NaN becomes +0 exactly, as with where().
+_SAME_WIDTH_INT = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
 def _threshold_grad_array(g, xd, threshold):
     if g.shape == xd.shape and _cuda_kernels.usable(g, xd):
         return _cuda_kernels.threshold_backward(g, xd, threshold)           # one launch, not two
+    as_int = _SAME_WIDTH_INT.get(g.dtype)
+    if type(g) is np.ndarray and as_int is not None and g.shape == xd.shape:
+        bits = (xd <= threshold).astype(as_int)     # 1 where dropped (NaN inputs keep their gradient)
+        bits -= 1                                   # 0 where dropped, all ones where kept
+        bits &= g.view(as_int) if g.flags.c_contiguous else np.ascontiguousarray(g).view(as_int)
+        return bits.view(g.dtype)
     return _xp.array_module(g).where(xd <= threshold, g.dtype.type(0), g).astype(g.dtype, copy=False)
 
 
