@@ -198,7 +198,7 @@ def test_two_thread_batch_split_matches_torch(monkeypatch):
                         (3, 2, 3, 3), (2,))
 
 
-@pytest.mark.parametrize("shape", [(100, 2048), (7, 5), (64, 512), (3, 1)])
+@pytest.mark.parametrize("shape", [(100, 2048), (7, 5), (64, 512), (3, 1), (33, 70), (100, 18432)])
 def test_batch_transpose_kernel(shape):
     """The compiled transposing copy (either walking order) equals NumPy's."""
     from flambeau._ops import conv
@@ -207,3 +207,59 @@ def test_batch_transpose_kernel(shape):
         out = conv._transpose_2d(src)
         assert out.flags.c_contiguous
         np.testing.assert_array_equal(out, src.T)
+
+
+BATCH_LAST_GEOMETRIES = [
+    # (input, weight, stride, padding, dilation, groups): planes under 256, the batch-last layout
+    ((5, 4, 8, 8), (6, 4, 5, 5), 1, 0, 1, 1),
+    ((3, 4, 9, 8), (6, 2, 3, 2), (2, 1), (1, 2), (2, 1), 2),
+    ((2, 3, 7, 7), (4, 3, 3, 3), 3, 2, 1, 1),          # windows partly in the padding
+    ((4, 2, 6, 5), (2, 2, 2, 3), (1, 2), (0, 1), (3, 2), 1),
+    ((0, 2, 6, 6), (3, 2, 3, 3), 1, 1, 1, 1),         # an empty batch
+]
+
+
+@pytest.mark.parametrize("xs, ws, stride, padding, dilation, groups", BATCH_LAST_GEOMETRIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_batch_last_kernels_equal_numpy_path(monkeypatch, xs, ws, stride, padding, dilation, groups, dtype):
+    """The compiled im2col and col2im (Note [Compiled batch-last im2col and col2im]) give what the
+    strided NumPy copies and adds give, forward and both gradients."""
+    from flambeau._ops import conv
+    if conv._compiled_batch_last() is None:
+        pytest.skip("numba is not installed: only the NumPy path exists")
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+
+    def run():
+        xt = flambeau.tensor(x, requires_grad=True)
+        wt = flambeau.tensor(w, requires_grad=True)
+        y = F(flambeau).conv2d(xt, wt, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        y.backward(flambeau.tensor(np.linspace(-1, 1, y.numel(), dtype=dtype).reshape(y.shape)))
+        return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+    compiled = run()
+    monkeypatch.setattr(conv, "_compiled_batch_last", lambda: None)
+    strided = run()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(compiled, strided):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_helper_thread_reraises_and_survives():
+    """An exception on the helper thread reaches the caller; the helper serves the next split."""
+    from flambeau._ops import conv
+    helper = conv._helper_thread()
+    if helper is None:
+        pytest.skip("a single core: batches are not split")
+
+    def there():
+        raise ValueError("raised on the helper")
+    with pytest.raises(ValueError, match="raised on the helper"):
+        helper.run_pair(lambda: 1, there)
+    assert helper.run_pair(lambda: 1, lambda: 2) == [1, 2]
+
+
+def test_bias_gradient_without_graph_matches_torch(device):
+    """The bias gradient's summation order (batch first, then the plane) keeps torch's values."""
+    check_against_torch(lambda lib, x, w, b: F(lib).conv2d(x, w, b), (6, 3, 20, 20), (5, 3, 3, 3), (5,),
+                        device=device)

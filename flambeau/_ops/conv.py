@@ -33,13 +33,13 @@ import itertools
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import _xp
-from .._tensor import Tensor
+from .._tensor import Tensor, _make
 from ..cuda import _kernels as _cuda_kernels
+from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -86,20 +86,68 @@ def _group_products(xp, a, b, out=None):
 # output (the weight gradient adds the two halves' sums). flambeau.get_num_threads() < 2
 # turns the split off.
 _SPLIT_MIN_ELEMENTS = 1 << 18
-_executor = []
+
+
+class _HelperThread:
+    """One daemon thread that runs one call at a time for split_batch.
+
+    The call is handed over and back by two locks: about 10 us a round trip, where a
+    ThreadPoolExecutor's queue and future take about 100 us, and a training step splits a
+    dozen times."""
+
+    def __init__(self):
+        self.pid = os.getpid()              # a forked child has the object but not the thread
+        self._start, self._done = threading.Lock(), threading.Lock()
+        self._start.acquire()
+        self._done.acquire()
+        self._idle = threading.Lock()       # held by the one caller thread using the helper
+        self._call = self._result = self._error = None
+        threading.Thread(target=self._serve, name="flambeau-batch", daemon=True).start()
+
+    def _serve(self):
+        while True:
+            self._start.acquire()
+            try:
+                self._result = self._call()
+            except BaseException as e:      # re-raised in the caller
+                self._error = e
+            self._done.release()
+
+    def run_pair(self, here, there):
+        """[here(), there()], ``there`` on the helper thread; both inline when another thread
+        is using the helper."""
+        if not self._idle.acquire(blocking=False):
+            return [here(), there()]
+        try:
+            self._call, self._result, self._error = there, None, None
+            self._start.release()
+            try:
+                first = here()
+            finally:
+                self._done.acquire()        # the helper must be done with the buffers either way
+            error, result = self._error, self._result
+            self._call = self._result = self._error = None
+            if error is not None:
+                raise error
+            return [first, result]
+        finally:
+            self._idle.release()
+
+
+_helper = []
 
 
 def _helper_thread():
-    if not _executor:
+    if not _helper or (_helper[0] is not None and _helper[0].pid != os.getpid()):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        _executor.append(ThreadPoolExecutor(1, thread_name_prefix="flambeau-batch") if cores >= 2 else None)
-    return _executor[0]
+        _helper[:] = [_HelperThread() if cores >= 2 else None]
+    return _helper[0]
 
 
 def split_batch(fn, n, elements, array):
     """[fn(0, n)], or [fn(0, n//2), fn(n//2, n)] run at once for large NumPy work."""
-    ex = _helper_thread() if type(array) is np.ndarray and n >= 2 and elements >= _SPLIT_MIN_ELEMENTS else None
-    if ex is None or threading.current_thread().name.startswith("flambeau-batch"):    # never wait on itself
+    helper = _helper_thread() if type(array) is np.ndarray and n >= 2 and elements >= _SPLIT_MIN_ELEMENTS else None
+    if helper is None or threading.current_thread().name == "flambeau-batch":    # never wait on itself
         return [fn(0, n)]
     from .. import get_num_threads         # flambeau.set_num_threads(1) turns the split off
     if get_num_threads() < 2:
@@ -107,9 +155,7 @@ def split_batch(fn, n, elements, array):
     mid = n // 2
     from .._threads import single_threaded_blas
     with single_threaded_blas():           # our two threads, not BLAS's, use the cores here
-        later = ex.submit(fn, mid, n)
-        first = fn(0, mid)
-        return [first, later.result()]
+        return helper.run_pair(lambda: fn(0, mid), lambda: fn(mid, n))
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,10 +203,12 @@ def _transpose_2d(a):
                 @numba.njit(cache=True, nogil=True)
                 def transpose(src, dst, by_source_rows):
                     rows, cols = src.shape
-                    if by_source_rows:
-                        for i in range(rows):
-                            for j in range(cols):
-                                dst[j, i] = src[i, j]
+                    if by_source_rows:          # in 32 x 32 tiles, whose rows stay in the cache
+                        for i0 in range(0, rows, 32):
+                            for j0 in range(0, cols, 32):
+                                for i in range(i0, min(i0 + 32, rows)):
+                                    for j in range(j0, min(j0 + 32, cols)):
+                                        dst[j, i] = src[i, j]
                     else:
                         for j in range(cols):
                             for i in range(rows):
@@ -189,6 +237,77 @@ def _batch_last(x, pad):
     return out
 
 
+# Note [Compiled batch-last im2col and col2im]
+# In 2-D on the CPU, with numba installed, the batch-last columns (C, kh, kw, Ho, Wo, N) are
+# made and summed back by compiled loops whose innermost loop runs over the batch, contiguous
+# in the columns. im2col reads the batch-last input without a padded copy (positions in the
+# padding are written as zeros); col2im gathers, for each input position, the windows that
+# reach it and writes their sum once: no zeroed buffer, no prod(kernel) strided passes over it.
+# col2im writes batch last, then transposes: writing (N, C, H, W) directly strides by C*H*W,
+# often a power of two, and runs 2.5x slower (Note [Transposing to and from batch last]).
+# Neither is split over two threads: at ~0.3 ms for the lecture's second layer, handing half
+# to the helper thread and waiting for it costs about what it saves.
+_batch_last_kernels = []
+
+
+def _compiled_batch_last():
+    """(im2col, col2im) numba kernels, or None when numba is not installed."""
+    if not _batch_last_kernels:
+        try:
+            import numba
+        except ImportError:
+            _batch_last_kernels.append(None)
+            return None
+
+        @numba.njit(cache=True, nogil=True)
+        def im2col(xt, sh, sw, ph, pw, dh, dw, cols):
+            c_, kh, kw, ho, wo, n = cols.shape
+            h_, w_ = xt.shape[1], xt.shape[2]
+            for c in range(c_):
+                for i in range(kh):
+                    for j in range(kw):
+                        for oh in range(ho):
+                            h = oh * sh - ph + i * dh
+                            for ow in range(wo):
+                                w = ow * sw - pw + j * dw
+                                if 0 <= h < h_ and 0 <= w < w_:
+                                    for b in range(n):
+                                        cols[c, i, j, oh, ow, b] = xt[c, h, w, b]
+                                else:
+                                    for b in range(n):
+                                        cols[c, i, j, oh, ow, b] = 0
+
+        @numba.njit(cache=True, nogil=True)
+        def col2im(cols, sh, sw, ph, pw, dh, dw, out):
+            c_, kh, kw, ho, wo, n = cols.shape
+            h_, w_ = out.shape[1], out.shape[2]
+            for c in range(c_):
+                for h in range(h_):
+                    for w in range(w_):
+                        acc = out[c, h, w]
+                        acc[:] = 0
+                        for i in range(kh):
+                            t = h + ph - i * dh            # oh * sh for the windows at offset i
+                            if t < 0 or t % sh != 0 or t // sh >= ho:
+                                continue
+                            oh = t // sh
+                            for j in range(kw):
+                                u = w + pw - j * dw
+                                if u < 0 or u % sw != 0 or u // sw >= wo:
+                                    continue
+                                ow = u // sw
+                                for b in range(n):
+                                    acc[b] += cols[c, i, j, oh, ow, b]
+
+        _batch_last_kernels.append((im2col, col2im))
+    return _batch_last_kernels[0]
+
+
+def _use_compiled_batch_last(a, kernel):
+    return (type(a) is np.ndarray and len(kernel) == 2 and a.dtype.char in "fd"
+            and _compiled_batch_last() is not None)
+
+
 def _im2col(x, kernel, geo, layout, out=None):
     """Columns of x (N, C, *sizes): (N, G, C/G*prod(kernel), L) or, batch last, (G, C/G*prod(kernel), L*N),
     L the number of output positions.
@@ -214,6 +333,12 @@ def _im2col(x, kernel, geo, layout, out=None):
     if len(kernel) == 2 and _cuda_kernels.usable(x):
         # on the GPU: one kernel reads the windows from x itself (Note [Convolution kernels])
         cols = _cuda_kernels.im2col_batch_last(x, kernel, geo.stride, geo.pad, geo.dilation, out_sizes)
+        return cols.reshape(g, k, plane * n)
+    if _use_compiled_batch_last(x, kernel):          # Note [Compiled batch-last im2col and col2im]
+        xt = _batch_last(x, (0,) * len(geo.pad))
+        cols = np.empty((c,) + tuple(kernel) + out_sizes + (n,), x.dtype)
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        _compiled_batch_last()[0](xt, sh, sw, geo.pad[0], geo.pad[2], dh, dw, cols)
         return cols.reshape(g, k, plane * n)
     # batch last: every copy below moves contiguous runs of Wo*N (stride 1) or N elements
     xt = _batch_last(x, geo.pad)
@@ -386,6 +511,12 @@ def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
         split_batch(half, n, gx.size, gy)
         return gx
     cols = _group_products(xp, wt, _grad_batch_last(gy, g))                  # (G, K, L*N)
+    if _use_compiled_batch_last(cols, kernel):       # Note [Compiled batch-last im2col and col2im]
+        cols = cols.reshape((g * cg,) + kernel + conv_out + (n,))
+        gx = np.empty((g * cg,) + tuple(out_sizes) + (n,), cols.dtype)
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        _compiled_batch_last()[1](cols, sh, sw, geo.pad[0], geo.pad[2], dh, dw, gx)
+        return _transpose_2d(gx.reshape(g * cg * math.prod(out_sizes), n)).reshape((n, g * cg) + tuple(out_sizes))
     return _col2im(cols.reshape((g, cg) + kernel + conv_out + (n,)), out_sizes, geo, "gemm")
 
 
@@ -447,8 +578,22 @@ class _Conv(Function):
             gw = _ConvWeight.apply(x, grad, tuple(ctx._input_meta[1][0]), ctx.geo, cols,
                                    ctx.__dict__.get("layout"), shared)
         if need[2]:
-            gb = grad.sum((0,) + tuple(range(2, grad.ndim)))
+            gb = _bias_grad(grad)
         return gx, gw, gb, None
+
+
+def _bias_grad(grad):
+    """The bias's gradient: grad (N, C, *sizes) summed over all but C.
+
+    Without a graph to record, a contiguous NumPy gradient is summed over the batch first (whole
+    rows added as vectors), then over each channel's plane: NumPy's sum over axes (0, 2, 3) at
+    once walks short rows one at a time, twice as slow for the first layers' large planes."""
+    a = grad._data
+    if not _grad_mode._enabled[0] and type(a) is np.ndarray and a.dtype.kind == "f" and a.flags.c_contiguous \
+            and a.size:
+        n, c = a.shape[:2]
+        return _make(a.reshape(n, -1).sum(0).reshape(c, -1).sum(1))
+    return grad.sum((0,) + tuple(range(2, grad.ndim)))
 
 
 def _conv_to(x, w, geo, sizes):
@@ -484,7 +629,7 @@ class _ConvTranspose(Function):
         if need[1]:
             gw = _ConvWeight.apply(grad, y, tuple(ctx._input_meta[1][0]), ctx.geo, None, None)
         if need[2]:
-            gb = grad.sum((0,) + tuple(range(2, grad.ndim)))
+            gb = _bias_grad(grad)
         return gy, gw, gb, None, None, None
 
 
