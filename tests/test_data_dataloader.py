@@ -153,6 +153,21 @@ def test_worker_init_fn_and_worker_info():
     assert seeds[1] == seeds[0] + 1 and seeds[2] == seeds[0] + 2   # base_seed + worker_id, as torch
 
 
+class Threads(fdata.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return flambeau.get_num_threads()
+
+
+def test_workers_run_on_one_thread_each():
+    """As in torch, each worker process computes on one thread; the main process keeps its own."""
+    before = flambeau.get_num_threads()
+    assert [int(b) for b in fdata.DataLoader(Threads(), batch_size=None, num_workers=2)] == [1, 1, 1, 1]
+    assert flambeau.get_num_threads() == before
+
+
 class Failing(fdata.Dataset):
     def __len__(self):
         return 10

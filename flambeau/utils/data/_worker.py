@@ -172,6 +172,10 @@ def worker_loop(dataset, is_iterable, index_queue, result_queue, fetch, base_see
     """Runs in each worker process until it reads ``None`` or its parent dies."""
     global _worker_info
     try:
+        # one thread per worker, as in torch: the workers already share the cores between them
+        # (and a forked process must not rely on its parent's helper threads)
+        from ..._threads import set_num_threads
+        set_num_threads(1)
         seed = seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
         init_error = None
