@@ -684,3 +684,43 @@ def test_logical_ops_compare_in_the_common_dtype(device):
         r = torch.tensor(a)
         getattr(r, name + "_")(torch.tensor(b))
         assert_same(t, r)
+
+
+# --- choices by bits (Note [Masking without branches]) ---------------------------------------
+
+SELECT_DTYPES = [np.float16, np.float32, np.float64, np.complex64, np.complex128, np.bool_, np.int8, np.uint8,
+                 np.int16, np.int32, np.int64, np.uint32]
+
+
+@pytest.mark.parametrize("dtype", SELECT_DTYPES)
+@pytest.mark.parametrize("shapes", [((5000,), (5000,), (5000,)), ((50, 100), (100,), (50, 1)),
+                                    ((64, 80), (), (64, 80)), ((64, 80), (64, 80), ()), ((10,), (10,), (10,))])
+def test_select_equals_numpy_where_bit_for_bit(dtype, shapes):
+    from flambeau._ops.pointwise import select
+    rng = np.random.default_rng(3)
+    cs, as_, bs = shapes
+    cond = rng.random(cs) > 0.5
+    a, b = (rng.standard_normal(as_) * 100).astype(dtype), (rng.standard_normal(bs) * 100).astype(dtype)
+    if np.dtype(dtype).kind == "f" and a.ndim:
+        a.flat[:3] = [np.nan, -0.0, -np.inf]
+    got, want = select(cond, a, b), np.where(cond, a, b)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()
+    strided = select(cond.T, a.T, b.T) if a.ndim == 2 and b.ndim == 2 else None     # non-contiguous operands
+    if strided is not None:
+        assert strided.tobytes() == np.where(cond.T, a.T, b.T).tobytes()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, x, y: L.where(x > 0, x, y),
+    lambda L, x, y: L.sigmoid(x * 20),
+    lambda L, x, y: L.nn.functional.elu(x) + L.nn.functional.selu(y),
+    lambda L, x, y: L.nn.functional.softplus(x, beta=2, threshold=1),
+    lambda L, x, y: L.nn.functional.huber_loss(x, y, reduction="none", delta=0.7),
+    lambda L, x, y: L.nn.functional.leaky_relu(x, 0.1) + L.nn.functional.hardtanh(y, -0.5, 0.5),
+    lambda L, x, y: L.maximum(x, y) - L.clamp(y, -0.3, 0.2),
+])
+def test_choices_on_large_random_masks_match_torch(fn):
+    """Ops choosing per element between two values, on arrays large enough to choose by bits."""
+    check_against_torch(fn, (80, 70), (80, 70))
+    check_against_torch(fn, (80, 70), (80, 70), dtype="float32", rtol=1e-5, atol=1e-6)

@@ -23,7 +23,7 @@ from .._ops import creation as _creation
 from .._ops import reduction as _reduction
 from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word, scalar_as
 from .._ops._util import recording, write_inplace, apply_inplace, check_inplace_autograd
-from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad, threshold_grad
+from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad, threshold_grad, select
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
@@ -381,7 +381,7 @@ class _Elu(Function):
             neg *= input_scale
         neg = xp.expm1(neg)
         neg *= alpha * scale
-        out = xp.where(a > 0, a * scale if scale != 1 else a, neg)
+        out = select(a > 0, a * scale if scale != 1 else a, neg)
         ctx.save_for_backward(x)
         ctx.params = alpha, scale, input_scale
         return out.astype(x._data.dtype, copy=False)
@@ -555,7 +555,7 @@ class _Softplus(Function):
             soft /= beta
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
-        return xp.where(bx > threshold, a, soft).astype(x._data.dtype, copy=False)
+        return select(bx > threshold, a, soft).astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):                    # sigmoid(beta x), 1 past the threshold
@@ -2184,7 +2184,7 @@ class _HuberLoss(Function):
         large = d - 0.5 * delta
         if delta * scale != 1:
             large *= delta * scale
-        loss = xp.where(d < delta, d * d * (0.5 * scale), large)
+        loss = select(d < delta, d * d * (0.5 * scale), large)
         ctx.save_for_backward(input, target)
         ctx.reduction, ctx.numel, ctx.delta, ctx.scale = reduction, loss.size, delta, scale
         return _reduce_array(loss, reduction, xp)
