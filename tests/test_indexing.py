@@ -386,3 +386,41 @@ def test_indexing_grad_fn_names_match_torch(device):
         names = [type(eval(code, {"torch": lib, "x": lib.tensor(a, requires_grad=True)}).grad_fn).__name__
                  for lib in (torch, F)]
         assert names[1] == names[0], code
+
+
+SETITEM_KEYS = [0, slice(None), Ellipsis, None, True, False, (slice(None), 0), (Ellipsis, 1), (0, [0, 1]),
+                slice(0, 100), (slice(None), slice(None)), slice(1, None)]
+
+
+@pytest.mark.parametrize("key", SETITEM_KEYS)
+@pytest.mark.parametrize("value", ["number", "scalar tensor", "row", "full"])
+def test_setitem_records_torchs_node(key, value):
+    """A write through a key is recorded as in torch: CopySlices through a view, CopyBackwards or
+    FillBackward3 when the key takes the whole tensor, IndexPutBackward0 for index tensors, nothing
+    for False; the gradients agree."""
+    names, grads = [], []
+    for lib in (flambeau, torch):
+        x = lib.arange(6.).view(2, 3).requires_grad_()
+        v = {"number": 2.5, "scalar tensor": lib.tensor(2.5), "row": lib.ones(3), "full": lib.ones(2, 3)}[value]
+        y = x.clone()
+        try:
+            y[key] = v
+        except (RuntimeError, IndexError) as e:
+            names.append(type(e).__name__)
+            continue
+        names.append(type(y.grad_fn).__name__)
+        (y * lib.arange(6.).view(2, 3)).sum().backward()
+        grads.append(x.grad.tolist())
+    assert names[0] == names[1]
+    assert grads[0] == grads[1] if len(grads) == 2 else True
+
+
+def test_fill_and_zero_node_names_match_torch():
+    for lib, names in ((flambeau, []), (torch, [])):
+        x = lib.zeros(2, requires_grad=True)
+        for y in (lib.fill(x, 1.), lib.fill(x, lib.tensor(1.)), x.clone().fill_(1.), x.clone().fill_(lib.tensor(1.)),
+                  x.clone().zero_()):
+            names.append(type(y.grad_fn).__name__)
+        if lib is flambeau:
+            ours = names
+    assert ours == names == ["FillBackward0", "FillBackward1", "FillBackward2", "FillBackward3", "ZeroBackward0"]

@@ -1236,13 +1236,18 @@ class Fill(Function):
 
 @register("fill_")
 def fill_(self, value):
+    # PyTorch names the overloads' nodes apart: fill_.Scalar, fill_.Tensor
+    return _fill_inplace(self, value, "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
+
+
+def _fill_inplace(self, value, node_name):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
     if not isinstance(value, Tensor):
         value = _dtype.fill_value(value, self.dtype)
     if recording(self, value) or (self._base is not None and recording(self._base)):
         from ._util import apply_inplace
-        return apply_inplace(self, Fill, value)
+        return apply_inplace(self, Fill.named(node_name), value)
     check_inplace_autograd(self)
     _xp.fill(self._data, _fill_scalar(value, self._data))
     self._version_counter[0] += 1
@@ -1262,12 +1267,12 @@ def _fill_scalar(value, a):
 
 @register("zero_")
 def zero_(self):
-    return fill_(self, 0)
+    return _fill_inplace(self, 0, "ZeroBackward0")
 
 
 def fill(input, value):
     """A new tensor of input's shape and dtype, every element `value` (a number or a 0-d tensor)."""
-    return clone(input).fill_(value)
+    return _fill_inplace(clone(input), value, "FillBackward1" if isinstance(value, Tensor) else "FillBackward0")
 
 
 # -- random -----------------------------------------------------------------------------------

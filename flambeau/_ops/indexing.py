@@ -267,7 +267,7 @@ class IndexPut(Function):
             v = _xp.astype(v, out.dtype, copy=False)
             if type(v) is not type(out):            # a 0-dim CPU tensor's value
                 v = _xp.from_host(_xp.array_module(out), v)
-        _xp.setitem(out, key, v)
+        _setitem_array(out, key, v)
         return out
 
     @staticmethod
@@ -293,6 +293,8 @@ class IndexFill(IndexPut):
 def setitem(self, key, value):
     if isinstance(value, (int, float, complex)):    # a number must fit (-1 wraps into uint8), checked first
         value = _dtype.fill_value(value, self.dtype)
+    if key is False:            # PyTorch writes nothing for a False key (and records nothing)
+        return
     # index_put_ checks the value's dtype after the key's form and its ints, before the index arrays' values
     k, basic = _normalize_key(self, key, ranges=False)
     if isinstance(value, Tensor) and value.dtype is not self.dtype and _is_index_put(key) and \
@@ -312,6 +314,9 @@ def setitem(self, key, value):
     if isinstance(value, Tensor):
         _check_value_overlap(self, k, basic, value)
     if recording(self, value) or (self._base is not None and recording(self._base)):
+        if basic:
+            _write_through_view(self, k, value)
+            return
         apply_inplace(self, IndexPut, value, k)
         return
     check_inplace_autograd(self)
@@ -322,16 +327,51 @@ def setitem(self, key, value):
         v = _xp.astype(v, self._data.dtype, copy=False)
     else:
         v = value
-    try:
-        _xp.setitem(self._data, k, v)
-    except ValueError as e:
-        target = self._data[k].shape
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
-                           f"indexing result of shape {list(target)}") from None
+    _setitem_array(self._data, k, v)
     self._version_counter[0] += 1
 
 
+def _setitem_array(a, k, v):
+    """a[k] = v, a value that does not broadcast to a[k] refused as PyTorch refuses it."""
+    try:
+        _xp.setitem(a, k, v)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
+                           f"indexing result of shape {list(a[k].shape)}") from None
+
+
 Tensor.__setitem__ = setitem
+
+
+def _write_through_view(self, k, value):
+    """self[k] = value for a basic key, recorded as PyTorch records it: a copy into the view
+    self[k] (self's node becomes CopySlices), or into self itself when k takes all of it (only
+    full slices and an Ellipsis: PyTorch's slicing returns self then): a copy_ (CopyBackwards)
+    of a value of self's shape, else a fill_ (FillBackward3) of a 0-dim CPU value."""
+    dst = self if _takes_all(self, k) else basic_getitem(self, k)
+    if not isinstance(value, Tensor):
+        from .creation import tensor
+        value = tensor(value, dtype=self.dtype)           # a number becomes a 0-dim CPU tensor, as in PyTorch
+    if tuple(value.shape) != tuple(dst.shape) and value.ndim == 0 and value.device.type == "cpu":
+        dst.fill_(value)
+    else:
+        dst.copy_(value)
+
+
+def _takes_all(self, k):
+    """Whether the basic key k (of full slices, an Ellipsis, ints, None) leaves self as it is."""
+    if not all(e is Ellipsis or isinstance(e, slice) for e in k):
+        return False
+    explicit = sum(isinstance(e, slice) for e in k)
+    d = 0
+    for e in k:
+        if e is Ellipsis:
+            d += self.ndim - explicit
+        elif d >= self.ndim or e.indices(self.shape[d]) != (0, self.shape[d], 1):
+            return False
+        else:
+            d += 1
+    return True
 
 
 def _check_value_overlap(self, key, basic, value):
