@@ -632,7 +632,34 @@ FUSED = {
     "batch_norm_running": (lambda L, d, x: L.nn.functional.batch_norm(
         x, _t(L, _RM, d).to(x.dtype), _t(L, _RV, d).to(x.dtype), training=True, momentum=0.3), [(4, 3, 5)],
         "NativeBatchNormBackward0"),
+    "group_norm": (lambda L, d, x, w, b: L.nn.functional.group_norm(x, 2, w, b), [(3, 4, 5), (4,), (4,)],
+                   "NativeGroupNormBackward0"),
+    "group_norm_4d": (lambda L, d, x: L.nn.functional.group_norm(x, 3), [(2, 6, 2, 3)], "NativeGroupNormBackward0"),
+    "instance_norm": (lambda L, d, x, w, b: L.nn.functional.instance_norm(x, weight=w, bias=b), [(2, 3, 5), (3,), (3,)],
+                      "ViewBackward0"),
+    "instance_norm_running": (lambda L, d, x: L.nn.functional.instance_norm(
+        x, _t(L, _RM, d).to(x.dtype), _t(L, _RV, d).to(x.dtype), momentum=0.3), [(2, 3, 2, 2)], "ViewBackward0"),
 }
+
+
+def test_normalization_nodes_and_edges_match_torch():
+    """grad_fn and its next_functions as torch's: batch norm's running statistics are no edges, instance
+    norm is a view of a batch norm over (1, N * C, ...)."""
+    def graph(lib):
+        lib.manual_seed(0)
+        x = lib.randn(4, 3, 2, 2)
+        out = []
+        for m in (lib.nn.BatchNorm2d(3), lib.nn.GroupNorm(1, 3), lib.nn.InstanceNorm2d(3, affine=True),
+                  lib.nn.InstanceNorm2d(3, track_running_stats=True), lib.nn.LayerNorm([3, 2, 2])):
+            y = m(x)
+            fn = y.grad_fn
+            out.append(None if fn is None else (type(fn).__name__, [type(f[0]).__name__ for f in fn.next_functions]))
+            out.append([t.tolist() for t in m.buffers() if t.dtype.is_floating_point])
+        return out
+    ours, ref = graph(flambeau), graph(torch)
+    assert [o for o in ours[::2]] == [r for r in ref[::2]]
+    for a, b in zip(ours[1::2], ref[1::2]):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-6)
 
 
 def _inputs(lib, shapes, device, dtype="float64", seed=0):

@@ -1494,7 +1494,8 @@ class _BatchNorm(Function):
     _node_name = "NativeBatchNormBackward0"
 
     @staticmethod
-    def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(ctx, input, weight, bias, running, training, momentum, eps):
+        running_mean, running_var = running     # a pair, not two inputs: no edges (PyTorch's node has three)
         a = _float_data(input, "batch_norm")
         xp = _xp.array_module(a)
         shape = _channel_shape(input)
@@ -1549,7 +1550,7 @@ class _BatchNorm(Function):
                                                            ctx.rstd.reshape(-1), None if weight is None else
                                                            weight._data, ctx.needs_input_grad[0])
             return (None if gx is None else _make(gx), _make(gw) if need_w else None, _make(gb) if need_b else None,
-                    None, None, None, None, None)
+                    None, None, None, None)
         x, weight, xhat, rstd = _normalized_input(ctx)
         scale = rstd if weight is None else rstd * weight.reshape(ctx.shape)
         need_x, need_w = ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[1]
@@ -1568,7 +1569,7 @@ class _BatchNorm(Function):
             gx = grad * scale if need_x else None
             gw = (grad * xhat).sum(ctx.dims) if need_w else None
             gb = grad.sum(ctx.dims) if ctx.needs_input_grad[2] else None
-        return gx, gw, gb, None, None, None, None, None
+        return gx, gw, gb, None, None, None, None
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -1588,7 +1589,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         shape = _channel_shape(input)
         out = input.clone() if weight is None else input * weight.reshape(shape)
         return out if bias is None else out + bias.reshape(shape)
-    return _BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
+    return _BatchNorm.apply(input, weight, bias, (running_mean, running_var), training, momentum, eps)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
@@ -1612,24 +1613,18 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if input.dtype is _dtype.float16:       # Note [Half precision statistics]
         return instance_norm(input.float(), running_mean, running_var, _as_float(weight), _as_float(bias),
                              use_input_stats, momentum, eps).to(input.dtype)
-    shape = _channel_shape(input)
-    dims = tuple(range(2, input.ndim))
-    if use_input_stats:
-        mean = input.mean(dims, keepdim=True)
-        var = ((input - mean) ** 2).mean(dims, keepdim=True)
-        if running_mean is not None:
-            with grad_mode.no_grad():
-                _running(running_mean).mul_(1 - momentum).add_(mean.detach().mean(0).reshape(-1) * momentum)
-                _running(running_var).mul_(1 - momentum).add_(var.detach().mean(0).reshape(-1) * (momentum * size / (size - 1)))
-    else:
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    # as PyTorch: batch norm of (1, N * C, ...) with the per-channel tensors repeated N times, the
+    # running statistics' N copies averaged back into them (grad_fn: a view of NativeBatchNormBackward0)
+    def repeated(t):
+        return None if t is None else t.repeat(n)
+    stats = repeated(running_mean), repeated(running_var)
+    out = batch_norm(input.contiguous().view((1, n * c) + tuple(input.shape[2:])), *stats, repeated(weight),
+                     repeated(bias), use_input_stats, momentum, eps)
+    with grad_mode.no_grad():
+        for t, copies in zip((running_mean, running_var), stats):
+            if t is not None:
+                _running(t).copy_(copies.view(n, c).mean(0))
+    return out.view(input.shape)
 
 
 class _LayerNorm(Function):
@@ -1725,16 +1720,54 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         _not_implemented("GroupNormKernelImpl", input.dtype)
     if input.dtype is _dtype.float16:       # Note [Half precision statistics]
         return group_norm(input.float(), num_groups, _as_float(weight), _as_float(bias), eps).to(input.dtype)
-    x = input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))
-    mean = x.mean(2, keepdim=True)
-    var = ((x - mean) ** 2).mean(2, keepdim=True)
-    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
-    shape = _channel_shape(input)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    check_same_device("group_norm", input, weight, bias)
+    return _GroupNorm.apply(input, weight, bias, num_groups, eps)
+
+
+class _GroupNorm(Function):
+    """(x - mean) * rstd * weight + bias, the statistics over each sample's groups of channels
+    (x viewed as (N, G, C/G * spatial)), weight and bias per channel."""
+    _node_name = "NativeGroupNormBackward0"
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, groups, eps):
+        a = _float_data(input, "GroupNormKernelImpl")
+        xp = _xp.array_module(a)
+        n = a.shape[0]
+        grouped = a.reshape(n, groups, a.size // max(n * groups, 1))
+        mean = grouped.mean(axis=2, keepdims=True)
+        xc = grouped - mean
+        rstd = 1 / xp.sqrt(xp.square(xc).mean(axis=2, keepdims=True) + eps)
+        xc *= rstd
+        shape = _channel_shape(input)
+        out = _scale_shift(xc.reshape(a.shape), None if weight is None else weight._data.reshape(shape),
+                           None if bias is None else bias._data.reshape(shape))
+        ctx.save_for_backward(input, weight)
+        ctx.groups, ctx.mean, ctx.rstd, ctx.eps = groups, mean, rstd, eps
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                # per group: rstd (g' - mean(g') - xhat mean(g' xhat)), g' = g w
+        x, weight = ctx.saved_tensors
+        n, shape = x.shape[0], _channel_shape(x)
+        grouped = (n, ctx.groups, x.numel() // max(n * ctx.groups, 1))
+        xg = x.reshape(grouped)
+        if grad_mode.is_grad_enabled():     # a recorded backward differentiates through the statistics
+            xc = xg - xg.mean(2, keepdim=True)
+            rstd = ((xc * xc).mean(2, keepdim=True) + ctx.eps).rsqrt()
+        else:
+            xc, rstd = xg - _make(ctx.mean), _make(ctx.rstd)
+        xhat = xc * rstd
+        lead = (0,) + tuple(range(2, x.ndim))
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gy = (grad * weight.reshape(shape) if weight is not None else grad).reshape(grouped)
+            gx = ((gy - gy.mean(2, keepdim=True) - xhat * (gy * xhat).mean(2, keepdim=True)) * rstd).reshape(x.shape)
+        if weight is not None and ctx.needs_input_grad[1]:
+            gw = (grad * xhat.reshape(x.shape)).sum(lead)
+        if ctx.needs_input_grad[2]:
+            gb = grad.sum(lead)
+        return gx, gw, gb, None, None
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
