@@ -11,7 +11,7 @@ CRCs catch flipped bits, so a damaged file raises ``RuntimeError`` naming the fi
 
 Files written by PyTorch's ``torch.save`` (a zip with ``data.pkl`` and ``data/<key>``
 records) are read too: their pickle goes through a restricted unpickler that knows only
-tensor rebuilding, storage types, ``OrderedDict`` and plain containers; any other global
+tensor rebuilding, storage types, ``OrderedDict``, ``Counter`` and plain containers; any other global
 raises ``pickle.UnpicklingError`` naming it, before anything is called.
 
 Saving to a path is atomic: the archive is written to a temporary file in the same folder,
@@ -78,6 +78,8 @@ class _Writer:
         from ._device import device
         if isinstance(obj, device):
             return {"$": "device", "v": str(obj)}
+        if type(obj) is collections.Counter:      # MultiStepLR's milestones
+            return {"$": "counter", "v": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
         if isinstance(obj, collections.OrderedDict):
             return {"$": "odict", "v": [[self.encode(k), self.encode(v)] for k, v in obj.items()],
                     "meta": self.encode(getattr(obj, "_metadata", None))}
@@ -92,8 +94,8 @@ class _Writer:
         if type(obj) in (set, frozenset):
             return {"$": type(obj).__name__, "v": [self.encode(v) for v in obj]}
         raise TypeError(f"flambeau.save(): cannot save an object of type {type(obj).__module__}."
-                        f"{type(obj).__qualname__}; supported: tensors, Parameters, dicts, OrderedDicts, lists, "
-                        "tuples, sets, numbers, strings, bytes, None, dtypes, devices")
+                        f"{type(obj).__qualname__}; supported: tensors, Parameters, dicts, OrderedDicts, Counters, "
+                        "lists, tuples, sets, numbers, strings, bytes, None, dtypes, devices")
 
     def _tensor(self, t):
         if id(t) in self._tensor_ids:
@@ -305,13 +307,13 @@ class _Reader:
         if tag == "ref":
             _need(v in self.tensors, f"reference to unknown tensor {v!r}")
             return self.tensors[v]
-        if tag in ("dict", "odict"):
+        if tag in ("dict", "odict", "counter"):
             _need(isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 for p in v),
                   f"bad {tag} record")
             pairs = [(self.decode(k, depth + 1), self.decode(val, depth + 1)) for k, val in v]
             for k, _ in pairs:
                 _need(not isinstance(k, (list, dict, Tensor)) or isinstance(k, tuple), "unhashable dict key")
-            out = (collections.OrderedDict if tag == "odict" else dict)(pairs)
+            out = {"dict": dict, "odict": collections.OrderedDict, "counter": collections.Counter}[tag](dict(pairs))
             if tag == "odict" and x.get("meta") is not None:
                 out._metadata = self.decode(x["meta"], depth + 1)
             return out
@@ -475,6 +477,12 @@ def _ordered_dict(*args):
     return collections.OrderedDict(*args)
 
 
+def _counter(*args):
+    if args and not isinstance(args[0], dict):
+        raise pickle.UnpicklingError("Counter expects a dict")
+    return collections.Counter(*args)
+
+
 def _torch_device(*args):
     from ._device import device
     return device(*args)
@@ -490,13 +498,14 @@ _TORCH_GLOBALS = {
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("collections", "OrderedDict"): _ordered_dict,
+    ("collections", "Counter"): _counter,
     ("torch", "device"): _torch_device,
     ("torch", "Size"): _torch_size,
 }
 
 
 class _TorchUnpickler(pickle.Unpickler):
-    """Knows tensors, storages, OrderedDict and plain containers; nothing else is resolved."""
+    """Knows tensors, storages, OrderedDict, Counter and plain containers; nothing else is resolved."""
 
     def __init__(self, data, zf, prefix, map_location, byteorder):
         super().__init__(io.BytesIO(data))
@@ -519,7 +528,7 @@ class _TorchUnpickler(pickle.Unpickler):
         if module == "torch" and name in _dtype._BY_NAME:
             return _dtype._BY_NAME[name]
         raise pickle.UnpicklingError(f"unsupported global {module}.{name}: flambeau.load reads only tensors, "
-                                     "storages, OrderedDict and plain containers from PyTorch files")
+                                     "storages, OrderedDict, Counter and plain containers from PyTorch files")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):

@@ -21,7 +21,8 @@ def run(args):
                                     "dataloader_loop.py", "autoencoder.py", "gan_loop.py", "char_rnn.py",
                                     "attention.py", "resnet_blocks.py", "autograd_tools.py", "seeded_training.py",
                                     "course_mix.py", "tensor_mix.py", "module_api.py",
-                                    "data_loading.py", "probabilistic.py", "seq_models.py"])
+                                    "data_loading.py", "probabilistic.py", "seq_models.py",
+                                    "training_utils.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

@@ -68,7 +68,7 @@ def _sample(device="cpu"):
         "nested": [1, 2.5, "s", None, True, False, (1, (2, [3])), {"k": [None]}, {7: "int key", (1, 2): "tuple"}],
         "special": [float("inf"), float("-inf"), float("nan"), 2 ** 70, -0.0, "$", {"$": "not a tag"}],
         "misc": [b"\x00\xff", 1 + 2j, flambeau.float16, flambeau.Size([2, 3]), flambeau.device("cpu"), {1, 2},
-                 frozenset({"a"})],
+                 frozenset({"a"}), collections.Counter({2: 1, 4: 3})],
     }
 
 
@@ -214,6 +214,25 @@ def test_loads_torch_state_dict(tmp_path):
     for k in ref:
         _assert_like_torch(sd[k], ref[k])
     assert sd._metadata == dict(ref._metadata)
+
+
+def test_scheduler_state_dicts_roundtrip_and_load_from_torch(tmp_path):
+    """MultiStepLR keeps its milestones in a Counter: saved by either library, loaded by flambeau."""
+    for lib in (flambeau, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.5)
+        sched = lib.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4, 4], gamma=0.1)
+        opt.step()
+        sched.step()
+        state = sched.state_dict()
+        path = tmp_path / f"sched_{lib.__name__}.pt"
+        lib.save({"sched": state}, path)
+        back = load(path)["sched"]
+        assert type(back["milestones"]) is collections.Counter
+        assert back["milestones"] == collections.Counter({2: 1, 4: 2}) and back["last_epoch"] == 1
+        fresh = flambeau.optim.lr_scheduler.MultiStepLR(flambeau.optim.SGD([flambeau.nn.Parameter(flambeau.zeros(2))],
+                                                                            lr=0.5), milestones=[9])
+        fresh.load_state_dict(back)
+        assert fresh.milestones == collections.Counter({2: 1, 4: 2}) and fresh.last_epoch == 1
 
 
 def test_loads_torch_views_parameters_and_optimizer_state(tmp_path):
