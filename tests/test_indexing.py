@@ -424,3 +424,15 @@ def test_fill_and_zero_node_names_match_torch():
         if lib is flambeau:
             ours = names
     assert ours == names == ["FillBackward0", "FillBackward1", "FillBackward2", "FillBackward3", "ZeroBackward0"]
+
+
+def test_writes_into_a_detached_tensor_leave_its_leaf_alone():
+    """A detached tensor shares memory, not history: copies and writes into it (or its views) record nothing."""
+    for lib in (flambeau, torch):
+        w = lib.ones(3, requires_grad=True)
+        d = w.detach()
+        d[0:1].copy_(lib.tensor([5.0]))
+        d[1] = 7.0
+        d[2:].fill_(2.0)
+        assert w.is_leaf and w.grad_fn is None and w.requires_grad
+        assert w.tolist() == [5.0, 7.0, 2.0]

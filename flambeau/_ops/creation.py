@@ -1189,7 +1189,7 @@ def copy_(self, src, non_blocking=False):
     from ._util import check_writable, check_no_partial_overlap
     check_writable(self)
     check_no_partial_overlap(self, src)
-    if recording(self, src) or (self._base is not None and recording(self._base)):
+    if recording(self, src):        # (a view of a detached tensor records nothing: its base's history is not its own)
         return apply_inplace_copy(self, src)
     check_inplace_autograd(self)
     s = src._data
