@@ -264,3 +264,36 @@ def test_lstm_proj_size_parameters_and_init(device):
         for args in ((0, 6), (3, 6, 0)):
             with pytest.raises(ValueError):
                 lib.nn.GRU(*args)
+
+
+@pytest.mark.parametrize("use", ["output", "h_n", "c_n", "all"])
+def test_lstm_first_and_second_derivatives(use, device):
+    """The fused LSTM step (one node per step) and the one-node split of the sequence into steps:
+    gradients and second derivatives against torch, whichever outputs the loss uses."""
+    def loss(lstm, x):
+        out, (h, c) = lstm(x)
+        parts = {"output": [out], "h_n": [h], "c_n": [c], "all": [out, h, c]}[use]
+        return sum((p * p).sum() for p in parts)
+
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    ours = flambeau.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    copy_state(ours, ref)
+    ours = ours.to(device)
+    a = np.random.default_rng(1).standard_normal((5, 2, 3))
+    results = []
+    for lib, lstm in ((flambeau, ours), (torch, ref)):
+        x = flambeau.tensor(a, device=device, requires_grad=True) if lib is flambeau else torch.tensor(a, requires_grad=True)
+        g, = lib.autograd.grad(loss(lstm, x), x, create_graph=True)
+        gg, = lib.autograd.grad((g * g).sum(), x)
+        results.append([t.detach().cpu().numpy() for t in (g, gg)])
+    for mine, theirs in zip(*results):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-7, atol=1e-10)
+
+
+def test_lstm_cell_gradgradcheck():
+    from flambeau.nn.modules.rnn import _LSTMCell
+    rng = np.random.default_rng(2)
+    ins = [flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 8), (2, 8), (2, 2))]
+    assert flambeau.autograd.gradcheck(lambda *t: _LSTMCell.apply(*t), ins)
+    assert flambeau.autograd.gradgradcheck(lambda *t: _LSTMCell.apply(*t), ins)

@@ -8,7 +8,10 @@ import math
 import numbers
 import warnings
 
-from ... import _ops
+from ... import _ops, _xp
+from ..._tensor import _make
+from ...autograd.function import Function
+from ...autograd import grad_mode
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 from .. import functional as F
@@ -19,18 +22,22 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None):
+def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None, fused=True):
     """One time step given gi = x W_ih^T + b_ih (N, G*H) and the previous state; w_hr projects an
-    LSTM's h (proj_size > 0)."""
+    LSTM's h (proj_size > 0). An LSTM step is one node when fused (inside nn.LSTM, where no step is
+    seen), else torch's ops (LSTMCell's outputs show MulBackward0 and AddBackward0, as torch's)."""
     gh = F.linear(h, w_hh, b_hh)      # one linear, as torch's cells: autocast casts its bias too
     if mode == "RNN_TANH":
         return (gi + gh).tanh(), None
     if mode == "RNN_RELU":
         return (gi + gh).relu(), None
     if mode == "LSTM":
-        i, f, g, o = (gi + gh).chunk(4, 1)
-        c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h_new = o.sigmoid() * c_new.tanh()
+        if fused:
+            h_new, c_new = _LSTMCell.apply(gi, gh, c)
+        else:
+            i, f, g, o = (gi + gh).chunk(4, 1)
+            c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h_new = o.sigmoid() * c_new.tanh()
         return (h_new if w_hr is None else h_new.matmul(w_hr.t())), c_new
     ir, iz, in_ = gi.chunk(3, 1)
     hr, hz, hn = gh.chunk(3, 1)
@@ -38,6 +45,77 @@ def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None):
     z = (iz + hz).sigmoid()
     n = (in_ + r * hn).tanh()
     return (1 - z) * n + z * h, None
+
+
+def _lstm_gates(xp_sigmoid, tanh, gates, c):
+    """i, f, g, o, the new cell c' and tanh(c') from the gates' pre-activations (N, 4H) and c."""
+    i, f, g, o = (gates[:, k * (gates.shape[1] // 4):(k + 1) * (gates.shape[1] // 4)] for k in range(4))
+    i, f, g, o = xp_sigmoid(i), xp_sigmoid(f), tanh(g), xp_sigmoid(o)
+    c_new = f * c + i * g
+    return i, f, g, o, c_new, tanh(c_new)
+
+
+class _LSTMCell(Function):
+    """h' = o tanh(c'), c' = f c + i g from the gates' pre-activations gi + gh (x's and h's products)
+    and c: one node for the dozen pointwise ops of a step, as torch's fused cell."""
+    _node_name = "ThnnFusedLstmCellBackward0"
+
+    @staticmethod
+    def forward(ctx, gi, gh, c):
+        from ..._ops.pointwise import _sigmoid
+        xp = _xp.array_module(gi._data)
+        i, f, g, o, c_new, tc = _lstm_gates(lambda a: _sigmoid(xp, a), xp.tanh, gi._data + gh._data, c._data)
+        ctx.save_for_backward(gi, gh, c)
+        ctx.arrays = i, f, g, o, c._data, tc
+        return o * tc, c_new
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        if grad_mode.is_grad_enabled():     # a recorded backward: the activations again, as ops
+            gi, gh, c = ctx.saved_tensors
+            i, f, g, o, _, tc = _lstm_gates(lambda t: t.sigmoid(), lambda t: t.tanh(), gi + gh, c)
+            cat = _ops.creation.cat
+        else:
+            i, f, g, o, c, tc = ctx.arrays
+            xp = _xp.array_module(i)
+            cat = xp.concatenate
+            grad_h, grad_c = (None if t is None else t._data for t in (grad_h, grad_c))
+        # d c' = grad_c + grad_h o (1 - tanh(c')^2); then each gate's pre-activation
+        dc = grad_h * o * (1 - tc * tc) if grad_h is not None else None
+        dc = dc if grad_c is None else (grad_c if dc is None else dc + grad_c)
+        zero = 0 * tc
+        d_o = grad_h * tc * o * (1 - o) if grad_h is not None else zero
+        if dc is None:
+            dc = zero
+        d_gates = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g), d_o], 1)
+        d_c = dc * f
+        if not grad_mode.is_grad_enabled():
+            d_gates, d_c = _make(d_gates), _make(d_c)
+        return d_gates, d_gates, d_c
+
+
+class _Steps(Function):
+    """x[start:stop] for each (start, stop) in bounds along dim 0 (x[start] when squeeze): a
+    sequence's steps as one node. Its backward makes the sequence's gradient once; a select per
+    step would make each step's gradient as large as the whole sequence (O(L^2) for L steps)."""
+    _node_name = "UnbindBackward0"
+
+    @staticmethod
+    def forward(ctx, x, bounds, squeeze):
+        ctx.bounds, ctx.squeeze, ctx.like = bounds, squeeze, (tuple(x.shape[1:]), x.dtype, x.device)
+        a = x._data
+        return tuple(a[start] if squeeze else a[start:stop] for start, stop in bounds)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        rest, dtype, device = ctx.like
+        parts = []
+        for g, (start, stop) in zip(grads, ctx.bounds):
+            if g is None:           # a step no loss depends on
+                g = _ops.creation.zeros(rest if ctx.squeeze else (stop - start,) + rest, dtype=dtype, device=device)
+            parts.append(g)
+        whole = _ops.creation.stack(parts, 0) if ctx.squeeze else _ops.creation.cat(parts, 0)
+        return whole, None, None
 
 
 def _rows(x, start, stop):
@@ -214,7 +292,7 @@ class RNNBase(Module):
         num_directions = 2 if self.bidirectional else 1
         if batch_sizes is None:
             def split(gi):
-                return [gi[t] for t in range(gi.shape[0])]
+                return list(_Steps.apply(gi, [(t, t + 1) for t in range(gi.shape[0])], True))
 
             def join(steps, h):
                 return (_ops.creation.stack(steps, 0) if steps else
@@ -225,7 +303,7 @@ class RNNBase(Module):
                 starts.append(starts[-1] + n)
 
             def split(gi):
-                return [gi[start:start + n] for start, n in zip(starts, batch_sizes)]
+                return list(_Steps.apply(gi, [(start, start + n) for start, n in zip(starts, batch_sizes)], False))
 
             def join(steps, h):
                 return _ops.creation.cat(steps, 0)
@@ -440,7 +518,7 @@ class RNNCellBase(Module):
         x, states, batched = self._prepare(input, hx, 2 if lstm else 1)
         gi = F.linear(x, self.weight_ih, self.bias_ih)
         mode = self._mode if self._mode != "RNN" else ("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU")
-        h, c = _rnn_step(mode, gi, states[0], self.weight_hh, self.bias_hh, states[1] if lstm else None)
+        h, c = _rnn_step(mode, gi, states[0], self.weight_hh, self.bias_hh, states[1] if lstm else None, fused=False)
         if not batched:
             h = h.squeeze(0)
             c = c.squeeze(0) if c is not None else None
