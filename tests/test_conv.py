@@ -216,6 +216,10 @@ BATCH_LAST_GEOMETRIES = [
     ((2, 3, 7, 7), (4, 3, 3, 3), 3, 2, 1, 1),          # windows partly in the padding
     ((4, 2, 6, 5), (2, 2, 2, 3), (1, 2), (0, 1), (3, 2), 1),
     ((0, 2, 6, 6), (3, 2, 3, 3), 1, 1, 1, 1),         # an empty batch
+    # planes of 256 or more: the per-sample layout's compiled im2col_planes and col2im_planes
+    ((3, 4, 20, 20), (6, 2, 3, 3), 1, 1, 1, 2),
+    ((2, 3, 40, 37), (4, 3, 3, 5), (1, 2), (2, 1), (2, 1), 1),
+    ((2, 2, 30, 30), (3, 2, 4, 4), 3, 3, 1, 1),
 ]
 
 
