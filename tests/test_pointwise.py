@@ -724,3 +724,17 @@ def test_choices_on_large_random_masks_match_torch(fn):
     """Ops choosing per element between two values, on arrays large enough to choose by bits."""
     check_against_torch(fn, (80, 70), (80, 70))
     check_against_torch(fn, (80, 70), (80, 70), dtype="float32", rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_sigmoid_uses_torchs_formula(dtype):
+    """1 / (1 + exp(-x)) as torch computes it: 0 (not a denormal) far left, float16 through float32
+    rounded once (bit for bit), float32/float64 within an ulp (their exp's rounding)."""
+    x = np.concatenate([np.linspace(-800, 800, 4001), [np.inf, -np.inf, np.nan, 0.0, -0.0]])
+    ours = flambeau.tensor(x, dtype=getattr(flambeau, dtype)).sigmoid().double().numpy()
+    ref = torch.tensor(x, dtype=getattr(torch, dtype)).sigmoid().double().numpy()
+    assert np.array_equal(ours == 0, ref == 0) and np.array_equal(ours == 1, ref == 1)
+    if dtype == "float16":
+        np.testing.assert_array_equal(ours, ref)
+    else:
+        np.testing.assert_allclose(ours, ref, rtol=4 * np.finfo(dtype).eps, atol=0)

@@ -1294,11 +1294,17 @@ def _bool_neg():
 
 
 def _sigmoid(xp, a):
+    """1 / (1 + exp(-a)), PyTorch's formula: exp(-a) overflowing to inf gives 0 (as PyTorch, where
+    e / (1 + e) with e = exp(a) would give a denormal). float16 in float32, rounded once, as PyTorch."""
     if a.dtype.kind == "c":
         return 1 / (1 + xp.exp(-a))
-    # stable for large |a|: exp only of non-positive numbers
-    e = xp.exp(-xp.abs(a))
-    return select(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    work = a.astype(np.float32) if a.dtype == np.float16 else a
+    r = xp.negative(work, out=xp.empty_like(work))     # an array even for 0-d input
+    with np.errstate(over="ignore"):
+        xp.exp(r, out=r)
+    r += 1
+    xp.reciprocal(r, out=r)
+    return r.astype(a.dtype, copy=False)
 
 
 def _special_module(xp):
