@@ -222,7 +222,7 @@ def _cell(mode, input, states, w_ih, w_hh, b_ih, b_hh):
     unbatched input here (nn's cells do)."""
     from ..nn.modules.rnn import _rnn_step
     gi = _F().linear(input, w_ih, b_ih)
-    h, c = _rnn_step(mode, gi, states[0], w_hh, b_hh, states[1] if mode == "LSTM" else None)
+    h, c = _rnn_step(mode, gi, states[0], w_hh, b_hh, states[1] if mode == "LSTM" else None, fused=False)
     return (h, c) if mode == "LSTM" else (h,)
 
 
