@@ -106,7 +106,7 @@ class SGD(Optimizer):
                     else:
                         buf = buf_t._data
                         buf *= momentum
-                        buf += (1 - dampening) * g
+                        buf += g if dampening == 0 else (1 - dampening) * g     # (1 - 0) * g is g: no pass
                         buf_t._version_counter[0] += 1
                     g = g + momentum * buf_t._data if nesterov else buf_t._data
                 pd -= lr * g
