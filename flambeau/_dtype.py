@@ -208,10 +208,19 @@ class finfo:
         info = np.finfo(type.np)
         self.bits, self.eps, self.max, self.min = info.bits, _pyfloat(info.eps), _pyfloat(info.max), _pyfloat(info.min)
         self.tiny = self.smallest_normal = _pyfloat(info.tiny)
-        self.resolution, self.dtype = _pyfloat(info.resolution), type.name
+        # PyTorch's resolution is 10 ** -digits10 as a double (0.001 for float16, not float16(0.001))
+        self.resolution, self.dtype = 10.0 ** -info.precision, type.name
+
+    def __repr__(self):         # PyTorch's: C++ stream formatting, six significant digits
+        fields = ", ".join(f"{name}={getattr(self, name):g}"
+                           for name in ("resolution", "min", "max", "eps", "smallest_normal", "tiny"))
+        return f"finfo({fields}, dtype={self.dtype})"
 
 
 class iinfo:
     def __init__(self, type):
         info = np.iinfo(type.np)
         self.bits, self.max, self.min, self.dtype = info.bits, _pyint(info.max), _pyint(info.min), type.name
+
+    def __repr__(self):         # PyTorch's streams the bounds as doubles: -2.14748e+09 for int32
+        return "iinfo(min=%g, max=%g, dtype=%s)" % (self.min, self.max, self.dtype)

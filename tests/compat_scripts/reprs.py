@@ -1,0 +1,38 @@
+"""What course code prints about its objects: parameters, modules, optimizers, dtypes, info."""
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+lin = nn.Linear(3, 2)
+print(lin.weight)
+print(lin.bias.data, lin.weight.grad, lin.weight.shape, lin.weight.size(1), lin.weight.dim())
+print(nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2), requires_grad=False))
+opt = torch.optim.Adam(lin.parameters(), lr=1e-3, weight_decay=1e-4)
+print(opt)
+print(torch.optim.SGD(lin.parameters(), lr=0.1, momentum=0.9))
+print(torch.finfo(torch.float32), torch.iinfo(torch.int8))
+print(torch.finfo(torch.float16).eps, torch.finfo().tiny, torch.iinfo(torch.int64).max)
+print(torch.float32, torch.long, torch.device("cpu"), torch.Size([2, 3]), torch.get_default_dtype())
+print(repr(torch.tensor(1)), repr(torch.tensor([1.5], dtype=torch.float64)), torch.tensor([[1, 2]], dtype=torch.int32))
+print(torch.tensor([10**12, -5]), torch.tensor([1e-3, 1e3]), torch.tensor([123456.789]), torch.tensor([0.1, 1e-10]))
+print(torch.tensor([True, False]) & torch.tensor([True, True]), ~torch.tensor([True]), torch.tensor([5]) ^ 3)
+print(torch.arange(30).view(3, 10).float() * 1000.5)
+torch.set_printoptions(linewidth=40)
+print(torch.arange(20.))
+torch.set_printoptions(profile="default")
+print(torch.zeros(2, 3, 4)[..., 0], torch.empty(0, 3), torch.tensor([]).view(0, 2).shape)
+seq = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2, padding=1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+                    nn.ConvTranspose2d(2, 1, 4, 2, 1), nn.Tanh(), nn.Upsample(scale_factor=2, mode="nearest"))
+print(seq)
+print(nn.ModuleList([nn.ReLU(), nn.GELU(approximate="tanh")]), nn.ModuleDict({"a": nn.Sigmoid()}))
+print(nn.LSTM(3, 4, 2, batch_first=True, dropout=0.1), nn.Embedding(10, 3, padding_idx=0), nn.MultiheadAttention(8, 2))
+print(nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum"), nn.BCEWithLogitsLoss())
+print(nn.MaxPool2d(2), nn.AvgPool2d(3, stride=1, padding=1), nn.AdaptiveAvgPool2d((1, 1)), nn.Dropout(0.5))
+print(nn.TransformerEncoderLayer(8, 2, 16))
+sched = torch.optim.lr_scheduler.StepLR(opt, 3)
+print(type(sched).__name__, sched.get_last_lr(), sched.last_epoch)
+x = torch.ones(2, requires_grad=True)
+y = x * 2
+print(y, y.grad_fn.name(), [(type(f).__name__, i) for f, i in y.grad_fn.next_functions], x.grad_fn, y.is_leaf)
+print([type(t.grad_fn).__name__ for t in ((x.sum() * 3), x.mean(), x[0], x.view(2, 1), x.t(), x.exp())])
+print(torch.finfo(torch.float16), torch.iinfo(torch.int32), torch.finfo(torch.float16).resolution)
