@@ -22,7 +22,8 @@ def run(args):
                                     "attention.py", "resnet_blocks.py", "autograd_tools.py", "seeded_training.py",
                                     "course_mix.py", "tensor_mix.py", "module_api.py",
                                     "data_loading.py", "probabilistic.py", "seq_models.py",
-                                    "training_utils.py", "more_ops.py", "reprs.py"])
+                                    "training_utils.py", "more_ops.py", "reprs.py",
+                                    "autograd_errors.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])
