@@ -269,3 +269,19 @@ def test_complex_inputs_rejected_as_torch(name, device):
         fn(torch, torch.tensor(data))
     with pytest.raises(type(ref.value), match=re.escape(str(ref.value)[:30])):
         fn(on_device(flambeau, device), on_device(flambeau, device).tensor(data))
+
+
+@pytest.mark.parametrize("shape,dims", [((6, 4, 5, 7), (0, 2, 3)), ((6, 4, 5), (0, 2)), ((3, 2, 4, 5, 2), (0, 3, 4)),
+                                        ((6, 4, 5, 7), (3, 0, 2)), ((0, 4, 5), (0, 2)), ((6, 4, 5, 7), (0, 3))])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_and_mean_over_batch_and_trailing_dims(shape, dims, keepdim):
+    """The batch-first summation order (reduction.sum_array) on contiguous and strided inputs, against torch."""
+    for dtype in ("float32", "float64"):
+        for make in (lambda a: a, lambda a: a.swapaxes(0, 1).copy().swapaxes(0, 1)):     # contiguous, strided
+            a = make(np.random.default_rng(0).standard_normal(shape).astype(dtype))
+            for op in ("sum", "mean"):
+                ours = getattr(flambeau.tensor(a), op)(dims, keepdim=keepdim)
+                ref = getattr(torch.tensor(a), op)(dims, keepdim=keepdim)
+                assert tuple(ours.shape) == tuple(ref.shape)
+                np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-5 if dtype == "float32" else 1e-12,
+                                           atol=1e-5 if dtype == "float32" else 1e-12)

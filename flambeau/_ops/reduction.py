@@ -103,6 +103,30 @@ def _sum_dtype(x, dtype):
     return _dtype.int64 if x.dtype._category < 2 else x.dtype
 
 
+def sum_array(a, dims, keepdims=False, dtype=None):
+    """a.sum(axis=dims, keepdims=keepdims, dtype=dtype).
+
+    Over axis 0 and the trailing axes of a C-contiguous float32/float64 NumPy array (a batch norm's
+    or a bias gradient's (0, 2, 3)), whole rows are added over axis 0 first, then each kept
+    position's trailing block: NumPy's multi-axis sum walks the short rows one by one and runs two
+    to three times slower there."""
+    if (type(a) is np.ndarray and dims is not None and len(dims) >= 2 and a.dtype.char in "fd" and a.size
+            and a.flags.c_contiguous and (dtype is None or np.dtype(dtype) == a.dtype)):
+        ds = sorted(dims)
+        if ds[0] == 0 and ds[1] >= 2 and ds[1:] == list(range(ds[1], a.ndim)):
+            kept = a.shape[1:ds[1]]
+            r = a.reshape(a.shape[0], -1).sum(0).reshape(math.prod(kept), -1).sum(1)
+            return r.reshape((1,) + kept + (1,) * (a.ndim - ds[1]) if keepdims else kept)
+    return a.sum(axis=dims, keepdims=keepdims, dtype=dtype)
+
+
+def mean_array(a, dims):
+    """a.mean(axis=dims, keepdims=True), through sum_array for float32/float64."""
+    if a.dtype.char in "fd":
+        return sum_array(a, dims, True) / a.dtype.type(math.prod(a.shape[d] for d in dims))
+    return a.mean(axis=dims, keepdims=True)
+
+
 class Sum(Function):
     """out = sum of x over dims"""
     _node_name = "SumBackward1"
@@ -110,8 +134,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dt):
         ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        a = x._data
-        return a.sum(axis=dims, keepdims=keepdim, dtype=dt.np)
+        return sum_array(x._data, dims, keepdim, dt.np)
 
     @staticmethod
     def backward(ctx, grad):                    # every input element receives the output's grad
@@ -136,7 +159,7 @@ def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
     dt = _sum_dtype(input, dtype)
     if recording(input):
         return _out(node.apply(input, dims, keepdim, dt), out)
-    r = input._data.sum(axis=dims, keepdims=keepdim, dtype=dt.np)
+    r = sum_array(input._data, dims, keepdim, dt.np)
     return _out(_make(row_major(np.asarray(r) if type(input._data) is np.ndarray else r)), out)
 
 
@@ -182,7 +205,8 @@ class Mean(Function):
         ctx.in_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
         ctx.n = n
-        r = a.mean(axis=dims, keepdims=keepdim, dtype=np.float32 if dt is _dtype.float16 else dt.np)
+        acc = np.float32 if dt is _dtype.float16 else dt.np
+        r = sum_array(a, dims, keepdim, acc) / np.dtype(acc).type(n if n else float("nan"))
         return r.astype(dt.np, copy=False) if hasattr(r, "astype") else np.asarray(r, dt.np)
 
     @staticmethod
@@ -217,7 +241,7 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, out=None):
         a = x._data
         n = a.size if dims is None else math.prod(a.shape[d] for d in dims)
         acc = np.float32 if dt is _dtype.float16 else dt.np
-        r = a.sum(axis=dims, keepdims=keepdim, dtype=acc) / np.dtype(acc).type(n if n else float("nan"))
+        r = sum_array(a, dims, keepdim, acc) / np.dtype(acc).type(n if n else float("nan"))
         return _out(_make(row_major(r.astype(dt.np, copy=False)) if hasattr(r, "astype") else np.asarray(r, dt.np)),
                     out)
     node = Mean.named("MeanBackward0") if dim is _UNSET else Mean

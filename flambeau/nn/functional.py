@@ -1523,9 +1523,9 @@ class _BatchNorm(Function):
                                                  None if weight is None else weight._data,
                                                  None if bias is None else bias._data, eps)
         if training:
-            mean = a.mean(axis=dims, keepdims=True)
+            mean = _reduction.mean_array(a, dims)
             xc = a - mean
-            var = xp.square(xc).mean(axis=dims, keepdims=True)
+            var = _reduction.mean_array(xp.square(xc), dims)
             if running_mean is not None:
                 n = input.numel() // input.shape[1]
                 _running(running_mean).mul_(1 - momentum).add_(_make(mean).reshape(-1) * momentum)
