@@ -851,3 +851,18 @@ def test_threshold_gradient_drops_inf_and_nan_exactly(dtype, op):
         grads.append(xt.grad.detach().to(lib.float64).numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
     assert np.signbit(grads[0]).tolist() == np.signbit(grads[1]).tolist()
+
+
+def test_batch_norm_statistics_are_torchs_float64_sums():
+    """torch's CPU batch norm sums its float32 statistics in float64 and rounds once: the running
+    mean after one step (momentum 1) is the correctly rounded mean, bit for bit."""
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a = (rng.standard_normal((8, 4, 14, 14)) * 3 + 1).astype(np.float32)
+        means = []
+        for lib in (flambeau, torch):
+            bn = lib.nn.BatchNorm2d(4, momentum=1.0)
+            bn(lib.tensor(a))
+            means.append(bn.running_mean.numpy())
+        np.testing.assert_array_equal(means[0], means[1])
+        np.testing.assert_array_equal(means[0], a.astype(np.float64).mean(axis=(0, 2, 3)).astype(np.float32))

@@ -111,19 +111,21 @@ def sum_array(a, dims, keepdims=False, dtype=None):
     position's trailing block: NumPy's multi-axis sum walks the short rows one by one and runs two
     to three times slower there."""
     if (type(a) is np.ndarray and dims is not None and len(dims) >= 2 and a.dtype.char in "fd" and a.size
-            and a.flags.c_contiguous and (dtype is None or np.dtype(dtype) == a.dtype)):
+            and a.flags.c_contiguous and (dtype is None or np.dtype(dtype).char in "fd")):
         ds = sorted(dims)
         if ds[0] == 0 and ds[1] >= 2 and ds[1:] == list(range(ds[1], a.ndim)):
             kept = a.shape[1:ds[1]]
-            r = a.reshape(a.shape[0], -1).sum(0).reshape(math.prod(kept), -1).sum(1)
+            r = a.reshape(a.shape[0], -1).sum(0, dtype=dtype).reshape(math.prod(kept), -1).sum(1)
             return r.reshape((1,) + kept + (1,) * (a.ndim - ds[1]) if keepdims else kept)
     return a.sum(axis=dims, keepdims=keepdims, dtype=dtype)
 
 
-def mean_array(a, dims):
-    """a.mean(axis=dims, keepdims=True), through sum_array for float32/float64."""
+def mean_array(a, dims, accumulate=None):
+    """a.mean(axis=dims, keepdims=True) in a's dtype, through sum_array for float32/float64;
+    ``accumulate`` (float64) sums in that dtype and rounds the mean once."""
     if a.dtype.char in "fd":
-        return sum_array(a, dims, True) / a.dtype.type(math.prod(a.shape[d] for d in dims))
+        total = sum_array(a, dims, True, accumulate)
+        return (total / total.dtype.type(math.prod(a.shape[d] for d in dims))).astype(a.dtype, copy=False)
     return a.mean(axis=dims, keepdims=True)
 
 

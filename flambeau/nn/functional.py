@@ -1523,9 +1523,11 @@ class _BatchNorm(Function):
                                                  None if weight is None else weight._data,
                                                  None if bias is None else bias._data, eps)
         if training:
-            mean = _reduction.mean_array(a, dims)
+            # the statistics summed in float64 and rounded once, as torch's CPU kernel
+            wide = np.float64 if type(a) is np.ndarray and a.dtype == np.float32 else None
+            mean = _reduction.mean_array(a, dims, wide)
             xc = a - mean
-            var = _reduction.mean_array(xp.square(xc), dims)
+            var = _reduction.mean_array(xp.square(xc), dims, wide)
             if running_mean is not None:
                 n = input.numel() // input.shape[1]
                 _running(running_mean).mul_(1 - momentum).add_(_make(mean).reshape(-1) * momentum)
