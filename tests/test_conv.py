@@ -267,3 +267,18 @@ def test_bias_gradient_without_graph_matches_torch(device):
     """The bias gradient's summation order (batch first, then the plane) keeps torch's values."""
     check_against_torch(lambda lib, x, w, b: F(lib).conv2d(x, w, b), (6, 3, 20, 20), (5, 3, 3, 3), (5,),
                         device=device)
+
+
+def test_same_padding_asymmetric_warns_once_as_torch(monkeypatch):
+    """padding='same' needing more padding after than before warns once per process, as torch does."""
+    from flambeau._ops import conv
+    monkeypatch.setattr(conv, "_warned_same", [False])
+    x, w = flambeau.ones(1, 1, 5, 5), flambeau.ones(1, 1, 2, 2)
+    with pytest.warns(UserWarning, match="padding='same' with even kernel lengths") as record:
+        F(flambeau).conv2d(x, w, padding="same")
+    assert record[0].filename == __file__          # pointed at the caller, not at flambeau
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F(flambeau).conv2d(x, w, padding="same")            # not again
+        F(flambeau).conv2d(x, flambeau.ones(1, 1, 3, 3), padding="same")       # symmetric: never

@@ -32,7 +32,9 @@ differentiated again.
 import itertools
 import math
 import os
+import sys
 import threading
+import warnings
 
 import numpy as np
 
@@ -785,6 +787,18 @@ def refuse_integers(kernel, input, but_int64=False):
     raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_word(input)}'")
 
 
+_warned_same = [False]
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_level():
+    """warnings.warn's stacklevel of the first frame outside flambeau (the user's call)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _geometry(op, stride, padding, dilation, groups, kernel, nd):
     stride = _int_tuple(stride, nd, "stride")
     dilation = _int_tuple(dilation, nd, "dilation")
@@ -798,6 +812,10 @@ def _geometry(op, stride, padding, dilation, groups, kernel, nd):
             for d, k in zip(dilation, kernel):
                 total = d * (k - 1)
                 pads += (total // 2, total - total // 2)      # the extra one goes after, as PyTorch
+            if pads[::2] != pads[1::2] and not _warned_same[0]:     # once per process, as PyTorch
+                _warned_same[0] = True
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a "
+                              "zero-padded copy of the input be created", UserWarning, stacklevel=_caller_level())
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
