@@ -266,18 +266,20 @@ def test_lstm_proj_size_parameters_and_init(device):
                 lib.nn.GRU(*args)
 
 
-@pytest.mark.parametrize("use", ["output", "h_n", "c_n", "all"])
-def test_lstm_first_and_second_derivatives(use, device):
-    """The fused LSTM step (one node per step) and the one-node split of the sequence into steps:
-    gradients and second derivatives against torch, whichever outputs the loss uses."""
-    def loss(lstm, x):
-        out, (h, c) = lstm(x)
-        parts = {"output": [out], "h_n": [h], "c_n": [c], "all": [out, h, c]}[use]
+@pytest.mark.parametrize("mode,use", [("LSTM", "output"), ("LSTM", "h_n"), ("LSTM", "c_n"), ("LSTM", "all"),
+                                      ("GRU", "output"), ("GRU", "h_n"), ("GRU", "all")])
+def test_fused_steps_first_and_second_derivatives(mode, use, device):
+    """The fused LSTM and GRU steps (one node per step) and the one-node split of the sequence into
+    steps: gradients and second derivatives against torch, whichever outputs the loss uses."""
+    def loss(rnn, x):
+        out, state = rnn(x)
+        h, c = state if mode == "LSTM" else (state, None)
+        parts = {"output": [out], "h_n": [h], "c_n": [c], "all": [out, h] + ([c] if c is not None else [])}[use]
         return sum((p * p).sum() for p in parts)
 
     torch.manual_seed(0)
-    ref = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
-    ours = flambeau.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    ref = getattr(torch.nn, mode)(3, 4, num_layers=2, bidirectional=True).double()
+    ours = getattr(flambeau.nn, mode)(3, 4, num_layers=2, bidirectional=True).double()
     copy_state(ours, ref)
     ours = ours.to(device)
     a = np.random.default_rng(1).standard_normal((5, 2, 3))
@@ -291,9 +293,11 @@ def test_lstm_first_and_second_derivatives(use, device):
         np.testing.assert_allclose(mine, theirs, rtol=1e-7, atol=1e-10)
 
 
-def test_lstm_cell_gradgradcheck():
-    from flambeau.nn.modules.rnn import _LSTMCell
+@pytest.mark.parametrize("cell,shapes", [("_LSTMCell", ((2, 8), (2, 8), (2, 2))), ("_GRUCell", ((2, 6), (2, 6), (2, 2)))])
+def test_fused_cell_gradgradcheck(cell, shapes):
+    from flambeau.nn.modules import rnn
+    fn = getattr(rnn, cell)
     rng = np.random.default_rng(2)
-    ins = [flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 8), (2, 8), (2, 2))]
-    assert flambeau.autograd.gradcheck(lambda *t: _LSTMCell.apply(*t), ins)
-    assert flambeau.autograd.gradgradcheck(lambda *t: _LSTMCell.apply(*t), ins)
+    ins = [flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert flambeau.autograd.gradcheck(lambda *t: fn.apply(*t), ins)
+    assert flambeau.autograd.gradgradcheck(lambda *t: fn.apply(*t), ins)

@@ -24,8 +24,8 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None, fused=True):
     """One time step given gi = x W_ih^T + b_ih (N, G*H) and the previous state; w_hr projects an
-    LSTM's h (proj_size > 0). An LSTM step is one node when fused (inside nn.LSTM, where no step is
-    seen), else torch's ops (LSTMCell's outputs show MulBackward0 and AddBackward0, as torch's)."""
+    LSTM's h (proj_size > 0). An LSTM or GRU step is one node when fused (inside nn.LSTM and nn.GRU,
+    where no step is seen), else torch's ops (the cells' outputs show torch's nodes)."""
     gh = F.linear(h, w_hh, b_hh)      # one linear, as torch's cells: autocast casts its bias too
     if mode == "RNN_TANH":
         return (gi + gh).tanh(), None
@@ -39,6 +39,8 @@ def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None, fused=True):
             c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
             h_new = o.sigmoid() * c_new.tanh()
         return (h_new if w_hr is None else h_new.matmul(w_hr.t())), c_new
+    if fused:
+        return _GRUCell.apply(gi, gh, h), None
     ir, iz, in_ = gi.chunk(3, 1)
     hr, hz, hn = gh.chunk(3, 1)
     r = (ir + hr).sigmoid()
@@ -92,6 +94,47 @@ class _LSTMCell(Function):
         if not grad_mode.is_grad_enabled():
             d_gates, d_c = _make(d_gates), _make(d_c)
         return d_gates, d_gates, d_c
+
+
+def _gru_gates(sigmoid, tanh, gi, gh):
+    """r, z, n and h's share hn from the pre-activations gi (x's product) and gh (h's), (N, 3H) each."""
+    k = gi.shape[1] // 3
+    ir, iz, in_ = (gi[:, j * k:(j + 1) * k] for j in range(3))
+    hr, hz, hn = (gh[:, j * k:(j + 1) * k] for j in range(3))
+    r, z = sigmoid(ir + hr), sigmoid(iz + hz)
+    return r, z, tanh(in_ + r * hn), hn
+
+
+class _GRUCell(Function):
+    """h' = (1 - z) n + z h, n = tanh(i_n + r h_n), r and z sigmoids of i + h: one node for a step."""
+    _node_name = "ThnnFusedGruCellBackward0"
+
+    @staticmethod
+    def forward(ctx, gi, gh, h):
+        from ..._ops.pointwise import _sigmoid
+        xp = _xp.array_module(gi._data)
+        r, z, n, hn = _gru_gates(lambda a: _sigmoid(xp, a), xp.tanh, gi._data, gh._data)
+        ctx.save_for_backward(gi, gh, h)
+        ctx.arrays = r, z, n, hn, h._data
+        return n + z * (h._data - n)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode.is_grad_enabled():     # a recorded backward: the activations again, as ops
+            gi, gh, h = ctx.saved_tensors
+            r, z, n, hn = _gru_gates(lambda t: t.sigmoid(), lambda t: t.tanh(), gi, gh)
+            cat = _ops.creation.cat
+        else:
+            r, z, n, hn, h = ctx.arrays
+            cat = _xp.array_module(r).concatenate
+            grad = grad._data
+        d_n = grad * (1 - z) * (1 - n * n)          # through tanh's pre-activation
+        d_r = d_n * hn * r * (1 - r)
+        d_z = grad * (h - n) * z * (1 - z)
+        d_gi, d_gh, d_h = cat([d_r, d_z, d_n], 1), cat([d_r, d_z, d_n * r], 1), grad * z
+        if not grad_mode.is_grad_enabled():
+            d_gi, d_gh, d_h = _make(d_gi), _make(d_gh), _make(d_h)
+        return d_gi, d_gh, d_h
 
 
 class _Steps(Function):
