@@ -225,11 +225,11 @@ BATCH_LAST_GEOMETRIES = [
 
 @pytest.mark.parametrize("xs, ws, stride, padding, dilation, groups", BATCH_LAST_GEOMETRIES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_batch_last_kernels_equal_numpy_path(monkeypatch, xs, ws, stride, padding, dilation, groups, dtype):
+def test_compiled_column_kernels_equal_numpy_path(monkeypatch, xs, ws, stride, padding, dilation, groups, dtype):
     """The compiled im2col and col2im (Note [Compiled batch-last im2col and col2im]) give what the
     strided NumPy copies and adds give, forward and both gradients."""
     from flambeau._ops import conv
-    if conv._compiled_batch_last() is None:
+    if conv._compiled_columns() is None:
         pytest.skip("numba is not installed: only the NumPy path exists")
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
@@ -242,7 +242,7 @@ def test_compiled_batch_last_kernels_equal_numpy_path(monkeypatch, xs, ws, strid
         return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
 
     compiled = run()
-    monkeypatch.setattr(conv, "_compiled_batch_last", lambda: None)
+    monkeypatch.setattr(conv, "_compiled_columns", lambda: None)
     strided = run()
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(compiled, strided):

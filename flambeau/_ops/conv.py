@@ -92,9 +92,9 @@ _SPLIT_MIN_ELEMENTS = 1 << 18
 class _HelperThread:
     """One daemon thread that runs one call at a time for split_batch.
 
-    The call is handed over and back by two locks: about 10 us a round trip, where a
-    ThreadPoolExecutor's queue and future take about 100 us, and a training step splits a
-    dozen times."""
+    The call is handed over and back by two locks, the least a handoff can cost: ~10 us where
+    the cores wake quickly, against ~100 us for a ThreadPoolExecutor's queue and future (on a VM
+    whose cores wake slowly both take 65-100 us). A forked child makes its own (see pid)."""
 
     def __init__(self):
         self.pid = os.getpid()              # a forked child has the object but not the thread
@@ -250,17 +250,21 @@ def _batch_last(x, pad):
 # to the helper thread and waiting for it costs about what it saves. For large planes (the
 # per-sample layout) col2im_planes adds each (sample, channel) plane's windows while the plane
 # stays in the cache, where NumPy's prod(kernel) strided adds each sweep the whole batch
-# (3x faster for 3x3 kernels on 32x32 planes).
-_batch_last_kernels = []
+# (3x faster for 3x3 kernels on 32x32 planes); im2col_planes copies without the padded input.
+# The two layouts' loops look alike but must differ in order: one kernel over (B, C, H, W, V)
+# serving both (V = N batch last, V = 1 per plane) runs 7x slower on planes, its innermost
+# loop a single element that defeats vectorization.
+_column_kernels = []
 
 
-def _compiled_batch_last():
-    """(im2col, col2im, col2im_planes, im2col_planes) numba kernels, or None when numba is not installed."""
-    if not _batch_last_kernels:
+def _compiled_columns():
+    """The compiled im2col and col2im of both layouts (a namespace: im2col_batch_last,
+    col2im_batch_last, im2col_planes, col2im_planes), or None when numba is not installed."""
+    if not _column_kernels:
         try:
             import numba
         except ImportError:
-            _batch_last_kernels.append(None)
+            _column_kernels.append(None)
             return None
 
         @numba.njit(cache=True, nogil=True)
@@ -342,13 +346,14 @@ def _compiled_batch_last():
                                     else:
                                         cols[b, c, i, j, oh, ow] = 0
 
-        _batch_last_kernels.append((im2col, col2im, col2im_planes, im2col_planes))
-    return _batch_last_kernels[0]
+        import types
+        _column_kernels.append(types.SimpleNamespace(im2col_batch_last=im2col, col2im_batch_last=col2im,
+                                                     im2col_planes=im2col_planes, col2im_planes=col2im_planes))
+    return _column_kernels[0]
 
 
-def _use_compiled_batch_last(a, kernel):
-    return (type(a) is np.ndarray and len(kernel) == 2 and a.dtype.char in "fd"
-            and _compiled_batch_last() is not None)
+def _use_compiled_columns(a, kernel):
+    return type(a) is np.ndarray and len(kernel) == 2 and a.dtype.char in "fd" and _compiled_columns() is not None
 
 
 def _im2col(x, kernel, geo, layout, out=None):
@@ -362,9 +367,9 @@ def _im2col(x, kernel, geo, layout, out=None):
     g = geo.groups
     cg = c // g
     k, plane = cg * math.prod(kernel), math.prod(out_sizes)
-    if layout == "sample" and out is not None and _use_compiled_batch_last(x, kernel):
+    if layout == "sample" and out is not None and _use_compiled_columns(x, kernel):
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
-        _compiled_batch_last()[3](x, sh, sw, geo.pad[0], geo.pad[2], dh, dw,
+        _compiled_columns().im2col_planes(x, sh, sw, geo.pad[0], geo.pad[2], dh, dw,
                                   out.reshape((n, c) + tuple(kernel) + out_sizes))
         return out
     if layout == "sample":
@@ -382,11 +387,11 @@ def _im2col(x, kernel, geo, layout, out=None):
         # on the GPU: one kernel reads the windows from x itself (Note [Convolution kernels])
         cols = _cuda_kernels.im2col_batch_last(x, kernel, geo.stride, geo.pad, geo.dilation, out_sizes)
         return cols.reshape(g, k, plane * n)
-    if _use_compiled_batch_last(x, kernel):          # Note [Compiled batch-last im2col and col2im]
+    if _use_compiled_columns(x, kernel):          # Note [Compiled batch-last im2col and col2im]
         xt = _batch_last(x, (0,) * len(geo.pad))
         cols = np.empty((c,) + tuple(kernel) + out_sizes + (n,), x.dtype)
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
-        _compiled_batch_last()[0](xt, sh, sw, geo.pad[0], geo.pad[2], dh, dw, cols)
+        _compiled_columns().im2col_batch_last(xt, sh, sw, geo.pad[0], geo.pad[2], dh, dw, cols)
         return cols.reshape(g, k, plane * n)
     # batch last: every copy below moves contiguous runs of Wo*N (stride 1) or N elements
     xt = _batch_last(x, geo.pad)
@@ -553,24 +558,24 @@ def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
         gm = gy.reshape(n, g, co // g, math.prod(conv_out))
         gx = xp.empty((n, g * cg) + tuple(out_sizes), gy.dtype)
 
-        compiled = _use_compiled_batch_last(gy, kernel)
+        compiled = _use_compiled_columns(gy, kernel)
 
         def half(lo, hi):
             cols = xp.matmul(wt, gm[lo:hi])                                  # (N, G, K, L)
             if compiled:            # Note [Compiled batch-last im2col and col2im], per plane here
                 (sh, sw), (dh, dw) = geo.stride, geo.dilation
-                _compiled_batch_last()[2](cols.reshape((hi - lo, g * cg) + kernel + conv_out), sh, sw, geo.pad[0],
+                _compiled_columns().col2im_planes(cols.reshape((hi - lo, g * cg) + kernel + conv_out), sh, sw, geo.pad[0],
                                           geo.pad[2], dh, dw, gx[lo:hi])
             else:
                 gx[lo:hi] = _col2im(cols.reshape((hi - lo, g, cg) + kernel + conv_out), out_sizes, geo)
         split_batch(half, n, gx.size, gy)
         return gx
     cols = _group_products(xp, wt, _grad_batch_last(gy, g))                  # (G, K, L*N)
-    if _use_compiled_batch_last(cols, kernel):       # Note [Compiled batch-last im2col and col2im]
+    if _use_compiled_columns(cols, kernel):       # Note [Compiled batch-last im2col and col2im]
         cols = cols.reshape((g * cg,) + kernel + conv_out + (n,))
         gx = np.empty((g * cg,) + tuple(out_sizes) + (n,), cols.dtype)
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
-        _compiled_batch_last()[1](cols, sh, sw, geo.pad[0], geo.pad[2], dh, dw, gx)
+        _compiled_columns().col2im_batch_last(cols, sh, sw, geo.pad[0], geo.pad[2], dh, dw, gx)
         return _transpose_2d(gx.reshape(g * cg * math.prod(out_sizes), n)).reshape((n, g * cg) + tuple(out_sizes))
     return _col2im(cols.reshape((g, cg) + kernel + conv_out + (n,)), out_sizes, geo, "gemm")
 

@@ -1248,7 +1248,7 @@ def _threshold_grad_array(g, xd, threshold):
     if type(g) is np.ndarray and as_int is not None and g.shape == xd.shape:
         bits = (xd <= threshold).astype(as_int)     # 1 where dropped (NaN inputs keep their gradient)
         bits -= 1                                   # 0 where dropped, all ones where kept
-        bits &= g.view(as_int) if g.flags.c_contiguous else np.ascontiguousarray(g).view(as_int)
+        bits &= g.view(as_int)                      # (a view of the same item size: any strides)
         return bits.view(g.dtype)
     return _xp.array_module(g).where(xd <= threshold, g.dtype.type(0), g).astype(g.dtype, copy=False)
 

@@ -49,10 +49,11 @@ def _rnn_step(mode, gi, h, w_hh, b_hh, c=None, w_hr=None, fused=True):
     return (1 - z) * n + z * h, None
 
 
-def _lstm_gates(xp_sigmoid, tanh, gates, c):
+def _lstm_gates(sigmoid, tanh, gates, c):
     """i, f, g, o, the new cell c' and tanh(c') from the gates' pre-activations (N, 4H) and c."""
-    i, f, g, o = (gates[:, k * (gates.shape[1] // 4):(k + 1) * (gates.shape[1] // 4)] for k in range(4))
-    i, f, g, o = xp_sigmoid(i), xp_sigmoid(f), tanh(g), xp_sigmoid(o)
+    k = gates.shape[1] // 4
+    i, f, g, o = (gates[:, j * k:(j + 1) * k] for j in range(4))
+    i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
     c_new = f * c + i * g
     return i, f, g, o, c_new, tanh(c_new)
 
@@ -82,13 +83,11 @@ class _LSTMCell(Function):
             xp = _xp.array_module(i)
             cat = xp.concatenate
             grad_h, grad_c = (None if t is None else t._data for t in (grad_h, grad_c))
+        grad_h = 0 * tc if grad_h is None else grad_h       # an output no loss depends on
+        grad_c = 0 * tc if grad_c is None else grad_c
         # d c' = grad_c + grad_h o (1 - tanh(c')^2); then each gate's pre-activation
-        dc = grad_h * o * (1 - tc * tc) if grad_h is not None else None
-        dc = dc if grad_c is None else (grad_c if dc is None else dc + grad_c)
-        zero = 0 * tc
-        d_o = grad_h * tc * o * (1 - o) if grad_h is not None else zero
-        if dc is None:
-            dc = zero
+        dc = grad_c + grad_h * o * (1 - tc * tc)
+        d_o = grad_h * tc * o * (1 - o)
         d_gates = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g), d_o], 1)
         d_c = dc * f
         if not grad_mode.is_grad_enabled():
