@@ -28,8 +28,12 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "lstsq", "solve"
            "matrix_exp"]
 
 
-class LinAlgError(RuntimeError):
+class _LinAlgError(RuntimeError):
     """A linear-algebra routine failed on its input (singular or not positive-definite matrix)."""
+
+
+# PyTorch's class is torch._C._LinAlgError, so that is the name printed in tracebacks and type(e).__name__
+LinAlgError = _LinAlgError
 
 
 class return_types:
@@ -804,9 +808,9 @@ class _Eigh(Function):
         return _eigh_backward(L, V, gL, gV), None
 
 
-def _check_uplo(name, UPLO):
+def _check_uplo(UPLO):
     if UPLO not in ("L", "U", "l", "u"):
-        raise RuntimeError(f"{name}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")     # (unprefixed in torch)
     return UPLO.upper()
 
 
@@ -821,7 +825,7 @@ def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues ascending, orthonormal eigenvectors) of Hermitian A (reads the UPLO triangle)."""
     _check_kernel_dtype("linalg_eigh_cpu", A)
     _check_matrix("linalg.eigh", A, square=True)
-    UPLO = _check_uplo("linalg.eigh", UPLO)
+    UPLO = _check_uplo(UPLO)
     if recording(A):
         L, V = _Eigh.apply(A, UPLO)
     else:
@@ -834,7 +838,7 @@ def eigvalsh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) of Hermitian A."""
     _check_kernel_dtype("linalg_eigh_cpu", A)
     _check_matrix("linalg.eigvalsh", A, square=True)
-    UPLO = _check_uplo("linalg.eigvalsh", UPLO)
+    UPLO = _check_uplo(UPLO)
     if recording(A):
         return _out(eigh(A, UPLO).eigenvalues, out)
     return _out(_make(_xpof(A._data).linalg.eigvalsh(A._data, UPLO=UPLO)), out)

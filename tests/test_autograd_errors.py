@@ -611,6 +611,65 @@ def test_view_made_under_no_grad_modified_in_place_with_grad_on(make):
     assert outcomes[:2] == outcomes[2:]
 
 
+def _custom_functions(lib):
+    class Same(lib.autograd.Function):          # returns its input as is
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Flat(lib.autograd.Function):          # returns a view made inside forward
+        @staticmethod
+        def forward(ctx, x):
+            return x.view(-1)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.view(2, 2)
+
+    class Pair(lib.autograd.Function):          # several outputs, one of them a view
+        @staticmethod
+        def forward(ctx, x):
+            return x.view(-1), x * 2
+
+        @staticmethod
+        def backward(ctx, g, h):
+            return g.view(2, 2) + 2 * h
+    return Same, Flat, Pair
+
+
+@pytest.mark.parametrize("case", ["same", "flat", "flat_no_grad", "same_no_grad", "view_of_output", "pair_view",
+                                  "pair_fresh", "input_without_grad", "clone"])
+def test_view_returned_by_a_custom_function_modified_in_place(case, device):
+    """Note [Views returned by custom Functions]: refused with torch's message, whether the
+    view is an input returned as is or made inside forward."""
+    outcomes = []
+    for lib in (torch, on(flambeau, device)):
+        Same, Flat, Pair = _custom_functions(lib)
+        x = lib.ones(2, 2, requires_grad=case != "input_without_grad") * 1
+        if case in ("flat_no_grad", "same_no_grad"):
+            with lib.no_grad():
+                y = (Flat if case == "flat_no_grad" else Same).apply(x)
+        elif case in ("pair_view", "pair_fresh"):
+            y = Pair.apply(x)[0 if case == "pair_view" else 1]
+        elif case == "view_of_output":
+            y = Same.apply(x)[0]
+        elif case == "clone":
+            y = Same.apply(x).clone()
+        else:
+            y = (Same if case in ("same", "input_without_grad") else Flat).apply(x)
+        try:
+            y.mul_(2)
+            outcomes.append("ok")
+        except RuntimeError as e:
+            outcomes.append(str(e))
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0] == "ok") == (case in ("same_no_grad", "pair_fresh", "input_without_grad", "clone"))
+
+
 def test_in_place_through_a_view_of_another_dtype_in_a_graph_is_refused_before_writing():
     x = flambeau.tensor([1 + 2j, 3 - 1j], requires_grad=True)
     w = x * 1

@@ -270,3 +270,30 @@ def test_addmm_input_must_expand_to_the_product(shape, device):
 def test_expand_error_names_the_tensor_type(dtype, device):
     ours, ref = same_error(lambda lib, x: x.expand(3), np.ones((2, 2), dtype), device=device)
     assert ours == (ref if device == "cpu" else ref.replace("torch.", "torch.cuda.").replace("CPU", "CUDA"))
+
+
+@pytest.mark.parametrize("da, db", [(a, b) for a in (1, 2, 3, 4) for b in (1, 2, 3, 4)])
+def test_matmul_dtype_mismatch_message_is_the_kernels_it_reaches(da, db, device):
+    # dot, addmv, mm or bmm notices the mismatch, each in its own words, operands in either order
+    shapes = {1: (3,), 2: (3, 3), 3: (2, 3, 3), 4: (2, 2, 3, 3)}
+    for first, second in ((np.float32, np.float64), (np.float64, np.float32)):
+        ours, ref = same_error(lambda lib, a, b: lib.matmul(a, b), np.ones(shapes[da], first),
+                               np.ones(shapes[db], second), device=device)
+        assert ours == ref
+
+
+@pytest.mark.parametrize("expr", [
+    "L.bmm(b32, b64)", "L.bmm(b64, b32)", "L.bmm(b32, b32.long())", "L.mv(m32, v64)", "L.mv(m64, v32)",
+    "L.dot(v32, v64)", "L.dot(v32, v32.long())", "L.vdot(v32, v64)",
+    "L.addmv(v64, m32, v32)", "L.addmv(v32, m64, v32)", "L.addmv(v32, m32, v64)",
+    "L.addmm(m64, m32, m32)", "L.addmm(m32, m64, m32)", "L.addmm(m32, m32, m64)",
+    "L.addbmm(m64, b32, b32)", "L.addbmm(m32, b64, b32)", "L.addbmm(m32, b32, b64)",
+    "L.baddbmm(b32, b32, b64)", "L.baddbmm(b64, b32, b32)", "L.baddbmm(b32, b64, b32)", "L.baddbmm(b32.long(), b32, b32)",
+])
+def test_product_dtype_mismatch_messages_match_torch(expr, device):
+    def run(L, b32):
+        b64, m32, v32 = b32.double(), b32[0], b32[0, 0]
+        m64, v64 = m32.double(), v32.double()
+        return eval(expr)
+    ours, ref = same_error(run, np.ones((2, 3, 3), np.float32), device=device)
+    assert ours == ref

@@ -23,7 +23,8 @@ def run(args):
                                     "course_mix.py", "tensor_mix.py", "module_api.py",
                                     "data_loading.py", "probabilistic.py", "seq_models.py",
                                     "training_utils.py", "more_ops.py", "reprs.py",
-                                    "autograd_errors.py", "functional2.py"])
+                                    "autograd_errors.py", "functional2.py", "inspection.py", "ml_basics.py",
+                                    "generative_seq.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

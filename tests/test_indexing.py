@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, no_host_reads, on_device
+from _oracle import assert_same, check_against_torch, no_host_reads, on_device, same_error
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((4, 5, 6)).astype(np.float32)
@@ -436,3 +436,63 @@ def test_writes_into_a_detached_tensor_leave_its_leaf_alone():
         d[2:].fill_(2.0)
         assert w.is_leaf and w.grad_fn is None and w.requires_grad
         assert w.tolist() == [5.0, 7.0, 2.0]
+
+
+MASK_MISTAKES = {
+    # out of place PyTorch broadcasts the mask against self (the mask is "tensor a"); in place, self first
+    "fill, mask too long": lambda lib: lib.zeros(1, 1, 4).masked_fill(lib.ones(1, 1, 5, dtype=lib.bool), 0.0),
+    "fill_, mask too long": lambda lib: lib.zeros(1, 1, 4).masked_fill_(lib.ones(1, 1, 5, dtype=lib.bool), 0.0),
+    "fill, mask too short": lambda lib: lib.zeros(3, 1).masked_fill(lib.ones(2, 4, dtype=lib.bool), 0.0),
+    "fill_, mask widens self": lambda lib: lib.zeros(2, 4).masked_fill_(lib.ones(3, 1, 4, dtype=lib.bool), 1.0),
+    "scatter, mask too long": lambda lib: lib.zeros(2, 4).masked_scatter(lib.ones(1, 5, dtype=lib.bool),
+                                                                         lib.ones(40)),
+    "scatter_, mask too long": lambda lib: lib.zeros(2, 4).masked_scatter_(lib.ones(1, 5, dtype=lib.bool),
+                                                                           lib.ones(40)),
+    # each op names a non-boolean mask's dtype in its own words
+    "fill, long mask": lambda lib: lib.zeros(2).masked_fill(lib.ones(2, dtype=lib.int64), 1.0),
+    "fill_, float mask": lambda lib: lib.zeros(2).masked_fill_(lib.ones(2), 1.0),
+    "fill, double mask": lambda lib: lib.masked_fill(lib.zeros(2), lib.ones(2, dtype=lib.float64), 1.0),
+    "scatter, float mask": lambda lib: lib.zeros(2).masked_scatter(lib.ones(2), lib.arange(2.0)),
+    "scatter_, int mask": lambda lib: lib.zeros(2).masked_scatter_(lib.ones(2, dtype=lib.int32), lib.arange(2.0)),
+    "select, byte mask": lambda lib: lib.zeros(2).masked_select(lib.ones(2, dtype=lib.uint8)),
+    "select, long mask": lambda lib: lib.zeros(2).masked_select(lib.ones(2, dtype=lib.int64)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MASK_MISTAKES))
+def test_mask_mistakes_fail_as_in_pytorch(case, device):
+    same_error(MASK_MISTAKES[case], device)
+
+
+def test_attention_mask_of_the_wrong_length_names_the_mask_first(device):
+    # the seq2seq mistake: a padded batch's mask against one sequence's scores
+    same_error(lambda lib: lib.zeros(1, 1, 4).masked_fill(~lib.ones(1, 1, 5, dtype=lib.bool), float("-inf")),
+               device)
+
+
+def test_mask_that_is_not_a_tensor_is_a_type_error(device):
+    F = on_device(flambeau, device)
+    with pytest.raises(TypeError, match="mask"):
+        F.zeros(2).masked_fill([True, False], 1.0)
+    with pytest.raises(TypeError):
+        torch.zeros(2).masked_fill([True, False], 1.0)
+
+
+def test_masked_scatter_warns_of_byte_masks_before_refusing_them(device):
+    for lib in (on_device(flambeau, device), torch):
+        with pytest.warns(UserWarning, match="masked_scatter_ received a mask with dtype torch.uint8"):
+            with pytest.raises(RuntimeError, match="but got mask with dtype Byte"):
+                lib.zeros(2).masked_scatter(lib.ones(2, dtype=lib.uint8), lib.arange(2.0))
+
+
+def test_masked_fill_with_broadcast_mask_still_fills(device):
+    # the explicit broadcast check must not refuse what PyTorch accepts
+    F = on_device(flambeau, device)
+    ours = F.zeros(2, 4).masked_fill(F.tensor([[True], [False]]), 1.0)
+    ours_in_place = F.zeros(2, 4).masked_fill_(F.tensor([True, False, True, False]), 2.0)
+    ref = torch.zeros(2, 4).masked_fill(torch.tensor([[True], [False]]), 1.0)
+    ref_in_place = torch.zeros(2, 4).masked_fill_(torch.tensor([True, False, True, False]), 2.0)
+    assert_same(ours, ref)
+    assert_same(ours_in_place, ref_in_place)
+    assert_same(F.zeros(2, 4).masked_fill(F.ones(3, 1, 4, dtype=F.bool), 1.0),
+                torch.zeros(2, 4).masked_fill(torch.ones(3, 1, 4, dtype=torch.bool), 1.0))

@@ -152,6 +152,16 @@ def test_eigh_upper_reads_upper_triangle(device):
                         device=device)
 
 
+@pytest.mark.parametrize("fn", ["eigh", "eigvalsh"])
+def test_bad_uplo_message_matches_torch(fn):
+    messages = []
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError) as e:
+            getattr(lib.linalg, fn)(lib.eye(2), UPLO="X")
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
 def test_eigh_gradcheck():
     gradcheck(lambda lib, x: lib.linalg.eigh(x + x.mT)[1].abs() + lib.linalg.eigh(x + x.mT)[0].sum(), (3, 3))
 
@@ -381,6 +391,15 @@ def test_errors_singular_is_linalg_error():
     assert issubclass(flambeau.linalg.LinAlgError, RuntimeError)
     with pytest.raises(flambeau.linalg.LinAlgError):
         flambeau.linalg.inv(flambeau.zeros(2, 2))
+
+
+def test_linalg_error_class_has_torchs_name():
+    # torch.linalg.LinAlgError is torch._C._LinAlgError: scripts printing type(e).__name__ see that name
+    for lib in (flambeau, torch):
+        with pytest.raises(lib.linalg.LinAlgError) as e:
+            lib.linalg.inv(lib.ones(2, 2))
+        assert type(e.value).__name__ == torch.linalg.LinAlgError.__name__
+        assert isinstance(e.value, RuntimeError)
 
 
 def test_errors_not_positive_definite():

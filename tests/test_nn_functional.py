@@ -236,6 +236,18 @@ def test_bce_errors_match_torch():
             lib.nn.functional.binary_cross_entropy_with_logits(lib.tensor([0.5, 0.5]), lib.tensor([1.0]))
 
 
+@pytest.mark.parametrize("x,t", [([float("nan")], [1.0]), ([0.5], [float("nan")]), ([0.5, 2.0], [2.0, 0.5]),
+                                 ([2.0, 0.5], [0.5, 2.0]), ([0.5], [-0.1]), ([2.0], [2.0])])
+def test_bce_range_checks_name_the_first_bad_element(x, t):
+    # input, then target, element by element, as PyTorch's kernel checks; NaN is out of range
+    messages = []
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError) as e:
+            lib.nn.functional.binary_cross_entropy(lib.tensor(x), lib.tensor(t), reduction="none")
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
 @pytest.mark.parametrize("reduction", RED)
 def test_margin_losses(reduction, device):
     rng = np.random.default_rng(5)
@@ -866,3 +878,44 @@ def test_batch_norm_statistics_are_torchs_float64_sums():
             means.append(bn.running_mean.numpy())
         np.testing.assert_array_equal(means[0], means[1])
         np.testing.assert_array_equal(means[0], a.astype(np.float64).mean(axis=(0, 2, 3)).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "complex64"])
+def test_cosine_similarity_refuses_non_floating_inputs(dtype, device):
+    errors = []
+    for lib in (on_device(flambeau, device), torch):
+        with pytest.raises(RuntimeError) as e:
+            lib.nn.functional.cosine_similarity(lib.ones(3, dtype=getattr(lib, dtype)),
+                                                lib.ones(3, dtype=getattr(lib, dtype)), dim=0)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("index_dtype, offsets_dtype", [("int64", "int64"), ("int32", "int32"), ("int64", "int32"),
+                                                        ("int32", "int64")])
+def test_embedding_bag_offsets_must_start_at_zero(index_dtype, offsets_dtype):
+    # PyTorch's CPU kernel prints offsets[0] as a 0-d tensor of the common index type
+    errors = []
+    for lib in (flambeau, torch):
+        with pytest.raises(RuntimeError) as e:
+            lib.nn.functional.embedding_bag(lib.tensor([1, 2], dtype=getattr(lib, index_dtype)), lib.ones(4, 2),
+                                            lib.tensor([1], dtype=getattr(lib, offsets_dtype)))
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("call", [
+    "F.softmax(x)", "F.log_softmax(x)", "F.softmin(x)", "F.mse_loss(x, x[:1])", "F.l1_loss(x, x[:1])",
+    "F.upsample(x[None, None], scale_factor=2)", "F.upsample_nearest(x[None, None], scale_factor=2)",
+    "F.upsample_bilinear(x[None, None], scale_factor=2)",
+])
+def test_warnings_point_at_the_callers_line(call, device):
+    """The user's line, as PyTorch's stacklevel gives it, even through autocast's wrapper."""
+    outcomes = []
+    for L in (on_device(flambeau, device), torch):
+        F, x = L.nn.functional, L.ones(2, 3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            eval(call)                              # the caller's line is eval's "<string>"
+        outcomes.append([(w.filename, w.lineno, str(w.message)) for w in caught])
+    assert outcomes[0] == outcomes[1] and len(outcomes[0]) == 1

@@ -27,6 +27,15 @@ def test_calculate_gain_errors():
             lib.nn.init.calculate_gain("leaky_relu", "a")
 
 
+def test_bad_fan_mode_message_matches_torch():
+    messages = []
+    for lib in (flambeau, torch):
+        with pytest.raises(ValueError) as e:
+            lib.nn.init.kaiming_normal_(lib.empty(2, 2), mode="Fan")
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
 @pytest.mark.parametrize("shape", [(3, 4), (8, 2, 3), (6, 4, 3, 5), (2, 3, 1, 1, 2)])
 def test_fan_in_fan_out_exact(shape):
     ours = init._calculate_fan_in_and_fan_out(flambeau.empty(shape))

@@ -453,6 +453,51 @@ def test_full_backward_hook_matches_torch(device):
     assert n0 == [None] and n1 == [None]
 
 
+def test_in_place_relu_after_a_module_with_a_full_backward_hook_is_refused_as_in_torch(device):
+    """The hooked module's output is a view made by BackwardHookFunction: an in-place op on it
+    would bypass the hook, so torch refuses it (guided backprop code meets this with ReLU(inplace=True))."""
+    messages = []
+    for lib in (torch, flambeau):
+        dev = {"device": device} if lib is flambeau else {}
+        conv = lib.nn.Conv2d(1, 2, 3, **dev)
+        conv.register_full_backward_hook(lambda m, gi, go: None)
+        x = lib.ones(1, 1, 4, 4, requires_grad=True, **dev)
+        with pytest.raises(RuntimeError) as e:
+            lib.nn.ReLU(inplace=True)(conv(x))
+        messages.append(str(e.value))
+        relu = lib.nn.ReLU(inplace=True)            # hooked in-place module: its input is such a view
+        relu.register_full_backward_hook(lambda m, gi, go: None)
+        with pytest.raises(RuntimeError) as e:
+            relu(x * 1)
+        messages.append(str(e.value))
+        lib.nn.ReLU(inplace=True)(conv(x).clone()).sum().backward()      # the fix torch suggests
+    assert messages[0] == messages[2] and messages[1] == messages[3]
+    assert messages[0].startswith("Output 0 of BackwardHookFunction is a view and is being modified inplace.")
+
+
+def test_hook_handles_are_removable_handles(device):
+    m = flambeau.nn.Linear(2, 2, device=device)
+    x = flambeau.ones(1, 2, requires_grad=True, device=device)
+    handles = [m.register_forward_hook(lambda *a: None), m.register_forward_pre_hook(lambda *a: None),
+               m.register_full_backward_hook(lambda *a: None), x.register_hook(lambda g: g),
+               flambeau.nn.modules.module.register_module_forward_hook(lambda *a: None),
+               flambeau.optim.SGD(m.parameters(), lr=0.1).register_step_pre_hook(lambda *a: None)]
+    assert {type(h).__name__ for h in handles} == {"RemovableHandle"}
+    assert all(type(h) is flambeau.utils.hooks.RemovableHandle for h in handles)
+    assert type(torch.nn.Linear(2, 2).register_forward_hook(lambda *a: None)) is torch.utils.hooks.RemovableHandle
+    assert len({h.id for h in handles}) == len(handles)
+    for h in handles:
+        h.remove()
+        h.remove()          # a second remove() is harmless
+    assert not m._has_hooks and not m._forward_hooks and not x._hooks
+    table, extra = {}, {}
+    h = flambeau.utils.hooks.RemovableHandle(table, extra_dict=extra)      # torch's signature
+    table[h.id], extra[h.id] = "hook", True
+    with h:
+        pass
+    assert table == {} and extra == {}
+
+
 def test_deepcopy_and_pickle(device):
     m = Net.make(flambeau.nn).to(device)
     c = copy.deepcopy(m)

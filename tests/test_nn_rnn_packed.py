@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, gradcheck, need_torch
+from _oracle import assert_same, gradcheck, need_torch, on_device
 from _nn_helpers import assert_on_device, check_module, copy_state, no_host_reads
 
 torch = need_torch()
@@ -301,3 +301,72 @@ def test_fused_cell_gradgradcheck(cell, shapes):
     ins = [flambeau.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
     assert flambeau.autograd.gradcheck(lambda *t: fn.apply(*t), ins)
     assert flambeau.autograd.gradgradcheck(lambda *t: fn.apply(*t), ins)
+
+
+def _lstm_state_mistakes(lib, device):
+    """A decoder's common slips with LSTM states: h_0 alone, a 1-tuple, three states; padded and packed."""
+    torch.manual_seed(0)
+    one, two = lib.nn.LSTM(2, 3), lib.nn.LSTM(2, 3, num_layers=2)
+    x = lib.zeros(4, 5, 2, device=device)
+    h1, h2 = lib.zeros(1, 5, 3, device=device), lib.zeros(2, 5, 3, device=device)
+    seqs = [lib.ones(3, 2, device=device), lib.ones(2, 2, device=device)]
+    packed = lib.nn.utils.rnn.pack_sequence(seqs)
+    unsorted = lib.nn.utils.rnn.pack_sequence(seqs[::-1], enforce_sorted=False)
+    z = lib.zeros(1, 2, 3, device=device)
+    return {
+        "h_0 alone": lambda: one.to(device)(x, h1),
+        "h_0 alone, two layers": lambda: two.to(device)(x, h2),
+        "1-tuple": lambda: one.to(device)(x, (h1,)),
+        "3-tuple": lambda: one.to(device)(x, (h1, h1, h1)),
+        "unbatched h_0 alone": lambda: one.to(device)(x[:, 0], h1[:, 0]),
+        "unbatched h_0 alone, two layers": lambda: two.to(device)(x[:, 0], h2[:, 0]),
+        "packed 1-tuple": lambda: one.to(device)(packed, (z,)),
+        "unsorted packed 1-tuple": lambda: one.to(device)(unsorted, (z,)),
+        "unsorted packed h_0 alone": lambda: one.to(device)(unsorted, z),
+        "GRU given a tuple": lambda: lib.nn.GRU(2, 3).to(device)(x, (h1,)),
+        "GRU packed given a tuple": lambda: lib.nn.GRU(2, 3).to(device)(packed, (z,)),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_lstm_state_mistakes(torch, "cpu")))
+def test_lstm_state_mistakes_fail_as_in_pytorch(case, device):
+    errors = []
+    for lib, dev in ((flambeau, device), (torch, "cpu")):
+        with pytest.raises(Exception) as e:
+            _lstm_state_mistakes(lib, dev)[case]()
+        errors.append((e.type, str(e.value)))
+    assert errors[0] == errors[1]
+
+
+def test_lstm_with_a_tensor_for_its_packed_states_is_a_type_error(device):
+    packed = ours_rnn.pack_sequence([flambeau.ones(3, 2, device=device), flambeau.ones(2, 2, device=device)])
+    with pytest.raises(TypeError, match="tuple of Tensors"):
+        flambeau.nn.LSTM(2, 3).to(device)(packed, flambeau.zeros(1, 2, 3, device=device))
+    with pytest.raises(RuntimeError, match="lstm expects two hidden states"):
+        flambeau.nn.LSTM(2, 3).to(device)(packed, (flambeau.zeros(1, 2, 3, device=device),) * 3)
+    # a list of two is as good as a tuple, and three states for an unsorted packed batch drop the third
+    unsorted = ours_rnn.pack_sequence([flambeau.ones(2, 2, device=device), flambeau.ones(3, 2, device=device)],
+                                      enforce_sorted=False)
+    z = flambeau.zeros(1, 2, 3, device=device)
+    assert flambeau.nn.LSTM(2, 3).to(device)(unsorted, (z, z, z))[1][0].shape == (1, 2, 3)
+    assert flambeau.nn.LSTM(2, 3).to(device)(flambeau.zeros(4, 2, 2, device=device), [z, z])[1][0].shape == (1, 2, 3)
+
+
+@pytest.mark.parametrize("case", ["trailing mismatch", "broadcast row", "extra dim", "narrow source",
+                                  "bad padding side"])
+def test_pad_sequence_copies_each_sequence_as_pytorch_does(case, device):
+    # PyTorch copy_()s each sequence into the first one's trailing shape: it broadcasts or fails as copy_
+    def run(lib):
+        seqs = {"trailing mismatch": [lib.ones(2, 3), lib.ones(1, 4)],
+                "broadcast row": [lib.ones(2, 3), 2 * lib.ones(3)],
+                "extra dim": [lib.ones(2, 3), lib.ones(1, 1, 3)],
+                "narrow source": [lib.ones(2, 3), 3 * lib.ones(1, 1)],
+                "bad padding side": [lib.ones(2, 3)]}[case]
+        return lib.nn.utils.rnn.pad_sequence(seqs, padding_side="middle" if case == "bad padding side" else "right")
+    outcomes = []
+    for lib in (on_device(flambeau, device), torch):
+        try:
+            outcomes.append(run(lib).tolist())
+        except Exception as e:
+            outcomes.append((type(e), str(e)))
+    assert outcomes[0] == outcomes[1]

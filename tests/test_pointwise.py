@@ -738,3 +738,10 @@ def test_sigmoid_uses_torchs_formula(dtype):
         np.testing.assert_array_equal(ours, ref)
     else:
         np.testing.assert_allclose(ours, ref, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+@pytest.mark.parametrize("op", ["mul_", "div_", "sub_", "pow_", "atan2_", "fmod_", "lt_", "hypot_", "logical_and_"])
+def test_inplace_op_widened_by_its_operand_fails_as_in_pytorch(op, device):
+    # PyTorch's message names the shapes only, not the op
+    from _oracle import same_error
+    same_error(lambda lib: getattr(lib.zeros(2, 4), op)(lib.ones(3, 1, 4)), device)

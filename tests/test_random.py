@@ -205,6 +205,16 @@ def test_inplace_sampler_argument_errors(device):
         same_error(fn, device=device)
 
 
+@pytest.mark.parametrize("bounds", [(2, 1), (0.1, 0.05), (1234567.0, 2.0), (-3e38, 3e38)])
+def test_uniform_bound_messages_print_doubles_as_torch(bounds, device):
+    # C++ prints a double as %g: from=2 > to=1, from=1.23457e+06
+    with pytest.raises(RuntimeError) as ref:
+        torch.zeros(2).uniform_(*bounds)
+    with pytest.raises(RuntimeError) as ours:
+        on_device(flambeau, device).zeros(2).uniform_(*bounds)
+    assert str(ours.value) == str(ref.value)
+
+
 def test_inplace_sampler_writes_through_views(device):
     F = on_device(flambeau, device)
     flambeau.manual_seed(0)

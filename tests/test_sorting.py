@@ -73,10 +73,16 @@ def test_topk_values_indices(largest, device):
 
 def test_topk_k_out_of_range_raises_like_torch(device):
     F = on_device(flambeau, device)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as ref:
         torch.topk(torch.ones(3), 4)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as ours:
         flambeau.topk(F.ones(3), 4)
+    assert str(ours.value) == str(ref.value)        # the nearest neighbours' k > vocabulary slip
+    with pytest.raises(RuntimeError) as ref:
+        torch.ones(3, 3).topk(5, dim=1)
+    with pytest.raises(RuntimeError) as ours:
+        F.ones(3, 3).topk(5, dim=1)
+    assert str(ours.value) == str(ref.value)
 
 
 def test_kthvalue(device):
@@ -89,6 +95,36 @@ def test_kthvalue(device):
         torch.kthvalue(torch.ones(3), 5)
     with pytest.raises(RuntimeError):
         flambeau.kthvalue(flambeau.ones(3), 5)
+
+
+def same_error(fn, device="cpu"):
+    """fn(lib) raises the same exception type with the same message under flambeau and torch."""
+    with pytest.raises(Exception) as e_ref:
+        fn(torch, "cpu")
+    with pytest.raises(Exception) as e_ours:
+        fn(flambeau, device)
+    assert (type(e_ours.value).__name__, str(e_ours.value)) == (type(e_ref.value).__name__, str(e_ref.value))
+
+
+@pytest.mark.parametrize("case", [
+    lambda lib, dev: lib.kthvalue(lib.arange(3.0, device=dev), 5),
+    lambda lib, dev: lib.kthvalue(lib.ones(2, 3, device=dev), 0, dim=-1),
+    lambda lib, dev: lib.kthvalue(lib.ones(2, 0, device=dev), 1, dim=1),      # empty: IndexError first
+    lambda lib, dev: lib.kthvalue(lib.ones(0, 3, device=dev), 1, dim=0),
+    lambda lib, dev: lib.quantile(lib.arange(3.0, device=dev), 1.5),
+    lambda lib, dev: lib.nanquantile(lib.arange(3.0, device=dev), float("nan")),
+    lambda lib, dev: lib.quantile(lib.arange(3.0, device=dev), lib.tensor([0.5, 1.5], device=dev)),
+    lambda lib, dev: lib.quantile(lib.arange(3.0, device=dev), lib.tensor([[0.5]], device=dev)),
+    lambda lib, dev: lib.quantile(lib.arange(3.0, device=dev), lib.tensor([0.5], dtype=lib.float64, device=dev)),
+    lambda lib, dev: lib.quantile(lib.arange(3, device=dev), 0.5),
+    lambda lib, dev: lib.nanquantile(lib.arange(3, device=dev), 0.5, interpolation="bogus"),
+    lambda lib, dev: lib.quantile(lib.ones(0, device=dev), 0.5),
+    lambda lib, dev: lib.quantile(lib.ones(3, 0, device=dev), lib.tensor([2.0], device=dev), dim=0),
+    lambda lib, dev: lib.quantile(lib.arange(3.0, device=dev), lib.tensor([2.0], device=dev), dim=4),
+])
+def test_kthvalue_quantile_errors_match_torch(case, device):
+    # order of the checks and the messages as PyTorch's (nanquantile's say quantile() too)
+    same_error(case, device)
 
 
 @pytest.mark.parametrize("data", [[[4.0, 1.0, 3.0, 2.0], [9.0, 8.0, 7.0, 6.0]], [[1.0, NAN, 2.0], [3.0, 5.0, 4.0]],
@@ -210,6 +246,56 @@ def test_bincount_histc_histogram(device):
         assert_same(ours, ref)
     ours, ref = both(lambda lib, t: lib.histogram(t, 6), x, None, device)
     assert_same(ours, ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", [
+    lambda lib, dev: lib.bincount(lib.tensor([1.0, 2.0], device=dev), minlength=-1),      # dtype first
+    lambda lib, dev: lib.bincount(lib.tensor([True, False], device=dev)),
+    lambda lib, dev: lib.bincount(lib.tensor([-1, 2], device=dev), minlength=-1),
+    lambda lib, dev: lib.bincount(lib.tensor([-1, 2], device=dev)),
+    lambda lib, dev: lib.bincount(lib.tensor([[1, 2]], device=dev)),
+    lambda lib, dev: lib.bincount(lib.tensor(3, device=dev)),
+    lambda lib, dev: lib.bincount(lib.tensor([1, 2], device=dev), weights=lib.ones(3, device=dev)),
+    lambda lib, dev: lib.histc(lib.arange(3, device=dev), bins=0),                        # bins first
+    lambda lib, dev: lib.histc(lib.arange(3, device=dev), bins=2, min=2, max=1),
+    lambda lib, dev: lib.histc(lib.arange(3, device=dev), bins=2),
+    lambda lib, dev: lib.histc(lib.tensor([True, False], device=dev), bins=2),
+    lambda lib, dev: lib.histc(lib.ones(3, 2, device=dev), bins=2, min=0, max=float("inf")),
+    lambda lib, dev: lib.histc(lib.ones(0, device=dev), bins=2, min=float("inf"), max=float("inf")),
+    lambda lib, dev: lib.histc(lib.ones(3, device=dev), bins=2, min=2.5, max=1),
+    lambda lib, dev: lib.histc(lib.ones(3, device=dev), bins=2.0),
+    lambda lib, dev: lib.histc(lib.ones(3, device=dev), bins=True),
+    lambda lib, dev: lib.histogram(lib.arange(3.0, device=dev), bins=0, range=(3.0, 1.0)),
+    lambda lib, dev: lib.histogram(lib.arange(3.0, device=dev), bins=2, range=(3.0, 1.0)),
+    lambda lib, dev: lib.histogram(lib.tensor([1.0, float("inf")], device=dev), bins=2),
+    lambda lib, dev: lib.histogram(lib.arange(3, device=dev), bins=2),
+    lambda lib, dev: lib.histogram(lib.arange(3.0, device=dev), lib.tensor([0.0, 1.0], dtype=lib.float64,
+                                                                            device=dev)),
+    lambda lib, dev: lib.histogram(lib.arange(3.0, device=dev), lib.tensor([[0.0, 1.0]], device=dev)),
+    lambda lib, dev: lib.histogram(lib.arange(3.0, device=dev), lib.tensor([0.0], device=dev)),
+    lambda lib, dev: lib.histogram(lib.arange(3.0, device=dev), bins=2, weight=lib.ones(2, device=dev)),
+])
+def test_bincount_histc_histogram_errors_match_torch(case, device):
+    same_error(case, device)
+
+
+def test_histc_histogram_edge_cases_match_torch(device):
+    big = [1e10, 1e10 + 1024, 1e10 - 1024]
+    for fn, data, dtype in [
+            (lambda lib, t: lib.histc(t, bins=2, min=1e10, max=1e10), [1e10], "float32"),   # one float32 step out
+            (lambda lib, t: lib.histc(t, bins=3), big, "float32"),
+            (lambda lib, t: lib.histc(t, bins=3, min=1e20, max=1e20), [1e20], "float64"),
+            (lambda lib, t: lib.histc(t, bins=3), [2.0, 2.0], "float16"),
+            (lambda lib, t: lib.histc(t, bins=lib.tensor(3)), [0.0, 2.0, 2.5], "float32"),
+            (lambda lib, t: lib.bincount(t, weights=t.float(), minlength=2), [], "int64"),    # int64 zeros
+            (lambda lib, t: lib.histogram(t, bins=3), [[1.0, 1.0], [4.0, 2.0]], "float32"),
+            (lambda lib, t: lib.histogram(t, lib.tensor([2.0, 1.0, 0.0], device=t.device)), [0.0, 0.5, 1.0],
+             "float32"),
+            (lambda lib, t: lib.histogram(t, bins=2, range=(0.0, 1.0), density=True), [0.0, 0.5, 2.0], "float32"),
+            (lambda lib, t: lib.histogram(t, bins=3, weight=lib.arange(3.0, dtype=t.dtype, device=t.device)),
+             [0.0, 1.0, 2.0], "float64")]:
+        ours, ref = both(fn, data, dtype, device)
+        assert_same(ours, ref)
 
 
 @pytest.mark.parametrize("name", ["cummax", "cummin"])

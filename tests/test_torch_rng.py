@@ -196,6 +196,14 @@ def test_large_normals_within_ulps():
     same_draws(lambda lib: lib.empty(300, 300, dtype=lib.float64).t().normal_(2.0, 3.0), 2, ulps=4)
 
 
+def test_draws_larger_than_one_slice():
+    """Large fills are computed slice by slice (_cpu_rng._SLICE elements): the values are torch's
+    across the slice boundaries, in float32 and in half (whose opmath is float32)."""
+    n = 2 * (1 << 18) + 37
+    same_draws(lambda lib: [lib.empty(n).uniform_(-0.3, 0.7), lib.empty(n).normal_(0.5, 0.01), lib.rand(n),
+                            lib.empty(n, dtype=lib.float16).uniform_(-2, 2), lib.randn(n, dtype=lib.float16)], 5)
+
+
 def test_normal_overloads():
     def fn(lib):
         return [lib.normal(2.0, 3.0, (17,)), lib.normal(2.0, 3.0, size=(2, 3), dtype=lib.float64),

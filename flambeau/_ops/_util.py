@@ -5,6 +5,7 @@ device checks, in-place semantics with autograd) are written once.
 """
 import functools
 import numbers
+import re
 
 import numpy as np
 
@@ -167,6 +168,36 @@ def mark_no_grad_view(view, src):
     to modify it in place once grad mode is back on (it could not tell whether to track that)."""
     if (not _enabled[0] and src._requires_grad) or src.__dict__.get("_no_grad_view"):
         view.__dict__["_no_grad_view"] = True     # views of such a view inherit it
+    elif _enabled[0] and "_custom_view" in src.__dict__:
+        view.__dict__["_custom_view"] = src.__dict__["_custom_view"]
+
+
+# Note [Views returned by custom Functions]
+# A custom Function's output that is one of its inputs returned as is, or a view made inside its
+# forward, is a view whose history is the Function's node. An in-place op on it would have to rebase
+# that history through the view (CopySlices), bypassing the Function's own backward, so PyTorch forbids
+# it (views of it made with grad mode on inherit the ban). ``_custom_view`` holds which message:
+# "single" for a Function with one output, "multi" for one with several.
+_CUSTOM_VIEW_ADVICE = {
+    "single": " This view was created inside a custom Function (or because an input was returned as-is) and "
+              "the autograd logic to handle view+inplace would override the custom backward associated with the "
+              "custom Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by "
+              "cloning the output of the custom Function.",
+    "multi": " This view is the output of a function that returns multiple views. Such functions do not allow "
+             "the output views to be modified inplace. You should replace the inplace operation by an "
+             "out-of-place one.",
+}
+
+
+def _custom_view_error(self, kind):
+    grad_fn = self.grad_fn
+    if grad_fn is None or self.__dict__.get("_no_grad_view"):
+        head = "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+    else:
+        # PyTorch names the node without its "Backward<n>" suffix: Output 0 of Split, of MyFunction
+        name = re.sub(r"Backward\d*$", "", grad_fn.name())
+        head = f"Output {self._output_nr} of {name} is a view and is being modified inplace."
+    return RuntimeError(head + _CUSTOM_VIEW_ADVICE[kind])
 
 
 def check_inplace_autograd(self):
@@ -175,6 +206,8 @@ def check_inplace_autograd(self):
         raise RuntimeError(INPLACE_ON_INFERENCE_TENSOR)
     if not _enabled[0]:
         return
+    if self._base is not None and "_custom_view" in self.__dict__:
+        raise _custom_view_error(self, self.__dict__["_custom_view"])
     if self._base is not None and self.__dict__.get("_no_grad_view"):
         raise RuntimeError(_NO_GRAD_VIEW)
     if self._base is not None and self._requires_grad and self._data.dtype != self._base._data.dtype:
@@ -311,7 +344,7 @@ def write_inplace(self, array, op="op", operands=()):
         try:
             array = _xp.array_module(array).broadcast_to(array, self._data.shape)
         except ValueError:
-            raise RuntimeError(f"{op}_(): output with shape {list(self._data.shape)} doesn't match the "
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
                                f"broadcast shape {list(array.shape)}") from None
     if self._data.ndim == 0 and type(self._data) is _ndarray:
         self._data[...] = array

@@ -20,14 +20,7 @@ _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bf
 
 def _same_dtype(name, a, b):
     if a.dtype is not b.dtype:
-        if name in ("mm", "matmul", "bmm"):
-            msg = (f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES.get(a.dtype.name, a.dtype.name)} "
-                   f"!= {_C_NAMES.get(b.dtype.name, b.dtype.name)}")
-        elif name == "addmm":
-            msg = f"mat1 and mat2 must have the same dtype, but got {_w(a.dtype)} and {_w(b.dtype)}"
-        else:
-            msg = f"{name}: expected both vectors to have same dtype, but found {_w(a.dtype)} and {_w(b.dtype)}"
-        raise RuntimeError(msg)
+        raise RuntimeError(_dtype_mismatch(name, a, b))
     if a.device != b.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{a.device} and {b.device}! ({name})")
@@ -38,6 +31,28 @@ def _same_dtype(name, a, b):
 
 _BOOL_KERNELS = {"mm": "addmm_impl_cpu_", "addmm": "addmm_impl_cpu_", "mv": "addmv_impl_cpu", "dot": "dot",
                  "bmm": "bmm"}
+
+
+def _dtype_mismatch(name, a, b):
+    """PyTorch's message for operands a, b of different dtypes: its wording is the kernel's that notices."""
+    if name == "matmul":        # matmul hands its operands on to dot, mv, mm or bmm, by their dimensions
+        da, db = a.ndim, b.ndim
+        name = "dot" if da == 1 and db == 1 else "mv" if db == 1 else "mm" if db == 2 else "bmm"
+    if name == "mv":            # mv is addmv into a result of vec's dtype
+        return _addmv_dtype_mismatch(b.dtype, a.dtype, b.dtype)
+    if name == "mm":
+        return (f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES.get(a.dtype.name, a.dtype.name)} "
+                f"!= {_C_NAMES.get(b.dtype.name, b.dtype.name)}")
+    if name == "bmm":
+        return f"expected scalar type {_w(a.dtype)} but found {_w(b.dtype)}"
+    if name == "addmm":
+        return f"mat1 and mat2 must have the same dtype, but got {_w(a.dtype)} and {_w(b.dtype)}"
+    return f"{name} : expected both vectors to have same dtype, but found {_w(a.dtype)} and {_w(b.dtype)}"
+
+
+def _addmv_dtype_mismatch(self_dtype, mat_dtype, vec_dtype):
+    return (f"addmv input tensors must have the same dtype, but got {_w(self_dtype)}, {_w(mat_dtype)}, and "
+            f"{_w(vec_dtype)}")
 
 
 def _matmul_kind(da, db):
@@ -214,12 +229,16 @@ def mv(input, vec, *, out=None):
     return _out(Mv.apply(input, vec), out)
 
 
-def _check_mv(input, vec):
+def _check_mv(input, vec, self_dtype=None):
+    """self_dtype: addmv's self; mv adds into a result of vec's dtype."""
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}),"
                            f" vec ({vec.shape[0]})")
+    self_dtype = vec.dtype if self_dtype is None else self_dtype
+    if not (self_dtype is input.dtype is vec.dtype):
+        raise RuntimeError(_addmv_dtype_mismatch(self_dtype, input.dtype, vec.dtype))
     _same_dtype("mv", input, vec)
 
 
@@ -380,10 +399,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
-    _same_dtype("addmm", mat1, mat2)
+    _addmm_dtypes(input, mat1, mat2)
     check_same_device("addmm", input, mat1)
-    if input.dtype is not mat1.dtype:
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_w(input.dtype)} and {_w(mat1.dtype)}")
     target = (mat1.shape[0], mat2.shape[1])
     if tuple(input.shape) != target and (input.ndim > 2 or any(
             n != t and n != 1 for n, t in zip(input.shape[::-1], target[::-1]))):
@@ -487,6 +504,13 @@ class Addbmm(_AddProduct):
         return out
 
 
+def _addmm_dtypes(input, mat1, mat2):
+    """addmm's (and addbmm's) dtype checks, in PyTorch's order: self against mat2, then mat1 against mat2."""
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_w(input.dtype)} and {_w(mat2.dtype)}")
+    _same_dtype("addmm", mat1, mat2)
+
+
 def _add_product(fn_cls, name, input, a, b, beta, alpha, out_shape):
     if input.dtype is not a.dtype:
         raise RuntimeError(f"{name}: expected self and the product to have the same dtype, but got "
@@ -506,7 +530,7 @@ def _add_product(fn_cls, name, input, a, b, beta, alpha, out_shape):
 @register("addmv")
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec)"""
-    _check_mv(mat, vec)
+    _check_mv(mat, vec, input.dtype)
     return _out(_add_product(Addmv, "addmv", input, mat, vec, beta, alpha, (mat.shape[0],)), out)
 
 
@@ -528,6 +552,9 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
 @register("baddbmm")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * bmm(batch1, batch2)"""
+    if input.dtype is not batch1.dtype:      # checked before batch1 against batch2, as PyTorch does
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_C_NAMES[input.dtype.name]}, batch1: "
+                           f"{_C_NAMES[batch1.dtype.name]}, batch2: {_C_NAMES[batch2.dtype.name]}")
     _check_bmm(batch1, batch2)
     shape = (batch1.shape[0], batch1.shape[1], batch2.shape[2])
     return _out(_add_product(Baddbmm, "baddbmm", input, batch1, batch2, beta, alpha, shape), out)
@@ -536,6 +563,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 @register("addbmm")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]"""
+    _addmm_dtypes(input, batch1, batch2)     # PyTorch's addbmm runs on addmm: its messages are addmm's
     _check_bmm(batch1, batch2)
     shape = (batch1.shape[1], batch2.shape[2])
     return _out(_add_product(Addbmm, "addbmm", input, batch1, batch2, beta, alpha, shape), out)

@@ -2049,10 +2049,10 @@ def _check_uniform_bounds(dt, a, b):
     if not float(info.min) <= b <= float(info.max):
         raise RuntimeError(f"to is out of bounds for {word}")
     if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
-    if b - a > float(info.max):
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
+    if b - a > float(info.max):           # (the bounds printed as C++ prints a double: %g)
         raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{_word(real)}>::max(), but found "
-                           f"to={b} and from={a} which result in to-from to exceed the limit")
+                           f"to={b:g} and from={a:g} which result in to-from to exceed the limit")
 
 
 @register("uniform_")

@@ -3,6 +3,8 @@
 Out-of-range indices raise IndexError before any data is touched (CuPy would wrap
 around silently, so flambeau checks on every device).
 """
+import warnings
+
 import numpy as np
 
 from .. import _dtype, _xp
@@ -10,8 +12,8 @@ from .._tensor import Size, Tensor, _make, _wrap_dim
 from ..autograd.function import Function
 from ._util import (register, recording, apply_inplace, check_inplace_autograd, write_inplace, _BY_NP, scalar_as,
                     _type_word, check_same_device, index_range, memory_overlap, check_no_overlap, dims_argument,
-                    _OVERLAP_ERROR)
-from .pointwise import _broadcast_errors, _out, handles_out
+                    _OVERLAP_ERROR, broadcast_shapes)
+from .pointwise import _out, handles_out
 from .views import BasicIndex, basic_getitem
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select",
@@ -970,17 +972,36 @@ class MaskedFill(Function):
 
 
 def _check_mask(mask, name, input):
-    if isinstance(mask, Tensor) and mask.ndim:
-        check_same_device(name.rstrip("_:"), input, mask)
-    if not isinstance(mask, Tensor) or mask.dtype is not _dtype.bool:
-        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
-                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    """PyTorch's checks of a boolean mask; each op words the dtype message its own way."""
+    op = name.rstrip("_:")
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}(): argument 'mask' (position 1) must be Tensor, not {type(mask).__name__}")
+    if mask.ndim:
+        check_same_device(op, input, mask)
+    if mask.dtype is _dtype.bool:
+        return
+    if op == "masked_select":
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    if op == "masked_scatter":
+        if mask.dtype is _dtype.uint8:     # PyTorch still warns of the old byte masks before refusing them
+            from .conv import _caller_level
+            warnings.warn("masked_scatter_ received a mask with dtype torch.uint8, this behavior is now deprecated,"
+                          "please use a mask with dtype torch.bool instead.", UserWarning, stacklevel=_caller_level())
+        dtype_name = _type_word(mask.dtype)
+    else:
+        from .blas import _C_NAMES
+        dtype_name = _C_NAMES.get(mask.dtype.name, mask.dtype.name)
+    raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dtype_name}")
 
 
 @register("masked_fill")
-@_broadcast_errors
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_", input)
+    broadcast_shapes(mask.shape, input.shape)     # PyTorch expands the mask first: its size is "tensor a"
+    return _masked_fill(input, mask, value)
+
+
+def _masked_fill(input, mask, value):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
@@ -988,7 +1009,17 @@ def masked_fill(input, mask, value):
     return MaskedFill.apply(input, mask, value)
 
 
-Tensor.masked_fill_ = _inplace_from(masked_fill, "masked_fill")
+_masked_fill_inplace = _inplace_from(_masked_fill, "masked_fill")
+
+
+def _masked_fill_(self, mask, value):
+    _check_mask(mask, "masked_fill_", self)
+    broadcast_shapes(self.shape, mask.shape)      # in place, self's size is "tensor a"
+    return _masked_fill_inplace(self, mask, value)
+
+
+_masked_fill_.__name__ = "masked_fill_"
+Tensor.masked_fill_ = _masked_fill_
 
 
 @register("masked_select")
@@ -1006,6 +1037,11 @@ def _masked_select(input, mask):
 @register("masked_scatter")
 def masked_scatter(input, mask, source):
     _check_mask(mask, "masked_scatter_", input)
+    broadcast_shapes(mask.shape, input.shape)     # as masked_fill: the mask's size is "tensor a"
+    return _masked_scatter(input, mask, source)
+
+
+def _masked_scatter(input, mask, source):
     _same_dtype(input, source, "masked_scatter: expected self and source to have same dtypes but got{self} and "
                                "{source}")
     x = input if mask.shape == input.shape else input.expand(np.broadcast_shapes(input.shape, mask.shape))
@@ -1016,7 +1052,17 @@ def masked_scatter(input, mask, source):
     return IndexPut.named("MaskedScatterBackward0").apply(x, source.reshape(-1)[:n], (m._data,))
 
 
-Tensor.masked_scatter_ = _inplace_from(masked_scatter, "masked_scatter")
+_masked_scatter_inplace = _inplace_from(_masked_scatter, "masked_scatter")
+
+
+def _masked_scatter_(self, mask, source):
+    _check_mask(mask, "masked_scatter_", self)
+    mask.expand(self.shape)                       # in place the mask must expand to self: expand's error
+    return _masked_scatter_inplace(self, mask, source)
+
+
+_masked_scatter_.__name__ = "masked_scatter_"
+Tensor.masked_scatter_ = _masked_scatter_
 
 
 @register("nonzero")

@@ -148,7 +148,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     d = _wrap_dim(dim, a.ndim)
     n = a.shape[d] if a.ndim else 1
     if not 0 <= k <= n:
-        raise RuntimeError(f"selected index k out of range: k={k}, the dimension {d} has size {n}")
+        raise RuntimeError("selected index k out of range")
     if a.ndim == 0:
         return _returned(return_types.topk, _select(input, None, 0, True, "TopkBackward0"),
                          _make(_xp.array_module(a).zeros((), np.int64)), out)
@@ -164,8 +164,10 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     n = a.shape[d] if a.ndim else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}: k={k}, size {n}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     return _returned(return_types.kthvalue, *_pick_rank(
         input, d, keepdim, lambda xp, s, cnt: xp.full(cnt.shape, k - 1), "kthvalue", "KthvalueBackward0"), out)
 
@@ -322,26 +324,30 @@ def _mode(input, dim=-1, keepdim=False):
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
+    # PyTorch names quantile() in nanquantile()'s messages too, and checks in this order
     from .creation import tensor
-    if input.dtype not in (_dtype.float32, _dtype.float64):
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype, got {input.dtype}")
-    if interpolation not in _INTERPOLATIONS:
-        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
-                         f"Got {interpolation}")
     scalar_q = not isinstance(q, Tensor)
+    if scalar_q and not 0 <= q <= 1:
+        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+                           f"but got {interpolation}")
+    if input.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if not scalar_q and q.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input.dtype not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if scalar_q:
         q = tensor(float(q), dtype=input.dtype, device=input.device)
     elif q.dtype is not input.dtype:
-        raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor, got {q.dtype} and "
-                           f"{input.dtype}")
-    if q.ndim > 1:
-        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor, got a {q.ndim}D tensor")
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    if dim is not None:
+        _wrap_dim(dim, input.ndim)
     qa = _xp.to_host(q._data).astype(np.float64)
-    if qa.size and ((qa < 0).any() or (qa > 1).any()):
-        raise RuntimeError(f"{name}() q values must be in the range [0, 1], got {qa.tolist()}")
-    if input.numel() == 0:
-        raise IndexError(f"{name}() input tensor must be non-empty")
+    if not ((qa >= 0) & (qa <= 1)).all():                         # NaN fails too
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
     x = input
     if dim is None:
         x = x.reshape(-1)
@@ -400,14 +406,14 @@ def _gather_last(s, idx):
 @handles_out
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """The q-th quantiles of input (along dim), interpolating between data points."""
-    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+    return _quantile(input, q, dim, keepdim, interpolation, False)
 
 
 @register("nanquantile")
 @handles_out
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """quantile() ignoring NaN."""
-    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+    return _quantile(input, q, dim, keepdim, interpolation, True)
 
 
 # -- unique -----------------------------------------------------------------------------------
@@ -501,22 +507,35 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 def bincount(input, weights=None, minlength=0):
     """Counts of each non-negative integer in a 1-D tensor (sums of weights with weights=)."""
     a = input._data
-    if a.ndim != 1 or a.dtype.kind not in "iu":
-        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got a {a.ndim}-d tensor of "
-                           f"{input.dtype}")
+    # PyTorch's checks in its order: the dtype dispatch, minlength, then shape and sign
+    if a.dtype.kind not in "iu":
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_word(input.dtype)}'")
     if minlength < 0:
-        raise RuntimeError(f"minlength should be >= 0, got {minlength}")
+        raise RuntimeError("minlength should be >= 0")
     xp = _xp.array_module(a)
-    if a.size and int(a.min()) < 0:
-        raise RuntimeError("bincount only supports 1-d non-negative integral inputs, got a negative value")
+    if a.ndim == 1 and a.size == 0:                  # int64 zeros, even with weights, as PyTorch
+        return _make(xp.zeros(minlength, np.int64))
+    if a.ndim != 1 or int(a.min()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is None:
         return _make(xp.bincount(a, minlength=minlength).astype(np.int64))
     if weights.ndim != 1 or weights.shape[0] != a.shape[0]:
-        raise RuntimeError(f"weights should be 1-d and have the same length as input, got {list(weights.shape)} "
-                           f"for input {list(a.shape)}")
+        raise RuntimeError("weights should be 1-d and have the same length as input")
     w = weights._data
     out_dt = np.float32 if w.dtype == np.float32 else np.float64      # float32 weights sum in float32
     return _make(xp.bincount(a, weights=w.astype(np.float64), minlength=minlength).astype(out_dt))
+
+
+def _widen_empty_range(dt, lo, hi):
+    """histc's [lo, hi] when lo == hi: one unit out each way, or (float32 / float64) one representable step
+    where that is farther, so that the edges stay distinct in dt (PyTorch's bins_edges_correction)."""
+    if dt not in (_dtype.float32, _dtype.float64):
+        return lo - 1, hi + 1
+    info = np.finfo(dt.np)
+    below = float(np.nextafter(dt.np.type(lo), info.min))
+    above = float(np.nextafter(dt.np.type(hi), info.max))
+    # std::min / std::max, which keep their first argument when a NaN makes the comparison false
+    return (lo - 1 if lo - 1 < below else below), (hi + 1 if above < hi + 1 else above)
 
 
 @register("histc")
@@ -524,18 +543,27 @@ def bincount(input, weights=None, minlength=0):
 def histc(input, bins=100, min=0, max=0, *, out=None):
     """Histogram with equal-width bins over [min, max] (the data range when min == max)."""
     a = input._data
-    if a.dtype.kind != "f":
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_word(input.dtype)}'")
+    if isinstance(bins, Tensor) and bins.ndim == 0 and bins.dtype.np.kind in "iu":
+        bins = int(bins.item())                      # torch's argument parser takes a 0-d integer tensor
+    if not _is_int(bins):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    # PyTorch's order: the bin count, the range (read from the data when min == max), then the dtype
     if bins <= 0:
-        raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for bins")
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     xp = _xp.array_module(a)
     lo, hi = float(min), float(max)
-    if lo > hi:
-        raise RuntimeError(f"torch.histc(): max must be larger than min, got min={lo} and max={hi}")
     if lo == hi and a.size:
-        lo, hi = float(a.min()), float(a.max())
+        lo, hi = (float(v) for v in _xp.to_host(xp.stack([a.min(), a.max()])).astype(np.float64))   # one read
     if lo == hi:
-        lo, hi = lo - 1, hi + 1
+        lo, hi = _widen_empty_range(input.dtype, lo, hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+    if not lo < hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    if a.dtype == np.bool_:                          # PyTorch fails making the bin edges first
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_word(input.dtype)}'")
     # PyTorch's arithmetic, in the input's dtype (float16 rounding at each step): (x - lo) * bins / (hi - lo),
     # so that values next to an edge fall in the same bin
     lo_, hi_ = a.dtype.type(lo), a.dtype.type(hi)           # (NumPy scalars: CuPy takes them)
@@ -549,22 +577,17 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
 @register("histogram")
 @handles_out
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
-    """(hist, bin_edges): a histogram of input with bins equal-width bins or the given edges."""
-    a = _xp.to_host(input._data)
-    if a.dtype.kind != "f":
-        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but got "
-                           f"input {input.dtype}")
-    b = _xp.to_host(bins._data) if isinstance(bins, Tensor) else bins
-    w = None if weight is None else _xp.to_host(weight._data)
-    rng = None
-    if range is not None:
-        rng = (float(range[0]), float(range[1]))
-    elif not isinstance(bins, Tensor) and a.size:
-        rng = (float(a.min()), float(a.max()))
-    hist, edges = np.histogram(a.reshape(-1), bins=b, range=rng, weights=None if w is None else w.reshape(-1),
-                               density=density)
-    xp = _xp.array_module(input._data)
-    return return_types.histogram(_make(xp.asarray(hist.astype(a.dtype))), _make(xp.asarray(edges.astype(a.dtype))))
+    """(hist, bin_edges): a histogram of input with bins equal-width bins or the given edges.
+
+    The one-dimensional histogramdd() of the flattened input, as in PyTorch (same checks and messages)."""
+    if not isinstance(bins, Tensor) and bins <= 0:   # checked before the range, unlike histogramdd()
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    points = input.reshape(-1, 1)
+    flat_weight = None if weight is None else weight.reshape(-1)
+    edges = [bins] if isinstance(bins, Tensor) else int(bins)
+    hist, bin_edges = histogramdd(points, edges, range=None if range is None else list(range), weight=flat_weight,
+                                  density=density)
+    return return_types.histogram(hist, bin_edges[0])
 
 
 return_types.histogramdd = _return_type("histogramdd", ("hist", "bin_edges"))

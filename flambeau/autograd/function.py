@@ -184,23 +184,39 @@ class _SavedOutput:
         return t
 
 
-class _Handle:
-    """Returned by register_hook; ``remove()`` unregisters."""
-    _ids = itertools.count()
+class RemovableHandle:
+    """What every ``register_*hook`` returns (``torch.utils.hooks.RemovableHandle``): ``remove()``
+    takes the hook out of ``hooks_dict`` (and its id out of each ``extra_dict``).
 
-    def __init__(self, table, fn):
-        self.id = next(self._ids)
-        self._table = table
-        table[self.id] = fn
+    flambeau's own registrations also pass the hook, which is stored under the handle's id."""
+    next_id = 0
+
+    def __init__(self, hooks_dict, hook=None, *, extra_dict=None):
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        self._table = hooks_dict
+        if extra_dict is None:
+            extra_dict = []
+        self._extra = list(extra_dict) if isinstance(extra_dict, (list, tuple)) else [extra_dict]
+        self._on_remove = None      # a callback after removal (a module refreshes its hook flag)
+        if hook is not None:
+            hooks_dict[self.id] = hook
 
     def remove(self):
         self._table.pop(self.id, None)
+        for extra in self._extra:
+            extra.pop(self.id, None)
+        if self._on_remove is not None:
+            self._on_remove()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.remove()
+
+
+_Handle = RemovableHandle       # the internal name its callers import
 
 
 class AccumulateGrad(Node):
@@ -326,15 +342,27 @@ class Function(metaclass=_FunctionMeta):
             single = not isinstance(out, tuple)
             wrapped = []
             dirty = ctx._dirty
+            returned_views = []         # outputs that are views of an input: Note [Views returned by custom Functions]
             for o in ((out,) if single else out):
                 if isinstance(o, Tensor):
                     if dirty is not None and any(o is d for d in dirty):
                         o._version_counter[0] += 1
-                    elif any(o is a for a in args):
-                        o = o._alias()      # an input returned as is becomes a new tensor sharing data
+                    else:
+                        if any(o is a for a in args):
+                            o = o._alias()      # an input returned as is becomes a new tensor sharing data
+                        if o._base is not None:
+                            returned_views.append(o)
                 elif o is not None and hasattr(o, "shape") and hasattr(o, "dtype"):
                     o = make(o)
                 wrapped.append(o)
+            if returned_views:
+                kind = "single" if len(wrapped) == 1 else "multi"
+                for o in returned_views:
+                    if needs:
+                        o.__dict__["_custom_view"] = kind       # its history will be this node
+                        o.__dict__.pop("_no_grad_view", None)
+                    elif o.__dict__.get("_no_grad_view"):
+                        o.__dict__["_custom_view"] = kind       # made under no_grad from an input requiring grad
         if cls._is_view:
             src = args[0]
             root = src._base if src._base is not None else src
@@ -345,6 +373,8 @@ class Function(metaclass=_FunctionMeta):
                     o._base_hist = root.__dict__.get("_hist", 0)
                 elif (not prev_mode and src._requires_grad) or src.__dict__.get("_no_grad_view"):
                     o.__dict__["_no_grad_view"] = True       # see _ops._util.mark_no_grad_view
+                if prev_mode and "_custom_view" in src.__dict__:
+                    o.__dict__["_custom_view"] = src.__dict__["_custom_view"]
         if needs:
             ctx._seq = next(_sequence)
             edges, is_tensor, meta = [], [], []

@@ -16,7 +16,7 @@ from .._tensor import _make
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from .._ops import creation as _creation
-from .._ops._util import check_same_device, result_dtype
+from .._ops._util import _type_word, check_same_device, result_dtype
 from .._ops.indexing import IndexAdd, GatherByKey
 
 _MODES = ("sum", "mean", "max")
@@ -163,8 +163,11 @@ def _bags(input, offsets, include_last_offset, padding_idx, num_weights):
     ends = xp.stack(ends).tolist() if ends else []
     if off.shape[0]:
         if ends[-2] != 0:
+            # PyTorch's message prints offsets[0] as a 0-d tensor, type line included, after it has promoted
+            # the indices and offsets to a common integer type
+            index_dtype = _dtype.int32 if input.dtype is offsets.dtype is _dtype.int32 else _dtype.int64
             raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
-                               f"position 0. However, got {ends[-2]}")
+                               f"position 0. However, got {ends[-2]}\n[ torch.{_type_word(index_dtype)}Tensor{{}} ]")
         if ends[-1] > n:
             raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
                                f"{ends[-1]}")

@@ -24,6 +24,7 @@ from .._ops import reduction as _reduction
 from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word, scalar_as
 from .._ops._util import recording, write_inplace, apply_inplace, check_inplace_autograd
 from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad, threshold_grad, select
+from .._ops.conv import _caller_level    # a loss may be reached through autocast's wrapper
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
@@ -86,7 +87,7 @@ def _warn_size(name, input, target):
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
-                      "the same size.", UserWarning, stacklevel=3)
+                      "the same size.", UserWarning, stacklevel=_caller_level())
 
 
 def _source(input, inplace):
@@ -697,6 +698,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x), negated before the cast to dtype, as PyTorch's."""
+    dim = _reduction._softmax_dim(input, dim, "softmin")      # an implicit dim's warning names softmin
     return _reduction.softmax(-input, dim, _stacklevel, dtype)
 
 
@@ -1346,15 +1348,23 @@ def _resample_separable(input, mode, out_size, scale_factors, align, antialias):
     return _SeparableResample.named(f"Upsample{mode.capitalize()}2DAaBackward0").apply(input, maps)
 
 
+def _warn_upsample_deprecated(name):
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning,
+                  stacklevel=_caller_level())
+
+
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    _warn_upsample_deprecated("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    _warn_upsample_deprecated("upsample_nearest")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    _warn_upsample_deprecated("upsample_bilinear")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -1402,7 +1412,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim."""
     common = result_dtype(x1, x2)
-    if common.is_complex:
+    if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {_type_word(common)}")
     x1, x2 = _f().broadcast_tensors(x1, x2)
     n1 = x1.norm(2, dim, keepdim=True).clone()
@@ -2310,8 +2320,15 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _not_differentiable("binary_cross_entropy", weight=weight)
     a = input._data
     xp = _xp.array_module(a)
-    if xp is np and a.size and ((a < 0).any() or (a > 1).any()):
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    if xp is np and a.size:
+        # PyTorch checks element by element, input then target, so the first bad element names the culprit;
+        # NaN is out of range too
+        bad_input = ~((a >= 0) & (a <= 1)).reshape(-1)
+        t = target._data
+        bad = bad_input | ~((t >= 0) & (t <= 1)).reshape(-1)
+        if bad.any():
+            culprit = "input" if bad_input[int(bad.argmax())] else "target"
+            raise RuntimeError(f"all elements of {culprit} should be between 0 and 1")
     return _BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 

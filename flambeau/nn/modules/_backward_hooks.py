@@ -17,8 +17,9 @@ class _Identity(Function):
     @staticmethod
     def forward(ctx, callback, *tensors):
         ctx.callback = callback
-        out = tuple(t._data for t in tensors)
-        return out if len(out) > 1 else out[0]
+        # the tensors themselves, as PyTorch's BackwardHookFunction: its outputs are views of its inputs,
+        # which an in-place op may not modify (Note [Views returned by custom Functions])
+        return tensors if len(tensors) > 1 else tensors[0]
 
     @staticmethod
     def backward(ctx, *grads):

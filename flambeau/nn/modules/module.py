@@ -26,23 +26,24 @@ _global_hook_count = [0]
 
 def register_module_forward_pre_hook(hook):
     """hook(module, args) runs before every module's forward."""
-    return _GlobalHandle(_global_forward_pre_hooks, hook)
+    return _global_handle(_global_forward_pre_hooks, hook)
 
 
 def register_module_forward_hook(hook):
     """hook(module, args, output) runs after every module's forward."""
-    return _GlobalHandle(_global_forward_hooks, hook)
+    return _global_handle(_global_forward_hooks, hook)
 
 
-class _GlobalHandle(_Handle):
-    def __init__(self, table, fn):
-        super().__init__(table, fn)
-        _global_hook_count[0] += 1
+def _global_handle(table, fn):
+    """A handle on a global module hook, which keeps the count of global hooks up to date."""
+    handle = _Handle(table, fn)
+    _global_hook_count[0] += 1
 
-    def remove(self):
-        if self.id in self._table:
-            _global_hook_count[0] -= 1
-        super().remove()
+    def uncount():
+        handle._on_remove = None        # a second remove() counts nothing
+        _global_hook_count[0] -= 1
+    handle._on_remove = uncount
+    return handle
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -66,22 +67,14 @@ def _addindent(s, num_spaces):
     return first + "\n" + "\n".join(rest)
 
 
-class _ModuleHandle(_Handle):
+def _module_handle(module, table, fn, extra=None):
     """A hook handle that also refreshes the module's hook flag on removal."""
-
-    def __init__(self, module, table, fn, extra=None):
-        super().__init__(table, fn)
-        self._module = module
-        self._extra = extra
-        if extra is not None:
-            extra[self.id] = True
-        module._refresh_hooks()
-
-    def remove(self):
-        super().remove()
-        if self._extra is not None:
-            self._extra.pop(self.id, None)
-        self._module._refresh_hooks()
+    handle = _Handle(table, fn, extra_dict=extra)
+    if extra is not None:
+        extra[handle.id] = True
+    handle._on_remove = module._refresh_hooks
+    module._refresh_hooks()
+    return handle
 
 
 class Module:
@@ -166,16 +159,16 @@ class Module:
     # -- hooks ---------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args) -> None or new args, run before forward."""
-        h = _ModuleHandle(self, self._forward_pre_hooks, hook,
-                          self._forward_pre_hooks_with_kwargs if with_kwargs else None)
+        h = _module_handle(self, self._forward_pre_hooks, hook,
+                           self._forward_pre_hooks_with_kwargs if with_kwargs else None)
         if prepend:
             self._forward_pre_hooks.move_to_end(h.id, last=False)
         return h
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """hook(module, args, output) -> None or a new output, run after forward."""
-        h = _ModuleHandle(self, self._forward_hooks, hook,
-                          self._forward_hooks_with_kwargs if with_kwargs else None)
+        h = _module_handle(self, self._forward_hooks, hook,
+                           self._forward_hooks_with_kwargs if with_kwargs else None)
         if prepend:
             self._forward_hooks.move_to_end(h.id, last=False)
         return h
@@ -183,14 +176,14 @@ class Module:
     def register_full_backward_hook(self, hook, prepend=False):
         """hook(module, grad_input, grad_output) -> None or new grad_input, run when the
         gradients with respect to the module's inputs are computed."""
-        h = _ModuleHandle(self, self._backward_hooks, hook)
+        h = _module_handle(self, self._backward_hooks, hook)
         if prepend:
             self._backward_hooks.move_to_end(h.id, last=False)
         return h
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
         """hook(module, grad_output) -> None or new grad_output, run before the module's backward."""
-        h = _ModuleHandle(self, self._backward_pre_hooks, hook)
+        h = _module_handle(self, self._backward_pre_hooks, hook)
         if prepend:
             self._backward_pre_hooks.move_to_end(h.id, last=False)
         return h

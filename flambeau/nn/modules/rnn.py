@@ -9,7 +9,7 @@ import numbers
 import warnings
 
 from ... import _ops, _xp
-from ..._tensor import _make
+from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd import grad_mode
 from ...autograd.grad_mode import no_grad
@@ -311,7 +311,7 @@ class RNNBase(Module):
     def _check_states(self, states, batch):
         lstm = self.mode == "LSTM"
         for i, (s, expected) in enumerate(zip(states, self._state_shapes(batch))):
-            if tuple(s.shape) != expected:
+            if tuple(s.size()) != expected:       # size(), as PyTorch asks: a tuple given for h_0 fails alike
                 what = f"hidden[{i}]" if lstm else "hidden"
                 raise RuntimeError(f"Expected {what} size {expected}, got {list(s.shape)}")
 
@@ -378,6 +378,18 @@ class RNNBase(Module):
         return tuple(_ops.creation.zeros(shape, dtype=like.dtype, device=like.device)
                      for shape in self._state_shapes(batch))
 
+    @staticmethod
+    def _lstm_states(hx, reordered):
+        """(h_0, c_0) of a packed LSTM call; mistakes fail as they do in PyTorch."""
+        if reordered:       # PyTorch first reorders hx[0] and hx[1]: a 1-tuple raises IndexError, extras drop
+            return hx[0], hx[1]
+        if isinstance(hx, Tensor):
+            raise TypeError("lstm() received an invalid combination of arguments - got a Tensor for hx, but expected "
+                            "a tuple of Tensors (h_0, c_0)")
+        if len(hx) != 2:
+            raise RuntimeError("lstm expects two hidden states")
+        return tuple(hx)
+
     def _forward_packed(self, packed, hx):
         """A PackedSequence in, a PackedSequence out; h_0 and h_n in the caller's batch order."""
         from ..utils.rnn import PackedSequence
@@ -388,9 +400,7 @@ class RNNBase(Module):
         if hx is None:
             states = self._zero_states(sizes[0], data)
         else:
-            states = tuple(hx) if lstm else (hx,)
-            if lstm and len(states) != 2:
-                raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+            states = self._lstm_states(hx, sorted_indices is not None) if lstm else (hx,)
             if sorted_indices is not None:
                 states = tuple(s.index_select(1, sorted_indices) for s in states)
             self._check_states(states, sizes[0])
@@ -416,9 +426,8 @@ class RNNBase(Module):
         if hx is None:
             states = self._zero_states(n, input)
         else:
-            states = tuple(hx) if lstm else (hx,)
-            if lstm and len(states) != 2:
-                raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+            # indexed as PyTorch does: a lone h_0 of one layer, or a 1-tuple, raises IndexError
+            states = (hx[0], hx[1]) if lstm else (hx,)
             expected_dim = 3 if batched else 2
             if any(s.dim() != expected_dim for s in states):
                 kind = "batched 3-D" if batched else "unbatched 2-D"
@@ -433,6 +442,8 @@ class RNNBase(Module):
         self._check_input(input, 3)
         if hx is not None:
             self._check_states(states, n)
+            if lstm and batched and len(hx) != 2:       # PyTorch's kernel counts the states last
+                raise RuntimeError("lstm expects two hidden states")
         output, final = self._run(input, states)
         if not batched:
             output = output.squeeze(1)

@@ -214,13 +214,16 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+        raise RuntimeError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     max_len = max(s.shape[0] for s in sequences)
     dtype = sequences[0].dtype
+    trailing = tuple(sequences[0].shape[1:])
     padded = []
     for s in sequences:
-        s = s.to(dtype)
         n = s.shape[0]
+        if tuple(s.shape) != (n,) + trailing:       # PyTorch copy_()s each into its slot: broadcast or refused
+            s = _ops.creation.empty((n,) + trailing, dtype=dtype, device=s.device).copy_(s)
+        s = s.to(dtype)
         if n == max_len:
             padded.append(s)
             continue
