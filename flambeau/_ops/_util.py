@@ -5,7 +5,9 @@ device checks, in-place semantics with autograd) are written once.
 """
 import functools
 import numbers
+import os
 import re
+import sys
 
 import numpy as np
 
@@ -18,6 +20,19 @@ from ..autograd.grad_mode import _inference, _InferenceVersion, INPLACE_ON_INFER
 _ndarray = np.ndarray
 _BY_NP = _dtype._BY_NP
 _enabled = grad_mode._enabled
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def caller_level():
+    """warnings.warn's stacklevel of the first frame outside flambeau (the user's call): a
+    fixed level would point inside flambeau when autocast's wrapper or nn.functional stands
+    between the user and the op."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def register(*names):

@@ -32,7 +32,6 @@ differentiated again.
 import itertools
 import math
 import os
-import sys
 import threading
 import warnings
 
@@ -42,6 +41,8 @@ from .. import _xp
 from .._tensor import Tensor
 from ..cuda import _kernels as _cuda_kernels
 from ..autograd.function import Function
+from . import winograd
+from ._util import caller_level
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -450,6 +451,17 @@ def _grad_batch_last(gy, g, shared=None):
     return out
 
 
+def _winograd_grad(gy, r, shared=None):
+    """gy's Winograd transform, made once for a backward's weight and input gradients."""
+    key = (id(gy), "winograd")
+    if shared is not None and key in shared:
+        return shared[key]
+    out = winograd.transform_grad(gy, r)
+    if shared is not None:
+        shared[key] = out
+    return out
+
+
 def _half(*arrays):
     """Whether the arrays are float16: convolutions compute them in float32 and round once, bias
     included, on both devices (Note [float16 products on the CPU]; on the GPU too, since flambeau's
@@ -469,6 +481,9 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
     kernel = w.shape[2:]
     g = geo.groups
     out_sizes = geo.out_size(x.shape[2:], kernel)
+    if winograd.fits(x, w.shape, geo, out_sizes):                       # Note [Winograd convolution]
+        y, tiles = winograd.forward(x, w, geo, out_sizes, bias)
+        return y, tiles, "winograd"
     plane = math.prod(out_sizes)
     layout = layout or _layout(n, plane, x)
     k = cg * math.prod(kernel)
@@ -506,7 +521,6 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
     n, co = gy.shape[:2]
     plane = math.prod(gy.shape[2:])
     g = geo.groups
-    layout = layout or _layout(n, plane, gy)
     full = geo.out_size(x.shape[2:], tuple(w_shape[2:]))
     if full != tuple(gy.shape[2:]):
         # x came out of a transposed convolution with output_padding >= stride: conv(x) has more
@@ -516,6 +530,13 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
         gy = wide
         plane = math.prod(full)
         layout = _layout(n, plane, gy)
+    if winograd.fits(gy, w_shape, geo, gy.shape[2:]):
+        made = layout == "winograd" and cols is not None           # (the forward's, once)
+        tiles = cols if made else winograd.transform_input(x, w_shape[2], geo, gy.shape[2:])
+        return winograd.weight_grad(_winograd_grad(gy, w_shape[2], shared), tiles, w_shape)
+    if layout == "winograd":            # the switch was turned off since the forward
+        cols = layout = None
+    layout = layout or _layout(n, plane, gy)
     if cols is None:
         cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
     # written through a (G, Co/G, K) view into an array of the weight's shape: an array that owns
@@ -546,6 +567,8 @@ def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
     cg = w.shape[1]
     kernel = w.shape[2:]
     g = geo.groups
+    if winograd.fits(gy, w.shape, geo, conv_out):
+        return winograd.input_grad(_winograd_grad(gy, kernel[0], shared), w, geo, tuple(out_sizes), conv_out)
     wt = w.reshape(g, co // g, cg * math.prod(kernel)).transpose(0, 2, 1)   # (G, K, Co/G)
     if len(kernel) == 2 and _cuda_kernels.usable(gy, w):
         # on the GPU: one product, then col2im gathers the columns into NCHW (Note [Convolution kernels])
@@ -793,15 +816,6 @@ def refuse_integers(kernel, input, but_int64=False):
 
 
 _warned_same = [False]
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _caller_level():
-    """warnings.warn's stacklevel of the first frame outside flambeau (the user's call)."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _geometry(op, stride, padding, dilation, groups, kernel, nd):
@@ -820,7 +834,7 @@ def _geometry(op, stride, padding, dilation, groups, kernel, nd):
             if pads[::2] != pads[1::2] and not _warned_same[0]:     # once per process, as PyTorch
                 _warned_same[0] = True
                 warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a "
-                              "zero-padded copy of the input be created", UserWarning, stacklevel=_caller_level())
+                              "zero-padded copy of the input be created", UserWarning, stacklevel=caller_level())
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:

@@ -984,9 +984,9 @@ def _check_mask(mask, name, input):
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     if op == "masked_scatter":
         if mask.dtype is _dtype.uint8:     # PyTorch still warns of the old byte masks before refusing them
-            from .conv import _caller_level
+            from ._util import caller_level
             warnings.warn("masked_scatter_ received a mask with dtype torch.uint8, this behavior is now deprecated,"
-                          "please use a mask with dtype torch.bool instead.", UserWarning, stacklevel=_caller_level())
+                          "please use a mask with dtype torch.bool instead.", UserWarning, stacklevel=caller_level())
         dtype_name = _type_word(mask.dtype)
     else:
         from .blas import _C_NAMES

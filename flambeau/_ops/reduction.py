@@ -805,9 +805,9 @@ class LogSoftmax(Function):
 def _softmax_dim(input, dim, name):
     if dim is None:
         import warnings
-        from .conv import _caller_level     # the user's line, past F.softmax and autocast's wrapper
+        from ._util import caller_level      # the user's line, past F.softmax and autocast's wrapper
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                      "dim=X as an argument.", UserWarning, stacklevel=_caller_level())
+                      "dim=X as an argument.", UserWarning, stacklevel=caller_level())
         dim = 0 if input.ndim in (0, 1, 3) else 1
     return _wrap_dim(dim, input.ndim)
 

