@@ -197,3 +197,18 @@ def test_transposed_convolution_matches_torch(calls, kwargs):
     for a, r in [(out, ref)] + [(o.grad, t.grad) for o, t in zip(ours, theirs)]:
         r = r.detach().numpy()
         np.testing.assert_allclose(a.detach().numpy(), r, rtol=0, atol=3e-5 * np.abs(r).max())
+
+
+def test_empty_batch_and_one_tile_inputs(calls):
+    w = flambeau.randn(64, 32, 5, 5, requires_grad=True)
+    x = flambeau.randn(0, 32, 8, 8, requires_grad=True)
+    y = F.conv2d(x, w)
+    y.sum().backward()
+    assert tuple(y.shape) == (0, 64, 4, 4) and x.grad.shape == x.shape and w.grad.abs().sum().item() == 0
+    assert calls["forward"] == 0                                 # nothing to transform
+    x = flambeau.randn(1, 32, 7, 7, requires_grad=True)         # a 3x3 output: one tile, cut
+    y = F.conv2d(x, w)
+    y.sum().backward()
+    assert calls == {"forward": 1, "input_grad": 1, "weight_grad": 1}
+    corner = (x.detach()[:, None, :, 2:7, 2:7] * w.detach()[None]).sum((2, 3, 4))
+    np.testing.assert_allclose(y.detach().numpy()[..., 2, 2], corner.numpy(), rtol=0, atol=1e-4)

@@ -259,7 +259,7 @@ def fits(a, w_shape, geo, out_sizes):
     arrays, 2-D, one group, stride and dilation 1, a square 3x3 or 5x5 kernel, enough channels
     for the products to outweigh the transforms, and tiles mostly inside the output."""
     from ..backends import cpu
-    if not cpu.winograd or type(a) is not np.ndarray or a.dtype != np.float32 or len(w_shape) != 4:
+    if not cpu.winograd or type(a) is not np.ndarray or a.dtype != np.float32 or len(w_shape) != 4 or not a.size:
         return False
     co, ci, kh, kw = w_shape
     if kh != kw or kh not in _POINTS or geo.groups != 1 or geo.stride != (1, 1) or geo.dilation != (1, 1):
@@ -283,13 +283,13 @@ def _tiling(out_sizes, r):
 def _batch_last(a):
     from .conv import _transpose_2d         # Note [Transposing to and from batch last]
     n = a.shape[0]
-    return _transpose_2d(a.reshape(n, -1)).reshape(a.shape[1:] + (n,))
+    return _transpose_2d(a.reshape(n, math.prod(a.shape[1:]))).reshape(a.shape[1:] + (n,))
 
 
 def _from_batch_last(a):
     from .conv import _transpose_2d
     n = a.shape[-1]
-    return _transpose_2d(a.reshape(-1, n)).reshape((n,) + a.shape[:-1])
+    return _transpose_2d(a.reshape(math.prod(a.shape[:-1]), n)).reshape((n,) + a.shape[:-1])
 
 
 def transform_input(x, r, geo, out_sizes):
