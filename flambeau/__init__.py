@@ -77,9 +77,7 @@ def is_complex(input):
 
 
 def is_nonzero(input):
-    if input.numel() != 1:
-        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return input.item() != 0
+    return input.is_nonzero()
 
 
 def numel(input):

@@ -15,19 +15,29 @@ class device:
         if isinstance(type_or_str, device):
             return type_or_str
         if isinstance(type_or_str, int) and not isinstance(type_or_str, bool):
+            # a bare index names the accelerator, as in PyTorch: there is none without CUDA
+            from . import _xp
+            if type_or_str >= 0 and not _xp.cuda_available():
+                raise RuntimeError("Cannot access accelerator device when none is available.")
             type_or_str, index = "cuda", type_or_str
         if not isinstance(type_or_str, str):
-            raise TypeError(f"device() expected a string, an int or a device, got {type(type_or_str).__name__}")
-        kind, _, idx = type_or_str.partition(":")
-        if idx:
+            raise TypeError(f"device() received an invalid combination of arguments - got "
+                            f"({type(type_or_str).__name__}), but expected one of:\n"
+                            " * (torch.device device)\n * (str type, int index = -1)")
+        kind, colon, idx = type_or_str.partition(":")
+        if not kind.replace("_", "a").isalpha() or not kind.isascii() or (colon and not _is_index(idx)):
+            raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+        if colon:
             if index is not None:
-                raise RuntimeError(f"device(): type (string) must not include an index because index was passed explicitly: {type_or_str}")
-            if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type_or_str}")
             index = int(idx)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
         if kind not in ("cpu", "cuda"):
-            raise RuntimeError(
-                f"Expected one of cpu, cuda device type at start of device string: {type_or_str}")
+            if kind in _TORCH_ONLY_TYPES:
+                raise NotImplementedError(f"flambeau has no '{kind}' device, only cpu and cuda: {type_or_str}")
+            raise RuntimeError(f"Expected one of {', '.join(('cpu', 'cuda') + _TORCH_ONLY_TYPES)} device type "
+                               f"at start of device string: {type_or_str}")
         key = (kind, index)
         cached = _CACHE.get(key)
         if cached is not None:
@@ -50,9 +60,10 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and self.type == other.type and self.index == other.index
+        # as PyTorch's: a device never equals a string (device('cpu') == 'cpu' is False)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self):
         return hash((self.type, self.index))
@@ -67,6 +78,16 @@ class device:
 
     def __exit__(self, *exc):
         _defaults().pop()
+
+
+# the device types PyTorch parses besides cpu and cuda, in the order its error message lists them
+_TORCH_ONLY_TYPES = ("ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
+                     "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+def _is_index(text):
+    """A device index as PyTorch spells it: ASCII digits, no leading zero."""
+    return text.isascii() and text.isdigit() and (text == "0" or text[0] != "0")
 
 
 _CACHE = {}

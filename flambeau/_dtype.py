@@ -58,6 +58,7 @@ complex64 = cfloat = dtype("complex64", np.complex64, "ComplexFloatTensor")
 complex128 = cdouble = dtype("complex128", np.complex128, "ComplexDoubleTensor")
 
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, complex64, complex128)
+_BY_PYTHON_TYPE = {type(1.0): float64, type(1): int64, type(True): bool, type(1j): complex128}
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_LEGACY = {d._legacy: d for d in ALL}
@@ -73,9 +74,24 @@ def from_numpy_dtype(np_dtype):
         return _BY_NP[np.dtype(np_dtype)]
     except (KeyError, TypeError):
         raise TypeError(
-            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types are: "
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only supported types are: "
             "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
             "and bool.") from None
+
+
+def dtype_arg(d, op=None):
+    """A ``dtype=`` argument as a dtype: PyTorch also takes the Python types float, int, bool and complex
+    (float64, int64, bool, complex128); None stays None."""
+    if d is None or isinstance(d, dtype):
+        return d
+    by_python_type = _BY_PYTHON_TYPE.get(d) if isinstance(d, type) else None
+    if by_python_type is not None:
+        return by_python_type
+    got = type(d).__name__
+    if isinstance(d, np.dtype):         # PyTorch names this class with its module: numpy.dtypes.Float32DType
+        got = f"{type(d).__module__}.{got}"
+    where = f"{op}(): argument" if op else "argument"
+    raise TypeError(f"{where} 'dtype' must be torch.dtype, not {got}")
 
 
 def from_legacy_name(name):
@@ -91,8 +107,11 @@ def get_default_dtype():
 
 
 def set_default_dtype(d):
-    if not isinstance(d, dtype) or not (d.is_floating_point):
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    # PyTorch's messages, word for word: course code prints them
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
     _default[0] = d
 
 

@@ -584,13 +584,13 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def is_nonzero(self):
-        if self._data.size == 0:
-            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
         return self.__bool__()
 
     def is_same_size(self, other):
@@ -635,8 +635,7 @@ class Tensor:
 
     def _scalar(self, what):
         if self._data.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars "
-                             f"(this tensor has {self._data.size} elements)")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self.item()
 
     def __len__(self):
@@ -690,6 +689,8 @@ class Tensor:
         legacy_device = getattr(dtype, "_device_type", None)     # flambeau.FloatTensor, flambeau.cuda.FloatTensor
         if legacy_device is not None:
             return self.to(device=legacy_device, dtype=dtype._dtype)
+        if not isinstance(dtype, _dtype.dtype):     # unlike to(), type() takes no Python type (float)
+            raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
         return self.to(dtype)
 
     def type_as(self, other):
@@ -761,7 +762,8 @@ class Tensor:
     def __format__(self, spec):
         if self._data.ndim == 0 and type(self) is Tensor:
             return format(self.item(), spec)
-        return object.__format__(repr(self), spec)
+        # object's: the empty spec gives str(self), any other raises "...passed to Tensor.__format__" as torch's does
+        return object.__format__(self, spec)
 
 
 _ops_dispatch = None    # set by flambeau._ops (conversion entry points), avoiding an import cycle
@@ -801,7 +803,7 @@ def _init_from(t, array):
 
 
 def _parse_to(t, args, kwargs):
-    dtype = kwargs.pop("dtype", None)
+    dtype = _dtype.dtype_arg(kwargs.pop("dtype", None), "to")
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
@@ -809,8 +811,8 @@ def _parse_to(t, args, kwargs):
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
-        if isinstance(a, _dtype.dtype):
-            dtype = a
+        if isinstance(a, _dtype.dtype) or a in (float, int, bool, complex):      # to(float) is to(torch.float64)
+            dtype = _dtype.dtype_arg(a)
         elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
             dev = a
         elif isinstance(a, Tensor):

@@ -41,10 +41,11 @@ def require_cuda():
     _load_cupy()
     if cupy is None:
         if isinstance(_cuda_error, ImportError):
-            why = "CuPy is not installed (pip install 'flambeau[cuda]')"
-        else:
-            why = f"no usable CUDA GPU ({_cuda_error})"
-        raise RuntimeError(f"flambeau cannot use the cuda device: {why}")
+            # flambeau without CuPy is PyTorch's CPU-only build, which raises this AssertionError
+            raise AssertionError("Torch not compiled with CUDA enabled\nflambeau cannot use the cuda device: "
+                                 "CuPy is not installed (pip install 'flambeau[cuda]')")
+        # a CUDA build on a machine without a usable GPU: PyTorch raises a RuntimeError there
+        raise RuntimeError(f"flambeau cannot use the cuda device: no usable CUDA GPU ({_cuda_error})")
     return cupy
 
 

@@ -4,6 +4,7 @@ import pytest
 
 import flambeau
 from _oracle import check_against_torch, gradcheck, assert_same, need_torch, on_device
+import _oracle
 
 torch = need_torch()
 
@@ -166,6 +167,38 @@ def test_einsum_errors(device):
         flambeau.einsum("ij->ij", F.ones(2, 3, 4))
     with pytest.raises(RuntimeError):
         flambeau.einsum("ij,jk->ik", F.ones(2, 3), F.ones(4, 2))
+
+
+EINSUM_MISTAKES = [
+    ("ij->ii", [(3, 3)]), ("ij->k", [(3, 3)]), ("ij->IJ", [(3, 3)]), ("...ij->......", [(2, 3, 3)]),
+    ("i.j->ij", [(3, 3)]), ("ij->i.", [(3, 3)]), ("i1->i", [(3, 3)]), ("ij-ji", [(3, 3)]), ("ij->ji->i", [(3, 3)]),
+    ("...i...->i", [(2, 3, 4)]), ("...ijk", [(3, 3)]), ("ij,jk", [(3, 3), (3, 3), (3, 3)]), ("ij,jk,", [(3, 3)] * 2),
+    ("ii->i", [(2, 3)]), ("i,ii", [(5,), (3, 4)]), ("...,...", [(2, 3, 4), (5, 4)]), ("...,...", [(2, 3, 4), (3, 5)]),
+    ("ijk->ii", [(3, 3)]),
+]
+
+
+@pytest.mark.parametrize("eq,shapes", EINSUM_MISTAKES)
+def test_einsum_errors_match_torch(device, eq, shapes):
+    _oracle.same_error(lambda lib: lib.einsum(eq, *[lib.ones(s) for s in shapes]), device)     # type and message
+
+
+def test_einsum_without_operands_is_a_value_error():
+    _oracle.same_error(lambda lib: lib.einsum("i"))
+
+
+@pytest.mark.parametrize("eq,shapes", [("ij->...i", [(3, 3)]), ("ij,ij->ij...", [(3, 3), (3, 1)]),
+                                       ("i,i", [(3,), (1,)]), ("ij,j", [(3, 1), (4,)]), ("->", [()])])
+def test_einsum_broadcast_and_empty_ellipsis_match_torch(device, eq, shapes):
+    check_against_torch(lambda lib, *ops: lib.einsum(eq, *ops), *shapes, device=device)
+
+
+def test_einsum_promotes_without_a_contraction_and_refuses_mixed_bmm(device):
+    F = on_device(flambeau, device)
+    for lib in (torch, F):      # a pure product multiplies (promoting); a contraction is a bmm
+        out = lib.einsum("i,j->ij", lib.ones(2), lib.ones(3, dtype=lib.float64))
+        assert out.dtype == lib.float64 and tuple(out.shape) == (2, 3)
+    _oracle.same_error(lambda lib: lib.einsum("ij,jk->ik", lib.ones(2, 2), lib.ones(2, 2, dtype=lib.float64)), device)
 
 
 @pytest.mark.parametrize("dims,sa,sb", [(2, (2, 3, 4), (3, 4, 5)), (1, (2, 3), (3, 4)), (0, (2,), (3,)),

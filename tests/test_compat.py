@@ -24,7 +24,8 @@ def run(args):
                                     "data_loading.py", "probabilistic.py", "seq_models.py",
                                     "training_utils.py", "more_ops.py", "reprs.py",
                                     "autograd_errors.py", "functional2.py", "inspection.py", "ml_basics.py",
-                                    "generative_seq.py"])
+                                    "generative_seq.py", "devices_dtypes.py",
+                                    "indexing_patterns.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

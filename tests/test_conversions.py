@@ -84,6 +84,20 @@ def test_python_scalar_dunders(device):
     """, device)
 
 
+@pytest.mark.parametrize("code", ["float(torch.ones(2))", "int(torch.ones(2, 2))", "complex(torch.ones(3))",
+                                  "int(torch.zeros(0))", "bool(torch.ones(2))", "bool(torch.zeros(0))",
+                                  "torch.zeros(0).is_nonzero()", "torch.is_nonzero(torch.zeros(0))",
+                                  "torch.is_nonzero(torch.ones(2))", "torch.zeros(0).item()", "torch.ones(2).item()",
+                                  "[1, 2][torch.tensor(1.)]"])
+def test_scalar_conversion_errors_say_what_torch_says(code, device):
+    errors = []
+    for lib in (torch, on_device(flambeau, device)):
+        with pytest.raises(Exception) as info:
+            eval(code, {"torch": lib})
+        errors.append((type(info.value).__name__, str(info.value)))
+    assert errors[1] == errors[0]
+
+
 def test_len_iter_and_shape_queries(device):
     same_output("""
         x = torch.arange(24.).view(2, 3, 4)

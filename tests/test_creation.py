@@ -107,6 +107,56 @@ def test_from_numpy_negative_strides_and_readonly_and_bad_dtype():
             flambeau.from_numpy(bad)
 
 
+@pytest.mark.parametrize("code", ["torch.tensor(a)", "torch.as_tensor(a)", "torch.as_tensor(a, dtype=torch.float32)",
+                                  "torch.asarray(a)", "torch.Tensor(a)", "torch.ones(1).new_tensor(a)",
+                                  "torch.tensor(np.flip(np.ones((2, 3)), 1))", "torch.tensor(a.copy())",
+                                  "torch.tensor(a[1])", "torch.tensor(np.broadcast_to(a.copy(), (2, 4)))"])
+def test_numpy_arrays_with_negative_strides_are_refused_as_in_torch(code):
+    results = []
+    for lib in (torch, flambeau):
+        try:
+            out = eval(code, {"torch": lib, "np": np, "a": np.arange(4.0)[::-1]})
+            results.append((out.tolist(), out.stride()))
+        except ValueError as e:
+            results.append(str(e))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("data", ["[np.float64(1), np.float64(2)]", "[np.int32(3), 1]", "[np.int16(1), np.uint8(2)]",
+                                  "[np.float16(1), 1]", "[np.int8(1), True]", "[[np.int32(1)], [np.int32(2)]]",
+                                  "(np.int32(5),)", "[np.float32(1), np.float64(1)]", "[np.int32(1), np.float16(2)]",
+                                  "[np.bool_(True)]", "[np.float32(1), 2.0]", "[np.complex64(1)]",
+                                  "[torch.tensor(1, dtype=torch.int32), np.int16(2)]"])
+def test_numpy_scalars_in_sequences_keep_their_dtype(data):
+    outs = [(str(t.dtype), t.tolist()) for t in (lib.tensor(eval(data, {"np": np, "torch": lib}))
+                                                 for lib in (torch, flambeau))]
+    assert outs[1] == outs[0]
+
+
+@pytest.mark.parametrize("data", ["2 ** 63", "-2 ** 63 - 1", "-2 ** 63", "2 ** 63 - 1", "[2 ** 64]", "[1, 2 ** 63]",
+                                  "[[1], [2 ** 63]]", "[1.5, 2 ** 63]", "[2 ** 100, 1.0]"])
+@pytest.mark.parametrize("dtype", [None, "float32", "int64", "uint8", "float64"])
+def test_python_ints_beyond_int64(data, dtype):
+    results = []
+    for lib in (torch, flambeau):
+        try:
+            t = lib.tensor(eval(data), dtype=dtype and getattr(lib, dtype))
+            results.append((str(t.dtype), t.tolist()))
+        except (ValueError, RuntimeError) as e:
+            results.append((type(e).__name__, str(e)))
+    assert results[1] == results[0]
+
+
+def test_unsupported_numpy_dtypes_are_named_as_in_torch():
+    for bad in (np.array(["a"]), np.array([object()]), np.array([1], dtype="datetime64[s]"), np.zeros(1, "V4")):
+        messages = []
+        for fn in (torch.from_numpy, flambeau.from_numpy, torch.tensor, flambeau.tensor):
+            with pytest.raises(TypeError) as info:
+                fn(bad)
+            messages.append(str(info.value).split(". ")[0])     # flambeau lists fewer supported types
+        assert messages[1] == messages[0] and messages[3] == messages[2]
+
+
 @pytest.mark.parametrize("fn", [
     lambda lib: lib.zeros(2, 3), lambda lib: lib.ones((2, 3), dtype=lib.int8), lambda lib: lib.zeros([0, 2]),
     lambda lib: lib.ones(()), lambda lib: lib.zeros(lib.Size([3])), lambda lib: lib.full((2,), 3),

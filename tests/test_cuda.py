@@ -20,18 +20,59 @@ def _cupyx():
 
 
 # -- without CUDA -----------------------------------------------------------------------------
-@pytest.mark.parametrize("error,why", [(ImportError("No module named 'cupy'"), "CuPy is not installed"),
-                                       (RuntimeError("CuPy found no CUDA device"), "no usable CUDA GPU")])
-def test_cuda_unavailable_says_why(monkeypatch, error, why):
+# without CuPy flambeau is PyTorch's CPU-only build (AssertionError "Torch not compiled with CUDA
+# enabled"); with CuPy but no GPU, PyTorch's CUDA build on a machine without one (RuntimeError)
+@pytest.mark.parametrize("error,raised,why", [
+    (ImportError("No module named 'cupy'"), AssertionError, "Torch not compiled with CUDA enabled\n.*CuPy is not installed"),
+    (RuntimeError("CuPy found no CUDA device"), RuntimeError, "no usable CUDA GPU")])
+def test_cuda_unavailable_says_why(monkeypatch, error, raised, why):
     monkeypatch.setattr(_xp, "cupy", None)
     monkeypatch.setattr(_xp, "_cuda_error", error)
     assert not flambeau.cuda.is_available() and flambeau.cuda.device_count() == 0
     for attempt in (lambda: flambeau.zeros(2).to("cuda"), lambda: flambeau.zeros(2, device="cuda"),
-                    lambda: flambeau.zeros(2).cuda(), lambda: nn.Linear(2, 2).to("cuda")):
-        with pytest.raises(RuntimeError, match=why):
+                    lambda: flambeau.zeros(2).cuda(), lambda: nn.Linear(2, 2).to("cuda"),
+                    lambda: flambeau.cuda.get_device_name(0), lambda: flambeau.cuda.synchronize()):
+        with pytest.raises(raised, match=why):
             attempt()
     with pytest.raises(RuntimeError, match="accelerator"):
         flambeau.zeros(2).pin_memory()
+
+
+def _device_or_error(lib, *args):
+    try:
+        return repr(lib.device(*args))
+    except Exception as e:      # noqa: BLE001 - the error is what is compared
+        return f"{type(e).__name__}: {str(e).splitlines()[0]}"      # torch's TypeError lists overloads after
+
+
+@pytest.mark.parametrize("args", [("cpu",), ("cuda",), ("cuda:1",), ("cuda", 2), ("cpu", 0), ("gpu",), ("CPU",),
+                                  ("cu_da",), ("cpu:",), (" cpu",), ("cuda:01",), ("cuda:1:2",), ("cuda:a",),
+                                  ("cpu:-1",), ("cuda", -1), (-1,), (1.5,), ("cuda:0", 1)])
+def test_device_strings_parse_as_in_torch(args):
+    assert _device_or_error(flambeau, *args) == _device_or_error(torch, *args)
+
+
+def test_torch_device_types_flambeau_lacks_are_named():
+    for kind in ("meta", "mps", "xla"):
+        assert torch.device(kind).type == kind
+        with pytest.raises(NotImplementedError, match=f"flambeau has no '{kind}' device"):
+            flambeau.device(kind)
+
+
+def test_device_never_equals_a_string():
+    for lib in (torch, flambeau):
+        cpu = lib.device("cpu")
+        assert cpu == lib.device("cpu") and cpu != lib.device("cuda") and lib.device("cuda") == lib.device("cuda")
+        assert not cpu == "cpu" and cpu != "cpu" and "cpu" != cpu
+        assert {cpu: 1}[lib.device("cpu")] == 1 and cpu != 0
+
+
+def test_bare_index_is_the_accelerator(monkeypatch):
+    assert flambeau.device(1) == flambeau.device("cuda", 1)        # the emulated or real GPU
+    monkeypatch.setattr(_xp, "cupy", None)
+    monkeypatch.setattr(_xp, "_cuda_error", ImportError("No module named 'cupy'"))
+    assert _device_or_error(flambeau, 0) == _device_or_error(torch, 0) == (
+        "RuntimeError: Cannot access accelerator device when none is available.")
 
 
 # -- moving tensors -----------------------------------------------------------------------------

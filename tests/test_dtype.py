@@ -106,11 +106,38 @@ def test_default_dtype_drives_inference_and_promotion(default, device):
 
 
 def test_set_default_dtype_rejects_non_float():
-    for d in ("int64", "bool"):
-        with pytest.raises(TypeError):
-            torch.set_default_dtype(getattr(torch, d))
-        with pytest.raises(TypeError):
-            flambeau.set_default_dtype(getattr(flambeau, d))
+    for d in ("int64", "bool", "complex64", "'float64'", "None"):
+        messages = []
+        for lib in (torch, flambeau):
+            with pytest.raises(TypeError) as info:
+                lib.set_default_dtype(eval(d, {}, vars(lib)))
+            messages.append(str(info.value))
+        assert messages[1] == messages[0]
+    assert flambeau.get_default_dtype() is flambeau.float32
+
+
+@pytest.mark.parametrize("code", ["torch.zeros(2, dtype=float)", "torch.ones(2, dtype=int)", "torch.empty(2, dtype=bool).fill_(1)",
+                                  "torch.zeros(1, dtype=complex)", "torch.tensor([1, 2], dtype=float)",
+                                  "torch.as_tensor([1.5], dtype=int)", "torch.arange(3., dtype=int)",
+                                  "torch.full((2,), 1.5, dtype=int)", "torch.randn(2, dtype=float).sign().abs()",
+                                  "torch.linspace(0, 1, 3, dtype=float)", "torch.ones_like(torch.zeros(2), dtype=int)",
+                                  "torch.ones(2).new_zeros(2, dtype=int)", "torch.ones(2).sum(dtype=float)",
+                                  "torch.ones(2).mean(dtype=float)", "torch.ones(2).cumsum(0, dtype=int)",
+                                  "torch.ones(2).to(float)", "torch.ones(2).to('cpu', int)", "torch.ones(2).to(dtype=bool)",
+                                  "torch.nn.Linear(1, 1, dtype=float).weight.detach() * 0",
+                                  "torch.ones(2).type(float)", "torch.zeros(1, dtype='float32')",
+                                  "torch.zeros(1, dtype=np.float32)", "torch.ones(1, dtype=np.dtype('float32'))",
+                                  "torch.tensor(1, dtype='int64')"])
+def test_python_types_as_dtype_arguments(code):
+    """PyTorch reads dtype=float as float64, int as int64, bool, complex as complex128; others raise."""
+    results = []
+    for lib in (torch, flambeau):
+        try:
+            out = eval(code, {"torch": lib, "np": np})
+            results.append((str(out.dtype), out.tolist()))
+        except (TypeError, ValueError) as e:
+            results.append((type(e).__name__, str(e).splitlines()[0]))
+    assert results[1] == results[0]
 
 
 def test_can_cast_table():

@@ -1,4 +1,6 @@
 """Indexing against PyTorch: getitem/setitem with every key kind, gather/scatter, masks, index_* ops."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -496,3 +498,115 @@ def test_masked_fill_with_broadcast_mask_still_fills(device):
     assert_same(ours_in_place, ref_in_place)
     assert_same(F.zeros(2, 4).masked_fill(F.ones(3, 1, 4, dtype=F.bool), 1.0),
                 torch.zeros(2, 4).masked_fill(torch.ones(3, 1, 4, dtype=torch.bool), 1.0))
+
+
+# -- the errors and warnings of course-style indexing mistakes, in PyTorch's order and words --------------
+def _bool(lib, *shape):
+    return lib.ones(*shape, dtype=lib.bool)
+
+
+KEY_MISTAKES = {
+    # a mask names the tensor it indexes: self after the ints, slices and None, and its dim there
+    "mask on dim 1": lambda lib: lib.zeros(3, 4, 5)[:, lib.tensor([True, False, True])],
+    "2-d mask, second dim": lambda lib: lib.zeros(3, 4, 5)[_bool(lib, 3, 3)],
+    "mask after a slice": lambda lib: lib.zeros(3, 4, 5)[1:, None, ..., lib.tensor([True, False, True])],
+    "mask after an int": lambda lib: lib.zeros(3, 4, 5)[0, _bool(lib, 3)],
+    "mask after None": lambda lib: lib.zeros(3, 4, 5)[None, _bool(lib, 2)],
+    "setitem mask": lambda lib: lib.zeros(3, 4, 5).__setitem__((slice(None), _bool(lib, 4, 4)), 1.0),
+    # ints first, then masks' shapes, then the broadcast (a mask counts as one column per dim)
+    "int before broadcast": lambda lib: lib.zeros(3, 4, 5)[5, [0, 1], [0, 1, 2]],
+    "mask before broadcast": lambda lib: lib.zeros(3, 4, 5)[[0, 1], _bool(lib, 3, 5)],
+    "2-d mask in broadcast": lambda lib: lib.zeros(3, 4, 5)[[0, 1], _bool(lib, 4, 5)],
+    # an int's dimension is its place in the key
+    "int after None": lambda lib: lib.zeros(3, 4, 5)[None, 0, 9],
+    "int after Ellipsis": lambda lib: lib.zeros(3, 4, 5)[..., 8],
+    "int after None, Ellipsis, None": lambda lib: lib.zeros(3, 4, 5)[None, ..., None, 6],
+    # a basic key's value is written by copy_: expand's errors
+    "value too short": lambda lib: lib.zeros(3, 4).__setitem__(slice(None), lib.ones(2)),
+    "value has more rows": lambda lib: lib.zeros(3, 4).__setitem__(slice(0, 2), lib.ones(1, 3, 4)),
+    "value under Ellipsis, None": lambda lib: lib.zeros(3, 4).__setitem__((Ellipsis, None), lib.ones(4, 2)),
+    # a lone byte mask with one value goes to masked_fill_, which refuses it
+    "byte mask fill": lambda lib: lib.zeros(2, 3).__setitem__(lib.tensor([1, 0], dtype=lib.uint8), 1),
+    "byte mask fill, 1-element value": lambda lib: lib.zeros(2, 3).__setitem__(
+        (Ellipsis, lib.tensor([1, 0, 1], dtype=lib.uint8)), lib.ones(1, 1)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEY_MISTAKES))
+def test_key_mistakes_fail_as_in_pytorch(case, device):
+    same_error(KEY_MISTAKES[case], device)
+
+
+def test_basic_setitem_drops_the_value_leading_ones(device):
+    for lib in (torch, on_device(flambeau, device)):
+        a = lib.ones(1, 1, 4, requires_grad=True)
+        z = lib.zeros(3, 4, requires_grad=True).clone()
+        z[1] = a * 2
+        z[0] = lib.arange(4.0).view(1, 4)
+        (z * lib.arange(12.0).view(3, 4)).sum().backward()
+        assert z.grad_fn.name().endswith("CopySlices")
+        assert a.grad.tolist() == [[[8.0, 10.0, 12.0, 14.0]]] and z[0].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("key, message", [
+    (lambda lib: lib.tensor([1, 0], dtype=lib.uint8), "indexing with dtype torch.uint8 is now deprecated"),
+    (lambda lib: [[0, 1], [1, 2]], "Using a non-tuple sequence for multidimensional indexing is deprecated"),
+    (lambda lib: [lib.tensor([0, 1]), slice(None)], "Using a non-tuple sequence"),
+])
+def test_deprecated_keys_warn_at_every_use(key, message, device):
+    counts = []
+    for lib in (torch, on_device(flambeau, device)):
+        x = lib.zeros(2, 3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            x[key(lib)]
+            x[key(lib)] = lib.ones(x[key(lib)].shape[1:])     # more than one value: not a masked_fill_
+        counts.append([str(w.message).startswith(message) and w.filename == __file__ for w in caught])
+    assert counts[1] == counts[0] == [True, True, True]     # two reads, one write
+
+
+def test_no_warning_for_plain_keys_and_0_dim_byte_index(device):
+    F = on_device(flambeau, device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = F.zeros(2, 3)
+        x[[0, 1]], x[F.tensor([0, 1]), :], x[F.tensor(1, dtype=F.uint8)], x[(F.tensor([True, False]),)]
+
+
+def test_scatter_reduce_argument_warns_once(device, monkeypatch):
+    from flambeau._ops import indexing
+    monkeypatch.setattr(indexing, "_scatter_reduce_warned", [False])
+    F = on_device(flambeau, device)
+    i = F.tensor([[0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        F.ones(2, 4).scatter_add(1, i, F.ones(1, 1))
+        F.ones(2, 4).scatter_add_(1, i, F.ones(1, 1))
+        F.ones(2, 4).scatter_(1, i, 2.0, reduce="multiply")        # a number src: no warning
+        assert not caught
+        F.ones(2, 4).scatter_(1, i, F.ones(1, 1), reduce="add")
+        F.scatter(F.ones(2, 4), 1, i, F.ones(1, 1), reduce="multiply")
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(caught[0].message).startswith("The reduce argument of torch.scatter with Tensor src is deprecated")
+
+
+@pytest.mark.parametrize("op", ["index_select", "index_add", "index_add_", "index_fill", "index_fill_",
+                                "index_copy", "index_copy_", "take", "put_"])
+@pytest.mark.parametrize("index", ["[0.]", "[0], dtype=lib.int16", "[True]", "[[0]]", "[[0.]]",
+                                   "[0], dtype=lib.int32", "[0], dtype=lib.uint8"])
+def test_index_op_index_form_errors_match_torch(op, index, device):
+    calls = {"index_select": "m.index_select(0, i)", "index_add": "m.index_add(0, i, lib.ones(1, 4))",
+             "index_add_": "m.index_add_(0, i, lib.ones(1, 4))", "index_fill": "m.index_fill(0, i, 1.)",
+             "index_fill_": "m.index_fill_(0, i, 1.)", "index_copy": "m.index_copy(0, i, lib.ones(1, 4))",
+             "index_copy_": "m.index_copy_(0, i, lib.ones(1, 4))", "take": "lib.take(m, i)",
+             "put_": "m.put_(i, lib.ones(i.shape))"}
+
+    def call(lib):
+        m, i = lib.ones(3, 4), eval(f"lib.tensor({index})", {"lib": lib})
+        return eval(calls[op], {"lib": lib, "m": m, "i": i})
+    try:
+        call(torch)
+    except Exception:           # noqa: BLE001 - the cases torch refuses
+        same_error(call, device)
+        return
+    call(on_device(flambeau, device))

@@ -342,6 +342,17 @@ def test_bool_subtraction_and_negative_int_power_raise(device):
         compare("error", fn, device=device)
 
 
+@pytest.mark.parametrize("code", ["b - b", "b - True", "b - 1", "1 - b", "x - b", "torch.sub(b, b)", "b.clone().sub_(b)",
+                                  "torch.rsub(b, b)", "-b"])
+def test_bool_subtraction_messages_are_torchs(code, device):
+    messages = []
+    for lib in (torch, on_device(flambeau, device)):
+        with pytest.raises(RuntimeError) as info:
+            eval(code, {"torch": lib, "b": lib.tensor([True, False]), "x": lib.tensor([1, 2])})
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
+
+
 def test_pow_special_cases(device):
     F = on_device(flambeau, device)
     compare("0**0", lambda lib, x: x ** 0, (F.zeros(3), torch.zeros(3)), device=device)

@@ -108,6 +108,18 @@ def test_integer_input_errors_match_torch(code, device):
     run_both(lambda lib, x: eval(code, {"torch": lib, "x": x}), np.arange(6).reshape(2, 3), device=device)
 
 
+@pytest.mark.parametrize("code", ["x.mean()", "x.mean(1)", "x.std()", "x.var(0)", "x.std(unbiased=False)",
+                                  "torch.std_mean(x)", "torch.var_mean(x, 0)", "x.nanmean()"])
+@pytest.mark.parametrize("dtype", ["int64", "int8", "bool"])
+def test_integer_input_error_messages_match_torch(code, dtype, device):
+    messages = []
+    for lib in (torch, on_device(flambeau, device)):
+        with pytest.raises(RuntimeError) as info:
+            eval(code, {"torch": lib, "x": lib.ones(2, 3, dtype=getattr(lib, dtype))})
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
+
+
 @pytest.mark.parametrize("code", ["x.sum(2)", "x.sum((0, 0))", "x.mean(-3)", "x.max(5)", "x.argmax(2)",
                                   "x.amax((0, 0))", "x.cumsum(2)", "x.prod(3)", "x.std(2)"])
 def test_bad_dim_errors_match_torch(code, device):

@@ -121,6 +121,22 @@ def test_view_errors_match_torch(device):
         assert errs[1] is errs[0], f"{code}: torch {errs[0]}, flambeau {errs[1]}"
 
 
+@pytest.mark.parametrize("code", [
+    "t.permute(0, 1, 1)", "t.permute(0, -2, 1)", "t.movedim((0, -3), (1, 2))", "t.movedim((0, 0), (1,))",
+    "t.movedim((0, 1), (-2, 1))", "t.sum((1, -2))", "t.mean((2, 0, 2))", "t.flip(0, 0)", "t.squeeze((0, 0))",
+    "t.view(4, -2)", "t.view(-1, -1, -2)", "torch.zeros(0, 3).view(-1, 0)", "torch.zeros(0, 3).reshape(2, 0, -1)",
+    "t.unflatten(1, (2, -1))", "t.unflatten(1, (2, -2))", "t.unflatten(1, (-1, -1))", "t.unflatten(1, ())",
+    "torch.zeros(()).unflatten(0, ())", "torch.zeros(0, 3).unflatten(0, (-1, 0))",
+])
+def test_dim_list_and_shape_error_messages_match_torch(code, device):
+    errors = []
+    for lib in (torch, on_device(flambeau, device)):
+        with pytest.raises(Exception) as e:
+            eval(code, {"torch": lib, "t": lib.zeros(2, 3, 4)})
+        errors.append((e.type, str(e.value).split("\nException raised from")[0]))    # torch's C++ trace
+    assert errors[1] == errors[0]
+
+
 def test_lecture_view_error_message(device):
     F = on_device(flambeau, device)
     y = F.empty(100, 100).t()

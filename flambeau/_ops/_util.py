@@ -156,7 +156,8 @@ def wrap_dims(dims, ndim):
         return (_wrap_dim(int(dims), ndim),)
     out = tuple(_wrap_dim(int(d), ndim) for d in dims)
     if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+        repeated = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
     return out
 
 

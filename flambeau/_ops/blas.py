@@ -619,45 +619,40 @@ def einsum(equation, *operands):
         equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    eq = equation.replace(" ", "")
-    if "->" in eq:
-        lhs, rhs = eq.split("->")
-    else:
-        lhs, rhs = eq, None
-    terms = lhs.split(",")
-    if len(terms) != len(operands):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
-                           if len(operands) > len(terms) else
-                           "einsum(): fewer operands were provided than specified in the equation")
-    # expand ellipses into fresh letters
-    used = set(c for c in eq if c.isalpha())
-    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    if not operands:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, or at least one "
+                         "operand and its subscripts list")
+    # PyTorch's order of checks: the inputs' subscripts, their counts, the output's, then the sizes
+    terms = _einsum_input_subscripts(equation, len(operands))
     ell_len = 0
-    for t, op in zip(terms, operands):
+    for k, (t, op) in enumerate(zip(terms, operands)):
+        n = len(t) - ("..." in t)
+        if n > op.ndim if "..." in t else n != op.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) "
+                               + (f"is more than the number of dimensions ({op.ndim}) for operand {k}"
+                                  if "..." in t else
+                                  f"does not match the number of dimensions ({op.ndim}) for operand {k} and no "
+                                  f"ellipsis was given"))
         if "..." in t:
-            ell_len = max(ell_len, op.ndim - (len(t) - 3))
+            ell_len = max(ell_len, op.ndim - n)
+    rhs = _einsum_output_subscripts(equation, terms)
+    _einsum_check_sizes(terms, operands, ell_len)
+    # an ellipsis becomes fresh letters, right-aligned across the operands as in broadcasting
+    used = set(c for t in terms for c in t if c != "...")
+    free = [c for c in _EINSUM_LETTERS if c not in used]
+    if len(free) < ell_len:
+        raise NotImplementedError("einsum(): an ellipsis beside this many distinct subscripts is not supported")
     ell = "".join(free[:ell_len])
-    terms = [t.replace("...", ell[ell_len - (op.ndim - (len(t) - 3)):] if "..." in t else "")
+    terms = ["".join(ell[ell_len - (op.ndim - len(t) + 1):] if c == "..." else c for c in t)
              for t, op in zip(terms, operands)]
-    if rhs is None:
+    if rhs is None:             # implicit output: the ellipsis, then the letters seen once, A-Z before a-z
         counts = {}
         for t in terms:
             for c in t:
                 counts[c] = counts.get(c, 0) + 1
         rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
     else:
-        rhs = rhs.replace("...", ell)
-    for k, (t, op) in enumerate(zip(terms, operands)):
-        if len(t) != op.ndim:
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) does not match the "
-                               f"number of dimensions ({op.ndim}) for operand {k} and no ellipsis was given")
-    sizes = {}
-    for k, (t, op) in enumerate(zip(terms, operands)):
-        for c, n in zip(t, op.shape):
-            if c in sizes and sizes[c] != n and n != 1 and sizes[c] != 1:
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which does not broadcast "
-                                   f"with previously seen size {sizes[c]}")
-            sizes[c] = max(sizes.get(c, 1), n)
+        rhs = "".join(ell if c == "..." else c for c in rhs)
     diag = [_einsum_diag(op, t) for op, t in zip(operands, terms)]
     ops, terms = [d[0] for d in diag], [d[1] for d in diag]
     cur, cur_t = ops[0], terms[0]
@@ -674,6 +669,102 @@ def einsum(equation, *operands):
     if cur_t != rhs:
         cur = cur.permute(*[cur_t.index(c) for c in rhs])
     return cur
+
+
+_EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_input_subscripts(equation, n_operands):
+    """Each operand's subscripts in equation, a list of letters and "..." (spaces dropped)."""
+    arrow = equation.find("->")
+    lhs = equation if arrow < 0 else equation[:arrow]
+    terms, i = [[]], 0
+    while i < len(lhs):
+        c = lhs[i]
+        if c == ".":
+            if "..." in terms[-1]:
+                raise RuntimeError(f"einsum(): found '.' for operand {len(terms) - 1} for which an ellipsis was "
+                                   f"already found")
+            if lhs[i:i + 3] != "...":
+                raise RuntimeError(f"einsum(): found '.' for operand {len(terms) - 1} that is not part of any "
+                                   f"ellipsis")
+            terms[-1].append("...")
+            i += 2
+        elif c == ",":
+            if len(terms) == n_operands:
+                raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+            terms.append([])
+        elif c != " ":
+            if c not in _EINSUM_LETTERS:
+                raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation string, "
+                                   f"subscripts must be in [a-zA-Z]")
+            terms[-1].append(c)
+        i += 1
+    if len(terms) < n_operands:
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    return terms
+
+
+def _einsum_output_subscripts(equation, terms):
+    """The output's subscripts after "->" (a list as the inputs'), None when the equation has no arrow."""
+    arrow = equation.find("->")
+    if arrow < 0:
+        return None
+    rhs, out, i = equation[arrow + 2:], [], 0
+    while i < len(rhs):
+        c = rhs[i]
+        if c == ".":
+            if "..." in out:
+                raise RuntimeError("einsum(): found '.' for output but an ellipsis (...) was already found")
+            if rhs[i:i + 3] != "...":
+                raise RuntimeError("einsum(): found '.' for output that is not part of any ellipsis (...)")
+            out.append("...")
+            i += 2
+        elif c != " ":
+            if c not in _EINSUM_LETTERS:
+                raise RuntimeError(f"einsum(): invalid subscript given at index {arrow + 2 + i} in the equation "
+                                   f"string, subscripts must be in [a-zA-Z]")
+            if c in out:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+            if not any(c in t for t in terms):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any "
+                                   f"input operand")
+            out.append(c)
+        i += 1
+    return out
+
+
+def _einsum_check_sizes(terms, operands, ell_len):
+    """A letter repeated in one operand names dims of one size; across operands, and in the ellipsis
+    (right-aligned), sizes broadcast. Checked operand by operand, dim by dim, as PyTorch does."""
+    sizes, ell_sizes = {}, [1] * ell_len
+    for k, (t, op) in enumerate(zip(terms, operands)):
+        first, d = {}, 0
+        for c in t:
+            if c == "...":
+                n_ell = op.ndim - len(t) + 1
+                for e in range(n_ell):
+                    n, seen = op.shape[d + e], ell_sizes[ell_len - n_ell + e]
+                    if n != seen and n != 1 and seen != 1:
+                        raise RuntimeError(f"einsum(): dimension {e} covered by ellipsis in operand {k}has size "
+                                           f"{n} which does not broadcast with previously seen ellipsis with size "
+                                           f"{seen} for the respective dimension")
+                    ell_sizes[ell_len - n_ell + e] = max(n, seen) if n != 1 and seen != 1 else n * seen
+                d += n_ell
+                continue
+            n = op.shape[d]
+            if c in first:
+                if n != op.shape[first[c]]:
+                    raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't "
+                                       f"match, {n} != {op.shape[first[c]]}")
+            else:
+                first[c] = d
+                seen = sizes.get(c, 1)
+                if n != seen and n != 1 and seen != 1:
+                    raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which does not "
+                                       f"broadcast with previously seen size {seen}")
+                sizes[c] = n if seen == 1 else seen
+            d += 1
 
 
 def _einsum_diag(op, t):
@@ -708,13 +799,21 @@ def _contract(a, ta, b, tb, keep):
         b_only = [c for c in b_only if c not in b_sum]
     a = a.permute(*[ta.index(c) for c in batch + a_only + summed])
     b = b.permute(*[tb.index(c) for c in batch + summed + b_only])
+    if not summed:          # PyTorch multiplies then (promoting dtypes); a sum over shared letters is a bmm
+        nb = len(batch)
+        a = a.reshape(*a.shape, *[1] * len(b_only))
+        b = b.reshape(*b.shape[:nb], *[1] * len(a_only), *b.shape[nb:])
+        return a * b, "".join(batch + a_only + b_only)
+    _same_dtype("bmm", a, b)
     bs = [max(a.shape[i], b.shape[i]) for i in range(len(batch))]
     na = a.shape[len(batch):len(batch) + len(a_only)]
     nb = b.shape[len(batch) + len(summed):]
-    ks = a.shape[len(batch) + len(a_only):]
+    # a summed letter may have size 1 in one operand (it broadcasts): both expand to the larger size
+    ks = [max(n, m) for n, m in zip(a.shape[len(batch) + len(a_only):],
+                                    b.shape[len(batch):len(batch) + len(summed)])]
     import math
-    A = a.expand(*bs, *a.shape[len(batch):]).reshape(*bs, math.prod(na), math.prod(ks))
-    B = b.expand(*bs, *b.shape[len(batch):]).reshape(*bs, math.prod(ks), math.prod(nb))
+    A = a.expand(*bs, *na, *ks).reshape(*bs, math.prod(na), math.prod(ks))
+    B = b.expand(*bs, *ks, *nb).reshape(*bs, math.prod(ks), math.prod(nb))
     out = A.matmul(B).reshape(*bs, *na, *nb)
     return out, "".join(batch + a_only + b_only)
 

@@ -28,9 +28,9 @@ __all__ = ["fill_", "zero_", "tensor", "as_tensor", "asarray", "from_numpy", "fr
            "contiguous_format", "preserve_format", "channels_last", "channels_last_3d"]
 
 
-def _resolve(dtype, device):
+def _resolve(dtype, device, op=None):
     dev = _or_default(device)
-    return dtype, dev, xp_of(dev)
+    return _dtype.dtype_arg(dtype, op), dev, xp_of(dev)
 
 
 def _finish(arr, requires_grad):
@@ -82,14 +82,17 @@ def _check_shape_of(item, shape, depth):
         _check_shape_of(sub, shape, depth + 1)
 
 
-def _data_to_numpy(data):
-    """Nested sequences of numbers/0-d tensors to a NumPy array, and the inferred dtype."""
+def _data_to_numpy(data, target=None):
+    """Nested sequences of numbers/0-d tensors to a NumPy array, and the inferred dtype (target: the
+    dtype asked for, if any)."""
     if isinstance(data, Tensor):
         return _xp.to_host(data._data), data.dtype
     if _xp.is_array(data) and not isinstance(data, np.ndarray):
         return _xp.to_host(data), _dtype.from_numpy_dtype(data.dtype)
     if isinstance(data, np.ndarray):
-        return data, _dtype.from_numpy_dtype(data.dtype)
+        dt = _dtype.from_numpy_dtype(data.dtype)
+        _check_no_negative_strides(data)        # PyTorch refuses them even when it copies
+        return data, dt
     if isinstance(data, np.generic):
         arr = np.asarray(data)
         return arr, _dtype.from_numpy_dtype(arr.dtype)
@@ -99,14 +102,19 @@ def _data_to_numpy(data):
             return np.zeros(shape), _dtype.get_default_dtype()
         flat = _flatten_tensors(data)
         arr = np.array(flat)
+        typed = _has_typed_items(data)
+        if not typed and arr.dtype.kind in "fuO" and _holds_ints_beyond_int64(arr, flat):
+            return _ints_beyond_int64(flat, target)
         if arr.dtype == object:
             raise TypeError("tensor(): could not convert the data to a tensor: found elements that are not numbers")
         if arr.dtype.kind == "U":
             raise TypeError(f"new(): invalid data type 'str'")
-        return arr, (_infer_dtype(arr, data) if not _has_tensor(data) else _seq_dtype(data, arr))
+        return arr, (_infer_dtype(arr, data) if not typed else _seq_dtype(data, arr))
     if isinstance(data, bool):
         return np.array(data), _dtype.bool
     if isinstance(data, numbers.Integral):
+        if not _INT64_MIN <= data <= _INT64_MAX:
+            return _ints_beyond_int64(int(data), target)
         return np.array(int(data), dtype=np.int64), _dtype.int64
     if isinstance(data, numbers.Real):
         return np.array(float(data)), _dtype.get_default_dtype()
@@ -118,27 +126,32 @@ def _data_to_numpy(data):
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
     try:
-        return _data_to_numpy(list(data))
+        return _data_to_numpy(list(data), target)
     except TypeError:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}") from None
 
 
-def _has_tensor(seq):
+def _has_typed_items(seq):
+    """Whether seq holds tensors or NumPy values: items that bring their own dtype to the inference."""
     for x in seq:
-        if isinstance(x, Tensor):
+        if isinstance(x, (Tensor, np.generic, np.ndarray)):
             return True
-        if isinstance(x, (list, tuple)) and _has_tensor(x):
+        if isinstance(x, (list, tuple)) and _has_typed_items(x):
             return True
     return False
 
 
 def _seq_dtype(seq, arr):
+    """PyTorch's inference over a sequence: the promotion of its items' dtypes, where a tensor or a
+    NumPy value counts with its own dtype (np.int32 scalars make an int32 tensor)."""
     dts = []
 
     def walk(x):
         for y in x:
             if isinstance(y, Tensor):
                 dts.append(y.dtype)
+            elif isinstance(y, (np.generic, np.ndarray)):
+                dts.append(_dtype.from_numpy_dtype(y.dtype))
             elif isinstance(y, (list, tuple)):
                 walk(y)
             else:
@@ -148,6 +161,38 @@ def _seq_dtype(seq, arr):
     for d in dts[1:]:
         out = _dtype.promote_types(out, d)
     return out
+
+
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def _leaves(x):
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _leaves(y)
+    else:
+        yield x
+
+
+def _holds_ints_beyond_int64(arr, flat):
+    """Whether flat holds Python ints past int64: NumPy then made arr uint64, object or float64."""
+    if arr.dtype.kind == "f" and not (arr.size and np.abs(arr).max() >= 2.0 ** 63):
+        return False
+    return any(type(v) is int and not _INT64_MIN <= v <= _INT64_MAX for v in _leaves(flat))
+
+
+def _ints_beyond_int64(flat, target):
+    """PyTorch unpacks each Python int as a long long unless the tensor is floating (or complex),
+    where the value is rounded: past int64 that unpacking fails."""
+    if any(isinstance(v, numbers.Number) and not isinstance(v, numbers.Real) for v in _leaves(flat)):
+        inferred = _dtype.default_complex()
+    elif any(isinstance(v, float) for v in _leaves(flat)):
+        inferred = _dtype.get_default_dtype()
+    else:
+        inferred = _dtype.int64
+    if (target or inferred)._category < 2:
+        raise ValueError("Overflow when unpacking long long")
+    return np.array(flat, dtype=np.complex128 if inferred.is_complex else np.float64), inferred
 
 
 def _flatten_tensors(data):
@@ -182,7 +227,8 @@ def _data_device(data):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors)."""
-    arr, inferred = _data_to_numpy(data)
+    dtype = _dtype.dtype_arg(dtype, "tensor")
+    arr, inferred = _data_to_numpy(data, dtype)
     dt = dtype or inferred
     if dtype is not None and dt._category == 1 and not isinstance(data, (np.ndarray, Tensor)):
         _check_python_values_fit(arr, dt)
@@ -199,6 +245,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with a Tensor or NumPy array when it can."""
+    dtype = _dtype.dtype_arg(dtype, "as_tensor")
     dev = _canonical(device) if device is not None else _data_device(data)
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=dev) if (dtype or dev != data.device) else data
@@ -216,15 +263,19 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     return t
 
 
+def _check_no_negative_strides(ndarray):
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making "
+                         "a copy of your array  with array.copy().) ")
+
+
 def from_numpy(ndarray):
     """A tensor sharing ndarray's memory (writes through both ways)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     _dtype.from_numpy_dtype(ndarray.dtype)
-    if any(s < 0 for s in ndarray.strides):
-        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
-                         "strides are not currently supported. (You can probably work around this by making "
-                         "a copy of your array  with array.copy().) ")
+    _check_no_negative_strides(ndarray)
     if any(s % ndarray.itemsize for s in ndarray.strides):
         raise ValueError("given numpy array strides not a multiple of the element byte size. "
                          "Copy the numpy array to reallocate the memory.")
@@ -332,7 +383,7 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     check_layout(layout, "empty")
     shape = _shape_args(size)
     _check_shape(shape)
-    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "empty")
     if memory_format is not None and memory_format._name.startswith("channels_last"):
         values = _empty_laid_out(xp, shape, dt.np, _format_strides(shape, _contiguous_strides(shape), memory_format))
         values[...] = 0
@@ -345,7 +396,7 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     check_layout(layout, "zeros")
     shape = _shape_args(size)
     _check_shape(shape)
-    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "zeros")
     return _finish(xp.zeros(shape, dt.np), requires_grad)
 
 
@@ -354,7 +405,7 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
     check_layout(layout, "ones")
     shape = _shape_args(size)
     _check_shape(shape)
-    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "ones")
     return _finish(xp.ones(shape, dt.np), requires_grad)
 
 
@@ -365,7 +416,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     _check_shape(shape)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    dt = dtype or _dtype.scalar_dtype(fill_value)
+    dt = _dtype.dtype_arg(dtype, "full") or _dtype.scalar_dtype(fill_value)
     fill_value = _dtype.fill_value(fill_value, dt)
     dt, dev, xp = _resolve(dt, device)
     return _finish(_xp.full(xp, shape, fill_value, dt.np), requires_grad)
@@ -378,7 +429,7 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
-    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "eye")
     return _finish(xp.eye(n, m if m is not None else n, dtype=dt.np), requires_grad)
 
 
@@ -461,7 +512,7 @@ def _empty_laid_out(xp, shape, dtype, strides):
 
 
 def _like(input, dtype, device):
-    return dtype or input.dtype, device if device is not None else input.device
+    return _dtype.dtype_arg(dtype) or input.dtype, device if device is not None else input.device
 
 
 def _new_like(input, values, dtype, device, requires_grad, memory_format):
@@ -539,6 +590,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
+    dtype = _dtype.dtype_arg(dtype, "arange")
     if not all(math.isfinite(v) for v in (start, end) if not isinstance(v, _builtins.complex)):
         raise RuntimeError(f"unsupported range: {start:g} -> {end:g}")
     if out is not None:
@@ -655,7 +707,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
              requires_grad=False):
     check_layout(layout, "logspace")
     _check_steps("logspace", steps)
-    dt = dtype or _dtype.get_default_dtype()
+    dt = _dtype.dtype_arg(dtype, "logspace") or _dtype.get_default_dtype()
     s = start.item() if isinstance(start, Tensor) else start
     e = end.item() if isinstance(end, Tensor) else end
     if steps == 1:              # PyTorch fills with base ** start, a fill that checks the value fits
@@ -1583,7 +1635,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     check_layout(layout, "rand")
     shape = _shape_args(size)
     _check_shape(shape)
-    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device, "rand")
     _kernel_for("check_uniform_bounds", dt, (2, 3))
     g = _source(generator, dev)
     if _on_cpu(g):
@@ -1597,7 +1649,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     check_layout(layout, "randn")
     shape = _shape_args(size)
     _check_shape(shape)
-    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device)
+    dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device, "randn")
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
     g = _source(generator, dev)
     if _on_cpu(g):
@@ -2217,7 +2269,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
 
 # -- Tensor.new_*: creation with self's dtype and device as defaults --------------------------
 def _new_defaults(self, dtype, device):
-    return dtype or self.dtype, device if device is not None else self.device
+    return _dtype.dtype_arg(dtype) or self.dtype, device if device is not None else self.device
 
 
 @register("new_tensor")

@@ -22,6 +22,12 @@ __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce",
            "flipud", "roll", "rot90", "repeat_interleave", "narrow_copy", "tile"]
 
 
+def _warn_at_caller(message):
+    """A UserWarning pointed at the user's line (wrappers of varied depth lead to the ops)."""
+    from ._util import caller_level
+    warnings.warn(message, UserWarning, stacklevel=caller_level())
+
+
 def _same_dtype(input, source, message):
     """torch's scatter-style ops write source into input as is: the dtypes must agree."""
     if isinstance(source, Tensor) and source.dtype is not input.dtype:
@@ -32,8 +38,16 @@ def _same_dtype(input, source, message):
 def _normalize_key(self, key, ranges=True):
     """Turn a user key into (numpy-style key tuple, is_basic)."""
     if not isinstance(key, tuple):
-        key = tuple(key) if _sequence_as_tuple(key) else (key,)
+        if _sequence_as_tuple(key):
+            _warn_at_caller("Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+                            "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will "
+                            "be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an "
+                            "error or a different result")
+            key = tuple(key)
+        else:
+            key = (key,)
     xp = _xp.array_module(self._data)
+    warned_uint8 = False
     out, basic = [], True
     seen_ellipsis = False
     for k in key:
@@ -46,6 +60,10 @@ def _normalize_key(self, key, ranges=True):
                     type(k._data) is np.ndarray:
                 out.append(int(k._data))      # a 0-dim CPU integer tensor is an int to PyTorch (a CUDA one is not)
             elif k.dtype is _dtype.bool or k.dtype is _dtype.uint8:
+                if k.dtype is _dtype.uint8 and k.ndim and not warned_uint8:     # once per key, as PyTorch
+                    warned_uint8 = True
+                    _warn_at_caller("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                                    "torch.bool instead.")
                 out.append(_as_device(k._data.astype(bool), xp))
                 basic = False
             elif k.dtype._category == 1:
@@ -116,8 +134,14 @@ def _index_broadcast(key):
     items = [k for k in key if _xp.is_array(k) or isinstance(k, bool)]     # a bool is an index: [0] or []
     if len(items) < 2:
         return None if not items or not _xp.is_array(items[0]) or items[0].dtype == bool else tuple(items[0].shape)
-    shapes = [(int(k),) if isinstance(k, bool) else (int(k.sum()),) if k.dtype == bool else tuple(k.shape)
-              for k in items]
+    shapes = []
+    for k in items:         # a mask stands for its nonzero() columns, one per dim
+        if isinstance(k, bool):
+            shapes.append((int(k),))
+        elif k.dtype == bool:
+            shapes.extend([(int(k.sum()),)] * max(k.ndim, 1))
+        else:
+            shapes.append(tuple(k.shape))
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
@@ -134,44 +158,78 @@ def _check_bounds(self, key, ranges=True):
                       for _ in range(k.ndim if _xp.is_array(k) and k.dtype == bool else 1))
     if n_specified > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    # the index arrays broadcast first (a mask as its nonzero positions); when that or self leaves no
-    # element, PyTorch's kernel reads (and checks) no index value
+    places = _key_places(shape, key)
+    # PyTorch's order: the ints select first, then the masks' shapes, the index arrays' broadcast, their values
+    for i, k in enumerate(key):
+        if isinstance(k, int) and not isinstance(k, bool):
+            pos = places[i][0]
+            if not -shape[pos] <= k < shape[pos]:       # PyTorch names the int's place in key as its dimension
+                raise IndexError(f"index {k} is out of bounds for dimension {i} with size {shape[pos]}")
+    for i, k in enumerate(key):
+        if _xp.is_array(k) and k.dtype == bool:
+            pos, view_pos = places[i]
+            want = shape[pos:pos + k.ndim]
+            bad = next((j for j, (m, n) in enumerate(zip(k.shape, want)) if m != n), None)
+            if bad is not None:
+                raise IndexError(f"The shape of the mask {list(k.shape)} at index {bad} does not match the shape "
+                                 f"of the indexed tensor {_basic_view_shape(shape, key)} at index {view_pos + bad}")
+    # when the broadcast index arrays or self leave no element, PyTorch's kernel reads (and checks) no value
     indexed = _index_broadcast(key)
     no_elements = self._data.size == 0 or (indexed is not None and 0 in indexed)
     clipped = {}
-    # walk dims left to right (after an Ellipsis, right to left)
-    pos = 0
-    ell = next((i for i, k in enumerate(key) if k is Ellipsis), None)
     for i, k in enumerate(key):
-        if i == ell:
-            pos = len(shape) - sum(
-                (k2.ndim if _xp.is_array(k2) and k2.dtype == bool else 1)
-                for k2 in key[i + 1:] if k2 is not None and not isinstance(k2, bool))
+        if not _xp.is_array(k) or k.dtype == bool:
             continue
-        if k is None or isinstance(k, bool):
-            continue
-        if _xp.is_array(k) and k.dtype == bool:
-            want = shape[pos:pos + k.ndim]
-            if tuple(k.shape) != tuple(want):
-                raise IndexError(f"The shape of the mask {list(k.shape)} at index {pos} does not match the shape "
-                                 f"of the indexed tensor {list(want)} at index {pos}")
-            pos += k.ndim
-            continue
+        pos = places[i][0]
         size = shape[pos]
-        if isinstance(k, int):
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {pos} with size {size}")
-        elif _xp.is_array(k) and size == 0 and k.size and not (indexed is not None and 0 in indexed):
+        if size == 0 and k.size and not (indexed is not None and 0 in indexed):
             raise IndexError("index is out of bounds for dimension with size 0")    # said before the values
-        elif ranges and not no_elements and _xp.is_array(k) and k.size:
+        elif ranges and not no_elements and k.size:
             lo, hi = index_range(k)
             if lo < -size or hi >= size:
                 bad = hi if hi >= size else lo
                 raise IndexError(f"index {bad} is out of bounds for dimension {pos} with size {size}")
-        elif no_elements and _xp.is_array(k) and k.size and size:
+        elif no_elements and k.size and size:
             clipped[i] = _xp.array_module(k).clip(k, -size, size - 1)
-        pos += 1
     return tuple(clipped.get(i, k) for i, k in enumerate(key)) if clipped else key
+
+
+def _key_places(shape, key):
+    """For each item of key: (the dim of self it indexes, its dim in self after key's ints, slices and None).
+    Dims walk left to right, after an Ellipsis right to left."""
+    places = []
+    pos = view_pos = 0
+    ell = next((i for i, k in enumerate(key) if k is Ellipsis), None)
+    for i, k in enumerate(key):
+        places.append((pos, view_pos))
+        if i == ell:
+            new_pos = len(shape) - sum(
+                (k2.ndim if _xp.is_array(k2) and k2.dtype == bool else 1)
+                for k2 in key[i + 1:] if k2 is not None and not isinstance(k2, bool))
+            view_pos += new_pos - pos
+            pos = new_pos
+        elif k is None or isinstance(k, bool):
+            view_pos += 1
+        elif _xp.is_array(k) and k.dtype == bool:
+            pos += k.ndim
+            view_pos += k.ndim
+        else:
+            pos += 1
+            view_pos += 0 if isinstance(k, int) else 1
+    return places
+
+
+def _basic_view_shape(shape, key):
+    """self's shape after key's ints, slices and None (a bool is a new dim): what key's arrays index."""
+    basic = []
+    for k in key:
+        if isinstance(k, bool):
+            basic.append(None)
+        elif _xp.is_array(k):
+            basic.extend([slice(None)] * (k.ndim if k.dtype == bool else 1))
+        else:
+            basic.append(k)
+    return list(np.broadcast_to(np.empty((), bool), shape)[tuple(basic)].shape)     # a view: no data
 
 
 # -- getitem ----------------------------------------------------------------------------------
@@ -297,6 +355,9 @@ def setitem(self, key, value):
         value = _dtype.fill_value(value, self.dtype)
     if key is False:            # PyTorch writes nothing for a False key (and records nothing)
         return
+    byte_mask = _lone_byte_mask(key, value)
+    if byte_mask is not None:   # PyTorch hands a lone mask and one value to masked_fill_, which refuses bytes
+        _check_mask(byte_mask, "masked_fill_", self)
     # index_put_ checks the value's dtype after the key's form and its ints, before the index arrays' values
     k, basic = _normalize_key(self, key, ranges=False)
     if isinstance(value, Tensor) and value.dtype is not self.dtype and _is_index_put(key) and \
@@ -307,6 +368,8 @@ def setitem(self, key, value):
     if isinstance(value, Tensor):
         if value.device != self.device and value.ndim:
             raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on {self.device}")
+        if basic:
+            _check_copy_shape(value, self._data[k].shape)
     elif isinstance(value, (list, tuple)) or _xp.is_array(value):
         from .creation import tensor
         value = tensor(value, dtype=self.dtype, device=self.device)
@@ -333,6 +396,19 @@ def setitem(self, key, value):
     self._version_counter[0] += 1
 
 
+def _check_copy_shape(value, shape):
+    """PyTorch writes a basic key's value with copy_: leading 1s of its shape dropped, then expanded to
+    shape, with expand's errors."""
+    value_shape = list(value.shape)
+    while value_shape and value_shape[0] == 1:
+        value_shape.pop(0)
+    if len(value_shape) <= len(shape) and all(
+            n in (1, want) for n, want in zip(value_shape[::-1], shape[::-1])):
+        return
+    from .views import expand
+    expand(value.detach().reshape(value_shape), shape)      # raises expand's error for these shapes
+
+
 def _setitem_array(a, k, v):
     """a[k] = v, a value that does not broadcast to a[k] refused as PyTorch refuses it."""
     try:
@@ -354,6 +430,9 @@ def _write_through_view(self, k, value):
     if not isinstance(value, Tensor):
         from .creation import tensor
         value = tensor(value, dtype=self.dtype)           # a number becomes a 0-dim CPU tensor, as in PyTorch
+    lead_ones = next((i for i, n in enumerate(value.shape) if n != 1), value.ndim)
+    if lead_ones:                                         # PyTorch drops them before its copy_
+        value = value.reshape(value.shape[lead_ones:])
     if tuple(value.shape) != tuple(dst.shape) and value.ndim == 0 and value.device.type == "cpu":
         dst.fill_(value)
     else:
@@ -399,6 +478,18 @@ def _is_index_put(key):
         if isinstance(k, (list, tuple)) or _xp.is_array(k) or (isinstance(k, bool) and isinstance(key, tuple)):
             return True
     return False
+
+
+def _lone_byte_mask(key, value):
+    """key's uint8 mask when it is key's only advanced index and value is one element, else None."""
+    if isinstance(value, (list, tuple)) or _xp.is_array(value) or isinstance(value, Tensor) and value.numel() != 1:
+        return None
+    items = key if isinstance(key, tuple) else (key,)
+    advanced = [k for k in items if isinstance(k, (Tensor, list, bool)) or _xp.is_array(k)]
+    if len(advanced) == 1 and isinstance(advanced[0], Tensor) and advanced[0].dtype is _dtype.uint8 and \
+            advanced[0].ndim:
+        return advanced[0]
+    return None
 
 
 def _single_mask(k):
@@ -608,16 +699,34 @@ def _reduce_at(ufunc, a, key, values):
     a[...] = spare[:-1].reshape(a.shape)
 
 
+_scatter_reduce_warned = [False]
+
+
+def _warn_scatter_reduce_once():
+    """PyTorch's TORCH_WARN_ONCE for scatter's reduce= with a tensor src."""
+    if not _scatter_reduce_warned[0]:
+        _scatter_reduce_warned[0] = True
+        _warn_at_caller("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed "
+                        "in a future PyTorch release. Use torch.scatter_reduce instead for more reduction options.")
+
+
 @register("scatter")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     if src is None:
         src = value
+    out = _scatter(input, dim, index, src, reduce)
+    if reduce is not None and isinstance(src, Tensor):
+        _warn_scatter_reduce_once()
+    return out
+
+
+def _scatter(input, dim, index, src, reduce):
     dim = _wrap_dim(dim, input.ndim)
     index = _check_index_tensor("scatter", index, input, dim)
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if index.ndim == 0 or input.ndim == 0:      # 0-dim and 1-dim mix: as 1-dim tensors, then input's shape
         flat_src = src.reshape(-1) if isinstance(src, Tensor) else src
-        return scatter(input.reshape(-1), 0, index.reshape(-1), flat_src, reduce=reduce).reshape(input.shape)
+        return _scatter(input.reshape(-1), 0, index.reshape(-1), flat_src, reduce).reshape(input.shape)
     if reduce == "add" and isinstance(src, Tensor):
         node = "ScatterAddBackward0"
     else:
@@ -627,12 +736,21 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
 
 @register("scatter_add")
 def scatter_add(input, dim, index, src):
-    return scatter(input, dim, index, src, reduce="add")
+    return _scatter(input, dim, index, src, "add")
 
 
 def _scatter_inplace(self, dim, index, src=None, value=None, *, reduce=None):
+    src = src if src is not None else value
+    out = _scatter_into(self, dim, index, src, reduce)
+    if reduce is not None and isinstance(src, Tensor):
+        _warn_scatter_reduce_once()
+    return out
+
+
+def _scatter_into(self, dim, index, src, reduce):
+    """self.scatter_(dim, index, src, reduce=reduce), without scatter_'s deprecation warning (scatter_add_)."""
     check_no_overlap(self, src)
-    r = scatter(self, dim, index, src if src is not None else value, reduce=reduce)
+    r = _scatter(self, dim, index, src, reduce)
     if recording(self, src):
         from .views import rebase_history
         check_inplace_autograd(self)
@@ -643,7 +761,7 @@ def _scatter_inplace(self, dim, index, src=None, value=None, *, reduce=None):
 
 
 Tensor.scatter_ = _scatter_inplace
-Tensor.scatter_add_ = lambda self, dim, index, src: _scatter_inplace(self, dim, index, src, reduce="add")
+Tensor.scatter_add_ = lambda self, dim, index, src: _scatter_into(self, dim, index, src, "add")
 
 
 class ScatterReduce(Function):
@@ -750,10 +868,9 @@ def _checked(input, dim, index):
 
 
 # -- index_* ----------------------------------------------------------------------------------
-# PyTorch's exception types per op: (wrong index dtype, index out of range)
-_INDEX_ERRORS = {"index_select": (RuntimeError, RuntimeError), "index_add": (RuntimeError, RuntimeError),
-                 "index_add_": (RuntimeError, IndexError),
-                 "index_fill": (IndexError, IndexError), "index_copy": (RuntimeError, IndexError)}
+# PyTorch's exception type per op for an index out of range
+_INDEX_RANGE_ERRORS = {"index_select": RuntimeError, "index_add": RuntimeError, "index_add_": IndexError,
+                       "index_fill": IndexError, "index_copy": IndexError}
 
 
 def _index_vector(index, name, size, dim, input):
@@ -762,13 +879,8 @@ def _index_vector(index, name, size, dim, input):
         from .creation import tensor
         index = tensor(index, device=input.device)
     check_same_device(name, input, index)
-    dtype_error, range_error = _INDEX_ERRORS[name]
-    if index.ndim > 1:
-        raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index.ndim}")
-    allowed = (_dtype.int64,) if name in ("index_fill", "index_copy") else (_dtype.int64, _dtype.int32)
-    if index.dtype not in allowed:
-        raise dtype_error(f"{name}(): Expected dtype {'/'.join(d.name for d in allowed)} for index, "
-                          f"but got {index.dtype}")
+    range_error = _INDEX_RANGE_ERRORS[name]
+    _check_index_form(index, name.rstrip("_"))
     idx = index._data.reshape(-1)
     if idx.size:
         lo, hi = index_range(idx)
@@ -788,6 +900,29 @@ def _index_vector(index, name, size, dim, input):
             prefix = "index_copy_(): " if name == "index_copy" else ""
             raise range_error(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
     return idx
+
+
+def _check_index_form(index, name):
+    """PyTorch's errors for an index_* op's index of rank above 1 or of a wrong dtype, in each op's order and
+    words (index_add, index_copy and index_fill name their in-place kernels)."""
+    word = _type_word(index.dtype)
+    bad_dtype = index.dtype not in ((_dtype.int64,) if name in ("index_fill", "index_copy") else
+                                    (_dtype.int64, _dtype.int32))
+    if name == "index_fill":
+        if bad_dtype:
+            raise IndexError("index_fill_(): Expected dtype int64 for index.")
+        if index.ndim > 1:
+            raise RuntimeError("Index has to be a vector/scalar")
+        return
+    if index.ndim > 1:
+        raise IndexError({"index_select": "index_select(): Index is supposed to be a vector",
+                          "index_add": f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} "
+                                       f"with type: {word} and size: {list(index.shape)}",
+                          "index_copy": f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})"}[name])
+    if bad_dtype:
+        raise RuntimeError({"index_select": "index_select(): Expected dtype int32 or int64 for index",
+                            "index_add": f"index_add_(): Expected dtype int32/int64 for index but got: {word}",
+                            "index_copy": f"index_copy_(): Expected a long tensor for index, but got {word}"}[name])
 
 
 _IndexSelect = AdvancedIndex.named("IndexSelectBackward0")
@@ -1087,7 +1222,7 @@ def argwhere(input):
 @register("take")
 def take(input, index, *, out=None):
     if index.dtype is not _dtype.int64:
-        raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {_type_word(index.dtype)}")
     check_same_device("take", input, index)
     idx = index._data
     n = input.numel()
@@ -1154,7 +1289,7 @@ def _clone_flat_writable(a):
 
 def _check_put(self, index, source):
     if index.dtype is not _dtype.int64:
-        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {index.dtype}")
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_type_word(index.dtype)}")
     check_same_device("put_", self, index, source)
     n = self.numel()
     idx = index._data
@@ -1266,8 +1401,8 @@ def roll(input, shifts, dims=None):
     if input.ndim == 0 and dims is not None:
         raise IndexError(f"Dimension specified as {dims if isinstance(dims, int) else dims[0]} but tensor has no "
                          "dimensions")
-    if dims is None:
-        return Roll.apply(input.reshape(-1), shifts, None).reshape(input.shape)
+    if dims is None:              # rolls the flattened tensor, in one node (RollBackward0) as torch's
+        return Roll.apply(input, shifts, None)
     shifts = tuple(shifts) if isinstance(shifts, (list, tuple)) else (shifts,)
     dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
     if len(shifts) != len(dims):

@@ -138,8 +138,11 @@ class Sub(Function):
 
 @_keeps_layout
 def _sub_arrays(a, b, alpha=1):
+    if _is_bool(a) and _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
     if _is_bool(a) or _is_bool(b):
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. If you are "
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     ad, bd, dt = _prep(a, b)
     if alpha != 1:

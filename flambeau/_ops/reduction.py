@@ -98,6 +98,7 @@ def _out_dtype(dtype, out):
 
 
 def _sum_dtype(x, dtype):
+    dtype = _dtype.dtype_arg(dtype)
     if dtype is not None:
         return dtype
     return _dtype.int64 if x.dtype._category < 2 else x.dtype
@@ -218,6 +219,7 @@ class Mean(Function):
 
 
 def _check_float_reduce(name, x, dtype):
+    dtype = _dtype.dtype_arg(dtype, name)
     dt = dtype or x.dtype
     if dt._category < 2:
         raise RuntimeError(f"{name}(): could not infer output dtype. {'Optional' if dtype else 'Input'} dtype must "
@@ -368,16 +370,21 @@ def _var_args(input, dim, unbiased, keepdim, correction):
     return _dims(input, dim), _correction(unbiased, correction), keepdim
 
 
+def _check_float_statistic(name, x):
+    if x.dtype._category < 2:
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+
+
 @register("var")
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    _check_float_reduce("var", input, None)
+    _check_float_statistic("std and var", input)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
     return _out(Var.apply(input, dims, c, keepdim), out)
 
 
 @register("std")
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    _check_float_reduce("std", input, None)
+    _check_float_statistic("std and var", input)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
     return _out(Std.apply(input, dims, c, keepdim), out)
 
@@ -430,7 +437,7 @@ class VarMean(Function):
 
 
 def _var_mean(input, dim, unbiased, keepdim, correction, take_sqrt):
-    _check_float_reduce("std_mean" if take_sqrt else "var_mean", input, None)
+    _check_float_statistic("std_mean" if take_sqrt else "var_mean", input)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
     node = "StdMeanBackward0" if take_sqrt else "VarMeanBackward0"
     return VarMean.named(node).apply(input, dims, c, keepdim, take_sqrt)
@@ -761,13 +768,13 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        a = x._data
+        a = x._data.reshape(1) if x._data.ndim == 0 else x._data      # a 0-dim input: one node, as torch's
         xp = _xp.array_module(a)
         z = a - _max_or_zero(a, dim)
         e = xp.exp(z)
         e /= e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
-        out = _make(row_major(e))
+        out = _make(row_major(e).reshape(x._data.shape))
         ctx.save_for_backward(out)             # PyTorch's formula reads the result
         return out
 
@@ -788,10 +795,10 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        a = x._data
+        a = x._data.reshape(1) if x._data.ndim == 0 else x._data      # a 0-dim input: one node, as torch's
         xp = _xp.array_module(a)
         z = a - _max_or_zero(a, dim)
-        out = _make(row_major(z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))))
+        out = _make(row_major(z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))).reshape(x._data.shape))
         ctx.dim = dim
         ctx.save_for_backward(out)             # PyTorch's formula reads the result
         return out
@@ -831,8 +838,6 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, dim, "softmax")
     if x.dtype._category < 2:
         return x.clone()        # empty
-    if x.ndim == 0:
-        return Softmax.apply(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, d)
 
 
@@ -842,8 +847,6 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, dim, "log_softmax")
     if x.dtype._category < 2:
         return x.clone()        # empty
-    if x.ndim == 0:
-        return LogSoftmax.apply(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, d)
 
 

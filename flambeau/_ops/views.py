@@ -35,16 +35,20 @@ def _sizes(args):
 
 
 def _infer_size(shape, numel, op="view"):
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    if any(s < -1 for s in shape):
-        raise RuntimeError(f"invalid shape dimension {min(shape)}")
-    known = 1
-    for s in shape:
-        if s != -1:
+    neg, known = [], 1
+    for i, s in enumerate(shape):           # checked left to right, as PyTorch's infer_size
+        if s == -1:
+            if neg:
+                raise RuntimeError("only one dimension can be inferred")
+            neg.append(i)
+        elif s >= 0:
             known *= s
+        else:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
     if neg:
+        if known == 0 and numel == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                               f"unspecified dimension size -1 can be any value and is ambiguous")
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape = list(shape)
@@ -242,12 +246,20 @@ def ravel(self):
 
 @register("unflatten")
 def unflatten(input, dim, sizes):
+    if len(sizes) == 0:
+        raise RuntimeError("unflatten: sizes must be non-empty")
     if input._data.ndim == 0:
         raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} but tensor has no "
                            f"dimensions")
     dim = _wrap_dim(dim, input._data.ndim)
     shape = input._data.shape
-    sizes = _infer_size(tuple(sizes), shape[dim])
+    try:
+        sizes = _infer_size(tuple(sizes), shape[dim])
+    except RuntimeError as e:       # PyTorch rewords infer_size's errors (telling them apart by their text)
+        if "is invalid for input of size" in str(e):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({shape[dim]}) in the input tensor") from None
+        raise RuntimeError(f"unflatten got an unexpected error:\n{e}") from None
     return view(input, shape[:dim] + sizes + shape[dim + 1:]) if input.is_contiguous() else \
         reshape(input, shape[:dim] + sizes + shape[dim + 1:])
 
@@ -319,14 +331,19 @@ class Transpose(Function):
     @staticmethod
     def forward(ctx, x, d0, d1):
         ctx.d = (d0, d1)
-        return x._data.swapaxes(d0, d1)
+        return _swapped(x._data, d0, d1)
 
     @staticmethod
     def backward(ctx, grad):
         if grad._requires_grad and grad_mode._enabled[0]:     # differentiated again: a recorded view
             return grad.transpose(*ctx.d), None, None
-        a = grad._data.swapaxes(*ctx.d)
+        a = _swapped(grad._data, *ctx.d)
         return _make(a if type(a) is np.ndarray else _unviewed(a)), None, None
+
+
+def _swapped(a, d0, d1):
+    """a view of a with dims d0 and d1 swapped; a 0-dim array (whose one "dim", 0, swaps with itself) as it is."""
+    return a.swapaxes(d0, d1) if a.ndim else a[...]
 
 
 def _unviewed(a):
@@ -354,17 +371,16 @@ def permute(input, *dims, **kwargs):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match "
                            f"the length of the desired ordering of dimensions i.e. input.dim() = {nd} is not "
                            f"equal to len(dims) = {len(dims)}")
-    dims = wrap_dims(dims, nd)
+    dims = tuple(_wrap_dim(int(d), nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     return Permute.apply(input, dims)
 
 
 @register("transpose", "swapdims")
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
-    if nd == 0:
-        _wrap_dim(dim0, 0), _wrap_dim(dim1, 0)
-        return View.apply(input, ())
-    return Transpose.apply(input, _wrap_dim(dim0, nd), _wrap_dim(dim1, nd))
+    return Transpose.apply(input, _wrap_dim(dim0, nd), _wrap_dim(dim1, nd))     # a 0-dim one too, as torch's
 
 
 swapdims = transpose
@@ -438,38 +454,56 @@ def _T(self):
     return Permute.apply(self, tuple(range(nd - 1, -1, -1)))
 
 
-def _mT(self, name="tensor.mT"):
-    if self._data.ndim == 0:            # deprecated, the identity, as in PyTorch
+_CONJ_ADVICE = "Consider using x.conj()."
+
+
+def _mT(self, name="tensor.mT", deprecated="Tensor.mT", advice="This function is the identity in these cases."):
+    if self._data.ndim == 0:            # deprecated, and the tensor itself (no node), as in PyTorch
         import warnings
-        warnings.warn(f"{name.replace('tensor.', 'Tensor.')} is deprecated on 0-D tensors. This function is the "
-                      f"identity in these cases.", UserWarning, stacklevel=3)
-        return Permute.apply(self, ())
+        warnings.warn(f"{deprecated} is deprecated on 0-D tensors. {advice}", UserWarning, stacklevel=3)
+        return self
     if self._data.ndim < 2:
         raise RuntimeError(f"{name} is only supported on matrices or batches of matrices. Got 1-D tensor.")
     return Transpose.apply(self, self._data.ndim - 2, self._data.ndim - 1)
 
 
+def _H(self):
+    """The conjugate transpose of a matrix: a transpose (TransposeBackward0), as torch's, not T's permute."""
+    nd = self._data.ndim
+    if nd == 0:
+        return _mT(self, "tensor.H", "Tensor.H", _CONJ_ADVICE).conj()
+    if nd != 2:
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {nd}-D tensor."
+                           + (" For batches of matrices, consider using tensor.mH" if nd > 2 else ""))
+    return Transpose.apply(self, 0, 1).conj()
+
+
 Tensor.T = property(_T)
 Tensor.mT = property(_mT)
-Tensor.H = property(lambda self: _T(self).conj())
-Tensor.mH = property(lambda self: _mT(self).conj())
+Tensor.H = property(_H)
+Tensor.mH = property(lambda self: _mT(self, "tensor.mH", "Tensor.mH", _CONJ_ADVICE).conj())
 
 
 @register("adjoint")
 def adjoint(input):
-    return _mT(input, "tensor.adjoint()").conj()
+    return _mT(input, "tensor.adjoint()", "adjoint()", _CONJ_ADVICE).conj()
 
 
 @register("movedim", "moveaxis")
 def movedim(input, source, destination):
     nd = input._data.ndim
-    src = wrap_dims(source, nd)
-    dst = wrap_dims(destination, nd)
-    if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
-                           f"contain the same number of dims as destination ({list(dst)} dims)")
-    if nd == 0:             # dims -1 and 0 name the one "dim" of a 0-dim tensor: nothing moves
-        return Permute.apply(input, ())
+    source = [source] if isinstance(source, (int, np.integer)) else list(source)
+    destination = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} dims) should "
+                           f"contain the same number of dims as destination ({destination} dims)")
+    src = tuple(_wrap_dim(int(d), nd) for d in source)
+    dst = tuple(_wrap_dim(int(d), nd) for d in destination)
+    for dims, wrapped, name in ((source, src, "source"), (destination, dst, "destination")):
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    if nd == 0:             # dims -1 and 0 name the one "dim" of a 0-dim tensor: nothing moves, torch aliases
+        return BasicIndex.named("AliasBackward0").apply(input, Ellipsis)
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -905,8 +939,8 @@ def chunk(input, chunks, dim=0):
     dim = _wrap_dim(dim, input._data.ndim)
     n = input._data.shape[dim]
     size = -(-n // chunks) if n else 0
-    if size == 0:                 # an empty dim splits into `chunks` empty pieces
-        return tuple(_narrow(input, dim, 0, 0, "SplitBackward0") for _ in range(chunks))
+    if size == 0:                 # an empty dim splits into `chunks` empty pieces, through split_with_sizes in torch
+        return tuple(_narrow(input, dim, 0, 0, "SplitWithSizesBackward0") for _ in range(chunks))
     return split(input, size, dim)
 
 

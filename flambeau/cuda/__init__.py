@@ -92,8 +92,7 @@ def get_device_capability(device=None):
 
 
 def synchronize(device=None):
-    if is_available():
-        _cp().cuda.Device().synchronize()
+    _cp().cuda.Device().synchronize()        # without CUDA this raises, as PyTorch's does
 
 
 # -- the default generators of the devices (Note [default cuda generators]) ---------------------
