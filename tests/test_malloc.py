@@ -55,7 +55,9 @@ def test_malloc_is_left_alone_when_asked():
 def test_the_users_own_malloc_settings_win():
     tuned, faults = run_child(MALLOC_MMAP_THRESHOLD_="131072")
     assert not tuned
-    assert faults > 1000          # the user's fixed threshold: every round maps fresh pages
+    # the user's fixed threshold: every round maps fresh pages, at least two faults a round (NumPy
+    # asks for 2 MiB huge pages for arrays this large; where the kernel has none free, 1,024)
+    assert faults >= 100
 
 
 def test_tuning_is_reported():
