@@ -670,6 +670,44 @@ def test_view_returned_by_a_custom_function_modified_in_place(case, device):
     assert (outcomes[0] == "ok") == (case in ("same_no_grad", "pair_fresh", "input_without_grad", "clone"))
 
 
+_PIECES = {"split": lambda x: x.split(2), "split_sizes": lambda x: x.split([2, 4]), "chunk": lambda x: x.chunk(3),
+           "unbind": lambda x: x.view(2, 3).unbind(1), "tensor_split": lambda x: x.tensor_split(3)}
+_CHANGES = {"mul_": lambda p: p.mul_(2), "slice": lambda p: p[0:1].mul_(2), "view": lambda p: p.view(-1).zero_(),
+            "setitem": lambda p: p.__setitem__(0, 1.0), "copy_": lambda p: p.copy_(p.detach() + 1)}
+
+
+@pytest.mark.parametrize("pieces", list(_PIECES))
+@pytest.mark.parametrize("change", list(_CHANGES))
+@pytest.mark.parametrize("grad", ["recorded", "leaf", "no_grad_change", "detached", "no_grad_pieces"])
+def test_pieces_of_split_and_unbind_refuse_in_place_changes_as_torch(pieces, change, grad, device):
+    """split/chunk/unbind's outputs are one multi-output view node in PyTorch: changing one in
+    place (or a view of one) in a graph is refused, naming its output number (tensor_split's
+    slices are separate views, and may be changed). Views of pieces made under no_grad are
+    refused as views of a no_grad view, named by the op that made them."""
+    outcomes = []
+    for lib in (torch, on(flambeau, device)):
+        x = lib.arange(6.0, requires_grad=True)
+        source = x if grad == "leaf" else x.detach() if grad == "detached" else x * 1
+        if grad == "no_grad_pieces":
+            with lib.no_grad():
+                piece = _PIECES[pieces](source)[1]
+        else:
+            piece = _PIECES[pieces](source)[1]
+        try:
+            if grad == "no_grad_change":
+                with lib.no_grad():
+                    _CHANGES[change](piece)
+            else:
+                _CHANGES[change](piece)
+            outcomes.append(("ok", piece.detach().tolist()))
+        except RuntimeError as e:
+            outcomes.append(("refused", str(e)))
+    assert outcomes[0] == outcomes[1]
+    # (a leaf's views may never change in place; pieces made under no_grad, not with grad mode on)
+    refused = grad == "recorded" and pieces != "tensor_split" or grad in ("leaf", "no_grad_pieces")
+    assert (outcomes[0][0] == "refused") == refused
+
+
 def test_in_place_through_a_view_of_another_dtype_in_a_graph_is_refused_before_writing():
     x = flambeau.tensor([1 + 2j, 3 - 1j], requires_grad=True)
     w = x * 1

@@ -212,7 +212,8 @@ def _custom_view_error(self, kind):
     else:
         # PyTorch names the node without its "Backward<n>" suffix: Output 0 of Split, of MyFunction
         name = re.sub(r"Backward\d*$", "", grad_fn.name())
-        head = f"Output {self._output_nr} of {name} is a view and is being modified inplace."
+        number = self.__dict__.get("_view_output_nr", self._output_nr)
+        head = f"Output {number} of {name} is a view and is being modified inplace."
     return RuntimeError(head + _CUSTOM_VIEW_ADVICE[kind])
 
 
@@ -225,7 +226,11 @@ def check_inplace_autograd(self):
     if self._base is not None and "_custom_view" in self.__dict__:
         raise _custom_view_error(self, self.__dict__["_custom_view"])
     if self._base is not None and self.__dict__.get("_no_grad_view"):
-        raise RuntimeError(_NO_GRAD_VIEW)
+        made_from = self.__dict__["_no_grad_view"]
+        if made_from is True:
+            raise RuntimeError(_NO_GRAD_VIEW)
+        raise RuntimeError(f"Output {self._output_nr} of {made_from} is a view of a view which was created in no_grad "
+                           "mode" + _NO_GRAD_VIEW[len("A view was created in no_grad mode"):])
     if self._base is not None and self._requires_grad and self._data.dtype != self._base._data.dtype:
         raise NotImplementedError(
             f"in-place ops through a view of another dtype ({self.dtype} over {self._base.dtype}: x.real, "

@@ -908,6 +908,17 @@ def as_strided(input, size, stride, storage_offset=None):
 
 
 # -- splitting --------------------------------------------------------------------------------
+def _pieces(input, out):
+    """The views of split/chunk/unbind, which PyTorch makes one node with several outputs: while
+    they are in a graph, an in-place op on one (or on a view of one) would have to rebase that
+    node's other outputs too, so it is refused (Note [Views returned by custom Functions])."""
+    if grad_mode._enabled[0] and input._requires_grad:
+        for i, piece in enumerate(out):
+            piece.__dict__["_custom_view"] = "multi"
+            piece.__dict__["_view_output_nr"] = i       # "Output i of Split"; its own views say 0
+    return out
+
+
 @register("split")
 def split(input, split_size_or_sections, dim=0):
     if input._data.ndim == 0:
@@ -929,7 +940,7 @@ def split(input, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(_narrow(input, dim, start, s, node))
         start += s
-    return tuple(out)
+    return _pieces(input, tuple(out))
 
 
 @register("chunk")
@@ -940,7 +951,7 @@ def chunk(input, chunks, dim=0):
     n = input._data.shape[dim]
     size = -(-n // chunks) if n else 0
     if size == 0:                 # an empty dim splits into `chunks` empty pieces, through split_with_sizes in torch
-        return tuple(_narrow(input, dim, 0, 0, "SplitWithSizesBackward0") for _ in range(chunks))
+        return _pieces(input, tuple(_narrow(input, dim, 0, 0, "SplitWithSizesBackward0") for _ in range(chunks)))
     return split(input, size, dim)
 
 
@@ -1006,7 +1017,7 @@ def dsplit(input, sections):
 @register("unbind")
 def unbind(input, dim=0):
     dim = _wrap_dim(dim, input._data.ndim)
-    return tuple(_select(input, dim, i, "UnbindBackward0") for i in range(input._data.shape[dim]))
+    return _pieces(input, tuple(_select(input, dim, i, "UnbindBackward0") for i in range(input._data.shape[dim])))
 
 
 def atleast_1d(*tensors):

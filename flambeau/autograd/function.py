@@ -371,8 +371,10 @@ class Function(metaclass=_FunctionMeta):
                 o._version_counter = src._version_counter
                 if needs:
                     o._base_hist = root.__dict__.get("_hist", 0)
-                elif (not prev_mode and src._requires_grad) or src.__dict__.get("_no_grad_view"):
+                elif not prev_mode and src._requires_grad or not prev_mode and src.__dict__.get("_no_grad_view"):
                     o.__dict__["_no_grad_view"] = True       # see _ops._util.mark_no_grad_view
+                elif src.__dict__.get("_no_grad_view"):      # made with grad on from such a view: named
+                    o.__dict__["_no_grad_view"] = re.sub(r"Backward\d*$", "", cls._node_name or cls.__name__)
                 if prev_mode and "_custom_view" in src.__dict__:
                     o.__dict__["_custom_view"] = src.__dict__["_custom_view"]
         if needs:
