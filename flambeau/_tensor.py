@@ -430,16 +430,32 @@ class Tensor:
     @grad.setter
     def grad(self, value):
         if value is not None:
+            # PyTorch's checks, in its order: type, dtype, device, size
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
-            if value.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: expected {list(self.shape)}, "
-                                   f"got {list(value.shape)}")
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
             if value.dtype is not self.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: expected {self.dtype}, got {value.dtype}")
+                from ._ops.blas import _C_NAMES      # the gradient's dtype as C++ spells it: 'double'
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_C_NAMES.get(value.dtype.name, value.dtype.name)}'"
+                    f" to a tensor with grad_dtype '{self.dtype._legacy[:-len('Tensor')]}'. The gradient must match "
+                    "the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                    "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. "
+                    "Diverging the dtypes of a tensor and its gradient may break downstream systems that assume "
+                    "they match.")
+            if value.device.type != self.device.type:
+                raise RuntimeError(f"attempting to assign a gradient with device type '{value.device.type}' to a "
+                                   f"tensor with device type '{self.device.type}'. Please ensure that the gradient "
+                                   "and the tensor are on the same device")
             if value.device != self.device:
-                raise RuntimeError(f"assigned grad has data located on a different device: expected "
-                                   f"{self.device}, got {value.device}")
+                raise RuntimeError(f"attempting to assign a gradient located on device with index "
+                                   f"'{value.device.index}' to a tensor located on device with index "
+                                   f"'{self.device.index}'. Please ensure that the gradient and the tensor are on "
+                                   "the same device")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are "
+                                   "the same size")
         self._grad = value
 
     @grad.deleter

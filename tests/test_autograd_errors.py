@@ -227,9 +227,10 @@ def test_gradient_on_wrong_device():
     y = flambeau.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="Mismatch in device"):
         flambeau.autograd.grad(y * 2, y, flambeau.ones(2, device="cuda"))
-    with pytest.raises(RuntimeError, match="different device"):
+    with pytest.raises(RuntimeError, match="with device type 'cpu' to a tensor with device type 'cuda'"):
         x.grad = flambeau.ones(2)
-    with pytest.raises(RuntimeError, match="different device"):
+    with pytest.raises(RuntimeError, match="with device type 'cuda' to a tensor with device type 'cpu'. Please "
+                                           "ensure that the gradient and the tensor are on the same device"):
         y.grad = flambeau.ones(2, dtype=flambeau.float32, device="cuda")
 
 
@@ -259,6 +260,27 @@ def test_assigned_grad_is_checked(lib, device):
         x.grad = lib.ones(2, dtype=lib.float32)
     with pytest.raises(TypeError):
         x.grad = [1.0, 2.0]
+
+
+def test_assigned_grad_messages_match_torch():
+    """Assigning a wrong .grad (a common slip when feeding an optimizer by hand): torch's messages, and its
+    order of checks (dtype before size)."""
+
+    def message(lib, make_grad, dtype="float32"):
+        x = lib.ones(2, dtype=getattr(lib, dtype), requires_grad=True)
+        try:
+            x.grad = make_grad(lib)
+        except (RuntimeError, TypeError) as e:
+            return type(e).__name__, str(e)
+        return None
+
+    cases = [(lambda lib: lib.ones(3), "float32"), (lambda lib: lib.ones(2, dtype=lib.float64), "float32"),
+             (lambda lib: lib.ones(2, dtype=lib.int64), "float64"), (lambda lib: lib.ones(3, dtype=lib.float16),
+                                                                     "float64"),
+             (lambda lib: lib.ones(2, dtype=lib.complex64), "float32"), (lambda lib: [1.0, 2.0], "float32"),
+             (lambda lib: lib.ones(2, 1), "float32"), (lambda lib: lib.ones(2), "float32")]
+    for make_grad, dtype in cases:
+        assert message(flambeau, make_grad, dtype) == message(torch, make_grad, dtype)
 
 
 @LIBS

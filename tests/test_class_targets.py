@@ -50,3 +50,32 @@ def test_uint8_targets_give_int64_targets_gradients(device):
     g64, = flambeau.autograd.grad(flambeau.nn.functional.cross_entropy(x, target), x)
     g8, = flambeau.autograd.grad(flambeau.nn.functional.cross_entropy(x, target.to(flambeau.uint8)), x)
     assert flambeau.equal(g8, g64)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3, 2, 2), (2, 1, 2)), ((2, 3, 2, 2), (2, 2)), ((2, 3, 2, 2), (2, 2, 2, 2)),
+                                    ((2, 3, 2, 2), (3, 2)), ((2, 3, 4), (2, 3)), ((2, 3, 2, 2, 2), (2, 2, 2, 1)),
+                                    ((3,), (2,)), ((3,), (1, 1)), ((2, 3), (3,))])
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_class_index_target_shape_errors_as_pytorch(shapes, fn, device):
+    """Misshaped class-index targets: PyTorch's errors, nll_loss2d's own wording for 4-D inputs."""
+    from _oracle import same_error
+    shape, target_shape = shapes
+    same_error(lambda L: getattr(L.nn.functional, fn)(L.zeros(shape), L.zeros(target_shape, dtype=L.long)), device)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"weight": True}, {"weight": True, "reduction": "sum"}])
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_one_dimensional_input_takes_a_one_element_target(kw, fn, device):
+    """A 1-D input (one sample's C scores) takes a 0-D target or, in the forward pass, a 1-D target of
+    one element (PyTorch's backward then refuses the latter, flambeau's reads it as the former)."""
+    import numpy as np
+    x = np.random.default_rng(0).standard_normal(4)
+    results = []
+    for L in (flambeau, torch):
+        kwargs = dict(kw, weight=L.tensor([1.0, 2.0, 0.5, 1.5], dtype=L.float64)) if "weight" in kw else kw
+        if L is flambeau and "weight" in kw:
+            kwargs["weight"] = kwargs["weight"].to(device)
+        make = L.tensor if L is torch else lambda a: flambeau.tensor(a, device=device)
+        out = getattr(L.nn.functional, fn)(make(x), make([2]), **kwargs)
+        results.append((tuple(out.shape), round(out.item(), 10)))
+    assert results[0] == results[1]

@@ -25,7 +25,8 @@ def run(args):
                                     "training_utils.py", "more_ops.py", "reprs.py",
                                     "autograd_errors.py", "functional2.py", "inspection.py", "ml_basics.py",
                                     "generative_seq.py", "devices_dtypes.py",
-                                    "indexing_patterns.py"])
+                                    "indexing_patterns.py", "seeded_random.py", "optimizers.py",
+                                    "losses.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, need_torch, no_host_reads, on_device
+from _oracle import (assert_same, check_against_torch, gradcheck, need_torch, no_host_reads, on_device,
+                     same_error)
 
 torch = need_torch()
 
@@ -309,6 +310,183 @@ def test_mse_loss_warns_on_broadcast_and_legacy_flags():
             warnings.simplefilter("ignore")
             assert_same(flambeau.nn.MSELoss(**kw)(flambeau.tensor(x), flambeau.tensor(y)),
                         torch.nn.MSELoss(**kw)(torch.tensor(x), torch.tensor(y)))
+
+
+def _warned(fn):
+    """fn()'s result and the (category, message) of each warning it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+LEGACY_LOSS_CALLS = {
+    "mse size_average": lambda L, x, t: L.nn.functional.mse_loss(x, x.sin(), size_average=False),
+    "l1 reduce": lambda L, x, t: L.nn.functional.l1_loss(x, x.sin(), reduce=False),
+    "ce both": lambda L, x, t: L.nn.functional.cross_entropy(x, t, size_average=False, reduce=True),
+    "nll wins over reduction": lambda L, x, t: L.nn.functional.nll_loss(x, t, reduce=False, reduction="sum"),
+    "kl_div legacy": lambda L, x, t: L.nn.functional.kl_div(x, x.exp(), size_average=True),
+    "kl_div batchmean legacy": lambda L, x, t: L.nn.functional.kl_div(x, x.exp(), reduce=False, reduction="batchmean"),
+    "module size_average": lambda L, x, t: L.nn.MSELoss(size_average=False)(x, x.sin()),
+    "module reduce": lambda L, x, t: L.nn.SoftMarginLoss(reduce=False)(x, x.sign()),
+    "mse elementwise_mean": lambda L, x, t: L.nn.functional.mse_loss(x, x.sin(), reduction="elementwise_mean"),
+    "ce elementwise_mean": lambda L, x, t: L.nn.functional.cross_entropy(x, t, reduction="elementwise_mean"),
+    "kl_div elementwise_mean": lambda L, x, t: L.nn.functional.kl_div(x, x.exp(), reduction="elementwise_mean"),
+    "module elementwise_mean": lambda L, x, t: L.nn.HingeEmbeddingLoss(reduction="elementwise_mean")(x, x.sign()),
+    "multi_margin elementwise_mean": lambda L, x, t: L.nn.functional.multi_margin_loss(
+        x, t, reduction="elementwise_mean"),
+    "ctc elementwise_mean": lambda L, x, t: L.nn.functional.ctc_loss(
+        x.log_softmax(1).unsqueeze(1).expand(4, 2, 3), L.tensor([[1], [2]]), (4, 3), (1, 1),
+        reduction="elementwise_mean"),
+}
+
+
+@pytest.mark.parametrize("name", list(LEGACY_LOSS_CALLS))
+def test_legacy_reduction_arguments_warn_as_torch(name, device):
+    """size_average/reduce give PyTorch's deprecation warning (naming the reduction they stand for),
+    and reduction='elementwise_mean' reads as 'mean' with its own."""
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    t = np.array([0, 2, 1, 1])
+    ours, our_warnings = _warned(lambda: LEGACY_LOSS_CALLS[name](
+        on_device(flambeau, device), flambeau.tensor(x, device=device), flambeau.tensor(t, device=device)))
+    ref, ref_warnings = _warned(lambda: LEGACY_LOSS_CALLS[name](torch, torch.tensor(x), torch.tensor(t)))
+    assert_same(ours, ref)
+    assert our_warnings == ref_warnings and ref_warnings
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.poisson_nll_loss(x, x, reduction="elementwise_mean"),
+    lambda F, x: F.gaussian_nll_loss(x, x, x.abs(), reduction="elementwise_mean"),
+    lambda F, x: F.multilabel_soft_margin_loss(x, x, reduction="elementwise_mean"),
+    lambda F, x: F.triplet_margin_with_distance_loss(x, x, x, reduction="elementwise_mean"),
+    lambda F, x: F.gaussian_nll_loss(x, x, x.abs(), reduction="avg"),
+])
+def test_losses_reduced_in_python_refuse_elementwise_mean(call, device):
+    # PyTorch reduces these in Python with its own check: no deprecated spelling, their own messages
+    same_error(lambda lib: call(lib.nn.functional, lib.ones(2, 3)), device)
+
+
+def test_ignored_targets_give_positive_zeros_as_torch(device):
+    """An ignored target's loss, and the gradient of nll_loss off the targets, are +0 (PyTorch fills
+    them with zeros), not the -0 of a negated product."""
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    t = np.array([0, 2, 1, 2])
+    calls = [lambda F, x, t: F.nll_loss(F.log_softmax(x, 1), t, reduction="none"),
+             lambda F, x, t: F.nll_loss(x.abs(), t, ignore_index=2, reduction="none"),
+             lambda F, x, t: F.nll_loss(F.log_softmax(x, 1), t, weight=x[0].detach().abs(), ignore_index=2,
+                                        reduction="none"),
+             lambda F, x, t: F.cross_entropy(x, t, weight=x[0].detach().abs(), ignore_index=0, reduction="none"),
+             lambda F, x, t: F.cross_entropy(x, t, ignore_index=1, label_smoothing=0.3, reduction="none"),
+             lambda F, x, t: F.nll_loss(F.log_softmax(x, 1), t, weight=x[0].detach().abs(), ignore_index=1)]
+    for call in calls:
+        signs = []
+        for lib, tensor in ((flambeau, lambda a: flambeau.tensor(a, device=device)), (torch, torch.tensor)):
+            xx = tensor(x).requires_grad_()
+            out = call(lib.nn.functional, xx, tensor(t))
+            out.backward(lib.ones_like(out))
+            signs.append((np.signbit(out.detach().cpu().numpy()).tolist(),
+                          np.signbit(xx.grad.cpu().numpy()).tolist()))
+        assert signs[0] == signs[1]
+
+
+FUSED_LOSSES = {
+    "bce_with_logits": lambda L, x, t: L.nn.functional.binary_cross_entropy_with_logits(x, t.sigmoid(), reduction=R[0]),
+    "bce_with_logits weights": lambda L, x, t: L.nn.functional.binary_cross_entropy_with_logits(
+        x, t.sigmoid(), weight=L.tensor([[0.5], [2.0], [1.0]], dtype=L.float64),
+        pos_weight=L.tensor([1.0, 3.0, 0.5, 2.0], dtype=L.float64), reduction=R[0]),
+    "soft_margin": lambda L, x, t: L.nn.functional.soft_margin_loss(x, t.detach().sign(), reduction=R[0]),
+    "multi_margin": lambda L, x, t: L.nn.functional.multi_margin_loss(x, L.tensor([0, 3, 1]), reduction=R[0]),
+    "multi_margin p2 weight": lambda L, x, t: L.nn.functional.multi_margin_loss(
+        x, L.tensor([2, 3, 1]), p=2, margin=0.7, weight=L.tensor([1.0, 2.0, 0.5, 1.5], dtype=L.float64),
+        reduction=R[0]),
+    "multi_margin 1-D": lambda L, x, t: L.nn.functional.multi_margin_loss(x[1], L.tensor([2]), reduction=R[0]),
+    "multilabel_margin": lambda L, x, t: L.nn.functional.multilabel_margin_loss(
+        x, L.tensor([[3, 0, -1, 1], [1, 2, 3, 0], [-1, 1, 1, 1]]), reduction=R[0]),
+    "multilabel_margin 1-D": lambda L, x, t: L.nn.functional.multilabel_margin_loss(
+        x[0], L.tensor([2, 1, -1, 0]), reduction=R[0]),
+}
+R = ["mean"]
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("name", list(FUSED_LOSSES))
+def test_losses_with_their_own_node_match_torch(name, reduction, device):
+    """The losses PyTorch computes in one kernel: values, gradients and the node's name (which
+    print(loss) shows)."""
+    R[0] = reduction
+    check_against_torch(FUSED_LOSSES[name], (3, 4), (3, 4), device=device)
+    x, t = np.random.default_rng(2).standard_normal((2, 3, 4))
+    names = [type(FUSED_LOSSES[name](lib, lib.tensor(x, requires_grad=True), lib.tensor(t)).grad_fn).__name__
+             for lib in (on_device(flambeau, device), torch)]
+    assert names[0] == names[1]
+
+
+def test_bce_with_logits_differentiates_twice_and_its_target(device):
+    gradcheck(lambda L, x, t: L.nn.functional.binary_cross_entropy_with_logits(
+        x, t.sigmoid(), pos_weight=L.tensor([2.0, 0.5, 1.0], dtype=L.float64)), (4, 3), (4, 3), device=device)
+    gradcheck(lambda L, x: L.autograd.grad(L.nn.functional.binary_cross_entropy_with_logits(
+        x, L.full((4, 3), 0.3, dtype=L.float64)), x, create_graph=True)[0], (4, 3), device=device)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, x.sigmoid().double(), reduction="none"),
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, x.sigmoid(), weight=L.ones(3, dtype=L.float64)),
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, x.sigmoid(), pos_weight=L.ones(1, 2, 3)),
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, x.sigmoid(), weight=L.ones(5, 2, 3)),
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, (x > 0).long()),
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, x > 0),
+    lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x.long(), x.long()),
+    lambda L, x: L.nn.functional.soft_margin_loss(x, x.sign().double(), reduction="none"),
+    lambda L, x: L.nn.functional.soft_margin_loss(x, L.ones(3)),
+    lambda L, x: L.nn.functional.soft_margin_loss(x, L.ones(4, 2, 3)),
+    lambda L, x: L.nn.functional.soft_margin_loss(x.long(), x.long()),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, 3])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, -1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1, 1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([[0, 1]])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0., 1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1]).int()),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1]), weight=L.ones(4)),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1]), weight=L.ones(3, dtype=L.float64)),
+    lambda L, x: L.nn.functional.multi_margin_loss(x.long(), L.tensor([0., 1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x[0], L.tensor([0, 1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x.unsqueeze(0), L.tensor([0, 1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x[:, :0], L.tensor([0, 1])),
+    lambda L, x: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1]), margin=L.tensor(2.0), reduction="none"),
+    lambda L, x: L.nn.functional.cosine_embedding_loss(x, x[:, :2], L.ones(2)),
+    lambda L, x: L.nn.functional.cosine_embedding_loss(x, x, L.ones(2, 1)),
+    lambda L, x: L.nn.functional.cosine_embedding_loss(x[0], x[0], L.ones(2)),
+    lambda L, x: L.nn.functional.cosine_embedding_loss(x, x, L.tensor(1.0)),
+    lambda L, x: L.nn.functional.cosine_embedding_loss(x, x[:1], L.ones(2)),
+    lambda L, x: L.nn.functional.cosine_embedding_loss(x[0], x[1], L.tensor(-1.0), margin=0.5),
+])
+def test_loss_dtypes_shapes_and_errors_as_torch(call, device):
+    """Result dtype and shape (the fused losses write into input- or target-typed results), or the error."""
+    x = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
+    results = []
+    for lib in (on_device(flambeau, device), torch):
+        try:
+            out = call(lib, flambeau.tensor(x, device=device) if lib is not torch else torch.tensor(x))
+            results.append((out.dtype.__repr__(), tuple(out.shape), np.round(out.detach().cpu().numpy(), 5).tolist()))
+        except Exception as e:
+            results.append((type(e).__name__, str(e)))
+    assert results[0] == results[1]
+
+
+def test_composed_losses_name_their_last_node_as_torch(device):
+    x = np.random.default_rng(4).standard_normal((4, 3))
+    p = np.full((4, 3), 1 / 3)
+    calls = [lambda F, x, L: F.cross_entropy(x, L.tensor(p)),
+             lambda F, x, L: F.cross_entropy(x, L.tensor(p), reduction="sum"),
+             lambda F, x, L: F.cross_entropy(x, L.tensor(p), reduction="none"),
+             lambda F, x, L: F.cross_entropy(x, L.tensor([0, 2, 1, 1]), label_smoothing=0.1),
+             lambda F, x, L: F.cross_entropy(x, L.tensor([0, 2, 1, 1])),
+             lambda F, x, L: F.margin_ranking_loss(x, x.flip(0), x.sign(), reduction="none"),
+             lambda F, x, L: F.triplet_margin_loss(x, x.flip(0), x.flip(1), reduction="none")]
+    for call in calls:
+        names = [type(call(lib.nn.functional, lib.tensor(x, requires_grad=True), lib).grad_fn).__name__
+                 for lib in (on_device(flambeau, device), torch)]
+        assert names[0] == names[1]
 
 
 # -- activations / misc functional --------------------------------------------------------------

@@ -417,6 +417,45 @@ def test_step_hooks_and_version_counter(device):
     np.testing.assert_allclose(p.detach().cpu().numpy(), np.full(3, 0.8))
 
 
+def test_step_hooks_see_the_optimizer_in_args_like_torch(device):
+    """torch passes step's full positional args, the optimizer first, to pre and post hooks, and runs
+    step with the args a pre hook returns."""
+    torch = need_torch()
+
+    def run(lib, dev):
+        p = lib.tensor([1.0, 2.0], requires_grad=True, device=dev)
+        opt = lib.optim.SGD([p], lr=0.5)
+        seen = []
+        opt.register_step_pre_hook(lambda o, args, kwargs: seen.append(("pre", len(args), args[0] is o,
+                                                                       sorted(kwargs))))
+        opt.register_step_post_hook(lambda o, args, kwargs: seen.append(("post", len(args), args[0] is o,
+                                                                         sorted(kwargs))))
+        closure = lambda: 7.0  # noqa: E731
+        p.grad = lib.ones(2, device=dev)
+        opt.step()
+        opt.step(closure)
+        opt.step(closure=closure)
+        # a pre hook that drops the closure: step then runs without it and returns None
+        opt.register_step_pre_hook(lambda o, args, kwargs: ((o,), {}))
+        dropped = opt.step(closure)
+        with pytest.raises(RuntimeError, match="must return None or a tuple of"):
+            bad = lib.optim.SGD([p], lr=0.5)
+            bad.register_step_pre_hook(lambda o, args, kwargs: 3)
+            bad.step()
+        return seen, dropped, p.detach().cpu().tolist()
+
+    assert run(flambeau, device) == run(torch, "cpu")
+
+
+def test_base_optimizer_step_raises_bare_not_implemented():
+    torch = need_torch()
+    for lib in (flambeau, torch):
+        p = lib.ones(2, requires_grad=True)
+        with pytest.raises(NotImplementedError) as info:
+            lib.optim.Optimizer([p], {}).step()
+        assert str(info.value) == ""
+
+
 def test_user_optimizer_subclass():
     """A user's Optimizer subclass gets defaults, state, hooks, and runs step in the caller's grad mode."""
     class SignSGD(flambeau.optim.Optimizer):

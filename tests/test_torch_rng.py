@@ -303,6 +303,148 @@ def test_multinomial():
     same_draws(fn, 14)
 
 
+def test_multinomial_draws_zero_probability_categories_last():
+    # torch has no "not enough positive categories" error: once the positive ones are drawn (in torch's
+    # order) the zero ones follow, in its sort's order for ties (flambeau: index order)
+    def fn(lib):
+        return [lib.multinomial(lib.tensor([0., 3., 0., 1.]), 4), lib.multinomial(lib.tensor([[1., 0., 0.],
+                                                                                            [2., 1., 0.]]), 3)]
+    torch.manual_seed(5)
+    ref = fn(torch)
+    flambeau.manual_seed(5)
+    ours = fn(flambeau)
+    for o, r, positives in zip(ours, ref, ([2], [1, 2])):
+        for row_o, row_r, k in zip(o.view(-1, o.shape[-1]).tolist(), r.view(-1, r.shape[-1]).tolist(), positives):
+            assert row_o[:k] == row_r[:k] and sorted(row_o) == sorted(row_r)
+    assert_same(flambeau.get_rng_state(), torch.get_rng_state())
+
+
+def test_multinomial_on_a_device_draws_zero_probability_categories(device):
+    picked = flambeau.multinomial(flambeau.tensor([0., 2., 0.], device=device), 3)
+    assert picked[0].item() == 1 and sorted(picked.tolist()) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.multinomial(lib.tensor([1, 2]), 1),
+    lambda lib: lib.multinomial(lib.ones(2, 2, 2), 1),
+    lambda lib: lib.multinomial(lib.tensor(1.), 1),
+    lambda lib: lib.multinomial(lib.ones(3), 0),
+    lambda lib: lib.multinomial(lib.ones(3), 1.5),
+    lambda lib: lib.multinomial(lib.ones(2, 0), 1),
+    lambda lib: lib.multinomial(lib.ones(3), 4),
+    lambda lib: lib.multinomial(lib.zeros(2, 3), 1),
+    lambda lib: lib.randperm(-1),
+    lambda lib: lib.randperm(3.0),
+    lambda lib: lib.randperm(257, dtype=lib.uint8),
+    lambda lib: lib.randperm(129, dtype=lib.int8),
+    lambda lib: lib.randperm(32769, dtype=lib.int16),
+    lambda lib: lib.randperm(2050, dtype=lib.float16),
+    lambda lib: lib.randperm(3, dtype=lib.bool),
+    lambda lib: lib.randperm(3, dtype=lib.complex64),
+    lambda lib: lib.randint(0, 300, (2,), dtype=lib.uint8),
+    lambda lib: lib.empty(2, dtype=lib.int16).random_(0, 2 ** 40),
+    lambda lib: lib.empty(2, dtype=lib.uint8).random_(-1, 2),
+    lambda lib: lib.empty(2, dtype=lib.complex64).random_(0, 5),
+    lambda lib: lib.randint(2, 5),
+    lambda lib: lib.randint(5, size=3),
+    lambda lib: lib.bernoulli(lib.tensor([1.5])),
+    lambda lib: lib.empty(3).bernoulli_(lib.tensor([0.5, 2.0, 0.0])),
+])
+def test_sampler_argument_errors_as_torch(call):
+    same_error(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.randint(5),
+    lambda lib: lib.randint(0.5, 5.5, (3,)),
+    lambda lib: lib.normal(0.0, 1.0),
+    lambda lib: lib.normal(lib.zeros(2), lib.ones(2), (2,)),
+    lambda lib: lib.rand(2, 3, size=(2,)),
+])
+def test_invalid_argument_combinations_as_torch(call):
+    # torch lists its overloads after the first line; the first line names what it got
+    with pytest.raises(TypeError) as ref:
+        call(torch)
+    with pytest.raises(TypeError) as ours:
+        call(flambeau)
+    assert str(ours.value).split("\n")[0] == str(ref.value).split("\n")[0]
+
+
+def test_size_keyword_generators_of_like_samplers_and_randperm_dtypes():
+    def fn(lib):
+        g = lib.Generator().manual_seed(4)
+        x = lib.zeros(2, 3)
+        return [lib.rand(size=(2, 3)), lib.randn(size=[17]), lib.rand_like(x, generator=g),
+                lib.randn_like(x, generator=g), lib.randint_like(x, 5, generator=g),
+                lib.randint_like(x, 2, 9, generator=g), lib.randperm(256, dtype=lib.uint8),
+                lib.randperm(2049, dtype=lib.float16), lib.randperm(lib.tensor(6)), g.get_state()]
+    same_draws(fn, 3)
+
+
+def _node(t):
+    return None if t.grad_fn is None else type(t.grad_fn).__name__
+
+
+IN_PLACE_SAMPLERS = [lambda x: x.normal_(), lambda x: x.uniform_(-1, 1), lambda x: x.bernoulli_(0.3),
+                     lambda x, lib=None: x.bernoulli_(x.detach() * 0 + 0.5), lambda x: x.exponential_(),
+                     lambda x: x.geometric_(0.4), lambda x: x.cauchy_(), lambda x: x.log_normal_(),
+                     lambda x: x.random_(), lambda x: x.random_(7), lambda x: x.random_(2, 9),
+                     lambda x: x.random_(3, None)]
+
+
+@pytest.mark.parametrize("sample", IN_PLACE_SAMPLERS)
+def test_in_place_samplers_record_zero_gradient_nodes(sample):
+    def fn(lib):
+        w = lib.tensor([1., 2., 3., 4.], requires_grad=True)
+        x = w * 2
+        before = x._version
+        sample(x)
+        name = type(x.grad_fn).__name__
+        (x * lib.arange(4.)).sum().backward()
+        return x.detach(), w.grad, name, x._version - before
+
+    torch.manual_seed(9)
+    ref = fn(torch)
+    flambeau.manual_seed(9)
+    ours = fn(flambeau)
+    assert_same(ours[0], ref[0])
+    assert_same(ours[1], ref[1])
+    assert ours[2:] == ref[2:]
+
+
+def test_in_place_sampler_on_a_view_and_on_a_device(device):
+    w = flambeau.ones(2, 3, requires_grad=True, device=device)
+    x = w * 1
+    x[0].normal_()
+    assert _node(x) == "CopySlices" and _node(x[0]) == "SelectBackward0"
+    x.sum().backward()
+    assert w.grad.tolist() == [[0., 0., 0.], [1., 1., 1.]]
+    y = w * 1
+    y.uniform_()
+    assert _node(y) == "UniformBackward0"
+
+
+def test_normal_and_bernoulli_record_zero_gradient_nodes():
+    def fn(lib):
+        mean = lib.zeros(3, requires_grad=True)
+        std = lib.ones(2, 1, requires_grad=True)
+        p = lib.full((3,), 0.5, requires_grad=True)
+        outs = [lib.normal(mean, 2.0), lib.normal(1.0, std), lib.normal(mean, std), lib.normal(mean.detach(), std),
+                lib.bernoulli(p)]
+        names = [type(o.grad_fn).__name__ for o in outs]
+        sum(o.sum() for o in outs).backward()
+        return [o.detach() for o in outs] + [mean.grad, std.grad, p.grad], names
+
+    torch.manual_seed(2)
+    ref, ref_names = fn(torch)
+    flambeau.manual_seed(2)
+    ours, names = fn(flambeau)
+    assert names == ref_names
+    for o, r in zip(ours, ref):
+        assert_same(o, r)
+    assert flambeau.normal(flambeau.zeros(2), 1.0).grad_fn is None
+
+
 # -- the rejection samplers: _standard_gamma, _sample_dirichlet, poisson, binomial ------------------------
 # (Note [torch's rejection samplers]) Each element takes as many uniforms (and normals) as its own loop
 # needs, so every test also compares the generator state afterwards, and a randn(1, float64) drawn after

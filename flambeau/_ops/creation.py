@@ -561,25 +561,28 @@ def _random_like(input, dtype, device, requires_grad, memory_format, fill, draw)
     return _new_like(input, draw(tuple(input.shape), dt, dev)._data, dtype, device, requires_grad, memory_format)
 
 
-def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
     check_layout(layout, "rand_like")
-    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: uniform_(t),
-                        lambda shape, dt, dev: rand(shape, dtype=dt, device=dev))
+    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: uniform_(t, generator=generator),
+                        lambda shape, dt, dev: rand(shape, generator=generator, dtype=dt, device=dev))
 
 
-def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
     check_layout(layout, "randn_like")
-    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: normal_(t),
-                        lambda shape, dt, dev: randn(shape, dtype=dt, device=dev))
+    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: normal_(t, generator=generator),
+                        lambda shape, dt, dev: randn(shape, generator=generator, dtype=dt, device=dev))
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
-                 memory_format=None):
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None,
+                 requires_grad=False, memory_format=None):
     check_layout(layout, "randint_like")
     if high is None:
         low, high = 0, low
-    return _random_like(input, dtype, device, requires_grad, memory_format, lambda t: random_(t, low, high),
-                        lambda shape, dt, dev: randint(low, high, shape, dtype=dt, device=dev))
+    return _random_like(input, dtype, device, requires_grad, memory_format,
+                        lambda t: random_(t, low, high, generator=generator),
+                        lambda shape, dt, dev: randint(low, high, shape, generator=generator, dtype=dt, device=dev))
 
 
 # -- ranges -----------------------------------------------------------------------------------
@@ -1584,7 +1587,38 @@ def _cpu_normal(g, n, dt, mean=0.0, std=1.0, contiguous=True):
     return _cast(_cpu_rng.normal(g, n, dt.np, mean, std, contiguous), dt)
 
 
-def _fill_cpu(self, draw):
+class Drawn(Function):
+    """A sampler's output in the graph: the samples are drawn, not computed from the parameters (or from
+    the old values an in-place sampler overwrites), so torch gives those a zero gradient."""
+
+    @staticmethod
+    def forward(ctx, values, *params):          # values: the array already drawn
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):                    # d(sample)/d(parameter) = 0
+        return (None,) + tuple(grad * 0 if needs else None for needs in ctx.needs_input_grad[1:])
+
+
+def _drawn(values, node_name, *params):
+    """The tensor of the drawn array values, recorded as node_name when a tensor parameter requires grad."""
+    if recording(*params):
+        return Drawn.named(node_name).apply(values, *params)
+    return _make(values)
+
+
+def _record_drawn(self, node_name):
+    """After an in-place sampler filled self: self's history (and its base's) becomes node_name, which
+    gives self's old value a zero gradient, as torch records normal_ (NormalBackward0) and the others."""
+    if recording(self) or (self._base is not None and recording(self._base)):
+        from ._util import snapshot
+        from .views import rebase_history
+        old = snapshot(self)                    # self's place in the graph before the fill
+        rebase_history(self, Drawn.named(node_name).apply(old._data, old))
+    return self
+
+
+def _fill_cpu(self, draw, node_name):
     """Fill self in place with draw(n): its n values in the order torch's TensorIterator visits self,
     its memory order (through every view of self)."""
     from ._util import check_writable
@@ -1594,7 +1628,7 @@ def _fill_cpu(self, draw):
     if view.size:
         view[...] = _cast(np.asarray(draw(view.size)), self.dtype).reshape(view.shape)
     self._version_counter[0] += 1
-    return self
+    return _record_drawn(self, node_name)
 
 
 def _uniform(g, shape, dt, lo=0.0, hi=1.0):
@@ -1629,11 +1663,22 @@ def _numel(shape):
     return math.prod(shape)
 
 
+def _sizes_or_keyword(sizes, size, name):
+    """The shape given by position (rand(2, 3), rand((2, 3))) or by torch's keyword (rand(size=(2, 3)))."""
+    if size is None:
+        return _shape_args(sizes)
+    if sizes:
+        got = ", ".join(type(s).__name__ for s in sizes)
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}, size="
+                        f"{type(size).__name__}), but expected one of:\n * (tuple of ints size)\n * (int... size)")
+    return _shape_args((size,))
+
+
 @factory_out
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Samples of U[0, 1)."""
     check_layout(layout, "rand")
-    shape = _shape_args(size)
+    shape = _sizes_or_keyword(sizes, size, "rand")
     _check_shape(shape)
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device, "rand")
     _kernel_for("check_uniform_bounds", dt, (2, 3))
@@ -1644,10 +1689,10 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
 
 
 @factory_out
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Samples of N(0, 1)."""
     check_layout(layout, "randn")
-    shape = _shape_args(size)
+    shape = _sizes_or_keyword(sizes, size, "randn")
     _check_shape(shape)
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device, "randn")
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
@@ -1666,10 +1711,17 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
             requires_grad=False):
     """Integers uniform in [low, high): randint(high, size) or randint(low, high, size)."""
     check_layout(layout, "randint")
+    given = [v for v in (low, high, size) if v is not None]
+    if size is None and high is None or any(isinstance(v, float) for v in (low, high)):
+        got = ", ".join(type(v).__name__ for v in given)
+        raise TypeError(f"randint() received an invalid combination of arguments - got ({got}), but expected one "
+                        "of:\n * (int high, tuple of ints size)\n * (int low, int high, tuple of ints size)")
     if size is None:
-        if high is None or not isinstance(high, (tuple, list, Size)):
-            raise TypeError("randint() missing 1 required positional argument: 'size'")
+        if not isinstance(high, (tuple, list, Size)):
+            raise TypeError(f"randint(): argument 'size' (position 2) must be tuple of ints, not {type(high).__name__}")
         low, high, size = 0, low, high
+    elif not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     elif high is None:
         low, high = 0, low
     if isinstance(high, (tuple, list)):
@@ -1690,7 +1742,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 
 def _check_random_bounds(dt, low, high):
     if dt.is_complex:
-        raise RuntimeError(f"check_random_bounds handles only integral, floating-point and boolean types, got {dt}")
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
     if dt is _dtype.bool:
         lo_ok, hi_ok = 0 <= low <= 1, 1 <= high <= 2
     elif dt._category == 1:
@@ -1698,10 +1750,15 @@ def _check_random_bounds(dt, low, high):
         lo_ok, hi_ok = info.min <= low <= info.max, info.min <= high - 1 <= info.max
     else:
         return
+    c_type = _C_BOUNDS_TYPE.get(dt.np.type, dt.name)      # torch names the C type its kernel fills
     if not lo_ok:
-        raise RuntimeError(f"from is out of bounds for {dt.name}")
+        raise RuntimeError(f"from is out of bounds for {c_type}")
     if not hi_ok:
-        raise RuntimeError(f"to - 1 is out of bounds for {dt.name}")
+        raise RuntimeError(f"to - 1 is out of bounds for {c_type}")
+
+
+_C_BOUNDS_TYPE = {np.bool_: "bool", np.uint8: "unsigned char", np.int8: "signed char", np.int16: "short int",
+                  np.int32: "int", np.int64: "long int"}
 
 
 _MANTISSA = {np.float16: 11, np.float32: 24, np.float64: 53}
@@ -1756,13 +1813,32 @@ def _random_span(dt, from_, to):
     return to - from_, from_
 
 
+_C_INT_TYPE = {np.uint8: "uint8_t", np.int8: "int8_t", np.int16: "int16_t", np.int32: "int32_t"}
+
+
+def _check_randperm_dtype(n, dt):
+    """torch's checks that 0 .. n-1 can be held by dt (floats: every integer up to n-1 exactly)."""
+    if dt is _dtype.bool or dt.is_complex:
+        raise NotImplementedError(f"\"randperm\" not implemented for '{_word(dt)}'")
+    if dt.is_floating_point:
+        largest = (1 << _MANTISSA[dt.np.type]) + 1
+        if n > largest:
+            raise RuntimeError(f"n cannot be greater than {largest} for {_word(dt)} type.")
+    elif dt.np.type in _C_INT_TYPE and n - 1 > np.iinfo(dt.np).max:
+        raise RuntimeError(f"value cannot be converted to type {_C_INT_TYPE[dt.np.type]} without overflow")
+
+
 @factory_out
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1."""
     check_layout(layout, "randperm")
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
+    if isinstance(n, Tensor) and n.ndim == 0 and not n.dtype.is_floating_point:
+        n = int(n.item())
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    _check_shape((n,))
     dt, dev, _ = _resolve(dtype or _dtype.int64, device)
+    _check_randperm_dtype(n, dt)
     g = _source(generator, dev)
     if _on_cpu(g):
         return _finish(_cast(_cpu_rng.randperm(g, n), dt), requires_grad)
@@ -1775,6 +1851,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     """N(mean, std^2) samples: mean and/or std may be tensors (broadcast), else size is required."""
     check_layout(layout, "normal")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:            # the tensor overloads take their shape from mean and std
+            got = ", ".join(type(v).__name__ if not isinstance(v, Tensor) else "Tensor" for v in (mean, std, size))
+            raise TypeError(f"normal() received an invalid combination of arguments - got ({got}), but expected one "
+                            "of:\n * (Tensor mean, Tensor std)\n * (float mean, float std, tuple of ints size)")
         ref = mean if isinstance(mean, Tensor) else std
         if isinstance(mean, Tensor) and isinstance(std, Tensor):
             check_same_device("normal", mean, std)
@@ -1791,23 +1871,26 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                                  tuple(std.shape) if isinstance(std, Tensor) else ())
         m = mean._data if isinstance(mean, Tensor) else mean
         sd = std._data if isinstance(std, Tensor) else std
+        # torch's overloads' nodes: normal(Tensor, float), normal(float, Tensor), normal(Tensor, Tensor)
+        node = f"NormalBackward{isinstance(mean, Tensor) + 2 * isinstance(std, Tensor)}"
+        params = [t for t in (mean, std) if isinstance(t, Tensor)]
         if not _on_cpu(g):
             z = _normal(g, shape, dt)
-            return _make((z * sd + m).astype(dt.np, copy=False))
+            return _drawn((z * sd + m).astype(dt.np, copy=False), node, *params)
         # torch: a fresh contiguous output filled by normal_(0, std) plus mean for a number std, else by
         # normal_(0, 1), times std, plus mean (a number mean as a 0-d tensor of the output's dtype)
         if not isinstance(std, Tensor):
             z = _cpu_normal(g, _numel(shape), dt, 0.0, float(std)).reshape(shape)
-            return _make((z + m).astype(dt.np, copy=False))
+            return _drawn((z + m).astype(dt.np, copy=False), node, *params)
         z = _cpu_normal(g, _numel(shape), dt).reshape(shape)
         z = (z * sd).astype(dt.np, copy=False)
         m = m if isinstance(mean, Tensor) else dt.np.type(m)
-        return _make((z + m).astype(dt.np, copy=False))
+        return _drawn((z + m).astype(dt.np, copy=False), node, *params)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if size is None:
-        raise TypeError("normal() received an invalid combination of arguments: with float mean and std, "
-                        "size is required")
+        raise TypeError(f"normal() received an invalid combination of arguments - got ({type(mean).__name__}, "
+                        f"{type(std).__name__}), but expected one of:\n * (float mean, float std, tuple of ints size)")
     dt, dev, _ = _resolve(dtype or _dtype.get_default_dtype(), device or CPU)
     _kernel_for("normal_kernel_cpu", dt, (2, 3))
     g = _source(generator, dev)
@@ -1815,6 +1898,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if _on_cpu(g):
         return _finish(_cpu_normal(g, _numel(shape), dt, float(mean), float(std)).reshape(shape), requires_grad)
     return _finish(_random_array(lambda sh: _normal(g, sh, dt, mean, std), shape, dt, dev), requires_grad)
+
+
+_P_IN_RANGE = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be improved?  "
+               "If so, please report an enhancement request to PyTorch.)")
 
 
 def _cpu_bernoulli(g, out, probs):
@@ -1840,69 +1927,69 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         probs = input._data
         # torch's CPU kernel checks the probabilities; its CUDA kernel does not read them back to the host
         if type(probs) is np.ndarray and probs.size and not ((probs >= 0) & (probs <= 1)).all():
-            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+            raise RuntimeError(_P_IN_RANGE)
     else:
         _kernel_for("bernoulli_scalar_cpu_", input.dtype, (0, 1, 2))
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
         probs = p
+    # bernoulli(probabilities) records BernoulliBackward0 (zero gradient); torch has no derivative for bernoulli(x, p)
+    params = (input,) if p is None else ()
     if _on_cpu(g):          # into a contiguous array (torch's LEGACY_CONTIGUOUS empty_like), filled in order
-        return _make(_cpu_bernoulli(g, np.empty(input._data.shape, input._data.dtype), probs))
-    return _make((g.random(input.shape) < probs).astype(input._data.dtype))
+        return _drawn(_cpu_bernoulli(g, np.empty(input._data.shape, input._data.dtype), probs), "BernoulliBackward0",
+                      *params)
+    return _drawn((g.random(input.shape) < probs).astype(input._data.dtype), "BernoulliBackward0", *params)
 
 
 @register("multinomial")
 @handles_out
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
-    """num_samples category indices per row, drawn with the row's (unnormalized) probabilities."""
-    if input.dtype._category != 2:
-        raise NotImplementedError(f"\"multinomial\" not implemented for '{_word(input.dtype)}'")
+    """num_samples category indices per row, drawn with the row's (unnormalized) probabilities.
+    Without replacement, once a row's positive categories are drawn its zero ones follow (torch draws
+    them too, in its sort's order for ties; flambeau in index order)."""
+    _check_multinomial_arguments(input, num_samples, replacement)
     if not input.is_cpu:
         return _multinomial_on_device(input, num_samples, replacement, _source(generator, input.device))
     g = _source(generator, input.device)
     probs = input._data
-    if probs.ndim not in (1, 2):
-        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
-    if num_samples <= 0:
-        raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
     if (probs < 0).any() or not np.isfinite(probs).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = probs.reshape(-1, probs.shape[-1])
-    if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    for row in rows:
-        if row.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and (row > 0).sum() < num_samples:
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
-                               "category to sample)")
+    if rows.shape[0] and (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not rows.size:
+        return _make(np.empty(probs.shape[:-1] + (num_samples,), np.int64))
     res = _cpu_rng.multinomial(g, probs, num_samples, replacement)
     return _make(res.reshape(probs.shape[:-1] + (num_samples,)))
+
+
+def _check_multinomial_arguments(input, num_samples, replacement):
+    """torch's checks of multinomial's arguments, in its order, before the probabilities are read."""
+    if not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool):
+        raise TypeError(f"multinomial(): argument 'num_samples' (position 2) must be int, not "
+                        f"{type(num_samples).__name__}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if input.dtype._category != 2:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {_word(input.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > input.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
 
 
 def _multinomial_on_device(input, num_samples, replacement, g):
     """torch's algorithm on a device: the top num_samples of p / q with q ~ Exp(1) per category (one draw per
     sample with replacement). The checks read the probabilities once, where torch's read them too."""
     probs = input._data
-    if probs.ndim not in (1, 2):
-        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
-    if num_samples <= 0:
-        raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
     n = probs.shape[-1]
-    if not replacement and num_samples > n:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     xp = _xp.array_module(probs)
     rows = probs.reshape(-1, n).astype(np.float64)
-    invalid, empty_row, too_few = xp.stack((
-        ~(xp.isfinite(rows) & (rows >= 0)).all(), (rows.sum(axis=1) <= 0).any(),
-        ((rows > 0).sum(axis=1) < num_samples).any() & (not replacement))).tolist()
+    invalid, empty_row = xp.stack((~(xp.isfinite(rows) & (rows >= 0)).all(), (rows.sum(axis=1) <= 0).any())).tolist()
     if invalid:
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if empty_row:
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if too_few:
-        raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
-                           "category to sample)")
     if replacement:
         keys = rows[:, None, :] / g.exponential(1.0, (rows.shape[0], num_samples, n))
         picked = xp.argmax(keys, axis=-1)
@@ -2076,14 +2163,14 @@ def _binomial_cpu(g, n, p, fits):
     return out
 
 
-def _fill_random(self, sample):
+def _fill_random(self, sample, node_name):
     """Fill self in place with sample(shape), a device array, through every view of self."""
     from ._util import check_writable
     check_writable(self)
     check_inplace_autograd(self)
     self._data[...] = _xp.astype(sample(self.shape), self._data.dtype, copy=False)
     self._version_counter[0] += 1
-    return self
+    return _record_drawn(self, node_name)
 
 
 def _continuous_only(name, dt):
@@ -2116,8 +2203,8 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
     _check_uniform_bounds(self.dtype, a, b)
     g = _source(generator, self.device)
     if _on_cpu(g):
-        return _fill_cpu(self, lambda n: _cpu_uniform(g, n, self.dtype, a, b))
-    return _fill_random(self, lambda s: _uniform(g, s, self.dtype, a, b))
+        return _fill_cpu(self, lambda n: _cpu_uniform(g, n, self.dtype, a, b), "UniformBackward0")
+    return _fill_random(self, lambda s: _uniform(g, s, self.dtype, a, b), "UniformBackward0")
 
 
 @register("normal_")
@@ -2129,20 +2216,22 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     g = _source(generator, self.device)
     if _on_cpu(g):
         contiguous = self._data.flags.c_contiguous
-        return _fill_cpu(self, lambda n: _cpu_normal(g, n, self.dtype, float(mean), float(std), contiguous))
-    return _fill_random(self, lambda s: _normal(g, s, self.dtype, mean, std))
+        return _fill_cpu(self, lambda n: _cpu_normal(g, n, self.dtype, float(mean), float(std), contiguous),
+                         "NormalBackward0")
+    return _fill_random(self, lambda s: _normal(g, s, self.dtype, mean, std), "NormalBackward0")
 
 
 @register("bernoulli_")
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 1 (probability p, a number or a tensor of probabilities) or 0."""
     g = _source(generator, self.device)
+    bernoulli_node = "BernoulliBackward1" if isinstance(p, Tensor) else "BernoulliBackward2"
     if isinstance(p, Tensor):
         _kernel_for("bernoulli_tensor_cpu_self_", self.dtype, (0, 1, 2))
         check_same_device("bernoulli_", self, p)
         pv = p._data
         if type(pv) is np.ndarray and pv.size and (np.any(pv < 0) or np.any(pv > 1)):   # no host read on cuda
-            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+            raise RuntimeError(_P_IN_RANGE)
         np.broadcast_shapes(pv.shape, tuple(self.shape))
     else:
         _kernel_for("bernoulli_scalar_cpu_", self.dtype, (0, 1, 2))
@@ -2156,8 +2245,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
         # drawn into a bool array laid out as self, so that the draws follow self's memory order
         self._data[...] = _cpu_bernoulli(g, np.empty_like(self._data, dtype=np.bool_), pv)
         self._version_counter[0] += 1
-        return self
-    return _fill_random(self, lambda s: g.random(s) < pv)
+        return _record_drawn(self, bernoulli_node)
+    return _fill_random(self, lambda s: g.random(s) < pv, bernoulli_node)
 
 
 _UNSET = object()
@@ -2170,6 +2259,7 @@ def random_(self, from_=_UNSET, to=_UNSET, *, generator=None, **kw):
     and the dtype's whole non-negative range for integers."""
     from_ = kw.pop("from", from_)
     to = kw.pop("to", to)
+    random_node = "RandomBackward1" if to is _UNSET and from_ is not _UNSET else "RandomBackward0"   # random_(to)
     if to is _UNSET:
         from_, to = (None, None) if from_ is _UNSET else (0, from_)       # random_() or random_(to)
     elif from_ is _UNSET:
@@ -2178,8 +2268,7 @@ def random_(self, from_=_UNSET, to=_UNSET, *, generator=None, **kw):
     explicit = from_ is not None
     if dt.is_complex:
         if explicit:
-            raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types, got "
-                               f"{dt}")
+            raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
         raise NotImplementedError(f"\"random_kernel_cpu\" not implemented for '{_word(dt)}'")
     g = _source(generator, self.device)
     if not _on_cpu(g):
@@ -2195,16 +2284,16 @@ def random_(self, from_=_UNSET, to=_UNSET, *, generator=None, **kw):
         if from_ >= to:
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
         _check_random_bounds(dt, from_, to)
-        return _fill_random(self, lambda s: g.integers(from_, to, s))
+        return _fill_random(self, lambda s: g.integers(from_, to, s), random_node)
     if from_ is None:                                               # random_()
-        return _fill_cpu(self, lambda n: _cpu_rng.random_default(g, n, dt.np))
+        return _fill_cpu(self, lambda n: _cpu_rng.random_default(g, n, dt.np), "RandomBackward2")
     if to is not None:                                              # [from, to)
         span, base = _random_span(dt, from_, to)
-        return _fill_cpu(self, lambda n: _cpu_rng.random_from_to(g, n, dt.np, span, base))
+        return _fill_cpu(self, lambda n: _cpu_rng.random_from_to(g, n, dt.np, span, base), random_node)
     if from_ == -(1 << 63):                                         # every int64
         if dt not in (_dtype.int64, _dtype.float32, _dtype.float64):
             raise RuntimeError("random_full_64_bits_range_kernel_cpu handles only int64, double, float and bfloat16")
-        return _fill_cpu(self, lambda n: _cpu_rng.random_full_range(g, n, dt.np))
+        return _fill_cpu(self, lambda n: _cpu_rng.random_full_range(g, n, dt.np), "RandomBackward0")
     if dt.is_floating_point:                                        # [from, 2^mantissa]
         to_inc = 1 << _MANTISSA[dt.np.type]
         from_, _ = _update_bounds(dt, from_, None)
@@ -2216,7 +2305,8 @@ def random_(self, from_=_UNSET, to=_UNSET, *, generator=None, **kw):
     else:                                                           # [from, the dtype's largest]
         to_inc = 1 if dt is _dtype.bool else int(np.iinfo(dt.np).max)
         _check_random_bounds(dt, from_, to_inc + 1)
-    return _fill_cpu(self, lambda n: _cpu_rng.random_from_to(g, n, dt.np, to_inc - from_ + 1, from_))
+    return _fill_cpu(self, lambda n: _cpu_rng.random_from_to(g, n, dt.np, to_inc - from_ + 1, from_),
+                     "RandomBackward0")
 
 
 @register("exponential_")
@@ -2227,8 +2317,8 @@ def exponential_(self, lambd=1.0, *, generator=None):
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     g = _source(generator, self.device)
     if _on_cpu(g):
-        return _fill_cpu(self, lambda n: _cpu_rng.exponential(g, n, float(lambd)))
-    return _fill_random(self, lambda s: g.exponential(1.0 / lambd, s))
+        return _fill_cpu(self, lambda n: _cpu_rng.exponential(g, n, float(lambd)), "ExponentialBackward0")
+    return _fill_random(self, lambda s: g.exponential(1.0 / lambd, s), "ExponentialBackward0")
 
 
 @register("geometric_")
@@ -2239,8 +2329,8 @@ def geometric_(self, p, *, generator=None):
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     g = _source(generator, self.device)
     if _on_cpu(g):
-        return _fill_cpu(self, lambda n: _cpu_rng.geometric(g, n, float(p)))
-    return _fill_random(self, lambda s: g.geometric(p, s))
+        return _fill_cpu(self, lambda n: _cpu_rng.geometric(g, n, float(p)), "GeometricBackward0")
+    return _fill_random(self, lambda s: g.geometric(p, s), "GeometricBackward0")
 
 
 @register("cauchy_")
@@ -2251,8 +2341,8 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     g = _source(generator, self.device)
     if _on_cpu(g):
-        return _fill_cpu(self, lambda n: _cpu_rng.cauchy(g, n, float(median), float(sigma)))
-    return _fill_random(self, lambda s: median + sigma * g.standard_cauchy(s))
+        return _fill_cpu(self, lambda n: _cpu_rng.cauchy(g, n, float(median), float(sigma)), "CauchyBackward0")
+    return _fill_random(self, lambda s: median + sigma * g.standard_cauchy(s), "CauchyBackward0")
 
 
 @register("log_normal_")
@@ -2263,8 +2353,8 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     g = _source(generator, self.device)
     if _on_cpu(g):
-        return _fill_cpu(self, lambda n: _cpu_rng.log_normal(g, n, float(mean), float(std)))
-    return _fill_random(self, lambda s: g.lognormal(mean, std, s))
+        return _fill_cpu(self, lambda n: _cpu_rng.log_normal(g, n, float(mean), float(std)), "LogNormalBackward0")
+    return _fill_random(self, lambda s: g.lognormal(mean, std, s), "LogNormalBackward0")
 
 
 # -- Tensor.new_*: creation with self's dtype and device as defaults --------------------------

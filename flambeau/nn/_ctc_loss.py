@@ -26,8 +26,6 @@ from ..autograd.function import Function
 from .._ops import creation as _creation
 from .._ops._util import _type_word
 
-_REDUCTIONS = {"none", "mean", "sum"}
-
 
 def _f():
     import flambeau
@@ -199,8 +197,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     padded or concatenated into one dimension (sum(target_lengths)); input_lengths and target_lengths
     are tensors or tuples of ints. 'mean' divides each loss by its target length, then averages;
     zero_infinity turns infinite losses (no path fits) and their gradients into zeros."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    from .functional import _check_reduction         # (functional imports this module)
+    reduction = _check_reduction(reduction)
     for name, t in (("log_probs", log_probs), ("targets", targets)):
         if not isinstance(t, Tensor):
             raise TypeError(f"ctc_loss(): argument '{name}' must be Tensor, not {type(t).__name__}")

@@ -67,7 +67,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     input (C) or (N, C) (or a 0-d one-class input); target int64 of the same shape."""
     F = _functional()
     reduction = F._legacy_reduction(size_average, reduce, reduction)
-    F._check_reduction(reduction)
+    reduction = F._check_reduction(reduction)
     ndim = input.ndim
     if not ((ndim == 2 and input.shape[1] != 0) or (ndim == 1 and input.shape[0] != 0) or ndim == 0):
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
@@ -92,23 +92,47 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
                                   f"'{_type_word(input.dtype)}'")
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {_type_word(target.dtype)}")
-    t = t.reshape(frames, classes)
-    listed = xp.cumsum(t == -1, axis=1) == 0                        # the targets: entries before the first -1
-    labels = xp.where(listed, t, 0)
-    rows = xp.arange(frames)[:, None]
-    is_target = xp.zeros((frames, classes + 1), bool)
-    is_target[rows, xp.where(listed, t, classes)] = True
-    others = listed[:, :, None] & ~is_target[:, None, :classes]      # (frame, target j, class i)
-    x = input.reshape(frames, classes)
-    x_target = GatherByKey.apply(x, (rows, labels))
-    margins = (1 - x_target.unsqueeze(2) + x.unsqueeze(1)).relu()
-    zero = _creation.zeros((), dtype=margins.dtype, device=margins.device)
-    loss = _f().where(_make(others), margins, zero).sum((1, 2)) / classes
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss.reshape(()) if ndim <= 1 else loss
+    return _MultilabelMarginLoss.apply(input, t.reshape(frames, classes), reduction)
+
+
+class _MultilabelMarginLoss(Function):
+    """Per frame, sum over its target classes j and the other classes i of max(0, 1 - (x[j] - x[i])) / C."""
+    _node_name = "MultilabelMarginLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):            # target: (frames, C) int64 arrays
+        frames, classes = target.shape
+        xp = _xp.array_module(target)
+        listed = xp.cumsum(target == -1, axis=1) == 0                   # the targets: entries before the first -1
+        labels = xp.where(listed, target, 0)
+        rows = xp.arange(frames)[:, None]
+        is_target = xp.zeros((frames, classes + 1), bool)
+        is_target[rows, xp.where(listed, target, classes)] = True
+        others = listed[:, :, None] & ~is_target[:, None, :classes]     # (frame, target j, class i)
+        x = input._data.reshape(frames, classes)
+        margins = 1 - x[rows, labels][:, :, None] + x[:, None, :]
+        active = others & (margins > 0)
+        loss = xp.where(active, margins, 0).sum(axis=(1, 2)).astype(x.dtype, copy=False) / x.dtype.type(classes)
+        ctx.active, ctx.rows, ctx.labels, ctx.reduction, ctx.shape = active, rows, labels, reduction, input.shape
+        if reduction == "none":
+            return loss if input.ndim == 2 else loss.reshape(())
+        return xp.asarray(loss.mean() if reduction == "mean" else loss.sum(), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):        # +1/C at each class i inside a target j's margin, -1/C at j for each
+        active = ctx.active
+        frames, _, classes = active.shape
+        xp = _xp.array_module(active)
+        dtype = grad._data.dtype                            # (the input's)
+        dx = active.sum(axis=1).astype(dtype)
+        rows = xp.broadcast_to(ctx.rows, ctx.labels.shape)
+        _xp.scatter_add(dx, (rows, ctx.labels), -active.sum(axis=2).astype(dtype))
+        dx /= dx.dtype.type(classes)
+        if ctx.reduction == "none":
+            g = grad.reshape(-1, 1)
+        else:
+            g = grad / frames if ctx.reduction == "mean" else grad
+        return (_make(dx) * g).reshape(ctx.shape), None, None
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,

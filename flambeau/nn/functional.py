@@ -58,14 +58,16 @@ def _check_tensor(name, x, what="input"):
 
 # -- reduction helpers -------------------------------------------------------------------------
 def _legacy_reduction(size_average, reduce, reduction="mean"):
-    """PyTorch's mapping of the deprecated size_average/reduce flags to a reduction string."""
+    """PyTorch's mapping of the deprecated size_average/reduce flags to a reduction string (which
+    then wins over `reduction`), with its deprecation warning."""
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    legacy = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
+                  UserWarning, stacklevel=caller_level())
+    return legacy
 
 
 def _reduce(loss, reduction):
@@ -79,8 +81,15 @@ def _reduce(loss, reduction):
 
 
 def _check_reduction(reduction):
+    """The reduction's name, 'elementwise_mean' (PyTorch's old spelling, still accepted by the losses
+    its C++ kernels reduce) read as 'mean' with a deprecation warning."""
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+                      UserWarning, stacklevel=caller_level())
+        return "mean"
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
 
 
 def _warn_size(name, input, target):
@@ -1950,7 +1959,7 @@ class _CrossEntropy(Function):
                 denom = rows.shape[0]
             else:
                 valid = valid.astype(a.dtype)
-                per = -(logp[rows, safe] * valid)
+                per = 0.0 - logp[rows, safe] * valid    # (0 - x, not -x: an ignored target's loss is +0)
                 denom = valid.sum()
             ctx.q, ctx.picked = None, (rows, safe, valid)
         else:
@@ -1959,7 +1968,7 @@ class _CrossEntropy(Function):
                                                   label_smoothing, xp, a.dtype)
             if not target.is_floating_point():
                 valid = unweighted
-            per = -(q * logp).sum(axis=1)
+            per = 0.0 - (q * logp).sum(axis=1)         # (+0, not -0, where q is all 0: ignored targets)
             ctx.q, ctx.picked = q, None
             if target.is_floating_point():
                 ctx.unweighted = unweighted
@@ -2028,8 +2037,8 @@ class _CrossEntropy(Function):
                 gi = _make(p) * g
             else:
                 q = _make(_dense_targets(ctx))
-                if ctx.log_probs:                               # d/dlogp = -q
-                    gi = -q * g
+                if ctx.log_probs:                               # d/dlogp = -q (+0, not -0, off the targets)
+                    gi = (0.0 - q) * g
                 elif grad_mode.is_grad_enabled():               # differentiable again
                     x = input if input.ndim == 2 else _from_rows_input(input)
                     gi = (_reduction.softmax(x, 1) * q.sum(1, keepdim=True) - q) * g
@@ -2078,18 +2087,23 @@ def _check_class_input(name, input, target, weight):
             raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
                                f"{_type_word(target.dtype)}")
         return
-    if len(shape) == 2 and len(tshape) > 1:
+    if len(shape) <= 2 and len(tshape) > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if target.dtype is not _dtype.int64 and target.dtype is not _dtype.uint8:
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_word(target.dtype)}")
     if target.dtype is _dtype.uint8 and len(shape) > 2:     # PyTorch's nll_loss2d takes int64 alone
         raise RuntimeError("expected scalar type Long but found Byte")
     if len(shape) == 1:
-        if tshape:
-            raise RuntimeError(f"Expected target to be a 0-D tensor for a 1-D input, got target shape {list(tshape)}")
+        if tshape and tshape[0] != 1:               # (a one-sample batch of one target is read as it)
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {tshape[0]}")
     elif shape[0] != (tshape[0] if tshape else -1):
         raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size "
                          f"({tshape[0] if tshape else 0}).")
+    elif len(shape) == 4 and len(tshape) != 3:     # PyTorch's nll_loss2d words its checks its own way
+        raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got targets of dimension: "
+                           f"{len(tshape)}")
+    elif len(shape) == 4 and tshape[1:] != shape[2:]:
+        raise RuntimeError(f"size mismatch (got input: {list(shape)} , target: {list(tshape)}")
     elif tshape[1:] != shape[2:]:
         raise RuntimeError(f"Expected target size {list(shape[:1] + shape[2:])}, got {list(tshape)}")
     c = shape[1] if len(shape) > 1 else shape[0]
@@ -2099,7 +2113,7 @@ def _check_class_input(name, input, target, weight):
 
 
 def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoothing, log_probs):
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     _check_class_input(name, input, target, weight)
     check_same_device(name, input, target, weight)
     if target.is_floating_point() and ignore_index >= 0:
@@ -2116,8 +2130,13 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
         input, target = input.to(common), target.to(common)
     if not target.is_floating_point():
         _not_differentiable("nll_loss2d_forward" if input.ndim >= 3 else "nll_loss_forward", weight=weight)
-    out = _CrossEntropy.apply(input, target, weight, (ignore_index, reduction, label_smoothing, log_probs))
-    return out
+    # PyTorch composes the losses of probabilities and of smoothed labels out of other ops: its node
+    # is the last of them (a division by N for the probabilities' mean, a negation or an addition)
+    if target.is_floating_point():
+        loss_fn = _CrossEntropy.named("DivBackward1" if reduction == "mean" else "NegBackward0")
+    else:
+        loss_fn = _CrossEntropy.named("AddBackward0") if label_smoothing else _CrossEntropy
+    return loss_fn.apply(input, target, weight, (ignore_index, reduction, label_smoothing, log_probs))
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
@@ -2198,7 +2217,7 @@ def _weighted_loss(loss, weight, input, reduction):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(input - target)^2."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     _warn_size("mse_loss", input, target)
     if weight is not None:
         return _weighted_loss((input - target) ** 2, weight, input, reduction)
@@ -2208,7 +2227,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """|input - target| (composed in PyTorch too: its node is the reduction's or AbsBackward0)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     _warn_size("l1_loss", input, target)
     loss = (input - target).abs()
     if weight is not None:
@@ -2245,7 +2264,7 @@ class _HuberLoss(Function):
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta, d = input - target."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     _warn_size("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -2257,7 +2276,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta), d = input - target."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     _warn_size("huber_loss", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
@@ -2308,7 +2327,7 @@ class _BinaryCrossEntropy(Function):
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """-w (t log(x) + (1 - t) log(1 - x)), each log clamped to >= -100."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
@@ -2341,32 +2360,86 @@ def _not_differentiable(op, **arguments):
                                "This input cannot have requires_grad True.")
 
 
+class _BinaryCrossEntropyWithLogits(Function):
+    """-w (pos_weight t log(sigmoid(x)) + (1 - t) log(1 - sigmoid(x))) in PyTorch's form,
+    (1 - t) x - log_weight log(sigmoid(x)), log_weight = (pos_weight - 1) t + 1: infinite logits give
+    its NaN losses. Each step writes in place there, so the loss has the target's dtype and the
+    weights must broadcast to the input's shape."""
+    _node_name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, reduction):
+        a, t = input._data, target._data
+        xp = _xp.array_module(a)
+        dt = t.dtype
+        x = _float_data(input, "log_sigmoid_cpu")       # (half precision: in float32, as log_sigmoid's)
+        log_sig = (xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))).astype(a.dtype, copy=False)
+        if pos_weight is not None:
+            log_sig = (log_sig * ((operand(pos_weight, pos_weight.dtype, a) - 1) * t + 1)).astype(a.dtype, copy=False)
+        loss = ((1 - t) * a).astype(dt, copy=False)
+        loss = (loss - log_sig).astype(dt, copy=False)
+        if weight is not None:
+            loss = (loss * operand(weight, weight.dtype, a)).astype(dt, copy=False)
+        ctx.save_for_backward(input, target, weight, pos_weight)
+        ctx.reduction, ctx.numel = reduction, loss.size
+        return _reduce_array(loss, reduction, xp)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target, weight, pos_weight = ctx.saved_tensors
+        g = _grad_scale(ctx, grad)
+        if weight is not None:
+            g = g * weight
+        gi = gt = None
+        if ctx.needs_input_grad[0]:             # log_weight sigmoid(x) - pos_weight t
+            if pos_weight is None:
+                gi = (input.sigmoid() - target) * g
+            else:
+                gi = (((pos_weight - 1) * target + 1) * input.sigmoid() - pos_weight * target) * g
+            gi = gi.to(input.dtype)
+        if ctx.needs_input_grad[1]:             # -x - (pos_weight - 1) log(sigmoid(x))
+            gt = -input if pos_weight is None else -input - (pos_weight - 1) * logsigmoid(input)
+            gt = (gt * g).to(target.dtype)
+        return gi, gt, None, None, None
+
+
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
                                      pos_weight=None):
     """-w (pos_weight t log(sigmoid(x)) + (1 - t) log(1 - sigmoid(x))), computed stably."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     _not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
-    # PyTorch's form, (1 - t) x - log_weight log(sigmoid(x)): infinite logits give its NaN losses
-    log_sig = logsigmoid(input)
-    if pos_weight is not None:
-        log_sig = log_sig * ((pos_weight - 1) * target + 1)
-    loss = (1 - target) * input - log_sig
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    check_same_device("binary_cross_entropy_with_logits", input, target, weight, pos_weight)
+    if not input.is_floating_point():
+        _not_implemented("log_sigmoid_cpu", input.dtype)
+    shape = tuple(input.shape)
+    for w in (pos_weight, weight):              # (multiplied in place into an input-shaped loss)
+        if w is not None and broadcast_shapes(tuple(w.shape), shape) != shape:
+            raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                               f"{list(broadcast_shapes(tuple(w.shape), shape))}")
+    if target.dtype is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if not target.is_floating_point():          # (1 - target), an integer tensor, cannot hold the loss
+        raise RuntimeError(f"result type {_type_word(result_dtype(input, target))} can't be cast to the desired "
+                           f"output type {_type_word(target.dtype)}")
+    return _BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log(target) - input) (input holds log-probabilities); 'batchmean' divides the sum by N."""
+    legacy = size_average is not None or reduce is not None
+    batchmean = reduction == "batchmean"        # (divides by N even when the legacy flags choose the sum)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if reduction == "mean":
+    if reduction == "mean" and not legacy:          # (the legacy flags have their own warning)
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=caller_level())
+    if reduction != "batchmean":
+        reduction = _check_reduction(reduction)
     if input.is_complex() or target.is_complex():
         raise RuntimeError("kl_div: Complex inputs not supported.")
     if not (input.is_floating_point() and target.is_floating_point()):
@@ -2376,28 +2449,29 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     else:           # xlogy: 0 where target is 0, and PyTorch's gradient there (NaN) for a target that needs one
         loss = _f().xlogy(target, target) - target * input
     if reduction == "batchmean":
-        if input.ndim == 0:
-            return loss.sum()
-        return loss.sum() / input.shape[0]
-    return _reduce(loss, reduction)
+        reduction = "sum"
+    loss = _reduce(loss, reduction)
+    if batchmean and input.ndim:
+        loss = loss / input.shape[0]
+    return loss
 
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target * (input1 - input2) + margin)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
     # the margin is a float, as PyTorch's: integer inputs give a floating loss
-    loss = (-target * (input1 - input2) + float(margin)).clamp(min=0)
+    loss = (-target * (input1 - input2) + float(margin)).clamp_min(0)
     return _reduce(loss, reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """x where target == 1, max(0, margin - x) where target == -1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     zero = _creation.zeros((), dtype=input.dtype, device=input.device)
     margin_part = _f().where(target != 1, (margin - input).clamp(min=0), zero)
     self_part = _f().where(target != -1, input, zero)
@@ -2407,12 +2481,15 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(x1, x2) where target == 1, max(0, cos(x1, x2) - margin) where target == -1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    if input1.shape != input2.shape:
-        raise RuntimeError(f"cosine_embedding_loss: input1 and input2 must have the same shape, got "
-                           f"{list(input1.shape)} and {list(input2.shape)}")
+    reduction = _check_reduction(reduction)
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    expected = target.ndim + 1              # a batch of pairs for a batch of targets, one pair for one
+    if input1.ndim != expected or input2.ndim != expected:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {expected}D input tensors, but found inputs with "
+                           f"sizes {list(input1.shape)} and {list(input2.shape)}.")
     eps = 1e-12
-    d = input1.ndim - 1
+    d = target.ndim                         # (input1 * input2 raises PyTorch's error for mismatched sizes)
     prod = (input1 * input2).sum(d)
     m1 = (input1 * input1).sum(d) + eps
     m2 = (input2 * input2).sum(d) + eps
@@ -2427,7 +2504,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                         reduce=None, reduction="mean"):
     """max(0, d(a, p) - d(a, n) + margin), d the p-norm pairwise distance."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     if not (anchor.ndim == positive.ndim == negative.ndim):
@@ -2438,53 +2515,126 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = _f().minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    loss = (margin + d_pos - d_neg).clamp(min=0)
+    loss = (margin + d_pos - d_neg).clamp_min(0)
     return _reduce(loss, reduction)
+
+
+class _MultiMarginLoss(Function):
+    """sum_{i != y} max(0, margin - x[y] + x[i])^p * weight[y] / C per sample, over rows (N, C)."""
+    _node_name = "MultiMarginLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, weight, p, margin, reduction):
+        a = input._data
+        xp = _xp.array_module(a)
+        x = a.reshape(-1, 1 if a.ndim == 0 else a.shape[-1])                # (N, C)
+        y = target._data.reshape(-1)
+        rows = xp.arange(x.shape[0])
+        z = margin - x[rows, y][:, None] + x
+        z = xp.maximum(z, 0)
+        z[rows, y] = 0                          # (the target's own class takes no margin)
+        scale = xp.full(y.shape, 1.0 / x.shape[1], dtype=a.dtype)
+        if weight is not None:
+            scale = scale * weight._data[y]
+        per = ((z * z if p == 2 else z) * scale[:, None]).sum(axis=1)
+        ctx.z, ctx.scale, ctx.rows, ctx.y, ctx.p = z, scale, rows, y, p
+        ctx.reduction, ctx.numel, ctx.shape = reduction, per.size, input.shape
+        if reduction == "none":
+            return per.reshape(target.shape)    # (a 1-D input's loss is 0-D or (1,), as its target)
+        return _reduce_array(per, reduction, xp)
+
+    @staticmethod
+    def backward(ctx, grad):                    # p z^(p-1) w[y] / C for each class in the margin, minus their sum at y
+        z = ctx.z
+        xp = _xp.array_module(z)
+        dz = (2 * z if ctx.p == 2 else (z > 0).astype(z.dtype)) * ctx.scale[:, None]
+        dz[ctx.rows, ctx.y] = -dz.sum(axis=1)
+        g = _grad_scale(ctx, grad)
+        g = g.reshape(-1, 1) if ctx.reduction == "none" else g
+        return (_make(xp.asarray(dz)) * g).reshape(ctx.shape), None, None, None, None, None
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
     """sum_{j != y} max(0, margin - x[y] + x[j])^p / C, times weight[y]."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     _not_differentiable("multi_margin_loss", weight=weight)
-    x = input if input.ndim == 2 else input.reshape(1, -1)
-    t = target.reshape(-1, 1)
-    c = x.shape[1]
-    xy = x.gather(1, t)
-    z = (x - xy + margin).clamp(min=0)
-    if p == 2:
-        z = z * z
-    if weight is not None:
-        z = z * weight.gather(0, t.reshape(-1)).reshape(-1, 1)
-    mask = _f().ones_like(z)
-    mask = mask.scatter(1, t, 0.0)
-    loss = (z * mask).sum(1) / c
-    if input.ndim < 2:
-        loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    check_same_device("multi_margin_loss", input, target, weight)
+    shape = list(input.shape)
+    if not ((len(shape) == 2 and shape[1]) or (len(shape) == 1 and shape[0]) or not shape):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: {shape}")
+    samples, classes = (shape[0], shape[1]) if len(shape) == 2 else (1, shape[0] if shape else 1)
+    if target.ndim > 1 or target.numel() != samples:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{samples}], but got {list(target.shape)}. "
+                           f"Input has shape {shape}.")
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    if not input.is_floating_point():
+        _not_implemented("multi_margin_loss_cpu_kernel", input.dtype)
+    if target.dtype is not _dtype.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_type_word(target.dtype)}")
+    if weight is not None and weight.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {_type_word(input.dtype)} but found {_type_word(weight.dtype)}")
+    if target.numel():
+        lo, hi = index_range(target._data.reshape(-1))      # (a read by the host, as PyTorch's check)
+        if lo < 0 or hi >= classes:
+            raise RuntimeError("target out of range")
+    return _MultiMarginLoss.apply(input, target, weight, p, float(margin), reduction)
+
+
+class _SoftMarginLoss(Function):
+    """log(1 + exp(-target * input)), in PyTorch's form (inf, and a NaN gradient, past exp's range),
+    written into a loss shaped and typed as the input."""
+    _node_name = "SoftMarginLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        a = input._data
+        xp = _xp.array_module(a)
+        t = operand(target, result_dtype(input, target), a)
+        loss = xp.log1p(xp.exp(-t * a)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(input, target)
+        ctx.reduction, ctx.numel = reduction, loss.size
+        return _reduce_array(loss, reduction, xp)
+
+    @staticmethod
+    def backward(ctx, grad):                    # -t e / (1 + e), e = exp(-t x)
+        input, target = ctx.saved_tensors
+        e = (-target * input).exp()
+        return (-target * e / (1 + e) * _grad_scale(ctx, grad)).to(input.dtype), None, None
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * input))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    reduction = _check_reduction(reduction)
     _not_differentiable("soft_margin_loss", target=target)
-    loss = (-target * input).exp().log1p()          # PyTorch's form (inf, and a NaN gradient, past exp's range)
-    return _reduce(loss, reduction)
+    check_same_device("soft_margin_loss", input, target)
+    shape, promoted = tuple(input.shape), result_dtype(input, target)
+    if broadcast_shapes(tuple(target.shape), shape) != shape:
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{list(broadcast_shapes(tuple(target.shape), shape))}")
+    if not input.is_floating_point():           # exp's floating result cannot go into an integer loss
+        computed = promoted if promoted.is_floating_point else _dtype.get_default_dtype()
+        raise RuntimeError(f"result type {_type_word(computed)} can't be cast to the desired output type "
+                           f"{_type_word(input.dtype)}")
+    return _SoftMarginLoss.apply(input, target, reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """-mean_c (t log sigmoid(x) + (1 - t) log sigmoid(-x))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
     loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    if reduction not in ("none", "mean", "sum"):    # (reduced in Python by PyTorch: no 'elementwise_mean')
+        raise ValueError(f"{reduction} is not valid")
     return _reduce(loss, reduction)
 
 
@@ -2492,7 +2642,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
                      reduction="mean"):
     """exp(input) - target * input (log_input) or input - target * log(input + eps); full adds Stirling's term."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    if reduction not in ("none", "mean", "sum"):    # PyTorch checks this one in Python: no 'elementwise_mean'
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     if log_input:
         loss = input.exp() - target * input
     else:
@@ -2514,7 +2665,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             pass
         else:
             raise ValueError("var is of incorrect size")
-    _check_reduction(reduction)
+    if reduction not in ("none", "mean", "sum"):    # (reduced in Python by PyTorch: no 'elementwise_mean')
+        raise ValueError(f"{reduction} is not valid")
     if bool((var._data < 0).any()):          # a read by the host on cuda, as torch's check is
         raise ValueError("var has negative entry/entries")
     var = var.clone()

@@ -62,7 +62,9 @@ def _wrap_step(step, grad_off):
     (their closures re-enable it), while a user's subclass keeps the caller's mode, as in PyTorch."""
 
     @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(*args, **kwargs):
+        # as in PyTorch, hooks see the optimizer itself as args[0], and may replace it with the rest
+        self = args[0]
         if self._optimizer_step_pre_hooks or _global_optimizer_pre_hooks:
             for hook in chain(_global_optimizer_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
                 result = hook(self, args, kwargs)
@@ -71,18 +73,18 @@ def _wrap_step(step, grad_off):
                         args, kwargs = result
                     else:
                         raise RuntimeError(
-                            f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
+                            f"{step} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
         if grad_off and grad_mode._ever_entered[0] and not grad_mode._inference[0]:
             _refuse_inference_parameters(self)
         if grad_off:
             prev = grad_mode._enabled[0]
             grad_mode._enabled[0] = False
             try:
-                out = step(self, *args, **kwargs)
+                out = step(*args, **kwargs)
             finally:
                 grad_mode._enabled[0] = prev
         else:
-            out = step(self, *args, **kwargs)
+            out = step(*args, **kwargs)
         if self._optimizer_step_post_hooks or _global_optimizer_post_hooks:
             for hook in chain(self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()):
                 hook(self, args, kwargs)
@@ -247,7 +249,7 @@ class Optimizer:
 
     def step(self, closure=None):
         """Perform a single optimization step (subclasses implement the update rule)."""
-        raise NotImplementedError(f"{type(self).__name__}.step() is not implemented")
+        raise NotImplementedError       # bare, as PyTorch's abstract step raises it
 
     def register_step_pre_hook(self, hook):
         """``hook(optimizer, args, kwargs) -> None or (args, kwargs)``, run before each ``step``."""
