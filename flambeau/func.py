@@ -25,8 +25,8 @@ from .autograd.function import AccumulateGrad
 from .autograd.grad_mode import enable_grad, is_grad_enabled
 from .nn.utils import stateless as _stateless
 
-__all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "vmap"]
+__all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev",
+           "jacfwd", "hessian", "vmap"]
 
 Tensor = _tensor.Tensor
 
@@ -245,6 +245,8 @@ class _Level:
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
         if x.requires_grad:         # stays connected to whoever differentiates x outside
             return x.view_as(x)
+        if not (x.is_floating_point() or x.is_complex()):     # torch's wording for a transform's input
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         return self.leaf(x.detach().requires_grad_())
 
     def leaf(self, t):
@@ -563,6 +565,46 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         primals_out = level.unwrap(tree_unflatten(flat_out, out_spec))
     result = (primals_out, tree_unflatten(flat_tangents_out, out_spec))
     return result + (aux,) if has_aux else result
+
+
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` is the Jacobian-vector product at primals, for
+    as many tangents as wanted. func runs once; ``u -> J^T u`` is built with a graph and kept, and each
+    jvp_fn call is one backward through it against u (the double-vjp trick: flambeau has no forward mode)."""
+    import flambeau
+    level = _Level()
+    flat_primals, primals_spec = tree_flatten(primals)
+    with enable_grad():
+        diff = [level.differentiable(p) for p in flat_primals]
+        out = func(*tree_unflatten(diff, primals_spec))
+        flat_out, out_spec = tree_flatten(out)
+        _check_tensor_outputs(flat_out, "linearize(func, *primals)")
+        reached = [k for k, o in enumerate(flat_out) if o.requires_grad]
+        dummies = [level.leaf(flambeau.zeros_like(flat_out[k]).requires_grad_()) for k in reached]
+        vjps = _autograd_grad_raw([flat_out[k] for k in reached], diff, dummies, create_graph=True,
+                                  allow_unused=True) if reached else []
+        linear = [(g, i) for i, g in enumerate(vjps) if g is not None and g.requires_grad]
+    output = tree_unflatten([o.detach() for o in flat_out], out_spec)
+
+    def jvp_fn(*tangents):
+        flat_tangents, tangents_spec = tree_flatten(tangents)
+        if tangents_spec != primals_spec:
+            raise RuntimeError(f"Expected the tangents {tangents_spec} to have the same argspec as the primals "
+                               f"{primals_spec}")
+        for i, (t, p) in enumerate(zip(flat_tangents, flat_primals)):
+            for what in ("shape", "device", "dtype"):
+                if getattr(t, what) != getattr(p, what):
+                    raise RuntimeError(f"tangent:{i} with {what} {getattr(t, what)} in flattened pytree doesn't match "
+                                       f"the {what} {getattr(p, what)} of the corresponding primal.")
+        products = {}
+        if linear:
+            with enable_grad():
+                jvps = _autograd_grad_raw([g for g, _ in linear], dummies, [flat_tangents[i] for _, i in linear],
+                                          retain_graph=True, allow_unused=True)
+            products = {reached[k]: j.detach() for k, j in enumerate(jvps) if j is not None}
+        return tree_unflatten([products.get(k, flambeau.zeros_like(o).detach()) for k, o in enumerate(flat_out)],
+                              out_spec)
+    return output, jvp_fn
 
 
 # -- vmap ------------------------------------------------------------------------------------------------

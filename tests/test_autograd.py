@@ -183,6 +183,41 @@ def test_autograd_grad_unused_raises(device):
             lib.autograd.grad((x * 2).sum(), [x, w])
 
 
+def test_autograd_grad_batched_unused_materialized_and_dict_inputs(device):
+    def run(lib):
+        x, u = leaf(lib, [1.0, 2.0, 3.0]), leaf(lib, [1.0, 1.0])
+        basis = lib.eye(3, dtype=lib.float64)
+        unused = lib.autograd.grad(x * x, [x, u], basis, is_grads_batched=True, allow_unused=True, retain_graph=True)
+        # torch fills an unreached input with unbatched zeros, requiring grad under create_graph
+        mat = lib.autograd.grad(x * 2, [x, u], basis, is_grads_batched=True, materialize_grads=True,
+                                create_graph=True)
+        by_name = lib.autograd.grad((x * x).sum() + u.sum(), {"u": u, "x": x})
+        return (unused[0], unused[1] is None, mat[0], mat[1], mat[1].requires_grad, sorted(by_name), by_name["x"],
+                by_name["u"])
+    ours, ref = both(run, device)
+    assert_same(ours, ref)
+
+
+def test_autograd_grad_argument_errors(device):
+    for lib in libs(device):
+        x = leaf(lib, [1.0, 2.0])
+        with pytest.raises(ValueError, match="Expected allow_unused to be True or not passed when materialize_grads"):
+            lib.autograd.grad(x.sum(), x, allow_unused=False, materialize_grads=True)
+        with pytest.raises(RuntimeError, match="got 2 tensors and 1 gradients"):
+            lib.autograd.grad([x.sum(), x.mean()], x, [lib.tensor(1.0, dtype=lib.float64)])
+        with pytest.raises(RuntimeError, match="got 2 tensors and 1 gradients"):
+            lib.autograd.backward([x.sum(), x.mean()], [lib.tensor(1.0, dtype=lib.float64)])
+        # extra gradients are ignored
+        assert lib.autograd.grad([x.sum()], x, [lib.tensor(2.0, dtype=lib.float64)] * 2)[0].tolist() == [2.0, 2.0]
+        with pytest.raises(RuntimeError, match="we interpret the first dimension of each grad_output as the batch"):
+            lib.autograd.grad(x * 2, x, lib.ones(2, dtype=lib.float64), is_grads_batched=True)
+        with pytest.raises(ValueError, match=r"same size in the mapped dimension, got sizes \[3, 4\]"):
+            lib.autograd.grad([x * 2, x.sum()], x, [lib.ones(3, 2, dtype=lib.float64), lib.ones(4, dtype=lib.float64)],
+                              is_grads_batched=True)
+        with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+            lib.autograd.grad(x.sum(), x, only_inputs=False)
+
+
 def test_nodes_run_once_in_valid_order(device):
     # a diamond: y feeds two branches that meet again; y's node must run once, after both
     calls = []

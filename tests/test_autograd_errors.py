@@ -198,8 +198,11 @@ def test_gradient_of_wrong_shape(device):
     raises_like_torch(lambda lib: (leaf(lib, [1.0, 2.0]) * 2).backward(lib.ones(2, 1, dtype=lib.float64)),
                       match=r"Mismatch in shape: grad_output\[0\] has a shape of .*2, 1.* and output\[0\] "
                             r"has a shape of .*2", device=device)
-    raises_like_torch(lambda lib: lib.autograd.grad(leaf(lib, [1.0, 2.0]) * 2, [], lib.ones(3)),
+    raises_like_torch(lambda lib: (lambda x: lib.autograd.grad(x * 2, [x], lib.ones(3)))(leaf(lib, [1.0, 2.0])),
                       match="Mismatch in shape", device=device)
+    # no inputs at all is refused before any shape is looked at
+    raises_like_torch(lambda lib: lib.autograd.grad(leaf(lib, [1.0, 2.0]) * 2, [], lib.ones(3)),
+                      match=r"`inputs` argument to `grad\(\)` cannot be empty", device=device)
 
 
 def test_gradient_of_wrong_dtype(device):

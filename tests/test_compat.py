@@ -26,7 +26,8 @@ def run(args):
                                     "autograd_errors.py", "functional2.py", "inspection.py", "ml_basics.py",
                                     "generative_seq.py", "devices_dtypes.py",
                                     "indexing_patterns.py", "seeded_random.py", "optimizers.py",
-                                    "losses.py"])
+                                    "losses.py", "derivatives.py",
+                                    "layer_zoo.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

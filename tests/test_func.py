@@ -115,8 +115,10 @@ def test_grad_errors():
     same_error(lambda lib: lib.func.grad(lambda x: x.sum(), has_aux=True)(t(lib, x)))
     same_error(lambda lib: lib.func.grad(lambda x: (x.sum(), 3), has_aux=True)(t(lib, x)))
     same_error(lambda lib: lib.func.grad(lambda x: x.sum())())
-    with pytest.raises(RuntimeError):       # integer inputs cannot be differentiated
-        flambeau.func.grad(lambda x: x.sum())(flambeau.arange(3))
+    # integer inputs cannot be differentiated, in torch.func's words (not requires_grad_'s)
+    same_error(lambda lib: lib.func.grad(lambda x: x.sum())(lib.arange(3)))
+    same_error(lambda lib: lib.func.jacrev(lambda x: x * 2)(lib.arange(3)))
+    same_error(lambda lib: lib.func.vjp(lambda x: x * 2, lib.arange(3)))
 
 
 # -- per-sample gradients over functional_call -----------------------------------------------------------
@@ -325,6 +327,18 @@ def test_jvp_errors():
     same_error(lambda lib: lib.func.jvp(lambda x: x, (), ()))
     same_error(lambda lib: lib.func.jvp(lambda x: x, (t(lib, y),), (t(lib, y),), has_aux=True))
     same_error(lambda lib: lib.func.jvp(lambda x: x * 2, (lib.arange(3),), (lib.arange(3),)))
+
+
+def test_linearize_values_and_errors(device):
+    def run(lib):
+        out, jvp_fn = lib.func.linearize(lambda a, b: (a.sin() * b, a.sum() + 1, b * 0 + 3), t(lib, Y), t(lib, -Y))
+        # one linearization, several tangents; an output independent of the inputs gets zeros
+        return out, jvp_fn(t(lib, Y * 0 + 1), t(lib, Y * 0)), jvp_fn(t(lib, Y * 0), t(lib, Y ** 2))
+    both(run, device)
+    both(lambda lib: lib.func.linearize(lambda d: {"y": d["a"] ** 2}, {"a": t(lib, Y)})[1]({"a": t(lib, -Y)}), device)
+    same_error(lambda lib: lib.func.linearize(lambda a, b: a * b, t(lib, Y), t(lib, Y))[1](t(lib, Y)))
+    same_error(lambda lib: lib.func.linearize(lambda a: a * 2, t(lib, Y))[1](t(lib, Y[:2])))
+    same_error(lambda lib: lib.func.linearize(lambda a: a * 2, t(lib, Y))[1](t(lib, Y).float()))
 
 
 # -- vmap ------------------------------------------------------------------------------------------------

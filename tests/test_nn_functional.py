@@ -1097,3 +1097,68 @@ def test_warnings_point_at_the_callers_line(call, device):
             eval(call)                              # the caller's line is eval's "<string>"
         outcomes.append([(w.filename, w.lineno, str(w.message)) for w in caught])
     assert outcomes[0] == outcomes[1] and len(outcomes[0]) == 1
+
+
+def _node(t):
+    return type(t.grad_fn).__name__
+
+
+@pytest.mark.parametrize("name, fn, shapes", [
+    ("mish", lambda lib, x: lib.nn.functional.mish(x * 8), [(3, 5)]),
+    ("glu", lambda lib, x: lib.nn.functional.glu(x, 1), [(2, 4, 3)]),
+    ("glu-last", lambda lib, x: lib.nn.functional.glu(x), [(3, 6)]),
+    ("prelu-shared", lambda lib, x, w: lib.nn.functional.prelu(x, w), [(2, 3, 4), (1,)]),
+    ("prelu-channels", lambda lib, x, w: lib.nn.functional.prelu(x, w), [(2, 3, 4), (3,)]),
+    ("prelu-1d", lambda lib, x, w: lib.nn.functional.prelu(x, w), [(5,), (1,)]),
+])
+def test_activation_nodes_values_and_grads(device, name, fn, shapes):
+    out = check_against_torch(fn, *shapes, device=device)
+    ref = fn(torch, *[torch.randn(*s, requires_grad=True) for s in shapes])
+    assert _node(out) == _node(ref)
+    gradcheck(fn, *shapes, device=device)
+
+
+def test_mish_large_and_inplace(device):
+    x = [-100.0, -20.0, 0.0, 19.0, 21.0, 60.0, 100.0]
+    assert_same(flambeau.nn.functional.mish(flambeau.tensor(x, device=device)), torch.nn.functional.mish(torch.tensor(x)),
+                device=device)
+    a, b = flambeau.tensor(x, device=device), torch.tensor(x)
+    flambeau.nn.functional.mish(a, inplace=True)
+    torch.nn.functional.mish(b, inplace=True)
+    assert_same(a, b, device=device)
+
+
+@pytest.mark.parametrize("mode, pad, shape", [("reflect", (2, 1), (1, 2, 5)), ("reflect", (1, 0, 2, 1), (1, 2, 4, 4)),
+                                              ("replicate", (0, 3), (2, 5)), ("replicate", (1, 1, 0, 2), (1, 1, 3, 3)),
+                                              ("reflect", (1, 1, 1, 0, 0, 1), (1, 1, 2, 3, 3)),
+                                              ("replicate", (1, 0, 0, 1, 1, 0), (1, 1, 2, 2, 2)),
+                                              ("circular", (1, 2), (1, 2, 4)), ("circular", (1, 2, 0, 1), (1, 1, 3, 3)),
+                                              ("circular", (1, 1, 1, 1, 1, 1), (1, 1, 2, 2, 2)),
+                                              ("reflect", (0, 0, 1, 1), (1, 1, 3, 3))])
+def test_pad_modes_record_one_node_named_as_torch(device, mode, pad, shape):
+    fn = lambda lib, x: lib.nn.functional.pad(x, pad, mode=mode)
+    out = check_against_torch(fn, shape, device=device)
+    assert _node(out) == _node(fn(torch, torch.randn(*shape, requires_grad=True)))
+    gradcheck(fn, shape, device=device)
+
+
+@pytest.mark.parametrize("kw, shape", [(dict(scale_factor=2), (1, 2, 3, 3)), (dict(size=(4, 5)), (1, 1, 3, 3)),
+                                       (dict(scale_factor=2, mode="nearest-exact"), (1, 1, 3, 2)),
+                                       (dict(size=5), (1, 2, 3)), (dict(scale_factor=(1, 2, 1.5)), (1, 1, 2, 2, 2)),
+                                       (dict(size=3, mode="nearest-exact"), (1, 1, 5))])
+def test_nearest_interpolation_records_one_node_named_as_torch(device, kw, shape):
+    fn = lambda lib, x: lib.nn.functional.interpolate(x, **kw)
+    out = check_against_torch(fn, shape, device=device)
+    assert _node(out) == _node(fn(torch, torch.randn(*shape, requires_grad=True)))
+
+
+@pytest.mark.parametrize("shuffle, r, shape", [("pixel_shuffle", 2, (1, 8, 2, 3)), ("pixel_shuffle", 3, (9, 1, 2)),
+                                               ("pixel_unshuffle", 3, (1, 1, 6, 3)), ("pixel_unshuffle", 2, (2, 2, 2, 4, 4))])
+def test_pixel_shuffles_are_one_node_each_others_adjoint(device, shuffle, r, shape):
+    fn = lambda lib, x: getattr(lib.nn.functional, shuffle)(x, r)
+    out = check_against_torch(fn, shape, device=device)
+    assert _node(out) == _node(fn(torch, torch.randn(*shape, requires_grad=True)))
+    gradcheck(fn, shape, device=device)
+    x = flambeau.randn(*shape, dtype=flambeau.float64, device=device, requires_grad=True)
+    g, = flambeau.autograd.grad((fn(flambeau, x) ** 2).sum(), x, create_graph=True)
+    assert_same(flambeau.autograd.grad(g.sum(), x)[0], 2 * flambeau.ones_like(x), device=device)

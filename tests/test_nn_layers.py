@@ -466,3 +466,16 @@ def test_instance_norm_names_the_channel_dim_in_its_error(shape):
             lib.nn.InstanceNorm1d(4, affine=True)(lib.randn(*shape))
         messages.append(str(e.value))
     assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_batch_first_output_node_is_transpose_in_place(kind):
+    import torch
+    outs = []
+    for lib in (flambeau, torch):
+        lib.manual_seed(0)
+        rnn = getattr(lib.nn, kind)(3, 4, batch_first=True)
+        out, _ = rnn(lib.randn(2, 5, 3))
+        outs.append(type(out.grad_fn).__name__)
+        assert tuple(out.shape) == (2, 5, 4)
+    assert outs[0] == outs[1] == ("TransposeBackward0" if kind == "LSTM" else "TransposeBackward1")

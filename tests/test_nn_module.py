@@ -674,3 +674,21 @@ def test_to_empty_keeps_shapes_dtypes_and_parameters(device):
     assert [tuple(p.shape) for p in m.parameters()] == [(2, 3), (2,), (2,), (2,)]
     assert all(t.device.type == device for t in list(m.parameters()) + list(m.buffers()))
     assert m[1].running_var.dtype is flambeau.float32 and m[1].num_batches_tracked.dtype is flambeau.int64
+
+
+def test_parameter_dict_sorts_a_plain_dict_keeps_ordered_ones():
+    import torch
+    for lib in (flambeau, torch):
+        pd = lib.nn.ParameterDict({"w": lib.nn.Parameter(lib.ones(3)), "b": lib.nn.Parameter(lib.zeros(1))})
+        pd.update(OrderedDict([("z", lib.nn.Parameter(lib.ones(1))), ("a", lib.nn.Parameter(lib.ones(2)))]))
+        pd.update([("c", lib.nn.Parameter(lib.ones(1)))])
+        pd.update({"y": lib.nn.Parameter(lib.ones(1)), "x": lib.nn.Parameter(lib.ones(1))})
+        assert list(pd.keys()) == ["b", "w", "z", "a", "c", "x", "y"]
+        assert [n for n, _ in pd.named_parameters()] == list(pd.keys())
+    for bad, kind in (([("x", 1, 2)], ValueError), (3, TypeError), ([3], TypeError)):
+        errors = []
+        for lib in (flambeau, torch):
+            with pytest.raises(kind) as e:
+                lib.nn.ParameterDict().update(bad)
+            errors.append(str(e.value))
+        assert errors[0] == errors[1]

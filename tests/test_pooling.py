@@ -182,3 +182,47 @@ def test_two_thread_batch_split_matches_torch(monkeypatch, kernels):
 def test_lp_pool_matches_torch(device):
     check_against_torch(lambda lib, x: F(lib).lp_pool2d(x, 2, 3, 2, ceil_mode=True), (2, 3, 8, 9), device=device)
     check_against_torch(lambda lib, x: F(lib).lp_pool1d(x, 3, 2), (2, 3, 8), device=device, positive=True)
+
+
+def _node(t):
+    return type(t.grad_fn).__name__
+
+
+@pytest.mark.parametrize("shape, size", [((2, 3, 7), 3), ((2, 3, 8), 4), ((3, 7), 2), ((1, 2, 6, 5), (4, 3)),
+                                         ((1, 2, 6, 6), 3), ((1, 2, 6, 6), (None, 2)), ((2, 6, 5), (4, 2)),
+                                         ((1, 1, 4, 5, 3), 2), ((1, 1, 4, 4, 4), (2, 2, 2)), ((1, 2, 5, 5), 1),
+                                         ((1, 1, 3, 4, 4), 1)])
+def test_adaptive_avg_pool_node_values_and_double_backward(device, shape, size):
+    nd = 1 if isinstance(size, int) and len(shape) <= 3 else (len(size) if not isinstance(size, int) else len(shape) - 2)
+    fn = lambda lib, x: getattr(F(lib), f"adaptive_avg_pool{nd}d")(x, size)
+    out = check_against_torch(fn, shape, device=device)
+    xs = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    assert _node(out) == _node(fn(torch, xs))
+    gradcheck(fn, shape, device=device)
+    x = flambeau.randn(*shape, dtype=flambeau.float64, device=device, requires_grad=True)
+    g, = flambeau.autograd.grad((fn(flambeau, x) ** 2).sum(), x, create_graph=True)
+    gg, = flambeau.autograd.grad(g.sum(), x)
+    xt = torch.tensor(x.detach().cpu().numpy(), requires_grad=True)
+    gt, = torch.autograd.grad((fn(torch, xt) ** 2).sum(), xt, create_graph=True)
+    assert_same(gg, torch.autograd.grad(gt.sum(), xt)[0], device=device)
+
+
+@pytest.mark.parametrize("return_indices", [False, True])
+def test_adaptive_max_pool1d_is_two_d_squeezed(device, return_indices):
+    fn = lambda lib, x: F(lib).adaptive_max_pool1d(x, 3, return_indices)
+    out = check_against_torch(fn, (2, 3, 7), device=device)
+    ref = fn(torch, torch.randn(2, 3, 7, requires_grad=True))
+    out, ref = (out[0], ref[0]) if return_indices else (out, ref)
+    assert _node(out) == _node(ref) == "SqueezeBackward1"
+
+
+@pytest.mark.parametrize("nd, shape, output_size", [(2, (2, 2, 5, 5), (5, 5)), (2, (2, 4, 4), None),
+                                                    (3, (1, 2, 4, 4, 4), None), (1, (2, 3, 8), None)])
+def test_max_unpool_is_one_node_with_gradient(device, nd, shape, output_size):
+    def fn(lib, x):
+        pool = getattr(F(lib), f"max_pool{nd}d")
+        y, i = pool(x, 2, return_indices=True)
+        return getattr(F(lib), f"max_unpool{nd}d")(y * 3, i, 2, output_size=output_size)
+    out = check_against_torch(fn, shape, device=device)
+    assert _node(out) == _node(fn(torch, torch.randn(*shape, requires_grad=True)))
+    gradcheck(fn, shape, device=device)

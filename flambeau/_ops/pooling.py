@@ -635,7 +635,8 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd):
+def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd,
+              node=None):
     _check_input(op, input, nd)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -648,7 +649,8 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
     counted = _Window(win.kernel, win.stride, tuple(p for p in win.pad[::2] for _ in range(2)), win.dilation,
                       win.out)
     div = _avg_divisor(xp, counted, tuple(x.shape[2:]), count_include_pad, divisor_override, ddt)
-    return _from_batch(_named(_AvgPool, win).apply(x, win, div), unbatched, nd)
+    pool = _named(_AvgPool, win) if node is None else _AvgPool.named(node)      # (adaptive pooling's name)
+    return _from_batch(pool.apply(x, win, div), unbatched, nd)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -737,17 +739,38 @@ def _adaptive_avg(op, input, output_size, nd):
     sizes, out = _adaptive_sizes(op, input, output_size, nd)
     if input.dtype.is_floating_point is False:
         raise NotImplementedError(f"\"{op}\" not implemented for '{_type_word(input.dtype)}'")
+    if nd == 1:                 # PyTorch pools 1-D as 2-D with a height of 1, then squeezes it
+        return _adaptive_avg(op, input.unsqueeze(-2), (1, out[0]), 2).squeeze(-2)
+    if all(o == 1 for o in out):        # one window: PyTorch takes the mean
+        return input.mean(tuple(range(-nd, 0)), keepdim=True)
+    node = f"AdaptiveAvgPool{nd}DBackward0"
     if all(s % o == 0 for s, o in zip(sizes, out) if o):
         if all(o > 0 for o in out):         # equal windows: plain average pooling
             kernel = tuple(s // o for s, o in zip(sizes, out))
-            return _avg_pool(op, input, kernel, kernel, 0, False, True, None, nd)
+            return _avg_pool(op, input, kernel, kernel, 0, False, True, None, nd, node=node)
     # windows of unequal sizes: separable averaging matrices, out = A_h x A_w^T
-    y = input
-    for k, (s, o) in enumerate(zip(sizes, out)):
-        dim = input.ndim - nd + k
-        m = _adaptive_matrix(s, o, input)
-        y = (y.transpose(dim, -1).matmul(m.t())).transpose(dim, -1)
-    return y.contiguous()
+    maps = [(input.ndim - nd + k, _adaptive_matrix(s, o, input)._data) for k, (s, o) in enumerate(zip(sizes, out))]
+    return _AdaptiveAvgPool.named(node).apply(input, maps)
+
+
+class _AdaptiveAvgPool(Function):
+    """y = x multiplied along each pooled dim by its (out, in) averaging matrix. Linear: the backward
+    is the same map with the matrices transposed, differentiable again."""
+
+    @staticmethod
+    def forward(ctx, x, maps):
+        xp = _xp.array_module(x._data)
+        a = x._data
+        for dim, m in maps:
+            a = xp.moveaxis(xp.moveaxis(a, dim, -1) @ m.T, -1, dim)
+        ctx.maps = maps
+        return xp.ascontiguousarray(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        transposed = [(dim, m.T) for dim, m in reversed(ctx.maps)]
+        adjoint = _AdaptiveAvgPool.named(type(ctx).__name__.replace("Backward0", "BackwardBackward0"))
+        return adjoint.apply(grad, transposed), None
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -885,7 +908,12 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max pooling to a given output length."""
-    return _adaptive_max("adaptive_max_pool1d", input, output_size, return_indices, 1)
+    _adaptive_sizes("adaptive_max_pool1d", input, output_size, 1)      # 1-D's own checks and messages
+    # PyTorch pools 1-D as 2-D with a height of 1, then squeezes it
+    out = output_size if isinstance(output_size, (int, np.integer)) else output_size[0]
+    result = _adaptive_max("adaptive_max_pool1d", input.unsqueeze(-2), (1, out), True, 2)
+    result, index = result[0].squeeze(-2), result[1].squeeze(-2)
+    return (result, index) if return_indices else result
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
@@ -959,15 +987,36 @@ def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, n
         if lo < 0 or hi >= plane:
             bad = lo if lo < 0 else hi
             raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
-                               f"{'x'.join(map(str, out))}")
-    if plane:
-        from .creation import zeros
-        flat = zeros(n, c, plane, dtype=x.dtype, device=x.device)
-        y = flat.scatter(2, ix.flatten(2), x.flatten(2))
-    else:
-        y = _UnpoolEmpty.apply(x.flatten(2), ix.flatten(2))
-    y = y.view((n, c) + tuple(out))
-    return y.squeeze(0) if unbatched else y
+                               f"{'x'.join(map(str, out))})")
+    if not plane:
+        y = _UnpoolEmpty.apply(x.flatten(2), ix.flatten(2)).view((n, c) + tuple(out))
+        return y.squeeze(0) if unbatched else y
+    if nd == 1:                 # PyTorch unpools 1-D as 2-D with a width of 1, then squeezes it
+        return _max_unpool(op, input.unsqueeze(-1), indices.unsqueeze(-1), kernel + (1,), stride + (1,),
+                           padding + (0,), tuple(out) + (1,), 2).squeeze(-1)
+    node = "MaxUnpool2DBackward0" if nd == 2 else "MaxUnpool3DBackward0"
+    return _MaxUnpool.named(node).apply(input, indices._data, tuple(out))
+
+
+class _MaxUnpool(Function):
+    """y = zeros of the output size with each x written at its flat plane index ((C, *in) or (N, C, *in))."""
+
+    @staticmethod
+    def forward(ctx, x, index, out):
+        a = x._data
+        xp = _xp.array_module(a)
+        lead = a.shape[:-len(out)]
+        rows, plane = math.prod(lead), math.prod(a.shape[len(lead):])     # (sizes, not -1: a batch may be empty)
+        flat = xp.zeros((rows, math.prod(out)), a.dtype)
+        flat[xp.arange(rows)[:, None], index.reshape(rows, plane)] = a.reshape(rows, plane)     # one plane per row
+        ctx.index, ctx.in_shape, ctx.lead = index, tuple(x.shape), len(lead)
+        return flat.reshape(lead + out)
+
+    @staticmethod
+    def backward(ctx, grad):                # each input's gradient is read back at its index
+        lead = ctx.in_shape[:ctx.lead]
+        index = _make(ctx.index.reshape(lead + (math.prod(ctx.in_shape[ctx.lead:]),)))
+        return grad.flatten(ctx.lead).gather(-1, index).view(ctx.in_shape), None, None
 
 
 class _UnpoolEmpty(Function):

@@ -336,6 +336,7 @@ def prelu(input, weight):
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
     if not input.is_floating_point():
         _not_implemented("prelu_cpu", input.dtype)
+    check_same_device("prelu", input, weight)
     if weight.numel() == 1:
         weight = weight.reshape(())             # the input's shape, even 0-dim
     else:
@@ -346,7 +347,26 @@ def prelu(input, weight):
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                                f"{weight.numel()} and channel size = {channels}.")
         weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
-    return _f().where(input > 0, input, weight * input)
+    return _PRelu.apply(input, weight)
+
+
+class _PRelu(Function):
+    """x where x > 0, else a x (a broadcast against x)."""
+    _node_name = "PreluKernelBackward0"
+
+    @staticmethod
+    def forward(ctx, x, a):
+        xp = _xp.array_module(x._data)
+        ctx.save_for_backward(x, a)
+        return xp.where(x._data > 0, x._data, a._data * x._data).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # d/dx: 1 or a; d/da: 0 or x (the engine sums a's share)
+        x, a = ctx.saved_tensors
+        positive = x > 0
+        grad_x = _f().where(positive, grad, a * grad) if ctx.needs_input_grad[0] else None
+        grad_a = _f().where(positive, 0.0, x * grad) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_a
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
@@ -539,8 +559,27 @@ def silu(input, inplace=False):
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
     target, input = input, _source(input, inplace)
-    out = input * softplus(input).tanh()
+    out = _Mish.apply(input)
     return _inplace(target, out) if inplace else out
+
+
+class _Mish(Function):
+    """x tanh(softplus(x))."""
+    _node_name = "MishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        a = _float_data(x, "mish_cpu")
+        xp = _xp.array_module(a)
+        soft = xp.where(a > 20, a, xp.log1p(xp.exp(xp.minimum(a, 20))))    # softplus, as F.softplus computes it
+        ctx.save_for_backward(x)
+        return (a * xp.tanh(soft)).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # tanh(sp) + x (1 - tanh(sp)^2) sigmoid(x)
+        (x,) = ctx.saved_tensors
+        t = softplus(x).tanh()
+        return grad * (t + x * (1 - t * t) * x.sigmoid())
 
 
 def sigmoid(input):
@@ -693,8 +732,27 @@ def glu(input, dim=-1):
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
     if not input.is_floating_point():
         _not_implemented("glu_cpu", input.dtype)
-    a, b = input.chunk(2, d)
-    return a * b.sigmoid()
+    return _Glu.apply(input, d)
+
+
+class _Glu(Function):
+    """a sigmoid(b), a and b the halves of x along dim."""
+    _node_name = "GluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = _xp.array_module(x._data)
+        a, b = xp.split(x._data, 2, axis=dim)
+        ctx.save_for_backward(x)
+        ctx.dim = dim
+        return (a * _sigmoid(xp, b)).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):                    # d/da = s, d/db = a s (1 - s), s = sigmoid(b)
+        (x,) = ctx.saved_tensors
+        a, b = x.chunk(2, ctx.dim)
+        s = b.sigmoid()
+        return _f().cat([grad * s, grad * a * s * (1 - s)], ctx.dim), None
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -1024,6 +1082,7 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"input ({', '.join(map(str, input.shape[input.ndim - k:]))}) is too small. Calculated "
                            f"output size: ({', '.join(map(str, out_sizes[input.ndim - k:]))})")
     x = input
+    takes = {}          # dim -> source index of each output position, gathered at once below
     for d, (a, b) in enumerate(pairs):
         if a == 0 and b == 0:
             continue
@@ -1049,8 +1108,25 @@ def pad(input, pad, mode="constant", value=None):
             idx = np.where(idx >= n, period - idx, idx)
         else:
             idx = np.clip(idx, 0, n - 1)
-        x = _select_in_range(x, d, idx)
-    return x
+        takes[d] = idx
+    # one node, named as PyTorch's (its circular padding copies slices into the output)
+    node = "CopySlices" if mode == "circular" else f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
+    return _take_outer(x, takes, node) if takes else x
+
+
+def _take_outer(x, takes, node_name):
+    """x indexed along several dims at once by host index arrays {dim: idx} (in range by construction),
+    an outer product of the indices, recorded as one node named node_name."""
+    from .._ops.indexing import AdvancedIndex
+    xp = _xp.array_module(x._data)
+    first = min(takes)
+    key = []
+    for d in range(first, x.ndim):        # arrays on every dim from the first (a slice between them would move them)
+        idx = takes.get(d, np.arange(x.shape[d]))
+        shape = [1] * (x.ndim - first)
+        shape[d - first] = len(idx)
+        key.append(xp.asarray(np.asarray(idx, dtype=np.int64).reshape(shape)))
+    return AdvancedIndex.named(node_name).apply(x, (slice(None),) * first + tuple(key))
 
 
 def _select_in_range(x, dim, idx):
@@ -1176,6 +1252,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     keep_same = mode in ("linear", "bilinear", "trilinear") or (mode == "nearest" and dims == 2)
     xp = _xp.array_module(input._data)
     x = input
+    takes = {}          # nearest modes: dim -> source index of each output position
     for i in range(dims):
         d = 2 + i
         n_in, n_out = input.shape[d], out_size[i]
@@ -1187,8 +1264,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         dst = np.arange(n_out, dtype=np.float64)
         if mode in ("nearest", "nearest-exact"):
             src = np.floor((dst + 0.5) * scale) if mode == "nearest-exact" else np.floor(dst * scale)
-            idx = np.minimum(src.astype(np.int64), n_in - 1)
-            x = _select_in_range(x, d, idx)
+            takes[d] = np.minimum(src.astype(np.int64), n_in - 1)
             continue
         if align:
             src = dst * _source_scale(n_in, n_out, True, None)
@@ -1208,6 +1284,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         a = _select_in_range(x, d, i0)
         b = _select_in_range(x, d, i1)
         x = a + (b - a) * lam_t
+    if mode in ("nearest", "nearest-exact"):
+        name = "NearestExact" if mode == "nearest-exact" else "Nearest"
+        return _take_outer(x, takes, f"Upsample{name}{dims}DBackward0") if takes else x
     return x
 
 
@@ -1387,11 +1466,45 @@ def pixel_shuffle(input, upscale_factor):
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
                            f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
-    oc = c // (r * r)
-    n = len(lead)
-    x = input.reshape(*lead, oc, r, r, h, w)
-    perm = list(range(n)) + [n, n + 3, n + 1, n + 4, n + 2]
-    return x.permute(*perm).reshape(*lead, oc, h * r, w * r)
+    return _PixelShuffle.apply(input, r)
+
+
+class _PixelShuffle(Function):
+    """(*, C r^2, H, W) -> (*, C, H r, W r); its adjoint is pixel_unshuffle."""
+    _node_name = "PixelShuffleBackward0"
+
+    @staticmethod
+    def forward(ctx, x, r):
+        a = x._data
+        *lead, c, h, w = a.shape
+        n, oc = len(lead), c // (r * r)
+        perm = list(range(n)) + [n, n + 3, n + 1, n + 4, n + 2]
+        ctx.r = r
+        return _xp.array_module(a).ascontiguousarray(
+            a.reshape(*lead, oc, r, r, h, w).transpose(perm)).reshape(*lead, oc, h * r, w * r)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _PixelUnshuffle.apply(grad, ctx.r), None
+
+
+class _PixelUnshuffle(Function):
+    """(*, C, H r, W r) -> (*, C r^2, H, W); its adjoint is pixel_shuffle."""
+    _node_name = "PixelUnshuffleBackward0"
+
+    @staticmethod
+    def forward(ctx, x, r):
+        a = x._data
+        *lead, c, h, w = a.shape
+        n = len(lead)
+        perm = list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3]
+        ctx.r = r
+        return _xp.array_module(a).ascontiguousarray(
+            a.reshape(*lead, c, h // r, r, w // r, r).transpose(perm)).reshape(*lead, c * r * r, h // r, w // r)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _PixelShuffle.apply(grad, ctx.r), None
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -1401,10 +1514,7 @@ def pixel_unshuffle(input, downscale_factor):
     if h % r or w % r:
         raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, got "
                            f"{h}x{w} and {r}")
-    n = len(lead)
-    x = input.reshape(*lead, c, h // r, r, w // r, r)
-    perm = list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3]
-    return x.permute(*perm).reshape(*lead, c * r * r, h // r, w // r)
+    return _PixelUnshuffle.apply(input, r)
 
 
 # -- distances ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from itertools import islice
 
 from ..._tensor import Tensor
@@ -412,13 +413,22 @@ class ParameterDict(Module):
         return (self[k] for k in self._keys)
 
     def update(self, parameters):
-        if hasattr(parameters, "keys"):
+        if not isinstance(parameters, Iterable):
+            raise TypeError("ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                            + type(parameters).__name__)
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
             for k in parameters.keys():
                 self[k] = parameters[k]
+        elif isinstance(parameters, Mapping):           # a plain dict's order is taken as no order: sorted
+            for k, p in sorted(parameters.items()):
+                self[k] = p
         else:
             for j, p in enumerate(parameters):
-                if not hasattr(p, "__len__") or len(p) != 2:
-                    raise ValueError(f"ParameterDict update sequence element #{j} should be Iterable of length 2")
+                if not isinstance(p, Iterable):
+                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is"
+                                    + type(p).__name__)
+                if len(p) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is required")
                 self[p[0]] = p[1]
 
     def extra_repr(self):

@@ -10,6 +10,7 @@ import warnings
 
 from ... import _ops, _xp
 from ..._tensor import Tensor, _make
+from ..._ops.views import Transpose
 from ...autograd.function import Function
 from ...autograd import grad_mode
 from ...autograd.grad_mode import no_grad
@@ -449,7 +450,9 @@ class RNNBase(Module):
             output = output.squeeze(1)
             final = tuple(s.squeeze(1) for s in final)
         elif self.batch_first:
-            output = output.transpose(0, 1)
+            # PyTorch's RNN and GRU kernels transpose their fresh output in place (transpose_'s node);
+            # its CPU LSTM (oneDNN) returns a transposed view
+            output = Transpose.named("TransposeBackward0" if lstm else "TransposeBackward1").apply(output, 0, 1)
         return output, (final if lstm else final[0])
 
 
