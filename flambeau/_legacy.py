@@ -12,7 +12,7 @@ import numpy as np
 from . import _xp, linalg
 from ._tensor import Tensor, _make
 from .autograd.function import Function
-from ._ops._util import register, recording, _type_word, check_same_device
+from ._ops._util import register, recording, _type_word, check_same_device, caller_level
 from ._ops.reduction import _return_type
 from ._ops.pointwise import _out, handles_out
 
@@ -117,7 +117,7 @@ def matrix_exp(input):
 
 @register("matrix_power")
 def matrix_power(input, n):
-    return linalg.matrix_power(input, n)
+    return linalg.matrix_power(input, linalg._power_exponent("matrix_power", n))
 
 
 def matrix_rank(input, tol=None, symmetric=False, *, out=None):
@@ -141,7 +141,8 @@ def cross(input, other, dim=None, *, out=None):
     if dim is None:
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
                       "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change "
-                      "to agree with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+                      "to agree with that of linalg.cross in a future release.", UserWarning,
+                      stacklevel=caller_level())
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:
@@ -153,6 +154,10 @@ def cross(input, other, dim=None, *, out=None):
 @register("cholesky")
 def cholesky(input, upper=False, *, out=None):
     """Cholesky factor (lower by default) of Hermitian positive-definite matrices."""
+    _warn_once("cholesky", "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+               "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)"
+               "\nand\nU = torch.cholesky(A, upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH\n"
+               "This transform will produce equivalent results for all valid (symmetric positive definite) inputs.")
     return linalg.cholesky(input, upper=upper, out=out)
 
 
@@ -215,7 +220,7 @@ def _warn_once(key, message):
     """A UserWarning the first time only, as PyTorch's TORCH_WARN_ONCE."""
     if key not in _warned:
         _warned.add(key)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=caller_level())     # at the user's call
 
 
 @register("lu")
@@ -318,6 +323,11 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
 @handles_out
 def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """(X, A.clone()) with op(tri(A)) X = input; op is the transpose when transpose=True."""
+    # torch's own text, "solve_triangularand" included
+    _warn_once("triangular_solve", "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand "
+               "will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments reversed "
+               "and does not return a copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
+               "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     linalg._check_matrix("triangular_solve", input, arg="b")
     linalg._check_matrix("triangular_solve", A, square=True)
     if A.shape[-1] != input.shape[-2]:
@@ -409,6 +419,10 @@ def lstsq(input, A, *, out=None):
 @handles_out
 def qr(input, some=True, *, out=None):
     """(Q, R): reduced with some=True, complete otherwise."""
+    _warn_once("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
+               "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
+               "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+               "'complete')")
     return return_types.qr(*linalg.qr(input, "reduced" if some else "complete"))
 
 

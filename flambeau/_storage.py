@@ -80,6 +80,20 @@ class TypedStorage:
         _xp.fill(self._array, value)
         return self
 
+    def resize_(self, size):
+        """Grow (new elements zero) or shrink this storage in place. NumPy cannot move the memory under
+        other arrays, so only a storage that no tensor or array views can be resized."""
+        if type(self._array) is np.ndarray and self._array.base is None:
+            try:
+                self._array.resize(int(size), refcheck=True)    # refuses an array others reference
+                return self
+            except ValueError:
+                pass
+        raise NotImplementedError(
+            f"resize_(): this storage of {len(self)} elements is viewed by tensors or arrays (or lives on "
+            f"{self.device.type} memory), and flambeau cannot move their memory along with it; allocate a new "
+            "storage instead")
+
     def copy_(self, other):
         self._array[...] = other._array
         return self

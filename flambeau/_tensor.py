@@ -9,6 +9,8 @@ from its memory; views keep ``_base``, the root they were made from, and share i
 storage and version counter. ``storage_offset()`` and ``stride()`` are read off the
 array's address and strides relative to that storage.
 """
+import math
+
 import numpy as np
 
 from . import _device, _dtype, _xp
@@ -221,11 +223,15 @@ class Tensor:
         root = self._root()
         if root._storage_obj is None:
             root._storage_obj = TypedStorage(_span_array(root._data))
-        return root._storage_obj._array
+        array = root._storage_obj._array
+        if array.dtype != self._data.dtype:      # a view(dtype) of root: the same bytes, read as our dtype
+            array = _reinterpret(array, self._data.dtype)
+        return array
 
     def storage(self):
-        self._storage_array()
-        return self._root()._storage_obj
+        array = self._storage_array()
+        own = self._root()._storage_obj
+        return own if array is own._array else TypedStorage(array)
 
     def storage_type(self):
         """The legacy storage class of this tensor's dtype and device (torch.FloatStorage, ...)."""
@@ -298,20 +304,23 @@ class Tensor:
         else:
             raise TypeError(f"set_(): expected a Storage or Tensor as source, got {type(source).__name__}")
         base = storage._array
+        if self.dtype is not _BY_NP[base.dtype] and source is not None:
+            from ._ops._util import _type_word
+            raise RuntimeError(f"Expected a Storage of type {_CPP_TYPE_NAMES.get(self.dtype.np.name, self.dtype)} "
+                               f"or an UntypedStorage, but got type {_type_word(_BY_NP[base.dtype])} for argument 1 "
+                               "'storage'")
         if size is None:
             size = (base.shape[0] - storage_offset,)
         size = tuple(int(s) for s in size)
         if stride is None:
             stride = _contiguous_strides(size)
         stride = tuple(int(s) for s in stride)
-        if len(stride) != len(size):
-            raise RuntimeError(f"set_(): size has {len(size)} dimensions but stride has {len(stride)}")
-        _check_in_bounds(size, stride, storage_offset, base.shape[0], "set_()")
-        if self.dtype is not _BY_NP[base.dtype] and source is not None:
-            from ._ops._util import _type_word
-            raise RuntimeError(f"Expected a Storage of type {_type_word(self.dtype)} or an "
-                               f"UntypedStorage, but got type {_type_word(_BY_NP[base.dtype])} for argument 1 "
-                               "'storage'")
+        _check_set_geometry(size, stride, storage_offset)
+        needed = _elements_spanned(size, stride, storage_offset)
+        if needed > base.shape[0]:      # PyTorch grows the storage to fit
+            del base                    # (resize_ refuses an array that other names still hold)
+            storage.resize_(needed)
+            base = storage._array
         item = base.itemsize
         arr = _xp.as_strided(base[storage_offset:] if storage_offset < base.shape[0] else base[base.shape[0]:],
                              size, tuple(s * item for s in stride))
@@ -383,6 +392,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if value and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
@@ -394,8 +405,8 @@ class Tensor:
                     "var_no_grad = var.detach().")
             return self
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients "
-                               f"(this tensor is {self.dtype})")
+            # torch's wording here leaves out complex, which requires_grad_() accepts all the same
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if requires_grad and isinstance(self._version_counter, _InferenceVersion) and not _inference[0]:
             raise RuntimeError(grad_mode.REQUIRES_GRAD_ON_INFERENCE_TENSOR)
         self._requires_grad = bool(requires_grad)
@@ -534,14 +545,23 @@ class Tensor:
 
     def detach_(self):
         if self._base is not None and self._base._requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) "
+                "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
+                "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._grad_fn = None
         self._requires_grad = False
         return self
 
     @property
     def data(self):
-        return self.detach()
+        """Like detach(), but with a version counter of its own: in-place changes through .data are
+        hidden from autograd (no "modified by an inplace operation" error), as in PyTorch."""
+        t = self.detach()
+        if type(t._version_counter) is list:
+            t._version_counter = [0]
+        return t
 
     @data.setter
     def data(self, value):
@@ -668,14 +688,34 @@ class Tensor:
         return id(self)
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (_xp.to_host(self._data).copy(), str(self.device), self._requires_grad))
+        # as torch: the whole storage, with this view's offset and strides (each tensor pickles its own
+        # copy, so views do not share after unpickling); a view that is not (offset, strides) over
+        # its storage is pickled compact
+        base = self._storage_array()
+        if any(s < 0 for s in self._data.strides) or self._data.dtype != base.dtype or self._data.size == 0:
+            return (_rebuild, (_xp.to_host(self._data).copy(), str(self.device), self._requires_grad))
+        offset = (_xp.address(self._data) - _xp.address(base)) // self._data.itemsize
+        return (_rebuild_view, (_xp.to_host(base).copy(), offset, tuple(self._data.shape), self.stride(),
+                                str(self.device), self._requires_grad))
 
     def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
-                               "deepcopy protocol at the moment.")
+                               "deepcopy protocol at the moment.  If you were attempting to deepcopy a module, "
+                               "this may be because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
         new = type(self).__new__(type(self))
         _init_from(new, self._data.copy())
+        storage_copy = self._deepcopy_storage(memo)
+        if storage_copy is not None:     # a view into the copied storage, as torch memoizes storages
+            base = self._storage_array()
+            offset = (_xp.address(self._data) - _xp.address(base)) // self._data.itemsize
+            new._data = _xp.as_strided(storage_copy._data[offset:], self._data.shape, self._data.strides)
+            new._version_counter = storage_copy._version_counter
+            if not (offset == 0 and self._data.size == base.size and self._data.flags.c_contiguous):
+                new._base = storage_copy
         new._requires_grad = self._requires_grad
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
@@ -685,6 +725,18 @@ class Tensor:
                 new.__dict__[k] = copy.deepcopy(v, memo)
         memo[id(self)] = new
         return new
+
+    def _deepcopy_storage(self, memo):
+        """The copy of this tensor's storage made by this deepcopy (made now if first), so that views
+        copied together share one storage again; None where the view is not (offset, strides) over
+        its storage (negative strides, a dtype reinterpretation) and gets a compact copy."""
+        base = self._storage_array()
+        if any(s < 0 for s in self._data.strides) or self._data.dtype != base.dtype or self._data.size == 0:
+            return None
+        if id(base) not in memo:
+            memo[id(base)] = _make(base.copy())
+            memo.setdefault(id(memo), []).append(base)      # keeps id(base) from being reused meanwhile
+        return memo[id(base)]
 
     def __dlpack__(self, stream=None, **kw):
         return self._data.__dlpack__(**({} if stream is None else {"stream": stream}), **kw)
@@ -794,6 +846,21 @@ def _rebuild(array, dev, requires_grad):
     return t
 
 
+def _rebuild_view(storage, offset, shape, stride, dev, requires_grad):
+    """Unpickle a tensor saved as (storage, offset, shape, stride); a view of the whole storage in
+    row-major order comes back as a root tensor, anything else as a view over the storage."""
+    root = _rebuild(storage, dev, False)
+    if offset == 0 and stride == _contiguous_strides(shape) and math.prod(shape) == storage.size:
+        t = _make(root._data.reshape(shape))
+    else:
+        item = root._data.itemsize
+        t = _make(_xp.as_strided(root._data[offset:], shape, tuple(s * item for s in stride)))
+        t._base = root
+        t._version_counter = root._version_counter
+    t._requires_grad = requires_grad
+    return t
+
+
 def _canonical_empty(a):
     """A zero-size array with PyTorch's strides: NumPy gives fresh empty arrays all-zero strides,
     PyTorch contiguous ones (views keep the strides they were given)."""
@@ -861,18 +928,54 @@ def _contiguous_strides(shape):
     return tuple(reversed(strides))
 
 
-def _check_in_bounds(size, stride, offset, storage_size, op):
-    if any(s < 0 for s in size):
-        raise RuntimeError(f"{op}: negative size in {list(size)}")
+# The C++ element types PyTorch names in set_()'s dtype error
+_CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                   "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                   "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def _check_as_strided(size, stride, offset, storage_size, itemsize):
+    """as_strided's checks, in PyTorch's order and words (sizes in bytes, as it counts them)."""
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
     if any(s < 0 for s in stride):
-        raise RuntimeError(f"{op}: negative strides are not supported, got {list(stride)}")
-    if 0 in size:
-        return
-    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
-    if offset < 0 or last >= storage_size:
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+    needed = _elements_spanned(size, stride, offset)
+    if needed > storage_size:
         raise RuntimeError(
-            f"{op}: setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset} "
-            f"require a storage of at least {last + 1} elements, but the storage has {storage_size}")
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and itemsize "
+            f"{itemsize} requiring a storage size of {needed * itemsize} are out of bounds for storage of size "
+            f"{storage_size * itemsize}")
+
+
+def _check_set_geometry(size, stride, offset):
+    """set_()'s checks, in PyTorch's order and words; a storage too small is grown, not refused."""
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    if any(n < 0 for n in size):
+        raise RuntimeError("numel: integer multiplication overflow")
+    if len(size) != len(stride):
+        raise RuntimeError(f"unequal size length ({len(size)}) and stride length ({len(stride)})")
+    if 0 not in size and any(s < 0 for s in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+
+
+def _elements_spanned(size, stride, offset):
+    """How many storage elements a (size, stride, offset) view reaches into: 0 when it is empty."""
+    if 0 in size:
+        return 0
+    return offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+
+
+def _reinterpret(array, np_dtype):
+    """A 1-D array's bytes read as np_dtype, dropping the trailing bytes that make no whole element."""
+    raw = array.view(np.uint8)
+    item = np.dtype(np_dtype).itemsize
+    return raw[:raw.shape[0] // item * item].view(np_dtype)
 
 
 def _span_array(a):

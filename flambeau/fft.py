@@ -86,9 +86,11 @@ class _FftR2C(Function):
         ctx.dims, ctx.normalization, ctx.onesided = dims, normalization, onesided
         ctx.last_size = x.shape[dims[-1]]
         a = x._data
-        fft = _xp.array_module(a).fft
-        transform = fft.rfftn if onesided else fft.fftn
-        return _as(transform(a, axes=dims, norm=_XP_NORM[True][normalization]), _COMPLEX_OF[x.dtype.name])
+        xp = _xp.array_module(a)
+        half = xp.fft.rfftn(a, axes=dims, norm=_XP_NORM[True][normalization])
+        if not onesided:
+            half = _fill_conjugate_symmetry(xp, half, dims, ctx.last_size)
+        return _as(half, _COMPLEX_OF[x.dtype.name])
 
     @staticmethod
     def backward(ctx, grad):
@@ -102,6 +104,21 @@ class _FftR2C(Function):
                 shape[last] = missing
                 grad = _creation.cat([grad, grad.new_zeros(shape)], last)
         return _FftC2C.apply(grad, ctx.dims, ctx.normalization, False).real, None, None, None
+
+
+def _fill_conjugate_symmetry(xp, half, dims, last_size):
+    """The whole spectrum of a real signal from its one-sided half, as torch's r2c kernels build it: the
+    missing bins are the conjugates of their mirrors (X[-k] = conj(X[k])), so signed zeros follow torch's
+    (a c2c transform of the real signal gives 1+0j where torch prints 1-0j)."""
+    last = dims[-1]
+    kept = half.shape[last]
+    # bins kept..last_size-1 mirror bins last_size-kept..1 of the last dim, in reverse order
+    index = [slice(None)] * half.ndim
+    index[last] = slice(last_size - kept, 0, -1)
+    mirror = half[tuple(index)]
+    for d in dims[:-1]:         # and index i of every other transformed dim mirrors (-i) mod size
+        mirror = xp.roll(xp.flip(mirror, d), 1, d)
+    return xp.concatenate([half, xp.conj(mirror)], axis=last)
 
 
 class _FftC2R(Function):

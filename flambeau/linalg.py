@@ -11,6 +11,7 @@ LinAlgError, at the cost of the host synchronisation PyTorch also pays to report
 """
 import functools
 import math
+import operator
 
 import numpy as np
 
@@ -974,10 +975,19 @@ def _svd_backward(U, S, Vh, gU, gS, gVh):
     return U @ gA @ Vh
 
 
+def _check_svd_input(A, driver):
+    """svd's and svdvals' checks: one kernel, named linalg.svd in both; driver= picks a cuSOLVER routine."""
+    _check_matrix("linalg.svd", A, low_precision=True)
+    if driver is not None and A.device.type == "cpu":
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with "
+                           "cuSOLVER backend.")
+    _refuse_low_precision("linalg_svd_cpu", A)
+
+
 @handles_out
 def svd(A, full_matrices=True, *, driver=None, out=None):
-    """(U, S, Vh) with A = U diag(S) Vh, S descending."""
-    _check_matrix("linalg.svd", A)
+    """(U, S, Vh) with A = U diag(S) Vh, S descending (driver, CUDA only, is accepted and not needed)."""
+    _check_svd_input(A, driver)
     if recording(A):
         return return_types.linalg_svd(*_Svd.apply(A, bool(full_matrices)))
     u, s, vh = _svd_array(A._data, bool(full_matrices))
@@ -986,7 +996,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
 
 def svdvals(A, *, driver=None, out=None):
     """Singular values of A, descending."""
-    _check_matrix("linalg.svdvals", A)
+    _check_svd_input(A, driver)
     if recording(A):
         return _out(svd(A, full_matrices=False).S, out)
     a = A._data
@@ -1136,7 +1146,8 @@ class _Pinv(Function):
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None, rcond=None):
     """Moore-Penrose pseudo-inverse; singular values <= max(atol, rtol * s_max) count as zero."""
-    if not isinstance(A, Tensor) or A.ndim < 2 or not (A.dtype.is_floating_point or A.dtype.is_complex):
+    if not isinstance(A, Tensor) or A.ndim < 2 or not (A.dtype.is_floating_point or A.dtype.is_complex) or \
+            _is_low_precision(A.dtype):
         what = f"{_type_word(A.dtype)}{{{list(A.shape)}}}" if isinstance(A, Tensor) else type(A).__name__
         raise RuntimeError(f"linalg.pinv({what}): expected a tensor with 2 or more dimensions of float, double, "
                            f"cfloat or cdouble types")
@@ -1202,7 +1213,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     _check_float("torch.linalg.lstsq", B, "B")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
-                           f"input's dtype {A.dtype} and other's dtype {B.dtype}")
+                           f"input's dtype {_type_word(A.dtype)} and other's dtype {_type_word(B.dtype)}")
     if driver is None:
         driver = "gelsy" if A.device.type == "cpu" else "gels"
     if driver not in ("gels", "gelsy", "gelsd", "gelss"):
@@ -1245,7 +1256,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None, tol=None):
     """Number of singular values above max(atol, rtol * s_max) (int64)."""
-    if isinstance(A, Tensor) and not (A.dtype.is_floating_point or A.dtype.is_complex):
+    if isinstance(A, Tensor) and (not (A.dtype.is_floating_point or A.dtype.is_complex) or
+                                  _is_low_precision(A.dtype)):
         raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix("linalg.matrix_rank", A)
     if tol is not None:
@@ -1260,27 +1272,61 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None, tol=None)
     return _out(_make((s > tol_).sum(axis=-1).astype(np.int64)), out)
 
 
+def _check_cond_square(A, p):
+    """torch names the order in cond's shape errors: ord=fro, ord=1 (int), ord=1.000000 (float, C's %f)."""
+    spelled = p if isinstance(p, str) else f"{p:f}" if isinstance(p, float) else str(p)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.cond(ord={spelled}): The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={spelled}): A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+
+
 def cond(A, p=None, *, out=None):
-    """Condition number of A in the p-norm (2-norm: s_max / s_min)."""
-    _check_matrix("linalg.cond", A)
+    """Condition number ||A||_p ||A^-1||_p; for p = 2 (default) or -2 from the singular values, for which A may be
+    rectangular. A singular matrix has condition number inf (nan for the 2-norms of a zero matrix)."""
+    if isinstance(p, str):
+        _check_cond_square(A, p)
+    elif A.ndim < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    if not (p is None or p in ("fro", "nuc") or (not isinstance(p, str) and abs(p) in (1, 2, math.inf))):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p if isinstance(p, str) else f'{p:g}'}")
+    if A.numel() == 0:                            # NumPy leaves 0 x 0 undefined; torch returns 0
+        return _out(_make(_xpof(A._data).zeros(A.shape[:-2], dtype=_real_dtype(A._data.dtype))), out)
     if p is None or p in (2, -2):
         s = svdvals(A)
-        r = s[..., 0] / s[..., -1]
-        return _out(r if p != -2 else 1 / r, out)
-    return _out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+        s_max, s_min = s[..., 0], s[..., -1]
+        return _out(s_min / s_max if p == -2 else s_max / s_min, out)
+    if p == "nuc":                                # the norm of inv(A), whose singular values are 1 / s
+        s = svdvals(A)
+        return _out(s.sum(-1) * s.reciprocal().sum(-1), out)
+    _check_cond_square(A, p)
+    inverse, info = inv_ex(A)
+    inverse = inverse.masked_fill((info > 0)[..., None, None], math.inf)
+    # a zero matrix gives 0 * inf: still infinitely ill-conditioned
+    return _out((matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(math.inf, math.inf, -math.inf), out)
 
 
 # -- compositions: matrix_power, multi_dot, cross, vecdot --------------------------------------------------
+def _power_exponent(op, n):
+    """n as an int; like torch's argument parser, refuse floats (2.0 included) but take integer tensors."""
+    try:
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"{op}(): argument 'n' (position 2) must be int, not {type(n).__name__}") from None
+
+
 def matrix_power(A, n, *, out=None):
     """A^n by repeated squaring (n < 0: powers of inv(A)); differentiable through matmul."""
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.matrix_power(): argument 'A' must be Tensor, not {type(A).__name__}")
+    n = _power_exponent("linalg_matrix_power", n)
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
-    n = int(n)
+    n = _power_exponent("linalg_matrix_power", n)
     if n == 0:
         xp = _xpof(A._data)
         eye = _make(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
@@ -1315,14 +1361,15 @@ def multi_dot(tensors, *, out=None):
     dt = first.dtype
     for i, t in enumerate(tensors):
         if t.dtype is not dt:
-            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is {dt} and "
-                               f"tensor {i} {t.dtype}")
+            from ._ops.blas import _C_NAMES     # torch names the C++ element types here
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                               f"{_C_NAMES.get(dt.name, dt.name)} and tensor {i} {_C_NAMES.get(t.dtype.name, t.dtype.name)}")
     mats = [first.unsqueeze(0) if first.ndim == 1 else first] + tensors[1:-1] + \
         [last.unsqueeze(-1) if last.ndim == 1 else last]
     for i in range(len(mats) - 1):
-        if mats[i].shape[1] != mats[i + 1].shape[0]:
-            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {tuple(mats[i].shape)} and "
-                               f"{tuple(mats[i + 1].shape)} cannot be multiplied")
+        if mats[i].shape[1] != mats[i + 1].shape[0]:        # the message shows the shapes as given
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(tensors[i].shape)} and "
+                               f"{list(tensors[i + 1].shape)} cannot be multiplied")
     r = _chain(mats, _chain_order([m.shape[0] for m in mats] + [mats[-1].shape[1]]), 0, len(mats) - 1)
     if first.ndim == 1:
         r = r.squeeze(0)
@@ -1357,8 +1404,7 @@ def _chain(mats, split, i, j):
 def cross(input, other, *, dim=-1, out=None):
     """Cross product of 3-vectors along dim, with broadcasting."""
     if input.ndim != other.ndim:
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got {input.ndim} and "
-                           f"{other.ndim}")
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     d = _wrap_dim(dim, input.ndim) if input.ndim else 0
     if input.ndim == 0 or input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
@@ -1662,6 +1708,8 @@ def _check_norm_has_identity(x, ord, dim):
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """(sum |x|^ord)^(1/ord) over dim (all elements by default); differentiable."""
+    if isinstance(ord, str):        # 'fro' and 'nuc' are matrix norms
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not str")
     if dtype is not None:
         x = x.to(dtype)
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
@@ -1706,48 +1754,63 @@ def _max_min(s, d, largest):
     return s.amin(d, keepdim=True)
 
 
+def _check_matrix_norm(A, ord, dim):
+    """matrix_norm's checks in torch's order: the order, A, then dim (returned wrapped)."""
+    if isinstance(ord, str):
+        known, spelled, exact = ord in ("fro", "nuc"), ord, ord == "nuc"
+    else:
+        known, spelled, exact = abs(ord) in (1, 2, math.inf), f"{ord:g}", abs(ord) == 2
+    if not known:
+        raise RuntimeError(f"linalg.matrix_norm: Order {spelled} not supported.")
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    # the 2-norm and the nuclear norm go through an SVD, which has no float16 kernel
+    _check_float("linalg.matrix_norm", A, low_precision=not exact)
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
+    d0, d1 = (_wrap_dim(d, A.ndim) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    return d0, d1
+
+
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Frobenius, nuclear, 1, -1, inf, -inf, 2 or -2 norm of the matrices in dims dim."""
+    d0, d1 = _check_matrix_norm(A, ord, dim)
     if dtype is not None:
         A = A.to(dtype)
-    if A.ndim < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     if ord == "fro":
-        return _out(vector_norm(A, 2, dim, keepdim), out)
-    d0, d1 = (d % A.ndim for d in dim)
+        return _out(vector_norm(A, 2, (d0, d1), keepdim), out)
     if ord == "nuc":
         s = svdvals(A.movedim((d0, d1), (-2, -1))).sum(-1)
     elif ord in (1, -1):
         s = _max_min(A.abs().sum(d0, keepdim=True), d1, ord > 0).squeeze((d0, d1))
     elif ord in (math.inf, -math.inf):
         s = _max_min(A.abs().sum(d1, keepdim=True), d0, ord > 0).squeeze((d0, d1))
-    elif ord in (2, -2):
+    else:                                       # 2 or -2, as _check_matrix_norm left no other order
         s = _max_min(svdvals(A.movedim((d0, d1), (-2, -1))), -1, ord > 0).squeeze(-1)
-    else:
-        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if keepdim:
         s = s.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
     return _out(s, out)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
-    """Vector norm (1-D input, or int dim) or matrix norm (2-D input, or 2-tuple dim)."""
+    """Vector norm (1-D input, or int dim) or matrix norm (2-D input, or 2-tuple dim); a string ord ('fro',
+    'nuc') is always a matrix norm."""
     if isinstance(dim, int):
         dim = (dim,)
-    if ord is None:
-        if dim is None:
-            return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
-        return vector_norm(A, 2, dim, keepdim, dtype=dtype, out=out)
     if dim is not None:
-        if len(dim) == 2:
-            return matrix_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
-        return vector_norm(A, ord, dim, keepdim, dtype=dtype, out=out)
-    if A.ndim == 2:
-        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
-    if A.ndim == 1:
-        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
-    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
-                       f"Got {A.ndim}D.")
+        if len(dim) not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
+    elif ord is not None and A.ndim not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                           f"Got {A.ndim}D.")
+    if isinstance(ord, str):
+        return matrix_norm(A, ord, dim if dim is not None else (0, 1), keepdim, dtype=dtype, out=out)
+    if ord is not None and (len(dim) == 2 if dim is not None else A.ndim == 2):
+        return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype, out=out)
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
 
 
 # -- LU with its info and gradient ---------------------------------------------------------------------

@@ -122,9 +122,7 @@ class _Writer:
                "device": str(t.device), "requires_grad": bool(t.requires_grad)}
         if isinstance(t, Parameter):
             out["parameter"] = True
-        if t.grad is not None:
-            out["grad"] = self._tensor(t.grad)
-        return out
+        return out                  # as torch.save, .grad is not saved: a checkpoint holds values, not gradients
 
 
 def _contiguous_strides(shape):
@@ -383,11 +381,7 @@ class _Reader:
         elif x.get("requires_grad"):
             _need(t.dtype.is_floating_point or t.dtype.is_complex, "an integer tensor marked requires_grad")
             t.requires_grad_(True)
-        self.tensors[number] = t
-        if "grad" in x:
-            g = self.decode(x["grad"], depth + 1)
-            _need(isinstance(g, Tensor) and g.shape == t.shape, "bad .grad record")
-            t.grad = g
+        self.tensors[number] = t       # a "grad" record of files from older flambeau is ignored, as torch.load would
         return t
 
 

@@ -305,6 +305,23 @@ def test_hook_on_tensor_without_grad_raises(device):
             lib.ones(2).register_hook(lambda g: g)
 
 
+@pytest.mark.parametrize("on_leaf", [True, False])
+def test_tensor_hook_may_not_change_the_gradients_size_or_type(device, on_leaf):
+    def named_slice(g):
+        return g[:2]
+
+    for hook in (named_slice, lambda g: g.unsqueeze(0), lambda g: g.float(), lambda g: 3.0):
+        messages = []
+        for lib in libs(device):
+            x = leaf(lib, [1.0, 2.0, 3.0])
+            t = x if on_leaf else x * 1
+            t.register_hook(hook)
+            with pytest.raises((RuntimeError, TypeError)) as e:
+                (t * 2).sum().backward()
+            messages.append((type(e.value), str(e.value).replace("torch.cuda.", "torch.")))   # cuda's type names
+        assert messages[0] == messages[1]
+
+
 def test_retain_grad(device):
     def run(lib):
         x = leaf(lib, [1.0, 2.0])
@@ -401,6 +418,132 @@ def test_grad_modes(device):
         return out
     ours, ref = both(run, device)
     assert ours == ref
+
+
+def test_grad_modes_decorate_bare_generators_and_classes(device):
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        out = []
+
+        @lib.no_grad
+        def bare_off():
+            return (x * 2).requires_grad
+
+        @lib.enable_grad
+        def bare_on():
+            return (x * 2).requires_grad
+
+        @lib.inference_mode
+        def bare_inference():
+            return (x * 2).is_inference()
+        out.append((bare_off(), bare_off.__name__, bare_inference(), bare_inference.__name__))
+        with lib.no_grad():
+            out.append(bare_on())
+
+        @lib.no_grad()
+        def gen(n):
+            got = yield lib.is_grad_enabled()
+            for _ in range(n):
+                got = yield (got, lib.is_grad_enabled(), (x * 2).requires_grad)
+        g = gen(2)
+        out.append(next(g))
+        out.append(lib.is_grad_enabled())          # the caller's mode between resumptions
+        out.append(g.send("a"))
+        out.append(list(gen(1)))
+
+        class Probe:
+            def __init__(self):
+                self.mode = lib.is_grad_enabled()
+        with pytest.warns(FutureWarning, match="Decorating classes is deprecated"):
+            decorated = lib.no_grad()(Probe)
+        out.append(decorated().mode)
+        return out
+    ours, ref = both(run, device)
+    assert ours == ref
+
+
+def test_grad_mode_and_requires_grad_messages(device):
+    cases = [lambda lib: lib.set_grad_enabled(1),
+             lambda lib: lib.arange(3).requires_grad_(),
+             lambda lib: setattr(lib.arange(3), "requires_grad", True),
+             lambda lib: lib.tensor([1, 2], requires_grad=True),
+             lambda lib: lib.zeros(2, dtype=lib.int32, requires_grad=True),
+             lambda lib: (lib.ones(3, requires_grad=True) * 1)[:2].detach_()]
+    for case in cases:
+        errors = []
+        for lib in libs(device):
+            with pytest.raises(Exception) as e:
+                case(lib)
+            errors.append((e.type, str(e.value)))
+        assert errors[0] == errors[1]
+    for lib in libs(device):
+        assert lib.ones(2, dtype=lib.complex64).requires_grad_().requires_grad
+
+
+def test_saved_tensors_hooks_pack_and_unpack(device):
+    def run(lib):
+        calls = []
+        x, w = leaf(lib, [0.5, 1.0, 2.0]), leaf(lib, [3.0, -1.0, 0.25])
+
+        def pack(t):
+            calls.append(("pack", lib.is_grad_enabled(), t.requires_grad))
+            return t.detach().clone()
+
+        def unpack(t):
+            calls.append(("unpack",))
+            return t
+        with lib.autograd.graph.saved_tensors_hooks(pack, unpack):
+            y = ((x * w).sin() + (x * w).exp()).sum()
+            with lib.no_grad():
+                (x * w).exp()                              # nothing recorded, nothing packed
+        n_packed = len(calls)
+        y.backward()
+        return calls[:n_packed], len(calls) - n_packed, x.grad, w.grad
+    ours, ref = both(run, device)
+    assert ours[:2] == ref[:2]
+    assert_same(ours[2:], ref[2:])
+
+
+def test_saved_tensors_hooks_keep_history_and_skip_version_checks(device):
+    def run(lib):
+        x = leaf(lib, [0.5, 1.0, 2.0])
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: t.detach().clone(), lambda t: t):
+            y = x.sin() * x.exp()
+            (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)                 # unpacked tensors still lead back to x
+        mid = x * 1
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: t.detach().clone(), lambda t: t):
+            prod = mid * mid
+        mid.add_(1)                                          # the hooks kept copies: no version error
+        (gp,) = lib.autograd.grad(prod.sum(), x)
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: 3):
+            bad = x.exp()
+        with pytest.raises(TypeError) as e:
+            bad.sum().backward()
+        return g, gg, gp, str(e.value)
+    ours, ref = both(run, device)
+    assert ours[3] == ref[3]
+    assert_same(ours[:3], ref[:3])
+
+
+def test_saved_tensors_hooks_nest_and_save_on_cpu(device):
+    x = flambeau.tensor([0.5, 1.0, 2.0], requires_grad=True, device=device)
+    outer, inner = [], []
+    with flambeau.autograd.graph.saved_tensors_hooks(lambda t: outer.append(1) or t, lambda t: t):
+        with flambeau.autograd.graph.saved_tensors_hooks(lambda t: inner.append(1) or t, lambda t: t):
+            a = x.sin()
+        b = x.cos()
+    assert (len(outer), len(inner)) == (1, 1)                # the innermost pair alone applies
+    on_cpu = flambeau.autograd.graph.save_on_cpu()
+    device_of, kept = on_cpu.pack_hook(x)
+    assert (device_of, kept.device.type) == (x.device, "cpu")
+    assert on_cpu.unpack_hook((device_of, kept)).device == x.device
+    with on_cpu:
+        y = (x * x).exp().sum() + (a + b).sum()
+    y.backward()
+    expected = 2 * x.detach() * (x.detach() ** 2).exp() + x.detach().cos() - x.detach().sin()
+    assert x.grad.device == x.device
+    assert flambeau.allclose(x.grad, expected)
 
 
 def test_no_graph_recorded_when_not_needed(device):

@@ -27,7 +27,9 @@ def run(args):
                                     "generative_seq.py", "devices_dtypes.py",
                                     "indexing_patterns.py", "seeded_random.py", "optimizers.py",
                                     "losses.py", "derivatives.py",
-                                    "layer_zoo.py"])
+                                    "layer_zoo.py", "storage_views.py", "checkpointing.py",
+                                    "spectral_special.py", "linear_algebra.py", "grad_modes_tools.py",
+                                    "visualization_hooks.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

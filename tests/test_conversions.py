@@ -307,3 +307,20 @@ def test_core_classes_are_named_as_pytorch_names_them():
     assert flambeau.typename(flambeau.float32).replace("flambeau", "torch") == torch.typename(torch.float32)
     for value in (flambeau.Size([2, 3]), flambeau.float32, flambeau.device("cpu")):     # pickled by those names
         assert pickle.loads(pickle.dumps(value)) == value
+
+
+def test_complex_to_real_cast_warns_once_at_the_users_line(monkeypatch):
+    # PyTorch's TORCH_WARN_ONCE: one UserWarning for all the casts (and copy_) that drop imaginary parts
+    from flambeau._ops import conversion
+    monkeypatch.setattr(conversion, "_imaginary_discarded", [False])
+    z = flambeau.tensor([1 + 2j, -1j])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert z.float().tolist() == [1.0, 0.0]
+        assert z.to(flambeau.float64).dtype is flambeau.float64
+        target = flambeau.zeros(2)
+        target.copy_(z)
+    assert target.tolist() == [1.0, 0.0]
+    assert [(w.category, str(w.message)) for w in caught] == \
+        [(UserWarning, "Casting complex values to real discards the imaginary part")]
+    assert caught[0].filename == __file__

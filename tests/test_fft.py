@@ -331,3 +331,25 @@ def test_stft_complex_window_of_a_real_signal(device):
         where = {} if lib is torch else {"device": device}
         return lib.stft(x, 16, hop_length=5, window=lib.tensor(window, **where), return_complex=True)
     compare(fn, _input(rng, (2, 50), "real"), device)
+
+
+def test_fft_of_a_real_delta_prints_as_torchs(device):
+    # torch builds the whole spectrum of a real signal from its one-sided half: the last bin of the fft
+    # of a delta is conj(1+0j) = 1-0j, where a complex transform gives 1+0j
+    ours = flambeau.fft.fft(flambeau.tensor([1, 0, 0, 0], device=device))
+    ref = torch.fft.fft(torch.tensor([1, 0, 0, 0]))
+    assert_same(ours, ref, device=device)
+    assert repr(ours.cpu()) == repr(ref) == "tensor([1.+0.j, 1.+0.j, 1.+0.j, 1.-0.j])"
+
+
+@pytest.mark.parametrize("shape,fn", [((5,), "fft"), ((8,), "ifft"), ((3, 4), "fft2"), ((2, 3, 5), "fftn"),
+                                      ((4, 6), "ifft2")])
+def test_real_input_full_spectrum_mirrors_exactly(shape, fn, device):
+    # the bins past the one-sided half are exact conjugates of their mirrors X[-k], signed zeros included
+    b = np.random.default_rng(3).standard_normal(shape)
+    ours = getattr(flambeau.fft, fn)(flambeau.tensor(b, device=device))
+    assert_same(ours, getattr(torch.fft, fn)(torch.tensor(b)).resolve_conj(), rtol=1e-12, atol=1e-12)
+    spectrum = ours.cpu().numpy()
+    mirrored = np.conj(spectrum[np.ix_(*[(-np.arange(n)) % n for n in shape])])
+    filled = slice(shape[-1] // 2 + 1, None)        # the kernel's own half need not be self-conjugate
+    np.testing.assert_array_equal(spectrum[..., filled].view(np.float64), mirrored[..., filled].view(np.float64))

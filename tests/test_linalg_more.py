@@ -462,3 +462,120 @@ def test_device_mixes_are_refused(device):
     for case in cases:
         with pytest.raises(RuntimeError, match="cuda:0 .*cpu|cpu .*cuda:0"):
             case()
+
+
+# -- norms, cond, svd and chain products as course code calls them (messages and values as torch's) -----
+@pytest.mark.parametrize("case", [
+    lambda l: l.linalg.norm(l.ones(3), "fro"),                           # a string ord is a matrix norm
+    lambda l: l.linalg.norm(l.ones(2, 2, 2), "fro", dim=(0, 1, 2)),
+    lambda l: l.linalg.norm(l.ones(2, 2, 2), dim=(0, 1, 2)),
+    lambda l: l.linalg.norm(l.ones(2, 2, 2), "fro", dim=(0,)),
+    lambda l: l.linalg.norm(l.ones(2, 2, 2), 2),
+    lambda l: l.linalg.matrix_norm(l.ones(2, 2, 2), dim=(0, 1, 2)),
+    lambda l: l.linalg.matrix_norm(l.ones(2, 2, 2), "nuc", dim=(1, -2)),
+    lambda l: l.linalg.matrix_norm(l.ones(2, 2), 3),
+    lambda l: l.linalg.matrix_norm(l.ones(2, 2), 0.5),
+    lambda l: l.linalg.matrix_norm(l.ones(2, 2, dtype=l.long), 1),
+    lambda l: l.linalg.matrix_norm(l.ones(2, 2, dtype=l.half), "nuc"),
+    lambda l: l.linalg.cond(l.ones(2, 3), "fro"),
+    lambda l: l.linalg.cond(l.ones(2, 3), 1.0),
+    lambda l: l.linalg.cond(l.ones(2, 3), -1),
+    lambda l: l.linalg.cond(l.ones(3)),
+    lambda l: l.linalg.cond(l.ones(3), "nuc"),
+    lambda l: l.linalg.cond(l.ones(2, 2), 3),
+    lambda l: l.linalg.cond(l.ones(2, 2), "abc"),
+    lambda l: l.linalg.svdvals(l.ones(2, 2, dtype=l.long)),
+    lambda l: l.linalg.pinv(l.ones(2, 2, dtype=l.half)),
+    lambda l: l.linalg.matrix_rank(l.ones(2, 2, dtype=l.half)),
+    lambda l: l.linalg.multi_dot([l.ones(2, 3), l.ones(3, 4), l.ones(5)]),
+    lambda l: l.linalg.multi_dot([l.ones(2, 3), l.ones(3, dtype=l.float64)]),
+    lambda l: l.linalg.lstsq(l.ones(3, 2), l.ones(3, 1, dtype=l.float64)),
+    lambda l: l.linalg.cross(l.ones(2, 3), l.ones(3)),
+])
+def test_norm_cond_and_product_errors_match_torch(case, device):
+    _same_error(case, device, RuntimeError)
+
+
+@pytest.mark.parametrize("case", [
+    lambda l: l.linalg.vector_norm(l.ones(2), "fro"),
+    lambda l: l.linalg.matrix_power(l.eye(2), 2.0),
+    lambda l: l.matrix_power(l.eye(2), 2.5),
+])
+def test_argument_types_are_refused_as_torch(case, device):
+    _same_error(case, device, TypeError)
+
+
+def test_svd_driver_and_half_are_refused_on_cpu():
+    for case in (lambda l: l.linalg.svd(l.eye(2), driver="gesvd"), lambda l: l.linalg.svdvals(l.eye(2), driver="gesvdj")):
+        _same_error(case, "cpu", RuntimeError)
+    _same_error(lambda l: l.linalg.svdvals(l.eye(2, dtype=l.half)), "cpu", NotImplementedError)
+
+
+def test_matrix_power_takes_an_integer_tensor(device):
+    a = np.array([[1.0, 1.0], [1.0, 0.0]])
+    ours = flambeau.linalg.matrix_power(flambeau.tensor(a, device=device), flambeau.tensor(5))
+    assert_same(ours, torch.linalg.matrix_power(torch.tensor(a), torch.tensor(5)))
+
+
+@pytest.mark.parametrize("ord", [None, "fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf"), 1.0])
+@pytest.mark.parametrize("matrix", [[[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [2.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]]])
+def test_cond_of_regular_singular_and_zero_matrices(ord, matrix, device):
+    # a singular matrix is infinitely ill-conditioned in every norm (torch: inv_ex, then inf where info > 0);
+    # the zero matrix gives nan in the 2-norms and the nuclear norm (0 / 0, 0 * inf)
+    a = np.array(matrix, dtype=np.float64)
+    ours = flambeau.linalg.cond(flambeau.tensor(a, device=device), ord)
+    ref = torch.linalg.cond(torch.tensor(a), ord)
+    if ord in (2, -2, None) and np.linalg.matrix_rank(a) == 1:
+        # s_min is rounding noise, so s_max / s_min is huge and differs: only its size is meaningful
+        assert float(ours) > 1e7 or float(ours) < 1e-7
+        return
+    np.testing.assert_allclose(ours.cpu().numpy(), ref.numpy(), rtol=1e-10)
+    assert ours.dtype == flambeau.float64 and ours.shape == ref.shape
+
+
+def test_cond_batches_mix_regular_singular_and_empty(device):
+    batch = np.stack([np.ones((2, 2)), np.array([[2.0, 1.0], [1.0, 3.0]])])
+    ours = flambeau.linalg.cond(flambeau.tensor(batch, device=device), "fro")
+    np.testing.assert_allclose(ours.cpu().numpy(), torch.linalg.cond(torch.tensor(batch), "fro").numpy())
+    empty = flambeau.linalg.cond(flambeau.ones(3, 0, 0, device=device), 1)
+    assert_same(empty, torch.linalg.cond(torch.ones(3, 0, 0), 1))
+    x = flambeau.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    xt = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    c, ct = flambeau.linalg.cond(x, 1), torch.linalg.cond(xt, 1)
+    assert c.grad_fn.name() == ct.grad_fn.name()
+
+
+@pytest.mark.parametrize("ord,dim", [("fro", None), ("nuc", None), ("fro", (0, 1)), (None, (0, 1)), (1, 0), (2, None),
+                                     (float("inf"), (1, 0)), ("nuc", (1, 0))])
+def test_norm_dispatches_as_torch(ord, dim, device):
+    a = np.array([[1.0, -2.0, 0.5], [3.0, 4.0, -1.0]])
+    ours = flambeau.linalg.norm(flambeau.tensor(a, device=device), ord, dim)
+    ref = torch.linalg.norm(torch.tensor(a), ord, dim)
+    np.testing.assert_allclose(ours.cpu().numpy(), ref.numpy(), rtol=1e-12)
+    assert tuple(ours.shape) == tuple(ref.shape)
+
+
+def test_legacy_spellings_warn_once_at_the_callers_line():
+    import warnings
+    from flambeau import _legacy
+    calls = {"qr": lambda: flambeau.qr(flambeau.eye(2)),
+             "triangular_solve": lambda: flambeau.triangular_solve(flambeau.eye(2), flambeau.eye(2)),
+             "cholesky": lambda: flambeau.cholesky(flambeau.eye(2)),
+             "chain_matmul": lambda: flambeau.chain_matmul(flambeau.eye(2), flambeau.eye(2))}
+    torch_calls = {"qr": lambda: torch.qr(torch.eye(2)),
+                   "triangular_solve": lambda: torch.triangular_solve(torch.eye(2), torch.eye(2)),
+                   "cholesky": lambda: torch.cholesky(torch.eye(2)),
+                   "chain_matmul": lambda: torch.chain_matmul(torch.eye(2), torch.eye(2))}
+    for name, call in calls.items():
+        _legacy._warned.discard(name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+            call()                                      # once per process, as TORCH_WARN_ONCE
+        assert len(caught) == 1 and caught[0].category is UserWarning
+        assert caught[0].filename == __file__, name     # not a frame inside flambeau
+        with warnings.catch_warnings(record=True) as expected:
+            warnings.simplefilter("always")
+            torch_calls[name]()
+        if expected:                                    # torch warned first in this process: compare the text
+            assert str(expected[0].message).startswith(str(caught[0].message)), name

@@ -475,6 +475,116 @@ def test_in_place_relu_after_a_module_with_a_full_backward_hook_is_refused_as_in
     assert messages[0].startswith("Output 0 of BackwardHookFunction is a view and is being modified inplace.")
 
 
+class _Mixed:
+    """A module whose arguments and outputs mix tensors, a number and a tensor without grad."""
+
+    @staticmethod
+    def make(nn):
+        class Mixed(nn.Module):
+            def forward(self, x, power, y, z):
+                return x ** power + y, power, (x * y).detach(), x * z
+        return Mixed()
+
+
+def test_full_backward_hooks_see_one_entry_per_argument_and_output_as_torch(device):
+    """None for what is not a tensor or gets no gradient on the output side; zeros for tensor
+    inputs without a gradient on the input side (and at an unused leaf, as torch does)."""
+    results = []
+    for lib in (flambeau, torch):
+        dev = {"device": device} if lib is flambeau else {}
+        m = _Mixed.make(lib.nn)
+        seen = []
+
+        def show(g):
+            return None if g is None else g.detach().cpu().numpy().tolist()
+        m.register_full_backward_pre_hook(lambda mod, go: seen.append([show(g) for g in go]))
+        m.register_full_backward_hook(lambda mod, gi, go: seen.append(([show(g) for g in gi], [show(g) for g in go])))
+        u = lib.tensor([1.0, 2.0], requires_grad=True, **dev)
+        w = lib.tensor([1.0, 1.0], requires_grad=True, **dev)
+        out = m(u, 3, lib.ones(2, **dev), w)
+        out[0].sum().backward()
+        results.append((seen, show(u.grad), show(w.grad), out[1]))
+    assert results[0] == results[1]
+
+
+def test_backward_pre_hook_and_no_input_grad_hook_errors_as_torch(device):
+    messages = []
+    for lib in (flambeau, torch):
+        dev = {"device": device} if lib is flambeau else {}
+        m = lib.nn.Linear(3, 2, **dev)
+        h = m.register_full_backward_pre_hook(lambda mod, go: (go[0], go[0]))
+        with pytest.raises(RuntimeError) as e:
+            m(lib.ones(1, 3, requires_grad=True, **dev)).sum().backward()
+        messages.append(str(e.value))
+        h.remove()
+        m.register_full_backward_hook(lambda mod, gi, go: (lib.zeros(1, 3, **dev),))
+        with pytest.warns(UserWarning, match="no inputs require gradients. See https") as w:
+            with pytest.raises(RuntimeError) as e:
+                m(lib.ones(1, 3, **dev)).sum().backward()
+        messages.append(str(e.value))
+        assert w[0].filename == __file__        # the warning points at the user's backward() call
+    assert messages[:2] == messages[2:]
+
+
+def test_always_call_forward_hooks_run_when_forward_raises(device):
+    results = []
+    for lib in (flambeau, torch):
+        class Failing(lib.nn.Module):
+            def forward(self, x, fail=False):
+                if fail:
+                    raise ValueError("forward failed")
+                return x * 2
+        m = Failing()
+        calls = []
+        m.register_forward_hook(lambda mod, args, out: calls.append(("always", out)), always_call=True)
+        m.register_forward_hook(lambda mod, args, kwargs, out: calls.append(("kwargs", sorted(kwargs))),
+                                with_kwargs=True, always_call=True)
+        m.register_forward_hook(lambda mod, args, out: calls.append(("plain", out)))
+        g = lib.nn.modules.module.register_module_forward_hook(lambda mod, args, out: calls.append(("global", out)),
+                                                                always_call=True)
+        try:
+            with pytest.raises(ValueError, match="forward failed"):
+                m(lib.ones(1, device=device if lib is flambeau else "cpu"), fail=True)
+            n_failed = len(calls)
+            m(lib.ones(1))                  # a normal call runs each hook once
+            n_normal = len(calls) - n_failed
+        finally:
+            g.remove()
+        m2 = Failing()
+        m2.register_forward_hook(lambda mod, args, out: {}["missing"], always_call=True)
+        with pytest.warns(UserWarning, match="always_call=True`` raised an exception that was silenced"):
+            with pytest.raises(ValueError):
+                m2(lib.ones(1), fail=True)
+        results.append((calls[:n_failed], n_normal, m._forward_hooks_always_called.keys()
+                        <= m._forward_hooks.keys()))
+    assert results[0] == results[1]
+    assert results[0][0] == [("global", None), ("always", None), ("kwargs", ["fail"])]
+
+
+def test_global_backward_hooks_run_before_the_modules_own(device):
+    results = []
+    for lib in (flambeau, torch):
+        dev = {"device": device} if lib is flambeau else {}
+        calls = []
+        mm = lib.nn.modules.module
+        handles = [mm.register_module_full_backward_pre_hook(lambda m, go: calls.append("global-pre")),
+                   mm.register_module_full_backward_hook(lambda m, gi, go: calls.append(("global", len(gi)))),
+                   mm.register_module_forward_hook(lambda m, a, kw, o: calls.append(sorted(kw)), with_kwargs=True)]
+        lin = lib.nn.Linear(2, 2, **dev)
+        lin.register_full_backward_pre_hook(lambda m, go: calls.append("own-pre"))
+        lin.register_full_backward_hook(lambda m, gi, go: calls.append("own"))
+        try:
+            with pytest.warns(UserWarning, match="no inputs require gradients"):    # no positional input
+                lin(input=lib.ones(1, 2, requires_grad=True, **dev)).sum().backward()
+        finally:
+            for h in handles:
+                h.remove()
+        lin(lib.ones(1, 2, requires_grad=True, **dev)).sum().backward()
+        results.append(calls)
+    assert results[0] == results[1]
+    assert results[0][:5] == [["input"], "global-pre", "own-pre", ("global", 0), "own"]
+
+
 def test_hook_handles_are_removable_handles(device):
     m = flambeau.nn.Linear(2, 2, device=device)
     x = flambeau.ones(1, 2, requires_grad=True, device=device)

@@ -756,3 +756,10 @@ def test_inplace_op_widened_by_its_operand_fails_as_in_pytorch(op, device):
     # PyTorch's message names the shapes only, not the op
     from _oracle import same_error
     same_error(lambda lib: getattr(lib.zeros(2, 4), op)(lib.ones(3, 1, 4)), device)
+
+
+@pytest.mark.parametrize("call", [lambda lib, z: lib.relu(z), lambda lib, z: z.relu(), lambda lib, z: z.relu_(),
+                                  lambda lib, z: lib.nn.functional.relu(z)])
+def test_relu_of_complex_raises_as_clamp(call):
+    from _oracle import same_error
+    same_error(lambda lib: call(lib, lib.tensor([1 + 1j, -2j])))

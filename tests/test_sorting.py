@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, on_device
+from _oracle import assert_same, check_against_torch, gradcheck, on_device, same_error
 
 NAN = float("nan")
 
@@ -377,3 +377,10 @@ def test_isin_needs_a_tensor():
     for L in (torch, flambeau):
         with pytest.raises(TypeError):
             L.isin(1, 2)
+
+
+@pytest.mark.parametrize("call", [lambda lib, z: lib.sort(z), lambda lib, z: z.sort(descending=True),
+                                  lambda lib, z: lib.argsort(z), lambda lib, z: lib.msort(z),
+                                  lambda lib, z: z.topk(1)])
+def test_complex_sort_and_topk_raise_torchs_message(call):
+    same_error(lambda lib: call(lib, lib.tensor([1 + 1j, 2j])))

@@ -155,7 +155,7 @@ def test_strides_and_contiguity(device):
 
 
 def test_set_past_the_end_of_the_storage_raises(device):
-    # PyTorch grows the storage here; flambeau's storages have a fixed size, so it refuses clearly
+    # PyTorch grows the storage here; flambeau cannot move memory other tensors view, so it refuses clearly
     s = flambeau.arange(6., device=device).storage()
     with pytest.raises(RuntimeError, match="storage"):
         flambeau.zeros(1, device=device).set_(s, 2, (5,))
@@ -310,4 +310,80 @@ def test_storage_type_names_the_legacy_class(device):
                    torch.int64, torch.bool, torch.complex64]:
             x = torch.zeros(2, dtype=dt)
             print(x.storage_type(), x.storage().type(), isinstance(x.storage(), x.storage_type()))
+    """, device)
+
+
+def test_as_strided_and_set_geometry_errors(device):
+    same_output("""
+        s = torch.arange(10.)
+        s.as_strided((4, 4), (3, 1))
+
+        s.as_strided((2,), (-1,))
+
+        s.as_strided((2, 2), (1,))
+
+        s.as_strided((2,), (1,), -1)
+
+        s.as_strided((-2,), (1,))
+
+        s.as_strided((), (), 10)
+
+        print(s.as_strided((0, 3), (1, 1), 20).shape, s.as_strided((2, 2), (0, 3), 1))
+        torch.empty(0).set_(s.storage(), -1, (2,))
+
+        torch.empty(0).set_(s.storage(), 0, (-2,))
+
+        torch.empty(0).set_(s.storage(), 0, (2, 2), (1,))
+
+        torch.empty(0).set_(s.storage(), 0, (2,), (-1,))
+
+        torch.empty(0, dtype=torch.long).set_(s.storage())
+
+        torch.empty(0, dtype=torch.int16).set_(s.storage())
+
+        print(torch.empty(0).set_(s.storage(), 12, (0, 3)).shape)
+    """, device)
+
+
+def test_set_grows_a_storage_no_tensor_views():
+    # PyTorch leaves the new elements uninitialized: only sizes are compared, and flambeau's are zero
+    for lib in (torch, flambeau):
+        st = lib.FloatStorage(2)
+        st[0], st[1] = 1.0, 2.0
+        t = lib.empty(0).set_(st, 1, (2, 3))
+        assert (tuple(t.shape), t.stride(), t.storage().size(), t.untyped_storage().nbytes()) == ((2, 3), (3, 1), 7, 28)
+        assert t[0, 0].item() == 2.0
+        st2 = lib.FloatStorage(4)
+        st2.resize_(6)
+        assert st2.size() == 6 and lib.empty(0).set_(st2).shape == (6,)
+    assert flambeau.empty(0).set_(flambeau.FloatStorage(2), 1, (2, 3))[1].tolist() == [0.0, 0.0, 0.0]
+    viewed = flambeau.arange(3.)
+    with pytest.raises(NotImplementedError, match="viewed by tensors"):
+        viewed.storage().resize_(5)
+
+
+def test_view_as_another_element_size(device):
+    same_output("""
+        g = torch.arange(8.).view(2, 4)
+        for t, dt in [(g, torch.float64), (g, torch.int16), (g[1], torch.float64), (g[:, 2:], torch.float64),
+                      (g, torch.uint8), (torch.arange(3.)[:2], torch.float64), (g.double(), torch.int32),
+                      (torch.zeros(0, 2), torch.float64), (torch.zeros(2, 0), torch.int8)]:
+            r = t.view(dt)
+            print(tuple(r.shape), r.stride(), r.storage_offset(), r.storage().size(), r.storage().dtype, r.requires_grad)
+        bits = torch.tensor([1.0, -2.0, 0.5])
+        print(bits.view(torch.uint8), bits.view(torch.int16).view(torch.float32), bits.view(torch.bool).shape)
+        d = torch.zeros(4).view(torch.float64)
+        d[1] = 3.0
+        print(d, torch.arange(2., requires_grad=True).view(torch.float16).requires_grad)
+        g.t().view(torch.int16)
+
+        torch.arange(4.)[1:3].view(torch.float64)
+
+        torch.arange(12.).view(4, 3)[:, :2].view(torch.float64)
+
+        torch.arange(6.).view(2, 3).view(torch.float64)
+
+        torch.tensor(1.).view(torch.int16)
+
+        torch.zeros(2, 0).view(torch.float64)
     """, device)

@@ -188,3 +188,70 @@ def test_in_place_on_view_gradient_matches_torch(device):
         y.t()[0].add_(x[0, :4])
         return y
     check_against_torch(fn, (4, 4), device=device)
+
+
+def test_deepcopy_of_views_keeps_them_sharing_one_storage(device):
+    """copy.deepcopy copies each storage once: views copied together still share it, as in torch."""
+    import copy
+
+    def copied(lib):
+        x = lib.arange(12.).view(3, 4)
+        a, row, t, flipped = copy.deepcopy([x, x[1], x.t(), x.flip(0)])
+        row[0] = -1.0                        # seen through the copy of x, never through x itself
+        a.add_(1)
+        same_storage = a.untyped_storage().data_ptr() == row.untyped_storage().data_ptr()
+        return [a.tolist(), row.tolist(), t.tolist(), flipped.tolist(), x.tolist(), t.stride(), row.storage_offset(),
+                same_storage, row._version, a._version]
+    assert copied(on_device(flambeau, device)) == copied(torch)
+
+
+def test_deepcopy_of_a_non_leaf_names_the_rule(device):
+    import copy
+    lib = on_device(flambeau, device)
+    w = lib.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError) as ours:
+        copy.deepcopy(w * 2)
+    with pytest.raises(RuntimeError) as ref:
+        copy.deepcopy(torch.ones(2, requires_grad=True) * 2)
+    assert str(ours.value) == str(ref.value)
+
+
+def test_pickle_keeps_offset_and_strides_like_torch(device):
+    """A pickled tensor carries its whole storage with its offset and strides; views pickled
+    together come back as separate storages, as in torch."""
+    import pickle
+
+    def unpickled(lib):
+        x = lib.arange(6.)
+        whole, part = pickle.loads(pickle.dumps([x, x[2:4]]))
+        part[0] = -1.0
+        t = pickle.loads(pickle.dumps(lib.arange(6).view(2, 3).t()))
+        flipped = pickle.loads(pickle.dumps(lib.arange(3.).flip(0)))
+        w = pickle.loads(pickle.dumps(lib.ones(2, requires_grad=True) * 2))
+        return [whole.tolist(), part.tolist(), part.storage_offset(), t.stride(), t.is_contiguous(), t.tolist(),
+                flipped.tolist(), flipped.stride(), w.requires_grad, w.is_leaf, str(whole.device)]
+    assert unpickled(on_device(flambeau, device)) == [
+        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [-1.0, 3.0], 2, (1, 3), False, [[0, 3], [1, 4], [2, 5]],
+        [2.0, 1.0, 0.0], (1,), True, True, device if device == "cpu" else "cuda:0"]
+    assert unpickled(torch)[:-1] == unpickled(on_device(flambeau, device))[:-1]
+
+
+def test_data_has_its_own_version_counter_detach_shares_it(device):
+    # .data aliases like detach(), but in-place changes through it are hidden from autograd
+    lib_results = []
+    for lib in (torch, on_device(flambeau, device)):
+        p = lib.ones(3, requires_grad=True)
+        through_data, through_detach = p.data, p.detach()
+        through_data[0] = 5.0
+        through_detach[1] = 6.0
+        versions = (p._version, through_data._version, through_detach._version)
+        out = lib.ones(3, requires_grad=True).sigmoid()
+        out.data.mul_(2)
+        out.sum().backward()
+        hidden = out._version
+        out2 = lib.ones(3, requires_grad=True).sigmoid()
+        out2.detach().mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out2.sum().backward()
+        lib_results.append((p.tolist(), versions, hidden))
+    assert lib_results[0] == lib_results[1]

@@ -583,6 +583,10 @@ Tensor.addbmm_ = _inplace(addbmm)
 
 
 def chain_matmul(*matrices, out=None):
+    from .._legacy import _warn_once     # _legacy imports this module
+    _warn_once("chain_matmul", "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. "
+               "Use torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
+               "parameters.")
     return _out(_chain_matmul(*matrices), out)
 
 

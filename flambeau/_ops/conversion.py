@@ -81,13 +81,26 @@ class ToCopy(Function):
         return convert(grad, dt, dev, False), None, None
 
 
+_imaginary_discarded = [False]
+
+
+def discard_imaginary(a):
+    """The real part of complex array a, warning as PyTorch does when a cast drops the imaginary part:
+    once per process (its TORCH_WARN_ONCE), at the user's line."""
+    if not _imaginary_discarded[0]:
+        import warnings
+        from ._util import caller_level     # .float(), .to(), copy_(): wrappers of varied depth
+        _imaginary_discarded[0] = True
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                      stacklevel=caller_level())
+    return a.real
+
+
 def _cast(a, dtype):
     if dtype is _dtype.bool:
         return a != 0
     if a.dtype.kind == "c" and dtype._category < 3:
-        import warnings
-        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4)
-        a = a.real
+        a = discard_imaginary(a)
     if a.dtype.kind == "f" and dtype._category == 1:
         return _xp.astype(a, dtype.np)      # as torch on x86, on both engines (CUDA's casts saturate)
     return a.astype(dtype.np)

@@ -36,6 +36,8 @@ def _resolve(dtype, device, op=None):
 def _finish(arr, requires_grad):
     t = _make(arr)
     if requires_grad:
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad_(True)
     return t
 
@@ -1251,6 +1253,9 @@ def copy_(self, src, non_blocking=False):
     if type(s) is not type(self._data):
         s = _xp.from_host(_xp.array_module(self._data), _xp.to_host(s)) if type(self._data) is not np.ndarray \
             else _xp.to_host(s)
+    if s.dtype.kind == "c" and self._data.dtype.kind != "c":
+        from .conversion import discard_imaginary
+        s = discard_imaginary(s)
     self._data[...] = _xp.astype(s, self._data.dtype, copy=False)
     self._version_counter[0] += 1
     return self

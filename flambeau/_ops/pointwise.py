@@ -1261,7 +1261,7 @@ def _relu(xp, a):
     if kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     if kind == "c":
-        _not_implemented("clamp_min_scalar_cpu", _BY_NP[a.dtype])
+        raise NotImplementedError("clamp is not supported for complex types")    # PyTorch's relu is clamp_min
     if xp is np:
         if 4096 <= a.size <= _ZEROS_MAX:
             # NumPy's maximum has a SIMD loop for two arrays, not for an array and a scalar (5x slower)
@@ -1373,6 +1373,8 @@ class Polygamma(Function):
 def polygamma(n, input, *, out=None):
     if isinstance(n, Tensor):       # Tensor.polygamma(n) method order
         n, input = input, n
+    if n < 0:                       # checked before the dtype, as PyTorch does
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
     _reject({0: "digamma", 1: "trigamma"}.get(n, "polygamma"), input.dtype, _COMPLEX)
     if recording(input):
         return _out(Polygamma.apply(input, n), out, operands=(input,))

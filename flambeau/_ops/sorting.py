@@ -36,7 +36,12 @@ def _no_complex(name, x, kernel=None, bool_too=False):
         from .pointwise import _not_implemented
         _not_implemented(kernel, x.dtype)
     if x.dtype.is_complex:
-        raise RuntimeError(f"{name}(): complex tensors are not supported (got {x.dtype}); sort by .abs() or .real")
+        on_cuda = x.device.type == "cuda"
+        if name == "sort" and on_cuda:
+            raise RuntimeError("Sort currently does not support complex dtypes on CUDA.")
+        # PyTorch's CPU messages start with a space
+        raise RuntimeError(f" {'Sort' if name == 'sort' else name} does not support complex dtypes on "
+                           f"{'CUDA' if on_cuda else 'CPU'}")
 
 
 def _sorted_indices(a, axis, descending):

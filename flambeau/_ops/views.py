@@ -193,14 +193,51 @@ def view(self, *shape):
 
 
 def view_dtype(self, dt):
-    if dt.itemsize != self._data.itemsize:
-        raise RuntimeError(f"view(dtype): {self.dtype} and {dt} have different element sizes; "
-                           "flambeau supports only same-size reinterpretation")
-    out = _make(self._data.view(dt.np))
+    """self's bytes read as dtype dt (not differentiable). When the element sizes differ, the last dim
+    must be dense and the last size scales by their ratio, as in PyTorch."""
+    old_item, new_item = self._data.itemsize, dt.itemsize
+    if new_item == old_item:
+        array = self._data.view(dt.np)
+    else:
+        array = _reinterpret_geometry(self, dt)
+    out = _make(array)
     out._base = self._root()
     out._version_counter = self._version_counter
     mark_no_grad_view(out, self)
     return out
+
+
+def _reinterpret_geometry(self, dt):
+    """The array of self.view(dt) for a dt of another element size: same first byte, the last dim's
+    size scaled by the size ratio, the other strides rescaled (each must stay a whole number)."""
+    old_item, new_item = self._data.itemsize, dt.itemsize
+    words = f"to view {_type_word(self.dtype)} as {_type_word(dt)} (different element sizes)"
+    if self._data.ndim == 0:
+        raise RuntimeError(f"self.dim() cannot be 0 {words}")
+    size, stride, offset = list(self._data.shape), list(self.stride()), self.storage_offset()
+    if stride[-1] != 1:
+        raise RuntimeError(f"self.stride(-1) must be 1 {words}, but got {stride[-1]}")
+    if old_item > new_item:                 # each element becomes `ratio` smaller ones
+        ratio = old_item // new_item
+        stride = [s * ratio for s in stride[:-1]] + [1]
+        size[-1] *= ratio
+        offset *= ratio
+    else:                                   # every `ratio` elements become one larger one
+        ratio = new_item // old_item
+        if size[-1] % ratio:
+            raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {words}, but got {size[-1]}")
+        if offset % ratio:
+            raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {words}, but got {offset}")
+        for d, s in enumerate(stride[:-1]):
+            if s % ratio:
+                raise RuntimeError(f"self.stride({d}) must be divisible by {ratio} {words}, but got {s}")
+        stride = [s // ratio for s in stride[:-1]] + [1]
+        size[-1] //= ratio
+        offset //= ratio
+    from .._tensor import _reinterpret
+    storage = _reinterpret(self._root()._storage_array(), dt.np)
+    start = storage[offset:] if offset < storage.shape[0] else storage[storage.shape[0]:]
+    return _xp.as_strided(start, tuple(size), tuple(s * new_item for s in stride))
 
 
 @register("view_as")
@@ -885,8 +922,8 @@ def as_strided(input, size, stride, storage_offset=None):
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     offset = input.storage_offset() if storage_offset is None else int(storage_offset)
     storage = input._storage_array()
-    from .._tensor import _check_in_bounds
-    _check_in_bounds(size, stride, offset, storage.shape[0], "as_strided()")
+    from .._tensor import _check_as_strided
+    _check_as_strided(size, stride, offset, storage.shape[0], storage.itemsize)
     own_offset = input.storage_offset()
     own_strides = input.stride()
     item = storage.itemsize

@@ -385,7 +385,7 @@ def _apply_pre_hooks(node, grads_out, retains):
                     continue
                 r = hook(grads_out[nr])
                 if r is not None:
-                    grads_out[nr] = r
+                    grads_out[nr] = _checked_hook_result(hook, grads_out[nr], r)
     if retains:
         for nr, t in retains:
             if grads_out[nr] is not None:
@@ -399,6 +399,22 @@ def _apply_pre_hooks(node, grads_out, retains):
     return grads_out
 
 
+def _checked_hook_result(hook, grad, result):
+    """A tensor hook may replace the gradient only by a tensor of the same type, device and shape."""
+    from .._tensor import Tensor          # here: _tensor imports this package
+    name = getattr(hook, "__name__", "<unknown>")
+    if not isinstance(result, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    if result.dtype is not grad.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {grad.type()} got {result.type()})")
+    if result.device != grad.device:
+        was, got = ("CUDA", "CPU") if grad.is_cuda else ("CPU", "CUDA")
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {was} tensor got {got} tensor)")
+    if result.shape != grad.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    return result
+
+
 def _accumulate(var, grad, create_graph):
     if grad is None:
         return
@@ -407,7 +423,7 @@ def _accumulate(var, grad, create_graph):
         for hook in list(hooks.values()):
             r = hook(grad)
             if r is not None:
-                grad = r
+                grad = _checked_hook_result(hook, grad, r)
     if grad.shape != var.shape:
         grad = _sum_to_shape(grad, var.shape)
     if grad.dtype is not var.dtype:

@@ -22,6 +22,8 @@ from .. import _xp
 _sequence = itertools.count()
 _anomaly = [False, True]   # anomaly mode on; with it, check backward results for NaN
 _FREED = object()   # marks saved tensors released after a backward without retain_graph
+# (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks entered; the innermost applies
+_saved_hooks = []
 _ndarray = np.ndarray
 
 
@@ -103,6 +105,9 @@ class Node:
             if entry is None:
                 out.append(None)
                 continue
+            if type(entry) is _PackedSaved:
+                out.append(entry.unpack(self))
+                continue
             t, version = entry
             if type(t) is _SavedOutput:
                 t = t.unpack(self)
@@ -182,6 +187,53 @@ class _SavedOutput:
         t._base, t._version_counter = self.base, self.version
         t._grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
         return t
+
+
+# Note [Saved-tensor hooks]: inside ``autograd.graph.saved_tensors_hooks(pack, unpack)``, each
+# tensor a recorded node saves is handed to ``pack`` (under no_grad, once the outputs carry their
+# history) and only what pack returns is kept; backward calls ``unpack`` on it. As in PyTorch, the
+# unpacked tensor takes the autograd history of the tensor that was saved (so double backward
+# still reaches the same leaves), and no version check is made: the hooks own what is kept.
+class _PackedSaved:
+    """A saved tensor as pack_hook turned it, with where its gradient flows."""
+    __slots__ = ("packed", "unpack_hook", "output_nr", "edge")
+
+    def __init__(self, t, outputs, pack_hook, unpack_hook):
+        self.output_nr = next((i for i, o in enumerate(outputs) if o is t and o._requires_grad), None)
+        # an output's edge would be the node itself: a cycle; unpack gets the node instead
+        self.edge = t._edge() if self.output_nr is None and t._requires_grad else None
+        self.unpack_hook = unpack_hook
+        self.packed = pack_hook(t)
+
+    def unpack(self, node):
+        Tensor = _Tensor[0] or _bind()
+        result = self.unpack_hook(self.packed)
+        if not isinstance(result, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                            f"{type(result).__name__}")
+        t = _Tensor[1](result._data)
+        if self.output_nr is not None:
+            t._grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
+        elif self.edge is not None:
+            fn, nr = self.edge
+            if type(fn) is AccumulateGrad:        # a leaf: gradients go to that leaf's accumulator
+                import weakref
+                t._grad_acc, t._requires_grad = weakref.ref(fn), True
+            else:
+                t._grad_fn, t._output_nr, t._requires_grad = fn, nr, True
+        return t
+
+
+def _pack_saved(node, outputs):
+    """Replace what node saved by what the innermost pack hook makes of it (Note [Saved-tensor hooks])."""
+    pack_hook, unpack_hook = _saved_hooks[-1]
+    prev = grad_mode._enabled[0]
+    grad_mode._enabled[0] = False
+    try:
+        node._saved = [None if e is None else _PackedSaved(e[0], outputs, pack_hook, unpack_hook)
+                       for e in node._saved]
+    finally:
+        grad_mode._enabled[0] = prev
 
 
 class RemovableHandle:
@@ -411,11 +463,12 @@ class Function(metaclass=_FunctionMeta):
                                     for o in wrapped]
             if _anomaly[0]:
                 ctx._trace = "".join(traceback.format_stack()[:-1])
-            if cls._saves_output:
+            if cls._saves_output and not _saved_hooks:     # hooks own what is kept: no version check
                 o = wrapped[0]
                 ctx._out_version = (o._version_counter, o._version_counter[0], o._data.shape, o._data.dtype)
             saved = ctx._saved
-            if saved:
+            pack_later = bool(saved) and bool(_saved_hooks)
+            if saved and not pack_later:
                 for j, entry in enumerate(saved):
                     if entry is not None:
                         for i, o in enumerate(wrapped):
@@ -432,6 +485,8 @@ class Function(metaclass=_FunctionMeta):
                         o._requires_grad = True
                     else:
                         o._requires_grad = False
+                if pack_later:
+                    _pack_saved(ctx, wrapped)
                 return o
             for i, o in enumerate(wrapped):
                 if not isinstance(o, Tensor):
@@ -446,6 +501,8 @@ class Function(metaclass=_FunctionMeta):
                 o._grad_fn = ctx
                 o._output_nr = i
                 o._requires_grad = True
+            if pack_later:
+                _pack_saved(ctx, wrapped)
         return wrapped[0] if single else tuple(wrapped)
 
 

@@ -15,6 +15,8 @@ backward (an autograd node could not tell whether it changed since).
 - The counter never moves, so nothing may cache a result keyed on an inference tensor's version.
 """
 import functools
+import inspect
+import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -89,13 +91,22 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        if isinstance(fn, type) or not callable(fn):
+        if not callable(fn):
             raise TypeError(f"{type(self).__name__} can decorate functions, got {fn!r}")
-        mode_cls, args = type(self), getattr(self, "_args", ())
+        if isinstance(fn, type):
+            warnings.warn("Decorating classes is deprecated and will be disabled in future versions. You should "
+                          "only decorate functions or methods. To preserve the current behavior of class "
+                          "decoration, you can directly decorate the `__init__` method and nothing else.",
+                          FutureWarning, stacklevel=2)
+            cls_ = fn
+            fn = lambda *a, **kw: cls_(*a, **kw)      # noqa: E731  (torch wraps the constructor call)
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(self.clone, fn)
+        clone = self.clone
 
         @functools.wraps(fn)
         def wrapper(*a, **kw):
-            with mode_cls(*args):
+            with clone():
                 return fn(*a, **kw)
         return wrapper
 
@@ -103,16 +114,21 @@ class _GradModeContext:
         return type(self)(*getattr(self, "_args", ()))
 
 
-class no_grad(_GradModeContext):
-    """Disable graph recording: ``with no_grad(): ...`` or ``@no_grad()``."""
+class _NoParamDecorator(_GradModeContext):
+    """A mode that may also decorate without parentheses: ``@no_grad`` as well as ``@no_grad()``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecorator):
+    """Disable graph recording: ``with no_grad(): ...``, ``@no_grad()`` or ``@no_grad``."""
     _mode = False
 
-    def __init__(self, orig_func=None):
-        if orig_func is not None:   # used bare as a decorator: @no_grad
-            raise TypeError("use @no_grad() with parentheses")
 
-
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamDecorator):
     _mode = True
 
 
@@ -121,7 +137,8 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode):
         if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled(): mode must be a bool, got {type(mode).__name__}")
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+                            f"{type(mode).__name__}")
         self._prev = _enabled[0], _requested[0]
         self._mode = mode
         self._args = (mode,)
@@ -143,9 +160,14 @@ class inference_mode(_GradModeContext):
     """No graph is recorded, and the tensors made are inference tensors (Note [Inference tensors]);
     ``inference_mode(False)`` turns both back off, and grad mode on."""
 
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)              # used bare as a decorator: @inference_mode
+
     def __init__(self, mode=True):
-        if callable(mode) and not isinstance(mode, bool):
-            raise TypeError("use @inference_mode() with parentheses")
+        if not isinstance(mode, bool):  # __new__ handed back the decorated function instead
+            return
         self._mode = not mode
         self._args = (mode,)
 
@@ -158,6 +180,34 @@ class inference_mode(_GradModeContext):
     def __exit__(self, *exc):
         _enabled[0], _requested[0], _inference[0] = self._prev
         return False
+
+
+def _wrap_generator(make_context, gen_fn):
+    """A generator function whose body runs under a fresh context each time it is resumed, and
+    under the caller's mode between yields (a ``with`` around the call would end at the first yield)."""
+
+    @functools.wraps(gen_fn)
+    def generator_context(*args, **kwargs):
+        gen = gen_fn(*args, **kwargs)
+        try:
+            with make_context():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_context():
+                        gen.close()
+                    raise
+                except BaseException as exc:      # thrown in by the caller: pass it on inside the mode
+                    with make_context():
+                        response = gen.throw(exc)
+                else:
+                    with make_context():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+    return generator_context
 
 
 def _set_mode(mode):

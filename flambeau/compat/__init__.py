@@ -9,6 +9,7 @@ both naming what is missing — never a silent stand-in.
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import sys
 import types
 
@@ -127,6 +128,7 @@ def run_script(path, argv=()):
     old_argv = sys.argv
     sys.argv = [path] + list(argv)
     try:
-        runpy.run_path(path, run_name="__main__")
+        # python makes the script's __file__ absolute (3.9+): warnings and tracebacks name it so
+        runpy.run_path(os.path.abspath(path), run_name="__main__")
     finally:
         sys.argv = old_argv

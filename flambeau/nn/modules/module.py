@@ -10,17 +10,24 @@ Note [Module call overhead]: ``__call__`` checks one flag, ``_has_hooks``, and c
 plain model pays one attribute read per layer.
 """
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
+from ..._ops._util import caller_level
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import _Handle
 from ..parameter import Parameter, is_lazy
 
-__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
 
 _global_forward_pre_hooks = OrderedDict()
 _global_forward_hooks = OrderedDict()
+_global_forward_hooks_with_kwargs = {}
+_global_forward_hooks_always_called = {}
+_global_backward_pre_hooks = OrderedDict()
+_global_backward_hooks = OrderedDict()
 _global_hook_count = [0]
 
 
@@ -29,14 +36,30 @@ def register_module_forward_pre_hook(hook):
     return _global_handle(_global_forward_pre_hooks, hook)
 
 
-def register_module_forward_hook(hook):
-    """hook(module, args, output) runs after every module's forward."""
-    return _global_handle(_global_forward_hooks, hook)
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """hook(module, args, output) (or hook(module, args, kwargs, output) with_kwargs) runs after every
+    module's forward, before the module's own hooks; always_call runs it even when forward raises."""
+    flags = [_global_forward_hooks_with_kwargs] if with_kwargs else []
+    flags += [_global_forward_hooks_always_called] if always_call else []
+    return _global_handle(_global_forward_hooks, hook, flags)
 
 
-def _global_handle(table, fn):
-    """A handle on a global module hook, which keeps the count of global hooks up to date."""
-    handle = _Handle(table, fn)
+def register_module_full_backward_pre_hook(hook):
+    """hook(module, grad_output) -> None or new grad_output, for every module, before its own pre-hooks."""
+    return _global_handle(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    """hook(module, grad_input, grad_output) -> None or new grad_input, for every module, before its own hooks."""
+    return _global_handle(_global_backward_hooks, hook)
+
+
+def _global_handle(table, fn, flags=()):
+    """A handle on a global module hook, which keeps the count of global hooks up to date;
+    its id is set in each dict of ``flags`` (with_kwargs, always_call) and leaves them on removal."""
+    handle = _Handle(table, fn, extra_dict=list(flags))
+    for flag in flags:
+        flag[handle.id] = True
     _global_hook_count[0] += 1
 
     def uncount():
@@ -67,11 +90,12 @@ def _addindent(s, num_spaces):
     return first + "\n" + "\n".join(rest)
 
 
-def _module_handle(module, table, fn, extra=None):
-    """A hook handle that also refreshes the module's hook flag on removal."""
-    handle = _Handle(table, fn, extra_dict=extra)
-    if extra is not None:
-        extra[handle.id] = True
+def _module_handle(module, table, fn, flags=()):
+    """A hook handle that also refreshes the module's hook flag on removal; its id is set in each
+    dict of ``flags`` (with_kwargs, always_call) and leaves them on removal."""
+    handle = _Handle(table, fn, extra_dict=list(flags))
+    for flag in flags:
+        flag[handle.id] = True
     handle._on_remove = module._refresh_hooks
     module._refresh_hooks()
     return handle
@@ -125,9 +149,11 @@ class Module:
                                            or self._backward_hooks or self._backward_pre_hooks)
 
     def _call_with_hooks(self, args, kwargs):
-        for table in (_global_forward_pre_hooks, self._forward_pre_hooks):
-            for hid, hook in list(table.items()):
-                if table is self._forward_pre_hooks and hid in self._forward_pre_hooks_with_kwargs:
+        result = None
+        called_always = set()     # always_call hooks that already ran, not to be run again on an error
+        try:
+            for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if hid in self._forward_pre_hooks_with_kwargs:
                     r = hook(self, args, kwargs)
                     if r is not None:
                         if not (isinstance(r, tuple) and len(r) == 2):
@@ -138,37 +164,66 @@ class Module:
                     r = hook(self, args)
                     if r is not None:
                         args = r if isinstance(r, tuple) else (r,)
-        bw = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            from ._backward_hooks import BackwardHook
-            bw = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
-            args = bw.setup_input_hook(args)
-        result = self.forward(*args, **kwargs)
-        for table in (_global_forward_hooks, self._forward_hooks):
+            bw = None
+            backward_hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            backward_pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+            if backward_hooks or backward_pre_hooks:
+                from ._backward_hooks import BackwardHook
+                bw = BackwardHook(self, backward_hooks, backward_pre_hooks)
+                args = bw.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hid in self._forward_hooks_always_called or hid in _global_forward_hooks_always_called:
+                    called_always.add(hid)
+                result = self._call_forward_hook(hid, hook, args, kwargs, result)
+            if bw is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
+                                  f"Tensors but received {type(result)}", UserWarning, stacklevel=caller_level())
+                result = bw.setup_output_hook(result)
+            return result
+        except Exception:
+            self._run_always_called_hooks(args, kwargs, result, called_always)
+            raise
+
+    def _call_forward_hook(self, hid, hook, args, kwargs, result):
+        """The result after forward hook ``hid``: what it returned, or the same when it returned None."""
+        if hid in self._forward_hooks_with_kwargs or hid in _global_forward_hooks_with_kwargs:
+            r = hook(self, args, kwargs, result)
+        else:
+            r = hook(self, args, result)
+        return result if r is None else r
+
+    def _run_always_called_hooks(self, args, kwargs, result, already_called):
+        """After forward (or a hook) raised: the always_call forward hooks that did not run yet; their
+        own errors become warnings so that the first error is the one raised."""
+        for where, table, always in (("global module", _global_forward_hooks, _global_forward_hooks_always_called),
+                                     ("module", self._forward_hooks, self._forward_hooks_always_called)):
             for hid, hook in list(table.items()):
-                if table is self._forward_hooks and hid in self._forward_hooks_with_kwargs:
-                    r = hook(self, args, kwargs, result)
-                else:
-                    r = hook(self, args, result)
-                if r is not None:
-                    result = r
-        if bw is not None:
-            result = bw.setup_output_hook(result)
-        return result
+                if hid not in always or hid in already_called:
+                    continue
+                try:
+                    result = self._call_forward_hook(hid, hook, args, kwargs, result)
+                except Exception as e:
+                    warnings.warn(f"{where} forward hook with ``always_call=True`` raised an exception that was "
+                                  f"silenced as another error was raised in forward: {e}", UserWarning,
+                                  stacklevel=caller_level())
 
     # -- hooks ---------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args) -> None or new args, run before forward."""
         h = _module_handle(self, self._forward_pre_hooks, hook,
-                           self._forward_pre_hooks_with_kwargs if with_kwargs else None)
+                           [self._forward_pre_hooks_with_kwargs] if with_kwargs else [])
         if prepend:
             self._forward_pre_hooks.move_to_end(h.id, last=False)
         return h
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
-        """hook(module, args, output) -> None or a new output, run after forward."""
-        h = _module_handle(self, self._forward_hooks, hook,
-                           self._forward_hooks_with_kwargs if with_kwargs else None)
+        """hook(module, args, output) -> None or a new output, run after forward; always_call runs it
+        (with output None) even when forward or an earlier hook raises."""
+        flags = [self._forward_hooks_with_kwargs] if with_kwargs else []
+        flags += [self._forward_hooks_always_called] if always_call else []
+        h = _module_handle(self, self._forward_hooks, hook, flags)
         if prepend:
             self._forward_hooks.move_to_end(h.id, last=False)
         return h
