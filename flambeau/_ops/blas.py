@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make
+from .._threads import parallel_loops
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._util import broadcast_shapes, check_same_device, register, recording, scalar_as, _BY_NP
@@ -117,6 +118,7 @@ def _conj_array(a):
 _BATCH_MIN_MATRICES = 4
 _ONE_THREAD_MIN_PRODUCTS = 1 << 20     # below: switching BLAS threads (~7 us) costs more than it saves
 _SPLIT_MIN_PRODUCTS = 1 << 24          # multiply-adds below which one thread does the whole batch
+_PARALLEL_MIN_PRODUCTS = 1 << 20       # (a size check before asking for the parallel loops)
 
 
 # Note [float16 products on the CPU]
@@ -137,6 +139,12 @@ def _matmul_arrays(a, b):
     """a @ b for engine arrays (see the Note above for NumPy batches)."""
     if a.dtype.char == "e" and half_on_cpu(a, b):
         return _matmul_arrays(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim >= 2 and b.ndim >= 2
+            and a.size * b.shape[-1] >= _PARALLEL_MIN_PRODUCTS and parallel_loops()):
+        from . import loops                     # Note [Parallel loops] in _threads.py
+        out = loops.matmul(a, b)
+        if out is not None:
+            return out
     if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 3 or a.shape[:-2] != b.shape[:-2]
             or a.shape[0] < _BATCH_MIN_MATRICES or a.size * b.shape[-1] < _ONE_THREAD_MIN_PRODUCTS):
         return _xp.array_module(a).matmul(a, b)
@@ -365,7 +373,7 @@ class Addmm(Function):
         half = half_on_cpu(a, b, c)        # Note [float16 products on the CPU]: rounded once, at the end
         if half:
             a, b, c = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
-        prod = xp.matmul(a, b)
+        prod = _matmul_arrays(a, b)
         if alpha != 1:
             prod *= alpha
         if beta == 0:

@@ -38,11 +38,12 @@ import warnings
 import numpy as np
 
 from .. import _xp
-from .._tensor import Tensor
+from .._tensor import Tensor, _make
 from ..cuda import _kernels as _cuda_kernels
 from ..autograd.function import Function
 from . import winograd
 from ._util import caller_level
+from .._threads import parallel_loops
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -96,12 +97,14 @@ def _group_products(xp, a, b, out=None):
 
 
 # Note [Two halves of a batch on two threads]
-# NumPy's copies and products and the compiled pooling kernels release the GIL, while
-# OpenBLAS does not thread the small per-sample products. On a machine with two or more
-# cores, a large enough batch of NumPy arrays is split in two halves computed at once, one
-# on a helper thread, one on the calling thread. Each half writes its own slice of the
-# output (the weight gradient adds the two halves' sums). flambeau.get_num_threads() < 2
-# turns the split off.
+# Where numba's parallel loops do not run (Note [Parallel loops] in _threads.py), and for the
+# cases they do not take (groups, 1-D and 3-D convolutions): NumPy's copies and products and
+# the compiled kernels release the GIL, while OpenBLAS does not thread the small per-sample
+# products. On a machine with two or more cores, a large enough batch of NumPy arrays is split
+# in two halves computed at once, one on a helper thread, one on the calling thread. Each half
+# writes its own slice of the output (the weight gradient adds the two halves' sums).
+# flambeau.get_num_threads() < 2 turns the split off; so do the parallel loops, whose spinning
+# threads hold the cores.
 _SPLIT_MIN_ELEMENTS = 1 << 18
 
 
@@ -161,8 +164,24 @@ def _helper_thread():
     return _helper[0]
 
 
+def parallel_loops_for(*arrays):
+    """flambeau._ops.loops when its parallel loops take these arrays (C-contiguous NumPy arrays of
+    one float32/float64 dtype; Note [Parallel loops] in _threads.py), else None."""
+    dtype = arrays[0].dtype
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return None
+    if dtype.char not in "fd" or not parallel_loops():
+        return None
+    from . import loops
+    return loops
+
+
 def split_batch(fn, n, elements, array):
-    """[fn(0, n)], or [fn(0, n//2), fn(n//2, n)] run at once for large NumPy work."""
+    """[fn(0, n)], or [fn(0, n//2), fn(n//2, n)] run at once for large NumPy work (on one thread
+    where the parallel loops run: their spinning threads hold the cores)."""
+    if parallel_loops():
+        return [fn(0, n)]
     helper = _helper_thread() if type(array) is np.ndarray and n >= 2 and elements >= _SPLIT_MIN_ELEMENTS else None
     if helper is None or threading.current_thread().name == "flambeau-batch":    # never wait on itself
         return [fn(0, n)]
@@ -213,24 +232,26 @@ def _transpose_2d(a):
     if type(a) is np.ndarray:
         if not _transpose_kernel:
             try:
-                import numba
+                from numba import prange
             except ImportError:
                 _transpose_kernel.append(None)
             else:
-                @numba.njit(cache=True, nogil=True)
+                from .._threads import ParallelLoop
+
                 def transpose(src, dst, by_source_rows):
                     rows, cols = src.shape
                     if by_source_rows:          # in 32 x 32 tiles, whose rows stay in the cache
-                        for i0 in range(0, rows, 32):
+                        for t in prange((rows + 31) // 32):
+                            i0 = t * 32
                             for j0 in range(0, cols, 32):
                                 for i in range(i0, min(i0 + 32, rows)):
                                     for j in range(j0, min(j0 + 32, cols)):
                                         dst[j, i] = src[i, j]
                     else:
-                        for j in range(cols):
+                        for j in prange(cols):
                             for i in range(rows):
                                 dst[j, i] = src[i, j]
-                _transpose_kernel.append(transpose)
+                _transpose_kernel.append(ParallelLoop(transpose))
         kernel = _transpose_kernel[0]
         if kernel is not None and a.dtype.kind in "fiub" and a.dtype != np.float16:    # numba has no float16
             out = np.empty(a.shape[::-1], a.dtype)
@@ -323,48 +344,11 @@ def _compiled_columns():
                                 for b in range(n):
                                     acc[b] += cols[c, i, j, oh, ow, b]
 
-        @numba.njit(cache=True, nogil=True)
-        def col2im_planes(cols, sh, sw, ph, pw, dh, dw, out):
-            # cols (N, C, kh, kw, Ho, Wo) summed into out (N, C, H, W), one (sample, channel) plane at a
-            # time: the plane stays in the cache while its kh*kw windows' values are added
-            n_, c_, kh, kw, ho, wo = cols.shape
-            h_, w_ = out.shape[2], out.shape[3]
-            for b in range(n_):
-                for c in range(c_):
-                    plane = out[b, c]
-                    plane[:, :] = 0
-                    for i in range(kh):
-                        for j in range(kw):
-                            for oh in range(ho):
-                                h = oh * sh - ph + i * dh
-                                if h < 0 or h >= h_:
-                                    continue
-                                for ow in range(wo):
-                                    w = ow * sw - pw + j * dw
-                                    if 0 <= w < w_:
-                                        plane[h, w] += cols[b, c, i, j, oh, ow]
-
-        @numba.njit(cache=True, nogil=True)
-        def im2col_planes(x, sh, sw, ph, pw, dh, dw, cols):
-            # x (N, C, H, W) into cols (N, C, kh, kw, Ho, Wo), zeros for positions in the padding
-            n_, c_, kh, kw, ho, wo = cols.shape
-            h_, w_ = x.shape[2], x.shape[3]
-            for b in range(n_):
-                for c in range(c_):
-                    for i in range(kh):
-                        for j in range(kw):
-                            for oh in range(ho):
-                                h = oh * sh - ph + i * dh
-                                for ow in range(wo):
-                                    w = ow * sw - pw + j * dw
-                                    if 0 <= h < h_ and 0 <= w < w_:
-                                        cols[b, c, i, j, oh, ow] = x[b, c, h, w]
-                                    else:
-                                        cols[b, c, i, j, oh, ow] = 0
-
         import types
+        from . import loops             # the per-sample loops, shared with the parallel convolutions
         _column_kernels.append(types.SimpleNamespace(im2col_batch_last=im2col, col2im_batch_last=col2im,
-                                                     im2col_planes=im2col_planes, col2im_planes=col2im_planes))
+                                                     im2col_planes=loops.im2col_planes,
+                                                     col2im_planes=loops.col2im_planes))
     return _column_kernels[0]
 
 
@@ -503,6 +487,14 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
     layout = layout or _layout(n, plane, x)
     k = cg * math.prod(kernel)
     wm = w.reshape(g, co // g, k)
+    loops = parallel_loops_for(x, w, *(() if bias is None else (bias,))) if layout == "sample" and g == 1 \
+        and len(kernel) == 2 else None
+    if loops is not None:       # Note [Parallel loops] in _threads.py
+        y = np.empty((n, co) + out_sizes, x.dtype)
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        loops.conv_forward(x, w, np.zeros(co, x.dtype) if bias is None else bias, sh, sw, geo.pad[0], geo.pad[2],
+                           dh, dw, y)
+        return y, None, layout
     if layout == "sample":
         y = xp.empty((n, g, co // g, plane), x.dtype)
         step = _chunk_samples(g * k * plane * x.itemsize)
@@ -557,6 +549,18 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
     layout = layout or _layout(n, plane, gy)
     if cols is None and layout != "sample":
         cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
+    loops = parallel_loops_for(x, gy) if layout == "sample" and g == 1 and len(w_shape) == 4 and cols is None \
+        else None
+    if loops is not None:       # Note [Parallel loops] in _threads.py; the bias gradient on the way
+        import numba
+        threads = numba.get_num_threads()
+        parts = np.empty((threads,) + tuple(w_shape), gy.dtype)
+        bias_parts = np.empty((threads, co), gy.dtype)
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        loops.conv_weight_grad(x, gy, sh, sw, geo.pad[0], geo.pad[2], dh, dw, parts, bias_parts)
+        if shared is not None:
+            shared["bias"] = (gy, bias_parts.sum(0))
+        return parts.sum(0)
     # written through a (G, Co/G, K) view into an array of the weight's shape: an array that owns
     # its memory becomes w.grad without a copy, a reshaped view would be copied
     gw = xp.empty(tuple(w_shape), gy.dtype)
@@ -603,6 +607,13 @@ def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
                                                kernel, geo.stride, geo.pad, geo.dilation, conv_out)
     if type(gy) is not np.ndarray and all(s == 1 for s in geo.stride) and _padding_within_kernel(w, geo):
         return _full_convolution(gy, w, geo, out_sizes)
+    loops = parallel_loops_for(gy, w) if g == 1 and len(kernel) == 2 and _layout(n, math.prod(conv_out), gy) == \
+        "sample" else None
+    if loops is not None:       # Note [Parallel loops] in _threads.py
+        gx = np.empty((n, cg) + tuple(out_sizes), gy.dtype)
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        loops.conv_input_grad(gy, w, sh, sw, geo.pad[0], geo.pad[2], dh, dw, gx)
+        return gx
     if _layout(n, math.prod(conv_out), gy) == "sample":
         gm = gy.reshape(n, g, co // g, math.prod(conv_out))
         gx = xp.empty((n, g * cg) + tuple(out_sizes), gy.dtype)
@@ -691,7 +702,11 @@ class _Conv(Function):
             gw = _ConvWeight.apply(x, grad, tuple(ctx._input_meta[1][0]), ctx.geo, cols,
                                    ctx.__dict__.get("layout"), shared)
         if need[2]:
-            gb = grad.sum((0,) + tuple(range(2, grad.ndim)))      # (reduction.sum_array: batch first)
+            made = shared.get("bias")           # summed by the weight gradient's loops, when they ran
+            if made is not None and made[0] is grad._data and not grad.requires_grad:
+                gb = _make(made[1])
+            else:
+                gb = grad.sum((0,) + tuple(range(2, grad.ndim)))      # (reduction.sum_array: batch first)
         return gx, gw, gb, None
 
 

@@ -26,7 +26,7 @@ from ..cuda import _kernels as _cuda_kernels
 from .._tensor import Tensor, _make
 from ._util import _type_word
 from ..autograd.function import Function
-from .conv import split_batch, _padded_sizes, _inside, refuse_integers
+from .conv import _padded_sizes, _inside, refuse_integers
 from .creation import zeros_like
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
@@ -71,7 +71,8 @@ def _lowest(dtype):
 # Note [Compiled pooling kernels]
 # On the CPU, when numba is installed, max pooling and its gradient run as compiled loops: one
 # pass over the input for the maxima and their offsets, one pass over the outputs for the
-# gradient. In NumPy (below) they take a copy of the windows and a few passes over it, which
+# gradient, each spread over the cores by (batch, channel) planes (Note [Parallel loops] in
+# _threads.py). In NumPy (below) they take a copy of the windows and a few passes over it, which
 # dominates the lecture's convnet on a small CPU. On the GPU, 2-D float32/float64 pooling runs
 # flambeau's CUDA kernels (Note [Max pooling kernels] in cuda/_kernels.py). The array code is the
 # reference the tests compare both against.
@@ -82,96 +83,95 @@ def _compiled():
     """(max_pool, scatter) numba kernels, or None when numba is not installed."""
     if not _kernels:
         try:
-            import numba
+            from numba import prange
         except ImportError:
             _kernels.append(None)
             return None
+        from .._threads import ParallelLoop
 
         # A window's NaN (PyTorch: NaN wins, the last NaN gives the index) shows up in the running
         # sum s, so the branch on NaN runs only for such windows (or for inf - inf ones).
-        @numba.njit(cache=True, nogil=True)
         def max_pool_inside(x, kh, kw, sh, sw, dh, dw, out, arg):
             n_, c_ = x.shape[0], x.shape[1]
             ho, wo = out.shape[2], out.shape[3]
-            for n in range(n_):
-                for c in range(c_):
-                    for oh in range(ho):
-                        h0 = oh * sh
-                        for ow in range(wo):
-                            w0 = ow * sw
-                            best = x[n, c, h0, w0]
-                            bi = 0
-                            s = best - best
+            for nc in prange(n_ * c_):
+                n, c = nc // c_, nc % c_
+                for oh in range(ho):
+                    h0 = oh * sh
+                    for ow in range(wo):
+                        w0 = ow * sw
+                        best = x[n, c, h0, w0]
+                        bi = 0
+                        s = best - best
+                        for i in range(kh):
+                            for j in range(kw):
+                                v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                s += v
+                                if v > best:
+                                    best = v
+                                    bi = i * kw + j
+                        if s != s:
                             for i in range(kh):
                                 for j in range(kw):
                                     v = x[n, c, h0 + i * dh, w0 + j * dw]
-                                    s += v
-                                    if v > best:
+                                    if v != v:
                                         best = v
                                         bi = i * kw + j
-                            if s != s:
-                                for i in range(kh):
-                                    for j in range(kw):
-                                        v = x[n, c, h0 + i * dh, w0 + j * dw]
-                                        if v != v:
-                                            best = v
-                                            bi = i * kw + j
-                            out[n, c, oh, ow] = best
-                            arg[n, c, oh, ow] = bi
+                        out[n, c, oh, ow] = best
+                        arg[n, c, oh, ow] = bi
 
-        @numba.njit(cache=True, nogil=True)
         def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, lowest, out, arg):
             n_, c_, h_, w_ = x.shape
             ho, wo = out.shape[2], out.shape[3]
-            for n in range(n_):
-                for c in range(c_):
-                    for oh in range(ho):
-                        h0 = oh * sh - ph
-                        i0 = (-h0 + dh - 1) // dh if h0 < 0 else 0
-                        i1 = min(kh, (h_ - 1 - h0) // dh + 1)
-                        for ow in range(wo):
-                            w0 = ow * sw - pw
-                            j0 = (-w0 + dw - 1) // dw if w0 < 0 else 0
-                            j1 = min(kw, (w_ - 1 - w0) // dw + 1)
-                            if i0 >= i1 or j0 >= j1:    # dilation steps over the input: see _first_inside
-                                out[n, c, oh, ow] = lowest
-                                arg[n, c, oh, ow] = i0 * kw + j0
-                                continue
-                            best = x[n, c, h0 + i0 * dh, w0 + j0 * dw]
-                            bi = i0 * kw + j0
-                            s = best - best
+            for nc in prange(n_ * c_):
+                n, c = nc // c_, nc % c_
+                for oh in range(ho):
+                    h0 = oh * sh - ph
+                    i0 = (-h0 + dh - 1) // dh if h0 < 0 else 0
+                    i1 = min(kh, (h_ - 1 - h0) // dh + 1)
+                    for ow in range(wo):
+                        w0 = ow * sw - pw
+                        j0 = (-w0 + dw - 1) // dw if w0 < 0 else 0
+                        j1 = min(kw, (w_ - 1 - w0) // dw + 1)
+                        if i0 >= i1 or j0 >= j1:    # dilation steps over the input: see _first_inside
+                            out[n, c, oh, ow] = lowest
+                            arg[n, c, oh, ow] = i0 * kw + j0
+                            continue
+                        best = x[n, c, h0 + i0 * dh, w0 + j0 * dw]
+                        bi = i0 * kw + j0
+                        s = best - best
+                        for i in range(i0, i1):
+                            for j in range(j0, j1):
+                                v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                s += v
+                                if v > best:
+                                    best = v
+                                    bi = i * kw + j
+                        if s != s:
                             for i in range(i0, i1):
                                 for j in range(j0, j1):
                                     v = x[n, c, h0 + i * dh, w0 + j * dw]
-                                    s += v
-                                    if v > best:
+                                    if v != v:
                                         best = v
                                         bi = i * kw + j
-                            if s != s:
-                                for i in range(i0, i1):
-                                    for j in range(j0, j1):
-                                        v = x[n, c, h0 + i * dh, w0 + j * dw]
-                                        if v != v:
-                                            best = v
-                                            bi = i * kw + j
-                            out[n, c, oh, ow] = best
-                            arg[n, c, oh, ow] = bi
+                        out[n, c, oh, ow] = best
+                        arg[n, c, oh, ow] = bi
 
-        @numba.njit(cache=True, nogil=True)
         def scatter(g, arg, kw, sh, sw, ph, pw, dh, dw, out):
             n_, c_, ho, wo = g.shape
             h_, w_ = out.shape[2], out.shape[3]
-            for n in range(n_):
-                for c in range(c_):
-                    for oh in range(ho):
-                        for ow in range(wo):
-                            off = arg[n, c, oh, ow]
-                            h = oh * sh - ph + (off // kw) * dh
-                            w = ow * sw - pw + (off % kw) * dw
-                            if h < h_ and w < w_:       # not a window in the padding
-                                out[n, c, h, w] += g[n, c, oh, ow]
+            for nc in prange(n_ * c_):
+                n, c = nc // c_, nc % c_
+                out[n, c] = 0
+                for oh in range(ho):
+                    for ow in range(wo):
+                        off = arg[n, c, oh, ow]
+                        h = oh * sh - ph + (off // kw) * dh
+                        w = ow * sw - pw + (off % kw) * dw
+                        if h < h_ and w < w_:       # not a window in the padding
+                            out[n, c, h, w] += g[n, c, oh, ow]
 
-        _kernels.append((max_pool, scatter, max_pool_inside))
+        _kernels.append((ParallelLoop(max_pool), ParallelLoop(scatter), ParallelLoop(max_pool_inside)))
     return _kernels[0]
 
 
@@ -189,38 +189,39 @@ def _inside_kernel(kh, kw):
         return _compiled()[2]
     fn = _specialized.get((kh, kw))
     if fn is None:
-        import numba
+        from numba import prange
+        from .._threads import ParallelLoop
 
-        @numba.njit(cache=True, nogil=True)
         def max_pool_fixed(x, kh_, kw_, sh, sw, dh, dw, out, arg):
             n_, c_ = x.shape[0], x.shape[1]
             ho, wo = out.shape[2], out.shape[3]
-            for n in range(n_):
-                for c in range(c_):
-                    for oh in range(ho):
-                        h0 = oh * sh
-                        for ow in range(wo):
-                            w0 = ow * sw
-                            best = x[n, c, h0, w0]
-                            bi = 0
-                            s = best - best
+            for nc in prange(n_ * c_):
+                n, c = nc // c_, nc % c_
+                for oh in range(ho):
+                    h0 = oh * sh
+                    for ow in range(wo):
+                        w0 = ow * sw
+                        best = x[n, c, h0, w0]
+                        bi = 0
+                        s = best - best
+                        for i in range(kh):
+                            for j in range(kw):
+                                v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                s += v
+                                if v > best:
+                                    best = v
+                                    bi = i * kw + j
+                        if s != s:      # see max_pool_inside
                             for i in range(kh):
                                 for j in range(kw):
                                     v = x[n, c, h0 + i * dh, w0 + j * dw]
-                                    s += v
-                                    if v > best:
+                                    if v != v:
                                         best = v
                                         bi = i * kw + j
-                            if s != s:      # see max_pool_inside
-                                for i in range(kh):
-                                    for j in range(kw):
-                                        v = x[n, c, h0 + i * dh, w0 + j * dw]
-                                        if v != v:
-                                            best = v
-                                            bi = i * kw + j
-                            out[n, c, oh, ow] = best
-                            arg[n, c, oh, ow] = bi
-        fn = _specialized[(kh, kw)] = max_pool_fixed
+                        out[n, c, oh, ow] = best
+                        arg[n, c, oh, ow] = bi
+
+        fn = _specialized[(kh, kw)] = ParallelLoop(max_pool_fixed)
     return fn
 
 
@@ -235,15 +236,10 @@ def _max_and_offsets(x, win, offsets):
         out = np.empty(x.shape[:2] + tuple(win.out), x.dtype)
         arg = np.empty(out.shape, np.int32)
         (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-        inside = _inside_kernel(kh, kw) if win.pad == (0, 0, 0, 0) else None
-
-        def half(lo, hi):       # see Note [Two halves of a batch on two threads] in conv.py
-            if inside is not None:
-                inside(x[lo:hi], kh, kw, sh, sw, dh, dw, out[lo:hi], arg[lo:hi])
-            else:
-                _compiled()[0](x[lo:hi], kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, x.dtype.type(_lowest(x.dtype)),
-                               out[lo:hi], arg[lo:hi])
-        split_batch(half, x.shape[0], x.size, x)
+        if win.pad == (0, 0, 0, 0):                 # Note [Parallel loops] in _threads.py
+            _inside_kernel(kh, kw)(x, kh, kw, sh, sw, dh, dw, out, arg)
+        else:
+            _compiled()[0](x, kh, kw, sh, sw, win.pad[0], win.pad[2], dh, dw, x.dtype.type(_lowest(x.dtype)), out, arg)
         return out, arg if offsets else None
     if len(win.kernel) == 2 and x.ndim == 4 and _cuda_kernels.usable(x):    # Note [Max pooling kernels]
         return _cuda_kernels.max_pool2d(x, win.kernel, win.stride, win.pad, win.dilation, win.out)
@@ -294,13 +290,9 @@ def _scatter(g, arg, win, sizes):
     xp = _xp.array_module(g)
     n, c = g.shape[:2]
     if _use_compiled(g) and g.dtype != np.float16:
-        full = np.empty((n, c) + tuple(sizes), g.dtype)
-
-        def half(lo, hi):
-            full[lo:hi] = 0
-            _compiled()[1](g[lo:hi], arg[lo:hi], win.kernel[1], win.stride[0], win.stride[1], win.pad[0],
-                           win.pad[2], win.dilation[0], win.dilation[1], full[lo:hi])
-        split_batch(half, n, full.size, g)
+        full = np.empty((n, c) + tuple(sizes), g.dtype)       # each plane zeroed by the kernel
+        _compiled()[1](g, arg, win.kernel[1], win.stride[0], win.stride[1], win.pad[0], win.pad[2], win.dilation[0],
+                       win.dilation[1], full)
         return full
     if len(win.kernel) == 2 and g.ndim == 4 and arg.dtype == np.int32 and _cuda_kernels.usable(g):
         return _cuda_kernels.max_pool2d_backward(g, arg, sizes, win.kernel, win.stride, win.pad, win.dilation)

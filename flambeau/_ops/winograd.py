@@ -36,6 +36,8 @@ import math
 
 import numpy as np
 
+from .blas import _matmul_arrays         # the batch of n*n products, split over two cores
+
 __all__ = ["fits", "forward", "weight_grad", "input_grad", "transform_input", "transform_grad"]
 
 _TILE = {3: 4, 5: 4}                    # outputs per tile side, by kernel size
@@ -83,21 +85,23 @@ def _compiled():
     if not _kernels:
         try:
             import numba
+            from numba import prange
         except ImportError:
             _kernels.append(None)
             return None
+        from .._threads import ParallelLoop
 
         # Every transform is two passes of small matrix products, rows then columns of the tile,
         # each an add of coefficient * batch row; zero coefficients (a third of them) are skipped.
+        # The tile transforms run their channels over the cores (Note [Parallel loops] in _threads.py).
 
-        @numba.njit(cache=True, nogil=True)
         def input_tiles(xt, bt, m, ph, pw, tiles_w, v):
             # xt (C, H, W, N) -> v (n, n, C, T, N) = B^T d B for each tile d, zeros past the input's edges
             n = bt.shape[0]
-            c_, h_, w_, nb = xt.shape
+            h_, w_, nb = xt.shape[1:]
             t_ = v.shape[3]
-            rows = np.empty((n, n, nb), v.dtype)
-            for c in range(c_):
+            for c in prange(xt.shape[0]):
+                rows = np.empty((n, n, nb), v.dtype)
                 for t in range(t_):
                     h0, w0 = (t // tiles_w) * m - ph, (t % tiles_w) * m - pw
                     rows[:] = 0
@@ -124,14 +128,13 @@ def _compiled():
                                     for b in range(nb):
                                         v[a, e, c, t, b] += coef * rows[a, j, b]
 
-        @numba.njit(cache=True, nogil=True)
         def output_tiles(mm, at, bias, tiles_w, y):
             # mm (n, n, K, T, N) -> y (K, Ho, Wo, N) = A^T M A (+ bias), cut at the output's edges
             m, n = at.shape
-            k_, h_, w_, nb = y.shape
+            h_, w_, nb = y.shape[1:]
             t_ = mm.shape[3]
-            rows = np.empty((m, n, nb), y.dtype)
-            for k in range(k_):
+            for k in prange(y.shape[0]):
+                rows = np.empty((m, n, nb), y.dtype)
                 for t in range(t_):
                     h0, w0 = (t // tiles_w) * m, (t % tiles_w) * m
                     rows[:] = 0
@@ -153,14 +156,13 @@ def _compiled():
                                     for b in range(nb):
                                         y[k, h0 + i, w0 + j, b] += coef * rows[i, e, b]
 
-        @numba.njit(cache=True, nogil=True)
         def grad_tiles(gy, at, tiles_w, dm):
             # gy (K, Ho, Wo, N) -> dm (n, n, K, T, N) = A dY A^T: the adjoint of output_tiles
             m, n = at.shape
-            k_, h_, w_, nb = gy.shape
+            h_, w_, nb = gy.shape[1:]
             t_ = dm.shape[3]
-            rows = np.empty((n, m, nb), dm.dtype)
-            for k in range(k_):
+            for k in prange(gy.shape[0]):
+                rows = np.empty((n, m, nb), dm.dtype)
                 for t in range(t_):
                     h0, w0 = (t // tiles_w) * m, (t % tiles_w) * m
                     rows[:] = 0
@@ -182,15 +184,15 @@ def _compiled():
                                     for b in range(nb):
                                         dm[a, e, k, t, b] += coef * rows[a, j, b]
 
-        @numba.njit(cache=True, nogil=True)
         def input_grad_tiles(dv, bt, m, ph, pw, tiles_w, dx):
-            # dv (n, n, C, T, N) -> dx (C, H, W, N) += B dV B^T for each tile: the adjoint of input_tiles
+            # dv (n, n, C, T, N) -> dx (C, H, W, N) = sum of B dV B^T over each tile: the adjoint of
+            # input_tiles
             n = bt.shape[0]
-            c_, h_, w_, nb = dx.shape
+            h_, w_, nb = dx.shape[1:]
             t_ = dv.shape[3]
-            rows = np.empty((n, n, nb), dx.dtype)
-            dx[:] = 0
-            for c in range(c_):
+            for c in prange(dx.shape[0]):
+                rows = np.empty((n, n, nb), dx.dtype)
+                dx[c] = 0
                 for t in range(t_):
                     h0, w0 = (t // tiles_w) * m - ph, (t % tiles_w) * m - pw
                     rows[:] = 0
@@ -240,9 +242,10 @@ def _compiled():
                                 out[a, e, b] += coef * rows[a, q, b]
 
         import types
-        _kernels.append(types.SimpleNamespace(input_tiles=input_tiles, output_tiles=output_tiles,
-                                              grad_tiles=grad_tiles, input_grad_tiles=input_grad_tiles,
-                                              sandwich=sandwich))
+        _kernels.append(types.SimpleNamespace(input_tiles=ParallelLoop(input_tiles),
+                                              output_tiles=ParallelLoop(output_tiles),
+                                              grad_tiles=ParallelLoop(grad_tiles),
+                                              input_grad_tiles=ParallelLoop(input_grad_tiles), sandwich=sandwich))
     return _kernels[0]
 
 
@@ -299,7 +302,8 @@ def transform_input(x, r, geo, out_sizes):
     tiles, tiles_w = _tiling(out_sizes, r)
     nb, c = x.shape[:2]
     v = np.empty((n_tile, n_tile, c, tiles, nb), x.dtype)
-    _compiled().input_tiles(_batch_last(x), bt, _TILE[r], geo.pad[0], geo.pad[2], tiles_w, v)
+    xt = _batch_last(x)
+    _compiled().input_tiles(xt, bt, _TILE[r], geo.pad[0], geo.pad[2], tiles_w, v)
     return v.reshape(n_tile * n_tile, c, tiles * nb)
 
 
@@ -310,7 +314,8 @@ def transform_grad(gy, r):
     tiles, tiles_w = _tiling(gy.shape[2:], r)
     nb, k = gy.shape[:2]
     dm = np.empty((n_tile, n_tile, k, tiles, nb), gy.dtype)
-    _compiled().grad_tiles(_batch_last(gy), at, tiles_w, dm)
+    gyt = _batch_last(gy)
+    _compiled().grad_tiles(gyt, at, tiles_w, dm)
     return dm.reshape(n_tile * n_tile, k, tiles * nb)
 
 
@@ -330,12 +335,13 @@ def forward(x, w, geo, out_sizes, bias=None):
     nb = x.shape[0]
     at, g, bt = _matrices(r, x.dtype)
     v = transform_input(x, r, geo, out_sizes)
-    mm = np.matmul(_transform_weight(w), v)                                     # (n*n, K, T*N)
+    mm = _matmul_arrays(_transform_weight(w), v)                                # (n*n, K, T*N)
     tiles, tiles_w = _tiling(out_sizes, r)
     n_tile = bt.shape[0]
     y = np.empty((co,) + tuple(out_sizes) + (nb,), x.dtype)
     b = np.zeros(co, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-    _compiled().output_tiles(mm.reshape(n_tile, n_tile, co, tiles, nb), at, b, tiles_w, y)
+    mm = mm.reshape(n_tile, n_tile, co, tiles, nb)
+    _compiled().output_tiles(mm, at, b, tiles_w, y)
     return _from_batch_last(y), v
 
 
@@ -344,7 +350,7 @@ def weight_grad(dm, v, w_shape):
     co, ci, r, _ = w_shape
     at, g, bt = _matrices(r, dm.dtype)
     n_tile = g.shape[0]
-    du = np.matmul(dm, v.transpose(0, 2, 1))                                    # (n*n, K, C)
+    du = _matmul_arrays(dm, v.transpose(0, 2, 1))                               # (n*n, K, C)
     dw = np.empty((r, r, co * ci), dm.dtype)
     gt = np.ascontiguousarray(g.T)
     _compiled().sandwich(du.reshape(n_tile, n_tile, co * ci), gt, gt, dw)
@@ -358,8 +364,8 @@ def input_grad(dm, w, geo, in_sizes, out_sizes):
     n_tile = bt.shape[0]
     tiles, tiles_w = _tiling(out_sizes, r)
     nb = dm.shape[-1] // tiles
-    dv = np.matmul(_transform_weight(w).transpose(0, 2, 1), dm)                 # (n*n, C, T*N)
+    dv = _matmul_arrays(_transform_weight(w).transpose(0, 2, 1), dm)            # (n*n, C, T*N)
     dx = np.empty((ci,) + tuple(in_sizes) + (nb,), dm.dtype)
-    _compiled().input_grad_tiles(dv.reshape(n_tile, n_tile, ci, tiles, nb), bt, _TILE[r], geo.pad[0], geo.pad[2],
-                                 tiles_w, dx)
+    dv = dv.reshape(n_tile, n_tile, ci, tiles, nb)
+    _compiled().input_grad_tiles(dv, bt, _TILE[r], geo.pad[0], geo.pad[2], tiles_w, dx)
     return _from_batch_last(dx)
