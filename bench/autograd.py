@@ -87,6 +87,7 @@ def best_time(step, n, rounds):
 
 
 def compare(name, make, n, rounds=15):
+    flambeau.set_num_threads(1)     # as PyTorch below: process time would count a second thread
     ours = make(flambeau)
     for _ in range(n // 5 + 1):
         ours()

@@ -70,8 +70,10 @@ def samples_per_s(make, n, workers, epochs):
 def main(argv=None):
     args = parser(__doc__).parse_args(argv)
     n = 10_000 if args.quick else 60_000
+    import flambeau
     import torch
     torch.set_num_threads(1)
+    flambeau.set_num_threads(1)
     rows = []
     for workers in (0, 2):
         ours = samples_per_s(flambeau_loader, n, workers, 2)

@@ -77,6 +77,7 @@ def measure(args):
     code needs, the rest is other people's load."""
     min_time = 0.02 if args.quick else 0.05
     rounds = 3 if args.quick else 7
+    flambeau.set_num_threads(int(args.threads))     # both libraries on the same threads
     if torch is not None:
         torch.set_num_threads(int(args.threads))
     rows = []
