@@ -134,6 +134,12 @@ def _probe_threading_layer():
     return os.getpid()
 
 
+# Loops over fewer elements (or of other dtypes than float32/float64) run on the calling thread:
+# a parallel loop's start costs more than the second core gives back, and each parallel build
+# takes seconds to compile where a serial one takes a fraction of one.
+PARALLEL_MIN_ELEMENTS = 1 << 16
+
+
 class ParallelLoop:
     """A compiled loop whose numba.prange runs over the cores where that pays (Note [Parallel
     loops]), else serially; each build is compiled (or read from numba's cache) when first needed."""
@@ -144,7 +150,8 @@ class ParallelLoop:
 
     def __call__(self, *args):
         import numba
-        if parallel_loops():
+        work = args[0]      # the loop's first array sizes its work
+        if work.size >= PARALLEL_MIN_ELEMENTS and work.dtype.char in "fd" and parallel_loops():
             if self._parallel is None:
                 self._parallel = numba.njit(cache=True, nogil=True, parallel=True)(self._fn)
             return self._parallel(*args)

@@ -83,7 +83,7 @@ def test_products_left_to_numpy():
 
 
 def test_serial_and_parallel_builds_agree(two_threads):
-    x = flambeau.randn(8, 3, 13, 11, requires_grad=True)
+    x = flambeau.randn(16, 8, 33, 31, requires_grad=True)      # over the loops' size threshold
     results = []
     for threads in (1, 2):
         flambeau.set_num_threads(threads)
@@ -124,14 +124,20 @@ def test_forked_child_runs_the_loops_serially(two_threads):
 
 
 @pytest.mark.parametrize("case", ["conv5x5", "conv3x3_strided", "winograd", "linear"])
-def test_one_thread_and_the_loops_agree(case, two_threads):
+def test_one_thread_and_the_loops_agree(case, two_threads, monkeypatch):
     # flambeau.set_num_threads(1) takes the paths a machine without the loops takes
     import flambeau.nn as nn
+    calls = []
+    for name in ("conv_forward", "conv_weight_grad", "conv_input_grad", "matmul"):
+        def counted(*args, _fn=getattr(loops, name), _name=name):
+            calls.append(_name)
+            return _fn(*args)
+        monkeypatch.setattr(loops, name, counted)
     flambeau.manual_seed(0)
     if case == "conv5x5":
         model, shape = nn.Sequential(nn.Conv2d(1, 8, 5), nn.MaxPool2d(3), nn.ReLU()), (20, 1, 28, 28)
     elif case == "conv3x3_strided":
-        model, shape = nn.Conv2d(3, 6, 3, stride=2, padding=1, dilation=2), (5, 3, 21, 17)
+        model, shape = nn.Conv2d(3, 6, 3, stride=2, padding=1, dilation=2), (40, 3, 81, 77)
     elif case == "winograd":
         model, shape = nn.Conv2d(32, 64, 5), (30, 32, 8, 8)
     else:
@@ -148,3 +154,40 @@ def test_one_thread_and_the_loops_agree(case, two_threads):
                        + [p.grad.numpy().copy() for p in model.parameters()])
     for parallel, serial in zip(*results):
         np.testing.assert_allclose(parallel, serial, rtol=2e-5, atol=2e-5 * np.abs(serial).max())
+    if _threads.parallel_loops():       # the loops ran, with two threads only
+        expected = {"conv5x5": {"conv_forward", "conv_weight_grad"},
+                    "conv3x3_strided": {"conv_forward", "conv_weight_grad", "conv_input_grad"},
+                    "winograd": {"matmul"}, "linear": {"matmul"}}[case]
+        assert expected <= set(calls)
+
+
+_STEP = """
+import numpy as np, flambeau, flambeau.nn as nn, flambeau._threads as T
+flambeau.manual_seed(0)
+model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(16, 32, 5),
+                      nn.Flatten(), nn.Linear(32 * 16 * 16, 10))
+x = flambeau.randn(64, 3, 40, 40)
+loss = nn.functional.cross_entropy(model(x), flambeau.arange(64) % 10)
+loss.backward()
+print(T.parallel_loops(), repr(loss.item()), repr(float(model[0].weight.grad.abs().sum())),
+      repr(float(model[3].weight.grad.abs().sum())))
+"""
+
+
+def test_without_a_spinning_layer_the_batches_split_as_before():
+    # numba's own workqueue pool: no parallel loops; large batches go to split_batch's two threads
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    outs = []
+    for layer in ("workqueue", None):
+        env = dict(os.environ, PYTHONPATH=root)
+        env.pop("NUMBA_THREADING_LAYER", None)
+        if layer:
+            env["NUMBA_THREADING_LAYER"] = layer
+        r = subprocess.run([sys.executable, "-c", _STEP], capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs.append(r.stdout.split())
+    assert outs[0][0] == "False"
+    for ours, theirs in zip(outs[0][1:], outs[1][1:]):
+        assert float(ours) == pytest.approx(float(theirs), rel=1e-4)

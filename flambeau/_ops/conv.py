@@ -106,6 +106,7 @@ def _group_products(xp, a, b, out=None):
 # flambeau.get_num_threads() < 2 turns the split off; so do the parallel loops, whose spinning
 # threads hold the cores.
 _SPLIT_MIN_ELEMENTS = 1 << 18
+_PARALLEL_MIN_PRODUCTS = 1 << 20      # smaller convolutions stay on the calling thread
 
 
 class _HelperThread:
@@ -164,9 +165,12 @@ def _helper_thread():
     return _helper[0]
 
 
-def parallel_loops_for(*arrays):
-    """flambeau._ops.loops when its parallel loops take these arrays (C-contiguous NumPy arrays of
-    one float32/float64 dtype; Note [Parallel loops] in _threads.py), else None."""
+def parallel_loops_for(work, *arrays):
+    """flambeau._ops.loops when its parallel loops take a convolution of ``work`` multiply-adds
+    over these arrays (C-contiguous NumPy arrays of one float32/float64 dtype; Note [Parallel
+    loops] in _threads.py), else None."""
+    if work < _PARALLEL_MIN_PRODUCTS:
+        return None
     dtype = arrays[0].dtype
     for a in arrays:
         if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
@@ -487,8 +491,8 @@ def _conv_forward(x, w, geo, bias=None, layout=None):
     layout = layout or _layout(n, plane, x)
     k = cg * math.prod(kernel)
     wm = w.reshape(g, co // g, k)
-    loops = parallel_loops_for(x, w, *(() if bias is None else (bias,))) if layout == "sample" and g == 1 \
-        and len(kernel) == 2 else None
+    loops = parallel_loops_for(n * co * plane * k, x, w, *(() if bias is None else (bias,))) \
+        if layout == "sample" and g == 1 and len(kernel) == 2 else None
     if loops is not None:       # Note [Parallel loops] in _threads.py
         y = np.empty((n, co) + out_sizes, x.dtype)
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
@@ -549,8 +553,8 @@ def _conv_weight_grad(x, gy, w_shape, geo, cols=None, layout=None, shared=None):
     layout = layout or _layout(n, plane, gy)
     if cols is None and layout != "sample":
         cols = _im2col(x, tuple(w_shape[2:]), geo, layout)
-    loops = parallel_loops_for(x, gy) if layout == "sample" and g == 1 and len(w_shape) == 4 and cols is None \
-        else None
+    loops = parallel_loops_for(gy.size * math.prod(w_shape[1:]), x, gy) \
+        if layout == "sample" and g == 1 and len(w_shape) == 4 and cols is None else None
     if loops is not None:       # Note [Parallel loops] in _threads.py; the bias gradient on the way
         import numba
         threads = numba.get_num_threads()
@@ -607,8 +611,8 @@ def _conv_input_grad(gy, w, out_sizes, geo, shared=None):
                                                kernel, geo.stride, geo.pad, geo.dilation, conv_out)
     if type(gy) is not np.ndarray and all(s == 1 for s in geo.stride) and _padding_within_kernel(w, geo):
         return _full_convolution(gy, w, geo, out_sizes)
-    loops = parallel_loops_for(gy, w) if g == 1 and len(kernel) == 2 and _layout(n, math.prod(conv_out), gy) == \
-        "sample" else None
+    loops = parallel_loops_for(gy.size * math.prod(w.shape[1:]), gy, w) \
+        if g == 1 and len(kernel) == 2 and _layout(n, math.prod(conv_out), gy) == "sample" else None
     if loops is not None:       # Note [Parallel loops] in _threads.py
         gx = np.empty((n, cg) + tuple(out_sizes), gy.dtype)
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
