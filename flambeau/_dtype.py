@@ -119,8 +119,19 @@ def default_complex():
     return complex128 if _default[0] is float64 else complex64
 
 
+def _dtype_argument(d, op, name, position):
+    # PyTorch's argument parser also takes the Python types float, int, bool and complex here
+    if isinstance(d, type) and d in _BY_PYTHON_TYPE:
+        return _BY_PYTHON_TYPE[d]
+    if not isinstance(d, dtype):
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be torch.dtype, not {type(d).__name__}")
+    return d
+
+
 def promote_types(type1, type2):
     """The smallest dtype both type1 and type2 convert to safely (torch.promote_types)."""
+    type1 = _dtype_argument(type1, "promote_types", "type1", 1)
+    type2 = _dtype_argument(type2, "promote_types", "type2", 2)
     if type1 is type2:
         return type1
     ca, cb = type1._category, type2._category
@@ -187,6 +198,8 @@ def result_type(*operands):
 
 def can_cast(from_, to):
     """Whether an in-place op may write a from_ result into a to tensor (torch.can_cast)."""
+    from_ = _dtype_argument(from_, "can_cast", "from_", 1)
+    to = _dtype_argument(to, "can_cast", "to", 2)
     if from_._category > to._category:
         return False
     return True

@@ -29,7 +29,8 @@ def run(args):
                                     "losses.py", "derivatives.py",
                                     "layer_zoo.py", "storage_views.py", "checkpointing.py",
                                     "spectral_special.py", "linear_algebra.py", "grad_modes_tools.py",
-                                    "visualization_hooks.py"])
+                                    "visualization_hooks.py", "model_utilities.py", "numerics_edge_cases.py",
+                                    "type_promotion.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

@@ -189,3 +189,32 @@ def test_finfo_iinfo():
         f, g = flambeau.iinfo(getattr(flambeau, name)), torch.iinfo(getattr(torch, name))
         assert (f.max, f.min, f.bits) == (g.max, g.min, g.bits)
     assert flambeau.finfo().eps == torch.finfo().eps
+
+
+def test_promote_types_and_can_cast_take_python_types_and_name_a_wrong_argument():
+    for a, b in ((flambeau.float32, float), (int, flambeau.uint8), (bool, complex), (float, int)):
+        ta, tb = (getattr(torch, x.name) if isinstance(x, flambeau.dtype) else x for x in (a, b))
+        assert str(flambeau.promote_types(a, b)) == str(torch.promote_types(ta, tb))
+        assert flambeau.can_cast(a, b) == torch.can_cast(ta, tb)
+    for fn, args, targs in ((flambeau.promote_types, (flambeau.float32, "float64"), (torch.float32, "float64")),
+                            (flambeau.promote_types, (None, flambeau.int8), (None, torch.int8)),
+                            (flambeau.can_cast, (None, flambeau.float32), (None, torch.float32)),
+                            (flambeau.can_cast, (flambeau.float32, 1), (torch.float32, 1))):
+        with pytest.raises(TypeError) as ours:
+            fn(*args)
+        with pytest.raises(TypeError) as ref:
+            getattr(torch, fn.__name__)(*targs)
+        assert str(ours.value) == str(ref.value)
+
+
+def test_dist_promotes_its_operands_and_passes_the_gradient_back_in_their_dtypes():
+    grads = []
+    for lib in (torch, flambeau):
+        a = lib.tensor([1., 2.], requires_grad=True)
+        b = lib.tensor([0.5, 4.], dtype=lib.float64, requires_grad=True)
+        r = lib.dist(a, b, 3)
+        r.backward()
+        grads.append((str(r.dtype), r.item(), str(a.grad.dtype), a.grad.tolist(), str(b.grad.dtype), b.grad.tolist()))
+    assert grads[0][:3] == grads[1][:3] and grads[0][4] == grads[1][4]
+    np.testing.assert_allclose(grads[1][3], grads[0][3], rtol=1e-6)
+    np.testing.assert_allclose(grads[1][5], grads[0][5], rtol=1e-12)

@@ -802,3 +802,17 @@ def test_parameter_dict_sorts_a_plain_dict_keeps_ordered_ones():
                 lib.nn.ParameterDict().update(bad)
             errors.append(str(e.value))
         assert errors[0] == errors[1]
+
+
+def test_named_modules_memo_prefix_and_duplicates_as_torch():
+    def tree(nn):
+        shared = nn.Linear(2, 2)
+        return nn.Sequential(shared, nn.ReLU(), nn.Sequential(shared, nn.Linear(2, 1))), shared
+
+    (ours, o_shared), (ref, r_shared) = tree(flambeau.nn), tree(torch.nn)
+    for kwargs in ({}, {"remove_duplicate": False}, {"prefix": "net"}):
+        assert [n for n, _ in ours.named_modules(**kwargs)] == [n for n, _ in ref.named_modules(**kwargs)]
+    # a memo holds modules: those in it are skipped, and it fills up with what was visited
+    memo, r_memo = {o_shared}, {r_shared}
+    assert [n for n, _ in ours.named_modules(memo=memo)] == [n for n, _ in ref.named_modules(memo=r_memo)]
+    assert ours[2] in memo and len(memo) == len(r_memo)

@@ -1,4 +1,5 @@
 """nn.utils against torch: gradient clipping, parameter/vector conversion, pad_sequence."""
+import importlib
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ from _oracle import assert_same, need_torch
 from _nn_helpers import assert_on_device, copy_state, no_host_reads
 
 torch = need_torch()
+importlib.import_module("torch.nn.utils.prune")     # not imported by torch.nn.utils itself
 
 
 def _models_with_grads(device="cpu"):
@@ -87,3 +89,100 @@ def test_pad_sequence(device):
             ref = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first, -1.0, side)
             assert_on_device(ours, device)
             assert_same(ours, ref)
+
+
+def test_parameters_to_vector_iterates_a_tensor_like_torch(device):
+    rows = np.arange(6.0).reshape(2, 3)
+    assert_same(flambeau.nn.utils.parameters_to_vector(flambeau.tensor(rows, device=device)),
+                torch.nn.utils.parameters_to_vector(torch.tensor(rows)))
+
+
+def _pruning_pair(device, make):
+    torch.manual_seed(0)
+    ref = make(torch.nn)
+    ours = make(flambeau.nn).to(device)
+    copy_state(ours, ref, device)
+    return ours, ref
+
+
+def _names(m):
+    return ([n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()], list(m.state_dict().keys()))
+
+
+def test_prune_l1_then_ln_structured_as_torch(device):
+    ours, ref = _pruning_pair(device, lambda nn: nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU(), nn.Linear(2, 4)))
+    for lib, m in ((flambeau, ours), (torch, ref)):
+        lib.nn.utils.prune.l1_unstructured(m[0], "weight", amount=0.3)
+        lib.nn.utils.prune.ln_structured(m[0], "weight", amount=2, n=2, dim=0)   # chained: a PruningContainer
+        lib.nn.utils.prune.ln_structured(m[0], "weight", amount=1, n=1, dim=-3)
+        lib.nn.utils.prune.l1_unstructured(m[2], "bias", amount=2)
+    assert _names(ours) == _names(ref)
+    assert type(ours[0]._forward_pre_hooks[next(iter(ours[0]._forward_pre_hooks))]).__name__ == "PruningContainer"
+    assert_same(ours[0].weight_mask, ref[0].weight_mask, device=device)
+    assert_same(ours[2].bias_mask, ref[2].bias_mask, device=device)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    out, rout = ours(flambeau.tensor(x, device=device)), ref(torch.tensor(x))
+    assert_same(out, rout, rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    rout.sum().backward()
+    assert_same(ours[0].weight_orig.grad, ref[0].weight_orig.grad, rtol=1e-5, atol=1e-6)
+    assert float((ours[0].weight_orig.grad * (1 - ours[0].weight_mask)).abs().sum()) == 0.0
+    for lib, m in ((flambeau, ours), (torch, ref)):
+        assert lib.nn.utils.prune.is_pruned(m)
+        lib.nn.utils.prune.remove(m[0], "weight")
+        lib.nn.utils.prune.remove(m[2], "bias")
+        assert not lib.nn.utils.prune.is_pruned(m)
+    assert _names(ours) == _names(ref)
+    assert isinstance(ours[0].weight, flambeau.nn.Parameter)
+    assert_same(ours[0].weight, ref[0].weight, device=device)
+
+
+def test_prune_global_unstructured_and_custom_mask_as_torch(device):
+    ours, ref = _pruning_pair(device, lambda nn: nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 3)))
+    for lib, m in ((flambeau, ours), (torch, ref)):
+        prune = lib.nn.utils.prune
+        prune.custom_from_mask(m[1], "bias", lib.tensor([1.0, 0.0, 1.0], device=device if lib is flambeau else "cpu"))
+        pairs = [(m[0], "weight"), (m[1], "weight"), (m[1], "bias")]
+        prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=0.5)
+        prune.global_unstructured(pairs[:2], pruning_method=prune.L1Unstructured, amount=3)
+    assert _names(ours) == _names(ref)
+    for o, r in zip(ours, ref):
+        for name in ("weight_mask", "bias_mask"):
+            if hasattr(r, name):
+                assert_same(getattr(o, name), getattr(r, name), device=device)
+    with pytest.raises(TypeError, match="PRUNING_TYPE"):
+        flambeau.nn.utils.prune.global_unstructured([(ours[0], "weight")], flambeau.nn.utils.prune.LnStructured,
+                                                    amount=1, n=2, dim=0)
+
+
+def test_prune_random_unstructured_follows_the_seed():
+    masks = []
+    for lib in (flambeau, torch):
+        lib.manual_seed(3)
+        lin = lib.nn.Linear(6, 5)
+        lib.nn.utils.prune.random_unstructured(lin, "weight", amount=0.4)
+        lib.nn.utils.prune.random_structured(lin, "weight", amount=2, dim=1)
+        masks.append(lin.weight_mask)
+    assert_same(*masks)
+    assert int((masks[0].sum(0) == 0).sum()) >= 2      # two whole input columns pruned
+
+
+def test_prune_errors_as_torch():
+    for lib in (flambeau, torch):
+        prune = lib.nn.utils.prune
+        for kwargs, kind in (({"amount": 1.5}, ValueError), ({"amount": -1}, ValueError),
+                             ({"amount": "half"}, TypeError), ({"amount": 9}, ValueError)):
+            lin = lib.nn.Linear(2, 2)
+            with pytest.raises(kind, match="amount"):
+                prune.l1_unstructured(lin, "weight", **kwargs)
+            # a failed pruning leaves the module untouched
+            assert [n for n, _ in lin.named_parameters()] in (["weight", "bias"], ["bias", "weight"])
+            assert not prune.is_pruned(lin)
+        with pytest.raises(ValueError, match="has to be pruned before"):
+            prune.remove(lib.nn.Linear(2, 2), "weight")
+        with pytest.raises(ValueError, match="multidimensional"):
+            prune.ln_structured(lib.nn.Linear(2, 2), "bias", amount=1, n=2, dim=0)
+        with pytest.raises(IndexError):
+            prune.ln_structured(lib.nn.Linear(2, 2), "weight", amount=1, n=2, dim=2)
+        with pytest.raises(AssertionError, match="importance_scores"):
+            prune.l1_unstructured(lib.nn.Linear(2, 2), "weight", amount=1, importance_scores=lib.ones(3))

@@ -185,6 +185,73 @@ def test_float16_products_with_a_term_on_the_cpu(op, beta, alpha):
     np.testing.assert_array_equal(results[1].numpy(), results[0].numpy())
 
 
+# in-place results that cannot be cast to self, and out= of the products, which PyTorch never casts
+CASES.update({
+    "addcmul_ long by float": lambda lib, dev: lib.tensor([1, 2, 3], device=dev).addcmul_(
+        lib.tensor([1, 2, 3], device=dev), lib.tensor([0.5, 1.5, 2.5], device=dev)),
+    "addcmul_ long by float value": lambda lib, dev: lib.tensor([1, 2, 3], device=dev).addcmul_(
+        lib.tensor([1, 2, 3], device=dev), lib.tensor([1, 2, 3], device=dev), value=-1.7),
+    "addcmul_ long by uint8": lambda lib, dev: lib.tensor([1, 2, 3], device=dev).addcmul_(
+        lib.tensor([1, 2, 3], dtype=lib.uint8, device=dev), lib.tensor([4, 5, 6], dtype=lib.uint8, device=dev)),
+    "addcmul_ half by float": lambda lib, dev: lib.tensor([1., 2.], dtype=lib.float16, device=dev).addcmul_(
+        lib.tensor([0.5, 1.5], device=dev), lib.tensor([2., 3.], device=dev), value=0.5),
+    "addcdiv_ integer division": lambda lib, dev: lib.tensor([1., 2.], device=dev).addcdiv_(
+        lib.tensor([1, 2], device=dev), lib.tensor([2, 2], device=dev)),
+    "addcdiv_ long by float": lambda lib, dev: lib.tensor([1, 2], device=dev).addcdiv_(
+        lib.tensor([1., 2.], device=dev), lib.tensor([2., 2.], device=dev)),
+    "clamp_ long by float": lambda lib, dev: lib.tensor([1, 2, 3], device=dev).clamp_(1.5),
+    "clamp_ int8 by float max": lambda lib, dev: lib.tensor([1, 2], dtype=lib.int8, device=dev).clamp_(max=1.5),
+    "clamp_ uint8 by float": lambda lib, dev: lib.tensor([1, 2], dtype=lib.uint8, device=dev).clamp_(0, 2.5),
+    "clamp_ bool by complex": lambda lib, dev: lib.tensor([True], device=dev).clamp_(1j),
+    "clamp_ long by float tensor": lambda lib, dev: lib.tensor([1, 2], device=dev).clamp_(
+        lib.tensor([1.5, 0.5], device=dev)),
+    "mm out double": lambda lib, dev: lib.mm(lib.ones(2, 2, device=dev), lib.ones(2, 2, device=dev),
+                                             out=lib.empty(2, 2, dtype=lib.float64, device=dev)),
+    "mm out int8": lambda lib, dev: lib.mm(lib.ones(2, 2, dtype=lib.long, device=dev),
+                                           lib.ones(2, 2, dtype=lib.long, device=dev),
+                                           out=lib.empty(2, 2, dtype=lib.int8, device=dev)),
+    "bmm out half": lambda lib, dev: lib.bmm(lib.ones(1, 2, 2, device=dev), lib.ones(1, 2, 2, device=dev),
+                                             out=lib.empty(1, 2, 2, dtype=lib.float16, device=dev)),
+    "matmul batched out double": lambda lib, dev: lib.matmul(lib.ones(1, 2, 2, device=dev), lib.ones(2, 2, device=dev),
+                                                             out=lib.empty(1, 2, 2, dtype=lib.float64, device=dev)),
+    "matmul vector-matrix out bool": lambda lib, dev: lib.matmul(lib.ones(2, device=dev), lib.ones(2, 2, device=dev),
+                                                                 out=lib.empty(2, dtype=lib.bool, device=dev)),
+    "matmul out float32 kept": lambda lib, dev: lib.matmul(lib.ones(1, 2, 2, device=dev), lib.ones(2, device=dev),
+                                                           out=lib.empty(1, 2, device=dev)),
+    "mv out double": lambda lib, dev: lib.mv(lib.ones(2, 2, device=dev), lib.ones(2, device=dev),
+                                             out=lib.empty(2, dtype=lib.float64, device=dev)),
+    "dot out long": lambda lib, dev: lib.dot(lib.ones(2, device=dev), lib.ones(2, device=dev),
+                                             out=lib.empty((), dtype=lib.long, device=dev)),
+    "addmm out double": lambda lib, dev: lib.addmm(lib.ones(2, device=dev), lib.ones(2, 2, device=dev),
+                                                   lib.ones(2, 2, device=dev),
+                                                   out=lib.empty(2, 2, dtype=lib.float64, device=dev)),
+    "addmv out long": lambda lib, dev: lib.addmv(lib.ones(2, device=dev), lib.ones(2, 2, device=dev),
+                                                 lib.ones(2, device=dev), out=lib.empty(2, dtype=lib.long, device=dev)),
+    "lerp 0-dim weight of another dtype": lambda lib, dev: lib.lerp(
+        lib.zeros(3, device=dev), lib.tensor([1., 2., 4.], device=dev), lib.tensor(0.25, dtype=lib.float64, device=dev)),
+    "lerp 0-dim integer weight": lambda lib, dev: lib.lerp(lib.zeros(2, device=dev), lib.ones(2, device=dev),
+                                                           lib.tensor(1, device=dev)),
+    "lerp_ 0-dim double weight": lambda lib, dev: lib.ones(2, device=dev).lerp_(
+        lib.zeros(2, device=dev), lib.tensor(0.25, dtype=lib.float64, device=dev)),
+    "lerp weight of another dtype": lambda lib, dev: lib.lerp(
+        lib.ones(2, dtype=lib.float16, device=dev), lib.ones(2, dtype=lib.float16, device=dev), lib.ones(2, device=dev)),
+    "lerp end double": lambda lib, dev: lib.lerp(lib.ones(2, device=dev), lib.ones(2, dtype=lib.float64, device=dev), 0.5),
+    "lerp node names": lambda lib, dev: [lib.lerp(lib.ones(2, device=dev, requires_grad=True), lib.zeros(2, device=dev),
+                                                  w).grad_fn.name() for w in (0.5, lib.tensor(0.5, device=dev))],
+    "dist float and double": lambda lib, dev: lib.dist(lib.tensor([1., 2.], device=dev),
+                                                       lib.tensor([0.5, 4.], dtype=lib.float64, device=dev), 3),
+    "dist float and long": lambda lib, dev: lib.dist(lib.tensor([1., 2.], device=dev), lib.tensor([1, 3], device=dev)),
+    "dist float and 0-dim double": lambda lib, dev: lib.dist(lib.tensor([1., 2.], device=dev),
+                                                             lib.tensor(3., dtype=lib.float64, device=dev)),
+    "dist longs": lambda lib, dev: lib.dist(lib.tensor([1, 3], device=dev), lib.tensor([1, 5], device=dev)),
+    "dist bools": lambda lib, dev: lib.dist(lib.tensor([True], device=dev), lib.tensor([False], device=dev)),
+    "dist float and bool": lambda lib, dev: lib.dist(lib.ones(1, device=dev), lib.tensor([False], device=dev)),
+    "baddbmm out double": lambda lib, dev: lib.baddbmm(lib.ones(1, 2, 2, device=dev), lib.ones(1, 2, 2, device=dev),
+                                                       lib.ones(1, 2, 2, device=dev),
+                                                       out=lib.empty(1, 2, 2, dtype=lib.float64, device=dev)),
+})
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_against_pytorch(case, device):
     expected = _run(torch, device, case)

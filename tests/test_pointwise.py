@@ -404,6 +404,17 @@ def test_isclose_allclose_equal(device):
         torch.equal(torch.tensor([1, 2]), torch.tensor([1.0, 2.0]))
 
 
+def test_float32_log10_of_powers_of_ten_is_exact_as_torch(device):
+    # NumPy's float32 log10(100) is 2.0000002: printed as 2.0000 where torch prints 2.
+    x = np.array([10.0 ** k for k in range(-30, 31)] + [0.5, 3.0, 7e5], dtype=np.float32)
+    ours, ref = on_device(flambeau, device).tensor(x).log10(), torch.tensor(x).log10()
+    assert_same(ours, ref, rtol=0, atol=0, device=device)
+    ours_inplace = on_device(flambeau, device).tensor(x)
+    ours_inplace.log10_()
+    assert_same(ours_inplace, ref, rtol=0, atol=0, device=device)
+    assert repr(flambeau.tensor([float("nan"), 100.0]).log10()) == repr(torch.tensor([float("nan"), 100.0]).log10())
+
+
 def test_comparison_inplace_and_logical_inplace(device):
     F = on_device(flambeau, device)
     x = np.array([1.0, 2.0, 3.0])

@@ -191,6 +191,23 @@ def test_lecture_mean_std_sum(device):
     assert x.sum().item() == 11.25
 
 
+@pytest.mark.parametrize("shape,kwargs", [((1,), {}), ((0,), {}), ((2, 1), {"dim": 1}), ((3,), {"correction": 3}),
+                                          ((3,), {"correction": 4}), ((0, 3), {"dim": 1}), ((0, 3), {"dim": 0}),
+                                          ((), {}), ((2, 3), {"dim": 1}), ((3,), {"correction": 2})])
+@pytest.mark.parametrize("op", ["var", "std", "var_mean", "std_mean"])
+def test_nonpositive_degrees_of_freedom_warn_as_torch(op, shape, kwargs, device):
+    """PyTorch's UserWarning (its words, before its C++ location) and NaN; NumPy's own warning stays silent."""
+    import warnings
+    results, messages = [], []
+    for lib in (torch, on_device(flambeau, device)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results.append(getattr(lib, op)(lib.ones(shape), **kwargs))
+        messages.append([(w.category, str(w.message).split(" (Triggered")[0]) for w in caught])
+    assert messages[1] == messages[0]
+    assert_same(results[1], results[0], device=device)
+
+
 # trapezoid rule and renorm: values, dtypes and errors (types and messages) as torch's
 INTEGRATION = [
     "torch.trapezoid(y)", "torch.trapezoid(y, dx=0.5)", "torch.trapezoid(y, dim=0)", "torch.trapezoid(y, x)",

@@ -19,6 +19,14 @@ _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bf
             "complex128": "c10::complex<double>"}
 
 
+def _product_out(result, out, like):
+    """out= of mm, bmm and their add- forms: PyTorch writes no cast, out must have the operands' dtype."""
+    if out is not None and out.dtype is not like.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {_C_NAMES[like.dtype.name]}, but got "
+                           f"{_C_NAMES[out.dtype.name]} instead")
+    return _out(result, out)
+
+
 def _same_dtype(name, a, b):
     if a.dtype is not b.dtype:
         raise RuntimeError(_dtype_mismatch(name, a, b))
@@ -227,13 +235,15 @@ def mm(input, mat2, *, out=None):
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
     _same_dtype("mm", input, mat2)
     if recording(input, mat2):
-        return _out(Mm.apply(input, mat2), out)
-    return _out(_make(_matmul_arrays(input._data, mat2._data)), out)
+        return _product_out(Mm.apply(input, mat2), out, input)
+    return _product_out(_make(_matmul_arrays(input._data, mat2._data)), out, input)
 
 
 @register("mv")
 def mv(input, vec, *, out=None):
     _check_mv(input, vec)
+    if out is not None and out.dtype is not input.dtype:     # mv runs on addmv, with out as its self
+        raise RuntimeError(_addmv_dtype_mismatch(out.dtype, input.dtype, vec.dtype))
     return _out(Mv.apply(input, vec), out)
 
 
@@ -253,7 +263,7 @@ def _check_mv(input, vec, self_dtype=None):
 @register("bmm")
 def bmm(input, mat2, *, out=None):
     _check_bmm(input, mat2)
-    return _out(Bmm.apply(input, mat2), out)
+    return _product_out(Bmm.apply(input, mat2), out, input)
 
 
 def _check_bmm(input, mat2):
@@ -276,6 +286,8 @@ def dot(input, tensor, *, out=None):
                            f"[{tensor.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
                            f"{tensor.shape[0]} elements respectively")
     _same_dtype("dot", input, tensor)
+    if out is not None and out.dtype is not input.dtype:
+        raise RuntimeError(f"result dtype {_w(out.dtype)} does not match input dtype {_w(input.dtype)}")
     return _out(Dot.apply(input, tensor), out)
 
 
@@ -319,7 +331,7 @@ def matmul(input, other, *, out=None):
         if input.shape[0] != other.shape[0]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (1x{input.shape[0]} and "
                                f"{other.shape[0]}x{other.shape[1]})")
-        return _out(mv(other.t(), input), out)
+        return _product_out(mv(other.t(), input), out, input)
     if da == 2 and db == 2:
         return mm(input, other, out=out)
     a = input.unsqueeze(0) if da == 1 else input
@@ -337,7 +349,7 @@ def matmul(input, other, *, out=None):
         r = r.squeeze(-2)
     if db == 1:
         r = r.squeeze(-1)
-    return _out(r, out)
+    return _product_out(r, out, input)
 
 
 Tensor.__matmul__ = matmul
@@ -414,7 +426,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
             n != t and n != 1 for n, t in zip(input.shape[::-1], target[::-1]))):
         from .views import expand
         expand(input.detach(), target)      # input must expand to the product's shape: torch's errors
-    return _out(Addmm.apply(input, mat1, mat2, beta, alpha), out)
+    return _product_out(Addmm.apply(input, mat1, mat2, beta, alpha), out, mat1)
 
 
 Tensor.addmm_ = lambda self, mat1, mat2, *, beta=1, alpha=1: self.copy_(addmm(self, mat1, mat2, beta=beta,
@@ -539,7 +551,7 @@ def _add_product(fn_cls, name, input, a, b, beta, alpha, out_shape):
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec)"""
     _check_mv(mat, vec, input.dtype)
-    return _out(_add_product(Addmv, "addmv", input, mat, vec, beta, alpha, (mat.shape[0],)), out)
+    return _product_out(_add_product(Addmv, "addmv", input, mat, vec, beta, alpha, (mat.shape[0],)), out, mat)
 
 
 @register("addr")
@@ -565,7 +577,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
                            f"{_C_NAMES[batch1.dtype.name]}, batch2: {_C_NAMES[batch2.dtype.name]}")
     _check_bmm(batch1, batch2)
     shape = (batch1.shape[0], batch1.shape[1], batch2.shape[2])
-    return _out(_add_product(Baddbmm, "baddbmm", input, batch1, batch2, beta, alpha, shape), out)
+    return _product_out(_add_product(Baddbmm, "baddbmm", input, batch1, batch2, beta, alpha, shape), out, batch1)
 
 
 @register("addbmm")

@@ -136,14 +136,19 @@ class Sub(Function):
         return grad, (-grad if ctx.alpha == 1 else grad * -_conj_scalar(ctx.alpha)), None
 
 
-@_keeps_layout
-def _sub_arrays(a, b, alpha=1):
-    if _is_bool(a) and _is_bool(b):
+def reject_bool_subtraction(a_is_bool, b_is_bool):
+    """PyTorch's errors for a - b with a boolean operand."""
+    if a_is_bool and b_is_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
-    if _is_bool(a) or _is_bool(b):
+    if a_is_bool or b_is_bool:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+@_keeps_layout
+def _sub_arrays(a, b, alpha=1):
+    reject_bool_subtraction(_is_bool(a), _is_bool(b))
     ad, bd, dt = _prep(a, b)
     if alpha != 1:
         bd = bd * scalar_as(alpha, dt)
@@ -1040,7 +1045,17 @@ _unary("exp2", lambda xp, a: xp.exp2(a), lambda y, ctx, g: g * y * math.log(2.0)
 _unary("expm1", lambda xp, a: xp.expm1(a), lambda y, ctx, g: g * (y + 1), save="output")
 _unary("log", lambda xp, a: xp.log(a), lambda x, ctx, g: g / x)
 _unary("log2", lambda xp, a: xp.log2(a), lambda x, ctx, g: g / (x * math.log(2.0)))
-_unary("log10", lambda xp, a: xp.log10(a), lambda x, ctx, g: g / (x * math.log(10.0)))
+
+
+def _log10(xp, a):
+    # NumPy's float32 log10 is an ulp off at most powers of ten (log10(100) = 2.0000002) where PyTorch's
+    # is exact; float64 rounded back to float32 agrees with PyTorch almost everywhere
+    if a.dtype == np.float32:
+        return xp.log10(a.astype(np.float64)).astype(np.float32)
+    return xp.log10(a)
+
+
+_unary("log10", _log10, lambda x, ctx, g: g / (x * math.log(10.0)))
 _unary("log1p", lambda xp, a: xp.log1p(a), lambda x, ctx, g: g / (x + 1))
 _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda y, ctx, g: g / (y * 2), save="output")
 _unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda y, ctx, g: g * (y * y * y) * -0.5, save="output")
@@ -1550,8 +1565,20 @@ def clamp_max(input, max, *, out=None):
 Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max
 
 
+# C++ names of the element types, as PyTorch's clamp_ with Number bounds spells a failed cast
+_CPP_TYPE_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+                  "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+                  "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
 def _clamp_(self, min, max, node):
     min, max = _clamp_bounds(self, min, max, "clamp_")
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        bounds = [b for b in (min, max) if b is not None]
+        dt = _dtype.result_type(self, *bounds)
+        if not _dtype.can_cast(dt, self.dtype):
+            raise RuntimeError(f"result type {_type_name(dt)} can't be cast to the desired output type "
+                               f"{_CPP_TYPE_NAME[self.dtype.name]}")
     check_no_partial_overlap(self, min, max)
     if recording(self, min, max) or (self._base is not None and recording(self._base)):
         return apply_inplace(self, _clamp_node(node, min, max), min, max)
@@ -1627,18 +1654,19 @@ class Lerp(Function):
     @staticmethod
     def forward(ctx, start, end, weight):
         s, e = start._data, end._data
-        if e.dtype != s.dtype or (isinstance(weight, Tensor) and weight._data.dtype != s.dtype):
+        # a 0-dim weight is a scalar operand: PyTorch takes it in any dtype, and computes in start's
+        if e.dtype != s.dtype or (isinstance(weight, Tensor) and weight.ndim and weight._data.dtype != s.dtype):
             other = end if e.dtype != s.dtype else weight
-            raise RuntimeError(f"expected dtype {start.dtype.name.replace('float32', 'float')} for `"
+            raise RuntimeError(f"expected dtype {_CPP_TYPE_NAME[start.dtype.name]} for `"
                                f"{'end' if other is end else 'weight'}` but got dtype "
-                               f"{other.dtype.name.replace('float32', 'float')}")
+                               f"{_CPP_TYPE_NAME[other.dtype.name]}")
         if s.dtype.kind not in "fc":
             _not_implemented("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
                              start.dtype)
         ctx.save_for_backward(start, end, weight if isinstance(weight, Tensor) else None)
         ctx.w = None if isinstance(weight, Tensor) else weight
         xp = _xp.array_module(s)
-        w = weight._data if isinstance(weight, Tensor) else s.dtype.type(weight)
+        w = weight._data.astype(s.dtype, copy=False) if isinstance(weight, Tensor) else s.dtype.type(weight)
         # PyTorch's two-sided formula: exact at both ends (w = 0 gives start, w = 1 gives end)
         d = e - s
         return xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w)).astype(s.dtype, copy=False)
@@ -1653,20 +1681,25 @@ class Lerp(Function):
         return grad * (1 - w), grad * w, grad * _conj(end - start)
 
 
+def _lerp_node(weight):
+    """PyTorch's node for lerp: LerpBackward0 for a Number weight (Scalar overload), LerpBackward1 for a Tensor."""
+    return Lerp.named("LerpBackward1") if isinstance(weight, Tensor) else Lerp
+
+
 @register("lerp")
 def lerp(input, end, weight, *, out=None):
     if not isinstance(input, Tensor) or not isinstance(end, Tensor):
         raise TypeError(f"lerp() received an invalid combination of arguments - got ({type(input).__name__}, "
                         f"{type(end).__name__}, {type(weight).__name__}): input and end must be Tensors")
     check_same_device("lerp", input, end, weight)
-    return _out(Lerp.apply(input, end, weight), out, operands=(input, end, weight))
+    return _out(_lerp_node(weight).apply(input, end, weight), out, operands=(input, end, weight))
 
 
 def _lerp_(self, end, weight):
     check_same_device("lerp_", self, end, weight)
     check_no_partial_overlap(self, end, weight)
     if recording(self, end, weight):
-        return apply_inplace(self, Lerp, end, weight)
+        return apply_inplace(self, _lerp_node(weight), end, weight)
     return write_inplace(self, lerp(self, end, weight)._data, "lerp")
 
 
@@ -2072,11 +2105,19 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
                 operands=(input, tensor1, tensor2))
 
 
+def _same_floating_dtype(self, tensor1, tensor2):
+    """Whether the optimizers' fast path applies: one floating dtype, so nothing to promote or check."""
+    dt = self._data.dtype
+    return dt.kind in "fc" and tensor1._data.dtype == dt and tensor2._data.dtype == dt
+
+
 def _addcmul_(self, tensor1, tensor2, *, value=1):
     check_no_partial_overlap(self, tensor1, tensor2)
     if recording(self, tensor1, tensor2):
         return apply_inplace(self, Addcmul, tensor1, tensor2, value)
     check_inplace_autograd(self)
+    if not _same_floating_dtype(self, tensor1, tensor2):     # promotion, value cast, and PyTorch's checks
+        return write_inplace(self, _addcmul_arrays(self, tensor1, tensor2, value), "addcmul")
     t = tensor1._data * tensor2._data
     if value != 1:
         t *= value
@@ -2092,6 +2133,8 @@ def _addcdiv_(self, tensor1, tensor2, *, value=1):
     if recording(self, tensor1, tensor2):
         return apply_inplace(self, Addcdiv, tensor1, tensor2, value)
     check_inplace_autograd(self)
+    if not _same_floating_dtype(self, tensor1, tensor2):
+        return write_inplace(self, _addcdiv_arrays(self, tensor1, tensor2, value), "addcdiv")
     t = tensor1._data / tensor2._data
     if value != 1:
         t *= value
@@ -2264,9 +2307,10 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     _tensors_only("isclose", input, other)
     for name, tolerance in (("rtol", rtol), ("atol", atol)):
         if tolerance < 0:
-            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tolerance}")
+            # (PyTorch prints the double as C++ streams do: -1, -0.5, -1e-07)
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {float(tolerance):g}")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
+        raise RuntimeError(f"{_type_name(input.dtype)} did not match {_type_name(other.dtype)}")
     check_same_device("isclose", input, other)
     xp = _xp.array_module(input._data)
     return _make(xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -1,5 +1,6 @@
 """Reductions: sum, mean, var/std, max/min, norms, softmax family, cumulative ops."""
 import math
+import warnings
 
 import numpy as np
 
@@ -327,7 +328,28 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
 def _variance(a, dims, correction, keepdim):
     """a's variance, in float32 for float16 (Note [Half precision statistics] in nn.functional: the
     squares overflow float16 first)."""
-    return (a.astype(np.float32) if a.dtype == np.float16 else a).var(axis=dims, ddof=correction, keepdims=keepdim)
+    a = a.astype(np.float32) if a.dtype == np.float16 else a
+    if _reduction_factor(a.shape, dims) - correction > 0:
+        return a.var(axis=dims, ddof=correction, keepdims=keepdim)
+    with warnings.catch_warnings():     # NaN, as PyTorch gives; the caller warned as PyTorch words it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return a.var(axis=dims, ddof=correction, keepdims=keepdim)
+
+
+def _reduction_factor(shape, dims):
+    """PyTorch's degrees of freedom before the correction: input numel divided by output numel (an
+    empty output counts as one, so an empty input always gives 0)."""
+    numel = math.prod(shape)
+    kept = 1 if dims is None else math.prod(n for d, n in enumerate(shape) if d not in dims)
+    return numel // kept if kept else numel     # (this module's max is torch.max)
+
+
+def _warn_degrees_of_freedom(name, x, dims, correction):
+    if _reduction_factor(x.shape, dims) - correction <= 0:
+        from ._util import caller_level
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                      "reduction factor (input numel divided by output numel).", UserWarning,
+                      stacklevel=caller_level())
 
 
 def _rounded(v, a):
@@ -379,6 +401,7 @@ def _check_float_statistic(name, x):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     _check_float_statistic("std and var", input)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    _warn_degrees_of_freedom("var", input, dims, c)
     return _out(Var.apply(input, dims, c, keepdim), out)
 
 
@@ -386,6 +409,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     _check_float_statistic("std and var", input)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    _warn_degrees_of_freedom("std", input, dims, c)
     return _out(Std.apply(input, dims, c, keepdim), out)
 
 
@@ -415,7 +439,10 @@ class VarMean(Function):
     def forward(ctx, x, dims, correction, keepdim, take_sqrt):
         v = Var.forward(ctx, x, dims, correction, keepdim)
         a = x._data
-        m = a.mean(axis=dims, keepdims=keepdim, dtype=np.float32 if a.dtype == np.float16 else a.dtype)
+        with warnings.catch_warnings():     # an empty slice's mean is NaN, silently as in PyTorch
+            if a.size == 0:
+                warnings.simplefilter("ignore", RuntimeWarning)
+            m = a.mean(axis=dims, keepdims=keepdim, dtype=np.float32 if a.dtype == np.float16 else a.dtype)
         m = _xp.array_module(a).asarray(m).astype(a.dtype, copy=False)
         ctx.take_sqrt = take_sqrt
         if take_sqrt:
@@ -440,6 +467,7 @@ def _var_mean(input, dim, unbiased, keepdim, correction, take_sqrt):
     _check_float_statistic("std_mean" if take_sqrt else "var_mean", input)
     dims, c, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
     node = "StdMeanBackward0" if take_sqrt else "VarMeanBackward0"
+    _warn_degrees_of_freedom("std_mean" if take_sqrt else "var_mean", input, dims, c)
     return VarMean.named(node).apply(input, dims, c, keepdim, take_sqrt)
 
 
@@ -733,12 +761,19 @@ def zero_norm_node(x, r):
 @register("dist")
 def dist(input, other, p=2):
     from ._util import broadcast_shapes, check_same_device
+    from .pointwise import reject_bool_subtraction
+    if not isinstance(other, Tensor):
+        raise TypeError(f"dist(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     check_same_device("dist", input, other)
     broadcast_shapes(input.shape, other.shape)
-    if input.dtype is not other.dtype:
-        raise RuntimeError(f"dist(): expected both inputs to have the same dtype, but got {input.dtype} and "
-                           f"{other.dtype}")
-    _check_float_reduce("dist", input, None)
+    # the norm of input - other: the operands promote as for a subtraction (float32 and float64 give float64)
+    reject_bool_subtraction(input.dtype is _dtype.bool, other.dtype is _dtype.bool)
+    common = _dtype.result_type(input, other)
+    if common._category < 2:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got {_word(common)} "
+                           f"instead.")
+    if common is not input.dtype or common is not other.dtype:
+        input, other = input.to(common), other.to(common)
     return Dist.apply(input, other, float(p))
 
 

@@ -5,9 +5,7 @@ from ... import _ops
 
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-D tensor."""
-    if isinstance(parameters, Tensor):
-        raise TypeError(f"expected an iterable of Tensors, got {type(parameters).__name__}")
-    params = list(parameters)
+    params = list(parameters)     # a Tensor iterates over its rows, as in torch
     device = None
     for p in params:
         if device is None:

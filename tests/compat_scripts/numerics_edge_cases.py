@@ -1,0 +1,298 @@
+"""Numerics lecture: NaN, inf, zeros, rounding, overflow and cancellation, seeded."""
+import math
+import warnings
+
+import torch
+
+torch.manual_seed(0)
+nan, inf = float("nan"), float("inf")
+
+
+def show(label, fn):
+    """Print what fn() returns, or the type and message of what it raises."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            print(label, fn())
+        except Exception as e:  # noqa: BLE001 - the lecture shows the error itself
+            print(label, "->", type(e).__name__, str(e).split("\n")[0])
+    for w in caught:
+        print("  warning:", w.category.__name__, str(w.message).split(" (Triggered")[0])
+
+
+# NaN and inf through reductions
+x = torch.tensor([1.0, nan, 3.0, -2.0])
+y = torch.tensor([1.0, inf, -inf, 2.0])
+for name in ["sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "median", "nanmedian",
+             "nansum", "nanmean", "std", "var", "logsumexp", "prod", "cumsum", "cumprod"]:
+    for label, t in [("nan", x), ("inf", y)]:
+        if name in ("logsumexp", "cumsum", "cumprod"):
+            show(f"{name}({label})", lambda: getattr(torch, name)(t, 0))
+        else:
+            show(f"{name}({label})", lambda: getattr(torch, name)(t))
+show("cummax(nan)", lambda: torch.cummax(torch.tensor([1.0, nan, 3.0, 0.5]), 0))
+show("cummin(nan)", lambda: torch.cummin(torch.tensor([1.0, nan, 3.0, 0.5]), 0))
+show("max(dim, nan)", lambda: torch.tensor([[1.0, nan], [2.0, 0.0]]).max(dim=1))
+show("min(dim, nan)", lambda: torch.tensor([[nan, 1.0], [2.0, 0.0]]).min(dim=0))
+show("median(dim, nan)", lambda: torch.tensor([[1.0, nan, 0.0], [2.0, 5.0, 3.0]]).median(dim=1))
+show("nanmedian(dim)", lambda: torch.tensor([[1.0, nan, 0.0], [nan, nan, nan]]).nanmedian(dim=1))
+show("std(inf)", lambda: torch.tensor([inf, inf]).std())
+show("std single", lambda: torch.tensor([1.0]).std())
+show("var(correction=0) single", lambda: torch.tensor([1.0]).var(correction=0))
+show("logsumexp(-inf)", lambda: torch.logsumexp(torch.tensor([-inf, -inf]), 0))
+show("logsumexp(inf)", lambda: torch.logsumexp(torch.tensor([inf, inf]), 0))
+show("logsumexp big", lambda: torch.logsumexp(torch.tensor([1000.0, 1000.0]), 0))
+show("mean empty", lambda: torch.tensor([]).mean())
+show("sum empty", lambda: torch.tensor([]).sum())
+show("prod empty", lambda: torch.tensor([]).prod())
+show("max empty", lambda: torch.tensor([]).max())
+show("nanmean all nan", lambda: torch.tensor([nan, nan]).nanmean())
+show("nansum all nan", lambda: torch.tensor([nan, nan]).nansum())
+
+# sort / argsort / topk / unique with NaN
+s = torch.tensor([3.0, nan, -1.0, inf, nan, -inf, 0.0])
+show("sort", lambda: torch.sort(s))
+show("sort desc", lambda: torch.sort(s, descending=True))
+show("sort stable", lambda: torch.sort(s, stable=True))
+show("argsort", lambda: torch.argsort(s))
+show("topk", lambda: torch.topk(s, 3))
+show("topk smallest", lambda: torch.topk(s, 3, largest=False))
+show("unique", lambda: torch.unique(s))
+show("unique counts", lambda: torch.unique(torch.tensor([1.0, nan, 1.0, nan]), return_counts=True))
+show("msort", lambda: torch.msort(torch.tensor([[nan, 1.0], [0.0, nan], [2.0, -1.0]])))
+show("kthvalue", lambda: torch.kthvalue(torch.tensor([2.0, nan, 1.0]), 3))
+
+# elementwise max/min with NaN
+a = torch.tensor([1.0, nan, nan, -1.0, 2.0])
+b = torch.tensor([nan, 2.0, nan, inf, 1.0])
+for name in ["maximum", "minimum", "fmax", "fmin"]:
+    show(name, lambda: getattr(torch, name)(a, b))
+show("max binary", lambda: torch.max(a, b))
+
+# clamp with NaN
+c = torch.tensor([-2.0, nan, 0.5, 3.0])
+show("clamp", lambda: c.clamp(-1.0, 1.0))
+show("clamp nan min", lambda: c.clamp(min=nan))
+show("clamp nan max", lambda: c.clamp(max=nan))
+show("clamp min>max", lambda: c.clamp(min=1.0, max=0.0))
+show("clamp tensor bounds", lambda: c.clamp(min=torch.tensor([0.0, 0.0, nan, 0.0]), max=torch.tensor(2.0)))
+show("clamp none", lambda: c.clamp())
+show("clamp int", lambda: torch.tensor([-5, 0, 5]).clamp(-1, 1))
+show("clamp int float bound", lambda: torch.tensor([-5, 0, 5]).clamp(-1.5, 1.5))
+show("relu nan", lambda: torch.relu(c))
+
+# division by zero
+show("float / 0", lambda: torch.tensor([1.0, -1.0, 0.0]) / 0)
+show("float / -0.", lambda: torch.tensor([1.0, -1.0, 0.0]) / -0.0)
+show("int / 0", lambda: torch.tensor([1, 0, -1]) / 0)
+show("int // 0", lambda: torch.tensor([1, 0, -1]) // 0)
+show("int // tensor 0", lambda: torch.tensor([1, 2]) // torch.tensor([0, 1]))
+show("int % 0", lambda: torch.tensor([1, 2]) % 0)
+show("int div floor 0", lambda: torch.div(torch.tensor([5]), 0, rounding_mode="floor"))
+show("int div trunc 0", lambda: torch.div(torch.tensor([5]), torch.tensor([0]), rounding_mode="trunc"))
+show("int fmod 0", lambda: torch.fmod(torch.tensor([5]), 0))
+show("float // 0", lambda: torch.tensor([1.0, -1.0, 0.0]) // 0)
+show("float % 0", lambda: torch.tensor([1.0, -1.0]) % 0)
+show("float fmod 0", lambda: torch.fmod(torch.tensor([1.0, -1.0]), 0))
+
+# floor_divide / div / remainder / fmod with negatives
+n = torch.tensor([7, -7, 7, -7])
+d = torch.tensor([2, 2, -2, -2])
+nf, df = n.float(), d.float()
+show("floor_divide int", lambda: torch.floor_divide(n, d))
+show("div floor int", lambda: torch.div(n, d, rounding_mode="floor"))
+show("div trunc int", lambda: torch.div(n, d, rounding_mode="trunc"))
+show("div true int", lambda: torch.div(n, d))
+show("remainder int", lambda: torch.remainder(n, d))
+show("fmod int", lambda: torch.fmod(n, d))
+show("% int", lambda: n % d)
+show("div floor float", lambda: torch.div(nf, df, rounding_mode="floor"))
+show("div trunc float", lambda: torch.div(nf, df, rounding_mode="trunc"))
+show("remainder float", lambda: torch.remainder(nf, df))
+show("fmod float", lambda: torch.fmod(nf, df))
+show("remainder -0", lambda: torch.remainder(torch.tensor([-0.0, 0.0, -4.0]), 2.0).signbit())
+show("fmod -0", lambda: torch.fmod(torch.tensor([-0.0, -4.0]), 2.0).signbit())
+show("div bad mode", lambda: torch.div(n, d, rounding_mode="round"))
+show("remainder scalar first", lambda: torch.remainder(-7, torch.tensor([3, -3])))
+show("remainder inf", lambda: torch.remainder(torch.tensor([5.0, -5.0]), inf))
+show("fmod inf", lambda: torch.fmod(torch.tensor([5.0, -5.0]), inf))
+
+# rounding
+r = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -0.2])
+show("round", lambda: torch.round(r))
+show("round signbit", lambda: torch.round(r).signbit())
+show("round decimals=1", lambda: torch.round(torch.tensor([1.25, 1.35, -0.05, 2.675]), decimals=1))
+show("round decimals=-1", lambda: torch.round(torch.tensor([15.0, 25.0, -35.0, 1234.5]), decimals=-1))
+show("round int", lambda: torch.round(torch.tensor([3, -4])))
+for name in ["trunc", "frac", "ceil", "floor"]:
+    t = torch.tensor([-1.7, -0.3, -0.0, 0.0, 0.3, 1.7, inf, nan])
+    show(name, lambda: getattr(torch, name)(t))
+    show(name + " signbit", lambda: getattr(torch, name)(t).signbit())
+show("fix", lambda: torch.fix(torch.tensor([-1.5, 1.5])))
+show("sign", lambda: torch.sign(torch.tensor([-2.0, -0.0, 0.0, nan, inf])))
+show("sgn signbit", lambda: torch.sign(torch.tensor([-0.0, 0.0])).signbit())
+show("abs -0", lambda: torch.abs(torch.tensor([-0.0])).signbit())
+show("neg 0", lambda: (-torch.tensor([0.0])).signbit())
+
+# integer overflow
+i8 = torch.tensor([100, 120, -128], dtype=torch.int8)
+u8 = torch.tensor([200, 250, 0], dtype=torch.uint8)
+show("int8 add", lambda: i8 + i8)
+show("int8 mul", lambda: i8 * 2)
+show("int8 neg", lambda: -i8)
+show("int8 sum", lambda: i8.sum())
+show("int8 sum dtype", lambda: i8.sum(dtype=torch.int8))
+show("int8 cumsum", lambda: i8.cumsum(0))
+show("int8 prod", lambda: i8.prod())
+show("int8 mean", lambda: i8.mean())
+show("uint8 add", lambda: u8 + u8)
+show("uint8 sub", lambda: u8 - 201)
+show("uint8 - int8", lambda: u8 - i8)
+show("uint8 sum", lambda: u8.sum())
+show("uint8 neg", lambda: -u8)
+show("int32 overflow", lambda: torch.tensor([2**31 - 1], dtype=torch.int32) + 1)
+show("int32 mul", lambda: torch.tensor([65536], dtype=torch.int32) * 65536)
+show("int64 overflow", lambda: torch.tensor([2**63 - 1]) + 1)
+show("int8 abs min", lambda: torch.tensor([-128], dtype=torch.int8).abs())
+show("int tensor too big", lambda: torch.tensor([2**63]))
+show("int8 from 300", lambda: torch.tensor([300]).to(torch.int8))
+show("float to int8", lambda: torch.tensor([3.9, -3.9]).to(torch.int8))
+show("bool sum", lambda: torch.tensor([True, True, False]).sum())
+show("int8 + 1000", lambda: i8 + 1000)
+show("int8 + 1.5", lambda: i8 + 1.5)
+
+# float16 overflow / underflow
+h = torch.tensor([10.0, 11.0, 12.0], dtype=torch.float16)
+show("f16 exp", lambda: h.exp())
+show("f16 big sum", lambda: torch.full((10,), 10000.0, dtype=torch.float16).sum())
+show("f16 big cumsum", lambda: torch.full((8,), 10000.0, dtype=torch.float16).cumsum(0))
+show("f16 tiny", lambda: torch.tensor([1e-8, 1e-5, 6e-8], dtype=torch.float16))
+show("f16 max", lambda: torch.tensor([65504.0, 65520.0, 70000.0], dtype=torch.float16))
+show("f16 1+eps", lambda: torch.tensor([1.0], dtype=torch.float16) + 0.0004)
+show("f16 finfo", lambda: (torch.finfo(torch.float16).max, torch.finfo(torch.float16).eps, torch.finfo(torch.float16).tiny))
+show("f32 finfo", lambda: (torch.finfo(torch.float32).max, torch.finfo(torch.float32).eps, torch.finfo().tiny))
+show("iinfo", lambda: (torch.iinfo(torch.int8).min, torch.iinfo(torch.uint8).max, torch.iinfo(torch.int32).max))
+show("f32 exp 89", lambda: torch.exp(torch.tensor([88.0, 89.0])))
+show("f32 exp -104", lambda: torch.exp(torch.tensor([-104.0])) > 0)
+
+# isclose / allclose
+p = torch.tensor([1.0, nan, inf, -inf, 1e-9])
+q = torch.tensor([1.0 + 1e-6, nan, inf, inf, 0.0])
+show("isclose", lambda: torch.isclose(p, q))
+show("isclose equal_nan", lambda: torch.isclose(p, q, equal_nan=True))
+show("isclose rtol0 atol0", lambda: torch.isclose(p, q, rtol=0, atol=0))
+show("isclose atol big", lambda: torch.isclose(torch.tensor([1.0]), torch.tensor([1.5]), atol=0.5, rtol=0))
+show("allclose", lambda: torch.allclose(p, q))
+show("allclose equal_nan", lambda: torch.allclose(p[:3], q[:3], equal_nan=True))
+show("isclose int", lambda: torch.isclose(torch.tensor([1, 2]), torch.tensor([1, 3])))
+show("isclose neg rtol", lambda: torch.isclose(torch.tensor([1.0]), torch.tensor([1.0]), rtol=-1.0))
+show("allclose dtype mix", lambda: torch.allclose(torch.tensor([1.0]), torch.tensor([1.0], dtype=torch.float64)))
+
+# classification
+k = torch.tensor([1.0, nan, inf, -inf, -0.0])
+for name in ["isfinite", "isinf", "isnan", "isneginf", "isposinf", "isreal"]:
+    show(name, lambda: getattr(torch, name)(k))
+show("isfinite int", lambda: torch.isfinite(torch.tensor([1, 2])))
+show("isnan int", lambda: torch.isnan(torch.tensor([1])))
+show("isreal complex", lambda: torch.isreal(torch.tensor([1 + 0j, 1 + 1j])))
+show("nan == nan", lambda: torch.tensor([nan]) == torch.tensor([nan]))
+show("nan != nan", lambda: torch.tensor([nan]) != torch.tensor([nan]))
+show("-0 == 0", lambda: torch.tensor([-0.0]) == torch.tensor([0.0]))
+show("equal nan", lambda: torch.equal(torch.tensor([nan]), torch.tensor([nan])))
+
+# nan_to_num
+show("nan_to_num", lambda: torch.nan_to_num(k))
+show("nan_to_num custom", lambda: torch.nan_to_num(k, nan=0.0, posinf=1e3, neginf=-1e3))
+show("nan_to_num f16", lambda: torch.nan_to_num(k.half()))
+show("nan_to_num int", lambda: torch.nan_to_num(torch.tensor([1, 2])))
+show("nan_to_num_", lambda: k.clone().nan_to_num_(nan=-1.0))
+
+# catastrophic cancellation
+big32, big64 = torch.tensor(1e8), torch.tensor(1e8, dtype=torch.float64)
+show("f32 (1e8+1)-1e8", lambda: (big32 + 1) - big32)
+show("f64 (1e8+1)-1e8", lambda: (big64 + 1) - big64)
+show("f32 1+1e-8", lambda: (torch.tensor(1.0) + 1e-8) - 1)
+small = torch.tensor([1e-10, 1e-5, 1e-3])
+show("log1p", lambda: [f"{v:.5e}" for v in torch.log1p(small).tolist()])
+show("naive log(1+x)", lambda: [f"{v:.5e}" for v in torch.log(1 + small).tolist()])
+show("expm1", lambda: [f"{v:.5e}" for v in torch.expm1(small).tolist()])
+show("naive exp-1", lambda: [f"{v:.5e}" for v in (torch.exp(small) - 1).tolist()])
+ones = torch.ones(10**6)
+show("f32 sum 1e6 ones", lambda: ones.sum())
+show("f32 sum 0.1", lambda: f"{torch.full((1000,), 0.1).sum().item():.4f}")
+show("var shift", lambda: f"{(torch.tensor([1e4 + 1, 1e4 + 2, 1e4 + 3]) ** 2).mean().item() - torch.tensor([1e4 + 1, 1e4 + 2, 1e4 + 3]).mean().item() ** 2:.1f}")
+show("var stable", lambda: torch.tensor([1e4 + 1, 1e4 + 2, 1e4 + 3]).var(correction=0))
+
+# softmax / log_softmax
+logits = torch.tensor([[1000.0, 1001.0, 1002.0], [-inf, 0.0, 1.0], [-inf, -inf, -inf], [nan, 0.0, 1.0]])
+show("softmax", lambda: torch.softmax(logits, dim=1))
+show("log_softmax", lambda: torch.log_softmax(logits, dim=1))
+show("naive softmax", lambda: logits[:1].exp() / logits[:1].exp().sum(1, keepdim=True))
+show("softmax f16", lambda: torch.softmax(torch.tensor([10.0, 20.0], dtype=torch.float16), 0))
+show("softmax inf", lambda: torch.softmax(torch.tensor([inf, 0.0]), 0))
+z = torch.tensor([-100.0, -20.0, 0.0, 20.0, 100.0], requires_grad=True)
+torch.sigmoid(z).sum().backward()
+show("sigmoid", lambda: torch.sigmoid(z.detach()))
+show("sigmoid grad", lambda: z.grad)
+z.grad = None
+torch.tanh(z).sum().backward()
+show("tanh", lambda: torch.tanh(z.detach()))
+show("tanh grad", lambda: z.grad)
+show("logsigmoid", lambda: torch.nn.functional.logsigmoid(z.detach()[:4]))
+show("logsigmoid(100) tiny", lambda: -1e-40 < torch.nn.functional.logsigmoid(z.detach()[4]).item() < 0)
+show("naive log sigmoid", lambda: torch.log(torch.sigmoid(z.detach())))
+show("softplus", lambda: torch.nn.functional.softplus(z.detach()))
+w = torch.tensor([0.0, 1.0], requires_grad=True)
+torch.sqrt(w).sum().backward()
+show("sqrt grad at 0", lambda: w.grad)
+w.grad = None
+(w ** 0.5).sum().backward()
+show("pow 0.5 grad at 0", lambda: w.grad)
+w.grad = None
+torch.log(w).sum().backward()
+show("log grad at 0", lambda: w.grad)
+w.grad = None
+torch.abs(w).sum().backward()
+show("abs grad at 0", lambda: w.grad)
+w.grad = None
+w.norm().backward()
+show("norm grad", lambda: w.grad)
+
+# sqrt, log, pow of awkward values
+show("sqrt neg", lambda: torch.sqrt(torch.tensor([-1.0, -0.0, 4.0])))
+show("sqrt -0 signbit", lambda: torch.sqrt(torch.tensor([-0.0])).signbit())
+show("log", lambda: torch.log(torch.tensor([-1.0, 0.0, -0.0, inf])))
+show("log2 log10", lambda: (torch.log2(torch.tensor([0.0, 8.0])), torch.log10(torch.tensor([-1.0, 100.0]))))
+show("rsqrt", lambda: torch.rsqrt(torch.tensor([0.0, -0.0, -1.0, inf])))
+show("reciprocal", lambda: torch.reciprocal(torch.tensor([0.0, -0.0, inf])))
+show("reciprocal int", lambda: torch.reciprocal(torch.tensor([0, 2])))
+show("pow neg frac", lambda: torch.pow(torch.tensor([-8.0, -1.0, 8.0]), 1 / 3))
+show("pow neg int exp", lambda: torch.tensor([-2.0]) ** 3)
+show("0**0", lambda: torch.tensor([0.0]) ** 0)
+show("0**0 int", lambda: torch.tensor([0]) ** 0)
+show("0**-1", lambda: torch.tensor([0.0, -0.0]) ** -1)
+show("int ** -1", lambda: torch.tensor([2]) ** -1)
+show("int pow neg tensor", lambda: torch.pow(torch.tensor([2]), torch.tensor([-1])))
+show("nan**0", lambda: torch.tensor([nan]) ** 0)
+show("1**nan", lambda: torch.tensor([1.0]) ** nan)
+show("inf**0", lambda: torch.tensor([inf]) ** 0)
+show("scalar pow tensor", lambda: 2 ** torch.tensor([0.5, -1.0, inf, -inf]))
+show("float_power", lambda: torch.float_power(torch.tensor([-8]), 1 / 3))
+show("inf-inf", lambda: torch.tensor([inf]) - torch.tensor([inf]))
+show("inf*0", lambda: torch.tensor([inf]) * 0)
+show("0/0", lambda: torch.tensor([0.0]) / torch.tensor([0.0]))
+show("inf/inf", lambda: torch.tensor([inf]) / inf)
+show("exp(-inf) log(0)", lambda: (torch.exp(torch.tensor(-inf)), torch.log(torch.tensor(0.0))))
+zs = torch.tensor([0.0, -0.0, 0.0, -0.0])
+zx = torch.tensor([0.0, 0.0, -0.0, -0.0])
+show("atan2 zeros", lambda: torch.atan2(zs, zx))
+show("atan2 inf", lambda: torch.atan2(torch.tensor([inf, -inf, 1.0]), torch.tensor([inf, inf, -inf])))
+show("hypot", lambda: torch.hypot(torch.tensor([inf, nan, 3.0]), torch.tensor([nan, inf, 4.0])))
+show("copysign", lambda: torch.copysign(torch.tensor([1.0, 1.0, nan]), torch.tensor([-0.0, 0.0, -1.0])))
+show("xlogy", lambda: torch.xlogy(torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, nan, 0.0])))
+show("sinc 0", lambda: torch.sinc(torch.tensor([0.0, 1.0])))
+show("erfinv edges", lambda: torch.erfinv(torch.tensor([-1.0, 1.0, 2.0])))
+show("math.isnan item", lambda: math.isnan(torch.tensor(nan).item()))
+show("item inf", lambda: torch.tensor([inf]).item())
+show("int(nan)", lambda: int(torch.tensor(nan)))
+show("float nan to int", lambda: torch.tensor([nan, inf]).long().shape)
