@@ -18,7 +18,7 @@ class _LegacyMeta(type):
             if isinstance(args[0], (TypedStorage, UntypedStorage)):     # a tensor viewing that storage whole
                 return creation.empty(0, dtype=cls._dtype, device=args[0].device).set_(args[0])
             return creation.tensor(args[0], dtype=cls._dtype, device=device)
-        return creation.zeros(*args, dtype=cls._dtype, device=device)
+        return creation.zeros(args or (0,), dtype=cls._dtype, device=device)     # FloatTensor(): tensor([])
 
     def __repr__(cls):
         return f"<class 'torch.{'cuda.' if cls._is_cuda else ''}{cls.__name__}'>"

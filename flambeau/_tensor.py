@@ -128,8 +128,8 @@ class Tensor:
             device = _device.legacy_type_default()    # not set_default_device's, as in PyTorch
         if len(args) == 1 and not isinstance(args[0], int):
             src = creation.tensor(args[0], dtype=dtype or _dtype.get_default_dtype(), device=device)
-        else:
-            src = creation.empty(*args, dtype=dtype, device=device)
+        else:       # Tensor() is empty: tensor([])
+            src = creation.empty(args or (0,), dtype=dtype, device=device)
         _init_from(self, src._data)
 
     # -- core attributes ---------------------------------------------------------------------
@@ -369,8 +369,9 @@ class Tensor:
         # the storage's array and this tensor's array, each the owner itself or a view of it
         expected = 2 + sum(1 for a in (old, self._data) if a is owner or a.base is owner) + (old is owner)
         import sys
-        if (self._base is not None or type(owner) is not _ndarray or getrefcount(owner) > expected
-                or sys.version_info >= (3, 14)):       # see _COUNTS_ARE_EXACT in autograd/engine.py
+        # an empty storage has nothing to move: it grows even when shared (as Tensor()'s does)
+        if old.shape[0] and (self._base is not None or type(owner) is not _ndarray or getrefcount(owner) > expected
+                             or sys.version_info >= (3, 14)):       # see _COUNTS_ARE_EXACT in autograd/engine.py
             raise NotImplementedError(
                 f"resize_(): the storage must grow from {old.shape[0]} to {needed} elements, and other tensors (or "
                 "arrays) share it; flambeau cannot move their memory along with it (clone() this tensor first)")

@@ -30,7 +30,8 @@ def run(args):
                                     "layer_zoo.py", "storage_views.py", "checkpointing.py",
                                     "spectral_special.py", "linear_algebra.py", "grad_modes_tools.py",
                                     "visualization_hooks.py", "model_utilities.py", "numerics_edge_cases.py",
-                                    "type_promotion.py"])
+                                    "type_promotion.py", "iterable_data.py", "tensor_ops_zoo2.py",
+                                    "norm_layers_modes.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

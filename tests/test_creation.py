@@ -441,3 +441,30 @@ def test_factories_take_strided_and_refuse_other_layouts(make):
     same(lambda lib: make(lib, "torch.strided"))       # a string: TypeError in both
     with pytest.raises(NotImplementedError, match="strided"):
         make(flambeau, flambeau.sparse_coo)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.zeros(), lambda L: L.ones(dtype=L.int64), lambda L: L.empty(), lambda L: L.rand(), lambda L: L.randn(),
+    lambda L: L.ones(2).new_zeros(), lambda L: L.ones(2).new_ones(), lambda L: L.ones(2).new_empty(),
+    lambda L: L.zeros((2,), size=(2,)), lambda L: L.ones(out=L.zeros(2)),
+])
+def test_factories_without_a_size_raise_as_torch(call):
+    with pytest.raises(TypeError) as theirs:
+        call(torch)
+    with pytest.raises(TypeError) as ours:
+        call(flambeau)
+    assert str(ours.value).splitlines()[0] == str(theirs.value).splitlines()[0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.zeros(size=(2, 3)), lambda L: L.ones(size=[4]), lambda L: L.empty(size=(2, 1)).shape,
+    lambda L: L.zeros(()), lambda L: L.zeros([]), lambda L: L.ones(3).new_zeros(()), lambda L: L.ones(3).new_ones(size=(2,)),
+    lambda L: L.Tensor(), lambda L: L.FloatTensor(), lambda L: L.LongTensor(), lambda L: L.Tensor(2, 3).shape,
+])
+def test_factories_take_size_by_keyword_and_empty_legacy_constructors(call):
+    ours, theirs = call(flambeau), call(torch)
+    if isinstance(theirs, torch.Size):
+        assert tuple(ours) == tuple(theirs)
+    else:
+        assert_same(ours, theirs)
+

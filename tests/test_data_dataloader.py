@@ -292,6 +292,75 @@ def test_iterable_dataset_matches_torch():
     assert len(fdata.DataLoader(Stream(11), batch_size=3)) == 4
 
 
+class Overlong(fdata.IterableDataset):
+    """Reports a length of 2 but yields 5 samples."""
+
+    def __len__(self):
+        return 2
+
+    def __iter__(self):
+        return iter(range(5))
+
+
+class TorchOverlong(torch.utils.data.IterableDataset):
+    def __len__(self):
+        return 2
+
+    def __iter__(self):
+        return iter(range(5))
+
+
+def _length_warnings(lib, dataset, call_len, **kw):
+    """The fetched-count parts of the length warnings an epoch raises."""
+    loader = lib.utils.data.DataLoader(dataset, **kw)
+    if call_len:
+        len(loader)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        list(loader)
+    return [(w.category, str(w.message).split(" was reported to be ")[1]) for w in caught]
+
+
+@pytest.mark.parametrize("call_len, kw", [(False, dict(batch_size=None)), (True, dict(batch_size=None)),
+                                          (True, dict(batch_size=2)), (True, dict(batch_size=None, num_workers=1))])
+def test_iterable_length_warning_matches_torch(call_len, kw):
+    """As torch: armed only by an earlier len(loader), and it counts batches against len(dataset)."""
+    ours = _length_warnings(flambeau, Overlong(), call_len, **kw)
+    ref = _length_warnings(torch, TorchOverlong(), call_len, **kw)
+    assert ours == ref
+
+
+@pytest.mark.parametrize("context, num_workers, err", [
+    ("bogus", 1, ValueError), (3, 1, TypeError), ("fork", 0, ValueError), ("spawn", 1, None)])
+def test_multiprocessing_context_validation_matches_torch(context, num_workers, err):
+    ours, ref = _pair()
+    if err is None:
+        a = fdata.DataLoader(ours, num_workers=num_workers, multiprocessing_context=context)
+        b = torch.utils.data.DataLoader(ref, num_workers=num_workers, multiprocessing_context=context)
+        assert type(a.multiprocessing_context) is type(b.multiprocessing_context)
+        return
+    with pytest.raises(err) as ref_err:
+        torch.utils.data.DataLoader(ref, num_workers=num_workers, multiprocessing_context=context)
+    with pytest.raises(err) as our_err:
+        fdata.DataLoader(ours, num_workers=num_workers, multiprocessing_context=context)
+    assert str(our_err.value) == str(ref_err.value)
+
+
+@pytest.mark.parametrize("name, value", [("batch_size", 4), ("drop_last", True), ("sampler", None),
+                                         ("dataset", None), ("num_workers", 0)])
+def test_attributes_frozen_after_init_match_torch(name, value):
+    ours, ref = _pair()
+    a, b = fdata.DataLoader(ours, batch_size=2), torch.utils.data.DataLoader(ref, batch_size=2)
+    try:
+        setattr(b, name, value)
+    except ValueError as e:
+        with pytest.raises(ValueError, match=f"^{e}$"):
+            setattr(a, name, value)
+    else:
+        setattr(a, name, value)
+        assert getattr(a, name) == value
+
+
 def test_persistent_workers_reuse_processes():
     ds = fdata.TensorDataset(flambeau.arange(10))
     loader = fdata.DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True)

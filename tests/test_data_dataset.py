@@ -57,6 +57,41 @@ def test_default_collate_errors():
         fdata.default_collate([np.array(["a"]), np.array(["b"])])
 
 
+class Tagged(dict):
+    """A dict subclass: collation must keep the subclass (torch copies the first sample)."""
+
+
+class Row(list):
+    """A list subclass."""
+
+
+@pytest.mark.parametrize("batch", [
+    [(1, "a"), (2, "b")],
+    [Point("x", 1), Point("y", 2)],
+    [{"k": ("u", 1)}, {"k": ("v", 2)}],
+    [Tagged(a=1, s="p"), Tagged(a=2, s="q")],
+    [Row([1, "s"]), Row([2, "t"])],
+    [[1, ("a", 2.5)], [2, ("b", 0.5)]],
+])
+def test_default_collate_containers_match_torch(batch):
+    """Strings gathered from tuple or named-tuple fields stay tuples; dict and list subclasses survive."""
+    from torch.utils.data import default_collate as ref_collate
+    _same(fdata.default_collate(batch), ref_collate(batch))
+
+
+def test_stack_dataset_errors_match_torch():
+    a, b = list(range(4)), list(range(3))
+    for lib in (fdata, torch.utils.data):
+        with pytest.raises(ValueError, match="^Size mismatch between datasets$"):
+            lib.StackDataset(a, b)
+        with pytest.raises(ValueError, match="^Size mismatch between datasets$"):
+            lib.StackDataset(x=a, y=b)
+        with pytest.raises(ValueError, match="^At least one dataset should be passed$"):
+            lib.StackDataset()
+        with pytest.raises(ValueError, match="but both types are given"):
+            lib.StackDataset(a, y=a)
+
+
 def test_default_convert_matches_torch():
     from torch.utils.data import default_convert as ref_convert
     sample = {"a": np.arange(3), "b": (np.float64(2.0), "s"), "c": [np.ones((1, 2), np.float32)]}

@@ -610,3 +610,17 @@ def test_index_op_index_form_errors_match_torch(op, index, device):
         same_error(call, device)
         return
     call(on_device(flambeau, device))
+
+
+@pytest.mark.parametrize("value", [[1, 2], (1, 2), [[1, 2]], None, np.float32(3), np.array(5.0), np.array([1., 2.]),
+                                   np.bool_(True), 3, True, 2.5, np.int64(2), np.float64(1.5)])
+def test_setitem_takes_tensors_and_python_numbers_only(value):
+    results = []
+    for lib in (torch, flambeau):
+        t = lib.zeros(2, 2)
+        try:
+            t[0] = value
+            results.append(t.tolist())
+        except TypeError as e:
+            results.append(str(e))
+    assert results[0] == results[1]

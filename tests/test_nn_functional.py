@@ -685,6 +685,113 @@ def test_dropout_functional_modes():
     assert (y == 0).all()
 
 
+
+@pytest.mark.parametrize("name,args,node", [("dropout", (0.5,), "MulBackward0"), ("dropout", (1.0,), "MulBackward0"),
+                                            ("dropout1d", (0.5,), "MulBackward0"),
+                                            ("alpha_dropout", (0.5, True), "AddBackward0"),
+                                            ("feature_alpha_dropout", (0.5, True), "AddBackward0")])
+def test_dropout_in_place_multiplies_the_input(device, name, args, node):
+    nodes = []
+    for lib in (on_device(flambeau, device), torch):
+        x = lib.ones(2, 3, 4, requires_grad=True)
+        h = x * 2
+        y = getattr(lib.nn.functional, name)(h, *args, inplace=True)
+        assert y is h
+        nodes.append(type(y.grad_fn).__name__)
+        y.sum().backward()          # d/dx of (2x) * m + shift is 2m: y itself without alpha's shift
+        if "alpha" not in name:
+            assert bool((x.grad == y.detach()).all())
+        assert len(set(x.grad.flatten().tolist()) - {0.0}) <= 1
+    assert nodes == [node, node]
+
+
+@pytest.mark.parametrize("dtype", ["long", "int32", "uint8", "bool"])
+@pytest.mark.parametrize("name", ["dropout", "dropout2d", "alpha_dropout", "feature_alpha_dropout"])
+def test_dropout_of_integers_fails_as_torch(device, name, dtype):
+    def drop(lib):
+        return getattr(lib.nn.functional, name)(lib.ones(2, 3, 2, dtype=getattr(lib, dtype)), 0.5, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # dropout2d's 3-D input warning
+        same_error(drop, device)
+        for lib in (on_device(flambeau, device), torch):    # p == 1 zeroes any dtype
+            assert not getattr(lib.nn.functional, name)(lib.ones(3, 2, dtype=getattr(lib, dtype)), 1.0, True).any()
+
+
+ARGUMENT_MISTAKES = [
+    lambda lib, x: lib.nn.functional.batch_norm(x, lib.zeros(3), lib.ones(3), training=True, momentum=None),
+    lambda lib, x: lib.nn.functional.batch_norm(x, lib.zeros(3), lib.ones(3), momentum=None),
+    lambda lib, x: lib.nn.functional.batch_norm(x, None, None, training=None),
+    lambda lib, x: lib.nn.functional.batch_norm(x, lib.zeros(3), None, training=True),
+    lambda lib, x: lib.nn.functional.batch_norm(x, None, lib.ones(3), training=True),
+    lambda lib, x: lib.nn.functional.instance_norm(x, lib.zeros(3), None),
+    lambda lib, x: lib.nn.functional.instance_norm(x, momentum=None),
+    lambda lib, x: lib.nn.functional.instance_norm(x, use_input_stats=None),
+    lambda lib, x: lib.nn.functional.dropout(x, 0.5, training=None),
+    lambda lib, x: lib.nn.functional.dropout(x, 0.0, training=1),
+    lambda lib, x: lib.nn.functional.dropout(x, 1.5, training=None),
+    lambda lib, x: lib.nn.functional.dropout1d(x, 0.5, training=None),
+    lambda lib, x: lib.nn.functional.alpha_dropout(x, 0.5, training=None),
+    lambda lib, x: lib.nn.functional.feature_alpha_dropout(x, 0.5, training=0),
+    lambda lib, x: lib.nn.functional.local_response_norm(x[0], 2),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ARGUMENT_MISTAKES)))
+def test_norm_and_dropout_argument_mistakes_fail_as_torch(device, case):
+    same_error(lambda lib: ARGUMENT_MISTAKES[case](lib, lib.randn(4, 3, 2)), device)
+
+
+NORM_DTYPE_CASES = [  # (call, input dtype, [weight, bias, running_mean, running_var] dtypes)
+    ("batch_norm", "float64", ["float32", "float32", None, None]),
+    ("batch_norm", "float64", [None, None, "float32", "float32"]),
+    ("batch_norm", "float32", [None, None, "float64", "float64"]),
+    ("batch_norm", "float64", [None, None, "float32", "float64"]),
+    ("batch_norm", "float64", ["float64", "float32", "float64", "float64"]),
+    ("batch_norm", "float16", ["float16", "float16", "float32", "float32"]),
+    ("batch_norm", "float32", ["float16", "float16", "float16", "float16"]),
+    ("batch_norm", "float16", ["float32", "float32", "float32", "float32"]),
+    ("batch_norm_eval", "float64", [None, None, "float32", "float32"]),
+    ("layer_norm", "float64", ["float32", None]),
+    ("layer_norm", "float32", ["float64", "float32"]),
+    ("layer_norm", "float64", ["float64", "float32"]),
+    ("layer_norm", "float16", ["float32", "float16"]),
+    ("layer_norm", "int64", ["float32", None]),
+    ("group_norm", "float64", ["float32", None]),
+    ("group_norm", "float64", ["float64", "float32"]),
+    ("group_norm", "int64", ["float32", None]),
+    ("group_norm", "float16", ["float32", "float32"]),
+    ("instance_norm", "float64", ["float32", None, None, None]),
+    ("instance_norm", "float64", [None, None, "float32", "float32"]),
+    ("instance_norm", "float16", ["float32", None, "float16", "float16"]),
+    ("instance_norm", "int64", ["float32", None, None, None]),
+]
+
+
+@pytest.mark.parametrize("call,dtype,params", NORM_DTYPE_CASES)
+def test_norm_parameter_dtypes_as_torch_cpu(call, dtype, params):
+    """PyTorch's CPU norms: parameters in the input's dtype, or float32 ones for a half input."""
+    def run(lib):
+        x = (lib.arange(24.0).view(4, 3, 2) % 5).to(getattr(lib, dtype))
+        n = 2 if call == "layer_norm" else 3
+        ts = [None if d is None else lib.ones(n, dtype=getattr(lib, d)) for d in params]
+        F = lib.nn.functional
+        if call.startswith("batch_norm"):
+            w, b, rm, rv = ts
+            return F.batch_norm(x, rm, rv, w, b, training=call == "batch_norm")
+        if call == "layer_norm":
+            return F.layer_norm(x, (2,), *ts)
+        if call == "group_norm":
+            return F.group_norm(x, 3, *ts)
+        w, b, rm, rv = ts
+        return F.instance_norm(x, rm, rv, w, b)
+    try:
+        ref = run(torch)
+    except Exception:
+        same_error(run)
+        return
+    assert_same(run(flambeau), ref, rtol=1e-3, atol=1e-3)
+
+
 # -- finite differences (float64): inputs and parameters -----------------------------------------
 GRADCHECKS = [
     ("linear", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), [(3, 4), (2, 4), (2,)]),

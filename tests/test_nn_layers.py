@@ -1,9 +1,11 @@
 """Every layer against torch: outputs, input and parameter gradients, buffers, for torch's weights."""
+import warnings
+
 import numpy as np
 import pytest
 
 import flambeau
-from _oracle import assert_same, need_torch, on_device
+from _oracle import assert_same, need_torch, on_device, same_error
 from _nn_helpers import assert_on_device, check_module, copy_state, no_host_reads
 
 torch = need_torch()
@@ -479,3 +481,24 @@ def test_batch_first_output_node_is_transpose_in_place(kind):
         outs.append(type(out.grad_fn).__name__)
         assert tuple(out.shape) == (2, 5, 4)
     assert outs[0] == outs[1] == ("TransposeBackward0" if kind == "LSTM" else "TransposeBackward1")
+
+
+def test_group_norm_errors_name_the_sizes(device):
+    same_error(lambda lib: lib.nn.GroupNorm(3, 4))
+    same_error(lambda lib: lib.nn.GroupNorm(2, 4)(lib.randn(2, 6, 3)), device)
+    # PyTorch's bias message shows the weight's shape ([0] without one)
+    same_error(lambda lib: lib.nn.functional.group_norm(lib.randn(2, 6, 3), 3, lib.ones(6), lib.ones(5)), device)
+    same_error(lambda lib: lib.nn.functional.group_norm(lib.randn(2, 6, 3), 3, None, lib.ones(5)), device)
+    same_error(lambda lib: lib.nn.functional.group_norm(lib.randn(2, 6, 3), 3, lib.ones(2, 3)), device)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (2, 3, 5)])
+def test_instance_norm_without_affine_warns_on_a_channel_mismatch(shape):
+    messages = []
+    for lib in (flambeau, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = lib.nn.InstanceNorm1d(4)(lib.randn(*shape))
+        assert tuple(out.shape) == shape
+        messages.append([str(w.message) for w in caught if w.category is UserWarning])
+    assert messages[0] == messages[1] and len(messages[0]) == 1

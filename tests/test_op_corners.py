@@ -270,3 +270,16 @@ def test_complex_logcumsumexp_gradient(device):
         lib.logcumsumexp(x, 1).abs().sum().backward()
         grads.append(x.grad.cpu().resolve_conj().numpy())
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)
+
+
+def test_index_reduce_warns_once_that_it_is_beta(device):
+    import warnings
+    from flambeau._ops import indexing
+    indexing._index_reduce_warned[0] = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            flambeau.ones(3, 2, device=device).index_reduce(0, flambeau.tensor([0, 0], device=device),
+                                                            flambeau.ones(2, 2, device=device), "amax")
+    assert [str(w.message) for w in caught] == ["index_reduce() is in beta and the API may change at any time."]
+    assert caught[0].filename == __file__

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import flambeau
-from _oracle import assert_same, check_against_torch, gradcheck, on_device, host_reads
+from _oracle import assert_same, check_against_torch, gradcheck, on_device, host_reads, same_error
 
 DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "complex64",
           "complex128"]
@@ -645,6 +645,25 @@ def test_more_binary_math_against_torch(device):
     check_against_torch(lambda lib, a, b: lib.xlogy(a.abs() + 0.1, b.abs() + 0.5) + lib.logaddexp(a, b)
                         + lib.copysign(a, b), (3, 4), (4,), device=device)
     check_against_torch(lambda lib, a, b: (a * 1).xlogy_(b.abs() + 1), (2, 3), (2, 3), device=device)
+
+
+def test_copysign_backward_gives_other_a_zero_grad_as_torch(device):
+    # other's grad is zeros (not None), and the node is named as PyTorch names it
+    check_against_torch(lambda lib, a, b: lib.copysign(a, b), (3, 4), (4,), device=device)
+    for lib in (flambeau, torch):
+        x = lib.tensor([1.0, -2.0, 0.0], requires_grad=True)
+        assert type(lib.copysign(x, -1.0).grad_fn).__name__ == "CopysignBackward1"
+        assert type(lib.copysign(x, x).grad_fn).__name__ == "CopysignBackward0"
+
+
+def test_heaviside_records_a_node_whose_backward_refuses(device):
+    # PyTorch's forward succeeds with a NotImplemented grad_fn; backward() raises
+    for lib in (on_device(flambeau, device), torch):
+        x = lib.zeros(2, requires_grad=True)
+        y = lib.heaviside(x, lib.tensor(0.5))
+        assert type(y.grad_fn).__name__ == "NotImplemented" and y.tolist() == [0.5, 0.5]
+    same_error(lambda lib: lib.heaviside(lib.zeros(2, requires_grad=True), lib.tensor(0.5)).sum().backward(),
+               device=device)
 
 
 def test_inplace_into_expanded_tensor_raises_like_torch(device):

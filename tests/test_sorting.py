@@ -347,6 +347,11 @@ def test_searchsorted_and_bucketize(device):
                 torch.searchsorted(torch.tensor(seq), 4.0))
 
 
+@pytest.mark.parametrize("kw", [{"side": "up"}, {"side": "left", "right": True}])
+def test_searchsorted_bad_side_raises_torchs_message(kw):
+    same_error(lambda lib: lib.searchsorted(lib.tensor([1.0, 3.0]), lib.tensor([2.0]), **kw))
+
+
 def test_diff(device):
     x = np.random.default_rng(5).standard_normal((3, 5))
     for kw in ({}, {"n": 2}, {"dim": 0}, {"n": 3, "dim": 1}):

@@ -36,6 +36,18 @@ def test_cov_weights(device):
     assert ours.device.type == device
 
 
+def test_cov_degrees_of_freedom_warning_points_at_the_caller(device):
+    # the tensor-first wrapper stands between the user and cov(): the warning must still name this file
+    import warnings
+    for lib in (on_device(flambeau, device), need_torch()):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lib.cov(lib.ones(2, 1))
+            lib.ones(2, 1).cov()
+        assert [w.filename for w in caught] == [__file__, __file__]
+        assert all(str(w.message).startswith("cov(): degrees of freedom is <= 0.") for w in caught)
+
+
 def test_vander(device):
     F = on_device(flambeau, device)
     torch = need_torch()

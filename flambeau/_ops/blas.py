@@ -301,6 +301,9 @@ def vdot(input, other, *, out=None):
 def inner(input, other, *, out=None):
     if input.ndim == 0 or other.ndim == 0:
         return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
     return matmul(input, other.movedim(-1, 0) if other.ndim > 1 else other) if other.ndim <= 2 else \
         tensordot(input, other, dims=([-1], [-1]))
 
@@ -859,7 +862,7 @@ def tensordot(a, b, dims=2, out=None):
         da = [da] if isinstance(da, (int, np.integer)) else list(da)
         db = [db] if isinstance(db, (int, np.integer)) else list(db)
         if len(da) != len(db):
-            raise RuntimeError(f"both dimension lists should have same length, got {len(da)} and {len(db)}")
+            raise RuntimeError("both dimension lists should have same length")
     for x, y in zip(da, db):
         if a.shape[x] != b.shape[y]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} "

@@ -372,6 +372,18 @@ def _shape_args(size):
     return _sizes(size)
 
 
+def _required_size(name, sizes, size):
+    """The shape of a factory given by position or by the ``size`` keyword; torch's TypeError when
+    neither or both are given (an empty shape is written ``()``, never left out)."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        return _shape_args((size,))
+    if not sizes:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    return _shape_args(sizes)
+
+
 def _check_shape(shape):
     for s in shape:
         if s < 0:
@@ -379,11 +391,11 @@ def _check_shape(shape):
 
 
 @factory_out
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
     """An uninitialized tensor (flambeau fills it with zeros: reading it is still a bug)."""
     check_layout(layout, "empty")
-    shape = _shape_args(size)
+    shape = _required_size("empty", sizes, size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "empty")
     if memory_format is not None and memory_format._name.startswith("channels_last"):
@@ -394,18 +406,18 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
 
 
 @factory_out
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     check_layout(layout, "zeros")
-    shape = _shape_args(size)
+    shape = _required_size("zeros", sizes, size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "zeros")
     return _finish(xp.zeros(shape, dt.np), requires_grad)
 
 
 @factory_out
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     check_layout(layout, "ones")
-    shape = _shape_args(size)
+    shape = _required_size("ones", sizes, size)
     _check_shape(shape)
     dt, dev, xp = _resolve(dtype or _dtype.get_default_dtype(), device, "ones")
     return _finish(xp.ones(shape, dt.np), requires_grad)
@@ -912,7 +924,16 @@ def meshgrid(*tensors, indexing=None):
     return tuple(out)
 
 
+def _check_1d(t):
+    if t.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+
+
 def cartesian_prod(*tensors):
+    for t in tensors:
+        _check_1d(t)
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
     grids = meshgrid(*tensors, indexing="ij")
     if len(tensors) == 1:
         return tensors[0]
@@ -921,11 +942,16 @@ def cartesian_prod(*tensors):
 
 def combinations(input, r=2, with_replacement=False):
     import itertools
+    _check_1d(input)
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:                  # PyTorch: one empty combination comes out as an empty 1-D tensor
+        return empty(0, dtype=input.dtype, device=input.device)
     n = input.shape[0]
     combos = list((itertools.combinations_with_replacement if with_replacement else itertools.combinations)(
         _pyrange(n), r))
     if not combos:
-        return empty(0, r, dtype=input.dtype) if r else empty(0, dtype=input.dtype)
+        return empty(0, r, dtype=input.dtype, device=input.device)
     idx = tensor(combos, dtype=_dtype.int64, device=input.device)
     return input[idx]
 
@@ -1671,6 +1697,9 @@ def _numel(shape):
 def _sizes_or_keyword(sizes, size, name):
     """The shape given by position (rand(2, 3), rand((2, 3))) or by torch's keyword (rand(size=(2, 3)))."""
     if size is None:
+        if not sizes:
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (), but expected one of:"
+                            "\n * (tuple of ints size)\n * (int... size)")
         return _shape_args(sizes)
     if sizes:
         got = ", ".join(type(s).__name__ for s in sizes)
@@ -2380,24 +2409,24 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layo
 
 
 @register("new_zeros")
-def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+def new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     check_layout(layout, "new_zeros")
     dt, dev = _new_defaults(self, dtype, device)
-    return zeros(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+    return zeros(_required_size("new_zeros", sizes, size), dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @register("new_ones")
-def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+def new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     check_layout(layout, "new_ones")
     dt, dev = _new_defaults(self, dtype, device)
-    return ones(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+    return ones(_required_size("new_ones", sizes, size), dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @register("new_empty")
-def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+def new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     check_layout(layout, "new_empty")
     dt, dev = _new_defaults(self, dtype, device)
-    return empty(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+    return empty(_required_size("new_empty", sizes, size), dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 @register("new_full")

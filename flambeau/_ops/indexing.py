@@ -3,6 +3,7 @@
 Out-of-range indices raise IndexError before any data is touched (CuPy would wrap
 around silently, so flambeau checks on every device).
 """
+import numbers
 import warnings
 
 import numpy as np
@@ -351,6 +352,12 @@ class IndexFill(IndexPut):
 
 
 def setitem(self, key, value):
+    if not isinstance(value, (Tensor, float, complex, numbers.Integral)):
+        # PyTorch takes a tensor or a Python number (NumPy's int64 and float64 pass as such), never a list,
+        # an array or a float32 scalar: t[0] = [1, 2] is t[0] = torch.tensor([1., 2.]) spelled out
+        kind = type(value)
+        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        raise TypeError(f"can't assign a {name} to a {self.type()}")
     if isinstance(value, (int, float, complex)):    # a number must fit (-1 wraps into uint8), checked first
         value = _dtype.fill_value(value, self.dtype)
     if key is False:            # PyTorch writes nothing for a False key (and records nothing)
@@ -370,9 +377,6 @@ def setitem(self, key, value):
             raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on {self.device}")
         if basic:
             _check_copy_shape(value, self._data[k].shape)
-    elif isinstance(value, (list, tuple)) or _xp.is_array(value):
-        from .creation import tensor
-        value = tensor(value, dtype=self.dtype, device=self.device)
     split = None if basic else _split_ints(k, _xp.array_module(self._data))
     if split:           # PyTorch's order: select with the ints, then write through that view
         self, k = basic_getitem(self, split[0]), split[1]
@@ -1242,6 +1246,12 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 def _take_along_dim(input, indices, dim=None):
     if dim is None:         # a gather of the flattened input: no negative indices
         return gather(input.reshape(-1), 0, indices.reshape(-1))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
+                           f"but got {input.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+    if indices.dtype is not _dtype.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_type_word(indices.dtype)}")
     dim = _wrap_dim(dim, input.ndim)
     n = input.shape[dim] if input.ndim else 1
     if indices.numel() and n:      # along a dim PyTorch takes every index modulo the size, as Python's %
@@ -1558,15 +1568,29 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
 
 
 # -- index_reduce: scatter_reduce along one dim with a 1-D index -----------------------------------
-def _index_as_scatter(self, dim, index, source):
+_index_reduce_warned = [False]
+
+
+def _index_as_scatter(self, dim, index, source, include_self):
     d = _wrap_dim(dim, self.ndim)
     if index.ndim > 1:
         raise IndexError("index_reduce_(): Index is supposed to be a vector")
     if index.dtype not in (_dtype.int64, _dtype.int32):
-        raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {index.dtype}")
+        raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {_type_word(index.dtype)}")
     if source.ndim and source.shape[d] != index.numel():
         raise RuntimeError(f"index_reduce_(): Number of indices ({index.numel()}) should be equal to "
                            f"source.size(dim): ({source.shape[d]}), for dim: {d}")
+    if not _index_reduce_warned[0]:         # PyTorch's TORCH_WARN_ONCE, after the argument checks
+        _index_reduce_warned[0] = True
+        _warn_at_caller("index_reduce() is in beta and the API may change at any time.")
+    # PyTorch takes no negative index here; without include_self its first pass (filling the
+    # reduction's identity) wraps negatives and names the first index outside [-n, n)
+    n, idx = self.shape[d] if self.ndim else 1, index._data
+    if idx.size and bool(((idx < 0) | (idx >= n)).any()):
+        outside = idx[(idx < -n) | (idx >= n)]
+        if not include_self and outside.size:
+            raise IndexError(f"index {int(outside[0])} is out of bounds for dimension {d} with size {n}")
+        raise IndexError("index out of range in self")
     shape = [1] * max(source.ndim, 1)
     shape[d] = -1
     return d, index.to(_dtype.int64).reshape(shape).expand(source.shape if source.ndim else (1,))
@@ -1579,7 +1603,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     _same_dtype(input, source, "index_reduce_(): self ({self}) and source ({source}) must have the same scalar type")
     _check_source_slices(input, _wrap_dim(dim, input.ndim), source)
-    d, idx = _index_as_scatter(input, dim, index, source)
+    d, idx = _index_as_scatter(input, dim, index, source, include_self)
     return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
 
 
@@ -1587,7 +1611,7 @@ def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     _check_source_slices(self, _wrap_dim(dim, self.ndim), source)
-    d, idx = _index_as_scatter(self, dim, index, source)
+    d, idx = _index_as_scatter(self, dim, index, source, include_self)
     return self.scatter_reduce_(d, idx, source, reduce, include_self=include_self)
 
 

@@ -2522,16 +2522,37 @@ def logaddexp2(input, other, *, out=None):
     return _out(Logaddexp2.apply(input, other), out, operands=(input, other))
 
 
+class Copysign(Function):
+    """out = |x| with the sign bit of y (-0.0 counts as negative)"""
+    _node_name = "CopysignBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        xd, yd = x._data, y._data
+        result = in_operand_layout(_xp.array_module(xd).copysign(xd, yd), (xd, yd))
+        ctx.save_for_backward(x)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):             # d/dx = result / x (0 where x == 0), as PyTorch; d/dy = 0
+        (x,) = ctx.saved_tensors
+        xd = x._data
+        xp = _xp.array_module(xd)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            factor = xp.where(xd == 0, xd.dtype.type(0), ctx.result / xd)
+        return (grad * _make(factor) if ctx.needs_input_grad[0] else None,
+                _zeros_like(grad) if ctx.needs_input_grad[1] else None)
+
+
 @register("copysign")
 def copysign(input, other, *, out=None):
     """|input| with the sign of other (-0.0 counts as negative)."""
     x, y, dt = _float_pair("copysign", input, other)
     _reject("copysign_cpu", dt, _COMPLEX)
-    # the sign bits over the result's shape, laid out as the result will be (the where keeps it)
-    xp, shape = _xp.array_module(y._data), broadcast_shapes(x.shape, y.shape)
-    signs = xp.signbit(y._data if y.shape == shape else xp.broadcast_to(y._data, shape))
-    neg = _make(in_operand_layout(signs, (x._data, y._data)))
-    return _out(where(neg, -x.abs(), x.abs()), out, operands=(input, other))
+    check_same_device("copysign", x, y)
+    fn = Copysign if isinstance(other, Tensor) else Copysign.named("CopysignBackward1")
+    return _out(fn.apply(x, y), out, operands=(input, other))
 
 
 @register("heaviside")
@@ -2545,9 +2566,10 @@ def heaviside(input, values, *, out=None):
     a, v = input._data, values._data
     xp = _xp.array_module(a)
     r = xp.where(a == 0, v, (a > 0).astype(a.dtype))
-    if recording(input, values):
-        raise RuntimeError("the derivative for 'heaviside' is not implemented.")
-    return _out(_make(in_operand_layout(r.astype(a.dtype, copy=False), (a, v))), out, operands=(input, values))
+    from ..linalg import _not_differentiable     # as PyTorch: a NotImplemented node whose backward refuses
+    result = _not_differentiable("heaviside", lambda: _make(in_operand_layout(r.astype(a.dtype, copy=False), (a, v))),
+                                 input, values)
+    return _out(result, out, operands=(input, values))
 
 
 @register("nextafter")

@@ -907,9 +907,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     """Indices where input's values would be inserted into sorted_sequence (its last dim) to keep it sorted."""
     if side is not None:
         if side not in ("left", "right"):
-            raise RuntimeError(f"side can only be 'left' or 'right' but got {side}")
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
         if right and side == "left":
-            raise RuntimeError("side and right can't be set to opposites, got side of left while right was True")
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left while right was True")
         right = side == "right"
     check_same_device("searchsorted", sorted_sequence, input, sorter)
     for t in (sorted_sequence, input):
@@ -988,6 +988,16 @@ def _diff(input, n=1, dim=-1, prepend=None, append=None):
     for p in parts:
         if not isinstance(p, Tensor):
             raise TypeError(f"diff(): prepend and append must be Tensors, got {type(p).__name__}")
+    for p in (prepend, append):     # checked before n == 0 returns, as PyTorch does
+        if p is None:
+            continue
+        if p.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        for i in range(p.ndim):
+            if i != d and p.shape[i] != input.shape[i]:
+                raise RuntimeError("diff expects the shape of tensor to prepend or append to match that of input except "
+                                   f"along the differencing dimension; input.size({i}) = {input.shape[i]}, but got "
+                                   f"tensor.size({i}) = {p.shape[i]}")
     if n == 0:                  # PyTorch: a copy of input, prepend and append left out
         return input.clone()
     x = cat(parts, d) if len(parts) > 1 else input

@@ -5,7 +5,7 @@ import math
 from .. import _dtype, _xp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
-from ._util import register, check_same_device, broadcast_shapes, _type_word
+from ._util import register, check_same_device, broadcast_shapes, caller_level, _type_word
 from .pointwise import where
 
 __all__ = ["cdist", "pdist", "cov", "corrcoef", "vander"]
@@ -183,7 +183,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     if bool(norm <= 0):
         import warnings
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
-                      "observations.", UserWarning, stacklevel=2)
+                      "observations.", UserWarning, stacklevel=caller_level())
         norm = norm * 0
     xc = x - avg.unsqueeze(1)
     return (xc @ (xc * w if w is not None else xc).t().conj()).true_divide(norm).squeeze()

@@ -789,18 +789,38 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
+def _check_bool_argument(op, name, position, value):
+    """PyTorch's argument parser: a flag is a bool, not None, 0/1 or a tensor."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be bool, not {type(value).__name__}")
+
+
+def _check_float_argument(op, name, position, value):
+    """PyTorch's argument parser: a float argument takes any real number, not None."""
+    if not isinstance(value, (numbers.Real, Tensor)):
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be float, not {type(value).__name__}")
+
+
+def _dropout(input, p, training, inplace, noise_shape=None, alpha=False, op="dropout"):
     """PyTorch's dropout: the input itself when not training, with p == 0 or when empty; zeros for
     p == 1; else the input times a Bernoulli(1 - p) noise drawn from flambeau's generator in the
     shape noise_shape(input) (broadcast over the input), scaled by 1 / (1 - p), or for alpha dropout the dropped
     values set to SELU's saturation -alpha and an affine map a x + b keeping mean and variance."""
     _check_p(p)
+    _check_bool_argument(op, "train", 3, training)
     if p == 0.0 or not training or input.numel() == 0:
         return input
-    target, input = input, _source(input, inplace)
+    # as PyTorch: in place, the input is multiplied by the noise with mul_ (grad_fn MulBackward0, or
+    # AddBackward0 after alpha dropout's add_), not overwritten by a copy
+    multiply = (lambda t, noise: t.mul_(noise)) if inplace else (lambda t, noise: t * noise)
     if p == 1.0:
-        out = input * 0
-    elif input.device.type == "cpu":
+        return multiply(input, 0)
+    if not (input.is_floating_point() or input.is_complex()):
+        # PyTorch's noise, made like the input, fails its in-place division by 1 - p; alpha dropout's
+        # (keep - 1) of a bool noise is already Long
+        word = "Long" if alpha and input.dtype is _dtype.bool else _type_word(input.dtype)
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {word}")
+    if input.device.type == "cpu":
         # torch's CPU dropout: keep = bernoulli_(1 - p) drawn into empty_like(input) (laid out as input, so
         # the draws follow its memory order) or into the (N, C, 1, ...) feature noise
         if noise_shape is None:
@@ -809,30 +829,28 @@ def _dropout(input, p, training, inplace, noise_shape=None, alpha=False):
             keep = _creation.empty(noise_shape(input), dtype=input.dtype, device=input.device)
         keep.bernoulli_(1.0 - p)
         if alpha:
-            out = _alpha_dropout_of(input, keep, p)
-        else:
-            # noise.div_(1 - p): in float math for half, as torch's kernels compute
-            data = keep._data
-            opmath = np.float32 if data.dtype == np.float16 else data.dtype.type
-            out = input * _make((data.astype(opmath) / opmath(1.0 - p)).astype(data.dtype, copy=False))
-    else:
-        shape = input.shape if noise_shape is None else noise_shape(input)
-        noise = _creation.rand(shape, dtype=input.dtype, device=input.device)
-        if not alpha and noise_shape is None and _cuda_kernels.usable(input._data, noise._data):
-            out = _Dropout.apply(input, noise._data, p)          # one launch after the noise, not four
-        elif alpha:
-            out = _alpha_dropout_of(input, (noise >= p).to(input.dtype), p)
-        else:
-            out = input * ((noise >= p).to(input.dtype) * (1.0 / (1.0 - p)))
-    return _inplace(target, out) if inplace else out
+            return _alpha_dropout_of(input, keep, p, multiply)
+        # noise.div_(1 - p): in float math for half, as torch's kernels compute
+        data = keep._data
+        opmath = np.float32 if data.dtype == np.float16 else data.dtype.type
+        return multiply(input, _make((data.astype(opmath) / opmath(1.0 - p)).astype(data.dtype, copy=False)))
+    shape = input.shape if noise_shape is None else noise_shape(input)
+    noise = _creation.rand(shape, dtype=input.dtype, device=input.device)
+    if alpha:
+        return _alpha_dropout_of(input, (noise >= p).to(input.dtype), p, multiply)
+    if not inplace and noise_shape is None and _cuda_kernels.usable(input._data, noise._data):
+        return _Dropout.apply(input, noise._data, p)          # one launch after the noise, not four
+    return multiply(input, (noise >= p).to(input.dtype) * (1.0 / (1.0 - p)))
 
 
-def _alpha_dropout_of(input, keep, p):
+def _alpha_dropout_of(input, keep, p, multiply):
     """input * (keep a) + b, b = (keep - 1) alpha' a + alpha' a p: the dropped values at SELU's saturation
     -alpha' = -alpha scale, then the affine map that restores mean 0 and variance 1."""
     saturation = _SELU_ALPHA * _SELU_SCALE
     a = 1.0 / math.sqrt((saturation * saturation * p + 1) * (1 - p))
-    return input * (keep * a) + ((keep - 1) * (saturation * a) + saturation * a * p)
+    shift = (keep - 1) * (saturation * a) + saturation * a * p
+    scaled = multiply(input, keep * a)
+    return scaled.add_(shift) if scaled is input else scaled + shift
 
 
 class _Dropout(Function):
@@ -886,6 +904,7 @@ def _feature_dropout(name, input, p, training, inplace, spatial):
                       "This behavior will change in a future release to interpret the input as one without a "
                       "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
                       "please switch to using dropout1d instead.", UserWarning, stacklevel=3)
+    _check_bool_argument("feature_dropout", "train", 3, training)
     if name != "dropout2d" and input.ndim != batched:
         if not inplace:         # PyTorch: the dropout of input.unsqueeze(0), squeezed (a view when not training)
             return _feature_dropout_of(input.unsqueeze(0), p, training, False, False).squeeze(0)
@@ -918,12 +937,13 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU's zero mean and unit variance: dropped values become -alpha*scale,
     then an affine map a * x + b restores the moments."""
-    return _dropout(input, p, training, inplace, alpha=True)
+    return _dropout(input, p, training, inplace, alpha=True, op="alpha_dropout")
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """alpha_dropout of whole channels (dim 1)."""
     _check_p(p)
+    _check_bool_argument("feature_alpha_dropout", "train", 3, training)
     if p == 0.0 or not training or input.numel() == 0:
         return input
     return _dropout(input, p, training, inplace, _feature_noise_shape, alpha=True)
@@ -1560,6 +1580,26 @@ def pdist(input, p=2):
 
 
 # -- normalization -----------------------------------------------------------------------------
+def _check_norm_dtypes(input, *params):
+    """PyTorch's CPU normalization kernels: the parameters (weight, bias, running stats: None allowed) share
+    the input's dtype, except that a half input may take float32 ones: when the first given parameter's
+    dtype is not the input's, all of them must be float32 and the input half."""
+    if input.device.type != "cpu":
+        return
+    given = [t for t in params if t is not None]
+    if not given:
+        return
+    if given[0].dtype is not input.dtype:
+        if any(t.dtype is not _dtype.float32 for t in given):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if input.dtype is not _dtype.float16:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
+    for t in given:
+        if t.dtype is not input.dtype:
+            raise RuntimeError(f"expected scalar type {_type_word(input.dtype)} but found {_type_word(t.dtype)}")
+
+
 def _check_batch_norm(input, running_mean, weight, training):
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
     size = 1
@@ -1709,13 +1749,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
     _check_batch_norm(input, running_mean, weight, training)
+    _check_bool_argument("batch_norm", "training", 6, training)
+    _check_float_argument("batch_norm", "momentum", 7, momentum)     # None is the modules' cumulative average
     if training and eps <= 0.0:
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be defined in evaluation mode")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
     check_same_device("batch_norm", input, weight, bias, running_mean, running_var)
+    if input.is_floating_point():       # else the kernel's "not implemented for" comes first, as PyTorch's
+        _check_norm_dtypes(input, weight, bias, running_mean, running_var)
     if input.numel() == 0:      # PyTorch: an empty result, the running statistics untouched
         shape = _channel_shape(input)
         out = input.clone() if weight is None else input * weight.reshape(shape)
@@ -1731,6 +1777,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     size = math.prod(input.shape[2:])
     if use_input_stats and size == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    _check_bool_argument("instance_norm", "use_input_stats", 6, use_input_stats)
+    _check_float_argument("instance_norm", "momentum", 7, momentum)
     if not use_input_stats and (running_mean is None or running_var is None):
         raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
     n, c = input.shape[0], input.shape[1]
@@ -1741,6 +1789,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
     if not input.is_floating_point():
         _not_implemented("batch_norm", input.dtype)
+    _check_norm_dtypes(input, weight, bias)     # the running statistics may have any floating dtype
     if input.dtype is _dtype.float16:       # Note [Half precision statistics]
         return instance_norm(input.float(), running_mean, running_var, _as_float(weight), _as_float(bias),
                              use_input_stats, momentum, eps).to(input.dtype)
@@ -1748,7 +1797,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     # running statistics' N copies averaged back into them (grad_fn: a view of NativeBatchNormBackward0)
     def repeated(t):
         return None if t is None else t.repeat(n)
-    stats = repeated(running_mean), repeated(running_var)
+    def repeated_stat(t):       # in the input's dtype, written back into t's own below
+        return None if t is None else t.repeat(n).to(input.dtype)
+    stats = repeated_stat(running_mean), repeated_stat(running_var)
     out = batch_norm(input.contiguous().view((1, n * c) + tuple(input.shape[2:])), *stats, repeated(weight),
                      repeated(bias), use_input_stats, momentum, eps)
     with grad_mode.no_grad():
@@ -1818,6 +1869,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = _shape_argument("layer_norm", normalized_shape, input, weight, bias)
     k = len(normalized_shape)
     check_same_device("layer_norm", input, weight, bias)
+    _check_norm_dtypes(input, weight, bias)
     return _LayerNorm.apply(input, weight, bias, tuple(range(input.ndim - k, input.ndim)), eps)
 
 
@@ -1847,6 +1899,13 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {input.shape} and num_groups={num_groups}")
+    # PyTorch's bias message shows the weight's shape ([0] when there is none): kept so errors read the same
+    weight_shape = list(weight.shape) if weight is not None else [0]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {weight_shape} and input of shape {list(input.shape)}")
+    _check_norm_dtypes(input, weight, bias)
     if not input.is_floating_point():
         _not_implemented("GroupNormKernelImpl", input.dtype)
     if input.dtype is _dtype.float16:       # Note [Half precision statistics]
@@ -1904,7 +1963,8 @@ class _GroupNorm(Function):
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta."""
     if input.ndim < 3:
-        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+        # PyTorch's message keeps the indentation of its source's line continuation
+        raise ValueError(f"Expected 3D or higher dimensionality{' ' * 26}input (got {input.ndim} dimensions)")
     if input.numel() == 0:
         return input
     # as PyTorch: the channel window's mean of x^2 by average pooling (its dtypes, and integer division

@@ -1,5 +1,6 @@
 """BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm."""
 import numbers
+import warnings
 
 from ... import _ops, _dtype
 from ...autograd.grad_mode import no_grad
@@ -164,9 +165,14 @@ class _InstanceNorm(_NormBase):
         unbatched = input.dim() == self._batched_dim - 1
         if unbatched:
             input = input.unsqueeze(0)
-        if input.shape[1] != self.num_features and self.affine:
-            raise ValueError(f"expected input's size at dim={0 if unbatched else 1} to match num_features "
-                             f"({self.num_features}), but got: {input.shape[1]}.")
+        feature_dim = 0 if unbatched else 1
+        if input.shape[1] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[1]}.")
+            # without affine (and running stats) num_features is never used, so a mismatch only warns
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          f"warning by not passing in num_features, which is not used because affine=False")
         out = F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                               self.training or not self.track_running_stats,
                               self.momentum if self.momentum is not None else 0.0, self.eps)
@@ -223,7 +229,7 @@ class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups != 0:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps

@@ -82,14 +82,15 @@ def default_collate(batch):
         fields = {k: default_collate([d[k] for d in batch]) for k in elem}
         try:
             if isinstance(elem, collections.abc.MutableMapping):
-                out = elem.copy()          # keeps the mapping's type and extra state
+                out = copy.copy(elem)      # keeps the mapping's type (even a dict subclass) and extra state
                 out.update(fields)
                 return out
             return type(elem)(fields)
         except TypeError:
             return fields
+    # fields are collated as the tuples zip() makes, so a field of strings stays a tuple, as PyTorch
     if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         it = iter(batch)
         size = len(next(it))
@@ -97,11 +98,16 @@ def default_collate(batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         transposed = list(zip(*batch))
         if isinstance(elem, tuple):
-            return [default_collate(list(s)) for s in transposed]
+            return [default_collate(s) for s in transposed]
         try:
-            return type(elem)([default_collate(list(s)) for s in transposed])
+            if isinstance(elem, collections.abc.MutableSequence):
+                out = copy.copy(elem)      # keeps the sequence's type and extra state
+                for i, s in enumerate(transposed):
+                    out[i] = default_collate(s)
+                return out
+            return type(elem)([default_collate(s) for s in transposed])
         except TypeError:
-            return [default_collate(list(s)) for s in transposed]
+            return [default_collate(s) for s in transposed]
     raise TypeError(_ERR.format(type(elem)))
 
 

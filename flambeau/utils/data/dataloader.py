@@ -114,7 +114,7 @@ class DataLoader:
         self.pin_memory_device = pin_memory_device
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
+        self.multiprocessing_context = _checked_context(multiprocessing_context, num_workers)
         self.in_order = in_order
         self._is_iterable = isinstance(dataset, IterableDataset)
 
@@ -160,6 +160,18 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self._pool = None
+        # len(dataset) as last seen by len(loader), for the warning when a stream yields more
+        self._IterableDataset_len_called = None
+        self._initialized = True
+
+    _initialized = False
+    _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
+
+    def __setattr__(self, name, value):
+        # these shape the samplers and workers built in __init__: changing them later would be ignored
+        if self._initialized and name in self._FROZEN:
+            raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
+        super().__setattr__(name, value)
 
     @property
     def _auto_collation(self):
@@ -179,7 +191,7 @@ class DataLoader:
 
     def __len__(self):
         if self._is_iterable:
-            n = len(self.dataset)
+            n = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
             return n
@@ -208,11 +220,9 @@ class _BaseIter:
         if loader.pin_memory and not self._pin:
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
                           "memory won't be used.", stacklevel=3)
-        self._length = None
-        try:
-            self._length = len(loader)
-        except TypeError:
-            pass
+        # as PyTorch: only a len(loader) taken before this epoch arms the warning, and it compares
+        # batches yielded with the dataset's length, not with the number of batches
+        self._length = loader._IterableDataset_len_called
 
     def __iter__(self):
         return self
@@ -223,8 +233,13 @@ class _BaseIter:
     def _warn_length(self):
         self._num_yielded += 1
         if (self._loader._is_iterable and self._length is not None and self._num_yielded > self._length):
-            warnings.warn(f"Length of IterableDataset {self._loader.dataset} was reported to be {self._length} "
-                          f"(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ")
+            msg = (f"Length of IterableDataset {self._loader.dataset} was reported to be {self._length}"
+                   f"(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ")
+            if self._loader.num_workers > 0:
+                msg += ("For multiprocessing data-loading, this could be caused by not properly configuring the "
+                        "IterableDataset replica at each worker. Please see "
+                        "https://pytorch.org/docs/stable/data.html#torch.utils.data.IterableDataset for examples.")
+            warnings.warn(msg, stacklevel=3)
 
 
 class _SingleProcessIter(_BaseIter):
@@ -242,12 +257,30 @@ class _SingleProcessIter(_BaseIter):
         return _pin_memory(data) if self._pin else data
 
 
+def _checked_context(spec, num_workers):
+    """``multiprocessing_context`` as given to the DataLoader: ``None``, or a start method name
+    (turned into its context) or a context object, and only with worker processes."""
+    if spec is None:
+        return None
+    if num_workers == 0:
+        raise ValueError(f"multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                         f"but got num_workers={num_workers}")
+    if isinstance(spec, str):
+        methods = multiprocessing.get_all_start_methods()
+        if spec not in methods:
+            raise ValueError(f"multiprocessing_context option should specify a valid start method in {methods!r}, "
+                             f"but got multiprocessing_context={spec!r}")
+        spec = multiprocessing.get_context(spec)
+    if not isinstance(spec, multiprocessing.context.BaseContext):
+        raise TypeError(f"multiprocessing_context option should be a valid context object or a string specifying "
+                        f"the start method, but got multiprocessing_context={spec}")
+    return spec
+
+
 def _context(spec):
     if spec is None:
         methods = multiprocessing.get_all_start_methods()
         return multiprocessing.get_context("fork" if "fork" in methods else None)
-    if isinstance(spec, str):
-        return multiprocessing.get_context(spec)
     return spec
 
 

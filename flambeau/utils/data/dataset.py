@@ -63,10 +63,12 @@ class StackDataset(Dataset):
         if args and kwargs:
             raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
                              "input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
         self.datasets = args or kwargs
         sizes = {len(d) for d in (args or kwargs.values())}
         if len(sizes) != 1:
-            raise ValueError(f"Size mismatch between datasets: lengths {sorted(sizes)}")
+            raise ValueError("Size mismatch between datasets")
         self._length = sizes.pop()
 
     def __getitem__(self, index):
