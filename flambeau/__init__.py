@@ -96,11 +96,40 @@ def typename(obj):
     return name if module in ("", "builtins") else f"{module}.{name}"
 
 
-def compile(model=None, **kwargs):
-    """No compiler: returns the model unchanged (flambeau runs eagerly)."""
-    if model is None:
-        return lambda m: m
-    return model
+_COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,
+            disable=False, recompile_limit=None, isolate_recompiles=False, shapes_spec=None):
+    """No compiler: flambeau runs every call eagerly. A module comes back wrapped as PyTorch's
+    (``_dynamo.OptimizedModule``, its weights under "_orig_mod."), a function as a function calling it;
+    the arguments PyTorch checks are checked."""
+    if model is None:                              # @compile(mode=...) decorator
+        def decorate(model):
+            if model is None:
+                raise RuntimeError("Model can't be None")
+            return compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                           options=options, name=name, disable=disable, recompile_limit=recompile_limit,
+                           isolate_recompiles=isolate_recompiles, shapes_spec=shapes_spec)
+        return decorate
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if backend in (None, "inductor") and mode is not None and mode not in _COMPILE_MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_COMPILE_MODES)}")
+    if disable:
+        return model
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    from .nn.modules.module import Module
+    if isinstance(model, Module):
+        from ._dynamo import OptimizedModule
+        return OptimizedModule(model)
+    import functools
+
+    @functools.wraps(model)
+    def compiled(*args, **kwargs):
+        return model(*args, **kwargs)
+    return compiled
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):

@@ -1,5 +1,7 @@
 """Top-level names torch also offers: in-place functions (``torch.clamp_(x, ...)`` is ``x.clamp_(...)``),
 nn.functional ops torch exports at the top, old norms, and process-wide settings."""
+import warnings
+
 from ._tensor import Tensor
 
 __all__ = ["is_neg", "frobenius_norm", "nuclear_norm", "set_float32_matmul_precision",
@@ -120,7 +122,10 @@ _settings = {"float32_matmul_precision": "highest", "warn_always": False, "inter
 def set_float32_matmul_precision(precision):
     """Recorded only: flambeau's float32 products are plain float32 BLAS products at any setting."""
     if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(f"Invalid precision: {precision!r}; expected 'highest', 'high' or 'medium'")
+        # PyTorch warns and keeps the current setting (its message runs two words together)
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
     _settings["float32_matmul_precision"] = precision
 
 

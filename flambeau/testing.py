@@ -151,8 +151,12 @@ def _compare_tensors(actual, expected, options):
         relative = (diff / np.abs(y)).astype(np.float32 if exact else diff.dtype, copy=False)
     relative[matches] = 0
     if actual.ndim == 0:
-        raise _Failure(AssertionError, _mismatch("Scalars", f"Expected {expected.item()} but got {actual.item()}.",
-                                                 diff.item(), None, atol, relative.item(), None, rtol))
+        # as PyTorch: differences of the two values as Python numbers, so in double precision
+        a, e = actual.item(), expected.item()
+        scalar_diff = abs(a - e)
+        scalar_relative = math.inf if e == 0 else scalar_diff / abs(e)
+        raise _Failure(AssertionError, _mismatch("Scalars", f"Expected {e} but got {a}.",
+                                                 scalar_diff, None, atol, scalar_relative, None, rtol))
     bad = int((~matches).sum())
     at_diff, at_relative = int(np.argmax(diff)), int(np.argmax(relative))
     raise _Failure(AssertionError, _mismatch(
@@ -192,31 +196,71 @@ def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=
                  check_dtype=False, check_stride=False, msg=msg or None)
 
 
+def _bounds(dtype, low, high, lowest, highest, default_low, default_high):
+    """low and high for make_tensor: defaults filled in, checked, clamped to what dtype holds, and
+    ceiled for integers (so no value falls under low, and randint's high stays exclusive)."""
+    low = default_low if low is None else low
+    high = default_high if high is None else high
+    exact = dtype is _dtype.bool or not (dtype.is_floating_point or dtype.is_complex)
+    if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        raise ValueError(f"`low` and `high` cannot be NaN, but got low={low!r} and high={high!r}")
+    if low == high and not exact:
+        warnings.warn("Passing `low==high` to `torch.testing.make_tensor` for floating or complex types is "
+                      "deprecated since 2.1 and will be removed in 2.3. Use `torch.full(...)` instead.",
+                      FutureWarning, stacklevel=3)
+    elif low >= high:
+        raise ValueError(f"`low` must be less than `high`, but got {low} >= {high}")
+    elif high < lowest or low >= highest:
+        raise ValueError(f"The value interval specified by `low` and `high` is [{low}, {high}), but {dtype} only "
+                         f"supports [{lowest}, {highest})")
+    low, high = min(max(low, lowest), highest), min(max(high, lowest), highest)
+    return (math.ceil(low), math.ceil(high)) if exact else (low, high)
+
+
 def make_tensor(*shape, dtype, device=None, low=None, high=None, requires_grad=False, noncontiguous=False,
                 exclude_zero=False, memory_format=None):
     """A tensor of shape filled with values drawn uniformly from [low, high): by default [-9, 9) for
-    floating and complex dtypes, [-9, 10) for integers ([0, 10) unsigned), False or True for bool."""
-    from ._ops.creation import rand, randint
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    floating and complex dtypes, [-9, 10) for integers (clamped to the dtype: [0, 10) for uint8), False
+    or True for bool. Draws from the generator as PyTorch does, so a seed gives PyTorch's values."""
+    from ._ops.creation import empty, randint
+    from ._ops.views import view_as_real
+    if len(shape) == 1 and isinstance(shape[0], collections.abc.Sequence):
+        shape = shape[0]
+    shape = tuple(shape)
+    if noncontiguous and memory_format is not None:
+        raise ValueError(f"The parameters `noncontiguous` and `memory_format` are mutually exclusive, but got "
+                         f"noncontiguous={noncontiguous!r} and memory_format={memory_format!r}")
+    floating = dtype.is_floating_point or dtype.is_complex
+    if requires_grad and not floating:
+        raise ValueError(f"`requires_grad=True` is not supported for boolean and integral dtypes, but got "
+                         f"dtype={dtype}")
+    noncontiguous = noncontiguous and math.prod(shape) > 1
+    if noncontiguous:               # twice the last dimension, of which every other element is kept
+        shape = (*shape[:-1], 2 * shape[-1])
     if dtype is _dtype.bool:
-        t = randint(0, 2, shape, device=device).bool()
-    elif dtype.is_floating_point or dtype.is_complex:
-        lo, hi = (-9.0 if low is None else low), (9.0 if high is None else high)
-        real = _dtype.float64 if dtype.is_complex else dtype
-        t = rand(shape, dtype=real, device=device) * (hi - lo) + lo
-        if dtype.is_complex:
-            t = t + 1j * (rand(shape, dtype=real, device=device) * (hi - lo) + lo)
-        t = t.to(dtype)
+        low, high = _bounds(dtype, low, high, 0, 2, 0, 2)
+        t = randint(low, high, shape, device=device, dtype=dtype)
+    elif not floating:
+        info = _dtype.iinfo(dtype)
+        # randint's bounds go through int64, which cannot hold int64's max + 1
+        highest = info.max + (0 if dtype is _dtype.int64 else 1)
+        low, high = _bounds(dtype, low, high, info.min, highest, -9, 10)
+        t = randint(low, high, shape, device=device, dtype=dtype)
     else:
-        lo = (0 if dtype is _dtype.uint8 else -9) if low is None else math.ceil(low)
-        hi = 10 if high is None else math.ceil(high)
-        t = randint(lo, hi, shape, device=device, dtype=dtype)
-    if exclude_zero:
-        tiny = 1 if not (dtype.is_floating_point or dtype.is_complex) else np.finfo(t.real.dtype.np).tiny
-        t = t.masked_fill(t == 0, tiny)
-    if noncontiguous and t.numel() > 1:
-        t = t.repeat_interleave(2, dim=-1)[..., ::2]
+        info = _dtype.finfo(dtype)
+        low, high = _bounds(dtype, low, high, info.min, info.max, -9, 9)
+        t = empty(shape, device=device, dtype=dtype)
+        target = view_as_real(t) if dtype.is_complex else t
+        if high - low >= info.max:      # uniform_ needs high - low to be finite in dtype: draw half the range
+            target.uniform_(low / 2, high / 2).mul_(2)
+        else:
+            target.uniform_(low, high)
+    if noncontiguous:
+        t = t[..., 1::2]
     elif memory_format is not None:
-        t = t.contiguous(memory_format=memory_format)
-    return t.requires_grad_(requires_grad) if requires_grad else t
+        t = t.clone(memory_format=memory_format)
+    if exclude_zero:
+        t[t == 0] = 1 if not floating else info.tiny
+    if floating:
+        t.requires_grad_(requires_grad)
+    return t

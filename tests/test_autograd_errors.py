@@ -751,3 +751,16 @@ def test_gradient_shape_mismatch_message_names_sizes_as_torch():
             (x * 2).backward(lib.ones(4))
         messages.append(str(e.value))
     assert messages[0] == messages[1]
+
+
+def test_gradcheck_number_output_fails_as_torch_does(device):
+    """A func that returns a Python number (a forgotten .item()) is not skipped: requires_grad is asked of it."""
+    torch = need_torch()
+
+    def outcome(lib, dev):
+        x = lib.tensor([0.5, -1.0], dtype=lib.float64, device=dev, requires_grad=True)
+        try:
+            return lib.autograd.gradcheck(lambda t: t.sum().item(), (x,))
+        except AttributeError as e:
+            return str(e)
+    assert outcome(flambeau, device) == outcome(torch, "cpu")

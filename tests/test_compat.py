@@ -31,7 +31,7 @@ def run(args):
                                     "spectral_special.py", "linear_algebra.py", "grad_modes_tools.py",
                                     "visualization_hooks.py", "model_utilities.py", "numerics_edge_cases.py",
                                     "type_promotion.py", "iterable_data.py", "tensor_ops_zoo2.py",
-                                    "norm_layers_modes.py"])
+                                    "norm_layers_modes.py", "amp_and_backends.py", "testing_utils.py"])
 def test_script_prints_what_torch_prints(script):
     pytest.importorskip("torch")
     expected = run([os.path.join(SCRIPTS, script)])

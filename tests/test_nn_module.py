@@ -816,3 +816,44 @@ def test_named_modules_memo_prefix_and_duplicates_as_torch():
     memo, r_memo = {o_shared}, {r_shared}
     assert [n for n, _ in ours.named_modules(memo=memo)] == [n for n, _ in ref.named_modules(memo=r_memo)]
     assert ours[2] in memo and len(memo) == len(r_memo)
+
+
+def test_compile_wraps_a_module_as_torch():
+    """torch.compile(module) is an OptimizedModule: weights under "_orig_mod.", the module shared."""
+    seen = []
+    for lib in (flambeau, torch):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(4, 3), lib.nn.Tanh())
+        compiled = lib.compile(net)
+        x = lib.randn(2, 4)
+        assert compiled._orig_mod is net and type(compiled).__name__ == "OptimizedModule"
+        assert lib.allclose(compiled(x), net(x))       # (torch's generated kernel may differ by an ulp)
+        compiled.eval()
+        with pytest.raises(RuntimeError, match='Unexpected key\\(s\\) in state_dict: "_orig_mod.0.weight"'):
+            net.load_state_dict(compiled.state_dict())
+        with pytest.raises(TypeError, match="'OptimizedModule' object is not subscriptable"):
+            compiled[0]
+        assert lib.compile(net, disable=True) is net and net.compile() is None
+        seen.append((repr(compiled), list(compiled.state_dict()), net.training, len(compiled),
+                     [n for n, _ in compiled.named_modules()], list(net.state_dict()),
+                     repr(compiled.get_submodule("_orig_mod.0"))))
+    assert seen[0] == seen[1]
+
+
+def test_compile_functions_decorators_and_argument_errors():
+    def double(a):
+        return a * 2
+
+    for lib in (flambeau, torch):
+        compiled = lib.compile(double)
+        assert compiled is not double and compiled.__wrapped__ is double and compiled.__name__ == "double"
+        assert lib.equal(lib.compile(mode="reduce-overhead")(double)(lib.ones(2)), lib.full((2,), 2.0))
+        with pytest.raises(RuntimeError, match="^Unrecognized mode=bogus, should be one of: default, lite, "
+                                               "reduce-overhead, max-autotune-no-cudagraphs, max-autotune$"):
+            lib.compile(double, mode="bogus")
+        with pytest.raises(RuntimeError, match="^Either mode or options can be specified"):
+            lib.compile(double, mode="default", options={"a": 1})
+        with pytest.raises(AssertionError, match="^A callable function is expected, but <class 'int'> is provided.$"):
+            lib.compile(3)
+        with pytest.raises(RuntimeError, match="^Model can't be None$"):
+            lib.compile()(None)

@@ -1,5 +1,7 @@
 """gcd/lcm, frexp/ldexp, rsub, unravel_index, broadcast_shapes, gradient, window functions and the
 top-level aliases (torch.clamp_(x), torch.selu, old norms, settings), against torch."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -187,8 +189,54 @@ def test_settings():
         lib.set_deterministic_debug_mode(0)
         assert not lib.is_warn_always_enabled()
         assert lib.is_neg(lib.ones(2)) is False
-    with pytest.raises(RuntimeError):
-        flambeau.set_float32_matmul_precision("low")
+
+
+def test_unknown_float32_matmul_precision_warns_and_keeps_the_setting():
+    """PyTorch warns (it does not raise) and the call changes nothing; matmul.allow_tf32 mirrors it."""
+    messages = []
+    for lib in (flambeau, torch):
+        lib.set_float32_matmul_precision("medium")
+        with pytest.warns(UserWarning) as caught:
+            lib.set_float32_matmul_precision("low")
+        messages.append(str(caught[0].message).split(" (Triggered")[0])
+        assert lib.get_float32_matmul_precision() == "medium"
+        assert lib.backends.cuda.matmul.allow_tf32 is True
+        lib.set_float32_matmul_precision("highest")
+        lib.backends.cuda.matmul.allow_tf32 = True
+        assert lib.get_float32_matmul_precision() == "high"
+        lib.set_float32_matmul_precision("highest")
+        assert lib.backends.cuda.matmul.allow_tf32 is False
+    assert messages[0] == messages[1]
+
+
+def test_backend_switches_as_torch():
+    results = []
+    for lib in (flambeau, torch):
+        b = lib.backends
+        seen = [b.cudnn.allow_tf32, b.mkldnn.enabled, b.mkldnn.deterministic,
+                b.cuda.matmul.allow_fp16_reduced_precision_reduction]
+        with b.cudnn.flags(enabled=False, benchmark=True, deterministic=True):
+            seen += [b.cudnn.enabled, b.cudnn.benchmark, b.cudnn.deterministic]
+        seen += [b.cudnn.enabled, b.cudnn.benchmark, b.cudnn.deterministic]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # torch: oneDNN TF32 needs an Intel GPU
+            with b.mkldnn.flags():
+                seen.append(b.mkldnn.enabled)
+        seen.append(b.mkldnn.enabled)
+        for name in ("allow_tf33", "fast"):
+            with pytest.raises(AttributeError, match=f"^Unknown attribute {name}$"):
+                setattr(b.cuda.matmul, name, True)
+        with pytest.raises(AttributeError, match="^Unknown attribute allow_tf33$"):
+            b.cuda.matmul.allow_tf33
+        with pytest.raises(TypeError, match="expects a bool or a tuple/list of bools, but got <class 'int'>"):
+            b.cuda.matmul.allow_fp16_reduced_precision_reduction = 1
+        results.append(seen)
+    assert results[0] == results[1]
+    assert flambeau.backends.mkldnn.is_available() is False     # NumPy, not oneDNN, computes here
+    # built with CUDA: flambeau can serve the cuda device (CuPy, or the tests' emulation)
+    assert flambeau.backends.cuda.is_built() is flambeau.cuda.is_available()
+    if not flambeau.backends.cudnn.is_available():
+        assert flambeau.backends.cudnn.version() is None
 
 
 def test_deterministic_algorithms_setting_is_the_debug_mode():

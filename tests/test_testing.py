@@ -23,6 +23,8 @@ def _cases(lib, device):
         "uint8": lambda: close(T([1], dtype=lib.uint8), T([3], dtype=lib.uint8)),
         "bools": lambda: close(T([True, False]), T([True, True])),
         "0-dim": lambda: close(T(1.), T(2.)),
+        "0-dim inexact relative": lambda: close(T(0.5), T(0.75)),
+        "0-dim integers": lambda: close(T(3), T(5)),
         "nan": lambda: close(T([1., nan]), T([1., nan])),
         "nan equal_nan": lambda: close(T([1., nan]), T([1., nan]), equal_nan=True),
         "inf": lambda: close(T([inf]), T([inf])),
@@ -91,3 +93,37 @@ def test_assert_allclose_and_make_tensor(device):
     assert bool(((t >= -1) & (t < 1) & (t != 0)).all())
     i = flambeau.testing.make_tensor((5,), dtype=flambeau.int64, device=device, noncontiguous=True)
     assert not i.is_contiguous() and bool(((i >= -9) & (i < 10)).all())
+
+
+def _make_tensor_draws(lib):
+    lib.manual_seed(1)
+    make = lib.testing.make_tensor
+    return [make((2, 3), dtype=lib.float32, device="cpu"), make(4, dtype=lib.float64, device="cpu", low=-1, high=1),
+            make((2, 3), dtype=lib.int64, device="cpu"), make(5, dtype=lib.uint8, device="cpu"),
+            make(5, dtype=lib.bool, device="cpu"), make(2, dtype=lib.complex64, device="cpu"),
+            make((2, 2), dtype=lib.float32, device="cpu", noncontiguous=True),
+            make(6, dtype=lib.int8, device="cpu", low=-1.5, high=1.5, exclude_zero=True)]
+
+
+def test_make_tensor_seeded_values_as_pytorch():
+    for got, want in zip(_make_tensor_draws(flambeau), _make_tensor_draws(torch)):
+        assert got.dtype.name == str(want.dtype).split(".")[1] and got.stride() == want.stride()
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("kwargs", [dict(dtype="float32", low=3, high=1), dict(dtype="int64", requires_grad=True),
+                                    dict(dtype="float32", low=float("nan")), dict(dtype="uint8", low=-5, high=-1),
+                                    dict(dtype="float32", noncontiguous=True, memory_format="contiguous_format")])
+def test_make_tensor_errors_as_pytorch(kwargs):
+    def outcome(lib):
+        args = {k: getattr(lib, v) if k in ("dtype", "memory_format") else v for k, v in kwargs.items()}
+        with pytest.raises(ValueError) as info:
+            lib.testing.make_tensor(2, device="cpu", **args)
+        return str(info.value).replace("torch.", "").replace("flambeau.", "")
+    assert outcome(flambeau) == outcome(torch)
+
+
+def test_make_tensor_low_equal_high_warns(device):
+    with pytest.warns(FutureWarning, match="Passing `low==high`"):
+        t = flambeau.testing.make_tensor(3, dtype=flambeau.float32, device=device, low=2.5, high=2.5)
+    assert t.tolist() == [2.5, 2.5, 2.5]

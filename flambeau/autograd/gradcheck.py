@@ -22,8 +22,8 @@ def _as_tuple(x):
 
 
 def _differentiable_outputs(out):
-    from .._tensor import Tensor
-    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o.requires_grad]
+    # every output is asked for requires_grad, so a Python number returned by func fails here as in PyTorch
+    return [o for o in _as_tuple(out) if o.requires_grad]
 
 
 def _tensor_outputs(out):
@@ -214,8 +214,9 @@ def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad, 
     if not diff_inputs:
         raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of them have "
                          "requires_grad=True.")
-    func_out = _tensor_outputs(func(*inputs))
-    outputs = [o for o in func_out if o.requires_grad]
+    raw_out = func(*inputs)
+    outputs = _differentiable_outputs(raw_out)
+    func_out = _tensor_outputs(raw_out)
     if not check_backward_ad:
         return True
     numerical = _numerical_jacobian(func, inputs, eps)          # [input][output]

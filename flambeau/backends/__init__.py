@@ -1,2 +1,2 @@
 """``flambeau.backends``: flags PyTorch code sets (cudnn.benchmark ...), accepted for compatibility."""
-from . import cpu, cudnn, mha, mps  # noqa: F401
+from . import cpu, cuda, cudnn, mha, mkldnn, mps  # noqa: F401

@@ -626,6 +626,12 @@ class Module:
                                    "initialize the parameters before calling `module.share_memory()`.")
         return self
 
+    def compile(self, *args, **kwargs):
+        """In place, as torch's: the module stays itself (no "_orig_mod." keys). flambeau has no
+        compiler, so only flambeau.compile's argument checks run; returns None."""
+        from ... import compile as compile_callable
+        compile_callable(self.__call__, *args, **kwargs)
+
     # -- state dict ----------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
