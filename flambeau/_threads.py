@@ -149,20 +149,23 @@ class ParallelLoop:
         self._parallel = self._serial = None
 
     def __call__(self, *args):
-        import numba
         work = args[0]      # the loop's first array sizes its work
         if work.size >= PARALLEL_MIN_ELEMENTS and work.dtype.char in "fd" and parallel_loops():
-            if self._parallel is None:
-                self._parallel = numba.njit(cache=True, nogil=True, parallel=True)(self._fn)
-            return self._parallel(*args)
-        if self._serial is None:
-            # a copy under its own name: numba's cache keys a function by name and line, and the
-            # two builds of one function would overwrite each other's entry
-            fn = self._fn
-            serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
-            serial.__qualname__ = fn.__qualname__ + "_serial"
-            self._serial = numba.njit(cache=True, nogil=True)(serial)
-        return self._serial(*args)
+            return (self._parallel or self._build(parallel=True))(*args)
+        return (self._serial or self._build(parallel=False))(*args)
+
+    def _build(self, parallel):
+        import numba
+        fn = self._fn
+        if parallel:
+            self._parallel = numba.njit(cache=True, nogil=True, parallel=True)(fn)
+            return self._parallel
+        # a copy under its own name: numba's cache keys a function by name and line, and the two
+        # builds of one function would overwrite each other's entry
+        serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+        serial.__qualname__ = fn.__qualname__ + "_serial"
+        self._serial = numba.njit(cache=True, nogil=True)(serial)
+        return self._serial
 
 
 def get_num_threads():
